@@ -1,0 +1,105 @@
+"""The ``survstudy`` command: the typer app and the error-to-exit-code mapping.
+
+Subcommands live in their own modules and are registered in :func:`_register`;
+each imports its heavy dependencies inside the command body.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from survstudy import __version__
+from survstudy.errors import SurvstudyError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+app = typer.Typer(
+    name="survstudy",
+    help=(
+        "Survival studies from a patient spreadsheet and a short YAML study spec: "
+        "Kaplan–Meier, log-rank, Cox, Table 1 and a publication-ready report."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"survstudy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
+    ] = False,
+) -> None:
+    """Survival studies from a spreadsheet and a YAML spec."""
+    _state["debug"] = debug
+
+
+def _register() -> None:
+    """Import the modules that define subcommands (each adds itself to ``app``)."""
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"survstudy.cli.{name}")
+
+
+# Modules that add subcommands to ``app``; a feature adds its module here.
+_COMMAND_MODULES: list[str] = []
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    return _state["debug"] or "--debug" in argv or os.environ.get("SURVSTUDY_DEBUG") == "1"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        _register()
+        app(args=args, prog_name="survstudy", standalone_mode=True)
+    except SurvstudyError as exc:
+        if _debug_requested(args):
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # a bug in survstudy: short message, traceback on request
+        if _debug_requested(args):
+            traceback.print_exc()
+            print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            print(
+                f"error: internal error: {type(exc).__name__}: {exc} "
+                "(this is a bug in survstudy; run again with --debug for the traceback "
+                "and report it)",
+                file=sys.stderr,
+            )
+        sys.exit(EXIT_INTERNAL_ERROR)
