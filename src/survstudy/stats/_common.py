@@ -1,0 +1,69 @@
+"""Shared pieces of the statistics package: warnings as data, input checks.
+
+Every estimator takes plain NumPy arrays; column names and spreadsheet rows are
+the data layer's business. The checks here raise :class:`AnalysisError` (a user
+error: the data cannot support the analysis) or :class:`ValueError` (a
+programming error in the caller).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from survstudy.errors import AnalysisError
+
+__all__ = ["StatWarning", "as_event", "as_time", "clean_float"]
+
+
+@dataclass(frozen=True)
+class StatWarning:
+    """A warning about a result, carried as data so that reports can show it next to the number.
+
+    ``code`` is stable (e.g. ``MONOTONE-LIKELIHOOD``, ``FEW-AT-RISK``), ``message`` is
+    plain language for a clinician, ``context`` says what it concerns (term, time, group).
+    """
+
+    code: str
+    message: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "context": dict(self.context)}
+
+
+def as_time(time: ArrayLike, name: str = "time") -> NDArray[np.float64]:
+    """Return follow-up times as a float array; negative or non-finite times are an error."""
+    t = np.asarray(time, dtype=np.float64)
+    if t.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional")
+    if not np.all(np.isfinite(t)):
+        raise AnalysisError(f"{name} has missing or infinite values; drop those rows first")
+    if t.size and t.min() < 0:
+        raise AnalysisError(f"{name} has negative values")
+    return t
+
+
+def as_event(event: ArrayLike, n: int, name: str = "event") -> NDArray[np.bool_]:
+    """Return the event indicator as a boolean array; only 0/1 (or booleans) are accepted."""
+    e = np.asarray(event)
+    if e.shape != (n,):
+        raise ValueError(f"{name} must have the same length as time ({n})")
+    if e.dtype == np.bool_:
+        return e
+    ef = e.astype(np.float64)
+    if not np.all((ef == 0) | (ef == 1)):
+        raise AnalysisError(f"{name} must be coded 0 (censored) or 1 (event)")
+    return ef == 1
+
+
+def clean_float(x: Any) -> float | None:
+    """A float for JSON: NaN and infinities become ``None`` (JSON has no NaN)."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if np.isfinite(v) else None
