@@ -8,4 +8,44 @@ flow; the :class:`Cohort` (one row per patient).
 Must not be here: statistics beyond counting, formatting for reports, writing
 any file. Imports: pandas, pyarrow, openpyxl, pyreadstat, ``survstudy.spec``,
 ``survstudy.errors``.
+
+Public API::
+
+    cohort = build_cohort(load_spec("study.yaml"))   # or load_cohort("study.yaml")
+    cohort.frame                  # one row per included patient, index = spreadsheet row
+    cohort.variables["grade"]     # VariableInfo(label, type, levels, reference, denominator, …)
+    cohort.endpoints["OS"]        # EndpointInfo(time_column, event_column, n, events, …)
+    cohort.time_in_units("OS")    # durations in the spec's unit (days / 30.4375 for months)
+    cohort.flow                   # (FlowStep(description, n_before, n_excluded, n_after, reason), …)
+    cohort.report                 # QualityReport(issues); .lines(), .errors, .warnings
+    cohort.input_sha256
 """
+
+from __future__ import annotations
+
+from survstudy.data.cohort import (
+    Cohort,
+    EndpointInfo,
+    FlowStep,
+    VariableInfo,
+    build_cohort,
+    load_cohort,
+)
+from survstudy.data.quality import CATALOGUE, QualityReport, format_issue
+from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
+
+__all__ = [
+    "CATALOGUE",
+    "Cohort",
+    "EndpointInfo",
+    "FlowStep",
+    "QualityReport",
+    "RawTable",
+    "VariableInfo",
+    "build_cohort",
+    "format_issue",
+    "load_cohort",
+    "read_raw",
+    "read_table",
+    "sha256_of",
+]

@@ -1,20 +1,51 @@
-"""Readers: one entry point, :func:`read_table`, that picks a reader by file extension.
+"""Readers: one entry point per use, chosen by file extension (the spec may override).
+
+* :func:`read_raw` returns the cells as the user sees them (text for CSV; the
+  stored Python values for XLSX, SPSS, Stata, Parquet) with the spreadsheet row
+  number of every record, for the validation layer.
+* :func:`read_table` returns a typed DataFrame, for the quick statistics commands.
 
 Input files are only ever opened for reading. Every problem is a
 :class:`~survstudy.errors.DataError` naming the file.
+
+CSV: the encoding is detected from a byte-order mark (UTF-8, UTF-16), else UTF-8
+is tried, else Windows-1252 (reported); the separator is the one of ``,`` ``;``
+``\\t`` found most often in the header line; the decimal mark is a comma when the
+separator is not a comma and numbers are written like ``1,5`` and never ``1.5``.
+
+XLSX: read with openpyxl in read-only mode with defusedxml active, formulas as
+their cached values, external links and macros ignored, after checking the
+archive's total uncompressed size and compression ratio (a "zip bomb" guard).
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from survstudy.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SUPPORTED_FORMATS", "read_table"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_XLSX_RATIO",
+    "MAX_XLSX_UNCOMPRESSED",
+    "SUPPORTED_FORMATS",
+    "RawTable",
+    "read_raw",
+    "read_table",
+    "sha256_of",
+]
 
 SUPPORTED_FORMATS: dict[str, str] = {
     ".csv": "csv",
@@ -28,6 +59,51 @@ SUPPORTED_FORMATS: dict[str, str] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED = 512 * 1024 * 1024
+MAX_XLSX_RATIO = 200.0
+
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The cells of a data file, untouched, with the row number the user sees for each record.
+
+    ``rows[i]`` is the spreadsheet row of record ``i`` (header = row 1 for CSV and
+    XLSX; case number for SPSS, Stata and Parquet). ``records`` are lists of cell
+    values in ``columns`` order. ``typed`` says whether the cells carry their own
+    types (XLSX, SPSS, …) or are all text (CSV).
+    """
+
+    file: str
+    kind: str
+    columns: tuple[str, ...]
+    records: tuple[tuple[Any, ...], ...]
+    rows: tuple[int, ...]
+    typed: bool
+    sha256: str
+    date_system: int | None = None  # 1900 or 1904 for XLSX
+    decimal: str = "."
+    separator: str | None = None
+    encoding: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+
+    def column(self, name: str) -> list[Any]:
+        j = self.columns.index(name)
+        return [rec[j] for rec in self.records]
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (read-only)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
@@ -51,48 +127,480 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return SUPPORTED_FORMATS[suffix]
 
 
-def _check_readable(path: Path) -> None:
+def _check_readable(path: Path, file: str) -> None:
     if not path.exists():
-        raise DataError("file not found", file=str(path), rule="FILE-NOT-FOUND")
+        raise DataError("file not found", file=file, rule="FILE-NOT-FOUND")
     if path.is_dir():
-        raise DataError("is a folder, not a file", file=str(path), rule="FILE-NOT-FOUND")
+        raise DataError("is a folder, not a file", file=file, rule="FILE-NOT-FOUND")
     try:
         with path.open("rb"):
             pass
     except OSError as exc:
         raise DataError(
-            f"cannot open the file: {exc.strerror}", file=str(path), rule="FILE-UNREADABLE"
+            f"cannot open the file: {exc.strerror}", file=file, rule="FILE-UNREADABLE"
         ) from None
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise DataError("the file is larger than 512 MB", file=file, rule="FILE-TOO-LARGE")
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, str, list[str]]:
+    notes: list[str] = []
+    if given:
+        try:
+            codecs.lookup(given)
+            return data.decode(given), given, notes
+        except LookupError:
+            raise DataError(
+                f"unknown text encoding '{given}'", file=file, rule="FILE-ENCODING"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise DataError(
+                f"the file is not valid {given} text (byte {exc.start})",
+                file=file,
+                rule="FILE-ENCODING",
+                hint="check data.encoding",
+            ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", notes
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16", notes
+    try:
+        return data.decode("utf-8"), "utf-8", notes
+    except UnicodeDecodeError:
+        notes.append(
+            "the file is not UTF-8; it was read as Windows-1252 (set data.encoding to be sure)"
+        )
+        return data.decode("cp1252", errors="replace"), "cp1252", notes
+
+
+def _sniff_separator(text: str, suffix: str) -> str:
+    if suffix == ".tsv":
+        return "\t"
+    first = text.split("\n", 1)[0]
+    outside = re.sub(r'"[^"]*"', "", first)
+    counts = {sep: outside.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda s: counts[s])
+    return best if counts[best] > 0 else ","
+
+
+def _detect_decimal(records: Sequence[Sequence[str]], sep: str) -> str:
+    if sep == ",":
+        return "."
+    comma = point = 0
+    for rec in records:
+        for cell in rec:
+            cell = cell.strip()
+            if _DECIMAL_COMMA.match(cell):
+                comma += 1
+            elif _DECIMAL_POINT.match(cell):
+                point += 1
+    return "," if comma > 0 and point == 0 else "."
+
+
+def _unique_columns(header: Sequence[Any], file: str) -> tuple[str, ...]:
+    names: list[str] = []
+    for j, cell in enumerate(header):
+        name = "" if cell is None else str(cell).strip()
+        if not name:
+            name = f"column_{j + 1}"
+        if name in names:
+            raise DataError(
+                f"two columns are named '{name}'",
+                file=file,
+                row=1,
+                column=name,
+                rule="COLUMN-DUPLICATE",
+                hint="rename one of them in the header row",
+            )
+        names.append(name)
+    return tuple(names)
+
+
+def _read_csv_raw(
+    path: Path,
+    file: str,
+    sha: str,
+    *,
+    encoding: str | None,
+    separator: str | None,
+    decimal: str | None,
+) -> RawTable:
+    data = path.read_bytes()
+    text, enc, notes = _detect_encoding(data, encoding, file)
+    if "\x00" in text:
+        raise DataError(
+            "the file holds binary data, not text",
+            file=file,
+            rule="FILE-UNREADABLE",
+            hint="is it really a CSV file?",
+        )
+    sep = separator or _sniff_separator(text, path.suffix.lower())
+    try:
+        all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        raise DataError(
+            f"cannot read the file as CSV: {exc}", file=file, rule="FILE-UNREADABLE"
+        ) from None
+    # the header is the first non-empty line; row numbers count every line as Excel shows it
+    start = 0
+    while start < len(all_rows) and not any(c.strip() for c in all_rows[start]):
+        start += 1
+    if start == len(all_rows):
+        raise DataError("the file is empty", file=file, rule="FILE-EMPTY")
+    columns = _unique_columns(all_rows[start], file)
+    width = len(columns)
+    records: list[tuple[Any, ...]] = []
+    rows: list[int] = []
+    for i in range(start + 1, len(all_rows)):
+        rec = all_rows[i]
+        if not any(c.strip() for c in rec):
+            continue
+        if len(rec) > width and any(c.strip() for c in rec[width:]):
+            raise DataError(
+                f"the row has {len(rec)} fields but the header has {width}",
+                file=file,
+                row=i + 1,
+                rule="CSV-RAGGED",
+                hint=f"check the separator ('{sep}') and quoting of that row",
+            )
+        cells = list(rec[:width]) + [""] * (width - len(rec))
+        records.append(tuple(cells))
+        rows.append(i + 1)
+    dec = decimal or _detect_decimal(records, sep)
+    return RawTable(
+        file=file,
+        kind="csv",
+        columns=columns,
+        records=tuple(records),
+        rows=tuple(rows),
+        typed=False,
+        sha256=sha,
+        decimal=dec,
+        separator=sep,
+        encoding=enc,
+        notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def _check_xlsx_archive(path: Path, file: str) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError):
+        raise DataError(
+            "not a valid XLSX file (it is not a zip archive)", file=file, rule="FILE-UNREADABLE"
+        ) from None
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise DataError(
+            f"the workbook unpacks to {total // (1024 * 1024)} MB, over the 512 MB limit",
+            file=file,
+            rule="XLSX-TOO-LARGE",
+        )
+    for info in infos:
+        if info.compress_size > 0 and info.file_size / info.compress_size > MAX_XLSX_RATIO:
+            raise DataError(
+                f"a part of the workbook is compressed {info.file_size / info.compress_size:.0f}"
+                f" times (limit {MAX_XLSX_RATIO:.0f}); refusing a possible zip bomb",
+                file=file,
+                rule="XLSX-TOO-LARGE",
+            )
+
+
+def _read_xlsx_raw(path: Path, file: str, sha: str, sheet: str | int | None) -> RawTable:
+    import openpyxl
+    import openpyxl.xml
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - defusedxml is a dependency
+        raise DataError(
+            "defusedxml is not installed; refusing to parse a workbook without it",
+            file=file,
+            rule="XLSX-UNSAFE",
+            hint="pip install defusedxml",
+        )
+    _check_xlsx_archive(path, file)
+    try:
+        wb = openpyxl.load_workbook(
+            path, read_only=True, data_only=True, keep_links=False, keep_vba=False
+        )
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise DataError(
+            f"cannot read the workbook: {type(exc).__name__}", file=file, rule="FILE-UNREADABLE"
+        ) from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(names):
+                raise DataError(
+                    f"there is no sheet number {sheet} (the workbook has {len(names)} sheet(s),"
+                    " numbered from 0)",
+                    file=file,
+                    rule="SHEET-NOT-FOUND",
+                    hint=f"sheets: {', '.join(names)}",
+                )
+            ws = wb[names[sheet]]
+        else:
+            if sheet not in names:
+                raise DataError(
+                    f"there is no sheet named '{sheet}'",
+                    file=file,
+                    rule="SHEET-NOT-FOUND",
+                    hint=f"sheets: {', '.join(names)}",
+                )
+            ws = wb[sheet]
+        date_system = 1904 if wb.epoch == CALENDAR_MAC_1904 else 1900
+        header: tuple[Any, ...] | None = None
+        header_row = 0
+        records: list[tuple[Any, ...]] = []
+        rows: list[int] = []
+        for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = tuple(_xlsx_cell(v) for v in values)
+            empty = all(c is None for c in cells)
+            if header is None:
+                if not empty:
+                    header, header_row = cells, r
+                continue
+            if empty:
+                continue
+            records.append(cells)
+            rows.append(r)
+    finally:
+        wb.close()
+    if header is None:
+        raise DataError("the sheet is empty", file=file, rule="FILE-EMPTY")
+    while header and header[-1] is None:
+        header = header[:-1]
+    columns = _unique_columns(header, file)
+    width = len(columns)
+    fixed = tuple(tuple(rec[:width]) + (None,) * (width - len(rec)) for rec in records)
+    del header_row
+    return RawTable(
+        file=file,
+        kind="xlsx",
+        columns=columns,
+        records=fixed,
+        rows=tuple(rows),
+        typed=True,
+        sha256=sha,
+        date_system=date_system,
+    )
+
+
+def _xlsx_cell(v: Any) -> Any:
+    if isinstance(v, str):
+        return v if v.strip() else None
+    return v
+
+
+# --------------------------------------------------------------------------- SPSS, Stata, Parquet
+
+
+def _frame_to_raw(frame: pd.DataFrame, file: str, kind: str, sha: str, **extra: Any) -> RawTable:
+    import pandas as pd
+
+    columns = tuple(str(c) for c in frame.columns)
+    records = []
+    for rec in frame.itertuples(index=False, name=None):
+        cells: list[Any] = []
+        for v in rec:
+            if v is None or (not isinstance(v, str) and _is_na(v, pd)):
+                cells.append(None)
+            elif isinstance(v, pd.Timestamp):
+                cells.append(v.to_pydatetime())
+            elif hasattr(v, "item") and not isinstance(v, str | bytes):
+                cells.append(v.item())
+            else:
+                cells.append(v)
+        records.append(tuple(cells))
+    return RawTable(
+        file=file,
+        kind=kind,
+        columns=columns,
+        records=tuple(records),
+        rows=tuple(range(1, len(records) + 1)),
+        typed=True,
+        sha256=sha,
+        **extra,
+    )
+
+
+def _is_na(v: Any, pd: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _read_sav_raw(path: Path, file: str, sha: str) -> RawTable:
+    import pyreadstat
+
+    try:
+        # user-missing values (SPSS "missing values" definitions) become missing here
+        frame, meta = pyreadstat.read_sav(str(path), user_missing=False)
+    except Exception as exc:  # pyreadstat raises its own error types
+        raise DataError(
+            f"cannot read the file as SPSS .sav: {type(exc).__name__}",
+            file=file,
+            rule="FILE-UNREADABLE",
+        ) from None
+    labels: dict[str, dict[Any, str]] = {
+        str(k): {kk: str(vv) for kk, vv in v.items()}
+        for k, v in (meta.variable_value_labels or {}).items()
+    }
+    raw = _frame_to_raw(frame, file, "sav", sha, value_labels=labels)
+    return _apply_value_labels(raw)
+
+
+def _apply_value_labels(raw: RawTable) -> RawTable:
+    """Replace coded values by their value labels (SPSS/Stata), so categories read as words."""
+    if not raw.value_labels:
+        return raw
+    idx = {c: j for j, c in enumerate(raw.columns)}
+    maps = {idx[c]: m for c, m in raw.value_labels.items() if c in idx and m}
+    new_records = []
+    for rec in raw.records:
+        cells = list(rec)
+        for j, mapping in maps.items():
+            v = cells[j]
+            if v is None:
+                continue
+            key = v
+            if isinstance(v, float) and v.is_integer() and v not in mapping:
+                key = int(v)
+            if key in mapping:
+                cells[j] = mapping[key]
+            elif isinstance(key, int) and float(key) in mapping:
+                cells[j] = mapping[float(key)]
+        new_records.append(tuple(cells))
+    return RawTable(
+        file=raw.file,
+        kind=raw.kind,
+        columns=raw.columns,
+        records=tuple(new_records),
+        rows=raw.rows,
+        typed=raw.typed,
+        sha256=raw.sha256,
+        value_labels=raw.value_labels,
+    )
+
+
+def _read_dta_raw(path: Path, file: str, sha: str) -> RawTable:
+    import pandas as pd
+
+    try:
+        frame = pd.read_stata(path, convert_categoricals=True, convert_missing=False)
+    except Exception as exc:  # pandas raises several types for a bad .dta
+        raise DataError(
+            f"cannot read the file as Stata .dta: {type(exc).__name__}",
+            file=file,
+            rule="FILE-UNREADABLE",
+        ) from None
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(object)
+    return _frame_to_raw(frame, file, "dta", sha)
+
+
+def _read_parquet_raw(path: Path, file: str, sha: str) -> RawTable:
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise DataError(
+            f"cannot read the file as Parquet: {type(exc).__name__}",
+            file=file,
+            rule="FILE-UNREADABLE",
+        ) from None
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype(object)
+    return _frame_to_raw(frame, file, "parquet", sha)
+
+
+def read_raw(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    separator: str | None = None,
+    decimal: str | None = None,
+    display_name: str | None = None,
+) -> RawTable:
+    """Read every cell of a data file without interpreting it (see :class:`RawTable`).
+
+    ``display_name`` is how the file is named in messages (default: the path as given).
+    """
+    path = Path(path)
+    file = display_name or str(path)
+    kind = _format_of(path, fmt)
+    _check_readable(path, file)
+    sha = sha256_of(path)
+    if kind == "csv":
+        return _read_csv_raw(
+            path, file, sha, encoding=encoding, separator=separator, decimal=decimal
+        )
+    if kind == "xlsx":
+        return _read_xlsx_raw(path, file, sha, sheet)
+    if kind == "sav":
+        return _read_sav_raw(path, file, sha)
+    if kind == "dta":
+        return _read_dta_raw(path, file, sha)
+    return _read_parquet_raw(path, file, sha)
 
 
 def read_table(
     path: str | Path, *, fmt: str | None = None, sheet: str | int | None = None
 ) -> pd.DataFrame:
-    """Read a data file into a DataFrame of raw values, without changing the file.
+    """Read a data file into a DataFrame of typed values, without changing the file.
 
     The format is chosen by extension unless ``fmt`` is given. ``sheet`` picks an
-    Excel sheet by name or 0-based index (default: the first sheet).
+    Excel sheet by name or 0-based index (default: the first sheet). CSV encoding,
+    separator and decimal mark are detected as described in the module docstring.
     """
-    path = Path(path)
-    kind = _format_of(path, fmt)
-    _check_readable(path)
     import pandas as pd
 
-    try:
-        if kind == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" else None
-            return pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
-        if kind == "xlsx":
-            return pd.read_excel(path, sheet_name=0 if sheet is None else sheet, engine="openpyxl")
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "dta":
-            return pd.read_stata(path)
-        import pyreadstat
+    raw = read_raw(path, fmt=fmt, sheet=sheet)
+    if raw.kind == "csv":
+        text = "\n".join(
+            _csv_line(rec) for rec in [raw.columns, *raw.records]
+        )  # already split into cells: re-join with a comma for pandas' type inference
+        try:
+            return pd.read_csv(
+                io.StringIO(text), sep=",", decimal=".", dtype=None, keep_default_na=True
+            ).pipe(_apply_decimal, raw.decimal)
+        except ValueError as exc:
+            raise DataError(
+                f"cannot read the file as csv: {exc}", file=raw.file, rule="FILE-UNREADABLE"
+            ) from None
+    frame = pd.DataFrame(list(raw.records), columns=list(raw.columns))
+    return frame.infer_objects()
 
-        frame, _meta = pyreadstat.read_sav(str(path))
+
+def _csv_line(cells: Sequence[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
+
+
+def _apply_decimal(frame: pd.DataFrame, decimal: str) -> pd.DataFrame:
+    if decimal != ",":
         return frame
-    except (ValueError, OSError, UnicodeDecodeError, KeyError) as exc:
-        raise DataError(
-            f"cannot read the file as {kind}: {exc}", file=str(path), rule="FILE-UNREADABLE"
-        ) from None
+    import pandas as pd
+
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            values = frame[col].dropna().astype(str).str.strip()
+            if len(values) and values.str.match(r"^[-+]?\d+(,\d+)?$").all():
+                frame[col] = pd.to_numeric(frame[col].astype(str).str.replace(",", "."))
+    return frame

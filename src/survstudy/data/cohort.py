@@ -1,0 +1,982 @@
+"""From a spec and its data file to the analysis-ready :class:`Cohort`.
+
+Steps (each finding goes to the data-quality report):
+
+1. read the file (read-only) and hash it;
+2. check the identifier column (duplicates) and that every declared column exists;
+3. type every declared column (numbers, dates, categories) over all rows;
+4. compute derived variables in dependency order;
+5. apply the population criteria in order -> the inclusion flow;
+6. on the included patients: "applicable only when" masks, endpoint derivation
+   with its consistency checks, range and missing-value checks;
+7. assemble the tidy frame: one row per included patient, indexed by spreadsheet row.
+
+Endpoint derivation from dates (see README, "Study spec and data"): time zero is
+``start``; the event time is the earliest of the ``events`` dates; patients
+without an event are censored at the latest ``censor`` date; a ``competing`` date
+before the event ends follow-up (censored here, status 2); an event on the same
+day as a competing event counts as the event; anything after the data cut-off is
+censored at the cut-off; anything after ``horizon`` is censored at the horizon.
+Durations are whole days (float64); events are 0.0/1.0 (NaN where the endpoint
+cannot be derived, e.g. no start date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from survstudy.data.columns import (
+    norm_text,
+    parse_categories,
+    parse_dates,
+    parse_events,
+    parse_numbers,
+)
+from survstudy.data.expressions import (
+    ExpressionTypeError,
+    Value,
+    date_to_days,
+    evaluate,
+)
+from survstudy.data.quality import IssueCollector, QualityReport, format_rows
+from survstudy.data.readers import RawTable, read_raw
+from survstudy.errors import DataError, SpecError
+from survstudy.spec import (
+    DEFAULT_MISSING,
+    StudySpec,
+    derivation_order,
+    endpoint_columns,
+    load_spec,
+    parse_expression,
+)
+from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+
+__all__ = [
+    "Cohort",
+    "EndpointInfo",
+    "FlowStep",
+    "VariableInfo",
+    "build_cohort",
+    "load_cohort",
+]
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """What the runner needs to know about one variable of the cohort.
+
+    ``column`` is the cohort frame's column (``None`` for multiselect, whose rows
+    are ``options``: pairs of (row label, frame column holding 1.0/0.0/NaN)).
+    ``applicable`` is a boolean mask over the frame's rows; ``denominator`` is its
+    count (the seed's "Liver resection type (n=11)"); ``n_missing`` counts missing
+    values among applicable patients.
+    """
+
+    name: str
+    label: str
+    type: str
+    column: str | None
+    levels: tuple[str, ...] = ()
+    reference: str | None = None
+    unit: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    applicable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    applicable_when: str | None = None
+    denominator: int = 0
+    n_missing: int = 0
+    derived: str | None = None
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.type in ("categorical", "binary")
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    """A derived endpoint: frame columns for time (days), event (0/1) and status (0/1/2…)."""
+
+    name: str
+    label: str
+    time_column: str
+    event_column: str
+    status_column: str
+    source: str  # "dates" or "columns"
+    n: int  # patients for whom it could be derived
+    events: int
+    horizon_days: float | None = None
+    competing: tuple[str, ...] = ()
+    unit: str = "days"
+    definition: str = ""
+
+
+@dataclass(frozen=True)
+class FlowStep:
+    """One box of the inclusion flow (CONSORT-style)."""
+
+    description: str
+    n_before: int
+    n_excluded: int
+    n_after: int
+    reason: str | None = None
+    n_unknown: int = 0  # criterion could not be evaluated (missing values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "n_before": self.n_before,
+            "n_excluded": self.n_excluded,
+            "n_after": self.n_after,
+            "reason": self.reason,
+            "n_unknown": self.n_unknown,
+        }
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """One row per included patient, with the metadata, the flow and the data-quality report.
+
+    ``frame`` is indexed by spreadsheet row number (``row``) and holds: continuous
+    variables as float64, categorical/binary as ordered pandas Categoricals (level
+    order from the spec), multiselect options as float 1/0, and per endpoint
+    ``{name}_time`` (days, float64), ``{name}_event`` (0.0/1.0) and ``{name}_status``
+    (0 censored, 1 event, 2 competing). Identifiers and dates are never in it.
+    """
+
+    spec: StudySpec
+    frame: pd.DataFrame
+    variables: dict[str, VariableInfo]
+    endpoints: dict[str, EndpointInfo]
+    flow: tuple[FlowStep, ...]
+    report: QualityReport
+    input_file: str
+    input_sha256: str
+    unit: str
+    days_per_unit: float
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    def time_in_units(self, endpoint: str) -> pd.Series:
+        """The endpoint's durations in the spec's display unit (days / days_per_unit)."""
+        info = self.endpoints[endpoint]
+        return self.frame[info.time_column] / self.days_per_unit
+
+    def to_units(self, days: Any) -> Any:
+        """Convert days (a number or array) to the display unit."""
+        out = np.asarray(days, dtype=float) / self.days_per_unit
+        return float(out) if out.ndim == 0 else out
+
+    def to_days(self, value: Any) -> Any:
+        """Convert a time in the display unit (e.g. a 24-month landmark) to days."""
+        out = np.asarray(value, dtype=float) * self.days_per_unit
+        return float(out) if out.ndim == 0 else out
+
+    def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(time in days, event 0/1, mask of patients with a derived endpoint) as numpy arrays."""
+        info = self.endpoints[endpoint]
+        t = self.frame[info.time_column].to_numpy(dtype=float)
+        e = self.frame[info.event_column].to_numpy(dtype=float)
+        ok = ~(np.isnan(t) | np.isnan(e))
+        return t, e, ok
+
+
+# --------------------------------------------------------------------------- building
+
+
+class _Builder:
+    def __init__(self, spec: StudySpec, raw: RawTable) -> None:
+        self.spec = spec
+        self.raw = raw
+        self.file = spec.data.path
+        self.issues = IssueCollector(self.file)
+        self.n = len(raw.records)
+        self.rows = np.array(raw.rows, dtype=int)
+        self.values: dict[str, Value] = {}  # typed columns over all rows
+        self.sensitive: set[str] = set()
+        base = {norm_text(c) for c in spec.data.missing}
+        self.codes = frozenset({*DEFAULT_MISSING, *(c for c in base if c is not None)})
+        self.level_order: dict[str, list[str]] = {}
+        self.multi: dict[str, list[tuple[str, str, np.ndarray]]] = {}
+        for note in raw.notes:
+            self.issues.add("FILE-ENCODING-GUESSED", note)
+
+    # ----- helpers
+    def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
+        return SpecError(
+            message,
+            file=str(self.spec.path.name) if self.spec.path else None,
+            line=self.spec.line_of(*key),
+            key=".".join(str(k) for k in key),
+            code="SPEC-EXPRESSION",
+        )
+
+    def column_cells(self, column: str, key: tuple[str | int, ...]) -> list[Any]:
+        if column not in self.raw.columns:
+            from survstudy.spec import closest
+
+            suggestion = closest(column, self.raw.columns)
+            raise DataError(
+                f"the spec's column '{column}' is not in the file"
+                + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+                file=self.file,
+                column=column,
+                rule="COLUMN-MISSING",
+                hint=f"spec line {self.spec.line_of(*key)}: fix the name in the spec, or set "
+                "'column:' to the header as written in the file"
+                if self.spec.line_of(*key)
+                else "fix the name in the spec",
+            )
+        return self.raw.column(column)
+
+    def codes_for(self, var: VariableSpec) -> frozenset[str]:
+        extra = {norm_text(c) for c in var.missing}
+        return self.codes | frozenset(c for c in extra if c is not None)
+
+    # ----- steps
+    def check_ids(self) -> None:
+        id_col = self.spec.data.id
+        if id_col is None:
+            return
+        cells = self.column_cells(id_col, ("data", "id"))
+        self.sensitive.add(id_col)
+        seen: dict[str, list[int]] = {}
+        missing_rows = []
+        for r, cell in zip(self.raw.rows, cells, strict=True):
+            key = norm_text(cell)
+            if key is None or key == "":
+                missing_rows.append(r)
+                continue
+            seen.setdefault(key, []).append(r)
+        dups = [rs for rs in seen.values() if len(rs) > 1]
+        for rs in sorted(dups):
+            self.issues.add(
+                "ID-DUPLICATE",
+                f"the same patient id appears on {format_rows(rs)}",
+                rows=rs,
+                column=id_col,
+                sensitive=True,
+                hint="keep one row per patient",
+            )
+        if missing_rows:
+            self.issues.add(
+                "ID-MISSING",
+                "the patient id is empty",
+                rows=missing_rows,
+                column=id_col,
+                sensitive=True,
+            )
+
+    def read_variables(self) -> None:
+        spec = self.spec
+        for name, var in spec.variables.items():
+            if var.derive is not None:
+                continue
+            key = ("variables", name)
+            if var.type == "multiselect":
+                self.read_multiselect(name, var)
+                continue
+            column = var.column or name
+            cells = self.column_cells(column, key)
+            rows = self.raw.rows
+            codes = self.codes_for(var)
+            if var.type in ("identifier", "date"):
+                self.sensitive.add(column)
+            if var.type == "identifier":
+                continue
+            if var.type == "date":
+                dates = parse_dates(
+                    cells,
+                    rows,
+                    column=column,
+                    codes=codes,
+                    issues=self.issues,
+                    date_format=var.date_format or spec.data.date_format,
+                    century_pivot=spec.data.century_pivot,
+                    excel_system=self.raw.date_system or spec.data.excel_date_system,
+                    source_kind=self.raw.kind,
+                )
+                self.values[name] = Value("date", np.array([date_to_days(d) for d in dates]))
+                continue
+            if var.type == "continuous" or var.cuts is not None:
+                nums = parse_numbers(
+                    cells,
+                    rows,
+                    column=column,
+                    codes=codes,
+                    decimal=spec.data.decimal or self.raw.decimal,
+                    issues=self.issues,
+                )
+                arr = np.array([np.nan if v is None else v for v in nums], dtype=float)
+                self.check_range(name, var, column, arr)
+                if var.cuts is not None:
+                    self.values[name] = self.cut(var, arr)
+                else:
+                    self.values[name] = Value("number", arr)
+                continue
+            levels, order = parse_categories(
+                cells,
+                rows,
+                column=column,
+                codes=codes,
+                level_map=var.level_map(),
+                issues=self.issues,
+            )
+            self.level_order[name] = order
+            self.values[name] = Value("text", np.array(levels, dtype=object))
+
+    def check_range(self, name: str, var: VariableSpec, column: str, arr: np.ndarray) -> None:
+        if var.range is None:
+            return
+        lo, hi = var.range
+        bad = (arr < lo) | (arr > hi)
+        if bad.any():
+            vals = sorted({float(x) for x in arr[bad]})
+            shown = ", ".join(norm_text(v) or "" for v in vals[:5])
+            self.issues.add(
+                "RANGE",
+                f"value(s) outside the plausible range [{norm_text(lo)}, {norm_text(hi)}]: {shown}",
+                rows=self.rows[bad].tolist(),
+                column=column,
+                hint="correct the cells, or widen 'range' in the spec if they are right",
+            )
+
+    def cut(self, var: VariableSpec, arr: np.ndarray) -> Value:
+        cuts = np.asarray(var.cuts, dtype=float)
+        names = var.cut_names()
+        idx = np.searchsorted(cuts, arr, side="right")
+        out = np.array(
+            [None if np.isnan(x) else names[int(i)] for x, i in zip(arr, idx, strict=True)],
+            dtype=object,
+        )
+        return Value("text", out)
+
+    def read_multiselect(self, name: str, var: VariableSpec) -> None:
+        assert var.options is not None
+        selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
+        level_map = {"1": list(selected), "0": list(DEFAULT_FALSE)}
+        out = []
+        for j, (label, column) in enumerate(var.options.items()):
+            cells = self.column_cells(column, ("variables", name, "options", label))
+            vals, _ = parse_categories(
+                cells,
+                self.raw.rows,
+                column=column,
+                codes=self.codes_for(var),
+                level_map=level_map,
+                issues=self.issues,
+            )
+            arr = np.array([np.nan if v is None else float(v) for v in vals])
+            out.append((label, f"{name}__{j + 1}", arr))
+        self.multi[name] = out
+
+    def derive(self) -> None:
+        spec = self.spec
+        for name in derivation_order(spec):
+            var = spec.variables[name]
+            key = ("variables", name, "derive")
+            result = self.eval(str(var.derive), key)
+            if var.type == "continuous":
+                if result.kind != "number":
+                    raise self.spec_fail(
+                        f"'{name}' is continuous but its expression gives a {result.kind}", key
+                    )
+                self.check_range(name, var, name, result.data)
+                self.values[name] = result
+            elif var.type == "date":
+                if result.kind != "date":
+                    raise self.spec_fail(
+                        f"'{name}' is a date but its expression gives a {result.kind}", key
+                    )
+                self.values[name] = result
+            else:
+                if var.cuts is not None and result.kind == "number":
+                    self.values[name] = self.cut(var, result.data)
+                    continue
+                cells: list[Any]
+                if result.kind == "bool":
+                    cells = [None if np.isnan(x) else bool(x == 1) for x in result.data]
+                elif result.kind == "number":
+                    cells = [None if np.isnan(x) else float(x) for x in result.data]
+                elif result.kind == "text":
+                    cells = list(result.data)
+                else:
+                    raise self.spec_fail(
+                        f"'{name}' is {var.type} but its expression gives a date", key
+                    )
+                levels, order = parse_categories(
+                    cells,
+                    self.raw.rows,
+                    column=name,
+                    codes=frozenset(),
+                    level_map=var.level_map(),
+                    issues=self.issues,
+                )
+                self.level_order[name] = order
+                self.values[name] = Value("text", np.array(levels, dtype=object))
+
+    def eval(self, text: str, key: tuple[str | int, ...], mask: np.ndarray | None = None) -> Value:
+        expr = parse_expression(text)
+        env = {n: self.values[n] for n in expr.names if n in self.values}
+        if mask is not None:
+            env = {n: Value(v.kind, v.data[mask]) for n, v in env.items()}
+        n = int(mask.sum()) if mask is not None else self.n
+        try:
+            return evaluate(
+                expr,
+                env,
+                n,
+                days_per_month=self.spec.units.days_per_month,
+                days_per_year=self.spec.units.days_per_year,
+            )
+        except ExpressionTypeError as exc:
+            raise self.spec_fail(str(exc), key) from None
+
+    def population(self) -> tuple[np.ndarray, list[FlowStep]]:
+        included = np.ones(self.n, dtype=bool)
+        flow = [FlowStep("Rows in the data file", self.n, 0, self.n)]
+        for i, step in enumerate(self.spec.population):
+            which = "include" if step.include is not None else "exclude"
+            key: tuple[str | int, ...] = ("population", i, which)
+            result = self.eval(step.expression, key)
+            if result.kind != "bool":
+                raise self.spec_fail(
+                    f"a population criterion must be a condition, not a {result.kind}", key
+                )
+            unknown = np.isnan(result.data) & included
+            keep = result.data == 1 if which == "include" else ~(result.data == 1)
+            before = int(included.sum())
+            new = included & keep
+            n_unknown = int(unknown.sum())
+            if n_unknown:
+                fate = "excluded" if which == "include" else "kept"
+                self.issues.add(
+                    "POPULATION-MISSING",
+                    f"the criterion '{step.expression}' cannot be evaluated (missing values); "
+                    f"these rows were {fate}",
+                    rows=self.rows[unknown].tolist(),
+                    file="",
+                )
+            reason = step.reason or (
+                f"{'Not meeting' if which == 'include' else 'Meeting'}: {step.expression}"
+            )
+            flow.append(
+                FlowStep(
+                    description=("Included: " if which == "include" else "Excluded: ")
+                    + step.expression,
+                    n_before=before,
+                    n_excluded=before - int(new.sum()),
+                    n_after=int(new.sum()),
+                    reason=reason,
+                    n_unknown=n_unknown,
+                )
+            )
+            included = new
+        if self.spec.population and not included.any():
+            self.issues.add(
+                "NO-PATIENTS",
+                "no patient meets the inclusion criteria",
+                file="",
+                hint="check the population criteria and the dates' format",
+            )
+        return included, flow
+
+    def applicable(self, mask: np.ndarray) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        n = int(mask.sum())
+        for name, var in self.spec.variables.items():
+            if var.applicable_when is None:
+                out[name] = np.ones(n, dtype=bool)
+                continue
+            key = ("variables", name, "applicable_when")
+            result = self.eval(var.applicable_when, key, mask)
+            if result.kind != "bool":
+                raise self.spec_fail(
+                    f"'applicable_when' must be a condition, not a {result.kind}", key
+                )
+            out[name] = result.data == 1
+        return out
+
+    def endpoint_dates(self, mask: np.ndarray) -> dict[str, Any]:
+        """Derive every endpoint on the included rows; return frame columns."""
+        spec = self.spec
+        cols: dict[str, Any] = {}
+        rows = self.rows[mask]
+        cutoff = date_to_days(spec.data.cutoff) if spec.data.cutoff else np.inf
+        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        for name, ep in spec.endpoints.items():
+            t_col, e_col, s_col = endpoint_columns(name)
+            label = ep.label or name
+            if not ep.from_dates:
+                time, status = self.endpoint_columns_form(name, mask)
+            else:
+                time, status = self.endpoint_dates_form(name, mask, cutoff, death_vars, rows)
+            if ep.horizon is not None:
+                h = ep.horizon * spec.units.days_per_unit
+                over = time > h
+                time = np.where(over, h, time)
+                status = np.where(over, 0.0, status)
+            zero = time == 0
+            if zero.any():
+                self.issues.add(
+                    "DURATION-ZERO",
+                    f"{label}: the duration is zero days",
+                    rows=rows[zero].tolist(),
+                    hint="the patient contributes no follow-up; check the dates",
+                    file="",
+                )
+            event = np.where(np.isnan(status), np.nan, (status == 1).astype(float))
+            cols[t_col] = time
+            cols[e_col] = event
+            cols[s_col] = status
+        return cols
+
+    def endpoint_columns_form(self, name: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        spec = self.spec
+        ep = spec.endpoints[name]
+        assert ep.time is not None
+        assert ep.event is not None
+        key = ("endpoints", name)
+        rows = self.raw.rows
+        tcells = self.column_cells(ep.time, (*key, "time"))
+        nums = parse_numbers(
+            tcells,
+            rows,
+            column=ep.time,
+            codes=self.codes,
+            decimal=spec.data.decimal or self.raw.decimal,
+            issues=self.issues,
+        )
+        ecells = self.column_cells(ep.event, (*key, "event"))
+        codes = ep.event_codes
+        ev = parse_events(
+            ecells,
+            rows,
+            column=ep.event,
+            codes=self.codes,
+            event=codes.event if codes else None,
+            censored=codes.censored if codes else None,
+            competing=codes.competing if codes else (),
+            issues=self.issues,
+        )
+        per = spec.units.days_per(ep.time_unit or spec.units.time)
+        time = np.array([np.nan if v is None else v * per for v in nums])[mask]
+        status = np.array([np.nan if v is None else float(v) for v in ev])[mask]
+        neg = time < 0
+        if neg.any():
+            self.issues.add(
+                "DURATION-NONPOSITIVE",
+                f"{ep.label or name}: the time is negative",
+                rows=self.rows[mask][neg].tolist(),
+                column=ep.time,
+                hint="survival times must be zero or more",
+            )
+            time = np.where(neg, np.nan, time)
+        missing = np.isnan(time) | np.isnan(status)
+        if missing.any():
+            self.issues.add(
+                "ENDPOINT-NOT-DERIVED",
+                f"{ep.label or name}: time or event missing; these patients are left out of "
+                "its analyses",
+                rows=self.rows[mask][missing].tolist(),
+                file="",
+            )
+            time = np.where(missing, np.nan, time)
+            status = np.where(missing, np.nan, status)
+        return time, status
+
+    def endpoint_dates_form(
+        self,
+        name: str,
+        mask: np.ndarray,
+        cutoff: float,
+        death_vars: list[str],
+        rows: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        spec = self.spec
+        ep = spec.endpoints[name]
+        label = ep.label or name
+        assert ep.start is not None
+        start = self.values[ep.start].data[mask]
+        events = {v: self.values[v].data[mask] for v in ep.events}
+        censors = {v: self.values[v].data[mask] for v in ep.censor}
+        competing = {v: self.values[v].data[mask] for v in ep.competing}
+        n = len(start)
+        no_start = np.isnan(start)
+        if no_start.any():
+            self.issues.add(
+                "ENDPOINT-NOT-DERIVED",
+                f"{label}: no '{ep.start}' date, so the endpoint cannot be derived; these "
+                "patients are left out of its analyses",
+                rows=rows[no_start].tolist(),
+                file="",
+            )
+        has = ~no_start
+        for var, dates in events.items():
+            bad = has & (dates < start)
+            if bad.any():
+                code = "DEATH-BEFORE-SURGERY" if var in death_vars else "EVENT-BEFORE-START"
+                msg = (
+                    f"{label}: the date of death ('{var}') is before the start date ('{ep.start}')"
+                    if var in death_vars
+                    else f"{label}: the event date ('{var}') is before the start date "
+                    f"('{ep.start}')"
+                )
+                self.issues.add(
+                    code,
+                    msg,
+                    rows=rows[bad].tolist(),
+                    column=var,
+                    sensitive=True,
+                    hint="check both dates",
+                )
+        for var, dates in censors.items():
+            bad = has & (dates < start)
+            if bad.any():
+                self.issues.add(
+                    "FOLLOWUP-BEFORE-START",
+                    f"{label}: the last follow-up ('{var}') is before the start date "
+                    f"('{ep.start}')",
+                    rows=rows[bad].tolist(),
+                    column=var,
+                    sensitive=True,
+                    hint="check both dates",
+                )
+        if not ep.events or not any(v in death_vars for v in ep.events):
+            for dv in death_vars:
+                death = self.values[dv].data[mask]
+                bad = has & (death < start)
+                if bad.any() and dv not in ep.events:
+                    self.issues.add(
+                        "DEATH-BEFORE-SURGERY",
+                        f"{label}: the date of death ('{dv}') is before the start date "
+                        f"('{ep.start}')",
+                        rows=rows[bad].tolist(),
+                        column=dv,
+                        sensitive=True,
+                        hint="check both dates",
+                    )
+        ev_stack = np.vstack(list(events.values())) if events else np.full((1, n), np.nan)
+        ev_time = _nanmin(ev_stack)
+        fu = _nanmax(np.vstack(list(censors.values()))) if censors else np.full(n, np.nan)
+        comp = _nanmin(np.vstack(list(competing.values()))) if competing else np.full(n, np.nan)
+        before_event = has & ~np.isnan(ev_time) & ~np.isnan(fu) & (fu < ev_time)
+        if before_event.any():
+            self.issues.add(
+                "FOLLOWUP-BEFORE-EVENT",
+                f"{label}: the last follow-up is before the event date; the event is used",
+                rows=rows[before_event].tolist(),
+                sensitive=True,
+                hint="update the last follow-up date",
+            )
+        status = np.full(n, np.nan)
+        end = np.full(n, np.nan)
+        is_event = ~np.isnan(ev_time) & (np.isnan(comp) | (ev_time <= comp))
+        is_comp = ~np.isnan(comp) & ~is_event
+        is_cens = ~is_event & ~is_comp & ~np.isnan(fu)
+        end = np.where(is_event, ev_time, np.where(is_comp, comp, np.where(is_cens, fu, np.nan)))
+        status = np.where(is_event, 1.0, np.where(is_comp, 2.0, np.where(is_cens, 0.0, np.nan)))
+        no_end = has & np.isnan(end)
+        if no_end.any():
+            what = (
+                f"and no last follow-up date ({', '.join(ep.censor)})"
+                if ep.censor
+                else "and the endpoint has no 'censor' date"
+            )
+            self.issues.add(
+                "FOLLOWUP-MISSING",
+                f"{label}: no event date {what}, so the time cannot be derived",
+                rows=rows[no_end].tolist(),
+                sensitive=True,
+                hint="fill in the last follow-up date"
+                if ep.censor
+                else "add 'censor: <last follow-up date>' to the endpoint",
+            )
+        late_event = has & (status == 1) & (end > cutoff)
+        if late_event.any():
+            self.issues.add(
+                "EVENT-AFTER-CUTOFF",
+                f"{label}: {int(late_event.sum())} event(s) after the data cut-off "
+                f"({self.spec.data.cutoff}) were censored at the cut-off",
+                rows=rows[late_event].tolist(),
+                file="",
+            )
+        late = has & (end > cutoff)
+        end = np.where(late, cutoff, end)
+        status = np.where(late, 0.0, status)
+        time = np.where(has, end - start, np.nan)
+        status = np.where(has & ~np.isnan(time), status, np.nan)
+        negative = time < 0
+        time = np.where(negative, np.nan, time)
+        status = np.where(negative, np.nan, status)
+        return time, status
+
+    def death_checks(self, mask: np.ndarray) -> None:
+        spec = self.spec
+        rows = self.rows[mask]
+        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
+        censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
+        for dv in death_vars:
+            death = self.values[dv].data[mask]
+            for var in sorted(event_vars - {dv}):
+                bad = self.values[var].data[mask] > death
+                if bad.any():
+                    self.issues.add(
+                        "PROGRESSION-AFTER-DEATH",
+                        f"the event date ('{var}') is after the date of death ('{dv}')",
+                        rows=rows[bad].tolist(),
+                        column=var,
+                        sensitive=True,
+                        hint="check both dates",
+                    )
+            for var in sorted(censor_vars - {dv}):
+                bad = self.values[var].data[mask] > death
+                if bad.any():
+                    self.issues.add(
+                        "FOLLOWUP-AFTER-DEATH",
+                        f"the last follow-up ('{var}') is after the date of death ('{dv}')",
+                        rows=rows[bad].tolist(),
+                        column=var,
+                        sensitive=True,
+                        hint="check both dates",
+                    )
+
+    def future_dates(self, mask: np.ndarray) -> None:
+        spec = self.spec
+        if spec.data.cutoff is None:
+            return
+        cutoff = date_to_days(spec.data.cutoff)
+        handled = {
+            v for ep in spec.endpoints.values() for v in (*ep.events, *ep.censor, *ep.competing)
+        }
+        rows = self.rows[mask]
+        for name, var in spec.variables.items():
+            if var.type != "date" or name in handled or name not in self.values:
+                continue
+            late = self.values[name].data[mask] > cutoff
+            if late.any():
+                self.issues.add(
+                    "DATE-FUTURE",
+                    f"the date is after the data cut-off ({spec.data.cutoff})",
+                    rows=rows[late].tolist(),
+                    column=var.column or name,
+                    sensitive=True,
+                    hint="check the date or the cut-off in the spec",
+                )
+
+    def build(self) -> Cohort:
+        import pandas as pd
+
+        spec = self.spec
+        if self.n == 0:
+            self.issues.add("NO-ROWS", "the file has no data rows")
+        self.check_ids()
+        self.read_variables()
+        self.derive()
+        mask, flow = self.population()
+        rows = self.rows[mask]
+        app = self.applicable(mask)
+        self.future_dates(mask)
+        self.death_checks(mask)
+        ep_cols = self.endpoint_dates(mask)
+        data: dict[str, Any] = {}
+        infos: dict[str, VariableInfo] = {}
+        for name, var in spec.variables.items():
+            if var.type in ("identifier", "date"):
+                continue
+            applicable = app[name]
+            label = var.label or name
+            if var.type == "multiselect":
+                opts = []
+                n_missing = 0
+                for opt_label, col, arr in self.multi[name]:
+                    values = np.where(applicable, arr[mask], np.nan)
+                    data[col] = values
+                    opts.append((opt_label, col))
+                    n_missing = max(n_missing, int(np.isnan(values[applicable]).sum()))
+                infos[name] = VariableInfo(
+                    name=name,
+                    label=label,
+                    type=var.type,
+                    column=None,
+                    options=tuple(opts),
+                    applicable=applicable,
+                    applicable_when=var.applicable_when,
+                    denominator=int(applicable.sum()),
+                    n_missing=n_missing,
+                )
+                continue
+            v = self.values[name]
+            sub = v.data[mask]
+            if v.kind == "text":
+                given = [x for x in sub[~applicable] if x is not None]
+                if given:
+                    self.issues.add(
+                        "NOT-APPLICABLE-VALUE",
+                        f"'{label}' has a value although it does not apply "
+                        f"({var.applicable_when}); the value is ignored",
+                        rows=rows[~applicable][[x is not None for x in sub[~applicable]]].tolist(),
+                        column=var.column or name,
+                    )
+                vals = [x if a else None for x, a in zip(sub, applicable, strict=True)]
+                levels = self.level_order.get(name) or var.level_names()
+                cat = pd.Categorical(vals, categories=levels, ordered=True)
+                data[name] = cat
+                n_missing = int(
+                    sum(1 for x, a in zip(vals, applicable, strict=True) if a and x is None)
+                )
+                reference = var.reference_level() or (levels[0] if levels else None)
+                if var.type == "binary" and var.reference is None and len(levels) == 2:
+                    reference = levels[1]
+            else:
+                values = np.where(applicable, sub, np.nan)
+                data[name] = values.astype(float)
+                n_missing = int(np.isnan(values[applicable]).sum())
+                levels = []
+                reference = None
+            if n_missing:
+                miss_rows = rows[applicable & _missing_mask_any(data[name])].tolist()
+                self.issues.add(
+                    "MISSING",
+                    f"'{label}': {n_missing} of {int(applicable.sum())} value(s) missing",
+                    rows=miss_rows,
+                    column=var.column or name,
+                )
+            infos[name] = VariableInfo(
+                name=name,
+                label=label,
+                type=var.type,
+                column=name,
+                levels=tuple(levels),
+                reference=reference,
+                unit=var.unit,
+                applicable=applicable,
+                applicable_when=var.applicable_when,
+                denominator=int(applicable.sum()),
+                n_missing=n_missing,
+                derived=var.derive,
+            )
+        data.update(ep_cols)
+        frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))
+        endpoints: dict[str, EndpointInfo] = {}
+        for name, ep in spec.endpoints.items():
+            t_col, e_col, s_col = endpoint_columns(name)
+            ok = ~np.isnan(ep_cols[t_col]) & ~np.isnan(ep_cols[e_col])
+            endpoints[name] = EndpointInfo(
+                name=name,
+                label=ep.label or name,
+                time_column=t_col,
+                event_column=e_col,
+                status_column=s_col,
+                source="dates" if ep.from_dates else "columns",
+                n=int(ok.sum()),
+                events=int(np.nansum(ep_cols[e_col])),
+                horizon_days=ep.horizon * spec.units.days_per_unit if ep.horizon else None,
+                competing=tuple(ep.competing),
+                definition=_definition(spec, name),
+            )
+        return Cohort(
+            spec=spec,
+            frame=frame,
+            variables=infos,
+            endpoints=endpoints,
+            flow=tuple(flow),
+            report=self.issues.report(),
+            input_file=self.file,
+            input_sha256=self.raw.sha256,
+            unit=spec.units.time,
+            days_per_unit=spec.units.days_per_unit,
+        )
+
+
+def _missing_mask_any(col: Any) -> np.ndarray:
+    import pandas as pd
+
+    if isinstance(col, pd.Categorical):
+        return np.asarray(pd.isna(col))
+    return np.isnan(np.asarray(col, dtype=float))
+
+
+def _is_death(name: str, var: VariableSpec) -> bool:
+    """A date variable is the date of death when its name or label says so."""
+    text = f"{name} {var.label or ''}".casefold()
+    return "death" in text or "died" in text or name.casefold() == "dod"
+
+
+def _nanmin(stack: np.ndarray) -> np.ndarray:
+    allnan = np.isnan(stack).all(axis=0)
+    return np.where(allnan, np.nan, np.where(np.isnan(stack), np.inf, stack).min(axis=0))
+
+
+def _nanmax(stack: np.ndarray) -> np.ndarray:
+    allnan = np.isnan(stack).all(axis=0)
+    return np.where(allnan, np.nan, np.where(np.isnan(stack), -np.inf, stack).max(axis=0))
+
+
+def _definition(spec: StudySpec, name: str) -> str:
+    """The endpoint's derivation rule in words (for the methods paragraph)."""
+    ep = spec.endpoints[name]
+    label = ep.label or name
+    if not ep.from_dates:
+        unit = ep.time_unit or spec.units.time
+        return f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+    events = " or ".join(spec.label_of(v) for v in ep.events)
+    text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
+    if len(ep.events) == 1:
+        text = f"{label}: from {spec.label_of(str(ep.start))} to {events}"
+    if ep.censor:
+        text += f"; censored at {' / '.join(spec.label_of(v) for v in ep.censor)}"
+    if ep.competing:
+        text += f"; follow-up ends at {', '.join(spec.label_of(v) for v in ep.competing)}"
+    if spec.data.cutoff:
+        text += f"; administratively censored at the data cut-off ({spec.data.cutoff})"
+    if ep.horizon:
+        text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+    return text + "."
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _read(spec: StudySpec) -> RawTable:
+    d = spec.data
+    return read_raw(
+        spec.data_path,
+        fmt=d.format,
+        sheet=d.sheet,
+        encoding=d.encoding,
+        separator=d.separator,
+        decimal=d.decimal,
+        display_name=d.path,
+    )
+
+
+def build_cohort(spec: StudySpec, *, strict: bool = True) -> Cohort:
+    """Read, validate and derive the analysis cohort for ``spec``.
+
+    With ``strict`` (the default) any error in the data-quality report raises a
+    :class:`~survstudy.errors.DataError` (the first error, with the count of the
+    others). With ``strict=False`` the cohort is returned anyway, with the errors
+    in ``cohort.report`` (what ``survstudy validate`` prints); cells that failed a
+    check are missing in it.
+    """
+    raw = _read(spec)
+    cohort = _Builder(spec, raw).build()
+    if strict:
+        cohort.report.raise_if_errors()
+    return cohort
+
+
+def load_cohort(spec_path: str | Path, *, strict: bool = True) -> Cohort:
+    """:func:`load_spec` then :func:`build_cohort`."""
+    return build_cohort(load_spec(spec_path), strict=strict)

@@ -1,0 +1,562 @@
+"""Pydantic models of ``study.yaml``.
+
+Structure checks live here (types, allowed keys, value ranges); checks that need
+the whole spec (a name used in an expression is a declared variable, an endpoint
+refers to date variables, …) live in :mod:`survstudy.spec.checks`, which knows the
+YAML line of every key.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "AnalysesSpec",
+    "Criterion",
+    "DataSpec",
+    "EndpointSpec",
+    "EventCodes",
+    "Factor",
+    "KMFigureSpec",
+    "ModelSpec",
+    "StudySpec",
+    "SurvivalSpec",
+    "Table1Spec",
+    "UnitsSpec",
+    "UnivariableSpec",
+    "VariableSpec",
+]
+
+Scalar = str | bool | int | float
+TimeUnit = Literal["days", "weeks", "months", "years"]
+VariableType = Literal["continuous", "categorical", "binary", "date", "identifier", "multiselect"]
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+#: default values that mean "missing" in every column (compared case-insensitively)
+DEFAULT_MISSING: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
+#: default values of a binary variable / multi-select option
+DEFAULT_TRUE: tuple[Scalar, ...] = (1, True, "yes", "y")
+DEFAULT_FALSE: tuple[Scalar, ...] = (0, False, "no", "n")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str | int | float | bool):
+        return [value]
+    return value
+
+
+class DataSpec(_Model):
+    """Where the patient data are and how to read them."""
+
+    path: str = Field(description="Data file, relative to the spec file.")
+    format: Literal["csv", "xlsx", "sav", "dta", "parquet"] | None = Field(
+        None, description="File format; by default chosen from the extension."
+    )
+    sheet: str | int | None = Field(
+        None, description="Excel sheet by name or 0-based index (default: first sheet)."
+    )
+    id: str | None = Field(None, description="Column holding the patient identifier.")
+    date_format: str | None = Field(
+        None,
+        description="Order of day, month and year in dates written like 03/04/2015: "
+        "DMY, MDY or YMD, or a strptime pattern such as %d.%m.%Y.",
+    )
+    century_pivot: int | None = Field(
+        None,
+        ge=0,
+        le=99,
+        description="Two-digit years below the pivot are 20xx, the others 19xx. "
+        "Without it two-digit years are an error.",
+    )
+    excel_date_system: Literal[1900, 1904] | None = Field(
+        None,
+        description="Date system of Excel serial numbers found in a CSV file "
+        "(XLSX files record their own).",
+    )
+    missing: list[Scalar] = Field(
+        default_factory=list,
+        description="Extra codes meaning 'missing' in every column (e.g. 999, unknown); "
+        "empty cells, NA, N/A, NaN, NULL and '.' are always missing.",
+    )
+    separator: str | None = Field(None, description="CSV field separator (default: detected).")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="CSV decimal mark (default: detected)."
+    )
+    encoding: str | None = Field(None, description="CSV text encoding (default: detected).")
+    cutoff: _dt.date | None = Field(
+        None,
+        description="Data cut-off date: later events are censored at the cut-off and later "
+        "dates are reported. Never taken from today's clock.",
+    )
+
+    _norm_missing = field_validator("missing", mode="before")(_as_list)
+
+
+class UnitsSpec(_Model):
+    """The unit of every reported duration. Durations are kept in whole days internally."""
+
+    time: TimeUnit = Field("months", description="Unit of reported durations and landmarks.")
+    days_per_month: float = Field(30.4375, gt=0, description="Days in a month (365.25 / 12).")
+    days_per_year: float = Field(365.25, gt=0, description="Days in a year.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"time": value} if isinstance(value, str) else value
+
+    def days_per(self, unit: str | None = None) -> float:
+        """Days in one ``unit`` (default: the reporting unit)."""
+        unit = unit or self.time
+        return {
+            "days": 1.0,
+            "weeks": 7.0,
+            "months": self.days_per_month,
+            "years": self.days_per_year,
+        }[unit]
+
+    @property
+    def days_per_unit(self) -> float:
+        return self.days_per(self.time)
+
+
+class VariableSpec(_Model):
+    """One variable of the study: a data column or a derived value."""
+
+    type: VariableType = Field(
+        description="continuous, categorical, binary, date, identifier or multiselect."
+    )
+    label: str | None = Field(None, description="Label shown in tables (default: the name).")
+    column: str | None = Field(None, description="Data column (default: the variable's name).")
+    unit: str | None = Field(None, description="Unit shown after the label, e.g. mm or years.")
+    levels: list[Scalar] | dict[str, Scalar | list[Scalar]] | None = Field(
+        None,
+        description="Categories in display order. A list names them; a mapping groups data "
+        "values into a category, e.g. {'I/II': [1, 2], 'III': [3]}.",
+    )
+    reference: str | None = Field(
+        None, description="Reference category (default: first; for binary: second)."
+    )
+    cuts: list[float] | None = Field(
+        None, description="Cut-points turning a numeric column into categories [a, b)."
+    )
+    cut_labels: list[str] | None = Field(None, description="Names of the categories from cuts.")
+    range: tuple[float, float] | None = Field(
+        None, description="Plausible [min, max]; values outside are an error."
+    )
+    derive: str | None = Field(
+        None, description="Safe expression computing the variable from other variables."
+    )
+    applicable_when: str | None = Field(
+        None,
+        description="Condition (safe expression): the variable applies only to these patients "
+        "and its denominator counts only them.",
+    )
+    missing: list[Scalar] = Field(
+        default_factory=list, description="Extra missing-value codes for this column."
+    )
+    date_format: str | None = Field(None, description="Date format for this column only.")
+    options: dict[str, str] | None = Field(
+        None,
+        description="multiselect: row label -> data column, e.g. {Radiotherapy: rt}.",
+    )
+    selected: list[Scalar] | None = Field(
+        None, description="multiselect: values meaning 'selected' (default 1, true, yes, y)."
+    )
+
+    _norm_missing = field_validator("missing", mode="before")(_as_list)
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _level_keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {_text(k): v for k, v in value.items()}
+        return value
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _reference_as_text(cls, value: Any) -> Any:
+        return _text(value) if isinstance(value, int | float | bool) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VariableSpec:
+        if self.type == "multiselect" and not self.options:
+            raise ValueError("a multiselect variable needs 'options' (row label -> column)")
+        if self.type != "multiselect" and (self.options or self.selected):
+            raise ValueError("'options' and 'selected' are for multiselect variables only")
+        if self.derive and self.column:
+            raise ValueError("a variable is either read from a 'column' or has 'derive', not both")
+        if self.cuts is not None:
+            if self.type != "categorical":
+                raise ValueError("'cuts' makes categories: use it with type: categorical")
+            if list(self.cuts) != sorted(set(self.cuts)):
+                raise ValueError("'cuts' must be increasing")
+            if self.levels is not None:
+                raise ValueError("give either 'cuts' (with 'cut_labels') or 'levels', not both")
+            if self.cut_labels is not None and len(self.cut_labels) != len(self.cuts) + 1:
+                raise ValueError(
+                    f"{len(self.cuts)} cut-points make {len(self.cuts) + 1} categories; "
+                    f"'cut_labels' has {len(self.cut_labels)}"
+                )
+        if self.levels is not None and self.type not in ("categorical", "binary"):
+            raise ValueError("'levels' are for categorical and binary variables")
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError("'range' must be [min, max] with min <= max")
+        if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
+            raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
+        levels = self.level_names()
+        if self.reference is not None and levels and self.reference not in levels:
+            raise ValueError(
+                f"reference '{self.reference}' is not one of the levels {', '.join(levels)}"
+            )
+        return self
+
+    def level_map(self) -> dict[str, list[Scalar]]:
+        """Level name -> data values that mean it, in display order (empty for non-categories)."""
+        if self.type == "binary" and self.levels is None:
+            return {"Yes": list(DEFAULT_TRUE), "No": list(DEFAULT_FALSE)}
+        if self.cuts is not None:
+            return {name: [] for name in self.cut_names()}
+        if self.levels is None:
+            return {}
+        if isinstance(self.levels, list):
+            return {_text(v): [v] for v in self.levels}
+        return {name: list(_as_list(values)) for name, values in self.levels.items()}
+
+    def level_names(self) -> list[str]:
+        return list(self.level_map())
+
+    def cut_names(self) -> list[str]:
+        cuts = list(self.cuts or [])
+        if self.cut_labels is not None:
+            return list(self.cut_labels)
+        if not cuts:
+            return []
+        names = [f"<{_text(cuts[0])}"]
+        names += [f"{_text(a)}–<{_text(b)}" for a, b in itertools.pairwise(cuts)]
+        names.append(f"≥{_text(cuts[-1])}")
+        return names
+
+    def reference_level(self) -> str | None:
+        """The reference category: as given, else first level (binary: second level)."""
+        if self.reference is not None:
+            return self.reference
+        names = self.level_names()
+        if not names:
+            return None
+        return names[1] if self.type == "binary" else names[0]
+
+
+def _text(value: Any) -> str:
+    """A YAML scalar as text: 1 -> '1', 1.0 -> '1', True -> 'true'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class EventCodes(_Model):
+    """How an event column is coded when it is not 0/1 or true/false."""
+
+    event: list[Scalar] = Field(description="Values meaning the event happened, e.g. [Dead].")
+    censored: list[Scalar] = Field(description="Values meaning censored, e.g. [Alive].")
+    competing: list[Scalar] = Field(
+        default_factory=list, description="Values meaning a competing event (censored here)."
+    )
+
+    _lists = field_validator("event", "censored", "competing", mode="before")(_as_list)
+
+
+class EndpointSpec(_Model):
+    """A time-to-event endpoint, from dates or from a time column and an event column.
+
+    From dates: time runs from ``start`` to the earliest of the ``events`` dates
+    (event = 1) or, when none is present, to the latest ``censor`` date (event = 0).
+    """
+
+    label: str | None = Field(None, description="Label shown in tables and figures.")
+    start: str | None = Field(None, description="Date variable where time starts (time zero).")
+    events: list[str] = Field(
+        default_factory=list,
+        description="Date variable(s) of the event; with several, the earliest counts "
+        "(composite endpoint).",
+    )
+    censor: list[str] = Field(
+        default_factory=list,
+        description="Date variable(s) of last follow-up; patients without an event are "
+        "censored at the latest of them.",
+    )
+    competing: list[str] = Field(
+        default_factory=list,
+        description="Date variable(s) of competing events: follow-up for this endpoint ends "
+        "there (censored; recorded as status 2 for competing-risks analyses).",
+    )
+    time: str | None = Field(None, description="Column holding the time (instead of dates).")
+    time_unit: TimeUnit | None = Field(
+        None, description="Unit of the time column (default: units.time)."
+    )
+    event: str | None = Field(None, description="Column holding the event indicator.")
+    event_codes: EventCodes | None = Field(
+        None, description="Mapping of event-column values when they are not 0/1 or true/false."
+    )
+    horizon: float | None = Field(
+        None,
+        gt=0,
+        description="Administrative censoring: events after this time (in units.time) are "
+        "censored at it.",
+    )
+
+    _lists = field_validator("events", "censor", "competing", mode="before")(_as_list)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> EndpointSpec:
+        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
+        by_columns = self.time is not None or self.event is not None
+        if by_dates and by_columns:
+            raise ValueError(
+                "an endpoint is either from dates (start, events, censor) or from columns "
+                "(time, event), not both"
+            )
+        if by_columns:
+            if self.time is None or self.event is None:
+                raise ValueError("an endpoint from columns needs both 'time' and 'event'")
+            if self.competing:
+                raise ValueError(
+                    "'competing' dates need an endpoint from dates; "
+                    "use event_codes.competing for an event column"
+                )
+        else:
+            if self.start is None or not self.events:
+                raise ValueError(
+                    "an endpoint needs 'start' and 'events' (dates), or 'time' and 'event' "
+                    "(columns)"
+                )
+        if self.event_codes is not None and not by_columns:
+            raise ValueError("'event_codes' belong to an endpoint with an 'event' column")
+        return self
+
+    @property
+    def from_dates(self) -> bool:
+        return self.time is None
+
+
+class Criterion(_Model):
+    """One step of the inclusion flow: keep patients where ``include`` is true, or drop
+    patients where ``exclude`` is true. A missing result excludes (include) or keeps
+    (exclude) the patient and is counted in the flow."""
+
+    include: str | None = Field(None, description="Keep patients for whom this is true.")
+    exclude: str | None = Field(None, description="Drop patients for whom this is true.")
+    reason: str | None = Field(None, description="Text shown in the flow diagram.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Criterion:
+        if (self.include is None) == (self.exclude is None):
+            raise ValueError("a population step has exactly one of 'include' or 'exclude'")
+        return self
+
+    @property
+    def expression(self) -> str:
+        return self.include if self.include is not None else str(self.exclude)
+
+
+_FACTOR_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "description": "Variable name."},
+        {
+            "type": "object",
+            "description": "{variable: {per: 10}} or {variable: ki67, per: 10}",
+            "additionalProperties": True,
+        },
+    ]
+}
+
+
+class Factor(_Model):
+    """A covariate: a variable name, optionally scaled (``per: 10`` → HR per 10 units)."""
+
+    variable: str
+    per: float | None = Field(None, gt=0, description="Report the HR per this many units.")
+    label: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"variable": value}
+        if isinstance(value, dict) and len(value) == 1:
+            ((key, options),) = value.items()
+            if key not in ("variable", "per", "label"):
+                if options is None:
+                    return {"variable": key}
+                if isinstance(options, dict):
+                    return {"variable": key, **options}
+        return value
+
+
+FactorItem = Annotated[Factor, WithJsonSchema(_FACTOR_SCHEMA)]
+
+
+class Table1Spec(_Model):
+    """Table 1: the characteristics of the analysed population."""
+
+    variables: list[str] = Field(
+        description="Variables (or multiselect groups, or endpoint names for their times), "
+        "in row order."
+    )
+    continuous: Literal["median-range", "median-iqr", "mean-sd"] = Field(
+        "median-range", description="Summary of continuous variables."
+    )
+    by: str | None = Field(None, description="Optional grouping variable (adds a test column).")
+    missing: bool = Field(True, description="Show the number missing when there are any.")
+
+
+class SurvivalSpec(_Model):
+    """Survival summary: n, events, median, rates at landmark times."""
+
+    endpoints: list[str]
+    landmarks: list[float] = Field(
+        default_factory=list, description="Times (in units.time) for survival rates."
+    )
+
+    _lists = field_validator("endpoints", "landmarks", mode="before")(_as_list)
+
+    @field_validator("landmarks")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(t <= 0 for t in value):
+            raise ValueError("landmark times must be positive")
+        return value
+
+
+class UnivariableSpec(_Model):
+    """Univariable Cox models (and log-rank tests for categorical factors)."""
+
+    endpoints: list[str]
+    factors: list[FactorItem]
+    logrank: bool = Field(True, description="Add the log-rank p for categorical factors.")
+
+    _lists = field_validator("endpoints", mode="before")(_as_list)
+
+
+class ModelSpec(_Model):
+    """A multivariable Cox model."""
+
+    name: str
+    endpoint: str
+    covariates: list[FactorItem]
+    strata: list[str] = Field(default_factory=list)
+
+    _lists = field_validator("strata", mode="before")(_as_list)
+
+
+class KMFigureSpec(_Model):
+    """A Kaplan–Meier figure."""
+
+    endpoint: str
+    by: str | None = Field(None, description="Categorical variable: one curve per level.")
+    ci: bool = Field(False, description="Draw confidence bands.")
+    risk_table: bool = Field(True, description="Number at risk under the plot.")
+    max_time: float | None = Field(None, gt=0, description="x-axis limit, in units.time.")
+    breaks: float | None = Field(None, gt=0, description="x-axis tick spacing, in units.time.")
+    title: str | None = None
+
+
+class AnalysesSpec(_Model):
+    """What the runner computes."""
+
+    methods: Literal["standard", "spss"] = Field(
+        "standard",
+        description="standard (Efron ties, log-log CIs, R conventions) or spss (SPSS 25 "
+        "conventions: Breslow ties, …).",
+    )
+    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_type: Literal["log-log", "log", "plain"] = "log-log"
+    table1: Table1Spec | None = None
+    survival: SurvivalSpec | None = None
+    univariable: UnivariableSpec | None = None
+    multivariable: list[ModelSpec] = Field(default_factory=list)
+    km: list[KMFigureSpec] = Field(default_factory=list)
+
+
+class StudySpec(_Model):
+    """A whole study: data, units, variables, endpoints, population and analyses.
+
+    Load it with :func:`survstudy.spec.load_spec`, which also records where the
+    file is (:attr:`path`, :attr:`base_dir`) so that ``data.path`` resolves
+    relative to the spec.
+    """
+
+    title: str | None = None
+    description: str | None = None
+    synthetic: bool = Field(False, description="The data are synthetic: every report says so.")
+    data: DataSpec
+    units: UnitsSpec = Field(default_factory=lambda: UnitsSpec())
+    variables: dict[Annotated[str, Field(pattern=NAME_PATTERN)], VariableSpec] = Field(
+        default_factory=dict
+    )
+    endpoints: dict[Annotated[str, Field(pattern=NAME_PATTERN)], EndpointSpec] = Field(
+        default_factory=dict
+    )
+    population: list[Criterion] = Field(default_factory=list)
+    analyses: AnalysesSpec = Field(default_factory=lambda: AnalysesSpec())
+
+    _path: Path | None = PrivateAttr(default=None)
+    _sha256: str | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path | None:
+        """The spec file, or ``None`` for a spec built in memory."""
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative paths in the spec are resolved against."""
+        return self._path.parent if self._path is not None else Path.cwd()
+
+    @property
+    def data_path(self) -> Path:
+        """``data.path`` resolved against the spec's folder."""
+        p = Path(self.data.path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the spec file's bytes (``None`` for a spec built in memory)."""
+        return self._sha256
+
+    def line_of(self, *key: str | int) -> int | None:
+        """YAML line of a key path such as ``("endpoints", "OS", "start")``, if known."""
+        while key:
+            if key in self._lines:
+                return self._lines[key]
+            key = key[:-1]
+        return None
+
+    def label_of(self, name: str) -> str:
+        """Display label of a variable or endpoint."""
+        if name in self.variables:
+            return self.variables[name].label or name
+        if name in self.endpoints:
+            return self.endpoints[name].label or name
+        return name
