@@ -104,7 +104,8 @@ def test_endpoints_from_dates_in_whole_days(study: Path) -> None:
         days("2008-03-12", "2011-06-15"),
         days("2010-05-05", "2014-07-01"),
     ]
-    assert np.isnan(f["DFS_time"].iloc[2]) and np.isnan(f["DFS_event"].iloc[2])
+    assert np.isnan(f["DFS_time"].iloc[2])
+    assert np.isnan(f["DFS_event"].iloc[2])
 
 
 def test_time_in_units_uses_30_4375_day_months(study: Path) -> None:
