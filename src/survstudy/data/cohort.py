@@ -751,6 +751,11 @@ class _Builder:
                     )
 
     def future_dates(self, mask: np.ndarray) -> None:
+        """Dates after the cut-off: an error for a start date, a warning for other dates.
+
+        Event and follow-up dates of endpoints are censored at the cut-off instead
+        (EVENT-AFTER-CUTOFF).
+        """
         spec = self.spec
         if spec.data.cutoff is None:
             return
@@ -758,12 +763,27 @@ class _Builder:
         handled = {
             v for ep in spec.endpoints.values() for v in (*ep.events, *ep.censor, *ep.competing)
         }
+        starts = {str(ep.start) for ep in spec.endpoints.values() if ep.from_dates}
         rows = self.rows[mask]
         for name, var in spec.variables.items():
-            if var.type != "date" or name in handled or name not in self.values:
+            if var.type != "date" or name not in self.values:
+                continue
+            if name in handled and name not in starts:
                 continue
             late = self.values[name].data[mask] > cutoff
-            if late.any():
+            if not late.any():
+                continue
+            if name in starts:
+                self.issues.add(
+                    "DATE-FUTURE",
+                    f"the start date is after the data cut-off ({spec.data.cutoff})",
+                    rows=rows[late].tolist(),
+                    column=var.column or name,
+                    sensitive=True,
+                    severity="error",
+                    hint="exclude these patients under population, or move data.cutoff",
+                )
+            else:
                 self.issues.add(
                     "DATE-FUTURE",
                     f"the date is after the data cut-off ({spec.data.cutoff})",
@@ -847,9 +867,11 @@ class _Builder:
                 miss_rows = rows[applicable & _missing_mask_any(data[name])].tolist()
                 self.issues.add(
                     "MISSING",
-                    f"'{label}': {n_missing} of {int(applicable.sum())} value(s) missing",
+                    f"{n_missing} of {int(applicable.sum())} value(s) missing"
+                    + (f" ('{label}', derived)" if var.derive else ""),
                     rows=miss_rows,
                     column=var.column or name,
+                    file="" if var.derive else None,
                 )
             infos[name] = VariableInfo(
                 name=name,

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from survstudy.data.quality import IssueCollector
+from survstudy.data.quality import IssueCollector, format_rows
 
 __all__ = [
     "is_missing",
@@ -418,7 +418,7 @@ def parse_categories(
                 out.append(None)
                 unknown.setdefault(str(cell).strip(), []).append(r)
         if unknown:
-            parts = [f"'{v}' ({', '.join(map(str, rs[:5]))})" for v, rs in sorted(unknown.items())]
+            parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
             msg = "value(s) not among the categories: "
             msg += "values hidden" if sensitive else "; ".join(parts)
             allowed = ", ".join(
@@ -507,7 +507,7 @@ def parse_events(
         out.append(None)
         unknown.setdefault(str(cell).strip(), []).append(r)
     if unknown:
-        parts = [f"'{v}' (rows {', '.join(map(str, rs[:5]))})" for v, rs in sorted(unknown.items())]
+        parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
         if event is None:
             msg = "the event indicator must be 0/1 or true/false; found " + "; ".join(parts)
             hint = "add event_codes: {event: [...], censored: [...]} to the endpoint"

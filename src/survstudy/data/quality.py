@@ -37,8 +37,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "DATE-AMBIGUOUS": ("error", "a date reads differently as day/month and month/day"),
     "DATE-INCONSISTENT": ("error", "a date column mixes day/month and month/day orders"),
     "DATE-TWO-DIGIT-YEAR": ("error", "a date has a two-digit year and no century pivot"),
-    "DATE-EXCEL-SERIAL": ("warning", "a date is stored as an Excel serial number"),
-    "DATE-FUTURE": ("warning", "a date is after the data cut-off"),
+    "DATE-EXCEL-SERIAL": (
+        "warning",
+        "a date is stored as an Excel serial number (an error in a CSV without excel_date_system)",
+    ),
+    "DATE-FUTURE": ("warning", "a date is after the data cut-off (an error for a start date)"),
     "MIXED-TYPES": ("error", "a numeric column holds text"),
     "RANGE": ("error", "a value lies outside the plausible range given in the spec"),
     "CATEGORY-UNKNOWN": ("error", "a value is not one of the categories listed in the spec"),

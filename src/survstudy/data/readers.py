@@ -106,12 +106,13 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _format_of(path: Path, fmt: str | None) -> str:
+def _format_of(path: Path, fmt: str | None, file: str | None = None) -> str:
+    file = file or str(path)
     if fmt is not None:
         if fmt not in set(SUPPORTED_FORMATS.values()):
             raise DataError(
                 f"unknown file format '{fmt}'",
-                file=str(path),
+                file=file,
                 rule="FILE-FORMAT",
                 hint=f"use one of {', '.join(sorted(set(SUPPORTED_FORMATS.values())))}",
             )
@@ -120,7 +121,7 @@ def _format_of(path: Path, fmt: str | None) -> str:
     if suffix not in SUPPORTED_FORMATS:
         raise DataError(
             f"cannot tell the file format from the extension '{suffix or '(none)'}'",
-            file=str(path),
+            file=file,
             rule="FILE-FORMAT",
             hint="use .csv, .xlsx, .sav, .dta or .parquet, or give the format explicitly",
         )
@@ -543,7 +544,7 @@ def read_raw(
     """
     path = Path(path)
     file = display_name or str(path)
-    kind = _format_of(path, fmt)
+    kind = _format_of(path, fmt, file)
     _check_readable(path, file)
     sha = sha256_of(path)
     if kind == "csv":

@@ -238,10 +238,13 @@ class _Translator:
         if isinstance(n, ast.Compare):
             return self.compare(n)
         if isinstance(n, ast.Call):
+            known = ", ".join(sorted(FUNCTIONS))
             if not isinstance(n.func, ast.Name) or n.func.id not in FUNCTIONS:
-                name = n.func.id if isinstance(n.func, ast.Name) else "this call"
-                known = ", ".join(sorted(FUNCTIONS))
-                raise ValueError(f"unknown function '{name}' in '{self.text}' (known: {known})")
+                name = ast.unparse(n.func)
+                raise ValueError(
+                    f"'{name}' is not a function that expressions may call, in '{self.text}' "
+                    f"(allowed: {known})"
+                )
             if n.keywords:
                 raise self.fail("a keyword argument")
             lo, hi = FUNCTIONS[n.func.id]
