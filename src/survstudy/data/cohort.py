@@ -35,6 +35,7 @@ from survstudy.data.columns import (
     parse_events,
     parse_numbers,
 )
+from survstudy.data.endpoints import censor_at_horizon, derive_time_to_event, nanmin
 from survstudy.data.expressions import (
     ExpressionTypeError,
     Value,
@@ -520,10 +521,9 @@ class _Builder:
             else:
                 time, status = self.endpoint_dates_form(name, mask, cutoff, death_vars, rows)
             if ep.horizon is not None:
-                h = ep.horizon * spec.units.days_per_unit
-                over = time > h
-                time = np.where(over, h, time)
-                status = np.where(over, 0.0, status)
+                time, status = censor_at_horizon(
+                    time, status, ep.horizon * spec.units.days_per_unit
+                )
             zero = time == 0
             if zero.any():
                 self.issues.add(
@@ -664,11 +664,15 @@ class _Builder:
                         sensitive=True,
                         hint="check both dates",
                     )
-        ev_stack = np.vstack(list(events.values())) if events else np.full((1, n), np.nan)
-        ev_time = _nanmin(ev_stack)
-        fu = _nanmax(np.vstack(list(censors.values()))) if censors else np.full(n, np.nan)
-        comp = _nanmin(np.vstack(list(competing.values()))) if competing else np.full(n, np.nan)
-        before_event = has & ~np.isnan(ev_time) & ~np.isnan(fu) & (fu < ev_time)
+        d = derive_time_to_event(
+            start,
+            list(events.values()),
+            list(censors.values()),
+            list(competing.values()),
+            cutoff=cutoff,
+        )
+        before_event = has & ~np.isnan(d.event_date) & ~np.isnan(d.followup)
+        before_event &= d.followup < np.where(np.isnan(d.event_date), np.inf, d.event_date)
         if before_event.any():
             self.issues.add(
                 "FOLLOWUP-BEFORE-EVENT",
@@ -677,14 +681,9 @@ class _Builder:
                 sensitive=True,
                 hint="update the last follow-up date",
             )
-        status = np.full(n, np.nan)
-        end = np.full(n, np.nan)
-        is_event = ~np.isnan(ev_time) & (np.isnan(comp) | (ev_time <= comp))
-        is_comp = ~np.isnan(comp) & ~is_event
-        is_cens = ~is_event & ~is_comp & ~np.isnan(fu)
-        end = np.where(is_event, ev_time, np.where(is_comp, comp, np.where(is_cens, fu, np.nan)))
-        status = np.where(is_event, 1.0, np.where(is_comp, 2.0, np.where(is_cens, 0.0, np.nan)))
-        no_end = has & np.isnan(end)
+        no_end = has & np.isnan(d.event_date) & np.isnan(d.followup)
+        if competing:
+            no_end &= np.isnan(nanmin(list(competing.values()), n))
         if no_end.any():
             what = (
                 f"and no last follow-up date ({', '.join(ep.censor)})"
@@ -700,23 +699,15 @@ class _Builder:
                 if ep.censor
                 else "add 'censor: <last follow-up date>' to the endpoint",
             )
-        late_event = has & (status == 1) & (end > cutoff)
-        if late_event.any():
+        if d.after_cutoff.any():
             self.issues.add(
                 "EVENT-AFTER-CUTOFF",
-                f"{label}: {int(late_event.sum())} event(s) after the data cut-off "
+                f"{label}: {int(d.after_cutoff.sum())} event(s) after the data cut-off "
                 f"({self.spec.data.cutoff}) were censored at the cut-off",
-                rows=rows[late_event].tolist(),
+                rows=rows[d.after_cutoff].tolist(),
                 file="",
             )
-        late = has & (end > cutoff)
-        end = np.where(late, cutoff, end)
-        status = np.where(late, 0.0, status)
-        time = np.where(has, end - start, np.nan)
-        status = np.where(has & ~np.isnan(time), status, np.nan)
-        negative = time < 0
-        time = np.where(negative, np.nan, time)
-        status = np.where(negative, np.nan, status)
+        time, status = d.time, d.status
         return time, status
 
     def death_checks(self, mask: np.ndarray) -> None:
@@ -932,16 +923,6 @@ def _is_death(name: str, var: VariableSpec) -> bool:
     """A date variable is the date of death when its name or label says so."""
     text = f"{name} {var.label or ''}".casefold()
     return "death" in text or "died" in text or name.casefold() == "dod"
-
-
-def _nanmin(stack: np.ndarray) -> np.ndarray:
-    allnan = np.isnan(stack).all(axis=0)
-    return np.where(allnan, np.nan, np.where(np.isnan(stack), np.inf, stack).min(axis=0))
-
-
-def _nanmax(stack: np.ndarray) -> np.ndarray:
-    allnan = np.isnan(stack).all(axis=0)
-    return np.where(allnan, np.nan, np.where(np.isnan(stack), -np.inf, stack).max(axis=0))
 
 
 def _definition(spec: StudySpec, name: str) -> str:
