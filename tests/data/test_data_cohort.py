@@ -183,3 +183,22 @@ def test_strict_raises_first_error(tmp_path: Path) -> None:
     codes = {i.code for i in cohort.report.errors}
     assert codes == {"DEATH-BEFORE-SURGERY", "FOLLOWUP-AFTER-DEATH"}
     assert info.value.code in codes
+
+
+def test_grouped_levels_keep_their_original_values(study: Path) -> None:
+    """Hand check: grade 1 and 2 are grouped as I/II; the detail column keeps 1 and 2."""
+    cohort = load_cohort(study)
+    info = cohort.variables["grade"]
+    assert info.sublevels == {"I/II": ("1", "2"), "III": ("3",)}
+    assert info.detail_column == "grade__detail"
+    assert cohort.frame["grade__detail"].tolist() == ["1", "3", "2"]
+
+
+def test_value_under_two_levels_is_a_spec_error(tmp_path: Path) -> None:
+    from survstudy.errors import SpecError
+    from survstudy.spec import load_spec_text
+
+    with pytest.raises(SpecError, match="listed under two levels"):
+        load_spec_text(
+            "data: {path: d.csv}\nvariables:\n  g: {type: categorical, levels: {a: [1, 2], b: [2]}}\n"
+        )

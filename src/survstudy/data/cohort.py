@@ -34,6 +34,7 @@ from survstudy.data.columns import (
     parse_dates,
     parse_events,
     parse_numbers,
+    sublevels,
 )
 from survstudy.data.endpoints import censor_at_horizon, derive_time_to_event, nanmin
 from survstudy.data.expressions import (
@@ -78,7 +79,10 @@ class VariableInfo:
     are ``options``: pairs of (row label, frame column holding 1.0/0.0/NaN)).
     ``applicable`` is a boolean mask over the frame's rows; ``denominator`` is its
     count (the seed's "Liver resection type (n=11)"); ``n_missing`` counts missing
-    values among applicable patients.
+    values among applicable patients. For a level that groups several data values
+    (``I/II: [I, II]``), ``sublevels`` lists them per level and ``detail_column``
+    names a frame column holding each patient's original value, so that a table
+    can print "I (n=3)/II (n=4)".
     """
 
     name: str
@@ -94,6 +98,8 @@ class VariableInfo:
     denominator: int = 0
     n_missing: int = 0
     derived: str | None = None
+    detail_column: str | None = None
+    sublevels: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def is_categorical(self) -> bool:
@@ -207,6 +213,7 @@ class _Builder:
         self.codes = frozenset({*DEFAULT_MISSING, *(c for c in base if c is not None)})
         self.level_order: dict[str, list[str]] = {}
         self.multi: dict[str, list[tuple[str, str, np.ndarray]]] = {}
+        self.details: dict[str, tuple[np.ndarray, dict[str, tuple[str, ...]]]] = {}
         for note in raw.notes:
             self.issues.add("FILE-ENCODING-GUESSED", note)
 
@@ -333,6 +340,10 @@ class _Builder:
             )
             self.level_order[name] = order
             self.values[name] = Value("text", np.array(levels, dtype=object))
+            level_map = var.level_map()
+            if any(len(v) > 1 for v in level_map.values()):
+                detail, groups = sublevels(cells, codes, level_map)
+                self.details[name] = (np.array(detail, dtype=object), groups)
 
     def check_range(self, name: str, var: VariableSpec, column: str, arr: np.ndarray) -> None:
         if var.range is None:
@@ -828,6 +839,8 @@ class _Builder:
                 continue
             v = self.values[name]
             sub = v.data[mask]
+            detail_column: str | None = None
+            subgroups: dict[str, tuple[str, ...]] = {}
             if v.kind == "text":
                 given = [x for x in sub[~applicable] if x is not None]
                 if given:
@@ -848,6 +861,16 @@ class _Builder:
                 reference = var.reference_level() or (levels[0] if levels else None)
                 if var.type == "binary" and var.reference is None and len(levels) == 2:
                     reference = levels[1]
+                if name in self.details:
+                    detail, groups = self.details[name]
+                    values_order = [t for g in groups.values() for t in g]
+                    dvals = [
+                        x if a else None for x, a in zip(detail[mask], applicable, strict=True)
+                    ]
+                    data[f"{name}__detail"] = pd.Categorical(
+                        dvals, categories=list(dict.fromkeys(values_order)), ordered=True
+                    )
+                    detail_column, subgroups = f"{name}__detail", groups
             else:
                 values = np.where(applicable, sub, np.nan)
                 data[name] = values.astype(float)
@@ -877,6 +900,8 @@ class _Builder:
                 denominator=int(applicable.sum()),
                 n_missing=n_missing,
                 derived=var.derive,
+                detail_column=detail_column,
+                sublevels=subgroups,
             )
         data.update(ep_cols)
         frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))

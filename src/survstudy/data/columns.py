@@ -28,6 +28,7 @@ __all__ = [
     "parse_dates",
     "parse_events",
     "parse_numbers",
+    "sublevels",
 ]
 
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
@@ -464,6 +465,35 @@ def parse_categories(
     order = [norm_text(n) or "" for n in sorted(numbers)]
     order += sorted(texts, key=lambda s: (s.casefold(), s))
     return out, order
+
+
+def sublevels(
+    cells: Sequence[Any], codes: frozenset[str], level_map: dict[str, list[Any]]
+) -> tuple[list[str | None], dict[str, tuple[str, ...]]]:
+    """The data value (as written in the spec) behind each grouped level, e.g. 'I' in 'I/II'.
+
+    Returns the per-cell value text (``None`` when missing or unknown) and, per level,
+    its values in spec order, so that a table can show "I (n=3)/II (n=4)".
+    """
+    lookup: dict[str, str] = {}
+    groups: dict[str, tuple[str, ...]] = {}
+    for level, values in level_map.items():
+        texts = []
+        for v in values:
+            key = norm_text(v)
+            if key is None:
+                continue
+            text = "true" if v is True else "false" if v is False else str(v)
+            if isinstance(v, float) and v.is_integer():
+                text = str(int(v))
+            lookup.setdefault(key, text)
+            texts.append(text)
+        groups[level] = tuple(texts)
+    out: list[str | None] = []
+    for cell in cells:
+        key = None if is_missing(cell, codes) else norm_text(cell)
+        out.append(lookup.get(key) if key is not None else None)
+    return out, groups
 
 
 def parse_events(

@@ -222,6 +222,16 @@ class VariableSpec(_Model):
             raise ValueError("'range' must be [min, max] with min <= max")
         if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
             raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
+        seen: dict[str, str] = {}
+        for level, values in self.level_map().items():
+            for v in values:
+                key = _text(v).strip().casefold()
+                if key in seen and seen[key] != level:
+                    raise ValueError(
+                        f"the value {_text(v)!r} is listed under two levels, "
+                        f"'{seen[key]}' and '{level}'"
+                    )
+                seen[key] = level
         levels = self.level_names()
         if self.reference is not None and levels and self.reference not in levels:
             raise ValueError(
