@@ -1,0 +1,49 @@
+"""``survstudy init DATA [--out study.yaml]``: write a commented first spec with guessed types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from survstudy.cli.main import app
+from survstudy.errors import SpecError
+
+
+@app.command()
+def init(
+    data: Annotated[Path, typer.Argument(help="The data file (CSV, XLSX, SAV, DTA, Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the spec.")] = Path(
+        "study.yaml"
+    ),
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Excel sheet (name or 0-based number).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
+) -> None:
+    """Read a data file and write a commented study spec with guessed types, for you to edit."""
+    from survstudy.data.readers import read_raw
+    from survstudy.data.scaffold import guess_columns, relative_data_path, render_spec
+
+    if out.exists() and not force:
+        raise SpecError(
+            "the spec file already exists", file=str(out), code="SPEC-EXISTS", hint="use --force"
+        )
+    if out.resolve() == data.resolve():
+        raise SpecError("refusing to overwrite the data file", file=str(out), code="SPEC-EXISTS")
+    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+    raw = read_raw(data, sheet=sheet_arg)
+    guesses = guess_columns(raw)
+    text = render_spec(raw, relative_data_path(data, out), guesses)
+    if sheet is not None:
+        text = text.replace("data:\n", f"data:\n  sheet: {sheet_arg!r}\n".replace("'", '"'), 1)
+    out.write_text(text, encoding="utf-8")
+    counts: dict[str, int] = {}
+    for g in guesses:
+        counts[g.type] = counts.get(g.type, 0) + 1
+    summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+    typer.echo(
+        f"wrote {out}: {len(guesses)} columns ({summary}); edit it, then run "
+        f"'survstudy validate {out}'"
+    )
