@@ -945,7 +945,9 @@ def _missing_mask_any(col: Any) -> np.ndarray:
 
 
 def _is_death(name: str, var: VariableSpec) -> bool:
-    """A date variable is the date of death when its name or label says so."""
+    """The date of death: marked ``death: true``; unmarked, a name or label saying so."""
+    if var.death is not None:
+        return var.death
     text = f"{name} {var.label or ''}".casefold()
     return "death" in text or "died" in text or name.casefold() == "dod"
 

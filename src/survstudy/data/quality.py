@@ -49,7 +49,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "EVENT-CODE": ("error", "an event column holds values other than 0/1 or true/false"),
     "MISSING": ("warning", "values are missing"),
     "NOT-APPLICABLE-VALUE": ("warning", "a value is given where the variable does not apply"),
-    "EXPRESSION-TYPE": ("error", "an expression mixes incompatible types"),
     "POPULATION-MISSING": ("warning", "an inclusion criterion cannot be evaluated for some rows"),
     "NO-PATIENTS": ("error", "no patient is left after the inclusion criteria"),
     "EVENT-BEFORE-START": ("error", "an event date is before the endpoint's start date"),

@@ -174,6 +174,11 @@ class VariableSpec(_Model):
         default_factory=list, description="Extra missing-value codes for this column."
     )
     date_format: str | None = Field(None, description="Date format for this column only.")
+    death: bool | None = Field(
+        None,
+        description="date: this is the date of death (no event or follow-up may come after "
+        "it). Default: a date variable whose name or label says 'death' or 'died'.",
+    )
     options: dict[str, str] | None = Field(
         None,
         description="multiselect: row label -> data column, e.g. {Radiotherapy: rt}.",
@@ -200,6 +205,8 @@ class VariableSpec(_Model):
     def _consistent(self) -> VariableSpec:
         if self.type == "multiselect" and not self.options:
             raise ValueError("a multiselect variable needs 'options' (row label -> column)")
+        if self.death and self.type != "date":
+            raise ValueError("'death: true' marks a date variable")
         if self.type != "multiselect" and (self.options or self.selected):
             raise ValueError("'options' and 'selected' are for multiselect variables only")
         if self.derive and self.column:
