@@ -26,6 +26,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "FILE-ENCODING-GUESSED": ("warning", "the CSV file is not UTF-8 and was read as Windows-1252"),
     "FILE-TOO-LARGE": ("error", "the file is larger than the limit"),
     "XLSX-TOO-LARGE": ("error", "the workbook unpacks too large or too compressed (zip bomb)"),
+    "XLSX-UNSAFE": ("error", "defusedxml is not installed, so workbooks are not read"),
     "SHEET-NOT-FOUND": ("error", "the sheet named in the spec is not in the workbook"),
     "CSV-RAGGED": ("error", "a CSV row has more fields than the header"),
     "COLUMN-DUPLICATE": ("error", "two columns have the same name"),

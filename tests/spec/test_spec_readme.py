@@ -1,0 +1,38 @@
+"""The README's example spec is valid, and every check code is documented there."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from survstudy.data.quality import CATALOGUE
+from survstudy.spec import load_spec_text
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "survstudy" / "data"
+
+
+def _section() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Study spec and data")
+    end = text.find("\n## ", start + 5)
+    return text[start : end if end > 0 else None]
+
+
+def test_readme_example_spec_loads() -> None:
+    block = re.search(r"```yaml\n(.*?)```", _section(), re.S)
+    assert block is not None
+    spec = load_spec_text(block.group(1), file="README.md")
+    assert list(spec.endpoints) == ["DFS", "PFS", "OS"]
+    assert spec.units.days_per_unit == 30.4375
+
+
+def test_every_code_used_is_in_the_catalogue_and_the_readme() -> None:
+    used: set[str] = set()
+    for path in SRC.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        used |= set(re.findall(r'(?:add\(\s*|rule=)"([A-Z]+(?:-[A-Z0-9]+)+)"', text))
+    assert used <= set(CATALOGUE)
+    section = _section()
+    missing = [code for code in CATALOGUE if f"`{code}`" not in section]
+    assert missing == []
