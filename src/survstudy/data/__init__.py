@@ -24,6 +24,7 @@ Public API::
 from __future__ import annotations
 
 from survstudy.data.cohort import (
+    CategoricalColumn,
     Cohort,
     EndpointInfo,
     FlowStep,
@@ -36,6 +37,7 @@ from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
 
 __all__ = [
     "CATALOGUE",
+    "CategoricalColumn",
     "Cohort",
     "EndpointInfo",
     "FlowStep",

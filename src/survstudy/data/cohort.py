@@ -24,6 +24,7 @@ cannot be derived, e.g. no start date).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "CategoricalColumn",
     "Cohort",
     "EndpointInfo",
     "FlowStep",
@@ -147,18 +149,32 @@ class FlowStep:
 
 
 @dataclass(frozen=True)
+class CategoricalColumn:
+    """Values (level names, ``None`` = missing) and the ordered levels of a category column."""
+
+    values: tuple[str | None, ...]
+    categories: tuple[str, ...]
+
+    def missing(self) -> np.ndarray:
+        return np.array([v is None for v in self.values], dtype=bool)
+
+
+@dataclass(frozen=True)
 class Cohort:
     """One row per included patient, with the metadata, the flow and the data-quality report.
 
-    ``frame`` is indexed by spreadsheet row number (``row``) and holds: continuous
+    ``frame`` (built on first use, so that ``survstudy validate`` never pays for
+    pandas) is indexed by spreadsheet row number (``row``) and holds: continuous
     variables as float64, categorical/binary as ordered pandas Categoricals (level
     order from the spec), multiselect options as float 1/0, and per endpoint
     ``{name}_time`` (days, float64), ``{name}_event`` (0.0/1.0) and ``{name}_status``
     (0 censored, 1 event, 2 competing). Identifiers and dates are never in it.
+    ``columns`` holds the same data as numpy arrays / :class:`CategoricalColumn`.
     """
 
     spec: StudySpec
-    frame: pd.DataFrame
+    rows: np.ndarray
+    columns: dict[str, np.ndarray | CategoricalColumn]
     variables: dict[str, VariableInfo]
     endpoints: dict[str, EndpointInfo]
     flow: tuple[FlowStep, ...]
@@ -170,7 +186,21 @@ class Cohort:
 
     @property
     def n(self) -> int:
-        return len(self.frame)
+        return len(self.rows)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        data: dict[str, Any] = {}
+        for name, col in self.columns.items():
+            if isinstance(col, CategoricalColumn):
+                data[name] = pd.Categorical(
+                    list(col.values), categories=list(col.categories), ordered=True
+                )
+            else:
+                data[name] = col
+        return pd.DataFrame(data, index=pd.Index(self.rows, name="row"))
 
     def time_in_units(self, endpoint: str) -> pd.Series:
         """The endpoint's durations in the spec's display unit (days / days_per_unit)."""
@@ -190,8 +220,8 @@ class Cohort:
     def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(time in days, event 0/1, mask of patients with a derived endpoint) as numpy arrays."""
         info = self.endpoints[endpoint]
-        t = self.frame[info.time_column].to_numpy(dtype=float)
-        e = self.frame[info.event_column].to_numpy(dtype=float)
+        t = np.asarray(self.columns[info.time_column], dtype=float)
+        e = np.asarray(self.columns[info.event_column], dtype=float)
         ok = ~(np.isnan(t) | np.isnan(e))
         return t, e, ok
 
@@ -796,8 +826,6 @@ class _Builder:
                 )
 
     def build(self) -> Cohort:
-        import pandas as pd
-
         spec = self.spec
         if self.n == 0:
             self.issues.add("NO-ROWS", "the file has no data rows")
@@ -853,8 +881,7 @@ class _Builder:
                     )
                 vals = [x if a else None for x, a in zip(sub, applicable, strict=True)]
                 levels = self.level_order.get(name) or var.level_names()
-                cat = pd.Categorical(vals, categories=levels, ordered=True)
-                data[name] = cat
+                data[name] = CategoricalColumn(tuple(vals), tuple(levels))
                 n_missing = int(
                     sum(1 for x, a in zip(vals, applicable, strict=True) if a and x is None)
                 )
@@ -867,8 +894,8 @@ class _Builder:
                     dvals = [
                         x if a else None for x, a in zip(detail[mask], applicable, strict=True)
                     ]
-                    data[f"{name}__detail"] = pd.Categorical(
-                        dvals, categories=list(dict.fromkeys(values_order)), ordered=True
+                    data[f"{name}__detail"] = CategoricalColumn(
+                        tuple(dvals), tuple(dict.fromkeys(values_order))
                     )
                     detail_column, subgroups = f"{name}__detail", groups
             else:
@@ -904,7 +931,6 @@ class _Builder:
                 sublevels=subgroups,
             )
         data.update(ep_cols)
-        frame = pd.DataFrame(data, index=pd.Index(rows, name="row"))
         endpoints: dict[str, EndpointInfo] = {}
         for name, ep in spec.endpoints.items():
             t_col, e_col, s_col = endpoint_columns(name)
@@ -924,7 +950,8 @@ class _Builder:
             )
         return Cohort(
             spec=spec,
-            frame=frame,
+            rows=rows,
+            columns=data,
             variables=infos,
             endpoints=endpoints,
             flow=tuple(flow),
@@ -937,10 +964,8 @@ class _Builder:
 
 
 def _missing_mask_any(col: Any) -> np.ndarray:
-    import pandas as pd
-
-    if isinstance(col, pd.Categorical):
-        return np.asarray(pd.isna(col))
+    if isinstance(col, CategoricalColumn):
+        return col.missing()
     return np.isnan(np.asarray(col, dtype=float))
 
 
