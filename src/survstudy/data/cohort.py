@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from survstudy.data.columns import (
+    is_missing,
     norm_text,
     parse_categories,
     parse_dates,
@@ -244,6 +245,7 @@ class _Builder:
         self.level_order: dict[str, list[str]] = {}
         self.multi: dict[str, list[tuple[str, str, np.ndarray]]] = {}
         self.details: dict[str, tuple[np.ndarray, dict[str, tuple[str, ...]]]] = {}
+        self.invalid: dict[str, np.ndarray] = {}
         for note in raw.notes:
             self.issues.add("FILE-ENCODING-GUESSED", note)
 
@@ -280,6 +282,12 @@ class _Builder:
         return self.codes | frozenset(c for c in extra if c is not None)
 
     # ----- steps
+    def invalid_at(self, name: str, mask: np.ndarray) -> np.ndarray:
+        """Included rows whose cell for ``name`` failed a check (already an error)."""
+        if name not in self.invalid:
+            return np.zeros(int(mask.sum()), dtype=bool)
+        return self.invalid[name][mask]
+
     def check_ids(self) -> None:
         id_col = self.spec.data.id
         if id_col is None:
@@ -324,56 +332,71 @@ class _Builder:
                 continue
             column = var.column or name
             cells = self.column_cells(column, key)
-            rows = self.raw.rows
             codes = self.codes_for(var)
             if var.type in ("identifier", "date"):
                 self.sensitive.add(column)
             if var.type == "identifier":
                 continue
-            if var.type == "date":
-                dates = parse_dates(
-                    cells,
-                    rows,
-                    column=column,
-                    codes=codes,
-                    issues=self.issues,
-                    date_format=var.date_format or spec.data.date_format,
-                    century_pivot=spec.data.century_pivot,
-                    excel_system=self.raw.date_system or spec.data.excel_date_system,
-                    source_kind=self.raw.kind,
-                )
-                self.values[name] = Value("date", np.array([date_to_days(d) for d in dates]))
-                continue
-            if var.type == "continuous" or var.cuts is not None:
-                nums = parse_numbers(
-                    cells,
-                    rows,
-                    column=column,
-                    codes=codes,
-                    decimal=spec.data.decimal or self.raw.decimal,
-                    issues=self.issues,
-                )
-                arr = np.array([np.nan if v is None else v for v in nums], dtype=float)
-                self.check_range(name, var, column, arr)
-                if var.cuts is not None:
-                    self.values[name] = self.cut(var, arr)
-                else:
-                    self.values[name] = Value("number", arr)
-                continue
-            levels, order = parse_categories(
+            present = np.array([not is_missing(c, codes) for c in cells], dtype=bool)
+            self.read_column(name, var, column, cells, codes)
+            value = self.values[name]
+            missing = (
+                np.array([x is None for x in value.data], dtype=bool)
+                if value.kind == "text"
+                else np.isnan(value.data)
+            )
+            # cells that hold something but failed a check: already reported as errors
+            self.invalid[name] = present & missing
+
+    def read_column(
+        self, name: str, var: VariableSpec, column: str, cells: list[Any], codes: frozenset[str]
+    ) -> None:
+        spec = self.spec
+        rows = self.raw.rows
+        if var.type == "date":
+            dates = parse_dates(
                 cells,
                 rows,
                 column=column,
                 codes=codes,
-                level_map=var.level_map(),
+                issues=self.issues,
+                date_format=var.date_format or spec.data.date_format,
+                century_pivot=spec.data.century_pivot,
+                excel_system=self.raw.date_system or spec.data.excel_date_system,
+                source_kind=self.raw.kind,
+            )
+            self.values[name] = Value("date", np.array([date_to_days(d) for d in dates]))
+            return
+        if var.type == "continuous" or var.cuts is not None:
+            nums = parse_numbers(
+                cells,
+                rows,
+                column=column,
+                codes=codes,
+                decimal=spec.data.decimal or self.raw.decimal,
                 issues=self.issues,
             )
-            self.level_order[name] = order
-            self.values[name] = Value("text", np.array(levels, dtype=object))
-            level_map = var.level_map()
-            if any(len(v) > 1 for v in level_map.values()):
-                detail, groups = sublevels(cells, codes, level_map)
-                self.details[name] = (np.array(detail, dtype=object), groups)
+            arr = np.array([np.nan if v is None else v for v in nums], dtype=float)
+            self.check_range(name, var, column, arr)
+            if var.cuts is not None:
+                self.values[name] = self.cut(var, arr)
+            else:
+                self.values[name] = Value("number", arr)
+            return
+        levels, order = parse_categories(
+            cells,
+            rows,
+            column=column,
+            codes=codes,
+            level_map=var.level_map(),
+            issues=self.issues,
+        )
+        self.level_order[name] = order
+        self.values[name] = Value("text", np.array(levels, dtype=object))
+        level_map = var.level_map()
+        if any(len(v) > 1 for v in level_map.values()):
+            detail, groups = sublevels(cells, codes, level_map)
+            self.details[name] = (np.array(detail, dtype=object), groups)
 
     def check_range(self, name: str, var: VariableSpec, column: str, arr: np.ndarray) -> None:
         if var.range is None:
@@ -505,7 +528,6 @@ class _Builder:
                     f"the criterion '{step.expression}' cannot be evaluated (missing values); "
                     f"these rows were {fate}",
                     rows=self.rows[unknown].tolist(),
-                    file="",
                 )
             reason = step.reason or (
                 f"{'Not meeting' if which == 'include' else 'Meeting'}: {step.expression}"
@@ -526,7 +548,6 @@ class _Builder:
             self.issues.add(
                 "NO-PATIENTS",
                 "no patient meets the inclusion criteria",
-                file="",
                 hint="check the population criteria and the dates' format",
             )
         return included, flow
@@ -572,7 +593,6 @@ class _Builder:
                     f"{label}: the duration is zero days",
                     rows=rows[zero].tolist(),
                     hint="the patient contributes no follow-up; check the dates",
-                    file="",
                 )
             event = np.where(np.isnan(status), np.nan, (status == 1).astype(float))
             cols[t_col] = time
@@ -622,14 +642,18 @@ class _Builder:
             )
             time = np.where(neg, np.nan, time)
         missing = np.isnan(time) | np.isnan(status)
-        if missing.any():
+        t_given = np.array([not is_missing(c, self.codes) for c in tcells])[mask]
+        e_given = np.array([not is_missing(c, self.codes) for c in ecells])[mask]
+        # a cell that is there but failed a check (and a negative time) is already an error
+        unreported = missing & ~(t_given & e_given)
+        if unreported.any():
             self.issues.add(
                 "ENDPOINT-NOT-DERIVED",
                 f"{ep.label or name}: time or event missing; these patients are left out of "
                 "its analyses",
-                rows=self.rows[mask][missing].tolist(),
-                file="",
+                rows=self.rows[mask][unreported].tolist(),
             )
+        if missing.any():
             time = np.where(missing, np.nan, time)
             status = np.where(missing, np.nan, status)
         return time, status
@@ -652,13 +676,13 @@ class _Builder:
         competing = {v: self.values[v].data[mask] for v in ep.competing}
         n = len(start)
         no_start = np.isnan(start)
-        if no_start.any():
+        unreported = no_start & ~self.invalid_at(ep.start, mask)
+        if unreported.any():
             self.issues.add(
                 "ENDPOINT-NOT-DERIVED",
                 f"{label}: no '{ep.start}' date, so the endpoint cannot be derived; these "
                 "patients are left out of its analyses",
-                rows=rows[no_start].tolist(),
-                file="",
+                rows=rows[unreported].tolist(),
             )
         has = ~no_start
         for var, dates in events.items():
@@ -725,6 +749,8 @@ class _Builder:
         no_end = has & np.isnan(d.event_date) & np.isnan(d.followup)
         if competing:
             no_end &= np.isnan(nanmin(list(competing.values()), n))
+        for var in (*ep.events, *ep.censor, *ep.competing):
+            no_end &= ~self.invalid_at(var, mask)
         if no_end.any():
             what = (
                 f"and no last follow-up date ({', '.join(ep.censor)})"
@@ -746,7 +772,6 @@ class _Builder:
                 f"{label}: {int(d.after_cutoff.sum())} event(s) after the data cut-off "
                 f"({self.spec.data.cutoff}) were censored at the cut-off",
                 rows=rows[d.after_cutoff].tolist(),
-                file="",
             )
         time, status = d.time, d.status
         return time, status
@@ -904,11 +929,12 @@ class _Builder:
                 n_missing = int(np.isnan(values[applicable]).sum())
                 levels = []
                 reference = None
-            if n_missing:
-                miss_rows = rows[applicable & _missing_mask_any(data[name])].tolist()
+            warn = applicable & _missing_mask_any(data[name]) & ~self.invalid_at(name, mask)
+            if warn.any():
+                miss_rows = rows[warn].tolist()
                 self.issues.add(
                     "MISSING",
-                    f"{n_missing} of {int(applicable.sum())} value(s) missing"
+                    f"{len(miss_rows)} of {int(applicable.sum())} value(s) missing"
                     + (f" ('{label}', derived)" if var.derive else ""),
                     rows=miss_rows,
                     column=var.column or name,

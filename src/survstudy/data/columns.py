@@ -4,7 +4,7 @@ Each parser takes the raw cells of one column with their spreadsheet rows and an
 :class:`~survstudy.data.quality.IssueCollector`, and returns plain Python lists
 (``None`` for missing) so that the rules stay readable and testable.
 
-Dates: ISO ``YYYY-MM-DD`` (or ``/``, ``.``) is always accepted; ``a/b/YYYY`` is
+Dates: ISO ``YYYY-MM-DD`` (or ``/``, ``.``) is always accepted, whatever ``date_format`` says; ``a/b/YYYY`` is
 accepted when every value of the column reads the same way as day/month and as
 month/day, or when the spec gives ``date_format``; two-digit years need
 ``century_pivot``; Excel serial numbers are converted with the workbook's 1900 or
@@ -228,13 +228,13 @@ def parse_dates(
                 serial_rows.append(r)
             continue
         text = _TIME_PART.sub("", str(cell).strip())
-        if pattern is not None:
+        m = _ISO.match(text)
+        if pattern is not None and not m:
             try:
                 out[i] = _dt.datetime.strptime(text, pattern).date()
             except ValueError:
                 unparseable.append(r)
             continue
-        m = _ISO.match(text)
         if m:
             value = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             if value is None:
