@@ -317,6 +317,7 @@ class _Builder:
                 "ID-MISSING",
                 "the patient id is empty",
                 rows=missing_rows,
+                hint="give every row its patient id",
                 column=id_col,
                 sensitive=True,
             )
@@ -528,6 +529,7 @@ class _Builder:
                     f"the criterion '{step.expression}' cannot be evaluated (missing values); "
                     f"these rows were {fate}",
                     rows=self.rows[unknown].tolist(),
+                    hint="fill in the values the criterion uses",
                 )
             reason = step.reason or (
                 f"{'Not meeting' if which == 'include' else 'Meeting'}: {step.expression}"
@@ -652,6 +654,7 @@ class _Builder:
                 f"{ep.label or name}: time or event missing; these patients are left out of "
                 "its analyses",
                 rows=self.rows[mask][unreported].tolist(),
+                hint="fill in the time and the event to include them",
             )
         if missing.any():
             time = np.where(missing, np.nan, time)
@@ -683,6 +686,7 @@ class _Builder:
                 f"{label}: no '{ep.start}' date, so the endpoint cannot be derived; these "
                 "patients are left out of its analyses",
                 rows=rows[unreported].tolist(),
+                hint="fill in the start date to include them",
             )
         has = ~no_start
         for var, dates in events.items():
@@ -772,6 +776,7 @@ class _Builder:
                 f"{label}: {int(d.after_cutoff.sum())} event(s) after the data cut-off "
                 f"({self.spec.data.cutoff}) were censored at the cut-off",
                 rows=rows[d.after_cutoff].tolist(),
+                hint="move data.cutoff to count them",
             )
         time, status = d.time, d.status
         return time, status
@@ -902,6 +907,7 @@ class _Builder:
                         f"'{label}' has a value although it does not apply "
                         f"({var.applicable_when}); the value is ignored",
                         rows=rows[~applicable][[x is not None for x in sub[~applicable]]].tolist(),
+                        hint="clear the cell, or check the applicable_when condition",
                         column=var.column or name,
                     )
                 vals = [x if a else None for x, a in zip(sub, applicable, strict=True)]
@@ -937,6 +943,7 @@ class _Builder:
                     f"{len(miss_rows)} of {int(applicable.sum())} value(s) missing"
                     + (f" ('{label}', derived)" if var.derive else ""),
                     rows=miss_rows,
+                    hint="analyses use the patients with a value",
                     column=var.column or name,
                     file="" if var.derive else None,
                 )
