@@ -172,3 +172,14 @@ def test_explicit_format_overrides_extension(tmp_path: Path) -> None:
     assert read_raw(p, fmt="csv").records == (("1", "2"),)
     with pytest.raises(DataError, match="cannot tell the file format"):
         read_raw(p)
+
+
+def test_read_table_keeps_its_contract_on_the_shared_data() -> None:
+    """Hand check against the file: book_test1.csv has 7 rows, one missing status."""
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "book_test1.csv"
+    if not path.exists():
+        pytest.skip("shared data not available")
+    frame = read_table(path)
+    assert list(frame.columns) == ["time", "status", "x"]
+    assert frame["time"].tolist() == [9, 3, 1, 1, 6, 6, 8]
+    assert int(frame["status"].isna().sum()) == 1
