@@ -6,6 +6,8 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survstudy.data.expressions import ExpressionTypeError, Value, date_to_days, evaluate
 from survstudy.spec import parse_expression
@@ -78,3 +80,54 @@ def test_arithmetic_and_functions() -> None:
 def test_type_errors(text: str) -> None:
     with pytest.raises(ExpressionTypeError):
         evaluate(parse_expression(text), ENV, 3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "age",
+                "bc",
+                "lm",
+                "grade",
+                " ",
+                "(",
+                ")",
+                "+",
+                "-",
+                "*",
+                "/",
+                "<",
+                ">=",
+                "==",
+                " and ",
+                " or ",
+                "not ",
+                " is missing",
+                "1",
+                "0",
+                "'III'",
+                "min(",
+                ",",
+                "[1, 2]",
+                " in ",
+                "months_between(",
+                "date('2015-01-01')",
+            ]
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_property_any_parsed_expression_evaluates_or_is_a_type_error(text: str) -> None:
+    """Property: what the parser accepts, the evaluator computes or refuses with a type error."""
+    try:
+        expr = parse_expression(text)
+    except ValueError:
+        return
+    try:
+        value = evaluate(expr, ENV, 3)
+    except ExpressionTypeError:
+        return
+    assert value.kind in ("number", "date", "text", "bool")
+    assert len(value.data) == 3

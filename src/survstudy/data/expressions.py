@@ -84,6 +84,8 @@ class _Evaluator:
         if isinstance(node, Const):
             return self.const(node.value)
         if isinstance(node, Name):
+            if node.id not in self.env:
+                raise self.fail(f"unknown name '{node.id}'")
             return self.env[node.id]
         if isinstance(node, ListLit):
             raise self.fail("a list can only follow 'in'")
