@@ -72,3 +72,34 @@ def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture
     code, _, err = run(["init", str(data), "--out", str(data), "--force"], capsys)
     assert code == 2
     assert data.read_text() == CSV
+
+
+def test_init_xlsx_never_copies_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A column with date cells (and one Excel serial) is a date column; no date is written."""
+    import datetime as dt
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["case", "Operation", "Death date", "Grade"])
+    ws.append(["C-101", dt.datetime(2015, 1, 10), None, "G2"])
+    ws.append(["C-102", 42005, None, "G3"])
+    wb.save(tmp_path / "d.xlsx")
+    out = tmp_path / "s.yaml"
+    code, _, _ = run(
+        ["init", str(tmp_path / "d.xlsx"), "--sheet", "Data", "--out", str(out)], capsys
+    )
+    assert code == 0
+    text = out.read_text()
+    for secret in ("2015", "42005", "C-101", "C-102"):
+        assert secret not in text
+    spec = load_spec(out)
+    assert spec.data.sheet == "Data"
+    assert {n: v.type for n, v in spec.variables.items()} == {
+        "case": "identifier",
+        "operation": "date",
+        "death_date": "date",
+        "grade": "binary",
+    }

@@ -37,7 +37,9 @@ def init(
     guesses = guess_columns(raw)
     text = render_spec(raw, relative_data_path(data, out), guesses)
     if sheet is not None:
-        text = text.replace("data:\n", f"data:\n  sheet: {sheet_arg!r}\n".replace("'", '"'), 1)
+        path_line = next(ln for ln in text.splitlines() if ln.startswith("  path: "))
+        sheet_text = str(sheet_arg) if isinstance(sheet_arg, int) else f'"{sheet_arg}"'
+        text = text.replace(path_line, f"{path_line}\n  sheet: {sheet_text}", 1)
     out.write_text(text, encoding="utf-8")
     counts: dict[str, int] = {}
     for g in guesses:

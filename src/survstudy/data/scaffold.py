@@ -25,13 +25,14 @@ from survstudy.spec import DEFAULT_MISSING
 __all__ = ["ColumnGuess", "guess_columns", "relative_data_path", "render_spec"]
 
 _ID_NAME = re.compile(
-    r"(^id$|_id$|^id_|\bid\b|^pid$|mrn|patient|subject|record|case_?no|^no$|^nr$|number$|name|surname"
+    r"(^id$|_id$|^id_|\bid\b|^pid$|mrn|patient|subject|record|^case|^no$|^nr$|number$|name|surname"
     r"|initials|phone|address|email)",
     re.IGNORECASE,
 )
 _DATE_TEXT = re.compile(
     r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.](\d{2}|\d{4}))([ T]\d{1,2}:\d{2}.*)?$"
 )
+_DATE_NAME = re.compile(r"(date|death|died|dod|progress|follow|last_?seen|relapse)", re.I)
 _ABY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})")
 _NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 MAX_LEVELS = 8
@@ -73,15 +74,15 @@ def guess_columns(raw: RawTable, missing: Sequence[str] = ()) -> list[ColumnGues
 
 def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
     if not present:
+        if _DATE_NAME.search(column):
+            return ColumnGuess(column, name, "date", note="empty column: check")
         return ColumnGuess(column, name, "categorical", note="empty column: check or delete")
     texts = [str(c).strip() for c in present]
     n = len(present)
-    is_date = sum(
-        1
-        for c, t in zip(present, texts, strict=True)
-        if isinstance(c, _dt.date) or _DATE_TEXT.match(t)
-    )
-    if is_date >= 0.8 * n:
+    typed_dates = sum(1 for c in present if isinstance(c, _dt.date))
+    text_dates = sum(1 for t in texts if _DATE_TEXT.match(t))
+    if typed_dates > 0 or text_dates >= 0.5 * n:
+        # never list a date as a category: a column with any date is a date column
         return ColumnGuess(column, name, "date")
     distinct = sorted(set(texts), key=lambda s: (s.casefold(), s))
     unique = len(distinct) == n
@@ -103,6 +104,8 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
         return ColumnGuess(column, name, "continuous")
     if unique and n >= 5 and any(ch.isdigit() for t in texts for ch in t):
         return ColumnGuess(column, name, "identifier", note="unique codes: treated as identifier")
+    if text_dates:
+        return ColumnGuess(column, name, "date", note="some values are not dates: check")
     if len(distinct) <= MAX_LEVELS:
         kind = "binary" if len(distinct) == 2 else "categorical"
         return ColumnGuess(column, name, kind, levels=tuple(distinct))
