@@ -54,7 +54,7 @@ def test_validate_text(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""
     assert "3 rows, 2 included" in out
     assert "  3 -> 2: 1 excluded (Operated before 2011)" in out
-    assert "endpoint OS: 2 patients, 1 events" in out
+    assert "endpoint OS: 2 patients, 1 event" in out
     assert out.rstrip().endswith("0 error(s), 0 warning(s)")
 
 

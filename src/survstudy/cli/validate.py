@@ -67,7 +67,8 @@ def validate(
                 )
         for name, ep in cohort.endpoints.items():
             lines.append(
-                f"endpoint {name}: {ep.n} patients, {ep.events} events"
+                f"endpoint {name}: {ep.n} patient{'s' if ep.n != 1 else ''}, "
+                f"{ep.events} event{'s' if ep.events != 1 else ''}"
                 + (f" (not derived for {cohort.n - ep.n})" if ep.n < cohort.n else "")
             )
         lines.extend(report.lines())
