@@ -246,6 +246,7 @@ class _Builder:
         self.multi: dict[str, list[tuple[str, str, np.ndarray]]] = {}
         self.details: dict[str, tuple[np.ndarray, dict[str, tuple[str, ...]]]] = {}
         self.invalid: dict[str, np.ndarray] = {}
+        self.reported: set[tuple[Any, ...]] = set()
         for note in raw.notes:
             self.issues.add("FILE-ENCODING-GUESSED", note)
 
@@ -282,6 +283,25 @@ class _Builder:
         return self.codes | frozenset(c for c in extra if c is not None)
 
     # ----- steps
+    def pair_issue(
+        self, code: str, message: str, rows: np.ndarray, column: str, start: str
+    ) -> None:
+        """An error about two dates of the same rows, reported once however many endpoints."""
+        if len(rows) == 0:
+            return
+        key = (code, column, start, tuple(int(r) for r in rows))
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        self.issues.add(
+            code,
+            message,
+            rows=rows.tolist(),
+            column=column,
+            sensitive=True,
+            hint="check both dates",
+        )
+
     def invalid_at(self, name: str, mask: np.ndarray) -> np.ndarray:
         """Included rows whose cell for ``name`` failed a check (already an error)."""
         if name not in self.invalid:
@@ -689,50 +709,44 @@ class _Builder:
                 hint="fill in the start date to include them",
             )
         has = ~no_start
+        # date-pair checks concern two dates, not one endpoint: reported once per pair
         for var, dates in events.items():
             bad = has & (dates < start)
-            if bad.any():
-                code = "DEATH-BEFORE-SURGERY" if var in death_vars else "EVENT-BEFORE-START"
-                msg = (
-                    f"{label}: the date of death ('{var}') is before the start date ('{ep.start}')"
-                    if var in death_vars
-                    else f"{label}: the event date ('{var}') is before the start date "
-                    f"('{ep.start}')"
+            if var in death_vars:
+                self.pair_issue(
+                    "DEATH-BEFORE-SURGERY",
+                    f"the date of death ('{var}') is before the start date ('{ep.start}')",
+                    rows[bad],
+                    var,
+                    ep.start,
                 )
-                self.issues.add(
-                    code,
-                    msg,
-                    rows=rows[bad].tolist(),
-                    column=var,
-                    sensitive=True,
-                    hint="check both dates",
+            else:
+                self.pair_issue(
+                    "EVENT-BEFORE-START",
+                    f"{label}: the event date ('{var}') is before the start date ('{ep.start}')",
+                    rows[bad],
+                    var,
+                    ep.start,
                 )
         for var, dates in censors.items():
             bad = has & (dates < start)
-            if bad.any():
-                self.issues.add(
-                    "FOLLOWUP-BEFORE-START",
-                    f"{label}: the last follow-up ('{var}') is before the start date "
-                    f"('{ep.start}')",
-                    rows=rows[bad].tolist(),
-                    column=var,
-                    sensitive=True,
-                    hint="check both dates",
+            self.pair_issue(
+                "FOLLOWUP-BEFORE-START",
+                f"the last follow-up ('{var}') is before the start date ('{ep.start}')",
+                rows[bad],
+                var,
+                ep.start,
+            )
+        for dv in death_vars:
+            if dv not in ep.events:
+                bad = has & (self.values[dv].data[mask] < start)
+                self.pair_issue(
+                    "DEATH-BEFORE-SURGERY",
+                    f"the date of death ('{dv}') is before the start date ('{ep.start}')",
+                    rows[bad],
+                    dv,
+                    ep.start,
                 )
-        if not ep.events or not any(v in death_vars for v in ep.events):
-            for dv in death_vars:
-                death = self.values[dv].data[mask]
-                bad = has & (death < start)
-                if bad.any() and dv not in ep.events:
-                    self.issues.add(
-                        "DEATH-BEFORE-SURGERY",
-                        f"{label}: the date of death ('{dv}') is before the start date "
-                        f"('{ep.start}')",
-                        rows=rows[bad].tolist(),
-                        column=dv,
-                        sensitive=True,
-                        hint="check both dates",
-                    )
         d = derive_time_to_event(
             start,
             list(events.values()),
