@@ -723,7 +723,7 @@ class _Builder:
             else:
                 self.pair_issue(
                     "EVENT-BEFORE-START",
-                    f"{label}: the event date ('{var}') is before the start date ('{ep.start}')",
+                    f"the event date ('{var}') is before the start date ('{ep.start}')",
                     rows[bad],
                     var,
                     ep.start,
