@@ -68,3 +68,17 @@ def test_endpoints() -> None:
     assert cohort.endpoints["DFS"].events == 4
     assert cohort.endpoints["PFS"].events == 2
     assert [i.code for i in cohort.report.issues] == ["ENDPOINT-NOT-DERIVED", "MISSING"]
+
+
+def test_metadata_is_json_ready() -> None:
+    import json
+
+    cohort = load_cohort(SPEC)
+    info = cohort.variables["resection_type"].to_dict()
+    assert info["denominator"] == 4
+    assert info["levels"] == ["Anatomical", "Non-anatomical"]
+    ep = cohort.endpoints["OS"].to_dict()
+    assert (ep["n"], ep["events"], ep["time_column"]) == (5, 1, "OS_time")
+    json.dumps([v.to_dict() for v in cohort.variables.values()])
+    json.dumps([s.to_dict() for s in cohort.flow])
+    json.dumps(cohort.report.to_records())

@@ -108,6 +108,24 @@ class VariableInfo:
     def is_categorical(self) -> bool:
         return self.type in ("categorical", "binary")
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready metadata (the applicable mask is summarised by ``denominator``)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "column": self.column,
+            "levels": list(self.levels),
+            "reference": self.reference,
+            "unit": self.unit,
+            "options": [list(o) for o in self.options],
+            "applicable_when": self.applicable_when,
+            "denominator": self.denominator,
+            "n_missing": self.n_missing,
+            "derived": self.derived,
+            "sublevels": {k: list(v) for k, v in self.sublevels.items()},
+        }
+
 
 @dataclass(frozen=True)
 class EndpointInfo:
@@ -125,6 +143,22 @@ class EndpointInfo:
     competing: tuple[str, ...] = ()
     unit: str = "days"
     definition: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "time_column": self.time_column,
+            "event_column": self.event_column,
+            "status_column": self.status_column,
+            "source": self.source,
+            "n": self.n,
+            "events": self.events,
+            "horizon_days": self.horizon_days,
+            "competing": list(self.competing),
+            "unit": self.unit,
+            "definition": self.definition,
+        }
 
 
 @dataclass(frozen=True)
