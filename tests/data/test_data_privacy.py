@@ -93,3 +93,16 @@ def test_error_message_and_frame_hold_no_identifier_or_date(study: Path) -> None
     cohort = load_cohort(study, strict=False)
     _assert_clean(cohort.frame.to_csv())
     _assert_clean(repr(cohort.report.to_records()))
+
+
+def test_a_date_typed_into_another_column_is_not_shown(tmp_path: Path) -> None:
+    """A date in a numeric or category column is reported as '<a date>', never as itself."""
+    (tmp_path / "d.csv").write_text("age,grade\n54,1\n1967-04-23,2\n61,23/04/1967\n")
+    (tmp_path / "s.yaml").write_text(
+        "data: {path: d.csv}\nvariables:\n  age: {type: continuous}\n"
+        "  grade: {type: categorical, levels: ['1', '2']}\n"
+    )
+    cohort = load_cohort(tmp_path / "s.yaml", strict=False)
+    text = "\n".join(cohort.report.lines())
+    assert "'<a date>'" in text
+    assert "1967" not in text

@@ -89,6 +89,19 @@ def norm_text(value: Any) -> str | None:
     return text
 
 
+_DATE_LIKE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{2,4}"
+)
+
+
+def shown(value: Any) -> str:
+    """A cell as text for a message; anything that looks like a date is hidden (privacy)."""
+    if isinstance(value, _dt.date):
+        return "<a date>"
+    text = str(value).strip()
+    return "<a date>" if _DATE_LIKE.search(text) else text
+
+
 def is_missing(value: Any, codes: frozenset[str]) -> bool:
     """Empty, NaN, or one of the missing-value codes (compared as :func:`norm_text`)."""
     text = norm_text(value)
@@ -138,12 +151,12 @@ def parse_numbers(
             bad.append((r, cell))
     if bad:
         bad_rows, bad_values = _rows_values(bad)
-        distinct = sorted({str(v).strip() for v in bad_values})
-        shown = ", ".join(repr(v) for v in distinct[:5])
+        distinct = sorted({shown(v) for v in bad_values})
+        listed = ", ".join(repr(v) for v in distinct[:5])
         issues.add(
             "MIXED-TYPES",
             "expected numbers, found text"
-            + ("" if sensitive else f": {shown}" + (" …" if len(distinct) > 5 else "")),
+            + ("" if sensitive else f": {listed}" + (" …" if len(distinct) > 5 else "")),
             rows=bad_rows,
             column=column,
             sensitive=True,
@@ -417,7 +430,7 @@ def parse_categories(
                 out.append(lookup[key])
             else:
                 out.append(None)
-                unknown.setdefault(str(cell).strip(), []).append(r)
+                unknown.setdefault(shown(cell), []).append(r)
         if unknown:
             parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
             msg = "value(s) not among the categories: "
@@ -458,7 +471,7 @@ def parse_categories(
         issues.add(
             "CATEGORY-CASE",
             "categories differ only by upper/lower case: "
-            + "; ".join(" / ".join(repr(x) for x in g) for g in clashes),
+            + "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes),
             column=column,
             hint="list the levels in the spec to merge them",
         )
@@ -535,7 +548,7 @@ def parse_events(
             out.append(None)
             continue
         out.append(None)
-        unknown.setdefault(str(cell).strip(), []).append(r)
+        unknown.setdefault(shown(cell), []).append(r)
     if unknown:
         parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
         if event is None:
