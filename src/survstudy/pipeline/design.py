@@ -1,0 +1,111 @@
+"""Design matrices for Cox models from the cohort's typed columns.
+
+A continuous factor is one column (its values). A categorical or binary factor
+is dummy-coded against its reference level: one 0/1 column per other level
+that has at least one patient, in the spec's level order; levels without
+patients are kept for the table (shown as "no patients") but get no column,
+since an all-zero column cannot be estimated. Missing values are NaN in every
+column of the factor; models drop those rows (complete cases) and report how
+many.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from survstudy.data import CategoricalColumn, Cohort
+from survstudy.errors import SpecError
+
+__all__ = ["FactorDesign", "factor_design"]
+
+
+@dataclass(frozen=True)
+class FactorDesign:
+    """The columns a factor contributes to a Cox model, and how to label them."""
+
+    variable: str
+    label: str
+    kind: str  # continuous | categorical
+    unit: str | None
+    per: float | None
+    columns: np.ndarray  # (n, k) float, NaN where the value is missing
+    terms: tuple[str, ...]  # term names, "grade[III]" or "age"
+    term_levels: tuple[str | None, ...]  # level of each term (None for continuous)
+    levels: tuple[str, ...] = ()
+    reference: str | None = None
+    empty_levels: tuple[str, ...] = ()
+    codes: np.ndarray | None = None  # level index per patient, -1 missing (categorical)
+
+    @property
+    def missing(self) -> np.ndarray:
+        return np.isnan(self.columns).any(axis=1)
+
+    @property
+    def categorical(self) -> bool:
+        return self.kind == "categorical"
+
+
+def factor_design(
+    cohort: Cohort, variable: str, *, per: float | None = None, label: str | None = None
+) -> FactorDesign:
+    """Build the design columns of ``variable`` over the cohort's patients."""
+    info = cohort.variables.get(variable)
+    if info is None:
+        known = ", ".join(sorted(cohort.variables))
+        raise SpecError(
+            f"'{variable}' is not a variable of the study (known: {known})",
+            key="analyses",
+            code="SPEC-UNKNOWN-VARIABLE",
+        )
+    lab = label or info.label
+    if info.type == "continuous":
+        values = np.asarray(cohort.columns[variable], dtype=float)
+        return FactorDesign(
+            variable=variable,
+            label=lab,
+            kind="continuous",
+            unit=info.unit,
+            per=per,
+            columns=values.reshape(-1, 1),
+            terms=(variable,),
+            term_levels=(None,),
+        )
+    if not info.is_categorical:
+        raise SpecError(
+            f"'{variable}' is a {info.type} variable and cannot be a factor in a Cox model "
+            "(use a continuous, categorical or binary variable)",
+            key="analyses",
+            code="SPEC-FACTOR-TYPE",
+        )
+    col = cohort.columns[variable]
+    assert isinstance(col, CategoricalColumn)
+    levels = tuple(col.categories)
+    reference = info.reference if info.reference in levels else (levels[0] if levels else None)
+    index = {lev: i for i, lev in enumerate(levels)}
+    codes = np.array([index[v] if v is not None else -1 for v in col.values], dtype=int)
+    counts = np.bincount(codes[codes >= 0], minlength=len(levels))
+    empty = tuple(lev for lev, c in zip(levels, counts, strict=True) if c == 0)
+    others = [lev for lev in levels if lev != reference and lev not in empty]
+    n = len(codes)
+    cols = np.zeros((n, len(others)), dtype=float)
+    for j, lev in enumerate(others):
+        cols[:, j] = (codes == index[lev]).astype(float)
+    cols[codes < 0, :] = np.nan
+    if not others:
+        cols = np.full((n, 0), np.nan)
+    return FactorDesign(
+        variable=variable,
+        label=lab,
+        kind="categorical",
+        unit=None,
+        per=None,
+        columns=cols,
+        terms=tuple(f"{variable}[{lev}]" for lev in others),
+        term_levels=tuple(others),
+        levels=levels,
+        reference=reference,
+        empty_levels=empty,
+        codes=codes,
+    )
