@@ -161,3 +161,19 @@ def test_strict_error_names_all_rows(tmp_path: Path) -> None:
         "[CATEGORY-UNKNOWN] d.csv, column 'g': rows 3, 4: value(s) not among the categories: "
         "'c' (rows 3, 4)"
     )
+
+
+def test_the_data_layer_never_reads_the_clock() -> None:
+    """The cut-off comes from the spec: no call to today()/now()/time() in spec or data code."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "src" / "survstudy"
+    pattern = re.compile(r"\b(today|now|utcnow)\(\)|time\.time\(\)")
+    hits = [
+        f"{p.name}:{i}"
+        for sub in ("spec", "data")
+        for p in sorted((root / sub).glob("*.py"))
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert hits == []
