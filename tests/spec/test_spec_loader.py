@@ -154,3 +154,19 @@ def test_committed_schema_is_up_to_date() -> None:
     path = Path(__file__).resolve().parents[2] / "docs" / "study-schema.json"
     committed = json.loads(path.read_text(encoding="utf-8"))
     assert committed == study_schema()
+
+
+def test_yaml_alias_bomb_is_refused_quickly() -> None:
+    """A 'billion laughs' spec expands exponentially; the loader stops with a spec error."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        prev = f"*a{i - 1}"
+        lines.append(f"a{i}: &a{i} [{', '.join([prev] * 9)}]")
+    e = err("\n".join(lines) + "\n")
+    assert e.code == "SPEC-YAML"
+    assert "too large" in e.message
+
+
+def test_recursive_yaml_is_refused() -> None:
+    e = err("data: &x {path: d.csv, more: *x}\n")
+    assert e.code == "SPEC-YAML"

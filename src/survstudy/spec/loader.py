@@ -36,6 +36,9 @@ Path_ = tuple[str | int, ...]
 class _Loader(yaml.SafeLoader):
     """SafeLoader whose booleans are only true/false (YAML 1.2 core schema)."""
 
+    # aliases can make a small file expand exponentially ("billion laughs"): cap the work
+    budget: int = 200_000
+
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
@@ -64,6 +67,14 @@ def closest(word: str, options: Iterable[str]) -> str | None:
 def _construct(
     loader: _Loader, node: yaml.Node, path: Path_, lines: dict[Path_, int], file: str
 ) -> Any:
+    loader.budget -= 1
+    if loader.budget < 0 or len(path) > 64:
+        raise SpecError(
+            "the spec is too large or too deeply nested (are YAML aliases expanding?)",
+            file=file,
+            line=node.start_mark.line + 1,
+            code="SPEC-YAML",
+        )
     if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_TAGS:
         raise SpecError(
             f"custom YAML tags ({node.tag}) are not allowed",
