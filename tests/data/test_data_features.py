@@ -177,3 +177,21 @@ def test_the_data_layer_never_reads_the_clock() -> None:
         if pattern.search(line)
     ]
     assert hits == []
+
+
+def test_multiselect_blank_cells_mean_not_selected(tmp_path: Path) -> None:
+    """Hand check: checkbox columns with 'x' marks; blank = not selected unless told otherwise."""
+    data = "rt,ht\nx,\n,x\nx,unknown\n"
+    spec = (
+        "data: {path: d.csv, missing: [unknown]}\nvariables:\n"
+        "  tx: {type: multiselect, options: {RT: rt, HT: ht}, selected: [x]}\n"
+        "  tx2: {type: multiselect, options: {RT: rt, HT: ht}, selected: [x], blank_is_no: false}\n"
+    )
+    c = load_cohort(write(tmp_path, spec, data=data))
+    cols = dict(c.variables["tx"].options)
+    assert c.frame[cols["RT"]].tolist() == [1.0, 0.0, 1.0]
+    ht = c.frame[cols["HT"]].tolist()
+    assert ht[:2] == [0.0, 1.0]
+    assert np.isnan(ht[2])  # 'unknown' is a missing code, not a blank
+    cols2 = dict(c.variables["tx2"].options)
+    assert np.isnan(c.frame[cols2["RT"]].iloc[1])

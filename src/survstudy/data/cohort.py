@@ -495,6 +495,9 @@ class _Builder:
                 issues=self.issues,
             )
             arr = np.array([np.nan if v is None else float(v) for v in vals])
+            if var.blank_is_no:
+                blank = np.array([c is None or str(c).strip() == "" for c in cells], dtype=bool)
+                arr = np.where(blank, 0.0, arr)
             out.append((label, f"{name}__{j + 1}", arr))
         self.multi[name] = out
 

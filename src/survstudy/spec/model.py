@@ -186,6 +186,11 @@ class VariableSpec(_Model):
     selected: list[Scalar] | None = Field(
         None, description="multiselect: values meaning 'selected' (default 1, true, yes, y)."
     )
+    blank_is_no: bool = Field(
+        True,
+        description="multiselect: an empty cell means 'not selected' (as in a checkbox "
+        "column); set false to count empty cells as missing.",
+    )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
 
