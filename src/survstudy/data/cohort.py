@@ -970,6 +970,14 @@ class _Builder:
                 reference = var.reference_level() or (levels[0] if levels else None)
                 if var.type == "binary" and var.reference is None and len(levels) == 2:
                     reference = levels[1]
+                if reference is not None and levels and reference not in levels:
+                    self.issues.add(
+                        "REFERENCE-UNKNOWN",
+                        f"the reference '{reference}' is not among the categories found: "
+                        + ", ".join(levels),
+                        column=var.column or name,
+                        hint="set 'reference' to one of them, or list the levels in the spec",
+                    )
                 if name in self.details:
                     detail, groups = self.details[name]
                     values_order = [t for g in groups.values() for t in g]

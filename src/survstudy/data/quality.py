@@ -46,6 +46,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "MIXED-TYPES": ("error", "a numeric column holds text"),
     "RANGE": ("error", "a value lies outside the plausible range given in the spec"),
     "CATEGORY-UNKNOWN": ("error", "a value is not one of the categories listed in the spec"),
+    "REFERENCE-UNKNOWN": ("error", "the reference category is not among the categories"),
     "CATEGORY-CASE": ("warning", "categories differ only by upper/lower case"),
     "EVENT-CODE": ("error", "an event column holds values other than 0/1 or true/false"),
     "MISSING": ("warning", "values are missing"),
