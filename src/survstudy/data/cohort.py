@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class VariableInfo:
     """What the runner needs to know about one variable of the cohort.
 
@@ -194,7 +194,7 @@ class CategoricalColumn:
         return np.array([v is None for v in self.values], dtype=bool)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cohort:
     """One row per included patient, with the metadata, the flow and the data-quality report.
 
