@@ -109,3 +109,13 @@ def test_property_row_order_does_not_change_the_cohort(tmp_path: Path) -> None:
         shutil.copy(SPEC, d / "seedlike.yaml")
         (d / "seedlike.csv").write_text("\n".join([header, *shuffled]) + "\n")
         assert canon(load_cohort(d / "seedlike.yaml")) == canon(base)
+
+
+def test_cohort_pickles() -> None:
+    """Identity: a pickled cohort gives the same frame (results travel between processes)."""
+    import pickle
+
+    cohort = load_cohort(SPEC)
+    back = pickle.loads(pickle.dumps(cohort))
+    assert back.frame.equals(cohort.frame)
+    assert back.variables["pt_stage"].levels == ("I/II", "III")
