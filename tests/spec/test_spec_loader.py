@@ -170,3 +170,14 @@ def test_yaml_alias_bomb_is_refused_quickly() -> None:
 def test_recursive_yaml_is_refused() -> None:
     e = err("data: &x {path: d.csv, more: *x}\n")
     assert e.code == "SPEC-YAML"
+
+
+def test_plain_words_for_shape_errors() -> None:
+    e = err(MINIMAL + "variables:\n  age: continuous\n")
+    assert str(e) == (
+        "[SPEC-INVALID] s.yaml:3, key 'variables.age': must be a mapping of keys "
+        "(key: value lines, or {key: value}) (got 'continuous') "
+        "(write age: {type: continuous})"
+    )
+    e = err(MINIMAL + "population:\n  include: age > 3\n")
+    assert e.message == "must be a list ('- item' lines, or [a, b])"

@@ -242,6 +242,14 @@ def _spec_error_from_validation(
         expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
         if isinstance(err.get("input"), str) and expected:
             suggestion = closest(str(err["input"]), expected)
+    hint = None
+    if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        msg = "must be a mapping of keys (key: value lines, or {key: value})"
+        if len(loc) == 2 and loc[0] == "variables" and isinstance(err.get("input"), str):
+            hint = f"write {loc[1]}: {{type: {err['input']}}}"
+    elif err["type"] in ("list_type", "tuple_type"):
+        msg = "must be a list ('- item' lines, or [a, b])"
+    msg = msg.replace("Input should be", "must be")
     if err["type"] == "string_pattern_mismatch" and loc:
         msg = (
             f"'{loc[-1]}' is not a valid name: use letters, digits and _, not starting with a digit"
@@ -251,7 +259,9 @@ def _spec_error_from_validation(
         got, str | int | float | bool
     ):
         msg = f"{msg} (got {got!r})"
-    return SpecError(msg, file=file, line=line, key=key, suggestion=suggestion, code="SPEC-INVALID")
+    return SpecError(
+        msg, file=file, line=line, key=key, suggestion=suggestion, code="SPEC-INVALID", hint=hint
+    )
 
 
 def load_spec_text(text: str, *, file: str = "<spec>", base: Path | None = None) -> StudySpec:
