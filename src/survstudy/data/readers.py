@@ -331,9 +331,11 @@ def _read_xlsx_raw(path: Path, file: str, sha: str, sheet: str | int | None) -> 
         wb = openpyxl.load_workbook(
             path, read_only=True, data_only=True, keep_links=False, keep_vba=False
         )
-    except Exception as exc:  # openpyxl raises many types for a damaged file
+    except Exception:  # openpyxl raises many types for a damaged file
         raise DataError(
-            f"cannot read the workbook: {type(exc).__name__}", file=file, rule="FILE-UNREADABLE"
+            "cannot read the workbook: it is damaged or not an .xlsx file",
+            file=file,
+            rule="FILE-UNREADABLE",
         ) from None
     try:
         names = wb.sheetnames
@@ -447,9 +449,9 @@ def _read_sav_raw(path: Path, file: str, sha: str) -> RawTable:
     try:
         # user-missing values (SPSS "missing values" definitions) become missing here
         frame, meta = pyreadstat.read_sav(str(path), user_missing=False)
-    except Exception as exc:  # pyreadstat raises its own error types
+    except Exception:  # pyreadstat raises its own error types
         raise DataError(
-            f"cannot read the file as SPSS .sav: {type(exc).__name__}",
+            "cannot read the file as SPSS .sav: it is damaged or not a .sav file",
             file=file,
             rule="FILE-UNREADABLE",
         ) from None
@@ -499,9 +501,9 @@ def _read_dta_raw(path: Path, file: str, sha: str) -> RawTable:
 
     try:
         frame = pd.read_stata(path, convert_categoricals=True, convert_missing=False)
-    except Exception as exc:  # pandas raises several types for a bad .dta
+    except Exception:  # pandas raises several types for a bad .dta
         raise DataError(
-            f"cannot read the file as Stata .dta: {type(exc).__name__}",
+            "cannot read the file as Stata .dta: it is damaged or not a .dta file",
             file=file,
             rule="FILE-UNREADABLE",
         ) from None
@@ -516,9 +518,9 @@ def _read_parquet_raw(path: Path, file: str, sha: str) -> RawTable:
 
     try:
         frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a bad file
+    except Exception:  # pyarrow raises several types for a bad file
         raise DataError(
-            f"cannot read the file as Parquet: {type(exc).__name__}",
+            "cannot read the file as Parquet: it is damaged or not a Parquet file",
             file=file,
             rule="FILE-UNREADABLE",
         ) from None
