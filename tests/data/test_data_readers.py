@@ -183,3 +183,32 @@ def test_read_table_keeps_its_contract_on_the_shared_data() -> None:
     assert list(frame.columns) == ["time", "status", "x"]
     assert frame["time"].tolist() == [9, 3, 1, 1, 6, 6, 8]
     assert int(frame["status"].isna().sum()) == 1
+
+
+def test_header_row_skips_title_lines(tmp_path: Path) -> None:
+    """Rows keep their spreadsheet numbers: header on row 3, first patient on row 4."""
+    p = tmp_path / "d.csv"
+    p.write_text("Liver metastasis study;;\nexported 2021;;\nid;age;grade\n1;40,5;2\n2;50;3\n")
+    raw = read_raw(p, header_row=3)
+    assert raw.columns == ("id", "age", "grade")
+    assert raw.rows == (4, 5)
+    assert raw.separator == ";"
+    assert raw.decimal == ","
+    with pytest.raises(DataError, match=r"row 9 \(data\.header_row\) is empty"):
+        read_raw(p, header_row=9)
+
+
+def test_header_row_in_a_workbook(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Study title"])
+    ws.append([])
+    ws.append(["id", "age"])
+    ws.append([1, 40])
+    wb.save(tmp_path / "d.xlsx")
+    raw = read_raw(tmp_path / "d.xlsx", header_row=3)
+    assert raw.columns == ("id", "age")
+    assert raw.rows == (4,)
+    assert read_raw(tmp_path / "d.xlsx").columns == ("Study title",)

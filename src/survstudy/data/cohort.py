@@ -1105,6 +1105,7 @@ def _read(spec: StudySpec) -> RawTable:
         separator=d.separator,
         decimal=d.decimal,
         display_name=d.path,
+        header_row=d.header_row,
     )
 
 

@@ -201,7 +201,7 @@ def _detect_decimal(records: Sequence[Sequence[str]], sep: str) -> str:
     return "," if comma > 0 and point == 0 else "."
 
 
-def _unique_columns(header: Sequence[Any], file: str) -> tuple[str, ...]:
+def _unique_columns(header: Sequence[Any], file: str, row: int = 1) -> tuple[str, ...]:
     names: list[str] = []
     for j, cell in enumerate(header):
         name = "" if cell is None else str(cell).strip()
@@ -211,7 +211,7 @@ def _unique_columns(header: Sequence[Any], file: str) -> tuple[str, ...]:
             raise DataError(
                 f"two columns are named '{name}'",
                 file=file,
-                row=1,
+                row=row,
                 column=name,
                 rule="COLUMN-DUPLICATE",
                 hint="rename one of them in the header row",
@@ -228,6 +228,7 @@ def _read_csv_raw(
     encoding: str | None,
     separator: str | None,
     decimal: str | None,
+    header_row: int | None = None,
 ) -> RawTable:
     data = path.read_bytes()
     text, enc, notes = _detect_encoding(data, encoding, file)
@@ -238,20 +239,32 @@ def _read_csv_raw(
             rule="FILE-UNREADABLE",
             hint="is it really a CSV file?",
         )
-    sep = separator or _sniff_separator(text, path.suffix.lower())
+    lines = text.splitlines()
+    sniff_from = lines[header_row - 1] if header_row and header_row <= len(lines) else text
+    sep = separator or _sniff_separator(sniff_from, path.suffix.lower())
     try:
         all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
         raise DataError(
             f"cannot read the file as CSV: {exc}", file=file, rule="FILE-UNREADABLE"
         ) from None
-    # the header is the first non-empty line; row numbers count every line as Excel shows it
-    start = 0
-    while start < len(all_rows) and not any(c.strip() for c in all_rows[start]):
-        start += 1
-    if start == len(all_rows):
-        raise DataError("the file is empty", file=file, rule="FILE-EMPTY")
-    columns = _unique_columns(all_rows[start], file)
+    # the header is the first non-empty line (or data.header_row); row numbers count every
+    # line as Excel shows it
+    if header_row is not None:
+        start = header_row - 1
+        if start >= len(all_rows) or not any(c.strip() for c in all_rows[start]):
+            raise DataError(
+                f"row {header_row} (data.header_row) is empty or beyond the end of the file",
+                file=file,
+                rule="FILE-EMPTY",
+            )
+    else:
+        start = 0
+        while start < len(all_rows) and not any(c.strip() for c in all_rows[start]):
+            start += 1
+        if start == len(all_rows):
+            raise DataError("the file is empty", file=file, rule="FILE-EMPTY")
+    columns = _unique_columns(all_rows[start], file, start + 1)
     width = len(columns)
     records: list[tuple[Any, ...]] = []
     rows: list[int] = []
@@ -314,7 +327,9 @@ def _check_xlsx_archive(path: Path, file: str) -> None:
             )
 
 
-def _read_xlsx_raw(path: Path, file: str, sha: str, sheet: str | int | None) -> RawTable:
+def _read_xlsx_raw(
+    path: Path, file: str, sha: str, sheet: str | int | None, header_row: int | None = None
+) -> RawTable:
     import openpyxl
     import openpyxl.xml
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
@@ -362,15 +377,19 @@ def _read_xlsx_raw(path: Path, file: str, sha: str, sheet: str | int | None) -> 
             ws = wb[sheet]
         date_system = 1904 if wb.epoch == CALENDAR_MAC_1904 else 1900
         header: tuple[Any, ...] | None = None
-        header_row = 0
+        found_row = 1
         records: list[tuple[Any, ...]] = []
         rows: list[int] = []
         for r, values in enumerate(ws.iter_rows(values_only=True), start=1):
             cells = tuple(_xlsx_cell(v) for v in values)
             empty = all(c is None for c in cells)
             if header is None:
+                if header_row is not None and r < header_row:
+                    continue
                 if not empty:
-                    header, header_row = cells, r
+                    header, found_row = cells, r
+                elif header_row is not None:
+                    break  # the stated header row is empty
                 continue
             if empty:
                 continue
@@ -379,13 +398,15 @@ def _read_xlsx_raw(path: Path, file: str, sha: str, sheet: str | int | None) -> 
     finally:
         wb.close()
     if header is None:
-        raise DataError("the sheet is empty", file=file, rule="FILE-EMPTY")
+        what = (
+            f"row {header_row} (data.header_row) is empty" if header_row else "the sheet is empty"
+        )
+        raise DataError(what, file=file, rule="FILE-EMPTY")
     while header and header[-1] is None:
         header = header[:-1]
-    columns = _unique_columns(header, file)
+    columns = _unique_columns(header, file, found_row)
     width = len(columns)
     fixed = tuple(tuple(rec[:width]) + (None,) * (width - len(rec)) for rec in records)
-    del header_row
     return RawTable(
         file=file,
         kind="xlsx",
@@ -539,10 +560,13 @@ def read_raw(
     separator: str | None = None,
     decimal: str | None = None,
     display_name: str | None = None,
+    header_row: int | None = None,
 ) -> RawTable:
     """Read every cell of a data file without interpreting it (see :class:`RawTable`).
 
-    ``display_name`` is how the file is named in messages (default: the path as given).
+    ``display_name`` is how the file is named in messages (default: the path as given);
+    ``header_row`` is the spreadsheet row of the column names in a CSV or XLSX file
+    (default: the first non-empty row), for sheets with title lines above the table.
     """
     path = Path(path)
     file = display_name or str(path)
@@ -551,10 +575,16 @@ def read_raw(
     sha = sha256_of(path)
     if kind == "csv":
         return _read_csv_raw(
-            path, file, sha, encoding=encoding, separator=separator, decimal=decimal
+            path,
+            file,
+            sha,
+            encoding=encoding,
+            separator=separator,
+            decimal=decimal,
+            header_row=header_row,
         )
     if kind == "xlsx":
-        return _read_xlsx_raw(path, file, sha, sheet)
+        return _read_xlsx_raw(path, file, sha, sheet, header_row)
     if kind == "sav":
         return _read_sav_raw(path, file, sha)
     if kind == "dta":

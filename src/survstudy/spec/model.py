@@ -74,6 +74,12 @@ class DataSpec(_Model):
     sheet: str | int | None = Field(
         None, description="Excel sheet by name or 0-based index (default: first sheet)."
     )
+    header_row: int | None = Field(
+        None,
+        ge=1,
+        description="Spreadsheet row holding the column names (default: the first non-empty "
+        "row), for sheets with title lines above the table.",
+    )
     id: str | None = Field(None, description="Column holding the patient identifier.")
     date_format: str | None = Field(
         None,
