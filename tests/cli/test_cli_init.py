@@ -103,3 +103,14 @@ def test_init_xlsx_never_copies_dates(tmp_path: Path, capsys: pytest.CaptureFixt
         "death_date": "date",
         "grade": "binary",
     }
+
+
+def test_init_header_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("My title\n\nid,age\nA1,40\nA2,50\n")
+    out = tmp_path / "t.yaml"
+    code, _, _ = run(["init", str(data), "--header-row", "3", "--out", str(out)], capsys)
+    assert code == 0
+    spec = load_spec(out)
+    assert spec.data.header_row == 3
+    assert set(spec.variables) == {"id", "age"}

@@ -20,6 +20,10 @@ def init(
     sheet: Annotated[
         str | None, typer.Option("--sheet", help="Excel sheet (name or 0-based number).")
     ] = None,
+    header_row: Annotated[
+        int | None,
+        typer.Option("--header-row", min=1, help="Row holding the column names (default: first)."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing spec.")] = False,
 ) -> None:
     """Read a data file and write a commented study spec with guessed types, for you to edit."""
@@ -33,13 +37,16 @@ def init(
     if out.resolve() == data.resolve():
         raise SpecError("refusing to overwrite the data file", file=str(out), code="SPEC-EXISTS")
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    raw = read_raw(data, sheet=sheet_arg)
+    raw = read_raw(data, sheet=sheet_arg, header_row=header_row)
     guesses = guess_columns(raw)
     text = render_spec(raw, relative_data_path(data, out), guesses)
     if sheet is not None:
         path_line = next(ln for ln in text.splitlines() if ln.startswith("  path: "))
         sheet_text = str(sheet_arg) if isinstance(sheet_arg, int) else f'"{sheet_arg}"'
         text = text.replace(path_line, f"{path_line}\n  sheet: {sheet_text}", 1)
+    if header_row is not None:
+        path_line = next(ln for ln in text.splitlines() if ln.startswith("  path: "))
+        text = text.replace(path_line, f"{path_line}\n  header_row: {header_row}", 1)
     out.write_text(text, encoding="utf-8")
     counts: dict[str, int] = {}
     for g in guesses:
