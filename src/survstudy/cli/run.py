@@ -1,0 +1,174 @@
+"""``survstudy run study.yaml``: every analysis of the spec, written as a report folder.
+
+Outputs go to ``--out DIR`` (default: ``out/`` next to the spec): report.html,
+report.docx, tables/*.csv, tables.xlsx, results.json and figures/*. A progress
+display on stderr (only on a terminal, only when the run takes more than a
+moment) is silenced by ``--quiet``. Identifiers and dates never reach any
+output or message.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from survstudy.cli.main import app
+
+ALL_FORMATS = ("html", "docx", "csv", "xlsx", "json")
+
+
+def _parse_formats(text: str) -> tuple[str, ...]:
+    from survstudy.errors import SurvstudyError
+
+    items = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in items if f not in ALL_FORMATS]
+    if bad or not items:
+        raise SurvstudyError(
+            f"unknown output format {', '.join(repr(b) for b in bad) or '(none)'}; "
+            f"choose from {','.join(ALL_FORMATS)}",
+            code="CLI-FORMATS",
+        )
+    return tuple(dict.fromkeys(items))
+
+
+def default_out_dir(spec_path: Path) -> Path:
+    """``out/`` in the spec's folder."""
+    return spec_path.resolve().parent / "out"
+
+
+def check_out_dir(out: Path, inputs: list[Path]) -> None:
+    """Refuse an output folder that is an input file or that holds an input file.
+
+    Every output name is fixed (report.html, results.json, …) or derived from a
+    sanitised label, so the only way to overwrite an input is for the input to sit
+    in the output folder; that is refused outright.
+    """
+    from survstudy.errors import SurvstudyError
+
+    out_r = out.resolve()
+    for p in inputs:
+        p_r = p.resolve()
+        if p_r == out_r:
+            raise SurvstudyError(
+                f"the output folder '{out}' is an input file; choose another --out",
+                code="OUT-IS-INPUT",
+            )
+        if out_r == p_r.parent or out_r in p_r.parents:
+            raise SurvstudyError(
+                f"the output folder '{out}' holds an input file ('{p.name}'); survstudy never "
+                "writes next to its inputs there. Choose another --out",
+                code="OUT-HOLDS-INPUT",
+            )
+    if out_r.exists() and not out_r.is_dir():
+        raise SurvstudyError(
+            f"the output path '{out}' exists and is not a folder", code="OUT-NOT-DIR"
+        )
+
+
+class _Progress:
+    """A rich progress bar on stderr, shown only on a terminal after a short delay."""
+
+    def __init__(self, quiet: bool, delay: float = 0.4) -> None:
+        self.quiet = quiet
+        self.delay = delay
+        self.start = time.monotonic()
+        self.bar: Any = None
+        self.task: Any = None
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, what: str, i: int, n: int) -> None:
+        if self.quiet or not self.tty:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.start < self.delay:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn("[bold]survstudy run[/bold]"),
+                BarColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(what, total=n)
+        self.bar.update(self.task, completed=max(i - 1, 0), total=n, description=what)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="The study spec (YAML).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: out/ next to the spec)."),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            help="Methods profile: standard (R conventions) or spss (SPSS 25 conventions); "
+            "default: the spec's analyses.methods.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display or summary.")] = False,
+    formats: Annotated[
+        str,
+        typer.Option("--formats", help="Comma-separated outputs: html,docx,csv,xlsx,json."),
+    ] = ",".join(ALL_FORMATS),
+    tiff: Annotated[bool, typer.Option("--tiff", help="Also write TIFF figures.")] = False,
+) -> None:
+    """Run every analysis of a study spec and write the report folder."""
+    from survstudy.data import build_cohort
+    from survstudy.errors import SurvstudyError
+    from survstudy.pipeline import run_study
+    from survstudy.spec import load_spec
+
+    if profile is not None and profile not in ("standard", "spss"):
+        raise SurvstudyError(
+            f"unknown profile '{profile}'; use standard or spss", code="CLI-PROFILE"
+        )
+    fmts = _parse_formats(formats)
+    progress = _Progress(quiet)
+    try:
+        progress("reading the data", 0, 7)
+        study = load_spec(spec)
+        out_dir = out if out is not None else default_out_dir(spec)
+        check_out_dir(out_dir, [spec, study.data_path])
+        cohort = build_cohort(study)
+        results = run_study(
+            study,
+            cohort,
+            profile=profile,
+            progress=lambda what, i, n: progress(what, i + 1, n + 2),
+        )
+        progress("writing the report", 6, 7)
+        written = write_outputs(results, out_dir, fmts, tiff=tiff, inputs=[spec, study.data_path])
+    finally:
+        progress.close()
+    if not quiet:
+        html = next((p for p in written if p.name == "report.html"), None)
+        where = html if html is not None else out_dir
+        typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
+
+
+def write_outputs(
+    results: Any, out_dir: Path, formats: tuple[str, ...], *, tiff: bool, inputs: list[Path]
+) -> list[Path]:
+    """Tables, figures and documents for ``results`` in ``out_dir``; returns the files."""
+    import importlib
+
+    report = importlib.import_module("survstudy.report")
+    bundle = report.build_bundle(results, tiff=tiff)
+    return list(report.write_report(bundle, out_dir, formats=formats, inputs=inputs))

@@ -1,0 +1,1061 @@
+"""``run_study(spec, cohort) -> StudyResults``: the spec's analyses, computed.
+
+Each step builds arrays from the cohort and calls :mod:`survstudy.stats` through
+the thin wrappers in :mod:`survstudy.pipeline.engine`; nothing is estimated
+here. Both methods profiles are computed (they are cheap), the chosen one fills
+the tables and the other feeds the reconciliation table.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from survstudy.data import CategoricalColumn, Cohort
+from survstudy.errors import AnalysisError, SpecError
+from survstudy.pipeline import engine
+from survstudy.pipeline.design import FactorDesign, factor_design
+from survstudy.pipeline.profiles import get_profile
+from survstudy.pipeline.results import (
+    CoxRow,
+    CurveGroup,
+    EndpointSummary,
+    FollowUp,
+    GroupTest,
+    KMCurves,
+    Landmark,
+    Median,
+    MethodsProfile,
+    ModelResult,
+    ProfileDifference,
+    Provenance,
+    StudyResults,
+    StudyWarning,
+    Table1Result,
+    Table1Row,
+    UnivariableResult,
+)
+from survstudy.spec import StudySpec
+
+__all__ = ["Progress", "run_study"]
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: (what is being computed, step number, number of steps)."""
+
+#: Below this many patients at risk a landmark rate gets a warning (or below 10% of n).
+FEW_AT_RISK = 10
+#: Below this many events per model parameter a multivariable model gets a warning.
+MIN_EPV = 10
+
+
+def _noop(_what: str, _i: int, _n: int) -> None:
+    return None
+
+
+class _Warnings:
+    def __init__(self) -> None:
+        self.items: list[StudyWarning] = []
+
+    def add(self, code: str, message: str, section: str, **where: Any) -> str:
+        w = StudyWarning(code=code, message=message, section=section, **where)
+        if w not in self.items:
+            self.items.append(w)
+        return message
+
+
+def run_study(
+    spec: StudySpec,
+    cohort: Cohort,
+    *,
+    profile: str | None = None,
+    progress: Progress | None = None,
+) -> StudyResults:
+    """Compute every analysis the spec's ``analyses`` section asks for.
+
+    ``profile`` overrides ``analyses.methods`` (``standard`` or ``spss``).
+    ``progress`` is called before each step. Statistical warnings are collected
+    on the result (and on the rows they concern); user-fixable problems raise
+    :class:`~survstudy.errors.SpecError` or :class:`~survstudy.errors.AnalysisError`.
+    """
+    a = spec.analyses
+    name = profile or a.methods
+    prof = get_profile(name, conf_type=a.conf_type, conf_level=a.conf_level)
+    other = get_profile(
+        "spss" if name == "standard" else "standard",
+        conf_type=a.conf_type,
+        conf_level=a.conf_level,
+    )
+    report = progress or _noop
+    warn = _Warnings()
+    steps = ["Table 1", "survival summaries", "univariable models", "multivariable models", "KM"]
+    total = len(steps)
+
+    report("Table 1", 1, total)
+    table1 = _table1(spec, cohort, warn) if a.table1 else None
+
+    report("survival summaries", 2, total)
+    endpoints: dict[str, EndpointSummary] = {}
+    recon: list[ProfileDifference] = []
+    if a.survival:
+        for ep in a.survival.endpoints:
+            _check_endpoint(spec, cohort, ep, ("analyses", "survival", "endpoints"))
+            summary, other_median = _survival(cohort, ep, a.survival.landmarks, prof, other, warn)
+            endpoints[ep] = summary
+            recon.append(_median_difference(cohort, ep, summary.median, other_median, prof))
+
+    report("univariable models", 3, total)
+    univariable: dict[str, UnivariableResult] = {}
+    if a.univariable:
+        for ep in a.univariable.endpoints:
+            _check_endpoint(spec, cohort, ep, ("analyses", "univariable", "endpoints"))
+            uni, diffs = _univariable(spec, cohort, ep, prof, other, warn)
+            univariable[ep] = uni
+            recon.extend(diffs)
+
+    report("multivariable models", 4, total)
+    models: list[ModelResult] = []
+    for m in a.multivariable:
+        _check_endpoint(spec, cohort, m.endpoint, ("analyses", "multivariable"))
+        model, diffs = _multivariable(cohort, m, prof, other, warn)
+        models.append(model)
+        recon.extend(diffs)
+
+    report("Kaplan–Meier curves", 5, total)
+    km = tuple(_km_figure(spec, cohort, k, prof, warn) for k in a.km)
+
+    versions = engine.versions()
+    prov = Provenance(
+        input_file=cohort.input_file,
+        input_sha256=cohort.input_sha256,
+        spec_file=spec.path.name if spec.path else None,
+        spec_sha256=spec.sha256,
+        versions=versions,
+        generated=_source_date(),
+    )
+    return StudyResults(
+        title=spec.title or (spec.path.stem if spec.path else "Survival study"),
+        description=spec.description,
+        synthetic=spec.synthetic,
+        time_unit=cohort.unit,
+        days_per_unit=cohort.days_per_unit,
+        profile=prof,
+        n=cohort.n,
+        flow=tuple(s.to_dict() for s in cohort.flow),
+        quality=tuple(cohort.report.lines()),
+        table1=table1,
+        endpoints=endpoints,
+        univariable=univariable,
+        multivariable=tuple(models),
+        km=km,
+        reconciliation=tuple(recon),
+        warnings=tuple(warn.items),
+        provenance=prov,
+        methods=_methods(spec, cohort, prof, versions),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _source_date() -> str | None:
+    """The date from SOURCE_DATE_EPOCH (for reproducible builds), else None (never the clock)."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH")
+    if not raw:
+        return None
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(int(raw), tz=dt.UTC).date().isoformat()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _check_endpoint(spec: StudySpec, cohort: Cohort, name: str, key: tuple[str, ...]) -> None:
+    if name not in cohort.endpoints:
+        known = ", ".join(sorted(cohort.endpoints)) or "none"
+        raise SpecError(
+            f"'{name}' is not an endpoint of the study (endpoints: {known})",
+            file=spec.path.name if spec.path else None,
+            line=spec.line_of(*key),
+            key=".".join(key),
+        )
+
+
+def _fmt_num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _exp(x: float) -> float:
+    """exp that gives inf (not an OverflowError) for a term running off to infinity."""
+    return math.exp(x) if x < 709.0 else float("inf")
+
+
+def _unit_word(unit: str, value: float = 2.0) -> str:
+    return unit[:-1] if value == 1 and unit.endswith("s") else unit
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings) -> Table1Result:
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    by_codes: np.ndarray | None = None
+    by_levels: tuple[str, ...] = ()
+    by_label = None
+    if t1.by is not None:
+        info = cohort.variables.get(t1.by)
+        if info is None or not info.is_categorical:
+            raise SpecError(
+                f"Table 1 'by: {t1.by}' must be a categorical or binary variable",
+                file=spec.path.name if spec.path else None,
+                line=spec.line_of("analyses", "table1", "by"),
+                key="analyses.table1.by",
+            )
+        col = cohort.columns[t1.by]
+        assert isinstance(col, CategoricalColumn)
+        by_levels = tuple(col.categories)
+        idx = {lev: i for i, lev in enumerate(by_levels)}
+        by_codes = np.array([idx[v] if v is not None else -1 for v in col.values], dtype=int)
+        by_label = info.label
+    rows: list[Table1Row] = []
+    tests: list[str] = []
+    for name in t1.variables:
+        new = _table1_rows(spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing)
+        for r in new:
+            if r.test and r.test not in tests:
+                tests.append(r.test)
+        rows.extend(new)
+    return Table1Result(
+        n=cohort.n,
+        rows=tuple(rows),
+        continuous=t1.continuous,
+        by=t1.by,
+        by_label=by_label,
+        by_levels=tuple((lev, int((by_codes == i).sum())) for i, lev in enumerate(by_levels))
+        if by_codes is not None
+        else (),
+        tests=tuple(tests),
+    )
+
+
+def _cont_row(
+    variable: str, label: str, values: np.ndarray, unit: str | None, n_missing: int
+) -> Table1Row:
+    d = engine.describe_continuous(values)
+    return Table1Row(
+        variable=variable,
+        label=label,
+        kind="continuous",
+        n=d["n"],
+        denominator=d["n"],
+        median=d["median"],
+        min=d["min"],
+        max=d["max"],
+        q1=d["q1"],
+        q3=d["q3"],
+        mean=d["mean"],
+        sd=d["sd"],
+        n_missing=n_missing,
+        unit=unit,
+    )
+
+
+def _table1_rows(
+    spec: StudySpec,
+    cohort: Cohort,
+    name: str,
+    continuous: str,
+    by_codes: np.ndarray | None,
+    by_levels: tuple[str, ...],
+    show_missing: bool,
+) -> list[Table1Row]:
+    groups = (
+        [(lev, by_codes == i) for i, lev in enumerate(by_levels)] if by_codes is not None else []
+    )
+    if name in cohort.endpoints and name not in cohort.variables:
+        ep = cohort.endpoints[name]
+        t, _e, ok = cohort.survival_data(name)
+        values = np.where(ok, t / cohort.days_per_unit, np.nan)
+        label = f"{ep.label} time"
+        row = _cont_row(name, label, values[ok], cohort.unit, int((~ok).sum()))
+        if groups:
+            row = _with_groups_continuous(row, values, ok, groups, continuous)
+        return [row]
+    info = cohort.variables.get(name)
+    if info is None:
+        known = ", ".join(sorted({*cohort.variables, *cohort.endpoints}))
+        raise SpecError(
+            f"Table 1 lists '{name}', which is neither a variable nor an endpoint (known: {known})",
+            file=spec.path.name if spec.path else None,
+            line=spec.line_of("analyses", "table1", "variables"),
+            key="analyses.table1.variables",
+        )
+    app = np.asarray(info.applicable, dtype=bool)
+    if info.type == "continuous":
+        values = np.asarray(cohort.columns[name], dtype=float)
+        known_mask = app & ~np.isnan(values)
+        row = _cont_row(name, info.label, values[known_mask], info.unit, info.n_missing)
+        row = replace(row, denominator=int(app.sum()))
+        out = [row]
+        if groups:
+            out = [_with_groups_continuous(row, values, known_mask, groups, continuous)]
+        if show_missing and info.n_missing:
+            out.append(
+                Table1Row(
+                    variable=name,
+                    label=info.label,
+                    kind="missing",
+                    level="Missing",
+                    n=info.n_missing,
+                    denominator=int(app.sum()),
+                )
+            )
+        return out
+    if info.type == "multiselect":
+        out = []
+        for opt_label, col in info.options:
+            v = np.asarray(cohort.columns[col], dtype=float)
+            known_mask = app & ~np.isnan(v)
+            sel = known_mask & (v == 1)
+            denom = int(known_mask.sum())
+            row = Table1Row(
+                variable=name,
+                label=info.label,
+                kind="option",
+                level=opt_label,
+                n=int(sel.sum()),
+                denominator=denom,
+                percent=100.0 * sel.sum() / denom if denom else float("nan"),
+                n_missing=int((app & np.isnan(v)).sum()),
+            )
+            if groups:
+                grows = []
+                for lev, gmask in groups:
+                    gd = int((known_mask & gmask).sum())
+                    gn = int((sel & gmask).sum())
+                    grows.append(
+                        replace(
+                            row,
+                            n=gn,
+                            denominator=gd,
+                            percent=100.0 * gn / gd if gd else float("nan"),
+                            group=lev,
+                        )
+                    )
+                table = np.array(
+                    [
+                        [int((sel & g).sum()), int((known_mask & ~sel & g).sum())]
+                        for _lev, g in groups
+                    ]
+                )
+                test, p = engine.categorical_test(table)
+                row = replace(row, groups=tuple(grows), test=test, p_value=p)
+            out.append(row)
+        return out
+    if not info.is_categorical:
+        raise SpecError(
+            f"Table 1 cannot summarise '{name}' ({info.type} variables never appear in outputs)",
+            file=spec.path.name if spec.path else None,
+            line=spec.line_of("analyses", "table1", "variables"),
+            key="analyses.table1.variables",
+        )
+    cat = cohort.columns[name]
+    assert isinstance(cat, CategoricalColumn)
+    levels = list(cat.categories)
+    vals = cat.values
+    known_mask = app & np.array([v is not None for v in vals], dtype=bool)
+    denom = int(known_mask.sum())
+    detail: dict[str, list[tuple[str, int]]] = {}
+    if info.detail_column and info.sublevels:
+        dcol = cohort.columns[info.detail_column]
+        assert isinstance(dcol, CategoricalColumn)
+        for lev, subs in info.sublevels.items():
+            if len(subs) > 1:
+                detail[lev] = [
+                    (
+                        s,
+                        sum(
+                            1 for x, k in zip(dcol.values, known_mask, strict=True) if k and x == s
+                        ),
+                    )
+                    for s in subs
+                ]
+    out = []
+    counts_by_group: list[list[int]] = []
+    for lev in levels:
+        is_lev = known_mask & np.array([v == lev for v in vals], dtype=bool)
+        n = int(is_lev.sum())
+        row = Table1Row(
+            variable=name,
+            label=info.label,
+            kind="level",
+            level=lev,
+            n=n,
+            denominator=denom,
+            percent=100.0 * n / denom if denom else float("nan"),
+            n_missing=info.n_missing,
+            sublevels=tuple(detail.get(lev, ())),
+        )
+        if groups:
+            grows = []
+            counts = []
+            for glev, gmask in groups:
+                gd = int((known_mask & gmask).sum())
+                gn = int((is_lev & gmask).sum())
+                counts.append(gn)
+                grows.append(
+                    replace(
+                        row,
+                        n=gn,
+                        denominator=gd,
+                        percent=100.0 * gn / gd if gd else float("nan"),
+                        group=glev,
+                        sublevels=(),
+                    )
+                )
+            counts_by_group.append(counts)
+            row = replace(row, groups=tuple(grows))
+        out.append(row)
+    if groups and out:
+        test, p = engine.categorical_test(np.array(counts_by_group).T)
+        out[0] = replace(out[0], test=test, p_value=p)
+    if show_missing and info.n_missing:
+        out.append(
+            Table1Row(
+                variable=name,
+                label=info.label,
+                kind="missing",
+                level="Missing",
+                n=info.n_missing,
+                denominator=int(app.sum()),
+            )
+        )
+    return out
+
+
+def _with_groups_continuous(
+    row: Table1Row,
+    values: np.ndarray,
+    known: np.ndarray,
+    groups: list[tuple[str, np.ndarray]],
+    continuous: str,
+) -> Table1Row:
+    grows = []
+    samples = []
+    for lev, gmask in groups:
+        v = values[known & gmask]
+        samples.append(v)
+        g = _cont_row(row.variable, row.label, v, row.unit, 0)
+        grows.append(replace(g, group=lev))
+    test, p = engine.continuous_test(samples, continuous)
+    return replace(row, groups=tuple(grows), test=test, p_value=p)
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def _median(km: engine.KM, rule: str, days_per_unit: float, conf_level: float) -> Median:
+    if rule == "spss":
+        est, se, lo, hi = engine.spss_median(km, conf_level)
+        return Median(
+            est / days_per_unit, lo / days_per_unit, hi / days_per_unit, "spss", se / days_per_unit
+        )
+    est, lo, hi = engine.r_median(km)
+    return Median(est / days_per_unit, lo / days_per_unit, hi / days_per_unit, "r")
+
+
+def _survival(
+    cohort: Cohort,
+    ep: str,
+    landmarks: list[float],
+    prof: MethodsProfile,
+    other: MethodsProfile,
+    warn: _Warnings,
+) -> tuple[EndpointSummary, Median]:
+    t, e, ok = cohort.survival_data(ep)
+    t, e = t[ok], e[ok]
+    info = cohort.endpoints[ep]
+    dpu = cohort.days_per_unit
+    unit = cohort.unit
+    notes: list[str] = []
+    km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    med = _median(km, prof.median_rule, dpu, prof.conf_level)
+    med_other = _median(km, other.median_rule, dpu, other.conf_level)
+    if not med.reached:
+        notes.append(
+            warn.add(
+                "MEDIAN-NOT-REACHED",
+                f"{info.label}: the median was not reached (more than half of the patients "
+                "were event-free at the last follow-up)",
+                "survival",
+                endpoint=ep,
+            )
+        )
+    at: list[Landmark] = []
+    n = int(t.size)
+    limit = max(FEW_AT_RISK, 0.1 * n)
+    for lm in landmarks:
+        s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
+        codes: list[str] = []
+        if n_risk < limit:
+            codes.append("FEW-AT-RISK")
+            warn.add(
+                "FEW-AT-RISK",
+                f"{info.label} at {_fmt_num(lm)} {_unit_word(unit, lm)}: only {n_risk} "
+                f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise",
+                "survival",
+                endpoint=ep,
+                time=lm,
+            )
+        if lm * dpu > float(t.max()):
+            codes.append("BEYOND-FOLLOW-UP")
+            warn.add(
+                "BEYOND-FOLLOW-UP",
+                f"{info.label} at {_fmt_num(lm)} {_unit_word(unit, lm)}: beyond the longest "
+                "follow-up; the rate is not estimable",
+                "survival",
+                endpoint=ep,
+                time=lm,
+            )
+            s = lo = hi = se = float("nan")
+        at.append(Landmark(lm, s, lo, hi, se, n_risk, tuple(codes)))
+    # Median follow-up: reverse Kaplan–Meier (censorings as events), by the profile's rule.
+    rev = engine.kaplan_meier(t, 1.0 - e, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    fmed = _median(rev, prof.median_rule, dpu, prof.conf_level)
+    followup = FollowUp(
+        fmed.estimate, fmed.lower, fmed.upper, float(t.min()) / dpu, float(t.max()) / dpu
+    )
+    summary = EndpointSummary(
+        name=ep,
+        label=info.label,
+        definition=info.definition,
+        n=n,
+        events=int(e.sum()),
+        median=med,
+        followup=followup,
+        at=tuple(at),
+        median_other=med_other,
+        warnings=tuple(notes),
+    )
+    return summary, med_other
+
+
+def _median_difference(
+    cohort: Cohort, ep: str, med: Median, other: Median, prof: MethodsProfile
+) -> ProfileDifference:
+    std, sps = (med, other) if prof.name == "standard" else (other, med)
+    return ProfileDifference(
+        section="survival",
+        item=cohort.endpoints[ep].label,
+        quantity=f"Median ({cohort.unit}), 95% CI",
+        kind="time",
+        standard=std.estimate,
+        standard_lower=std.lower,
+        standard_upper=std.upper,
+        spss=sps.estimate,
+        spss_lower=sps.lower,
+        spss_upper=sps.upper,
+        standard_method="crossing of 0.5 (midpoint of a flat segment); CI from the log-log band",
+        spss_method="first time with S ≤ 0.5; CI = median ± 1.96·SE (Collett)",
+    )
+
+
+# --------------------------------------------------------------------------- Cox
+
+
+def _cox_rows(
+    design: FactorDesign,
+    fit: engine.CoxFit | None,
+    offset: int,
+    conf_level: float,
+    *,
+    n: int | None,
+    events: int | None,
+    note: str | None = None,
+) -> list[CoxRow]:
+    """Rows for one factor from a fitted model whose terms start at column ``offset``."""
+    z = engine.z_value(conf_level)
+    rows: list[CoxRow] = []
+    if design.kind == "continuous":
+        pers = [1.0] + ([design.per] if design.per and design.per != 1 else [])
+        for k in pers:
+            if fit is None:
+                rows.append(
+                    CoxRow(
+                        design.variable,
+                        design.label,
+                        "continuous",
+                        per=k,
+                        unit=design.unit,
+                        term=design.variable,
+                        n=n,
+                        events=events,
+                        estimable=False,
+                        warnings=(note,) if note else (),
+                    )
+                )
+                continue
+            j = offset
+            b, se = fit.coef[j], fit.se[j]
+            rows.append(
+                CoxRow(
+                    variable=design.variable,
+                    label=design.label,
+                    kind="continuous",
+                    per=k,
+                    unit=design.unit,
+                    term=design.variable,
+                    coef=b,
+                    se=se,
+                    hr=_exp(k * b),
+                    lower=_exp(k * (b - z * se)),
+                    upper=_exp(k * (b + z * se)),
+                    p_value=fit.p[j],
+                    ph_p=fit.ph_p[j],
+                    n=n,
+                    events=events,
+                    estimable=fit.estimable[j],
+                    warnings=tuple(fit.notes[j]) + ((note,) if note else ()),
+                )
+            )
+        return rows
+    rows.append(
+        CoxRow(
+            design.variable,
+            design.label,
+            "header",
+            n=n,
+            events=events,
+            warnings=(note,) if note else (),
+        )
+    )
+    term_index = {lev: offset + i for i, lev in enumerate(design.term_levels)}
+    for lev in design.levels:
+        if lev == design.reference:
+            rows.append(
+                CoxRow(
+                    design.variable, design.label, "reference", level=lev, reference=True, hr=1.0
+                )
+            )
+            continue
+        if lev in design.empty_levels or fit is None or lev not in term_index:
+            msg = "no patients in this group" if lev in design.empty_levels else None
+            rows.append(
+                CoxRow(
+                    design.variable,
+                    design.label,
+                    "level",
+                    level=lev,
+                    estimable=False,
+                    warnings=(msg,) if msg else (),
+                )
+            )
+            continue
+        j = term_index[lev]
+        b, se = fit.coef[j], fit.se[j]
+        rows.append(
+            CoxRow(
+                variable=design.variable,
+                label=design.label,
+                kind="level",
+                level=lev,
+                term=design.terms[j - offset],
+                coef=b,
+                se=se,
+                hr=fit.hr[j],
+                lower=fit.lower[j],
+                upper=fit.upper[j],
+                p_value=fit.p[j],
+                ph_p=fit.ph_p[j],
+                estimable=fit.estimable[j],
+                warnings=tuple(fit.notes[j]),
+            )
+        )
+    return rows
+
+
+def _univariable(
+    spec: StudySpec,
+    cohort: Cohort,
+    ep: str,
+    prof: MethodsProfile,
+    other: MethodsProfile,
+    warn: _Warnings,
+) -> tuple[UnivariableResult, list[ProfileDifference]]:
+    u = spec.analyses.univariable
+    assert u is not None
+    t_all, e_all, ok = cohort.survival_data(ep)
+    label = cohort.endpoints[ep].label
+    rows: list[CoxRow] = []
+    diffs: list[ProfileDifference] = []
+    n_tests = 0
+    for factor in u.factors:
+        design = factor_design(cohort, factor.variable, per=factor.per, label=factor.label)
+        mask = ok & ~design.missing
+        t, e, x = t_all[mask], e_all[mask], design.columns[mask]
+        n, events = int(mask.sum()), int(e.sum())
+        fit: engine.CoxFit | None = None
+        fit_other: engine.CoxFit | None = None
+        note: str | None = None
+        if x.shape[1] == 0:
+            note = "only one group has patients; no comparison possible"
+        elif events == 0:
+            note = "no events among these patients; no model possible"
+        else:
+            try:
+                fit = engine.cox(x, t, e, ties=prof.ties, conf_level=prof.conf_level)
+                fit_other = engine.cox(x, t, e, ties=other.ties, conf_level=other.conf_level)
+            except AnalysisError as exc:
+                note = str(exc)
+        if note:
+            warn.add(
+                "MODEL-NOT-FITTED",
+                f"{label}, {design.label}: {note}",
+                "univariable",
+                endpoint=ep,
+                variable=design.variable,
+            )
+        new = _cox_rows(design, fit, 0, prof.conf_level, n=n, events=events, note=note)
+        if fit is not None:
+            n_tests += 1
+            for w in fit.warnings:
+                warn.items.append(
+                    StudyWarning.from_stat(
+                        w, section="univariable", endpoint=ep, variable=design.variable
+                    )
+                )
+            if design.categorical and len(design.terms) > 1:
+                # R's summary reports the likelihood-ratio test; SPSS's COXREG the Wald test.
+                overall = fit.wald_p if prof.name == "spss" else fit.lr_p
+                new[0] = replace(new[0], overall_p=overall)
+        if design.categorical and u.logrank and design.codes is not None and x.shape[1] > 0:
+            codes = design.codes[mask]
+            tests = {w: engine.logrank(t, e, codes, w) for w in ("logrank", "gehan-breslow")}
+            lr = tests["logrank"].p_value if events else float("nan")
+            gb = tests["gehan-breslow"].p_value if events else float("nan")
+            new[0] = replace(
+                new[0],
+                logrank_p=lr,
+                breslow_p=gb if prof.name == "spss" else float("nan"),
+            )
+            diffs.append(
+                ProfileDifference(
+                    section="univariable",
+                    item=f"{label}: {design.label}",
+                    quantity="Group test p",
+                    kind="p",
+                    standard=lr,
+                    spss=gb,
+                    standard_method="log-rank",
+                    spss_method="Breslow (Generalized Wilcoxon), shown beside the log-rank",
+                )
+            )
+        if fit is not None and fit_other is not None:
+            diffs.extend(
+                _hr_differences(
+                    "univariable", f"{label}: {design.label}", design, 0, fit, fit_other, prof
+                )
+            )
+        rows.extend(new)
+    return (
+        UnivariableResult(
+            endpoint=ep, endpoint_label=label, rows=tuple(rows), ties=prof.ties, n_tests=n_tests
+        ),
+        diffs,
+    )
+
+
+def _hr_differences(
+    section: str,
+    item: str,
+    design: FactorDesign,
+    offset: int,
+    fit: engine.CoxFit,
+    fit_other: engine.CoxFit,
+    prof: MethodsProfile,
+) -> list[ProfileDifference]:
+    out = []
+    std, sps = (fit, fit_other) if prof.name == "standard" else (fit_other, fit)
+    for i, term in enumerate(design.terms):
+        j = offset + i
+        lev = design.term_levels[i]
+        name = f"{item} [{lev}]" if lev is not None else item
+        out.append(
+            ProfileDifference(
+                section=section,
+                item=name,
+                quantity="HR (95% CI)",
+                kind="hr",
+                standard=std.hr[j],
+                standard_lower=std.lower[j],
+                standard_upper=std.upper[j],
+                spss=sps.hr[j],
+                spss_lower=sps.lower[j],
+                spss_upper=sps.upper[j],
+                standard_method="Cox, Efron ties",
+                spss_method="Cox, Breslow ties",
+            )
+        )
+        out.append(
+            ProfileDifference(
+                section=section,
+                item=name,
+                quantity="Wald p",
+                kind="p",
+                standard=std.p[j],
+                spss=sps.p[j],
+                standard_method="Cox, Efron ties",
+                spss_method="Cox, Breslow ties",
+            )
+        )
+        del term
+    return out
+
+
+def _multivariable(
+    cohort: Cohort,
+    m: Any,
+    prof: MethodsProfile,
+    other: MethodsProfile,
+    warn: _Warnings,
+) -> tuple[ModelResult, list[ProfileDifference]]:
+    t_all, e_all, ok = cohort.survival_data(m.endpoint)
+    label = cohort.endpoints[m.endpoint].label
+    designs = [factor_design(cohort, f.variable, per=f.per, label=f.label) for f in m.covariates]
+    mask = ok.copy()
+    for d in designs:
+        mask &= ~d.missing
+    strata_codes: np.ndarray | None = None
+    if m.strata:
+        keys = []
+        for s in m.strata:
+            sd = factor_design(cohort, s)
+            if sd.codes is None:
+                raise SpecError(
+                    f"model '{m.name}': stratum '{s}' must be categorical",
+                    key="analyses.multivariable",
+                )
+            mask &= sd.codes >= 0
+            keys.append(sd.codes)
+        combined = np.stack(keys, axis=1)
+        _, strata_codes = np.unique(combined, axis=0, return_inverse=True)
+        strata_codes = np.asarray(strata_codes).reshape(-1)
+    x = np.hstack([d.columns for d in designs])[mask]
+    t, e = t_all[mask], e_all[mask]
+    st = strata_codes[mask] if strata_codes is not None else None
+    n, events = int(mask.sum()), int(e.sum())
+    n_dropped = int(ok.sum()) - n
+    p = x.shape[1]
+    notes: list[str] = []
+    fit = engine.cox(
+        x,
+        t,
+        e,
+        ties=prof.ties,
+        conf_level=prof.conf_level,
+        strata=st,
+        ph_test=True,
+        concordance=True,
+    )
+    fit_other = engine.cox(x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st)
+    for w in fit.warnings:
+        warn.items.append(
+            StudyWarning.from_stat(w, section="multivariable", endpoint=m.endpoint, model=m.name)
+        )
+    epv = events / p if p else float("nan")
+    if p and epv < MIN_EPV:
+        notes.append(
+            warn.add(
+                "LOW-EPV",
+                f"{m.name}: {events} events for {p} model parameters ({epv:.1f} events per "
+                f"variable, fewer than {MIN_EPV}); the estimates may be unstable and "
+                "overfitted",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
+    if math.isfinite(fit.ph_global_p) and fit.ph_global_p < 0.05:
+        notes.append(
+            warn.add(
+                "PH-VIOLATION",
+                f"{m.name}: the proportional-hazards test is significant (global p = "
+                f"{fit.ph_global_p:.3g}); a hazard ratio may change over time",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
+    if n_dropped:
+        notes.append(
+            warn.add(
+                "ROWS-DROPPED",
+                f"{m.name}: {n_dropped} patient{'s' if n_dropped != 1 else ''} with a missing "
+                "covariate left out (complete-case analysis)",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
+    rows: list[CoxRow] = []
+    diffs: list[ProfileDifference] = []
+    offset = 0
+    for d in designs:
+        new = _cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
+        for i, r in enumerate(new):
+            if r.kind in ("level", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
+                new[i] = replace(r, warnings=(*r.warnings, "proportional-hazards test p < 0.05"))
+        rows.extend(new)
+        diffs.extend(
+            _hr_differences(
+                "multivariable", f"{m.name}: {d.label}", d, offset, fit, fit_other, prof
+            )
+        )
+        offset += len(d.terms)
+    model = ModelResult(
+        name=m.name,
+        endpoint=m.endpoint,
+        endpoint_label=label,
+        ties=prof.ties,
+        rows=tuple(rows),
+        n=n,
+        events=events,
+        n_dropped=n_dropped,
+        n_parameters=p,
+        events_per_variable=epv,
+        concordance=fit.concordance,
+        concordance_se=fit.concordance_se,
+        lr_statistic=fit.lr_statistic,
+        lr_df=fit.lr_df,
+        lr_p=fit.lr_p,
+        ph_global_chisq=fit.ph_global_chisq,
+        ph_global_df=fit.ph_global_df,
+        ph_global_p=fit.ph_global_p,
+        strata=tuple(m.strata),
+        warnings=tuple(notes),
+    )
+    return model, diffs
+
+
+# --------------------------------------------------------------------------- KM figures
+
+
+def nice_step(max_time: float, unit: str) -> float:
+    """A tick spacing giving at most 8 intervals on [0, max_time], in the unit's habits."""
+    steps = {
+        "days": (1, 2, 5, 7, 14, 30, 60, 90, 180, 365, 730, 1825, 3650),
+        "weeks": (1, 2, 4, 8, 13, 26, 52, 104, 260, 520),
+        "months": (1, 2, 3, 6, 12, 24, 36, 48, 60, 120, 240),
+        "years": (0.5, 1, 2, 5, 10, 20, 50),
+    }[unit]
+    for s in steps:
+        if max_time / s <= 8:
+            return float(s)
+    return float(steps[-1] * math.ceil(max_time / (8 * steps[-1])))
+
+
+def _km_figure(
+    spec: StudySpec, cohort: Cohort, k: Any, prof: MethodsProfile, warn: _Warnings
+) -> KMCurves:
+    _check_endpoint(spec, cohort, k.endpoint, ("analyses", "km"))
+    t_all, e_all, ok = cohort.survival_data(k.endpoint)
+    dpu = cohort.days_per_unit
+    ep_label = cohort.endpoints[k.endpoint].label
+    t_max = float(np.max(t_all[ok])) / dpu if ok.any() else 1.0
+    max_time = float(k.max_time) if k.max_time else t_max
+    step = float(k.breaks) if k.breaks else nice_step(max_time, cohort.unit)
+    ticks = tuple(float(x) for x in np.arange(0.0, max_time + 1e-9 * max(step, 1.0), step))
+    groups: list[tuple[str | None, np.ndarray]] = [(None, ok)]
+    by_label = None
+    codes = None
+    if k.by:
+        d = factor_design(cohort, k.by)
+        if d.codes is None:
+            raise SpecError(
+                f"KM figure 'by: {k.by}' must be a categorical or binary variable",
+                key="analyses.km",
+            )
+        by_label = d.label
+        codes = d.codes
+        groups = [(lev, ok & (d.codes == i)) for i, lev in enumerate(d.levels)]
+        groups = [(lev, g) for lev, g in groups if g.any()]
+    curves = []
+    for lev, gmask in groups:
+        t, e = t_all[gmask], e_all[gmask]
+        km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
+        curve = engine.step_curve(km)
+        n_risk = tuple(int((t >= tick * dpu - 1e-9).sum()) for tick in ticks)
+        med = _median(km, prof.median_rule, dpu, prof.conf_level)
+        curves.append(
+            CurveGroup(
+                level=lev,
+                n=int(t.size),
+                events=int(e.sum()),
+                time=tuple(float(x) / dpu for x in curve["time"]),
+                survival=tuple(float(x) for x in curve["survival"]),
+                lower=tuple(float(x) for x in curve["lower"]),
+                upper=tuple(float(x) for x in curve["upper"]),
+                censor_time=tuple(float(x) / dpu for x in curve["censor_time"]),
+                censor_survival=tuple(float(x) for x in curve["censor_survival"]),
+                n_risk_at=n_risk,
+                median=med,
+            )
+        )
+    tests: list[GroupTest] = []
+    if codes is not None and len(curves) > 1:
+        t, e = t_all[ok & (codes >= 0)], e_all[ok & (codes >= 0)]
+        c = codes[ok & (codes >= 0)]
+        if e.sum() > 0:
+            for weights, label in prof.tests:
+                g = engine.logrank(t, e, c, weights)
+                tests.append(replace(g, label=label))
+    key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
+    return KMCurves(
+        key=key,
+        endpoint=k.endpoint,
+        endpoint_label=ep_label,
+        by=k.by,
+        by_label=by_label,
+        groups=tuple(curves),
+        ticks=ticks,
+        max_time=max_time,
+        time_unit=cohort.unit,
+        ci=bool(k.ci),
+        risk_table=bool(k.risk_table),
+        title=k.title,
+        tests=tuple(tests),
+    )
+
+
+# --------------------------------------------------------------------------- methods
+
+
+def _methods(
+    spec: StudySpec, cohort: Cohort, prof: MethodsProfile, versions: dict[str, str]
+) -> dict[str, Any]:
+    """Facts for the Statistical analysis paragraph (the report words them)."""
+    a = spec.analyses
+    return {
+        "profile": prof.name,
+        "software": f"survstudy {versions.get('survstudy', '')} (Python "
+        f"{versions.get('python', '')}, NumPy {versions.get('numpy', '')}, SciPy "
+        f"{versions.get('scipy', '')})",
+        "km_ci": f"{prof.conf_type} pointwise confidence intervals (Greenwood variance)",
+        "conf_level": prof.conf_level,
+        "median_rule": prof.median_rule,
+        "ties": prof.ties,
+        "tests": [lab for _w, lab in prof.tests],
+        "followup": "reverse Kaplan–Meier",
+        "continuous_summary": a.table1.continuous if a.table1 else None,
+        "time_unit": cohort.unit,
+        "days_per_unit": cohort.days_per_unit,
+        "endpoints": {n: e.definition for n, e in cohort.endpoints.items()},
+        "platform": platform.python_implementation(),
+    }

@@ -1,0 +1,80 @@
+"""Small pieces of the runner: profiles, dummy coding, tick spacing, output-folder checks.
+
+Kinds of truth: hand calculation (dummy columns and ticks written out by hand), property.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from survstudy.cli.run import check_out_dir, default_out_dir
+from survstudy.data import build_cohort
+from survstudy.errors import SurvstudyError
+from survstudy.pipeline import get_profile
+from survstudy.pipeline.design import factor_design
+from survstudy.pipeline.run import nice_step
+from survstudy.spec import load_spec
+
+SEEDLIKE = Path(__file__).parent / "fixtures" / "seedlike.yaml"
+
+
+def test_profiles_conventions() -> None:
+    """Property: the two profiles' documented conventions."""
+    std, spss = get_profile("standard"), get_profile("spss")
+    assert (std.ties, std.median_rule) == ("efron", "r")
+    assert (spss.ties, spss.median_rule) == ("breslow", "spss")
+    assert [lab for _w, lab in spss.tests] == [
+        "Log Rank (Mantel-Cox)",
+        "Breslow (Generalized Wilcoxon)",
+    ]
+    with pytest.raises(ValueError, match="unknown methods profile"):
+        get_profile("sas")
+
+
+def test_dummy_coding_against_the_reference() -> None:
+    """Hand calculation: pT stage of S01, S02, S03, S06, S07 = I/II, III, I/II, I/II, I/II."""
+    spec = load_spec(SEEDLIKE)
+    cohort = build_cohort(spec)
+    d = factor_design(cohort, "pt_stage")
+    assert d.reference == "I/II"
+    assert d.terms == ("pt_stage[III]",)
+    assert d.columns[:, 0].tolist() == [0.0, 1.0, 0.0, 0.0, 0.0]
+    k = factor_design(cohort, "ki67", per=10)
+    assert k.columns[:, 0].tolist() == [10.0, 40.0, 20.0, 55.0, 15.0]
+    assert k.per == 10
+
+
+def test_dates_and_identifiers_cannot_be_factors() -> None:
+    """Property: a multiselect (or unknown) variable is a spec error, not a crash."""
+    cohort = build_cohort(load_spec(SEEDLIKE))
+    with pytest.raises(SurvstudyError):
+        factor_design(cohort, "other_treatment")
+    with pytest.raises(SurvstudyError):
+        factor_design(cohort, "patient_id")
+
+
+@pytest.mark.parametrize(
+    ("max_time", "unit", "step"),
+    [(130.0, "months", 24.0), (60.0, "months", 12.0), (14.0, "months", 2.0), (10.0, "years", 2.0)],
+)
+def test_nice_step(max_time: float, unit: str, step: float) -> None:
+    """Hand calculation: the smallest habitual step giving at most 8 intervals."""
+    assert nice_step(max_time, unit) == step
+
+
+def test_out_dir_rules(tmp_path: Path) -> None:
+    """Property: an output folder holding an input, or equal to one, is refused."""
+    spec = tmp_path / "s" / "study.yaml"
+    spec.parent.mkdir()
+    spec.write_text("x")
+    data = tmp_path / "d" / "data.csv"
+    data.parent.mkdir()
+    data.write_text("x")
+    assert default_out_dir(spec) == spec.parent.resolve() / "out"
+    check_out_dir(tmp_path / "elsewhere", [spec, data])
+    check_out_dir(spec.parent / "out", [spec, data])
+    for bad in (spec.parent, data.parent, tmp_path, data):
+        with pytest.raises(SurvstudyError):
+            check_out_dir(bad, [spec, data])
