@@ -745,18 +745,6 @@ def _univariable(
                 logrank_p=lr,
                 breslow_p=gb if prof.name == "spss" else float("nan"),
             )
-            diffs.append(
-                ProfileDifference(
-                    section="univariable",
-                    item=f"{label}: {design.label}",
-                    quantity="Group test p",
-                    kind="p",
-                    standard=lr,
-                    spss=gb,
-                    standard_method="log-rank",
-                    spss_method="Breslow (Generalized Wilcoxon), shown beside the log-rank",
-                )
-            )
         if fit is not None and fit_other is not None:
             diffs.extend(
                 _hr_differences(
