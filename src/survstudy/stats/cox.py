@@ -1,0 +1,658 @@
+"""Cox proportional-hazards regression, matching R's ``coxph`` (survival 3.5).
+
+:func:`cox_fit` takes plain matrices (it never sees a column name): a design
+``X`` (n, p), times, 0/1 events, optional integer strata, case weights and
+cluster codes. The partial likelihood lives in :mod:`._cox_objective`
+(importable on its own); this module holds the optimiser and the inference.
+
+Estimation: Newton–Raphson with step halving and R's stopping rule
+(``coxph.control``: stop when ``|1 − ℓ_old/ℓ_new| ≤ eps`` after a step that was
+not halved; ``iter.max`` iterations at most). Covariates are centred (about a
+pivot, then the mean) and scaled by their mean absolute deviation inside the
+fit, and results are transformed back, so a shift of +1e12 or a change of
+unit does not change the answer beyond the input's own rounding.
+
+Inference: model-based variance ``I(β̂)⁻¹``; Wald CI ``exp(β ± z·se)``;
+likelihood-ratio ``2(ℓ(β̂) − ℓ(0))``, Wald ``β̂ᵀ I β̂`` and score ``U(0)ᵀ I(0)⁻¹ U(0)``
+tests on p df. Robust variance (Lin & Wei 1989): ``D ᵀ D`` with ``D`` the dfbeta
+residuals (score residuals times ``I⁻¹``), summed within clusters first — as
+``coxph(robust=TRUE)`` / ``cluster()``.
+
+Reference: Therneau & Grambsch (2000) *Modeling Survival Data*, ch. 3;
+R survival package, ``coxph.fit`` / ``coxfit6.c``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from survstudy.errors import AnalysisError
+from survstudy.stats import _cox_objective as obj
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+
+__all__ = [
+    "BaselineHazard",
+    "CoxControl",
+    "CoxResult",
+    "CoxTerm",
+    "TestResult",
+    "cox_fit",
+    "dummy_code",
+]
+
+F = NDArray[Any]  # float64 arrays (Any: numpy stubs type bincount results as int)
+
+
+def _chisq_sf(x: float, df: float) -> float:
+    from scipy.special import chdtrc
+
+    return float(chdtrc(df, x))
+
+
+def _norm_sf2(z: float) -> float:
+    from scipy.special import ndtr
+
+    return float(2.0 * ndtr(-abs(z)))
+
+
+def _norm_quantile(p: float) -> float:
+    from scipy.special import ndtri
+
+    return float(ndtri(p))
+
+
+@dataclass(frozen=True)
+class CoxControl:
+    """Numerical settings, as R's ``coxph.control`` (same defaults)."""
+
+    eps: float = 1e-9
+    iter_max: int = 20
+    toler_chol: float = float(np.finfo(float).eps ** 0.75)
+    toler_inf: float = float(math.sqrt(1e-9))
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A chi-square test: statistic, degrees of freedom, p-value."""
+
+    statistic: float
+    df: int
+    p_value: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "statistic": clean_float(self.statistic),
+            "df": self.df,
+            "p_value": clean_float(self.p_value),
+        }
+
+
+@dataclass(frozen=True)
+class CoxTerm:
+    """One column of X: estimate, model-based SE, hazard ratio with Wald CI, z and p.
+
+    ``p_value`` is ``None`` when the term is not estimable (monotone
+    likelihood): its Wald p is meaningless; ``lr_p_value`` (the likelihood-ratio
+    test of dropping the term) is given instead.
+    """
+
+    term: str
+    coef: float
+    se: float
+    hr: float
+    lower: float
+    upper: float
+    z: float
+    p_value: float | None
+    robust_se: float | None = None
+    estimable: bool = True
+    reason: str | None = None
+    lr_p_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "coef": clean_float(self.coef),
+            "se": clean_float(self.se),
+            "hr": clean_float(self.hr),
+            "lower": clean_float(self.lower),
+            "upper": clean_float(self.upper),
+            "z": clean_float(self.z),
+            "p_value": clean_float(self.p_value),
+            "robust_se": clean_float(self.robust_se),
+            "estimable": self.estimable,
+            "reason": self.reason,
+            "lr_p_value": clean_float(self.lr_p_value),
+        }
+
+
+@dataclass(frozen=True)
+class BaselineHazard:
+    """Breslow cumulative baseline hazard at covariates = 0 (original scale), per stratum.
+
+    Equals R's ``basehaz(fit, centered=FALSE)`` for Breslow ties; for Efron
+    ties the increment at a time with d deaths is ``Σ_k m/den_k`` (R's
+    ``survfit.coxph`` default, the Efron-adjusted estimator), evaluated at x = 0.
+    ``survival = exp(−cumhaz)``.
+    """
+
+    time: F
+    cumhaz: F
+    stratum: NDArray[np.intp]
+
+    @property
+    def survival(self) -> F:
+        return np.exp(-self.cumhaz)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "time": float(t),
+                "cumhaz": float(h),
+                "survival": float(math.exp(-h)),
+                "stratum": int(s),
+            }
+            for t, h, s in zip(self.time, self.cumhaz, self.stratum, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """The result of :func:`cox_fit` (arrays per column of X, original scale)."""
+
+    ties: str
+    n: int
+    events: int
+    n_dropped: int
+    iterations: int
+    converged: bool
+    loglik_null: float
+    loglik: float
+    coef: F
+    se: F
+    var: F
+    z: F
+    p_value: F
+    robust_se: F | None
+    robust_var: F | None
+    term_names: tuple[str, ...]
+    terms: tuple[CoxTerm, ...]
+    tests: dict[str, TestResult]
+    conf_level: float
+    baseline: BaselineHazard
+    concordance: Any = None
+    ph: Any = None
+    assign: tuple[str, ...] | None = None
+    warnings: tuple[StatWarning, ...] = ()
+    _state: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ties": self.ties,
+            "n": self.n,
+            "events": self.events,
+            "n_dropped": self.n_dropped,
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "loglik_null": clean_float(self.loglik_null),
+            "loglik": clean_float(self.loglik),
+            "conf_level": self.conf_level,
+            "terms": [t.to_dict() for t in self.terms],
+            "tests": {k: v.to_dict() for k, v in self.tests.items()},
+            "concordance": None if self.concordance is None else self.concordance.to_dict(),
+            "ph_test": None if self.ph is None else self.ph.to_dict(),
+            "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in self.terms]
+
+    def ph_test(self) -> Any:
+        """The proportional-hazards test (R's ``cox.zph(fit, transform="km")``)."""
+        if self.ph is not None:
+            return self.ph
+        from survstudy.stats.coxzph import cox_zph
+
+        return cox_zph(self)
+
+    def linear_predictor(self, x: ArrayLike) -> F:
+        """``x·β`` on the original scale (no centring)."""
+        return np.asarray(x, dtype=np.float64) @ self.coef
+
+
+# --------------------------------------------------------------------------- design
+
+
+def dummy_code(
+    values: ArrayLike,
+    levels: Sequence[Any] | None = None,
+    reference: Any = None,
+    name: str = "x",
+) -> tuple[F, list[str], list[Any], Any]:
+    """Dummy (treatment) coding of a categorical variable against a reference level.
+
+    Levels default to the sorted distinct non-missing values (numbers
+    numerically, text as text); the reference defaults to the first level.
+    Returns ``(matrix (n, k-1), term names "name[level]", levels, reference)``.
+    Missing values (None/NaN) give a row of NaN (the caller drops it).
+    """
+    arr = np.asarray(values, dtype=object)
+
+    def missing(v: Any) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v))
+
+    present = [v for v in arr.tolist() if not missing(v)]
+    if levels is None:
+        uniq = list(dict.fromkeys(present))
+        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in uniq):
+            levels = sorted(uniq, key=float)
+        else:
+            levels = sorted(uniq, key=str)
+    levels = list(levels)
+    if not levels:
+        raise AnalysisError(f"{name} has no non-missing values")
+    if reference is None:
+        reference = levels[0]
+    if reference not in levels:
+        # numbers given as text (from the command line) match numerically
+        match = [lv for lv in levels if str(lv) == str(reference)]
+        if not match:
+            raise AnalysisError(f"reference level {reference!r} is not a level of {name}")
+        reference = match[0]
+    others = [lv for lv in levels if lv != reference]
+    n = arr.size
+    mat = np.zeros((n, len(others)))
+    miss = np.array([missing(v) for v in arr.tolist()], dtype=bool)
+    for j, lv in enumerate(others):
+        mat[:, j] = np.array([v == lv for v in arr.tolist()], dtype=float)
+    mat[miss] = np.nan
+    return mat, [f"{name}[{lv}]" for lv in others], levels, reference
+
+
+# --------------------------------------------------------------------------- fit
+
+
+@dataclass
+class _Fit:
+    beta: F
+    loglik: float
+    score: F
+    info: F
+    var: F
+    iterations: int
+    converged: bool
+    loglik0: float
+    score0: F
+    info0: F
+
+
+def _solve_psd(a: F, b: F) -> F:
+    try:
+        c = np.linalg.cholesky(a)
+        y = np.linalg.solve(c, b)
+        return np.asarray(np.linalg.solve(c.T, y))
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.lstsq(a, b, rcond=None)[0])
+
+
+def _inverse(a: F) -> F:
+    try:
+        return np.asarray(np.linalg.inv(a))
+    except np.linalg.LinAlgError:
+        return np.asarray(np.linalg.pinv(a))
+
+
+def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
+    """R's coxfit6 iteration: Newton–Raphson, step halving when ℓ decreases."""
+    beta = init.copy()
+    o = obj.evaluate(data, beta)
+    assert o.information is not None
+    loglik = o.loglik
+    loglik0, score0, info0 = o.loglik, o.score, o.information
+    if beta.size == 0:
+        return _Fit(
+            beta, loglik, o.score, o.information, o.information, 0, True, loglik0, score0, info0
+        )
+    newbeta = beta + _solve_psd(o.information, o.score)
+    halving = False
+    it = 0
+    converged = False
+    score, info = o.score, o.information
+    newlk = loglik
+    for it in range(1, control.iter_max + 1):
+        o = obj.evaluate(data, newbeta)
+        assert o.information is not None
+        newlk = o.loglik
+        finite = math.isfinite(newlk) and bool(np.all(np.isfinite(o.score)))
+        score, info = o.score, o.information
+        if finite and abs(1.0 - loglik / newlk) <= control.eps and not halving:
+            converged = True
+            break
+        if it == control.iter_max:
+            break
+        if not finite or newlk < loglik:
+            halving = True
+            newbeta = (newbeta + beta) / 2.0
+        else:
+            halving = False
+            loglik = newlk
+            beta = newbeta
+            newbeta = newbeta + _solve_psd(info, score)
+    return _Fit(
+        beta=newbeta,
+        loglik=newlk,
+        score=score,
+        info=info,
+        var=_inverse(info),
+        iterations=it,
+        converged=converged,
+        loglik0=loglik0,
+        score0=score0,
+        info0=info0,
+    )
+
+
+def _check_design(
+    x: F, event: NDArray[np.bool_], names: Sequence[str], control: CoxControl
+) -> None:
+    if not event.any():
+        raise AnalysisError("there are no events: a Cox model cannot be fitted")
+    p = x.shape[1]
+    for j in range(p):
+        col = x[:, j]
+        if np.all(col == col[0]):
+            raise AnalysisError(
+                f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
+            )
+    if p > 1:
+        # Rank check on the centred, scaled design: add columns one by one.
+        kept: list[int] = []
+        for j in range(p):
+            cand = [*kept, j]
+            sv = np.linalg.svd(x[:, cand], compute_uv=False)
+            if sv[-1] <= 1e-8 * max(sv[0], 1.0) * math.sqrt(x.shape[0]):
+                if kept:
+                    coefs = np.linalg.lstsq(x[:, kept], x[:, j], rcond=None)[0]
+                    used = [names[k] for k, c in zip(kept, coefs, strict=True) if abs(c) > 1e-8]
+                else:
+                    used = []
+                raise AnalysisError(
+                    f"covariate {names[j]} is a linear combination of "
+                    f"{', '.join(used) if used else 'the other covariates'} (collinear columns)"
+                )
+            kept.append(j)
+
+
+def cox_fit(
+    x: ArrayLike,
+    time: ArrayLike,
+    event: ArrayLike,
+    *,
+    strata: ArrayLike | None = None,
+    ties: str = "efron",
+    weights: ArrayLike | None = None,
+    cluster: ArrayLike | None = None,
+    robust: bool = False,
+    control: CoxControl | None = None,
+    term_names: Sequence[str] | None = None,
+    ph_test: bool = False,
+    concordance: bool = True,
+    conf_level: float = 0.95,
+    init: ArrayLike | None = None,
+    n_dropped: int = 0,
+    assign: Sequence[str] | None = None,
+) -> CoxResult:
+    """Fit a Cox proportional-hazards model (Efron or Breslow ties, optional strata).
+
+    ``x`` is (n, p) numeric without missing values (drop rows first and pass
+    their count as ``n_dropped``); ``strata``/``cluster`` are codes of any
+    hashable type. Raises :class:`AnalysisError` for no events, a constant
+    covariate or collinear columns. A coefficient running to infinity
+    (R's test ``|U·V| > eps`` and ``> toler_inf·|β|`` at the end) is flagged
+    ``MONOTONE-LIKELIHOOD``, its Wald p set to ``None`` and an LR p given.
+    ``assign`` names the term of each column (the dummies of one factor share
+    a term) for the per-term PH test. ``concordance`` is computed for
+    n <= 50 000 (pairwise algorithm), else ``None``.
+    """
+    control = control or CoxControl()
+    t = as_time(time)
+    n = t.size
+    xm = np.asarray(x, dtype=np.float64)
+    if xm.ndim == 1:
+        xm = xm[:, None]
+    if xm.shape[0] != n:
+        raise ValueError("x must have one row per observation")
+    p = xm.shape[1]
+    names = tuple(term_names) if term_names is not None else tuple(f"x{j + 1}" for j in range(p))
+    if len(names) != p:
+        raise ValueError("term_names must have one name per column of x")
+    if not np.all(np.isfinite(xm)):
+        raise AnalysisError("covariates have missing values; drop those rows first")
+    e = as_event(event, n)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None and (w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w <= 0)):
+        raise AnalysisError("case weights must be positive and finite")
+    scodes = None
+    if strata is not None:
+        _, scodes = np.unique(np.asarray(strata), return_inverse=True)
+        scodes = scodes.astype(np.intp)
+
+    # Centre about a pivot first (exact for integers even after a +1e12 shift), then the mean.
+    pivot = xm[0].copy() if n else np.zeros(p)
+    xc = xm - pivot
+    wt = np.ones(n) if w is None else w
+    mean = (wt @ xc) / wt.sum() if n else np.zeros(p)
+    xc = xc - mean
+    scale = np.mean(np.abs(xc), axis=0) if n else np.ones(p)
+    scale[scale == 0] = 1.0
+    xs = xc / scale
+    _check_design(xs, e, names, control)
+    center = pivot + mean
+
+    data = obj.prepare(xs, t, e, strata=scodes, weights=w, ties=ties)
+    b0 = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64) * scale
+    fit = _newton(data, b0, control)
+
+    warnings: list[StatWarning] = []
+    if not fit.converged:
+        warnings.append(
+            StatWarning(
+                "NOT-CONVERGED",
+                f"the Cox fit did not converge in {control.iter_max} iterations; "
+                "estimates are unreliable",
+                {},
+            )
+        )
+    infs = np.abs(fit.score @ fit.var)
+    monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(fit.beta))
+    coef = fit.beta / scale
+    var = fit.var / np.outer(scale, scale)
+    se = np.sqrt(np.diag(var))
+    z = coef / se
+    zq = _norm_quantile(0.5 + conf_level / 2.0)
+    pvals = np.array([_norm_sf2(v) for v in z])
+    # Null log-likelihood at beta = 0 (R reports it at init when given).
+    loglik0 = (
+        fit.loglik0 if init is None else obj.evaluate(data, np.zeros(p), information=False).loglik
+    )
+
+    robust_var = None
+    robust_se = None
+    if robust or cluster is not None:
+        resid = obj.score_residuals(data, fit.beta)
+        dfb = resid @ fit.var  # sorted order, scaled
+        if cluster is not None:
+            _, cc = np.unique(np.asarray(cluster)[data.order], return_inverse=True)
+            sums = np.zeros((int(cc.max()) + 1, p))
+            np.add.at(sums, cc, dfb)
+            dfb = sums
+        rv = dfb.T @ dfb
+        robust_var = rv / np.outer(scale, scale)
+        robust_se = np.sqrt(np.diag(robust_var))
+        z = coef / robust_se
+        pvals = np.array([_norm_sf2(v) for v in z])
+
+    lr_stat = 2.0 * (fit.loglik - loglik0)
+    if p:
+        wald_stat = float(fit.beta @ _solve_psd(fit.var, fit.beta))
+        if robust_var is not None:
+            rvs = robust_var * np.outer(scale, scale)
+            wald_stat = float(fit.beta @ _solve_psd(rvs, fit.beta))
+        score_stat = float(fit.score0 @ _solve_psd(fit.info0, fit.score0))
+    else:
+        wald_stat = score_stat = float("nan")
+    tests = {
+        "likelihood_ratio": TestResult(lr_stat, p, _chisq_sf(lr_stat, p) if p else None),
+        "wald": TestResult(wald_stat, p, _chisq_sf(wald_stat, p) if p else None),
+        "score": TestResult(score_stat, p, _chisq_sf(score_stat, p) if p else None),
+    }
+
+    terms: list[CoxTerm] = []
+    lower = np.exp(coef - zq * se)
+    upper = np.exp(coef + zq * se)
+    for j in range(p):
+        estimable = not bool(monotone[j])
+        lr_p = None
+        reason = None
+        pj: float | None = float(pvals[j])
+        if monotone[j]:
+            reason = "monotone likelihood: the coefficient runs off to infinity"
+            pj = None
+            keep = [k for k in range(p) if k != j]
+            if keep:
+                sub = obj.prepare(xs[:, keep], t, e, strata=scodes, weights=w, ties=ties)
+                ll_sub = _newton(sub, np.zeros(len(keep)), control).loglik
+            else:
+                ll_sub = loglik0
+            lr_p = _chisq_sf(max(2.0 * (fit.loglik - ll_sub), 0.0), 1)
+            warnings.append(
+                StatWarning(
+                    "MONOTONE-LIKELIHOOD",
+                    f"{names[j]}: the log-likelihood converged before the coefficient did; "
+                    "the hazard ratio is not estimable (infinite). Use the likelihood-ratio p.",
+                    {"term": names[j], "index": j},
+                )
+            )
+        elif not fit.converged:
+            estimable = False
+            reason = "the fit did not converge"
+            pj = None
+        terms.append(
+            CoxTerm(
+                term=names[j],
+                coef=float(coef[j]),
+                se=float(se[j]),
+                hr=float(np.exp(coef[j])),
+                lower=float(lower[j]),
+                upper=float(upper[j]),
+                z=float(z[j]),
+                p_value=pj,
+                robust_se=None if robust_se is None else float(robust_se[j]),
+                estimable=estimable,
+                reason=reason,
+                lr_p_value=lr_p,
+            )
+        )
+
+    baseline = _baseline(data, fit.beta, center, scale)
+    state = _State(
+        data=data,
+        beta_scaled=fit.beta,
+        var_scaled=fit.var,
+        scale=scale,
+        center=center,
+        time=t,
+        event=e,
+        strata=scodes,
+        weights=w,
+    )
+    res = CoxResult(
+        ties=ties,
+        n=n,
+        events=int(e.sum()),
+        n_dropped=int(n_dropped),
+        iterations=fit.iterations,
+        converged=fit.converged,
+        loglik_null=float(loglik0),
+        loglik=float(fit.loglik),
+        coef=coef,
+        se=se,
+        var=var,
+        z=z,
+        p_value=pvals,
+        robust_se=robust_se,
+        robust_var=robust_var,
+        term_names=names,
+        terms=tuple(terms),
+        tests=tests,
+        conf_level=conf_level,
+        baseline=baseline,
+        warnings=tuple(warnings),
+        assign=None if assign is None else tuple(assign),
+        _state=state,
+    )
+    extra: dict[str, Any] = {}
+    if concordance:
+        try:
+            from survstudy.stats.concordance import concordance_from_fit
+        except ImportError:  # pragma: no cover - module optional during development
+            pass
+        else:
+            extra["concordance"] = concordance_from_fit(res)
+    if ph_test:
+        from survstudy.stats.coxzph import cox_zph
+
+        extra["ph"] = cox_zph(res)
+    if extra:
+        import dataclasses
+
+        res = dataclasses.replace(res, **extra)
+    return res
+
+
+@dataclass(frozen=True)
+class _State:
+    """What derived quantities (concordance, cox.zph) need from the fit."""
+
+    data: obj.CoxData
+    beta_scaled: F
+    var_scaled: F
+    scale: F
+    center: F
+    time: F
+    event: NDArray[np.bool_]
+    strata: NDArray[np.intp] | None
+    weights: F | None
+
+
+def _baseline(data: obj.CoxData, beta_s: F, center: F, scale: F) -> BaselineHazard:
+    """Breslow/Efron cumulative hazard at x = 0 on the original scale."""
+    gs = obj.group_sums(data, data.x @ beta_s)
+    r0 = obj.cumsum_within(gs.e0, data.gstart)
+    g = data.erow_group
+    den = r0[g] - data.erow_f * gs.d0[g]
+    inc: F = np.bincount(g, weights=data.erow_mult / den, minlength=data.n_groups)
+    # r in the fit is exp((x - center)/scale · β_s); at x = 0 the risk is exp(-center·β).
+    shift = math.exp(-float(center @ (beta_s / scale)))
+    inc = inc * shift
+    # groups are in descending time within stratum; accumulate in ascending time.
+    out_t: list[F] = []
+    out_h: list[F] = []
+    out_s: list[NDArray[np.intp]] = []
+    firsts = np.flatnonzero(np.concatenate(([True], data.gstart[1:] != data.gstart[:-1])))
+    ends = np.concatenate((firsts[1:], [data.n_groups]))
+    for a, b in zip(firsts, ends, strict=True):
+        tt = data.gtime[a:b][::-1]
+        hh = np.cumsum(inc[a:b][::-1])
+        out_t.append(tt)
+        out_h.append(hh)
+        out_s.append(np.full(tt.size, int(data.gstratum[a]), dtype=np.intp))
+    return BaselineHazard(
+        time=np.concatenate(out_t), cumhaz=np.concatenate(out_h), stratum=np.concatenate(out_s)
+    )
