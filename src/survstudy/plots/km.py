@@ -1,0 +1,363 @@
+"""Kaplan–Meier figure: step curves, censor marks, CI bands and a number-at-risk table.
+
+The figure only draws numbers it is given: survival, confidence limits and the
+number at risk all come from the estimator's result object
+(:class:`survstudy.stats.km.KaplanMeierResult`, times in days), read through
+``result.survival_at(times)`` for the risk table (R ``summary.survfit``
+semantics). Times are divided by ``time_scale`` (days per display unit) for
+display only.
+
+matplotlib is imported lazily and used through :class:`matplotlib.figure.Figure`
+(never pyplot), inside an rcParams context, so nothing leaks between calls.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from survstudy.plots._style import OKABE_ITO, format_p, style_context
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["KMPlot", "nice_ticks", "plot_km", "plot_km_curves"]
+
+# Tick spacings per display unit, in the habits of clinical papers.
+_STEPS: dict[str, tuple[float, ...]] = {
+    "days": (1, 2, 5, 7, 14, 30, 60, 90, 180, 365, 730, 1825, 3650),
+    "weeks": (1, 2, 4, 8, 13, 26, 52, 104, 260, 520),
+    "months": (1, 2, 3, 6, 12, 24, 36, 48, 60, 120, 240),
+    "years": (0.5, 1, 2, 5, 10, 20, 50),
+}
+
+_RISK_ROW_PT = 10.5  # height of one risk-table row, points
+_RISK_GAP_PT = 34.0  # from the axis line to the "Number at risk" header (clears the x label)
+
+
+@dataclass(frozen=True)
+class KMPlot:
+    """The drawn figure: ``figure`` (None when drawn on a caller's ``ax``), ``ax``,
+    the x ``ticks`` in display units and the ``n_risk`` rows printed under them."""
+
+    figure: Figure | None
+    ax: Axes
+    ticks: tuple[float, ...]
+    n_risk: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class _Curve:
+    label: str
+    n: int
+    events: int
+    time: np.ndarray  # display units, starts at 0
+    survival: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    censor_time: np.ndarray
+    censor_survival: np.ndarray
+
+
+def nice_ticks(
+    max_time: float, unit_label: str = "Months", *, max_intervals: int = 8
+) -> tuple[float, ...]:
+    """Ticks from 0 past ``max_time`` with a spacing usual for the unit (e.g. 12 months)."""
+    if not math.isfinite(max_time) or max_time <= 0:
+        max_time = 1.0
+    steps = _STEPS.get(unit_label.strip().lower(), (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
+    step = next((float(s) for s in steps if max_time / s <= max_intervals), None)
+    if step is None:
+        step = float(steps[-1]) * math.ceil(max_time / (max_intervals * steps[-1]))
+    n = math.ceil(max_time / step - 1e-9)
+    return tuple(float(i * step) for i in range(n + 1))
+
+
+def _arr(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+def _curve_from_km(label: str, km: Any, time_scale: float) -> _Curve:
+    t = _arr(km.time)
+    s = _arr(km.survival)
+    lo = _arr(getattr(km, "lower", np.full_like(s, np.nan)))
+    hi = _arr(getattr(km, "upper", np.full_like(s, np.nan)))
+    nev = _arr(km.n_event)
+    ncen = _arr(km.n_censor)
+    n = getattr(km, "n", None)
+    n_total = int(n) if n is not None else round(float(nev.sum() + ncen.sum()))
+    cmask = ncen > 0
+    start = t.size == 0 or t[0] > 0
+    return _Curve(
+        label=label,
+        n=n_total,
+        events=round(float(nev.sum())),
+        time=np.concatenate(([0.0], t / time_scale)) if start else t / time_scale,
+        survival=np.concatenate(([1.0], s)) if start else s,
+        lower=np.concatenate(([1.0], lo)) if start else lo,
+        upper=np.concatenate(([1.0], hi)) if start else hi,
+        censor_time=t[cmask] / time_scale,
+        censor_survival=s[cmask],
+    )
+
+
+def _n_risk_from_km(km: Any, ticks_days: np.ndarray) -> tuple[int, ...]:
+    at = km.survival_at(ticks_days)
+    vals = _arr(at.n_risk)
+    # Past the last follow-up time nobody is at risk; an estimator that returns NaN
+    # there (R's extend=FALSE drops such rows) is shown as 0, never estimated here.
+    return tuple(0 if not math.isfinite(v) else int(v) for v in vals)
+
+
+def plot_km(
+    curves: Sequence[tuple[str, Any]],
+    *,
+    ax: Axes | None = None,
+    risk_table: bool = True,
+    ticks: Sequence[float] | None = None,
+    time_scale: float = 1.0,
+    unit_label: str = "Months",
+    xlabel: str | None = None,
+    conf_band: bool = False,
+    censor_marks: bool = True,
+    logrank_p: float | None = None,
+    p_label: str = "Log-rank",
+    title: str | None = None,
+    ylabel: str = "Survival probability",
+    ylim: tuple[float, float] = (0.0, 1.0),
+    percent_axis: bool = False,
+    palette: Sequence[str] = OKABE_ITO,
+    legend: bool = True,
+    legend_loc: str = "upper right",
+    figsize: tuple[float, float] | None = None,
+) -> KMPlot:
+    """Draw Kaplan–Meier curves with an aligned number-at-risk table.
+
+    ``curves``: ``(label, KaplanMeierResult)`` pairs, times in days. ``ticks`` are in
+    the display unit (``time`` / ``time_scale``); the number at risk under each
+    tick is the result's own ``survival_at(tick * time_scale).n_risk``.
+    ``logrank_p`` is printed as "Log-rank p = 0.042" in the lower left corner.
+    The legend reads "Label (n=12, events=3)".
+    """
+    if time_scale <= 0 or not math.isfinite(time_scale):
+        raise ValueError("time_scale must be a positive number of days per display unit")
+    cs = [_curve_from_km(str(label), km, time_scale) for label, km in curves]
+    t_max = max((float(np.nanmax(c.time)) for c in cs if c.time.size), default=1.0)
+    tk = tuple(float(x) for x in ticks) if ticks is not None else nice_ticks(t_max, unit_label)
+    ticks_days = np.asarray(tk, dtype=float) * time_scale
+    n_risk = tuple(_n_risk_from_km(km, ticks_days) for _, km in curves) if risk_table else ()
+    return _draw(
+        cs,
+        tk,
+        n_risk,
+        ax=ax,
+        unit_label=unit_label,
+        xlabel=xlabel,
+        conf_band=conf_band,
+        censor_marks=censor_marks,
+        p_text=None if logrank_p is None else f"{p_label} {format_p(float(logrank_p))}".strip(),
+        title=title,
+        ylabel=ylabel,
+        ylim=ylim,
+        percent_axis=percent_axis,
+        palette=palette,
+        legend=legend,
+        legend_loc=legend_loc,
+        figsize=figsize,
+    )
+
+
+def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
+    """Draw a pipeline ``KMCurves`` (display-unit step data with ``n_risk_at`` per tick).
+
+    Keyword arguments override the figure options (``conf_band``, ``risk_table``,
+    ``title``, ``unit_label``, ...). The first test in ``km_curves.tests`` is printed.
+    """
+    groups = km_curves.groups
+    cs = []
+    for i, g in enumerate(groups):
+        label = g.level if g.level is not None else (km_curves.endpoint_label or f"Curve {i + 1}")
+        cs.append(
+            _Curve(
+                label=str(label),
+                n=int(g.n),
+                events=int(g.events),
+                time=_arr(g.time),
+                survival=_arr(g.survival),
+                lower=_arr(g.lower),
+                upper=_arr(g.upper),
+                censor_time=_arr(g.censor_time),
+                censor_survival=_arr(g.censor_survival),
+            )
+        )
+    unit = str(getattr(km_curves, "time_unit", "months") or "months")
+    opts: dict[str, Any] = {
+        "unit_label": unit.capitalize(),
+        "conf_band": bool(getattr(km_curves, "ci", False)),
+        "risk_table": bool(getattr(km_curves, "risk_table", True)),
+        "title": getattr(km_curves, "title", None),
+        "ylabel": f"{km_curves.endpoint_label} probability"
+        if len(groups) > 1 and km_curves.endpoint_label
+        else "Survival probability",
+    }
+    opts.update(kwargs)
+    tests = tuple(getattr(km_curves, "tests", ()) or ())
+    p_text = None
+    if tests and len(groups) > 1:
+        t0 = tests[0]
+        name = (
+            "Log-rank"
+            if str(getattr(t0, "weights", "")) in ("logrank", "log-rank")
+            else str(t0.label)
+        )
+        p_text = f"{name} {format_p(float(t0.p_value))}"
+    risk = bool(opts.pop("risk_table"))
+    n_risk = tuple(tuple(int(x) for x in g.n_risk_at) for g in groups) if risk else ()
+    opts.pop("logrank_p", None)
+    return _draw(
+        cs,
+        tuple(float(x) for x in km_curves.ticks),
+        n_risk,
+        p_text=opts.pop("p_text", p_text),
+        **opts,
+    )
+
+
+def _draw(
+    cs: Sequence[_Curve],
+    ticks: tuple[float, ...],
+    n_risk: tuple[tuple[int, ...], ...],
+    *,
+    ax: Axes | None = None,
+    unit_label: str = "Months",
+    xlabel: str | None = None,
+    conf_band: bool = False,
+    censor_marks: bool = True,
+    p_text: str | None = None,
+    title: str | None = None,
+    ylabel: str = "Survival probability",
+    ylim: tuple[float, float] = (0.0, 1.0),
+    percent_axis: bool = False,
+    palette: Sequence[str] = OKABE_ITO,
+    legend: bool = True,
+    legend_loc: str = "upper right",
+    figsize: tuple[float, float] | None = None,
+) -> KMPlot:
+    with style_context():
+        from matplotlib import transforms
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+        from matplotlib.ticker import FixedLocator, PercentFormatter
+
+        rows = len(n_risk)
+        fig: Figure | None = None
+        if ax is None:
+            height = 3.0 + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
+            fig = Figure(figsize=figsize or (5.0, height), layout="constrained")
+            ax = fig.add_subplot()
+        colours = [palette[i % len(palette)] for i in range(len(cs))]
+        handles = []
+        for c, col in zip(cs, colours, strict=True):
+            if conf_band:
+                ok = np.isfinite(c.lower) & np.isfinite(c.upper)
+                ax.fill_between(
+                    c.time,
+                    np.where(ok, c.lower, np.nan),
+                    np.where(ok, c.upper, np.nan),
+                    step="post",
+                    color=col,
+                    alpha=0.15,
+                    linewidth=0,
+                )
+            ax.step(c.time, c.survival, where="post", color=col, clip_on=False, zorder=3)
+            if censor_marks and c.censor_time.size:
+                ax.plot(
+                    c.censor_time,
+                    c.censor_survival,
+                    linestyle="none",
+                    marker="|",
+                    markersize=5.0,
+                    markeredgewidth=0.9,
+                    color=col,
+                    clip_on=False,
+                    zorder=4,
+                )
+            handles.append(
+                Line2D([], [], color=col, label=f"{c.label} (n={c.n}, events={c.events})")
+            )
+
+        x_hi = max(ticks[-1] if ticks else 0.0, max((float(c.time.max()) for c in cs), default=1.0))
+        ax.set_xlim(0.0, x_hi if x_hi > 0 else 1.0)
+        ax.xaxis.set_major_locator(FixedLocator(list(ticks)))
+        ax.set_xticklabels([_fmt_tick(t) for t in ticks])
+        lo, hi = ylim
+        pad = 0.02 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.spines["left"].set_bounds(lo, hi)
+        ax.spines["bottom"].set_bounds(0.0, ax.get_xlim()[1])
+        ax.yaxis.set_major_locator(FixedLocator(list(np.linspace(lo, hi, 6))))
+        if percent_axis:
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        ax.set_xlabel(xlabel if xlabel is not None else f"Time ({unit_label.lower()})")
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title, loc="left", fontweight="bold")
+        if legend and handles:
+            loc: Any = legend_loc
+            ax.legend(handles=handles, loc=loc, handlelength=1.6, borderaxespad=0.3)
+        if p_text:
+            ax.text(0.02, 0.04, p_text, transform=ax.transAxes, ha="left", va="bottom")
+
+        if rows:
+            fig_for_offset: Any = ax.figure
+            xform = ax.get_xaxis_transform()  # x in data units, y in axes fraction
+            ax.text(
+                0.0,
+                0.0,
+                "Number at risk",
+                transform=transforms.offset_copy(
+                    ax.transAxes, fig=fig_for_offset, x=-14.0, y=-_RISK_GAP_PT, units="points"
+                ),
+                ha="right",
+                va="top",
+                fontweight="bold",
+                clip_on=False,
+            )
+            for r, (c, col, counts) in enumerate(zip(cs, colours, n_risk, strict=True)):
+                dy = -_RISK_GAP_PT - _RISK_ROW_PT * (r + 1)
+                ax.text(
+                    0.0,
+                    0.0,
+                    c.label,
+                    color=col,
+                    transform=transforms.offset_copy(
+                        ax.transAxes, fig=fig_for_offset, x=-14.0, y=dy, units="points"
+                    ),
+                    ha="right",
+                    va="top",
+                    clip_on=False,
+                )
+                for t, k in zip(ticks, counts, strict=True):
+                    ax.text(
+                        t,
+                        0.0,
+                        str(k),
+                        color=col,
+                        transform=transforms.offset_copy(
+                            xform, fig=fig_for_offset, y=dy, units="points"
+                        ),
+                        ha="center",
+                        va="top",
+                        clip_on=False,
+                        gid=f"nrisk-{r}",
+                    )
+    return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk)
+
+
+def _fmt_tick(t: float) -> str:
+    return f"{t:g}"
