@@ -6,3 +6,19 @@ and return the ``Axes``; matplotlib is imported lazily inside them.
 Must not be here: statistics (the risk table's numbers come from the result),
 file layout of a report. Imports: matplotlib (lazily), result types.
 """
+
+from survstudy.plots.forest import ForestPlot, ForestRow, format_hr_ci, plot_forest
+from survstudy.plots.km import KMPlot, nice_ticks, plot_km, plot_km_curves
+from survstudy.plots.save import save_figure
+
+__all__ = [
+    "ForestPlot",
+    "ForestRow",
+    "KMPlot",
+    "format_hr_ci",
+    "nice_ticks",
+    "plot_forest",
+    "plot_km",
+    "plot_km_curves",
+    "save_figure",
+]
