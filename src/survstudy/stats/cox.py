@@ -514,8 +514,10 @@ def cox_fit(
     }
 
     terms: list[CoxTerm] = []
-    lower = np.exp(coef - zq * se)
-    upper = np.exp(coef + zq * se)
+    with np.errstate(over="ignore"):  # an infinite limit is a valid answer (monotone likelihood)
+        lower = np.exp(coef - zq * se)
+        upper = np.exp(coef + zq * se)
+        hr = np.exp(coef)
     for j in range(p):
         estimable = not bool(monotone[j])
         lr_p = None
@@ -548,7 +550,7 @@ def cox_fit(
                 term=names[j],
                 coef=float(coef[j]),
                 se=float(se[j]),
-                hr=float(np.exp(coef[j])),
+                hr=float(hr[j]),
                 lower=float(lower[j]),
                 upper=float(upper[j]),
                 z=float(z[j]),
@@ -604,7 +606,7 @@ def cox_fit(
         except ImportError:  # pragma: no cover - module optional during development
             pass
         else:
-            extra["concordance"] = concordance_from_fit(res)
+            extra["concordance"] = concordance_from_fit(res, cluster=cluster)
     if ph_test:
         from survstudy.stats.coxzph import cox_zph
 
