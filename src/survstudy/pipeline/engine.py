@@ -6,7 +6,6 @@ the numbers the study tables need out of its result object.
 
 from __future__ import annotations
 
-import math
 import platform
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,7 +136,12 @@ def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str
 
 @dataclass(frozen=True)
 class CoxFit:
-    """The numbers of a Cox fit the tables use, per term (column of X)."""
+    """The numbers of a Cox fit the tables use, per column of X.
+
+    ``p`` is the Wald p, or for a term that is not estimable (monotone likelihood)
+    the likelihood-ratio p of dropping it (``p_is_lr``). ``ph_p`` maps each
+    variable (the ``assign`` label of its columns) to its PH-test p.
+    """
 
     coef: np.ndarray
     se: np.ndarray
@@ -147,11 +151,11 @@ class CoxFit:
     p: np.ndarray
     estimable: tuple[bool, ...]
     notes: tuple[tuple[str, ...], ...]
-    ph_p: np.ndarray
     lr_statistic: float
     lr_df: int
     lr_p: float
     wald_p: float = float("nan")
+    ph_p: dict[str, float] = field(default_factory=dict)
     concordance: float = float("nan")
     concordance_se: float = float("nan")
     ph_global_chisq: float = float("nan")
@@ -170,53 +174,71 @@ def cox(
     strata: np.ndarray | None = None,
     ph_test: bool = False,
     concordance: bool = False,
+    term_names: tuple[str, ...] | None = None,
+    assign: tuple[str, ...] | None = None,
 ) -> CoxFit:
-    """Fit a Cox model and collect its per-term numbers and warnings."""
-    res = _stats("cox").cox_fit(x, time, event, ties=ties, strata=strata, conf_level=conf_level)
+    """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers."""
+    res = _stats("cox").cox_fit(
+        x,
+        time,
+        event,
+        ties=ties,
+        strata=strata,
+        conf_level=conf_level,
+        term_names=term_names,
+        assign=assign,
+        ph_test=False,
+        concordance=concordance,
+    )
     p = x.shape[1]
-    coef = np.asarray(res.coef, dtype=float)
-    se = np.asarray(res.se, dtype=float)
-    z = z_value(conf_level)
-    hr = np.exp(coef)
-    lower = np.exp(coef - z * se)
-    upper = np.exp(coef + z * se)
-    pval = np.asarray(res.p_value, dtype=float)
-    estimable = [True] * p
-    notes: list[list[str]] = [[] for _ in range(p)]
-    for w in res.warnings:
-        j = w.context.get("index") if hasattr(w, "context") else None
-        if w.code == "MONOTONE-LIKELIHOOD" and isinstance(j, int):
-            estimable[j] = False
-            notes[j].append("not estimable: the hazard ratio runs off to infinity")
-    ph_p = np.full(p, np.nan)
-    ph_chisq = ph_df = ph_global = float("nan")
+    estimable = []
+    notes: list[tuple[str, ...]] = []
+    pval = np.full(p, np.nan)
+    for j, term in enumerate(res.terms):
+        estimable.append(bool(term.estimable))
+        if term.estimable:
+            pval[j] = _nan(term.p_value)
+            notes.append(())
+        else:
+            pval[j] = _nan(term.lr_p_value)
+            why = (
+                "not estimable: the hazard ratio runs off to infinity (monotone likelihood); "
+                "p from the likelihood-ratio test"
+                if term.reason and "monotone" in term.reason
+                else f"not estimable: {term.reason or 'the fit failed'}"
+            )
+            notes.append((why,))
+    ph_by: dict[str, float] = {}
+    ph_chisq = ph_global = float("nan")
+    ph_df = 0
     if ph_test:
         ph = res.ph_test()
-        ph_p = np.asarray([t.p_value for t in ph.terms], dtype=float)
-        ph_chisq, ph_df, ph_global = ph.global_chisq, ph.global_df, ph.global_p
+        ph_by = {t.term: float(t.p_value) for t in ph.terms}
+        ph_chisq, ph_df, ph_global = float(ph.global_chisq), int(ph.global_df), float(ph.global_p)
     c = c_se = float("nan")
-    if concordance:
+    if concordance and res.concordance is not None:
         c, c_se = float(res.concordance.c), float(res.concordance.se)
     lr = res.tests["likelihood_ratio"]
+    wald = res.tests["wald"]
     return CoxFit(
-        coef=coef,
-        se=se,
-        hr=hr,
-        lower=lower,
-        upper=upper,
+        coef=np.asarray(res.coef, dtype=float),
+        se=np.asarray(res.se, dtype=float),
+        hr=np.array([t.hr for t in res.terms], dtype=float),
+        lower=np.array([t.lower for t in res.terms], dtype=float),
+        upper=np.array([t.upper for t in res.terms], dtype=float),
         p=pval,
         estimable=tuple(estimable),
-        notes=tuple(tuple(n) for n in notes),
-        ph_p=ph_p,
+        notes=tuple(notes),
         lr_statistic=float(lr.statistic),
         lr_df=int(lr.df),
-        lr_p=float(lr.p_value),
-        wald_p=float(res.tests["wald"].p_value),
+        lr_p=_nan(lr.p_value),
+        wald_p=_nan(wald.p_value),
+        ph_p=ph_by,
         concordance=c,
         concordance_se=c_se,
-        ph_global_chisq=float(ph_chisq),
-        ph_global_df=int(ph_df) if math.isfinite(ph_df) else 0,
-        ph_global_p=float(ph_global),
+        ph_global_chisq=ph_chisq,
+        ph_global_df=ph_df,
+        ph_global_p=ph_global,
         warnings=tuple(res.warnings),
     )
 

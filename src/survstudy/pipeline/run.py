@@ -618,7 +618,7 @@ def _cox_rows(
                     lower=_exp(k * (b - z * se)),
                     upper=_exp(k * (b + z * se)),
                     p_value=fit.p[j],
-                    ph_p=fit.ph_p[j],
+                    ph_p=fit.ph_p.get(design.variable, float("nan")),
                     n=n,
                     events=events,
                     estimable=fit.estimable[j],
@@ -633,6 +633,7 @@ def _cox_rows(
             "header",
             n=n,
             events=events,
+            ph_p=fit.ph_p.get(design.variable, float("nan")) if fit else float("nan"),
             warnings=(note,) if note else (),
         )
     )
@@ -673,7 +674,6 @@ def _cox_rows(
                 lower=fit.lower[j],
                 upper=fit.upper[j],
                 p_value=fit.p[j],
-                ph_p=fit.ph_p[j],
                 estimable=fit.estimable[j],
                 warnings=tuple(fit.notes[j]),
             )
@@ -710,8 +710,12 @@ def _univariable(
             note = "no events among these patients; no model possible"
         else:
             try:
-                fit = engine.cox(x, t, e, ties=prof.ties, conf_level=prof.conf_level)
-                fit_other = engine.cox(x, t, e, ties=other.ties, conf_level=other.conf_level)
+                fit = engine.cox(
+                    x, t, e, ties=prof.ties, conf_level=prof.conf_level, term_names=design.terms
+                )
+                fit_other = engine.cox(
+                    x, t, e, ties=other.ties, conf_level=other.conf_level, term_names=design.terms
+                )
             except AnalysisError as exc:
                 note = str(exc)
         if note:
@@ -841,6 +845,8 @@ def _multivariable(
     n, events = int(mask.sum()), int(e.sum())
     n_dropped = int(ok.sum()) - n
     p = x.shape[1]
+    terms = tuple(t for d in designs for t in d.terms)
+    assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     fit = engine.cox(
         x,
@@ -851,8 +857,12 @@ def _multivariable(
         strata=st,
         ph_test=True,
         concordance=True,
+        term_names=terms,
+        assign=assign,
     )
-    fit_other = engine.cox(x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st)
+    fit_other = engine.cox(
+        x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st, term_names=terms
+    )
     for w in fit.warnings:
         warn.items.append(
             StudyWarning.from_stat(w, section="multivariable", endpoint=m.endpoint, model=m.name)
@@ -898,7 +908,7 @@ def _multivariable(
     for d in designs:
         new = _cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
         for i, r in enumerate(new):
-            if r.kind in ("level", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
+            if r.kind in ("header", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
                 new[i] = replace(r, warnings=(*r.warnings, "proportional-hazards test p < 0.05"))
         rows.extend(new)
         diffs.extend(
