@@ -88,7 +88,8 @@ def test_estimates_and_tests_match_r(name: str) -> None:
     """R reference: coefficients, SEs, p, loglik, LR/Wald/score tests, iterations."""
     f = FIX["fixtures"][name]
     r = fit_fixture(f)
-    assert r.n == f["n"] and r.events == f["events"]
+    assert r.n == f["n"]
+    assert r.events == f["events"]
     assert r.iterations == f["iter"]
     assert r.converged
     close(r.coef, f["coef"])
@@ -146,9 +147,13 @@ def test_monotone_likelihood_is_flagged() -> None:
     close(r.coef[[0, 2]], np.asarray(f["coef"])[[0, 2]], rtol=1e-5)
     bad = r.terms[1]
     assert bad.term == "grp[c]"
-    assert not bad.estimable and bad.p_value is None and bad.reason
-    assert bad.lr_p_value is not None and 0 < bad.lr_p_value < 1
-    assert r.terms[0].estimable and r.terms[2].estimable
+    assert not bad.estimable
+    assert bad.p_value is None
+    assert bad.reason
+    assert bad.lr_p_value is not None
+    assert 0 < bad.lr_p_value < 1
+    assert r.terms[0].estimable
+    assert r.terms[2].estimable
     assert any(w.code == "MONOTONE-LIKELIHOOD" and w.context["index"] == 1 for w in r.warnings)
     assert r.to_dict()["terms"][1]["p_value"] is None
 
@@ -174,5 +179,6 @@ def test_collinear_covariates_are_an_error() -> None:
 def test_fixtures_record_r_versions() -> None:
     """Fixture provenance: each fixture records its R call and versions."""
     for f in FIX["fixtures"].values():
-        assert f["call"].startswith("coxph(") and f["survival"] == "3.5.3"
+        assert f["call"].startswith("coxph(")
+        assert f["survival"] == "3.5.3"
     assert not math.isnan(FIX["fixtures"]["aml"]["coef"])

@@ -96,7 +96,7 @@ def concordance(
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tx, ty / 2)
     c = (conc + 0.5 * tx) / total
-    infl = (nk - c * dk) / total
+    infl: NDArray[Any] = (nk - c * dk) / total
     if cluster is not None:
         # grouped jackknife: influence summed within each cluster (R, cluster())
         _, cc = np.unique(np.asarray(cluster), return_inverse=True)

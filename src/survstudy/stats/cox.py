@@ -641,8 +641,9 @@ def _baseline(data: obj.CoxData, beta_s: F, center: F, scale: F) -> BaselineHaza
     den = r0[g] - data.erow_f * gs.d0[g]
     inc: F = np.bincount(g, weights=data.erow_mult / den, minlength=data.n_groups)
     # r in the fit is exp((x - center)/scale · β_s); at x = 0 the risk is exp(-center·β).
-    shift = math.exp(-float(center @ (beta_s / scale)))
-    inc = inc * shift
+    # (far from the data, e.g. after a +1e12 shift, this over/underflows: inf/0 is the honest answer)
+    with np.errstate(over="ignore", invalid="ignore"):
+        inc = inc * np.exp(-float(center @ (beta_s / scale)))
     # groups are in descending time within stratum; accumulate in ascending time.
     out_t: list[F] = []
     out_h: list[F] = []
