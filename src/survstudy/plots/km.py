@@ -342,7 +342,7 @@ def _draw(
                     va="top",
                     clip_on=False,
                 )
-                for t, k in zip(ticks, counts, strict=True):
+                for j, (t, k) in enumerate(zip(ticks, counts, strict=True)):
                     ax.text(
                         t,
                         0.0,
@@ -354,7 +354,7 @@ def _draw(
                         ha="center",
                         va="top",
                         clip_on=False,
-                        gid=f"nrisk-{r}",
+                        gid=f"nrisk-{r}-{j}",
                     )
     return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk)
 
