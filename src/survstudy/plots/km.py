@@ -133,7 +133,7 @@ def plot_km(
     percent_axis: bool = False,
     palette: Sequence[str] = OKABE_ITO,
     legend: bool = True,
-    legend_loc: str = "upper right",
+    legend_loc: str = "above",
     figsize: tuple[float, float] | None = None,
 ) -> KMPlot:
     """Draw Kaplan–Meier curves with an aligned number-at-risk table.
@@ -245,7 +245,7 @@ def _draw(
     percent_axis: bool = False,
     palette: Sequence[str] = OKABE_ITO,
     legend: bool = True,
-    legend_loc: str = "upper right",
+    legend_loc: str = "above",
     figsize: tuple[float, float] | None = None,
 ) -> KMPlot:
     with style_context():
@@ -257,8 +257,9 @@ def _draw(
         rows = len(n_risk)
         fig: Figure | None = None
         if ax is None:
-            height = 3.0 + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
+            height = 3.0 + 0.14 * len(cs) * legend + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
             fig = Figure(figsize=figsize or (5.0, height), layout="constrained")
+            fig.get_layout_engine().set(w_pad=0.06, h_pad=0.05)  # type: ignore[union-attr,call-arg]
             ax = fig.add_subplot()
         colours = [palette[i % len(palette)] for i in range(len(cs))]
         handles = []
@@ -306,10 +307,28 @@ def _draw(
         ax.set_xlabel(xlabel if xlabel is not None else f"Time ({unit_label.lower()})")
         ax.set_ylabel(ylabel)
         if title:
-            ax.set_title(title, loc="left", fontweight="bold")
+            if fig is not None:
+                # A suptitle sits above the legend; constrained layout keeps both clear.
+                fig.suptitle(title, x=0.01, ha="left", fontweight="bold", fontsize="medium")
+            else:
+                ax.set_title(title, loc="left", fontweight="bold", pad=20.0)
         if legend and handles:
-            loc: Any = legend_loc
-            ax.legend(handles=handles, loc=loc, handlelength=1.6, borderaxespad=0.3)
+            if legend_loc == "above":
+                # Above the axes: KM curves fill the top of the panel (good prognosis stays
+                # near 1), so an inside legend sooner or later covers a curve.
+                width = sum(len(str(h.get_label())) for h in handles)
+                ax.legend(
+                    handles=handles,
+                    loc="lower left",
+                    bbox_to_anchor=(0.0, 1.01, 1.0, 0.1),
+                    handlelength=1.6,
+                    borderaxespad=0.0,
+                    ncols=len(handles) if width <= 48 else 1,
+                    columnspacing=1.5,
+                )
+            else:
+                loc: Any = legend_loc
+                ax.legend(handles=handles, loc=loc, handlelength=1.6, borderaxespad=0.3)
         if p_text:
             ax.text(0.02, 0.04, p_text, transform=ax.transAxes, ha="left", va="bottom")
 
