@@ -178,3 +178,17 @@ def test_no_events_is_an_error() -> None:
 
     with pytest.raises(AnalysisError, match="no events"):
         cox_fit(np.arange(5.0)[:, None], np.arange(1.0, 6.0), np.zeros(5))
+
+
+def test_pvalue_helpers_match_scipy() -> None:
+    """Peer: the scipy-free chi-square and normal tails equal scipy.special's to 1e-12."""
+    from scipy.special import chdtrc, ndtr, ndtri
+
+    from survstudy.stats._cox_pvalues import chisq_sf, norm_quantile, norm_sf2
+
+    for k in range(1, 40):
+        for x in (1e-6, 0.3, 1.0, 3.84, 12.5, 61.07, 250.0):
+            assert chisq_sf(x, k) == pytest.approx(float(chdtrc(k, x)), rel=1e-12)
+    for z in (0.0, 0.5, 1.96, -3.3, 8.0):
+        assert norm_sf2(z) == pytest.approx(float(2 * ndtr(-abs(z))), rel=1e-12)
+    assert norm_quantile(0.975) == pytest.approx(float(ndtri(0.975)), rel=1e-14)

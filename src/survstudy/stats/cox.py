@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._cox_pvalues import chisq_sf, norm_quantile, norm_sf2
 
 __all__ = [
     "BaselineHazard",
@@ -50,21 +51,15 @@ F = NDArray[Any]  # float64 arrays (Any: numpy stubs type bincount results as in
 
 
 def _chisq_sf(x: float, df: float) -> float:
-    from scipy.special import chdtrc
-
-    return float(chdtrc(df, x))
+    return chisq_sf(x, int(df))
 
 
 def _norm_sf2(z: float) -> float:
-    from scipy.special import ndtr
-
-    return float(2.0 * ndtr(-abs(z)))
+    return norm_sf2(float(z))
 
 
 def _norm_quantile(p: float) -> float:
-    from scipy.special import ndtri
-
-    return float(ndtri(p))
+    return norm_quantile(p)
 
 
 @dataclass(frozen=True)
@@ -469,6 +464,17 @@ def cox_fit(
                 {},
             )
         )
+    for j in range(p):
+        col = xm[:, j]
+        if np.all((col == 0) | (col == 1)) and not np.any(e[col == 1]):
+            warnings.append(
+                StatWarning(
+                    "LEVEL-NO-EVENTS",
+                    f"{names[j]}: no events among the patients in this group; "
+                    "its hazard ratio cannot be estimated",
+                    {"term": names[j], "index": j},
+                )
+            )
     infs = np.abs(fit.score @ fit.var)
     monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(fit.beta))
     coef = fit.beta / scale

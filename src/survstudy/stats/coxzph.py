@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import clean_float
+from survstudy.stats._cox_pvalues import chisq_sf
 
 __all__ = ["PhTerm", "PhTestResult", "cox_zph"]
 
@@ -90,8 +91,6 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     ``assign`` names the term of each column (default: each column its own
     term, or the fit's ``assign``); columns of one term are tested jointly.
     """
-    from scipy.special import chdtrc
-
     st = fit._state
     d: obj.CoxData = st.data
     beta = st.beta_scaled
@@ -140,6 +139,6 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
         jj = list(range(p)) + [p + j for j in cols]
         tu = u_full[jj]
         stat = float(tu @ np.linalg.solve(full[np.ix_(jj, jj)], tu))
-        terms.append(PhTerm(lab, stat, len(cols), float(chdtrc(len(cols), stat))))
+        terms.append(PhTerm(lab, stat, len(cols), chisq_sf(stat, len(cols))))
     gstat = float(u_full @ np.linalg.solve(full, u_full))
-    return PhTestResult(tuple(terms), gstat, p, float(chdtrc(p, gstat)))
+    return PhTestResult(tuple(terms), gstat, p, chisq_sf(gstat, p))

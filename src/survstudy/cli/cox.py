@@ -1,0 +1,290 @@
+"""``survstudy cox FILE --time COL --event COL --covariates A,B,C``: a Cox model from a data file.
+
+Reads CSV/XLSX/Parquet (and SPSS/Stata) cells as they are, drops rows with a
+missing value in any used column (the count is reported), dummy-codes the
+``--categorical`` columns against the first level (or ``--reference B=LEVEL``)
+and fits with :func:`survstudy.stats.cox.cox_fit`. ``--json`` prints exactly one
+JSON object; otherwise a readable table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any
+
+import typer
+
+from survstudy.cli.main import app
+from survstudy.errors import DataError
+
+_MISSING = {"", "na", "nan", "n/a", "."}
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip().lower() in _MISSING
+
+
+def _number(v: Any, file: str, column: str, row: int) -> float:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    try:
+        return float(str(v).strip())
+    except ValueError:
+        raise DataError(
+            f"{str(v)!r} is not a number",
+            file=file,
+            row=row,
+            column=column,
+            rule="NOT-A-NUMBER",
+        ) from None
+
+
+def _event(v: Any, file: str, column: str, row: int) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)) and v in (0, 1):
+        return bool(v)
+    s = str(v).strip().lower()
+    table = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
+    if s in table:
+        return table[s]
+    raise DataError(
+        f"event value {str(v)!r} is not 0/1 or true/false",
+        file=file,
+        row=row,
+        column=column,
+        rule="EVENT-CODE",
+    )
+
+
+def _level(v: Any) -> Any:
+    """A category value: numbers as numbers (2.0 -> 2), text stripped."""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)):
+        return int(v) if float(v).is_integer() else float(v)
+    s = str(v).strip()
+    try:
+        f = float(s)
+    except ValueError:
+        return s
+    return int(f) if f.is_integer() else f
+
+
+def _split(s: str | None) -> list[str]:
+    return [c.strip() for c in s.split(",") if c.strip()] if s else []
+
+
+@app.command()
+def cox(
+    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    covariates: Annotated[
+        str, typer.Option("--covariates", help="Comma-separated covariate columns.")
+    ],
+    categorical: Annotated[
+        str | None,
+        typer.Option("--categorical", help="Covariates to dummy-code (comma-separated)."),
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference level, COL=LEVEL (repeatable)."),
+    ] = None,
+    strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
+    ties: Annotated[str, typer.Option("--ties", help="efron (default) or breslow.")] = "efron",
+    robust: Annotated[
+        bool, typer.Option("--robust", help="Robust (sandwich) standard errors.")
+    ] = False,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Cluster column for robust standard errors.")
+    ] = None,
+    ph_test: Annotated[
+        bool, typer.Option("--ph-test", help="Test proportional hazards (cox.zph, km).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Fit a Cox proportional-hazards model and print the hazard ratios."""
+    import numpy as np
+
+    from survstudy.data.readers import read_raw
+    from survstudy.errors import AnalysisError
+    from survstudy.stats.cox import cox_fit, dummy_code
+
+    if ties not in ("efron", "breslow"):
+        raise AnalysisError(f"--ties must be efron or breslow, not {ties!r}")
+    covs = _split(covariates)
+    if not covs:
+        raise AnalysisError("--covariates needs at least one column")
+    cats = _split(categorical)
+    for c in cats:
+        if c not in covs:
+            raise AnalysisError(f"--categorical {c} is not one of the --covariates")
+    refs: dict[str, str] = {}
+    for item in reference or []:
+        for part in _split(item):
+            if "=" not in part:
+                raise AnalysisError(f"--reference must look like COL=LEVEL, not {part!r}")
+            k, v = part.split("=", 1)
+            if k.strip() not in cats:
+                raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
+            refs[k.strip()] = v.strip()
+
+    raw = read_raw(file)
+    used = [time, event, *covs] + [c for c in (strata, cluster) if c]
+    for c in used:
+        if c not in raw.columns:
+            raise DataError(
+                f"column '{c}' not found; columns are: {', '.join(raw.columns)}",
+                file=raw.file,
+                column=c,
+                rule="COLUMN-UNKNOWN",
+            )
+    idx = {c: raw.columns.index(c) for c in used}
+    keep: list[int] = []
+    for i, rec in enumerate(raw.records):
+        if not any(_is_missing(rec[idx[c]]) for c in used):
+            keep.append(i)
+    n_dropped = len(raw.records) - len(keep)
+    recs = [raw.records[i] for i in keep]
+    rows = [raw.rows[i] for i in keep]
+
+    def col(c: str) -> list[Any]:
+        return [r[idx[c]] for r in recs]
+
+    t = np.array([_number(v, raw.file, time, rw) for v, rw in zip(col(time), rows, strict=True)])
+    for v, rw in zip(t, rows, strict=True):
+        if v < 0:
+            raise DataError(
+                "negative follow-up time",
+                file=raw.file,
+                row=rw,
+                column=time,
+                rule="TIME-NEGATIVE",
+            )
+    e = np.array([_event(v, raw.file, event, rw) for v, rw in zip(col(event), rows, strict=True)])
+    blocks: list[Any] = []
+    names: list[str] = []
+    assign: list[str] = []
+    for c in covs:
+        if c in cats:
+            values = [_level(v) for v in col(c)]
+            m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
+            if not nm:
+                raise AnalysisError(
+                    f"covariate {c} has a single level among the analysed patients (zero variance)"
+                )
+            blocks.append(m)
+            names += nm
+            assign += [c] * len(nm)
+        else:
+            blocks.append(
+                np.array([_number(v, raw.file, c, rw) for v, rw in zip(col(c), rows, strict=True)])[
+                    :, None
+                ]
+            )
+            names.append(c)
+            assign.append(c)
+    x = np.hstack(blocks)
+    st = None if strata is None else np.array([str(_level(v)) for v in col(strata)])
+    cl = None if cluster is None else np.array([str(_level(v)) for v in col(cluster)])
+    res = cox_fit(
+        x,
+        t,
+        e,
+        strata=st,
+        ties=ties,
+        cluster=cl,
+        robust=robust or cluster is not None,
+        term_names=names,
+        assign=assign,
+        ph_test=ph_test,
+        n_dropped=n_dropped,
+    )
+    out = res.to_dict()
+    if as_json:
+        typer.echo(json.dumps(out, allow_nan=False))
+        return
+    typer.echo(_table(out))
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5):
+            return f"{v:.{digits - 1}e}"
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def _p(v: float | None) -> str:
+    if v is None:
+        return "—"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def _table(out: dict[str, Any]) -> str:
+    lines = [
+        f"Cox proportional hazards ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
+        + (f", {out['n_dropped']} rows dropped (missing values)" if out["n_dropped"] else ""),
+        f"iterations {out['iterations']}, "
+        + ("converged" if out["converged"] else "DID NOT CONVERGE")
+        + f"; log-likelihood {out['loglik']:.4f} (null {out['loglik_null']:.4f})",
+        "",
+    ]
+    robust = any(t["robust_se"] is not None for t in out["terms"])
+    head = ["term", "coef", "se"] + (["robust se"] if robust else []) + ["HR", "95% CI", "z", "p"]
+    body = []
+    for t in out["terms"]:
+        if not t["estimable"]:
+            body.append(
+                [t["term"], "—", "—"]
+                + (["—"] if robust else [])
+                + ["not estimable", "", "", f"LR p {_p(t['lr_p_value'])}"]
+            )
+            continue
+        body.append(
+            [t["term"], _fmt(t["coef"]), _fmt(t["se"])]
+            + ([_fmt(t["robust_se"])] if robust else [])
+            + [
+                _fmt(t["hr"]),
+                f"{_fmt(t['lower'])} – {_fmt(t['upper'])}",
+                _fmt(t["z"], 2),
+                _p(t["p_value"]),
+            ]
+        )
+    widths = [max(len(str(r[i])) for r in [head, *body]) for i in range(len(head))]
+    for r in [head, *body]:
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    lines.append("")
+    for key, label in (
+        ("likelihood_ratio", "Likelihood ratio"),
+        ("wald", "Wald"),
+        ("score", "Score"),
+    ):
+        tt = out["tests"][key]
+        lines.append(
+            f"{label} test: {_fmt(tt['statistic'], 2)} on {tt['df']} df, p = {_p(tt['p_value'])}"
+        )
+    c = out["concordance"]
+    if c is not None:
+        lines.append(f"Concordance: {_fmt(c['c'])} (se {_fmt(c['se'])})")
+    ph = out["ph_test"]
+    if ph is not None:
+        lines.append("")
+        lines.append("Proportional hazards (cox.zph, KM transform): chisq, df, p")
+        for pt in ph["terms"]:
+            lines.append(f"  {pt['term']}: {_fmt(pt['chisq'])}, {pt['df']}, {_p(pt['p_value'])}")
+        g = ph["global"]
+        lines.append(f"  GLOBAL: {_fmt(g['chisq'])}, {g['df']}, {_p(g['p_value'])}")
+    for w in out["warnings"]:
+        lines.append(f"warning [{w['code']}]: {w['message']}")
+    return "\n".join(lines)
