@@ -111,7 +111,7 @@ def build_rows() -> list[dict[str, object]]:
     # Order of rows is shuffled by a fixed permutation so the file is not sorted by outcome.
     order = [5, 0, 9, 2, 11, 7, 3, 10, 1, 8, 4, 6]
     for k, idx in enumerate(order):
-        pid, dx_s, d2s, dfs, lm2ls, pfs, os_m, died, age, frac, f = P[idx]
+        _pid, dx_s, d2s, dfs, lm2ls, pfs, os_m, died, age, frac, f = P[idx]
         fx = dict(zip(COLS, f, strict=True))
         dx = dt.date.fromisoformat(dx_s)
         birth = dx - dt.timedelta(days=round((age + frac) * 365.25))
