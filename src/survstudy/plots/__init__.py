@@ -7,7 +7,13 @@ Must not be here: statistics (the risk table's numbers come from the result),
 file layout of a report. Imports: matplotlib (lazily), result types.
 """
 
-from survstudy.plots.forest import ForestPlot, ForestRow, format_hr_ci, plot_forest
+from survstudy.plots.forest import (
+    ForestPlot,
+    ForestRow,
+    forest_rows_from_cox,
+    format_hr_ci,
+    plot_forest,
+)
 from survstudy.plots.km import KMPlot, nice_ticks, plot_km, plot_km_curves
 from survstudy.plots.save import save_figure
 
@@ -15,6 +21,7 @@ __all__ = [
     "ForestPlot",
     "ForestRow",
     "KMPlot",
+    "forest_rows_from_cox",
     "format_hr_ci",
     "nice_ticks",
     "plot_forest",

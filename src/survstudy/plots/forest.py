@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from survstudy.plots._style import style_context
+from survstudy.plots._style import format_p, style_context
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["ForestPlot", "ForestRow", "format_hr_ci", "plot_forest"]
+__all__ = ["ForestPlot", "ForestRow", "forest_rows_from_cox", "format_hr_ci", "plot_forest"]
 
 _NICE = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 
@@ -75,6 +75,74 @@ def format_hr_ci(hr: float, lower: float, upper: float) -> str:
     if fn is not None:
         return str(fn(hr, lower, upper))
     return f"{_fallback_num(hr)} ({_fallback_num(lower)}–{_fallback_num(upper)})"
+
+
+def _p_text(p: float) -> str:
+    return format_p(p, prefix=False) if math.isfinite(p) else ""
+
+
+def _per_text(per: float | None, unit: str | None) -> str:
+    if per is None:
+        return ""
+    u = (unit or "").strip()
+    if per == 1:
+        return f"per {u.removesuffix('s')}" if u else "per unit"
+    return f"per {per:g} {u}".rstrip()
+
+
+def forest_rows_from_cox(rows: Sequence[Any], *, both_per: bool = False) -> list[ForestRow]:
+    """Forest rows from the pipeline's Cox table rows (``kind`` header/reference/level/continuous).
+
+    A continuous factor reported per 1 unit and per the spec's unit shows only the
+    spec's unit unless ``both_per``. Header rows carry the factor's overall p.
+    """
+    rs = list(rows)
+    out: list[ForestRow] = []
+    for i, r in enumerate(rs):
+        kind = str(getattr(r, "kind", "level"))
+        if kind == "continuous":
+            nxt = rs[i + 1] if i + 1 < len(rs) else None
+            same_next = (
+                nxt is not None
+                and getattr(nxt, "kind", None) == "continuous"
+                and nxt.variable == r.variable
+            )
+            if same_next and not both_per:
+                continue
+            per = _per_text(getattr(r, "per", None), getattr(r, "unit", None))
+            out.append(
+                ForestRow(
+                    label=f"{r.label}, {per}" if per else str(r.label),
+                    hr=float(r.hr),
+                    lower=float(r.lower),
+                    upper=float(r.upper),
+                    p_text=_p_text(float(r.p_value)),
+                    not_estimable=not bool(getattr(r, "estimable", True)),
+                )
+            )
+        elif kind == "header":
+            out.append(
+                ForestRow(
+                    label=str(r.label),
+                    is_header=True,
+                    p_text=_p_text(float(getattr(r, "overall_p", math.nan))),
+                )
+            )
+        elif kind == "reference":
+            out.append(ForestRow(label=str(r.level), is_reference=True, indent=1))
+        else:
+            out.append(
+                ForestRow(
+                    label=str(r.level if r.level is not None else r.label),
+                    hr=float(r.hr),
+                    lower=float(r.lower),
+                    upper=float(r.upper),
+                    p_text=_p_text(float(r.p_value)),
+                    not_estimable=not bool(getattr(r, "estimable", True)),
+                    indent=1 if r.level is not None else 0,
+                )
+            )
+    return out
 
 
 def _as_row(x: Any) -> ForestRow:

@@ -176,7 +176,7 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     """Draw a pipeline ``KMCurves`` (display-unit step data with ``n_risk_at`` per tick).
 
     Keyword arguments override the figure options (``conf_band``, ``risk_table``,
-    ``title``, ``unit_label``, ...). The first test in ``km_curves.tests`` is printed.
+    ``title``, ``unit_label``, ...). The log-rank test in ``km_curves.tests`` (else the first) is printed.
     """
     groups = km_curves.groups
     cs = []
@@ -209,12 +209,10 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     tests = tuple(getattr(km_curves, "tests", ()) or ())
     p_text = None
     if tests and len(groups) > 1:
-        t0 = tests[0]
-        name = (
-            "Log-rank"
-            if str(getattr(t0, "weights", "")) in ("logrank", "log-rank")
-            else str(t0.label)
-        )
+        # The log-rank test when the profile ran several (SPSS also prints Breslow, Tarone–Ware).
+        lr = [t for t in tests if str(getattr(t, "weights", "")) in ("logrank", "log-rank")]
+        t0 = lr[0] if lr else tests[0]
+        name = str(getattr(t0, "label", "") or "Log-rank")
         p_text = f"{name} {format_p(float(t0.p_value))}"
     risk = bool(opts.pop("risk_table"))
     n_risk = tuple(tuple(int(x) for x in g.n_risk_at) for g in groups) if risk else ()
