@@ -25,6 +25,7 @@ __all__ = [
     "describe_continuous",
     "kaplan_meier",
     "logrank",
+    "n_risk_at",
     "r_median",
     "spss_median",
     "step_curve",
@@ -93,6 +94,12 @@ def survival_at(km: KM, t: float) -> tuple[float, float, float, float, int]:
         _nan(at.upper[0]),
         int(at.n_risk[0]),
     )
+
+
+def n_risk_at(km: KM, times: list[float]) -> tuple[int, ...]:
+    """Number still at risk at each time (0 past the last observation)."""
+    at = km.survival_at(times)
+    return tuple(int(x) if np.isfinite(x) else 0 for x in np.asarray(at.n_risk, dtype=float))
 
 
 def step_curve(km: KM) -> dict[str, np.ndarray]:

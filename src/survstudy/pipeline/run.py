@@ -989,7 +989,7 @@ def _km_figure(
         t, e = t_all[gmask], e_all[gmask]
         km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
         curve = engine.step_curve(km)
-        n_risk = tuple(int((t >= tick * dpu - 1e-9).sum()) for tick in ticks)
+        n_risk = engine.n_risk_at(km, [tick * dpu for tick in ticks])
         med = _median(km, prof.median_rule, dpu, prof.conf_level)
         curves.append(
             CurveGroup(
