@@ -1,0 +1,447 @@
+"""Kaplan–Meier product-limit estimate with Greenwood variance, R ``survfit`` conventions.
+
+Estimator: S(t) = prod_{t_j <= t} (1 - d_j / n_j) over the distinct times t_j,
+with n_j at risk just before t_j and d_j events (case weights allowed).
+
+Variance (Greenwood 1926): Var(log S(t)) = sum_{t_j <= t} d_j / (n_j (n_j - d_j));
+the standard error reported is that of S itself, S(t) * sqrt(Var(log S)) — what
+R's ``summary.survfit`` prints as ``std.err``. Where S = 0 it is undefined (NaN).
+
+Pointwise intervals (Kalbfleisch & Prentice 2002, sec. 1.3; R ``survfit_confint``),
+z = Phi^-1(1 - (1 - level) / 2), se = sqrt(Var(log S)):
+
+- ``plain``:   S -/+ z se S, clipped to [0, 1];
+- ``log``:     S exp(-/+ z se), upper clipped to 1; undefined where S = 0;
+- ``log-log``: S^exp(-/+ z se / log S); undefined where S = 0 or S = 1.
+
+Undefined limits are NaN here and ``None`` in ``to_dict`` (R reports NA).
+
+Quantiles follow R's ``quantile.survfit`` (Therneau, survival 3.x): the
+p-quantile is the first time where 1 - S reaches p; if 1 - S equals p (within
+sqrt(machine eps)) over a flat segment, the midpoint of that segment (or of the
+last time and the last observation when the curve ends there). The limits are
+the same rule applied to the lower and upper pointwise curves (Brookmeyer &
+Crowley 1982). ``None`` means "not reached".
+
+Restricted mean (Irwin 1949): area under S from 0 to the horizon; variance
+sum_j A_j^2 d_j / (n_j (n_j - d_j)), A_j the area from t_j to the horizon
+(R ``survival:::survmean``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from survstudy.errors import AnalysisError
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._dist import norm_ppf, norm_sf
+from survstudy.stats.riskset import TIE_TOLERANCE, risk_table
+
+__all__ = [
+    "CONF_TYPES",
+    "RMST",
+    "KaplanMeierResult",
+    "Quantile",
+    "RMSTDifference",
+    "SurvivalAt",
+    "kaplan_meier",
+    "kaplan_meier_by",
+    "rmst_difference",
+]
+
+CONF_TYPES = ("log-log", "log", "plain")
+_QTOL = math.sqrt(np.finfo(np.float64).eps)
+
+
+def _f(x: Any) -> float | None:
+    return clean_float(x)
+
+
+def _confint(
+    s: NDArray[np.float64], se_log: NDArray[np.float64], conf_type: str, z: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Pointwise limits from S and the SE of log S (R's ``survfit_confint``, ulimit=TRUE)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            half = z * se_log * s
+            lo = np.fmax(s - half, 0.0)
+            hi = np.fmin(s + half, 1.0)
+            bad = ~np.isfinite(half)
+            lo = np.where(bad, np.nan, lo)
+            hi = np.where(bad, np.nan, hi)
+        elif conf_type == "log":
+            xx = np.where(s == 0, np.nan, s)
+            lo = xx * np.exp(-z * se_log)
+            hi = np.fmin(xx * np.exp(z * se_log), 1.0)
+            hi = np.where(np.isnan(xx), np.nan, hi)
+        elif conf_type == "log-log":
+            xx = np.where((s == 0) | (s == 1), np.nan, s)
+            lx = np.log(xx)
+            w = z * se_log / lx
+            lo = np.exp(-np.exp(np.log(-lx) - w))
+            hi = np.exp(-np.exp(np.log(-lx) + w))
+        else:
+            raise ValueError(f"conf_type must be one of {CONF_TYPES}")
+    return lo, hi
+
+
+def _findq(x: NDArray[np.float64], y: NDArray[np.float64], p: float) -> float | None:
+    """R's ``findq``: x = (0, times), y = (0, 1 - curve) non-decreasing, NaN allowed."""
+    if np.all(np.isnan(y)) or np.nanmax(y) < p:
+        return None
+    xmax = float(x[-1])
+    # Drop repeated values (R's duplicated(): the first of equal values, NaN included, is kept).
+    keep = np.ones(y.size, dtype=bool)
+    seen_nan = False
+    prev = None
+    for i in range(y.size):  # short loop over distinct curve values, not over subjects
+        v = y[i]
+        if np.isnan(v):
+            keep[i] = not seen_nan
+            seen_nan = True
+        else:
+            keep[i] = prev is None or v != prev
+            # duplicated() compares with all earlier values; y is monotone so the
+            # last non-NaN value is the only candidate for equality.
+            prev = v
+    x, y = x[keep], y[keep]
+    idx = np.arange(y.size)
+    ok = ~np.isnan(y)
+    yv, iv = y[ok], idx[ok]
+
+    def approx(shift: float) -> int | None:
+        knots = yv + shift
+        if p < knots[0]:
+            return None
+        j = int(np.searchsorted(knots, p, side="left"))
+        return None if j >= knots.size else int(iv[j])
+
+    i1, i2 = approx(_QTOL), approx(-_QTOL)
+    q: float | None = None
+    if i1 is not None and i2 is not None:
+        q = (float(x[i1]) + float(x[i2])) / 2.0
+    if p == 0:
+        q = float(x[0])
+    ylast = y[-1]
+    if not np.isnan(ylast) and abs(p - ylast) < _QTOL and i1 is not None:
+        q = (float(x[i1]) + xmax) / 2.0
+    return q
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """A survival-time quantile with its CI; ``None`` means not reached / undefined."""
+
+    p: float
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+
+    @property
+    def reached(self) -> bool:
+        return self.estimate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"p": self.p, "estimate": self.estimate, "lower": self.lower, "upper": self.upper}
+
+
+@dataclass(frozen=True)
+class SurvivalAt:
+    """Survival at chosen times (R ``summary(fit, times=, extend=TRUE)``).
+
+    Before the first time: S = 1, n at risk = n. After the last observation the
+    last value is carried forward with 0 at risk (``beyond`` is True there; R's
+    default ``extend=FALSE`` would drop such a row).
+    """
+
+    time: NDArray[np.float64]
+    n_risk: NDArray[np.float64]
+    survival: NDArray[np.float64]
+    std_err: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    beyond: NDArray[np.bool_]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "time": float(self.time[i]),
+                "n_risk": float(self.n_risk[i]),
+                "survival": _f(self.survival[i]),
+                "std_err": _f(self.std_err[i]),
+                "lower": _f(self.lower[i]),
+                "upper": _f(self.upper[i]),
+                "beyond_follow_up": bool(self.beyond[i]),
+            }
+            for i in range(self.time.size)
+        ]
+
+
+@dataclass(frozen=True)
+class RMST:
+    """Restricted mean survival time up to ``horizon`` with its standard error."""
+
+    horizon: float
+    estimate: float
+    std_err: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"horizon": self.horizon, "estimate": _f(self.estimate), "std_err": _f(self.std_err)}
+
+
+@dataclass(frozen=True)
+class RMSTDifference:
+    """Difference of two restricted means (first minus second), Wald CI and two-sided p."""
+
+    horizon: float
+    difference: float
+    std_err: float
+    lower: float
+    upper: float
+    z: float
+    p_value: float
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: _f(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class KaplanMeierResult:
+    """The product-limit table at every distinct time (events and censorings)."""
+
+    time: NDArray[np.float64]
+    n_risk: NDArray[np.float64]
+    n_event: NDArray[np.float64]
+    n_censor: NDArray[np.float64]
+    survival: NDArray[np.float64]
+    std_err: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    conf_type: str
+    conf_level: float
+    n: float
+    events: float
+    var_log_survival: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.empty(0))
+    reverse: bool = False
+    warnings: tuple[StatWarning, ...] = ()
+
+    @property
+    def _z(self) -> float:
+        return norm_ppf(1.0 - (1.0 - self.conf_level) / 2.0)
+
+    def survival_at(self, times: ArrayLike) -> SurvivalAt:
+        """Survival, SE, CI and number at risk at each of ``times``."""
+        t = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        scale = max(abs(float(self.time[-1])), 1.0) if self.time.size else 1.0
+        tol = TIE_TOLERANCE * scale
+        # Last table time <= t (a time within the tolerance counts as reached).
+        i = np.searchsorted(self.time, t + tol, side="right") - 1
+        has = i >= 0
+        ii = np.where(has, i, 0)
+        s = np.where(has, self.survival[ii] if self.time.size else 1.0, 1.0)
+        v = np.where(has, self.var_log_survival[ii] if self.time.size else 0.0, 0.0)
+        with np.errstate(invalid="ignore"):
+            se_log = np.sqrt(v)
+            se = np.where(s == 0, np.nan, se_log * s)
+        lo, hi = _confint(s, se_log, self.conf_type, self._z)
+        j = np.searchsorted(self.time, t - tol, side="left")
+        risk_ext = np.concatenate((self.n_risk, [0.0]))
+        beyond = t > (float(self.time[-1]) + tol if self.time.size else 0.0)
+        return SurvivalAt(
+            time=t,
+            n_risk=risk_ext[j],
+            survival=s,
+            std_err=se,
+            lower=lo,
+            upper=hi,
+            beyond=beyond,
+        )
+
+    def quantile(self, p: float) -> Quantile:
+        """The time by which a fraction ``p`` has had the event, with CI (R's rule)."""
+        if not 0 <= p <= 1:
+            raise ValueError("p must be in [0, 1]")
+        x = np.concatenate(([0.0], self.time))
+        est = _findq(x, np.concatenate(([0.0], 1.0 - self.survival)), p)
+        lo = _findq(x, np.concatenate(([0.0], 1.0 - self.lower)), p)
+        hi = _findq(x, np.concatenate(([0.0], 1.0 - self.upper)), p)
+        return Quantile(p=p, estimate=est, lower=lo, upper=hi)
+
+    def median(self) -> Quantile:
+        """Median survival (or median follow-up for a reverse KM) with CI."""
+        return self.quantile(0.5)
+
+    def rmst(self, horizon: float) -> RMST:
+        """Restricted mean survival time up to ``horizon`` and its SE (R's survmean)."""
+        tau = float(horizon)
+        if tau <= 0:
+            raise ValueError("horizon must be positive")
+        keep = self.time <= tau
+        t = self.time[keep]
+        s = self.survival[keep]
+        grid = np.concatenate(([0.0], t, [tau]))
+        steps = np.concatenate(([1.0], s))
+        area = steps * np.diff(grid)  # area of each rectangle from grid[k] to grid[k+1]
+        mean = float(area.sum())
+        # A_j: area from t_j to tau = sum of the rectangles to its right.
+        tail = np.cumsum(area[::-1])[::-1][1:]
+        d = self.n_event[keep]
+        r = self.n_risk[keep]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.where(r - d > 0, d / (r * (r - d)), 0.0)
+        var = float(np.sum(tail**2 * h))
+        return RMST(horizon=tau, estimate=mean, std_err=math.sqrt(var))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per distinct time (JSON-ready; undefined values are ``None``)."""
+        return [
+            {
+                "time": float(self.time[i]),
+                "n_risk": float(self.n_risk[i]),
+                "n_event": float(self.n_event[i]),
+                "n_censor": float(self.n_censor[i]),
+                "survival": float(self.survival[i]),
+                "std_err": _f(self.std_err[i]),
+                "lower": _f(self.lower[i]),
+                "upper": _f(self.upper[i]),
+            }
+            for i in range(self.time.size)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        med = self.median()
+        return {
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "reverse": self.reverse,
+            "n": float(self.n),
+            "events": float(self.events),
+            "median": med.estimate,
+            "median_lower": med.lower,
+            "median_upper": med.upper,
+            "table": self.to_records(),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+
+def kaplan_meier(
+    time: ArrayLike,
+    event: ArrayLike,
+    *,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    weights: ArrayLike | None = None,
+    reverse: bool = False,
+) -> KaplanMeierResult:
+    """Kaplan–Meier estimate with Greenwood SE and pointwise CIs (see module docstring).
+
+    ``reverse=True`` treats censorings as the events (reverse Kaplan–Meier,
+    Schemper & Smith 1996): its median is the median follow-up.
+    No events gives a flat curve at 1 with a ``NO-EVENTS`` warning.
+    """
+    if conf_type not in CONF_TYPES:
+        raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}, not {conf_type!r}")
+    if not 0 < conf_level < 1:
+        raise AnalysisError("conf_level must be between 0 and 1")
+    t = as_time(time)
+    if t.size == 0:
+        raise AnalysisError("no observations for the Kaplan–Meier estimate")
+    e = as_event(event, t.size)
+    if reverse:
+        e = ~e
+    w = None
+    if weights is not None:
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise AnalysisError("weights must be finite, non-negative and one per observation")
+    rt = risk_table(t, e, weights=w)
+    r, d = rt.n_risk, rt.n_event
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s: NDArray[np.float64] = np.cumprod(1.0 - d / r).astype(np.float64)
+        inc = np.where(d > 0, d / (r * (r - d)), 0.0)
+    var = np.cumsum(inc)
+    se_log = np.sqrt(var)
+    with np.errstate(invalid="ignore"):
+        se = np.where(s == 0, np.nan, se_log * s)
+    z = norm_ppf(1.0 - (1.0 - conf_level) / 2.0)
+    lo, hi = _confint(s, se_log, conf_type, z)
+    events = float(d.sum())
+    warns: list[StatWarning] = []
+    if events == 0:
+        warns.append(
+            StatWarning(
+                "NO-EVENTS",
+                "no events were observed: the curve stays at 100 %",
+                {"reverse": reverse},
+            )
+        )
+    return KaplanMeierResult(
+        time=rt.time,
+        n_risk=r,
+        n_event=d,
+        n_censor=rt.n_censor,
+        survival=s,
+        std_err=se,
+        lower=lo,
+        upper=hi,
+        conf_type=conf_type,
+        conf_level=float(conf_level),
+        n=float(t.size if w is None else w.sum()),
+        events=events,
+        var_log_survival=var,
+        reverse=reverse,
+        warnings=tuple(warns),
+    )
+
+
+def kaplan_meier_by(
+    time: ArrayLike,
+    event: ArrayLike,
+    group_codes: ArrayLike,
+    levels: list[Any] | tuple[Any, ...],
+    **kwargs: Any,
+) -> list[tuple[Any, KaplanMeierResult]]:
+    """One Kaplan–Meier result per level, in level order (codes 0..len(levels)-1).
+
+    Levels without observations are skipped (R drops empty factor levels).
+    """
+    t = np.asarray(time, dtype=np.float64)
+    e = np.asarray(event)
+    g = np.asarray(group_codes)
+    w = kwargs.pop("weights", None)
+    out: list[tuple[Any, KaplanMeierResult]] = []
+    for code, level in enumerate(levels):
+        m = g == code
+        if not np.any(m):
+            continue
+        wk = None if w is None else np.asarray(w, dtype=np.float64)[m]
+        out.append((level, kaplan_meier(t[m], e[m], weights=wk, **kwargs)))
+    return out
+
+
+def rmst_difference(
+    a: KaplanMeierResult, b: KaplanMeierResult, horizon: float, conf_level: float = 0.95
+) -> RMSTDifference:
+    """RMST(a) - RMST(b) at ``horizon``: independent groups, SE = sqrt(se_a^2 + se_b^2), Wald p."""
+    ra, rb = a.rmst(horizon), b.rmst(horizon)
+    diff = ra.estimate - rb.estimate
+    se = math.sqrt(ra.std_err**2 + rb.std_err**2)
+    z = norm_ppf(1.0 - (1.0 - conf_level) / 2.0)
+    zs = diff / se if se > 0 else float("nan")
+    p = 2.0 * norm_sf(abs(zs)) if se > 0 else float("nan")
+    return RMSTDifference(
+        horizon=float(horizon),
+        difference=diff,
+        std_err=se,
+        lower=diff - z * se,
+        upper=diff + z * se,
+        z=zs,
+        p_value=p,
+        conf_level=conf_level,
+    )
