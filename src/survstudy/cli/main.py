@@ -68,7 +68,7 @@ def _register() -> None:
 
 
 # Modules that add subcommands to ``app``; a feature adds its module here.
-_COMMAND_MODULES: list[str] = ["validate", "schema", "init", "run", "cox"]
+_COMMAND_MODULES: list[str] = ["validate", "schema", "init", "run", "cox", "km", "logrank"]
 
 
 def _debug_requested(argv: list[str]) -> bool:

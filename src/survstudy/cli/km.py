@@ -1,0 +1,131 @@
+"""``survstudy km FILE --time COL --event COL [--by COL] …``: Kaplan–Meier tables.
+
+JSON (``--json``): {"conf_type", "conf_level", "groups": [{"group", "n", "events",
+"median", "median_lower", "median_upper", "table": [...], "at": [...]}]}; floats
+unrounded, ``null`` for "not reached" and for undefined limits (as R's NA).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from survstudy.cli.main import app
+from survstudy.errors import AnalysisError
+
+
+def _parse_at(at: str | None) -> list[float]:
+    if not at:
+        return []
+    out = []
+    for part in at.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise AnalysisError(f"--at must be comma-separated numbers, not {part!r}") from None
+    return out
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "NA"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+@app.command()
+def km(
+    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    by: Annotated[
+        str | None, typer.Option("--by", help="Group column (one curve per level).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Times for survival estimates, e.g. 12,24,36.")
+    ] = None,
+    conf_type: Annotated[
+        str, typer.Option("--conf-type", help="log-log (default), log or plain.")
+    ] = "log-log",
+    conf_level: Annotated[float, typer.Option("--conf-level", help="Confidence level.")] = 0.95,
+    reverse: Annotated[
+        bool, typer.Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Kaplan–Meier estimate: table, median with CI and survival at chosen times."""
+    from survstudy.cli._columns import factor_codes, load_columns
+    from survstudy.stats.km import CONF_TYPES, kaplan_meier, kaplan_meier_by
+
+    if conf_type not in CONF_TYPES:
+        raise AnalysisError(f"--conf-type must be one of {', '.join(CONF_TYPES)}")
+    times = _parse_at(at)
+    cols = load_columns(file, time, event, others=(by,))
+    kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
+    if by is None:
+        fits: list[tuple[Any, Any]] = [(None, kaplan_meier(cols.time, cols.event, **kw))]
+    else:
+        codes, levels = factor_codes(cols.others[by])
+        fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
+    groups = []
+    for level, res in fits:
+        med = res.median()
+        groups.append(
+            {
+                "group": level,
+                "n": res.n,
+                "events": res.events,
+                "median": med.estimate,
+                "median_lower": med.lower,
+                "median_upper": med.upper,
+                "table": res.to_records(),
+                "at": res.survival_at(times).to_records() if times else [],
+                "warnings": [w.to_dict() for w in res.warnings],
+            }
+        )
+    payload = {
+        "conf_type": conf_type,
+        "conf_level": conf_level,
+        "reverse": reverse,
+        "n_read": cols.n_read,
+        "n_dropped": cols.n_dropped,
+        "groups": groups,
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return
+    pct = f"{conf_level * 100:g}%"
+    what = "Reverse Kaplan–Meier (median follow-up)" if reverse else "Kaplan–Meier"
+    lines = [f"{what}, {conf_type} {pct} CI; {cols.n_read} rows, {cols.n_dropped} dropped"]
+    for g in groups:
+        head = f"{by} = {g['group']}: " if by is not None else ""
+        lines.append("")
+        lines.append(
+            f"{head}n = {_fmt(g['n'])}, events = {_fmt(g['events'])}, median = "
+            f"{'not reached' if g['median'] is None else _fmt(g['median'])} "
+            f"({pct} CI {_fmt(g['median_lower'])} to {_fmt(g['median_upper'])})"
+        )
+        lines.append(
+            f"{'time':>10} {'n.risk':>7} {'n.event':>7} {'n.cens':>6} "
+            f"{'survival':>9} {'std.err':>8} {'lower':>8} {'upper':>8}"
+        )
+        for r in g["table"]:
+            lines.append(
+                f"{_fmt(r['time']):>10} {_fmt(r['n_risk']):>7} {_fmt(r['n_event']):>7} "
+                f"{_fmt(r['n_censor']):>6} {_fmt(r['survival']):>9} {_fmt(r['std_err']):>8} "
+                f"{_fmt(r['lower']):>8} {_fmt(r['upper']):>8}"
+            )
+        if g["at"]:
+            lines.append("at chosen times:")
+            for r in g["at"]:
+                lines.append(
+                    f"{_fmt(r['time']):>10} n.risk {_fmt(r['n_risk']):>5}  survival "
+                    f"{_fmt(r['survival'])} ({_fmt(r['lower'])} to {_fmt(r['upper'])})"
+                )
+    typer.echo("\n".join(lines))
