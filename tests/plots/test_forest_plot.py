@@ -26,15 +26,15 @@ def _texts(path: Path) -> list[str]:
 
 
 def test_forest_text_columns(tmp_path: Path) -> None:
-    """Hand formatting: HR (lower–upper) with two decimals below 10, one from 10, none from 100."""
+    """Hand formatting (docs/formatting.md): HR (lower–upper), two decimals at every magnitude."""
     plot = plot_forest(ROWS)
     (svg,) = save_figure(plot, tmp_path / "forest", formats=("svg",))
     texts = _texts(svg)
     for expected in (
         "HR (95% CI)",
         "1.12 (0.61–2.05)",
-        "4.85 (1.01–23.3)",
-        "6.21 (1.08–135)",
+        "4.85 (1.01–23.30)",
+        "6.21 (1.08–135.00)",
         "0.45 (0.05–3.90)",
         "1 (reference)",
         "not estimable",

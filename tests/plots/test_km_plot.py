@@ -110,3 +110,20 @@ def test_no_pyplot_state(fx: ModuleType) -> None:
     assert (
         "matplotlib.pyplot" not in sys.modules or not sys.modules["matplotlib.pyplot"].get_fignums()
     )
+
+
+def test_drawn_curve_is_the_estimate(fx: ModuleType) -> None:
+    """Hand calculation: the step line starts at (0, 1) and drops to 11/12 at 10 months,
+    11/12 * 8/9 at 22 months (9 at risk) and 11/12 * 8/9 * 6/7 at 30 months (7 at risk);
+    censor marks sit on the curve at the 9 censored times."""
+    km = fx.km_result(fx.days(fx.PFS_MONTHS), fx.PFS_EVENT)
+    plot = plot_km([("All", km)], time_scale=fx.DAYS_PER_MONTH, ticks=fx.PFS_TICKS)
+    step, marks = plot.ax.get_lines()[:2]
+    x, y = step.get_xdata(), step.get_ydata()
+    assert (x[0], y[0]) == (0.0, 1.0)
+    s1, s2, s3 = 11 / 12, 11 / 12 * 8 / 9, 11 / 12 * 8 / 9 * 6 / 7
+    for months, expected in ((10, s1), (22, s2), (30, s3)):
+        i = list(x).index(pytest.approx(round(months * fx.DAYS_PER_MONTH) / fx.DAYS_PER_MONTH))
+        assert y[i] == pytest.approx(expected, abs=1e-12)
+    assert len(marks.get_xdata()) == 9
+    assert marks.get_ydata()[-1] == pytest.approx(s3, abs=1e-12)

@@ -7,10 +7,11 @@ rcParams outside a ``with style_context():`` block.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
+
+from survstudy.tables import format as tables_format
 
 __all__ = ["OKABE_ITO", "format_p", "style_context"]
 
@@ -82,29 +83,10 @@ def style_context() -> Iterator[None]:
         yield
 
 
-def _fallback_p(p: float) -> str:
-    if not math.isfinite(p):
-        return "p = NA"
-    if p < 0.001:
-        return "p < 0.001"
-    # Two significant decimals above 0.01 would hide 0.046 vs 0.054; three is the journal habit.
-    return f"p = {p:.3f}"
-
-
 def format_p(p: float, *, prefix: bool = True) -> str:
-    """A p-value as printed in the tables ("p = 0.042", "p < 0.001").
-
-    Uses :mod:`survstudy.tables.format` when present so figures and tables agree.
-    """
-    try:
-        from survstudy.tables import format as tf  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        tf = None
-    fn = getattr(tf, "format_p", None) if tf is not None else None
-    if fn is not None:
-        text = str(fn(p))
-        if prefix and not text.lower().startswith("p"):
-            text = f"p {text}" if text[:1] in "<>≤≥=" else f"p = {text}"
+    """A p-value as the tables print it (:func:`survstudy.tables.format.p_value`),
+    with a "p = " / "p < " prefix for the figure ("p = 0.040", "p < 0.001")."""
+    text = tables_format.p_value(p)
+    if not prefix:
         return text
-    text = _fallback_p(p)
-    return text if prefix else text.removeprefix("p = ").removeprefix("p ")
+    return f"p {text[0]} {text[1:]}" if text[:1] in "<>" else f"p = {text}"

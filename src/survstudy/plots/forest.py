@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from survstudy.plots._style import format_p, style_context
+from survstudy.tables import format as tables_format
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -55,26 +56,9 @@ class ForestPlot:
     xlim: tuple[float, float]
 
 
-def _fallback_num(x: float) -> str:
-    if not math.isfinite(x):
-        return "NA"
-    if x >= 100:
-        return f"{x:.0f}"
-    if x >= 10:
-        return f"{x:.1f}"
-    return f"{x:.2f}"
-
-
 def format_hr_ci(hr: float, lower: float, upper: float) -> str:
-    """ "1.23 (0.45–3.40)"; uses :mod:`survstudy.tables.format` when it provides ``format_hr_ci``."""
-    try:
-        from survstudy.tables import format as tf  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        tf = None
-    fn = getattr(tf, "format_hr_ci", None) if tf is not None else None
-    if fn is not None:
-        return str(fn(hr, lower, upper))
-    return f"{_fallback_num(hr)} ({_fallback_num(lower)}–{_fallback_num(upper)})"
+    """ "1.23 (0.45–3.40)" by the tables' rule (:func:`survstudy.tables.format.hr_ci`)."""
+    return tables_format.hr_ci(hr, lower, upper)
 
 
 def _p_text(p: float) -> str:
@@ -222,12 +206,24 @@ def plot_forest(
         from matplotlib.ticker import FixedLocator, NullLocator
 
         fig: Figure | None = None
+        # Column widths in inches: the label column grows with the longest label
+        # (about 0.062 in per character at 8 pt) so labels never run into the plot.
+        longest = max((len(r.label) + 3 * r.indent for r in rs), default=10)
+        label_w = min(max(0.062 * longest + 0.15, 1.2), 4.2)
+        plot_w, hr_w, p_w, margin = 2.3, 1.45, 0.55, 0.1
+        col_label = -label_w / plot_w
+        col_hr = 1.0 + 0.12 / plot_w
+        col_p_right = 1.0 + (0.12 + hr_w + p_w) / plot_w
         if ax is None:
-            height = 0.75 + 0.2 * (n + 1)
-            fig = Figure(figsize=figsize or (7.0, height))
-            bottom = 0.5 / height
-            top = 1.0 - (0.3 if title else 0.12) / height
-            ax = fig.add_axes((0.36, bottom, 0.28, top - bottom))
+            width = margin + label_w + plot_w + 0.12 + hr_w + p_w + margin
+            height = 0.75 + 0.2 * (n + 1) + (0.2 if title else 0.0)
+            fig = Figure(figsize=figsize or (width, height))
+            fw, fh = fig.get_size_inches()
+            bottom = 0.5 / fh
+            top = 1.0 - (0.32 if title else 0.12) / fh
+            ax = fig.add_axes(((margin + label_w) / fw, bottom, plot_w / fw, top - bottom))
+        else:
+            col_label, col_hr, col_p_right = -1.22, 1.06, 1.82
         figure: Any = ax.figure
         if log_scale:
             ax.set_xscale("log")
@@ -242,12 +238,11 @@ def plot_forest(
         ax.axvline(ref_line, color="#777777", linewidth=0.6, linestyle=(0, (3, 2)), zorder=1)
 
         yform = transforms.blended_transform_factory(ax.transAxes, ax.transData)
-        col_hr, col_p, col_label = 1.06, 1.62, -1.22
         head: dict[str, Any] = {"fontweight": "bold", "va": "center", "clip_on": False}
         if label_header:
             ax.text(col_label, -1, label_header, transform=yform, ha="left", **head)
         ax.text(col_hr, -1, hr_header, transform=yform, ha="left", **head)
-        ax.text(col_p + 0.2, -1, p_header, transform=yform, ha="right", **head)
+        ax.text(col_p_right, -1, p_header, transform=yform, ha="right", **head)
 
         for y, r in enumerate(rs):
             ax.text(
@@ -265,7 +260,7 @@ def plot_forest(
             if r.is_header:
                 text = r.hr_text or ""
             elif r.is_reference:
-                text = r.hr_text or "1 (reference)"
+                text = r.hr_text or tables_format.reference()
             elif r.not_estimable or not _estimable(r):
                 text = r.hr_text or "not estimable"
             else:
@@ -274,7 +269,7 @@ def plot_forest(
                 ax.text(col_hr, y, text, transform=yform, ha="left", va="center", clip_on=False)
             if r.p_text:
                 ax.text(
-                    col_p + 0.2,
+                    col_p_right,
                     y,
                     r.p_text,
                     transform=yform,

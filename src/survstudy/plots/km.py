@@ -96,7 +96,7 @@ def _curve_from_km(label: str, km: Any, time_scale: float) -> _Curve:
     return _Curve(
         label=label,
         n=n_total,
-        events=round(float(nev.sum())),
+        events=round(float(getattr(km, "events", nev.sum()))),
         time=np.concatenate(([0.0], t / time_scale)) if start else t / time_scale,
         survival=np.concatenate(([1.0], s)) if start else s,
         lower=np.concatenate(([1.0], lo)) if start else lo,
