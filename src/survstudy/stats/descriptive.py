@@ -1,0 +1,592 @@
+"""Descriptive statistics and group comparisons for Table 1.
+
+Summaries
+    :func:`describe` — n, missing, median, quartiles, range, mean, SD of a
+    continuous variable. Quantiles by ``method="r7"`` (R's default type 7:
+    ``h = (n-1)p``, linear interpolation between order statistics; our standard)
+    or ``method="spss"`` (SPSS EXAMINE's default "weighted average at (n+1)p",
+    R type 6: ``h = (n+1)p``, clamped to the sample range). Hyndman & Fan (1996),
+    Am Stat 50:361–365. SD has divisor n-1.
+
+    :func:`categorical_counts` — counts and percents of each level over a
+    denominator (the patients to whom the variable applies and whose value is
+    known); missing values are counted separately and are not in the
+    denominator. :func:`multiselect_counts` — each option counted over the same
+    denominator (percentages need not add to 100).
+
+Group comparisons (a Table 1 stratified by a column)
+    :func:`categorical_test` — Pearson's chi-square (no continuity correction
+    unless ``correct=True``, which applies Yates's correction to 2×2 tables as R
+    does) or Fisher's exact test, chosen by the rule "Fisher when any expected
+    count < 5". 2×2: scipy's ``fisher_exact`` (two-sided, sum of the
+    probabilities of tables no more likely than the observed one). r×c: the
+    Fisher–Freeman–Halton test by full enumeration of the tables with the
+    observed margins (relative tolerance 1e-7 on "no more likely", as R's
+    ``fisher.test``) when at most ``max_tables`` tables need visiting, otherwise
+    a seeded Monte-Carlo p from ``n_simulations`` random tables with the
+    observed margins, ``p = (1 + #{P_sim <= P_obs}) / (B + 1)`` (R's
+    ``simulate.p.value``; Patefield-equivalent sampling by permutation).
+
+    :func:`continuous_test` — Mann–Whitney U (2 groups; R's ``wilcox.test``
+    rule: exact distribution when both groups have < 50 values and there are no
+    ties, otherwise the normal approximation with tie-corrected variance and a
+    continuity correction) or Kruskal–Wallis (k groups; chi-square approximation,
+    tie-corrected). ``parametric=True``: Welch's t-test (2 groups) or one-way
+    ANOVA (k groups). Every result names its test for the table footnote.
+
+``scipy.stats`` is imported inside the functions (it is slow to import).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from survstudy.errors import AnalysisError
+
+__all__ = [
+    "CategoricalSummary",
+    "ContinuousSummary",
+    "GroupTestResult",
+    "MultiSelectSummary",
+    "categorical_counts",
+    "categorical_test",
+    "continuous_test",
+    "describe",
+    "fisher_exact_rxc",
+    "multiselect_counts",
+    "quantile",
+]
+
+QUANTILE_METHODS = ("r7", "spss")
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+# --------------------------------------------------------------------------- continuous
+
+
+def quantile(values: Any, p: float, method: str = "r7") -> float:
+    """The ``p`` quantile of the non-missing ``values`` (R type 7, or type 6 = SPSS).
+
+    Type 7: position ``h = (n-1)p`` (0-based); type 6: ``h = (n+1)p - 1`` clamped
+    to [0, n-1]; then ``x[floor h] + (h - floor h)(x[floor h + 1] - x[floor h])``.
+    """
+    if method not in QUANTILE_METHODS:
+        raise ValueError(f"quantile method must be one of {QUANTILE_METHODS}, got {method!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError("p must lie in [0, 1]")
+    x = np.sort(np.asarray(values, dtype=float))
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0:
+        return math.nan
+    h = (n - 1) * p if method == "r7" else (n + 1) * p - 1.0
+    h = min(max(h, 0.0), n - 1.0)
+    lo = math.floor(h)
+    frac = h - lo
+    if frac == 0.0 or lo + 1 >= n:
+        return float(x[lo])
+    return float(x[lo] + frac * (x[lo + 1] - x[lo]))
+
+
+@dataclass(frozen=True)
+class ContinuousSummary:
+    """Summary of a continuous variable (known values only; ``n_missing`` counted apart)."""
+
+    n: int
+    n_missing: int
+    median: float
+    q1: float
+    q3: float
+    min: float
+    max: float
+    mean: float
+    sd: float
+    method: str = "r7"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "n_missing": self.n_missing,
+            "median": _f(self.median),
+            "q1": _f(self.q1),
+            "q3": _f(self.q3),
+            "min": _f(self.min),
+            "max": _f(self.max),
+            "mean": _f(self.mean),
+            "sd": _f(self.sd),
+            "method": self.method,
+        }
+
+
+def describe(values: Any, *, method: str = "r7") -> ContinuousSummary:
+    """n, missing, median, quartiles (``method``), range, mean and SD (divisor n-1)."""
+    a = np.asarray(values, dtype=float).ravel()
+    miss = np.isnan(a)
+    x = a[~miss]
+    n = int(x.size)
+    nan = math.nan
+    if n == 0:
+        return ContinuousSummary(0, int(miss.sum()), nan, nan, nan, nan, nan, nan, nan, method)
+    return ContinuousSummary(
+        n=n,
+        n_missing=int(miss.sum()),
+        median=quantile(x, 0.5, method),
+        q1=quantile(x, 0.25, method),
+        q3=quantile(x, 0.75, method),
+        min=float(x.min()),
+        max=float(x.max()),
+        mean=float(x.mean()),
+        sd=float(x.std(ddof=1)) if n > 1 else nan,
+        method=method,
+    )
+
+
+# --------------------------------------------------------------------------- categorical
+
+
+def _is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip() == ""
+
+
+@dataclass(frozen=True)
+class CategoricalSummary:
+    """Counts and percents (0–100) of each level over ``denominator`` (known values)."""
+
+    levels: tuple[str, ...]
+    counts: np.ndarray
+    percents: np.ndarray
+    denominator: int
+    n_missing: int
+    n_not_applicable: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "levels": list(self.levels),
+            "counts": [int(c) for c in self.counts],
+            "percents": [_f(p) for p in self.percents],
+            "denominator": self.denominator,
+            "n_missing": self.n_missing,
+            "n_not_applicable": self.n_not_applicable,
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {"level": lev, "n": int(c), "denominator": self.denominator, "percent": _f(p)}
+            for lev, c, p in zip(self.levels, self.counts, self.percents, strict=True)
+        ]
+
+
+def _percents(counts: np.ndarray, denom: int) -> np.ndarray:
+    if denom == 0:
+        return np.full(counts.shape, np.nan)
+    return 100.0 * counts.astype(float) / denom
+
+
+def categorical_counts(
+    values: Sequence[Any],
+    levels: Sequence[str] | None = None,
+    *,
+    applies: Sequence[bool] | np.ndarray | None = None,
+) -> CategoricalSummary:
+    """Count each level among ``values`` (compared as ``str``).
+
+    Missing (None, NaN, blank) values are counted in ``n_missing`` and left out
+    of the denominator. ``applies`` (a boolean mask) restricts the variable to a
+    subset (e.g. liver resection type only for resected patients): patients
+    outside it are neither counted nor missing. ``levels`` fixes the order (and
+    includes empty levels); otherwise levels appear in sorted order. A value not
+    among ``levels`` raises AnalysisError.
+    """
+    vals = list(values)
+    if applies is not None:
+        mask = np.asarray(applies, dtype=bool)
+        if mask.size != len(vals):
+            raise ValueError("applies must have one entry per value")
+        n_na = int((~mask).sum())
+        vals = [v for v, m in zip(vals, mask, strict=True) if m]
+    else:
+        n_na = 0
+    known = [str(v) for v in vals if not _is_missing(v)]
+    n_missing = len(vals) - len(known)
+    levs = tuple(levels) if levels is not None else tuple(sorted(set(known)))
+    index = {lev: i for i, lev in enumerate(levs)}
+    counts = np.zeros(len(levs), dtype=np.int64)
+    for v in known:
+        if v not in index:
+            raise AnalysisError(f"value outside the listed levels in a Table 1 variable: {v!r}")
+        counts[index[v]] += 1
+    denom = len(known)
+    return CategoricalSummary(levs, counts, _percents(counts, denom), denom, n_missing, n_na)
+
+
+@dataclass(frozen=True)
+class MultiSelectSummary:
+    """Counts of each selected option over one denominator (percents need not sum to 100)."""
+
+    levels: tuple[str, ...]
+    counts: np.ndarray
+    percents: np.ndarray
+    denominator: int
+    n_missing: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "options": list(self.levels),
+            "counts": [int(c) for c in self.counts],
+            "percents": [_f(p) for p in self.percents],
+            "denominator": self.denominator,
+            "n_missing": self.n_missing,
+        }
+
+
+def multiselect_counts(
+    selected: Mapping[str, Any],
+    *,
+    missing: Sequence[bool] | np.ndarray | None = None,
+    applies: Sequence[bool] | np.ndarray | None = None,
+) -> MultiSelectSummary:
+    """Each option (a boolean column: selected or not) counted over the same denominator.
+
+    ``missing`` flags patients whose answer is unknown (out of the denominator);
+    ``applies`` restricts to a subset. The denominator is the patients who apply
+    and are not missing.
+    """
+    names = tuple(selected)
+    if not names:
+        raise ValueError("no options")
+    cols = [np.asarray(selected[k], dtype=bool) for k in names]
+    n = cols[0].size
+    keep = np.ones(n, dtype=bool) if applies is None else np.asarray(applies, dtype=bool)
+    miss = np.zeros(n, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+    use = keep & ~miss
+    counts = np.array([int((c & use).sum()) for c in cols], dtype=np.int64)
+    denom = int(use.sum())
+    return MultiSelectSummary(
+        names, counts, _percents(counts, denom), denom, int((keep & miss).sum())
+    )
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@dataclass(frozen=True)
+class GroupTestResult:
+    """A group comparison for Table 1, named for its footnote.
+
+    ``test``: "Pearson's chi-square test", "Pearson's chi-square test with Yates's
+    continuity correction", "Fisher's exact test", "Fisher–Freeman–Halton exact
+    test", "Mann–Whitney U test", "Kruskal–Wallis test", "Welch's t-test",
+    "One-way ANOVA". ``method``: "exact", "monte-carlo" or "asymptotic".
+    """
+
+    test: str
+    p_value: float
+    statistic: float = math.nan
+    df: float = math.nan
+    method: str = "asymptotic"
+    correction: str = ""
+    min_expected: float = math.nan
+    n_simulations: int = 0
+    seed: int | None = None
+    warnings: tuple[Any, ...] = field(default=())
+
+    @property
+    def footnote(self) -> str:
+        """The test in words, e.g. "Mann–Whitney U test (exact)"."""
+        bits = [] if "exact" in self.test else [self.method]
+        bits += [self.correction] if self.correction else []
+        if self.method == "monte-carlo":
+            bits = [f"Monte Carlo, {self.n_simulations} tables, seed {self.seed}"]
+        return f"{self.test} ({'; '.join(bits)})" if bits else self.test
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "test": self.test,
+            "p_value": _f(self.p_value),
+            "statistic": _f(self.statistic),
+            "df": _f(self.df),
+            "method": self.method,
+            "correction": self.correction,
+            "min_expected": _f(self.min_expected),
+            "n_simulations": self.n_simulations,
+            "seed": self.seed,
+            "footnote": self.footnote,
+        }
+
+
+def _log_table_prob(cells: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> float:
+    lg = math.lgamma
+    return (
+        sum(lg(r + 1) for r in rows)
+        + sum(lg(c + 1) for c in cols)
+        - lg(n + 1)
+        - sum(lg(int(x) + 1) for x in cells.ravel())
+    )
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _enumerate_p(table: np.ndarray, max_tables: int) -> float:
+    """Exact Fisher–Freeman–Halton p by enumerating every table with the observed margins."""
+    rows = table.sum(axis=1).astype(int)
+    cols = table.sum(axis=0).astype(int)
+    n = int(rows.sum())
+    lg = math.lgamma
+    const = sum(lg(r + 1) for r in rows) + sum(lg(c + 1) for c in cols) - lg(n + 1)
+    log_obs = _log_table_prob(table, rows, cols, n)
+    # R's fisher.test: tables with P <= P_obs * (1 + 1e-7) count as "no more likely".
+    threshold = log_obs + math.log1p(1e-7)
+    r, c = rows.size, cols.size
+    total = 0.0
+    visited = 0
+
+    # Fill column by column; within a column, row by row, bounded by remaining row totals.
+    def fill_col(j: int, remaining: list[int], acc: float) -> None:
+        nonlocal total, visited
+        if j == c - 1:
+            # The last column is determined by the remaining row totals.
+            logp = acc - sum(lg(x + 1) for x in remaining)
+            visited += 1
+            if visited > max_tables:
+                raise _TooMany
+            if const + logp <= threshold:
+                total += math.exp(const + logp)
+            return
+        col_total = int(cols[j])
+
+        def fill_cell(i: int, left: int, rem: list[int], acc2: float) -> None:
+            if i == r - 1:
+                if left <= rem[i]:
+                    rem2 = rem.copy()
+                    rem2[i] -= left
+                    fill_col(j + 1, rem2, acc2 - lg(left + 1))
+                return
+            later = sum(rem[i + 1 :])
+            for x in range(max(0, left - later), min(left, rem[i]) + 1):
+                rem2 = rem.copy()
+                rem2[i] -= x
+                fill_cell(i + 1, left - x, rem2, acc2 - lg(x + 1))
+
+        fill_cell(0, col_total, remaining, acc)
+
+    fill_col(0, [int(x) for x in rows], 0.0)
+    return min(1.0, total)
+
+
+def fisher_exact_rxc(
+    table: Any,
+    *,
+    max_tables: int = 2_000_000,
+    n_simulations: int = 100_000,
+    seed: int = 20240101,
+) -> GroupTestResult:
+    """Fisher–Freeman–Halton exact test of an r×c table.
+
+    Full enumeration when at most ``max_tables`` tables have the observed
+    margins; otherwise a Monte-Carlo p from ``n_simulations`` permutation tables
+    (seeded, so reproducible). Rows or columns with a zero total are dropped.
+    """
+    t = np.asarray(table, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.ndim != 2 or min(t.shape) < 2:
+        return GroupTestResult("Fisher–Freeman–Halton exact test", 1.0, method="exact")
+    try:
+        p = _enumerate_p(t, max_tables)
+        return GroupTestResult("Fisher–Freeman–Halton exact test", p, method="exact")
+    except _TooMany:
+        pass
+    rows = t.sum(axis=1)
+    cols = t.sum(axis=0)
+    n = int(t.sum())
+    rlab = np.repeat(np.arange(rows.size), rows)
+    clab = np.repeat(np.arange(cols.size), cols)
+    rng = np.random.default_rng(seed)
+    log_obs = _log_table_prob(t, rows, cols, n)
+    threshold = log_obs + math.log1p(1e-7)
+    hits = 0
+    lgam = np.vectorize(math.lgamma)
+    # Permuting one label vector against the other draws tables from the exact
+    # multiple-hypergeometric null with the observed margins.
+    const = float(lgam(rows + 1).sum() + lgam(cols + 1).sum()) - math.lgamma(n + 1)
+    lgtab = lgam(np.arange(n + 1) + 1.0)
+    for _ in range(n_simulations):
+        perm = rng.permutation(clab)
+        sim = np.zeros_like(t)
+        np.add.at(sim, (rlab, perm), 1)
+        if const - float(lgtab[sim].sum()) <= threshold:
+            hits += 1
+    p = (1 + hits) / (n_simulations + 1)
+    return GroupTestResult(
+        "Fisher–Freeman–Halton exact test",
+        p,
+        method="monte-carlo",
+        n_simulations=n_simulations,
+        seed=seed,
+    )
+
+
+def _expected(t: np.ndarray) -> np.ndarray:
+    rows = t.sum(axis=1, keepdims=True).astype(float)
+    cols = t.sum(axis=0, keepdims=True).astype(float)
+    return rows @ cols / t.sum()
+
+
+def categorical_test(
+    table: Any,
+    *,
+    method: str = "auto",
+    correct: bool = False,
+    max_tables: int = 2_000_000,
+    n_simulations: int = 100_000,
+    seed: int = 20240101,
+) -> GroupTestResult:
+    """Chi-square or Fisher's exact test of a groups × categories count table.
+
+    ``method``: "auto" (Fisher when any expected count < 5, else chi-square),
+    "chisq" or "fisher". ``correct=True`` applies Yates's continuity correction
+    to a 2×2 chi-square (R's ``chisq.test(correct=TRUE)``: the correction is
+    ``min(0.5, |O-E|)``); by default no correction.
+    """
+    if method not in ("auto", "chisq", "fisher"):
+        raise ValueError(f"method must be auto, chisq or fisher, got {method!r}")
+    t = np.asarray(table, dtype=np.int64)
+    if t.ndim != 2:
+        raise ValueError("a two-way table is needed")
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if min(t.shape) < 2:
+        raise AnalysisError("a group comparison needs at least two groups and two categories")
+    e = _expected(t)
+    min_e = float(e.min())
+    use_fisher = method == "fisher" or (method == "auto" and min_e < 5)
+    if use_fisher:
+        if t.shape == (2, 2):
+            from scipy import stats
+
+            res = stats.fisher_exact(t, alternative="two-sided")
+            return GroupTestResult(
+                "Fisher's exact test",
+                float(res.pvalue),
+                statistic=float(res.statistic),
+                method="exact",
+                min_expected=min_e,
+            )
+        r = fisher_exact_rxc(t, max_tables=max_tables, n_simulations=n_simulations, seed=seed)
+        return GroupTestResult(
+            r.test,
+            r.p_value,
+            method=r.method,
+            min_expected=min_e,
+            n_simulations=r.n_simulations,
+            seed=r.seed,
+        )
+    from scipy import stats
+
+    diff = np.abs(t - e)
+    yates = correct and t.shape == (2, 2)
+    if yates:
+        diff = diff - np.minimum(0.5, diff)
+    chisq = float((diff**2 / e).sum())
+    df = (t.shape[0] - 1) * (t.shape[1] - 1)
+    p = float(stats.chi2.sf(chisq, df))
+    name = "Pearson's chi-square test"
+    return GroupTestResult(
+        name + (" with Yates's continuity correction" if yates else ""),
+        p,
+        statistic=chisq,
+        df=float(df),
+        method="asymptotic",
+        correction="Yates's continuity correction" if yates else "",
+        min_expected=min_e,
+    )
+
+
+def _clean(samples: Iterable[Any]) -> list[np.ndarray]:
+    out = []
+    for s in samples:
+        a = np.asarray(s, dtype=float).ravel()
+        out.append(a[~np.isnan(a)])
+    return out
+
+
+def continuous_test(
+    samples: Sequence[Any],
+    *,
+    parametric: bool = False,
+    exact: bool | None = None,
+    correct: bool = True,
+) -> GroupTestResult:
+    """Mann–Whitney U / Kruskal–Wallis (or Welch t / one-way ANOVA) across groups.
+
+    Mann–Whitney: ``exact=None`` follows R's ``wilcox.test``: exact when every
+    group has fewer than 50 values and there are no ties; otherwise the normal
+    approximation with tie-corrected variance and (``correct=True``) a
+    continuity correction. The statistic is U of the first group (R's W).
+    Empty groups are dropped.
+    """
+    from scipy import stats
+
+    xs = [x for x in _clean(samples) if x.size > 0]
+    if len(xs) < 2:
+        raise AnalysisError("a group comparison needs at least two groups with values")
+    if parametric:
+        if len(xs) == 2:
+            r = stats.ttest_ind(xs[0], xs[1], equal_var=False)
+            return GroupTestResult("Welch's t-test", float(r.pvalue), statistic=float(r.statistic))
+        r2 = stats.f_oneway(*xs)
+        return GroupTestResult(
+            "One-way ANOVA",
+            float(r2.pvalue),
+            statistic=float(r2.statistic),
+            df=float(len(xs) - 1),
+        )
+    if len(xs) == 2:
+        x, y = xs
+        pooled = np.concatenate([x, y])
+        ties = np.unique(pooled).size < pooled.size
+        use_exact = (x.size < 50 and y.size < 50 and not ties) if exact is None else exact
+        if use_exact and ties:
+            raise AnalysisError("the exact Mann–Whitney test needs data without ties")
+        if use_exact:
+            r3 = stats.mannwhitneyu(x, y, alternative="two-sided", method="exact")
+            return GroupTestResult(
+                "Mann–Whitney U test",
+                float(r3.pvalue),
+                statistic=float(r3.statistic),
+                method="exact",
+            )
+        r3 = stats.mannwhitneyu(
+            x, y, alternative="two-sided", method="asymptotic", use_continuity=correct
+        )
+        return GroupTestResult(
+            "Mann–Whitney U test",
+            float(r3.pvalue),
+            statistic=float(r3.statistic),
+            method="asymptotic",
+            correction=("continuity and ties correction" if correct else "ties correction"),
+        )
+    r4 = stats.kruskal(*xs)
+    return GroupTestResult(
+        "Kruskal–Wallis test",
+        float(r4.pvalue),
+        statistic=float(r4.statistic),
+        df=float(len(xs) - 1),
+        method="asymptotic",
+        correction="ties correction",
+    )
