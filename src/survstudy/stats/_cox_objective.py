@@ -80,6 +80,9 @@ class CoxData:
     erow_f: F
     erow_mult: F
     ties: str
+    sub_ptr: I = None  # type: ignore[assignment]
+    sub_of: I = None  # type: ignore[assignment]
+    work: F = None  # type: ignore[assignment]  # scratch n×p buffer for the information
 
     @property
     def n_groups(self) -> int:
@@ -102,9 +105,14 @@ def prepare(
     _, tinv = distinct_times(time)
     k = int(tinv.max()) + 1 if n else 1
     s = np.zeros(n, dtype=np.intp) if strata is None else np.asarray(strata, dtype=np.intp)
-    key = s.astype(np.int64) * k + (k - 1 - tinv)
-    order = np.argsort(key, kind="stable").astype(np.intp)
-    skey = key[order]
+    evb = np.asarray(event, dtype=bool)
+    # deaths first within a tie group, so a group's deaths are one contiguous block
+    key = (s.astype(np.int64) * k + (k - 1 - tinv)) * 2 + (~evb)
+    kmax = int(key.max()) if n else 0
+    # small key ranges (whole days) sort by radix sort on 16 bits: ~10x faster than int64
+    skind = np.uint16 if kmax < 1 << 16 else (np.uint32 if kmax < 1 << 32 else np.int64)
+    order = np.argsort(key.astype(skind), kind="stable").astype(np.intp)
+    skey = key[order] // 2
     newg = np.empty(n, dtype=bool)
     newg[:1] = True
     np.not_equal(skey[1:], skey[:-1], out=newg[1:])
@@ -134,7 +142,7 @@ def prepare(
         erow_f = kk / np.repeat(d, d).astype(np.float64)
         erow_mult = np.repeat(dweight[gwith] / d, d)
     return CoxData(
-        x=np.ascontiguousarray(x[order], dtype=np.float64),
+        x=np.ascontiguousarray(np.take(x, order, axis=0), dtype=np.float64),
         event=ev,
         weight=w,
         order=order,
@@ -149,6 +157,12 @@ def prepare(
         erow_f=erow_f,
         erow_mult=erow_mult,
         ties=ties,
+        # sub-blocks: 2g = the deaths of group g, 2g + 1 = its censorings
+        sub_ptr=np.concatenate(
+            (np.stack((starts, starts + dcount.astype(np.intp)), axis=1).ravel(), [n])
+        ).astype(np.intp),
+        sub_of=(2 * group + (ev == 0)).astype(np.intp),
+        work=np.empty_like(x, dtype=np.float64),
     )
 
 
@@ -184,19 +198,39 @@ class GroupSums:
     wr: F
 
 
+_SPARSE_MIN_N = 20_000
+
+
 def group_sums(data: CoxData, eta: F) -> GroupSums:
-    """The per-distinct-time aggregation (the separable step)."""
+    """The per-distinct-time aggregation (the separable step).
+
+    For large n the block sums of ``w·r·x`` are one sparse (CSR) product with a
+    block-indicator matrix (deaths and censorings of each group are separate
+    rows), which costs O(n·p) without an n×p temporary.
+    """
     r = np.exp(eta)
     wr = data.weight * r
-    wrd = wr * data.event
-    e0 = np.add.reduceat(wr, data.starts)
-    e1 = np.add.reduceat(data.x * wr[:, None], data.starts, axis=0)
-    if data.ties == "efron":
-        d0 = np.add.reduceat(wrd, data.starts)
-        d1 = np.add.reduceat(data.x * wrd[:, None], data.starts, axis=0)
+    ng = data.n_groups
+    sub = np.bincount(data.sub_of, weights=wr, minlength=2 * ng)
+    d0 = sub[0::2]
+    e0 = d0 + sub[1::2]
+    n, p = data.x.shape
+    if n >= _SPARSE_MIN_N:
+        from scipy.sparse import csr_matrix
+
+        ind = csr_matrix((wr, np.arange(n), data.sub_ptr), shape=(2 * ng, n))
+        m1 = np.asarray(ind @ data.x)
+        d1 = m1[0::2]
+        e1 = d1 + m1[1::2]
     else:
-        d0 = np.zeros_like(e0)
-        d1 = np.zeros_like(e1)
+        e1 = np.add.reduceat(data.x * wr[:, None], data.starts, axis=0)
+        d1 = np.stack(
+            [
+                np.bincount(data.sub_of, weights=wr * data.x[:, j], minlength=2 * ng)[0::2]
+                for j in range(p)
+            ],
+            axis=1,
+        ).reshape(ng, p)
     return GroupSums(e0=e0, e1=e1, d0=d0, d1=d1, wr=wr)
 
 
@@ -214,30 +248,47 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
 
     Formulas in the module docstring (Therneau & Grambsch 2000, ch. 3; R's
     ``coxfit6``). ``data.x`` is used as given, so ``beta`` is on its scale.
+
+    With ``c1_g = Σ_k m/den_k``, ``c2_g = Σ_k m f_k/den_k``, ``C`` the reverse
+    cumulative sum of ``c1`` and ``v_i = w_i r_i (C_g − δ_i c2_g)`` (≥ 0):
+    ``U = Σ (w δ − v) x`` and ``I = Xᵀ diag(v) X − Σ_g [q0 R1R1ᵀ − q1 (R1D1ᵀ + D1R1ᵀ) + q2 D1D1ᵀ]``
+    with ``q_j = Σ_k m f_k^j / den_k²`` — so the only n-sized work is ``X β``,
+    the block sums, ``v·X`` and one ``(√v X)ᵀ(√v X)``.
     """
     eta = data.x @ beta
     gs = group_sums(data, eta)
     r0 = cumsum_within(gs.e0, data.gstart)
-    r1 = cumsum_within(gs.e1, data.gstart)
     g = data.erow_group
     f = data.erow_f
     m = data.erow_mult
+    ng = data.n_groups
     den = r0[g] - f * gs.d0[g]
-    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
     wd = data.weight * data.event
     loglik = float(wd @ eta - m @ np.log(den))
-    score = wd @ data.x - m @ a
+    c1 = np.bincount(g, weights=m / den, minlength=ng)
+    big_c = revcumsum_within(c1, data.gstart)
+    v = big_c[data.group]
+    if data.ties == "efron":
+        c2 = np.bincount(g, weights=m * f / den, minlength=ng)
+        v = v - data.event * c2[data.group]
+    v = gs.wr * v
+    score = (wd - v) @ data.x
     info: F | None = None
     if information:
-        ng = data.n_groups
-        c1 = np.bincount(g, weights=m / den, minlength=ng)
-        big_c = revcumsum_within(c1, data.gstart)
-        v = big_c[data.group]
+        r1 = cumsum_within(gs.e1, data.gstart)
+        sv = np.sqrt(np.maximum(v, 0.0))
+        # reuse one n×p buffer across iterations: fresh 80 MB temporaries cost page faults
+        xs = np.multiply(data.x, sv[:, None], out=data.work)
+        info = xs.T @ xs
+        mden2 = m / den**2
+        q0 = np.bincount(g, weights=mden2, minlength=ng)
+        info -= (r1 * q0[:, None]).T @ r1
         if data.ties == "efron":
-            c2 = np.bincount(g, weights=m * f / den, minlength=ng)
-            v = v - data.event * c2[data.group]
-        v = gs.wr * v
-        info = (data.x * v[:, None]).T @ data.x - (a * m[:, None]).T @ a
+            q1 = np.bincount(g, weights=mden2 * f, minlength=ng)
+            q2 = np.bincount(g, weights=mden2 * f * f, minlength=ng)
+            cross = (r1 * q1[:, None]).T @ gs.d1
+            info += cross + cross.T
+            info -= (gs.d1 * q2[:, None]).T @ gs.d1
     return Objective(loglik=loglik, score=score, information=info)
 
 
