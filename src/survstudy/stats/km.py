@@ -95,24 +95,25 @@ def _findq(x: NDArray[np.float64], y: NDArray[np.float64], p: float) -> float | 
     if np.all(np.isnan(y)) or np.nanmax(y) < p:
         return None
     xmax = float(x[-1])
-    # Drop repeated values (R's duplicated(): the first of equal values, NaN included, is kept).
+    # Drop repeated values as R's duplicated() does: any value seen before, anywhere
+    # earlier (confidence curves need not be monotone), NaN counted as a value.
     keep = np.ones(y.size, dtype=bool)
+    seen: set[float] = set()
     seen_nan = False
-    prev = None
-    for i in range(y.size):  # short loop over distinct curve values, not over subjects
-        v = y[i]
-        if np.isnan(v):
+    for i in range(y.size):  # loop over distinct curve values, not over subjects
+        v = float(y[i])
+        if math.isnan(v):
             keep[i] = not seen_nan
             seen_nan = True
         else:
-            keep[i] = prev is None or v != prev
-            # duplicated() compares with all earlier values; y is monotone so the
-            # last non-NaN value is the only candidate for equality.
-            prev = v
+            keep[i] = v not in seen
+            seen.add(v)
     x, y = x[keep], y[keep]
     idx = np.arange(y.size)
     ok = ~np.isnan(y)
-    yv, iv = y[ok], idx[ok]
+    # R's approx() drops NA pairs and sorts the knots (a CI curve can turn back up).
+    order = np.argsort(y[ok], kind="stable")
+    yv, iv = y[ok][order], idx[ok][order]
 
     def approx(shift: float) -> int | None:
         knots = yv + shift
@@ -250,6 +251,9 @@ class KaplanMeierResult:
             se_log = np.sqrt(v)
             se = np.where(s == 0, np.nan, se_log * s)
         lo, hi = _confint(s, se_log, self.conf_type, self._z)
+        # Before the first observed time R's summary() reports the limits as 1 (not NA).
+        lo = np.where(has, lo, 1.0)
+        hi = np.where(has, hi, 1.0)
         j = np.searchsorted(self.time, t - tol, side="left")
         risk_ext = np.concatenate((self.n_risk, [0.0]))
         beyond = t > (float(self.time[-1]) + tol if self.time.size else 0.0)
