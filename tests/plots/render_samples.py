@@ -72,5 +72,42 @@ def main() -> None:
     save_figure(p2, OUT / "forest_pfs", formats=("png",), dpi=150)
 
 
+def gbsg() -> None:
+    """Real data (examples/gbsg): three curves with CI bands, and a years axis."""
+    import csv
+
+    from survstudy.stats.km import kaplan_meier
+    from survstudy.stats.logrank import logrank_test
+
+    with (HERE.parents[1] / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    t = np.array([float(r["rfstime"]) for r in rows])
+    e = np.array([int(r["status"]) for r in rows])
+    g = np.array([int(r["grade"]) for r in rows])
+    h = np.array([int(r["hormon"]) for r in rows])
+    p = plot_km(
+        [(f"Grade {k}", kaplan_meier(t[g == k], e[g == k])) for k in (1, 2, 3)],
+        time_scale=30.4375,
+        conf_band=True,
+        logrank_p=logrank_test(t, e, g - 1).p_value,
+        ylabel="Recurrence-free survival",
+        title="Recurrence-free survival by tumour grade (GBSG)",
+    )
+    save_figure(p, OUT / "km_gbsg_grade", formats=("png",), dpi=150)
+    p = plot_km(
+        [
+            ("No hormonal therapy", kaplan_meier(t[h == 0], e[h == 0])),
+            ("Hormonal therapy", kaplan_meier(t[h == 1], e[h == 1])),
+        ],
+        time_scale=365.25,
+        unit_label="Years",
+        logrank_p=logrank_test(t, e, h).p_value,
+        ylabel="Recurrence-free survival",
+        percent_axis=True,
+    )
+    save_figure(p, OUT / "km_gbsg_hormon_years", formats=("png",), dpi=150)
+
+
 if __name__ == "__main__":
+    gbsg()
     main()

@@ -127,3 +127,19 @@ def test_drawn_curve_is_the_estimate(fx: ModuleType) -> None:
         assert y[i] == pytest.approx(expected, abs=1e-12)
     assert len(marks.get_xdata()) == 9
     assert marks.get_ydata()[-1] == pytest.approx(s3, abs=1e-12)
+
+
+def test_draws_on_a_callers_axes(fx: ModuleType) -> None:
+    """Hand calculation (same 12 patients): on a caller's axes the risk counts are the same
+    and no figure is created."""
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    km = fx.km_result(fx.days(fx.PFS_MONTHS), fx.PFS_EVENT)
+    plot = plot_km([("All", km)], ax=ax, time_scale=fx.DAYS_PER_MONTH, ticks=fx.PFS_TICKS)
+    assert plot.figure is None
+    assert plot.ax is ax
+    assert plot.n_risk == ((12, 11, 8, 5, 3, 0),)
+    with pytest.raises(ValueError, match="caller's axes"):
+        save_figure(plot, "unused")

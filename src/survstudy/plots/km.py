@@ -332,13 +332,16 @@ def _draw(
 
         if rows:
             fig_for_offset: Any = ax.figure
+            # Row labels end clear of the widest count centred on x = 0 (~2.3 pt per digit).
+            digits = max((len(str(k)) for row in n_risk for k in row), default=1)
+            label_gap = 2.3 * digits + 8.0
             xform = ax.get_xaxis_transform()  # x in data units, y in axes fraction
             ax.text(
                 0.0,
                 0.0,
                 "Number at risk",
                 transform=transforms.offset_copy(
-                    ax.transAxes, fig=fig_for_offset, x=-14.0, y=-_RISK_GAP_PT, units="points"
+                    ax.transAxes, fig=fig_for_offset, x=-label_gap, y=-_RISK_GAP_PT, units="points"
                 ),
                 ha="right",
                 va="top",
@@ -353,7 +356,7 @@ def _draw(
                     c.label,
                     color=col,
                     transform=transforms.offset_copy(
-                        ax.transAxes, fig=fig_for_offset, x=-14.0, y=dy, units="points"
+                        ax.transAxes, fig=fig_for_offset, x=-label_gap, y=dy, units="points"
                     ),
                     ha="right",
                     va="top",
