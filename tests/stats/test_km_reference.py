@@ -113,5 +113,7 @@ def test_to_dict_nulls():
     """Hand calculation: S = 0 at the last time (4 deaths of 4) -> std_err/limits are None in JSON."""
     res = kaplan_meier([1, 2, 4, 5], [1, 1, 1, 1])
     last = res.to_dict()["table"][-1]
-    assert last["survival"] == 0 and last["std_err"] is None and last["lower"] is None
+    assert last["survival"] == 0
+    assert last["std_err"] is None
+    assert last["lower"] is None
     assert res.to_dict()["median"] == 3.0  # midpoint of the flat segment at S = 0.5: (2 + 4) / 2
