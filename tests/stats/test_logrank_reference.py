@@ -67,7 +67,7 @@ def test_trend_from_r_variance(name):
 
 
 @pytest.mark.parametrize(
-    "data,by", [("veteran", "celltype"), ("aml", "maintained"), ("lung", "sex")]
+    ("data", "by"), [("veteran", "celltype"), ("aml", "maintained"), ("lung", "sex")]
 )
 @pytest.mark.parametrize(("ours", "theirs"), [("gehan-breslow", "gb"), ("tarone-ware", "tw")])
 def test_gb_tw_statsmodels(data, by, ours, theirs):
