@@ -170,5 +170,222 @@ def write_outputs(
     import importlib
 
     report = importlib.import_module("survstudy.report")
-    bundle = report.build_bundle(results, tiff=tiff)
-    return list(report.write_report(bundle, out_dir, formats=formats, inputs=inputs))
+    bundle = make_bundle(results, figures=any(f in formats for f in ("html", "docx")))
+    written = report.write_report(bundle, out_dir, formats=formats, inputs=inputs, tiff=tiff)
+    return list(written)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def forest_rows(rows: Any) -> list[Any]:
+    """Forest-plot rows from univariable/multivariable table rows (CoxRow)."""
+    import math
+
+    from survstudy.plots import ForestRow
+    from survstudy.tables import format as fmt
+    from survstudy.tables.study import row_label
+
+    scaled = {r.variable for r in rows if r.kind == "continuous" and r.per not in (None, 1)}
+    out = []
+    for r in rows:
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        if r.kind == "header":
+            p = r.overall_p if math.isfinite(r.overall_p) else float("nan")
+            out.append(
+                ForestRow(
+                    label=r.label,
+                    is_header=True,
+                    p_text=fmt.p_value(p) if math.isfinite(p) else "",
+                )
+            )
+            continue
+        if r.kind == "continuous":
+            label, indent = row_label(r), 0
+        else:
+            label, indent = str(r.level), 1
+        out.append(
+            ForestRow(
+                label=label,
+                hr=r.hr,
+                lower=r.lower,
+                upper=r.upper,
+                p_text=fmt.p_value(r.p_value) if math.isfinite(r.p_value) else "",
+                is_reference=r.reference,
+                not_estimable=not r.estimable,
+                indent=indent,
+            )
+        )
+    return out
+
+
+def make_figures(results: Any) -> list[tuple[str, str, Any]]:
+    """(file stem, caption, figure) for every figure of the report, in order."""
+    from survstudy.plots import plot_forest, plot_km_curves
+
+    figs: list[tuple[str, str, Any]] = []
+    unit = results.time_unit
+    for k in results.km:
+        plot = plot_km_curves(k)
+        what = k.endpoint_label + (f" by {k.by_label.lower()}" if k.by_label else "")
+        caption = f"Kaplan–Meier estimate of {what[:1].lower() + what[1:]}"
+        if k.tests and len(k.groups) > 1:
+            caption += f"; {k.tests[0].label} test"
+        caption += f". Time in {unit}; number at risk under the x-axis."
+        figs.append((k.key, caption, plot.figure))
+    for ep, uni in results.univariable.items():
+        rows = forest_rows(uni.rows)
+        if any(not getattr(r, "is_header", False) for r in rows):
+            fplot = plot_forest(rows, title=None)
+            figs.append(
+                (
+                    f"forest_univariable_{ep}",
+                    f"Univariable hazard ratios (95% CI) for {uni.endpoint_label.lower()}.",
+                    fplot.figure,
+                )
+            )
+    for i, m in enumerate(results.multivariable, start=1):
+        fplot = plot_forest(forest_rows(m.rows), title=None)
+        figs.append(
+            (
+                f"forest_multivariable_{i}",
+                f"Adjusted hazard ratios (95% CI): {m.name} ({m.endpoint_label.lower()}).",
+                fplot.figure,
+            )
+        )
+    return figs
+
+
+# --------------------------------------------------------------------------- the report bundle
+
+_SECTION_TABLE = {"survival": "survival", "table1": "table1"}
+
+
+def _methods_facts(results: Any) -> dict[str, Any]:
+    """Facts for :func:`survstudy.report.bundle.methods_paragraph` (words, no numbers)."""
+    prof = results.profile
+    m = results.methods
+    spss = prof.name == "spss"
+    facts: dict[str, Any] = {
+        "survival": "Kaplan–Meier",
+        "ci": prof.conf_type,
+        "conf_level": prof.conf_level,
+        "variance": "Greenwood",
+        "median": (
+            "taking the first time at which the estimate was at or below 0.5, with the "
+            "95% CI computed as median ± 1.96 × SE (SE by Collett's density estimate, as SPSS "
+            "reports it)"
+            if spss
+            else "the time at which the curve crosses 0.5 (the midpoint of a segment lying "
+            "exactly at 0.5), with the confidence interval read off the confidence band "
+            "(Brookmeyer–Crowley)"
+        ),
+        "followup": "reverse Kaplan–Meier",
+        "alpha": 0.05,
+        "software": [m.get("software", "survstudy")],
+    }
+    if results.km or results.univariable:
+        facts["tests"] = [lab for _w, lab in prof.tests]
+    if results.univariable or results.multivariable:
+        facts["cox"] = True
+        facts["ties"] = "Breslow" if prof.ties == "breslow" else "Efron"
+    if results.multivariable:
+        facts["ph_test"] = (
+            "the Grambsch–Therneau test on scaled Schoenfeld residuals (Kaplan–Meier time "
+            "transform)"
+        )
+    if results.table1 is not None and results.table1.tests:
+        facts["table1_tests"] = list(results.table1.tests)
+    if results.univariable:
+        n_tests = sum(u.n_tests for u in results.univariable.values())
+        facts["multiplicity"] = (
+            f"{n_tests} univariable Cox model{'s were' if n_tests != 1 else ' was'} fitted; "
+            "p-values are not adjusted for multiple testing"
+        )
+    extra = [str(d) for d in m.get("endpoints", {}).values() if d]
+    unit = results.time_unit
+    extra.append(
+        f"Times are reported in {unit}"
+        + (f" ({results.days_per_unit:g} days per {unit[:-1]})" if unit in ("months",) else "")
+    )
+    if results.multivariable:
+        extra.append(
+            "Multivariable models used complete cases; events per variable are reported with "
+            "each model"
+        )
+    facts["extra"] = extra
+    return facts
+
+
+def _report_warnings(results: Any) -> list[Any]:
+    from survstudy.report.bundle import ReportWarning
+
+    out = []
+    for w in results.warnings:
+        table = _SECTION_TABLE.get(w.section)
+        if w.section == "univariable" and w.endpoint:
+            table = f"univariable_{w.endpoint}"
+        out.append(ReportWarning(message=w.message, code=w.code, table=table))
+    return out
+
+
+def make_bundle(results: Any, *, command: str = "survstudy run", figures: bool = True) -> Any:
+    """The :class:`~survstudy.report.bundle.ReportBundle` of a study run."""
+    from survstudy.report.bundle import (
+        SYNTHETIC_BANNER,
+        FigureSpec,
+        FlowStep,
+        Provenance,
+        QualityNote,
+        ReportBundle,
+        methods_paragraph,
+    )
+    from survstudy.tables.study import results_document, study_tables
+
+    tables = study_tables(results)
+    flow = [
+        FlowStep(
+            description=str(s.get("description") or ""),
+            n=int(s["n_after"]),
+            excluded=int(s.get("n_excluded") or 0),
+            reason=str(s.get("reason") or ""),
+        )
+        for s in results.flow
+    ]
+    quality = [
+        QualityNote(
+            code=str(q["code"]),
+            severity=str(q["severity"]),
+            message=str(q["message"]),
+            row=q.get("row"),
+            column=q.get("column"),
+        )
+        for q in results.quality_issues
+    ]
+    figs = (
+        [FigureSpec(id=stem, caption=cap, figure=fig) for stem, cap, fig in make_figures(results)]
+        if figures
+        else []
+    )
+    prov = results.provenance
+    subtitle = f"{results.n} patients; methods profile: {results.profile.name}"
+    return ReportBundle(
+        title=results.title,
+        subtitle=subtitle,
+        banner=SYNTHETIC_BANNER if results.synthetic else "",
+        flow=flow,
+        quality=quality,
+        tables=tables,
+        figures=figs,
+        methods=methods_paragraph(_methods_facts(results)),
+        warnings=_report_warnings(results),
+        provenance=Provenance(
+            input_sha256=prov.input_sha256,
+            spec_sha256=prov.spec_sha256,
+            versions=dict(prov.versions),
+            command=command,
+            date=prov.generated,
+        ),
+        results=results_document(results, tables),
+    )

@@ -253,12 +253,12 @@ def cox(
 # --------------------------------------------------------------------------- Table 1
 
 
-def describe_continuous(values: np.ndarray) -> dict[str, Any]:
-    """n, median, min, max, quartiles (type 7), mean and SD of the known values."""
+def describe_continuous(values: np.ndarray, quantiles: str = "r7") -> dict[str, Any]:
+    """n, median, min, max, quartiles (R type 7, or SPSS's type 6), mean and SD."""
     descriptive = _stats("descriptive")
     v = np.asarray(values, dtype=float)
     v = v[~np.isnan(v)]
-    d = descriptive.describe(v)
+    d = descriptive.describe(v, method=quantiles)
     return {
         "n": int(v.size),
         "median": d.median,
@@ -275,11 +275,11 @@ def categorical_test(table: np.ndarray) -> tuple[str, float]:
     """Chi-square or Fisher's exact test of a groups × categories count table."""
     descriptive = _stats("descriptive")
     res = descriptive.categorical_test(np.asarray(table))
-    return str(res.test), float(res.p_value)
+    return str(res.footnote), float(res.p_value)
 
 
 def continuous_test(samples: list[np.ndarray], summary: str) -> tuple[str, float]:
     """Mann–Whitney / Kruskal–Wallis (medians) or t-test / ANOVA (mean-sd)."""
     descriptive = _stats("descriptive")
     res = descriptive.continuous_test(samples, parametric=summary == "mean-sd")
-    return str(res.test), float(res.p_value)
+    return str(res.footnote), float(res.p_value)

@@ -616,6 +616,7 @@ class StudyResults:
     warnings: tuple[StudyWarning, ...]
     provenance: Provenance
     methods: dict[str, Any] = field(default_factory=dict)
+    quality_issues: tuple[dict[str, Any], ...] = ()  # code, severity, message, row, column
 
     def to_dict(self) -> dict[str, Any]:
         """The body of results.json (Table 1 ``text`` is added by the tables package)."""

@@ -97,7 +97,7 @@ def run_study(
     total = len(steps)
 
     report("Table 1", 1, total)
-    table1 = _table1(spec, cohort, warn) if a.table1 else None
+    table1 = _table1(spec, cohort, warn, prof) if a.table1 else None
 
     report("survival summaries", 2, total)
     endpoints: dict[str, EndpointSummary] = {}
@@ -157,6 +157,16 @@ def run_study(
         warnings=tuple(warn.items),
         provenance=prov,
         methods=_methods(spec, cohort, prof, versions),
+        quality_issues=tuple(
+            {
+                "code": r["code"],
+                "severity": r["severity"],
+                "message": r["text"],
+                "row": r["row"],
+                "column": r["column"],
+            }
+            for r in cohort.report.to_records()
+        ),
     )
 
 
@@ -203,7 +213,7 @@ def _unit_word(unit: str, value: float = 2.0) -> str:
 # --------------------------------------------------------------------------- Table 1
 
 
-def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings) -> Table1Result:
+def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfile) -> Table1Result:
     t1 = spec.analyses.table1
     assert t1 is not None
     by_codes: np.ndarray | None = None
@@ -227,7 +237,9 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings) -> Table1Result:
     rows: list[Table1Row] = []
     tests: list[str] = []
     for name in t1.variables:
-        new = _table1_rows(spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing)
+        new = _table1_rows(
+            spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing, _quantiles(prof)
+        )
         for r in new:
             if r.test and r.test not in tests:
                 tests.append(r.test)
@@ -245,10 +257,22 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings) -> Table1Result:
     )
 
 
+def _quantiles(prof: MethodsProfile) -> str:
+    """Quartile definition: R's type 7, or SPSS's weighted average (type 6)."""
+    return "spss" if prof.name == "spss" else "r7"
+
+
 def _cont_row(
-    variable: str, label: str, values: np.ndarray, unit: str | None, n_missing: int
+    variable: str,
+    label: str,
+    values: np.ndarray,
+    unit: str | None,
+    n_missing: int,
+    q: str = "r7",
 ) -> Table1Row:
-    d = engine.describe_continuous(values)
+    d = engine.describe_continuous(values, q)
+    if unit and f"({unit})" not in label:
+        label = f"{label} ({unit})"
     return Table1Row(
         variable=variable,
         label=label,
@@ -275,6 +299,7 @@ def _table1_rows(
     by_codes: np.ndarray | None,
     by_levels: tuple[str, ...],
     show_missing: bool,
+    q: str = "r7",
 ) -> list[Table1Row]:
     groups = (
         [(lev, by_codes == i) for i, lev in enumerate(by_levels)] if by_codes is not None else []
@@ -284,9 +309,9 @@ def _table1_rows(
         t, _e, ok = cohort.survival_data(name)
         values = np.where(ok, t / cohort.days_per_unit, np.nan)
         label = f"{ep.label} time"
-        row = _cont_row(name, label, values[ok], cohort.unit, int((~ok).sum()))
+        row = _cont_row(name, label, values[ok], cohort.unit, int((~ok).sum()), q)
         if groups:
-            row = _with_groups_continuous(row, values, ok, groups, continuous)
+            row = _with_groups_continuous(row, values, ok, groups, continuous, q)
         return [row]
     info = cohort.variables.get(name)
     if info is None:
@@ -301,11 +326,11 @@ def _table1_rows(
     if info.type == "continuous":
         values = np.asarray(cohort.columns[name], dtype=float)
         known_mask = app & ~np.isnan(values)
-        row = _cont_row(name, info.label, values[known_mask], info.unit, info.n_missing)
+        row = _cont_row(name, info.label, values[known_mask], info.unit, info.n_missing, q)
         row = replace(row, denominator=int(app.sum()))
         out = [row]
         if groups:
-            out = [_with_groups_continuous(row, values, known_mask, groups, continuous)]
+            out = [_with_groups_continuous(row, values, known_mask, groups, continuous, q)]
         if show_missing and info.n_missing:
             out.append(
                 Table1Row(
@@ -446,13 +471,14 @@ def _with_groups_continuous(
     known: np.ndarray,
     groups: list[tuple[str, np.ndarray]],
     continuous: str,
+    q: str = "r7",
 ) -> Table1Row:
     grows = []
     samples = []
     for lev, gmask in groups:
         v = values[known & gmask]
         samples.append(v)
-        g = _cont_row(row.variable, row.label, v, row.unit, 0)
+        g = _cont_row(row.variable, row.label, v, row.unit, 0, q)
         grows.append(replace(g, group=lev))
     test, p = engine.continuous_test(samples, continuous)
     return replace(row, groups=tuple(grows), test=test, p_value=p)
@@ -741,9 +767,10 @@ def _univariable(
                 new[0] = replace(new[0], overall_p=overall)
         if design.categorical and u.logrank and design.codes is not None and x.shape[1] > 0:
             codes = design.codes[mask]
-            tests = {w: engine.logrank(t, e, codes, w) for w in ("logrank", "gehan-breslow")}
-            lr = tests["logrank"].p_value if events else float("nan")
-            gb = tests["gehan-breslow"].p_value if events else float("nan")
+            lr = gb = float("nan")
+            if events and np.unique(codes).size > 1:
+                lr = engine.logrank(t, e, codes, "logrank").p_value
+                gb = engine.logrank(t, e, codes, "gehan-breslow").p_value
             new[0] = replace(
                 new[0],
                 logrank_p=lr,
@@ -884,8 +911,8 @@ def _multivariable(
         notes.append(
             warn.add(
                 "PH-VIOLATION",
-                f"{m.name}: the proportional-hazards test is significant (global p = "
-                f"{fit.ph_global_p:.3g}); a hazard ratio may change over time",
+                f"{m.name}: the global proportional-hazards test is significant (p < 0.05): "
+                "some hazard ratios may change over follow-up",
                 "multivariable",
                 endpoint=m.endpoint,
                 model=m.name,
@@ -909,7 +936,13 @@ def _multivariable(
         new = _cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
         for i, r in enumerate(new):
             if r.kind in ("header", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
-                new[i] = replace(r, warnings=(*r.warnings, "proportional-hazards test p < 0.05"))
+                new[i] = replace(
+                    r,
+                    warnings=(
+                        *r.warnings,
+                        "the hazard ratio may change over follow-up (PH test p < 0.05)",
+                    ),
+                )
         rows.extend(new)
         diffs.extend(
             _hr_differences(

@@ -1,0 +1,450 @@
+"""Table models of a study run: survival summary, univariable, multivariable, reconciliation.
+
+Builders take :class:`~survstudy.pipeline.StudyResults` and return table models;
+every number is printed through :mod:`survstudy.tables.format` (the one
+formatting module), nothing is computed here. Table 1 comes from
+:func:`survstudy.tables.model.table1_model`.
+
+Warnings are shown next to the number they concern: in a "Note" column of the
+regression tables, and as lettered footnotes in the survival summary (whose
+columns are endpoints).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from survstudy.pipeline.results import (
+    CoxRow,
+    EndpointSummary,
+    Median,
+    ModelResult,
+    ProfileDifference,
+    StudyResults,
+    UnivariableResult,
+)
+from survstudy.tables import format as fmt
+from survstudy.tables.model import Column, Row, TableModel, table1_model
+
+__all__ = [
+    "multivariable_table",
+    "reconciliation_table",
+    "results_document",
+    "row_label",
+    "study_tables",
+    "survival_table",
+    "table1_table",
+    "univariable_table",
+]
+
+MARKS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _unit(unit: str, value: float) -> str:
+    """'months' -> '12-month'; used for landmark labels."""
+    singular = unit[:-1] if unit.endswith("s") else unit
+    return f"{_num(value)}-{singular}"
+
+
+def _median_text(m: Median) -> str:
+    if not m.reached:
+        return fmt.not_reached()
+    return fmt.estimate_ci(m.estimate, m.lower, m.upper, digits=1)
+
+
+class _Notes:
+    """Lettered footnotes, one letter per distinct message."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def mark(self, message: str) -> str:
+        if message not in self.messages:
+            self.messages.append(message)
+        return MARKS[self.messages.index(message) % len(MARKS)]
+
+    def footnotes(self) -> list[str]:
+        return [f"{MARKS[i % len(MARKS)]} {m}" for i, m in enumerate(self.messages)]
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def table1_table(results: StudyResults) -> TableModel | None:
+    """Table 1 of the analysed population (the tables package's builder)."""
+    if results.table1 is None:
+        return None
+    return table1_model(results.table1, title="Table 1. Characteristics of the patients")
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def survival_table(results: StudyResults) -> TableModel | None:
+    """Survival summary: one column per endpoint, one row per statistic."""
+    if not results.endpoints:
+        return None
+    eps: list[EndpointSummary] = list(results.endpoints.values())
+    unit = results.time_unit
+    notes = _Notes()
+    spss = results.profile.median_rule == "spss"
+    # whole percentages for small series (as the seed reports them), one decimal from n = 100
+    pct_digits = 1 if min(ep.n for ep in eps) >= 100 else 0
+    columns = [Column("statistic", "")] + [Column(ep.name, ep.label) for ep in eps]
+
+    def row(label: str, cells: dict[str, str], kind: str = "summary") -> Row:
+        return Row(kind=kind, cells={"statistic": label, **cells})
+
+    rows = [
+        row("Patients, n", {ep.name: str(ep.n) for ep in eps}),
+        row(
+            "Events, n (%)",
+            {ep.name: fmt.count_percent(ep.events, 100.0 * ep.events / ep.n) for ep in eps},
+        ),
+    ]
+    med_cells = {}
+    for ep in eps:
+        text = _median_text(ep.median)
+        if not ep.median.reached:
+            text += " " + notes.mark(
+                "Median not reached: more than half of the patients were event-free at the "
+                "last follow-up."
+            )
+        elif spss and not math.isfinite(ep.median.se):
+            text += " " + notes.mark(
+                "SPSS's standard error of the median cannot be estimated here (the curve "
+                "does not fall below 45%)."
+            )
+        med_cells[ep.name] = text
+    rows.append(row(f"Median, {unit} (95% CI)", med_cells))
+    if spss:
+        rows.append(
+            row(
+                "Standard error of the median",
+                {ep.name: fmt.number(ep.median.se, digits=2) for ep in eps},
+            )
+        )
+    times = sorted({a.time for ep in eps for a in ep.at})
+    for t in times:
+        cells, risk = {}, {}
+        for ep in eps:
+            a = next((x for x in ep.at if x.time == t), None)
+            if a is None:
+                cells[ep.name], risk[ep.name] = "", ""
+                continue
+            if not math.isfinite(a.survival):
+                text = fmt.not_estimable()
+            else:
+                text = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=pct_digits)
+            if "FEW-AT-RISK" in a.warnings:
+                text += " " + notes.mark(
+                    "Fewer than 10 patients (or 10%) remained at risk: the rate is imprecise."
+                )
+            if "BEYOND-FOLLOW-UP" in a.warnings:
+                text += " " + notes.mark("Beyond the longest follow-up.")
+            cells[ep.name] = text
+            risk[ep.name] = str(a.n_risk)
+        rows.append(row(f"{_unit(unit, t)} survival, % (95% CI)", cells))
+        rows.append(row(f"At risk at {_num(t)} {unit}, n", risk))
+    rows.append(
+        row(
+            f"Median follow-up, {unit} (95% CI)",
+            {
+                ep.name: _median_text(
+                    Median(ep.followup.median, ep.followup.lower, ep.followup.upper, "r")
+                )
+                for ep in eps
+            },
+        )
+    )
+    prof = results.profile
+    foot = [
+        "Kaplan–Meier estimates with "
+        f"{prof.conf_type} {round(prof.conf_level * 100)}% confidence intervals (Greenwood "
+        "variance); median follow-up by the reverse Kaplan–Meier method.",
+    ]
+    if spss:
+        foot.append(
+            "Median and its 95% CI as SPSS 25 reports them: the first time with S(t) ≤ 0.5, "
+            "CI = median ± 1.96 × SE (SE by Collett's density estimate)."
+        )
+    return TableModel(
+        key="survival",
+        title="Table 2. Survival",
+        columns=columns,
+        rows=rows,
+        footnotes=foot + notes.footnotes(),
+    )
+
+
+# --------------------------------------------------------------------------- Cox tables
+
+
+def row_label(r: CoxRow) -> str:
+    if r.kind == "continuous":
+        k = 1.0 if r.per is None else float(r.per)
+        if r.unit is None:
+            return r.label if k == 1 else f"{r.label} (per {_num(k)})"
+        if k == 1:
+            return f"{r.label} (per {r.unit[:-1] if r.unit.endswith('s') else r.unit})"
+        return f"{r.label} (per {_num(k)} {r.unit})"
+    if r.kind in ("reference", "level"):
+        return str(r.level)
+    return r.label
+
+
+def _hr_text(r: CoxRow) -> str:
+    if r.reference:
+        return fmt.reference()
+    if not r.estimable or not math.isfinite(r.hr):
+        return fmt.not_estimable()
+    return fmt.hr_ci(r.hr, r.lower, r.upper)
+
+
+def _p(x: float) -> str:
+    return fmt.p_value(x) if math.isfinite(x) else ""
+
+
+def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> list[Row]:
+    out = []
+    # A continuous factor with ``per: k`` is printed per k units only (the per-unit
+    # estimate stays in results.json).
+    scaled = {r.variable for r in rows if r.kind == "continuous" and r.per not in (None, 1)}
+    for r in rows:
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        kind = {"header": "label", "continuous": "summary", "reference": "reference"}.get(
+            r.kind, "level"
+        )
+        cells = {
+            "variable": row_label(r),
+            "hr": "" if r.kind == "header" else _hr_text(r),
+            "p": "" if r.kind in ("header", "reference") or not r.estimable else _p(r.p_value),
+            "note": "; ".join(w for w in r.warnings if w),
+        }
+        if r.kind == "header" and math.isfinite(r.overall_p):
+            cells["p"] = _p(r.overall_p)
+        if "logrank" in extra:
+            cells["logrank"] = _p(r.logrank_p) if r.kind == "header" else ""
+        if "breslow" in extra:
+            cells["breslow"] = _p(r.breslow_p) if r.kind == "header" else ""
+        if "ph" in extra:
+            cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous") else ""
+        out.append(
+            Row(
+                kind=kind,
+                cells=cells,
+                indent=1 if r.kind in ("reference", "level") else 0,
+                variable=r.variable,
+                level=r.level,
+            )
+        )
+    return out
+
+
+def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> TableModel:
+    """Univariable Cox models (and group tests) for one endpoint."""
+    uni: UnivariableResult = results.univariable[endpoint]
+    prof = results.profile
+    labels = dict(prof.tests)
+    extra = ["logrank"] + (["breslow"] if "gehan-breslow" in labels else [])
+    columns = [
+        Column("variable", "Variable"),
+        Column("hr", "HR (95% CI)"),
+        Column("p", "p"),
+        Column("logrank", f"{labels.get('logrank', 'Log-rank')} p"),
+    ]
+    if "breslow" in extra:
+        columns.append(Column("breslow", f"{labels['gehan-breslow']} p"))
+    columns.append(Column("note", "Note"))
+    ties = "Efron" if uni.ties == "efron" else "Breslow"
+    foot = [
+        f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
+        "for ties); p from the Wald test. For a factor with more than two categories the p on "
+        "its first line is the overall "
+        + ("Wald" if prof.name == "spss" else "likelihood-ratio")
+        + " test. Group tests compare the Kaplan–Meier curves of the categories.",
+        f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested; p-values are not "
+        "adjusted for multiple testing.",
+    ]
+    return TableModel(
+        key=f"univariable_{endpoint}",
+        title=f"Table {number}. Univariable analysis of {_lower_first(uni.endpoint_label)}",
+        columns=columns,
+        rows=_cox_rows(uni.rows, extra),
+        footnotes=foot,
+    )
+
+
+def multivariable_table(results: StudyResults, model: ModelResult, number: int = 4) -> TableModel:
+    """A multivariable Cox model with its fit summary in the footnotes."""
+    columns = [
+        Column("variable", "Variable"),
+        Column("hr", "Adjusted HR (95% CI)"),
+        Column("p", "p"),
+        Column("ph", "PH test p"),
+        Column("note", "Note"),
+    ]
+    ties = "Efron" if model.ties == "efron" else "Breslow"
+    foot = [
+        f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
+        f"{model.events} events, {model.n_parameters} parameters "
+        f"({fmt.number(model.events_per_variable, digits=1)} events per variable)"
+        + (f"; {model.n_dropped} with a missing covariate excluded" if model.n_dropped else "")
+        + ".",
+        f"Concordance (Harrell's C) {fmt.number(model.concordance, digits=3)}"
+        + (
+            f" (SE {fmt.number(model.concordance_se, digits=3)})"
+            if math.isfinite(model.concordance_se)
+            else ""
+        )
+        + f"; likelihood-ratio test {_p_sentence(model.lr_p)}; global proportional-hazards "
+        f"test (Grambsch–Therneau) {_p_sentence(model.ph_global_p)}.",
+    ]
+    foot.extend(model.warnings)
+    return TableModel(
+        key=f"multivariable_{_slug(model.name)}",
+        title=f"Table {number}. Multivariable analysis: {model.name} "
+        f"({_lower_first(model.endpoint_label)})",
+        columns=columns,
+        rows=_cox_rows(model.rows, ["ph"]),
+        footnotes=foot,
+    )
+
+
+def _lower_first(text: str) -> str:
+    """'Overall survival' -> 'overall survival'; acronyms such as 'PFS' stay as they are."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _p_sentence(p: float) -> str:
+    if not math.isfinite(p):
+        return "not available"
+    text = fmt.p_value(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _slug(name: str) -> str:
+    out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    return out or "model"
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+def _diff_text(d: ProfileDifference, side: str) -> str:
+    v = getattr(d, side)
+    lo, hi = getattr(d, f"{side}_lower"), getattr(d, f"{side}_upper")
+    if d.kind == "time":
+        return _median_text(Median(v, lo, hi, "r"))
+    if d.kind == "hr":
+        if not math.isfinite(v):
+            return fmt.not_estimable()
+        return fmt.hr_ci(v, lo, hi)
+    return _p(v)
+
+
+def reconciliation_table(results: StudyResults) -> TableModel | None:
+    """Where the ``standard`` and ``spss`` profiles give different printed numbers."""
+    if not results.reconciliation:
+        return None
+    rows = []
+    same = 0
+    for d in results.reconciliation:
+        a, b = _diff_text(d, "standard"), _diff_text(d, "spss")
+        if a == b:
+            same += 1
+            continue
+        rows.append(
+            Row(
+                kind="summary",
+                cells={
+                    "item": d.item,
+                    "quantity": d.quantity,
+                    "standard": a,
+                    "spss": b,
+                    "why": f"{d.standard_method} vs {d.spss_method}",
+                },
+            )
+        )
+    foot = [
+        "standard: R survival conventions (Efron ties, log-log CIs, R's median rule, log-rank); "
+        "SPSS 25: Breslow ties, SPSS's median and its CI, Breslow (Generalized Wilcoxon) test.",
+        f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both profiles.",
+    ]
+    if not rows:
+        rows.append(
+            Row(
+                kind="summary",
+                cells={
+                    "item": "All quantities",
+                    "quantity": "",
+                    "standard": "identical",
+                    "spss": "identical",
+                    "why": "",
+                },
+            )
+        )
+    return TableModel(
+        key="reconciliation",
+        title="Supplementary table. Where the methods profiles differ (R conventions vs SPSS 25)",
+        columns=[
+            Column("item", "Item"),
+            Column("quantity", "Quantity"),
+            Column("standard", "R conventions (standard)"),
+            Column("spss", "SPSS 25 (spss)"),
+            Column("why", "Methods"),
+        ],
+        rows=rows,
+        footnotes=foot,
+    )
+
+
+# --------------------------------------------------------------------------- all tables
+
+
+def study_tables(results: StudyResults) -> list[TableModel]:
+    """Every table of the report, in order."""
+    out: list[TableModel] = []
+    t1 = table1_table(results)
+    if t1 is not None:
+        out.append(t1)
+    s = survival_table(results)
+    if s is not None:
+        out.append(s)
+    n = len(out) + 1
+    for ep in results.univariable:
+        out.append(univariable_table(results, ep, number=n))
+        n += 1
+    for m in results.multivariable:
+        out.append(multivariable_table(results, m, number=n))
+        n += 1
+    r = reconciliation_table(results)
+    if r is not None:
+        out.append(r)
+    return out
+
+
+def results_document(
+    results: StudyResults, tables: list[TableModel] | None = None
+) -> dict[str, Any]:
+    """The body of results.json: ``results.to_dict()`` plus each Table 1 row's printed ``text``.
+
+    ``text`` is the statistic cell of the Table 1 model, so it is exactly what the
+    report prints ("46 (29–57)", "7 (58.3)").
+    """
+    doc = results.to_dict()
+    t1 = next((t for t in tables or [] if t.id == "table1"), None)
+    if t1 is None:
+        t1 = table1_table(results)
+    if t1 is not None:
+        for rec, row in zip(doc["table1"], t1.rows, strict=True):
+            rec["text"] = row.text("statistic")
+    return doc
