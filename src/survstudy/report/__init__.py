@@ -7,4 +7,46 @@ folder).
 
 Must not be here: statistics or number formatting rules (use ``tables``).
 Imports: ``tables``, ``plots``, result types.
+
+Public API: :class:`ReportBundle` (and its parts), :func:`methods_paragraph`,
+:func:`write_report`, :func:`build_bundle` (StudyResults -> ReportBundle).
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from survstudy.report.bundle import (
+    SYNTHETIC_BANNER,
+    FigureSpec,
+    FlowStep,
+    Provenance,
+    QualityNote,
+    ReportBundle,
+    ReportWarning,
+    methods_paragraph,
+    source_date,
+)
+from survstudy.report.writer import FORMATS, write_report
+
+__all__ = [
+    "FORMATS",
+    "SYNTHETIC_BANNER",
+    "FigureSpec",
+    "FlowStep",
+    "Provenance",
+    "QualityNote",
+    "ReportBundle",
+    "ReportWarning",
+    "build_bundle",
+    "methods_paragraph",
+    "source_date",
+    "write_report",
+]
+
+
+def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
+    """A :class:`ReportBundle` from :class:`~survstudy.pipeline.StudyResults` (lazy import)."""
+    from survstudy.report.build import build_bundle as _build
+
+    return _build(results, tiff=tiff)

@@ -1,0 +1,229 @@
+"""``build_bundle``: StudyResults -> ReportBundle (tables, figures, methods, warnings).
+
+Tables come from :mod:`survstudy.tables.study`, figures from :mod:`survstudy.plots`
+(drawn lazily, one at a time, when the writer saves them); the methods paragraph
+is worded here from the pipeline's plain ``methods`` facts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from survstudy.report.bundle import (
+    SYNTHETIC_BANNER,
+    FigureSpec,
+    FlowStep,
+    Provenance,
+    QualityNote,
+    ReportBundle,
+    ReportWarning,
+    methods_paragraph,
+)
+
+__all__ = ["build_bundle", "figure_specs"]
+
+
+def _flow(results: Any) -> list[FlowStep]:
+    flow = list(results.flow)
+    if not flow:
+        return [FlowStep("Patients analysed", int(results.n))]
+    steps = [FlowStep("Patients in the data file", int(flow[0].get("n_before", 0)))]
+    for d in flow:
+        steps.append(
+            FlowStep(
+                str(d.get("description", "")),
+                int(d.get("n_after", 0)),
+                int(d.get("n_excluded", 0)),
+                str(d.get("reason", "") or ""),
+            )
+        )
+    return steps
+
+
+def _quality(results: Any) -> list[QualityNote]:
+    out = []
+    for q in getattr(results, "quality_issues", ()) or ():
+        row = q.get("row")
+        out.append(
+            QualityNote(
+                code=str(q.get("code", "")),
+                severity=str(q.get("severity", "note")),
+                message=str(q.get("message", "")),
+                row=int(row) if row is not None else None,
+                column=q.get("column"),
+            )
+        )
+    if not out:
+        out = [QualityNote(code="", severity="note", message=str(m)) for m in results.quality]
+    return out
+
+
+def _forest_rows(rows: Any) -> list[Any]:
+    from survstudy.plots import ForestRow
+    from survstudy.tables import format as fmt
+    from survstudy.tables.study import row_label
+
+    scaled = {r.variable for r in rows if r.kind == "continuous" and r.per not in (None, 1)}
+    out = []
+    for r in rows:
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        if r.kind == "header":
+            p = r.overall_p
+            out.append(
+                ForestRow(
+                    label=r.label, is_header=True, p_text=fmt.p_value(p) if math.isfinite(p) else ""
+                )
+            )
+            continue
+        cont = r.kind == "continuous"
+        out.append(
+            ForestRow(
+                label=row_label(r) if cont else str(r.level),
+                hr=r.hr,
+                lower=r.lower,
+                upper=r.upper,
+                p_text=fmt.p_value(r.p_value) if math.isfinite(r.p_value) else "",
+                is_reference=r.reference,
+                not_estimable=not r.estimable,
+                indent=0 if cont else 1,
+            )
+        )
+    return out
+
+
+def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """A callable that draws the figure when the writer needs it."""
+
+    def draw() -> Any:
+        return fn(*args, **kwargs).figure
+
+    return draw
+
+
+def figure_specs(results: Any) -> list[FigureSpec]:
+    """KM curves per endpoint/factor, then forest plots; each drawn when written."""
+    from survstudy.plots import plot_forest, plot_km_curves
+
+    figs: list[FigureSpec] = []
+    unit = results.time_unit
+    for k in results.km:
+        what = k.endpoint_label + (f" by {k.by_label.lower()}" if k.by_label else "")
+        caption = f"Kaplan–Meier estimate of {what[:1].lower() + what[1:]}"
+        if k.tests and len(k.groups) > 1:
+            caption += f"; {k.tests[0].label} test"
+        caption += f". Time in {unit}; number at risk under the x-axis."
+        figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
+    for ep, uni in results.univariable.items():
+        rows = _forest_rows(uni.rows)
+        if any(not getattr(r, "is_header", False) for r in rows):
+            figs.append(
+                FigureSpec(
+                    f"forest_univariable_{ep}",
+                    f"Univariable hazard ratios (95% CI) for {uni.endpoint_label.lower()}.",
+                    draw=_drawer(plot_forest, rows, title=None),
+                )
+            )
+    for i, m in enumerate(results.multivariable, start=1):
+        rows = _forest_rows(m.rows)
+        figs.append(
+            FigureSpec(
+                f"forest_multivariable_{i}",
+                f"Adjusted hazard ratios (95% CI): {m.name} ({m.endpoint_label.lower()}).",
+                draw=_drawer(plot_forest, rows, title=None),
+            )
+        )
+    return figs
+
+
+def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's methods facts in :func:`methods_paragraph`'s vocabulary."""
+    m = dict(methods)
+    out: dict[str, Any] = {"survival": "Kaplan–Meier"}
+    if m.get("km_ci"):
+        out["ci_text"] = m["km_ci"]
+    out["conf_level"] = m.get("conf_level", 0.95)
+    rule = m.get("median_rule")
+    if rule == "r":
+        out["median"] = (
+            "the first time at which the survival curve falls to 0.5 or below (R's rule: the midpoint where the curve is flat at exactly 0.5)"
+        )
+    elif rule == "spss":
+        out["median"] = (
+            "SPSS 25's rule (the first time with S(t) ≤ 0.5), with a confidence interval of median ± 1.96 × SE"
+        )
+    if m.get("followup"):
+        out["followup"] = m["followup"]
+    if m.get("tests"):
+        out["tests"] = list(m["tests"])
+    ties = m.get("ties")
+    if ties:
+        out["cox"] = True
+        out["ties"] = "Efron" if ties == "efron" else "Breslow"
+    out["ph_test"] = "the Grambsch–Therneau test of scaled Schoenfeld residuals"
+    if m.get("software"):
+        out["software"] = [str(m["software"])]
+    if m.get("profile"):
+        out["extra"] = [f"Methods profile: {m['profile']}"]
+    return out
+
+
+def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
+    from survstudy.report import _tables as T
+
+    keys = {T.key(t): t for t in tables}
+    shown = {
+        k: " ".join([*(c for _, cells in T.rows(t) for c in cells), *T.footnotes(t)])
+        for k, t in keys.items()
+    }
+    out: list[ReportWarning] = []
+    seen: set[tuple[str | None, str]] = set()
+    for w in results.warnings:
+        table: str | None = None
+        if w.section == "survival" and "survival" in keys:
+            table = "survival"
+        elif w.section == "univariable" and f"univariable_{w.endpoint}" in keys:
+            table = f"univariable_{w.endpoint}"
+        elif w.section == "multivariable":
+            table = next((k for k in keys if k.startswith("multivariable")), None)
+        elif w.section == "table1" and "table1" in keys:
+            table = "table1"
+        if table is not None and w.message in shown.get(table, ""):
+            continue  # already printed next to its number by the table model
+        if (table, w.message) in seen:
+            continue
+        seen.add((table, w.message))
+        out.append(ReportWarning(message=w.message, code=w.code, table=table))
+    return out
+
+
+def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
+    """The report bundle of a :class:`~survstudy.pipeline.StudyResults`.
+
+    ``tiff=True`` makes :func:`write_report` also write TIFF figures.
+    """
+    from survstudy.tables.study import results_document, study_tables
+
+    tables = study_tables(results)
+    prov = results.provenance
+    return ReportBundle(
+        title=results.title,
+        subtitle=results.description or "",
+        banner=SYNTHETIC_BANNER if results.synthetic else "",
+        flow=_flow(results),
+        quality=_quality(results),
+        tables=tables,
+        figures=figure_specs(results),
+        methods=methods_paragraph(pipeline_methods(results.methods)),
+        warnings=_warnings(results, tables),
+        provenance=Provenance(
+            input_sha256=prov.input_sha256,
+            spec_sha256=prov.spec_sha256,
+            versions=dict(prov.versions),
+            command="survstudy run",
+            date=prov.generated,
+        ),
+        results=results_document(results, tables),
+        tiff=tiff,
+    )

@@ -1,0 +1,241 @@
+"""report.docx: real Word tables in a plain journal style (three rules, no vertical lines).
+
+python-docx builds the document; the saved package is then rewritten by
+:func:`survstudy.report.safe.normalise_zip` (fixed zip timestamps and core
+properties) so the bytes do not depend on the clock.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from survstudy.report import _tables as T
+from survstudy.report.bundle import ReportBundle
+from survstudy.report.safe import fixed_datetime, normalise_zip
+
+__all__ = ["render_docx"]
+
+_FONT = "Times New Roman"
+
+
+def _border(el: Any, edges: dict[str, int]) -> None:
+    """Set single-line borders (size in eighths of a point) on a tblPr/tcPr element."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tag = "w:tblBorders" if el.tag.endswith("tblPr") else "w:tcBorders"
+    borders = el.find(qn(tag))
+    if borders is None:
+        borders = OxmlElement(tag)
+        el.append(borders)
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        if tag == "w:tcBorders" and edge.startswith("inside"):
+            continue
+        b = OxmlElement(f"w:{edge}")
+        size = edges.get(edge, 0)
+        b.set(qn("w:val"), "single" if size else "nil")
+        if size:
+            b.set(qn("w:sz"), str(size))
+            b.set(qn("w:space"), "0")
+            b.set(qn("w:color"), "000000")
+        old = borders.find(qn(f"w:{edge}"))
+        if old is not None:
+            borders.remove(old)
+        borders.append(b)
+
+
+def _cell_text(
+    cell: Any,
+    text: str,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    marks: list[int] | None = None,
+    size: float = 9.0,
+    indent: bool = False,
+) -> None:
+    from docx.shared import Mm, Pt
+
+    p = cell.paragraphs[0]
+    p.paragraph_format.space_before = Pt(1)
+    p.paragraph_format.space_after = Pt(1)
+    if indent:
+        p.paragraph_format.left_indent = Mm(4)
+    run = p.add_run(text)
+    run.bold = bold
+    run.italic = italic
+    run.font.size = Pt(size)
+    for n in marks or []:
+        sup = p.add_run(str(n))
+        sup.font.superscript = True
+        sup.font.size = Pt(size)
+
+
+def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, str]]]) -> None:
+    from docx.shared import Pt
+
+    k = T.key(t)
+    cols = T.columns(t)
+    body = T.rows(t)
+    cap = doc.add_paragraph()
+    cap.paragraph_format.keep_with_next = True
+    cap.paragraph_format.space_before = Pt(12)
+    r = cap.add_run(T.title(t))
+    r.bold = True
+    r.font.size = Pt(10)
+    table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
+    table.autofit = True
+    tbl_pr = table._tbl.tblPr
+    _border(tbl_pr, {"top": 12, "bottom": 12})
+    for j, (_, label) in enumerate(cols):
+        cell = table.rows[0].cells[j]
+        _cell_text(cell, label, bold=True)
+        _border(cell._tc.get_or_add_tcPr(), {"top": 12, "bottom": 6})
+    for i, (kind, cells) in enumerate(body):
+        row = table.rows[i + 1]
+        for j, text in enumerate(cells):
+            _cell_text(
+                row.cells[j],
+                text,
+                bold=(kind == "label" and j == 0),
+                italic=(kind == "missing"),
+                indent=(j == 0 and kind in ("level", "reference", "missing")),
+                marks=T.cell_marks(marks, k, i, j, cols[j][0]),
+            )
+            if i == len(body) - 1:
+                _border(row.cells[j]._tc.get_or_add_tcPr(), {"bottom": 12})
+    for f in T.footnotes(t):
+        p = doc.add_paragraph()
+        p.paragraph_format.space_after = Pt(0)
+        run = p.add_run(f)
+        run.font.size = Pt(8)
+    for n, m in notes.get(k, []):
+        p = doc.add_paragraph()
+        p.paragraph_format.space_after = Pt(0)
+        s = p.add_run(str(n))
+        s.font.superscript = True
+        s.font.size = Pt(8)
+        run = p.add_run(" " + m)
+        run.font.size = Pt(8)
+
+
+def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> bytes:
+    """The Word document as deterministic bytes."""
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Mm, Pt, RGBColor
+
+    doc = docx.Document()
+    sec = doc.sections[0]
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.left_margin = sec.right_margin = Mm(20)
+    sec.top_margin = sec.bottom_margin = Mm(20)
+    normal = doc.styles["Normal"]
+    normal.font.name = _FONT
+    normal.font.size = Pt(10.5)
+    for name in ("Title", "Heading 1", "Heading 2"):
+        st = doc.styles[name]
+        st.font.name = _FONT
+        st.font.color.rgb = RGBColor(0, 0, 0)
+
+    when = fixed_datetime().replace(tzinfo=None)
+    cp = doc.core_properties
+    cp.author = "survstudy"
+    cp.last_modified_by = "survstudy"
+    cp.created = when
+    cp.modified = when
+    cp.last_printed = when
+    cp.revision = 1
+    cp.title = bundle.title[:255]
+    cp.comments = ""
+
+    h = doc.add_heading(bundle.title, level=0)
+    for run in h.runs:
+        run.font.size = Pt(16)
+    if bundle.subtitle:
+        doc.add_paragraph(bundle.subtitle)
+    if bundle.banner:
+        p = doc.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        r = p.add_run(bundle.banner)
+        r.bold = True
+        r.font.size = Pt(12)
+        r.font.color.rgb = RGBColor(0xB0, 0, 0)
+
+    if bundle.flow:
+        doc.add_heading("Inclusion flow", level=1)
+        for i, s in enumerate(bundle.flow):
+            if i and s.excluded:
+                p = doc.add_paragraph()
+                p.paragraph_format.left_indent = Mm(8)
+                run = p.add_run(
+                    f"→ excluded (n = {s.excluded})" + (f": {s.reason}" if s.reason else "")
+                )
+                run.italic = True
+            p = doc.add_paragraph()
+            run = p.add_run(f"{s.description}: n = {s.n}")
+            run.bold = True
+
+    if bundle.quality:
+        doc.add_heading("Data-quality notes", level=1)
+        for q in bundle.quality:
+            where = ", ".join(
+                x for x in (f"row {q.row}" if q.row is not None else "", q.column or "") if x
+            )
+            doc.add_paragraph(
+                f"{q.severity} {q.code}" + (f" ({where})" if where else "") + f": {q.message}",
+                style="List Bullet",
+            )
+
+    tables = list(bundle.tables)
+    marks, notes, general = T.warning_marks(tables, list(bundle.warnings))
+    front = [t for t in tables if T.key(t).startswith(("table1", "surv"))]
+    back = [t for t in tables if t not in front]
+    if front:
+        doc.add_heading("Tables", level=1)
+    for t in front:
+        _add_table(doc, t, marks, notes)
+    if bundle.figures:
+        doc.add_heading("Figures", level=1)
+        for i, (f, files) in enumerate(zip(bundle.figures, figure_files, strict=True)):
+            if "png" in files:
+                doc.add_picture(str(files["png"]), width=Mm(160))
+                doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+            p = doc.add_paragraph()
+            r = p.add_run(f"Figure {i + 1}. ")
+            r.bold = True
+            p.add_run(f.caption).font.size = Pt(9.5)
+    if back:
+        doc.add_heading("Regression analyses", level=1)
+    for t in back:
+        _add_table(doc, t, marks, notes)
+    if general:
+        doc.add_heading("Warnings", level=1)
+        for m in general:
+            doc.add_paragraph(m, style="List Bullet")
+    if bundle.methods:
+        doc.add_heading("Statistical analysis", level=1)
+        doc.add_paragraph(bundle.methods)
+    prov = bundle.provenance
+    doc.add_heading("Provenance", level=1)
+    lines = [
+        f"Input SHA-256: {prov.input_sha256 or '—'}",
+        f"Spec SHA-256: {prov.spec_sha256 or '—'}",
+    ]
+    if prov.command:
+        lines.append(f"Command: {prov.command}")
+    lines += [
+        f"{k}: {v}" for k, v in sorted((str(a), str(b)) for a, b in dict(prov.versions).items())
+    ]
+    if prov.date:
+        lines.append(f"Date: {prov.date}")
+    for line in lines:
+        p = doc.add_paragraph()
+        p.paragraph_format.space_after = Pt(0)
+        p.add_run(line).font.size = Pt(8)
+
+    buf = io.BytesIO()
+    doc.save(buf)
+    return normalise_zip(buf.getvalue())
