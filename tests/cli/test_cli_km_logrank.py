@@ -98,7 +98,7 @@ def test_km_json_by_group_matches_r(capsys):
 def test_km_json_nulls_and_not_reached(capsys):
     """R reference: km_flat_end (curve ends at 0.5: median 3 by the last-point rule) and
     km_flat (S = 0: NA std_err/limits -> null)."""
-    code, out, _ = run(
+    _, out, _ = run(
         ["km", str(DATA / "km_flat.csv"), "--time", "time", "--event", "status", "--json"], capsys
     )
     g = json.loads(out)["groups"][0]
