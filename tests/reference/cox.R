@@ -27,15 +27,20 @@ lz <- lung[!is.na(lung$ph.ecog), c("time", "status", "age", "sex", "ph.ecog")]
 lz$const <- 1
 lz$age2 <- 2 * lz$age + 3 * lz$sex
 sets$lung_bad <- lz
+sets$book_testw1 <- read.csv("tests/reference/data/book_testw1.csv")
 for (nm in names(sets)) write.csv(sets[[nm]], file.path("tests/reference/data", paste0(nm, ".csv")), row.names = FALSE)
 
 fixture <- function(name, data, formula, ties = "efron", time = "time", event = "status", event_value = 1,
-                    covariates, factors = list(), strata = NULL, cluster = NULL, robust = FALSE, zph = TRUE) {
+                    covariates, factors = list(), strata = NULL, cluster = NULL, robust = FALSE, zph = TRUE,
+                    weights = NULL) {
   d <- sets[[data]]
   d$ev <- as.integer(d[[event]] == event_value)
   for (f in names(factors)) d[[f]] <- factor(d[[f]], levels = factors[[f]])
   environment(formula) <- environment()
-  fit <- if (robust) {
+  fit <- if (!is.null(weights)) {
+    d$.w <- d[[weights]]
+    eval(bquote(coxph(.(formula), data = d, ties = .(ties), weights = .w, x = TRUE, y = TRUE, model = TRUE)))
+  } else if (robust) {
     eval(bquote(coxph(.(formula), data = d, ties = .(ties), robust = TRUE, x = TRUE, y = TRUE, model = TRUE)))
   } else {
     eval(bquote(coxph(.(formula), data = d, ties = .(ties), x = TRUE, y = TRUE, model = TRUE)))
@@ -50,6 +55,7 @@ fixture <- function(name, data, formula, ties = "efron", time = "time", event = 
     R = R.version.string, survival = as.character(packageVersion("survival")),
     ties = ties, time = time, event = event, event_value = event_value,
     covariates = covariates, factors = factors, strata = strata, cluster = cluster, robust = robust,
+    weights = weights,
     n = fit$n, events = fit$nevent, iter = fit$iter,
     coef = unname(coef(fit)), se = unname(sqrt(diag(if (!is.null(fit$naive.var)) fit$naive.var else vcov(fit)))),
     robust_se = if (!is.null(fit$naive.var)) unname(sqrt(diag(fit$var))) else NULL,
@@ -94,7 +100,11 @@ fx <- list(
           covariates = c("age", "sex"), cluster = "id"),
   fixture("monotone_allcensored_group", "ovarian_grp", Surv(futime, ev) ~ grp + age, time = "futime",
           event = "fustat", covariates = c("grp", "age"), factors = list(grp = c("a", "b", "c")), zph = FALSE),
-  fixture("single_event", "aml_one", Surv(time, ev) ~ z, covariates = c("z"))
+  fixture("single_event", "aml_one", Surv(time, ev) ~ z, covariates = c("z")),
+  # case weights: Therneau & Grambsch test data 2 (weighted), Efron and Breslow
+  fixture("book_testw1_efron", "book_testw1", Surv(time, ev) ~ x, covariates = c("x"), weights = "wt", zph = FALSE),
+  fixture("book_testw1_breslow", "book_testw1", Surv(time, ev) ~ x, ties = "breslow", covariates = c("x"),
+          weights = "wt", zph = FALSE)
 )
 names(fx) <- vapply(fx, function(f) f$name, "")
 

@@ -59,6 +59,7 @@ def concordance(
     strata: NDArray[Any] | None = None,
     *,
     cluster: NDArray[Any] | None = None,
+    weights: NDArray[Any] | None = None,
     block: int = 2048,
 ) -> Concordance:
     """Concordance of a risk score (larger = earlier failure) with survival times."""
@@ -67,6 +68,7 @@ def concordance(
     e = np.asarray(event).astype(bool)
     n = s.size
     st = np.zeros(n, dtype=np.intp) if strata is None else np.asarray(strata)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     nk = np.zeros(n)  # concordance score involving k
     dk = np.zeros(n)  # comparable pairs involving k
     conc = disc = tx = ty = 0.0
@@ -82,21 +84,25 @@ def concordance(
         d_ij = first & (si < s[None, :])
         x_ij = first & (si == s[None, :])
         y_ij = ei & e[None, :] & same & (t[None, :] == ti)
-        conc += float(c_ij.sum())
-        disc += float(d_ij.sum())
-        tx += float(x_ij.sum())
-        ty += float(y_ij.sum()) - float(e[lo:hi].sum())
+        wi = w[lo:hi, None]
+        wij = wi * w[None, :]
+        conc += float((c_ij * wij).sum())
+        disc += float((d_ij * wij).sum())
+        tx += float((x_ij * wij).sum())
+        ty += float((y_ij * wij).sum()) - float((w[lo:hi] ** 2 * e[lo:hi]).sum())
         val = c_ij + 0.5 * x_ij
         cmp_ = first.astype(np.float64)
-        nk[lo:hi] += val.sum(axis=1)
-        dk[lo:hi] += cmp_.sum(axis=1)
-        nk += val.sum(axis=0)
-        dk += cmp_.sum(axis=0)
+        # derivatives of the weighted pair sums with respect to w_k
+        nk[lo:hi] += val @ w
+        dk[lo:hi] += cmp_ @ w
+        nk += w[lo:hi] @ val
+        dk += w[lo:hi] @ cmp_
     total = conc + disc + tx
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tx, ty / 2)
     c = (conc + 0.5 * tx) / total
     infl: NDArray[Any] = (nk - c * dk) / total
+    infl = infl * w  # IJ: influence of a case carries its weight
     if cluster is not None:
         # grouped jackknife: influence summed within each cluster (R, cluster())
         _, cc = np.unique(np.asarray(cluster), return_inverse=True)
@@ -114,4 +120,4 @@ def concordance_from_fit(fit: Any, max_n: int = 50_000, cluster: Any = None) -> 
     lp = np.empty(d.x.shape[0])
     lp[d.order] = d.x @ st.beta_scaled
     cl = None if cluster is None else np.asarray(cluster)
-    return concordance(lp, st.time, st.event, st.strata, cluster=cl)
+    return concordance(lp, st.time, st.event, st.strata, cluster=cl, weights=st.weights)

@@ -530,8 +530,10 @@ def cox_fit(
 
     terms: list[CoxTerm] = []
     with np.errstate(over="ignore"):  # an infinite limit is a valid answer (monotone likelihood)
-        lower = np.exp(coef - zq * se)
-        upper = np.exp(coef + zq * se)
+        # as R's summary.coxph: with a robust variance the CI uses the robust SE
+        ci_se = se if robust_se is None else robust_se
+        lower = np.exp(coef - zq * ci_se)
+        upper = np.exp(coef + zq * ci_se)
         hr = np.exp(coef)
     for j in range(p):
         estimable = not bool(monotone[j])
