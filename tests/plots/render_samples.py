@@ -92,6 +92,7 @@ def gbsg() -> None:
         logrank_p=logrank_test(t, e, g - 1).p_value,
         ylabel="Recurrence-free survival",
         title="Recurrence-free survival by tumour grade (GBSG)",
+        legend_title="Tumour grade",
     )
     save_figure(p, OUT / "km_gbsg_grade", formats=("png",), dpi=150)
     p = plot_km(

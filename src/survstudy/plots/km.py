@@ -134,6 +134,8 @@ def plot_km(
     palette: Sequence[str] = OKABE_ITO,
     legend: bool = True,
     legend_loc: str = "above",
+    legend_title: str | None = None,
+    p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
 ) -> KMPlot:
     """Draw Kaplan–Meier curves with an aligned number-at-risk table.
@@ -141,7 +143,9 @@ def plot_km(
     ``curves``: ``(label, KaplanMeierResult)`` pairs, times in days. ``ticks`` are in
     the display unit (``time`` / ``time_scale``); the number at risk under each
     tick is the result's own ``survival_at(tick * time_scale).n_risk``.
-    ``logrank_p`` is printed as "Log-rank p = 0.042" in the lower left corner.
+    ``logrank_p`` is printed as "Log-rank p = 0.042" at ``p_position`` (axes
+    fraction, lower left by default). The legend sits above the panel (``legend_loc``
+    "above"; any matplotlib location puts it inside) with an optional ``legend_title``.
     The legend reads "Label (n=12, events=3)".
     """
     if time_scale <= 0 or not math.isfinite(time_scale):
@@ -168,6 +172,8 @@ def plot_km(
         palette=palette,
         legend=legend,
         legend_loc=legend_loc,
+        legend_title=legend_title,
+        p_position=p_position,
         figsize=figsize,
     )
 
@@ -202,8 +208,9 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         "risk_table": bool(getattr(km_curves, "risk_table", True)),
         "title": getattr(km_curves, "title", None),
         "ylabel": f"{km_curves.endpoint_label} probability"
-        if len(groups) > 1 and km_curves.endpoint_label
+        if km_curves.endpoint_label
         else "Survival probability",
+        "legend_title": getattr(km_curves, "by_label", None) if len(groups) > 1 else None,
     }
     opts.update(kwargs)
     tests = tuple(getattr(km_curves, "tests", ()) or ())
@@ -244,6 +251,8 @@ def _draw(
     palette: Sequence[str] = OKABE_ITO,
     legend: bool = True,
     legend_loc: str = "above",
+    legend_title: str | None = None,
+    p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
 ) -> KMPlot:
     with style_context():
@@ -255,7 +264,11 @@ def _draw(
         rows = len(n_risk)
         fig: Figure | None = None
         if ax is None:
-            height = 3.0 + 0.14 * len(cs) * legend + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
+            height = (
+                3.0
+                + 0.14 * (len(cs) + bool(legend_title)) * legend
+                + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
+            )
             fig = Figure(figsize=figsize or (5.0, height), layout="constrained")
             fig.get_layout_engine().set(w_pad=0.06, h_pad=0.05)  # type: ignore[union-attr,call-arg]
             ax = fig.add_subplot()
@@ -323,12 +336,21 @@ def _draw(
                     borderaxespad=0.0,
                     ncols=len(handles) if width <= 48 else 1,
                     columnspacing=1.5,
+                    title=legend_title,
+                    alignment="left",
                 )
             else:
                 loc: Any = legend_loc
-                ax.legend(handles=handles, loc=loc, handlelength=1.6, borderaxespad=0.3)
+                ax.legend(
+                    handles=handles,
+                    loc=loc,
+                    handlelength=1.6,
+                    borderaxespad=0.3,
+                    title=legend_title,
+                    alignment="left",
+                )
         if p_text:
-            ax.text(0.02, 0.04, p_text, transform=ax.transAxes, ha="left", va="bottom")
+            ax.text(*p_position, p_text, transform=ax.transAxes, ha="left", va="bottom")
 
         if rows:
             fig_for_offset: Any = ax.figure
