@@ -111,7 +111,7 @@ def concordance(
     return Concordance(c, se, conc, disc, tx, ty / 2)
 
 
-def concordance_from_fit(fit: Any, max_n: int = 50_000, cluster: Any = None) -> Concordance | None:
+def concordance_from_fit(fit: Any, max_n: int = 10_000, cluster: Any = None) -> Concordance | None:
     """Concordance of a :class:`CoxResult`'s linear predictor (within strata), as R's ``concordance(fit)``."""
     st = fit._state
     if st is None or st.time.size > max_n:

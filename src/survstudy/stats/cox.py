@@ -421,7 +421,7 @@ def cox_fit(
     ``MONOTONE-LIKELIHOOD``, its Wald p set to ``None`` and an LR p given.
     ``assign`` names the term of each column (the dummies of one factor share
     a term) for the per-term PH test. ``concordance`` is computed for
-    n <= 50 000 (pairwise algorithm), else ``None``.
+    n <= 10 000 (pairwise O(n²) algorithm), else ``None``.
     """
     control = control or CoxControl()
     t = as_time(time)
