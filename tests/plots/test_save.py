@@ -92,3 +92,10 @@ def test_unknown_format_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="jpeg"):
         save_figure(plot, tmp_path / "f", formats=("png", "jpeg"))
     assert not list(tmp_path.iterdir())
+
+
+def test_import_is_lazy() -> None:
+    """Property: importing survstudy.plots does not import matplotlib (kept for drawing)."""
+    code = "import sys, survstudy.plots; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
