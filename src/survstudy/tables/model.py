@@ -32,6 +32,7 @@ __all__ = [
     "Table1Options",
     "Table1Variable",
     "TableModel",
+    "grouped_level_text",
     "table1_model",
 ]
 
@@ -217,7 +218,8 @@ class Table1Variable:
     ``level_labels`` maps a level to its printed category; ``sublabels`` maps a
     level to a category text that replaces it (e.g. "I (n=3)/II (n=4)");
     ``by`` holds the same summary per group of a stratified Table 1 and ``test``
-    the group comparison (with ``.test`` and ``.p_value``).
+    the group comparison (with ``.test`` and ``.p_value``); ``show_levels``
+    restricts the printed levels (the seed prints only "Yes" for progression).
     """
 
     variable: str
@@ -228,6 +230,12 @@ class Table1Variable:
     by: tuple[Any, ...] = ()
     test: Any = None
     show_denominator: bool | None = None
+    show_levels: tuple[str, ...] | None = None
+
+
+def grouped_level_text(parts: Sequence[tuple[str, int]], sep: str = "/") -> str:
+    """The category text of a grouped level with its parts' counts: "I (n=3)/II (n=4)"."""
+    return sep.join(f"{v} {fmt.denominator_note(c)}" for v, c in parts)
 
 
 _NPCT = re.compile(r"(,?\s*n\s*\(%\))\s*$")
@@ -303,7 +311,7 @@ def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
             subs = tuple(getattr(r, "sublevels", ()) or ())
             show = getattr(r, "show_sublevels", None)
             if (opt.annotate_sublevels if show is None else show) and len(subs) > 1:
-                cat = "/".join(f"{v} {fmt.denominator_note(c)}" for v, c in subs)
+                cat = grouped_level_text(subs)
             text = _count_text(r.n, r.percent, opt)
             groups = [_count_text(g.n, g.percent, opt) for g in r.groups]
         p = getattr(r, "p_value", None)
@@ -353,7 +361,10 @@ def _variable_lines(items: Sequence[Table1Variable], opt: Table1Options) -> list
             n_missing = int(res.n_missing)
             miss_groups = [str(int(g.n_missing)) for g in v.by]
         else:
+            first_line = True
             for i, lev in enumerate(res.levels):
+                if v.show_levels is not None and lev not in v.show_levels:
+                    continue
                 cat = v.sublabels.get(lev) or v.level_labels.get(lev, lev)
                 lines.append(
                     _Line(
@@ -363,10 +374,11 @@ def _variable_lines(items: Sequence[Table1Variable], opt: Table1Options) -> list
                         cat,
                         _count_text(int(res.counts[i]), float(res.percents[i]), opt),
                         [_count_text(int(g.counts[i]), float(g.percents[i]), opt) for g in v.by],
-                        p_text if i == 0 else "",
+                        p_text if first_line else "",
                         int(res.denominator),
                     )
                 )
+                first_line = False
             n_missing = int(res.n_missing)
             miss_groups = [str(int(g.n_missing)) for g in v.by]
         if v.show_denominator is False:
