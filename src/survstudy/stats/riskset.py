@@ -96,8 +96,23 @@ def risk_table(
     ew = e if w is None else w * e
     exits: NDArray[np.float64]
     events: NDArray[np.float64]
-    days = _day_offsets(t) if group is None and t.size else None
-    if days is not None:
+    days = _day_offsets(t) if t.size else None
+    if days is not None and group is not None:
+        # Grouped fast path: one bincount over (day, group) cells, then keep the days that occur.
+        offset, tmin, width = days
+        g = np.asarray(group, dtype=np.intp)
+        ng = (int(g.max()) + 1 if g.size else 1) if n_groups is None else int(n_groups)
+        cell = offset * ng + g
+        size = width * ng
+        exits_all = np.bincount(cell, weights=w, minlength=size).astype(np.float64)
+        exits_all = exits_all.reshape(width, ng)
+        count = exits_all.sum(axis=1) if w is None else np.bincount(offset, minlength=width)
+        present = count > 0
+        uniq = np.flatnonzero(present).astype(np.float64) + tmin
+        exits = exits_all[present]
+        events = np.bincount(cell, weights=ew, minlength=size).astype(np.float64)
+        events = events.reshape(width, ng)[present]
+    elif days is not None:
         # Fast path: count straight onto the day grid, then keep the days that occur.
         offset, tmin, width = days
         exits_all = np.bincount(offset, weights=w, minlength=width).astype(np.float64)
