@@ -170,3 +170,19 @@ def test_table1_variables_missing_and_iqr() -> None:
         ("", "Male", "1 (33.3)", ""),
         ("", "Missing", "1", ""),
     ]
+
+
+def test_table1_texts_match_model() -> None:
+    """Hand-written: results.json texts are the printed statistics, seed style."""
+    from survstudy.tables.model import table1_texts
+
+    t1 = Table1Result(
+        n=12,
+        rows=(
+            Table1Row("age", "Age", "continuous", n=12, median=46, min=29, max=57),
+            Table1Row("er", "ER", "level", level="Positive", n=9, denominator=12, percent=75.0),
+        ),
+        continuous="median-range",
+    )
+    assert table1_texts(t1, Table1Options.seed()) == ["46 (29-57)", "9 (75)"]
+    assert table1_texts(t1) == ["46 (29–57)", "9 (75.0)"]

@@ -34,6 +34,7 @@ __all__ = [
     "TableModel",
     "grouped_level_text",
     "table1_model",
+    "table1_texts",
 ]
 
 ROW_KINDS = ("label", "level", "reference", "missing", "summary", "note")
@@ -485,6 +486,17 @@ def table1_model(
     if tests:
         footnotes.append("p-values: " + "; ".join(tests) + ".")
     return TableModel(id=id, title=title, columns=columns, rows=rows, footnotes=footnotes)
+
+
+def table1_texts(data: Any, options: Table1Options | None = None) -> list[str]:
+    """The printed statistic of each row of a pipeline ``Table1Result`` (one per ``data.rows``).
+
+    The same text :func:`table1_model` prints, for ``results.json``'s ``table1[].text``.
+    """
+    opt = options or Table1Options()
+    if options is None or data.continuous != opt.continuous:
+        opt = _replace(opt, continuous=data.continuous)
+    return [ln.text for ln in _pipeline_lines(data, opt)]
 
 
 def _replace(opt: Table1Options, **kw: Any) -> Table1Options:
