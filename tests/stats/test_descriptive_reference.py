@@ -164,3 +164,35 @@ def test_mann_whitney_exact_hand() -> None:
     assert r.statistic == 0.0
     assert r.p_value == pytest.approx(1 / 3)
     assert r.footnote == "Mann–Whitney U test (exact)"
+
+
+def test_degenerate_tables_are_not_errors() -> None:
+    """Hand calculation: one category only (or one group) -> no test, NaN p, a warning."""
+    r = d.categorical_test([[3, 0], [4, 0]])
+    assert r.test == "not computed"
+    assert math.isnan(r.p_value)
+    assert r.warnings[0].code == "TEST-NOT-COMPUTABLE"
+    r2 = d.continuous_test([[1.0, 2.0], []])
+    assert r2.test == "not computed"
+    assert r2.to_dict()["p_value"] is None
+
+
+def test_fisher_rxc_naive_oracle() -> None:
+    """Naive oracle: the 2x3 p by brute force over every assignment of column labels
+    (all permutations of 8 patients; each table's probability is its share of them)."""
+    import itertools
+    from collections import Counter
+
+    table = [[3, 1, 0], [0, 2, 2]]
+    rows = [0, 0, 0, 0, 1, 1, 1, 1]
+    cols = [0, 0, 0, 1, 1, 1, 2, 2]
+    counts: Counter = Counter()
+    for perm in itertools.permutations(cols):
+        t = [[0] * 3 for _ in range(2)]
+        for r_, c_ in zip(rows, perm, strict=True):
+            t[r_][c_] += 1
+        counts[tuple(map(tuple, t))] += 1
+    total = sum(counts.values())
+    p_obs = counts[tuple(map(tuple, table))] / total
+    want = sum(k for k in counts.values() if k / total <= p_obs * (1 + 1e-7)) / total
+    assert d.fisher_exact_rxc(table).p_value == pytest.approx(want, abs=1e-12)

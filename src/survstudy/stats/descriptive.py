@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.errors import AnalysisError
+from survstudy.stats._common import StatWarning
 
 __all__ = [
     "CategoricalSummary",
@@ -448,6 +449,16 @@ def fisher_exact_rxc(
     )
 
 
+def _not_computed(why: str) -> GroupTestResult:
+    # A Table 1 detail must not stop a run: the p prints as a dash with the reason attached.
+    return GroupTestResult(
+        "not computed",
+        math.nan,
+        method="none",
+        warnings=(StatWarning("TEST-NOT-COMPUTABLE", f"No group comparison: {why}."),),
+    )
+
+
 def _expected(t: np.ndarray) -> np.ndarray:
     rows = t.sum(axis=1, keepdims=True).astype(float)
     cols = t.sum(axis=0, keepdims=True).astype(float)
@@ -468,7 +479,9 @@ def categorical_test(
     ``method``: "auto" (Fisher when any expected count < 5, else chi-square),
     "chisq" or "fisher". ``correct=True`` applies Yates's continuity correction
     to a 2×2 chi-square (R's ``chisq.test(correct=TRUE)``: the correction is
-    ``min(0.5, |O-E|)``); by default no correction.
+    ``min(0.5, |O-E|)``); by default no correction. Empty rows/columns are
+    dropped; with fewer than two left the result has ``test="not computed"``, a
+    NaN p and a ``TEST-NOT-COMPUTABLE`` warning (no exception: Table 1 goes on).
     """
     if method not in ("auto", "chisq", "fisher"):
         raise ValueError(f"method must be auto, chisq or fisher, got {method!r}")
@@ -477,7 +490,7 @@ def categorical_test(
         raise ValueError("a two-way table is needed")
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if min(t.shape) < 2:
-        raise AnalysisError("a group comparison needs at least two groups and two categories")
+        return _not_computed("only one group or one category has patients")
     e = _expected(t)
     min_e = float(e.min())
     use_fisher = method == "fisher" or (method == "auto" and min_e < 5)
@@ -544,13 +557,14 @@ def continuous_test(
     group has fewer than 50 values and there are no ties; otherwise the normal
     approximation with tie-corrected variance and (``correct=True``) a
     continuity correction. The statistic is U of the first group (R's W).
-    Empty groups are dropped.
+    Empty groups are dropped; with fewer than two left the result is "not
+    computed" (NaN p, ``TEST-NOT-COMPUTABLE`` warning).
     """
     from scipy import stats
 
     xs = [x for x in _clean(samples) if x.size > 0]
     if len(xs) < 2:
-        raise AnalysisError("a group comparison needs at least two groups with values")
+        return _not_computed("fewer than two groups have values")
     if parametric:
         if len(xs) == 2:
             r = stats.ttest_ind(xs[0], xs[1], equal_var=False)
