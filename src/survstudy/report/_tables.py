@@ -20,7 +20,42 @@ def columns(table: Any) -> list[tuple[str, str]]:
     out = []
     for c in getattr(table, "columns", ()):
         k = str(getattr(c, "key", c))
-        out.append((k, str(getattr(c, "label", k) or "")))
+        head = getattr(c, "header", None)
+        if head is None:
+            head = getattr(c, "label", k)
+        out.append((k, str(head or "")))
+    return out
+
+
+def aligns(table: Any) -> list[str]:
+    """``left``/``right``/``center`` of every column (left when the model does not say)."""
+    return [str(getattr(c, "align", "left") or "left") for c in getattr(table, "columns", ())]
+
+
+def row_info(table: Any) -> list[tuple[int, list[str]]]:
+    """(indent level, footnote markers) of every row."""
+    return [
+        (
+            int(getattr(r, "indent", 0) or 0),
+            [str(m) for m in getattr(r, "footnote_markers", ()) or ()],
+        )
+        for r in getattr(table, "rows", ())
+    ]
+
+
+def model_notes(tables: list[Any]) -> list[ReportWarning]:
+    """The table models' own row notes (``TableModel.notes``) as report warnings."""
+    out = []
+    for t in tables:
+        for n in getattr(t, "notes", ()) or ():
+            out.append(
+                ReportWarning(
+                    message=str(n.message),
+                    table=key(t),
+                    row=int(n.row),
+                    column=getattr(n, "column", None),
+                )
+            )
     return out
 
 
@@ -63,6 +98,7 @@ def warning_marks(
     Returns ``marks`` ((table, row, column) -> numbers), ``notes`` (table -> list
     of (number, message)) and the messages of warnings attached to no table.
     """
+    warnings = model_notes(tables) + list(warnings)
     known = {key(t) for t in tables}
     order = {key(t): i for i, t in enumerate(tables)}
     attached = [w for w in warnings if w.table in known]
@@ -97,3 +133,15 @@ def cell_marks(
     if col_index == 0:
         out += [n for n in marks.get((table_key, row, None), []) if n not in out]
     return out
+
+
+def indents(table: Any) -> list[int]:
+    """Indent level of every row: the model's ``indent``; when the model gives none, a
+    level/reference/missing row under a ``label`` row is indented once."""
+    info = [i for i, _ in row_info(table)]
+    if any(info):
+        return info
+    kinds = [k for k, _ in rows(table)]
+    if "label" not in kinds:
+        return [0] * len(kinds)
+    return [1 if k in ("level", "reference", "missing") else 0 for k in kinds]

@@ -29,6 +29,9 @@ def _flow(results: Any) -> list[FlowStep]:
     if not flow:
         return [FlowStep("Patients analysed", int(results.n))]
     steps = [FlowStep("Patients in the data file", int(flow[0].get("n_before", 0)))]
+    if not int(flow[0].get("n_excluded", 0)):
+        # The first step already says how many rows were read: it is the top box.
+        steps = []
     for d in flow:
         steps.append(
             FlowStep(

@@ -37,10 +37,15 @@ table.t thead th { border-top: 1.2pt solid #000; border-bottom: 0.6pt solid #000
   text-align: left; padding: 1mm 2.5mm; vertical-align: bottom; }
 table.t tbody td { padding: 0.6mm 2.5mm; vertical-align: top; }
 table.t tbody tr:last-child td { border-bottom: 1.2pt solid #000; }
-table.t td.c0 { text-align: left; }
-table.t td.num, table.t th.num { text-align: left; white-space: nowrap; }
+table.t td.num, table.t th.num { white-space: nowrap; }
+table.t .ar { text-align: right; }
+table.t .ac { text-align: center; }
 table.t tr.label td.c0 { font-weight: bold; padding-top: 1.6mm; }
-table.t tr.level td.c0, table.t tr.reference td.c0, table.t tr.missing td.c0 { padding-left: 6mm; }
+table.t td.i1 { padding-left: 6mm; }
+table.t td.i2 { padding-left: 10mm; }
+table.t td.i3 { padding-left: 14mm; }
+sup.m { font-size: 7.5pt; padding-left: 0.4mm; }
+p.caption { font-size: 9pt; margin: 1mm 0; }
 table.t tr.missing td { font-style: italic; }
 table.t tr { page-break-inside: avoid; }
 sup.w { font-size: 7.5pt; color: #8a2a00; font-weight: bold; padding-left: 0.5mm; }
@@ -127,11 +132,12 @@ _TEMPLATE = """<!DOCTYPE html>
 <section class="tablewrap" id="t-{{ t.key }}">
 <table class="t">
 <caption>{{ t.title }}</caption>
-<thead><tr>{% for c in t.columns %}<th{% if not loop.first %} class="num"{% endif %}>{{ c }}</th>{% endfor %}</tr></thead>
+<thead><tr>{% for c in t.columns %}<th class="{{ c.cls }}">{{ c.text }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for r in t.rows %}<tr class="{{ r.kind }}">{% for c in r.cells %}<td class="{{ 'c0' if loop.first else 'num' }}">{{ c.text }}{% for n in c.marks %}<sup class="w">{{ n }}</sup>{% endfor %}</td>{% endfor %}</tr>
+{% for r in t.rows %}<tr class="{{ r.kind }}">{% for c in r.cells %}<td class="{{ c.cls }}">{{ c.text }}{% for m in c.fmarks %}<sup class="m">{{ m }}</sup>{% endfor %}{% for n in c.marks %}<sup class="w">{{ n }}</sup>{% endfor %}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>
+{% if t.caption %}<p class="caption">{{ t.caption }}</p>{% endif %}
 {% for f in t.footnotes %}<p class="foot">{{ f }}</p>
 {% endfor %}
 {% if t.warnings %}<ol class="warn">{% for n, m in t.warnings %}<li value="{{ n }}">{{ m }}</li>{% endfor %}</ol>{% endif %}
@@ -204,13 +210,30 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     for t in tables:
         k = T.key(t)
         cols = T.columns(t)
+        al = T.aligns(t)
+        acls = [{"right": "ar", "center": "ac"}.get(a, "") for a in al]
+        info = T.row_info(t)
+        ind = T.indents(t)
         rows = []
         for i, (kind, cells) in enumerate(T.rows(t)):
             rows.append(
                 {
                     "kind": kind,
                     "cells": [
-                        {"text": text, "marks": T.cell_marks(marks, k, i, j, cols[j][0])}
+                        {
+                            "text": text,
+                            "marks": T.cell_marks(marks, k, i, j, cols[j][0]),
+                            "fmarks": info[i][1] if j == 0 else [],
+                            "cls": " ".join(
+                                x
+                                for x in (
+                                    "c0" if j == 0 else "num",
+                                    f"i{min(ind[i], 3)}" if j == 0 and ind[i] else "",
+                                    acls[j],
+                                )
+                                if x
+                            ),
+                        }
                         for j, text in enumerate(cells)
                     ],
                 }
@@ -221,7 +244,11 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                 "t": {
                     "key": k,
                     "title": T.title(t),
-                    "columns": [label for _, label in cols],
+                    "columns": [
+                        {"text": label, "cls": ("num " + acls[j]).strip() if j else acls[j]}
+                        for j, (_, label) in enumerate(cols)
+                    ],
+                    "caption": str(getattr(t, "caption", "") or ""),
                     "rows": rows,
                     "footnotes": T.footnotes(t),
                     "warnings": notes.get(k, []),

@@ -20,6 +20,20 @@ __all__ = ["render_docx"]
 _FONT = "Times New Roman"
 
 
+def _plain_font(style: Any) -> None:
+    """Times New Roman for every script: drop the theme-font attributes that override it."""
+    from docx.oxml.ns import qn
+
+    style.font.name = _FONT
+    rfonts = style.element.get_or_add_rPr().find(qn("w:rFonts"))
+    if rfonts is None:
+        return
+    for attr in ("asciiTheme", "hAnsiTheme", "eastAsiaTheme", "cstheme"):
+        rfonts.attrib.pop(qn(f"w:{attr}"), None)
+    for attr in ("ascii", "hAnsi", "cs"):
+        rfonts.set(qn(f"w:{attr}"), _FONT)
+
+
 def _border(el: Any, edges: dict[str, int]) -> None:
     """Set single-line borders (size in eighths of a point) on a tblPr/tcPr element."""
     from docx.oxml import OxmlElement
@@ -53,20 +67,31 @@ def _cell_text(
     bold: bool = False,
     italic: bool = False,
     marks: list[int] | None = None,
+    fmarks: list[str] | None = None,
     size: float = 9.0,
-    indent: bool = False,
+    indent: int = 0,
+    align: str = "left",
 ) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm, Pt
 
     p = cell.paragraphs[0]
     p.paragraph_format.space_before = Pt(1)
     p.paragraph_format.space_after = Pt(1)
     if indent:
-        p.paragraph_format.left_indent = Mm(4)
+        p.paragraph_format.left_indent = Mm(4 * indent)
+    if align == "right":
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    elif align == "center":
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run(text)
     run.bold = bold
     run.italic = italic
     run.font.size = Pt(size)
+    for m in fmarks or []:
+        sup = p.add_run(m)
+        sup.font.superscript = True
+        sup.font.size = Pt(size)
     for n in marks or []:
         sup = p.add_run(str(n))
         sup.font.superscript = True
@@ -74,11 +99,14 @@ def _cell_text(
 
 
 def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, str]]]) -> None:
-    from docx.shared import Pt
+    from docx.shared import Mm, Pt
 
     k = T.key(t)
     cols = T.columns(t)
     body = T.rows(t)
+    al = T.aligns(t)
+    info = T.row_info(t)
+    ind = T.indents(t)
     cap = doc.add_paragraph()
     cap.paragraph_format.keep_with_next = True
     cap.paragraph_format.space_before = Pt(12)
@@ -86,12 +114,21 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     r.bold = True
     r.font.size = Pt(10)
     table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
-    table.autofit = True
+    table.autofit = False
+    # The first column holds the labels: give it the most room (170 mm text width).
+    total = 170.0
+    ncol = max(len(cols), 1)
+    first = total * (0.42 if ncol > 2 else 0.55) if ncol > 1 else total
+    widths = [first] + [(total - first) / (ncol - 1)] * (ncol - 1)
+    for j, w in enumerate(widths):
+        table.columns[j].width = Mm(w)
+        for cell in table.columns[j].cells:
+            cell.width = Mm(w)
     tbl_pr = table._tbl.tblPr
     _border(tbl_pr, {"top": 12, "bottom": 12})
     for j, (_, label) in enumerate(cols):
         cell = table.rows[0].cells[j]
-        _cell_text(cell, label, bold=True)
+        _cell_text(cell, label, bold=True, align=al[j] if j < len(al) else "left")
         _border(cell._tc.get_or_add_tcPr(), {"top": 12, "bottom": 6})
     for i, (kind, cells) in enumerate(body):
         row = table.rows[i + 1]
@@ -101,8 +138,10 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
                 text,
                 bold=(kind == "label" and j == 0),
                 italic=(kind == "missing"),
-                indent=(j == 0 and kind in ("level", "reference", "missing")),
+                indent=ind[i] if j == 0 else 0,
                 marks=T.cell_marks(marks, k, i, j, cols[j][0]),
+                fmarks=info[i][1] if j == 0 else [],
+                align=al[j] if j < len(al) else "left",
             )
             if i == len(body) - 1:
                 _border(row.cells[j]._tc.get_or_add_tcPr(), {"bottom": 12})
@@ -137,8 +176,11 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     normal.font.size = Pt(10.5)
     for name in ("Title", "Heading 1", "Heading 2"):
         st = doc.styles[name]
-        st.font.name = _FONT
+        _plain_font(st)
         st.font.color.rgb = RGBColor(0, 0, 0)
+    doc.styles["Heading 1"].font.size = Pt(13)
+    doc.styles["Title"].font.size = Pt(17)
+    _plain_font(normal)
 
     when = fixed_datetime().replace(tzinfo=None)
     cp = doc.core_properties
@@ -151,9 +193,11 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     cp.title = bundle.title[:255]
     cp.comments = ""
 
-    h = doc.add_heading(bundle.title, level=0)
-    for run in h.runs:
-        run.font.size = Pt(16)
+    h = doc.add_paragraph()
+    h.paragraph_format.space_after = Pt(6)
+    hr = h.add_run(bundle.title)
+    hr.bold = True
+    hr.font.size = Pt(17)
     if bundle.subtitle:
         doc.add_paragraph(bundle.subtitle)
     if bundle.banner:
