@@ -91,5 +91,18 @@ out$kruskal[[1]] <- list(
   p_value = r$p.value, call = "kruskal.test(list(g1, g2, g3))"
 )
 
+# Parametric options (Table 1 with mean (SD)): Welch's t-test and one-way ANOVA.
+r <- t.test(wx$exact$x, wx$exact$y)
+out$welch <- list(
+  x = wx$exact$x, y = wx$exact$y, statistic = unname(r$statistic), df = unname(r$parameter),
+  p_value = r$p.value, call = "t.test(x, y)"
+)
+r <- oneway.test(v ~ g, data = data.frame(v = unlist(kg), g = factor(rep(1:3, lengths(kg)))),
+                 var.equal = TRUE)
+out$anova <- list(
+  groups = kg, statistic = unname(r$statistic), p_value = r$p.value,
+  call = "oneway.test(v ~ g, var.equal = TRUE)"
+)
+
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE),
            "tests/reference/descriptive.json")

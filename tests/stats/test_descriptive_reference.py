@@ -196,3 +196,17 @@ def test_fisher_rxc_naive_oracle() -> None:
     p_obs = counts[tuple(map(tuple, table))] / total
     want = sum(k for k in counts.values() if k / total <= p_obs * (1 + 1e-7)) / total
     assert d.fisher_exact_rxc(table).p_value == pytest.approx(want, abs=1e-12)
+
+
+def test_parametric_match_r() -> None:
+    """R reference: t.test(x, y) (Welch) and oneway.test(var.equal = TRUE)."""
+    w = REF["welch"]
+    r = d.continuous_test([w["x"], w["y"]], parametric=True)
+    assert r.test == "Welch's t-test"
+    assert r.statistic == pytest.approx(w["statistic"], abs=TOL)
+    assert r.p_value == pytest.approx(w["p_value"], abs=TOL)
+    a = REF["anova"]
+    r2 = d.continuous_test(a["groups"], parametric=True)
+    assert r2.test == "One-way ANOVA"
+    assert r2.statistic == pytest.approx(a["statistic"], abs=TOL)
+    assert r2.p_value == pytest.approx(a["p_value"], abs=TOL)
