@@ -186,3 +186,11 @@ def test_table1_texts_match_model() -> None:
     )
     assert table1_texts(t1, Table1Options.seed()) == ["46 (29-57)", "9 (75)"]
     assert table1_texts(t1) == ["46 (29–57)", "9 (75.0)"]
+
+
+def test_suffix_not_doubled() -> None:
+    """Hand-written: a label that already ends in 'n (%)' is not suffixed again."""
+    v = [Table1Variable("s", "Sex, n (%)", d.categorical_counts(["F", "M"], ["F", "M"]))]
+    m = table1_model(v, n=2)
+    assert m.rows[0].text("variable") == "Sex, n (%)"
+    assert m.rows[0].text("statistic") == "1 (50.0)"

@@ -466,7 +466,10 @@ def table1_model(
             d = ln.denominator
             if d is not None and (d < 0 or d != n_total):
                 label = _label_with_denominator(label, abs(d))
-            label += _suffix(kind_for_suffix, opt)
+            suffix = _suffix(kind_for_suffix, opt)
+            # A label that already says ", n (%)" keeps a single suffix.
+            if suffix and not label.rstrip().endswith(suffix.strip(" ,")):
+                label += suffix
         cells = {"variable": label, "category": ln.category, "statistic": ln.text}
         for k, g in zip(gkeys, ln.groups, strict=False):
             cells[k] = g
