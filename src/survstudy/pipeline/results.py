@@ -233,6 +233,7 @@ class Landmark:
     std_err: float
     n_risk: int
     warnings: tuple[str, ...] = ()  # codes of warnings that concern this estimate
+    messages: tuple[str, ...] = ()  # the same warnings in plain words
 
     def to_dict(self) -> dict[str, Any]:
         return {

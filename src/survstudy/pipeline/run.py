@@ -530,9 +530,10 @@ def _survival(
     for lm in landmarks:
         s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
         codes: list[str] = []
+        msgs: list[str] = []
         if n_risk < limit:
             codes.append("FEW-AT-RISK")
-            warn.add(
+            msg = warn.add(
                 "FEW-AT-RISK",
                 f"{info.label} at {_fmt_num(lm)} {_unit_word(unit, lm)}: only {n_risk} "
                 f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise",
@@ -540,9 +541,10 @@ def _survival(
                 endpoint=ep,
                 time=lm,
             )
+            msgs.append(msg)
         if lm * dpu > float(t.max()):
             codes.append("BEYOND-FOLLOW-UP")
-            warn.add(
+            msg = warn.add(
                 "BEYOND-FOLLOW-UP",
                 f"{info.label} at {_fmt_num(lm)} {_unit_word(unit, lm)}: beyond the longest "
                 "follow-up; the rate is not estimable",
@@ -550,8 +552,9 @@ def _survival(
                 endpoint=ep,
                 time=lm,
             )
+            msgs.append(msg)
             s = lo = hi = se = float("nan")
-        at.append(Landmark(lm, s, lo, hi, se, n_risk, tuple(codes)))
+        at.append(Landmark(lm, s, lo, hi, se, n_risk, tuple(codes), tuple(msgs)))
     # Median follow-up: reverse Kaplan–Meier (censorings as events), by the profile's rule.
     rev = engine.kaplan_meier(t, 1.0 - e, conf_type=prof.conf_type, conf_level=prof.conf_level)
     fmed = _median(rev, prof.median_rule, dpu, prof.conf_level)

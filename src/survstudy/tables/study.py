@@ -25,7 +25,7 @@ from survstudy.pipeline.results import (
     UnivariableResult,
 )
 from survstudy.tables import format as fmt
-from survstudy.tables.model import Column, Row, TableModel, table1_model
+from survstudy.tables.model import Column, Note, Row, TableModel, table1_model
 
 __all__ = [
     "multivariable_table",
@@ -37,8 +37,6 @@ __all__ = [
     "table1_table",
     "univariable_table",
 ]
-
-MARKS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def _num(x: float) -> str:
@@ -57,21 +55,6 @@ def _median_text(m: Median) -> str:
     return fmt.estimate_ci(m.estimate, m.lower, m.upper, digits=1)
 
 
-class _Notes:
-    """Lettered footnotes, one letter per distinct message."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def mark(self, message: str) -> str:
-        if message not in self.messages:
-            self.messages.append(message)
-        return MARKS[self.messages.index(message) % len(MARKS)]
-
-    def footnotes(self) -> list[str]:
-        return [f"{MARKS[i % len(MARKS)]} {m}" for i, m in enumerate(self.messages)]
-
-
 # --------------------------------------------------------------------------- Table 1
 
 
@@ -86,81 +69,87 @@ def table1_table(results: StudyResults) -> TableModel | None:
 
 
 def survival_table(results: StudyResults) -> TableModel | None:
-    """Survival summary: one column per endpoint, one row per statistic."""
+    """Survival summary: one column per endpoint, one row per statistic.
+
+    Warnings (median not reached, few patients at risk at a landmark) are notes on
+    the cell they concern.
+    """
     if not results.endpoints:
         return None
     eps: list[EndpointSummary] = list(results.endpoints.values())
     unit = results.time_unit
-    notes = _Notes()
     spss = results.profile.median_rule == "spss"
     # whole percentages for small series (as the seed reports them), one decimal from n = 100
     pct_digits = 1 if min(ep.n for ep in eps) >= 100 else 0
     columns = [Column("statistic", "")] + [Column(ep.name, ep.label) for ep in eps]
+    rows: list[Row] = []
+    notes: list[Note] = []
 
-    def row(label: str, cells: dict[str, str], kind: str = "summary") -> Row:
-        return Row(kind=kind, cells={"statistic": label, **cells})
+    def row(label: str, cells: dict[str, str]) -> int:
+        rows.append(Row(kind="summary", cells={"statistic": label, **cells}))
+        return len(rows) - 1
 
-    rows = [
-        row("Patients, n", {ep.name: str(ep.n) for ep in eps}),
-        row(
-            "Events, n (%)",
-            {ep.name: fmt.count_percent(ep.events, 100.0 * ep.events / ep.n) for ep in eps},
-        ),
-    ]
-    med_cells = {}
+    row("Patients, n", {ep.name: str(ep.n) for ep in eps})
+    row(
+        "Events, n (%)",
+        {ep.name: fmt.count_percent(ep.events, 100.0 * ep.events / ep.n) for ep in eps},
+    )
+    i = row(f"Median, {unit} (95% CI)", {ep.name: _median_text(ep.median) for ep in eps})
     for ep in eps:
-        text = _median_text(ep.median)
         if not ep.median.reached:
-            text += " " + notes.mark(
-                "Median not reached: more than half of the patients were event-free at the "
-                "last follow-up."
+            notes.append(
+                Note(
+                    i,
+                    f"{ep.label}: median not reached (more than half of the patients were "
+                    "event-free at the last follow-up).",
+                    ep.name,
+                )
             )
         elif spss and not math.isfinite(ep.median.se):
-            text += " " + notes.mark(
-                "SPSS's standard error of the median cannot be estimated here (the curve "
-                "does not fall below 45%)."
+            notes.append(
+                Note(
+                    i,
+                    f"{ep.label}: SPSS's standard error of the median cannot be estimated "
+                    "(the curve does not fall below 45%).",
+                    ep.name,
+                )
             )
-        med_cells[ep.name] = text
-    rows.append(row(f"Median, {unit} (95% CI)", med_cells))
     if spss:
-        rows.append(
-            row(
-                "Standard error of the median",
-                {ep.name: fmt.number(ep.median.se, digits=2) for ep in eps},
-            )
+        row(
+            "Standard error of the median",
+            {
+                ep.name: fmt.number(ep.median.se, digits=2)
+                if math.isfinite(ep.median.se)
+                else fmt.missing()
+                for ep in eps
+            },
         )
     times = sorted({a.time for ep in eps for a in ep.at})
     for t in times:
         cells, risk = {}, {}
+        found = []
         for ep in eps:
             a = next((x for x in ep.at if x.time == t), None)
             if a is None:
-                cells[ep.name], risk[ep.name] = "", ""
                 continue
-            if not math.isfinite(a.survival):
-                text = fmt.not_estimable()
+            if math.isfinite(a.survival):
+                cells[ep.name] = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=pct_digits)
             else:
-                text = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=pct_digits)
-            if "FEW-AT-RISK" in a.warnings:
-                text += " " + notes.mark(
-                    "Fewer than 10 patients (or 10%) remained at risk: the rate is imprecise."
-                )
-            if "BEYOND-FOLLOW-UP" in a.warnings:
-                text += " " + notes.mark("Beyond the longest follow-up.")
-            cells[ep.name] = text
+                cells[ep.name] = fmt.not_estimable()
             risk[ep.name] = str(a.n_risk)
-        rows.append(row(f"{_unit(unit, t)} survival, % (95% CI)", cells))
-        rows.append(row(f"At risk at {_num(t)} {unit}, n", risk))
-    rows.append(
-        row(
-            f"Median follow-up, {unit} (95% CI)",
-            {
-                ep.name: _median_text(
-                    Median(ep.followup.median, ep.followup.lower, ep.followup.upper, "r")
-                )
-                for ep in eps
-            },
-        )
+            found.append((ep.name, a))
+        i = row(f"{_unit(unit, t)} survival, % (95% CI)", cells)
+        for name, a in found:
+            notes.extend(Note(i, m, name) for m in a.messages)
+        row(f"At risk at {_num(t)} {unit}, n", risk)
+    row(
+        f"Median follow-up, {unit} (95% CI)",
+        {
+            ep.name: _median_text(
+                Median(ep.followup.median, ep.followup.lower, ep.followup.upper, "r")
+            )
+            for ep in eps
+        },
     )
     prof = results.profile
     foot = [
@@ -178,7 +167,8 @@ def survival_table(results: StudyResults) -> TableModel | None:
         title="Table 2. Survival",
         columns=columns,
         rows=rows,
-        footnotes=foot + notes.footnotes(),
+        footnotes=foot,
+        notes=notes,
     )
 
 
@@ -210,8 +200,10 @@ def _p(x: float) -> str:
     return fmt.p_value(x) if math.isfinite(x) else ""
 
 
-def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> list[Row]:
-    out = []
+def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], list[Note]]:
+    """Table rows and the notes (plain-language warnings) attached to their HR cells."""
+    out: list[Row] = []
+    notes: list[Note] = []
     # A continuous factor with ``per: k`` is printed per k units only (the per-unit
     # estimate stays in results.json).
     scaled = {r.variable for r in rows if r.kind == "continuous" and r.per not in (None, 1)}
@@ -225,8 +217,13 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> list[Row]:
             "variable": row_label(r),
             "hr": "" if r.kind == "header" else _hr_text(r),
             "p": "" if r.kind in ("header", "reference") or not r.estimable else _p(r.p_value),
-            "note": "; ".join(w for w in r.warnings if w),
         }
+        for w in r.warnings:
+            if w:
+                text = w[:1].upper() + w[1:]
+                # a PH-test warning concerns the PH p; the others the hazard ratio
+                column = "ph" if "ph" in extra and "PH test" in text else "hr"
+                notes.append(Note(len(out), text.rstrip(".") + ".", column))
         if r.kind == "header" and math.isfinite(r.overall_p):
             cells["p"] = _p(r.overall_p)
         if "logrank" in extra:
@@ -244,7 +241,7 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> list[Row]:
                 level=r.level,
             )
         )
-    return out
+    return out, notes
 
 
 def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> TableModel:
@@ -261,7 +258,6 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     ]
     if "breslow" in extra:
         columns.append(Column("breslow", f"{labels['gehan-breslow']} p"))
-    columns.append(Column("note", "Note"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
         f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
@@ -272,12 +268,14 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested; p-values are not "
         "adjusted for multiple testing.",
     ]
+    rows, notes = _cox_rows(uni.rows, extra)
     return TableModel(
         key=f"univariable_{endpoint}",
         title=f"Table {number}. Univariable analysis of {_lower_first(uni.endpoint_label)}",
         columns=columns,
-        rows=_cox_rows(uni.rows, extra),
+        rows=rows,
         footnotes=foot,
+        notes=notes,
     )
 
 
@@ -288,7 +286,6 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         Column("hr", "Adjusted HR (95% CI)"),
         Column("p", "p"),
         Column("ph", "PH test p"),
-        Column("note", "Note"),
     ]
     ties = "Efron" if model.ties == "efron" else "Breslow"
     foot = [
@@ -306,14 +303,16 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         + f"; likelihood-ratio test {_p_sentence(model.lr_p)}; global proportional-hazards "
         f"test (Grambsch–Therneau) {_p_sentence(model.ph_global_p)}.",
     ]
-    foot.extend(model.warnings)
+    foot.extend(w.rstrip(".") + "." for w in model.warnings)
+    rows, notes = _cox_rows(model.rows, ["ph"])
     return TableModel(
         key=f"multivariable_{_slug(model.name)}",
         title=f"Table {number}. Multivariable analysis: {model.name} "
         f"({_lower_first(model.endpoint_label)})",
         columns=columns,
-        rows=_cox_rows(model.rows, ["ph"]),
+        rows=rows,
         footnotes=foot,
+        notes=notes,
     )
 
 
@@ -328,7 +327,7 @@ def _p_sentence(p: float) -> str:
     if not math.isfinite(p):
         return "not available"
     text = fmt.p_value(p)
-    return f"p {text}" if text.startswith("<") else f"p = {text}"
+    return f"p {text[0]} {text[1:]}" if text[0] in "<>" else f"p = {text}"
 
 
 def _slug(name: str) -> str:
