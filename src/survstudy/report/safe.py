@@ -5,7 +5,8 @@
 - :func:`inside`: resolve a path and refuse anything outside the output folder.
 - :func:`neutralise`: a text cell that a spreadsheet would run as a formula
   (starting with ``=``, ``+``, ``-``, ``@``, tab or CR) gets a leading
-  apostrophe (OWASP "CSV injection" advice); plain numbers stay as they are.
+  apostrophe (OWASP "CSV injection" advice); numbers and printed negative
+  numbers ("-0.5") stay as they are.
 - :func:`canonical_json`: sorted keys, NaN/inf -> null, UTF-8, newline at end.
 - :func:`normalise_zip`: rewrite an OOXML zip with fixed timestamps and fixed
   core-property dates, so DOCX/XLSX bytes do not depend on the clock.
@@ -42,7 +43,7 @@ __all__ = [
 FIXED_EPOCH = 315532800
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NEGATIVE_NUMBER = re.compile(r"-(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def fixed_datetime() -> _dt.datetime:
@@ -97,8 +98,9 @@ def neutralise(value: Any) -> Any:
     """A spreadsheet-safe cell value.
 
     Numbers (int/float, not bool) are returned unchanged, NaN/inf as ``None``.
-    A text that is a plain number ("-0.5", "+3") is kept verbatim. Any other text
-    starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'``.
+    A text that is a printed negative number ("-0.5", "-1e-3") is kept verbatim
+    (a spreadsheet reads it as the number). Any other text starting with ``=``,
+    ``+``, ``-``, ``@``, tab or CR gets a leading ``'`` ("+1" -> "'+1").
     """
     if value is None or isinstance(value, bool):
         return value
@@ -107,7 +109,7 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     text = str(value)
-    if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
+    if text.startswith(_DANGEROUS) and not _NEGATIVE_NUMBER.fullmatch(text):
         return "'" + text
     return text
 
