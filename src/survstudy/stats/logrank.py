@@ -186,10 +186,11 @@ def _score(
     kind: str,
     rho: float,
     gamma: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """(observed, expected, variance) summed over the times of one stratum."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(observed, expected, variance, n per group) summed over the times of one stratum."""
     rt = risk_table(t, e, g, n_groups=k)
     nr, dv = rt.n_risk, rt.n_event  # (m, k)
+    n_group = nr[0].copy()  # everyone is at risk at the first time
     n_at = nr.sum(axis=1)
     d_at = dv.sum(axis=1)
     ev = d_at > 0
@@ -202,7 +203,7 @@ def _score(
         c = np.where(n_at > 1, w**2 * d_at * (n_at - d_at) / (n_at - 1.0), 0.0)
     # V = sum_j c_j (diag(f_j) - f_j f_j'), done as two matrix products, not a loop.
     var = np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
-    return obs, exp_, var
+    return obs, exp_, var, n_group
 
 
 def _chisq(u: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[float, int]:
@@ -210,7 +211,7 @@ def _chisq(u: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[float, int]:
     sub_u, sub_v = u[: k - 1], v[: k - 1, : k - 1]
     rank = int(np.linalg.matrix_rank(sub_v)) if k > 1 else 0
     if rank == 0:
-        return float("nan"), 0
+        return 0.0, 0  # as R: "Chisq= 0 on 0 degrees of freedom, p= 1"
     if rank == k - 1:
         stat = float(sub_u @ np.linalg.solve(sub_v, sub_u))
     else:
@@ -224,7 +225,11 @@ def _codes(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:
     if values.dtype.kind in "iu" and values.size:
         lo, hi = int(values.min()), int(values.max())
         if lo >= 0 and hi <= 4 * values.size + 1024:
-            present = np.bincount(values, minlength=hi + 1) > 0
+            counts = np.bincount(values, minlength=hi + 1)
+            present = counts > 0
+            if lo == 0 and present.all():
+                # Codes are already 0..k-1: no gather needed.
+                return np.arange(hi + 1), values.astype(np.intp, copy=False)
             rank = np.cumsum(present) - 1
             return np.flatnonzero(present), rank[values].astype(np.intp)
     uniq, inv = np.unique(values, return_inverse=True)
@@ -243,13 +248,13 @@ def _prepare(
         raise ValueError("group must have the same length as time")
     codes, g = _codes(graw)
     if strata is None:
-        s = np.zeros(t.size, dtype=np.intp)
+        s = np.zeros(1, dtype=np.intp)  # one stratum; never indexed
     else:
         sraw = np.asarray(strata)
         if sraw.shape != t.shape:
             raise ValueError("strata must have the same length as time")
         s = _codes(sraw)[1]
-    return t, e, g.astype(np.intp), codes, s
+    return t, e, g.astype(np.intp, copy=False), codes, s
 
 
 def logrank_test(
@@ -283,6 +288,7 @@ def logrank_test(
     obs = np.zeros(k)
     exp_ = np.zeros(k)
     var = np.zeros((k, k))
+    n_all = np.zeros(k)
     n_strata = int(s.max()) + 1
     for st in range(n_strata):
         if n_strata == 1:  # no copies of the full arrays in the common unstratified case
@@ -291,14 +297,25 @@ def logrank_test(
             m = s == st
             tm, em, gm = t[m], e[m], g[m]
         if not em.any():
+            n_all += np.bincount(gm, minlength=k)
             continue
-        o1, e1, v1 = _score(tm, em, gm, k, weights, rho, gamma)
+        o1, e1, v1, n1 = _score(tm, em, gm, k, weights, rho, gamma)
+        n_all += n1
         obs += o1
         exp_ += e1
         var += v1
     stat, df = _chisq(obs - exp_, var)
-    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else float("nan")
+    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
     warns: list[StatWarning] = []
+    if df == 0:
+        warns.append(
+            StatWarning(
+                "NO-INFORMATION",
+                "the groups were never at risk together at an event time, so they cannot be "
+                "compared (no test statistic)",
+                {},
+            )
+        )
     if np.any(exp_ < 5):
         warns.append(
             StatWarning(
@@ -321,7 +338,7 @@ def logrank_test(
         statistic=stat,
         df=df,
         p_value=p,
-        n=np.bincount(g, minlength=k).astype(np.float64),
+        n=n_all,
         observed=obs,
         expected=exp_,
         variance=var,

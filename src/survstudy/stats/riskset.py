@@ -102,7 +102,8 @@ def risk_table(
         offset, tmin, width = days
         g = np.asarray(group, dtype=np.intp)
         ng = (int(g.max()) + 1 if g.size else 1) if n_groups is None else int(n_groups)
-        cell = offset * ng + g
+        cell = offset * ng
+        cell += g
         size = width * ng
         exits_all = np.bincount(cell, weights=w, minlength=size).astype(np.float64)
         exits_all = exits_all.reshape(width, ng)
