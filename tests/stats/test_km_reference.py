@@ -117,3 +117,20 @@ def test_to_dict_nulls():
     assert last["std_err"] is None
     assert last["lower"] is None
     assert res.to_dict()["median"] == 3.0  # midpoint of the flat segment at S = 0.5: (2 + 4) / 2
+
+
+def test_km_lifelines_loglog_agrees():
+    """Independent implementation: lifelines KaplanMeierFitter (its default CI is the same
+    log(-log) Greenwood interval) on lung."""
+    from lifelines import KaplanMeierFitter
+
+    d = dataset("lung")
+    res = kaplan_meier(d["time"], d["ev"])
+    kmf = KaplanMeierFitter().fit(d["time"], d["ev"])
+    s = kmf.survival_function_.iloc[1:, 0].to_numpy()  # lifelines starts with a row at t = 0
+    ci = kmf.confidence_interval_.iloc[1:].to_numpy()
+    np.testing.assert_allclose(res.survival, s, rtol=1e-10)
+    ok = ~np.isnan(res.lower)
+    np.testing.assert_allclose(res.lower[ok], ci[ok, 0], rtol=1e-6)
+    np.testing.assert_allclose(res.upper[ok], ci[ok, 1], rtol=1e-6)
+    assert res.median().estimate == kmf.median_survival_time_
