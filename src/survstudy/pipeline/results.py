@@ -544,6 +544,7 @@ class ProfileDifference:
     spss_upper: float = float("nan")
     standard_method: str = ""
     spss_method: str = ""
+    analysis: str = ""  # "Survival summary", "Univariable, Overall survival", a model's name
 
     @property
     def relative_difference(self) -> float:
@@ -556,6 +557,7 @@ class ProfileDifference:
     def to_dict(self) -> dict[str, Any]:
         return {
             "section": self.section,
+            "analysis": self.analysis,
             "item": self.item,
             "quantity": self.quantity,
             "kind": self.kind,

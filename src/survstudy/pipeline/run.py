@@ -582,8 +582,9 @@ def _median_difference(
     std, sps = (med, other) if prof.name == "standard" else (other, med)
     return ProfileDifference(
         section="survival",
+        analysis="Survival summary",
         item=cohort.endpoints[ep].label,
-        quantity=f"Median ({cohort.unit}), 95% CI",
+        quantity=f"Median, {cohort.unit} (95% CI)",
         kind="time",
         standard=std.estimate,
         standard_lower=std.lower,
@@ -591,8 +592,8 @@ def _median_difference(
         spss=sps.estimate,
         spss_lower=sps.lower,
         spss_upper=sps.upper,
-        standard_method="crossing of 0.5 (midpoint of a flat segment); CI from the log-log band",
-        spss_method="first time with S ≤ 0.5; CI = median ± 1.96·SE (Collett)",
+        standard_method="median rule and CI",
+        spss_method="median rule and CI",
     )
 
 
@@ -782,7 +783,7 @@ def _univariable(
         if fit is not None and fit_other is not None:
             diffs.extend(
                 _hr_differences(
-                    "univariable", f"{label}: {design.label}", design, 0, fit, fit_other, prof
+                    "univariable", f"Univariable, {label}", design, 0, fit, fit_other, prof
                 )
             )
         rows.extend(new)
@@ -796,48 +797,58 @@ def _univariable(
 
 def _hr_differences(
     section: str,
-    item: str,
+    analysis: str,
     design: FactorDesign,
     offset: int,
     fit: engine.CoxFit,
     fit_other: engine.CoxFit,
     prof: MethodsProfile,
 ) -> list[ProfileDifference]:
+    """HR and p of each term under Efron (standard) and Breslow (spss) ties.
+
+    A continuous factor with ``per: k`` is compared per k units, as the tables print it.
+    """
     out = []
     std, sps = (fit, fit_other) if prof.name == "standard" else (fit_other, fit)
-    for i, term in enumerate(design.terms):
+    z = engine.z_value(prof.conf_level)
+    k = float(design.per) if design.kind == "continuous" and design.per else 1.0
+    label = design.label if k == 1 else f"{design.label} (per {_fmt_num(k)} {design.unit or ''})"
+    label = label.replace(" )", ")")
+    for i in range(len(design.terms)):
         j = offset + i
         lev = design.term_levels[i]
-        name = f"{item} [{lev}]" if lev is not None else item
+        item = f"{label}: {lev}" if lev is not None else label
+
+        def hr(f: engine.CoxFit, j: int = j) -> tuple[float, float, float]:
+            if k == 1:
+                return float(f.hr[j]), float(f.lower[j]), float(f.upper[j])
+            b, se = float(f.coef[j]), float(f.se[j])
+            return _exp(k * b), _exp(k * (b - z * se)), _exp(k * (b + z * se))
+
+        (a, alo, ahi), (b_, blo, bhi) = hr(std), hr(sps)
+        common: dict[str, Any] = {
+            "section": section,
+            "analysis": analysis,
+            "item": item,
+            "standard_method": "Efron ties",
+            "spss_method": "Breslow ties",
+        }
         out.append(
             ProfileDifference(
-                section=section,
-                item=name,
                 quantity="HR (95% CI)",
                 kind="hr",
-                standard=std.hr[j],
-                standard_lower=std.lower[j],
-                standard_upper=std.upper[j],
-                spss=sps.hr[j],
-                spss_lower=sps.lower[j],
-                spss_upper=sps.upper[j],
-                standard_method="Cox, Efron ties",
-                spss_method="Cox, Breslow ties",
+                standard=a,
+                standard_lower=alo,
+                standard_upper=ahi,
+                spss=b_,
+                spss_lower=blo,
+                spss_upper=bhi,
+                **common,
             )
         )
         out.append(
-            ProfileDifference(
-                section=section,
-                item=name,
-                quantity="Wald p",
-                kind="p",
-                standard=std.p[j],
-                spss=sps.p[j],
-                standard_method="Cox, Efron ties",
-                spss_method="Cox, Breslow ties",
-            )
+            ProfileDifference(quantity="p", kind="p", standard=std.p[j], spss=sps.p[j], **common)
         )
-        del term
     return out
 
 
@@ -947,11 +958,7 @@ def _multivariable(
                     ),
                 )
         rows.extend(new)
-        diffs.extend(
-            _hr_differences(
-                "multivariable", f"{m.name}: {d.label}", d, offset, fit, fit_other, prof
-            )
-        )
+        diffs.extend(_hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
     model = ModelResult(
         name=m.name,
@@ -1085,7 +1092,9 @@ def _methods(
         "conf_level": prof.conf_level,
         "median_rule": prof.median_rule,
         "ties": prof.ties,
-        "tests": [lab for _w, lab in prof.tests],
+        "tests": ["log-rank"]
+        if prof.name == "standard"
+        else ["log-rank (Mantel–Cox)", "Breslow (generalized Wilcoxon)"],
         "followup": "reverse Kaplan–Meier",
         "continuous_summary": a.table1.continuous if a.table1 else None,
         "time_unit": cohort.unit,

@@ -365,17 +365,22 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
             Row(
                 kind="summary",
                 cells={
+                    "analysis": d.analysis,
                     "item": d.item,
                     "quantity": d.quantity,
                     "standard": a,
                     "spss": b,
-                    "why": f"{d.standard_method} vs {d.spss_method}",
+                    "why": "Ties (Efron vs Breslow)"
+                    if d.kind in ("hr", "p")
+                    else "Median rule and its CI",
                 },
             )
         )
     foot = [
-        "standard: R survival conventions (Efron ties, log-log CIs, R's median rule, log-rank); "
-        "SPSS 25: Breslow ties, SPSS's median and its CI, Breslow (Generalized Wilcoxon) test.",
+        "R conventions (survival package): Efron's method for tied event times; the median "
+        "where the curve crosses 0.5 (midpoint of a flat segment at 0.5) with the CI read off "
+        "the log-log confidence band. SPSS 25: Breslow's method for ties; the median as the "
+        "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE).",
         f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both profiles.",
     ]
     if not rows:
@@ -383,6 +388,7 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
             Row(
                 kind="summary",
                 cells={
+                    "analysis": "",
                     "item": "All quantities",
                     "quantity": "",
                     "standard": "identical",
@@ -393,13 +399,14 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
         )
     return TableModel(
         key="reconciliation",
-        title="Supplementary table. Where the methods profiles differ (R conventions vs SPSS 25)",
+        title="Supplementary table. Where R and SPSS 25 conventions give different results",
         columns=[
+            Column("analysis", "Analysis"),
             Column("item", "Item"),
             Column("quantity", "Quantity"),
-            Column("standard", "R conventions (standard)"),
-            Column("spss", "SPSS 25 (spss)"),
-            Column("why", "Methods"),
+            Column("standard", "R conventions"),
+            Column("spss", "SPSS 25"),
+            Column("why", "Source of the difference"),
         ],
         rows=rows,
         footnotes=foot,
