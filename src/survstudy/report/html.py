@@ -67,7 +67,7 @@ figcaption { font-size: 9.5pt; margin-top: 2mm; }
   border-left: 1.4mm solid transparent; border-right: 1.4mm solid transparent;
   border-top: 1.8mm solid #000; }
 .right { position: relative; }
-.right::before { content: ""; position: absolute; left: 0; right: 1.6mm; top: 50%;
+.right::before { content: ""; position: absolute; left: -31mm; right: 1.6mm; top: 50%;
   border-top: 0.8pt solid #000; }
 .right::after { content: ""; position: absolute; right: 0; top: calc(50% - 1.3mm);
   border-top: 1.3mm solid transparent; border-bottom: 1.3mm solid transparent;

@@ -125,7 +125,7 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
         for cell in table.columns[j].cells:
             cell.width = Mm(w)
     tbl_pr = table._tbl.tblPr
-    _border(tbl_pr, {"top": 12, "bottom": 12})
+    _border(tbl_pr, {})  # rules are drawn on the cells: top, under the header, bottom
     for j, (_, label) in enumerate(cols):
         cell = table.rows[0].cells[j]
         _cell_text(cell, label, bold=True, align=al[j] if j < len(al) else "left")
