@@ -134,3 +134,14 @@ def test_km_lifelines_loglog_agrees():
     np.testing.assert_allclose(res.lower[ok], ci[ok, 0], rtol=1e-6)
     np.testing.assert_allclose(res.upper[ok], ci[ok, 1], rtol=1e-6)
     assert res.median().estimate == kmf.median_survival_time_
+
+
+def test_integer_weights_equal_replicated_rows():
+    """Identity: frequency weight 2 on a row equals that row written twice."""
+    d = dataset("aml")
+    w = 1 + (np.arange(1, 24) % 3)
+    a = kaplan_meier(d["time"], d["status"], weights=w)
+    b = kaplan_meier(np.repeat(d["time"], w), np.repeat(d["status"], w))
+    np.testing.assert_allclose(a.survival, b.survival, rtol=1e-12)
+    np.testing.assert_allclose(a.std_err, b.std_err, rtol=1e-12)
+    np.testing.assert_allclose(a.lower, b.lower, rtol=1e-12)

@@ -345,6 +345,11 @@ def kaplan_meier(
 ) -> KaplanMeierResult:
     """Kaplan–Meier estimate with Greenwood SE and pointwise CIs (see module docstring).
 
+    ``weights`` are case (frequency) weights: counts and the Greenwood sum use the
+    weighted numbers, so integer weights equal replicating rows; this is R's
+    ``survfit(..., weights=, robust=FALSE)`` (R switches to an infinitesimal-jackknife
+    variance by default for non-integer weights, which is not computed here).
+
     ``reverse=True`` treats censorings as the events (reverse Kaplan–Meier,
     Schemper & Smith 1996): its median is the median follow-up.
     No events gives a flat curve at 1 with a ``NO-EVENTS`` warning.
