@@ -171,6 +171,10 @@ class CoxFit:
     warnings: tuple[StatWarning, ...] = field(default_factory=tuple)
 
 
+def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
+    return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
+
+
 def cox(
     x: np.ndarray,
     time: np.ndarray,
@@ -185,18 +189,21 @@ def cox(
     assign: tuple[str, ...] | None = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers."""
-    res = _stats("cox").cox_fit(
-        x,
-        time,
-        event,
-        ties=ties,
-        strata=strata,
-        conf_level=conf_level,
-        term_names=term_names,
-        assign=assign,
-        ph_test=False,
-        concordance=concordance,
-    )
+    # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
+    # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
+    # numpy RuntimeWarning on the user's terminal.
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        res = _fit_cox(
+            x,
+            time,
+            event,
+            ties=ties,
+            strata=strata,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+            concordance=concordance,
+        )
     p = x.shape[1]
     estimable = []
     notes: list[tuple[str, ...]] = []
@@ -219,7 +226,8 @@ def cox(
     ph_chisq = ph_global = float("nan")
     ph_df = 0
     if ph_test:
-        ph = res.ph_test()
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            ph = res.ph_test()
         ph_by = {t.term: float(t.p_value) for t in ph.terms}
         ph_chisq, ph_df, ph_global = float(ph.global_chisq), int(ph.global_df), float(ph.global_p)
     c = c_se = float("nan")
