@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import survstudy.cli.cox  # noqa: F401  (registers the command at collection, before any test patches the app)
 from survstudy.cli import main as cli_main
 
 REF = Path(__file__).resolve().parents[1] / "reference"
