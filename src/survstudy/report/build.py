@@ -150,11 +150,13 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
     rule = m.get("median_rule")
     if rule == "r":
         out["median"] = (
-            "the first time at which the survival curve falls to 0.5 or below (R's rule: the midpoint where the curve is flat at exactly 0.5)"
+            "the first time at which the survival curve fell to 0.5 or below (the midpoint of "
+            "the flat segment where the curve equals 0.5 exactly, as in R's survival package)"
         )
     elif rule == "spss":
         out["median"] = (
-            "SPSS 25's rule (the first time with S(t) ≤ 0.5), with a confidence interval of median ± 1.96 × SE"
+            "the first time at which the survival curve fell to 0.5 or below, with a 95% "
+            "confidence interval of median ± 1.96 × SE, as SPSS 25 reports it"
         )
     if m.get("followup"):
         out["followup"] = m["followup"]

@@ -153,7 +153,7 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
 
     Recognised keys (all optional): ``survival`` (estimator sentence or name, e.g.
     "Kaplan–Meier"), ``ci`` (e.g. "log-log"), ``conf_level`` (0.95), ``variance``
-    ("Greenwood"), ``median`` (rule), ``followup`` ("reverse Kaplan–Meier"),
+    ("Greenwood"), ``median`` (the rule, completing "The median survival time was …"), ``followup`` ("reverse Kaplan–Meier"),
     ``tests`` (list, e.g. ["log-rank"]), ``cox`` (bool or text), ``ties``
     ("Efron"/"Breslow"), ``ph_test``, ``table1_tests`` (list), ``alpha`` (0.05),
     ``sided`` ("two-sided"), ``multiplicity`` (text), ``software`` (mapping
@@ -176,7 +176,7 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
         s += f", with {pct} confidence intervals on the {ci} scale ({var} variance)"
     out.append(s + ".")
     if m.get("median"):
-        out.append(f"Median survival times were read from the curves by {m['median']}.")
+        out.append(f"The median survival time was {m['median']}.")
     if m.get("followup"):
         out.append(f"Median follow-up was estimated by the {m['followup']} method.")
     tests = _as_list(m.get("tests"))

@@ -34,6 +34,23 @@ def _plain_font(style: Any) -> None:
         rfonts.set(qn(f"w:{attr}"), _FONT)
 
 
+def _box(paragraph: Any) -> None:
+    """A red frame around a paragraph (the synthetic-data banner)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    ppr = paragraph._p.get_or_add_pPr()
+    bdr = OxmlElement("w:pBdr")
+    for edge in ("top", "left", "bottom", "right"):
+        b = OxmlElement(f"w:{edge}")
+        b.set(qn("w:val"), "single")
+        b.set(qn("w:sz"), "12")
+        b.set(qn("w:space"), "4")
+        b.set(qn("w:color"), "B00000")
+        bdr.append(b)
+    ppr.append(bdr)
+
+
 def _border(el: Any, edges: dict[str, int]) -> None:
     """Set single-line borders (size in eighths of a point) on a tblPr/tcPr element."""
     from docx.oxml import OxmlElement
@@ -203,6 +220,7 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     if bundle.banner:
         p = doc.add_paragraph()
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _box(p)
         r = p.add_run(bundle.banner)
         r.bold = True
         r.font.size = Pt(12)
@@ -245,7 +263,11 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
         doc.add_heading("Figures", level=1)
         for i, (f, files) in enumerate(zip(bundle.figures, figure_files, strict=True)):
             if "png" in files:
-                doc.add_picture(str(files["png"]), width=Mm(160))
+                # Native size (PNG dpi), shrunk to the 170 mm text width if wider.
+                pic = doc.add_picture(str(files["png"]))
+                if pic.width > Mm(170):
+                    pic.height = int(pic.height * Mm(170) / pic.width)
+                    pic.width = Mm(170)
                 doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
             p = doc.add_paragraph()
             r = p.add_run(f"Figure {i + 1}. ")
