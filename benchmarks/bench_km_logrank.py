@@ -153,17 +153,16 @@ def main() -> None:
         f"Whole process, median of 5: {statistics.median(proc) * 1e3:.0f} ms "
         f"(bare `python -c pass`: {statistics.median(bare) * 1e3:.0f} ms). Target 500 ms.",
         "",
-        "Where the time goes (`python -X importtime`, cumulative, measured at about 0.65 s total "
-        "on a loaded machine): typer and click (`survstudy.cli.main`) ~125 ms; numpy ~135 ms; "
-        "the `survstudy.data` package `__init__` (pulled in by `survstudy.data.readers`; it "
-        "imports the cohort builder, the spec model and pydantic) ~160 ms; the `survstudy` "
-        "package itself (importlib.metadata for the version) ~60 ms; interpreter start ~20 ms; "
-        "the statistics themselves < 5 ms. scipy is not imported at all (its `special` module "
-        "alone costs ~450 ms): normal and chi-square tails come from the standard library "
+        "Where the time goes (`python -X importtime`, cumulative): numpy ~90-135 ms; typer "
+        "and click (`survstudy.cli.main`) ~100-125 ms; the `survstudy` package itself "
+        "(importlib.metadata for the version) ~60 ms; pydantic ~35 ms (imported by another "
+        "command module at registration); interpreter start ~15-20 ms; reading 12 rows and "
+        "the statistics < 5 ms. scipy is not imported (its `special` module alone costs "
+        "~450 ms): normal and chi-square tails come from the standard library "
         "(`survstudy.stats._dist`). pandas is not imported (`read_raw`, not `read_table`, "
-        "~650 ms saved). The remaining over-budget part is the eager `survstudy.data` package "
-        "import: making `survstudy/data/__init__.py` import lazily would bring the command "
-        "to about 0.5 s.",
+        "~650 ms saved). `survstudy.cli._columns` loads `data/readers.py` without the "
+        "`survstudy.data` package `__init__` (cohort builder, spec model: ~160 ms saved); "
+        "making that `__init__` lazy would remove the need for this.",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
