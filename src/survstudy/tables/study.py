@@ -216,7 +216,8 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
         cells = {
             "variable": row_label(r),
             "hr": "" if r.kind == "header" else _hr_text(r),
-            "p": "" if r.kind in ("header", "reference") or not r.estimable else _p(r.p_value),
+            # a term that is not estimable carries the likelihood-ratio p (see its note)
+            "p": "" if r.kind in ("header", "reference") else _p(r.p_value),
         }
         for w in r.warnings:
             if w:
@@ -381,20 +382,18 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
         "where the curve crosses 0.5 (midpoint of a flat segment at 0.5) with the CI read off "
         "the log-log confidence band. SPSS 25: Breslow's method for ties; the median as the "
         "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE).",
-        f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both profiles.",
+        (
+            f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both "
+            "profiles."
+        )
+        if rows
+        else f"All {same} quantities compared print identically under both profiles.",
     ]
     if not rows:
         rows.append(
             Row(
                 kind="summary",
-                cells={
-                    "analysis": "",
-                    "item": "All quantities",
-                    "quantity": "",
-                    "standard": "identical",
-                    "spss": "identical",
-                    "why": "",
-                },
+                cells={"analysis": "All analyses", "standard": "identical", "spss": "identical"},
             )
         )
     return TableModel(
