@@ -115,7 +115,10 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         what = k.endpoint_label + (f" by {k.by_label.lower()}" if k.by_label else "")
         caption = f"Kaplan–Meier estimate of {what[:1].lower() + what[1:]}"
         if k.tests and len(k.groups) > 1:
-            caption += f"; {k.tests[0].label} test"
+            label = str(k.tests[0].label)
+            if label.lower().startswith("log-rank"):
+                label = "log-rank"  # a common noun mid-sentence; named tests keep their capital
+            caption += f"; {label} test"
         caption += f". Time in {unit}; number at risk under the x-axis."
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for ep, uni in results.univariable.items():
