@@ -10,23 +10,12 @@ JSON object; otherwise a readable table.
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any
 
 import typer
 
 from survstudy.cli.main import app
 from survstudy.errors import DataError
-
-_MISSING = {"", "na", "nan", "n/a", "."}
-
-
-def _is_missing(v: Any) -> bool:
-    if v is None:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and v.strip().lower() in _MISSING
 
 
 def _number(v: Any, file: str, column: str, row: int) -> float:
@@ -44,38 +33,6 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
             column=column,
             rule="NOT-A-NUMBER",
         ) from None
-
-
-def _event(v: Any, file: str, column: str, row: int) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    s = str(v).strip().lower()
-    table = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
-    if s in table:
-        return table[s]
-    raise DataError(
-        f"event value {str(v)!r} is not 0/1 or true/false",
-        file=file,
-        row=row,
-        column=column,
-        rule="EVENT-CODE",
-    )
-
-
-def _level(v: Any) -> Any:
-    """A category value: numbers as numbers (2.0 -> 2), text stripped."""
-    if isinstance(v, bool):
-        return int(v)
-    if isinstance(v, (int, float)):
-        return int(v) if float(v).is_integer() else float(v)
-    s = str(v).strip()
-    try:
-        f = float(s)
-    except ValueError:
-        return s
-    return int(f) if f.is_integer() else f
 
 
 def _split(s: str | None) -> list[str]:
@@ -114,7 +71,7 @@ def cox(
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
     import numpy as np
 
-    from survstudy.data.readers import read_raw
+    from survstudy.cli._columns import load_columns
     from survstudy.errors import AnalysisError
     from survstudy.stats.cox import cox_fit, dummy_code
 
@@ -137,45 +94,17 @@ def cox(
                 raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
             refs[k.strip()] = v.strip()
 
-    raw = read_raw(file)
-    used = [time, event, *covs] + [c for c in (strata, cluster) if c]
-    for c in used:
-        if c not in raw.columns:
-            raise DataError(
-                f"column '{c}' not found; columns are: {', '.join(raw.columns)}",
-                file=raw.file,
-                column=c,
-                rule="COLUMN-UNKNOWN",
-            )
-    idx = {c: raw.columns.index(c) for c in used}
-    keep: list[int] = []
-    for i, rec in enumerate(raw.records):
-        if not any(_is_missing(rec[idx[c]]) for c in used):
-            keep.append(i)
-    n_dropped = len(raw.records) - len(keep)
-    recs = [raw.records[i] for i in keep]
-    rows = [raw.rows[i] for i in keep]
-
-    def col(c: str) -> list[Any]:
-        return [r[idx[c]] for r in recs]
-
-    t = np.array([_number(v, raw.file, time, rw) for v, rw in zip(col(time), rows, strict=True)])
-    for v, rw in zip(t, rows, strict=True):
-        if v < 0:
-            raise DataError(
-                "negative follow-up time",
-                file=raw.file,
-                row=rw,
-                column=time,
-                rule="TIME-NEGATIVE",
-            )
-    e = np.array([_event(v, raw.file, event, rw) for v, rw in zip(col(event), rows, strict=True)])
+    data = load_columns(file, time, event, others=[*covs, strata, cluster])
+    rows = data.rows
+    t = data.time
+    e = data.event
+    n_dropped = data.n_dropped
     blocks: list[Any] = []
     names: list[str] = []
     assign: list[str] = []
     for c in covs:
+        values = data.others[c]
         if c in cats:
-            values = [_level(v) for v in col(c)]
             m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
             if not nm:
                 raise AnalysisError(
@@ -185,16 +114,13 @@ def cox(
             names += nm
             assign += [c] * len(nm)
         else:
-            blocks.append(
-                np.array([_number(v, raw.file, c, rw) for v, rw in zip(col(c), rows, strict=True)])[
-                    :, None
-                ]
-            )
+            nums = [_number(v, data.file, c, rw) for v, rw in zip(values, rows, strict=True)]
+            blocks.append(np.array(nums, dtype=np.float64)[:, None])
             names.append(c)
             assign.append(c)
     x = np.hstack(blocks)
-    st = None if strata is None else np.array([str(_level(v)) for v in col(strata)])
-    cl = None if cluster is None else np.array([str(_level(v)) for v in col(cluster)])
+    st = None if strata is None else np.array([str(v) for v in data.others[strata]])
+    cl = None if cluster is None else np.array([str(v) for v in data.others[cluster]])
     res = cox_fit(
         x,
         t,
