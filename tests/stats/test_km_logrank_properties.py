@@ -142,3 +142,18 @@ def test_logrank_equals_cox_score_without_ties():
     x = (rng.random(60) < 0.5).astype(float)
     r = logrank_test(t, e, x)
     assert math.isclose(r.statistic, _cox_score_breslow(t, e, x), rel_tol=1e-10)
+
+
+def test_time_unit_invariance():
+    """Property: days -> months (÷ 30.4375, non-integer times, sorting path with the tie
+    tolerance) changes neither S nor the log-rank statistic; the median scales."""
+    rng = np.random.default_rng(11)
+    t = rng.integers(1, 400, 300).astype(float)
+    e = rng.random(300) < 0.6
+    g = rng.integers(0, 3, 300)
+    a, b = kaplan_meier(t, e), kaplan_meier(t / 30.4375, e)
+    np.testing.assert_allclose(a.survival, b.survival, rtol=1e-12)
+    assert math.isclose(a.median().estimate / 30.4375, b.median().estimate, rel_tol=1e-12)
+    assert math.isclose(
+        logrank_test(t, e, g).statistic, logrank_test(t / 30.4375, e, g).statistic, rel_tol=1e-10
+    )
