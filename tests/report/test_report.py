@@ -169,6 +169,13 @@ def test_csv_and_xlsx_neutralise_formulas(report: Path) -> None:
     assert rows[5] == ["'@SUM(A1)", "'-cmd", "-0.5"]
     wb = openpyxl.load_workbook(report / "tables.xlsx")
     assert wb.sheetnames == ["table1", "survival_summary", "univariable_dfs"]
+    ws = wb["table1"]
+    assert ws["A1"].value == "Table 1. Characteristics of the patients"
+    assert [ws.cell(3, j).value for j in (1, 2, 3)] == [
+        "Variable (n = 12)",
+        "Category",
+        "Statistics",
+    ]
     values = [c.value for row in wb["table1"].iter_rows() for c in row]
     assert '\'=HYPERLINK("http://x")' in values
     assert "'@SUM(A1)" in values

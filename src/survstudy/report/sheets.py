@@ -3,7 +3,8 @@
 Every text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR and is not
 a plain number gets a leading apostrophe (``'=HYPERLINK(...)``), in CSV and in
 XLSX alike, so no spreadsheet runs a label as a formula. Numbers (int/float
-values from ``to_records()``) are written as numbers. CSV files are UTF-8 with a
+values from ``to_records()``) are written as numbers. CSV headers are the column
+keys (stable for scripts); XLSX headers are the printed column headers. CSV files are UTF-8 with a
 byte-order mark (so Excel reads "–" and "≥" correctly) and CRLF line ends.
 """
 
@@ -61,8 +62,10 @@ def render_xlsx(tables: list[tuple[str, Any]]) -> bytes:
         if title:
             ws.cell(row=1, column=1, value=neutralise(title)).font = Font(bold=True)
             start = 3
+        # People read the workbook: printed column headers (the key when a header is blank).
+        labels = dict(T.columns(table))
         for j, h in enumerate(header, start=1):
-            c = ws.cell(row=start, column=j, value=neutralise(h))
+            c = ws.cell(row=start, column=j, value=neutralise(labels.get(h) or h))
             c.font = Font(bold=True)
             c.data_type = "s"
         for i, r in enumerate(rows, start=start + 1):
