@@ -354,7 +354,7 @@ def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
 
 
 def _check_design(
-    x: F, event: NDArray[np.bool_], names: Sequence[str], control: CoxControl
+    x: F, event: NDArray[np.bool_], names: Sequence[str], control: CoxControl, raw_scale: F
 ) -> None:
     """No events, constant columns, collinear columns (on the centred, scaled design).
 
@@ -365,10 +365,10 @@ def _check_design(
     if not event.any():
         raise AnalysisError("there are no events: a Cox model cannot be fitted")
     n, p = x.shape
-    lo = x.min(axis=0)
-    hi = x.max(axis=0)
     for j in range(p):
-        if lo[j] == hi[j]:
+        # x is centred and scaled by its mean absolute deviation, which is exactly 0
+        # (left unscaled) when every value equals the pivot, i.e. the column is constant
+        if not np.any(x[:, j]) if n <= 100_000 else raw_scale[j] == 0:
             raise AnalysisError(
                 f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
             )
@@ -451,10 +451,10 @@ def cox_fit(
     xs = xm - pivot
     mean = (xs.sum(axis=0) if w is None else w @ xs) / (n if w is None else w.sum())
     xs -= mean
-    scale = np.abs(xs).mean(axis=0) if n else np.ones(p)
-    scale[scale == 0] = 1.0
+    raw_scale = np.abs(xs).mean(axis=0) if n else np.zeros(p)
+    scale = np.where(raw_scale == 0, 1.0, raw_scale)
     xs /= scale
-    _check_design(xs, e, names, control)
+    _check_design(xs, e, names, control, raw_scale)
     center = pivot + mean
 
     data = obj.prepare(xs, t, e, strata=scodes, weights=w, ties=ties)
