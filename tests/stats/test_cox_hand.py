@@ -110,3 +110,7 @@ def test_first_newton_step(ties: str, step: float) -> None:
     assert r.coef[0] == pytest.approx(step, rel=1e-12)
     assert r.iterations == 1
     assert not r.converged
+    # a fit that did not converge is flagged, never shown as a normal row
+    assert any(w.code == "NOT-CONVERGED" for w in r.warnings)
+    assert r.terms[0].p_value is None
+    assert not r.terms[0].estimable

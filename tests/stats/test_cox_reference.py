@@ -158,6 +158,8 @@ def test_monotone_likelihood_is_flagged() -> None:
     assert r.terms[2].estimable
     assert any(w.code == "MONOTONE-LIKELIHOOD" and w.context["index"] == 1 for w in r.warnings)
     assert r.to_dict()["terms"][1]["p_value"] is None
+    # the level with only censored patients is also named as such
+    assert any(w.code == "LEVEL-NO-EVENTS" and w.context["term"] == "grp[c]" for w in r.warnings)
 
 
 def test_zero_variance_covariate_is_an_error() -> None:
