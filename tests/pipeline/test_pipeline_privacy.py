@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import importlib.util
 import os
 import random
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,6 +128,17 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _report_leak_helper() -> Any:
+    """The report package's ``assert_no_leak`` (tests/report/leak.py), loaded by path."""
+    path = Path(__file__).resolve().parents[1] / "report" / "leak.py"
+    spec = importlib.util.spec_from_file_location("survstudy_report_leak", path)
+    assert spec is not None
+    assert spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.assert_no_leak
+
+
 @pytest.mark.slow
 def test_no_planted_string_in_any_output(tmp_path: Path) -> None:
     """Property: a full run (every format, TIFF too) leaks nothing."""
@@ -134,6 +147,8 @@ def test_no_planted_string_in_any_output(tmp_path: Path) -> None:
     res = run_cli(["run", "study.yaml", "--out", str(out), "--tiff"], tmp_path)
     assert res.returncode == 0, res.stderr
     assert_clean([res.stdout, res.stderr], planted, "the console")
+    # the report package's helper also looks inside data: URIs and every zip entry
+    _report_leak_helper()(out, planted, extra=[res.stdout, res.stderr])
     files = [p for p in out.rglob("*") if p.is_file()]
     suffixes = {p.suffix for p in files}
     assert {".html", ".docx", ".csv", ".xlsx", ".json", ".png", ".svg", ".pdf"} <= suffixes
