@@ -136,6 +136,7 @@ def make_bundle(*, with_figure: bool = True, title: str = "Liver metastasis stud
                 row=2,
             ),
             ReportWarning("General caution about small samples."),
+            ReportWarning("Few events: hazard ratios are imprecise.", table="univariable_dfs"),
         ],
         provenance=Provenance(
             "a" * 64, "b" * 64, {"survstudy": "0.1.0"}, "survstudy run study.yaml", None

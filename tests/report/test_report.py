@@ -135,9 +135,10 @@ def test_html_warning_markers_next_to_numbers(report: Path) -> None:
     """Warnings render as numbered superscripts in the cell they concern and as notes."""
     text = (report / "report.html").read_text("utf-8")
     assert '69 (31–89)<sup class="w">1</sup>' in text
-    assert 'III<sup class="w">2</sup>' in text
+    assert 'III<sup class="w">3</sup>' in text
     assert '<li value="1">Fewer than 10 patients remained at risk.</li>' in text
     assert "General caution about small samples." in text
+    assert 'disease-free survival<sup class="w">2</sup></caption>' in text
 
 
 def test_docx_has_tables(report: Path) -> None:

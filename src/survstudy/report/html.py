@@ -131,7 +131,7 @@ _TEMPLATE = """<!DOCTYPE html>
 {% if part.kind == 'table' %}{% set t = part.t %}
 <section class="tablewrap" id="t-{{ t.key }}">
 <table class="t">
-<caption>{{ t.title }}</caption>
+<caption>{{ t.title }}{% for n in t.marks %}<sup class="w">{{ n }}</sup>{% endfor %}</caption>
 <thead><tr>{% for c in t.columns %}<th class="{{ c.cls }}">{{ c.text }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for r in t.rows %}<tr class="{{ r.kind }}">{% for c in r.cells %}<td class="{{ c.cls }}">{{ c.text }}{% for m in c.fmarks %}<sup class="m">{{ m }}</sup>{% endfor %}{% for n in c.marks %}<sup class="w">{{ n }}</sup>{% endfor %}</td>{% endfor %}</tr>
@@ -252,6 +252,8 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                     "rows": rows,
                     "footnotes": T.footnotes(t),
                     "warnings": notes.get(k, []),
+                    # Warnings about the whole table are marked on its title.
+                    "marks": marks.get((k, None, None), []),
                 },
                 "section": _section_of(k),
             }
