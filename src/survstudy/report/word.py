@@ -130,6 +130,10 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     r = cap.add_run(T.title(t))
     r.bold = True
     r.font.size = Pt(10)
+    for n in marks.get((k, None, None), []):
+        sup = cap.add_run(str(n))
+        sup.font.superscript = True
+        sup.font.size = Pt(10)
     table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
     table.autofit = False
     # The first column holds the labels: give it the most room (170 mm text width).
