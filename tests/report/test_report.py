@@ -172,6 +172,7 @@ def test_csv_and_xlsx_neutralise_formulas(report: Path) -> None:
     assert wb.sheetnames == ["table1", "survival_summary", "univariable_dfs"]
     ws = wb["table1"]
     assert ws["A1"].value == "Table 1. Characteristics of the patients"
+    assert ws["A2"].value == "SYNTHETIC DATA — not real patients"
     assert [ws.cell(3, j).value for j in (1, 2, 3)] == [
         "Variable (n = 12)",
         "Category",

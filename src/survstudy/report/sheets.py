@@ -42,8 +42,12 @@ def render_csv(table: Any) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def render_xlsx(tables: list[tuple[str, Any]]) -> bytes:
-    """One sheet per (sheet name, table); sheet names must be unique and <= 31 chars."""
+def render_xlsx(tables: list[tuple[str, Any]], banner: str = "") -> bytes:
+    """One sheet per (sheet name, table); sheet names must be unique and <= 31 chars.
+
+    Each sheet: title (row 1), the banner if any (row 2, e.g. the synthetic-data
+    notice), column headers (row 3), rows, then the footnotes.
+    """
     import openpyxl
     from openpyxl.styles import Font
 
@@ -59,9 +63,13 @@ def render_xlsx(tables: list[tuple[str, Any]]) -> bytes:
         header, rows = _header_and_rows(table)
         title = T.title(table)
         start = 1
-        if title:
+        if title or banner:
             ws.cell(row=1, column=1, value=neutralise(title)).font = Font(bold=True)
             start = 3
+        if banner:
+            ws.cell(row=2, column=1, value=neutralise(banner)).font = Font(
+                bold=True, color="B00000"
+            )
         # People read the workbook: printed column headers (the key when a header is blank).
         labels = dict(T.columns(table))
         for j, h in enumerate(header, start=1):

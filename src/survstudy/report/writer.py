@@ -161,7 +161,9 @@ def write_report(
     if "xlsx" in plan:
         from survstudy.report.sheets import render_xlsx
 
-        plan["xlsx"].write_bytes(render_xlsx(list(zip(sheet_names, tables, strict=True))))
+        plan["xlsx"].write_bytes(
+            render_xlsx(list(zip(sheet_names, tables, strict=True)), banner=bundle.banner)
+        )
         written[plan["xlsx"]] = "xlsx"
     if "json" in plan:
         plan["json"].write_bytes(canonical_json(bundle.results))
