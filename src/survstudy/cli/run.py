@@ -10,7 +10,6 @@ output or message.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,25 +69,33 @@ def check_out_dir(out: Path, inputs: list[Path]) -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr, shown only on a terminal after a short delay."""
+    """A rich progress bar on stderr, shown only on a terminal and only when the run
+    takes longer than ``delay`` seconds (a timer thread brings it up, so a long step
+    such as writing the report shows it too)."""
 
-    def __init__(self, quiet: bool, delay: float = 0.4) -> None:
+    def __init__(self, quiet: bool, delay: float = 0.5) -> None:
+        import threading
+
         self.quiet = quiet
-        self.delay = delay
-        self.start = time.monotonic()
         self.bar: Any = None
         self.task: Any = None
-        self.tty = sys.stderr.isatty()
+        self.state: tuple[str, int, int] = ("starting", 0, 1)
+        self.lock = threading.Lock()
+        self.closed = False
+        self.timer: Any = None
+        if not quiet and sys.stderr.isatty():
+            self.timer = threading.Timer(delay, self._show)
+            self.timer.daemon = True
+            self.timer.start()
 
-    def __call__(self, what: str, i: int, n: int) -> None:
-        if self.quiet or not self.tty:
-            return
-        if self.bar is None:
-            if time.monotonic() - self.start < self.delay:
+    def _show(self) -> None:
+        with self.lock:
+            if self.closed or self.bar is not None:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+            what, i, n = self.state
             self.bar = Progress(
                 TextColumn("[bold]survstudy run[/bold]"),
                 BarColumn(),
@@ -98,13 +105,22 @@ class _Progress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(what, total=n)
-        self.bar.update(self.task, completed=max(i - 1, 0), total=n, description=what)
+            self.task = self.bar.add_task(what, total=n, completed=i)
+
+    def __call__(self, what: str, i: int, n: int) -> None:
+        with self.lock:
+            self.state = (what, i, n)
+            if self.bar is not None:
+                self.bar.update(self.task, completed=i, total=n, description=what)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-            self.bar = None
+        with self.lock:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
 
 
 @app.command()
