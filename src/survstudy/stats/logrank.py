@@ -83,10 +83,11 @@ class LogRankResult:
     expected: NDArray[np.float64]
     variance: NDArray[np.float64]
     group_codes: NDArray[np.intp]
+    groups: tuple[Any, ...] = ()  # the sorted distinct group values, as given
     warnings: tuple[StatWarning, ...] = ()
 
     def to_dict(self, levels: list[Any] | None = None) -> dict[str, Any]:
-        labels = list(levels) if levels is not None else [int(c) for c in self.group_codes]
+        labels = list(levels) if levels is not None else list(self.groups)
         return {
             "test": self.test,
             "weights": self.weights,
@@ -343,6 +344,7 @@ def logrank_test(
         expected=exp_,
         variance=var,
         group_codes=np.arange(k, dtype=np.intp) if codes.dtype.kind not in "iu" else codes,
+        groups=tuple(codes.tolist()),
         warnings=tuple(warns),
     )
 
