@@ -392,3 +392,36 @@ def test_methods_paragraph_words_the_facts() -> None:
     assert "(Efron method for tied event times)." in text
     assert "p < 0.05 was considered statistically significant" in text
     assert text.endswith("Analyses were performed with survstudy 0.1.0 and R survival 3.5-3.")
+
+
+_VOID = {"meta", "img", "br", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
+
+
+class _Nesting(HTMLParser):
+    """Checks that every non-void element is closed, in order (html.parser does not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+
+def test_html_is_well_nested(report: Path, tmp_path: Path) -> None:
+    """Property: the HTML of the sample and of an empty bundle is well nested."""
+    write_report(ReportBundle(title="Empty"), tmp_path / "e", formats=("html",))
+    for path in (report / "report.html", tmp_path / "e" / "report.html"):
+        p = _Nesting()
+        p.feed(path.read_text("utf-8"))
+        p.close()
+        assert not p.errors
+        assert p.stack == []
