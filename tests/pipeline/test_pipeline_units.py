@@ -78,3 +78,36 @@ def test_out_dir_rules(tmp_path: Path) -> None:
     for bad in (spec.parent, data.parent, tmp_path, data):
         with pytest.raises(SurvstudyError):
             check_out_dir(bad, [spec, data])
+
+
+def test_table1_by_group_excludes_the_grouping_variable(tmp_path: Path) -> None:
+    """Hand count: 12 patients, arm A rows 1-6 and arm B rows 7-12; ages by hand."""
+    (tmp_path / "d.csv").write_text(
+        "pid,months,event,arm,age\n"
+        + "".join(f"p{i},{i + 1},{i % 2},{'A' if i < 6 else 'B'},{40 + i}\n" for i in range(12))
+    )
+    (tmp_path / "s.yaml").write_text(
+        "data: {path: d.csv, id: pid}\n"
+        "variables:\n"
+        "  pid: {type: identifier}\n"
+        "  arm: {type: categorical, levels: [A, B]}\n"
+        "  age: {type: continuous}\n"
+        "endpoints:\n"
+        "  OS: {time: months, event: event, time_unit: months}\n"
+        "analyses:\n"
+        "  table1: {variables: [arm, age], by: arm}\n"
+    )
+    from survstudy.pipeline import run_study
+
+    spec = load_spec(tmp_path / "s.yaml")
+    t1 = run_study(spec, build_cohort(spec)).table1
+    assert t1 is not None
+    assert [r.variable for r in t1.rows] == ["age"]
+    assert t1.by_levels == (("A", 6), ("B", 6))
+    (age,) = t1.rows
+    assert [(g.group, g.median, g.min, g.max) for g in age.groups] == [
+        ("A", 42.5, 40, 45),
+        ("B", 48.5, 46, 51),
+    ]
+    assert age.test is not None
+    assert "Mann–Whitney" in age.test

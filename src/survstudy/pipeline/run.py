@@ -237,6 +237,8 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfi
     rows: list[Table1Row] = []
     tests: list[str] = []
     for name in t1.variables:
+        if name == t1.by:
+            continue  # the grouping variable is the columns, not a row
         new = _table1_rows(
             spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing, _quantiles(prof)
         )
