@@ -25,23 +25,45 @@ __all__ = ["build_bundle", "figure_specs"]
 
 
 def _flow(results: Any) -> list[FlowStep]:
+    """CONSORT-style boxes: the rows read, then after each exclusion the patients remaining.
+
+    A step's ``reason`` (plain words) labels the side box; the spec expression in
+    its ``description`` is not shown. Steps that exclude nobody add no box.
+    """
     flow = list(results.flow)
     if not flow:
         return [FlowStep("Patients analysed", int(results.n))]
-    steps = [FlowStep("Patients in the data file", int(flow[0].get("n_before", 0)))]
-    if not int(flow[0].get("n_excluded", 0)):
-        # The first step already says how many rows were read: it is the top box.
-        steps = []
-    for d in flow:
+    first = flow[0]
+    if int(first.get("n_excluded", 0)):
+        steps = [FlowStep("Patients in the data file", int(first.get("n_before", 0)))]
+        rest = flow
+    else:
+        steps = [
+            FlowStep(
+                str(first.get("description", "") or "Patients in the data file"),
+                int(first.get("n_after", 0)),
+            )
+        ]
+        rest = flow[1:]
+    rest = [d for d in rest if int(d.get("n_excluded", 0))]
+    for i, d in enumerate(rest):
+        last = i == len(rest) - 1
         steps.append(
             FlowStep(
-                str(d.get("description", "")),
+                "Included in the analysis" if last else "Remaining",
                 int(d.get("n_after", 0)),
                 int(d.get("n_excluded", 0)),
-                str(d.get("reason", "") or ""),
+                str(d.get("reason", "") or d.get("description", "") or ""),
             )
         )
     return steps
+
+
+def _plain_message(q: dict[str, Any]) -> str:
+    """The note without a leading "warning: [CODE] " (severity and code have their own columns)."""
+    msg = str(q.get("message", ""))
+    prefix = f"{q.get('severity', '')}: [{q.get('code', '')}] "
+    return msg[len(prefix) :] if msg.startswith(prefix) else msg
 
 
 def _quality(results: Any) -> list[QualityNote]:
@@ -52,7 +74,7 @@ def _quality(results: Any) -> list[QualityNote]:
             QualityNote(
                 code=str(q.get("code", "")),
                 severity=str(q.get("severity", "note")),
-                message=str(q.get("message", "")),
+                message=_plain_message(q),
                 row=int(row) if row is not None else None,
                 column=q.get("column"),
             )
@@ -96,6 +118,13 @@ def _forest_rows(rows: Any) -> list[Any]:
     return out
 
 
+def _lower_first(text: str) -> str:
+    """'Overall survival' -> 'overall survival'; 'PFS' and 'Ki-67' stay as they are."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """A callable that draws the figure when the writer needs it."""
 
@@ -112,8 +141,10 @@ def figure_specs(results: Any) -> list[FigureSpec]:
     figs: list[FigureSpec] = []
     unit = results.time_unit
     for k in results.km:
-        what = k.endpoint_label + (f" by {k.by_label.lower()}" if k.by_label else "")
-        caption = f"Kaplan–Meier estimate of {what[:1].lower() + what[1:]}"
+        what = _lower_first(k.endpoint_label) + (
+            f" by {_lower_first(k.by_label)}" if k.by_label else ""
+        )
+        caption = f"Kaplan–Meier estimate of {what}"
         if k.tests and len(k.groups) > 1:
             label = str(k.tests[0].label)
             if label.lower().startswith("log-rank"):
@@ -127,7 +158,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             figs.append(
                 FigureSpec(
                     f"forest_univariable_{ep}",
-                    f"Univariable hazard ratios (95% CI) for {uni.endpoint_label.lower()}.",
+                    f"Univariable hazard ratios (95% CI) for {_lower_first(uni.endpoint_label)}.",
                     draw=_drawer(plot_forest, rows, title=None),
                 )
             )
@@ -136,7 +167,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         figs.append(
             FigureSpec(
                 f"forest_multivariable_{i}",
-                f"Adjusted hazard ratios (95% CI): {m.name} ({m.endpoint_label.lower()}).",
+                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)}).",
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
@@ -185,6 +216,12 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
         k: " ".join([*(c for _, cells in T.rows(t) for c in cells), *T.footnotes(t)])
         for k, t in keys.items()
     }
+    # Tables with their own row notes or a Note column show their warnings themselves.
+    owns = {
+        k
+        for k, t in keys.items()
+        if getattr(t, "notes", ()) or any(c == "note" for c, _ in T.columns(t))
+    }
     out: list[ReportWarning] = []
     seen: set[tuple[str | None, str]] = set()
     for w in results.warnings:
@@ -197,8 +234,8 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
             table = next((k for k in keys if k.startswith("multivariable")), None)
         elif w.section == "table1" and "table1" in keys:
             table = "table1"
-        if table is not None and w.message in shown.get(table, ""):
-            continue  # already printed next to its number by the table model
+        if table is not None and (table in owns or w.message in shown.get(table, "")):
+            continue  # the table model prints it next to its number
         if (table, w.message) in seen:
             continue
         seen.add((table, w.message))
