@@ -179,7 +179,11 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
         out.append(f"The median survival time was {m['median']}.")
     if m.get("followup"):
         out.append(f"Median follow-up was estimated by the {m['followup']} method.")
-    tests = _as_list(m.get("tests"))
+    # "Log-rank" is a common noun mid-sentence; named tests (Breslow, Tarone–Ware) keep capitals.
+    tests = [
+        "log-rank" + t[8:] if t.lower().startswith("log-rank") else t
+        for t in _as_list(m.get("tests"))
+    ]
     if tests:
         out.append(
             f"Survival curves were compared with the {_join(tests)} test{'s' if len(tests) > 1 else ''}."
