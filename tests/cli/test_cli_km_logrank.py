@@ -230,3 +230,51 @@ def test_missing_rows_dropped_and_text_output(tmp_path, capsys):
     code, out, _ = run(["km", str(f), "--time", "t", "--event", "e"], capsys)
     assert code == 0
     assert "median" in out
+
+
+def test_logrank_permutation_exact(capsys):
+    """Naive oracle: --permutation exact on a 10-row file equals brute force over all
+    C(10, 5) relabellings of O1 - E1 computed with the ordinary log-rank test."""
+    import itertools
+
+    from survstudy.stats.logrank import logrank_test
+
+    t = [1, 2, 2, 3, 4, 5, 6, 6, 7, 9]
+    e = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1]
+    g = [0, 1, 0, 0, 1, 1, 0, 1, 1, 0]
+    obs = logrank_test(t, e, g)
+    s_obs = abs(obs.observed[0] - obs.expected[0])
+    hits = total = 0
+    for idx in itertools.combinations(range(10), 5):
+        lab = [0 if i in idx else 1 for i in range(10)]
+        r = logrank_test(t, e, lab)
+        hits += abs(r.observed[0] - r.expected[0]) >= s_obs - 1e-9
+        total += 1
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "d.csv"
+        f.write_text(
+            "t,e,g\n" + "".join(f"{a},{b},{c}\n" for a, b, c in zip(t, e, g, strict=True)),
+            encoding="utf-8",
+        )
+        code, out, _ = run(
+            [
+                "logrank",
+                str(f),
+                "--time",
+                "t",
+                "--event",
+                "e",
+                "--by",
+                "g",
+                "--permutation",
+                "exact",
+                "--json",
+            ],
+            capsys,
+        )
+    assert code == 0
+    perm = json.loads(out)["permutation"]
+    assert perm["method"] == "exact"
+    assert perm["p_value"] == pytest.approx(hits / total, rel=1e-12)

@@ -31,6 +31,15 @@ def logrank(
     ] = "logrank",
     rho: Annotated[float, typer.Option("--rho", help="Fleming-Harrington rho.")] = 0.0,
     gamma: Annotated[float, typer.Option("--gamma", help="Fleming-Harrington gamma.")] = 0.0,
+    permutation: Annotated[
+        str | None,
+        typer.Option(
+            "--permutation",
+            help="Also give a permutation p-value: exact, monte-carlo or auto "
+            "(exact/Monte-Carlo when a group expects < 5 events).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
@@ -49,6 +58,18 @@ def logrank(
     )
     present = [levels[int(c)] for c in res.group_codes]
     payload = res.to_dict(present)
+    perm = None
+    if permutation is not None:
+        from survstudy.stats.exact import logrank_small_sample
+
+        if permutation not in ("auto", "exact", "monte-carlo"):
+            raise AnalysisError("--permutation must be auto, exact or monte-carlo")
+        if strata is not None:
+            raise AnalysisError("--permutation is not available with --strata")
+        if weights != "logrank":
+            raise AnalysisError("--permutation uses log-rank scores; drop --weights")
+        perm = logrank_small_sample(cols.time, cols.event, codes, method=permutation, seed=seed)
+        payload["permutation"] = perm.to_dict()
     payload["n_read"] = cols.n_read
     payload["n_dropped"] = cols.n_dropped
     if as_json:
@@ -62,6 +83,13 @@ def logrank(
         )
     lines.append("")
     lines.append(f"Chisq = {res.statistic:.4g} on {res.df} df, p = {res.p_value:.4g}")
+    if perm is not None:
+        extra = ""
+        if perm.p_lower is not None:
+            extra = (
+                f" (95% CI {perm.p_lower:.4g} to {perm.p_upper:.4g}, {perm.n_resamples} resamples)"
+            )
+        lines.append(f"Permutation test ({perm.method}): p = {perm.p_value:.4g}{extra}")
     for w in res.warnings:
         lines.append(f"note: {w.message}")
     typer.echo("\n".join(lines))
