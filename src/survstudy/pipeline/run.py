@@ -1083,9 +1083,63 @@ def _km_figure(
 def _methods(
     spec: StudySpec, cohort: Cohort, prof: MethodsProfile, versions: dict[str, str]
 ) -> dict[str, Any]:
-    """Facts for the Statistical analysis paragraph (the report words them)."""
+    """Facts for the Statistical analysis paragraph (the report words them).
+
+    ``sentences`` are complete sentences on what the spec asked for (endpoint
+    definitions, Table 1 summaries, HR scaling, multiplicity) for the report to
+    append to its paragraph.
+    """
     a = spec.analyses
+    sentences: list[str] = []
+    used = set()
+    if a.survival:
+        used |= set(a.survival.endpoints)
+    if a.univariable:
+        used |= set(a.univariable.endpoints)
+    used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
+    for name, ep in cohort.endpoints.items():
+        if name in used and ep.definition:
+            sentences.append(ep.definition)
+    if a.table1:
+        summary = {
+            "median-range": "medians (ranges)",
+            "median-iqr": "medians (interquartile ranges)",
+            "mean-sd": "means (standard deviations)",
+        }[a.table1.continuous]
+        sentences.append(
+            f"Categorical variables are given as counts (percentages) of the patients to "
+            f"whom each variable applies, continuous variables as {summary}"
+            + (
+                "; quartiles as SPSS computes them (weighted average)"
+                if prof.name == "spss" and a.table1.continuous == "median-iqr"
+                else ""
+            )
+            + "."
+        )
+    scaled = [
+        f for f in [*(a.univariable.factors if a.univariable else [])] if f.per and f.per != 1
+    ]
+    if scaled:
+        sentences.append(
+            "Hazard ratios of continuous factors are per unit unless stated (for example "
+            f"per {_fmt_num(float(scaled[0].per or 1))} {spec.variables[scaled[0].variable].unit or 'units'}"
+            " for "
+            f"{spec.label_of(scaled[0].variable).lower()}), computed as exp(k·β)."
+        )
+    if a.multivariable:
+        sentences.append(
+            "Multivariable models were fitted to complete cases; the number of events per "
+            "model parameter, Harrell's concordance and the global proportional-hazards test "
+            "are reported with each model."
+        )
+    sentences.append(
+        f"Durations were computed in days and are reported in {cohort.unit}"
+        + (f" (1 month = {cohort.days_per_unit:g} days)" if cohort.unit == "months" else "")
+        + "; two-sided p < 0.05 was considered statistically significant, without "
+        "adjustment for multiple testing."
+    )
     return {
+        "sentences": sentences,
         "profile": prof.name,
         "software": f"survstudy {versions.get('survstudy', '')} (Python "
         f"{versions.get('python', '')}, NumPy {versions.get('numpy', '')}, SciPy "
