@@ -51,6 +51,15 @@ def _box(paragraph: Any) -> None:
     ppr.append(bdr)
 
 
+def _header_row(row: Any) -> None:
+    """Repeat the header row on every page and never split a row across pages."""
+    from docx.oxml import OxmlElement
+
+    trpr = row._tr.get_or_add_trPr()
+    for tag in ("w:cantSplit", "w:tblHeader"):
+        trpr.append(OxmlElement(tag))
+
+
 def _border(el: Any, edges: dict[str, int]) -> None:
     """Set single-line borders (size in eighths of a point) on a tblPr/tcPr element."""
     from docx.oxml import OxmlElement
@@ -115,6 +124,26 @@ def _cell_text(
         sup.font.size = Pt(size)
 
 
+def _widths(cols: list[tuple[str, str]], body: list[tuple[str, list[str]]]) -> list[float]:
+    """Column widths (mm) over the 170 mm text width: each number column as wide as its
+    longest cell (about 1.65 mm per character at 9 pt, so "1.01 (0.47–2.16)" never wraps;
+    headers may wrap at words), the label column takes the rest."""
+    total, ncol = 170.0, max(len(cols), 1)
+    if ncol == 1:
+        return [total]
+    need = []
+    for j in range(1, ncol):
+        cell = max([len(c[j]) for _, c in body] + [0]) * 1.65
+        head = max(map(len, cols[j][1].split() or [""])) * 1.95  # bold header words never split
+        need.append(min(max(cell, head, 6.6) + 5.0, 60.0))
+    rest = total - sum(need)
+    if rest < 45.0:
+        scale = (total - 45.0) / sum(need)
+        need = [n * scale for n in need]
+        rest = 45.0
+    return [rest, *need]
+
+
 def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, str]]]) -> None:
     from docx.shared import Mm, Pt
 
@@ -136,15 +165,12 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
         sup.font.size = Pt(10)
     table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
     table.autofit = False
-    # The first column holds the labels: give it the most room (170 mm text width).
-    total = 170.0
-    ncol = max(len(cols), 1)
-    first = total * (0.42 if ncol > 2 else 0.55) if ncol > 1 else total
-    widths = [first] + [(total - first) / (ncol - 1)] * (ncol - 1)
+    widths = _widths(cols, body)
     for j, w in enumerate(widths):
         table.columns[j].width = Mm(w)
         for cell in table.columns[j].cells:
             cell.width = Mm(w)
+    _header_row(table.rows[0])
     tbl_pr = table._tbl.tblPr
     _border(tbl_pr, {})  # rules are drawn on the cells: top, under the header, bottom
     for j, (_, label) in enumerate(cols):
@@ -166,6 +192,12 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
             )
             if i == len(body) - 1:
                 _border(row.cells[j]._tc.get_or_add_tcPr(), {"bottom": 12})
+    if len(body) <= 35:
+        # A short table stays on one page with its title: every row keeps with the next.
+        for row in table.rows[:-1]:
+            for cell in row.cells:
+                for par in cell.paragraphs:
+                    par.paragraph_format.keep_with_next = True
     for f in T.footnotes(t):
         p = doc.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
@@ -272,6 +304,7 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                 if pic.width > Mm(170):
                     pic.height = int(pic.height * Mm(170) / pic.width)
                     pic.width = Mm(170)
+                doc.paragraphs[-1].paragraph_format.keep_with_next = True
                 doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
             p = doc.add_paragraph()
             r = p.add_run(f"Figure {i + 1}. ")
