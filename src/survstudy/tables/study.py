@@ -28,6 +28,7 @@ from survstudy.tables import format as fmt
 from survstudy.tables.model import Column, Note, Row, TableModel, table1_model
 
 __all__ = [
+    "hr_text",
     "multivariable_table",
     "reconciliation_table",
     "results_document",
@@ -188,12 +189,24 @@ def row_label(r: CoxRow) -> str:
     return r.label
 
 
+def hr_text(hr: float, lower: float, upper: float) -> str:
+    """HR (95% CI) with 2 decimals, or 3 when a value would print as "1.00".
+
+    A bound printed "1.00" next to p = 0.041 reads as a contradiction (the CI excludes
+    1 at full precision); one more decimal shows where the interval lies.
+    """
+    digits = 2
+    if any(math.isfinite(v) and v != 1.0 and f"{v:.2f}" == "1.00" for v in (hr, lower, upper)):
+        digits = 3
+    return fmt.hr_ci(hr, lower, upper, digits=digits)
+
+
 def _hr_text(r: CoxRow) -> str:
     if r.reference:
         return fmt.reference()
     if not r.estimable or not math.isfinite(r.hr):
         return fmt.not_estimable()
-    return fmt.hr_ci(r.hr, r.lower, r.upper)
+    return hr_text(r.hr, r.lower, r.upper)
 
 
 def _p(x: float) -> str:
@@ -347,7 +360,7 @@ def _diff_text(d: ProfileDifference, side: str) -> str:
     if d.kind == "hr":
         if not math.isfinite(v):
             return fmt.not_estimable()
-        return fmt.hr_ci(v, lo, hi)
+        return hr_text(v, lo, hi)
     return _p(v)
 
 
