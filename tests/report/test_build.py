@@ -78,6 +78,7 @@ def test_methods_paragraph_from_pipeline_facts() -> None:
                 "ties": "efron",
                 "tests": ["Log-rank"],
                 "followup": "reverse Kaplan–Meier",
+                "sentences": ["PFS: time from surgery to progression or death."],
             }
         )
     )
@@ -89,3 +90,6 @@ def test_methods_paragraph_from_pipeline_facts() -> None:
     assert "(Efron method for tied event times)." in text
     assert "compared with the log-rank test." in text
     assert "Analyses were performed with survstudy 0.1.0 (Python 3.11.7)." in text
+    assert text.endswith(
+        "PFS: time from surgery to progression or death. Methods profile: standard."
+    )

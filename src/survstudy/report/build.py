@@ -203,8 +203,13 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
     out["ph_test"] = "the Grambsch–Therneau test of scaled Schoenfeld residuals"
     if m.get("software"):
         out["software"] = [str(m["software"])]
+    # The pipeline's own complete sentences (endpoint definitions, summaries, HR scaling,
+    # models, units, alpha) follow the estimator facts.
+    extra = [str(x) for x in m.get("sentences", []) or []]
     if m.get("profile"):
-        out["extra"] = [f"Methods profile: {m['profile']}"]
+        extra.append(f"Methods profile: {m['profile']}")
+    if extra:
+        out["extra"] = extra
     return out
 
 
