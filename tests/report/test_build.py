@@ -91,5 +91,6 @@ def test_methods_paragraph_from_pipeline_facts() -> None:
     assert "compared with the log-rank test." in text
     assert "Analyses were performed with survstudy 0.1.0 (Python 3.11.7)." in text
     assert text.endswith(
-        "PFS: time from surgery to progression or death. Methods profile: standard."
+        "PFS: time from surgery to progression or death. Methods profile: standard. "
+        "Analyses were performed with survstudy 0.1.0 (Python 3.11.7)."
     )

@@ -210,8 +210,8 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
         out.append(f"All tests were {sided}; p < {alpha} was considered statistically significant.")
     if m.get("multiplicity"):
         out.append(str(m["multiplicity"]).rstrip(".") + ".")
+    out.extend(str(x).rstrip(".") + "." for x in _as_list(m.get("extra")))
     soft = _as_list(m.get("software"))
     if soft:
         out.append(f"Analyses were performed with {_join(soft)}.")
-    out.extend(str(x).rstrip(".") + "." for x in _as_list(m.get("extra")))
     return " ".join(out)
