@@ -891,21 +891,28 @@ def _multivariable(
     terms = tuple(t for d in designs for t in d.terms)
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
-    fit = engine.cox(
-        x,
-        t,
-        e,
-        ties=prof.ties,
-        conf_level=prof.conf_level,
-        strata=st,
-        ph_test=True,
-        concordance=True,
-        term_names=terms,
-        assign=assign,
-    )
-    fit_other = engine.cox(
-        x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st, term_names=terms
-    )
+    try:
+        fit = engine.cox(
+            x,
+            t,
+            e,
+            ties=prof.ties,
+            conf_level=prof.conf_level,
+            strata=st,
+            ph_test=True,
+            concordance=True,
+            term_names=terms,
+            assign=assign,
+        )
+        fit_other = engine.cox(
+            x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st, term_names=terms
+        )
+    except AnalysisError as exc:
+        raise AnalysisError(
+            f"multivariable model '{m.name}' ({label}, {n} patients, {events} events): "
+            f"{exc.message}",
+            hint="remove the model or covariates from analyses.multivariable",
+        ) from exc
     for w in fit.warnings:
         warn.items.append(
             StudyWarning.from_stat(w, section="multivariable", endpoint=m.endpoint, model=m.name)
