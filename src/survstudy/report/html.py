@@ -37,7 +37,7 @@ table.t thead th { border-top: 1.2pt solid #000; border-bottom: 0.6pt solid #000
   text-align: left; padding: 1mm 2.5mm; vertical-align: bottom; }
 table.t tbody td { padding: 0.6mm 2.5mm; vertical-align: top; }
 table.t tbody tr:last-child td { border-bottom: 1.2pt solid #000; }
-table.t td.num, table.t th.num { white-space: nowrap; }
+table.t td.nw { white-space: nowrap; }
 table.t .ar { text-align: right; }
 table.t .ac { text-align: center; }
 table.t tr.label td.c0 { font-weight: bold; padding-top: 1.6mm; }
@@ -228,6 +228,8 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                                 x
                                 for x in (
                                     "c0" if j == 0 else "num",
+                                    # short numbers never wrap; long texts may
+                                    "nw" if j and len(text) <= 24 else "",
                                     f"i{min(ind[i], 3)}" if j == 0 and ind[i] else "",
                                     acls[j],
                                 )
