@@ -514,6 +514,8 @@ def _survival(
     unit = cohort.unit
     notes: list[str] = []
     km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    for w in getattr(km, "warnings", ()):
+        warn.add(w.code, f"{info.label}: {w.message}", "survival", endpoint=ep)
     med = _median(km, prof.median_rule, dpu, prof.conf_level)
     med_other = _median(km, other.median_rule, dpu, other.conf_level)
     if not med.reached:
@@ -533,7 +535,8 @@ def _survival(
         s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
         codes: list[str] = []
         msgs: list[str] = []
-        if n_risk < limit:
+        beyond = lm * dpu > float(t.max())
+        if n_risk < limit and not beyond:
             codes.append("FEW-AT-RISK")
             msg = warn.add(
                 "FEW-AT-RISK",
@@ -544,7 +547,7 @@ def _survival(
                 time=lm,
             )
             msgs.append(msg)
-        if lm * dpu > float(t.max()):
+        if beyond:
             codes.append("BEYOND-FOLLOW-UP")
             msg = warn.add(
                 "BEYOND-FOLLOW-UP",
