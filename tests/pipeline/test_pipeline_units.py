@@ -111,3 +111,37 @@ def test_table1_by_group_excludes_the_grouping_variable(tmp_path: Path) -> None:
     ]
     assert age.test is not None
     assert "Mann–Whitney" in age.test
+
+
+def test_warnings_in_plain_words_for_an_endpoint_without_events(tmp_path: Path) -> None:
+    """Hand calculation: every time is >= 1 month, a 1-month horizon censors all 12 patients
+    at 1 month: no events, a 6-month landmark beyond follow-up, no Cox model possible."""
+    (tmp_path / "d.csv").write_text(
+        "pid,months,event,age\n" + "".join(f"p{i},{i + 2},1,{40 + i}\n" for i in range(12))
+    )
+    (tmp_path / "s.yaml").write_text(
+        "data: {path: d.csv, id: pid}\n"
+        "variables:\n"
+        "  pid: {type: identifier}\n"
+        "  age: {type: continuous}\n"
+        "endpoints:\n"
+        "  OS: {label: Overall survival, time: months, event: event, time_unit: months,"
+        " horizon: 1}\n"
+        "analyses:\n"
+        "  survival: {endpoints: [OS], landmarks: [6]}\n"
+        "  univariable: {endpoints: [OS], factors: [age]}\n"
+    )
+    from survstudy.pipeline import run_study
+
+    spec = load_spec(tmp_path / "s.yaml")
+    res = run_study(spec, build_cohort(spec)).to_dict()
+    ep = res["endpoints"]["OS"]
+    assert (ep["n"], ep["events"]) == (12, 0)
+    assert ep["median"] is None
+    assert ep["at"][0]["survival"] is None
+    assert ep["at"][0]["warnings"] == ["BEYOND-FOLLOW-UP"]
+    codes = [w["code"] for w in res["warnings"]]
+    assert {"NO-EVENTS", "MEDIAN-NOT-REACHED", "BEYOND-FOLLOW-UP", "MODEL-NOT-FITTED"} <= set(codes)
+    (row,) = res["univariable"]["OS"]
+    assert row["hr"] is None
+    assert row["warnings"] == ["no events among these patients; no model possible"]
