@@ -151,7 +151,7 @@ def test_no_planted_string_in_any_output(tmp_path: Path) -> None:
     _report_leak_helper()(out, planted, extra=[res.stdout, res.stderr])
     files = [p for p in out.rglob("*") if p.is_file()]
     suffixes = {p.suffix for p in files}
-    assert {".html", ".docx", ".csv", ".xlsx", ".json", ".png", ".svg", ".pdf"} <= suffixes
+    assert {".html", ".docx", ".csv", ".xlsx", ".json", ".png", ".svg", ".pdf", ".tiff"} <= suffixes
     for p in files:
         assert_clean(_texts(p), planted, str(p.relative_to(out)))
 
