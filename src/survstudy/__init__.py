@@ -9,11 +9,6 @@ Only the version lives here; import the sub-packages you need so that a quick
 command does not pay for pandas or matplotlib.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("survstudy")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from survstudy._version import __version__
 
 __all__ = ["__version__"]

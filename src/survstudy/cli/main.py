@@ -59,11 +59,18 @@ def _root(
     _state["debug"] = debug
 
 
-def _register() -> None:
-    """Import the modules that define subcommands (each adds itself to ``app``)."""
+def _register(args: list[str] | None = None) -> None:
+    """Import the modules that define subcommands (each adds itself to ``app``).
+
+    Each module defines the command of its own name. When the first argument
+    names a command, only that module is imported, so a quick command does not
+    pay for the others' imports (pydantic, pandas); ``--help`` imports them all.
+    """
     import importlib
 
-    for name in _COMMAND_MODULES:
+    first = next((a for a in args or [] if not a.startswith("-")), None)
+    names = [first] if first in _COMMAND_MODULES else _COMMAND_MODULES
+    for name in names:
         importlib.import_module(f"survstudy.cli.{name}")
 
 
@@ -79,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        _register()
+        _register(args)
         app(args=args, prog_name="survstudy", standalone_mode=True)
     except SurvstudyError as exc:
         if _debug_requested(args):
