@@ -82,6 +82,9 @@ def _install_failing_command(monkeypatch: pytest.MonkeyPatch, exc: Exception) ->
     """Register a throwaway command that raises ``exc`` from deep inside a call chain."""
     import typer
 
+    # Register the real commands on the real app first: command modules bind ``app``
+    # when they are first imported, and must never bind the throwaway one below.
+    cli_main._register()
     app = typer.Typer(pretty_exceptions_enable=False)
 
     def deep() -> None:
