@@ -36,7 +36,8 @@ slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m slow
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_km_logrank.py
+	$(BIN)/python benchmarks/bench_cox.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
