@@ -287,20 +287,49 @@ class _Fit:
     info0: F
 
 
+_TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
+
+
+def _cholesky2(a: F, toler: float = _TOLER_CHOL) -> tuple[F, F]:
+    """Generalised Cholesky ``A = L D Lᵀ`` as R's ``cholesky2``: a pivot below
+    ``toler · max(diag)`` (or below ``toler`` when no diagonal entry is positive) is set
+    to zero, so a direction with (numerically) no information is left alone instead
+    of producing a huge or sign-flipped Newton step — which is what happens when the
+    information of a coefficient running off to infinity drops below 0 by rounding.
+    """
+    p = a.shape[0]
+    diag_max = float(np.max(np.diag(a))) if p else 0.0
+    eps = toler * diag_max if diag_max > 0 else toler
+    lower = np.eye(p)
+    d = np.zeros(p)
+    for i in range(p):
+        piv = float(a[i, i] - (lower[i, :i] ** 2) @ d[:i])
+        if not math.isfinite(piv) or piv < eps:
+            continue
+        d[i] = piv
+        below = a[i + 1 :, i] - (lower[i + 1 :, :i] * lower[i, :i]) @ d[:i]
+        lower[i + 1 :, i] = below / piv
+    return lower, d
+
+
 def _solve_psd(a: F, b: F) -> F:
-    try:
-        c = np.linalg.cholesky(a)
-        y = np.linalg.solve(c, b)
-        return np.asarray(np.linalg.solve(c.T, y))
-    except np.linalg.LinAlgError:
-        return np.asarray(np.linalg.lstsq(a, b, rcond=None)[0])
+    """Solve ``A x = b`` with the generalised Cholesky; zero-pivot components of x are 0."""
+    lower, d = _cholesky2(a)
+    y = np.linalg.solve(lower, b)
+    z = np.divide(y, d, out=np.zeros_like(y), where=d > 0)
+    return np.asarray(np.linalg.solve(lower.T, z))
 
 
 def _inverse(a: F) -> F:
-    try:
-        return np.asarray(np.linalg.inv(a))
-    except np.linalg.LinAlgError:
-        return np.asarray(np.linalg.pinv(a))
+    """Generalised inverse as R's ``chinv2``: rows and columns of zero pivots are 0."""
+    lower, d = _cholesky2(a)
+    linv = np.linalg.inv(lower)
+    dinv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inv = linv.T @ (dinv[:, None] * linv)
+    zero = d <= 0
+    inv[zero, :] = 0.0
+    inv[:, zero] = 0.0
+    return np.asarray(inv)
 
 
 def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
@@ -486,10 +515,14 @@ def cox_fit(
             )
     infs = np.abs(fit.score @ fit.var)
     monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(fit.beta))
+    # A zero pivot at the end (the design was checked for collinearity before the fit)
+    # means the information for that coefficient vanished as it ran off to infinity.
+    monotone |= np.diag(fit.var) <= 0
     coef = fit.beta / scale
     var = fit.var / np.outer(scale, scale)
     se = np.sqrt(np.diag(var))
-    z = coef / se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
     zq = _norm_quantile(0.5 + conf_level / 2.0)
     pvals = np.array([_norm_sf2(v) for v in z])
     # Null log-likelihood at beta = 0 (R reports it at init when given).
