@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-__all__ = ["chi2_sf", "norm_ppf", "norm_sf"]
+__all__ = ["chi2_sf", "norm_ppf", "norm_sf", "norm_sf2"]
 
 _STD = NormalDist()
 
@@ -28,6 +28,13 @@ def norm_sf(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+def norm_sf2(z: float) -> float:
+    """Two-sided normal p-value 2·P(Z > |z|) = erfc(|z|/√2); NaN stays NaN."""
+    if math.isnan(z):
+        return math.nan
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
 def chi2_sf(x: float, df: int) -> float:
     """Upper tail of the chi-square distribution with integer ``df`` >= 1.
 
@@ -36,6 +43,8 @@ def chi2_sf(x: float, df: int) -> float:
     """
     if df < 1 or int(df) != df:
         raise ValueError("df must be a positive integer")
+    if math.isnan(x):
+        return math.nan
     if not math.isfinite(x):
         return 0.0 if x > 0 else float("nan")
     if x <= 0:

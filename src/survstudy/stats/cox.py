@@ -35,7 +35,9 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
-from survstudy.stats._cox_pvalues import chisq_sf, norm_quantile, norm_sf2
+from survstudy.stats._dist import chi2_sf as chisq_sf
+from survstudy.stats._dist import norm_ppf as norm_quantile
+from survstudy.stats._dist import norm_sf2
 
 __all__ = [
     "BaselineHazard",

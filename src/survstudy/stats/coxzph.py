@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import clean_float
-from survstudy.stats._cox_pvalues import chisq_sf
+from survstudy.stats._dist import chi2_sf as chisq_sf
 
 __all__ = ["PhTerm", "PhTestResult", "cox_zph"]
 
