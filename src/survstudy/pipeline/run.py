@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.data import CategoricalColumn, Cohort
+from survstudy.data.cohort import VariableInfo
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
 from survstudy.pipeline.design import FactorDesign, factor_design
@@ -334,16 +335,7 @@ def _table1_rows(
         if groups:
             out = [_with_groups_continuous(row, values, known_mask, groups, continuous, q)]
         if show_missing and info.n_missing:
-            out.append(
-                Table1Row(
-                    variable=name,
-                    label=info.label,
-                    kind="missing",
-                    level="Missing",
-                    n=info.n_missing,
-                    denominator=int(app.sum()),
-                )
-            )
+            out.append(_missing_row(name, info, app))
         return out
     if info.type == "multiselect":
         out = []
@@ -454,17 +446,20 @@ def _table1_rows(
         test, p = engine.categorical_test(np.array(counts_by_group).T)
         out[0] = replace(out[0], test=test, p_value=p)
     if show_missing and info.n_missing:
-        out.append(
-            Table1Row(
-                variable=name,
-                label=info.label,
-                kind="missing",
-                level="Missing",
-                n=info.n_missing,
-                denominator=int(app.sum()),
-            )
-        )
+        out.append(_missing_row(name, info, app))
     return out
+
+
+def _missing_row(name: str, info: VariableInfo, applicable: np.ndarray) -> Table1Row:
+    """The "Missing" row of a Table 1 variable, over the patients it applies to."""
+    return Table1Row(
+        variable=name,
+        label=info.label,
+        kind="missing",
+        level="Missing",
+        n=info.n_missing,
+        denominator=int(applicable.sum()),
+    )
 
 
 def _with_groups_continuous(
