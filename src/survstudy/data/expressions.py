@@ -238,6 +238,11 @@ class _Evaluator:
             if args[0].kind != "number":
                 raise self.fail("abs() needs a number")
             return Value("number", np.abs(args[0].data))
+        if f == "floor":
+            # completed units, e.g. age in completed years: floor(years_between(birth, dx))
+            if args[0].kind != "number":
+                raise self.fail("floor() needs a number")
+            return Value("number", np.floor(args[0].data))
         kinds = {a.kind for a in args}
         if len(kinds) != 1 or kinds & {"text", "bool"}:
             raise self.fail(f"{f}() needs numbers or dates of one kind")

@@ -135,6 +135,8 @@ class Table1Row:
     n_missing: int = 0
     unit: str | None = None
     sublevels: tuple[tuple[str, int], ...] = ()  # grouped level's data values and counts
+    show_sublevels: bool | None = None  # None: the table's default
+    show_denominator: bool | None = None  # None: when it differs from the table's n
     groups: tuple[Table1Row, ...] = ()
     group: str | None = None
     p_value: float | None = None
@@ -181,11 +183,13 @@ class Table1Result:
     by_label: str | None = None
     by_levels: tuple[tuple[str, int], ...] = ()  # (level, n)
     tests: tuple[str, ...] = ()  # names of the tests used, for the footnote
+    style: str = "journal"  # journal | seed (analyses.table1.style)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
             "continuous": self.continuous,
+            "style": self.style,
             "by": self.by,
             "by_label": self.by_label,
             "by_levels": [{"level": lev, "n": n} for lev, n in self.by_levels],

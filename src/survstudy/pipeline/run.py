@@ -243,6 +243,7 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfi
         new = _table1_rows(
             spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing, _quantiles(prof)
         )
+        new = _table1_presentation(spec, name, new)
         for r in new:
             if r.test and r.test not in tests:
                 tests.append(r.test)
@@ -257,7 +258,32 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfi
         if by_codes is not None
         else (),
         tests=tuple(tests),
+        style=t1.style,
     )
+
+
+def _table1_presentation(spec: StudySpec, name: str, rows: list[Table1Row]) -> list[Table1Row]:
+    """Apply analyses.table1's labels, show_levels, sublevel_counts and value_labels."""
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    var = spec.variables.get(name)
+    value_labels = (var.value_labels or {}) if var is not None else {}
+    shown = t1.show_levels.get(name)
+    out = []
+    for r in rows:
+        if shown is not None and r.kind in ("level", "option") and r.level not in shown:
+            continue
+        if name in t1.labels:
+            r = replace(r, label=t1.labels[name])
+        if r.sublevels and value_labels:
+            subs = tuple((value_labels.get(v, v), c) for v, c in r.sublevels)
+            r = replace(r, sublevels=subs)
+        if t1.sublevel_counts is not None:
+            r = replace(r, show_sublevels=name in t1.sublevel_counts)
+        if name in t1.show_denominator:
+            r = replace(r, show_denominator=t1.show_denominator[name])
+        out.append(r)
+    return out
 
 
 def _quantiles(prof: MethodsProfile) -> str:

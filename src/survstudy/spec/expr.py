@@ -18,7 +18,7 @@ Grammar (informally)::
 Functions: ``date("2011-01-31")``, ``days_between(a, b)``, ``weeks_between(a, b)``,
 ``months_between(a, b)``, ``years_between(a, b)`` (all *b − a*, months and years
 with the spec's ``units.days_per_month``/``days_per_year``), ``missing(x)``,
-``min(a, b, …)``, ``max(a, b, …)``, ``abs(x)``. Subtracting two dates gives days.
+``min(a, b, …)``, ``max(a, b, …)``, ``abs(x)``, ``floor(x)``. Subtracting two dates gives days.
 
 Missing values follow three-valued (Kleene) logic: a comparison with a missing
 operand is missing; ``missing or true`` is true; ``missing and false`` is false.
@@ -62,6 +62,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "min": (2, None),
     "max": (2, None),
     "abs": (1, 1),
+    "floor": (1, 1),
 }
 
 

@@ -192,6 +192,11 @@ class VariableSpec(_Model):
     selected: list[Scalar] | None = Field(
         None, description="multiselect: values meaning 'selected' (default 1, true, yes, y)."
     )
+    value_labels: dict[str, str] | None = Field(
+        None,
+        description="Display names of data values where a grouped level shows its parts, "
+        "e.g. {1: I, 2: II} prints 'I (n=3)/II (n=4)' for the level I/II: [1, 2].",
+    )
     blank_is_no: bool = Field(
         True,
         description="multiselect: an empty cell means 'not selected' (as in a checkbox "
@@ -205,6 +210,13 @@ class VariableSpec(_Model):
     def _level_keys_as_text(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {_text(k): v for k, v in value.items()}
+        return value
+
+    @field_validator("value_labels", mode="before")
+    @classmethod
+    def _value_label_keys_as_text(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {_text(k): _text(v) for k, v in value.items()}
         return value
 
     @field_validator("reference", mode="before")
@@ -456,6 +468,32 @@ class Table1Spec(_Model):
     )
     by: str | None = Field(None, description="Optional grouping variable (adds a test column).")
     missing: bool = Field(True, description="Show the number missing when there are any.")
+    style: Literal["journal", "seed"] = Field(
+        "journal",
+        description="journal: labels get ', n (%)' / ', median (range)', en dash ranges, "
+        "'50.0'; seed: labels printed as given, hyphen ranges, '6 (50)', a '#: Median "
+        "(range).' footnote (the seed paper's Table I).",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Row labels for Table 1 only (variable or endpoint -> text); "
+        "other tables keep the variable's label.",
+    )
+    show_levels: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Print only these levels of a variable, e.g. {progression: [Yes]} "
+        "(percentages stay of all patients).",
+    )
+    show_denominator: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Per variable or endpoint: true always adds ' (n=…)' to the label, false "
+        "never does (default: added when its denominator differs from the table's n).",
+    )
+    sublevel_counts: list[str] | None = Field(
+        None,
+        description="Variables whose grouped levels show their parts' counts, "
+        "'I (n=3)/II (n=4)' (default: every grouped level; [] for none).",
+    )
 
 
 class SurvivalSpec(_Model):

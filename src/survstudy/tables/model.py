@@ -316,6 +316,12 @@ def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
             text = _count_text(r.n, r.percent, opt)
             groups = [_count_text(g.n, g.percent, opt) for g in r.groups]
         p = getattr(r, "p_value", None)
+        denom = getattr(r, "denominator", None)
+        forced = getattr(r, "show_denominator", None)
+        if forced is False:
+            denom = None
+        elif forced is True and denom is not None:
+            denom = -abs(denom)  # negative = forced (see table1_model)
         lines.append(
             _Line(
                 variable=r.variable,
@@ -325,7 +331,7 @@ def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
                 text=text,
                 groups=groups,
                 p_text=fmt.p_value(p) if p is not None else "",
-                denominator=getattr(r, "denominator", None),
+                denominator=denom,
             )
         )
     return lines

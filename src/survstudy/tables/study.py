@@ -25,7 +25,7 @@ from survstudy.pipeline.results import (
     UnivariableResult,
 )
 from survstudy.tables import format as fmt
-from survstudy.tables.model import Column, Note, Row, TableModel, table1_model
+from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
 
 __all__ = [
     "hr_text",
@@ -63,7 +63,10 @@ def table1_table(results: StudyResults) -> TableModel | None:
     """Table 1 of the analysed population (the tables package's builder)."""
     if results.table1 is None:
         return None
-    return table1_model(results.table1, title="Table 1. Characteristics of the patients")
+    options = Table1Options.seed() if results.table1.style == "seed" else None
+    return table1_model(
+        results.table1, title="Table 1. Characteristics of the patients", options=options
+    )
 
 
 # --------------------------------------------------------------------------- survival
