@@ -18,7 +18,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/survstudy --help
+	$(BIN)/survstudy demo bclm
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
