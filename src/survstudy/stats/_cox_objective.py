@@ -168,25 +168,57 @@ def prepare(
     )
 
 
+def _stratum_bounds(gstart: I) -> tuple[I, I]:
+    """First and one-past-last group index of each stratum (groups are stratum-contiguous)."""
+    ng = gstart.shape[0]
+    firsts = np.flatnonzero(np.concatenate(([True], gstart[1:] != gstart[:-1])))
+    return firsts, np.concatenate((firsts[1:], [ng])).astype(np.intp)
+
+
+def _segmented_cumsum(v: F, gstart: I, reverse: bool) -> F:
+    """Cumulative sum within each stratum, forward or from the stratum's end.
+
+    Each stratum is summed on its own, never as a difference of global running sums
+    (``total − running``): that difference cancels catastrophically when some terms
+    are many orders of magnitude below others — as in the earliest risk sets when a
+    coefficient runs off to infinity (it gave a score with a relative error of 1e-5
+    at β = 14 in a 4-patient series, and a Newton path that left R's).
+    """
+    ng = v.shape[0]
+    if ng == 0:
+        return np.empty_like(v, dtype=np.float64)
+    if gstart[-1] == 0:  # one stratum
+        return np.cumsum(v[::-1], axis=0)[::-1] if reverse else np.cumsum(v, axis=0)
+    firsts: I = np.flatnonzero(np.concatenate(([True], gstart[1:] != gstart[:-1])))
+    lengths: I = np.diff(np.concatenate((firsts, [ng]))).astype(np.intp)
+    k, width = firsts.size, int(lengths.max())
+    if k * width <= 4 * ng:
+        # many small strata: one padded (strata × longest) block, summed along rows
+        pos: I = np.arange(ng) - np.repeat(firsts, lengths)
+        if reverse:
+            pos = np.repeat(lengths, lengths) - 1 - pos
+        row = np.repeat(np.arange(k), lengths)
+        block = np.zeros((k, width, *v.shape[1:]))
+        block[row, pos] = v
+        np.cumsum(block, axis=1, out=block)
+        return np.asarray(block[row, pos])
+    out = np.empty_like(v, dtype=np.float64)
+    for a, b in zip(firsts, firsts + lengths, strict=True):
+        if reverse:
+            np.cumsum(v[a:b][::-1], axis=0, out=out[a:b][::-1])
+        else:
+            np.cumsum(v[a:b], axis=0, out=out[a:b])
+    return out
+
+
 def cumsum_within(v: F, gstart: I) -> F:
     """Cumulative sum along axis 0 restarting at each stratum (groups are stratum-contiguous)."""
-    c = np.cumsum(v, axis=0)
-    base = np.concatenate((np.zeros((1, *v.shape[1:])), c[:-1]), axis=0)
-    return c - base[gstart]
+    return _segmented_cumsum(v, gstart, reverse=False)
 
 
 def revcumsum_within(v: F, gstart: I) -> F:
     """Sum over this and later groups of the same stratum."""
-    total = cumsum_within(v, gstart)
-    # gend: last group of each stratum = next stratum's first group - 1
-    ng = v.shape[0]
-    firsts = np.flatnonzero(np.concatenate(([True], gstart[1:] != gstart[:-1])))
-    ends = np.concatenate((firsts[1:] - 1, [ng - 1]))
-    counts = np.diff(np.concatenate((firsts, [ng]))).astype(np.intp)
-    gend = np.repeat(ends, counts)
-    prev = np.concatenate((np.zeros((1, *v.shape[1:])), total[:-1]), axis=0)
-    prev[firsts] = 0.0
-    return total[gend] - prev
+    return _segmented_cumsum(v, gstart, reverse=True)
 
 
 @dataclass(frozen=True)

@@ -334,54 +334,77 @@ def _inverse(a: F) -> F:
     return np.asarray(inv)
 
 
-def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
-    """R's coxfit6 iteration: Newton–Raphson, step halving when ℓ decreases."""
-    beta = init.copy()
-    o = obj.evaluate(data, beta)
+def _evaluate_quiet(data: obj.CoxData, beta: F) -> tuple[obj.Objective, bool]:
+    """ℓ, U, I at a trial beta, and whether all three are finite.
+
+    A trial step can overflow ``exp(x·β)``; the non-finite result is an answer
+    here (the step is then shortened), not something to warn the user about.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        o = obj.evaluate(data, beta)
     assert o.information is not None
-    loglik = o.loglik
-    loglik0, score0, info0 = o.loglik, o.score, o.information
-    if beta.size == 0:
-        return _Fit(
-            beta, loglik, o.score, o.information, o.information, 0, True, loglik0, score0, info0
-        )
-    newbeta = beta + _solve_psd(o.information, o.score)
-    halving = False
-    it = 0
-    converged = False
-    score, info = o.score, o.information
-    newlk = loglik
-    for it in range(1, control.iter_max + 1):
-        o = obj.evaluate(data, newbeta)
-        assert o.information is not None
-        newlk = o.loglik
-        finite = math.isfinite(newlk) and bool(np.all(np.isfinite(o.score)))
-        score, info = o.score, o.information
-        if finite and abs(1.0 - loglik / newlk) <= control.eps and not halving:
-            converged = True
-            break
-        if it == control.iter_max:
-            break
-        if not finite or newlk < loglik:
-            halving = True
-            newbeta = (newbeta + beta) / 2.0
-        else:
-            halving = False
-            loglik = newlk
-            beta = newbeta
-            newbeta = newbeta + _solve_psd(info, score)
-    return _Fit(
-        beta=newbeta,
-        loglik=newlk,
-        score=score,
-        info=info,
-        var=_inverse(info),
-        iterations=it,
-        converged=converged,
-        loglik0=loglik0,
-        score0=score0,
-        info0=info0,
+    finite = (
+        math.isfinite(o.loglik)
+        and bool(np.all(np.isfinite(o.score)))
+        and bool(np.all(np.isfinite(o.information)))
     )
+    return o, finite
+
+
+def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
+    """Newton–Raphson with step halving, as R's ``coxfit6`` (survival 3.5) behaves.
+
+    * Converged when ``|1 − ℓ_best/ℓ_new| ≤ eps`` at a finite trial point; the
+      trial point is the answer.
+    * A trial point with a lower or non-finite ℓ is rejected and pulled back
+      towards the last accepted beta, more each consecutive time
+      (``new = (new + h·beta)/(h + 1)``, h = 1, 2, …).
+    * Out of iterations: the last ACCEPTED beta is returned with its own ℓ, score
+      and information — never the rejected trial point (which has a lower ℓ and
+      gave a sign-flipped coefficient and a wrong LR test in a monotone series).
+      Checked against ``coxph(iter.max = k)`` for k = 1..8 on a series that halves.
+    """
+    beta = init.copy()
+    o, finite = _evaluate_quiet(data, beta)
+    assert o.information is not None
+    loglik0, score0, info0 = o.loglik, o.score, o.information
+    best = o  # objective at the last accepted beta
+
+    def done(b: F, at: obj.Objective, it: int, conv: bool) -> _Fit:
+        assert at.information is not None
+        return _Fit(
+            beta=b,
+            loglik=at.loglik,
+            score=at.score,
+            info=at.information,
+            var=_inverse(at.information),
+            iterations=it,
+            converged=conv,
+            loglik0=loglik0,
+            score0=score0,
+            info0=info0,
+        )
+
+    if beta.size == 0:
+        return done(beta, o, 0, True)
+    if control.iter_max <= 0 or not math.isfinite(o.loglik):
+        return done(beta, o, 0, False)
+    newbeta = beta + _solve_psd(o.information, o.score)
+    halving = 0
+    for it in range(1, control.iter_max + 1):
+        o, finite = _evaluate_quiet(data, newbeta)
+        if finite and abs(1.0 - best.loglik / o.loglik) <= control.eps:
+            return done(newbeta, o, it, True)
+        if not finite or o.loglik < best.loglik:
+            halving += 1
+            newbeta = (newbeta + halving * beta) / (halving + 1.0)
+        else:
+            assert o.information is not None
+            halving = 0
+            best = o
+            beta = newbeta
+            newbeta = newbeta + _solve_psd(o.information, o.score)
+    return done(beta, best, control.iter_max, False)
 
 
 def _check_design(
@@ -522,7 +545,12 @@ def cox_fit(
     monotone |= np.diag(fit.var) <= 0
     coef = fit.beta / scale
     var = fit.var / np.outer(scale, scale)
-    se = np.sqrt(np.diag(var))
+    vdiag = np.diag(var)
+    # The generalised inverse keeps this diagonal >= 0; a negative or undefined value
+    # (an information matrix that is not positive semi-definite) must flag the term,
+    # never become a silent NaN SE from sqrt of a negative number.
+    bad_var = ~np.isfinite(vdiag) | (vdiag < 0)
+    se = np.sqrt(np.where(bad_var, np.nan, vdiag))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
     zq = _norm_quantile(0.5 + conf_level / 2.0)
@@ -590,6 +618,18 @@ def cox_fit(
                     "MONOTONE-LIKELIHOOD",
                     f"{names[j]}: the log-likelihood converged before the coefficient did; "
                     "the hazard ratio is not estimable (infinite). Use the likelihood-ratio p.",
+                    {"term": names[j], "index": j},
+                )
+            )
+        elif bad_var[j]:
+            estimable = False
+            reason = "the variance is not estimable (information not positive definite)"
+            pj = None
+            warnings.append(
+                StatWarning(
+                    "VARIANCE-NOT-ESTIMABLE",
+                    f"{names[j]}: the model-based variance is negative or undefined; "
+                    "no standard error, confidence interval or Wald p is given",
                     {"term": names[j], "index": j},
                 )
             )
