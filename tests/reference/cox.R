@@ -28,23 +28,47 @@ lz$const <- 1
 lz$age2 <- 2 * lz$age + 3 * lz$sex
 sets$lung_bad <- lz
 sets$book_testw1 <- read.csv("tests/reference/data/book_testw1.csv")
+# monotone likelihood in tiny series: the coefficient runs to +infinity (R warns
+# "Loglik converged before variable 1; coefficient may be infinite")
+#  - 4 patients, 2 deaths, the earliest death is the only x = 1 patient
+sets$mono4 <- data.frame(time = c(3065, 566, 498, 1766), status = c(0, 1, 1, 0), x = c(0, 0, 1, 0))
+#  - 12 patients, 3 deaths (two tied at time 5), every death in the x = 1 group
+sets$mono12 <- data.frame(time = c(5, 5, 8, 12, 15, 20, 22, 30, 35, 40, 44, 50),
+                          status = c(1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                          x = c(1, 1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0))
+# a heavy-tailed covariate whose second Newton step overshoots (lower loglik): with
+# iter.max = 3 R stops after two rejected trial points and returns the last ACCEPTED
+# beta; with iter.max = 4 the third trial, pulled back 2/3 of the way, is accepted
+sets$halving <- data.frame(
+  time = c(11, 235, 1, 61, 211, 92, 608, 238, 50, 282, 1, 297, 1, 178, 1, 120, 29, 98, 5, 62, 121, 1700),
+  status = c(1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1),
+  x = c(2.45, 0, 24.09, 0.02, -0.76, -0.16, -3.9, -6.26, 0.75, 0.59, 6.51, -1.29,
+        14.46, -0.07, 11.71, -0.24, -1.19, 0.05, 3.29, 0.01, -0.6, -7.24))
 for (nm in names(sets)) write.csv(sets[[nm]], file.path("tests/reference/data", paste0(nm, ".csv")), row.names = FALSE)
 
 fixture <- function(name, data, formula, ties = "efron", time = "time", event = "status", event_value = 1,
                     covariates, factors = list(), strata = NULL, cluster = NULL, robust = FALSE, zph = TRUE,
-                    weights = NULL) {
+                    weights = NULL, iter_max = 20) {
   d <- sets[[data]]
   d$ev <- as.integer(d[[event]] == event_value)
   for (f in names(factors)) d[[f]] <- factor(d[[f]], levels = factors[[f]])
   environment(formula) <- environment()
-  fit <- if (!is.null(weights)) {
+  r_warnings <- character(0)
+  keep_warning <- function(w) {
+    r_warnings <<- c(r_warnings, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }
+  fit <- withCallingHandlers(if (!is.null(weights)) {
     d$.w <- d[[weights]]
     eval(bquote(coxph(.(formula), data = d, ties = .(ties), weights = .w, x = TRUE, y = TRUE, model = TRUE)))
+  } else if (iter_max != 20) {
+    eval(bquote(coxph(.(formula), data = d, ties = .(ties), iter.max = .(iter_max),
+                      x = TRUE, y = TRUE, model = TRUE)))
   } else if (robust) {
     eval(bquote(coxph(.(formula), data = d, ties = .(ties), robust = TRUE, x = TRUE, y = TRUE, model = TRUE)))
   } else {
     eval(bquote(coxph(.(formula), data = d, ties = .(ties), x = TRUE, y = TRUE, model = TRUE)))
-  }
+  }, warning = keep_warning)
   z <- if (zph) tryCatch(cox.zph(fit, transform = "km"), error = function(e) NULL) else NULL
   cc <- concordance(fit)
   bh <- basehaz(fit, centered = FALSE)
@@ -55,7 +79,7 @@ fixture <- function(name, data, formula, ties = "efron", time = "time", event = 
     R = R.version.string, survival = as.character(packageVersion("survival")),
     ties = ties, time = time, event = event, event_value = event_value,
     covariates = covariates, factors = factors, strata = strata, cluster = cluster, robust = robust,
-    weights = weights,
+    weights = weights, iter_max = iter_max,
     n = fit$n, events = fit$nevent, iter = fit$iter,
     coef = unname(coef(fit)), se = unname(sqrt(diag(if (!is.null(fit$naive.var)) fit$naive.var else vcov(fit)))),
     robust_se = if (!is.null(fit$naive.var)) unname(sqrt(diag(fit$var))) else NULL,
@@ -70,7 +94,8 @@ fixture <- function(name, data, formula, ties = "efron", time = "time", event = 
     zph_df = if (is.null(z)) NULL else unname(z$table[, "df"]),
     zph_p = if (is.null(z)) NULL else unname(z$table[, "p"]),
     basehaz_time = bh$time, basehaz_hazard = bh$hazard,
-    basehaz_strata = if (is.null(bh$strata)) NULL else as.character(bh$strata)
+    basehaz_strata = if (is.null(bh$strata)) NULL else as.character(bh$strata),
+    r_warnings = r_warnings
   )
 }
 
@@ -104,7 +129,15 @@ fx <- list(
   # case weights: Therneau & Grambsch test data 2 (weighted), Efron and Breslow
   fixture("book_testw1_efron", "book_testw1", Surv(time, ev) ~ x, covariates = c("x"), weights = "wt", zph = FALSE),
   fixture("book_testw1_breslow", "book_testw1", Surv(time, ev) ~ x, ties = "breslow", covariates = c("x"),
-          weights = "wt", zph = FALSE)
+          weights = "wt", zph = FALSE),
+  fixture("monotone_tiny4_efron", "mono4", Surv(time, ev) ~ x, covariates = c("x"), zph = FALSE),
+  fixture("monotone_tiny4_breslow", "mono4", Surv(time, ev) ~ x, ties = "breslow", covariates = c("x"),
+          zph = FALSE),
+  fixture("monotone_ties12_efron", "mono12", Surv(time, ev) ~ x, covariates = c("x"), zph = FALSE),
+  fixture("halving_itermax3", "halving", Surv(time, ev) ~ x, covariates = c("x"), zph = FALSE, iter_max = 3),
+  fixture("halving_itermax4", "halving", Surv(time, ev) ~ x, covariates = c("x"), zph = FALSE, iter_max = 4),
+  fixture("monotone_ties12_breslow", "mono12", Surv(time, ev) ~ x, ties = "breslow", covariates = c("x"),
+          zph = FALSE)
 )
 names(fx) <- vapply(fx, function(f) f$name, "")
 

@@ -32,3 +32,24 @@ def test_coefficient_runs_to_plus_infinity_and_is_flagged(ties: str) -> None:
     assert term["p_value"] is None
     assert term["lr_p_value"] == pytest.approx(lr.p_value, rel=1e-6)
     assert "MONOTONE-LIKELIHOOD" in [w.code for w in res.warnings]
+
+
+def test_negative_variance_is_flagged_not_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Property: a variance matrix with a negative diagonal (which the generalised
+    inverse should never give) yields a NaN SE without a numpy RuntimeWarning (pytest
+    turns warnings into errors), the term is flagged not estimable with no Wald p."""
+    import survstudy.stats.cox as cox_mod
+
+    def bad_inverse(a: np.ndarray) -> np.ndarray:
+        return -np.eye(a.shape[0])
+
+    monkeypatch.setattr(cox_mod, "_inverse", bad_inverse)
+    x = np.array([[1.0], [0.0], [1.0], [0.0], [1.0], [0.0]])
+    res = cox_fit(x, [1, 2, 3, 4, 5, 6], [1, 1, 0, 1, 1, 0], concordance=False)
+    assert math.isnan(res.se[0])
+    term = res.terms[0]
+    assert term.estimable is False
+    assert term.p_value is None
+    assert term.reason is not None
+    assert "variance" in term.reason
+    assert "VARIANCE-NOT-ESTIMABLE" in [w.code for w in res.warnings]

@@ -542,7 +542,7 @@ def cox_fit(
     monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(fit.beta))
     # A zero pivot at the end (the design was checked for collinearity before the fit)
     # means the information for that coefficient vanished as it ran off to infinity.
-    monotone |= np.diag(fit.var) <= 0
+    monotone |= np.diag(fit.var) == 0
     coef = fit.beta / scale
     var = fit.var / np.outer(scale, scale)
     vdiag = np.diag(var)
@@ -551,6 +551,7 @@ def cox_fit(
     # never become a silent NaN SE from sqrt of a negative number.
     bad_var = ~np.isfinite(vdiag) | (vdiag < 0)
     se = np.sqrt(np.where(bad_var, np.nan, vdiag))
+    monotone &= ~bad_var  # the |U·V| test means nothing without a valid variance
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
     zq = _norm_quantile(0.5 + conf_level / 2.0)
