@@ -188,6 +188,8 @@ class CoxResult:
     assign: tuple[str, ...] | None = None
     warnings: tuple[StatWarning, ...] = ()
     _state: Any = field(default=None, repr=False, compare=False)
+    method: str = "ordinary"  # "firth": Firth-penalised fit (survstudy.stats.firth)
+    ci_method: str = "wald"  # "profile": profile-likelihood limits
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +207,8 @@ class CoxResult:
             "concordance": None if self.concordance is None else self.concordance.to_dict(),
             "ph_test": None if self.ph is None else self.ph.to_dict(),
             "warnings": [{"code": w.code, "message": w.message} for w in self.warnings],
+            "method": self.method,
+            "ci_method": self.ci_method,
         }
 
     def to_records(self) -> list[dict[str, Any]]:
