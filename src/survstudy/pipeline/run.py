@@ -562,7 +562,7 @@ def _survival(
             msg = warn.add(
                 "FEW-AT-RISK",
                 f"{info.label} at {_fmt_num(lm)} {_unit_word(unit, lm)}: only {n_risk} "
-                f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise",
+                f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise.",
                 "survival",
                 endpoint=ep,
                 time=lm,
