@@ -75,7 +75,17 @@ def _register(args: list[str] | None = None) -> None:
 
 
 # Modules that add subcommands to ``app``; a feature adds its module here.
-_COMMAND_MODULES: list[str] = ["validate", "schema", "init", "run", "cox", "km", "logrank", "demo"]
+_COMMAND_MODULES: list[str] = [
+    "validate",
+    "schema",
+    "init",
+    "run",
+    "cox",
+    "km",
+    "logrank",
+    "demo",
+    "synth_registry",
+]
 
 
 def _debug_requested(argv: list[str]) -> bool:
