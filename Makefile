@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit slow bench clean
+.PHONY: demo test lint typecheck unit slow bench clean java
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-test
+# The Spark engine's tests need a Java runtime: on Debian (CI runs as root) install
+# openjdk-17-jre-headless when `java` is missing; elsewhere say so (those tests then skip).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	  else echo "note: no java found; install a Java 17 runtime or the Spark tests are skipped"; fi; }
+
+unit: $(VENV)/.installed-test java
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 test: lint typecheck unit
