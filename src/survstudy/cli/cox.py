@@ -66,6 +66,23 @@ def cox(
     ph_test: Annotated[
         bool, typer.Option("--ph-test", help="Test proportional hazards (cox.zph, km).")
     ] = False,
+    firth: Annotated[
+        bool,
+        typer.Option(
+            "--firth",
+            help="Firth-penalised fit (Heinze & Schemper 2001, as R coxphf): finite estimates "
+            "under monotone likelihood; profile penalised-likelihood CIs and penalised "
+            "likelihood-ratio p-values.",
+        ),
+    ] = False,
+    ci: Annotated[
+        str | None,
+        typer.Option(
+            "--ci",
+            help="Confidence limits: wald or profile (profile likelihood). "
+            "Default: wald, or profile with --firth.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
@@ -77,6 +94,14 @@ def cox(
 
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"--ties must be efron or breslow, not {ties!r}")
+    if ci is not None and ci not in ("wald", "profile"):
+        raise AnalysisError(f"--ci must be wald or profile, not {ci!r}")
+    if firth and (robust or cluster is not None):
+        raise AnalysisError("--firth has no robust variance: leave out --robust/--cluster")
+    if ci == "profile" and (robust or cluster is not None):
+        raise AnalysisError(
+            "--ci profile uses the model-based likelihood: leave out --robust/--cluster"
+        )
     covs = _split(covariates)
     if not covs:
         raise AnalysisError("--covariates needs at least one column")
@@ -121,19 +146,50 @@ def cox(
     x = np.hstack(blocks)
     st = None if strata is None else np.array([str(v) for v in data.others[strata]])
     cl = None if cluster is None else np.array([str(v) for v in data.others[cluster]])
-    res = cox_fit(
-        x,
-        t,
-        e,
-        strata=st,
-        ties=ties,
-        cluster=cl,
-        robust=robust or cluster is not None,
-        term_names=names,
-        assign=assign,
-        ph_test=ph_test,
-        n_dropped=n_dropped,
-    )
+    if firth:
+        from survstudy.stats.firth import cox_fit_firth
+
+        res = cox_fit_firth(
+            x,
+            t,
+            e,
+            strata=st,
+            ties=ties,
+            term_names=names,
+            assign=assign,
+            ph_test=ph_test,
+            n_dropped=n_dropped,
+            profile=ci != "wald",
+        )
+    elif ci == "profile":
+        from survstudy.stats.firth import cox_fit_ci
+
+        res = cox_fit_ci(
+            x,
+            t,
+            e,
+            ci="profile",
+            strata=st,
+            ties=ties,
+            term_names=names,
+            assign=assign,
+            ph_test=ph_test,
+            n_dropped=n_dropped,
+        )
+    else:
+        res = cox_fit(
+            x,
+            t,
+            e,
+            strata=st,
+            ties=ties,
+            cluster=cl,
+            robust=robust or cluster is not None,
+            term_names=names,
+            assign=assign,
+            ph_test=ph_test,
+            n_dropped=n_dropped,
+        )
     out = res.to_dict()
     if as_json:
         typer.echo(json.dumps(out, allow_nan=False))
@@ -158,23 +214,42 @@ def _p(v: float | None) -> str:
 
 
 def _table(out: dict[str, Any]) -> str:
+    firth = out.get("method") == "firth"
+    profile = out.get("ci_method") == "profile"
+    title = "Firth-penalised Cox" if firth else "Cox proportional hazards"
     lines = [
-        f"Cox proportional hazards ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
+        f"{title} ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
         + (f", {out['n_dropped']} rows dropped (missing values)" if out["n_dropped"] else ""),
         f"iterations {out['iterations']}, "
         + ("converged" if out["converged"] else "DID NOT CONVERGE")
-        + f"; log-likelihood {out['loglik']:.4f} (null {out['loglik_null']:.4f})",
-        "",
+        + f"; {'penalised ' if firth else ''}log-likelihood {out['loglik']:.4f} "
+        + f"(null {out['loglik_null']:.4f})",
     ]
+    if firth or profile:
+        lines.append(
+            (
+                "95% CI: profile " + ("penalised " if firth else "") + "likelihood; "
+                if profile
+                else ""
+            )
+            + ("p: penalised likelihood-ratio test" if firth and profile else "p: Wald")
+        )
+    lines.append("")
     robust = any(t["robust_se"] is not None for t in out["terms"])
     head = ["term", "coef", "se"] + (["robust se"] if robust else []) + ["HR", "95% CI", "z", "p"]
     body = []
     for t in out["terms"]:
         if not t["estimable"]:
+            # a profile interval is still informative on its finite side
+            bound = ""
+            if profile and t["lower"] is not None and t["upper"] is None:
+                bound = f"> {_fmt(t['lower'])}"
+            elif profile and t["upper"] is not None and t["lower"] is None:
+                bound = f"< {_fmt(t['upper'])}"
             body.append(
                 [t["term"], "—", "—"]
                 + (["—"] if robust else [])
-                + ["not estimable", "", "", f"LR p {_p(t['lr_p_value'])}"]
+                + ["not estimable", bound, "", f"LR p {_p(t['lr_p_value'])}"]
             )
             continue
         body.append(

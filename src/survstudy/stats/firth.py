@@ -37,7 +37,7 @@ information at the penalised estimate); per-term penalised likelihood-ratio
 test ``2[ℓ*(β̂) − max_{β_r = 0} ℓ*]`` on 1 df (the other coefficients
 re-maximised, the penalty always that of the full model); profile penalised
 likelihood limits ``{b : 2[ℓ*(β̂) − max_{β_r = b} ℓ*] ≤ χ²₁(1 − α)}`` found by a
-bracket search and Brent's method; the global test ``2[ℓ*(β̂) − ℓ*(0)]``.
+bracket search and the Illinois root-finder; the global test ``2[ℓ*(β̂) − ℓ*(0)]``.
 With the penalty switched off the same code gives the ordinary Cox fit and
 profile-likelihood limits for it (Venzon & Moolgavkar 1988 define the limits;
 here they are found by root-finding on the profile).
@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,13 +221,17 @@ def _maximise(
     *,
     epsilon: float,
     gconv: float,
+    ll_tol: float = 0.0,
 ) -> _Max:
     """Maximise ℓ* over the ``free`` coefficients (the others stay at ``start``).
 
     coxphf's iteration: Newton step on the free block, each component capped at
     ``maxstep``; from the second iteration a step that does not increase ℓ* is
     halved up to ``maxhs`` times (a non-finite trial point always is); converged when
-    all free ``|Δβ| ≤ epsilon`` and ``|U*| ≤ gconv``.
+    all free ``|Δβ| ≤ epsilon`` and ``|U*| ≤ gconv`` — or, with ``ll_tol > 0``, when ℓ*
+    changes by at most ``ll_tol·|ℓ*|`` (R ``coxph``'s rule), which ends the
+    re-maximisations in which another coefficient runs off to infinity (monotone
+    likelihood): there ℓ* converges while that coefficient does not.
     """
     beta = np.array(start, dtype=np.float64)
     cur = penalised_objective(data, beta, penalty=penalty)
@@ -256,7 +260,10 @@ def _maximise(
             new = penalised_objective(data, trial, penalty=penalty)
         if not new.ok:
             return _Max(old, cur, it, False)
+        gain = new.pen_loglik - cur.pen_loglik
         beta, cur = trial, new
+        if it > 1 and 0.0 <= gain <= ll_tol * abs(new.pen_loglik):
+            return _Max(beta, cur, it, True)
         if np.all(np.abs(beta[fi] - old[fi]) <= epsilon) and np.all(
             np.abs(cur.pen_score[fi]) <= gconv
         ):
@@ -289,6 +296,7 @@ class _Problem:
             c,
             epsilon=c.profile_epsilon,
             gconv=c.profile_gconv,
+            ll_tol=1e-14,
         )
 
 
@@ -357,15 +365,47 @@ def _lr_test(prob: _Problem, j: int) -> tuple[float, bool]:
     return max(stat, 0.0), fit0.converged
 
 
+def _find_root(fun: Callable[[float], float], lo: float, hi: float, tol: float) -> float:
+    """Root of ``fun`` in [lo, hi] (a sign change) by the Illinois variant of regula falsi.
+
+    Superlinear on the smooth profile deviance and always bracketed; written here
+    so that the command line does not import scipy.optimize (~0.3 s) for it.
+    """
+    flo, fhi = fun(lo), fun(hi)
+    if flo == 0.0:
+        return lo
+    if fhi == 0.0:
+        return hi
+    side = 0
+    for _ in range(200):
+        mid = hi - fhi * (hi - lo) / (fhi - flo)
+        if not lo < mid < hi or not math.isfinite(mid):
+            mid = 0.5 * (lo + hi)
+        fm = fun(mid)
+        if fm == 0.0 or hi - lo <= tol:
+            return mid
+        if (fm > 0) == (fhi > 0):
+            hi, fhi = mid, fm
+            if side == 1:
+                flo /= 2.0
+            side = 1
+        else:
+            lo, flo = mid, fm
+            if side == -1:
+                fhi /= 2.0
+            side = -1
+        if abs(hi - lo) <= tol:
+            break
+    return 0.5 * (lo + hi) if abs(hi - lo) <= tol else mid
+
+
 def _profile_limit(prob: _Problem, j: int, crit: float, direction: int) -> tuple[float, str | None]:
     """One profile limit of coefficient j (scaled), ±inf when never reached within the bound.
 
     Bracket search: steps of se·2^k away from the estimate (each profile point is
-    re-maximised from the nearest solved point), then Brent's method on
+    re-maximised from the nearest solved point), then regula falsi (Illinois) on
     ``2[ℓ*(β̂) − ℓ*_prof(b)] − crit``.
     """
-    from scipy.optimize import brentq
-
     b_hat = float(prob.best.beta[j])
     top = prob.best.value.pen_loglik
     var = _chol_inverse_logdet(prob.best.value.information)
@@ -402,7 +442,7 @@ def _profile_limit(prob: _Problem, j: int, crit: float, direction: int) -> tuple
         inside = b
         k += 1
     lo, hi = (inside, b) if direction > 0 else (b, inside)
-    root = float(brentq(dev, lo, hi, xtol=1e-10 * max(1.0, abs(b_hat)), rtol=1e-12))
+    root = _find_root(dev, lo, hi, tol=1e-10 * max(1.0, abs(b_hat)))
     note = None
     if failed:
         note = "a re-maximisation of the other coefficients did not converge"
@@ -522,7 +562,7 @@ def cox_fit_firth(
     term (others re-maximised); ``z`` the Wald z = coef/se (shown, not used for p);
     ``loglik``/``loglik_null`` are the penalised ℓ*(β̂) and ℓ*(0), and
     ``tests["likelihood_ratio"]`` = 2[ℓ*(β̂) − ℓ*(0)] on p df as coxphf prints it.
-    ``tests["wald"]`` is β̂ᵀ I(β̂) β̂; ``tests["score"]`` the ordinary score test at 0.
+    ``tests["wald"]`` is β̂ᵀ I(β̂) β̂; ``tests["score"]`` the ordinary score test U(0)ᵀI(0)⁻¹U(0).
 
     ``penalty=False`` fits the ordinary Cox model with the same algorithm (then
     method stays "ordinary" and limits are profile-likelihood limits).
@@ -577,6 +617,9 @@ def cox_fit_firth(
 
     null = penalised_objective(data, np.zeros(p), penalty=pen, score=False)
     lr_global = 2.0 * (best.value.pen_loglik - null.pen_loglik)
+    # ℓ* was computed on SD-scaled covariates x/sd: log|I| there is log|I| on the
+    # covariates as given minus 2·Σ log sd; report ℓ* for the covariates as given
+    shift = pen * 2.0 * float(np.sum(np.log(scale)))
     if profile:
         lr_p = np.empty(p)
         for j in range(p):
@@ -622,10 +665,13 @@ def cox_fit_firth(
         for j in range(p)
     )
     wald = float(coef @ np.linalg.solve(var, coef)) if p else math.nan
+    # the (unpenalised) score test of β = 0: U(0)ᵀ I(0)⁻¹ U(0), invariant to the scaling
+    at0 = penalised_objective(data, np.zeros(p), penalty=0.0)
+    score_stat = float(at0.pen_score @ np.linalg.solve(at0.information, at0.pen_score))
     tests = {
         "likelihood_ratio": TestResult(lr_global, p, chi2_sf(max(lr_global, 0.0), p)),
         "wald": TestResult(wald, p, chi2_sf(wald, p)),
-        "score": base.tests["score"],
+        "score": TestResult(score_stat, p, chi2_sf(score_stat, p)),
     }
     # keep the base fit's data warnings (e.g. a level without events), not its
     # convergence verdicts, which were about a fit that made no iterations
@@ -634,8 +680,8 @@ def cox_fit_firth(
         base,
         iterations=best.iterations,
         converged=best.converged,
-        loglik_null=float(null.pen_loglik),
-        loglik=float(best.value.pen_loglik),
+        loglik_null=float(null.pen_loglik) + shift,
+        loglik=float(best.value.pen_loglik) + shift,
         coef=coef,
         se=se,
         var=var,
