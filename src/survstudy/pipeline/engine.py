@@ -19,10 +19,13 @@ from survstudy.stats._common import StatWarning
 __all__ = [
     "KM",
     "CoxFit",
+    "adjust_p",
     "categorical_test",
     "continuous_test",
     "cox",
+    "cox_firth",
     "describe_continuous",
+    "detectable_hr",
     "kaplan_meier",
     "logrank",
     "n_risk_at",
@@ -169,6 +172,8 @@ class CoxFit:
     ph_global_df: int = 0
     ph_global_p: float = float("nan")
     warnings: tuple[StatWarning, ...] = field(default_factory=tuple)
+    method: str = "ordinary"  # ordinary | firth
+    ci_method: str = "wald"  # wald | profile (Firth: profile penalised likelihood)
 
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
@@ -226,10 +231,16 @@ def cox(
     ph_chisq = ph_global = float("nan")
     ph_df = 0
     if ph_test:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            ph = res.ph_test()
-        ph_by = {t.term: float(t.p_value) for t in ph.terms}
-        ph_chisq, ph_df, ph_global = float(ph.global_chisq), int(ph.global_df), float(ph.global_p)
+        try:
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                ph = res.ph_test()
+        except np.linalg.LinAlgError:
+            # a degenerate fit (e.g. monotone likelihood) has no usable PH test: NaN, no p
+            ph = None
+        if ph is not None:
+            ph_by = {t.term: float(t.p_value) for t in ph.terms}
+            ph_chisq, ph_df = float(ph.global_chisq), int(ph.global_df)
+            ph_global = float(ph.global_p)
     c = c_se = float("nan")
     if concordance and res.concordance is not None:
         c, c_se = float(res.concordance.c), float(res.concordance.se)
@@ -256,6 +267,68 @@ def cox(
         ph_global_p=ph_global,
         warnings=tuple(res.warnings),
     )
+
+
+def cox_firth(
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    ties: str,
+    conf_level: float,
+    strata: np.ndarray | None = None,
+    term_names: tuple[str, ...] | None = None,
+) -> CoxFit | None:
+    """Firth-penalised Cox fit (:func:`survstudy.stats.firth.cox_fit_firth`), or ``None``
+    when this installation has no Firth module.
+
+    ``lower``/``upper`` are the profile penalised-likelihood limits of the HR and ``p``
+    the penalised likelihood-ratio p of each term (as R's ``coxphf`` with ``pl=TRUE``).
+    """
+    try:
+        firth = _stats("firth")
+    except ImportError:
+        return None
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        res = firth.cox_fit_firth(
+            x,
+            time,
+            event,
+            strata=strata,
+            ties=ties,
+            conf_level=conf_level,
+            term_names=term_names,
+            concordance=False,
+            ph_test=False,
+        )
+    lr = res.tests.get("likelihood_ratio")
+    return CoxFit(
+        coef=np.asarray(res.coef, dtype=float),
+        se=np.asarray(res.se, dtype=float),
+        hr=np.array([t.hr for t in res.terms], dtype=float),
+        lower=np.array([_nan(t.lower) for t in res.terms], dtype=float),
+        upper=np.array([_nan(t.upper) for t in res.terms], dtype=float),
+        p=np.array([_nan(t.p_value) for t in res.terms], dtype=float),
+        estimable=tuple(bool(t.estimable) for t in res.terms),
+        notes=tuple(() for _ in res.terms),
+        lr_statistic=float(lr.statistic) if lr is not None else float("nan"),
+        lr_df=int(lr.df) if lr is not None else 0,
+        lr_p=_nan(lr.p_value) if lr is not None else float("nan"),
+        warnings=tuple(res.warnings),
+        method=str(getattr(res, "method", "firth")),
+        ci_method=str(getattr(res, "ci_method", "profile")),
+    )
+
+
+def adjust_p(p: list[float], method: str) -> list[float]:
+    """Holm or Benjamini–Hochberg adjusted p-values (:mod:`survstudy.stats.multiplicity`)."""
+    adj = _stats("multiplicity").adjust_pvalues(np.asarray(p, dtype=float), method)
+    return [float(v) for v in adj]
+
+
+def detectable_hr(events: int, proportion: float, *, alpha: float, power: float) -> Any:
+    """Schoenfeld's smallest detectable HR (:func:`survstudy.stats.power.detectable_hr`)."""
+    return _stats("power").detectable_hr(events, proportion, alpha=alpha, power=power)
 
 
 # --------------------------------------------------------------------------- Table 1

@@ -18,6 +18,7 @@ __all__ = [
     "CoxRow",
     "CurveGroup",
     "EndpointSummary",
+    "FirthEstimate",
     "FollowUp",
     "GroupTest",
     "KMCurves",
@@ -25,6 +26,7 @@ __all__ = [
     "Median",
     "MethodsProfile",
     "ModelResult",
+    "Precision",
     "ProfileDifference",
     "Provenance",
     "StudyResults",
@@ -272,6 +274,34 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class Precision:
+    """The smallest hazard ratio detectable with ``power`` from ``events`` (Schoenfeld 1983).
+
+    ``proportion`` is the share of patients in one of two groups (0.5 for the
+    endpoint's note, the observed share for a binary factor); ``hr`` is ``inf``
+    (``null`` in JSON) when nothing is detectable; ``message`` is the plain-language
+    note the report prints next to the endpoint.
+    """
+
+    events: int
+    proportion: float
+    alpha: float
+    power: float
+    hr: float
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "proportion": _f(self.proportion),
+            "alpha": self.alpha,
+            "power": self.power,
+            "hr": _f(self.hr),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class EndpointSummary:
     """Survival summary of one endpoint under the run's methods profile."""
 
@@ -285,6 +315,7 @@ class EndpointSummary:
     at: tuple[Landmark, ...]
     median_other: Median | None = None  # the median under the other profile's rule
     warnings: tuple[str, ...] = ()
+    precision: Precision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -306,6 +337,7 @@ class EndpointSummary:
             "followup_max": _f(self.followup.max),
             "at": [a.to_dict() for a in self.at],
             "warnings": list(self.warnings),
+            "precision": self.precision.to_dict() if self.precision else None,
         }
 
 
@@ -399,6 +431,38 @@ class KMCurves:
 
 
 @dataclass(frozen=True)
+class FirthEstimate:
+    """A term's Firth-penalised estimate (Heinze & Schemper 2001).
+
+    ``lower``/``upper`` are the profile penalised-likelihood limits of the HR
+    (``ci_method`` = ``profile``) and ``p_value`` the penalised likelihood-ratio p;
+    ``reason`` says why it was fitted: ``monotone`` (the ordinary estimate does
+    not exist) or ``always`` (the spec asked for it).
+    """
+
+    coef: float
+    se: float
+    hr: float
+    lower: float
+    upper: float
+    p_value: float
+    reason: str
+    ci_method: str = "profile"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "coef": _f(self.coef),
+            "se": _f(self.se),
+            "hr": _f(self.hr),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "p_value": _f(self.p_value),
+            "ci_method": self.ci_method,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class CoxRow:
     """One row of a univariable or multivariable table.
 
@@ -430,6 +494,9 @@ class CoxRow:
     events: int | None = None
     estimable: bool = True
     warnings: tuple[str, ...] = ()  # plain-language notes shown next to the number
+    firth: FirthEstimate | None = None
+    adjusted_p: float = float("nan")  # Holm / BH adjusted p of the factor (univariable)
+    detectable_hr: float = float("nan")  # binary factor: Schoenfeld's detectable HR
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -455,6 +522,9 @@ class CoxRow:
             "events": self.events,
             "estimable": self.estimable,
             "warnings": list(self.warnings),
+            "firth": self.firth.to_dict() if self.firth else None,
+            "adjusted_p": _f(self.adjusted_p),
+            "detectable_hr": _f(self.detectable_hr),
         }
 
 
@@ -467,9 +537,23 @@ class UnivariableResult:
     rows: tuple[CoxRow, ...]
     ties: str
     n_tests: int
+    adjust: str = "none"  # none | holm | bh
+    firth: str = "auto"  # the spec's firth option
+    precision: Precision | None = None
+    power: float = 0.8  # of the rows' detectable_hr
+    alpha: float = 0.05
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
+
+    def summary_dict(self) -> dict[str, Any]:
+        """What is not per row (``univariable_summary`` in results.json)."""
+        return {
+            "n_tests": self.n_tests,
+            "adjust": self.adjust,
+            "firth": self.firth,
+            "precision": self.precision.to_dict() if self.precision else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -496,10 +580,28 @@ class ModelResult:
     ph_global_p: float
     strata: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    estimable: bool = True
+    reason: str | None = None  # why the model could not be fitted
+    firth: str | None = None  # monotone | always: the rows carry Firth estimates
+    firth_lr_statistic: float = float("nan")
+    firth_lr_df: int = 0
+    firth_lr_p: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "estimable": self.estimable,
+            "not_estimable_reason": self.reason,
+            "firth": None
+            if self.firth is None
+            else {
+                "reason": self.firth,
+                "likelihood_ratio": {
+                    "statistic": _f(self.firth_lr_statistic),
+                    "df": self.firth_lr_df,
+                    "p_value": _f(self.firth_lr_p),
+                },
+            },
             "endpoint": self.endpoint,
             "ties": self.ties,
             "n": self.n,
@@ -645,6 +747,7 @@ class StudyResults:
             ),
             "endpoints": {k: v.to_dict() for k, v in self.endpoints.items()},
             "univariable": {k: v.to_dict() for k, v in self.univariable.items()},
+            "univariable_summary": {k: v.summary_dict() for k, v in self.univariable.items()},
             "multivariable": [m.to_dict() for m in self.multivariable],
             "km": [k.to_dict() for k in self.km],
             "reconciliation": [d.to_dict() for d in self.reconciliation],

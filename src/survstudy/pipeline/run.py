@@ -27,6 +27,7 @@ from survstudy.pipeline.results import (
     CoxRow,
     CurveGroup,
     EndpointSummary,
+    FirthEstimate,
     FollowUp,
     GroupTest,
     KMCurves,
@@ -34,6 +35,7 @@ from survstudy.pipeline.results import (
     Median,
     MethodsProfile,
     ModelResult,
+    Precision,
     ProfileDifference,
     Provenance,
     StudyResults,
@@ -107,6 +109,7 @@ def run_study(
         for ep in a.survival.endpoints:
             _check_endpoint(spec, cohort, ep, ("analyses", "survival", "endpoints"))
             summary, other_median = _survival(cohort, ep, a.survival.landmarks, prof, other, warn)
+            summary = replace(summary, precision=_endpoint_precision(spec, cohort, ep))
             endpoints[ep] = summary
             recon.append(_median_difference(cohort, ep, summary.median, other_median, prof))
 
@@ -209,6 +212,58 @@ def _exp(x: float) -> float:
 
 def _unit_word(unit: str, value: float = 2.0) -> str:
     return unit[:-1] if value == 1 and unit.endswith("s") else unit
+
+
+# --------------------------------------------------------------------------- precision
+
+
+def _event_noun(spec: StudySpec, ep: str, events: int) -> str:
+    """The endpoint's plural noun for its events ("progressions"), singular for one event."""
+    e = spec.endpoints.get(ep)
+    noun = (e.event_noun if e is not None and e.event_noun else None) or "events"
+    if events == 1 and noun.endswith("s") and not noun.endswith("ses"):
+        return noun[:-1]
+    return noun
+
+
+def _about(hr: float) -> str:
+    """A detectable HR in words: one decimal below 10, whole numbers to 100, then 2 digits."""
+    if hr < 10:
+        return f"{hr:.1f}"
+    if hr < 100:
+        return str(round(hr))
+    return str(int(float(f"{hr:.2g}")))
+
+
+def _precision_message(noun: str, events: int, hr: float, power: float) -> str:
+    pw = f"{_fmt_num(round(power * 100, 1))}%"
+    tail = "; a non-significant result here does not show the absence of an effect."
+    if events == 0 or not math.isfinite(hr):
+        return f"With no {noun}, no hazard ratio could have been detected" + tail
+    only = "only " if hr >= 2 else ""
+    return (
+        f"With {events} {noun}, {only}a hazard ratio of about {_about(hr)} or more could have "
+        f"been detected with {pw} power" + tail
+    )
+
+
+def _endpoint_precision(spec: StudySpec, cohort: Cohort, ep: str) -> Precision | None:
+    """Schoenfeld's detectable HR for two equal groups at the endpoint's observed events."""
+    pr = spec.analyses.precision
+    if pr is None:
+        return None
+    _t, e, ok = cohort.survival_data(ep)
+    events = int(e[ok].sum())
+    d = engine.detectable_hr(events, 0.5, alpha=pr.alpha, power=pr.power)
+    noun = _event_noun(spec, ep, events)
+    return Precision(
+        events=events,
+        proportion=0.5,
+        alpha=pr.alpha,
+        power=pr.power,
+        hr=float(d.hr),
+        message=_precision_message(noun, events, float(d.hr), pr.power),
+    )
 
 
 # --------------------------------------------------------------------------- Table 1
@@ -737,6 +792,82 @@ def _cox_rows(
     return rows
 
 
+def _firth_rows(
+    rows: list[CoxRow],
+    design: FactorDesign,
+    ffit: engine.CoxFit,
+    offset: int,
+    reason: str,
+) -> list[CoxRow]:
+    """Attach a factor's Firth estimates (terms from column ``offset``) to its rows.
+
+    A continuous row per k units gets exp(k·β) and the profile limits to the k-th power
+    (they are limits for β, so exp(k·β_lower) = lower^k).
+    """
+    term_index = {t: offset + i for i, t in enumerate(design.terms)}
+    out = []
+    for r in rows:
+        j = term_index.get(r.term) if r.term is not None else None
+        if j is None or r.reference:
+            out.append(r)
+            continue
+        k = float(r.per) if r.kind == "continuous" and r.per else 1.0
+        b, se = float(ffit.coef[j]), float(ffit.se[j])
+        lo, hi = float(ffit.lower[j]), float(ffit.upper[j])
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            est = FirthEstimate(
+                coef=b,
+                se=se,
+                hr=_exp(k * b),
+                lower=lo**k if k != 1 else lo,
+                upper=hi**k if k != 1 else hi,
+                p_value=float(ffit.p[j]),
+                reason=reason,
+                ci_method=ffit.ci_method,
+            )
+        out.append(replace(r, firth=est))
+    return out
+
+
+def _firth_fit(
+    option: str,
+    fit: engine.CoxFit,
+    x: np.ndarray,
+    t: np.ndarray,
+    e: np.ndarray,
+    prof: MethodsProfile,
+    *,
+    strata: np.ndarray | None = None,
+    term_names: tuple[str, ...],
+) -> tuple[engine.CoxFit | None, str | None, str | None]:
+    """The Firth fit the spec's ``firth`` option asks for: (fit, reason, problem).
+
+    ``auto`` fits it when an ordinary term is not estimable (monotone likelihood or
+    no valid variance); ``always`` for every model. ``problem`` says why a Firth fit
+    that was wanted is missing.
+    """
+    if option == "never" or fit.method != "ordinary":
+        return None, None, None
+    if option == "auto" and all(fit.estimable):
+        return None, None, None
+    reason = "always" if option == "always" else "monotone"
+    try:
+        ffit = engine.cox_firth(
+            x,
+            t,
+            e,
+            ties=prof.ties,
+            conf_level=prof.conf_level,
+            strata=strata,
+            term_names=term_names,
+        )
+    except AnalysisError as exc:
+        return None, reason, f"the Firth-penalised model could not be fitted: {exc.message}"
+    if ffit is None:
+        return None, reason, "the Firth-penalised fit is not available in this version"
+    return ffit, reason, None
+
+
 def _univariable(
     spec: StudySpec,
     cohort: Cohort,
@@ -747,11 +878,13 @@ def _univariable(
 ) -> tuple[UnivariableResult, list[ProfileDifference]]:
     u = spec.analyses.univariable
     assert u is not None
+    pr = spec.analyses.precision
     t_all, e_all, ok = cohort.survival_data(ep)
     label = cohort.endpoints[ep].label
     rows: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     n_tests = 0
+    tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
     for factor in u.factors:
         design = factor_design(cohort, factor.variable, per=factor.per, label=factor.label)
         mask = ok & ~design.missing
@@ -767,7 +900,14 @@ def _univariable(
         else:
             try:
                 fit = engine.cox(
-                    x, t, e, ties=prof.ties, conf_level=prof.conf_level, term_names=design.terms
+                    x,
+                    t,
+                    e,
+                    ties=prof.ties,
+                    conf_level=prof.conf_level,
+                    term_names=design.terms,
+                    ph_test=True,
+                    assign=(design.variable,) * len(design.terms),
                 )
                 fit_other = engine.cox(
                     x, t, e, ties=other.ties, conf_level=other.conf_level, term_names=design.terms
@@ -795,6 +935,20 @@ def _univariable(
                 # R's summary reports the likelihood-ratio test; SPSS's COXREG the Wald test.
                 overall = fit.wald_p if prof.name == "spss" else fit.lr_p
                 new[0] = replace(new[0], overall_p=overall)
+            new = _univariable_notes(new, design, fit, x, events, pr, warn, ep, label)
+            ffit, reason, problem = _firth_fit(u.firth, fit, x, t, e, prof, term_names=design.terms)
+            if ffit is not None and reason is not None:
+                new = _firth_rows(new, design, ffit, 0, reason)
+            elif problem:
+                i = next((k for k, r in enumerate(new) if r.term is not None), 0)
+                new[i] = replace(new[i], warnings=(*new[i].warnings, problem))
+                warn.add(
+                    "FIRTH-NOT-FITTED",
+                    f"{label}, {design.label}: {problem}",
+                    "univariable",
+                    endpoint=ep,
+                    variable=design.variable,
+                )
         if design.categorical and u.logrank and design.codes is not None and x.shape[1] > 0:
             codes = design.codes[mask]
             lr = gb = float("nan")
@@ -812,13 +966,75 @@ def _univariable(
                     "univariable", f"Univariable, {label}", design, 0, fit, fit_other, prof
                 )
             )
+        if fit is not None:
+            base = len(rows)
+            if design.categorical and len(design.terms) > 1:
+                tested.append(([base], new[0].overall_p))
+            else:
+                idx = [base + k for k, r in enumerate(new) if r.term is not None]
+                if idx:
+                    tested.append((idx, new[idx[0] - base].p_value))
         rows.extend(new)
+    if u.adjust != "none" and tested:
+        adjusted = engine.adjust_p([p for _i, p in tested], u.adjust)
+        for (idx, _p), q in zip(tested, adjusted, strict=True):
+            for i in idx:
+                rows[i] = replace(rows[i], adjusted_p=q)
     return (
         UnivariableResult(
-            endpoint=ep, endpoint_label=label, rows=tuple(rows), ties=prof.ties, n_tests=n_tests
+            endpoint=ep,
+            endpoint_label=label,
+            rows=tuple(rows),
+            ties=prof.ties,
+            n_tests=n_tests,
+            adjust=u.adjust,
+            firth=u.firth,
+            precision=_endpoint_precision(spec, cohort, ep),
+            power=pr.power if pr else 0.8,
+            alpha=pr.alpha if pr else 0.05,
         ),
         diffs,
     )
+
+
+def _univariable_notes(
+    rows: list[CoxRow],
+    design: FactorDesign,
+    fit: engine.CoxFit,
+    x: np.ndarray,
+    events: int,
+    pr: Any,
+    warn: _Warnings,
+    ep: str,
+    label: str,
+) -> list[CoxRow]:
+    """A factor's PH-test note and, for a binary factor, its detectable HR (Schoenfeld)."""
+    out = list(rows)
+    ph = fit.ph_p.get(design.variable, float("nan"))
+    # the row that shows the factor's p: the level row of a binary factor, else the first
+    where = next((k for k, r in enumerate(out) if r.term is not None), 0)
+    if len(design.terms) > 1:
+        where = 0
+    if not all(fit.estimable):
+        # a PH test of a fit that ran off to infinity means nothing
+        out = [replace(r, ph_p=float("nan")) for r in out]
+    elif math.isfinite(ph):
+        out = [replace(r, ph_p=ph) if r.kind in ("header", "continuous") else r for r in out]
+        if ph < 0.05:
+            msg = "the hazard ratio may change over follow-up (PH test p < 0.05)"
+            out[where] = replace(out[where], warnings=(*out[where].warnings, msg))
+            warn.add(
+                "PH-VIOLATION",
+                f"{label}, {design.label}: {msg}",
+                "univariable",
+                endpoint=ep,
+                variable=design.variable,
+            )
+    if pr is not None and design.categorical and len(design.terms) == 1:
+        share = float(np.mean(x[:, 0])) if x.shape[0] else float("nan")
+        d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
+        out[where] = replace(out[where], detectable_hr=float(d.hr))
+    return out
 
 
 def _hr_differences(
@@ -915,6 +1131,7 @@ def _multivariable(
     terms = tuple(t for d in designs for t in d.terms)
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
+    epv = events / p if p else float("nan")
     try:
         fit = engine.cox(
             x,
@@ -932,16 +1149,14 @@ def _multivariable(
             x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st, term_names=terms
         )
     except AnalysisError as exc:
-        raise AnalysisError(
-            f"multivariable model '{m.name}' ({label}, {n} patients, {events} events): "
-            f"{exc.message}",
-            hint="remove the model or covariates from analyses.multivariable",
-        ) from exc
+        # The rest of the report is still worth having: the model becomes a
+        # "not estimable" table with the reason, the run goes on.
+        model = _model_not_fitted(m, label, designs, n, events, n_dropped, p, epv, exc, warn)
+        return replace(model, ties=prof.ties), []
     for w in fit.warnings:
         warn.items.append(
             StudyWarning.from_stat(w, section="multivariable", endpoint=m.endpoint, model=m.name)
         )
-    epv = events / p if p else float("nan")
     if p and epv < MIN_EPV:
         notes.append(
             warn.add(
@@ -976,11 +1191,24 @@ def _multivariable(
                 model=m.name,
             )
         )
+    ffit, freason, fproblem = _firth_fit(m.firth, fit, x, t, e, prof, strata=st, term_names=terms)
+    if fproblem:
+        notes.append(
+            warn.add(
+                "FIRTH-NOT-FITTED",
+                f"{m.name}: {fproblem}",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
     rows: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     offset = 0
     for d in designs:
         new = _cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
+        if ffit is not None and freason is not None:
+            new = _firth_rows(new, d, ffit, offset, freason)
         for i, r in enumerate(new):
             if r.kind in ("header", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
                 new[i] = replace(
@@ -1014,8 +1242,76 @@ def _multivariable(
         ph_global_p=fit.ph_global_p,
         strata=tuple(m.strata),
         warnings=tuple(notes),
+        firth=freason if ffit is not None else None,
+        firth_lr_statistic=ffit.lr_statistic if ffit is not None else float("nan"),
+        firth_lr_df=ffit.lr_df if ffit is not None else 0,
+        firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
     )
     return model, diffs
+
+
+def _model_not_fitted(
+    m: Any,
+    label: str,
+    designs: list[FactorDesign],
+    n: int,
+    events: int,
+    n_dropped: int,
+    p: int,
+    epv: float,
+    exc: AnalysisError,
+    warn: _Warnings,
+) -> ModelResult:
+    """A multivariable model that cannot be fitted: its rows "not estimable", the reason noted."""
+    reason = exc.message
+    msg = warn.add(
+        "MODEL-NOT-FITTED",
+        f"{m.name} ({label}, {n} patients, {events} events) could not be fitted: {reason}",
+        "multivariable",
+        endpoint=m.endpoint,
+        model=m.name,
+    )
+    notes = [msg]
+    if p and events and epv < MIN_EPV:
+        notes.append(
+            warn.add(
+                "LOW-EPV",
+                f"{m.name}: {events} events for {p} model parameters ({epv:.1f} events per "
+                f"variable, fewer than {MIN_EPV}); the estimates may be unstable and "
+                "overfitted",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
+    rows: list[CoxRow] = []
+    for d in designs:
+        rows.extend(_cox_rows(d, None, 0, 0.95, n=None, events=None))
+    nan = float("nan")
+    return ModelResult(
+        name=m.name,
+        endpoint=m.endpoint,
+        endpoint_label=label,
+        ties="efron",
+        rows=tuple(rows),
+        n=n,
+        events=events,
+        n_dropped=n_dropped,
+        n_parameters=p,
+        events_per_variable=epv,
+        concordance=nan,
+        concordance_se=nan,
+        lr_statistic=nan,
+        lr_df=0,
+        lr_p=nan,
+        ph_global_chisq=nan,
+        ph_global_df=0,
+        ph_global_p=nan,
+        strata=tuple(m.strata),
+        warnings=tuple(notes),
+        estimable=False,
+        reason=reason,
+    )
 
 
 # --------------------------------------------------------------------------- KM figures
@@ -1163,11 +1459,40 @@ def _methods(
             "model parameter, Harrell's concordance and the global proportional-hazards test "
             "are reported with each model."
         )
+    firth = {a.univariable.firth} if a.univariable else set()
+    firth |= {m.firth for m in a.multivariable}
+    if "always" in firth:
+        sentences.append(
+            "Firth-penalised Cox models (Heinze and Schemper 2001) were fitted as well, with "
+            "confidence intervals and p-values from the profile penalised likelihood."
+        )
+    elif "auto" in firth and (a.univariable or a.multivariable):
+        sentences.append(
+            "Where a hazard ratio could not be estimated because the partial likelihood "
+            "increased without bound (monotone likelihood, e.g. no events in one group), the "
+            "Firth-penalised estimate (Heinze and Schemper 2001) is reported, with its "
+            "confidence interval and p-value from the profile penalised likelihood."
+        )
+    if a.precision is not None and (a.survival or a.univariable):
+        sentences.append(
+            "For each endpoint, the smallest hazard ratio detectable with "
+            f"{_fmt_num(round(a.precision.power * 100, 1))}% power at a two-sided "
+            f"significance level of {_fmt_num(a.precision.alpha)} was computed from the "
+            "observed number of events by Schoenfeld's formula (two equal groups; for "
+            "binary factors, their observed group sizes)."
+        )
+    adjust = a.univariable.adjust if a.univariable else "none"
+    adjusted = {
+        "none": "without adjustment for multiple testing",
+        "holm": "univariable p-values were also adjusted for the number of factors tested "
+        "by Holm's method",
+        "bh": "univariable p-values were also adjusted for the number of factors tested "
+        "by the Benjamini–Hochberg method (false discovery rate)",
+    }[adjust]
     sentences.append(
         f"Durations were computed in days and are reported in {cohort.unit}"
         + (f" (1 month = {cohort.days_per_unit:g} days)" if cohort.unit == "months" else "")
-        + "; two-sided p < 0.05 was considered statistically significant, without "
-        "adjustment for multiple testing."
+        + f"; two-sided p < 0.05 was considered statistically significant, {adjusted}."
     )
     return {
         "sentences": sentences,

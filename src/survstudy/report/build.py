@@ -163,6 +163,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 )
             )
     for i, m in enumerate(results.multivariable, start=1):
+        if not getattr(m, "estimable", True):
+            continue  # a model that could not be fitted has no estimates to plot
         rows = _forest_rows(m.rows)
         figs.append(
             FigureSpec(

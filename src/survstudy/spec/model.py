@@ -32,6 +32,7 @@ __all__ = [
     "Factor",
     "KMFigureSpec",
     "ModelSpec",
+    "PrecisionSpec",
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
@@ -364,6 +365,11 @@ class EndpointSpec(_Model):
         description="Administrative censoring: events after this time (in units.time) are "
         "censored at it.",
     )
+    event_noun: str | None = Field(
+        None,
+        description="Plural noun for this endpoint's events in plain-language notes, e.g. "
+        "progressions or deaths (default: events).",
+    )
 
     _lists = field_validator("events", "censor", "competing", mode="before")(_as_list)
 
@@ -514,12 +520,27 @@ class SurvivalSpec(_Model):
         return value
 
 
+FirthOption = Literal["auto", "always", "never"]
+_FIRTH_DESCRIPTION = (
+    "Firth-penalised Cox fit (Heinze & Schemper 2001): auto = also fitted, and shown beside "
+    "the ordinary estimate, when an ordinary term is not estimable (monotone likelihood); "
+    "always = for every model; never = not fitted."
+)
+
+
 class UnivariableSpec(_Model):
     """Univariable Cox models (and log-rank tests for categorical factors)."""
 
     endpoints: list[str]
     factors: list[FactorItem]
     logrank: bool = Field(True, description="Add the log-rank p for categorical factors.")
+    firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
+    adjust: Literal["none", "holm", "bh"] = Field(
+        "none",
+        description="Adjust the factors' p-values for the number of factors tested per "
+        "endpoint: holm (Holm 1979) or bh (Benjamini-Hochberg false discovery rate); shown "
+        "in an extra column.",
+    )
 
     _lists = field_validator("endpoints", mode="before")(_as_list)
 
@@ -531,6 +552,7 @@ class ModelSpec(_Model):
     endpoint: str
     covariates: list[FactorItem]
     strata: list[str] = Field(default_factory=list)
+    firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
 
     _lists = field_validator("strata", mode="before")(_as_list)
 
@@ -545,6 +567,15 @@ class KMFigureSpec(_Model):
     max_time: float | None = Field(None, gt=0, description="x-axis limit, in units.time.")
     breaks: float | None = Field(None, gt=0, description="x-axis tick spacing, in units.time.")
     title: str | None = None
+
+
+class PrecisionSpec(_Model):
+    """The precision note: the smallest hazard ratio detectable from the observed events."""
+
+    power: float = Field(0.8, gt=0, lt=1, description="Power of the precision note.")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="Two-sided significance level of the precision note."
+    )
 
 
 class AnalysesSpec(_Model):
@@ -562,6 +593,12 @@ class AnalysesSpec(_Model):
     univariable: UnivariableSpec | None = None
     multivariable: list[ModelSpec] = Field(default_factory=list)
     km: list[KMFigureSpec] = Field(default_factory=list)
+    precision: PrecisionSpec | None = Field(
+        default_factory=lambda: PrecisionSpec(),
+        description="Per endpoint (and per binary factor), the smallest hazard ratio "
+        "detectable with this power from the observed number of events (Schoenfeld 1983); "
+        "null turns the note off.",
+    )
 
 
 class StudySpec(_Model):

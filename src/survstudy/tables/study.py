@@ -94,10 +94,12 @@ def survival_table(results: StudyResults) -> TableModel | None:
         return len(rows) - 1
 
     row("Patients, n", {ep.name: str(ep.n) for ep in eps})
-    row(
+    i = row(
         "Events, n (%)",
         {ep.name: fmt.count_percent(ep.events, 100.0 * ep.events / ep.n) for ep in eps},
     )
+    # Schoenfeld's precision note sits on the number of events it is computed from.
+    notes.extend(Note(i, ep.precision.message, ep.name) for ep in eps if ep.precision)
     i = row(f"Median, {unit} (95% CI)", {ep.name: _median_text(ep.median) for ep in eps})
     for ep in eps:
         if not ep.median.reached:
@@ -249,6 +251,23 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             cells["breslow"] = _p(r.breslow_p) if r.kind == "header" else ""
         if "ph" in extra:
             cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous") else ""
+        if "adjusted" in extra:
+            cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
+        if "detectable" in extra:
+            cells["detectable"] = (
+                _detectable_text(r.detectable_hr) if math.isfinite(r.detectable_hr) else ""
+            )
+        if "firth" in extra:
+            f = r.firth
+            if r.kind == "reference" and any(
+                x.firth is not None for x in rows if x.variable == r.variable
+            ):
+                cells["firth_hr"] = fmt.reference()
+            elif f is not None:
+                cells["firth_hr"] = (
+                    hr_text(f.hr, f.lower, f.upper) if math.isfinite(f.hr) else fmt.not_estimable()
+                )
+                cells["firth_p"] = _p(f.p_value)
         out.append(
             Row(
                 kind=kind,
@@ -259,6 +278,37 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             )
         )
     return out, notes
+
+
+def _detectable_text(hr: float) -> str:
+    """A detectable HR: one decimal below 10, whole numbers above ("5.4", "25")."""
+    return fmt.number(hr, digits=1) if hr < 10 else fmt.number(hr, digits=0)
+
+
+def _firth_footnote(rows: tuple[CoxRow, ...], conf_level: float) -> str | None:
+    reasons = {r.firth.reason for r in rows if r.firth is not None}
+    if not reasons:
+        return None
+    pct = f"{_num(round(conf_level * 100, 1))}%"
+    where = (
+        "for every factor"
+        if reasons == {"always"}
+        else "where the ordinary estimate does not exist (monotone likelihood: the hazard "
+        "ratio runs off to infinity)"
+    )
+    return (
+        f"Firth: Firth-penalised Cox estimate (Heinze and Schemper 2001), shown {where}; "
+        f"{pct} CI and p from the profile penalised likelihood (penalised likelihood-ratio test)."
+    )
+
+
+def _firth_columns(rows: tuple[CoxRow, ...], pct: str) -> list[Column]:
+    if not any(r.firth is not None for r in rows):
+        return []
+    return [
+        Column("firth_hr", f"Firth HR ({pct} CI)"),
+        Column("firth_p", "Firth p"),
+    ]
 
 
 def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> TableModel:
@@ -275,6 +325,21 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     ]
     if "breslow" in extra:
         columns.append(Column("breslow", f"{labels['gehan-breslow']} p"))
+    adjust_name = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(uni.adjust)
+    if adjust_name:
+        extra.append("adjusted")
+        columns.insert(
+            3, Column("adjusted", f"{'BH' if uni.adjust == 'bh' else 'Holm'}-adjusted p")
+        )
+    firth_cols = _firth_columns(uni.rows, f"{_num(round(prof.conf_level * 100, 1))}%")
+    if firth_cols:
+        # beside the ordinary estimate (and its p) that it replaces
+        extra.append("firth")
+        at = 4 if adjust_name else 3
+        columns[at:at] = firth_cols
+    if any(math.isfinite(r.detectable_hr) for r in uni.rows):
+        extra.append("detectable")
+        columns.append(Column("detectable", "Detectable HR"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
         f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
@@ -282,9 +347,27 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         "its first line is the overall "
         + ("Wald" if prof.name == "spss" else "likelihood-ratio")
         + " test. Group tests compare the Kaplan–Meier curves of the categories.",
-        f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested; p-values are not "
-        "adjusted for multiple testing.",
+        f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested"
+        + (
+            f"; p-values adjusted for {uni.n_tests} tests by the {adjust_name} method in the "
+            "adjusted-p column"
+            + (" (false discovery rate)" if uni.adjust == "bh" else "")
+            + "; unadjusted p-values in the p column."
+            if adjust_name
+            else "; p-values are not adjusted for multiple testing."
+        ),
     ]
+    firth_note = _firth_footnote(uni.rows, prof.conf_level)
+    if firth_note:
+        foot.append(firth_note)
+    if "detectable" in extra:
+        foot.append(
+            "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
+            f"could have detected with {_num(round(uni.power * 100, 1))}% power (two-sided "
+            f"α = {_num(uni.alpha)}) from its events and group sizes (Schoenfeld 1983)."
+        )
+    if uni.precision is not None:
+        foot.append(uni.precision.message)
     rows, notes = _cox_rows(uni.rows, extra)
     return TableModel(
         key=f"univariable_{endpoint}",
@@ -305,6 +388,30 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         Column("ph", "PH test p"),
     ]
     ties = "Efron" if model.ties == "efron" else "Breslow"
+    pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
+    extra = ["ph"]
+    firth_cols = _firth_columns(model.rows, pct)
+    if firth_cols:
+        extra.append("firth")
+        columns[3:3] = firth_cols
+    if not model.estimable:
+        foot = [
+            f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
+            f"{model.events} events, {model.n_parameters} parameters. NE, not estimable: "
+            f"the model could not be fitted ({model.reason or 'unknown reason'}); the other "
+            "analyses of this report are not affected."
+        ]
+        foot.extend(w.rstrip(".") + "." for w in model.warnings)
+        rows, notes = _cox_rows(model.rows, extra)
+        return TableModel(
+            key=f"multivariable_{_slug(model.name)}",
+            title=f"Table {number}. Multivariable analysis: {model.name} "
+            f"({_lower_first(model.endpoint_label)})",
+            columns=columns,
+            rows=rows,
+            footnotes=foot,
+            notes=notes,
+        )
     foot = [
         f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
         f"{model.events} events, {model.n_parameters} parameters "
@@ -320,8 +427,15 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         + f"; likelihood-ratio test {_p_sentence(model.lr_p)}; global proportional-hazards "
         f"test (Grambsch–Therneau) {_p_sentence(model.ph_global_p)}.",
     ]
+    if model.firth is not None:
+        note = _firth_footnote(model.rows, results.profile.conf_level)
+        if note:
+            foot.append(
+                note.replace("for every factor", "for every term")
+                + f" Penalised likelihood-ratio test of the model {_p_sentence(model.firth_lr_p)}."
+            )
     foot.extend(w.rstrip(".") + "." for w in model.warnings)
-    rows, notes = _cox_rows(model.rows, ["ph"])
+    rows, notes = _cox_rows(model.rows, extra)
     return TableModel(
         key=f"multivariable_{_slug(model.name)}",
         title=f"Table {number}. Multivariable analysis: {model.name} "
