@@ -365,84 +365,85 @@ def _lr_test(prob: _Problem, j: int) -> tuple[float, bool]:
     return max(stat, 0.0), fit0.converged
 
 
-def _find_root(fun: Callable[[float], float], lo: float, hi: float, tol: float) -> float:
-    """Root of ``fun`` in [lo, hi] (a sign change) by the Illinois variant of regula falsi.
+def _find_root(
+    fun: Callable[[float], tuple[float, float]],
+    neg: tuple[float, float, float],
+    pos: tuple[float, float, float],
+    tol: float,
+) -> float:
+    """Root of ``fun`` between a point where it is negative and one where it is positive.
 
-    Superlinear on the smooth profile deviance and always bracketed; written here
-    so that the command line does not import scipy.optimize (~0.3 s) for it.
+    ``fun`` returns its value and derivative; ``neg``/``pos`` are ``(x, f, f')``.
+    Newton steps from the better end, replaced by bisection when they leave the
+    bracket (safeguarded Newton): quadratic on the smooth profile deviance, never lost.
+    Written here so that the command line does not import scipy.optimize (~0.3 s).
     """
-    flo, fhi = fun(lo), fun(hi)
-    if flo == 0.0:
-        return lo
-    if fhi == 0.0:
-        return hi
-    side = 0
-    for _ in range(200):
-        mid = hi - fhi * (hi - lo) / (fhi - flo)
-        if not lo < mid < hi or not math.isfinite(mid):
-            mid = 0.5 * (lo + hi)
-        fm = fun(mid)
-        if fm == 0.0 or hi - lo <= tol:
-            return mid
-        if (fm > 0) == (fhi > 0):
-            hi, fhi = mid, fm
-            if side == 1:
-                flo /= 2.0
-            side = 1
+    a, fa, ga = neg
+    c, fc, gc = pos
+    x, f, g = (a, fa, ga) if abs(fa) <= abs(fc) else (c, fc, gc)
+    for _ in range(100):
+        lo, hi = min(a, c), max(a, c)
+        xn = x - f / g if g != 0.0 and math.isfinite(g) else math.nan
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        fn, gn = fun(xn)
+        if abs(fn) <= 1e-11 or abs(xn - x) <= tol or hi - lo <= tol:
+            return xn
+        if fn < 0:
+            a = xn
         else:
-            lo, flo = mid, fm
-            if side == -1:
-                fhi /= 2.0
-            side = -1
-        if abs(hi - lo) <= tol:
-            break
-    return 0.5 * (lo + hi) if abs(hi - lo) <= tol else mid
+            c = xn
+        x, f, g = xn, fn, gn
+    return x
 
 
 def _profile_limit(prob: _Problem, j: int, crit: float, direction: int) -> tuple[float, str | None]:
     """One profile limit of coefficient j (scaled), ±inf when never reached within the bound.
 
-    Bracket search: steps of se·2^k away from the estimate (each profile point is
-    re-maximised from the nearest solved point), then regula falsi (Illinois) on
-    ``2[ℓ*(β̂) − ℓ*_prof(b)] − crit``.
+    Bracket search: steps of (z·se)·2^k away from the estimate (each profile point is
+    re-maximised from the nearest solved point), then safeguarded Newton on
+    ``D(b) = 2[ℓ*(β̂) − ℓ*_prof(b)] − crit``, whose derivative is ``−2 U*_j`` at the
+    profile point (the other scores are 0 there: envelope theorem).
     """
     b_hat = float(prob.best.beta[j])
     top = prob.best.value.pen_loglik
     var = _chol_inverse_logdet(prob.best.value.information)
     se = math.sqrt(var[0][j, j]) if var is not None else 1.0
-    h = min(max(se, 0.05), 5.0)
+    h = min(max(math.sqrt(crit) * se, 0.05), 10.0)
     starts: dict[float, F] = {b_hat: prob.best.beta}
     failed: list[str] = []
 
-    def dev(b: float) -> float:
+    def dev(b: float) -> tuple[float, float]:
         near = min(starts, key=lambda k: abs(k - b))
         fit = prob.profile(j, b, starts[near])
         if not fit.converged:
             failed.append(f"{b:.6g}")
         starts[b] = fit.beta
-        return 2.0 * (top - fit.value.pen_loglik) - crit
+        return (
+            2.0 * (top - fit.value.pen_loglik) - crit,
+            -2.0 * float(fit.value.pen_score[j]),
+        )
 
-    inside = b_hat
+    inside = (b_hat, -crit, 0.0)
     k = 0
     while True:
         b = b_hat + direction * h * 2.0**k
         if abs(b) > _BETA_BOUND:
             b = direction * _BETA_BOUND
-            if (b - inside) * direction <= 0:
+            if (b - inside[0]) * direction <= 0:
                 return direction * math.inf, None
-            d = dev(b)
+            d, g = dev(b)
             if d < 0:
                 return direction * math.inf, None
             break
-        d = dev(b)
+        d, g = dev(b)
         if not math.isfinite(d):
             return math.nan, "the profile likelihood could not be evaluated"
         if d >= 0:
             break
-        inside = b
+        inside = (b, d, g)
         k += 1
-    lo, hi = (inside, b) if direction > 0 else (b, inside)
-    root = _find_root(dev, lo, hi, tol=1e-10 * max(1.0, abs(b_hat)))
+    root = _find_root(dev, inside, (b, d, g), tol=1e-10 * max(1.0, abs(b_hat)))
     note = None
     if failed:
         note = "a re-maximisation of the other coefficients did not converge"
