@@ -491,3 +491,23 @@ def test_firth_json_contract() -> None:
     assert (firth["method"], plain["method"]) == ("firth", "ordinary")
     assert (firth["ci_method"], plain["ci_method"]) == ("profile", "wald")
     json.dumps(firth, allow_nan=False)
+
+
+def test_conf_level_and_ph_test_pass_through() -> None:
+    """Hand calculation (two-subject closed form, as above) at a 90% level: the limits
+    solve 2[ℓ*(β̂) − ℓ*(b)] = χ²₁(0.90) = 2.705543454095404 (R qchisq(0.9, 1));
+    ph_test=True attaches the PH test evaluated at the Firth estimate."""
+    res = cox_fit_firth(np.array([[1.0], [0.0]]), [1.0, 2.0], [1, 0], conf_level=0.90)
+
+    def pl(b: float) -> float:
+        return 1.5 * b - 2 * math.log1p(math.exp(b))
+
+    for lim in (res.terms[0].lower, res.terms[0].upper):
+        assert 2 * (pl(math.log(3)) - pl(math.log(lim))) == pytest.approx(
+            2.705543454095404, abs=1e-8
+        )
+    x, t, e = _breast()
+    with_ph = cox_fit_firth(x, t, e, ties="breslow", ph_test=True, concordance=False)
+    assert with_ph.ph is not None
+    assert with_ph.concordance is None
+    assert with_ph.to_dict()["ph_test"]["global"]["df"] == 4
