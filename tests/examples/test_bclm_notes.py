@@ -1,0 +1,107 @@
+"""The notes of issue 7 in the bclm example's report (SYNTHETIC data, 12 patients).
+
+Kinds of truth: hand calculation (Schoenfeld's formula with published normal
+quantiles; events counted in the published paper: 3 progressions, 3 deaths, 11 liver
+metastases among the 11 patients with breast-cancer surgery), identity (the Firth row
+is ``cox_fit_firth`` on the same arrays), property (each note sits on the cell it
+concerns).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from survstudy.data import build_cohort
+from survstudy.pipeline import run_study
+from survstudy.spec import load_spec
+from survstudy.tables.study import survival_table, univariable_table
+
+SPEC = Path(__file__).resolve().parents[2] / "examples" / "bclm" / "study.yaml"
+Z = 1.959963984540054 + 0.8416212335729143  # z_0.975 + z_0.80
+
+
+@pytest.fixture(scope="module")
+def results() -> Any:
+    spec = load_spec(SPEC)
+    return run_study(spec, build_cohort(spec))
+
+
+def test_precision_notes_by_hand(results: Any) -> None:
+    """Hand calculation: 3 events -> exp(2.801585/sqrt(0.75)) = 25.4; 11 -> exp(2.801585/
+    sqrt(2.75)) = 5.42."""
+    assert math.exp(Z / math.sqrt(0.75)) == pytest.approx(25.40, abs=0.01)
+    assert math.exp(Z / math.sqrt(2.75)) == pytest.approx(5.42, abs=0.01)
+    tail = "; a non-significant result here does not show the absence of an effect."
+    assert results.endpoints["PFS"].precision.message == (
+        "With 3 progressions, only a hazard ratio of about 25 or more could have been "
+        "detected with 80% power" + tail
+    )
+    assert results.endpoints["OS"].precision.message.startswith("With 3 deaths, only ")
+    dfs = results.univariable["DFS"].precision
+    assert dfs.hr == pytest.approx(math.exp(Z / math.sqrt(2.75)), rel=1e-12)
+    assert dfs.message.startswith(
+        "With 11 liver metastases, only a hazard ratio of about 5.4 or more"
+    )
+
+
+def test_survival_table_notes_sit_on_their_numbers(results: Any) -> None:
+    """Property: precision on the events cell, 'not reached' on the median, few at risk on
+    the landmark rate (PFS: 9 at risk at 24 months, 4 at 36; OS: 5 at 36)."""
+    t = survival_table(results)
+    by_row: dict[str, list[tuple[str | None, str]]] = {}
+    for n in t.notes:
+        by_row.setdefault(t.rows[n.row].text("statistic"), []).append((n.column, n.message))
+    events = by_row["Events, n (%)"]
+    assert ("PFS", results.endpoints["PFS"].precision.message) in events
+    assert ("OS", results.endpoints["OS"].precision.message) in events
+    assert {c for c, _m in by_row["Median, months (95% CI)"]} == {"PFS", "OS"}
+    at24 = by_row["24-month survival, % (95% CI)"]
+    assert [c for c, m in at24 if "only 9 patients still at risk" in m] == ["PFS"]
+    at36 = " ".join(m for _c, m in by_row["36-month survival, % (95% CI)"])
+    assert "only 4 patients" in at36
+    assert "only 5 patients" in at36
+
+
+def test_monotone_grade_gets_firth_beside_it(results: Any) -> None:
+    """Identity: OS by grade (no deaths in grade I/II) is monotone; the table shows the
+    Firth estimate (cox_fit_firth, Breslow ties as the spss profile) beside 'NE'."""
+    from survstudy.data import CategoricalColumn
+    from survstudy.stats.firth import cox_fit_firth
+
+    spec = load_spec(SPEC)
+    cohort = build_cohort(spec)
+    t, e, ok = cohort.survival_data("OS")
+    col = cohort.columns["grade"]
+    assert isinstance(col, CategoricalColumn)
+    g = np.array([1.0 if v == "III" else 0.0 for v in col.values])
+    ref = cox_fit_firth(g[ok][:, None], t[ok], e[ok], ties="breslow")
+    row = next(r for r in results.univariable["OS"].rows if r.term == "grade[III]")
+    assert not row.estimable
+    assert row.firth is not None
+    assert row.firth.hr == pytest.approx(ref.terms[0].hr, rel=1e-10)
+    assert row.firth.p_value == pytest.approx(ref.terms[0].p_value, rel=1e-8)
+    tab = univariable_table(results, "OS")
+    level = next(r for r in tab.rows if r.variable == "grade" and r.level == "III")
+    assert level.text("hr") == "NE"
+    assert level.text("firth_hr").startswith(f"{ref.terms[0].hr:.2f} (")
+    # no other endpoint has a monotone term: no Firth columns there
+    for ep in ("DFS", "PFS"):
+        assert "firth_hr" not in [c.key for c in univariable_table(results, ep).columns]
+
+
+def test_univariable_screen_footnotes(results: Any) -> None:
+    """Property: the number of tests, the precision note and the detectable-HR column."""
+    tab = univariable_table(results, "PFS")
+    foot = " ".join(tab.footnotes)
+    assert "10 factors tested; p-values are not adjusted for multiple testing." in foot
+    assert results.univariable["PFS"].precision.message in foot
+    grade = next(r for r in tab.rows if r.variable == "grade" and r.level == "III")
+    # 3 progressions, 8 of 12 in grade III: exp(2.801585 / sqrt(3 · 8/12 · 4/12)) = 30.9
+    hand = math.exp(Z / math.sqrt(3 * (8 / 12) * (4 / 12)))
+    assert hand == pytest.approx(30.91, abs=0.01)
+    assert grade.text("detectable") == "31"
