@@ -206,6 +206,9 @@ def test_multivariable_firth_auto(auto: Any) -> None:
     assert got["grp[A]"].hr == pytest.approx(ref.terms[0].hr, rel=1e-10)
     assert got["x"].hr == pytest.approx(ref.terms[1].hr, rel=1e-10)
     assert m.to_dict()["firth"]["reason"] == "monotone"
+    # no PH test is reported for a fit with a term running off to infinity
+    assert math.isnan(m.ph_global_p)
+    assert all(math.isnan(r.ph_p) for r in m.rows)
 
 
 def test_unfittable_multivariable_model_is_a_not_estimable_table(auto: Any, tmp_path: Path) -> None:

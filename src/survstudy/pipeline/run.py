@@ -1169,6 +1169,11 @@ def _multivariable(
                 model=m.name,
             )
         )
+    if not all(fit.estimable):
+        # the PH test of a fit with a term running off to infinity means nothing
+        fit = replace(
+            fit, ph_p={}, ph_global_chisq=float("nan"), ph_global_df=0, ph_global_p=float("nan")
+        )
     if math.isfinite(fit.ph_global_p) and fit.ph_global_p < 0.05:
         notes.append(
             warn.add(

@@ -217,6 +217,7 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
 
 def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
     from survstudy.report import _tables as T
+    from survstudy.tables.study import _slug
 
     keys = {T.key(t): t for t in tables}
     shown = {
@@ -238,7 +239,12 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
         elif w.section == "univariable" and f"univariable_{w.endpoint}" in keys:
             table = f"univariable_{w.endpoint}"
         elif w.section == "multivariable":
-            table = next((k for k in keys if k.startswith("multivariable")), None)
+            own = f"multivariable_{_slug(w.model)}" if w.model else None
+            table = (
+                own
+                if own in keys
+                else next((k for k in keys if k.startswith("multivariable")), None)
+            )
         elif w.section == "table1" and "table1" in keys:
             table = "table1"
         if table is not None and (table in owns or w.message in shown.get(table, "")):

@@ -398,8 +398,8 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         foot = [
             f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
             f"{model.events} events, {model.n_parameters} parameters. NE, not estimable: "
-            f"the model could not be fitted ({model.reason or 'unknown reason'}); the other "
-            "analyses of this report are not affected."
+            "the model could not be fitted (the reason follows); the other analyses of this "
+            "report are not affected."
         ]
         foot.extend(w.rstrip(".") + "." for w in model.warnings)
         rows, notes = _cox_rows(model.rows, extra)
