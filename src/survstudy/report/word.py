@@ -131,16 +131,28 @@ def _widths(cols: list[tuple[str, str]], body: list[tuple[str, list[str]]]) -> l
     total, ncol = 170.0, max(len(cols), 1)
     if ncol == 1:
         return [total]
-    need = []
+    need, floor = [], []
     for j in range(1, ncol):
         cell = max([len(c[j]) for _, c in body] + [0]) * 1.65
         head = max(map(len, cols[j][1].split() or [""])) * 1.95  # bold header words never split
         need.append(min(max(cell, head, 6.6) + 5.0, 60.0))
+        floor.append(min(max(cell, 6.6) + 5.0, 60.0))
     rest = total - sum(need)
     if rest < 45.0:
-        scale = (total - 45.0) / sum(need)
-        need = [n * scale for n in need]
-        rest = 45.0
+        # A wide table (e.g. Firth and detectable-HR columns beside the group tests): first
+        # the label column gives up to 15 mm and long header words may break, so that the
+        # numbers still never wrap; only then is every column scaled down.
+        label = max(30.0, min(45.0, total - sum(floor)))
+        room = total - label - sum(floor)
+        excess = [n - f for n, f in zip(need, floor, strict=True)]
+        if room >= 0 and sum(excess) > 0:
+            keep = min(1.0, room / sum(excess))
+            need = [f + e * keep for f, e in zip(floor, excess, strict=True)]
+            rest = total - sum(need)
+        else:
+            scale = (total - label) / sum(floor)
+            need = [f * scale for f in floor]
+            rest = label
     return [rest, *need]
 
 
