@@ -1022,7 +1022,14 @@ def _univariable_notes(
         out = [replace(r, ph_p=ph) if r.kind in ("header", "continuous") else r for r in out]
         if ph < 0.05:
             msg = "the hazard ratio may change over follow-up (PH test p < 0.05)"
-            out[where] = replace(out[where], warnings=(*out[where].warnings, msg))
+            # every row of a continuous factor (the table prints only the per-k one)
+            targets = (
+                [k for k, r in enumerate(out) if r.kind == "continuous"]
+                if design.kind == "continuous"
+                else [where]
+            )
+            for k in targets:
+                out[k] = replace(out[k], warnings=(*out[k].warnings, msg))
             warn.add(
                 "PH-VIOLATION",
                 f"{label}, {design.label}: {msg}",
