@@ -273,3 +273,31 @@ def test_holm_and_bh_adjusted_p(tmp_path: Path) -> None:
         assert ("BH" if method == "bh" else "Holm") + "-adjusted p" in [c.header for c in t.columns]
         assert "2 factors tested; p-values adjusted" in " ".join(t.footnotes)
         assert "adjusted for the number of factors tested" in " ".join(res.methods["sentences"])
+
+
+def test_multivariable_firth_always(tmp_path: Path) -> None:
+    """Identity: firth: always on a model -> every term carries the Firth estimate."""
+    _s, res = _run(tmp_path, model_extra=", firth: always")
+    m = res.multivariable[0]
+    assert m.firth == "always"
+    assert {r.term for r in m.rows if r.firth is not None} == {"grp[A]", "x"}
+    assert math.isfinite(m.firth_lr_p)
+
+
+def test_firth_missing_is_said_not_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Property: without a Firth module the monotone row says so (FIRTH-NOT-FITTED)."""
+    from survstudy.pipeline import engine
+
+    real = engine._stats
+
+    def no_firth(name: str) -> Any:
+        if name == "firth":
+            raise ImportError(name)
+        return real(name)
+
+    monkeypatch.setattr(engine, "_stats", no_firth)
+    _s, res = _run(tmp_path)
+    row = next(r for r in res.univariable["OS"].rows if r.term == "grp[A]")
+    assert row.firth is None
+    assert any("not available" in w for w in row.warnings)
+    assert "FIRTH-NOT-FITTED" in {w.code for w in res.warnings}
