@@ -1,0 +1,252 @@
+"""What one browser session has chosen so far, and the study spec it makes.
+
+The app never builds an analysis of its own: every step turns the choices into
+a ``study.yaml`` text (:func:`spec_text`), loads it with the ordinary loader and
+builds the cohort with the ordinary data layer, so the checks, the counts and
+the error messages are the CLI's, and the downloaded spec reproduces the run.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "TYPES",
+    "AnalysisChoice",
+    "ColumnChoice",
+    "CriterionChoice",
+    "EndpointChoice",
+    "RunRecord",
+    "Session",
+    "Upload",
+    "parse_list",
+    "parse_numbers",
+    "spec_dict",
+    "spec_text",
+]
+
+#: Column types offered in the mapping step ("ignore": not part of the spec).
+TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
+_YESNO = {"yes", "no", "y", "n", "true", "false", "1", "0"}
+
+
+@dataclass
+class Upload:
+    """The uploaded file: stored under a server-chosen name, shown under its sanitised one."""
+
+    stored: Path
+    display_name: str
+    kind: str
+    n_rows: int
+    columns: tuple[str, ...]
+
+
+@dataclass
+class ColumnChoice:
+    column: str
+    name: str
+    type: str
+    label: str
+    levels: str = ""  # comma-separated display order; empty: the values as found
+    note: str = ""
+    values_hint: str = ""  # the guessed category values (never for identifiers/dates)
+
+
+@dataclass
+class EndpointChoice:
+    name: str
+    label: str
+    form: str = "dates"  # dates | columns
+    start: str | None = None
+    events: list[str] = field(default_factory=list)
+    censor: list[str] = field(default_factory=list)
+    time: str | None = None
+    time_unit: str = "months"
+    event: str | None = None
+    event_values: str = ""
+    censored_values: str = ""
+
+
+@dataclass
+class CriterionChoice:
+    kind: str  # include | exclude
+    expression: str
+    reason: str = ""
+
+
+@dataclass
+class AnalysisChoice:
+    table1: list[str] = field(default_factory=list)
+    continuous: str = "median-range"
+    survival: list[str] = field(default_factory=list)
+    landmarks: str = ""
+    factors: list[str] = field(default_factory=list)
+    covariates: list[str] = field(default_factory=list)
+    km_by: str = ""
+    methods: str = "standard"
+    saved: bool = False
+
+
+@dataclass
+class RunRecord:
+    """One finished run: its folder in the server's temporary directory and what to show."""
+
+    id: str
+    out_dir: Path
+    spec_download: str
+    figures: list[tuple[str, Path]]  # (caption, PNG file)
+    downloads: dict[str, Path]  # fixed download name -> file
+    page: dict[str, Any] = field(default_factory=dict)  # what the results page shows
+
+
+@dataclass
+class Session:
+    id: str
+    csrf: str
+    folder: Path
+    upload: Upload | None = None
+    columns: list[ColumnChoice] = field(default_factory=list)
+    columns_saved: bool = False
+    title: str = "My study"
+    date_format: str = ""
+    cutoff: str = ""
+    units: str = "months"
+    endpoints: list[EndpointChoice] = field(default_factory=list)
+    population: list[CriterionChoice] = field(default_factory=list)
+    analyses: AnalysisChoice = field(default_factory=AnalysisChoice)
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+    last_run: str | None = None
+    n_uploads: int = 0
+
+    def reset_for_upload(self) -> None:
+        self.columns = []
+        self.columns_saved = False
+        self.endpoints = []
+        self.population = []
+        self.analyses = AnalysisChoice()
+        self.last_run = None
+
+    def variables(self, *types: str) -> list[ColumnChoice]:
+        """Columns in the spec (not ignored), optionally of the given types."""
+        return [c for c in self.columns if c.type != "ignore" and (not types or c.type in types)]
+
+    def visible(self) -> list[ColumnChoice]:
+        """Columns that may be named after the mapping step: never identifiers."""
+        return [c for c in self.columns if c.type not in ("identifier", "ignore")]
+
+    def endpoint(self, name: str) -> EndpointChoice | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+
+def parse_list(text: str) -> list[str]:
+    """'a, b ,c' -> ['a', 'b', 'c'] (empty items dropped)."""
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def parse_numbers(text: str) -> list[float]:
+    """'12, 24 36' -> [12.0, 24.0, 36.0]; raises ValueError on anything else."""
+    items = [x for x in re.split(r"[,;\s]+", text.strip()) if x]
+    return [float(x) for x in items]
+
+
+def _level_value(text: str) -> Any:
+    """A level typed in the form as the YAML scalar the data hold: '1' -> 1, 'x' -> 'x'."""
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return text
+
+
+def _variable(c: ColumnChoice) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": c.type}
+    if c.column != c.name:
+        out["column"] = c.column
+    if c.type != "identifier" and c.label and c.label != c.name:
+        out["label"] = c.label
+    levels = parse_list(c.levels)
+    if levels and c.type in ("categorical", "binary"):
+        out["levels"] = [_level_value(x) for x in levels]
+    return out
+
+
+def _endpoint(e: EndpointChoice) -> dict[str, Any]:
+    out: dict[str, Any] = {"label": e.label or e.name}
+    if e.form == "columns":
+        out["time"] = e.time
+        out["time_unit"] = e.time_unit
+        out["event"] = e.event
+        ev, ce = parse_list(e.event_values), parse_list(e.censored_values)
+        if ev or ce:
+            out["event_codes"] = {
+                "event": [_level_value(x) for x in ev],
+                "censored": [_level_value(x) for x in ce],
+            }
+    else:
+        out["start"] = e.start
+        out["events"] = list(e.events)
+        if e.censor:
+            out["censor"] = list(e.censor)
+    return out
+
+
+def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str, Any]:
+    """The study spec of the session's choices as plain data (``data_path`` as given)."""
+    data: dict[str, Any] = {"path": data_path}
+    ids = s.variables("identifier")
+    if ids:
+        data["id"] = ids[0].column
+    if s.date_format:
+        data["date_format"] = s.date_format
+    if s.cutoff:
+        data["cutoff"] = _dt.date.fromisoformat(s.cutoff)
+    spec: dict[str, Any] = {"title": s.title or "My study", "data": data, "units": s.units}
+    spec["variables"] = {c.name: _variable(c) for c in s.variables()}
+    spec["endpoints"] = {e.name: _endpoint(e) for e in s.endpoints}
+    spec["population"] = [
+        {c.kind: c.expression, **({"reason": c.reason} if c.reason else {})} for c in s.population
+    ]
+    if not analyses:
+        return spec
+    a = s.analyses
+    an: dict[str, Any] = {"methods": a.methods}
+    ep_names = [e.name for e in s.endpoints]
+    survival = [x for x in a.survival if x in ep_names]
+    valid = {c.name for c in s.visible()}
+    if a.table1:
+        an["table1"] = {
+            "variables": [v for v in a.table1 if v in valid or v in ep_names],
+            "continuous": a.continuous,
+        }
+    if survival:
+        an["survival"] = {"endpoints": survival, "landmarks": parse_numbers(a.landmarks)}
+        factors = [f for f in a.factors if f in valid]
+        if factors:
+            an["univariable"] = {"endpoints": survival, "factors": factors}
+        covariates = [f for f in a.covariates if f in valid]
+        if covariates:
+            an["multivariable"] = [
+                {"name": f"{ep} model", "endpoint": ep, "covariates": covariates} for ep in survival
+            ]
+        by = a.km_by if a.km_by in valid else ""
+        an["km"] = [{"endpoint": ep} for ep in survival]
+        if by:
+            an["km"] += [{"endpoint": ep, "by": by} for ep in survival]
+    spec["analyses"] = an
+    return spec
+
+
+def spec_text(s: Session, data_path: str, *, analyses: bool = True, header: str = "") -> str:
+    """``study.yaml`` text for the session (``header``: comment lines put on top)."""
+    body = yaml.safe_dump(
+        spec_dict(s, data_path, analyses=analyses),
+        sort_keys=False,
+        allow_unicode=True,
+        default_flow_style=False,
+        width=100,
+    )
+    return header + body
