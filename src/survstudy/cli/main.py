@@ -85,6 +85,7 @@ _COMMAND_MODULES: list[str] = [
     "logrank",
     "demo",
     "synth_registry",
+    "app",
 ]
 
 
