@@ -161,7 +161,8 @@ ALLOWED: dict[str, set[str]] = {
     "tables": {"stats", "pipeline"},
     "plots": {"stats", "pipeline", "tables"},
     "report": {"tables", "plots", "pipeline", "stats", "spec"},
-    "cli": {"report", "tables", "plots", "pipeline", "data", "spec", "stats"},
+    "app": {"report", "tables", "plots", "pipeline", "data", "spec", "stats"},
+    "cli": {"app", "report", "tables", "plots", "pipeline", "data", "spec", "stats"},
 }
 THIRD_PARTY_FORBIDDEN: dict[str, set[str]] = {
     "stats": {"pandas", "matplotlib", "yaml", "pydantic", "openpyxl", "pyreadstat", "docx"},
