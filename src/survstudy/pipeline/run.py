@@ -1491,7 +1491,7 @@ def _methods(
             f"{_fmt_num(round(a.precision.power * 100, 1))}% power at a two-sided "
             f"significance level of {_fmt_num(a.precision.alpha)} was computed from the "
             "observed number of events by Schoenfeld's formula (two equal groups; for "
-            "binary factors, their observed group sizes)."
+            "two-group factors, their observed group sizes)."
         )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {
