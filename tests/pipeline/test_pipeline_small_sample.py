@@ -48,6 +48,7 @@ variables:
   grp: {{type: categorical, label: Group, levels: [B, A]}}
   x: {{type: continuous, label: Marker}}
   x2: {{type: continuous, label: Marker doubled, derive: 2 * x}}
+  high: {{type: binary, label: High marker, derive: x > 2.6}}
 endpoints:
   OS:
     label: Overall survival
@@ -301,3 +302,20 @@ def test_firth_missing_is_said_not_hidden(tmp_path: Path, monkeypatch: pytest.Mo
     assert row.firth is None
     assert any("not available" in w for w in row.warnings)
     assert "FIRTH-NOT-FITTED" in {w.code for w in res.warnings}
+
+
+def test_precision_with_a_factor_hand_calculation(tmp_path: Path) -> None:
+    """Hand calculation: 4 deaths; marker > 2.6 in 4 of 10 patients (3.1, 4.0, 3.3, 2.8) ->
+    exp(2.801585 / sqrt(4 · 0.4 · 0.6)) = exp(2.859370) = 17.45; the note names the factor.
+    A continuous factor is a spec error."""
+    _s, res = _run(tmp_path / "f", analyses_extra="  precision: {factor: high}")
+    prec = res.endpoints["OS"].precision
+    assert prec.proportion == pytest.approx(0.4)
+    hand = math.exp((Z975 + Z80) / math.sqrt(4 * 0.4 * 0.6))
+    assert hand == pytest.approx(17.45, abs=0.01)
+    assert prec.hr == pytest.approx(hand, rel=1e-12)
+    assert "a hazard ratio between the groups of High marker of about 17" in prec.message
+    from survstudy.errors import SpecError
+
+    with pytest.raises(SpecError, match="two groups"):
+        _run(tmp_path / "g", analyses_extra="  precision: {factor: x}")

@@ -235,34 +235,52 @@ def _about(hr: float) -> str:
     return str(int(float(f"{hr:.2g}")))
 
 
-def _precision_message(noun: str, events: int, hr: float, power: float) -> str:
+def _precision_message(
+    noun: str, events: int, hr: float, power: float, between: str | None = None
+) -> str:
     pw = f"{_fmt_num(round(power * 100, 1))}%"
     tail = "; a non-significant result here does not show the absence of an effect."
     if events == 0 or not math.isfinite(hr):
         return f"With no {noun}, no hazard ratio could have been detected" + tail
     only = "only " if hr >= 2 else ""
+    what = f" between the groups of {between}" if between else ""
     return (
-        f"With {events} {noun}, {only}a hazard ratio of about {_about(hr)} or more could have "
-        f"been detected with {pw} power" + tail
+        f"With {events} {noun}, {only}a hazard ratio{what} of about {_about(hr)} or more could "
+        f"have been detected with {pw} power" + tail
     )
 
 
 def _endpoint_precision(spec: StudySpec, cohort: Cohort, ep: str) -> Precision | None:
-    """Schoenfeld's detectable HR for two equal groups at the endpoint's observed events."""
+    """Schoenfeld's detectable HR at the endpoint's observed events: two equal groups, or
+    the observed groups of ``analyses.precision.factor`` (patients with a known value)."""
     pr = spec.analyses.precision
     if pr is None:
         return None
     _t, e, ok = cohort.survival_data(ep)
+    share, between = 0.5, None
+    if pr.factor:
+        design = factor_design(cohort, pr.factor)
+        if not design.categorical or len(design.levels) != 2:
+            raise SpecError(
+                f"analyses.precision.factor '{pr.factor}' must be a variable with two groups",
+                file=spec.path.name if spec.path else None,
+                line=spec.line_of("analyses", "precision", "factor"),
+                key="analyses.precision.factor",
+            )
+        ok = ok & ~design.missing
+        x = design.columns[ok]
+        share = float(np.mean(x[:, 0])) if x.size else 0.0
+        between = design.label
     events = int(e[ok].sum())
-    d = engine.detectable_hr(events, 0.5, alpha=pr.alpha, power=pr.power)
+    d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
     noun = _event_noun(spec, ep, events)
     return Precision(
         events=events,
-        proportion=0.5,
+        proportion=share,
         alpha=pr.alpha,
         power=pr.power,
         hr=float(d.hr),
-        message=_precision_message(noun, events, float(d.hr), pr.power),
+        message=_precision_message(noun, events, float(d.hr), pr.power, between),
     )
 
 

@@ -576,6 +576,11 @@ class PrecisionSpec(_Model):
     alpha: float = Field(
         0.05, gt=0, lt=1, description="Two-sided significance level of the precision note."
     )
+    factor: str | None = Field(
+        None,
+        description="A two-group variable whose observed group sizes the endpoint's note "
+        "uses (default: two equal groups).",
+    )
 
 
 class AnalysesSpec(_Model):
