@@ -148,13 +148,14 @@ class _App:
         """The POSTed form after the CSRF check (403 on a missing or wrong token)."""
         s = _session_of(request)
         origin = request.headers.get("origin")
-        if origin is not None and origin != "null":
+        if origin is not None:  # "null" (sandboxed or redirected) is refused too
             host = origin.split("://", 1)[-1]
             if host.lower() != request.headers.get("host", "").lower():
                 raise _Forbidden
         form = await request.form(**limits)
         got = form.get("csrf")
         if not isinstance(got, str) or not constant_time_equal(got, s.csrf):
+            await form.close()
             raise _Forbidden
         return form
 
@@ -193,7 +194,7 @@ class _App:
 
     async def upload(self, request: Request) -> Response:
         s = _session_of(request)
-        form = await self.form(request, max_files=1, max_fields=10)
+        form = await self.form(request)
         item = form.get("file")
         if not isinstance(item, UploadFile) or not item.filename:
             return self._upload_error(s, "choose a file to upload")
@@ -731,7 +732,10 @@ def create_app(config: AppConfig, folder: Path) -> Any:
 
     def handler(method: Any) -> Any:
         async def endpoint(request: Request) -> Response:
+            form: FormData | None = None
             try:
+                if request.method == "POST":
+                    form = await core.form(request, max_files=1, max_fields=5000)
                 return await method(request)
             except _Forbidden:
                 return Response(
@@ -740,6 +744,9 @@ def create_app(config: AppConfig, folder: Path) -> Any:
                     status_code=403,
                     media_type="text/plain",
                 )
+            finally:
+                if form is not None:
+                    await form.close()
 
         return endpoint
 
