@@ -319,3 +319,16 @@ def test_precision_with_a_factor_hand_calculation(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match="two groups"):
         _run(tmp_path / "g", analyses_extra="  precision: {factor: x}")
+
+
+def test_forest_plot_shows_the_firth_estimate_marked(auto: Any) -> None:
+    """Identity: the forest row of the monotone term is its Firth estimate, labelled (Firth)."""
+    from survstudy.report.build import _forest_rows, figure_specs
+
+    rows = _forest_rows(auto.univariable["OS"].rows)
+    row = next(r for r in rows if r.label == "A (Firth)")
+    firth = next(r.firth for r in auto.univariable["OS"].rows if r.term == "grp[A]")
+    assert (row.hr, row.lower, row.upper) == (firth.hr, firth.lower, firth.upper)
+    assert not row.not_estimable
+    cap = next(f.caption for f in figure_specs(auto) if f.id == "forest_univariable_OS")
+    assert "(Firth)" in cap

@@ -103,6 +103,20 @@ def _forest_rows(rows: Any) -> list[Any]:
             )
             continue
         cont = r.kind == "continuous"
+        f = r.firth
+        if not r.estimable and f is not None and math.isfinite(f.hr):
+            # the ordinary estimate does not exist: plot the Firth estimate, marked
+            out.append(
+                ForestRow(
+                    label=(row_label(r) if cont else str(r.level)) + " (Firth)",
+                    hr=f.hr,
+                    lower=f.lower,
+                    upper=f.upper,
+                    p_text=fmt.p_value(f.p_value) if math.isfinite(f.p_value) else "",
+                    indent=0 if cont else 1,
+                )
+            )
+            continue
         out.append(
             ForestRow(
                 label=row_label(r) if cont else str(r.level),
@@ -116,6 +130,15 @@ def _forest_rows(rows: Any) -> list[Any]:
             )
         )
     return out
+
+
+def _firth_caption(rows: Any) -> str:
+    if any(not r.estimable and r.firth is not None for r in rows):
+        return (
+            " Rows marked (Firth): the ordinary estimate does not exist (monotone likelihood); "
+            "Firth-penalised estimate with profile penalised-likelihood CI and p."
+        )
+    return ""
 
 
 def _lower_first(text: str) -> str:
@@ -158,7 +181,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             figs.append(
                 FigureSpec(
                     f"forest_univariable_{ep}",
-                    f"Univariable hazard ratios (95% CI) for {_lower_first(uni.endpoint_label)}.",
+                    f"Univariable hazard ratios (95% CI) for {_lower_first(uni.endpoint_label)}."
+                    + _firth_caption(uni.rows),
                     draw=_drawer(plot_forest, rows, title=None),
                 )
             )
@@ -169,7 +193,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         figs.append(
             FigureSpec(
                 f"forest_multivariable_{i}",
-                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)}).",
+                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)})."
+                + _firth_caption(m.rows),
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
