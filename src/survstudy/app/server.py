@@ -12,6 +12,7 @@ per-run table, never from a path in the request.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import secrets
@@ -167,19 +168,18 @@ class _App:
 
     def check(self, s: Session, stage: str) -> _Check:
         """Load the spec of the session up to ``stage`` and build its cohort (non-strict)."""
-        from survstudy.data import build_cohort
         from survstudy.spec import load_spec_text
 
         assert s.upload is not None
-        text = spec_text(s, s.upload.stored.name, analyses=stage == "analyses")
+        text = spec_text(s, s.upload.display_name, analyses=stage == "analyses")
         if stage == "columns":
-            text = spec_text(_without_endpoints(s), s.upload.stored.name, analyses=False)
+            text = spec_text(_without_endpoints(s), s.upload.display_name, analyses=False)
         try:
             spec = load_spec_text(text, file="study.yaml", base=s.folder)
         except SpecError as exc:
             return _Check(spec_error=exc)
         try:
-            return _Check(cohort=build_cohort(spec, strict=False))
+            return _Check(cohort=_build_cohort(spec, s.upload, strict=False))
         except SurvstudyError as exc:
             return _Check(error=exc)
 
@@ -498,7 +498,6 @@ class _App:
 
     def run(self, s: Session) -> str:
         """Run the spec with the ordinary runner; write the report into a new run folder."""
-        from survstudy.data import build_cohort
         from survstudy.pipeline import run_study
         from survstudy.report import build_bundle, write_report
         from survstudy.report.safe import slug
@@ -508,18 +507,19 @@ class _App:
         run_id = secrets.token_urlsafe(12)
         k = len(s.runs) + 1
         out_dir = s.folder / f"run-{k}"
-        text = spec_text(s, s.upload.stored.name)
         download = spec_text(s, s.upload.display_name, header=_spec_header(s))
-        spec = load_spec_text(text, file="study.yaml", base=s.folder)
+        spec = load_spec_text(download, file="study.yaml", base=s.folder)
+        # the same provenance as `survstudy run` on the downloaded spec
+        spec._sha256 = hashlib.sha256(download.encode("utf-8")).hexdigest()
         with _RUN_LOCK:
-            cohort = build_cohort(spec)
+            cohort = _build_cohort(spec, s.upload, strict=True)
             results = run_study(spec, cohort)
             bundle = build_bundle(results)
             written = write_report(
                 bundle,
                 out_dir,
                 formats=("html", "docx", "csv", "xlsx", "json"),
-                inputs=[spec.data_path],
+                inputs=[s.upload.stored],
             )
         captions = {slug(f.id, default="figure"): f.caption for f in bundle.figures}
         figures = [
@@ -582,6 +582,34 @@ _NO_ACCESS = (
     "403 Forbidden: open the link that `survstudy app` printed (it carries the access token) "
     "in this browser."
 )
+
+
+def _build_cohort(spec: Any, upload: Upload, *, strict: bool) -> Any:
+    """:func:`survstudy.data.build_cohort` reading the stored file in place of ``data.path``.
+
+    The spec names the user's file (``data.path``: its sanitised name), as the
+    downloaded spec does, so every message, count and provenance entry is what
+    ``survstudy run`` prints next to the user's file; the bytes are read from the
+    server-chosen stored file.
+    """
+    from survstudy.data.cohort import _Builder
+    from survstudy.data.readers import read_raw
+
+    d = spec.data
+    raw = read_raw(
+        upload.stored,
+        fmt=upload.kind,
+        sheet=d.sheet,
+        encoding=d.encoding,
+        separator=d.separator,
+        decimal=d.decimal,
+        display_name=d.path,
+        header_row=d.header_row,
+    )
+    cohort = _Builder(spec, raw).build()
+    if strict:
+        cohort.report.raise_if_errors()
+    return cohort
 
 
 def _session_of(request: Request) -> Session:
