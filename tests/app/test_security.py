@@ -101,7 +101,7 @@ def test_security_headers(flow: Flow) -> None:
     assert "default-src 'none'" in csp
     assert "script-src" not in csp  # no scripts at all: default-src 'none' applies
     assert r.headers["x-frame-options"] == "DENY"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["cache-control"] == "no-store"
 
 

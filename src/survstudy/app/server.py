@@ -645,7 +645,8 @@ def _choice(g: Any) -> ColumnChoice:
     levels = ""
     hint = ""
     if t in ("categorical", "binary") and g.levels:
-        hint = ", ".join(g.levels)
+        # the 0/1 guess carries the labels Yes/No, not the data's values
+        hint = "1, 0" if g.note == "1 = Yes, 0 = No" else ", ".join(g.levels)
         if t == "binary" and {x.casefold() for x in g.levels} - {
             "yes",
             "no",

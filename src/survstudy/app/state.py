@@ -33,7 +33,8 @@ __all__ = [
 
 #: Column types offered in the mapping step ("ignore": not part of the spec).
 TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
-_YESNO = {"yes", "no", "y", "n", "true", "false", "1", "0"}
+_TRUE = frozenset({"yes", "y", "true", "1"})
+_FALSE = frozenset({"no", "n", "false", "0"})
 
 
 @dataclass
@@ -171,6 +172,14 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     levels = parse_list(c.levels)
     if levels and c.type in ("categorical", "binary"):
         out["levels"] = [_level_value(x) for x in levels]
+    elif c.type == "binary":
+        # name the data's own yes/no (1/0) values, so Table 1 shows "Yes"/"No" rather than
+        # the list of every default spelling
+        values = parse_list(c.values_hint)
+        yes = [_level_value(v) for v in values if v.casefold() in _TRUE]
+        no = [_level_value(v) for v in values if v.casefold() in _FALSE]
+        if yes and no and len(yes) + len(no) == len(values):
+            out["levels"] = {"Yes": yes, "No": no}
     return out
 
 

@@ -77,7 +77,8 @@ def app_command(
         )
         print(f"survstudy app: listening on 127.0.0.1:{bound}", flush=True)
         print(f"open {url}", flush=True)
-        print("press Ctrl+C to stop (uploaded data are deleted then)", file=sys.stderr, flush=True)
+        print(f"data folder: {tmp} (deleted when the app stops)", flush=True)
+        print("press Ctrl+C to stop", file=sys.stderr, flush=True)
         if not no_browser:
             threading.Timer(0.5, webbrowser.open, args=(url,)).start()
         try:
