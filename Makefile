@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit slow bench clean java
+.PHONY: demo test lint typecheck unit slow bench clean java chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,15 @@ java:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
 	  else echo "note: no java found; install a Java 17 runtime or the Spark tests are skipped"; fi; }
 
-unit: $(VENV)/.installed-test java
+# The app's browser tests drive Debian's chromium with playwright (never `playwright
+# install`): install it with apt-get when /usr/bin/chromium is missing (CI runs as root).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "note: no /usr/bin/chromium; install chromium or the browser tests are skipped"; fi; }
+
+unit: $(VENV)/.installed-test java chromium
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 test: lint typecheck unit
