@@ -478,8 +478,8 @@ def cox_fit(
     (R's test ``|U·V| > eps`` and ``> toler_inf·|β|`` at the end) is flagged
     ``MONOTONE-LIKELIHOOD``, its Wald p set to ``None`` and an LR p given.
     ``assign`` names the term of each column (the dummies of one factor share
-    a term) for the per-term PH test. ``concordance`` is computed for
-    n <= 10 000 (pairwise O(n²) algorithm), else ``None``.
+    a term) for the per-term PH test. ``concordance`` (Harrell's C and its
+    jackknife SE, O(n log n)) is computed for any n unless ``concordance=False``.
     """
     control = control or CoxControl()
     t = as_time(time)
