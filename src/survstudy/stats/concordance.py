@@ -1,19 +1,31 @@
 """Harrell's concordance of a Cox fit, with an infinitesimal-jackknife standard error.
 
-A pair (i, j) in the same stratum is comparable when the shorter time is an
-event (a censoring tied with an event counts as the longer time; two events at
-the same time are a tie in y and are not counted). It is concordant when the
-earlier failure has the larger linear predictor; ties in the predictor count
-one half. ``C = (concordant + tied/2) / comparable``.
+Estimator. A pair (i, j) in the same stratum is comparable when the shorter
+time is an event (a censoring tied with an event counts as the longer time; two
+events at the same time are a tie in y and are not counted). It is concordant
+when the earlier failure has the larger risk score; ties in the score count one
+half. With case weights a pair counts ``w_i·w_j`` (R's ``timewt = "n"``)::
 
-Standard error: the infinitesimal jackknife (R survival >= 3.0, ``concordance``),
-``var = Σ_k (∂C/∂w_k)²`` (summed within clusters first when given) with ``∂C/∂w_k = (N_k − C·D_k)/D`` where ``N_k`` and
-``D_k`` are the concordance score and the number of comparable pairs that
-involve subject k. Reference: Therneau & Atkinson, "Concordance", survival
-package vignette.
+    C = (concordant + tied_x / 2) / (concordant + discordant + tied_x)
 
-The pair counts are computed in blocks (O(n²) time, O(n·block) memory): fine
-for study-sized data; skipped above ``max_n``.
+Standard error: the infinitesimal jackknife, as R's ``concordance()``
+(survival >= 3.0) reports it: ``var = Σ_k (w_k ∂C/∂w_k)²`` with
+``w_k ∂C/∂w_k = w_k (N_k − C·D_k) / D`` where ``N_k`` is the weighted
+concordance score (concordant + tied/2) of the pairs that involve subject k,
+``D_k`` the weighted number of comparable pairs that involve k and ``D`` the
+total; with clusters the influences are summed within each cluster first.
+Reference: Therneau & Atkinson, "Concordance", vignette of the R survival
+package; Harrell, Lee & Mark (1996), Stat Med 15:361-387.
+
+Algorithm, O(n log K) time and O(n + K) memory (K = distinct values of the
+key with fewer of them, scores or times): every quantity above is a sum over
+a quadrant ``{j: a_j < a_k, b_j < b_k}`` of two integer codes (time order and
+score rank), or a one-dimensional sum. The quadrant sums for all k at once are
+computed by a most-significant-bit-first radix partition (:func:`_dominance`):
+at bit level ℓ the subjects are stably ordered by the bits of ``b`` above ℓ
+and by ``a``; within such a block, a subject whose bit ℓ is 1 dominates every
+earlier subject whose bit ℓ is 0 — a running sum. Each level is a handful of
+vectorised passes; nothing is quadratic, so concordance is computed for any n.
 """
 
 from __future__ import annotations
@@ -29,10 +41,18 @@ from survstudy.stats._common import clean_float
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
 
+F = NDArray[np.float64]
+Ints = NDArray[np.int64]
+
 
 @dataclass(frozen=True)
 class Concordance:
-    """Harrell's C with its infinitesimal-jackknife standard error and pair counts."""
+    """Harrell's C with its infinitesimal-jackknife standard error and (weighted) pair counts.
+
+    The counts are R's ``concordance()$count``: concordant, discordant, tied in
+    the score only (``tied_x``), tied in time only (``tied_y``), tied in both
+    (``tied_xy``).
+    """
 
     c: float
     se: float
@@ -40,6 +60,7 @@ class Concordance:
     discordant: float
     tied_x: float
     tied_y: float
+    tied_xy: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +70,147 @@ class Concordance:
             "discordant": self.discordant,
             "tied_x": self.tied_x,
             "tied_y": self.tied_y,
+            "tied_xy": self.tied_xy,
         }
+
+
+def _dense(v: NDArray[Any]) -> tuple[Ints, int]:
+    """Dense ranks 0..K-1 of ``v`` (equal values share a rank) and K."""
+    if v.size == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    order = np.argsort(v)
+    sv = v[order]
+    new = np.empty(v.size, dtype=np.int64)
+    new[0] = 0
+    new[1:] = sv[1:] != sv[:-1]
+    np.cumsum(new, out=new)
+    out = np.empty(v.size, dtype=np.int64)
+    out[order] = new
+    return out, int(new[-1]) + 1
+
+
+def _tie_sums(a: Ints, b: Ints, wf: F, wr: F, order: Ints) -> tuple[F, F]:
+    """``Σ_j wf_j [a_j = a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j = a_k][b_j > b_k]`` for every k.
+
+    ``order`` sorts the subjects by ``a`` and then ``b``.
+    """
+    n = a.size
+    sa = a[order]
+    sb = b[order]
+    new_a = np.ones(n, dtype=np.bool_)
+    np.not_equal(sa[1:], sa[:-1], out=new_a[1:])
+    new_ab = new_a.copy()
+    new_ab[1:] |= sb[1:] != sb[:-1]
+    idx = np.arange(n, dtype=np.int64)
+    start_a = np.maximum.accumulate(np.where(new_a, idx, 0))
+    start_ab = np.maximum.accumulate(np.where(new_ab, idx, 0))
+    # ends of runs: the position before the next start (last index for the final run)
+    end_a = np.minimum.accumulate(np.where(np.append(new_a[1:], True), idx, n)[::-1])[::-1]
+    end_ab = np.minimum.accumulate(np.where(np.append(new_ab[1:], True), idx, n)[::-1])[::-1]
+    cf = np.concatenate(([0.0], np.cumsum(wf[order])))
+    cr = np.cumsum(wr[order])
+    lo = np.empty(n)
+    hi = np.empty(n)
+    lo[order] = cf[start_ab] - cf[start_a]
+    hi[order] = cr[end_a] - cr[end_ab]
+    return lo, hi
+
+
+def _moved(v: NDArray[Any], pos: NDArray[np.int64]) -> NDArray[Any]:
+    """``v`` rearranged so that element i lands at ``pos[i]``."""
+    out = np.empty_like(v)
+    out[pos] = v
+    return out
+
+
+def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F) -> tuple[F, F]:
+    """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
+
+    ``b`` holds codes 0..nb-1, ``a`` any non-negative integers. O(n log nb).
+
+    The subjects are first ordered by (a, b); the partition below counts pairs
+    in that strict sequence order, and pairs tied in ``a`` (which the sequence
+    puts in ``b`` order) are removed afterwards with :func:`_tie_sums`.
+    """
+    n = a.size
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    order = np.argsort(a * np.int64(nb) + b)
+    corr_f, corr_r = _tie_sums(a, b, wf, wr, order)
+    levels = max(1, (nb - 1).bit_length())
+    size = 1 << levels
+    bs = b[order]
+    hc = np.bincount(bs, minlength=size)
+    hf = np.bincount(bs, weights=wf[order], minlength=size)
+    hr = np.bincount(bs, weights=wr[order], minlength=size)
+    # Per level, in code space (size 2^levels): where each block's 0-half and
+    # 1-half start after the stable partition, and the running sums picked up
+    # from earlier (forward) or later (backward) blocks, which are subtracted.
+    cont_f = np.zeros(size)
+    cont_r = np.zeros(size)
+    offsets: list[NDArray[np.int64]] = []
+    for lev in range(levels):
+        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
+        start = np.concatenate(([0], np.cumsum(cnt)[:-1]))
+        zeros_before = np.concatenate(([0], np.cumsum(cnt[0::2])[:-1]))
+        ones_before = np.concatenate(([0], np.cumsum(cnt[1::2])[:-1]))
+        off = start.copy()
+        off[0::2] -= zeros_before
+        off[1::2] -= ones_before
+        offsets.append(off)
+        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
+        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
+        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
+        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+
+    unit_f = bool(np.all(wf == 1.0))
+    cur_b = bs.astype(np.int32) if nb < 2**31 else bs
+    cur_wf = wf[order]
+    cur_wr = wr[order]
+    acc_f = np.zeros(n)
+    acc_r = np.zeros(n)
+    pos_idx = np.arange(n, dtype=np.int64)
+    one = np.empty(n, dtype=np.bool_)
+    zero = np.empty(n, dtype=np.bool_)
+    tmp = np.empty(n)
+    for lev in range(levels - 1, -1, -1):
+        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.logical_not(one, out=zero)
+        c0 = np.cumsum(zero, dtype=np.int64)  # zeros up to and including each position
+        # forward: a 1-subject gains the 0-subjects before it
+        if unit_f:
+            np.multiply(c0, one, out=tmp)
+        else:
+            np.multiply(cur_wf, zero, out=tmp)
+            np.cumsum(tmp, out=tmp)
+            tmp *= one
+        acc_f += tmp
+        # backward: a 0-subject gains the 1-subjects after it
+        np.multiply(cur_wr, one, out=tmp)
+        np.cumsum(tmp, out=tmp)
+        np.subtract(tmp[-1], tmp, out=tmp)
+        tmp *= zero
+        acc_r += tmp
+        if lev == 0:
+            break
+        c0 -= zero  # zeros strictly before
+        pos = np.where(one, pos_idx - c0, c0)
+        pos += offsets[lev][cur_b >> lev]
+        cur_b = _moved(cur_b, pos)
+        acc_f = _moved(acc_f, pos)
+        acc_r = _moved(acc_r, pos)
+        cur_wr = _moved(cur_wr, pos)
+        if not unit_f:
+            cur_wf = _moved(cur_wf, pos)
+    # The loop ends before the last partition: the arrangement is the stable
+    # sort of the sequence by b >> 1.
+    last = bs >> 1
+    final = order[np.argsort(last.astype(np.uint16) if nb <= 2**17 else last, kind="stable")]
+    fwd = np.empty(n)
+    bwd = np.empty(n)
+    fwd[final] = acc_f - cont_f[cur_b]
+    bwd[final] = acc_r - cont_r[cur_b]
+    return fwd - corr_f, bwd - corr_r
 
 
 def concordance(
@@ -60,61 +221,107 @@ def concordance(
     *,
     cluster: NDArray[Any] | None = None,
     weights: NDArray[Any] | None = None,
-    block: int = 2048,
 ) -> Concordance:
-    """Concordance of a risk score (larger = earlier failure) with survival times."""
+    """Concordance of a risk score (larger = earlier failure) with survival times.
+
+    Pairs are formed only within a stratum. ``weights`` are case weights (a
+    pair counts ``w_i·w_j``); ``cluster`` groups subjects for the jackknife.
+    Gives R's ``concordance(coxph(...))``: C and ``sqrt(var)``.
+    """
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(bool)
     n = s.size
-    st = np.zeros(n, dtype=np.intp) if strata is None else np.asarray(strata)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    nk = np.zeros(n)  # concordance score involving k
-    dk = np.zeros(n)  # comparable pairs involving k
-    conc = disc = tx = ty = 0.0
-    for lo in range(0, n, block):
-        hi = min(n, lo + block)
-        ti = t[lo:hi, None]
-        ei = e[lo:hi, None]
-        same = st[lo:hi, None] == st[None, :]
-        # i fails first: event at t_i and (t_j > t_i, or t_j == t_i and j censored)
-        first = ei & same & ((t[None, :] > ti) | ((t[None, :] == ti) & ~e[None, :]))
-        si = s[lo:hi, None]
-        c_ij = first & (si > s[None, :])
-        d_ij = first & (si < s[None, :])
-        x_ij = first & (si == s[None, :])
-        y_ij = ei & e[None, :] & same & (t[None, :] == ti)
-        wi = w[lo:hi, None]
-        wij = wi * w[None, :]
-        conc += float((c_ij * wij).sum())
-        disc += float((d_ij * wij).sum())
-        tx += float((x_ij * wij).sum())
-        ty += float((y_ij * wij).sum()) - float((w[lo:hi] ** 2 * e[lo:hi]).sum())
-        val = c_ij + 0.5 * x_ij
-        cmp_ = first.astype(np.float64)
-        # derivatives of the weighted pair sums with respect to w_k
-        nk[lo:hi] += val @ w
-        dk[lo:hi] += cmp_ @ w
-        nk += w[lo:hi] @ val
-        dk += w[lo:hi] @ cmp_
-    total = conc + disc + tx
+    we = w * e
+    if strata is None:
+        g = np.zeros(n, dtype=np.int64)
+        ng = 1
+    else:
+        g, ng = _dense(np.asarray(strata))
+    s_rank, ns = _dense(s)
+    t_rank, nt = _dense(t)
+    # r: score within stratum; q: within stratum, later times first and a
+    # censoring before an event at the same time, so that for an event k the
+    # subjects with q < q_k are exactly those still at risk after it.
+    if ng > 1:
+        r, nr = _dense(g * np.int64(ns) + s_rank)
+    else:
+        r, nr = s_rank, ns
+    q = g * np.int64(2 * nt) + 2 * (nt - 1 - t_rank) + e
+    nq = 2 * nt * ng
+    if n == 0:
+        return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    # quadrant sums; the bit partition runs over the code with fewer values
+    if nr <= nq:
+        fwd, bwd = _dominance(q, r, nr, w, we)
+    else:
+        q_dense, nqd = _dense(q)
+        fwd, bwd = _dominance(r, q_dense, nqd, w, we)
+    # both codes put lower strata first: remove the other strata's subjects
+    w_g = np.bincount(g, weights=w, minlength=ng)
+    we_g = np.bincount(g, weights=we, minlength=ng)
+    fwd -= (np.cumsum(w_g) - w_g)[g]
+    bwd -= (we_g.sum() - np.cumsum(we_g))[g]
+    # one-dimensional sums over q: weight at risk after k, event weight before k
+    hw = np.bincount(q, weights=w, minlength=nq)
+    hwe = np.bincount(q, weights=we, minlength=nq)
+    at_risk = (np.cumsum(hw) - hw)[q] - (np.cumsum(w_g) - w_g)[g]
+    later_events = (we_g.sum() - np.cumsum(hwe))[q] - (we_g.sum() - np.cumsum(we_g))[g]
+    # pairs tied in the score (same r implies same stratum)
+    if nr < n:
+        order_rq = np.argsort(r * np.int64(nq) + q)
+        tie_f, tie_r = _tie_sums(r, q, w, we, order_rq)
+    else:
+        tie_f = tie_r = np.zeros(n)
+    conc = float(we @ fwd)
+    tied_x = float(we @ tie_f)
+    disc = float(we @ (at_risk - fwd - tie_f))
+    tied_y, tied_xy = _time_ties(g, t_rank, nt, r, w, e)
+    total = conc + disc + tied_x
     if total == 0:
-        return Concordance(math.nan, math.nan, conc, disc, tx, ty / 2)
-    c = (conc + 0.5 * tx) / total
-    infl: NDArray[Any] = (nk - c * dk) / total
-    infl = infl * w  # IJ: influence of a case carries its weight
+        return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
+    c = (conc + 0.5 * tied_x) / total
+    n_k = e * (fwd + 0.5 * tie_f) + bwd + 0.5 * tie_r
+    d_k = e * at_risk + later_events
+    infl: F = w * (n_k - c * d_k) / total
     if cluster is not None:
         # grouped jackknife: influence summed within each cluster (R, cluster())
         _, cc = np.unique(np.asarray(cluster), return_inverse=True)
-        infl = np.bincount(cc.ravel(), weights=infl)
+        infl = np.bincount(cc.ravel(), weights=infl).astype(np.float64)
     se = math.sqrt(float(infl @ infl))
-    return Concordance(c, se, conc, disc, tx, ty / 2)
+    return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
 
 
-def concordance_from_fit(fit: Any, max_n: int = 10_000, cluster: Any = None) -> Concordance | None:
+def _time_ties(
+    g: Ints, t_rank: Ints, nt: int, r: Ints, w: F, e: NDArray[np.bool_]
+) -> tuple[float, float]:
+    """Weighted pairs of events at the same time in a stratum: (score differs, score tied)."""
+    if not e.any():
+        return 0.0, 0.0
+    ge, te, re_, wv = g[e], t_rank[e], r[e], w[e]
+    key_t = ge * np.int64(nt) + te
+
+    def pairs(key: NDArray[Any]) -> float:
+        _, inv = np.unique(key, return_inverse=True)
+        s1 = np.bincount(inv, weights=wv)
+        s2 = np.bincount(inv, weights=wv * wv)
+        return float(((s1 * s1 - s2) / 2).sum())
+
+    all_t = pairs(key_t)
+    both = pairs(_pair_key(key_t, re_))
+    return all_t - both, both
+
+
+def _pair_key(a: Ints, b: Ints) -> Ints:
+    """One integer code per distinct (a, b) pair."""
+    return a * np.int64(int(b.max()) + 1) + b
+
+
+def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
     """Concordance of a :class:`CoxResult`'s linear predictor (within strata), as R's ``concordance(fit)``."""
     st = fit._state
-    if st is None or st.time.size > max_n:
+    if st is None:
         return None
     d = st.data
     lp = np.empty(d.x.shape[0])
