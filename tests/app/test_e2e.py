@@ -117,12 +117,12 @@ def test_seed_study_in_the_browser(server: dict[str, Any], browser: Any, tmp_pat
     shot = Shots(page)
     page.goto(server["url"])
     assert page.url.endswith("/")  # the token left the address bar
-    shot("1-upload")
     page.set_input_files("#file", str(BCLM_RAW))
+    shot("1-upload", full=False)
     page.click("#upload")
     page.wait_for_url("**/columns")
     page.fill("input[name=cutoff]", "2023-03-31")
-    shot("2-columns")
+    shot("2-columns", full=False)
     page.click("#save-columns")
     page.wait_for_url("**/endpoints")
 
@@ -158,10 +158,10 @@ def test_seed_study_in_the_browser(server: dict[str, Any], browser: Any, tmp_pat
     page.select_option("#km-by", "grade")
     page.check("input[name=factors][value=grade]")
     page.check("input[name=factors][value=ki67_percent]")
-    shot("4-analyses")
+    shot("4-analyses", full=False)
     page.click("#run")
     page.wait_for_url("**/results/**", timeout=120_000)
-    shot("5-results")
+    shot("5-results", full=False)
     if shot.dir is not None:
         page.locator("#figures figure").first.screenshot(path=str(shot.dir / "6-km-figure.png"))
 
