@@ -123,7 +123,100 @@ def _moved(v: NDArray[Any], pos: NDArray[np.int64]) -> NDArray[Any]:
     return out
 
 
-def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F) -> tuple[F, F]:
+def _sweep_weighted(
+    cur_b: NDArray[Any], cur_wf: F, cur_wr: F, offs: list[NDArray[Any]], levels: int
+) -> tuple[F, F, NDArray[Any]]:
+    """The bit levels of :func:`_dominance` with float weights (raw sums, before corrections)."""
+    n = cur_b.size
+    acc_f = np.zeros(n)
+    acc_r = np.zeros(n)
+    pos_idx = np.arange(n, dtype=cur_b.dtype)
+    one = np.empty(n, dtype=np.bool_)
+    zero = np.empty(n, dtype=np.bool_)
+    tmp = np.empty(n)
+    for lev in range(levels - 1, -1, -1):
+        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.logical_not(one, out=zero)
+        # forward: a 1-subject gains the 0-subjects before it
+        np.multiply(cur_wf, zero, out=tmp)
+        np.cumsum(tmp, out=tmp)
+        tmp *= one
+        acc_f += tmp
+        # backward: a 0-subject gains the 1-subjects after it
+        np.multiply(cur_wr, one, out=tmp)
+        np.cumsum(tmp, out=tmp)
+        np.subtract(tmp[-1], tmp, out=tmp)
+        tmp *= zero
+        acc_r += tmp
+        if lev == 0:
+            break
+        pos = _partition(cur_b, one, zero, pos_idx, offs[lev], lev)
+        cur_b = _moved(cur_b, pos)
+        acc_f = _moved(acc_f, pos)
+        acc_r = _moved(acc_r, pos)
+        cur_wf = _moved(cur_wf, pos)
+        cur_wr = _moved(cur_wr, pos)
+    return acc_f, acc_r, cur_b
+
+
+def _sweep_counts(
+    cur_b: NDArray[Any], cur_ev: NDArray[np.bool_], offs: list[NDArray[Any]], levels: int
+) -> tuple[F, F, NDArray[Any]]:
+    """The bit levels of :func:`_dominance` for unit weights (``wf = 1``, ``wr`` 0/1): integer counts.
+
+    Both running counts of a subject fit in 32 bits (each is < levels·n), so
+    they travel packed in one int64 (forward low, backward high).
+    """
+    n = cur_b.size
+    acc = np.zeros(n, dtype=np.int64)
+    pos_idx = np.arange(n, dtype=cur_b.dtype)
+    one = np.empty(n, dtype=np.bool_)
+    zero = np.empty(n, dtype=np.bool_)
+    tmp = np.empty(n, dtype=np.int64)
+    for lev in range(levels - 1, -1, -1):
+        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.logical_not(one, out=zero)
+        np.cumsum(zero, dtype=np.int64, out=tmp)  # zeros up to here (= before, for a 1)
+        tmp *= one
+        acc += tmp
+        np.logical_and(cur_ev, one, out=one)
+        np.cumsum(one, dtype=np.int64, out=tmp)  # event 1-subjects up to here
+        np.subtract(tmp[-1], tmp, out=tmp)
+        tmp *= zero
+        tmp <<= 32
+        acc += tmp
+        if lev == 0:
+            break
+        np.logical_not(zero, out=one)
+        pos = _partition(cur_b, one, zero, pos_idx, offs[lev], lev)
+        cur_b = _moved(cur_b, pos)
+        cur_ev = _moved(cur_ev, pos)
+        acc = _moved(acc, pos)
+    fwd = (acc & 0xFFFFFFFF).astype(np.float64)
+    bwd = (acc >> 32).astype(np.float64)
+    return fwd, bwd, cur_b
+
+
+def _partition(
+    cur_b: NDArray[Any],
+    one: NDArray[np.bool_],
+    zero: NDArray[np.bool_],
+    pos_idx: NDArray[Any],
+    off: NDArray[Any],
+    lev: int,
+) -> NDArray[Any]:
+    """Target positions of the stable split of every block into its 0-half and 1-half at bit ``lev``."""
+    c0 = np.cumsum(zero, dtype=pos_idx.dtype)
+    c0 -= zero  # zeros strictly before
+    pos = pos_idx - c0
+    pos -= c0
+    pos *= one
+    pos += c0  # a 0 goes to (zeros before), a 1 to (ones before) = index - zeros before
+    pos += off[cur_b >> lev]
+    return pos
+
+
+def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F, *, a_distinct: bool = False) -> tuple[F, F]:
     """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
 
     ``b`` holds codes 0..nb-1, ``a`` any non-negative integers. O(n log nb).
@@ -136,7 +229,10 @@ def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F) -> tuple[F, F]:
     if n == 0:
         return np.zeros(0), np.zeros(0)
     order = np.argsort(a * np.int64(nb) + b)
-    corr_f, corr_r = _tie_sums(a, b, wf, wr, order)
+    if a_distinct:  # no pairs tied in a: nothing to remove
+        corr_f = corr_r = np.zeros(n)
+    else:
+        corr_f, corr_r = _tie_sums(a, b, wf, wr, order)
     levels = max(1, (nb - 1).bit_length())
     size = 1 << levels
     bs = b[order]
@@ -148,7 +244,7 @@ def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F) -> tuple[F, F]:
     # from earlier (forward) or later (backward) blocks, which are subtracted.
     cont_f = np.zeros(size)
     cont_r = np.zeros(size)
-    offsets: list[NDArray[np.int64]] = []
+    offsets: list[Ints] = []
     for lev in range(levels):
         cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
         start = np.concatenate(([0], np.cumsum(cnt)[:-1]))
@@ -163,45 +259,13 @@ def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F) -> tuple[F, F]:
         half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
         cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
 
-    unit_f = bool(np.all(wf == 1.0))
-    cur_b = bs.astype(np.int32) if nb < 2**31 else bs
-    cur_wf = wf[order]
-    cur_wr = wr[order]
-    acc_f = np.zeros(n)
-    acc_r = np.zeros(n)
-    pos_idx = np.arange(n, dtype=np.int64)
-    one = np.empty(n, dtype=np.bool_)
-    zero = np.empty(n, dtype=np.bool_)
-    tmp = np.empty(n)
-    for lev in range(levels - 1, -1, -1):
-        np.not_equal(cur_b & (1 << lev), 0, out=one)
-        np.logical_not(one, out=zero)
-        c0 = np.cumsum(zero, dtype=np.int64)  # zeros up to and including each position
-        # forward: a 1-subject gains the 0-subjects before it
-        if unit_f:
-            np.multiply(c0, one, out=tmp)
-        else:
-            np.multiply(cur_wf, zero, out=tmp)
-            np.cumsum(tmp, out=tmp)
-            tmp *= one
-        acc_f += tmp
-        # backward: a 0-subject gains the 1-subjects after it
-        np.multiply(cur_wr, one, out=tmp)
-        np.cumsum(tmp, out=tmp)
-        np.subtract(tmp[-1], tmp, out=tmp)
-        tmp *= zero
-        acc_r += tmp
-        if lev == 0:
-            break
-        c0 -= zero  # zeros strictly before
-        pos = np.where(one, pos_idx - c0, c0)
-        pos += offsets[lev][cur_b >> lev]
-        cur_b = _moved(cur_b, pos)
-        acc_f = _moved(acc_f, pos)
-        acc_r = _moved(acc_r, pos)
-        cur_wr = _moved(cur_wr, pos)
-        if not unit_f:
-            cur_wf = _moved(cur_wf, pos)
+    cur_b = bs.astype(np.int32) if n < 2**31 else bs
+    offs = [o.astype(cur_b.dtype) for o in offsets]
+    unit = bool(np.all(wf == 1.0) and np.all((wr == 0.0) | (wr == 1.0)))
+    if unit and n < 2**31:
+        acc_f, acc_r, cur_b = _sweep_counts(cur_b, wr[order] == 1.0, offs, levels)
+    else:
+        acc_f, acc_r, cur_b = _sweep_weighted(cur_b, wf[order], wr[order], offs, levels)
     # The loop ends before the last partition: the arrangement is the stable
     # sort of the sequence by b >> 1.
     last = bs >> 1
@@ -256,8 +320,10 @@ def concordance(
     if nr <= nq:
         fwd, bwd = _dominance(q, r, nr, w, we)
     else:
-        q_dense, nqd = _dense(q)
-        fwd, bwd = _dominance(r, q_dense, nqd, w, we)
+        # q < nq: dense codes by counting, no sort
+        present = np.bincount(q, minlength=nq) > 0
+        q_dense = (np.cumsum(present) - 1)[q]
+        fwd, bwd = _dominance(r, q_dense, int(present.sum()), w, we, a_distinct=nr == n)
     # both codes put lower strata first: remove the other strata's subjects
     w_g = np.bincount(g, weights=w, minlength=ng)
     we_g = np.bincount(g, weights=we, minlength=ng)
@@ -277,7 +343,7 @@ def concordance(
     conc = float(we @ fwd)
     tied_x = float(we @ tie_f)
     disc = float(we @ (at_risk - fwd - tie_f))
-    tied_y, tied_xy = _time_ties(g, t_rank, nt, r, w, e)
+    tied_y, tied_xy = _time_ties(g, t_rank, nt, r, nr, w, e)
     total = conc + disc + tied_x
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
@@ -294,7 +360,7 @@ def concordance(
 
 
 def _time_ties(
-    g: Ints, t_rank: Ints, nt: int, r: Ints, w: F, e: NDArray[np.bool_]
+    g: Ints, t_rank: Ints, nt: int, r: Ints, nr: int, w: F, e: NDArray[np.bool_]
 ) -> tuple[float, float]:
     """Weighted pairs of events at the same time in a stratum: (score differs, score tied)."""
     if not e.any():
@@ -302,20 +368,16 @@ def _time_ties(
     ge, te, re_, wv = g[e], t_rank[e], r[e], w[e]
     key_t = ge * np.int64(nt) + te
 
-    def pairs(key: NDArray[Any]) -> float:
-        _, inv = np.unique(key, return_inverse=True)
-        s1 = np.bincount(inv, weights=wv)
-        s2 = np.bincount(inv, weights=wv * wv)
+    def pairs(s1: NDArray[Any], s2: NDArray[Any]) -> float:
         return float(((s1 * s1 - s2) / 2).sum())
 
-    all_t = pairs(key_t)
-    both = pairs(_pair_key(key_t, re_))
+    # (stratum, time) codes are < strata·times: count by bincount, no sort
+    all_t = pairs(np.bincount(key_t, weights=wv), np.bincount(key_t, weights=wv * wv))
+    if nr == r.size:  # no tied scores at all
+        return all_t, 0.0
+    _, inv = np.unique(key_t * np.int64(nr) + re_, return_inverse=True)
+    both = pairs(np.bincount(inv, weights=wv), np.bincount(inv, weights=wv * wv))
     return all_t - both, both
-
-
-def _pair_key(a: Ints, b: Ints) -> Ints:
-    """One integer code per distinct (a, b) pair."""
-    return a * np.int64(int(b.max()) + 1) + b
 
 
 def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
