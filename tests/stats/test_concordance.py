@@ -159,3 +159,32 @@ def test_no_comparable_pair_is_nan() -> None:
     r = concordance(np.array([1.0, 2.0]), np.array([1.0, 2.0]), np.array([0, 0]))
     assert math.isnan(r.c)
     assert r.to_dict()["c"] is None
+
+
+def test_cli_cox_json_reports_concordance_above_former_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """R reference: ``survstudy cox … --json`` on the n = 15 000 fixture reports R's C and SE."""
+    import csv
+
+    import survstudy.cli.cox  # noqa: F401  (registers the command)
+    from survstudy.cli import main as cli_main
+
+    f = FIX["big_ties_strata"]
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["time", "status", "x1", "x2", "grp"])
+        cov = f["covariates"]
+        wr.writerows(zip(f["time"], f["status"], cov["x1"], cov["x2"], f["strata"], strict=True))
+    args = ["cox", str(path), "--time", "time", "--event", "status", "--covariates", "x1,x2"]
+    code = 0
+    try:
+        cli_main.main([*args, "--strata", "grp", "--json"])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    np.testing.assert_allclose(
+        [out["concordance"]["c"], out["concordance"]["se"]], [f["concordance"], f["se"]], rtol=RTOL
+    )
