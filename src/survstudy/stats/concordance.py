@@ -116,21 +116,87 @@ def _tie_sums(a: Ints, b: Ints, wf: F, wr: F, order: Ints) -> tuple[F, F]:
     return lo, hi
 
 
-def _moved(v: NDArray[Any], pos: NDArray[np.int64]) -> NDArray[Any]:
+def _moved(v: NDArray[Any], pos: NDArray[Any]) -> NDArray[Any]:
     """``v`` rearranged so that element i lands at ``pos[i]``."""
     out = np.empty_like(v)
     out[pos] = v
     return out
 
 
-def _sweep_weighted(
-    cur_b: NDArray[Any], cur_wf: F, cur_wr: F, offs: list[NDArray[Any]], levels: int
-) -> tuple[F, F, NDArray[Any]]:
-    """The bit levels of :func:`_dominance` with float weights (raw sums, before corrections)."""
-    n = cur_b.size
+# Below this size a block is swept level by level with all its sub-blocks at
+# once (it stays in the CPU cache); above it, the top bit splits it in two.
+_SMALL = 1 << 15
+
+
+def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
+    """``Σ_{j<k} wf_j [b_j < b_k]`` and ``Σ_{j>k} wr_j [b_j > b_k]`` for every position k.
+
+    ``b`` are codes < 2^levels in sequence order. A large block is split on its
+    top bit: a 1-subject gains the 0-subjects before it, a 0-subject the
+    1-subjects after it (running sums); each half keeps its order and is
+    swept on the remaining bits.
+    """
+    n = b.size
+    if n < 2 or levels == 0:
+        return np.zeros(n), np.zeros(n)
+    if n <= _SMALL:
+        return _sweep_levels(b, wf, wr, levels)
+    lev = levels - 1
+    one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
+    zero = ~one
+    acc_f = np.cumsum(wf * zero)
+    acc_f *= one
+    acc_r = np.cumsum(wr * one)
+    np.subtract(acc_r[-1], acc_r, out=acc_r)
+    acc_r *= zero
+    for half, base in ((np.flatnonzero(zero), 0), (np.flatnonzero(one), 1 << lev)):
+        f, r = _sweep(b[half] - base, wf[half], wr[half], lev)
+        acc_f[half] += f
+        acc_r[half] += r
+    return acc_f, acc_r
+
+
+def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
+    """:func:`_sweep` for a block that fits in cache: every level over all sub-blocks at once.
+
+    At level ℓ the block is ordered by (bits above ℓ, sequence). Running sums
+    are taken over the whole block, so a subject also picks up the weight of
+    earlier (forward) or later (backward) sub-blocks; that part depends only on
+    its code and is computed in code space (``cont_f``, ``cont_r``) and removed.
+    After each level a stable split moves every sub-block's 0-half before its
+    1-half (``offsets``: where each code group starts).
+    """
+    n = b.size
+    size = 1 << levels
+    if size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
+        uniq, b = np.unique(b, return_inverse=True)
+        levels = max(1, (uniq.size - 1).bit_length())
+        size = 1 << levels
+    cur_b = b.astype(np.int32)
+    hc = np.bincount(cur_b, minlength=size)
+    hf = np.bincount(cur_b, weights=wf, minlength=size)
+    hr = np.bincount(cur_b, weights=wr, minlength=size)
+    cont_f = np.zeros(size)
+    cont_r = np.zeros(size)
+    offsets: list[NDArray[np.int32]] = []
+    for lev in range(levels):
+        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
+        start = np.cumsum(cnt) - cnt
+        zeros_before = np.cumsum(cnt[0::2]) - cnt[0::2]
+        ones_before = np.cumsum(cnt[1::2]) - cnt[1::2]
+        start[0::2] -= zeros_before
+        start[1::2] -= ones_before
+        offsets.append(start.astype(np.int32))
+        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
+        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
+        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
+        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+    cur_wf = wf.copy()
+    cur_wr = wr.copy()
     acc_f = np.zeros(n)
     acc_r = np.zeros(n)
-    pos_idx = np.arange(n, dtype=cur_b.dtype)
+    src = np.arange(n, dtype=np.int32)
+    pos_idx = np.arange(n, dtype=np.int32)
     one = np.empty(n, dtype=np.bool_)
     zero = np.empty(n, dtype=np.bool_)
     tmp = np.empty(n)
@@ -150,70 +216,25 @@ def _sweep_weighted(
         acc_r += tmp
         if lev == 0:
             break
-        pos = _partition(cur_b, one, zero, pos_idx, offs[lev], lev)
+        # stable split: a 0 goes to (zeros before it), a 1 to (ones before it), plus its group start
+        c0 = np.cumsum(zero, dtype=np.int32)
+        c0 -= zero
+        pos = pos_idx - c0
+        pos -= c0
+        pos *= one
+        pos += c0
+        pos += offsets[lev][cur_b >> lev]
         cur_b = _moved(cur_b, pos)
-        acc_f = _moved(acc_f, pos)
-        acc_r = _moved(acc_r, pos)
         cur_wf = _moved(cur_wf, pos)
         cur_wr = _moved(cur_wr, pos)
-    return acc_f, acc_r, cur_b
-
-
-def _sweep_counts(
-    cur_b: NDArray[Any], cur_ev: NDArray[np.bool_], offs: list[NDArray[Any]], levels: int
-) -> tuple[F, F, NDArray[Any]]:
-    """The bit levels of :func:`_dominance` for unit weights (``wf = 1``, ``wr`` 0/1): integer counts.
-
-    Both running counts of a subject fit in 32 bits (each is < levels·n), so
-    they travel packed in one int64 (forward low, backward high).
-    """
-    n = cur_b.size
-    acc = np.zeros(n, dtype=np.int64)
-    pos_idx = np.arange(n, dtype=cur_b.dtype)
-    one = np.empty(n, dtype=np.bool_)
-    zero = np.empty(n, dtype=np.bool_)
-    tmp = np.empty(n, dtype=np.int64)
-    for lev in range(levels - 1, -1, -1):
-        np.not_equal(cur_b & (1 << lev), 0, out=one)
-        np.logical_not(one, out=zero)
-        np.cumsum(zero, dtype=np.int64, out=tmp)  # zeros up to here (= before, for a 1)
-        tmp *= one
-        acc += tmp
-        np.logical_and(cur_ev, one, out=one)
-        np.cumsum(one, dtype=np.int64, out=tmp)  # event 1-subjects up to here
-        np.subtract(tmp[-1], tmp, out=tmp)
-        tmp *= zero
-        tmp <<= 32
-        acc += tmp
-        if lev == 0:
-            break
-        np.logical_not(zero, out=one)
-        pos = _partition(cur_b, one, zero, pos_idx, offs[lev], lev)
-        cur_b = _moved(cur_b, pos)
-        cur_ev = _moved(cur_ev, pos)
-        acc = _moved(acc, pos)
-    fwd = (acc & 0xFFFFFFFF).astype(np.float64)
-    bwd = (acc >> 32).astype(np.float64)
-    return fwd, bwd, cur_b
-
-
-def _partition(
-    cur_b: NDArray[Any],
-    one: NDArray[np.bool_],
-    zero: NDArray[np.bool_],
-    pos_idx: NDArray[Any],
-    off: NDArray[Any],
-    lev: int,
-) -> NDArray[Any]:
-    """Target positions of the stable split of every block into its 0-half and 1-half at bit ``lev``."""
-    c0 = np.cumsum(zero, dtype=pos_idx.dtype)
-    c0 -= zero  # zeros strictly before
-    pos = pos_idx - c0
-    pos -= c0
-    pos *= one
-    pos += c0  # a 0 goes to (zeros before), a 1 to (ones before) = index - zeros before
-    pos += off[cur_b >> lev]
-    return pos
+        acc_f = _moved(acc_f, pos)
+        acc_r = _moved(acc_r, pos)
+        src = _moved(src, pos)
+    out_f = np.empty(n)
+    out_r = np.empty(n)
+    out_f[src] = acc_f - cont_f[cur_b]
+    out_r[src] = acc_r - cont_r[cur_b]
+    return out_f, out_r
 
 
 def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F, *, a_distinct: bool = False) -> tuple[F, F]:
@@ -221,8 +242,8 @@ def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F, *, a_distinct: bool = Fa
 
     ``b`` holds codes 0..nb-1, ``a`` any non-negative integers. O(n log nb).
 
-    The subjects are first ordered by (a, b); the partition below counts pairs
-    in that strict sequence order, and pairs tied in ``a`` (which the sequence
+    The subjects are first ordered by (a, b); :func:`_sweep` counts pairs in
+    that strict sequence order, and pairs tied in ``a`` (which the sequence
     puts in ``b`` order) are removed afterwards with :func:`_tie_sums`.
     """
     n = a.size
@@ -234,46 +255,11 @@ def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F, *, a_distinct: bool = Fa
     else:
         corr_f, corr_r = _tie_sums(a, b, wf, wr, order)
     levels = max(1, (nb - 1).bit_length())
-    size = 1 << levels
-    bs = b[order]
-    hc = np.bincount(bs, minlength=size)
-    hf = np.bincount(bs, weights=wf[order], minlength=size)
-    hr = np.bincount(bs, weights=wr[order], minlength=size)
-    # Per level, in code space (size 2^levels): where each block's 0-half and
-    # 1-half start after the stable partition, and the running sums picked up
-    # from earlier (forward) or later (backward) blocks, which are subtracted.
-    cont_f = np.zeros(size)
-    cont_r = np.zeros(size)
-    offsets: list[Ints] = []
-    for lev in range(levels):
-        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
-        start = np.concatenate(([0], np.cumsum(cnt)[:-1]))
-        zeros_before = np.concatenate(([0], np.cumsum(cnt[0::2])[:-1]))
-        ones_before = np.concatenate(([0], np.cumsum(cnt[1::2])[:-1]))
-        off = start.copy()
-        off[0::2] -= zeros_before
-        off[1::2] -= ones_before
-        offsets.append(off)
-        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
-        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
-        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
-        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
-
-    cur_b = bs.astype(np.int32) if n < 2**31 else bs
-    offs = [o.astype(cur_b.dtype) for o in offsets]
-    unit = bool(np.all(wf == 1.0) and np.all((wr == 0.0) | (wr == 1.0)))
-    if unit and n < 2**31:
-        acc_f, acc_r, cur_b = _sweep_counts(cur_b, wr[order] == 1.0, offs, levels)
-    else:
-        acc_f, acc_r, cur_b = _sweep_weighted(cur_b, wf[order], wr[order], offs, levels)
-    # The loop ends before the last partition: the arrangement is the stable
-    # sort of the sequence by b >> 1.
-    last = bs >> 1
-    final = order[np.argsort(last.astype(np.uint16) if nb <= 2**17 else last, kind="stable")]
+    acc_f, acc_r = _sweep(b[order], wf[order], wr[order], levels)
     fwd = np.empty(n)
     bwd = np.empty(n)
-    fwd[final] = acc_f - cont_f[cur_b]
-    bwd[final] = acc_r - cont_r[cur_b]
+    fwd[order] = acc_f
+    bwd[order] = acc_r
     return fwd - corr_f, bwd - corr_r
 
 
