@@ -74,11 +74,12 @@ class Concordance:
         }
 
 
-def _dense(v: NDArray[Any]) -> tuple[Ints, int]:
-    """Dense ranks 0..K-1 of ``v`` (equal values share a rank) and K."""
+def _dense(v: NDArray[Any], order: Ints | None = None) -> tuple[Ints, int, Ints]:
+    """Dense ranks 0..K-1 of ``v`` (equal values share a rank), K, and an order sorting ``v``."""
+    if order is None:
+        order = np.argsort(v)
     if v.size == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    order = np.argsort(v)
+        return np.zeros(0, dtype=np.int64), 0, order
     sv = v[order]
     new = np.empty(v.size, dtype=np.int64)
     new[0] = 0
@@ -86,33 +87,48 @@ def _dense(v: NDArray[Any]) -> tuple[Ints, int]:
     np.cumsum(new, out=new)
     out = np.empty(v.size, dtype=np.int64)
     out[order] = new
-    return out, int(new[-1]) + 1
+    return out, int(new[-1]) + 1, order
 
 
-def _tie_sums(a: Ints, b: Ints, wf: F, wr: F, order: Ints) -> tuple[F, F]:
+def _lex(first: Ints, inner: Ints) -> Ints:
+    """An order sorting by ``first``, ties kept in the order ``inner`` (a stable sort of ``inner``)."""
+    n = inner.size
+    k = first[inner]
+    top = int(k.max()) if n else 0
+    if top < 2**16:  # NumPy's radix sort for 16-bit keys
+        return inner[np.argsort(k.astype(np.uint16), kind="stable")]
+    if top < 2**62 // max(n, 1):  # unique keys: any sort is stable
+        return inner[np.argsort(k * np.int64(n) + np.arange(n))]
+    return inner[np.argsort(k, kind="stable")]  # pragma: no cover - astronomically many codes
+
+
+def _runs(v: NDArray[Any]) -> tuple[NDArray[np.bool_], Ints, Ints]:
+    """For sorted ``v``: run-start flags, the run number of each position, and run starts."""
+    new = np.ones(v.size, dtype=np.bool_)
+    np.not_equal(v[1:], v[:-1], out=new[1:])
+    rid = np.cumsum(new, dtype=np.int64)
+    rid -= 1
+    return new, rid, np.flatnonzero(new)
+
+
+def _tie_sums(sa: Ints, sb: Ints, wfs: F, wrs: F) -> tuple[F, F]:
     """``Σ_j wf_j [a_j = a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j = a_k][b_j > b_k]`` for every k.
 
-    ``order`` sorts the subjects by ``a`` and then ``b``.
+    All arguments are in an order sorting by ``a`` and then ``b``; so are the results.
     """
-    n = a.size
-    sa = a[order]
-    sb = b[order]
-    new_a = np.ones(n, dtype=np.bool_)
-    np.not_equal(sa[1:], sa[:-1], out=new_a[1:])
+    n = sa.size
+    new_a, rid_a, st_a = _runs(sa)
     new_ab = new_a.copy()
     new_ab[1:] |= sb[1:] != sb[:-1]
-    idx = np.arange(n, dtype=np.int64)
-    start_a = np.maximum.accumulate(np.where(new_a, idx, 0))
-    start_ab = np.maximum.accumulate(np.where(new_ab, idx, 0))
-    # ends of runs: the position before the next start (last index for the final run)
-    end_a = np.minimum.accumulate(np.where(np.append(new_a[1:], True), idx, n)[::-1])[::-1]
-    end_ab = np.minimum.accumulate(np.where(np.append(new_ab[1:], True), idx, n)[::-1])[::-1]
-    cf = np.concatenate(([0.0], np.cumsum(wf[order])))
-    cr = np.cumsum(wr[order])
-    lo = np.empty(n)
-    hi = np.empty(n)
-    lo[order] = cf[start_ab] - cf[start_a]
-    hi[order] = cr[end_a] - cr[end_ab]
+    rid_ab = np.cumsum(new_ab, dtype=np.int64)
+    rid_ab -= 1
+    st_ab = np.flatnonzero(new_ab)
+    cf = np.concatenate(([0.0], np.cumsum(wfs)))
+    cr = np.concatenate(([0.0], np.cumsum(wrs)))
+    end_a = np.append(st_a[1:], n)
+    end_ab = np.append(st_ab[1:], n)
+    lo = cf[st_ab][rid_ab] - cf[st_a][rid_a]
+    hi = cr[end_a][rid_a] - cr[end_ab][rid_ab]
     return lo, hi
 
 
@@ -128,7 +144,7 @@ def _moved(v: NDArray[Any], pos: NDArray[Any]) -> NDArray[Any]:
 _SMALL = 1 << 15
 
 
-def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
+def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int, unit: bool = False) -> tuple[F, F]:
     """``Σ_{j<k} wf_j [b_j < b_k]`` and ``Σ_{j>k} wr_j [b_j > b_k]`` for every position k.
 
     ``b`` are codes < 2^levels in sequence order. A large block is split on its
@@ -140,6 +156,8 @@ def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     if n < 2 or levels == 0:
         return np.zeros(n), np.zeros(n)
     if n <= _SMALL:
+        if unit:
+            return _sweep_levels_unit(b, wr.astype(np.bool_), levels)
         return _sweep_levels(b, wf, wr, levels)
     lev = levels - 1
     one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
@@ -150,10 +168,85 @@ def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     np.subtract(acc_r[-1], acc_r, out=acc_r)
     acc_r *= zero
     for half, base in ((np.flatnonzero(zero), 0), (np.flatnonzero(one), 1 << lev)):
-        f, r = _sweep(b[half] - base, wf[half], wr[half], lev)
+        f, r = _sweep(b[half] - base, wf[half], wr[half], lev, unit)
         acc_f[half] += f
         acc_r[half] += r
     return acc_f, acc_r
+
+
+def _code_tables(
+    cur_b: NDArray[np.int32], wf: F, wr: F, levels: int
+) -> tuple[list[NDArray[np.int32]], F, F]:
+    """Per level, in code space: group starts after the split, and the cross-group running sums."""
+    size = 1 << levels
+    hc = np.bincount(cur_b, minlength=size)
+    hf = np.bincount(cur_b, weights=wf, minlength=size)
+    hr = np.bincount(cur_b, weights=wr, minlength=size)
+    cont_f = np.zeros(size)
+    cont_r = np.zeros(size)
+    offsets: list[NDArray[np.int32]] = []
+    for lev in range(levels):
+        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
+        start = np.cumsum(cnt) - cnt
+        zeros_before = np.cumsum(cnt[0::2]) - cnt[0::2]
+        ones_before = np.cumsum(cnt[1::2]) - cnt[1::2]
+        start[0::2] -= zeros_before
+        start[1::2] -= ones_before
+        offsets.append(start.astype(np.int32))
+        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
+        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
+        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
+        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+    return offsets, cont_f, cont_r
+
+
+def _sweep_levels_unit(b: NDArray[Any], ev: NDArray[np.bool_], levels: int) -> tuple[F, F]:
+    """:func:`_sweep_levels` for unit weights (``wf = 1``, ``wr`` = event 0/1): 32-bit counts."""
+    n = b.size
+    if (1 << levels) > 2 * n + 64:
+        uniq, b = np.unique(b, return_inverse=True)
+        levels = max(1, (uniq.size - 1).bit_length())
+    cur_b = b.astype(np.int32)
+    offsets, cont_f, cont_r = _code_tables(cur_b, np.ones(n), ev.astype(np.float64), levels)
+    cur_ev = ev.copy()
+    acc_f = np.zeros(n, dtype=np.int32)
+    acc_r = np.zeros(n, dtype=np.int32)
+    src = np.arange(n, dtype=np.int32)
+    pos_idx = np.arange(n, dtype=np.int32)
+    one = np.empty(n, dtype=np.bool_)
+    zero = np.empty(n, dtype=np.bool_)
+    c0 = np.empty(n, dtype=np.int32)
+    tmp = np.empty(n, dtype=np.int32)
+    for lev in range(levels - 1, -1, -1):
+        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.logical_not(one, out=zero)
+        np.cumsum(zero, dtype=np.int32, out=c0)  # zeros so far (= before, for a 1)
+        np.multiply(c0, one, out=tmp)
+        acc_f += tmp
+        np.logical_and(cur_ev, one, out=one)
+        np.cumsum(one, dtype=np.int32, out=tmp)  # event 1-subjects so far
+        np.subtract(tmp[-1], tmp, out=tmp)
+        tmp *= zero
+        acc_r += tmp
+        if lev == 0:
+            break
+        np.logical_not(zero, out=one)
+        c0 -= zero
+        pos = pos_idx - c0
+        pos -= c0
+        pos *= one
+        pos += c0
+        pos += offsets[lev][cur_b >> lev]
+        cur_b = _moved(cur_b, pos)
+        cur_ev = _moved(cur_ev, pos)
+        acc_f = _moved(acc_f, pos)
+        acc_r = _moved(acc_r, pos)
+        src = _moved(src, pos)
+    out_f = np.empty(n)
+    out_r = np.empty(n)
+    out_f[src] = acc_f - cont_f[cur_b]
+    out_r[src] = acc_r - cont_r[cur_b]
+    return out_f, out_r
 
 
 def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
@@ -173,24 +266,7 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
         levels = max(1, (uniq.size - 1).bit_length())
         size = 1 << levels
     cur_b = b.astype(np.int32)
-    hc = np.bincount(cur_b, minlength=size)
-    hf = np.bincount(cur_b, weights=wf, minlength=size)
-    hr = np.bincount(cur_b, weights=wr, minlength=size)
-    cont_f = np.zeros(size)
-    cont_r = np.zeros(size)
-    offsets: list[NDArray[np.int32]] = []
-    for lev in range(levels):
-        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
-        start = np.cumsum(cnt) - cnt
-        zeros_before = np.cumsum(cnt[0::2]) - cnt[0::2]
-        ones_before = np.cumsum(cnt[1::2]) - cnt[1::2]
-        start[0::2] -= zeros_before
-        start[1::2] -= ones_before
-        offsets.append(start.astype(np.int32))
-        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
-        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
-        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
-        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+    offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels)
     cur_wf = wf.copy()
     cur_wr = wr.copy()
     acc_f = np.zeros(n)
@@ -237,30 +313,35 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     return out_f, out_r
 
 
-def _dominance(a: Ints, b: Ints, nb: int, wf: F, wr: F, *, a_distinct: bool = False) -> tuple[F, F]:
+def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> tuple[F, F]:
     """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
 
-    ``b`` holds codes 0..nb-1, ``a`` any non-negative integers. O(n log nb).
+    ``b`` holds codes 0..nb-1; ``order`` sorts the subjects by a second code
+    ``a`` and then by ``b``; ``sa`` is ``a`` in that order (``None`` when no two
+    subjects share an ``a``). O(n log nb).
 
-    The subjects are first ordered by (a, b); :func:`_sweep` counts pairs in
-    that strict sequence order, and pairs tied in ``a`` (which the sequence
-    puts in ``b`` order) are removed afterwards with :func:`_tie_sums`.
+    :func:`_sweep` counts pairs in the strict sequence ``order``; pairs tied in
+    ``a`` (which the sequence puts in ``b`` order) are then removed with
+    :func:`_tie_sums`.
     """
-    n = a.size
+    n = b.size
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    order = np.argsort(a * np.int64(nb) + b)
-    if a_distinct:  # no pairs tied in a: nothing to remove
-        corr_f = corr_r = np.zeros(n)
-    else:
-        corr_f, corr_r = _tie_sums(a, b, wf, wr, order)
+    sb = b[order]
+    wfs = wf[order]
+    wrs = wr[order]
     levels = max(1, (nb - 1).bit_length())
-    acc_f, acc_r = _sweep(b[order], wf[order], wr[order], levels)
+    unit = bool(np.all(wfs == 1.0) and np.all((wrs == 0.0) | (wrs == 1.0)))
+    acc_f, acc_r = _sweep(sb, wfs, wrs, levels, unit)
+    if sa is not None:
+        corr_f, corr_r = _tie_sums(sa, sb, wfs, wrs)
+        acc_f -= corr_f
+        acc_r -= corr_r
     fwd = np.empty(n)
     bwd = np.empty(n)
     fwd[order] = acc_f
     bwd[order] = acc_r
-    return fwd - corr_f, bwd - corr_r
+    return fwd, bwd
 
 
 def concordance(
@@ -284,32 +365,46 @@ def concordance(
     n = s.size
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     we = w * e
+    if n == 0:
+        return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
     if strata is None:
         g = np.zeros(n, dtype=np.int64)
         ng = 1
     else:
-        g, ng = _dense(np.asarray(strata))
-    s_rank, ns = _dense(s)
-    t_rank, nt = _dense(t)
+        g, ng, _ = _dense(np.asarray(strata))
+    t_rank, nt, _ = _dense(t)
     # r: score within stratum; q: within stratum, later times first and a
     # censoring before an event at the same time, so that for an event k the
     # subjects with q < q_k are exactly those still at risk after it.
+    s_order = np.argsort(s)
     if ng > 1:
-        r, nr = _dense(g * np.int64(ns) + s_rank)
-    else:
-        r, nr = s_rank, ns
+        s_order = _lex(g, s_order)
+    # dense rank of (stratum, score) along s_order
+    ss = s[s_order]
+    new = np.ones(n, dtype=np.bool_)
+    np.not_equal(ss[1:], ss[:-1], out=new[1:])
+    if ng > 1:
+        sg = g[s_order]
+        new[1:] |= sg[1:] != sg[:-1]
+    rr = np.cumsum(new, dtype=np.int64)
+    rr -= 1
+    r = np.empty(n, dtype=np.int64)
+    r[s_order] = rr
+    nr = int(rr[-1]) + 1
     q = g * np.int64(2 * nt) + 2 * (nt - 1 - t_rank) + e
     nq = 2 * nt * ng
-    if n == 0:
-        return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    order_qr = _lex(q, s_order)  # by q, then r
+    order_rq = _lex(r, order_qr) if nr < n or nr > nq else None  # by r, then q
     # quadrant sums; the bit partition runs over the code with fewer values
     if nr <= nq:
-        fwd, bwd = _dominance(q, r, nr, w, we)
+        fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
     else:
+        assert order_rq is not None
         # q < nq: dense codes by counting, no sort
         present = np.bincount(q, minlength=nq) > 0
         q_dense = (np.cumsum(present) - 1)[q]
-        fwd, bwd = _dominance(r, q_dense, int(present.sum()), w, we, a_distinct=nr == n)
+        sr = r[order_rq] if nr < n else None
+        fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, sr)
     # both codes put lower strata first: remove the other strata's subjects
     w_g = np.bincount(g, weights=w, minlength=ng)
     we_g = np.bincount(g, weights=we, minlength=ng)
@@ -321,15 +416,26 @@ def concordance(
     at_risk = (np.cumsum(hw) - hw)[q] - (np.cumsum(w_g) - w_g)[g]
     later_events = (we_g.sum() - np.cumsum(hwe))[q] - (we_g.sum() - np.cumsum(we_g))[g]
     # pairs tied in the score (same r implies same stratum)
-    if nr < n:
-        order_rq = np.argsort(r * np.int64(nq) + q)
-        tie_f, tie_r = _tie_sums(r, q, w, we, order_rq)
-    else:
-        tie_f = tie_r = np.zeros(n)
+    tie_f = np.zeros(n)
+    tie_r = np.zeros(n)
+    tied_xy = 0.0
+    if order_rq is not None and nr < n:
+        sr, sq, sw = r[order_rq], q[order_rq], w[order_rq]
+        lo, hi = _tie_sums(sr, sq, sw, we[order_rq])
+        tie_f[order_rq] = lo
+        tie_r[order_rq] = hi
+        # events tied in score, stratum and time: runs of equal (r, q) with q odd (an event)
+        new_rq = np.ones(n, dtype=np.bool_)
+        new_rq[1:] = (sr[1:] != sr[:-1]) | (sq[1:] != sq[:-1])
+        st = np.flatnonzero(new_rq)
+        ev_run = (sq[st] & 1).astype(np.bool_)
+        s1 = np.add.reduceat(sw, st)[ev_run]
+        s2 = np.add.reduceat(sw * sw, st)[ev_run]
+        tied_xy = float(((s1 * s1 - s2) / 2).sum())
     conc = float(we @ fwd)
     tied_x = float(we @ tie_f)
     disc = float(we @ (at_risk - fwd - tie_f))
-    tied_y, tied_xy = _time_ties(g, t_rank, nt, r, nr, w, e)
+    tied_y = _time_tied_events(g, t_rank, nt, w, e) - tied_xy
     total = conc + disc + tied_x
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
@@ -345,25 +451,13 @@ def concordance(
     return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
 
 
-def _time_ties(
-    g: Ints, t_rank: Ints, nt: int, r: Ints, nr: int, w: F, e: NDArray[np.bool_]
-) -> tuple[float, float]:
-    """Weighted pairs of events at the same time in a stratum: (score differs, score tied)."""
-    if not e.any():
-        return 0.0, 0.0
-    ge, te, re_, wv = g[e], t_rank[e], r[e], w[e]
-    key_t = ge * np.int64(nt) + te
-
-    def pairs(s1: NDArray[Any], s2: NDArray[Any]) -> float:
-        return float(((s1 * s1 - s2) / 2).sum())
-
-    # (stratum, time) codes are < strata·times: count by bincount, no sort
-    all_t = pairs(np.bincount(key_t, weights=wv), np.bincount(key_t, weights=wv * wv))
-    if nr == r.size:  # no tied scores at all
-        return all_t, 0.0
-    _, inv = np.unique(key_t * np.int64(nr) + re_, return_inverse=True)
-    both = pairs(np.bincount(inv, weights=wv), np.bincount(inv, weights=wv * wv))
-    return all_t - both, both
+def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_]) -> float:
+    """Weighted pairs of events at the same time in the same stratum."""
+    key = (g * np.int64(nt) + t_rank)[e]
+    wv = w[e]
+    s1 = np.bincount(key, weights=wv)
+    s2 = np.bincount(key, weights=wv * wv)
+    return float(((s1 * s1 - s2) / 2).sum())
 
 
 def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
