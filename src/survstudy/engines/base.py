@@ -1,0 +1,447 @@
+"""The engine interface: a table in, per-distinct-time sufficient statistics out.
+
+An *engine* reduces a table (files read in place, or in-memory columns) to the
+sums that Kaplan–Meier, the log-rank family and Cox regression need; the
+statistics themselves are computed on the driver by
+:mod:`survstudy.stats.sufficient`, identically for every engine. Engines:
+``memory`` (NumPy, :mod:`.memory`), ``duckdb`` (:mod:`.duckdb`), ``spark``
+(:mod:`.spark`). Get one with :func:`get_engine`.
+
+Contract common to every method
+-------------------------------
+* ``source`` is a :class:`Source`; column arguments are column names.
+* A row is *read* when ``where`` (a SQL boolean expression in the subset common
+  to DuckDB and Spark SQL, e.g. ``"age >= 18 AND stage <> 'IV'"``; ``None`` =
+  every row) holds. The memory engine does not evaluate SQL: it raises
+  :class:`~survstudy.errors.AnalysisError` when ``where`` is given.
+* A read row is *used* when none of the used columns (time, event, group,
+  strata, weight, every term's column) is missing: SQL NULL, float NaN, or in a
+  CSV one of the text codes ``"" NA na nan n/a N/A .``. The others are dropped
+  and counted: ``n_dropped = n_read − n_used``.
+* ``time`` must be a number >= 0 and ``event`` 0/1 or true/false on every used
+  row, ``weight`` (case weights) > 0 and finite; otherwise
+  :class:`~survstudy.errors.DataError` (naming the column, never a row's values).
+* Grouping/stratum values are *levels*: numbers that are whole become ``int``
+  (2.0 -> 2), booleans ``int``, text is stripped (:func:`level_value`); levels are
+  ordered by :func:`level_sort_key` (numbers numerically, then text), the order
+  of the CLI's ``factor_codes``. Codes in results index those tuples.
+* Times are grouped by their exact value; the driver merges near-ties.
+* Results are the containers of :mod:`survstudy.stats.sufficient`, with NumPy
+  arrays sorted as documented there.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from survstudy.errors import AnalysisError, DataError
+from survstudy.stats.sufficient import CoxMoments, CoxSums, RiskCounts
+
+__all__ = [
+    "ENGINES",
+    "MISSING_TEXT",
+    "CoxMoments",
+    "CoxSums",
+    "Engine",
+    "RiskCounts",
+    "Source",
+    "Term",
+    "get_engine",
+    "level_sort_key",
+    "level_value",
+    "order_levels",
+]
+
+ENGINES = ("memory", "duckdb", "spark")
+
+#: text codes read as missing in CSV files (as the in-memory readers do)
+MISSING_TEXT = ("", "NA", "na", "nan", "NaN", "n/a", "N/A", ".")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rows are: data files read in place, or in-memory columns.
+
+    ``paths``: file paths or glob patterns (``data/*.parquet``, a partitioned
+    directory's ``**/*.parquet``); ``format`` is ``"parquet"``, ``"csv"`` or
+    ``"auto"`` (from the first path's extension: ``.parquet``/``.pq`` -> parquet,
+    ``.csv``/``.txt``/``.tsv`` -> csv, a directory -> parquet files below it).
+    ``columns``: an in-memory table, column name -> 1-d array (all the same
+    length; float NaN or ``None`` in an object array = missing).
+    Exactly one of ``paths`` and ``columns`` is given.
+    """
+
+    paths: tuple[str, ...] = ()
+    format: str = "auto"
+    columns: Mapping[str, NDArray[Any]] | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_path(cls, path: str | Sequence[str], format: str = "auto") -> Source:
+        paths = (path,) if isinstance(path, str) else tuple(path)
+        if not paths:
+            raise DataError("no data file given")
+        return cls(paths=paths, format=format)
+
+    @classmethod
+    def from_arrays(cls, columns: Mapping[str, ArrayLike]) -> Source:
+        cols = {k: np.asarray(v) for k, v in columns.items()}
+        sizes = {v.shape[0] for v in cols.values()}
+        if len(sizes) > 1:
+            raise DataError("in-memory columns must all have the same length")
+        return cls(columns=cols)
+
+    @property
+    def in_memory(self) -> bool:
+        return self.columns is not None
+
+    def file_format(self) -> str:
+        """``"parquet"`` or ``"csv"``: ``format`` or guessed from the first path."""
+        if self.format in ("parquet", "csv"):
+            return self.format
+        if self.format != "auto":
+            raise DataError(f"format must be parquet, csv or auto, not {self.format!r}")
+        p = self.paths[0].lower()
+        if p.endswith((".csv", ".txt", ".tsv", ".csv.gz")):
+            return "csv"
+        return "parquet"
+
+    def expanded_paths(self) -> list[str]:
+        """The files the paths and globs name (a directory: every Parquet file below it).
+
+        Raises :class:`DataError` when nothing matches.
+        """
+        import os
+
+        out: list[str] = []
+        for p in self.paths:
+            if os.path.isdir(p):
+                out += sorted(glob.glob(os.path.join(p, "**", "*.parquet"), recursive=True))
+            elif any(ch in p for ch in "*?["):
+                out += sorted(glob.glob(p, recursive=True))
+            elif os.path.exists(p):
+                out.append(p)
+            else:
+                raise DataError("file not found", file=p)
+        if not out:
+            raise DataError("no data files match", file=", ".join(self.paths))
+        return out
+
+
+@dataclass(frozen=True)
+class Term:
+    """One column of the Cox design.
+
+    ``level is None``: the numeric column ``column`` as it is. Otherwise the
+    indicator ``1 if column == level else 0`` (dummy coding; ``level`` is a value
+    from :meth:`Engine.levels`, compared after :func:`level_value`). ``name`` is
+    the term's label in results (default ``column`` or ``column[level]``).
+    """
+
+    column: str
+    level: Any = None
+    name: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        return self.column if self.level is None else f"{self.column}[{self.level}]"
+
+
+def level_value(v: Any) -> Any:
+    """A level: whole numbers as ``int`` (2.0 -> 2), other numbers as ``float``, text stripped
+    (numbers written as text become numbers, as the CLI's reader does)."""
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return int(f) if f.is_integer() else f
+    s = str(v).strip()
+    try:
+        f = float(s)
+    except ValueError:
+        return s
+    if not math.isfinite(f):
+        return s
+    return int(f) if f.is_integer() else f
+
+
+def level_sort_key(v: Any) -> tuple[bool, float, str]:
+    """Numbers first, numerically; then text, alphabetically (the CLI's ``factor_codes`` order)."""
+    if isinstance(v, str):
+        return (True, 0.0, v)
+    return (False, float(v), str(v))
+
+
+def order_levels(values: Sequence[Any]) -> tuple[tuple[Any, ...], NDArray[np.intp]]:
+    """Distinct levels in level order and, for each input value, its code.
+
+    ``values`` are raw values from an engine (already non-missing); they are
+    passed through :func:`level_value` first. Engines use this so that every
+    engine codes levels identically.
+    """
+    lv = [level_value(v) for v in values]
+    uniq = sorted(set(lv), key=level_sort_key)
+    pos = {u: i for i, u in enumerate(uniq)}
+    return tuple(uniq), np.array([pos[v] for v in lv], dtype=np.intp)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine implements (contract in the module docstring)."""
+
+    name: str
+
+    def risk_table(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        group: str | None = None,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> RiskCounts:
+        """Per (stratum, group, distinct time): weighted events and exits, sorted by the keys.
+
+        One record per combination that occurs in the data (no zero rows).
+        With ``group``/``strata`` ``None`` the codes are all 0 and the level
+        tuples empty. Kaplan–Meier (per group) and the log-rank family (groups
+        within strata) follow on the driver.
+        """
+        ...
+
+    def levels(
+        self,
+        source: Source,
+        column: str,
+        *,
+        required: Sequence[str] = (),
+        where: str | None = None,
+    ) -> tuple[Any, ...]:
+        """Distinct non-missing values of ``column`` in level order, over the read rows
+        where ``column`` and every column in ``required`` are non-missing."""
+        ...
+
+    def cox_moments(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        center: NDArray[np.float64] | None = None,
+    ) -> CoxMoments:
+        """One pass over the used rows: n, events, weighted means of the terms, 0/1 checks;
+        with ``center`` also ``Σ|x − center|/n`` and ``Σ (x − center)(x − center)ᵀ``."""
+        ...
+
+    def cox_sums(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        beta: NDArray[np.float64],
+        center: NDArray[np.float64],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> CoxSums:
+        """Per (stratum, distinct time) at ``beta`` (original covariate scale), with
+        ``x_c = x − center`` and ``η = x_c·β``: e0, e1, e2 over all rows, d0, d1, d2,
+        d_x, d_eta over event rows, event count and weight (see CoxSums)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections/sessions (idempotent)."""
+        ...
+
+
+def get_engine(name: str, **options: Any) -> Engine:
+    """An engine by name: ``memory``, ``duckdb`` (options ``memory_limit="4GB"``,
+    ``threads=2``) or ``spark`` (option ``master="local[2]"`` or a cluster URL)."""
+    if name == "memory":
+        from survstudy.engines.memory import MemoryEngine
+
+        return MemoryEngine()
+    if name == "duckdb":
+        from survstudy.engines.duckdb import DuckDBEngine  # type: ignore[import-not-found,unused-ignore]
+
+        return DuckDBEngine(**options)
+    if name == "spark":
+        try:
+            from survstudy.engines.spark import SparkEngine  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise AnalysisError(f"the spark engine is not available: {exc}") from None
+        engine: Engine = SparkEngine(**options)
+        return engine
+    raise AnalysisError(f"engine must be one of {', '.join(ENGINES)}, not {name!r}")
+
+
+# --------------------------------------------------------------------------- helpers for engines
+
+
+def raise_for_checks(
+    *,
+    bad_time: int,
+    bad_event: int,
+    bad_weight: int = 0,
+    bad_term: int = 0,
+    time: str,
+    event: str,
+    weight: str | None = None,
+    file: str | None = None,
+) -> None:
+    """Turn the counts of :func:`survstudy.engines.sql.checks_sql` into a :class:`DataError`."""
+    if bad_time:
+        raise DataError(
+            f"follow-up time must be a number >= 0 ({bad_time} rows are not)",
+            file=file,
+            column=time,
+            rule="TIME-NEGATIVE",
+        )
+    if bad_event:
+        raise DataError(
+            f"event must be 0/1 or true/false ({bad_event} rows are not)",
+            file=file,
+            column=event,
+            rule="EVENT-CODE",
+        )
+    if bad_weight:
+        raise DataError(
+            f"case weights must be positive and finite ({bad_weight} rows are not)",
+            file=file,
+            column=weight,
+            rule="WEIGHT",
+        )
+    if bad_term:
+        raise DataError(
+            f"a covariate has values that are not numbers ({bad_term} rows)",
+            file=file,
+            rule="NOT-A-NUMBER",
+        )
+
+
+def _codes_or_zero(values: Any, present: bool) -> tuple[tuple[Any, ...], NDArray[np.intp]]:
+    if not present:
+        return (), np.zeros(len(values), dtype=np.intp)
+    return order_levels(list(values))
+
+
+def _collapse(
+    keys: list[NDArray[Any]], *cols: NDArray[Any]
+) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    """Sort records by ``keys`` (first key most significant) and sum ``cols`` over equal keys."""
+    n = keys[0].shape[0]
+    if n == 0:
+        return keys, list(cols)
+    order = np.lexsort(tuple(reversed(keys)))
+    ks = [k[order] for k in keys]
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    return [k[starts] for k in ks], [np.add.reduceat(c[order], starts, axis=0) for c in cols]
+
+
+def risk_counts_from_cells(
+    *,
+    stratum: Sequence[Any],
+    group: Sequence[Any],
+    time: ArrayLike,
+    event: ArrayLike,
+    weight_sum: ArrayLike,
+    rows: ArrayLike,
+    has_strata: bool,
+    has_group: bool,
+    n_read: int,
+) -> RiskCounts:
+    """A :class:`RiskCounts` from the cells of :func:`survstudy.engines.sql.risk_table_sql`
+    (one per stratum value, group value, time, event 0/1; in any order)."""
+    t = np.asarray(time, dtype=np.float64)
+    e = np.asarray(event, dtype=np.float64)
+    w = np.asarray(weight_sum, dtype=np.float64)
+    n = np.asarray(rows, dtype=np.float64)
+    slev, scode = _codes_or_zero(stratum, has_strata)
+    glev, gcode = _codes_or_zero(group, has_group)
+    (sk, gk, tk), (ev, ex) = _collapse([scode, gcode, t], w * (e == 1), w)
+    n_rows = int(n.sum())
+    return RiskCounts(
+        stratum=sk.astype(np.intp),
+        group=gk.astype(np.intp),
+        time=tk.astype(np.float64),
+        n_event=ev.astype(np.float64),
+        n_exit=ex.astype(np.float64),
+        strata_levels=slev,
+        group_levels=glev,
+        n_rows=n_rows,
+        n_read=int(n_read),
+        n_dropped=int(n_read) - n_rows,
+    )
+
+
+def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -> CoxSums:
+    """A :class:`CoxSums` from the result columns of :func:`survstudy.engines.sql.cox_sums_sql`
+    (``cells[name]`` is the column ``name``; one cell per stratum value, time, event 0/1)."""
+    t = np.asarray(cells["t_"], dtype=np.float64)
+    e = np.asarray(cells["e_"], dtype=np.float64) == 1
+    m = t.size
+    slev, scode = _codes_or_zero(list(cells["s_"]) if has_strata else [0] * m, has_strata)
+
+    def col(name: str) -> NDArray[np.float64]:
+        return np.asarray(cells[name], dtype=np.float64).reshape(m)
+
+    r1 = np.stack([col(f"r1_{j}") for j in range(p)], axis=1) if p else np.zeros((m, 0))
+    sx = np.stack([col(f"sx{j}") for j in range(p)], axis=1) if p else np.zeros((m, 0))
+    r2 = np.zeros((m, p, p))
+    for j in range(p):
+        for k in range(j, p):
+            v = col(f"r2_{j}_{k}")
+            r2[:, j, k] = v
+            r2[:, k, j] = v
+    ef = e.astype(np.float64)
+    (sk, tk), sums = _collapse(
+        [scode, t],
+        col("n") * ef,
+        col("w") * ef,
+        col("r0"),
+        r1,
+        r2,
+        col("r0") * ef,
+        r1 * ef[:, None],
+        r2 * ef[:, None, None],
+        sx * ef[:, None],
+        col("seta") * ef,
+    )
+    n_event, w_event, e0, e1, e2, d0, d1, d2, d_x, d_eta = sums
+    return CoxSums(
+        stratum=sk.astype(np.intp),
+        time=tk.astype(np.float64),
+        n_event=n_event,
+        w_event=w_event,
+        e0=e0,
+        e1=e1,
+        e2=e2,
+        d0=d0,
+        d1=d1,
+        d2=d2,
+        d_x=d_x,
+        d_eta=d_eta,
+        strata_levels=slev,
+    )

@@ -1,0 +1,312 @@
+"""The in-memory NumPy engine: the engine interface over columns already in memory.
+
+Same contract as every engine (:mod:`.base`); used for parity tests and as the
+reference path. Rows are reduced with NumPy and handed to the same cell helpers
+as the SQL engines, so levels, sorting and near-tie merging are shared.
+``where`` (SQL) is not supported here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from survstudy.engines.base import (
+    MISSING_TEXT,
+    CoxMoments,
+    CoxSums,
+    RiskCounts,
+    Source,
+    Term,
+    cox_sums_from_cells,
+    level_value,
+    order_levels,
+    raise_for_checks,
+    risk_counts_from_cells,
+)
+from survstudy.errors import AnalysisError, DataError
+
+__all__ = ["MemoryEngine"]
+
+F = NDArray[np.float64]
+_MISSING = {m.lower() for m in MISSING_TEXT}
+
+
+def _missing(a: NDArray[Any]) -> NDArray[np.bool_]:
+    if a.dtype.kind == "f":
+        return np.isnan(a)
+    if a.dtype.kind in "iub":
+        return np.zeros(a.shape[0], dtype=bool)
+    out = np.zeros(a.shape[0], dtype=bool)
+    for i, v in enumerate(a.tolist()):
+        out[i] = (
+            v is None
+            or (isinstance(v, float) and math.isnan(v))
+            or (isinstance(v, str) and v.strip().lower() in _MISSING)
+        )
+    return out
+
+
+def _to_float(a: NDArray[Any]) -> tuple[F, int]:
+    """Numbers as float64 and the count of values that are not numbers."""
+    if a.dtype.kind in "fiub":
+        return a.astype(np.float64), 0
+    out = np.empty(a.shape[0])
+    bad = 0
+    for i, v in enumerate(a.tolist()):
+        try:
+            out[i] = float(v.strip() if isinstance(v, str) else v)
+        except (TypeError, ValueError):
+            out[i] = np.nan
+            bad += 1
+    return out, bad
+
+
+def _to_event(a: NDArray[Any]) -> tuple[F, int]:
+    if a.dtype.kind == "b":
+        return a.astype(np.float64), 0
+    if a.dtype.kind in "fiu":
+        f = a.astype(np.float64)
+        return f, int(np.count_nonzero((f != 0) & (f != 1)))
+    codes = {"1": 1.0, "1.0": 1.0, "true": 1.0, "0": 0.0, "0.0": 0.0, "false": 0.0}
+    out = np.empty(a.shape[0])
+    bad = 0
+    for i, v in enumerate(a.tolist()):
+        if isinstance(v, (bool, int, float)) and v in (0, 1):
+            out[i] = float(v)
+            continue
+        c = codes.get(str(v).strip().lower())
+        if c is None:
+            bad += 1
+            c = np.nan
+        out[i] = c
+    return out, bad
+
+
+def _raw_levels(a: NDArray[Any]) -> list[Any]:
+    return [level_value(v) for v in a.tolist()]
+
+
+class MemoryEngine:
+    """NumPy engine over :meth:`Source.from_arrays` columns."""
+
+    name = "memory"
+
+    def _rows(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        group: str | None,
+        strata: str | None,
+        weight: str | None,
+        terms: Sequence[Term],
+        where: str | None,
+    ) -> dict[str, Any]:
+        if where is not None:
+            raise AnalysisError("a 'where' filter is not available with engine memory")
+        if source.columns is None:
+            raise AnalysisError("engine memory needs in-memory columns (Source.from_arrays)")
+        cols = source.columns
+        used = [time, event, *(c for c in (group, strata, weight) if c), *(t.column for t in terms)]
+        for c in used:
+            if c not in cols:
+                raise DataError(
+                    f"column '{c}' not found; columns are: {', '.join(cols)}",
+                    column=c,
+                    rule="COLUMN-UNKNOWN",
+                )
+        n_read = int(next(iter(cols.values())).shape[0]) if cols else 0
+        miss = np.zeros(n_read, dtype=bool)
+        for c in dict.fromkeys(used):
+            miss |= _missing(np.asarray(cols[c]))
+        keep = ~miss
+        t, bad_t = _to_float(np.asarray(cols[time])[keep])
+        bad_t += int(np.count_nonzero(~np.isfinite(t) | (t < 0)))
+        e, bad_e = _to_event(np.asarray(cols[event])[keep])
+        bad_w = 0
+        w = np.ones(t.size)
+        if weight is not None:
+            w, bad_w = _to_float(np.asarray(cols[weight])[keep])
+            bad_w += int(np.count_nonzero(~np.isfinite(w) | (w <= 0)))
+        xs: list[F] = []
+        bad_x = 0
+        for term in terms:
+            a = np.asarray(cols[term.column])[keep]
+            if term.level is None:
+                x, b = _to_float(a)
+                bad_x += b
+            else:
+                lv = level_value(term.level)
+                x = np.array([v == lv for v in _raw_levels(a)], dtype=np.float64)
+            xs.append(x)
+        raise_for_checks(
+            bad_time=bad_t,
+            bad_event=bad_e,
+            bad_weight=bad_w,
+            bad_term=bad_x,
+            time=time,
+            event=event,
+            weight=weight,
+        )
+        x_all = np.stack(xs, axis=1) if xs else np.zeros((t.size, 0))
+        return {
+            "t": t,
+            "e": e,
+            "w": w,
+            "x": x_all,
+            "s": None if strata is None else np.asarray(cols[strata])[keep],
+            "g": None if group is None else np.asarray(cols[group])[keep],
+            "n_read": n_read,
+        }
+
+    def risk_table(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        group: str | None = None,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> RiskCounts:
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=group,
+            strata=strata,
+            weight=weight,
+            terms=(),
+            where=where,
+        )
+        n = r["t"].size
+        return risk_counts_from_cells(
+            stratum=[0] * n if r["s"] is None else r["s"].tolist(),
+            group=[0] * n if r["g"] is None else r["g"].tolist(),
+            time=r["t"],
+            event=r["e"],
+            weight_sum=r["w"],
+            rows=np.ones(n),
+            has_strata=strata is not None,
+            has_group=group is not None,
+            n_read=r["n_read"],
+        )
+
+    def levels(
+        self,
+        source: Source,
+        column: str,
+        *,
+        required: Sequence[str] = (),
+        where: str | None = None,
+    ) -> tuple[Any, ...]:
+        if where is not None:
+            raise AnalysisError("a 'where' filter is not available with engine memory")
+        if source.columns is None:
+            raise AnalysisError("engine memory needs in-memory columns (Source.from_arrays)")
+        cols = source.columns
+        for c in [column, *required]:
+            if c not in cols:
+                raise DataError(f"column '{c}' not found", column=c, rule="COLUMN-UNKNOWN")
+        miss = np.zeros(np.asarray(cols[column]).shape[0], dtype=bool)
+        for c in dict.fromkeys([column, *required]):
+            miss |= _missing(np.asarray(cols[c]))
+        return order_levels(np.asarray(cols[column])[~miss].tolist())[0]
+
+    def cox_moments(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        center: F | None = None,
+    ) -> CoxMoments:
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=None,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+        )
+        x, e, w = r["x"], r["e"], r["w"]
+        n = x.shape[0]
+        abs_dev = cross = None
+        if center is not None:
+            xc = x - center
+            abs_dev = np.abs(xc).sum(axis=0)
+            cross = xc.T @ xc
+        binary = np.all((x == 0) | (x == 1), axis=0)
+        return CoxMoments(
+            n=n,
+            n_events=int(e.sum()),
+            weight_sum=float(w.sum()),
+            mean=(w @ x) / w.sum() if n else np.zeros(x.shape[1]),
+            abs_dev=abs_dev,
+            cross=cross,
+            binary=np.asarray(binary, dtype=bool),
+            events_at_one=((x == 1) & (e[:, None] == 1)).sum(axis=0).astype(np.float64),
+            n_read=r["n_read"],
+            n_dropped=r["n_read"] - n,
+        )
+
+    def cox_sums(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        beta: F,
+        center: F,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> CoxSums:
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=None,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+        )
+        xc = r["x"] - np.asarray(center, dtype=np.float64)
+        w = r["w"]
+        n, p = xc.shape
+        eta = xc @ np.asarray(beta, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            wr = w * np.exp(eta)
+            cells: dict[str, Any] = {
+                "s_": [0] * n if r["s"] is None else r["s"].tolist(),
+                "t_": r["t"],
+                "e_": r["e"],
+                "n": np.ones(n),
+                "w": w,
+                "r0": wr,
+                "seta": w * eta,
+            }
+            for j in range(p):
+                cells[f"r1_{j}"] = wr * xc[:, j]
+                cells[f"sx{j}"] = w * xc[:, j]
+                for k in range(j, p):
+                    cells[f"r2_{j}_{k}"] = wr * xc[:, j] * xc[:, k]
+        return cox_sums_from_cells(cells, p, has_strata=strata is not None)
+
+    def close(self) -> None:
+        return None
