@@ -280,7 +280,7 @@ def get_engine(name: str, **options: Any) -> Engine:
 
         return MemoryEngine()
     if name == "duckdb":
-        from survstudy.engines.duckdb import DuckDBEngine  # type: ignore[import-not-found,unused-ignore]
+        from survstudy.engines.duckdb import DuckDBEngine
 
         return DuckDBEngine(**options)
     if name == "spark":

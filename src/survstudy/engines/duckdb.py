@@ -1,0 +1,344 @@
+"""The DuckDB engine: Parquet/CSV files read in place, reduced in SQL.
+
+DuckDB (embedded, https://duckdb.org) scans the files with ``read_parquet`` /
+``read_csv`` and streams them through the aggregations of :mod:`.sql`; the
+table is never loaded into Python. Memory stays bounded by ``memory_limit``
+(DuckDB spills to ``temp_directory`` when a hash aggregate grows beyond it);
+``threads`` caps the cores used.
+
+In-memory columns (:meth:`Source.from_arrays`) are registered as a DuckDB view
+of a NumPy dict (used by the parity tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from survstudy.engines import sql
+from survstudy.engines.base import (
+    MISSING_TEXT,
+    CoxMoments,
+    CoxSums,
+    RiskCounts,
+    Source,
+    Term,
+    cox_sums_from_cells,
+    level_value,
+    order_levels,
+    raise_for_checks,
+    risk_counts_from_cells,
+)
+from survstudy.errors import AnalysisError, DataError
+
+__all__ = ["DuckDBEngine"]
+
+F = NDArray[np.float64]
+
+
+def _kind(duck_type: str) -> str:
+    t = duck_type.upper()
+    if t == "BOOLEAN":
+        return "boolean"
+    if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL"):
+        return "float"
+    if any(
+        t.startswith(k)
+        for k in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT")
+    ) or t in ("UINTEGER", "UBIGINT", "UHUGEINT"):
+        return "integer"
+    return "text"
+
+
+def _arrow_table(columns: Any) -> Any:
+    """In-memory columns as an Arrow table: object columns become numbers when every
+    non-missing value is one, else text; missing values (NaN, None, the text codes)
+    become NULL, as in a file."""
+    import pyarrow as pa
+
+    from survstudy.engines.memory import _missing, _to_float
+
+    out = {}
+    for k, v in columns.items():
+        a = np.asarray(v)
+        if a.dtype.kind in "OUS":
+            miss = _missing(a.astype(object))
+            f, bad = _to_float(np.where(miss, "nan", a.astype(object)))
+            if bad == 0:
+                out[k] = pa.array(f, mask=miss)
+            else:
+                out[k] = pa.array(
+                    [None if m else str(x) for x, m in zip(a.tolist(), miss, strict=True)],
+                    type=pa.string(),
+                )
+        elif a.dtype.kind == "f":
+            out[k] = pa.array(a, mask=np.isnan(a))
+        else:
+            out[k] = pa.array(a)
+    return pa.table(out)
+
+
+class DuckDBEngine:
+    """Engine ``duckdb``; ``memory_limit`` (e.g. ``"4GB"``), ``threads``, ``temp_directory``."""
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        temp_directory: str | None = None,
+    ) -> None:
+        try:
+            import duckdb
+        except ImportError:
+            raise AnalysisError(
+                "engine duckdb needs the duckdb package: pip install 'survstudy[duckdb]'"
+            ) from None
+        config: dict[str, Any] = {}
+        if memory_limit is not None:
+            config["memory_limit"] = str(memory_limit)
+        if threads is not None:
+            config["threads"] = int(threads)
+        if temp_directory is not None:
+            config["temp_directory"] = str(temp_directory)
+        self._duckdb = duckdb
+        self._con = duckdb.connect(":memory:", config=config)
+        self._views = 0
+        self._d = sql.dialect("duckdb")
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _relation(self, source: Source) -> tuple[str, str | None]:
+        """SQL text for the rows and a file label for error messages."""
+        if source.columns is not None:
+            self._views += 1
+            name = f"survstudy_mem_{self._views}"
+            self._con.register(name, _arrow_table(source.columns))
+            return name, None
+        files = source.expanded_paths()
+        listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
+        if source.file_format() == "csv":
+            nulls = "[" + ", ".join(f"'{m}'" for m in MISSING_TEXT) + "]"
+            return f"read_csv({listing}, header = true, nullstr = {nulls})", label
+        return f"read_parquet({listing}, union_by_name = true)", label
+
+    def _run(self, query: str, file: str | None) -> dict[str, Any]:
+        try:
+            return dict(self._con.execute(query).fetchnumpy())
+        except self._duckdb.Error as exc:
+            raise DataError(
+                f"the data could not be read: {str(exc).splitlines()[0]}", file=file
+            ) from None
+
+    def _kinds(self, relation: str, names: Sequence[str], file: str | None) -> dict[str, str]:
+        try:
+            desc = self._con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        except self._duckdb.Error as exc:
+            raise DataError(
+                f"the data could not be read: {str(exc).splitlines()[0]}", file=file
+            ) from None
+        types = {str(r[0]): str(r[1]) for r in desc}
+        for n in names:
+            if n not in types:
+                raise DataError(
+                    f"column '{n}' not found; columns are: {', '.join(types)}",
+                    file=file,
+                    column=n,
+                    rule="COLUMN-UNKNOWN",
+                )
+        return {n: _kind(types[n]) for n in names}
+
+    def _spec(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        group: str | None = None,
+        strata: str | None = None,
+        weight: str | None = None,
+        terms: Sequence[Term] = (),
+        where: str | None = None,
+    ) -> tuple[sql.Spec, str | None]:
+        relation, label = self._relation(source)
+        names = [
+            time,
+            event,
+            *(c for c in (group, strata, weight) if c),
+            *(t.column for t in terms),
+        ]
+        kinds = self._kinds(relation, list(dict.fromkeys(names)), label)
+
+        def col(n: str | None) -> sql.Column | None:
+            return None if n is None else sql.Column(n, kinds[n])
+
+        tcol = col(time)
+        ecol = col(event)
+        assert tcol is not None
+        assert ecol is not None
+        if tcol.kind == "text":
+            raise DataError(
+                "follow-up time must be a number", file=label, column=time, rule="NOT-A-NUMBER"
+            )
+        spec = sql.Spec(
+            relation=relation,
+            time=tcol,
+            event=ecol,
+            group=col(group),
+            strata=col(strata),
+            weight=col(weight),
+            terms=tuple(
+                (
+                    sql.Column(t.column, kinds[t.column]),
+                    None if t.level is None else level_value(t.level),
+                )
+                for t in terms
+            ),
+            where=where,
+        )
+        return spec, label
+
+    def _check(self, spec: sql.Spec, label: str | None, weight: str | None) -> int:
+        """Validate the used rows; the number of rows read."""
+        c = self._run(sql.checks_sql(spec, self._d), label)
+        raise_for_checks(
+            bad_time=int(c["bad_time"][0]),
+            bad_event=int(c["bad_event"][0]),
+            bad_weight=int(c["bad_weight"][0]),
+            bad_term=int(c["bad_term"][0]),
+            time=spec.time.name,
+            event=spec.event.name,
+            weight=weight,
+            file=label,
+        )
+        return int(c["n_read"][0])
+
+    # ------------------------------------------------------------------ interface
+
+    def risk_table(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        group: str | None = None,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> RiskCounts:
+        spec, label = self._spec(
+            source, time=time, event=event, group=group, strata=strata, weight=weight, where=where
+        )
+        n_read = self._check(spec, label, weight)
+        r = self._run(sql.risk_table_sql(spec, self._d), label)
+        return risk_counts_from_cells(
+            stratum=list(r["s_"]),
+            group=list(r["g_"]),
+            time=np.asarray(r["t_"], dtype=np.float64),
+            event=np.asarray(r["e_"], dtype=np.float64),
+            weight_sum=np.asarray(r["w"], dtype=np.float64),
+            rows=np.asarray(r["n"], dtype=np.float64),
+            has_strata=strata is not None,
+            has_group=group is not None,
+            n_read=n_read,
+        )
+
+    def levels(
+        self,
+        source: Source,
+        column: str,
+        *,
+        required: Sequence[str] = (),
+        where: str | None = None,
+    ) -> tuple[Any, ...]:
+        relation, label = self._relation(source)
+        names = list(dict.fromkeys([column, *required]))
+        kinds = self._kinds(relation, names, label)
+        q = sql.levels_sql(
+            relation,
+            sql.Column(column, kinds[column]),
+            [sql.Column(n, kinds[n]) for n in required],
+            self._d,
+            where,
+        )
+        r = self._run(q, label)
+        return order_levels(list(r["v"]))[0]
+
+    def cox_moments(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        center: F | None = None,
+    ) -> CoxMoments:
+        spec, label = self._spec(
+            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+        )
+        n_read = self._check(spec, label, weight)
+        r = self._run(sql.moments_sql(spec, self._d, center), label)
+        p = len(terms)
+
+        def v(name: str) -> float:
+            x = r[name][0]
+            return 0.0 if x is None or np.ma.is_masked(x) else float(x)
+
+        n = int(v("n"))
+        w_sum = v("w_sum")
+        abs_dev = cross = None
+        if center is not None:
+            abs_dev = np.array([v(f"ad{j}") for j in range(p)])
+            cross = np.zeros((p, p))
+            for j in range(p):
+                for k in range(j, p):
+                    cross[j, k] = cross[k, j] = v(f"cp{j}_{k}")
+        return CoxMoments(
+            n=n,
+            n_events=int(v("n_events")),
+            weight_sum=w_sum,
+            mean=np.array([v(f"sw{j}") / w_sum if w_sum else 0.0 for j in range(p)]),
+            abs_dev=abs_dev,
+            cross=cross,
+            binary=np.array([v(f"nonbin{j}") == 0 for j in range(p)], dtype=bool),
+            events_at_one=np.array([v(f"ev1_{j}") for j in range(p)]),
+            n_read=n_read,
+            n_dropped=n_read - n,
+        )
+
+    def cox_sums(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        beta: F,
+        center: F,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> CoxSums:
+        spec, label = self._spec(
+            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+        )
+        q = sql.cox_sums_sql(
+            spec, self._d, np.asarray(beta, dtype=np.float64), np.asarray(center, dtype=np.float64)
+        )
+        r = self._run(q, label)
+        r["s_"] = list(r["s_"])
+        return cox_sums_from_cells(r, len(terms), has_strata=strata is not None)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # closing twice is harmless
+            self._con.close()
