@@ -115,3 +115,594 @@ class CoxSums:
     d_eta: F
     strata_levels: tuple[Any, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- near ties
+
+
+def _merge_times(time: F) -> tuple[F, I]:
+    """Merged time of each record (R's ``aeqSurv`` rule over ``time``'s distinct values)."""
+    from survstudy.stats.riskset import distinct_times
+
+    if time.size == 0:
+        return time, np.zeros(0, dtype=np.intp)
+    uniq, inv = distinct_times(time)
+    return uniq[inv], inv
+
+
+def _collapse_sorted(
+    keys: list[NDArray[Any]], *cols: NDArray[Any]
+) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    n = keys[0].shape[0]
+    if n == 0:
+        return keys, list(cols)
+    order = np.lexsort(tuple(reversed(keys)))
+    ks = [k[order] for k in keys]
+    new = np.zeros(n, dtype=bool)
+    new[0] = True
+    for k in ks:
+        new[1:] |= k[1:] != k[:-1]
+    starts = np.flatnonzero(new)
+    return [k[starts] for k in ks], [np.add.reduceat(c[order], starts, axis=0) for c in cols]
+
+
+# --------------------------------------------------------------------------- Kaplan–Meier
+
+
+def kaplan_meier_from_counts(counts: RiskCounts, **kwargs: Any) -> list[tuple[Any, Any]]:
+    """One Kaplan–Meier result per group level (``[(None, km)]`` without groups).
+
+    Each (group, time) record becomes two frequency-weighted rows (the events,
+    the censorings) passed to :func:`.km.kaplan_meier` with those weights: the
+    product-limit estimate, Greenwood variance and quantiles depend on the data
+    only through the weighted counts per time, so the result equals the
+    in-memory one. ``kwargs`` go to :func:`.km.kaplan_meier` (``conf_type``,
+    ``conf_level``, ``reverse``). Strata are ignored (counts are pooled).
+    """
+    from survstudy.stats.km import kaplan_meier
+
+    out: list[tuple[Any, Any]] = []
+    levels: tuple[Any, ...] = counts.group_levels or (None,)
+    for code, level in enumerate(levels):
+        m = counts.group == code
+        if not np.any(m):
+            continue
+        t = np.concatenate((counts.time[m], counts.time[m]))
+        e = np.concatenate((np.ones(int(m.sum())), np.zeros(int(m.sum()))))
+        w = np.concatenate((counts.n_event[m], counts.n_exit[m] - counts.n_event[m]))
+        keep = w > 0
+        out.append((level, kaplan_meier(t[keep], e[keep], weights=w[keep], **kwargs)))
+    return out
+
+
+# --------------------------------------------------------------------------- log-rank
+
+
+def logrank_from_counts(
+    counts: RiskCounts, *, weights: str = "logrank", rho: float = 0.0, gamma: float = 0.0
+) -> Any:
+    """The weighted k-sample log-rank test of :func:`.logrank.logrank_test` from counts.
+
+    Same formulas (module docstring of :mod:`.logrank`): per stratum, the
+    numbers at risk per group are the reverse cumulative sums of the exits over
+    the stratum's (near-tie merged) times; U and V are summed over strata.
+    """
+    import math
+
+    from survstudy.errors import AnalysisError
+    from survstudy.stats._common import StatWarning
+    from survstudy.stats._dist import chi2_sf
+    from survstudy.stats.logrank import _NAMES, WEIGHTS, LogRankResult, _chisq, _weights
+
+    if weights not in WEIGHTS:
+        raise AnalysisError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
+        raise AnalysisError("rho and gamma apply only to weights='fleming-harrington'")
+    if rho < 0 or gamma < 0:
+        raise AnalysisError("rho and gamma must be >= 0")
+    k = len(counts.group_levels) if counts.group_levels else 1
+    if k < 2:
+        raise AnalysisError("the log-rank test needs at least two groups")
+    if not np.any(counts.n_event > 0):
+        raise AnalysisError("no events: the log-rank test cannot be computed")
+    obs = np.zeros(k)
+    exp_ = np.zeros(k)
+    var = np.zeros((k, k))
+    n_all = np.zeros(k)
+    n_strata = max(len(counts.strata_levels), 1)
+    for st in range(n_strata):
+        sm = counts.stratum == st
+        if not np.any(sm):
+            continue
+        uniq_t, inv = _merge_times(counts.time[sm])
+        nt = uniq_t.size if inv.size == 0 else int(inv.max()) + 1
+        cell = inv * k + counts.group[sm]
+        exits = np.bincount(cell, weights=counts.n_exit[sm], minlength=nt * k).reshape(nt, k)
+        dv = np.bincount(cell, weights=counts.n_event[sm], minlength=nt * k).reshape(nt, k)
+        if not np.any(dv > 0):
+            n_all += exits.sum(axis=0)
+            continue
+        nr = np.cumsum(exits[::-1], axis=0)[::-1]
+        n_all += nr[0]
+        n_at = nr.sum(axis=1)
+        d_at = dv.sum(axis=1)
+        ev = d_at > 0
+        nr, dv, n_at, d_at = nr[ev], dv[ev], n_at[ev], d_at[ev]
+        w = _weights(weights, rho, gamma, n_at, d_at)
+        frac = nr / n_at[:, None]
+        obs += (w[:, None] * dv).sum(axis=0)
+        exp_ += (w[:, None] * d_at[:, None] * frac).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(n_at > 1, w**2 * d_at * (n_at - d_at) / (n_at - 1.0), 0.0)
+        var += np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
+    stat, df = _chisq(obs - exp_, var)
+    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
+    warns: list[StatWarning] = []
+    if df == 0:
+        warns.append(
+            StatWarning(
+                "NO-INFORMATION",
+                "the groups were never at risk together at an event time, so they cannot be "
+                "compared (no test statistic)",
+                {},
+            )
+        )
+    if np.any(exp_ < 5):
+        warns.append(
+            StatWarning(
+                "SMALL-EXPECTED",
+                "some groups expect fewer than 5 events; the chi-square p-value is "
+                "approximate (an exact or permutation test is more reliable)",
+                {"min_expected": float(exp_.min())},
+            )
+        )
+    name = _NAMES[weights]
+    if weights == "fleming-harrington":
+        name = f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})"
+    if counts.strata_levels:
+        name += ", stratified"
+    return LogRankResult(
+        test=name,
+        weights=weights,
+        rho=float(rho),
+        gamma=float(gamma),
+        statistic=stat,
+        df=df,
+        p_value=p,
+        n=n_all,
+        observed=obs,
+        expected=exp_,
+        variance=var,
+        group_codes=np.arange(k, dtype=np.intp),
+        groups=tuple(counts.group_levels),
+        warnings=tuple(warns),
+    )
+
+
+# --------------------------------------------------------------------------- Cox
+
+
+@dataclass(frozen=True)
+class _Grouped:
+    """Cox sums on the fit's scale, near ties merged, ascending time within stratum."""
+
+    stratum: I
+    time: F
+    gstart: I
+    n_event: F
+    w_event: F
+    e0: F
+    e1: F
+    e2: F
+    d0: F
+    d1: F
+    d2: F
+    d_x: F
+    d_eta: F
+
+
+def _group(sums: CoxSums, scale: F) -> _Grouped:
+    """Rescale to the fit's design (``x_c / scale``) and merge near-tied times (as ``prepare``)."""
+    from survstudy.stats.riskset import distinct_times
+
+    uniq, tinv = (
+        distinct_times(sums.time) if sums.time.size else (np.zeros(0), np.zeros(0, np.intp))
+    )
+    ss = np.outer(scale, scale)
+    (sk, tk), cols = _collapse_sorted(
+        [sums.stratum.astype(np.intp), tinv.astype(np.intp)],
+        sums.n_event,
+        sums.w_event,
+        sums.e0,
+        sums.e1 / scale,
+        sums.e2 / ss,
+        sums.d0,
+        sums.d1 / scale,
+        sums.d2 / ss,
+        sums.d_x / scale,
+        sums.d_eta,
+    )
+    ng = sk.size
+    newst = np.ones(ng, dtype=bool)
+    newst[1:] = sk[1:] != sk[:-1]
+    firsts = np.flatnonzero(newst)
+    gstart = firsts[np.cumsum(newst) - 1].astype(np.intp)
+    n_event, w_event, e0, e1, e2, d0, d1, d2, d_x, d_eta = cols
+    return _Grouped(
+        stratum=sk.astype(np.intp),
+        time=uniq[tk].astype(np.float64),
+        gstart=gstart,
+        n_event=n_event,
+        w_event=w_event,
+        e0=e0,
+        e1=e1,
+        e2=e2,
+        d0=d0,
+        d1=d1,
+        d2=d2,
+        d_x=d_x,
+        d_eta=d_eta,
+    )
+
+
+_EFRON_CHUNK = 1 << 20  # expanded tie rows per block: bounds the driver's memory
+
+
+def _tie_scalars(gr: _Grouped, r0: F, ties: str) -> tuple[F, F, F, F, F, F]:
+    """Per group: ``Σ_k m log den_k``, ``c1 = Σ m/den``, ``c2 = Σ m f/den`` and
+    ``q_j = Σ m f^j/den²`` (j = 0, 1, 2); see :mod:`._cox_objective` for ``den, f, m``."""
+    ng = r0.size
+    lm, c1, c2, q0, q1, q2 = (np.zeros(ng) for _ in range(6))
+    gwith = np.flatnonzero(gr.n_event > 0)
+    if ties == "breslow":
+        m = gr.w_event[gwith]
+        den = r0[gwith]
+        lm[gwith] = m * np.log(den)
+        c1[gwith] = m / den
+        q0[gwith] = m / den**2
+        return lm, c1, c2, q0, q1, q2
+    d_all = gr.n_event[gwith].astype(np.intp)
+    cum = np.cumsum(d_all)
+    start = 0
+    while start < gwith.size:
+        # groups [start, stop) with at most _EFRON_CHUNK deaths (at least one group)
+        base = cum[start - 1] if start else 0
+        stop = max(int(np.searchsorted(cum, base + _EFRON_CHUNK, side="right")), start + 1)
+        gi = gwith[start:stop]
+        d = d_all[start:stop]
+        rep = np.repeat(np.arange(gi.size), d)
+        kk = np.arange(rep.size) - np.repeat(np.cumsum(d) - d, d)
+        f = kk / np.repeat(d, d).astype(np.float64)
+        m = np.repeat(gr.w_event[gi] / d, d)
+        den = r0[gi][rep] - f * gr.d0[gi][rep]
+        mden = m / den
+        mden2 = mden / den
+        lm[gi] = np.bincount(rep, weights=m * np.log(den), minlength=gi.size)
+        c1[gi] = np.bincount(rep, weights=mden, minlength=gi.size)
+        c2[gi] = np.bincount(rep, weights=mden * f, minlength=gi.size)
+        q0[gi] = np.bincount(rep, weights=mden2, minlength=gi.size)
+        q1[gi] = np.bincount(rep, weights=mden2 * f, minlength=gi.size)
+        q2[gi] = np.bincount(rep, weights=mden2 * f * f, minlength=gi.size)
+        start = stop
+    return lm, c1, c2, q0, q1, q2
+
+
+def _objective(gr: _Grouped, ties: str) -> tuple[float, F, F]:
+    """ℓ, U and I on the fit's scale from grouped sums (formulas: :mod:`._cox_objective`).
+
+    ``Σ_g c1_g R2_g`` is evaluated as ``Σ_h E2_h C_h`` with ``C`` the cumulative sum of
+    ``c1`` over earlier times (the risk set of time g holds the exits at h >= g).
+    """
+    from survstudy.stats._cox_objective import cumsum_within, revcumsum_within
+
+    r0 = revcumsum_within(gr.e0, gr.gstart)
+    r1 = revcumsum_within(gr.e1, gr.gstart)
+    lm, c1, c2, q0, q1, q2 = _tie_scalars(gr, r0, ties)
+    loglik = float(gr.d_eta.sum() - lm.sum())
+    score = gr.d_x.sum(axis=0) - (c1[:, None] * r1 - c2[:, None] * gr.d1).sum(axis=0)
+    big_c = cumsum_within(c1, gr.gstart)
+    info = np.einsum("g,gjk->jk", big_c, gr.e2) - np.einsum("g,gjk->jk", c2, gr.d2)
+    info -= (r1 * q0[:, None]).T @ r1
+    cross = (r1 * q1[:, None]).T @ gr.d1
+    info += cross + cross.T
+    info -= (gr.d1 * q2[:, None]).T @ gr.d1
+    return loglik, score, info
+
+
+@dataclass
+class _Obj:
+    loglik: float
+    score: F
+    information: F
+
+
+def cox_fit_from_sums(
+    sums_at: Any,
+    moments: CoxMoments,
+    *,
+    term_names: Any,
+    ties: str = "efron",
+    control: Any = None,
+    conf_level: float = 0.95,
+    n_dropped: int | None = None,
+    assign: Any = None,
+) -> Any:
+    """A Cox fit (:class:`.cox.CoxResult`) from per-time sums, as :func:`.cox.cox_fit` computes it.
+
+    ``sums_at(beta, center)`` returns the :class:`CoxSums` at ``beta`` (original
+    covariate scale) about ``center`` — one pass of an engine. ``moments`` must
+    hold ``abs_dev`` and ``cross`` about ``moments.mean`` (the fit's centre).
+    Centring at the weighted mean and scaling by the mean absolute deviation,
+    the design checks (no events, constant or collinear columns), Newton–Raphson
+    with R's stopping and step-halving rules, model-based variance, Wald CIs,
+    LR/Wald/score tests, the monotone-likelihood flag with its LR p (a refit
+    without the term) and the Breslow/Efron baseline hazard are those of
+    :func:`.cox.cox_fit` (Therneau & Grambsch 2000, ch. 3). Not available here:
+    robust variance, the PH test and concordance (they need the rows).
+    """
+    from survstudy.errors import AnalysisError
+    from survstudy.stats._common import StatWarning
+    from survstudy.stats.cox import (
+        BaselineHazard,
+        CoxControl,
+        CoxResult,
+        CoxTerm,
+        TestResult,
+        _chisq_sf,
+        _inverse,
+        _norm_quantile,
+        _norm_sf2,
+        _solve_psd,
+    )
+
+    if ties not in ("efron", "breslow"):
+        raise ValueError("ties must be 'efron' or 'breslow'")
+    control = control or CoxControl()
+    names = tuple(term_names)
+    p = len(names)
+    n = int(moments.n)
+    if moments.abs_dev is None or moments.cross is None:
+        raise ValueError("moments must be computed about their mean (center=mean)")
+    center = np.asarray(moments.mean, dtype=np.float64)
+    raw_scale = moments.abs_dev / n if n else np.zeros(p)
+    scale = np.where(raw_scale == 0, 1.0, raw_scale)
+    if moments.n_events == 0:
+        raise AnalysisError("there are no events: a Cox model cannot be fitted")
+    for j in range(p):
+        if raw_scale[j] == 0:
+            raise AnalysisError(
+                f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
+            )
+    if p > 1:
+        gram = moments.cross / np.outer(scale, scale) / n
+        kept: list[int] = []
+        for j in range(p):
+            if kept:
+                gk = gram[np.ix_(kept, kept)]
+                coefs = np.linalg.solve(gk, gram[kept, j])
+                resid = gram[j, j] - float(gram[kept, j] @ coefs)
+            else:
+                coefs = np.zeros(0)
+                resid = gram[j, j]
+            if resid <= 1e-10 * gram[j, j]:
+                used = [names[k] for k, c in zip(kept, coefs, strict=True) if abs(c) > 1e-8]
+                raise AnalysisError(
+                    f"covariate {names[j]} is a linear combination of "
+                    f"{', '.join(used) if used else 'the other covariates'} (collinear columns)"
+                )
+            kept.append(j)
+
+    last: dict[str, Any] = {}
+
+    def evaluate(beta_s: F, keep: I | None = None) -> tuple[_Obj, bool]:
+        full = np.zeros(p)
+        if keep is None:
+            full[:] = beta_s
+        else:
+            full[keep] = beta_s
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            gr = _group(sums_at(full / scale, center), scale)
+            ll, u, info = _objective(gr, ties)
+        last["gr"] = gr
+        if keep is not None:
+            u = u[keep]
+            info = info[np.ix_(keep, keep)]
+        o = _Obj(ll, u, info)
+        finite = (
+            bool(np.isfinite(ll))
+            and bool(np.all(np.isfinite(u)))
+            and bool(np.all(np.isfinite(info)))
+        )
+        return o, finite
+
+    def newton(init: F, keep: I | None = None) -> dict[str, Any]:
+        # the rules of survstudy.stats.cox._newton (R's coxfit6), on an evaluator of sums
+        beta = init.copy()
+        o, _ = evaluate(beta, keep)
+        first = o
+        best = o
+
+        def done(b: F, at: _Obj, it: int, conv: bool) -> dict[str, Any]:
+            return {
+                "beta": b,
+                "obj": at,
+                "var": _inverse(at.information),
+                "iterations": it,
+                "converged": conv,
+                "first": first,
+            }
+
+        if beta.size == 0:
+            return done(beta, o, 0, True)
+        if control.iter_max <= 0 or not np.isfinite(o.loglik):
+            return done(beta, o, 0, False)
+        newbeta = beta + _solve_psd(o.information, o.score)
+        halving = 0
+        for it in range(1, control.iter_max + 1):
+            o, finite = evaluate(newbeta, keep)
+            if finite and abs(1.0 - best.loglik / o.loglik) <= control.eps:
+                return done(newbeta, o, it, True)
+            if not finite or o.loglik < best.loglik:
+                halving += 1
+                newbeta = (newbeta + halving * beta) / (halving + 1.0)
+            else:
+                halving = 0
+                best = o
+                beta = newbeta
+                newbeta = newbeta + _solve_psd(o.information, o.score)
+        return done(beta, best, control.iter_max, False)
+
+    fit = newton(np.zeros(p))
+    beta_s: F = fit["beta"]
+    fobj: _Obj = fit["obj"]
+    fvar: F = fit["var"]
+    first: _Obj = fit["first"]
+    loglik0 = first.loglik
+    warnings: list[StatWarning] = []
+    if not fit["converged"]:
+        warnings.append(
+            StatWarning(
+                "NOT-CONVERGED",
+                f"the Cox fit did not converge in {control.iter_max} iterations; "
+                "estimates are unreliable",
+                {},
+            )
+        )
+    for j in range(p):
+        if moments.binary[j] and moments.events_at_one[j] == 0:
+            warnings.append(
+                StatWarning(
+                    "LEVEL-NO-EVENTS",
+                    f"{names[j]}: no events among the patients in this group; "
+                    "its hazard ratio cannot be estimated",
+                    {"term": names[j], "index": j},
+                )
+            )
+    infs = np.abs(fobj.score @ fvar)
+    monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(beta_s))
+    monotone |= np.diag(fvar) == 0
+    coef = beta_s / scale
+    var = fvar / np.outer(scale, scale)
+    vdiag = np.diag(var)
+    bad_var = ~np.isfinite(vdiag) | (vdiag < 0)
+    se = np.sqrt(np.where(bad_var, np.nan, vdiag))
+    monotone &= ~bad_var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
+    zq = _norm_quantile(0.5 + conf_level / 2.0)
+    pvals = np.array([_norm_sf2(v) for v in z])
+    # the baseline needs the sums at the final beta (the last evaluation may be a trial point)
+    final_gr = _group(sums_at(beta_s / scale, center), scale)
+
+    lr_stat = 2.0 * (fobj.loglik - loglik0)
+    if p:
+        wald_stat = float(beta_s @ _solve_psd(fvar, beta_s))
+        score_stat = float(first.score @ _solve_psd(first.information, first.score))
+    else:
+        wald_stat = score_stat = float("nan")
+    tests = {
+        "likelihood_ratio": TestResult(lr_stat, p, _chisq_sf(lr_stat, p) if p else None),
+        "wald": TestResult(wald_stat, p, _chisq_sf(wald_stat, p) if p else None),
+        "score": TestResult(score_stat, p, _chisq_sf(score_stat, p) if p else None),
+    }
+    terms: list[CoxTerm] = []
+    with np.errstate(over="ignore"):
+        lower = np.exp(coef - zq * se)
+        upper = np.exp(coef + zq * se)
+        hr = np.exp(coef)
+    for j in range(p):
+        estimable = not bool(monotone[j])
+        lr_p = None
+        reason = None
+        pj: float | None = float(pvals[j])
+        if monotone[j]:
+            reason = "monotone likelihood: the coefficient runs off to infinity"
+            pj = None
+            keep = np.array([k for k in range(p) if k != j], dtype=np.intp)
+            ll_sub = newton(np.zeros(keep.size), keep)["obj"].loglik if keep.size else loglik0
+            lr_p = _chisq_sf(max(2.0 * (fobj.loglik - ll_sub), 0.0), 1)
+            warnings.append(
+                StatWarning(
+                    "MONOTONE-LIKELIHOOD",
+                    f"{names[j]}: the log-likelihood converged before the coefficient did; "
+                    "the hazard ratio is not estimable (infinite). Use the likelihood-ratio p.",
+                    {"term": names[j], "index": j},
+                )
+            )
+        elif bad_var[j]:
+            estimable = False
+            reason = "the variance is not estimable (information not positive definite)"
+            pj = None
+            warnings.append(
+                StatWarning(
+                    "VARIANCE-NOT-ESTIMABLE",
+                    f"{names[j]}: the model-based variance is negative or undefined; "
+                    "no standard error, confidence interval or Wald p is given",
+                    {"term": names[j], "index": j},
+                )
+            )
+        elif not fit["converged"]:
+            estimable = False
+            reason = "the fit did not converge"
+            pj = None
+        terms.append(
+            CoxTerm(
+                term=names[j],
+                coef=float(coef[j]),
+                se=float(se[j]),
+                hr=float(hr[j]),
+                lower=float(lower[j]),
+                upper=float(upper[j]),
+                z=float(z[j]),
+                p_value=pj,
+                robust_se=None,
+                estimable=estimable,
+                reason=reason,
+                lr_p_value=lr_p,
+            )
+        )
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        r0 = _revcum(final_gr)
+        _, c1, *_rest = _tie_scalars(final_gr, r0, ties)
+        inc = c1 * np.exp(-float(center @ coef))
+    cumhaz = np.zeros(inc.size)
+    for a, b in zip(*_bounds(final_gr.gstart), strict=True):
+        cumhaz[a:b] = np.cumsum(inc[a:b])
+    baseline = BaselineHazard(time=final_gr.time, cumhaz=cumhaz, stratum=final_gr.stratum)
+    return CoxResult(
+        ties=ties,
+        n=n,
+        events=int(moments.n_events),
+        n_dropped=int(moments.n_dropped if n_dropped is None else n_dropped),
+        iterations=int(fit["iterations"]),
+        converged=bool(fit["converged"]),
+        loglik_null=float(loglik0),
+        loglik=float(fobj.loglik),
+        coef=coef,
+        se=se,
+        var=var,
+        z=z,
+        p_value=pvals,
+        robust_se=None,
+        robust_var=None,
+        term_names=names,
+        terms=tuple(terms),
+        tests=tests,
+        conf_level=conf_level,
+        baseline=baseline,
+        warnings=tuple(warnings),
+        assign=None if assign is None else tuple(assign),
+    )
+
+
+def _revcum(gr: _Grouped) -> F:
+    from survstudy.stats._cox_objective import revcumsum_within
+
+    return revcumsum_within(gr.e0, gr.gstart)
+
+
+def _bounds(gstart: I) -> tuple[I, I]:
+    ng = gstart.size
+    firsts = np.flatnonzero(np.concatenate(([True], gstart[1:] != gstart[:-1])))
+    return firsts, np.concatenate((firsts[1:], [ng])).astype(np.intp)

@@ -1,0 +1,147 @@
+"""Kaplan–Meier, log-rank and Cox through an engine: engine passes + the driver in stats.
+
+Each function runs the engine's aggregations (:mod:`.base`) and hands the sums
+to :mod:`survstudy.stats.sufficient`, which computes the same numbers as the
+in-memory functions of :mod:`survstudy.stats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from survstudy.engines.base import Engine, Source, Term
+from survstudy.errors import AnalysisError
+from survstudy.stats import sufficient
+
+__all__ = ["cox", "cox_terms", "kaplan_meier", "logrank"]
+
+
+def kaplan_meier(
+    engine: Engine,
+    source: Source,
+    *,
+    time: str,
+    event: str,
+    group: str | None = None,
+    weight: str | None = None,
+    where: str | None = None,
+    **kwargs: Any,
+) -> tuple[list[tuple[Any, Any]], sufficient.RiskCounts]:
+    """Kaplan–Meier per group level (``[(None, km)]`` without ``group``) and the counts
+    (for ``n_read``/``n_dropped``). ``kwargs``: ``conf_type``, ``conf_level``, ``reverse``."""
+    rc = engine.risk_table(source, time=time, event=event, group=group, weight=weight, where=where)
+    if rc.n_rows == 0:
+        raise AnalysisError("no observations for the Kaplan–Meier estimate")
+    return sufficient.kaplan_meier_from_counts(rc, **kwargs), rc
+
+
+def logrank(
+    engine: Engine,
+    source: Source,
+    *,
+    time: str,
+    event: str,
+    group: str,
+    strata: str | None = None,
+    where: str | None = None,
+    weights: str = "logrank",
+    rho: float = 0.0,
+    gamma: float = 0.0,
+) -> tuple[Any, sufficient.RiskCounts]:
+    """The weighted log-rank test (:func:`survstudy.stats.logrank.logrank_test`) and the counts."""
+    rc = engine.risk_table(source, time=time, event=event, group=group, strata=strata, where=where)
+    res = sufficient.logrank_from_counts(rc, weights=weights, rho=rho, gamma=gamma)
+    return res, rc
+
+
+def cox_terms(
+    engine: Engine,
+    source: Source,
+    *,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Sequence[str] = (),
+    reference: dict[str, Any] | None = None,
+    strata: str | None = None,
+    weight: str | None = None,
+    where: str | None = None,
+) -> tuple[list[Term], list[str]]:
+    """The design's terms: numeric covariates as they are, categorical ones dummy-coded
+    against ``reference[col]`` (default: the first level) over the rows used; and each
+    term's covariate (``assign``). Levels come from :meth:`Engine.levels`."""
+    used = [time, event, *covariates, *(c for c in (strata, weight) if c)]
+    refs = reference or {}
+    terms: list[Term] = []
+    assign: list[str] = []
+    for c in covariates:
+        if c not in categorical:
+            terms.append(Term(c))
+            assign.append(c)
+            continue
+        levels = engine.levels(source, c, required=used, where=where)
+        if not levels:
+            raise AnalysisError(f"{c} has no non-missing values")
+        ref = refs.get(c, levels[0])
+        if ref not in levels:
+            match = [lv for lv in levels if str(lv) == str(ref)]
+            if not match:
+                raise AnalysisError(f"reference level {ref!r} is not a level of {c}")
+            ref = match[0]
+        others = [lv for lv in levels if lv != ref]
+        if not others:
+            raise AnalysisError(
+                f"covariate {c} has a single level among the analysed patients (zero variance)"
+            )
+        for lv in others:
+            terms.append(Term(c, lv))
+            assign.append(c)
+    return terms, assign
+
+
+def cox(
+    engine: Engine,
+    source: Source,
+    *,
+    time: str,
+    event: str,
+    terms: Sequence[Term],
+    strata: str | None = None,
+    weight: str | None = None,
+    where: str | None = None,
+    ties: str = "efron",
+    conf_level: float = 0.95,
+    assign: Sequence[str] | None = None,
+    control: Any = None,
+) -> Any:
+    """A Cox fit (:class:`survstudy.stats.cox.CoxResult`): two moment passes (centre, then
+    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation."""
+    kw: dict[str, Any] = {
+        "time": time,
+        "event": event,
+        "terms": list(terms),
+        "strata": strata,
+        "weight": weight,
+        "where": where,
+    }
+    first = engine.cox_moments(source, **kw)
+    if first.n == 0:
+        raise AnalysisError("no observations for the Cox model")
+    moments = engine.cox_moments(source, center=first.mean, **kw)
+
+    def sums_at(beta: NDArray[np.float64], center: NDArray[np.float64]) -> Any:
+        return engine.cox_sums(source, beta=beta, center=center, **kw)
+
+    return sufficient.cox_fit_from_sums(
+        sums_at,
+        moments,
+        term_names=[t.label for t in terms],
+        ties=ties,
+        conf_level=conf_level,
+        assign=assign,
+        control=control,
+    )
