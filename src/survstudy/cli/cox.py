@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from survstudy.cli._engine import EngineOpt, EngineOption
 from survstudy.cli.main import app
 from survstudy.errors import DataError
 
@@ -84,6 +85,8 @@ def cox(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    engine: EngineOption = "memory",
+    engine_opt: EngineOpt = None,
 ) -> None:
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
     import numpy as np
@@ -119,6 +122,32 @@ def cox(
                 raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
             refs[k.strip()] = v.strip()
 
+    if engine != "memory":
+        _cox_engine(
+            file,
+            time,
+            event,
+            covs,
+            cats,
+            refs,
+            strata,
+            ties,
+            engine,
+            engine_opt,
+            as_json,
+            unavailable=[
+                opt
+                for opt, on in (
+                    ("--robust", robust),
+                    ("--cluster", cluster is not None),
+                    ("--ph-test", ph_test),
+                    ("--firth", firth),
+                    ("--ci profile", ci == "profile"),
+                )
+                if on
+            ],
+        )
+        return
     data = load_columns(file, time, event, others=[*covs, strata, cluster])
     rows = data.rows
     t = data.time
@@ -190,6 +219,51 @@ def cox(
             ph_test=ph_test,
             n_dropped=n_dropped,
         )
+    out = res.to_dict()
+    if as_json:
+        typer.echo(json.dumps(out, allow_nan=False))
+        return
+    typer.echo(_table(out))
+
+
+def _cox_engine(
+    file: str,
+    time: str,
+    event: str,
+    covs: list[str],
+    cats: list[str],
+    refs: dict[str, str],
+    strata: str | None,
+    ties: str,
+    engine: str,
+    engine_opt: list[str] | None,
+    as_json: bool,
+    unavailable: list[str],
+) -> None:
+    """The Cox fit through a data engine (model-based inference only)."""
+    from survstudy.cli._engine import not_available, open_engine, source_for
+    from survstudy.engines import analyses
+
+    if unavailable:
+        raise not_available(unavailable[0], engine)
+    eng = open_engine(engine, engine_opt)
+    try:
+        src = source_for(file, engine)
+        terms, assign = analyses.cox_terms(
+            eng,
+            src,
+            time=time,
+            event=event,
+            covariates=covs,
+            categorical=cats,
+            reference=dict(refs),
+            strata=strata,
+        )
+        res = analyses.cox(
+            eng, src, time=time, event=event, terms=terms, strata=strata, ties=ties, assign=assign
+        )
+    finally:
+        eng.close()
     out = res.to_dict()
     if as_json:
         typer.echo(json.dumps(out, allow_nan=False))

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from survstudy.cli._engine import EngineOpt, EngineOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -58,6 +59,8 @@ def km(
         bool, typer.Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    engine: EngineOption = "memory",
+    engine_opt: EngineOpt = None,
 ) -> None:
     """Kaplan–Meier estimate: table, median with CI and survival at chosen times."""
     from survstudy.cli._columns import factor_codes, load_columns
@@ -66,13 +69,27 @@ def km(
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"--conf-type must be one of {', '.join(CONF_TYPES)}")
     times = _parse_at(at)
-    cols = load_columns(file, time, event, others=(by,))
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
-    if by is None:
-        fits: list[tuple[Any, Any]] = [(None, kaplan_meier(cols.time, cols.event, **kw))]
+    if engine != "memory":
+        from survstudy.cli._engine import open_engine, source_for
+        from survstudy.engines.analyses import kaplan_meier as km_engine
+
+        eng = open_engine(engine, engine_opt)
+        try:
+            fits, counts = km_engine(
+                eng, source_for(file, engine), time=time, event=event, group=by, **kw
+            )
+        finally:
+            eng.close()
+        n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
-        codes, levels = factor_codes(cols.others[by])
-        fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
+        cols = load_columns(file, time, event, others=(by,))
+        n_read, n_dropped = cols.n_read, cols.n_dropped
+        if by is None:
+            fits = [(None, kaplan_meier(cols.time, cols.event, **kw))]
+        else:
+            codes, levels = factor_codes(cols.others[by])
+            fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
     groups = []
     for level, res in fits:
         med = res.median()
@@ -93,8 +110,8 @@ def km(
         "conf_type": conf_type,
         "conf_level": conf_level,
         "reverse": reverse,
-        "n_read": cols.n_read,
-        "n_dropped": cols.n_dropped,
+        "n_read": n_read,
+        "n_dropped": n_dropped,
         "groups": groups,
     }
     if as_json:
@@ -102,7 +119,7 @@ def km(
         return
     pct = f"{conf_level * 100:g}%"
     what = "Reverse Kaplan–Meier (median follow-up)" if reverse else "Kaplan–Meier"
-    lines = [f"{what}, {conf_type} {pct} CI; {cols.n_read} rows, {cols.n_dropped} dropped"]
+    lines = [f"{what}, {conf_type} {pct} CI; {n_read} rows, {n_dropped} dropped"]
     for g in groups:
         head = f"{by} = {g['group']}: " if by is not None else ""
         lines.append("")

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from survstudy.cli._engine import EngineOpt, EngineOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -41,6 +42,8 @@ def logrank(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    engine: EngineOption = "memory",
+    engine_opt: EngineOpt = None,
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     from survstudy.cli._columns import factor_codes, load_columns
@@ -50,14 +53,39 @@ def logrank(
         raise AnalysisError(f"--weights must be one of {', '.join(WEIGHTS)}")
     if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
         raise AnalysisError("--rho and --gamma need --weights fleming-harrington")
-    cols = load_columns(file, time, event, others=(by, strata))
-    codes, levels = factor_codes(cols.others[by])
-    st = None if strata is None else factor_codes(cols.others[strata])[0]
-    res = logrank_test(
-        cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
-    )
-    present = [levels[int(c)] for c in res.group_codes]
-    payload = res.to_dict(present)
+    if engine != "memory":
+        from survstudy.cli._engine import not_available, open_engine, source_for
+        from survstudy.engines.analyses import logrank as logrank_engine
+
+        if permutation is not None:
+            raise not_available("--permutation", engine)
+        eng = open_engine(engine, engine_opt)
+        try:
+            res, counts = logrank_engine(
+                eng,
+                source_for(file, engine),
+                time=time,
+                event=event,
+                group=by,
+                strata=strata,
+                weights=weights,
+                rho=rho,
+                gamma=gamma,
+            )
+        finally:
+            eng.close()
+        payload = res.to_dict(list(counts.group_levels))
+        n_read, n_dropped = counts.n_read, counts.n_dropped
+    else:
+        cols = load_columns(file, time, event, others=(by, strata))
+        n_read, n_dropped = cols.n_read, cols.n_dropped
+        codes, levels = factor_codes(cols.others[by])
+        st = None if strata is None else factor_codes(cols.others[strata])[0]
+        res = logrank_test(
+            cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
+        )
+        present = [levels[int(c)] for c in res.group_codes]
+        payload = res.to_dict(present)
     perm = None
     if permutation is not None:
         from survstudy.stats.exact import logrank_small_sample
@@ -70,12 +98,12 @@ def logrank(
             raise AnalysisError("--permutation uses log-rank scores; drop --weights")
         perm = logrank_small_sample(cols.time, cols.event, codes, method=permutation, seed=seed)
         payload["permutation"] = perm.to_dict()
-    payload["n_read"] = cols.n_read
-    payload["n_dropped"] = cols.n_dropped
+    payload["n_read"] = n_read
+    payload["n_dropped"] = n_dropped
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
-    lines = [f"{res.test}; {cols.n_read} rows, {cols.n_dropped} dropped", ""]
+    lines = [f"{res.test}; {n_read} rows, {n_dropped} dropped", ""]
     lines.append(f"{by:>12} {'N':>6} {'Observed':>10} {'Expected':>10}")
     for g in payload["groups"]:
         lines.append(

@@ -1,0 +1,79 @@
+"""``--engine memory|duckdb|spark`` for the quick commands and ``run``.
+
+``memory`` (the default) is the ordinary path: the file is read into memory.
+``duckdb`` reads Parquet/CSV files (paths or globs) in place; ``spark`` runs the
+same SQL on a Spark session. ``--engine-opt KEY=VALUE`` (repeatable) passes
+engine settings: ``memory_limit=4GB``, ``threads=2``, ``temp_directory=DIR``
+(DuckDB); ``master=local[2]`` or a cluster URL (Spark).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from survstudy.errors import AnalysisError, DataError
+
+__all__ = ["EngineOpt", "EngineOption", "open_engine", "source_for"]
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="memory (default: read the file into memory), duckdb (Parquet/CSV read in "
+        "place, for files larger than memory) or spark.",
+    ),
+]
+EngineOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--engine-opt",
+        help="Engine setting KEY=VALUE (repeatable): memory_limit=4GB, threads=2 (duckdb); "
+        "master=local[2] (spark).",
+    ),
+]
+
+_INT_OPTS = {"threads"}
+
+
+def parse_opts(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise AnalysisError(f"--engine-opt must look like KEY=VALUE, not {item!r}")
+        k, v = (s.strip() for s in item.split("=", 1))
+        if k in _INT_OPTS:
+            try:
+                out[k] = int(v)
+            except ValueError:
+                raise AnalysisError(f"--engine-opt {k} must be a whole number") from None
+        else:
+            out[k] = v
+    return out
+
+
+def open_engine(name: str, opts: list[str] | None) -> Any:
+    """The engine called ``name`` (AnalysisError for an unknown name)."""
+    from survstudy.engines.base import ENGINES, get_engine
+
+    if name not in ENGINES:
+        raise AnalysisError(f"--engine must be one of {', '.join(ENGINES)}, not {name!r}")
+    return get_engine(name, **parse_opts(opts))
+
+
+def source_for(file: str, engine: str) -> Any:
+    """A :class:`survstudy.engines.base.Source` for a Parquet/CSV path or glob."""
+    from survstudy.engines.base import Source
+
+    low = file.lower()
+    if low.endswith((".xlsx", ".xls", ".sav", ".dta", ".zsav")):
+        raise DataError(
+            f"engine {engine} reads Parquet or CSV files; convert the file or use --engine memory",
+            file=file,
+        )
+    return Source.from_path(file)
+
+
+def not_available(what: str, engine: str) -> AnalysisError:
+    return AnalysisError(f"{what} is not available with engine {engine}; use --engine memory")
