@@ -15,7 +15,7 @@ import typer
 
 from survstudy.errors import AnalysisError, DataError
 
-__all__ = ["EngineOpt", "EngineOption", "open_engine", "source_for"]
+__all__ = ["EngineOpt", "EngineOption", "engine_options", "open_engine", "source_for"]
 
 EngineOption = Annotated[
     str,
@@ -51,6 +51,15 @@ def parse_opts(items: list[str] | None) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def engine_options(name: str, opts: list[str] | None) -> dict[str, Any]:
+    """Checked engine name, parsed ``--engine-opt`` settings (AnalysisError when wrong)."""
+    from survstudy.engines.base import ENGINES
+
+    if name not in ENGINES:
+        raise AnalysisError(f"--engine must be one of {', '.join(ENGINES)}, not {name!r}")
+    return parse_opts(opts)
 
 
 def open_engine(name: str, opts: list[str] | None) -> Any:

@@ -135,12 +135,12 @@ def cox(
             engine,
             engine_opt,
             as_json,
+            ph_test,
             unavailable=[
                 opt
                 for opt, on in (
                     ("--robust", robust),
                     ("--cluster", cluster is not None),
-                    ("--ph-test", ph_test),
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
                 )
@@ -238,6 +238,7 @@ def _cox_engine(
     engine: str,
     engine_opt: list[str] | None,
     as_json: bool,
+    ph_test: bool,
     unavailable: list[str],
 ) -> None:
     """The Cox fit through a data engine (model-based inference only)."""
@@ -260,7 +261,15 @@ def _cox_engine(
             strata=strata,
         )
         res = analyses.cox(
-            eng, src, time=time, event=event, terms=terms, strata=strata, ties=ties, assign=assign
+            eng,
+            src,
+            time=time,
+            event=event,
+            terms=terms,
+            strata=strata,
+            ties=ties,
+            assign=assign,
+            ph_test=ph_test,
         )
     finally:
         eng.close()

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from survstudy.cli._engine import EngineOpt, EngineOption
 from survstudy.cli.main import app
 
 ALL_FORMATS = ("html", "docx", "csv", "xlsx", "json")
@@ -144,11 +145,15 @@ def run(
         typer.Option("--formats", help="Comma-separated outputs: html,docx,csv,xlsx,json."),
     ] = ",".join(ALL_FORMATS),
     tiff: Annotated[bool, typer.Option("--tiff", help="Also write TIFF figures.")] = False,
+    engine: EngineOption = "memory",
+    engine_opt: EngineOpt = None,
 ) -> None:
     """Run every analysis of a study spec and write the report folder."""
+    from survstudy.cli._engine import engine_options
     from survstudy.data import build_cohort
     from survstudy.errors import SurvstudyError
     from survstudy.pipeline import run_study
+    from survstudy.pipeline.engine import data_engine
     from survstudy.spec import load_spec
 
     if profile is not None and profile not in ("standard", "spss"):
@@ -163,12 +168,13 @@ def run(
         out_dir = out if out is not None else default_out_dir(spec)
         check_out_dir(out_dir, [spec, study.data_path])
         cohort = build_cohort(study)
-        results = run_study(
-            study,
-            cohort,
-            profile=profile,
-            progress=lambda what, i, n: progress(what, i + 1, n + 2),
-        )
+        with data_engine(engine, **engine_options(engine, engine_opt)):
+            results = run_study(
+                study,
+                cohort,
+                profile=profile,
+                progress=lambda what, i, n: progress(what, i + 1, n + 2),
+            )
         progress("writing the report", 6, 7)
         written = write_outputs(results, out_dir, fmts, tiff=tiff, inputs=[spec, study.data_path])
     finally:

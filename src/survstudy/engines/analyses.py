@@ -117,9 +117,11 @@ def cox(
     conf_level: float = 0.95,
     assign: Sequence[str] | None = None,
     control: Any = None,
+    ph_test: bool = False,
 ) -> Any:
     """A Cox fit (:class:`survstudy.stats.cox.CoxResult`): two moment passes (centre, then
-    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation."""
+    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation (and one at the
+    end for the baseline hazard and, with ``ph_test``, R's ``cox.zph``)."""
     kw: dict[str, Any] = {
         "time": time,
         "event": event,
@@ -144,4 +146,5 @@ def cox(
         conf_level=conf_level,
         assign=assign,
         control=control,
+        ph_test=ph_test,
     )

@@ -428,8 +428,9 @@ def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -
         r2 * ef[:, None, None],
         sx * ef[:, None],
         col("seta") * ef,
+        col("w"),
     )
-    n_event, w_event, e0, e1, e2, d0, d1, d2, d_x, d_eta = sums
+    n_event, w_event, e0, e1, e2, d0, d1, d2, d_x, d_eta, w_exit = sums
     return CoxSums(
         stratum=sk.astype(np.intp),
         time=tk.astype(np.float64),
@@ -444,4 +445,5 @@ def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -
         d_x=d_x,
         d_eta=d_eta,
         strata_levels=slev,
+        w_exit=w_exit,
     )

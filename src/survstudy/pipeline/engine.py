@@ -6,7 +6,9 @@ the numbers the study tables need out of its result object.
 
 from __future__ import annotations
 
+import contextlib
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,52 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- KM
 
 
+# --------------------------------------------------------------------------- data engine
+
+# ``survstudy run --engine duckdb|spark``: Kaplan–Meier, log-rank and Cox go through that
+# engine's per-time sums (survstudy.engines) instead of the arrays directly; the numbers
+# are the same (tests/engines); the PH test comes from the same sums. Concordance needs
+# the rows and is not reported with these engines.
+_DATA_ENGINE: dict[str, Any] = {"engine": None}
+
+
+@contextlib.contextmanager
+def data_engine(name: str, **options: Any) -> Iterator[None]:
+    """Route the survival statistics through engine ``name`` inside the ``with`` block."""
+    if name == "memory":
+        yield
+        return
+    from survstudy.engines.base import get_engine
+
+    eng = get_engine(name, **options)
+    _DATA_ENGINE["engine"] = eng
+    try:
+        yield
+    finally:
+        _DATA_ENGINE["engine"] = None
+        eng.close()
+
+
+def _source(columns: dict[str, Any]) -> Any:
+    from survstudy.engines.base import Source
+
+    return Source.from_arrays(columns)
+
+
 def kaplan_meier(time: np.ndarray, event: np.ndarray, *, conf_type: str, conf_level: float) -> KM:
+    eng = _DATA_ENGINE["engine"]
+    if eng is not None:
+        from survstudy.engines import analyses
+
+        fits, _ = analyses.kaplan_meier(
+            eng,
+            _source({"t": time, "e": np.asarray(event, dtype=float)}),
+            time="t",
+            event="e",
+            conf_type=conf_type,
+            conf_level=conf_level,
+        )
+        return fits[0][1]
     return _stats("km").kaplan_meier(time, event, conf_type=conf_type, conf_level=conf_level)
 
 
@@ -131,7 +178,16 @@ def _nan(x: Any) -> float:
 
 def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str) -> GroupTest:
     """k-sample test with the given weights; ``codes`` are group indices (>= 0)."""
-    res = _stats("logrank").logrank_test(time, event, codes, weights=weights)
+    eng = _DATA_ENGINE["engine"]
+    if eng is not None:
+        from survstudy.engines import analyses
+
+        cols = {"t": time, "e": np.asarray(event, dtype=float), "g": codes}
+        res, _ = analyses.logrank(
+            eng, _source(cols), time="t", event="e", group="g", weights=weights
+        )
+    else:
+        res = _stats("logrank").logrank_test(time, event, codes, weights=weights)
     return GroupTest(
         weights=weights,
         label=weights,
@@ -177,6 +233,30 @@ class CoxFit:
 
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
+    eng = _DATA_ENGINE["engine"]
+    if eng is not None:
+        from survstudy.engines import analyses
+        from survstudy.engines.base import Term
+
+        p = x.shape[1]
+        names = kwargs.get("term_names") or tuple(f"x{j + 1}" for j in range(p))
+        cols: dict[str, Any] = {f"x{j}": x[:, j] for j in range(p)}
+        cols.update(t=time, e=np.asarray(event, dtype=float))
+        strata = kwargs.get("strata")
+        if strata is not None:
+            cols["s"] = np.asarray(strata)
+        return analyses.cox(
+            eng,
+            _source(cols),
+            time="t",
+            event="e",
+            terms=[Term(f"x{j}", name=names[j]) for j in range(p)],
+            strata=None if strata is None else "s",
+            ties=kwargs.get("ties", "efron"),
+            conf_level=kwargs.get("conf_level", 0.95),
+            assign=kwargs.get("assign"),
+            ph_test=True,  # from the same per-time sums; res.ph_test() returns it
+        )
     return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
 
 

@@ -98,7 +98,8 @@ class CoxSums:
     Shapes with ``g`` records and ``p`` covariates: ``stratum, time, n_event,
     w_event, e0, d0, d_eta`` (g,); ``e1, d1, d_x`` (g, p); ``e2, d2`` (g, p, p).
     ``n_event`` is the unweighted number of event rows (Efron's ``d``),
-    ``w_event`` their total case weight.
+    ``w_event`` their total case weight; ``w_exit`` (optional, for the PH test's
+    Kaplan–Meier transform) the total case weight of all rows leaving at the time.
     """
 
     stratum: I
@@ -115,6 +116,7 @@ class CoxSums:
     d_eta: F
     strata_levels: tuple[Any, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    w_exit: F | None = None
 
 
 # --------------------------------------------------------------------------- near ties
@@ -426,6 +428,7 @@ def cox_fit_from_sums(
     conf_level: float = 0.95,
     n_dropped: int | None = None,
     assign: Any = None,
+    ph_test: bool = False,
 ) -> Any:
     """A Cox fit (:class:`.cox.CoxResult`) from per-time sums, as :func:`.cox.cox_fit` computes it.
 
@@ -437,8 +440,9 @@ def cox_fit_from_sums(
     with R's stopping and step-halving rules, model-based variance, Wald CIs,
     LR/Wald/score tests, the monotone-likelihood flag with its LR p (a refit
     without the term) and the Breslow/Efron baseline hazard are those of
-    :func:`.cox.cox_fit` (Therneau & Grambsch 2000, ch. 3). Not available here:
-    robust variance, the PH test and concordance (they need the rows).
+    :func:`.cox.cox_fit` (Therneau & Grambsch 2000, ch. 3). ``ph_test=True``
+    adds R's ``cox.zph`` (km transform) from the same sums. Not available here:
+    robust variance and concordance (they need the rows).
     """
     from survstudy.errors import AnalysisError
     from survstudy.stats._common import StatWarning
@@ -592,7 +596,8 @@ def cox_fit_from_sums(
     zq = _norm_quantile(0.5 + conf_level / 2.0)
     pvals = np.array([_norm_sf2(v) for v in z])
     # the baseline needs the sums at the final beta (the last evaluation may be a trial point)
-    final_gr = _group(sums_at(beta_s / scale, center), scale)
+    final_sums = sums_at(beta_s / scale, center)
+    final_gr = _group(final_sums, scale)
 
     lr_stat = 2.0 * (fobj.loglik - loglik0)
     if p:
@@ -670,6 +675,11 @@ def cox_fit_from_sums(
     for a, b in zip(*_bounds(final_gr.gstart), strict=True):
         cumhaz[a:b] = np.cumsum(inc[a:b])
     baseline = BaselineHazard(time=final_gr.time, cumhaz=cumhaz, stratum=final_gr.stratum)
+    ph = None
+    if ph_test and p:
+        labels = list(assign) if assign is not None else list(names)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ph = _ph_test_from_sums(final_sums, final_gr, ties, labels)
     return CoxResult(
         ties=ties,
         n=n,
@@ -693,6 +703,7 @@ def cox_fit_from_sums(
         baseline=baseline,
         warnings=tuple(warnings),
         assign=None if assign is None else tuple(assign),
+        ph=ph,
     )
 
 
@@ -706,3 +717,64 @@ def _bounds(gstart: I) -> tuple[I, I]:
     ng = gstart.size
     firsts = np.flatnonzero(np.concatenate(([True], gstart[1:] != gstart[:-1])))
     return firsts, np.concatenate((firsts[1:], [ng])).astype(np.intp)
+
+
+def _ph_test_from_sums(sums: CoxSums, gr: _Grouped, ties: str, labels: list[str]) -> Any:
+    """R's ``cox.zph(fit, transform="km")`` from the per-time sums at the fitted β.
+
+    As :func:`.coxzph.cox_zph` (Grambsch & Therneau 1994; survival 3.x score
+    test): ``g(t) = 1 − Ŝ(t−)`` of all subjects (strata pooled, exact times),
+    centred by its mean over the events; per tie group the score
+    ``U_t = Σ_D w x − Σ_k m a_k`` and information ``I_t`` of the fitted model
+    (both functions of the per-time sums), ``U_γ = Σ g_t U_t`` and the blocks
+    ``Σ I_t``, ``Σ g_t I_t``, ``Σ g_t² I_t``.
+    """
+    from survstudy.errors import AnalysisError
+    from survstudy.stats._cox_objective import revcumsum_within
+    from survstudy.stats._dist import chi2_sf
+    from survstudy.stats.coxzph import PhTerm, PhTestResult
+
+    if sums.w_exit is None:
+        raise AnalysisError("the PH test needs the exits per time (CoxSums.w_exit)")
+    uniq, inv = np.unique(sums.time, return_inverse=True)
+    exits = np.bincount(inv, weights=sums.w_exit, minlength=uniq.size)
+    deaths = np.bincount(inv, weights=sums.w_event, minlength=uniq.size)
+    risk = np.cumsum(exits[::-1])[::-1]
+    surv = np.concatenate(([1.0], np.cumprod(1.0 - deaths / risk)))
+
+    def gfun(t: F) -> F:
+        return np.asarray(1.0 - surv[np.searchsorted(uniq, t, side="left")], dtype=np.float64)
+
+    center = float(sums.n_event @ gfun(sums.time) / sums.n_event.sum())
+    gt = gfun(gr.time) - center
+    p = gr.e1.shape[1]
+    ng = gr.e0.size
+    r0 = revcumsum_within(gr.e0, gr.gstart)
+    r1 = revcumsum_within(gr.e1, gr.gstart)
+    r2 = revcumsum_within(gr.e2.reshape(ng, p * p), gr.gstart).reshape(ng, p, p)
+    _, c1, c2, q0, q1, q2 = _tie_scalars(gr, r0, ties)
+    u_g = gr.d_x - (c1[:, None] * r1 - c2[:, None] * gr.d1)
+    cross = q1[:, None, None] * r1[:, :, None] * gr.d1[:, None, :]
+    i_g = (
+        c1[:, None, None] * r2
+        - c2[:, None, None] * gr.d2
+        - q0[:, None, None] * r1[:, :, None] * r1[:, None, :]
+        + cross
+        + cross.transpose(0, 2, 1)
+        - q2[:, None, None] * gr.d1[:, :, None] * gr.d1[:, None, :]
+    )
+    u_gam = (gt[:, None] * u_g).sum(axis=0)
+    i_bb = i_g.sum(axis=0)
+    i_bg = (gt[:, None, None] * i_g).sum(axis=0)
+    i_gg = ((gt**2)[:, None, None] * i_g).sum(axis=0)
+    full = np.block([[i_bb, i_bg], [i_bg.T, i_gg]])
+    u_full = np.concatenate((np.zeros(p), u_gam))
+    terms: list[Any] = []
+    for lab in dict.fromkeys(labels):
+        cols = [j for j in range(p) if labels[j] == lab]
+        jj = list(range(p)) + [p + j for j in cols]
+        tu = u_full[jj]
+        stat = float(tu @ np.linalg.solve(full[np.ix_(jj, jj)], tu))
+        terms.append(PhTerm(lab, stat, len(cols), chi2_sf(stat, len(cols))))
+    gstat = float(u_full @ np.linalg.solve(full, u_full))
+    return PhTestResult(tuple(terms), gstat, p, chi2_sf(gstat, p))
