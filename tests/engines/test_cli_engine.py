@@ -197,3 +197,24 @@ def test_unavailable_options_and_formats(
     )
     assert code == 2
     assert "--engine must be one of" in err
+
+
+@pytest.mark.slow
+def test_run_engine_duckdb_parity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Naive oracle: ``survstudy run`` on the GBSG example, memory vs DuckDB, every number
+    in results.json to 1e-9 except concordance (not available with engine duckdb)."""
+    spec = str(ROOT / "examples" / "gbsg" / "study.yaml")
+    outs = []
+    for eng in ("memory", "duckdb"):
+        out = tmp_path / eng
+        args = ["run", spec, "--out", str(out), "--quiet", "--formats", "json", "--engine", eng]
+        code, _, err = _call(args, capsys)
+        assert code == 0, err
+        outs.append(json.loads((out / "results.json").read_text()))
+    for res in outs:
+        for m in res["multivariable"]:
+            m.pop("concordance")
+            m.pop("concordance_se")
+        res.pop("provenance", None)
+        res.pop("created", None)
+    _same(outs[0], outs[1])

@@ -125,6 +125,8 @@ def test_cox_engine_matches_r_and_memory(engine: str, name: str, tmp_path: Path)
             strata=f["strata"],
             ties=f["ties"],
             control=control,
+            ph_test=bool(f["zph_chisq"]),
+            assign=[t.column for t in terms],
         )
     finally:
         eng.close()
@@ -159,6 +161,7 @@ def test_cox_engine_matches_r_and_memory(engine: str, name: str, tmp_path: Path)
         control=control,
         concordance=False,
         term_names=[t.label for t in terms],
+        assign=[t.column for t in terms],
     )
     assert res.iterations == ref.iterations
     assert res.converged == ref.converged
@@ -170,6 +173,13 @@ def test_cox_engine_matches_r_and_memory(engine: str, name: str, tmp_path: Path)
         np.testing.assert_allclose(
             res.tests[k].statistic, ref.tests[k].statistic, rtol=1e-8, atol=0 if all(est) else 1e-12
         )
+    if f["zph_chisq"] and all(est):
+        # R's cox.zph: per-term chisq then GLOBAL; and the in-memory cox_zph
+        ph = res.ph_test()
+        got = [t.chisq for t in ph.terms] + [ph.global_chisq]
+        _rel(got, f["zph_chisq"], 1e-6)
+        ref_ph = ref.ph_test()
+        _rel(got, [t.chisq for t in ref_ph.terms] + [ref_ph.global_chisq], 1e-8)
     if all(est):
         _rel(res.coef, ref.coef)
         _rel(res.se, ref.se)
