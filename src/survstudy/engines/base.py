@@ -189,7 +189,22 @@ def order_levels(values: Sequence[Any]) -> tuple[tuple[Any, ...], NDArray[np.int
     passed through :func:`level_value` first. Engines use this so that every
     engine codes levels identically.
     """
-    lv = [level_value(v) for v in values]
+    arr = np.asarray(values)
+    if arr.ndim == 1 and arr.dtype.kind in "iufb":
+        # many cells, few distinct values: normalise the distinct values only
+        raw, inv = np.unique(arr, return_inverse=True)
+        lv_raw = [level_value(v) for v in raw.tolist()]
+        uniq = sorted(set(lv_raw), key=level_sort_key)
+        pos = {u: i for i, u in enumerate(uniq)}
+        remap = np.array([pos[v] for v in lv_raw], dtype=np.intp)
+        return tuple(uniq), remap[inv.reshape(-1)]
+    cache: dict[Any, Any] = {}
+    lv = []
+    for v in values:
+        key = (type(v), v)
+        if key not in cache:
+            cache[key] = level_value(v)
+        lv.append(cache[key])
     uniq = sorted(set(lv), key=level_sort_key)
     pos = {u: i for i, u in enumerate(uniq)}
     return tuple(uniq), np.array([pos[v] for v in lv], dtype=np.intp)
