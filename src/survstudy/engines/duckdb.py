@@ -286,7 +286,12 @@ class DuckDBEngine:
         spec, label = self._spec(
             source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
         )
-        n_read = self._check(spec, label, weight)
+        # the values are checked on the first pass (no centre yet); the second pass about the
+        # centre re-reads the same rows, so it only counts the rows read
+        if center is None:
+            n_read = self._check(spec, label, weight)
+        else:
+            n_read = int(self._run(sql.checks_sql(spec, self._d), label)["n_read"][0])
         r = self._run(sql.moments_sql(spec, self._d, center), label)
         p = len(terms)
 

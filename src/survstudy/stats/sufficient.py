@@ -505,9 +505,10 @@ def cox_fit_from_sums(
         else:
             full[keep] = beta_s
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            gr = _group(sums_at(full / scale, center), scale)
+            sums = sums_at(full / scale, center)
+            gr = _group(sums, scale)
             ll, u, info = _objective(gr, ties)
-        last["gr"] = gr
+        last.update(full=full, sums=sums, gr=gr)
         if keep is not None:
             u = u[keep]
             info = info[np.ix_(keep, keep)]
@@ -596,8 +597,11 @@ def cox_fit_from_sums(
     zq = _norm_quantile(0.5 + conf_level / 2.0)
     pvals = np.array([_norm_sf2(v) for v in z])
     # the baseline needs the sums at the final beta (the last evaluation may be a trial point)
-    final_sums = sums_at(beta_s / scale, center)
-    final_gr = _group(final_sums, scale)
+    if "full" in last and np.array_equal(last["full"], beta_s):
+        final_sums, final_gr = last["sums"], last["gr"]  # converged at the last evaluation
+    else:
+        final_sums = sums_at(beta_s / scale, center)
+        final_gr = _group(final_sums, scale)
 
     lr_stat = 2.0 * (fobj.loglik - loglik0)
     if p:
