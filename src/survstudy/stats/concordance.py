@@ -406,7 +406,8 @@ def concordance(
     q = g * np.int64(2 * nt) + 2 * (nt - 1 - t_rank) + e
     nq = 2 * nt * ng
     order_qr = _lex(q, s_order)  # by q, then r
-    order_rq = _lex(r, order_qr) if nr < n or nr > nq else None  # by r, then q
+    # by r, then q (with no tied scores that is the score order itself)
+    order_rq = s_order if nr == n else _lex(r, order_qr) if nr > nq or nr < n else None
     # quadrant sums; the bit partition runs over the code with fewer values
     if nr <= nq:
         fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
@@ -417,16 +418,20 @@ def concordance(
         q_dense = (np.cumsum(present) - 1)[q]
         sr = r[order_rq] if nr < n else None
         fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, sr)
-    # both codes put lower strata first: remove the other strata's subjects
-    w_g = np.bincount(g, weights=w, minlength=ng)
-    we_g = np.bincount(g, weights=we, minlength=ng)
-    fwd -= (np.cumsum(w_g) - w_g)[g]
-    bwd -= (we_g.sum() - np.cumsum(we_g))[g]
     # one-dimensional sums over q: weight at risk after k, event weight before k
     hw = np.bincount(q, weights=w, minlength=nq)
     hwe = np.bincount(q, weights=we, minlength=nq)
-    at_risk = (np.cumsum(hw) - hw)[q] - (np.cumsum(w_g) - w_g)[g]
-    later_events = (we_g.sum() - np.cumsum(hwe))[q] - (we_g.sum() - np.cumsum(we_g))[g]
+    at_risk = (np.cumsum(hw) - hw)[q]
+    later_events = (hwe.sum() - np.cumsum(hwe))[q]
+    if ng > 1:  # both codes put lower strata first: remove the other strata's subjects
+        w_g = np.bincount(g, weights=w, minlength=ng)
+        we_g = np.bincount(g, weights=we, minlength=ng)
+        lower = (np.cumsum(w_g) - w_g)[g]
+        higher = (we_g.sum() - np.cumsum(we_g))[g]
+        fwd -= lower
+        bwd -= higher
+        at_risk -= lower
+        later_events -= higher
     # pairs tied in the score (same r implies same stratum)
     tie_f = np.zeros(n)
     tie_r = np.zeros(n)
