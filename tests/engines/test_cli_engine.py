@@ -129,6 +129,29 @@ def test_cox_cli_parity_veteran() -> None:
     assert _run(*args, "--json", "--engine", "duckdb")["concordance"] is None
 
 
+def test_cox_cli_robust_and_ph_parity() -> None:
+    """Naive oracle: robust (sandwich) SEs and the PH test through DuckDB, stratified."""
+    out = _parity(
+        "cox",
+        VET,
+        "--time",
+        "time",
+        "--event",
+        "status",
+        "--covariates",
+        "karno,age,celltype",
+        "--categorical",
+        "celltype",
+        "--strata",
+        "trt",
+        "--robust",
+        "--ph-test",
+        skip=("concordance",),
+    )
+    assert all(t["robust_se"] is not None for t in out["terms"])
+    assert out["ph_test"] is not None
+
+
 def test_cox_cli_parity_gbsg_parquet(tmp_path: Path) -> None:
     """Naive oracle: the GBSG example as CSV (memory) and as Parquet read in place."""
     import pyarrow.csv as pacsv
@@ -182,7 +205,7 @@ def test_unavailable_options_and_formats(
 ) -> None:
     """Property: options that need the rows say so; spreadsheets need --engine memory."""
     cox = ["cox", VET, "--time", "time", "--event", "status", "--covariates", "age"]
-    code, _, err = _call([*cox, "--robust", "--engine", "duckdb"], capsys)
+    code, _, err = _call([*cox, "--cluster", "trt", "--engine", "duckdb"], capsys)
     assert code == 2
     assert "not available with engine duckdb" in err
     xlsx = tmp_path / "d.xlsx"

@@ -136,10 +136,10 @@ def cox(
             engine_opt,
             as_json,
             ph_test,
+            robust,
             unavailable=[
                 opt
                 for opt, on in (
-                    ("--robust", robust),
                     ("--cluster", cluster is not None),
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
@@ -239,6 +239,7 @@ def _cox_engine(
     engine_opt: list[str] | None,
     as_json: bool,
     ph_test: bool,
+    robust: bool,
     unavailable: list[str],
 ) -> None:
     """The Cox fit through a data engine (model-based inference only)."""
@@ -270,6 +271,7 @@ def _cox_engine(
             ties=ties,
             assign=assign,
             ph_test=ph_test,
+            robust=robust,
         )
     finally:
         eng.close()

@@ -118,10 +118,13 @@ def cox(
     assign: Sequence[str] | None = None,
     control: Any = None,
     ph_test: bool = False,
+    robust: bool = False,
 ) -> Any:
     """A Cox fit (:class:`survstudy.stats.cox.CoxResult`): two moment passes (centre, then
-    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation (and one at the
-    end for the baseline hazard and, with ``ph_test``, R's ``cox.zph``)."""
+    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation (the last one also
+    gives the baseline hazard and, with ``ph_test``, R's ``cox.zph``). ``robust``: two more
+    passes (the sums at β̂, then the score residuals' cross-products from the rows joined to
+    per-time values; engines with a ``cox_robust`` method: duckdb)."""
     kw: dict[str, Any] = {
         "time": time,
         "event": event,
@@ -138,7 +141,7 @@ def cox(
     def sums_at(beta: NDArray[np.float64], center: NDArray[np.float64]) -> Any:
         return engine.cox_sums(source, beta=beta, center=center, **kw)
 
-    return sufficient.cox_fit_from_sums(
+    res = sufficient.cox_fit_from_sums(
         sums_at,
         moments,
         term_names=[t.label for t in terms],
@@ -148,3 +151,13 @@ def cox(
         control=control,
         ph_test=ph_test,
     )
+    if robust:
+        robust_pass = getattr(engine, "cox_robust", None)
+        if robust_pass is None:
+            raise AnalysisError(f"the robust variance is not available with engine {engine.name}")
+        center = moments.mean
+        final = engine.cox_sums(source, beta=res.coef, center=center, **kw)
+        table = sufficient.robust_join_table(final, ties)
+        cross = robust_pass(source, beta=res.coef, center=center, table=table, **kw)
+        res = sufficient.with_robust(res, cross)
+    return res

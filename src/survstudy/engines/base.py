@@ -461,4 +461,11 @@ def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -
         d_eta=d_eta,
         strata_levels=slev,
         w_exit=w_exit,
+        # the cells as the engine keyed them (raw stratum value, exact time): the robust
+        # variance joins per-time values back to the rows on these keys
+        extra={
+            "cell_stratum_raw": list(cells["s_"]) if has_strata else [0] * m,
+            "cell_stratum": scode,
+            "cell_time": t,
+        },
     )

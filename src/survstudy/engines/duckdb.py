@@ -13,7 +13,7 @@ of a NumPy dict (used by the parity tests).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -343,6 +343,49 @@ class DuckDBEngine:
         r = self._run(q, label)
         r["s_"] = list(r["s_"])
         return cox_sums_from_cells(r, len(terms), has_strata=strata is not None)
+
+    def cox_robust(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        beta: F,
+        center: F,
+        table: Mapping[str, Any],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> F:
+        """Σ over rows of r rᵀ, the score residuals at ``beta`` (see :func:`sql.robust_sql`);
+        ``table`` from :func:`survstudy.stats.sufficient.robust_join_table`."""
+        import pyarrow as pa
+
+        spec, label = self._spec(
+            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+        )
+        self._views += 1
+        name = f"survstudy_join_{self._views}"
+        cols = {k: pa.array(v) if k != "s_" else pa.array(list(v)) for k, v in table.items()}
+        self._con.register(name, pa.table(cols))
+        try:
+            q = sql.robust_sql(
+                spec,
+                self._d,
+                np.asarray(beta, dtype=np.float64),
+                np.asarray(center, dtype=np.float64),
+                name,
+            )
+            r = self._run(q, label)
+        finally:
+            self._con.unregister(name)
+        p = len(terms)
+        out = np.zeros((p, p))
+        for j in range(p):
+            for k in range(j, p):
+                out[j, k] = out[k, j] = float(r[f"rr{j}_{k}"][0])
+        return out
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing twice is harmless

@@ -44,6 +44,7 @@ __all__ = [
     "levels_sql",
     "moments_sql",
     "risk_table_sql",
+    "robust_sql",
 ]
 
 #: column kinds an engine reports from its schema
@@ -303,4 +304,37 @@ def cox_sums_sql(
         _base(spec, d, center)
         + f", lp AS ({inner}), r AS (SELECT *, w_ * exp(eta_) AS wr_ FROM lp)"
         + f" SELECT s_, t_, e_, {', '.join(agg)} FROM r GROUP BY s_, t_, e_"
+    )
+
+
+def robust_sql(
+    spec: Spec,
+    d: Dialect,
+    beta: NDArray[np.float64],
+    center: NDArray[np.float64],
+    table: str,
+) -> str:
+    """Σ over rows of the score residuals' cross-products (robust variance, second pass).
+
+    ``table`` is a relation with the columns of
+    :func:`survstudy.stats.sufficient.robust_join_table` (``s_, t_, abar{j}, h, ha{j},
+    dh, dha{j}``), joined to the rows on ``(s_, t_)``. Row residual
+    ``r_j = e w (x_j − abar_j) − w e^η (x_j (h − e·dh) − (ha_j − e·dha_j))``.
+    Columns: ``n`` (rows joined) and ``rr{j}_{k}`` for k >= j (Σ r_j r_k).
+    """
+    p = len(spec.terms)
+    eta = " + ".join(f"b.x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "0.0"
+    res = [
+        f"b.e_ * b.w_ * (b.x{j}_ - k.abar{j}) - b.w_ * exp({eta}) * "
+        f"(b.x{j}_ * (k.h - b.e_ * k.dh) - (k.ha{j} - b.e_ * k.dha{j})) AS r{j}"
+        for j in range(p)
+    ]
+    agg = ["COUNT(*) AS n"] + [
+        f"SUM(r{j} * r{k}) AS rr{j}_{k}" for j in range(p) for k in range(j, p)
+    ]
+    return (
+        _base(spec, d, center)
+        + f", res AS (SELECT {', '.join(res)} FROM base b JOIN {table} k"
+        + " ON b.s_ = k.s_ AND b.t_ = k.t_ WHERE b.ok_ = 1)"
+        + f" SELECT {', '.join(agg)} FROM res"
     )

@@ -782,3 +782,132 @@ def _ph_test_from_sums(sums: CoxSums, gr: _Grouped, ties: str, labels: list[str]
         terms.append(PhTerm(lab, stat, len(cols), chi2_sf(stat, len(cols))))
     gstat = float(u_full @ np.linalg.solve(full, u_full))
     return PhTestResult(tuple(terms), gstat, p, chi2_sf(gstat, p))
+
+
+# --------------------------------------------------------------------------- robust variance
+
+
+def robust_join_table(sums: CoxSums, ties: str) -> dict[str, Any]:
+    """Per engine cell (raw stratum value ``s_``, exact time ``t_``): what a row needs for its
+    score residual (Lin & Wei 1989; as :func:`._cox_objective.score_residuals`).
+
+    ``sums`` are taken at the fitted β in the centred original coordinates. A row j
+    (time in tie group g, centred covariates ``x``, risk ``r = e^η``) has the residual
+    ``δ w (x − ā_g) − w r (x H − HA)`` with ``H = Σ_{t_h ≤ t_g} Σ_k h_hk`` and
+    ``HA = Σ_{t_h ≤ t_g} Σ_k h_hk a_hk`` (``h = m/den``); under Efron a death takes
+    its own time's increments with weight ``1 − f_k``: ``H − dH``, ``HA − dHA``.
+    Columns: ``s_, t_, abar{j}, h, ha{j}, dh, dha{j}``.
+    """
+    from survstudy.stats._cox_objective import cumsum_within, revcumsum_within
+    from survstudy.stats.riskset import distinct_times
+
+    p = sums.e1.shape[1]
+    gr = _group(sums, np.ones(p))
+    ng = gr.e0.size
+    r0 = _revcum(gr)
+    r1 = revcumsum_within(gr.e1, gr.gstart)
+    h1 = np.zeros(ng)
+    ha1 = np.zeros((ng, p))
+    h2 = np.zeros(ng)
+    ha2 = np.zeros((ng, p))
+    abar = np.zeros((ng, p))
+    gwith = np.flatnonzero(gr.n_event > 0)
+    d = gr.n_event[gwith].astype(np.intp)
+    if ties == "breslow":
+        m = gr.w_event[gwith]
+        a = r1[gwith] / r0[gwith, None]
+        h1[gwith] = m / r0[gwith]
+        ha1[gwith] = h1[gwith, None] * a
+        h2[gwith] = h1[gwith]  # no own-time correction
+        ha2[gwith] = ha1[gwith]
+        ok = r0 > 0
+        abar[ok] = r1[ok] / r0[ok, None]
+    else:
+        rep = np.repeat(np.arange(gwith.size), d)
+        kk = np.arange(rep.size) - np.repeat(np.cumsum(d) - d, d)
+        f = kk / np.repeat(d, d).astype(np.float64)
+        gi = gwith[rep]
+        den = r0[gi] - f * gr.d0[gi]
+        a = (r1[gi] - f[:, None] * gr.d1[gi]) / den[:, None]
+        h = np.repeat(gr.w_event[gwith] / d, d) / den
+        h1[gwith] = np.bincount(rep, weights=h, minlength=gwith.size)
+        h2[gwith] = np.bincount(rep, weights=h * (1 - f), minlength=gwith.size)
+        for j in range(p):
+            ha1[gwith, j] = np.bincount(rep, weights=h * a[:, j], minlength=gwith.size)
+            ha2[gwith, j] = np.bincount(rep, weights=h * (1 - f) * a[:, j], minlength=gwith.size)
+            abar[gwith, j] = np.bincount(rep, weights=a[:, j], minlength=gwith.size) / d
+    hc = cumsum_within(h1, gr.gstart)
+    hac = cumsum_within(ha1, gr.gstart)
+    # each engine cell -> its merged tie group (gr is sorted by stratum, merged time)
+    ct = np.asarray(sums.extra["cell_time"], dtype=np.float64)
+    cs = np.asarray(sums.extra["cell_stratum"], dtype=np.int64)
+    uniq, tinv = distinct_times(sums.time)
+    merged_of_exact = dict(zip(sums.time.tolist(), tinv.tolist(), strict=True))
+    width = max(int(uniq.size), 1)
+    gk = gr.stratum.astype(np.int64) * width + np.searchsorted(uniq, gr.time)
+    ck = cs * width + np.array([merged_of_exact[t] for t in ct.tolist()], dtype=np.int64)
+    gidx = np.searchsorted(gk, ck)
+    raw = sums.extra["cell_stratum_raw"]
+    seen: set[tuple[Any, float]] = set()
+    keep: list[int] = []
+    for i, (sv, tv) in enumerate(zip(raw, ct.tolist(), strict=True)):
+        key = (sv.item() if hasattr(sv, "item") else sv, tv)
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    ki = np.asarray(keep, dtype=np.intp)
+    g = gidx[ki]
+    out: dict[str, Any] = {
+        "s_": [raw[i] for i in keep],
+        "t_": ct[ki],
+        "h": hc[g],
+        "dh": (h1 - h2)[g],
+    }
+    for j in range(p):
+        out[f"abar{j}"] = abar[g, j]
+        out[f"ha{j}"] = hac[g, j]
+        out[f"dha{j}"] = (ha1 - ha2)[g, j]
+    return out
+
+
+def with_robust(res: Any, cross: F) -> Any:
+    """``res`` with the robust (sandwich) variance ``V (Σ r rᵀ) V`` (Lin & Wei 1989).
+
+    ``cross`` is ``Σ r rᵀ`` of the score residuals in the original covariate
+    scale (an engine's second pass). As :func:`.cox.cox_fit` with ``robust=True``:
+    z, Wald p and CI use the robust SE; the Wald test uses the robust variance.
+    """
+    import dataclasses
+
+    from survstudy.stats.cox import TestResult, _chisq_sf, _norm_quantile, _norm_sf2, _solve_psd
+
+    var = np.asarray(res.var, dtype=np.float64)
+    rvar = var @ cross @ var
+    rse = np.sqrt(np.diag(rvar))
+    coef = np.asarray(res.coef, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = coef / rse
+    pvals = np.array([_norm_sf2(v) for v in z])
+    zq = _norm_quantile(0.5 + res.conf_level / 2.0)
+    with np.errstate(over="ignore"):
+        lower = np.exp(coef - zq * rse)
+        upper = np.exp(coef + zq * rse)
+    terms = tuple(
+        dataclasses.replace(
+            t,
+            z=float(z[j]),
+            p_value=None if t.p_value is None else float(pvals[j]),
+            robust_se=float(rse[j]),
+            lower=float(lower[j]),
+            upper=float(upper[j]),
+        )
+        for j, t in enumerate(res.terms)
+    )
+    p = coef.size
+    tests = dict(res.tests)
+    if p:
+        wald = float(coef @ _solve_psd(rvar, coef))
+        tests["wald"] = TestResult(wald, p, _chisq_sf(wald, p))
+    return dataclasses.replace(
+        res, robust_se=rse, robust_var=rvar, z=z, p_value=pvals, terms=terms, tests=tests
+    )
