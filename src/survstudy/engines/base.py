@@ -47,11 +47,14 @@ from survstudy.stats.sufficient import CoxMoments, CoxSums, RiskCounts
 __all__ = [
     "ENGINES",
     "MISSING_TEXT",
+    "CategoryCount",
     "CoxMoments",
     "CoxSums",
     "Engine",
+    "NumericSummary",
     "RiskCounts",
     "Source",
+    "Table1Stats",
     "Term",
     "get_engine",
     "level_sort_key",
@@ -208,6 +211,47 @@ def order_levels(values: Sequence[Any]) -> tuple[tuple[Any, ...], NDArray[np.int
     uniq = sorted(set(lv), key=level_sort_key)
     pos = {u: i for i, u in enumerate(uniq)}
     return tuple(uniq), np.array([pos[v] for v in lv], dtype=np.intp)
+
+
+@dataclass(frozen=True)
+class NumericSummary:
+    """One numeric column in one group (``group is None``: all rows read).
+
+    ``n`` non-missing values, ``n_missing`` missing ones; mean, sample SD
+    (n − 1), min, max and the exact quartiles by linear interpolation between
+    order statistics (R's type 7; DuckDB ``quantile_cont``, Spark ``percentile``).
+    """
+
+    column: str
+    group: Any
+    n: int
+    n_missing: int
+    mean: float
+    sd: float
+    min: float
+    q1: float
+    median: float
+    q3: float
+    max: float
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    """Rows with ``column == level`` in ``group`` (``level is None``: missing;
+    ``group is None``: all rows read)."""
+
+    column: str
+    group: Any
+    level: Any
+    n: int
+
+
+@dataclass(frozen=True)
+class Table1Stats:
+    """Descriptive statistics for a Table 1, overall and per group level (level order)."""
+
+    numeric: tuple[NumericSummary, ...]
+    counts: tuple[CategoryCount, ...]
 
 
 @runtime_checkable

@@ -22,12 +22,16 @@ from numpy.typing import NDArray
 from survstudy.engines import sql
 from survstudy.engines.base import (
     MISSING_TEXT,
+    CategoryCount,
     CoxMoments,
     CoxSums,
+    NumericSummary,
     RiskCounts,
     Source,
+    Table1Stats,
     Term,
     cox_sums_from_cells,
+    level_sort_key,
     level_value,
     order_levels,
     raise_for_checks,
@@ -38,6 +42,10 @@ from survstudy.errors import AnalysisError, DataError
 __all__ = ["DuckDBEngine"]
 
 F = NDArray[np.float64]
+
+
+def _num_or_nan(x: Any) -> float:
+    return float("nan") if x is None or np.ma.is_masked(x) else float(x)
 
 
 def _kind(duck_type: str) -> str:
@@ -386,6 +394,78 @@ class DuckDBEngine:
             for k in range(j, p):
                 out[j, k] = out[k, j] = float(r[f"rr{j}_{k}"][0])
         return out
+
+    def table1_stats(
+        self,
+        source: Source,
+        *,
+        numeric: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        group: str | None = None,
+        where: str | None = None,
+    ) -> Table1Stats:
+        """Table 1 statistics overall and per ``group`` level (rows with a missing group are
+        left out of the per-group rows): numeric summaries with exact quartiles (R type 7),
+        counts per category with the missing count (``level=None``)."""
+        relation, label = self._relation(source)
+        names = list(dict.fromkeys([*numeric, *categorical, *([group] if group else [])]))
+        kinds = self._kinds(relation, names, label)
+        gcol = None if group is None else sql.Column(group, kinds[group])
+        nums: list[NumericSummary] = []
+        counts: list[CategoryCount] = []
+        for c in numeric:
+            if kinds[c] == "text":
+                raise DataError("not a number", file=label, column=c, rule="NOT-A-NUMBER")
+            for gc in (None, gcol) if gcol is not None else (None,):
+                r = self._run(
+                    sql.numeric_summary_sql(relation, sql.Column(c, kinds[c]), self._d, gc, where),
+                    label,
+                )
+                keys = list(r["g_"])
+                levels, codes = order_levels(keys) if gc is not None else ((None,), [0] * len(keys))
+                order = np.argsort(np.asarray(codes), kind="stable")
+                for i in order.tolist():
+                    nums.append(
+                        NumericSummary(
+                            column=c,
+                            group=None if gc is None else levels[codes[i]],
+                            n=int(r["n"][i]),
+                            n_missing=int(r["n_missing"][i]),
+                            mean=_num_or_nan(r["mean"][i]),
+                            sd=_num_or_nan(r["sd"][i]),
+                            min=_num_or_nan(r["min"][i]),
+                            q1=_num_or_nan(r["q1"][i]),
+                            median=_num_or_nan(r["median"][i]),
+                            q3=_num_or_nan(r["q3"][i]),
+                            max=_num_or_nan(r["max"][i]),
+                        )
+                    )
+        for c in categorical:
+            for gc in (None, gcol) if gcol is not None else (None,):
+                r = self._run(
+                    sql.category_counts_sql(relation, sql.Column(c, kinds[c]), self._d, gc, where),
+                    label,
+                )
+                acc: dict[tuple[Any, Any], int] = {}
+                for g, v, n in zip(list(r["g_"]), list(r["v"]), list(r["n"]), strict=True):
+                    miss = v is None or np.ma.is_masked(v)
+                    key = (
+                        None if gc is None else level_value(g),
+                        None if miss else level_value(v),
+                    )
+                    acc[key] = acc.get(key, 0) + int(n)
+
+                def sort_key(k: tuple[Any, Any]) -> tuple[Any, ...]:
+                    g, v = k
+                    return (
+                        (False, 0.0, "") if g is None else level_sort_key(g),
+                        v is None,
+                        (False, 0.0, "") if v is None else level_sort_key(v),
+                    )
+
+                for (g, v), n in sorted(acc.items(), key=lambda kv: sort_key(kv[0])):
+                    counts.append(CategoryCount(column=c, group=g, level=v, n=n))
+        return Table1Stats(numeric=tuple(nums), counts=tuple(counts))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing twice is harmless

@@ -38,11 +38,13 @@ __all__ = [
     "Column",
     "Dialect",
     "Spec",
+    "category_counts_sql",
     "checks_sql",
     "cox_sums_sql",
     "dialect",
     "levels_sql",
     "moments_sql",
+    "numeric_summary_sql",
     "risk_table_sql",
     "robust_sql",
 ]
@@ -338,3 +340,55 @@ def robust_sql(
         + " ON b.s_ = k.s_ AND b.t_ = k.t_ WHERE b.ok_ = 1)"
         + f" SELECT {', '.join(agg)} FROM res"
     )
+
+
+def _quantile(d: Dialect, expr: str, q: float) -> str:
+    if d.name == "duckdb":
+        return f"quantile_cont({expr}, {q!r})"
+    return f"percentile({expr}, {q!r})"
+
+
+def numeric_summary_sql(
+    relation: str,
+    column: Column,
+    d: Dialect,
+    group: Column | None = None,
+    where: str | None = None,
+) -> str:
+    """Per group value ``g_`` (all rows when ``group`` is None; rows with a missing group
+    are left out): ``n, n_missing, mean, sd, min, q1, median, q3, max`` of the column as
+    DOUBLE (NaN counts as missing; SD with n − 1; exact type-7 quantiles)."""
+    q = d.ident(column.name)
+    v = _num(column, d)
+    if column.kind == "float":
+        v = f"(CASE WHEN {d.isnan(q)} THEN NULL ELSE {v} END)"
+    g = "0" if group is None else d.ident(group.name)
+    conds = [] if group is None else [f"NOT ({_missing(group, d)})"]
+    if where:
+        conds.insert(0, f"({where})")
+    wh = f" WHERE {' AND '.join(conds)}" if conds else ""
+    return (
+        f"WITH base AS (SELECT {g} AS g_, {v} AS v_ FROM {relation}{wh}) "
+        "SELECT g_, COUNT(v_) AS n, COUNT(*) - COUNT(v_) AS n_missing, AVG(v_) AS mean, "
+        "STDDEV_SAMP(v_) AS sd, MIN(v_) AS min, "
+        f"{_quantile(d, 'v_', 0.25)} AS q1, {_quantile(d, 'v_', 0.5)} AS median, "
+        f"{_quantile(d, 'v_', 0.75)} AS q3, MAX(v_) AS max FROM base GROUP BY g_"
+    )
+
+
+def category_counts_sql(
+    relation: str,
+    column: Column,
+    d: Dialect,
+    group: Column | None = None,
+    where: str | None = None,
+) -> str:
+    """Rows per (group value ``g_``, column value ``v``; NULL ``v`` = missing)."""
+    q = d.ident(column.name)
+    v = f"(CASE WHEN {_missing(column, d)} THEN NULL ELSE {q} END)"
+    g = "0" if group is None else d.ident(group.name)
+    conds = [] if group is None else [f"NOT ({_missing(group, d)})"]
+    if where:
+        conds.insert(0, f"({where})")
+    wh = f" WHERE {' AND '.join(conds)}" if conds else ""
+    return f"SELECT {g} AS g_, {v} AS v, COUNT(*) AS n FROM {relation}{wh} GROUP BY g_, v"
