@@ -140,7 +140,7 @@ def _text_lit(s: str) -> str:
 def _num(c: Column, d: Dialect) -> str:
     q = d.ident(c.name)
     if c.kind == "boolean":
-        return f"(CASE WHEN {q} THEN 1.0 ELSE 0.0 END)"
+        return f"(CASE WHEN {q} THEN CAST(1 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END)"
     if c.kind == "text":
         return f"{d.try_cast}(trim({q}) AS DOUBLE)"
     return f"CAST({q} AS DOUBLE)"
@@ -149,23 +149,23 @@ def _num(c: Column, d: Dialect) -> str:
 def _event(c: Column, d: Dialect) -> str:
     q = d.ident(c.name)
     if c.kind == "boolean":
-        return f"(CASE WHEN {q} THEN 1.0 ELSE 0.0 END)"
+        return f"(CASE WHEN {q} THEN CAST(1 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END)"
     if c.kind == "text":
         v = f"lower(trim({q}))"
         return (
-            f"(CASE WHEN {v} IN ('1', '1.0', 'true') THEN 1.0 "
+            f"(CASE WHEN {v} IN ('1', '1.0', 'true') THEN CAST(1 AS DOUBLE) "
             f"WHEN {v} IN ('0', '0.0', 'false') THEN 0.0 END)"
         )
-    return f"(CASE WHEN {q} = 1 THEN 1.0 WHEN {q} = 0 THEN 0.0 END)"
+    return f"(CASE WHEN {q} = 1 THEN CAST(1 AS DOUBLE) WHEN {q} = 0 THEN CAST(0 AS DOUBLE) END)"
 
 
 def _indicator(c: Column, level: Any, d: Dialect) -> str:
     q = d.ident(c.name)
     if isinstance(level, str):
         if c.kind != "text":
-            return "0.0"
-        return f"(CASE WHEN trim({q}) = {_text_lit(level)} THEN 1.0 ELSE 0.0 END)"
-    return f"(CASE WHEN {_num(c, d)} = {lit(float(level))} THEN 1.0 ELSE 0.0 END)"
+            return "CAST(0 AS DOUBLE)"
+        return f"(CASE WHEN trim({q}) = {_text_lit(level)} THEN CAST(1 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END)"
+    return f"(CASE WHEN {_num(c, d)} = {lit(float(level))} THEN CAST(1 AS DOUBLE) ELSE CAST(0 AS DOUBLE) END)"
 
 
 def _missing(c: Column, d: Dialect) -> str:
@@ -180,7 +180,7 @@ def _base(spec: Spec, d: Dialect, center: NDArray[np.float64] | None = None) -> 
     sel = [
         f"{_num(spec.time, d)} AS t_",
         f"{_event(spec.event, d)} AS e_",
-        f"{'1.0' if spec.weight is None else _num(spec.weight, d)} AS w_",
+        f"{'CAST(1 AS DOUBLE)' if spec.weight is None else _num(spec.weight, d)} AS w_",
         f"{'0' if spec.strata is None else d.ident(spec.strata.name)} AS s_",
         f"{'0' if spec.group is None else d.ident(spec.group.name)} AS g_",
     ]
@@ -284,7 +284,7 @@ def cox_sums_sql(
     rows together the all-rows sums (:func:`survstudy.engines.base.cox_sums_from_cells`).
     """
     p = len(spec.terms)
-    eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "0.0"
+    eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
     inner = (
         f"SELECT s_, t_, e_, w_, {', '.join(f'x{j}_' for j in range(p))}"
         + (", " if p else "")
@@ -325,7 +325,7 @@ def robust_sql(
     Columns: ``n`` (rows joined) and ``rr{j}_{k}`` for k >= j (Σ r_j r_k).
     """
     p = len(spec.terms)
-    eta = " + ".join(f"b.x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "0.0"
+    eta = " + ".join(f"b.x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
     res = [
         f"b.e_ * b.w_ * (b.x{j}_ - k.abar{j}) - b.w_ * exp({eta}) * "
         f"(b.x{j}_ * (k.h - b.e_ * k.dh) - (k.ha{j} - b.e_ * k.dha{j})) AS r{j}"
