@@ -28,6 +28,19 @@ Contract common to every method
 * Times are grouped by their exact value; the driver merges near-ties.
 * Results are the containers of :mod:`survstudy.stats.sufficient`, with NumPy
   arrays sorted as documented there.
+
+Optional methods (callers check with ``getattr``; an engine without them says
+"not available with engine NAME"):
+
+* ``cox_robust(source, *, time, event, terms, beta, center, table, strata=None,
+  weight=None, where=None) -> ndarray (p, p)`` — Σ over rows of the score
+  residuals' cross-products, joining the rows on ``(s_, t_)`` to ``table``
+  (columns of :func:`survstudy.stats.sufficient.robust_join_table`; SQL:
+  :func:`survstudy.engines.sql.robust_sql`). DuckDB has it.
+* ``table1_stats(source, *, numeric=(), categorical=(), group=None, where=None)
+  -> Table1Stats`` — overall and per group level (SQL:
+  :func:`~survstudy.engines.sql.numeric_summary_sql`,
+  :func:`~survstudy.engines.sql.category_counts_sql`). DuckDB has it.
 """
 
 from __future__ import annotations
