@@ -129,7 +129,8 @@ class Source:
         return "parquet"
 
     def expanded_paths(self) -> list[str]:
-        """The files the paths and globs name (a directory: every Parquet file below it).
+        """The files the paths and globs name (a directory: every Parquet file below it;
+        a URL such as ``hdfs://…`` or ``s3://…`` is passed on as it is).
 
         Raises :class:`DataError` when nothing matches.
         """
@@ -137,7 +138,9 @@ class Source:
 
         out: list[str] = []
         for p in self.paths:
-            if os.path.isdir(p):
+            if "://" in p:  # hdfs://, s3://, file://: the engine resolves it
+                out.append(p)
+            elif os.path.isdir(p):
                 out += sorted(glob.glob(os.path.join(p, "**", "*.parquet"), recursive=True))
             elif any(ch in p for ch in "*?["):
                 out += sorted(glob.glob(p, recursive=True))
