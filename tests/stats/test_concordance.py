@@ -220,3 +220,11 @@ def test_near_equal_times_are_ties() -> None:
     b = concordance(np.asarray(f["lp"]), jitter, np.asarray(f["status"]))
     assert (b.c, b.se, b.tied_y) == (a.c, a.se, a.tied_y)
     np.testing.assert_allclose([a.c, a.se], [f["concordance"], f["se"]], rtol=RTOL)
+
+
+def test_rejects_missing_values() -> None:
+    """Property: missing values are the caller's to drop; they are not silently ranked."""
+    with pytest.raises(ValueError, match="finite"):
+        concordance(np.array([1.0, np.nan]), np.array([1.0, 2.0]), np.array([1, 1]))
+    with pytest.raises(ValueError, match="one length"):
+        concordance(np.array([1.0, 2.0]), np.array([1.0]), np.array([1, 1]))

@@ -372,6 +372,10 @@ def concordance(
     e = np.asarray(event).astype(bool)
     n = s.size
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if t.shape != (n,) or e.shape != (n,) or w.shape != (n,):
+        raise ValueError("score, time, event and weights must be 1-d arrays of one length")
+    if not (np.all(np.isfinite(s)) and np.all(np.isfinite(t)) and np.all(np.isfinite(w))):
+        raise ValueError("score, time and weights must be finite (drop missing rows first)")
     we = w * e
     if n == 0:
         return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
