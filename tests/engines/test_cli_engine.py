@@ -241,3 +241,22 @@ def test_run_engine_duckdb_parity(tmp_path: Path, capsys: pytest.CaptureFixture[
         res.pop("provenance", None)
         res.pop("created", None)
     _same(outs[0], outs[1])
+
+
+def test_large_files_switch_to_duckdb(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Property: with (pretended) little free memory, a CSV goes to DuckDB with a note;
+    the numbers are those of the in-memory path; spreadsheets never switch."""
+    from survstudy.cli import _engine
+
+    args = ["km", VET, "--time", "time", "--event", "status", "--json"]
+    code, mem, _ = _call(args, capsys)
+    assert code == 0
+    monkeypatch.setattr(_engine, "_available_memory", lambda: 1000)
+    code, out, err = _call(args, capsys)
+    assert code == 0
+    assert "using --engine duckdb" in err
+    _same(json.loads(mem), json.loads(out))
+    assert _engine.resolve_engine("memory", "data.xlsx") == "memory"
+    assert _engine.resolve_engine("spark", VET) == "spark"

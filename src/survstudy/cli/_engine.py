@@ -86,3 +86,54 @@ def source_for(file: str, engine: str) -> Any:
 
 def not_available(what: str, engine: str) -> AnalysisError:
     return AnalysisError(f"{what} is not available with engine {engine}; use --engine memory")
+
+
+def _available_memory() -> int | None:
+    """Free memory in bytes (Linux ``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def resolve_engine(name: str, file: str) -> str:
+    """``memory`` becomes ``duckdb`` for Parquet/CSV data larger than a quarter of the free
+    memory (reading into Python takes several times the file size), with a note on stderr;
+    any other choice is kept."""
+    if name != "memory":
+        return name
+    import glob
+    import os
+
+    low = file.lower()
+    if not (
+        low.endswith((".parquet", ".pq", ".csv", ".txt", ".tsv"))
+        or os.path.isdir(file)
+        or any(ch in file for ch in "*?[")
+    ):
+        return name
+    if os.path.isdir(file):
+        files = glob.glob(os.path.join(file, "**", "*.parquet"), recursive=True)
+    else:
+        files = glob.glob(file, recursive=True)
+    try:
+        size = sum(os.path.getsize(f) for f in files)
+    except OSError:
+        return name
+    avail = _available_memory()
+    if avail is None or size <= avail // 4:
+        return name
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return name
+    typer.echo(
+        f"note: the data ({size / 2**30:.1f} GiB) exceed a quarter of the free memory; "
+        "using --engine duckdb",
+        err=True,
+    )
+    return "duckdb"

@@ -122,6 +122,9 @@ def cox(
                 raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
             refs[k.strip()] = v.strip()
 
+    from survstudy.cli._engine import resolve_engine
+
+    engine = resolve_engine(engine, file)
     if engine != "memory":
         _cox_engine(
             file,

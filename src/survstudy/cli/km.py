@@ -69,6 +69,9 @@ def km(
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"--conf-type must be one of {', '.join(CONF_TYPES)}")
     times = _parse_at(at)
+    from survstudy.cli._engine import resolve_engine
+
+    engine = resolve_engine(engine, file)
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
     if engine != "memory":
         from survstudy.cli._engine import open_engine, source_for

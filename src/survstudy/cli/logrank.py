@@ -53,6 +53,9 @@ def logrank(
         raise AnalysisError(f"--weights must be one of {', '.join(WEIGHTS)}")
     if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
         raise AnalysisError("--rho and --gamma need --weights fleming-harrington")
+    from survstudy.cli._engine import resolve_engine
+
+    engine = resolve_engine(engine, file)
     if engine != "memory":
         from survstudy.cli._engine import not_available, open_engine, source_for
         from survstudy.engines.analyses import logrank as logrank_engine
