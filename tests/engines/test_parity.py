@@ -265,19 +265,20 @@ def test_cox_generated_parity(engine: str, ties: str, time_col: str, tmp_path: P
     _rel(res.baseline.cumhaz, ref.baseline.cumhaz, 1e-8)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
-def test_cox_robust_duckdb(ties: str, tmp_path: Path) -> None:
+def test_cox_robust_engines(engine: str, ties: str, tmp_path: Path) -> None:
     """R reference (lung_robust: coxph(robust=TRUE), Efron) and naive oracle
     (cox_fit(robust=True), 1e-9) for the robust SE from DuckDB's second pass."""
     f = FIX["lung_robust"]
     d = _read("lung")
     status = _num(d["status"])
     cols = {"time": _num(d["time"]), "ev": status - 1, "age": _num(d["age"]), "sex": _num(d["sex"])}
-    eng = get_engine("duckdb")
+    eng = get_engine(engine)
     try:
         res = analyses.cox(
             eng,
-            _source("duckdb", cols, tmp_path),
+            _source(engine, cols, tmp_path),
             time="time",
             event="ev",
             terms=[Term("age"), Term("sex")],
@@ -302,14 +303,15 @@ def test_cox_robust_duckdb(ties: str, tmp_path: Path) -> None:
     _rel([t.lower for t in res.terms], [t.lower for t in ref.terms])
 
 
-def test_cox_robust_generated_near_ties(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cox_robust_generated_near_ties(engine: str, tmp_path: Path) -> None:
     """Naive oracle: robust SE with strata, dummies and near-tied times (merged), 1e-9."""
     cols = _generated(seed=11, n=800)
-    eng = get_engine("duckdb")
+    eng = get_engine(engine)
     try:
         res = analyses.cox(
             eng,
-            _source("duckdb", cols, tmp_path),
+            _source(engine, cols, tmp_path),
             time="months",
             event="event",
             terms=[Term("age"), Term("binary"), Term("group", 2)],

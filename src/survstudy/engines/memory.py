@@ -9,7 +9,7 @@ as the SQL engines, so levels, sorting and near-tie merging are shared.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -307,6 +307,50 @@ class MemoryEngine:
                 for k in range(j, p):
                     cells[f"r2_{j}_{k}"] = wr * xc[:, j] * xc[:, k]
         return cox_sums_from_cells(cells, p, has_strata=strata is not None)
+
+    def cox_robust(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        beta: F,
+        center: F,
+        table: Mapping[str, Any],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+    ) -> F:
+        """Σ r rᵀ of the score residuals (as :func:`survstudy.engines.sql.robust_sql`)."""
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=None,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+        )
+        xc = r["x"] - np.asarray(center, dtype=np.float64)
+        n, p = xc.shape
+        keys = [0] * n if r["s"] is None else r["s"].tolist()
+        index = {
+            (sv, float(tv)): i
+            for i, (sv, tv) in enumerate(zip(table["s_"], table["t_"], strict=True))
+        }
+        ix = np.array([index[(k, float(t))] for k, t in zip(keys, r["t"], strict=True)])
+        abar = np.stack([np.asarray(table[f"abar{j}"])[ix] for j in range(p)], axis=1)
+        ha = np.stack([np.asarray(table[f"ha{j}"])[ix] for j in range(p)], axis=1)
+        dha = np.stack([np.asarray(table[f"dha{j}"])[ix] for j in range(p)], axis=1)
+        e, w = r["e"], r["w"]
+        h = np.asarray(table["h"])[ix] - e * np.asarray(table["dh"])[ix]
+        wr = w * np.exp(xc @ np.asarray(beta, dtype=np.float64))
+        res = (e * w)[:, None] * (xc - abar) - wr[:, None] * (
+            xc * h[:, None] - (ha - e[:, None] * dha)
+        )
+        return np.asarray(res.T @ res)
 
     def close(self) -> None:
         return None
