@@ -104,6 +104,10 @@ def test_bad_values_are_data_errors(tmp_path: Path) -> None:
         eng.risk_table(Source.from_path(str(tmp_path / "none.csv")), time="t", event="e")
     with pytest.raises(AnalysisError, match="engine must be one of"):
         get_engine("oracle")
+    with pytest.raises(AnalysisError, match="unknown duckdb engine option"):
+        get_engine("duckdb", memory="1GB")
+    with pytest.raises(AnalysisError, match="settings rejected"):
+        get_engine("duckdb", memory_limit="lots")
 
 
 def test_where_filter_and_glob(tmp_path: Path) -> None:

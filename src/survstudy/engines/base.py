@@ -357,6 +357,12 @@ def get_engine(name: str, **options: Any) -> Engine:
     if name == "duckdb":
         from survstudy.engines.duckdb import DuckDBEngine
 
+        unknown = sorted(set(options) - {"memory_limit", "threads", "temp_directory"})
+        if unknown:
+            raise AnalysisError(
+                f"unknown duckdb engine option {unknown[0]!r}; "
+                "use memory_limit, threads or temp_directory"
+            )
         return DuckDBEngine(**options)
     if name == "spark":
         try:

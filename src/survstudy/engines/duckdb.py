@@ -116,7 +116,12 @@ class DuckDBEngine:
         if temp_directory is not None:
             config["temp_directory"] = str(temp_directory)
         self._duckdb = duckdb
-        self._con = duckdb.connect(":memory:", config=config)
+        try:
+            self._con = duckdb.connect(":memory:", config=config)
+        except duckdb.Error as exc:
+            raise AnalysisError(
+                f"duckdb engine settings rejected: {str(exc).splitlines()[0]}"
+            ) from None
         self._views = 0
         self._d = sql.dialect("duckdb")
 
