@@ -147,3 +147,16 @@ def test_levels_order_and_values() -> None:
     assert levels == (1, 2, 10, "a", "b")
     assert codes.tolist() == [2, 4, 1, 3, 0, 2]
     assert level_value(" 3.5 ") == 3.5
+
+
+def test_read_errors_never_show_cell_values(tmp_path: Path) -> None:
+    """Property (privacy): a text cell after DuckDB's type sniffing sample stops the read
+    with a DataError that names the file, never the cell's value."""
+    rows = ["time,event,x"] + [f"{i % 100 + 1},{i % 2},{i % 7}" for i in range(30000)]
+    p = tmp_path / "late.csv"
+    p.write_text("\n".join([*rows, "5,1,Smith"]) + "\n")
+    eng = get_engine("duckdb")
+    with pytest.raises(DataError) as info:
+        analyses.cox(eng, Source.from_path(str(p)), time="time", event="event", terms=[Term("x")])
+    assert "Smith" not in str(info.value)
+    assert "late.csv" in str(info.value)

@@ -44,6 +44,15 @@ __all__ = ["DuckDBEngine"]
 F = NDArray[np.float64]
 
 
+def _reason(exc: Exception) -> str:
+    """DuckDB's first error line without quoted text (it can quote a cell of the data,
+    and identifiers must never reach a message)."""
+    import re
+
+    line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", line)[:300]
+
+
 def _num_or_nan(x: Any) -> float:
     return float("nan") if x is None or np.ma.is_masked(x) else float(x)
 
@@ -119,9 +128,7 @@ class DuckDBEngine:
         try:
             self._con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:
-            raise AnalysisError(
-                f"duckdb engine settings rejected: {str(exc).splitlines()[0]}"
-            ) from None
+            raise AnalysisError(f"duckdb engine settings rejected: {_reason(exc)}") from None
         self._views = 0
         self._d = sql.dialect("duckdb")
 
@@ -146,17 +153,13 @@ class DuckDBEngine:
         try:
             return dict(self._con.execute(query).fetchnumpy())
         except self._duckdb.Error as exc:
-            raise DataError(
-                f"the data could not be read: {str(exc).splitlines()[0]}", file=file
-            ) from None
+            raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
 
     def _kinds(self, relation: str, names: Sequence[str], file: str | None) -> dict[str, str]:
         try:
             desc = self._con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         except self._duckdb.Error as exc:
-            raise DataError(
-                f"the data could not be read: {str(exc).splitlines()[0]}", file=file
-            ) from None
+            raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
         types = {str(r[0]): str(r[1]) for r in desc}
         for n in names:
             if n not in types:
