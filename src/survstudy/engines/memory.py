@@ -17,10 +17,13 @@ from numpy.typing import NDArray
 
 from survstudy.engines.base import (
     MISSING_TEXT,
+    CategoryCount,
     CoxMoments,
     CoxSums,
+    NumericSummary,
     RiskCounts,
     Source,
+    Table1Stats,
     Term,
     cox_sums_from_cells,
     level_value,
@@ -351,6 +354,79 @@ class MemoryEngine:
             xc * h[:, None] - (ha - e[:, None] * dha)
         )
         return np.asarray(res.T @ res)
+
+    def table1_stats(
+        self,
+        source: Source,
+        *,
+        numeric: Sequence[str] = (),
+        categorical: Sequence[str] = (),
+        group: str | None = None,
+        where: str | None = None,
+    ) -> Table1Stats:
+        """As the DuckDB engine's: overall and per group level (missing group: left out of
+        the per-group rows); quartiles by :func:`survstudy.stats.descriptive.quantile` (r7)."""
+        from survstudy.stats.descriptive import describe
+
+        if where is not None:
+            raise AnalysisError("a 'where' filter is not available with engine memory")
+        if source.columns is None:
+            raise AnalysisError("engine memory needs in-memory columns (Source.from_arrays)")
+        cols = source.columns
+        for c in [*numeric, *categorical, *([group] if group else [])]:
+            if c not in cols:
+                raise DataError(f"column '{c}' not found", column=c, rule="COLUMN-UNKNOWN")
+        n = int(next(iter(cols.values())).shape[0]) if cols else 0
+        blocks: list[tuple[Any, NDArray[np.bool_]]] = [(None, np.ones(n, dtype=bool))]
+        if group is not None:
+            ga = np.asarray(cols[group])
+            ok = ~_missing(ga)
+            levels, codes = order_levels(ga[ok].tolist())
+            full = np.full(n, -1, dtype=np.intp)
+            full[ok] = codes
+            blocks += [(lv, full == i) for i, lv in enumerate(levels)]
+        nums: list[NumericSummary] = []
+        for c in numeric:
+            a = np.asarray(cols[c])
+            miss = _missing(a)
+            x, bad = _to_float(np.where(miss, np.nan, a) if a.dtype.kind == "O" else a)
+            if bad:
+                raise DataError("not a number", column=c, rule="NOT-A-NUMBER")
+            for g, m in blocks:
+                v = x[m & ~miss]
+                nan = float("nan")
+                d = describe(v) if v.size else None
+                nums.append(
+                    NumericSummary(
+                        column=c,
+                        group=g,
+                        n=int(v.size),
+                        n_missing=int((m & miss).sum()),
+                        mean=nan if d is None else float(d.mean),
+                        sd=nan if d is None or v.size < 2 else float(d.sd),
+                        min=nan if d is None else float(d.min),
+                        q1=nan if d is None else float(d.q1),
+                        median=nan if d is None else float(d.median),
+                        q3=nan if d is None else float(d.q3),
+                        max=nan if d is None else float(d.max),
+                    )
+                )
+        counts: list[CategoryCount] = []
+        for c in categorical:
+            a = np.asarray(cols[c])
+            miss = _missing(a)
+            for g, m in blocks:
+                vals = a[m & ~miss].tolist()
+                levels, codes = order_levels(vals) if vals else ((), np.zeros(0, dtype=np.intp))
+                tally = np.bincount(codes, minlength=len(levels))
+                counts += [
+                    CategoryCount(column=c, group=g, level=lv, n=int(k))
+                    for lv, k in zip(levels, tally, strict=True)
+                ]
+                nm = int((m & miss).sum())
+                if nm:
+                    counts.append(CategoryCount(column=c, group=g, level=None, n=nm))
+        return Table1Stats(numeric=tuple(nums), counts=tuple(counts))
 
     def close(self) -> None:
         return None
