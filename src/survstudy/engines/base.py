@@ -36,11 +36,12 @@ Optional methods (callers check with ``getattr``; an engine without them says
   weight=None, where=None) -> ndarray (p, p)`` — Σ over rows of the score
   residuals' cross-products, joining the rows on ``(s_, t_)`` to ``table``
   (columns of :func:`survstudy.stats.sufficient.robust_join_table`; SQL:
-  :func:`survstudy.engines.sql.robust_sql`). DuckDB has it.
+  :func:`survstudy.engines.sql.robust_sql`). The memory and DuckDB engines have it.
 * ``table1_stats(source, *, numeric=(), categorical=(), group=None, where=None)
   -> Table1Stats`` — overall and per group level (SQL:
   :func:`~survstudy.engines.sql.numeric_summary_sql`,
-  :func:`~survstudy.engines.sql.category_counts_sql`). DuckDB has it.
+  :func:`~survstudy.engines.sql.category_counts_sql`). The memory and DuckDB engines
+  have it.
 """
 
 from __future__ import annotations
@@ -321,7 +322,8 @@ class Engine(Protocol):
         center: NDArray[np.float64] | None = None,
     ) -> CoxMoments:
         """One pass over the used rows: n, events, weighted means of the terms, 0/1 checks;
-        with ``center`` also ``Σ|x − center|/n`` and ``Σ (x − center)(x − center)ᵀ``."""
+        with ``center`` also ``Σ|x − center|`` (a sum, unweighted) and
+        ``Σ (x − center)(x − center)ᵀ`` (unweighted)."""
         ...
 
     def cox_sums(

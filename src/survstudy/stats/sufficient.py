@@ -73,7 +73,7 @@ class CoxMoments:
     """Column summaries of the Cox design over the rows used (see module docstring).
 
     ``mean`` is the case-weighted mean of each covariate; ``abs_dev`` the
-    unweighted mean of ``|x − center|`` and ``cross`` the unweighted
+    unweighted sum ``Σ |x − center|`` (the driver divides by ``n``) and ``cross`` the unweighted
     ``Σ (x − center)(x − center)ᵀ`` (both ``None`` when no centre was given);
     ``binary[j]`` is True when column j takes only the values 0 and 1, and
     ``events_at_one[j]`` counts the event rows with ``x_j = 1``.
