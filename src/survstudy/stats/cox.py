@@ -291,6 +291,7 @@ class _Fit:
     loglik0: float
     score0: F
     info0: F
+    sums: Any = None  # group sums at beta (reused by the baseline hazard)
 
 
 _TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
@@ -387,6 +388,7 @@ def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
             loglik0=loglik0,
             score0=score0,
             info0=info0,
+            sums=at.sums,
         )
 
     if beta.size == 0:
@@ -412,7 +414,12 @@ def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
 
 
 def _check_design(
-    x: F, event: NDArray[np.bool_], names: Sequence[str], control: CoxControl, raw_scale: F
+    x: F,
+    event: NDArray[np.bool_],
+    names: Sequence[str],
+    control: CoxControl,
+    raw_scale: F,
+    gram: F | None = None,
 ) -> None:
     """No events, constant columns, collinear columns (on the centred, scaled design).
 
@@ -431,7 +438,7 @@ def _check_design(
                 f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
             )
     if p > 1:
-        gram = (x.T @ x) / n
+        gram = (x.T @ x if gram is None else gram) / n
         kept: list[int] = []
         for j in range(p):
             if kept:
@@ -504,18 +511,14 @@ def cox_fit(
         _, scodes = np.unique(np.asarray(strata), return_inverse=True)
         scodes = scodes.astype(np.intp)
 
-    # Centre about a pivot first (exact for integers even after a +1e12 shift), then the mean.
-    pivot = xm[0].copy() if n else np.zeros(p)
-    xs = xm - pivot
-    mean = (xs.sum(axis=0) if w is None else w @ xs) / (n if w is None else w.sum())
-    xs -= mean
-    raw_scale = np.abs(xs).mean(axis=0) if n else np.zeros(p)
-    scale = np.where(raw_scale == 0, 1.0, raw_scale)
-    xs /= scale
-    _check_design(xs, e, names, control, raw_scale)
-    center = pivot + mean
-
-    data = obj.prepare(xs, t, e, strata=scodes, weights=w, ties=ties)
+    # Sorted once; centred about a pivot (exact for integers even after a +1e12 shift),
+    # then the mean, and scaled, in the same blocked passes (see obj.prepare).
+    data = obj.prepare(xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True)
+    assert data.center is not None
+    assert data.scale is not None
+    assert data.raw_scale is not None
+    center, scale, raw_scale = data.center, data.scale, data.raw_scale
+    _check_design(data.x, e, names, control, raw_scale, gram=data.gram)
     b0 = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64) * scale
     fit = _newton(data, b0, control)
 
@@ -613,7 +616,9 @@ def cox_fit(
             pj = None
             keep = [k for k in range(p) if k != j]
             if keep:
-                sub = obj.prepare(xs[:, keep], t, e, strata=scodes, weights=w, ties=ties)
+                sub = obj.prepare(
+                    xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True
+                )
                 ll_sub = _newton(sub, np.zeros(len(keep)), control).loglik
             else:
                 ll_sub = loglik0
@@ -659,7 +664,7 @@ def cox_fit(
             )
         )
 
-    baseline = _baseline(data, fit.beta, center, scale)
+    baseline = _baseline(data, fit.beta, center, scale, fit.sums)
     state = _State(
         data=data,
         beta_scaled=fit.beta,
@@ -730,9 +735,11 @@ class _State:
     weights: F | None
 
 
-def _baseline(data: obj.CoxData, beta_s: F, center: F, scale: F) -> BaselineHazard:
+def _baseline(
+    data: obj.CoxData, beta_s: F, center: F, scale: F, sums: obj.GroupSums | None = None
+) -> BaselineHazard:
     """Breslow/Efron cumulative hazard at x = 0 on the original scale."""
-    gs = obj.group_sums(data, data.x @ beta_s)
+    gs = sums if sums is not None else obj.group_sums(data, data.x @ beta_s)
     r0 = obj.cumsum_within(gs.e0, data.gstart)
     g = data.erow_group
     den = r0[g] - data.erow_f * gs.d0[g]
