@@ -255,7 +255,7 @@ def spec_text(s: Session, data_path: str, *, analyses: bool = True, header: str 
         spec_dict(s, data_path, analyses=analyses),
         sort_keys=False,
         allow_unicode=True,
-        default_flow_style=False,
+        default_flow_style=None,  # short mappings and lists on one line: {type: date}
         width=100,
     )
     return header + body

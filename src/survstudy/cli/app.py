@@ -71,6 +71,9 @@ def app_command(
     )
     url = f"http://127.0.0.1:{bound}/?token={config.token}"
     with tempfile.TemporaryDirectory(prefix="survstudy-app-") as tmp:
+        # Any temporary file of this process (an upload spooled to disk while it is
+        # parsed, a plotting cache) goes into the folder deleted on shutdown, too.
+        tempfile.tempdir = tmp
         asgi = create_app(config, Path(tmp))
         server = uvicorn.Server(
             uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="on")
@@ -83,8 +86,11 @@ def app_command(
             threading.Timer(0.5, webbrowser.open, args=(url,)).start()
         try:
             server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl+C it handled; stopping is the normal end
         finally:
             sock.close()
+    print("survstudy app stopped; the uploaded data were deleted", file=sys.stderr, flush=True)
 
 
 def _token() -> str:

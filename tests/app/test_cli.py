@@ -1,0 +1,101 @@
+"""`survstudy app` as a process: loopback only, token in the printed URL, refusals, and the
+data folder deleted when it stops (kind of truth: property — the rules of issue 8)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("uvicorn", reason="the app extra (uvicorn) is not installed")
+
+
+def _start() -> tuple[subprocess.Popen[str], str, Path]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "survstudy", "app", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = folder = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (url is None or folder is None):
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line.startswith("open "):
+            url = line.split(" ", 1)[1].strip()
+        elif line.startswith("data folder: "):
+            folder = Path(line[len("data folder: ") :].split(" (", 1)[0])
+    if url is None or folder is None:
+        proc.kill()
+        _out, err = proc.communicate()
+        pytest.fail(f"no URL printed: {err}")
+    return proc, url, folder
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def _status(url: str, headers: dict[str, str] | None = None) -> int:
+    req = urllib.request.Request(url, headers=headers or {})
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(req, timeout=10) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        e.close()
+        return int(e.code)
+
+
+def test_app_process_binds_loopback_with_token_and_cleans_up() -> None:
+    proc, url, folder = _start()
+    try:
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/\?token=([A-Za-z0-9_-]{40,})", url)
+        assert m is not None, url
+        port = int(m.group(1))
+        assert folder.is_dir()
+        base = f"http://127.0.0.1:{port}/"
+        assert _status(base) == 403  # no token
+        assert _status(base + "?token=wrong") == 403
+        assert _status(url) == 303  # the token is exchanged for a cookie, then to /
+        assert _status(url, {"Host": f"evil.example:{port}"}) == 400
+        # not reachable on another interface address than loopback
+        addrs = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+        for addr in addrs - {"127.0.0.1", "127.0.1.1"}:
+            with socket.socket() as s:
+                s.settimeout(2)
+                assert s.connect_ex((addr, port)) != 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert not folder.exists()
+
+
+def test_busy_port_is_one_error_line() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "survstudy", "app", "--no-browser", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+    assert out.stderr.count("\n") == 1
