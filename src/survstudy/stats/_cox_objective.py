@@ -109,6 +109,8 @@ _BLOCK = 16384
 # there; the arithmetic, down to rounding, is that of the earlier implementation, which
 # the step-size rules of the monotone-likelihood and Firth/profile fits were tuned on).
 _SMALL_N = 20_000
+# Rows per block when gathering the design into sorted, transposed order.
+_GATHER = 2048
 
 
 def prepare(
@@ -205,33 +207,6 @@ def prepare(
         gram = xs.T @ xs
         xin = xs
         standardise = False
-    pivot = xin[0].copy() if (standardise and n) else np.zeros(p)
-    acc = np.zeros(p)
-    for a in range(0, n, _BLOCK):
-        blk = xin[order[a : a + _BLOCK]]
-        if standardise:
-            blk -= pivot
-            acc += blk.sum(axis=0) if weights is None else w[a : a + _BLOCK] @ blk
-        xt[:, a : a + _BLOCK] = blk.T
-    if standardise:
-        mean = acc / (n if weights is None else w.sum())
-        absdev = np.zeros(p)
-        for a in range(0, n, _BLOCK):
-            c = xt[:, a : a + _BLOCK]
-            c -= mean[:, None]
-            absdev += np.abs(c).sum(axis=1)
-        raw_scale = absdev / n if n else np.zeros(p)
-        scale = np.where(raw_scale == 0, 1.0, raw_scale)
-        center = pivot + mean
-        gram = np.zeros((p, p))
-    wdx = np.zeros(p)
-    for a in range(0, n, _BLOCK):
-        c = xt[:, a : a + _BLOCK]
-        if standardise and scale is not None and gram is not None:
-            c /= scale[:, None]
-            gram += c @ c.T
-        wdx += c @ wdeath[a : a + _BLOCK]
-
     # blocks of ~_BLOCK rows that start at a sub-block boundary, so each sub-block
     # sum is one reduceat inside one block
     nz = np.flatnonzero(sub_ptr[1:] > sub_ptr[:-1]).astype(np.intp)
@@ -245,12 +220,48 @@ def prepare(
         b = int(nz_start[i1]) if i1 < nz.size else n
         blocks.append((a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1]))
 
+    # Pass 1: gather the rows in sorted order, transposed (minus the pivot).
+    # (np.take into a small row-major buffer, then an in-cache transpose: ~2x faster
+    # than fancy indexing straight into the strided destination)
+    pivot = xin[0].copy() if (standardise and n) else None
+    acc = np.zeros(p)
+    xin = np.ascontiguousarray(xin)
+    rows = np.empty((min(n, _GATHER), p))
+    for a in range(0, n, _GATHER):
+        b = min(a + _GATHER, n)
+        buf = np.take(xin, order[a:b], axis=0, out=rows[: b - a])
+        c = xt[:, a:b]
+        c[...] = buf.T
+        if pivot is not None:
+            c -= pivot[:, None]
+            acc += c.sum(axis=1) if weights is None else c @ w[a:b]
+    # Pass 2: centre (standardise) and accumulate what does not need the scale: the mean
+    # absolute deviation, the Gram matrix and the deaths' sums of x per tie group.
+    mean = acc / (n if weights is None else w.sum()) if pivot is not None else None
+    absdev = np.zeros(p)
+    gram_u = np.zeros((p, p))
     wdx_g = np.zeros((ng, p))
     for a, b, loc, ids in blocks:
+        c = xt[:, a:b]
+        if mean is not None:
+            c -= mean[:, None]
+            absdev += np.abs(c).sum(axis=1)
+            gram_u += c @ c.T
         even = (ids % 2) == 0  # death sub-blocks
         if np.any(even):
-            wsum = np.add.reduceat(xt[:, a:b] * wdeath[a:b], loc, axis=1).T
+            wsum = np.add.reduceat(c * wdeath[a:b], loc, axis=1).T
             wdx_g[ids[even] // 2] = wsum[even]
+    if pivot is not None and mean is not None:
+        raw_scale = absdev / n if n else np.zeros(p)
+        scale = np.where(raw_scale == 0, 1.0, raw_scale)
+        center = pivot + mean
+        # Pass 3: scale; the sums above are rescaled instead of recomputed
+        for a, b, _, _ in blocks:
+            xt[:, a:b] /= scale[:, None]
+        gram = gram_u / np.outer(scale, scale)
+        wdx_g /= scale
+    wdx = wdx_g.sum(axis=0)
+
     return CoxData(
         # small data keep a row-major copy for the row-wise small-data path
         x=np.ascontiguousarray(xt.T) if small else xt.T,
