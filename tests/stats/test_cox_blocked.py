@@ -107,3 +107,12 @@ def test_zero_variance_and_collinear_are_errors() -> None:
     """R reference / hand: design checks on the Gram matrix built in prepare."""
     REF.test_zero_variance_covariate_is_an_error()
     REF.test_collinear_covariates_are_an_error()
+
+
+@pytest.mark.parametrize("name", REF.REGULAR)
+def test_tie_groups_by_neighbours_match_r(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """R reference, with the tie groups found by comparing sorted neighbours (the path for
+    key ranges too wide to count) instead of counting keys."""
+    monkeypatch.setattr(obj, "_COUNTING", False)
+    REF.test_estimates_and_tests_match_r(name)
+    REF.test_baseline_hazard_matches_r(name)
