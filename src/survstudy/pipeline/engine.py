@@ -257,6 +257,9 @@ def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) 
             assign=kwargs.get("assign"),
             ph_test=True,  # from the same per-time sums; res.ph_test() returns it
         )
+    ci = kwargs.pop("ci", "wald")
+    if ci == "profile":
+        return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
     return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
 
 
@@ -272,8 +275,14 @@ def cox(
     concordance: bool = False,
     term_names: tuple[str, ...] | None = None,
     assign: tuple[str, ...] | None = None,
+    ci: str = "wald",
 ) -> CoxFit:
-    """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers."""
+    """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
+
+    ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
+    instead of Wald limits; with a data engine the fit comes from the engine and the
+    profile limits from the same in-memory arrays (:func:`survstudy.stats.firth.profile_ci`).
+    """
     # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
     # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
     # numpy RuntimeWarning on the user's terminal.
@@ -288,6 +297,7 @@ def cox(
             term_names=term_names,
             assign=assign,
             concordance=concordance,
+            ci=ci,
         )
     p = x.shape[1]
     estimable = []
@@ -326,12 +336,32 @@ def cox(
         c, c_se = float(res.concordance.c), float(res.concordance.se)
     lr = res.tests["likelihood_ratio"]
     wald = res.tests["wald"]
+    lower = np.array([t.lower for t in res.terms], dtype=float)
+    upper = np.array([t.upper for t in res.terms], dtype=float)
+    ci_method = str(getattr(res, "ci_method", "wald"))
+    if ci == "profile" and ci_method != "profile" and p and _DATA_ENGINE["engine"] is not None:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            lo_b, hi_b, warns = _stats("firth").profile_ci(
+                x,
+                time,
+                event,
+                strata=strata,
+                ties=ties,
+                conf_level=conf_level,
+                init=np.asarray(res.coef, dtype=float),
+                term_names=term_names,
+            )
+            lower, upper = np.exp(lo_b), np.exp(hi_b)
+        ci_method = "profile"
+        res_warnings = tuple(res.warnings) + tuple(warns)
+    else:
+        res_warnings = tuple(res.warnings)
     return CoxFit(
         coef=np.asarray(res.coef, dtype=float),
         se=np.asarray(res.se, dtype=float),
         hr=np.array([t.hr for t in res.terms], dtype=float),
-        lower=np.array([t.lower for t in res.terms], dtype=float),
-        upper=np.array([t.upper for t in res.terms], dtype=float),
+        lower=lower,
+        upper=upper,
         p=pval,
         estimable=tuple(estimable),
         notes=tuple(notes),
@@ -345,7 +375,8 @@ def cox(
         ph_global_chisq=ph_chisq,
         ph_global_df=ph_df,
         ph_global_p=ph_global,
-        warnings=tuple(res.warnings),
+        warnings=res_warnings,
+        ci_method=ci_method,
     )
 
 
@@ -398,6 +429,30 @@ def cox_firth(
         method=str(getattr(res, "method", "firth")),
         ci_method=str(getattr(res, "ci_method", "profile")),
     )
+
+
+def logrank_permutation(
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    *,
+    option: str,
+    seed: int,
+    n_resamples: int,
+) -> Any:
+    """The permutation log-rank p the spec's ``permutation`` option asks for, or ``None``.
+
+    :func:`survstudy.stats.exact.logrank_small_sample`: ``auto`` gives the exact (or
+    Monte-Carlo) p only when a group expects fewer than 5 events (``None`` otherwise);
+    ``exact`` and ``monte-carlo`` always give one; ``never`` gives none. Always computed
+    in memory (the arrays of one comparison are small).
+    """
+    if option == "never":
+        return None
+    res = _stats("exact").logrank_small_sample(
+        time, event, codes, method=option, n_resamples=n_resamples, seed=seed
+    )
+    return None if res.method == "asymptotic" else res
 
 
 def adjust_p(p: list[float], method: str) -> list[float]:

@@ -26,6 +26,7 @@ __all__ = [
     "Median",
     "MethodsProfile",
     "ModelResult",
+    "PermutationTest",
     "Precision",
     "ProfileDifference",
     "Provenance",
@@ -362,6 +363,46 @@ class GroupTest:
 
 
 @dataclass(frozen=True)
+class PermutationTest:
+    """A permutation log-rank p shown beside the chi-square p (small expected counts).
+
+    ``method``: ``exact`` (enumeration of every assignment of the group labels) or
+    ``monte-carlo`` (``n_resamples`` seeded permutations; ``p_lower``/``p_upper`` is
+    the Clopper–Pearson interval of the permutation p). ``option`` is the spec's
+    ``permutation`` setting, ``reason`` why this test was run.
+    """
+
+    method: str
+    statistic: float
+    p_value: float
+    option: str = "auto"
+    reason: str = ""
+    p_lower: float = float("nan")
+    p_upper: float = float("nan")
+    n_resamples: int | None = None
+    seed: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The printed name: "exact permutation p" or "Monte-Carlo permutation p"."""
+        return "exact permutation p" if self.method == "exact" else "Monte-Carlo permutation p"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "label": self.label,
+            "statistic": _f(self.statistic),
+            "p_value": _f(self.p_value),
+            "p_lower": _f(self.p_lower),
+            "p_upper": _f(self.p_upper),
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "option": self.option,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
 class CurveGroup:
     """One Kaplan–Meier curve as step data for a figure (times in the display unit).
 
@@ -414,6 +455,7 @@ class KMCurves:
     risk_table: bool
     title: str | None
     tests: tuple[GroupTest, ...] = ()
+    permutation: PermutationTest | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -424,6 +466,7 @@ class KMCurves:
             "max_time": self.max_time,
             "groups": [g.to_dict() for g in self.groups],
             "tests": [t.to_dict() for t in self.tests],
+            "permutation": self.permutation.to_dict() if self.permutation else None,
         }
 
 
@@ -497,6 +540,8 @@ class CoxRow:
     firth: FirthEstimate | None = None
     adjusted_p: float = float("nan")  # Holm / BH adjusted p of the factor (univariable)
     detectable_hr: float = float("nan")  # binary factor: Schoenfeld's detectable HR
+    ci_method: str = "wald"  # wald | profile: how lower/upper were computed
+    permutation: PermutationTest | None = None  # header row: permutation log-rank p
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -525,6 +570,8 @@ class CoxRow:
             "firth": self.firth.to_dict() if self.firth else None,
             "adjusted_p": _f(self.adjusted_p),
             "detectable_hr": _f(self.detectable_hr),
+            "ci_method": self.ci_method,
+            "permutation": self.permutation.to_dict() if self.permutation else None,
         }
 
 
@@ -539,6 +586,8 @@ class UnivariableResult:
     n_tests: int
     adjust: str = "none"  # none | holm | bh
     firth: str = "auto"  # the spec's firth option
+    ci: str = "wald"  # the spec's ci option: wald | profile
+    permutation: str = "auto"  # the spec's permutation option
     precision: Precision | None = None
     power: float = 0.8  # of the rows' detectable_hr
     alpha: float = 0.05
@@ -552,6 +601,8 @@ class UnivariableResult:
             "n_tests": self.n_tests,
             "adjust": self.adjust,
             "firth": self.firth,
+            "ci": self.ci,
+            "permutation": self.permutation,
             "precision": self.precision.to_dict() if self.precision else None,
         }
 
@@ -586,11 +637,13 @@ class ModelResult:
     firth_lr_statistic: float = float("nan")
     firth_lr_df: int = 0
     firth_lr_p: float = float("nan")
+    ci: str = "wald"  # the spec's ci option: wald | profile
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "estimable": self.estimable,
+            "ci": self.ci,
             "not_estimable_reason": self.reason,
             "firth": None
             if self.firth is None

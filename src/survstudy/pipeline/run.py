@@ -35,6 +35,7 @@ from survstudy.pipeline.results import (
     Median,
     MethodsProfile,
     ModelResult,
+    PermutationTest,
     Precision,
     ProfileDifference,
     Provenance,
@@ -733,6 +734,12 @@ def _cox_rows(
                 continue
             j = offset
             b, se = fit.coef[j], fit.se[j]
+            if fit.ci_method == "profile":
+                # profile limits are limits for β: exp(k·β_lower) = lower^k
+                with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+                    lo, hi = float(fit.lower[j]) ** k, float(fit.upper[j]) ** k
+            else:
+                lo, hi = _exp(k * (b - z * se)), _exp(k * (b + z * se))
             rows.append(
                 CoxRow(
                     variable=design.variable,
@@ -744,8 +751,9 @@ def _cox_rows(
                     coef=b,
                     se=se,
                     hr=_exp(k * b),
-                    lower=_exp(k * (b - z * se)),
-                    upper=_exp(k * (b + z * se)),
+                    lower=lo,
+                    upper=hi,
+                    ci_method=fit.ci_method,
                     p_value=fit.p[j],
                     ph_p=fit.ph_p.get(design.variable, float("nan")),
                     n=n,
@@ -805,6 +813,7 @@ def _cox_rows(
                 p_value=fit.p[j],
                 estimable=fit.estimable[j],
                 warnings=tuple(fit.notes[j]),
+                ci_method=fit.ci_method,
             )
         )
     return rows
@@ -926,9 +935,17 @@ def _univariable(
                     term_names=design.terms,
                     ph_test=True,
                     assign=(design.variable,) * len(design.terms),
+                    ci=u.ci,
                 )
+                # same CI method, so that the reconciliation shows the ties' effect only
                 fit_other = engine.cox(
-                    x, t, e, ties=other.ties, conf_level=other.conf_level, term_names=design.terms
+                    x,
+                    t,
+                    e,
+                    ties=other.ties,
+                    conf_level=other.conf_level,
+                    term_names=design.terms,
+                    ci=u.ci,
                 )
             except AnalysisError as exc:
                 note = str(exc)
@@ -973,10 +990,28 @@ def _univariable(
             if events and np.unique(codes).size > 1:
                 lr = engine.logrank(t, e, codes, "logrank").p_value
                 gb = engine.logrank(t, e, codes, "gehan-breslow").p_value
+            perm = (
+                _permutation(
+                    u.permutation,
+                    u.seed,
+                    u.resamples,
+                    t,
+                    e,
+                    codes,
+                    warn,
+                    f"{label}, {design.label}",
+                    "univariable",
+                    endpoint=ep,
+                    variable=design.variable,
+                )
+                if events and np.unique(codes).size > 1
+                else None
+            )
             new[0] = replace(
                 new[0],
                 logrank_p=lr,
                 breslow_p=gb if prof.name == "spss" else float("nan"),
+                permutation=perm,
             )
         if fit is not None and fit_other is not None:
             diffs.extend(
@@ -1007,6 +1042,8 @@ def _univariable(
             n_tests=n_tests,
             adjust=u.adjust,
             firth=u.firth,
+            ci=u.ci,
+            permutation=u.permutation if u.logrank else "never",
             precision=_endpoint_precision(spec, cohort, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
@@ -1169,9 +1206,17 @@ def _multivariable(
             concordance=True,
             term_names=terms,
             assign=assign,
+            ci=m.ci,
         )
         fit_other = engine.cox(
-            x, t, e, ties=other.ties, conf_level=other.conf_level, strata=st, term_names=terms
+            x,
+            t,
+            e,
+            ties=other.ties,
+            conf_level=other.conf_level,
+            strata=st,
+            term_names=terms,
+            ci=m.ci,
         )
     except AnalysisError as exc:
         # The rest of the report is still worth having: the model becomes a
@@ -1276,6 +1321,7 @@ def _multivariable(
         firth_lr_statistic=ffit.lr_statistic if ffit is not None else float("nan"),
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
+        ci=m.ci,
     )
     return model, diffs
 
@@ -1344,6 +1390,55 @@ def _model_not_fitted(
     )
 
 
+# --------------------------------------------------------------------------- permutation
+
+
+def _permutation(
+    option: str,
+    seed: int,
+    n_resamples: int,
+    t: np.ndarray,
+    e: np.ndarray,
+    codes: np.ndarray,
+    warn: _Warnings,
+    what: str,
+    section: str,
+    **where: Any,
+) -> PermutationTest | None:
+    """The permutation log-rank p of one comparison, as the spec's option asks.
+
+    ``auto`` runs it only when a group expects fewer than 5 events
+    (:func:`survstudy.stats.exact.logrank_small_sample`); a failure is a warning, the
+    chi-square p stays.
+    """
+    try:
+        res = engine.logrank_permutation(
+            t, e, codes, option=option, seed=seed, n_resamples=n_resamples
+        )
+    except AnalysisError as exc:
+        warn.add(
+            "PERMUTATION-NOT-COMPUTED",
+            f"{what}: the permutation log-rank p could not be computed: {exc.message}",
+            section,
+            **where,
+        )
+        return None
+    if res is None:
+        return None
+    mc = res.method == "monte-carlo"
+    return PermutationTest(
+        method=str(res.method),
+        statistic=float(res.statistic),
+        p_value=float(res.p_value),
+        option=option,
+        reason=str(res.reason),
+        p_lower=float(res.p_lower) if mc and res.p_lower is not None else float("nan"),
+        p_upper=float(res.p_upper) if mc and res.p_upper is not None else float("nan"),
+        n_resamples=int(res.n_resamples) if mc and res.n_resamples is not None else None,
+        seed=int(res.seed) if mc and res.seed is not None else None,
+    )
+
+
 # --------------------------------------------------------------------------- KM figures
 
 
@@ -1409,6 +1504,7 @@ def _km_figure(
             )
         )
     tests: list[GroupTest] = []
+    perm: PermutationTest | None = None
     if codes is not None and len(curves) > 1:
         t, e = t_all[ok & (codes >= 0)], e_all[ok & (codes >= 0)]
         c = codes[ok & (codes >= 0)]
@@ -1416,6 +1512,20 @@ def _km_figure(
             for weights, label in prof.tests:
                 g = engine.logrank(t, e, c, weights)
                 tests.append(replace(g, label=label))
+            if np.unique(c).size > 1:
+                perm = _permutation(
+                    k.permutation,
+                    k.seed,
+                    k.resamples,
+                    t,
+                    e,
+                    c,
+                    warn,
+                    f"{ep_label} by {by_label}",
+                    "km",
+                    endpoint=k.endpoint,
+                    variable=k.by,
+                )
     key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
     return KMCurves(
         key=key,
@@ -1431,6 +1541,7 @@ def _km_figure(
         risk_table=bool(k.risk_table),
         title=k.title,
         tests=tuple(tests),
+        permutation=perm,
     )
 
 
@@ -1503,6 +1614,54 @@ def _methods(
             "Firth-penalised estimate (Heinze and Schemper 2001) is reported, with its "
             "confidence interval and p-value from the profile penalised likelihood."
         )
+    cis = {a.univariable.ci} if a.univariable else set()
+    cis |= {m.ci for m in a.multivariable}
+    if cis:
+        pct = f"{_fmt_num(round(prof.conf_level * 100, 1))}%"
+        if cis == {"profile"}:
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios were computed from "
+                "the profile likelihood (Venzon and Moolgavkar 1988), which behaves better "
+                "than the Wald interval with few events; p-values are from Wald tests."
+            )
+        elif cis == {"wald"}:
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios are Wald intervals, "
+                f"exp(β ± {_fmt_num(round(engine.z_value(prof.conf_level), 2))} × SE)."
+            )
+        else:
+            where = [
+                *(
+                    ["the univariable analyses"]
+                    if a.univariable and a.univariable.ci == "profile"
+                    else []
+                ),
+                *(f"the model {m.name}" for m in a.multivariable if m.ci == "profile"),
+            ]
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios were computed from "
+                f"the profile likelihood (Venzon and Moolgavkar 1988) for {', '.join(where)} "
+                "and are Wald intervals elsewhere; p-values are from Wald tests."
+            )
+    perm_options = {
+        *([a.univariable.permutation] if a.univariable and a.univariable.logrank else []),
+        *(k.permutation for k in a.km if k.by),
+    } - {"never"}
+    if perm_options:
+        when = (
+            "where a group expected fewer than 5 events"
+            if perm_options == {"auto"}
+            else "where a group expected fewer than 5 events, or where the analysis asked for it"
+            if "auto" in perm_options
+            else "for every comparison"
+        )
+        sentences.append(
+            f"{when[:1].upper()}{when[1:]}, the log-rank p from the chi-square approximation is "
+            "accompanied by the exact permutation p (all assignments of the group labels "
+            "enumerated, conditional on the observed times; Heimann and Neuhaus 1998) or, when "
+            "enumeration is too large, a Monte-Carlo permutation p from seeded random "
+            "permutations with its 95% Clopper–Pearson interval."
+        )
     if a.precision is not None and (a.survival or a.univariable):
         sentences.append(
             "For each endpoint, the smallest hazard ratio detectable with "
@@ -1538,6 +1697,8 @@ def _methods(
         if prof.name == "standard"
         else ["log-rank (Mantel–Cox)", "Breslow (generalized Wilcoxon)"],
         "followup": "reverse Kaplan–Meier",
+        "cox_ci": sorted(cis),
+        "permutation": sorted(perm_options),
         "continuous_summary": a.table1.continuous if a.table1 else None,
         "time_unit": cohort.unit,
         "days_per_unit": cohort.days_per_unit,

@@ -221,6 +221,13 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         t0 = lr[0] if lr else tests[0]
         name = str(getattr(t0, "label", "") or "Log-rank")
         p_text = f"{name} {format_p(float(t0.p_value))}"
+        perm = getattr(km_curves, "permutation", None)
+        if perm is not None:
+            # small expected counts: the permutation p beside the chi-square p, named as such
+            if perm.method == "exact":
+                p_text += f"\nExact permutation {format_p(float(perm.p_value))}"
+            else:
+                p_text += f"\nMonte-Carlo permutation {format_p(float(perm.p_value))}"
     risk = bool(opts.pop("risk_table"))
     n_risk = tuple(tuple(int(x) for x in g.n_risk_at) for g in groups) if risk else ()
     opts.pop("logrank_p", None)

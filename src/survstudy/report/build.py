@@ -173,6 +173,14 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             if label.lower().startswith("log-rank"):
                 label = "log-rank"  # a common noun mid-sentence; named tests keep their capital
             caption += f"; {label} test"
+            perm = getattr(k, "permutation", None)
+            if perm is not None:
+                caption += (
+                    " with the exact permutation p"
+                    if perm.method == "exact"
+                    else " with the Monte-Carlo permutation p "
+                    f"({perm.n_resamples} seeded permutations)"
+                ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
         caption += f". Time in {unit}; number at risk under the x-axis."
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for ep, uni in results.univariable.items():

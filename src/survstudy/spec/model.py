@@ -528,6 +528,23 @@ _FIRTH_DESCRIPTION = (
 )
 
 
+CIOption = Literal["wald", "profile"]
+_CI_DESCRIPTION = (
+    "Confidence intervals of the ordinary Cox hazard ratios: wald = exp(beta ± z·SE); "
+    "profile = profile likelihood (Venzon & Moolgavkar 1988), which follows the likelihood "
+    "and behaves better with few events. p-values stay Wald tests."
+)
+PermutationOption = Literal["auto", "exact", "monte-carlo", "never"]
+_PERMUTATION_DESCRIPTION = (
+    "Permutation log-rank p shown beside the chi-square p: auto = when any group expects "
+    "fewer than 5 events (exact enumeration, or a seeded Monte-Carlo p with its CI when "
+    "enumeration is too large); exact = always, exact where possible; monte-carlo = always, "
+    "Monte-Carlo; never = chi-square p only."
+)
+_SEED_DESCRIPTION = "Seed of the Monte-Carlo permutation log-rank test (reproducible p)."
+_RESAMPLES_DESCRIPTION = "Number of random permutations of the Monte-Carlo log-rank test."
+
+
 class UnivariableSpec(_Model):
     """Univariable Cox models (and log-rank tests for categorical factors)."""
 
@@ -535,6 +552,10 @@ class UnivariableSpec(_Model):
     factors: list[FactorItem]
     logrank: bool = Field(True, description="Add the log-rank p for categorical factors.")
     firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
+    ci: CIOption = Field("wald", description=_CI_DESCRIPTION)
+    permutation: PermutationOption = Field("auto", description=_PERMUTATION_DESCRIPTION)
+    seed: int = Field(20261126, ge=0, description=_SEED_DESCRIPTION)
+    resamples: int = Field(10_000, ge=100, le=10_000_000, description=_RESAMPLES_DESCRIPTION)
     adjust: Literal["none", "holm", "bh"] = Field(
         "none",
         description="Adjust the factors' p-values for the number of factors tested per "
@@ -553,6 +574,7 @@ class ModelSpec(_Model):
     covariates: list[FactorItem]
     strata: list[str] = Field(default_factory=list)
     firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
+    ci: CIOption = Field("wald", description=_CI_DESCRIPTION)
 
     _lists = field_validator("strata", mode="before")(_as_list)
 
@@ -567,6 +589,9 @@ class KMFigureSpec(_Model):
     max_time: float | None = Field(None, gt=0, description="x-axis limit, in units.time.")
     breaks: float | None = Field(None, gt=0, description="x-axis tick spacing, in units.time.")
     title: str | None = None
+    permutation: PermutationOption = Field("auto", description=_PERMUTATION_DESCRIPTION)
+    seed: int = Field(20261126, ge=0, description=_SEED_DESCRIPTION)
+    resamples: int = Field(10_000, ge=100, le=10_000_000, description=_RESAMPLES_DESCRIPTION)
 
 
 class PrecisionSpec(_Model):

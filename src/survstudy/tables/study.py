@@ -20,6 +20,7 @@ from survstudy.pipeline.results import (
     EndpointSummary,
     Median,
     ModelResult,
+    PermutationTest,
     ProfileDifference,
     StudyResults,
     UnivariableResult,
@@ -72,8 +73,8 @@ def table1_table(results: StudyResults) -> TableModel | None:
 # --------------------------------------------------------------------------- survival
 
 
-def survival_table(results: StudyResults) -> TableModel | None:
-    """Survival summary: one column per endpoint, one row per statistic.
+def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
+    """Survival summary (``Table {number}``): one column per endpoint, one row per statistic.
 
     Warnings (median not reached, few patients at risk at a landmark) are notes on
     the cell they concern.
@@ -170,7 +171,7 @@ def survival_table(results: StudyResults) -> TableModel | None:
         )
     return TableModel(
         key="survival",
-        title="Table 2. Survival",
+        title=f"Table {number}. Survival",
         columns=columns,
         rows=rows,
         footnotes=foot,
@@ -249,6 +250,8 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             cells["logrank"] = _p(r.logrank_p) if r.kind == "header" else ""
         if "breslow" in extra:
             cells["breslow"] = _p(r.breslow_p) if r.kind == "header" else ""
+        if "permutation" in extra:
+            cells["permutation"] = _permutation_text(r.permutation) if r.kind == "header" else ""
         if "ph" in extra:
             cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous") else ""
         if "adjusted" in extra:
@@ -311,6 +314,64 @@ def _firth_columns(rows: tuple[CoxRow, ...], pct: str) -> list[Column]:
     ]
 
 
+def _ci_sentence(ci: str, pct: str) -> str:
+    """The footnote sentence naming the CI method of the ordinary Cox hazard ratios."""
+    if ci == "profile":
+        return (
+            f"{pct} CIs of the hazard ratios from the profile likelihood (Venzon and "
+            "Moolgavkar 1988); an infinite limit means the likelihood never falls far enough "
+            "on that side."
+        )
+    return f"{pct} CIs of the hazard ratios are Wald intervals (log HR ± z × SE)."
+
+
+def _permutation_text(t: PermutationTest | None) -> str:
+    """An exact p as a p-value; a Monte-Carlo p with its Clopper–Pearson interval."""
+    if t is None or not math.isfinite(t.p_value):
+        return ""
+    if t.method == "exact":
+        return _p(t.p_value)
+    ci = (
+        f" ({_p(t.p_lower)}–{_p(t.p_upper)})"
+        if math.isfinite(t.p_lower) and math.isfinite(t.p_upper)
+        else ""
+    )
+    return f"{_p(t.p_value)}{ci} MC"
+
+
+def _permutation_column(rows: tuple[CoxRow, ...]) -> Column | None:
+    tests = [r.permutation for r in rows if r.permutation is not None]
+    if not tests:
+        return None
+    exact = all(t.method == "exact" for t in tests)
+    return Column("permutation", "Exact permutation p" if exact else "Permutation p")
+
+
+def _permutation_footnote(tests: list[PermutationTest]) -> str | None:
+    if not tests:
+        return None
+    methods = {t.method for t in tests}
+    options = {t.option for t in tests}
+    when = (
+        "where a group expects fewer than 5 events"
+        if options == {"auto"}
+        else "as the analysis asks"
+    )
+    parts = [
+        f"Exact permutation p: the log-rank test by permutation of the group labels, shown "
+        f"{when} (the chi-square p is unreliable there)"
+    ]
+    if "exact" in methods:
+        parts.append("exact p from all assignments of the labels")
+    if "monte-carlo" in methods:
+        mc = next(t for t in tests if t.method == "monte-carlo")
+        parts.append(
+            f"MC, Monte-Carlo p from {mc.n_resamples} random permutations (seed {mc.seed}) "
+            "with its 95% Clopper–Pearson interval"
+        )
+    return "; ".join(parts) + "."
+
+
 def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> TableModel:
     """Univariable Cox models (and group tests) for one endpoint."""
     uni: UnivariableResult = results.univariable[endpoint]
@@ -323,6 +384,11 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         Column("p", "p"),
         Column("logrank", f"{labels.get('logrank', 'Log-rank')} p"),
     ]
+    perm_col = _permutation_column(uni.rows)
+    if perm_col is not None:
+        # beside the chi-square log-rank p it corrects
+        extra.append("permutation")
+        columns.append(perm_col)
     if "breslow" in extra:
         columns.append(Column("breslow", f"{labels['gehan-breslow']} p"))
     adjust_name = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(uni.adjust)
@@ -346,7 +412,8 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         "for ties); p from the Wald test. For a factor with more than two categories the p on "
         "its first line is the overall "
         + ("Wald" if prof.name == "spss" else "likelihood-ratio")
-        + " test. Group tests compare the Kaplan–Meier curves of the categories.",
+        + " test. Group tests compare the Kaplan–Meier curves of the categories. "
+        + _ci_sentence(uni.ci, f"{_num(round(prof.conf_level * 100, 1))}%"),
         f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested"
         + (
             f"; p-values adjusted for {uni.n_tests} tests by the {adjust_name} method in the "
@@ -360,6 +427,9 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     firth_note = _firth_footnote(uni.rows, prof.conf_level)
     if firth_note:
         foot.append(firth_note)
+    perm_note = _permutation_footnote([r.permutation for r in uni.rows if r.permutation])
+    if perm_note:
+        foot.append(perm_note)
     if "detectable" in extra:
         foot.append(
             "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
@@ -426,6 +496,7 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         )
         + f"; likelihood-ratio test {_p_sentence(model.lr_p)}; global proportional-hazards "
         f"test (Grambsch–Therneau) {_p_sentence(model.ph_global_p)}.",
+        f"p from the Wald test; {_ci_sentence(model.ci, pct)}",
     ]
     if model.firth is not None:
         note = _firth_footnote(model.rows, results.profile.conf_level)
@@ -551,7 +622,8 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     t1 = table1_table(results)
     if t1 is not None:
         out.append(t1)
-    s = survival_table(results)
+    # numbered in order of appearance: without Table 1 the survival summary is Table 1
+    s = survival_table(results, number=len(out) + 1)
     if s is not None:
         out.append(s)
     n = len(out) + 1
