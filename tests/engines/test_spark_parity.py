@@ -259,3 +259,51 @@ def test_spark_errors_are_user_errors(spark: Any, tmp_path: Path) -> None:
     with pytest.raises(DataError, match="event must be 0/1") as info:
         spark.risk_table(src, time="time", event="karno")
     assert "60" not in str(info.value)
+
+
+def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from survstudy.cli import main as cli_main
+
+    cli_main._state["debug"] = False
+    with pytest.raises(SystemExit) as info:
+        cli_main.main(args)
+    out = capsys.readouterr()
+    code = info.value.code if isinstance(info.value.code, int) else 0
+    return code, out.out, out.err
+
+
+def _same_json(a: Any, b: Any, path: str = "") -> None:
+    """Equal structure, equal strings/ints/None, floats to 1e-9 relative."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _same_json(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same_json(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (int, float)):
+        assert b == pytest.approx(a, rel=RTOL, abs=1e-300), path
+    else:
+        assert a == b, path
+
+
+def test_cli_spark_master_gives_the_memory_json(
+    spark: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Naive oracle: `survstudy cox|logrank FILE --engine spark --spark-master local[2] --json`
+    prints the in-memory JSON (concordance, which needs the rows, is null through engines)."""
+    vet = str(REF / "data" / "veteran.csv")
+    cox = ["cox", vet, "--time", "time", "--event", "status", "--covariates", "karno,celltype"]
+    cox += ["--categorical", "celltype", "--strata", "trt", "--json"]
+    lr = ["logrank", vet, "--time", "time", "--event", "status", "--by", "celltype", "--json"]
+    for args, skip in ((cox, ("concordance", "concordance_se")), (lr, ())):
+        code, out_m, err = _cli(args, capsys)
+        assert code == 0, err
+        code, out_s, err = _cli([*args, "--engine", "spark", "--spark-master", "local[2]"], capsys)
+        assert code == 0, err
+        m, s = json.loads(out_m), json.loads(out_s)
+        for k in skip:
+            m.pop(k, None)
+            s.pop(k, None)
+        _same_json(m, s)

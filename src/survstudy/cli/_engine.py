@@ -15,7 +15,15 @@ import typer
 
 from survstudy.errors import AnalysisError, DataError
 
-__all__ = ["EngineOpt", "EngineOption", "engine_options", "open_engine", "source_for"]
+__all__ = [
+    "EngineOpt",
+    "EngineOption",
+    "SparkMaster",
+    "engine_options",
+    "open_engine",
+    "source_for",
+    "with_spark_master",
+]
 
 EngineOption = Annotated[
     str,
@@ -34,7 +42,23 @@ EngineOpt = Annotated[
     ),
 ]
 
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="Spark master URL for --engine spark: local[2] (default), spark://host:7077, yarn, "
+        "k8s://… (same as --engine-opt master=URL).",
+    ),
+]
+
 _INT_OPTS = {"threads"}
+
+
+def with_spark_master(opts: list[str] | None, master: str | None) -> list[str] | None:
+    """``--spark-master URL`` as the engine setting ``master=URL`` (it wins over --engine-opt)."""
+    if master is None:
+        return opts
+    return [*(opts or []), f"master={master}"]
 
 
 def parse_opts(items: list[str] | None) -> dict[str, Any]:

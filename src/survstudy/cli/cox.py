@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from survstudy.cli._engine import EngineOpt, EngineOption
+from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
 from survstudy.errors import DataError
 
@@ -87,8 +87,10 @@ def cox(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
+    engine_opt = with_spark_master(engine_opt, spark_master)
     import numpy as np
 
     from survstudy.cli._columns import load_columns

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from survstudy.cli._engine import EngineOpt, EngineOption
+from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -61,8 +61,10 @@ def km(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Kaplan–Meier estimate: table, median with CI and survival at chosen times."""
+    engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._columns import factor_codes, load_columns
     from survstudy.stats.km import CONF_TYPES, kaplan_meier, kaplan_meier_by
 

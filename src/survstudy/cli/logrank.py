@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from survstudy.cli._engine import EngineOpt, EngineOption
+from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -44,8 +44,10 @@ def logrank(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
+    engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._columns import factor_codes, load_columns
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from survstudy.cli._engine import EngineOpt, EngineOption
+from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
 
 ALL_FORMATS = ("html", "docx", "csv", "xlsx", "json")
@@ -147,8 +147,10 @@ def run(
     tiff: Annotated[bool, typer.Option("--tiff", help="Also write TIFF figures.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Run every analysis of a study spec and write the report folder."""
+    engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._engine import engine_options
     from survstudy.data import build_cohort
     from survstudy.errors import SurvstudyError
