@@ -125,7 +125,13 @@ class SparkEngine(DuckDBEngine):
         driver_memory: str | None = None,
         shuffle_partitions: int | str | None = None,
         conf: Mapping[str, str] | None = None,
+        **unknown: Any,
     ) -> None:
+        if unknown:
+            raise AnalysisError(
+                f"unknown spark engine option {sorted(unknown)[0]!r}; "
+                "use master, driver_memory or shuffle_partitions"
+            )
         self._spark, self._owned = spark_session(
             master,
             driver_memory=driver_memory,
