@@ -8,6 +8,7 @@ properties) so the bytes do not depend on the clock.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -124,36 +125,90 @@ def _cell_text(
         sup.font.size = Pt(size)
 
 
-def _widths(cols: list[tuple[str, str]], body: list[tuple[str, list[str]]]) -> list[float]:
-    """Column widths (mm) over the 170 mm text width: each number column as wide as its
-    longest cell (about 1.65 mm per character at 9 pt, so "1.01 (0.47–2.16)" never wraps;
-    headers may wrap at words), the label column takes the rest."""
-    total, ncol = 170.0, max(len(cols), 1)
-    if ncol == 1:
-        return [total]
+#: text width (mm) of an A4 page with 20 mm margins, by orientation
+_TEXT_WIDTH = {False: 170.0, True: 257.0}
+#: font sizes (pt) tried for a table, portrait first, then landscape
+_SIZES = (9.0, 8.5, 8.0)
+_LANDSCAPE_SIZES = (9.0, 8.5, 8.0, 7.5, 7.0)
+_LABEL_MIN = 30.0  # mm; the label column wraps at spaces
+
+
+def _header_pieces(header: str) -> list[str]:
+    """The pieces a header may wrap between: at spaces and after a hyphen, en dash or
+    slash ("(Mantel-Cox)" -> "(Mantel-", "Cox)"), never inside a word."""
+    return [piece for word in header.split() for piece in re.findall(r"[^-–/]+[-–/]?|[-–/]", word)]
+
+
+def _needs(
+    cols: list[tuple[str, str]], body: list[tuple[str, list[str]]], size: float
+) -> tuple[list[float], list[float]]:
+    """Per number column at ``size`` pt: (width keeping header pieces whole, width of the
+    longest cell). About 1.65 mm per character at 9 pt for cells, 1.95 mm for bold header
+    characters, scaled with the font size; 5 mm of cell padding."""
+    k = size / 9.0
     need, floor = [], []
-    for j in range(1, ncol):
-        cell = max([len(c[j]) for _, c in body] + [0]) * 1.65
-        head = max(map(len, cols[j][1].split() or [""])) * 1.95  # bold header words never split
-        need.append(min(max(cell, head, 6.6) + 5.0, 60.0))
-        floor.append(min(max(cell, 6.6) + 5.0, 60.0))
-    rest = total - sum(need)
-    if rest < 45.0:
-        # A wide table (e.g. Firth and detectable-HR columns beside the group tests): first
-        # the label column gives up to 15 mm and long header words may break, so that the
-        # numbers still never wrap; only then is every column scaled down.
-        label = max(30.0, min(45.0, total - sum(floor)))
-        room = total - label - sum(floor)
-        excess = [n - f for n, f in zip(need, floor, strict=True)]
-        if room >= 0 and sum(excess) > 0:
-            keep = min(1.0, room / sum(excess))
-            need = [f + e * keep for f, e in zip(floor, excess, strict=True)]
-            rest = total - sum(need)
-        else:
-            scale = (total - label) / sum(floor)
-            need = [f * scale for f in floor]
-            rest = label
-    return [rest, *need]
+    for j in range(1, len(cols)):
+        cell = max([len(c[j]) for _, c in body] + [0]) * 1.65 * k
+        head = max([len(x) for x in _header_pieces(cols[j][1])] + [0]) * 1.95 * k
+        need.append(min(max(cell, head, 6.6 * k) + 5.0, 60.0))
+        floor.append(min(max(cell, 6.6 * k) + 5.0, 60.0))
+    return need, floor
+
+
+def _layout(
+    cols: list[tuple[str, str]], body: list[tuple[str, list[str]]]
+) -> tuple[list[float], float, bool]:
+    """Column widths (mm), font size (pt) and orientation (``True``: landscape) of a table.
+
+    Numbers never wrap and header words never break mid-word ("Breslo-w"): the table
+    takes the first of portrait at 9, 8.5 or 8 pt, then a landscape page at 9 down to
+    7 pt, where every number column is as wide as its longest cell and its longest header
+    piece and the label column keeps at least 30 mm (it takes the rest). Only a table too
+    wide even for that falls back to landscape at 7 pt with header words allowed to break
+    (the numbers still whole when they fit at all).
+    """
+    ncol = max(len(cols), 1)
+    if ncol == 1:
+        return [_TEXT_WIDTH[False]], 9.0, False
+    for landscape, sizes in ((False, _SIZES), (True, _LANDSCAPE_SIZES)):
+        total = _TEXT_WIDTH[landscape]
+        for size in sizes:
+            need, _floor = _needs(cols, body, size)
+            if total - sum(need) >= _LABEL_MIN:
+                return [total - sum(need), *need], size, landscape
+    total, size = _TEXT_WIDTH[True], 7.0
+    need, floor = _needs(cols, body, size)
+    label = max(_LABEL_MIN, min(45.0, total - sum(floor)))
+    room = total - label - sum(floor)
+    excess = [n - f for n, f in zip(need, floor, strict=True)]
+    if room >= 0 and sum(excess) > 0:
+        keep = min(1.0, room / sum(excess))
+        need = [f + e * keep for f, e in zip(floor, excess, strict=True)]
+        return [total - sum(need), *need], size, True
+    scale = (total - label) / sum(floor)
+    return [label, *(f * scale for f in floor)], size, True
+
+
+def _widths(cols: list[tuple[str, str]], body: list[tuple[str, list[str]]]) -> list[float]:
+    """Column widths (mm) of :func:`_layout` (portrait: they add up to 170 mm)."""
+    return _layout(cols, body)[0]
+
+
+def _is_landscape(t: Any) -> bool:
+    return _layout(T.columns(t), T.rows(t))[2]
+
+
+def _orient(doc: Any, landscape: bool) -> None:
+    """Start a new page section in the given orientation unless the last one has it."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+    from docx.shared import Mm
+
+    sec = doc.sections[-1]
+    if (sec.orientation == WD_ORIENT.LANDSCAPE) == landscape:
+        return
+    new = doc.add_section(WD_SECTION.NEW_PAGE)
+    new.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    new.page_width, new.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
 
 
 def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, str]]]) -> None:
@@ -165,6 +220,8 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     al = T.aligns(t)
     info = T.row_info(t)
     ind = T.indents(t)
+    widths, size, landscape = _layout(cols, body)
+    _orient(doc, landscape)
     cap = doc.add_paragraph()
     cap.paragraph_format.keep_with_next = True
     cap.paragraph_format.space_before = Pt(12)
@@ -177,7 +234,6 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
         sup.font.size = Pt(10)
     table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
     table.autofit = False
-    widths = _widths(cols, body)
     for j, w in enumerate(widths):
         table.columns[j].width = Mm(w)
         for cell in table.columns[j].cells:
@@ -187,7 +243,7 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     _border(tbl_pr, {})  # rules are drawn on the cells: top, under the header, bottom
     for j, (_, label) in enumerate(cols):
         cell = table.rows[0].cells[j]
-        _cell_text(cell, label, bold=True, align=al[j] if j < len(al) else "left")
+        _cell_text(cell, label, bold=True, size=size, align=al[j] if j < len(al) else "left")
         _border(cell._tc.get_or_add_tcPr(), {"top": 12, "bottom": 6})
     for i, (kind, cells) in enumerate(body):
         row = table.rows[i + 1]
@@ -200,6 +256,7 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
                 indent=ind[i] if j == 0 else 0,
                 marks=T.cell_marks(marks, k, i, j, cols[j][0]),
                 fmarks=info[i][1] if j == 0 else [],
+                size=size,
                 align=al[j] if j < len(al) else "left",
             )
             if i == len(body) - 1:
@@ -304,9 +361,11 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     front = [t for t in tables if T.key(t).startswith(("table1", "surv"))]
     back = [t for t in tables if t not in front]
     if front:
+        _orient(doc, _is_landscape(front[0]))  # the heading goes on the table's page
         doc.add_heading("Tables", level=1)
     for t in front:
         _add_table(doc, t, marks, notes)
+    _orient(doc, False)  # figures on portrait pages
     if bundle.figures:
         doc.add_heading("Figures", level=1)
         for i, (f, files) in enumerate(zip(bundle.figures, figure_files, strict=True)):
@@ -323,9 +382,11 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
             r.bold = True
             p.add_run(f.caption).font.size = Pt(9.5)
     if back:
+        _orient(doc, _is_landscape(back[0]))
         doc.add_heading("Regression analyses", level=1)
     for t in back:
         _add_table(doc, t, marks, notes)
+    _orient(doc, False)
     if general:
         doc.add_heading("Warnings", level=1)
         for m in general:
