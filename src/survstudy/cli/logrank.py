@@ -37,7 +37,8 @@ def logrank(
         typer.Option(
             "--permutation",
             help="Also give a permutation p-value: exact, monte-carlo or auto "
-            "(exact/Monte-Carlo when a group expects < 5 events).",
+            "(exact/Monte-Carlo when a group expects < 5 events); any number of groups, "
+            "labels permuted within --strata.",
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
@@ -97,11 +98,11 @@ def logrank(
 
         if permutation not in ("auto", "exact", "monte-carlo"):
             raise AnalysisError("--permutation must be auto, exact or monte-carlo")
-        if strata is not None:
-            raise AnalysisError("--permutation is not available with --strata")
         if weights != "logrank":
             raise AnalysisError("--permutation uses log-rank scores; drop --weights")
-        perm = logrank_small_sample(cols.time, cols.event, codes, method=permutation, seed=seed)
+        perm = logrank_small_sample(
+            cols.time, cols.event, codes, strata=st, method=permutation, seed=seed
+        )
         payload["permutation"] = perm.to_dict()
     payload["n_read"] = n_read
     payload["n_dropped"] = n_dropped
