@@ -27,10 +27,14 @@ S = O_1 - E_1 (= U_1) and T = S^2 / W_11; ``chisq`` always holds T.
 
 p-value: P(T >= t_obs) under the permutation distribution (two-sided for two
 groups, P(|S| >= |s_obs|)). Floating ties: a permuted T counts as "at least as
-extreme" when T >= t_obs - 1e-9 * max(t_obs, 1) (``_REL_T``); before the exact
+extreme" when T >= t_obs - 1e-9 * max(t_obs, 1) (``_REL_T``). Before the exact
 enumeration the scores are quantised to integer multiples of
-q = 1e-9 * max(sum |a_i|, 1), so assignments with equal score sums have exactly
-equal sums.
+q = 1e-9 * max(sum |a_i|, 1), so assignments with the same multiset of scores
+have exactly equal sums; as equal sums reached through different score values
+can then differ by up to n q / 2, the exact test widens the tolerance by the
+bound on the resulting change of T (2 sqrt(T lam) dU + lam dU^2, lam the largest
+eigenvalue of W^-, dU = sqrt(k - 1) n q / 2): T values closer than that (about
+1e-7 on the chi-square scale for n ~ 20) count as ties.
 
 Exact enumeration. The distribution of U depends only on how many subjects
 with each distinct score value go to each group. A dynamic programme runs over
@@ -341,7 +345,13 @@ def _exact_p(su: _Setup, max_states: int) -> tuple[float, float, int] | None:
     t_all = _quad(sums.astype(np.float64) * quantum, su.w_inv)
     obs_q = _group_sums(aq, su.g[None, :], su.k).astype(np.float64) * quantum
     t_obs = float(_quad(obs_q, su.w_inv)[0])
-    extreme = t_all >= t_obs - _REL_T * max(t_obs, 1.0)
+    # Quantised sums are exact integers, but two assignments whose true sums are equal
+    # through different score values can differ by up to n q / 2 per group: widen the tie
+    # tolerance by that bound on |T(U + dU) - T(U)| <= 2 sqrt(T lam) |dU| + lam |dU|^2.
+    lam = float(np.linalg.eigvalsh(su.w_inv).max())
+    du = math.sqrt(su.k - 1) * su.a.size * quantum / 2
+    tol = _REL_T * max(t_obs, 1.0) + 2 * math.sqrt(max(t_obs, 0.0) * lam) * du + lam * du * du
+    extreme = t_all >= t_obs - tol
     p = float(min(1.0, w[extreme].sum() / w.sum()))
     return t_obs, p, peak
 
