@@ -5,7 +5,8 @@ column blocks of the transposed design (the n = 10^6 path). Here the threshold i
 set to 0 and the block width to a few rows, so that the R fixtures, the naive
 oracle and the finite-difference checks of the other Cox test files run through
 the blocked path with many blocks, tie groups split across block boundaries
-being impossible by construction (blocks start at sub-block boundaries).
+being impossible by construction (blocks start at sub-block boundaries); the
+Efron tie sums run in chunks of the same few rows.
 
 Kinds of truth: R reference (tests/reference/cox.R fixtures), naive oracle,
 finite difference — each reused from the test it names.
@@ -47,6 +48,7 @@ PROP = _load("test_cox_properties")
 def blocked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(obj, "_SMALL_N", 0)
     monkeypatch.setattr(obj, "_BLOCK", request.param)
+    monkeypatch.setattr(obj, "_ECHUNK", request.param)
 
 
 def test_path_is_blocked() -> None:

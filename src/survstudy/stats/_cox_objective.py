@@ -97,6 +97,9 @@ class CoxData:
     scale: F | None = None
     raw_scale: F | None = None  # mean absolute deviation (0 for a constant column)
     gram: F | None = None  # standardise=True: Σ x xᵀ of the standardised design
+    erow_count: I = None  # type: ignore[assignment]  # expanded rows per event group
+    erow_gmult: F = None  # type: ignore[assignment]  # their common multiplier m
+    erow_chunks: tuple[tuple[int, int, int, int, I], ...] = ()  # (g0, g1, row0, row1, local starts)
 
     @property
     def n_groups(self) -> int:
@@ -109,6 +112,8 @@ _BLOCK = 16384
 # there; the arithmetic, down to rounding, is that of the earlier implementation, which
 # the step-size rules of the monotone-likelihood and Firth/profile fits were tuned on).
 _SMALL_N = 20_000
+# Expanded tie rows per chunk in the tie sums (whole groups; 32768 doubles = 256 kB).
+_ECHUNK = 32768
 # Tie groups by counting keys (False: by comparing sorted neighbours; tests use both).
 _COUNTING = True
 # Rows per block when gathering the design into sorted, transposed order.
@@ -287,6 +292,17 @@ def prepare(
         wdx_g /= scale
     wdx = wdx_g.sum(axis=0)
 
+    # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
+    nrow = erow_group.size
+    erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
+    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
+    ecuts = ecuts[ecuts < erow_starts.size]
+    echunks = []
+    for i, i0 in enumerate(ecuts):
+        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
+        r_a = int(erow_starts[i0])
+        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
+        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
     return CoxData(
         # small data keep a row-major copy for the row-wise small-data path
         x=np.ascontiguousarray(xt.T) if small else xt.T,
@@ -317,6 +333,9 @@ def prepare(
         scale=scale,
         raw_scale=raw_scale,
         gram=gram,
+        erow_count=erow_count,
+        erow_gmult=erow_mult[erow_starts] if nrow else np.zeros(0),
+        erow_chunks=tuple(echunks),
     )
 
 
@@ -497,6 +516,62 @@ def _per_event_group(data: CoxData, rows: F) -> F:
     return out
 
 
+def _tie_sums(
+    data: CoxData, r0: F, d0: F, information: bool, efron: bool
+) -> tuple[float, F, F | None, F | None, F | None, F | None]:
+    """Per-group sums over the expanded tie rows (one row per death under Efron).
+
+    Returns ``Σ m log den`` and, per group, ``c1 = Σ m/den``, ``c2 = Σ m f/den`` and
+    (``information``) ``q_j = Σ m f^j/den²``. ``m`` is constant within a group, so the
+    rows are summed without it and multiplied once per group; the rows are processed
+    in chunks of whole groups that fit in L2 (3x faster than whole-array passes over
+    the ~n expanded rows at n = 10^6).
+    """
+    ng = data.n_groups
+    gid = data.erow_gid
+    k = gid.size
+    nsum = (5 if efron else 3) if information else (2 if efron else 1)
+    sums = np.empty((nsum, k))
+    lsum = np.empty(k)
+    big_a = r0[gid]
+    big_b = d0[gid]
+    f_all = data.erow_f
+    for i0, i1, a, b, loc in data.erow_chunks:
+        reps = data.erow_count[i0:i1]
+        den = np.repeat(big_b[i0:i1], reps)
+        fa = f_all[a:b]
+        den *= fa
+        np.subtract(np.repeat(big_a[i0:i1], reps), den, out=den)
+        lsum[i0:i1] = np.add.reduceat(np.log(den), loc)
+        inv = np.reciprocal(den, out=den)
+        sums[0, i0:i1] = np.add.reduceat(inv, loc)
+        j = 1
+        if efron:
+            sums[j, i0:i1] = np.add.reduceat(inv * fa, loc)
+            j += 1
+        if information:
+            inv *= inv
+            sums[j, i0:i1] = np.add.reduceat(inv, loc)
+            if efron:
+                inv *= fa
+                sums[j + 1, i0:i1] = np.add.reduceat(inv, loc)
+                inv *= fa
+                sums[j + 2, i0:i1] = np.add.reduceat(inv, loc)
+    mg = data.erow_gmult
+    out = np.zeros((nsum, ng))
+    out[:, gid] = sums * mg
+    logsum = float(mg @ lsum)
+    c1 = out[0]
+    c2 = out[1] if efron else None
+    q0 = q1 = q2 = None
+    if information:
+        j = 2 if efron else 1
+        q0 = out[j]
+        if efron:
+            q1, q2 = out[j + 1], out[j + 2]
+    return logsum, c1, c2, q0, q1, q2
+
+
 @dataclass(frozen=True)
 class Objective:
     """Log partial likelihood, score vector and information matrix at one beta.
@@ -530,18 +605,12 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
         return _evaluate_rows(data, beta, information)
     gs, eta = _block_sums(data, beta, None)
     r0 = cumsum_within(gs.e0, data.gstart)
-    g = data.erow_group
-    f = data.erow_f
-    m = data.erow_mult
-    den = r0[g] - f * gs.d0[g]
+    efron = data.ties == "efron"
+    logsum, c1, c2, q0, q1, q2 = _tie_sums(data, r0, gs.d0, information, efron)
     # Σ w δ η row by row (as coxfit6): with a coefficient running off to infinity the
     # profile fits stop on ℓ changes of 1e-14, so ℓ's rounding must not depend on p
-    loglik = float(data.wdeath @ eta - m @ np.log(den))
-    mden = m / den
-    c1 = _per_event_group(data, mden)
+    loglik = float(data.wdeath @ eta - logsum)
     big_c = revcumsum_within(c1, data.gstart)
-    efron = data.ties == "efron"
-    c2 = _per_event_group(data, mden * f) if efron else None
     # per group first (the deaths' own x minus their expected share), then over groups:
     # differences of two whole-data totals would lose digits when β is large
     ug = data.wdx_g - big_c[:, None] * gs.e1
@@ -571,12 +640,9 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
             )
             info += xs @ xs.T
         r1 = cumsum_within(gs.e1, data.gstart)
-        mden2 = mden / den
-        q0 = _per_event_group(data, mden2)
+        assert q0 is not None
         info -= (r1 * q0[:, None]).T @ r1
-        if efron:
-            q1 = _per_event_group(data, mden2 * f)
-            q2 = _per_event_group(data, mden2 * f * f)
+        if q1 is not None and q2 is not None:
             cross = (r1 * q1[:, None]).T @ gs.d1
             info += cross + cross.T
             info -= (gs.d1 * q2[:, None]).T @ gs.d1
