@@ -11,8 +11,12 @@ for which sum_{i in group g} a_i = O_g - E_g of the ordinary log-rank test
 (Mantel's handling of ties). These are minus ``coin::logrank_trafo`` with its
 default ``ties.method = "mid-ranks"`` (all subjects tied at t_i get the full
 Nelson–Aalen increment at t_i); the sign does not change any statistic below.
-With strata the scores are computed within each stratum (its own Nelson–Aalen)
-and the labels are permuted only within strata (coin's ``| stratum`` blocks).
+With strata the scores are computed within each stratum (its own Nelson–Aalen,
+as ``survival::survdiff`` with ``strata()`` and :func:`logrank_test` do) and the
+labels are permuted only within strata. Note: coin's ``logrank_test(y ~ g | s)``
+permutes within blocks too but computes the scores on the pooled sample; the
+stratified test here equals coin's ``independence_test(a ~ g | s)`` with ``a``
+from ``logrank_trafo`` applied within each block (tests/reference/exact_logrank.R).
 
 Statistic. With U_g = sum_{i in g} (a_i - a-bar_s(i)) (sum over strata) and the
 permutation covariance
@@ -46,7 +50,7 @@ after the other. The number of states never exceeds the number of distinct
 label assignments up to ties (the multinomial over tied score values), so the
 documented limit is: enumeration is exact while the number of states stays
 <= ``max_states`` (default ``MAX_STATES`` = 2 * 10^6) and one expansion step
-has <= ``MAX_EXPAND`` (2 * 10^7) rows; above either, ``logrank_exact`` raises
+has <= ``MAX_EXPAND`` (8 * 10^6) rows (memory); above either, ``logrank_exact`` raises
 and the automatic choice falls back to Monte-Carlo. (12 patients in 3 groups
 of 4 have 34 650 assignments and at most that many states.)
 
@@ -87,7 +91,7 @@ __all__ = [
 ]
 
 MAX_STATES = 2_000_000
-MAX_EXPAND = 20_000_000
+MAX_EXPAND = 8_000_000
 EXPECTED_LIMIT = 5.0
 _REL = 1e-9  # score quantum, relative to sum |a_i|
 _REL_T = 1e-9  # relative tolerance for "T at least as extreme" (floor 1)
