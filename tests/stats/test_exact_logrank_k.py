@@ -66,7 +66,7 @@ def _brute_force(t, e, g, s=None):
         ng = np.array([np.sum(g[m] == lv) for lv in levels], float)
         if n > 1:
             w += np.sum((a - a.mean()) ** 2) / (n * (n - 1)) * (n * np.diag(ng) - np.outer(ng, ng))
-    wi = np.linalg.inv(w[: k - 1, : k - 1])
+    wi = np.linalg.pinv(w[: k - 1, : k - 1], rcond=1e-10)
     strat = None if np.unique(s).size == 1 else s
 
     def stat(lab):
@@ -113,6 +113,11 @@ TINY = [
         [1, 2] * 5,
     ),
 ]
+
+
+TINY.append(  # a group confined to one stratum: W is singular (generalised inverse)
+    ([2, 5, 1, 5, 3], [1, 1, 1, 1, 1], [1, 0, 1, 2, 2], [1, 0, 1, 0, 1])
+)
 
 
 @pytest.mark.parametrize(("t", "e", "g", "s"), TINY)
@@ -272,3 +277,13 @@ def test_to_dict_keys():
         assert key in d
     assert (d["n_groups"], d["n_strata"], d["df"]) == (3, 2, 2)
     json.dumps(d, allow_nan=False)
+
+
+def test_no_information_gives_p_one():
+    """Hand: groups never mixed within a stratum -> every assignment has T = 0, df = 0, p = 1
+    (the chi-square test says "0 on 0 df, p = 1")."""
+    t, e, g = [3, 1, 5, 3, 5, 1], [1, 0, 1, 1, 1, 1], [0, 1, 1, 0, 1, 1]
+    r = logrank_exact(t, e, g, strata=g)
+    assert (r.df, r.chisq, r.p_value) == (0, 0.0, 1.0)
+    mc = logrank_permutation(t, e, g, strata=g, n_resamples=99, seed=1)
+    assert mc.p_value == 1.0

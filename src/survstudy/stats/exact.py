@@ -221,12 +221,11 @@ def _setup(time: ArrayLike, event: ArrayLike, group: ArrayLike, strata: ArrayLik
     sub = w[: k - 1, : k - 1]
     scale = float(np.abs(sub).max()) if sub.size else 0.0
     df = int(np.linalg.matrix_rank(sub, tol=1e-10 * scale)) if scale > 0 else 0
-    if df == 0:
-        raise AnalysisError(
-            "the permutation variance is zero: no stratum has subjects of two groups "
-            "with different scores"
-        )
-    w_inv: NDArray[np.float64] = np.linalg.pinv(sub, rcond=1e-10).astype(np.float64)
+    # df = 0 (no stratum mixes groups with different scores): T = 0 for every assignment
+    # and p = 1, as the chi-square test's "0 on 0 df, p = 1".
+    w_inv: NDArray[np.float64] = (
+        np.linalg.pinv(sub, rcond=1e-10).astype(np.float64) if df > 0 else np.zeros_like(sub)
+    )
     return _Setup(a=a, g=g, k=k, s=s, n_strata=ns, w_inv=w_inv, df=df)
 
 
