@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -251,8 +252,11 @@ def _n_assignments(su: _Setup) -> int:
     return total
 
 
+@lru_cache(maxsize=256)
 def _compositions(m: int, k: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """All (c_1..c_k) >= 0 with sum m (stars and bars), and their multinomial m!/prod c!."""
+    """All (c_1..c_k) >= 0 with sum m (stars and bars), and their multinomial m!/prod c!.
+
+    Cached (most tied runs are 1 or 2 long); the arrays are read-only."""
     rows = []
     for bars in combinations(range(m + k - 1), k - 1):
         prev = -1
@@ -263,6 +267,7 @@ def _compositions(m: int, k: int) -> tuple[NDArray[np.int64], NDArray[np.float64
         c.append(m + k - 2 - prev)
         rows.append(c)
     comp = np.array(rows, dtype=np.int64).reshape(-1, k)
+    comp.flags.writeable = False
     wts = []
     for c in rows:
         r, left = 1, m
@@ -270,7 +275,9 @@ def _compositions(m: int, k: int) -> tuple[NDArray[np.int64], NDArray[np.float64
             r *= math.comb(left, x)
             left -= x
         wts.append(float(r))
-    return comp, np.array(wts)
+    out = np.array(wts)
+    out.flags.writeable = False
+    return comp, out
 
 
 def _merge(
