@@ -402,7 +402,6 @@ class _App:
             return {"endpoint": "the endpoint name must be a plain name: letters, digits, _"}
         if s.endpoint(name) is not None or any(c.name == name for c in s.variables()):
             return {"endpoint": f"the name '{name}' is already used"}
-        visible = {c.name for c in s.visible()}
         dates = {c.name for c in s.variables("date")}
         columns = {c.column for c in s.visible()}
         form_kind = _text(form, "form") or "dates"
@@ -422,7 +421,6 @@ class _App:
             ep.censor = [v for v in form.getlist("censor") if isinstance(v, str) and v in dates]
             if ep.start not in dates or not ep.events:
                 return {"endpoint": "choose the start date and at least one event date"}
-        del visible
         s.endpoints.append(ep)
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
