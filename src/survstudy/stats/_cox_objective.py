@@ -259,7 +259,9 @@ def prepare(
     rows = np.empty((min(n, _GATHER), p))
     for a in range(0, n, _GATHER):
         b = min(a + _GATHER, n)
-        buf = np.take(xin, order[a:b], axis=0, out=rows[: b - a])
+        # order is a permutation: mode="clip" skips the bounds check, and with out= the
+        # default mode="raise" would also write through a temporary buffer (30% slower)
+        buf = np.take(xin, order[a:b], axis=0, out=rows[: b - a], mode="clip")
         c = xt[:, a:b]
         c[...] = buf.T
         if pivot is not None:
