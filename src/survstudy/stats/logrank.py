@@ -190,8 +190,25 @@ def _score(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """(observed, expected, variance, n per group) summed over the times of one stratum."""
     rt = risk_table(t, e, g, n_groups=k)
-    nr, dv = rt.n_risk, rt.n_event  # (m, k)
-    n_group = nr[0].copy()  # everyone is at risk at the first time
+    n_group = rt.n_risk[0].copy()  # everyone is at risk at the first time
+    obs, exp_, var = score_from_counts(rt.n_risk, rt.n_event, kind, rho, gamma)
+    return obs, exp_, var, n_group
+
+
+def score_from_counts(
+    n_risk: NDArray[Any],
+    n_event: NDArray[Any],
+    kind: str,
+    rho: float,
+    gamma: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Weighted (observed, expected, variance) of one stratum from its risk table.
+
+    ``n_risk``/``n_event`` are (times x groups), ascending time; rows without
+    events are skipped. Formulas: module docstring. Shared by :func:`logrank_test`
+    and the engines' driver-side test (:mod:`.sufficient`).
+    """
+    nr, dv = n_risk, n_event
     n_at = nr.sum(axis=1)
     d_at = dv.sum(axis=1)
     ev = d_at > 0
@@ -204,7 +221,75 @@ def _score(
         c = np.where(n_at > 1, w**2 * d_at * (n_at - d_at) / (n_at - 1.0), 0.0)
     # V = sum_j c_j (diag(f_j) - f_j f_j'), done as two matrix products, not a loop.
     var = np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
-    return obs, exp_, var, n_group
+    return obs, exp_, var
+
+
+def check_weights(weights: str, rho: float, gamma: float) -> None:
+    """Raise :class:`AnalysisError` for an unknown weight family or bad rho/gamma."""
+    if weights not in WEIGHTS:
+        raise AnalysisError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
+    if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
+        raise AnalysisError("rho and gamma apply only to weights='fleming-harrington'")
+    if rho < 0 or gamma < 0:
+        raise AnalysisError("rho and gamma must be >= 0")
+
+
+def logrank_result(
+    obs: NDArray[np.float64],
+    exp_: NDArray[np.float64],
+    var: NDArray[np.float64],
+    n_all: NDArray[np.float64],
+    *,
+    weights: str,
+    rho: float,
+    gamma: float,
+    stratified: bool,
+    group_codes: NDArray[Any],
+    groups: tuple[Any, ...],
+) -> LogRankResult:
+    """Chi-square test, warnings and :class:`LogRankResult` from summed U parts and V."""
+    stat, df = _chisq(obs - exp_, var)
+    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
+    warns: list[StatWarning] = []
+    if df == 0:
+        warns.append(
+            StatWarning(
+                "NO-INFORMATION",
+                "the groups were never at risk together at an event time, so they cannot be "
+                "compared (no test statistic)",
+                {},
+            )
+        )
+    if np.any(exp_ < 5):
+        warns.append(
+            StatWarning(
+                "SMALL-EXPECTED",
+                "some groups expect fewer than 5 events; the chi-square p-value is "
+                "approximate (an exact or permutation test is more reliable)",
+                {"min_expected": float(exp_.min())},
+            )
+        )
+    name = _NAMES[weights]
+    if weights == "fleming-harrington":
+        name = f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})"
+    if stratified:
+        name += ", stratified"
+    return LogRankResult(
+        test=name,
+        weights=weights,
+        rho=float(rho),
+        gamma=float(gamma),
+        statistic=stat,
+        df=df,
+        p_value=p,
+        n=n_all,
+        observed=obs,
+        expected=exp_,
+        variance=var,
+        group_codes=group_codes,
+        groups=groups,
+        warnings=tuple(warns),
+    )
 
 
 def _chisq(u: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[float, int]:
@@ -274,12 +359,7 @@ def logrank_test(
     the sorted distinct values (``group_codes``). Raises :class:`AnalysisError`
     when there are no events or fewer than two groups.
     """
-    if weights not in WEIGHTS:
-        raise AnalysisError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
-    if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
-        raise AnalysisError("rho and gamma apply only to weights='fleming-harrington'")
-    if rho < 0 or gamma < 0:
-        raise AnalysisError("rho and gamma must be >= 0")
+    check_weights(weights, rho, gamma)
     t, e, g, codes, s = _prepare(time, event, group, strata)
     k = codes.size
     if k < 2:
@@ -305,47 +385,17 @@ def logrank_test(
         obs += o1
         exp_ += e1
         var += v1
-    stat, df = _chisq(obs - exp_, var)
-    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
-    warns: list[StatWarning] = []
-    if df == 0:
-        warns.append(
-            StatWarning(
-                "NO-INFORMATION",
-                "the groups were never at risk together at an event time, so they cannot be "
-                "compared (no test statistic)",
-                {},
-            )
-        )
-    if np.any(exp_ < 5):
-        warns.append(
-            StatWarning(
-                "SMALL-EXPECTED",
-                "some groups expect fewer than 5 events; the chi-square p-value is "
-                "approximate (an exact or permutation test is more reliable)",
-                {"min_expected": float(exp_.min())},
-            )
-        )
-    name = _NAMES[weights]
-    if weights == "fleming-harrington":
-        name = f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})"
-    if strata is not None:
-        name += ", stratified"
-    return LogRankResult(
-        test=name,
+    return logrank_result(
+        obs,
+        exp_,
+        var,
+        n_all,
         weights=weights,
-        rho=float(rho),
-        gamma=float(gamma),
-        statistic=stat,
-        df=df,
-        p_value=p,
-        n=n_all,
-        observed=obs,
-        expected=exp_,
-        variance=var,
+        rho=rho,
+        gamma=gamma,
+        stratified=strata is not None,
         group_codes=np.arange(k, dtype=np.intp) if codes.dtype.kind not in "iu" else codes,
         groups=tuple(codes.tolist()),
-        warnings=tuple(warns),
     )
 
 

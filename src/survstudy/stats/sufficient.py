@@ -189,19 +189,10 @@ def logrank_from_counts(
     numbers at risk per group are the reverse cumulative sums of the exits over
     the stratum's (near-tie merged) times; U and V are summed over strata.
     """
-    import math
-
     from survstudy.errors import AnalysisError
-    from survstudy.stats._common import StatWarning
-    from survstudy.stats._dist import chi2_sf
-    from survstudy.stats.logrank import _NAMES, WEIGHTS, LogRankResult, _chisq, _weights
+    from survstudy.stats.logrank import check_weights, logrank_result, score_from_counts
 
-    if weights not in WEIGHTS:
-        raise AnalysisError(f"weights must be one of {', '.join(WEIGHTS)}, not {weights!r}")
-    if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
-        raise AnalysisError("rho and gamma apply only to weights='fleming-harrington'")
-    if rho < 0 or gamma < 0:
-        raise AnalysisError("rho and gamma must be >= 0")
+    check_weights(weights, rho, gamma)
     k = len(counts.group_levels) if counts.group_levels else 1
     if k < 2:
         raise AnalysisError("the log-rank test needs at least two groups")
@@ -226,58 +217,21 @@ def logrank_from_counts(
             continue
         nr = np.cumsum(exits[::-1], axis=0)[::-1]
         n_all += nr[0]
-        n_at = nr.sum(axis=1)
-        d_at = dv.sum(axis=1)
-        ev = d_at > 0
-        nr, dv, n_at, d_at = nr[ev], dv[ev], n_at[ev], d_at[ev]
-        w = _weights(weights, rho, gamma, n_at, d_at)
-        frac = nr / n_at[:, None]
-        obs += (w[:, None] * dv).sum(axis=0)
-        exp_ += (w[:, None] * d_at[:, None] * frac).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(n_at > 1, w**2 * d_at * (n_at - d_at) / (n_at - 1.0), 0.0)
-        var += np.diag((c[:, None] * frac).sum(axis=0)) - (frac * c[:, None]).T @ frac
-    stat, df = _chisq(obs - exp_, var)
-    p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
-    warns: list[StatWarning] = []
-    if df == 0:
-        warns.append(
-            StatWarning(
-                "NO-INFORMATION",
-                "the groups were never at risk together at an event time, so they cannot be "
-                "compared (no test statistic)",
-                {},
-            )
-        )
-    if np.any(exp_ < 5):
-        warns.append(
-            StatWarning(
-                "SMALL-EXPECTED",
-                "some groups expect fewer than 5 events; the chi-square p-value is "
-                "approximate (an exact or permutation test is more reliable)",
-                {"min_expected": float(exp_.min())},
-            )
-        )
-    name = _NAMES[weights]
-    if weights == "fleming-harrington":
-        name = f"Fleming-Harrington (rho={rho:g}, gamma={gamma:g})"
-    if counts.strata_levels:
-        name += ", stratified"
-    return LogRankResult(
-        test=name,
+        o1, e1, v1 = score_from_counts(nr, dv, weights, rho, gamma)
+        obs += o1
+        exp_ += e1
+        var += v1
+    return logrank_result(
+        obs,
+        exp_,
+        var,
+        n_all,
         weights=weights,
-        rho=float(rho),
-        gamma=float(gamma),
-        statistic=stat,
-        df=df,
-        p_value=p,
-        n=n_all,
-        observed=obs,
-        expected=exp_,
-        variance=var,
+        rho=rho,
+        gamma=gamma,
+        stratified=bool(counts.strata_levels),
         group_codes=np.arange(k, dtype=np.intp),
         groups=tuple(counts.group_levels),
-        warnings=tuple(warns),
     )
 
 
