@@ -135,6 +135,8 @@ def _merge_times(time: F) -> tuple[F, I]:
 def _collapse_sorted(
     keys: list[NDArray[Any]], *cols: NDArray[Any]
 ) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
+    """Sort records by ``keys`` (first key most significant) and sum ``cols`` over equal keys
+    (also used by :mod:`survstudy.engines.base` to build the containers from cells)."""
     n = keys[0].shape[0]
     if n == 0:
         return keys, list(cols)
@@ -399,19 +401,9 @@ def cox_fit_from_sums(
     robust variance and concordance (they need the rows).
     """
     from survstudy.errors import AnalysisError
-    from survstudy.stats._common import StatWarning
-    from survstudy.stats.cox import (
-        BaselineHazard,
-        CoxControl,
-        CoxResult,
-        CoxTerm,
-        TestResult,
-        _chisq_sf,
-        _inverse,
-        _norm_quantile,
-        _norm_sf2,
-        _solve_psd,
-    )
+    from survstudy.stats._cox_fitting import NewtonFit, check_collinear, summarise_fit
+    from survstudy.stats._cox_fitting import newton as _newton
+    from survstudy.stats.cox import BaselineHazard, CoxControl, CoxResult, _inverse, _solve_psd
 
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
@@ -432,23 +424,7 @@ def cox_fit_from_sums(
                 f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
             )
     if p > 1:
-        gram = moments.cross / np.outer(scale, scale) / n
-        kept: list[int] = []
-        for j in range(p):
-            if kept:
-                gk = gram[np.ix_(kept, kept)]
-                coefs = np.linalg.solve(gk, gram[kept, j])
-                resid = gram[j, j] - float(gram[kept, j] @ coefs)
-            else:
-                coefs = np.zeros(0)
-                resid = gram[j, j]
-            if resid <= 1e-10 * gram[j, j]:
-                used = [names[k] for k, c in zip(kept, coefs, strict=True) if abs(c) > 1e-8]
-                raise AnalysisError(
-                    f"covariate {names[j]} is a linear combination of "
-                    f"{', '.join(used) if used else 'the other covariates'} (collinear columns)"
-                )
-            kept.append(j)
+        check_collinear(moments.cross / np.outer(scale, scale) / n, names)
 
     last: dict[str, Any] = {}
 
@@ -474,82 +450,17 @@ def cox_fit_from_sums(
         )
         return o, finite
 
-    def newton(init: F, keep: I | None = None) -> dict[str, Any]:
-        # the rules of survstudy.stats.cox._newton (R's coxfit6), on an evaluator of sums
-        beta = init.copy()
-        o, _ = evaluate(beta, keep)
-        first = o
-        best = o
-
-        def done(b: F, at: _Obj, it: int, conv: bool) -> dict[str, Any]:
-            return {
-                "beta": b,
-                "obj": at,
-                "var": _inverse(at.information),
-                "iterations": it,
-                "converged": conv,
-                "first": first,
-            }
-
-        if beta.size == 0:
-            return done(beta, o, 0, True)
-        if control.iter_max <= 0 or not np.isfinite(o.loglik):
-            return done(beta, o, 0, False)
-        newbeta = beta + _solve_psd(o.information, o.score)
-        halving = 0
-        for it in range(1, control.iter_max + 1):
-            o, finite = evaluate(newbeta, keep)
-            if finite and abs(1.0 - best.loglik / o.loglik) <= control.eps:
-                return done(newbeta, o, it, True)
-            if not finite or o.loglik < best.loglik:
-                halving += 1
-                newbeta = (newbeta + halving * beta) / (halving + 1.0)
-            else:
-                halving = 0
-                best = o
-                beta = newbeta
-                newbeta = newbeta + _solve_psd(o.information, o.score)
-        return done(beta, best, control.iter_max, False)
+    def newton(init: F, keep: I | None = None) -> NewtonFit:
+        return _newton(
+            lambda b: evaluate(b, keep), init, control.iter_max, control.eps, _solve_psd, _inverse
+        )
 
     fit = newton(np.zeros(p))
-    beta_s: F = fit["beta"]
-    fobj: _Obj = fit["obj"]
-    fvar: F = fit["var"]
-    first: _Obj = fit["first"]
+    beta_s: F = fit.beta
+    fobj: _Obj = fit.obj
+    first: _Obj = fit.first
     loglik0 = first.loglik
-    warnings: list[StatWarning] = []
-    if not fit["converged"]:
-        warnings.append(
-            StatWarning(
-                "NOT-CONVERGED",
-                f"the Cox fit did not converge in {control.iter_max} iterations; "
-                "estimates are unreliable",
-                {},
-            )
-        )
-    for j in range(p):
-        if moments.binary[j] and moments.events_at_one[j] == 0:
-            warnings.append(
-                StatWarning(
-                    "LEVEL-NO-EVENTS",
-                    f"{names[j]}: no events among the patients in this group; "
-                    "its hazard ratio cannot be estimated",
-                    {"term": names[j], "index": j},
-                )
-            )
-    infs = np.abs(fobj.score @ fvar)
-    monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(beta_s))
-    monotone |= np.diag(fvar) == 0
-    coef = beta_s / scale
-    var = fvar / np.outer(scale, scale)
-    vdiag = np.diag(var)
-    bad_var = ~np.isfinite(vdiag) | (vdiag < 0)
-    se = np.sqrt(np.where(bad_var, np.nan, vdiag))
-    monotone &= ~bad_var
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
-    zq = _norm_quantile(0.5 + conf_level / 2.0)
-    pvals = np.array([_norm_sf2(v) for v in z])
+
     # the baseline needs the sums at the final beta (the last evaluation may be a trial point)
     if "full" in last and np.array_equal(last["full"], beta_s):
         final_sums, final_gr = last["sums"], last["gr"]  # converged at the last evaluation
@@ -557,74 +468,29 @@ def cox_fit_from_sums(
         final_sums = sums_at(beta_s / scale, center)
         final_gr = _group(final_sums, scale)
 
-    lr_stat = 2.0 * (fobj.loglik - loglik0)
-    if p:
-        wald_stat = float(beta_s @ _solve_psd(fvar, beta_s))
-        score_stat = float(first.score @ _solve_psd(first.information, first.score))
-    else:
-        wald_stat = score_stat = float("nan")
-    tests = {
-        "likelihood_ratio": TestResult(lr_stat, p, _chisq_sf(lr_stat, p) if p else None),
-        "wald": TestResult(wald_stat, p, _chisq_sf(wald_stat, p) if p else None),
-        "score": TestResult(score_stat, p, _chisq_sf(score_stat, p) if p else None),
-    }
-    terms: list[CoxTerm] = []
-    with np.errstate(over="ignore"):
-        lower = np.exp(coef - zq * se)
-        upper = np.exp(coef + zq * se)
-        hr = np.exp(coef)
-    for j in range(p):
-        estimable = not bool(monotone[j])
-        lr_p = None
-        reason = None
-        pj: float | None = float(pvals[j])
-        if monotone[j]:
-            reason = "monotone likelihood: the coefficient runs off to infinity"
-            pj = None
-            keep = np.array([k for k in range(p) if k != j], dtype=np.intp)
-            ll_sub = newton(np.zeros(keep.size), keep)["obj"].loglik if keep.size else loglik0
-            lr_p = _chisq_sf(max(2.0 * (fobj.loglik - ll_sub), 0.0), 1)
-            warnings.append(
-                StatWarning(
-                    "MONOTONE-LIKELIHOOD",
-                    f"{names[j]}: the log-likelihood converged before the coefficient did; "
-                    "the hazard ratio is not estimable (infinite). Use the likelihood-ratio p.",
-                    {"term": names[j], "index": j},
-                )
-            )
-        elif bad_var[j]:
-            estimable = False
-            reason = "the variance is not estimable (information not positive definite)"
-            pj = None
-            warnings.append(
-                StatWarning(
-                    "VARIANCE-NOT-ESTIMABLE",
-                    f"{names[j]}: the model-based variance is negative or undefined; "
-                    "no standard error, confidence interval or Wald p is given",
-                    {"term": names[j], "index": j},
-                )
-            )
-        elif not fit["converged"]:
-            estimable = False
-            reason = "the fit did not converge"
-            pj = None
-        terms.append(
-            CoxTerm(
-                term=names[j],
-                coef=float(coef[j]),
-                se=float(se[j]),
-                hr=float(hr[j]),
-                lower=float(lower[j]),
-                upper=float(upper[j]),
-                z=float(z[j]),
-                p_value=pj,
-                robust_se=None,
-                estimable=estimable,
-                reason=reason,
-                lr_p_value=lr_p,
-            )
-        )
+    def refit_loglik(keep: list[int]) -> float:
+        kept = np.array(keep, dtype=np.intp)
+        return float(newton(np.zeros(kept.size), kept).obj.loglik)
 
+    summ = summarise_fit(
+        beta_s=beta_s,
+        var_s=fit.var,
+        score=fobj.score,
+        loglik=fobj.loglik,
+        loglik0=loglik0,
+        score0=first.score,
+        info0=first.information,
+        scale=scale,
+        converged=fit.converged,
+        control=control,
+        conf_level=conf_level,
+        names=names,
+        level_no_events=[
+            bool(moments.binary[j] and moments.events_at_one[j] == 0) for j in range(p)
+        ],
+        refit_loglik=refit_loglik,
+    )
+    coef = summ.coef
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         r0 = _revcum(final_gr)
         _, c1, *_rest = _tie_scalars(final_gr, r0, ties)
@@ -643,23 +509,23 @@ def cox_fit_from_sums(
         n=n,
         events=int(moments.n_events),
         n_dropped=int(moments.n_dropped if n_dropped is None else n_dropped),
-        iterations=int(fit["iterations"]),
-        converged=bool(fit["converged"]),
+        iterations=int(fit.iterations),
+        converged=bool(fit.converged),
         loglik_null=float(loglik0),
         loglik=float(fobj.loglik),
         coef=coef,
-        se=se,
-        var=var,
-        z=z,
-        p_value=pvals,
+        se=summ.se,
+        var=summ.var,
+        z=summ.z,
+        p_value=summ.p_value,
         robust_se=None,
         robust_var=None,
         term_names=names,
-        terms=tuple(terms),
-        tests=tests,
+        terms=summ.terms,
+        tests=summ.tests,
         conf_level=conf_level,
         baseline=baseline,
-        warnings=tuple(warnings),
+        warnings=tuple(summ.warnings),
         assign=None if assign is None else tuple(assign),
         ph=ph,
     )
