@@ -47,6 +47,7 @@ PROP = _load("test_cox_properties")
 @pytest.fixture(autouse=True, params=[3, 64])
 def blocked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(obj, "_SMALL_N", 0)
+    monkeypatch.setattr(obj, "_ROWS_GROUP_FRACTION", 2.0)  # never row-wise by group count
     monkeypatch.setattr(obj, "_BLOCK", request.param)
     monkeypatch.setattr(obj, "_ECHUNK", request.param)
 
@@ -116,5 +117,16 @@ def test_tie_groups_by_neighbours_match_r(name: str, monkeypatch: pytest.MonkeyP
     """R reference, with the tie groups found by comparing sorted neighbours (the path for
     key ranges too wide to count) instead of counting keys."""
     monkeypatch.setattr(obj, "_COUNTING", False)
+    REF.test_estimates_and_tests_match_r(name)
+    REF.test_baseline_hazard_matches_r(name)
+
+
+@pytest.mark.parametrize("name", REF.REGULAR)
+def test_row_path_on_column_major_design_matches_r(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """R reference, through the row-wise path on the column-major design (the path of
+    large data with nearly one tie group per row, e.g. continuous times)."""
+    monkeypatch.setattr(obj, "_ROWS_GROUP_FRACTION", 0.0)
     REF.test_estimates_and_tests_match_r(name)
     REF.test_baseline_hazard_matches_r(name)

@@ -113,6 +113,10 @@ _BLOCK = 8192
 # there; the arithmetic, down to rounding, is that of the earlier implementation, which
 # the step-size rules of the monotone-likelihood and Firth/profile fits were tuned on).
 _SMALL_N = 20_000
+# With more tie groups than this fraction of the rows (continuous times: one row per group)
+# the per-group arrays are as large as the data and the row-wise path is faster
+# (n = 10^6 continuous times, p = 10: 2.7 s row-wise vs ~4-8 s blocked).
+_ROWS_GROUP_FRACTION = 0.25
 # Expanded tie rows per chunk in the tie sums (whole groups; 32768 doubles = 256 kB).
 _ECHUNK = 32768
 # Tie groups by counting keys (False: by comparing sorted neighbours; tests use both).
@@ -441,13 +445,20 @@ def _block_sums(data: CoxData, beta: F | None, eta: F | None) -> tuple[GroupSums
     return GroupSums(e0=d0 + sub0[1::2], e1=d1 + sub1[1::2], d0=d0, d1=d1, wr=wr), eta
 
 
+def _row_path(data: CoxData) -> bool:
+    """Row-wise objective: small data (as prepared) or nearly one tie group per row."""
+    n = data.x.shape[0]
+    small = data.x.flags.c_contiguous and n < _SMALL_N
+    return small or data.n_groups > _ROWS_GROUP_FRACTION * n
+
+
 def group_sums(data: CoxData, eta: F) -> GroupSums:
     """The per-distinct-time aggregation (the separable step), at a given ``η = Xβ``.
 
     Blocked over cache-sized column blocks of the transposed design; O(n·p)
     without an n×p temporary.
     """
-    if data.x.flags.c_contiguous and data.x.shape[0] < _SMALL_N:
+    if _row_path(data):
         return _group_sums_rows(data, eta)
     return _block_sums(data, None, np.ascontiguousarray(eta, dtype=np.float64))[0]
 
@@ -460,7 +471,18 @@ def _group_sums_rows(data: CoxData, eta: F) -> GroupSums:
     sub = np.bincount(data.sub_of, weights=wr, minlength=2 * ng)
     d0 = sub[0::2]
     e0 = d0 + sub[1::2]
-    p = data.x.shape[1]
+    n, p = data.x.shape
+    if n >= _SMALL_N and data.xt is not None:
+        # large data with nearly one group per row: sub-block sums as one sparse
+        # block-indicator product per column of the design (rows of xt are contiguous)
+        from scipy.sparse import csr_matrix
+
+        ind = csr_matrix((wr, np.arange(n), data.sub_ptr), shape=(2 * ng, n))
+        m1 = np.empty((2 * ng, p), order="F")
+        for j in range(p):
+            m1[:, j] = ind @ data.xt[j]
+        d1c = m1[0::2]
+        return GroupSums(e0=e0, e1=d1c + m1[1::2], d0=d0, d1=d1c, wr=wr)
     e1 = np.add.reduceat(data.x * wr[:, None], data.starts, axis=0) if ng else np.zeros((0, p))
     d1 = np.stack(
         [
@@ -604,7 +626,7 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
     weighted ``Xᵀ diag(v) X`` (a rank-``block`` update per cache-sized block).
     """
     beta = np.asarray(beta, dtype=np.float64)
-    if data.x.flags.c_contiguous and data.x.shape[0] < _SMALL_N:
+    if _row_path(data):
         return _evaluate_rows(data, beta, information)
     gs, eta = _block_sums(data, beta, None)
     r0 = cumsum_within(gs.e0, data.gstart)
