@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import glob
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,6 +57,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError, DataError
 from survstudy.stats.sufficient import CoxMoments, CoxSums, RiskCounts
+from survstudy.stats.sufficient import _collapse_sorted as _collapse
 
 __all__ = [
     "ENGINES",
@@ -379,6 +380,25 @@ def get_engine(name: str, **options: Any) -> Engine:
 # --------------------------------------------------------------------------- helpers for engines
 
 
+def column_kinds(
+    types: Mapping[str, str],
+    names: Sequence[str],
+    file: str | None,
+    kind: Callable[[str], str],
+) -> dict[str, str]:
+    """``{name: kind(type)}`` for ``names`` from an engine's ``{column: type}`` schema;
+    :class:`DataError` (``COLUMN-UNKNOWN``) naming the first column not there."""
+    for n in names:
+        if n not in types:
+            raise DataError(
+                f"column '{n}' not found; columns are: {', '.join(types)}",
+                file=file,
+                column=n,
+                rule="COLUMN-UNKNOWN",
+            )
+    return {n: kind(types[n]) for n in names}
+
+
 def raise_for_checks(
     *,
     bad_time: int,
@@ -424,23 +444,6 @@ def _codes_or_zero(values: Any, present: bool) -> tuple[tuple[Any, ...], NDArray
     if not present:
         return (), np.zeros(len(values), dtype=np.intp)
     return order_levels(list(values))
-
-
-def _collapse(
-    keys: list[NDArray[Any]], *cols: NDArray[Any]
-) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
-    """Sort records by ``keys`` (first key most significant) and sum ``cols`` over equal keys."""
-    n = keys[0].shape[0]
-    if n == 0:
-        return keys, list(cols)
-    order = np.lexsort(tuple(reversed(keys)))
-    ks = [k[order] for k in keys]
-    new = np.zeros(n, dtype=bool)
-    new[0] = True
-    for k in ks:
-        new[1:] |= k[1:] != k[:-1]
-    starts = np.flatnonzero(new)
-    return [k[starts] for k in ks], [np.add.reduceat(c[order], starts, axis=0) for c in cols]
 
 
 def risk_counts_from_cells(

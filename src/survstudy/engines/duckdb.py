@@ -30,6 +30,7 @@ from survstudy.engines.base import (
     Source,
     Table1Stats,
     Term,
+    column_kinds,
     cox_sums_from_cells,
     level_sort_key,
     level_value,
@@ -161,15 +162,7 @@ class DuckDBEngine:
         except self._duckdb.Error as exc:
             raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
         types = {str(r[0]): str(r[1]) for r in desc}
-        for n in names:
-            if n not in types:
-                raise DataError(
-                    f"column '{n}' not found; columns are: {', '.join(types)}",
-                    file=file,
-                    column=n,
-                    rule="COLUMN-UNKNOWN",
-                )
-        return {n: _kind(types[n]) for n in names}
+        return column_kinds(types, names, file, _kind)
 
     def _spec(
         self,

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines import sql
-from survstudy.engines.base import MISSING_TEXT, Source
+from survstudy.engines.base import MISSING_TEXT, Source, column_kinds
 from survstudy.engines.duckdb import DuckDBEngine, _arrow_table
 from survstudy.errors import AnalysisError, DataError
 
@@ -236,15 +236,7 @@ class SparkEngine(DuckDBEngine):
             fields = {f.name: f.dataType.simpleString() for f in self._spark.table(relation).schema}
         except Exception as exc:
             raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
-        for n in names:
-            if n not in fields:
-                raise DataError(
-                    f"column '{n}' not found; columns are: {', '.join(fields)}",
-                    file=file,
-                    column=n,
-                    rule="COLUMN-UNKNOWN",
-                )
-        return {n: _kind(fields[n]) for n in names}
+        return column_kinds(fields, names, file, _kind)
 
     def cox_robust(
         self,
