@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._cox_fitting import check_collinear, newton, summarise_fit
 from survstudy.stats._dist import chi2_sf as chisq_sf
 from survstudy.stats._dist import norm_ppf as norm_quantile
 from survstudy.stats._dist import norm_sf2
@@ -357,60 +358,33 @@ def _evaluate_quiet(data: obj.CoxData, beta: F) -> tuple[obj.Objective, bool]:
 
 
 def _newton(data: obj.CoxData, init: F, control: CoxControl) -> _Fit:
-    """Newton–Raphson with step halving, as R's ``coxfit6`` (survival 3.5) behaves.
-
-    * Converged when ``|1 − ℓ_best/ℓ_new| ≤ eps`` at a finite trial point; the
-      trial point is the answer.
-    * A trial point with a lower or non-finite ℓ is rejected and pulled back
-      towards the last accepted beta, more each consecutive time
-      (``new = (new + h·beta)/(h + 1)``, h = 1, 2, …).
-    * Out of iterations: the last ACCEPTED beta is returned with its own ℓ, score
-      and information — never the rejected trial point (which has a lower ℓ and
-      gave a sign-flipped coefficient and a wrong LR test in a monotone series).
-      Checked against ``coxph(iter.max = k)`` for k = 1..8 on a series that halves.
-    """
-    beta = init.copy()
-    o, finite = _evaluate_quiet(data, beta)
-    assert o.information is not None
-    loglik0, score0, info0 = o.loglik, o.score, o.information
-    best = o  # objective at the last accepted beta
-
-    def done(b: F, at: obj.Objective, it: int, conv: bool) -> _Fit:
-        assert at.information is not None
-        return _Fit(
-            beta=b,
-            loglik=at.loglik,
-            score=at.score,
-            info=at.information,
-            var=_inverse(at.information),
-            iterations=it,
-            converged=conv,
-            loglik0=loglik0,
-            score0=score0,
-            info0=info0,
-            sums=at.sums,
-        )
-
-    if beta.size == 0:
-        return done(beta, o, 0, True)
-    if control.iter_max <= 0 or not math.isfinite(o.loglik):
-        return done(beta, o, 0, False)
-    newbeta = beta + _solve_psd(o.information, o.score)
-    halving = 0
-    for it in range(1, control.iter_max + 1):
-        o, finite = _evaluate_quiet(data, newbeta)
-        if finite and abs(1.0 - best.loglik / o.loglik) <= control.eps:
-            return done(newbeta, o, it, True)
-        if not finite or o.loglik < best.loglik:
-            halving += 1
-            newbeta = (newbeta + halving * beta) / (halving + 1.0)
-        else:
-            assert o.information is not None
-            halving = 0
-            best = o
-            beta = newbeta
-            newbeta = newbeta + _solve_psd(o.information, o.score)
-    return done(beta, best, control.iter_max, False)
+    """Newton–Raphson with step halving, as R's ``coxfit6`` (survival 3.5) behaves:
+    :func:`._cox_fitting.newton` (shared with the fit from per-time sums) on the
+    in-memory objective."""
+    nf = newton(
+        lambda b: _evaluate_quiet(data, b),
+        init,
+        control.iter_max,
+        control.eps,
+        _solve_psd,
+        _inverse,
+    )
+    at, first = nf.obj, nf.first
+    assert at.information is not None
+    assert first.information is not None
+    return _Fit(
+        beta=nf.beta,
+        loglik=at.loglik,
+        score=at.score,
+        info=at.information,
+        var=nf.var,
+        iterations=nf.iterations,
+        converged=nf.converged,
+        loglik0=first.loglik,
+        score0=first.score,
+        info0=first.information,
+        sums=at.sums,
+    )
 
 
 def _check_design(
@@ -438,23 +412,7 @@ def _check_design(
                 f"covariate {names[j]} has the same value for every analysed patient (zero variance)"
             )
     if p > 1:
-        gram = (x.T @ x if gram is None else gram) / n
-        kept: list[int] = []
-        for j in range(p):
-            if kept:
-                gk = gram[np.ix_(kept, kept)]
-                coefs = np.linalg.solve(gk, gram[kept, j])
-                resid = gram[j, j] - float(gram[kept, j] @ coefs)
-            else:
-                coefs = np.zeros(0)
-                resid = gram[j, j]
-            if resid <= 1e-10 * gram[j, j]:
-                used = [names[k] for k, c in zip(kept, coefs, strict=True) if abs(c) > 1e-8]
-                raise AnalysisError(
-                    f"covariate {names[j]} is a linear combination of "
-                    f"{', '.join(used) if used else 'the other covariates'} (collinear columns)"
-                )
-            kept.append(j)
+        check_collinear((x.T @ x if gram is None else gram) / n, names)
 
 
 def cox_fit(
@@ -522,54 +480,18 @@ def cox_fit(
     b0 = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64) * scale
     fit = _newton(data, b0, control)
 
-    warnings: list[StatWarning] = []
-    if not fit.converged:
-        warnings.append(
-            StatWarning(
-                "NOT-CONVERGED",
-                f"the Cox fit did not converge in {control.iter_max} iterations; "
-                "estimates are unreliable",
-                {},
-            )
-        )
+    level_no_events = [False] * p
     for j in range(p):
         col = xm[:, j]
         if n > 100_000 and not (col[0] in (0.0, 1.0) and col[-1] in (0.0, 1.0)):
             continue  # cheap pre-screen on big data
-        if np.all((col == 0) | (col == 1)) and not np.any(e[col == 1]):
-            warnings.append(
-                StatWarning(
-                    "LEVEL-NO-EVENTS",
-                    f"{names[j]}: no events among the patients in this group; "
-                    "its hazard ratio cannot be estimated",
-                    {"term": names[j], "index": j},
-                )
-            )
-    infs = np.abs(fit.score @ fit.var)
-    monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(fit.beta))
-    # A zero pivot at the end (the design was checked for collinearity before the fit)
-    # means the information for that coefficient vanished as it ran off to infinity.
-    monotone |= np.diag(fit.var) == 0
-    coef = fit.beta / scale
-    var = fit.var / np.outer(scale, scale)
-    vdiag = np.diag(var)
-    # The generalised inverse keeps this diagonal >= 0; a negative or undefined value
-    # (an information matrix that is not positive semi-definite) must flag the term,
-    # never become a silent NaN SE from sqrt of a negative number.
-    bad_var = ~np.isfinite(vdiag) | (vdiag < 0)
-    se = np.sqrt(np.where(bad_var, np.nan, vdiag))
-    monotone &= ~bad_var  # the |U·V| test means nothing without a valid variance
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
-    zq = _norm_quantile(0.5 + conf_level / 2.0)
-    pvals = np.array([_norm_sf2(v) for v in z])
+        level_no_events[j] = bool(np.all((col == 0) | (col == 1)) and not np.any(e[col == 1]))
     # Null log-likelihood at beta = 0 (R reports it at init when given).
     loglik0 = (
         fit.loglik0 if init is None else obj.evaluate(data, np.zeros(p), information=False).loglik
     )
 
     robust_var = None
-    robust_se = None
     if robust or cluster is not None:
         resid = obj.score_residuals(data, fit.beta)
         dfb = resid @ fit.var  # sorted order, scaled
@@ -580,89 +502,28 @@ def cox_fit(
             dfb = sums
         rv = dfb.T @ dfb
         robust_var = rv / np.outer(scale, scale)
-        robust_se = np.sqrt(np.diag(robust_var))
-        z = coef / robust_se
-        pvals = np.array([_norm_sf2(v) for v in z])
 
-    lr_stat = 2.0 * (fit.loglik - loglik0)
-    if p:
-        wald_stat = float(fit.beta @ _solve_psd(fit.var, fit.beta))
-        if robust_var is not None:
-            rvs = robust_var * np.outer(scale, scale)
-            wald_stat = float(fit.beta @ _solve_psd(rvs, fit.beta))
-        score_stat = float(fit.score0 @ _solve_psd(fit.info0, fit.score0))
-    else:
-        wald_stat = score_stat = float("nan")
-    tests = {
-        "likelihood_ratio": TestResult(lr_stat, p, _chisq_sf(lr_stat, p) if p else None),
-        "wald": TestResult(wald_stat, p, _chisq_sf(wald_stat, p) if p else None),
-        "score": TestResult(score_stat, p, _chisq_sf(score_stat, p) if p else None),
-    }
+    def refit_loglik(keep: list[int]) -> float:
+        sub = obj.prepare(xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True)
+        return _newton(sub, np.zeros(len(keep)), control).loglik
 
-    terms: list[CoxTerm] = []
-    with np.errstate(over="ignore"):  # an infinite limit is a valid answer (monotone likelihood)
-        # as R's summary.coxph: with a robust variance the CI uses the robust SE
-        ci_se = se if robust_se is None else robust_se
-        lower = np.exp(coef - zq * ci_se)
-        upper = np.exp(coef + zq * ci_se)
-        hr = np.exp(coef)
-    for j in range(p):
-        estimable = not bool(monotone[j])
-        lr_p = None
-        reason = None
-        pj: float | None = float(pvals[j])
-        if monotone[j]:
-            reason = "monotone likelihood: the coefficient runs off to infinity"
-            pj = None
-            keep = [k for k in range(p) if k != j]
-            if keep:
-                sub = obj.prepare(
-                    xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True
-                )
-                ll_sub = _newton(sub, np.zeros(len(keep)), control).loglik
-            else:
-                ll_sub = loglik0
-            lr_p = _chisq_sf(max(2.0 * (fit.loglik - ll_sub), 0.0), 1)
-            warnings.append(
-                StatWarning(
-                    "MONOTONE-LIKELIHOOD",
-                    f"{names[j]}: the log-likelihood converged before the coefficient did; "
-                    "the hazard ratio is not estimable (infinite). Use the likelihood-ratio p.",
-                    {"term": names[j], "index": j},
-                )
-            )
-        elif bad_var[j]:
-            estimable = False
-            reason = "the variance is not estimable (information not positive definite)"
-            pj = None
-            warnings.append(
-                StatWarning(
-                    "VARIANCE-NOT-ESTIMABLE",
-                    f"{names[j]}: the model-based variance is negative or undefined; "
-                    "no standard error, confidence interval or Wald p is given",
-                    {"term": names[j], "index": j},
-                )
-            )
-        elif not fit.converged:
-            estimable = False
-            reason = "the fit did not converge"
-            pj = None
-        terms.append(
-            CoxTerm(
-                term=names[j],
-                coef=float(coef[j]),
-                se=float(se[j]),
-                hr=float(hr[j]),
-                lower=float(lower[j]),
-                upper=float(upper[j]),
-                z=float(z[j]),
-                p_value=pj,
-                robust_se=None if robust_se is None else float(robust_se[j]),
-                estimable=estimable,
-                reason=reason,
-                lr_p_value=lr_p,
-            )
-        )
+    summ = summarise_fit(
+        beta_s=fit.beta,
+        var_s=fit.var,
+        score=fit.score,
+        loglik=fit.loglik,
+        loglik0=loglik0,
+        score0=fit.score0,
+        info0=fit.info0,
+        scale=scale,
+        converged=fit.converged,
+        control=control,
+        conf_level=conf_level,
+        names=names,
+        level_no_events=level_no_events,
+        refit_loglik=refit_loglik,
+        robust_var=robust_var,
+    )
 
     baseline = _baseline(data, fit.beta, center, scale, fit.sums)
     state = _State(
@@ -685,19 +546,19 @@ def cox_fit(
         converged=fit.converged,
         loglik_null=float(loglik0),
         loglik=float(fit.loglik),
-        coef=coef,
-        se=se,
-        var=var,
-        z=z,
-        p_value=pvals,
-        robust_se=robust_se,
+        coef=summ.coef,
+        se=summ.se,
+        var=summ.var,
+        z=summ.z,
+        p_value=summ.p_value,
+        robust_se=summ.robust_se,
         robust_var=robust_var,
         term_names=names,
-        terms=tuple(terms),
-        tests=tests,
+        terms=summ.terms,
+        tests=summ.tests,
         conf_level=conf_level,
         baseline=baseline,
-        warnings=tuple(warnings),
+        warnings=tuple(summ.warnings),
         assign=None if assign is None else tuple(assign),
         _state=state,
     )
