@@ -48,7 +48,7 @@ def app_command(
         raise SurvstudyError(
             f"the web app needs the 'app' extra ({exc.name} is not installed)",
             code="APP-DEPENDENCY",
-            hint="pip install 'survstudy[app]'",
+            hint="pip install 'survstudy[app]' (in a clone of the repository: pip install -e '.[app]')",
         ) from None
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
