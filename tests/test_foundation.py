@@ -226,3 +226,22 @@ def test_missing_file_deep_inside_is_one_error_line_and_exit_2(tmp_path: Path) -
     assert out.returncode == 2
     assert out.stderr == f"error: [FILE-NOT-FOUND] {missing}: file not found\n"
     assert out.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [(["km", "--help"], "km"), (["synth-registry", "--help"], "synth_registry")],
+)
+def test_only_the_invoked_command_module_is_imported(argv: list[str], module: str) -> None:
+    """Identity: a named command (hyphenated or not) imports its own module and no other."""
+    code = (
+        "import sys\n"
+        "from survstudy.cli import main as m\n"
+        f"m._register({argv!r})\n"
+        "print(sorted(k for k in sys.modules if k.startswith('survstudy.cli.')"
+        " and not k.startswith('survstudy.cli._')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == str(sorted(["survstudy.cli.main", f"survstudy.cli.{module}"]))

@@ -69,7 +69,8 @@ def _register(args: list[str] | None = None) -> None:
     import importlib
 
     first = next((a for a in args or [] if not a.startswith("-")), None)
-    names = [first] if first in _COMMAND_MODULES else _COMMAND_MODULES
+    module = None if first is None else first.replace("-", "_")  # synth-registry -> synth_registry
+    names = [module] if module in _COMMAND_MODULES else _COMMAND_MODULES
     for name in names:
         importlib.import_module(f"survstudy.cli.{name}")
 
