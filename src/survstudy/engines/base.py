@@ -482,6 +482,16 @@ def risk_counts_from_cells(
     )
 
 
+def robust_from_cells(cells: Mapping[str, Any], p: int) -> NDArray[np.float64]:
+    """The symmetric p x p matrix Σ r rᵀ from the one-row ``rr{j}_{k}`` (j <= k) cells of
+    :func:`survstudy.engines.sql.robust_sql`."""
+    out = np.zeros((p, p))
+    for j in range(p):
+        for k in range(j, p):
+            out[j, k] = out[k, j] = float(cells[f"rr{j}_{k}"][0])
+    return out
+
+
 def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -> CoxSums:
     """A :class:`CoxSums` from the result columns of :func:`survstudy.engines.sql.cox_sums_sql`
     (``cells[name]`` is the column ``name``; one cell per stratum value, time, event 0/1)."""

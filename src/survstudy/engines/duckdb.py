@@ -37,6 +37,7 @@ from survstudy.engines.base import (
     order_levels,
     raise_for_checks,
     risk_counts_from_cells,
+    robust_from_cells,
 )
 from survstudy.errors import AnalysisError, DataError
 
@@ -389,12 +390,7 @@ class DuckDBEngine:
             r = self._run(q, label)
         finally:
             self._con.unregister(name)
-        p = len(terms)
-        out = np.zeros((p, p))
-        for j in range(p):
-            for k in range(j, p):
-                out[j, k] = out[k, j] = float(r[f"rr{j}_{k}"][0])
-        return out
+        return robust_from_cells(r, len(terms))
 
     def table1_stats(
         self,

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines import sql
-from survstudy.engines.base import MISSING_TEXT, Source, column_kinds
+from survstudy.engines.base import MISSING_TEXT, Source, column_kinds, robust_from_cells
 from survstudy.engines.duckdb import DuckDBEngine, _arrow_table
 from survstudy.errors import AnalysisError, DataError
 
@@ -273,12 +273,7 @@ class SparkEngine(DuckDBEngine):
             r = self._run(q, label)
         finally:
             self._spark.catalog.dropTempView(name)
-        p = len(terms)
-        out = np.zeros((p, p))
-        for j in range(p):
-            for k in range(j, p):
-                out[j, k] = out[k, j] = float(r[f"rr{j}_{k}"][0])
-        return out
+        return robust_from_cells(r, len(terms))
 
     def close(self) -> None:
         for name in self._relations.values():
