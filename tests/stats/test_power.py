@@ -66,15 +66,11 @@ def test_nothing_detectable_without_information() -> None:
 
 
 def test_result_object() -> None:
-    """Identity: the result carries its inputs and the same HR as the function."""
-    r = detectable_hr(3)
-    assert r.to_dict() == {
-        "events": 3,
-        "proportion": 0.5,
-        "alpha": 0.05,
-        "power": 0.8,
-        "hr": minimum_detectable_hr(3),
-    }
+    """Hand calculation: the result carries its inputs and the hand-computed HR (D = 3, p = 0.5)."""
+    d = detectable_hr(3).to_dict()
+    hr = d.pop("hr")
+    assert d == {"events": 3, "proportion": 0.5, "alpha": 0.05, "power": 0.8}
+    assert hr == pytest.approx(math.exp((Z975 + Z80) / math.sqrt(3 * 0.25)), rel=1e-12)
 
 
 def test_invalid_arguments() -> None:
