@@ -266,6 +266,31 @@ class MemoryEngine:
             n_dropped=r["n_read"] - n,
         )
 
+    def _centred(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        center: F,
+        strata: str | None,
+        weight: str | None,
+        where: str | None,
+    ) -> tuple[dict[str, Any], F]:
+        """The used rows (as :meth:`_rows`, no group) and their design matrix minus ``center``."""
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=None,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+        )
+        return r, r["x"] - np.asarray(center, dtype=np.float64)
+
     def cox_sums(
         self,
         source: Source,
@@ -279,17 +304,16 @@ class MemoryEngine:
         weight: str | None = None,
         where: str | None = None,
     ) -> CoxSums:
-        r = self._rows(
+        r, xc = self._centred(
             source,
             time=time,
             event=event,
-            group=None,
+            terms=terms,
+            center=center,
             strata=strata,
             weight=weight,
-            terms=terms,
             where=where,
         )
-        xc = r["x"] - np.asarray(center, dtype=np.float64)
         w = r["w"]
         n, p = xc.shape
         eta = xc @ np.asarray(beta, dtype=np.float64)
@@ -326,17 +350,16 @@ class MemoryEngine:
         where: str | None = None,
     ) -> F:
         """Σ r rᵀ of the score residuals (as :func:`survstudy.engines.sql.robust_sql`)."""
-        r = self._rows(
+        r, xc = self._centred(
             source,
             time=time,
             event=event,
-            group=None,
+            terms=terms,
+            center=center,
             strata=strata,
             weight=weight,
-            terms=terms,
             where=where,
         )
-        xc = r["x"] - np.asarray(center, dtype=np.float64)
         n, p = xc.shape
         keys = [0] * n if r["s"] is None else r["s"].tolist()
         index = {
