@@ -134,6 +134,46 @@ class DuckDBEngine:
         self._views = 0
         self._d = sql.dialect("duckdb")
 
+    # ------------------------------------------------------------------ public SQL plumbing
+    # For callers that generate their own SQL (the registry cohort derivation, Table 1):
+    # the relation of a source, a query's result as NumPy columns, and a query written
+    # out as a Parquet dataset, without the rows passing through Python.
+
+    @property
+    def dialect(self) -> sql.Dialect:
+        """The SQL dialect this engine renders (:func:`survstudy.engines.sql.dialect`)."""
+        return self._d
+
+    def relation(self, source: Source) -> tuple[str, str | None]:
+        """SQL text naming the rows of ``source`` (usable after ``FROM``) and a file label."""
+        return self._relation(source)
+
+    def query(self, query: str, *, file: str | None = None) -> dict[str, Any]:
+        """Run ``query``; its columns as NumPy arrays (NULL -> NaN or ``None``).
+
+        Errors become :class:`~survstudy.errors.DataError` naming ``file`` and never
+        a cell's value."""
+        return self._run(query, file)
+
+    def kinds(self, source: Source, names: Sequence[str]) -> dict[str, str]:
+        """survstudy's kind of each column (``number``, ``text``, …) of ``source``."""
+        relation, label = self._relation(source)
+        return self._kinds(relation, names, label)
+
+    def write_parquet(self, query: str, out_dir: str, *, file: str | None = None) -> None:
+        """Write ``query``'s rows as Parquet files directly under ``out_dir`` (a new or
+        empty directory), streamed by the engine."""
+        import os
+
+        os.makedirs(out_dir, exist_ok=True)
+        target = str(out_dir).replace("'", "''")
+        try:
+            self._con.execute(
+                f"COPY ({query}) TO '{target}' (FORMAT parquet, PER_THREAD_OUTPUT true)"
+            )
+        except self._duckdb.Error as exc:
+            raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
+
     # ------------------------------------------------------------------ plumbing
 
     def _relation(self, source: Source) -> tuple[str, str | None]:

@@ -231,6 +231,13 @@ class SparkEngine(DuckDBEngine):
                 out[cname] = np.asarray(col.to_pylist(), dtype=object)
         return out
 
+    def write_parquet(self, query: str, out_dir: str, *, file: str | None = None) -> None:
+        """Write ``query``'s rows as Parquet files under ``out_dir`` (written by the executors)."""
+        try:
+            self._spark.sql(query).write.mode("overwrite").parquet(out_dir)
+        except Exception as exc:
+            raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
+
     def _kinds(self, relation: str, names: Sequence[str], file: str | None) -> dict[str, str]:
         try:
             fields = {f.name: f.dataType.simpleString() for f in self._spark.table(relation).schema}
