@@ -197,6 +197,36 @@ def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str
     )
 
 
+def km_from_counts(counts: Any, *, conf_type: str, conf_level: float) -> list[tuple[Any, KM]]:
+    """Kaplan–Meier per group from an engine's risk table
+    (:func:`survstudy.stats.sufficient.kaplan_meier_from_counts`)."""
+    return list(
+        _stats("sufficient").kaplan_meier_from_counts(
+            counts, conf_type=conf_type, conf_level=conf_level
+        )
+    )
+
+
+def logrank_from_counts(counts: Any, weights: str) -> GroupTest:
+    """The k-sample test from an engine's risk table (same numbers as :func:`logrank`)."""
+    res = _stats("sufficient").logrank_from_counts(counts, weights=weights)
+    return GroupTest(
+        weights=weights,
+        label=weights,
+        statistic=float(res.statistic),
+        df=int(res.df),
+        p_value=float(res.p_value),
+    )
+
+
+def logrank_small(counts: Any) -> bool:
+    """Whether a group expects fewer events than the chi-square approximation needs
+    (the rule of :func:`survstudy.stats.exact.logrank_small_sample`'s ``auto``)."""
+    exact = _stats("exact")
+    res = _stats("sufficient").logrank_from_counts(counts, weights="logrank")
+    return bool(np.any(np.asarray(res.expected) < exact.EXPECTED_LIMIT))
+
+
 # --------------------------------------------------------------------------- Cox
 
 
@@ -299,7 +329,72 @@ def cox(
             concordance=concordance,
             ci=ci,
         )
-    p = x.shape[1]
+    if ci == "profile" and x.shape[1] and _DATA_ENGINE["engine"] is not None:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            lo_b, hi_b, warns = _stats("firth").profile_ci(
+                x,
+                time,
+                event,
+                strata=strata,
+                ties=ties,
+                conf_level=conf_level,
+                init=np.asarray(res.coef, dtype=float),
+                term_names=term_names,
+            )
+        return _collect_cox(
+            res,
+            ph_test=ph_test,
+            concordance=concordance,
+            limits=(np.exp(lo_b), np.exp(hi_b)),
+            extra_warnings=tuple(warns),
+        )
+    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+
+
+def cox_engine(
+    eng: Any,
+    source: Any,
+    *,
+    time: str,
+    event: str,
+    terms: list[Any],
+    ties: str,
+    conf_level: float,
+    strata: str | None = None,
+    ph_test: bool = False,
+    concordance: bool = False,
+    assign: tuple[str, ...] | None = None,
+) -> CoxFit:
+    """A Cox fit through a data engine on columns of ``source`` (the registry runner):
+    :func:`survstudy.engines.analyses.cox`, the same numbers as :func:`cox` on the rows."""
+    from survstudy.engines import analyses
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        res = analyses.cox(
+            eng,
+            source,
+            time=time,
+            event=event,
+            terms=terms,
+            strata=strata,
+            ties=ties,
+            conf_level=conf_level,
+            assign=assign,
+            ph_test=ph_test,
+        )
+    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+
+
+def _collect_cox(
+    res: Any,
+    *,
+    ph_test: bool,
+    concordance: bool,
+    limits: tuple[np.ndarray, np.ndarray] | None = None,
+    extra_warnings: tuple[StatWarning, ...] = (),
+) -> CoxFit:
+    """The table numbers of a Cox result; ``limits`` replace the Wald HR limits (profile)."""
+    p = len(res.terms)
     estimable = []
     notes: list[tuple[str, ...]] = []
     pval = np.full(p, np.nan)
@@ -339,23 +434,10 @@ def cox(
     lower = np.array([t.lower for t in res.terms], dtype=float)
     upper = np.array([t.upper for t in res.terms], dtype=float)
     ci_method = str(getattr(res, "ci_method", "wald"))
-    if ci == "profile" and ci_method != "profile" and p and _DATA_ENGINE["engine"] is not None:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            lo_b, hi_b, warns = _stats("firth").profile_ci(
-                x,
-                time,
-                event,
-                strata=strata,
-                ties=ties,
-                conf_level=conf_level,
-                init=np.asarray(res.coef, dtype=float),
-                term_names=term_names,
-            )
-            lower, upper = np.exp(lo_b), np.exp(hi_b)
+    if limits is not None and p:
+        lower, upper = limits
         ci_method = "profile"
-        res_warnings = tuple(res.warnings) + tuple(warns)
-    else:
-        res_warnings = tuple(res.warnings)
+    res_warnings = tuple(res.warnings) + tuple(extra_warnings)
     return CoxFit(
         coef=np.asarray(res.coef, dtype=float),
         se=np.asarray(res.se, dtype=float),

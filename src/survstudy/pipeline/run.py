@@ -1,8 +1,9 @@
 """``run_study(spec, cohort) -> StudyResults``: the spec's analyses, computed.
 
-Each step builds arrays from the cohort and calls :mod:`survstudy.stats` through
-the thin wrappers in :mod:`survstudy.pipeline.engine`; nothing is estimated
-here. Both methods profiles are computed (they are cheap), the chosen one fills
+Each step picks its rows through a :class:`~survstudy.pipeline.rows.Rows` object
+(the in-memory cohort's arrays, or a registry cohort's table read by a data
+engine) and calls :mod:`survstudy.stats` through the thin wrappers in
+:mod:`survstudy.pipeline.engine`; nothing is estimated here. Both methods profiles are computed (they are cheap), the chosen one fills
 the tables and the other feeds the reconciliation table.
 """
 
@@ -21,8 +22,9 @@ from survstudy.data import CategoricalColumn, Cohort
 from survstudy.data.cohort import VariableInfo
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
-from survstudy.pipeline.design import FactorDesign, factor_design
+from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.profiles import get_profile
+from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import (
     CoxRow,
     CurveGroup,
@@ -45,6 +47,7 @@ from survstudy.pipeline.results import (
     Table1Row,
     UnivariableResult,
 )
+from survstudy.pipeline.rows import EngineRows, MemoryRows, Rows, Selection
 from survstudy.spec import StudySpec
 
 __all__ = ["Progress", "run_study"]
@@ -75,13 +78,18 @@ class _Warnings:
 
 def run_study(
     spec: StudySpec,
-    cohort: Cohort,
+    cohort: Cohort | DerivedCohort,
     *,
     profile: str | None = None,
     progress: Progress | None = None,
+    data_engine: Any = None,
 ) -> StudyResults:
     """Compute every analysis the spec's ``analyses`` section asks for.
 
+    ``cohort`` is an in-memory :class:`~survstudy.data.Cohort`, or a registry
+    cohort (:class:`~survstudy.pipeline.registry.DerivedCohort`) whose rows
+    ``data_engine`` (a DuckDB or Spark engine from
+    :func:`survstudy.engines.base.get_engine`) reads where they are.
     ``profile`` overrides ``analyses.methods`` (``standard`` or ``spss``).
     ``progress`` is called before each step. Statistical warnings are collected
     on the result (and on the rows they concern); user-fixable problems raise
@@ -97,11 +105,26 @@ def run_study(
     )
     report = progress or _noop
     warn = _Warnings()
+    rows: Rows
+    if isinstance(cohort, DerivedCohort):
+        if data_engine is None:
+            raise AnalysisError("a registry cohort needs a data engine (duckdb or spark)")
+        rows = EngineRows(cohort, data_engine)
+    else:
+        rows = MemoryRows(cohort)
     steps = ["Table 1", "survival summaries", "univariable models", "multivariable models", "KM"]
     total = len(steps)
 
     report("Table 1", 1, total)
-    table1 = _table1(spec, cohort, warn, prof) if a.table1 else None
+    table1 = None
+    if a.table1 and isinstance(cohort, DerivedCohort):
+        from survstudy.pipeline.table1_engine import table1_from_engine
+
+        assert isinstance(rows, EngineRows)
+        table1 = table1_from_engine(spec, cohort, rows.eng, rows.source, warn, prof)
+    elif a.table1:
+        assert isinstance(cohort, Cohort)
+        table1 = _table1(spec, cohort, warn, prof)
 
     report("survival summaries", 2, total)
     endpoints: dict[str, EndpointSummary] = {}
@@ -109,8 +132,10 @@ def run_study(
     if a.survival:
         for ep in a.survival.endpoints:
             _check_endpoint(spec, cohort, ep, ("analyses", "survival", "endpoints"))
-            summary, other_median = _survival(cohort, ep, a.survival.landmarks, prof, other, warn)
-            summary = replace(summary, precision=_endpoint_precision(spec, cohort, ep))
+            summary, other_median = _survival(
+                cohort, rows, ep, a.survival.landmarks, prof, other, warn
+            )
+            summary = replace(summary, precision=_endpoint_precision(spec, cohort, rows, ep))
             endpoints[ep] = summary
             recon.append(_median_difference(cohort, ep, summary.median, other_median, prof))
 
@@ -119,7 +144,7 @@ def run_study(
     if a.univariable:
         for ep in a.univariable.endpoints:
             _check_endpoint(spec, cohort, ep, ("analyses", "univariable", "endpoints"))
-            uni, diffs = _univariable(spec, cohort, ep, prof, other, warn)
+            uni, diffs = _univariable(spec, cohort, rows, ep, prof, other, warn)
             univariable[ep] = uni
             recon.extend(diffs)
 
@@ -127,12 +152,12 @@ def run_study(
     models: list[ModelResult] = []
     for m in a.multivariable:
         _check_endpoint(spec, cohort, m.endpoint, ("analyses", "multivariable"))
-        model, diffs = _multivariable(cohort, m, prof, other, warn)
+        model, diffs = _multivariable(cohort, rows, m, prof, other, warn)
         models.append(model)
         recon.extend(diffs)
 
     report("Kaplan–Meier curves", 5, total)
-    km = tuple(_km_figure(spec, cohort, k, prof, warn) for k in a.km)
+    km = tuple(_km_figure(spec, cohort, rows, k, prof, warn) for k in a.km)
 
     versions = engine.versions()
     prov = Provenance(
@@ -191,7 +216,9 @@ def _source_date() -> str | None:
         return None
 
 
-def _check_endpoint(spec: StudySpec, cohort: Cohort, name: str, key: tuple[str, ...]) -> None:
+def _check_endpoint(
+    spec: StudySpec, cohort: Cohort | DerivedCohort, name: str, key: tuple[str, ...]
+) -> None:
     if name not in cohort.endpoints:
         known = ", ".join(sorted(cohort.endpoints)) or "none"
         raise SpecError(
@@ -251,16 +278,18 @@ def _precision_message(
     )
 
 
-def _endpoint_precision(spec: StudySpec, cohort: Cohort, ep: str) -> Precision | None:
+def _endpoint_precision(
+    spec: StudySpec, cohort: Cohort | DerivedCohort, rows: Rows, ep: str
+) -> Precision | None:
     """Schoenfeld's detectable HR at the endpoint's observed events: two equal groups, or
     the observed groups of ``analyses.precision.factor`` (patients with a known value)."""
     pr = spec.analyses.precision
     if pr is None:
         return None
-    _t, e, ok = cohort.survival_data(ep)
     share, between = 0.5, None
+    sel = rows.select(ep, [])
     if pr.factor:
-        design = factor_design(cohort, pr.factor)
+        design = rows.design(pr.factor)
         if not design.categorical or len(design.levels) != 2:
             raise SpecError(
                 f"analyses.precision.factor '{pr.factor}' must be a variable with two groups",
@@ -268,11 +297,10 @@ def _endpoint_precision(spec: StudySpec, cohort: Cohort, ep: str) -> Precision |
                 line=spec.line_of("analyses", "precision", "factor"),
                 key="analyses.precision.factor",
             )
-        ok = ok & ~design.missing
-        x = design.columns[ok]
-        share = float(np.mean(x[:, 0])) if x.size else 0.0
+        sel = rows.select(ep, [design])
+        share = sel.share() if sel.n else 0.0
         between = design.label
-    events = int(e[ok].sum())
+    events = sel.events
     d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
     noun = _event_noun(spec, ep, events)
     return Precision(
@@ -595,20 +623,20 @@ def _median(km: engine.KM, rule: str, days_per_unit: float, conf_level: float) -
 
 
 def _survival(
-    cohort: Cohort,
+    cohort: Cohort | DerivedCohort,
+    rows: Rows,
     ep: str,
     landmarks: list[float],
     prof: MethodsProfile,
     other: MethodsProfile,
     warn: _Warnings,
 ) -> tuple[EndpointSummary, Median]:
-    t, e, ok = cohort.survival_data(ep)
-    t, e = t[ok], e[ok]
+    surv = rows.survival(ep, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    km = surv.km
     info = cohort.endpoints[ep]
     dpu = cohort.days_per_unit
     unit = cohort.unit
     notes: list[str] = []
-    km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
     for w in getattr(km, "warnings", ()):
         warn.add(w.code, f"{info.label}: {w.message}", "survival", endpoint=ep)
     med = _median(km, prof.median_rule, dpu, prof.conf_level)
@@ -624,13 +652,13 @@ def _survival(
             )
         )
     at: list[Landmark] = []
-    n = int(t.size)
+    n = surv.n
     limit = max(FEW_AT_RISK, 0.1 * n)
     for lm in landmarks:
         s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
         codes: list[str] = []
         msgs: list[str] = []
-        beyond = lm * dpu > float(t.max())
+        beyond = lm * dpu > surv.max_time
         if n_risk < limit and not beyond:
             codes.append("FEW-AT-RISK")
             msg = warn.add(
@@ -656,17 +684,16 @@ def _survival(
             s = lo = hi = se = float("nan")
         at.append(Landmark(lm, s, lo, hi, se, n_risk, tuple(codes), tuple(msgs)))
     # Median follow-up: reverse Kaplan–Meier (censorings as events), by the profile's rule.
-    rev = engine.kaplan_meier(t, 1.0 - e, conf_type=prof.conf_type, conf_level=prof.conf_level)
-    fmed = _median(rev, prof.median_rule, dpu, prof.conf_level)
+    fmed = _median(surv.reverse, prof.median_rule, dpu, prof.conf_level)
     followup = FollowUp(
-        fmed.estimate, fmed.lower, fmed.upper, float(t.min()) / dpu, float(t.max()) / dpu
+        fmed.estimate, fmed.lower, fmed.upper, surv.min_time / dpu, surv.max_time / dpu
     )
     summary = EndpointSummary(
         name=ep,
         label=info.label,
         definition=info.definition,
         n=n,
-        events=int(e.sum()),
+        events=surv.events,
         median=med,
         followup=followup,
         at=tuple(at),
@@ -677,7 +704,7 @@ def _survival(
 
 
 def _median_difference(
-    cohort: Cohort, ep: str, med: Median, other: Median, prof: MethodsProfile
+    cohort: Cohort | DerivedCohort, ep: str, med: Median, other: Median, prof: MethodsProfile
 ) -> ProfileDifference:
     std, sps = (med, other) if prof.name == "standard" else (other, med)
     return ProfileDifference(
@@ -859,12 +886,9 @@ def _firth_rows(
 def _firth_fit(
     option: str,
     fit: engine.CoxFit,
-    x: np.ndarray,
-    t: np.ndarray,
-    e: np.ndarray,
+    sel: Selection,
     prof: MethodsProfile,
     *,
-    strata: np.ndarray | None = None,
     term_names: tuple[str, ...],
 ) -> tuple[engine.CoxFit | None, str | None, str | None]:
     """The Firth fit the spec's ``firth`` option asks for: (fit, reason, problem).
@@ -879,15 +903,7 @@ def _firth_fit(
         return None, None, None
     reason = "always" if option == "always" else "monotone"
     try:
-        ffit = engine.cox_firth(
-            x,
-            t,
-            e,
-            ties=prof.ties,
-            conf_level=prof.conf_level,
-            strata=strata,
-            term_names=term_names,
-        )
+        ffit = sel.firth(ties=prof.ties, conf_level=prof.conf_level, term_names=term_names)
     except AnalysisError as exc:
         return None, reason, f"the Firth-penalised model could not be fitted: {exc.message}"
     if ffit is None:
@@ -897,7 +913,8 @@ def _firth_fit(
 
 def _univariable(
     spec: StudySpec,
-    cohort: Cohort,
+    cohort: Cohort | DerivedCohort,
+    rows: Rows,
     ep: str,
     prof: MethodsProfile,
     other: MethodsProfile,
@@ -906,30 +923,25 @@ def _univariable(
     u = spec.analyses.univariable
     assert u is not None
     pr = spec.analyses.precision
-    t_all, e_all, ok = cohort.survival_data(ep)
     label = cohort.endpoints[ep].label
-    rows: list[CoxRow] = []
+    table: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
     for factor in u.factors:
-        design = factor_design(cohort, factor.variable, per=factor.per, label=factor.label)
-        mask = ok & ~design.missing
-        t, e, x = t_all[mask], e_all[mask], design.columns[mask]
-        n, events = int(mask.sum()), int(e.sum())
+        design = rows.design(factor.variable, per=factor.per, label=factor.label)
+        sel = rows.select(ep, [design], group=design if design.categorical else None)
+        n, events = sel.n, sel.events
         fit: engine.CoxFit | None = None
         fit_other: engine.CoxFit | None = None
         note: str | None = None
-        if x.shape[1] == 0:
+        if not design.terms:
             note = "only one group has patients; no comparison possible"
         elif events == 0:
             note = "no events among these patients; no model possible"
         else:
             try:
-                fit = engine.cox(
-                    x,
-                    t,
-                    e,
+                fit = sel.cox(
                     ties=prof.ties,
                     conf_level=prof.conf_level,
                     term_names=design.terms,
@@ -938,10 +950,7 @@ def _univariable(
                     ci=u.ci,
                 )
                 # same CI method, so that the reconciliation shows the ties' effect only
-                fit_other = engine.cox(
-                    x,
-                    t,
-                    e,
+                fit_other = sel.cox(
                     ties=other.ties,
                     conf_level=other.conf_level,
                     term_names=design.terms,
@@ -970,8 +979,8 @@ def _univariable(
                 # R's summary reports the likelihood-ratio test; SPSS's COXREG the Wald test.
                 overall = fit.wald_p if prof.name == "spss" else fit.lr_p
                 new[0] = replace(new[0], overall_p=overall)
-            new = _univariable_notes(new, design, fit, x, events, pr, warn, ep, label)
-            ffit, reason, problem = _firth_fit(u.firth, fit, x, t, e, prof, term_names=design.terms)
+            new = _univariable_notes(new, design, fit, sel, pr, warn, ep, label)
+            ffit, reason, problem = _firth_fit(u.firth, fit, sel, prof, term_names=design.terms)
             if ffit is not None and reason is not None:
                 new = _firth_rows(new, design, ffit, 0, reason)
             elif problem:
@@ -984,27 +993,25 @@ def _univariable(
                     endpoint=ep,
                     variable=design.variable,
                 )
-        if design.categorical and u.logrank and design.codes is not None and x.shape[1] > 0:
-            codes = design.codes[mask]
+        if design.categorical and u.logrank and design.codes is not None and design.terms:
             lr = gb = float("nan")
-            if events and np.unique(codes).size > 1:
-                lr = engine.logrank(t, e, codes, "logrank").p_value
-                gb = engine.logrank(t, e, codes, "gehan-breslow").p_value
+            several = bool(events) and sel.n_groups() > 1
+            if several:
+                lr = sel.logrank("logrank").p_value
+                gb = sel.logrank("gehan-breslow").p_value
             perm = (
                 _permutation(
                     u.permutation,
                     u.seed,
                     u.resamples,
-                    t,
-                    e,
-                    codes,
+                    sel,
                     warn,
                     f"{label}, {design.label}",
                     "univariable",
                     endpoint=ep,
                     variable=design.variable,
                 )
-                if events and np.unique(codes).size > 1
+                if several
                 else None
             )
             new[0] = replace(
@@ -1020,31 +1027,31 @@ def _univariable(
                 )
             )
         if fit is not None:
-            base = len(rows)
+            base = len(table)
             if design.categorical and len(design.terms) > 1:
                 tested.append(([base], new[0].overall_p))
             else:
                 idx = [base + k for k, r in enumerate(new) if r.term is not None]
                 if idx:
                     tested.append((idx, new[idx[0] - base].p_value))
-        rows.extend(new)
+        table.extend(new)
     if u.adjust != "none" and tested:
         adjusted = engine.adjust_p([p for _i, p in tested], u.adjust)
         for (idx, _p), q in zip(tested, adjusted, strict=True):
             for i in idx:
-                rows[i] = replace(rows[i], adjusted_p=q)
+                table[i] = replace(table[i], adjusted_p=q)
     return (
         UnivariableResult(
             endpoint=ep,
             endpoint_label=label,
-            rows=tuple(rows),
+            rows=tuple(table),
             ties=prof.ties,
             n_tests=n_tests,
             adjust=u.adjust,
             firth=u.firth,
             ci=u.ci,
             permutation=u.permutation if u.logrank else "never",
-            precision=_endpoint_precision(spec, cohort, ep),
+            precision=_endpoint_precision(spec, cohort, rows, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
         ),
@@ -1056,8 +1063,7 @@ def _univariable_notes(
     rows: list[CoxRow],
     design: FactorDesign,
     fit: engine.CoxFit,
-    x: np.ndarray,
-    events: int,
+    sel: Selection,
     pr: Any,
     warn: _Warnings,
     ep: str,
@@ -1093,8 +1099,7 @@ def _univariable_notes(
                 variable=design.variable,
             )
     if pr is not None and design.categorical and len(design.terms) == 1:
-        share = float(np.mean(x[:, 0])) if x.shape[0] else float("nan")
-        d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
+        d = engine.detectable_hr(sel.events, sel.share(), alpha=pr.alpha, power=pr.power)
         out[where] = replace(out[where], detectable_hr=float(d.hr))
     return out
 
@@ -1157,64 +1162,45 @@ def _hr_differences(
 
 
 def _multivariable(
-    cohort: Cohort,
+    cohort: Cohort | DerivedCohort,
+    rows: Rows,
     m: Any,
     prof: MethodsProfile,
     other: MethodsProfile,
     warn: _Warnings,
 ) -> tuple[ModelResult, list[ProfileDifference]]:
-    t_all, e_all, ok = cohort.survival_data(m.endpoint)
     label = cohort.endpoints[m.endpoint].label
-    designs = [factor_design(cohort, f.variable, per=f.per, label=f.label) for f in m.covariates]
-    mask = ok.copy()
-    for d in designs:
-        mask &= ~d.missing
-    strata_codes: np.ndarray | None = None
-    if m.strata:
-        keys = []
-        for s in m.strata:
-            sd = factor_design(cohort, s)
-            if sd.codes is None:
-                raise SpecError(
-                    f"model '{m.name}': stratum '{s}' must be categorical",
-                    key="analyses.multivariable",
-                )
-            mask &= sd.codes >= 0
-            keys.append(sd.codes)
-        combined = np.stack(keys, axis=1)
-        _, strata_codes = np.unique(combined, axis=0, return_inverse=True)
-        strata_codes = np.asarray(strata_codes).reshape(-1)
-    x = np.hstack([d.columns for d in designs])[mask]
-    t, e = t_all[mask], e_all[mask]
-    st = strata_codes[mask] if strata_codes is not None else None
-    n, events = int(mask.sum()), int(e.sum())
-    n_dropped = int(ok.sum()) - n
-    p = x.shape[1]
+    designs = [rows.design(f.variable, per=f.per, label=f.label) for f in m.covariates]
+    strata = []
+    for s in m.strata:
+        sd = rows.design(s)
+        if sd.codes is None:
+            raise SpecError(
+                f"model '{m.name}': stratum '{s}' must be categorical",
+                key="analyses.multivariable",
+            )
+        strata.append(sd)
+    sel = rows.select(m.endpoint, designs, strata=strata)
+    n, events = sel.n, sel.events
+    n_dropped = rows.n_known(m.endpoint) - n
+    p = sum(len(d.terms) for d in designs)
     terms = tuple(t for d in designs for t in d.terms)
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
     try:
-        fit = engine.cox(
-            x,
-            t,
-            e,
+        fit = sel.cox(
             ties=prof.ties,
             conf_level=prof.conf_level,
-            strata=st,
             ph_test=True,
             concordance=True,
             term_names=terms,
             assign=assign,
             ci=m.ci,
         )
-        fit_other = engine.cox(
-            x,
-            t,
-            e,
+        fit_other = sel.cox(
             ties=other.ties,
             conf_level=other.conf_level,
-            strata=st,
             term_names=terms,
             ci=m.ci,
         )
@@ -1266,7 +1252,7 @@ def _multivariable(
                 model=m.name,
             )
         )
-    ffit, freason, fproblem = _firth_fit(m.firth, fit, x, t, e, prof, strata=st, term_names=terms)
+    ffit, freason, fproblem = _firth_fit(m.firth, fit, sel, prof, term_names=terms)
     if fproblem:
         notes.append(
             warn.add(
@@ -1277,7 +1263,7 @@ def _multivariable(
                 model=m.name,
             )
         )
-    rows: list[CoxRow] = []
+    table: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     offset = 0
     for d in designs:
@@ -1293,7 +1279,7 @@ def _multivariable(
                         "the hazard ratio may change over follow-up (PH test p < 0.05)",
                     ),
                 )
-        rows.extend(new)
+        table.extend(new)
         diffs.extend(_hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
     model = ModelResult(
@@ -1301,7 +1287,7 @@ def _multivariable(
         endpoint=m.endpoint,
         endpoint_label=label,
         ties=prof.ties,
-        rows=tuple(rows),
+        rows=tuple(table),
         n=n,
         events=events,
         n_dropped=n_dropped,
@@ -1397,9 +1383,7 @@ def _permutation(
     option: str,
     seed: int,
     n_resamples: int,
-    t: np.ndarray,
-    e: np.ndarray,
-    codes: np.ndarray,
+    sel: Selection,
     warn: _Warnings,
     what: str,
     section: str,
@@ -1412,9 +1396,7 @@ def _permutation(
     chi-square p stays.
     """
     try:
-        res = engine.logrank_permutation(
-            t, e, codes, option=option, seed=seed, n_resamples=n_resamples
-        )
+        res = sel.permutation(option, seed, n_resamples)
     except AnalysisError as exc:
         warn.add(
             "PERMUTATION-NOT-COMPUTED",
@@ -1457,42 +1439,43 @@ def nice_step(max_time: float, unit: str) -> float:
 
 
 def _km_figure(
-    spec: StudySpec, cohort: Cohort, k: Any, prof: MethodsProfile, warn: _Warnings
+    spec: StudySpec,
+    cohort: Cohort | DerivedCohort,
+    rows: Rows,
+    k: Any,
+    prof: MethodsProfile,
+    warn: _Warnings,
 ) -> KMCurves:
     _check_endpoint(spec, cohort, k.endpoint, ("analyses", "km"))
-    t_all, e_all, ok = cohort.survival_data(k.endpoint)
     dpu = cohort.days_per_unit
     ep_label = cohort.endpoints[k.endpoint].label
-    t_max = float(np.max(t_all[ok])) / dpu if ok.any() else 1.0
+    longest = rows.max_time(k.endpoint)
+    t_max = longest / dpu if longest is not None else 1.0
     max_time = float(k.max_time) if k.max_time else t_max
     step = float(k.breaks) if k.breaks else nice_step(max_time, cohort.unit)
     ticks = tuple(float(x) for x in np.arange(0.0, max_time + 1e-9 * max(step, 1.0), step))
-    groups: list[tuple[str | None, np.ndarray]] = [(None, ok)]
     by_label = None
-    codes = None
+    d: FactorDesign | None = None
     if k.by:
-        d = factor_design(cohort, k.by)
+        d = rows.design(k.by)
         if d.codes is None:
             raise SpecError(
                 f"KM figure 'by: {k.by}' must be a categorical or binary variable",
                 key="analyses.km",
             )
         by_label = d.label
-        codes = d.codes
-        groups = [(lev, ok & (d.codes == i)) for i, lev in enumerate(d.levels)]
-        groups = [(lev, g) for lev, g in groups if g.any()]
     curves = []
-    for lev, gmask in groups:
-        t, e = t_all[gmask], e_all[gmask]
-        km = engine.kaplan_meier(t, e, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    for lev, km, n_group, events_group in rows.km_groups(
+        k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
+    ):
         curve = engine.step_curve(km)
         n_risk = engine.n_risk_at(km, [tick * dpu for tick in ticks])
         med = _median(km, prof.median_rule, dpu, prof.conf_level)
         curves.append(
             CurveGroup(
                 level=lev,
-                n=int(t.size),
-                events=int(e.sum()),
+                n=n_group,
+                events=events_group,
                 time=tuple(float(x) / dpu for x in curve["time"]),
                 survival=tuple(float(x) for x in curve["survival"]),
                 lower=tuple(float(x) for x in curve["lower"]),
@@ -1505,21 +1488,18 @@ def _km_figure(
         )
     tests: list[GroupTest] = []
     perm: PermutationTest | None = None
-    if codes is not None and len(curves) > 1:
-        t, e = t_all[ok & (codes >= 0)], e_all[ok & (codes >= 0)]
-        c = codes[ok & (codes >= 0)]
-        if e.sum() > 0:
+    if d is not None and len(curves) > 1:
+        sel = rows.select(k.endpoint, [], group=d)
+        if sel.events > 0:
             for weights, label in prof.tests:
-                g = engine.logrank(t, e, c, weights)
+                g = sel.logrank(weights)
                 tests.append(replace(g, label=label))
-            if np.unique(c).size > 1:
+            if sel.n_groups() > 1:
                 perm = _permutation(
                     k.permutation,
                     k.seed,
                     k.resamples,
-                    t,
-                    e,
-                    c,
+                    sel,
                     warn,
                     f"{ep_label} by {by_label}",
                     "km",
@@ -1549,7 +1529,10 @@ def _km_figure(
 
 
 def _methods(
-    spec: StudySpec, cohort: Cohort, prof: MethodsProfile, versions: dict[str, str]
+    spec: StudySpec,
+    cohort: Cohort | DerivedCohort,
+    prof: MethodsProfile,
+    versions: dict[str, str],
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
