@@ -34,6 +34,14 @@ Group comparisons (a Table 1 stratified by a column)
     tie-corrected). ``parametric=True``: Welch's t-test (2 groups) or one-way
     ANOVA (k groups). Every result names its test for the table footnote.
 
+From sufficient quantities (registry-sized data reduced by an engine)
+    :func:`continuous_test_from_sums` — the same tests from per-group sizes and
+    midrank sums plus the pooled tie term (:func:`tie_term`), or sizes, means
+    and variances; :func:`continuous_test` itself goes through it, so both give
+    the same p from the same sums. :func:`quantile_position` and
+    :func:`interpolate` — the order statistics a quantile needs and how they
+    combine (:func:`quantile` uses them).
+
 ``scipy.stats`` is imported inside the functions (it is slow to import).
 """
 
@@ -54,13 +62,22 @@ __all__ = [
     "ContinuousSummary",
     "GroupTestResult",
     "MultiSelectSummary",
+    "anova_from_moments",
     "categorical_counts",
     "categorical_test",
     "continuous_test",
+    "continuous_test_from_sums",
     "describe",
     "fisher_exact_rxc",
+    "interpolate",
+    "kruskal_wallis_from_ranks",
+    "mann_whitney_exact_applies",
+    "mann_whitney_from_ranks",
     "multiselect_counts",
     "quantile",
+    "quantile_position",
+    "tie_term",
+    "welch_t_from_moments",
 ]
 
 QUANTILE_METHODS = ("r7", "spss")
@@ -91,13 +108,37 @@ def quantile(values: Any, p: float, method: str = "r7") -> float:
     n = x.size
     if n == 0:
         return math.nan
+    lo, frac = quantile_position(n, p, method)
+    return interpolate(float(x[lo]), float(x[lo + 1]) if frac != 0.0 else math.nan, frac)
+
+
+def quantile_position(n: int, p: float, method: str = "r7") -> tuple[int, float]:
+    """Where the ``p`` quantile of ``n`` sorted values lies: ``(lo, frac)``.
+
+    ``lo`` is the 0-based index of the lower order statistic, ``frac`` the weight of
+    the next one (``frac == 0.0`` when the quantile is ``x[lo]`` itself, so that only
+    ``x[lo]`` is needed). Type 7: ``h = (n-1)p``; type 6 (SPSS): ``h = (n+1)p - 1``
+    clamped to [0, n-1] (Hyndman & Fan 1996). An engine that picks the order
+    statistics in SQL and :func:`interpolate` give exactly :func:`quantile`.
+    """
+    if method not in QUANTILE_METHODS:
+        raise ValueError(f"quantile method must be one of {QUANTILE_METHODS}, got {method!r}")
+    if n < 1:
+        raise ValueError("no values")
     h = (n - 1) * p if method == "r7" else (n + 1) * p - 1.0
     h = min(max(h, 0.0), n - 1.0)
     lo = math.floor(h)
     frac = h - lo
-    if frac == 0.0 or lo + 1 >= n:
-        return float(x[lo])
-    return float(x[lo] + frac * (x[lo + 1] - x[lo]))
+    if lo + 1 >= n:
+        frac = 0.0
+    return lo, frac
+
+
+def interpolate(lower: float, upper: float, frac: float) -> float:
+    """``lower + frac (upper - lower)``; ``lower`` itself when ``frac == 0``."""
+    if frac == 0.0:
+        return float(lower)
+    return float(lower + frac * (upper - lower))
 
 
 @dataclass(frozen=True)
@@ -544,6 +585,185 @@ def _clean(samples: Iterable[Any]) -> list[np.ndarray]:
     return out
 
 
+#: R's wilcox.test uses the exact Mann–Whitney distribution below this many values per group.
+MW_EXACT_MAX = 50
+
+
+def mann_whitney_exact_applies(n1: int, n2: int, ties: bool) -> bool:
+    """R's ``wilcox.test`` rule: exact when both groups have < 50 values and no ties."""
+    return n1 < MW_EXACT_MAX and n2 < MW_EXACT_MAX and not ties
+
+
+def tie_term(counts: Any) -> float:
+    """``Σ (t³ - t)`` over the tie groups, ``counts`` = how many values share each value.
+
+    Summed in exact integer arithmetic and rounded once, so that every path that
+    counts the same ties (NumPy here, SQL in an engine) gives the same float.
+    """
+    t = np.asarray(counts, dtype=np.int64).ravel()
+    t = t[t > 1]
+    if t.size == 0:
+        return 0.0
+    if float(t.sum()) * float(t.max()) ** 2 < 2.0**62:
+        return float(int(np.sum(t**3 - t)))
+    return float(sum(c**3 - c for c in (int(v) for v in t.tolist())))
+
+
+def mann_whitney_from_ranks(
+    rank_sum_1: float, n1: int, n2: int, ties: float, *, correct: bool = True
+) -> GroupTestResult:
+    """Two-sided Mann–Whitney U test, normal approximation, from the first group's rank sum.
+
+    ``U1 = R1 - n1(n1+1)/2``; ``z = (max(U1, U2) - n1 n2/2 - c) / σ`` with
+    ``σ² = n1 n2/12 ((n+1) - T/(n(n-1)))``, ``T = Σ(t³-t)`` (:func:`tie_term`, midranks)
+    and ``c = 0.5`` with the continuity correction; ``p = 2 Φ(-z)`` capped at 1
+    (R's ``wilcox.test(exact = FALSE, correct = TRUE)``; Hollander & Wolfe 1999, §4.1).
+    The statistic is U1 (R's W). All values tied (σ = 0): p = 1.
+    """
+    from scipy import special
+
+    n = n1 + n2
+    u1 = float(rank_sum_1) - n1 * (n1 + 1) / 2.0
+    u2 = n1 * n2 - u1
+    num = max(u1, u2) - n1 * n2 / 2.0
+    if correct:
+        num -= 0.5
+    var = n1 * n2 / 12.0 * ((n + 1) - ties / (n * (n - 1.0)))
+    # every value tied (σ = 0): no evidence of a difference
+    p = 2.0 * float(special.ndtr(-num / math.sqrt(var))) if var > 0 else 1.0
+    return GroupTestResult(
+        "Mann–Whitney U test",
+        min(max(p, 0.0), 1.0),
+        statistic=u1,
+        method="asymptotic",
+        correction=("continuity and ties correction" if correct else "ties correction"),
+    )
+
+
+def kruskal_wallis_from_ranks(rank_sums: Any, ns: Any, ties: float) -> GroupTestResult:
+    """Kruskal–Wallis test from per-group midrank sums ``R_j`` and sizes ``n_j``.
+
+    ``H = 12/(N(N+1)) Σ (R_j - n_j (N+1)/2)² / n_j``, divided by the tie correction
+    ``1 - T/(N³ - N)`` (``T`` = :func:`tie_term`); p from χ² with k-1 df (R's
+    ``kruskal.test``; Hollander & Wolfe 1999, §6.1). The centred form avoids the
+    cancellation of ``12/(N(N+1)) Σ R_j²/n_j - 3(N+1)`` at registry sizes. All
+    values tied: "not computed".
+    """
+    from scipy import stats
+
+    r = np.asarray(rank_sums, dtype=float)
+    m = np.asarray(ns, dtype=float)
+    big_n = float(m.sum())
+    corr = 1.0 - ties / (big_n**3 - big_n)
+    if corr <= 0.0:
+        return _not_computed("all values are equal")
+    dev = r - m * (big_n + 1.0) / 2.0
+    h = 12.0 / (big_n * (big_n + 1.0)) * float(np.sum(dev * dev / m)) / corr
+    df = r.size - 1
+    return GroupTestResult(
+        "Kruskal–Wallis test",
+        float(stats.chi2.sf(h, df)),
+        statistic=h,
+        df=float(df),
+        method="asymptotic",
+        correction="ties correction",
+    )
+
+
+def welch_t_from_moments(ns: Any, means: Any, variances: Any) -> GroupTestResult:
+    """Welch's two-sample t-test from sizes, means and variances (divisor n-1).
+
+    ``t = (m1 - m2)/√(v1/n1 + v2/n2)``, Welch–Satterthwaite df
+    ``(v1/n1 + v2/n2)² / ((v1/n1)²/(n1-1) + (v2/n2)²/(n2-1))``, two-sided p from
+    Student's t (R's ``t.test``; Welch 1947, Biometrika 34:28–35).
+    """
+    from scipy import special
+
+    n1, n2 = (int(x) for x in ns)
+    m1, m2 = (float(x) for x in means)
+    v1, v2 = (float(x) for x in variances)
+    if n1 < 2 or n2 < 2:
+        return _not_computed("a group has fewer than two values")
+    a, b = v1 / n1, v2 / n2
+    if not a + b > 0:
+        return _not_computed("no variation within the groups")
+    t = (m1 - m2) / math.sqrt(a + b)
+    df = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n2 - 1))
+    p = 2.0 * float(special.stdtr(df, -abs(t)))
+    return GroupTestResult("Welch's t-test", min(p, 1.0), statistic=t, df=df)
+
+
+def anova_from_moments(ns: Any, means: Any, variances: Any) -> GroupTestResult:
+    """One-way ANOVA (equal variances) from group sizes, means and variances (divisor n-1).
+
+    ``F = [Σ n_j (m_j - m)²/(k-1)] / [Σ (n_j - 1) v_j/(N-k)]``, ``m`` the grand mean;
+    p from F(k-1, N-k) (R's ``oneway.test(var.equal = TRUE)``; Fisher 1925).
+    """
+    from scipy import stats
+
+    m_n = np.asarray(ns, dtype=float)
+    m_mean = np.asarray(means, dtype=float)
+    v = np.where(m_n > 1, np.asarray(variances, dtype=float), 0.0)
+    k = m_n.size
+    big_n = float(m_n.sum())
+    if big_n - k < 1:
+        return _not_computed("too few values for the within-group variance")
+    grand = float(np.sum(m_n * m_mean)) / big_n
+    ssb = float(np.sum(m_n * (m_mean - grand) ** 2))
+    ssw = float(np.sum((m_n - 1.0) * v))
+    df1, df2 = k - 1, big_n - k
+    if ssw <= 0.0:
+        if ssb <= 0.0:
+            return _not_computed("all values are equal")
+        f, p = math.inf, 0.0
+    else:
+        f = (ssb / df1) / (ssw / df2)
+        p = float(stats.f.sf(f, df1, df2))
+    return GroupTestResult("One-way ANOVA", p, statistic=f, df=float(df1))
+
+
+def continuous_test_from_sums(
+    ns: Sequence[int],
+    *,
+    parametric: bool = False,
+    rank_sums: Sequence[float] | None = None,
+    ties: float | None = None,
+    means: Sequence[float] | None = None,
+    variances: Sequence[float] | None = None,
+    correct: bool = True,
+) -> GroupTestResult:
+    """:func:`continuous_test` from sufficient quantities instead of the values.
+
+    ``ns`` per group; ``parametric``: ``means`` and ``variances`` (n-1) per group;
+    otherwise ``rank_sums`` (midranks in the pooled groups) and ``ties``
+    (:func:`tie_term` of the pooled values). Same rules and the same p as
+    :func:`continuous_test` (which calls this), except that the exact
+    Mann–Whitney distribution needs the values: when
+    :func:`mann_whitney_exact_applies`, ValueError (fetch the values and call
+    :func:`continuous_test`; it happens only below 50 values per group).
+    """
+    keep = [i for i, n in enumerate(ns) if n > 0]
+    if len(keep) < 2:
+        return _not_computed("fewer than two groups have values")
+    n = [int(ns[i]) for i in keep]
+    if parametric:
+        if means is None or variances is None:
+            raise ValueError("means and variances are needed")
+        mm = [float(means[i]) for i in keep]
+        vv = [float(variances[i]) for i in keep]
+        if len(keep) == 2:
+            return welch_t_from_moments(n, mm, vv)
+        return anova_from_moments(n, mm, vv)
+    if rank_sums is None or ties is None:
+        raise ValueError("rank sums and the tie term are needed")
+    rs = [float(rank_sums[i]) for i in keep]
+    if len(keep) == 2:
+        if mann_whitney_exact_applies(n[0], n[1], ties > 0):
+            raise ValueError("the exact Mann–Whitney test needs the values")
+        return mann_whitney_from_ranks(rs[0], n[0], n[1], ties, correct=correct)
+    return kruskal_wallis_from_ranks(rs, n, ties)
+
+
 def continuous_test(
     samples: Sequence[Any],
     *,
@@ -560,28 +780,24 @@ def continuous_test(
     Empty groups are dropped; with fewer than two left the result is "not
     computed" (NaN p, ``TEST-NOT-COMPUTABLE`` warning).
     """
-    from scipy import stats
-
     xs = [x for x in _clean(samples) if x.size > 0]
     if len(xs) < 2:
         return _not_computed("fewer than two groups have values")
+    ns = [int(x.size) for x in xs]
     if parametric:
-        if len(xs) == 2:
-            r = stats.ttest_ind(xs[0], xs[1], equal_var=False)
-            return GroupTestResult("Welch's t-test", float(r.pvalue), statistic=float(r.statistic))
-        r2 = stats.f_oneway(*xs)
-        return GroupTestResult(
-            "One-way ANOVA",
-            float(r2.pvalue),
-            statistic=float(r2.statistic),
-            df=float(len(xs) - 1),
-        )
+        means = [float(x.mean()) for x in xs]
+        variances = [float(x.var(ddof=1)) if x.size > 1 else math.nan for x in xs]
+        return continuous_test_from_sums(ns, parametric=True, means=means, variances=variances)
+    from scipy import stats
+
+    pooled = np.concatenate(xs)
+    _u, counts = np.unique(pooled, return_counts=True)
+    ties = tie_term(counts)
     if len(xs) == 2:
         x, y = xs
-        pooled = np.concatenate([x, y])
-        ties = np.unique(pooled).size < pooled.size
-        use_exact = (x.size < 50 and y.size < 50 and not ties) if exact is None else exact
-        if use_exact and ties:
+        has_ties = bool((counts > 1).any())
+        use_exact = mann_whitney_exact_applies(x.size, y.size, has_ties) if exact is None else exact
+        if use_exact and has_ties:
             raise AnalysisError("the exact Mann–Whitney test needs data without ties")
         if use_exact:
             r3 = stats.mannwhitneyu(x, y, alternative="two-sided", method="exact")
@@ -591,22 +807,9 @@ def continuous_test(
                 statistic=float(r3.statistic),
                 method="exact",
             )
-        r3 = stats.mannwhitneyu(
-            x, y, alternative="two-sided", method="asymptotic", use_continuity=correct
-        )
-        return GroupTestResult(
-            "Mann–Whitney U test",
-            float(r3.pvalue),
-            statistic=float(r3.statistic),
-            method="asymptotic",
-            correction=("continuity and ties correction" if correct else "ties correction"),
-        )
-    r4 = stats.kruskal(*xs)
-    return GroupTestResult(
-        "Kruskal–Wallis test",
-        float(r4.pvalue),
-        statistic=float(r4.statistic),
-        df=float(len(xs) - 1),
-        method="asymptotic",
-        correction="ties correction",
-    )
+    ranks = stats.rankdata(pooled)
+    bounds = np.cumsum([0, *ns])
+    rank_sums = [float(ranks[bounds[j] : bounds[j + 1]].sum()) for j in range(len(xs))]
+    if len(xs) == 2:
+        return mann_whitney_from_ranks(rank_sums[0], ns[0], ns[1], ties, correct=correct)
+    return kruskal_wallis_from_ranks(rank_sums, ns, ties)
