@@ -100,7 +100,7 @@ def test_logrank_cli_parity() -> None:
 
 
 def test_cox_cli_parity_veteran() -> None:
-    """Naive oracle: factors with a chosen reference, strata, Breslow; concordance is null."""
+    """Naive oracle: factors with a chosen reference, strata, Breslow; concordance too."""
     args = (
         "cox",
         VET,
@@ -119,14 +119,14 @@ def test_cox_cli_parity_veteran() -> None:
         "--ties",
         "breslow",
     )
-    out = _parity(*args, skip=("concordance",))
+    out = _parity(*args)
     assert [t["term"] for t in out["terms"]][2:] == [
         "celltype[adeno]",
         "celltype[smallcell]",
         "celltype[squamous]",
         "trt[2]",
     ]
-    assert _run(*args, "--json", "--engine", "duckdb")["concordance"] is None
+    assert out["concordance"] is not None
 
 
 def test_cox_cli_robust_and_ph_parity() -> None:
@@ -146,7 +146,6 @@ def test_cox_cli_robust_and_ph_parity() -> None:
         "trt",
         "--robust",
         "--ph-test",
-        skip=("concordance",),
     )
     assert all(t["robust_se"] is not None for t in out["terms"])
     assert out["ph_test"] is not None
@@ -172,8 +171,6 @@ def test_cox_cli_parity_gbsg_parquet(tmp_path: Path) -> None:
         "--engine",
         "duckdb",
     )
-    mem.pop("concordance")
-    duck.pop("concordance")
     _same(mem, duck)
 
 
@@ -195,7 +192,6 @@ def test_missing_values_dropped_and_counted(tmp_path: Path) -> None:
         "event",
         "--covariates",
         "x",
-        skip=("concordance",),
     )
     assert out["n_dropped"] == 3
 
@@ -205,7 +201,7 @@ def test_unavailable_options_and_formats(
 ) -> None:
     """Property: options that need the rows say so; spreadsheets need --engine memory."""
     cox = ["cox", VET, "--time", "time", "--event", "status", "--covariates", "age"]
-    code, _, err = _call([*cox, "--cluster", "trt", "--engine", "duckdb"], capsys)
+    code, _, err = _call([*cox, "--firth", "--engine", "duckdb"], capsys)
     assert code == 2
     assert "not available with engine duckdb" in err
     xlsx = tmp_path / "d.xlsx"

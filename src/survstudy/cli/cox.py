@@ -142,10 +142,10 @@ def cox(
             as_json,
             ph_test,
             robust,
+            cluster,
             unavailable=[
                 opt
                 for opt, on in (
-                    ("--cluster", cluster is not None),
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
                 )
@@ -245,9 +245,10 @@ def _cox_engine(
     as_json: bool,
     ph_test: bool,
     robust: bool,
+    cluster: str | None,
     unavailable: list[str],
 ) -> None:
-    """The Cox fit through a data engine (model-based inference only)."""
+    """The Cox fit through a data engine (Wald/robust inference, concordance)."""
     from survstudy.cli._engine import not_available, open_engine, source_for
     from survstudy.engines import analyses
 
@@ -265,6 +266,7 @@ def _cox_engine(
             categorical=cats,
             reference=dict(refs),
             strata=strata,
+            cluster=cluster,
         )
         res = analyses.cox(
             eng,
@@ -277,6 +279,7 @@ def _cox_engine(
             assign=assign,
             ph_test=ph_test,
             robust=robust,
+            cluster=cluster,
         )
     finally:
         eng.close()

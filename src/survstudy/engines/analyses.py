@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from survstudy.engines.base import Engine, Source, Term
+from survstudy.engines.base import CONCORDANCE_CELL_LIMIT, Engine, Source, Term
 from survstudy.errors import AnalysisError
 from survstudy.stats import sufficient
 
@@ -70,11 +70,13 @@ def cox_terms(
     strata: str | None = None,
     weight: str | None = None,
     where: str | None = None,
+    cluster: str | None = None,
 ) -> tuple[list[Term], list[str]]:
     """The design's terms: numeric covariates as they are, categorical ones dummy-coded
-    against ``reference[col]`` (default: the first level) over the rows used; and each
-    term's covariate (``assign``). Levels come from :meth:`Engine.levels`."""
-    used = [time, event, *covariates, *(c for c in (strata, weight) if c)]
+    against ``reference[col]`` (default: the first level) over the rows used (``cluster``:
+    a column that must be present too); and each term's covariate (``assign``). Levels come
+    from :meth:`Engine.levels`."""
+    used = [time, event, *covariates, *(c for c in (strata, weight, cluster) if c)]
     refs = reference or {}
     terms: list[Term] = []
     assign: list[str] = []
@@ -119,12 +121,31 @@ def cox(
     control: Any = None,
     ph_test: bool = False,
     robust: bool = False,
+    cluster: str | None = None,
+    concordance: bool = True,
+    concordance_limit: int = CONCORDANCE_CELL_LIMIT,
 ) -> Any:
-    """A Cox fit (:class:`survstudy.stats.cox.CoxResult`): two moment passes (centre, then
-    spread), then one :meth:`Engine.cox_sums` pass per Newton evaluation (the last one also
-    gives the baseline hazard and, with ``ph_test``, R's ``cox.zph``). ``robust``: two more
-    passes (the sums at β̂, then the score residuals' cross-products from the rows joined to
-    per-time values; engines with a ``cox_robust`` method: duckdb)."""
+    """A Cox fit (:class:`survstudy.stats.cox.CoxResult`), the numbers of
+    :func:`survstudy.stats.cox.cox_fit` on the used rows.
+
+    Passes: two moment passes (centre, then spread), then one :meth:`Engine.cox_sums` pass
+    per Newton evaluation (the last one also gives the baseline hazard and, with
+    ``ph_test``, R's ``cox.zph``).
+
+    ``robust`` or ``cluster`` (a column; rows where it is missing are not used, in every
+    pass): the robust (sandwich) variance ``V (Σ r rᵀ) V`` (Lin & Wei 1989), two more passes
+    (the sums at β̂, then the score residuals' cross-products from the rows joined to
+    per-time values, with ``cluster`` summed within each cluster first — R's
+    ``cluster(id)``). As ``cox_fit``, a cluster implies the robust variance.
+
+    ``concordance`` (default): Harrell's C with its infinitesimal-jackknife SE in
+    ``.concordance`` (a :class:`survstudy.stats.concordance.Concordance`, R's
+    ``concordance(fit)``; grouped jackknife with ``cluster``; case-weighted pairs with
+    ``weight``), from one more pass that groups the rows by (stratum, time, event,
+    covariates[, cluster]) (:meth:`concordance_cells`). A model with more than
+    ``concordance_limit`` such cells (continuous covariates on very many rows) gets
+    ``.concordance = None`` and a ``CONCORDANCE-NOT-COMPUTED`` warning in ``.warnings``.
+    """
     kw: dict[str, Any] = {
         "time": time,
         "event": event,
@@ -133,6 +154,8 @@ def cox(
         "weight": weight,
         "where": where,
     }
+    if cluster is not None:  # only then, so engines without the keyword still fit
+        kw["cluster"] = cluster
     first = engine.cox_moments(source, **kw)
     if first.n == 0:
         raise AnalysisError("no observations for the Cox model")
@@ -151,7 +174,7 @@ def cox(
         control=control,
         ph_test=ph_test,
     )
-    if robust:
+    if robust or cluster is not None:
         robust_pass = getattr(engine, "cox_robust", None)
         if robust_pass is None:
             raise AnalysisError(f"the robust variance is not available with engine {engine.name}")
@@ -160,4 +183,32 @@ def cox(
         table = sufficient.robust_join_table(final, ties)
         cross = robust_pass(source, beta=res.coef, center=center, table=table, **kw)
         res = sufficient.with_robust(res, cross)
+    if concordance:
+        res = _with_concordance(engine, source, res, moments, kw, concordance_limit)
     return res
+
+
+def _with_concordance(
+    engine: Engine,
+    source: Source,
+    res: Any,
+    moments: Any,
+    kw: dict[str, Any],
+    limit: int,
+) -> Any:
+    """``res`` with ``.concordance`` from the engine's grouped rows, or with a warning saying
+    why there is none (never a silent ``None``)."""
+    import dataclasses
+
+    cells_pass = getattr(engine, "concordance_cells", None)
+    if cells_pass is None:
+        warn = sufficient.concordance_skipped(
+            0, limit, reason=f"it is not available with engine {engine.name}"
+        )
+        return dataclasses.replace(res, warnings=(*res.warnings, warn))
+    cells = cells_pass(source, limit=limit, n_rows=int(moments.n), **kw)
+    if not cells.complete:
+        warn = sufficient.concordance_skipped(cells.n_cells, limit)
+        return dataclasses.replace(res, warnings=(*res.warnings, warn))
+    conc = sufficient.concordance_from_cells(cells, res.coef, moments.mean)
+    return dataclasses.replace(res, concordance=conc)

@@ -33,10 +33,23 @@ Optional methods (callers check with ``getattr``; an engine without them says
 "not available with engine NAME"):
 
 * ``cox_robust(source, *, time, event, terms, beta, center, table, strata=None,
-  weight=None, where=None) -> ndarray (p, p)`` — Σ over rows of the score
-  residuals' cross-products, joining the rows on ``(s_, t_)`` to ``table``
+  weight=None, where=None, cluster=None) -> ndarray (p, p)`` — Σ over rows of the
+  score residuals' cross-products, joining the rows on ``(s_, t_)`` to ``table``
   (columns of :func:`survstudy.stats.sufficient.robust_join_table`; SQL:
-  :func:`survstudy.engines.sql.robust_sql`). The memory and DuckDB engines have it.
+  :func:`survstudy.engines.sql.robust_sql`); with ``cluster`` (a column) the
+  residuals are summed within each cluster value first. Every engine has it.
+* ``concordance_cells(source, *, time, event, terms, strata=None, weight=None,
+  where=None, cluster=None, limit=5_000_000, n_rows=None) -> ConcordanceCells`` —
+  the used rows grouped by (stratum, time, event, every term's value[, cluster])
+  with their count, Σ w and Σ w² (SQL:
+  :func:`survstudy.engines.sql.concordance_cells_sql`); more than ``limit``
+  records: ``complete=False`` and no records (an estimate of their number first,
+  :func:`~survstudy.engines.sql.cells_estimate_sql`, unless ``n_rows <= limit``).
+  Every engine has it.
+
+The Cox passes (``cox_moments``, ``cox_sums``, ``cox_robust``,
+``concordance_cells``) accept ``cluster=None``: a cluster column is then a used
+column (rows where it is missing are dropped from every pass, as in memory).
 * ``table1_stats(source, *, numeric=(), categorical=(), group=None, where=None)
   -> Table1Stats`` — overall and per group level (SQL:
   :func:`~survstudy.engines.sql.numeric_summary_sql`,
@@ -56,13 +69,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError, DataError
-from survstudy.stats.sufficient import CoxMoments, CoxSums, RiskCounts
+from survstudy.stats.sufficient import ConcordanceCells, CoxMoments, CoxSums, RiskCounts
 from survstudy.stats.sufficient import _collapse_sorted as _collapse
 
 __all__ = [
     "ENGINES",
     "MISSING_TEXT",
     "CategoryCount",
+    "ConcordanceCells",
     "CoxMoments",
     "CoxSums",
     "Engine",
@@ -549,4 +563,62 @@ def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -
             "cell_stratum": scode,
             "cell_time": t,
         },
+    )
+
+
+#: default most records for :meth:`concordance_cells` (a few hundred MB on the driver at p = 12)
+CONCORDANCE_CELL_LIMIT = 5_000_000
+
+
+def concordance_cells_from_records(
+    cells: Mapping[str, Any],
+    p: int,
+    *,
+    has_strata: bool,
+    has_cluster: bool,
+    limit: int,
+) -> ConcordanceCells:
+    """A :class:`ConcordanceCells` from the result columns of
+    :func:`survstudy.engines.sql.concordance_cells_sql` (``complete=False`` when there are
+    more than ``limit`` records)."""
+    t = np.asarray(cells["t_"], dtype=np.float64)
+    m = t.size
+    if m > limit:
+        return too_many_cells(m, limit)
+    slev, scode = _codes_or_zero(list(cells["s_"]) if has_strata else [0] * m, has_strata)
+    ccode = order_levels(list(cells["c_"]))[1] if has_cluster else None
+    x = (
+        np.stack([np.asarray(cells[f"x{j}_"], dtype=np.float64) for j in range(p)], axis=1)
+        if p
+        else np.zeros((m, 0))
+    )
+    return ConcordanceCells(
+        stratum=scode.astype(np.intp),
+        time=t,
+        event=np.asarray(cells["e_"], dtype=np.float64),
+        x=x.reshape(m, p),
+        n_rows=np.asarray(cells["n"], dtype=np.float64),
+        weight=np.asarray(cells["w"], dtype=np.float64),
+        weight_sq=np.asarray(cells["w2"], dtype=np.float64),
+        cluster=None if ccode is None else ccode.astype(np.intp),
+        strata_levels=slev,
+        n_cells=m,
+        limit=int(limit),
+    )
+
+
+def too_many_cells(n_cells: int, limit: int) -> ConcordanceCells:
+    """The :class:`ConcordanceCells` of a model with more than ``limit`` records (none kept)."""
+    z = np.zeros(0)
+    return ConcordanceCells(
+        stratum=np.zeros(0, dtype=np.intp),
+        time=z,
+        event=z,
+        x=np.zeros((0, 0)),
+        n_rows=z,
+        weight=z,
+        weight_sq=z,
+        n_cells=int(n_cells),
+        limit=int(limit),
+        complete=False,
     )

@@ -21,8 +21,10 @@ from numpy.typing import NDArray
 
 from survstudy.engines import sql
 from survstudy.engines.base import (
+    CONCORDANCE_CELL_LIMIT,
     MISSING_TEXT,
     CategoryCount,
+    ConcordanceCells,
     CoxMoments,
     CoxSums,
     NumericSummary,
@@ -31,6 +33,7 @@ from survstudy.engines.base import (
     Table1Stats,
     Term,
     column_kinds,
+    concordance_cells_from_records,
     cox_sums_from_cells,
     level_sort_key,
     level_value,
@@ -38,6 +41,7 @@ from survstudy.engines.base import (
     raise_for_checks,
     risk_counts_from_cells,
     robust_from_cells,
+    too_many_cells,
 )
 from survstudy.errors import AnalysisError, DataError
 
@@ -216,12 +220,13 @@ class DuckDBEngine:
         weight: str | None = None,
         terms: Sequence[Term] = (),
         where: str | None = None,
+        cluster: str | None = None,
     ) -> tuple[sql.Spec, str | None]:
         relation, label = self._relation(source)
         names = [
             time,
             event,
-            *(c for c in (group, strata, weight) if c),
+            *(c for c in (group, strata, weight, cluster) if c),
             *(t.column for t in terms),
         ]
         kinds = self._kinds(relation, list(dict.fromkeys(names)), label)
@@ -252,6 +257,7 @@ class DuckDBEngine:
                 for t in terms
             ),
             where=where,
+            cluster=col(cluster),
         )
         return spec, label
 
@@ -332,9 +338,17 @@ class DuckDBEngine:
         weight: str | None = None,
         where: str | None = None,
         center: F | None = None,
+        cluster: str | None = None,
     ) -> CoxMoments:
         spec, label = self._spec(
-            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+            source,
+            time=time,
+            event=event,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
         )
         # the values are checked on the first pass (no centre yet); the second pass about the
         # centre re-reads the same rows, so it only counts the rows read
@@ -383,9 +397,17 @@ class DuckDBEngine:
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> CoxSums:
         spec, label = self._spec(
-            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+            source,
+            time=time,
+            event=event,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
         )
         q = sql.cox_sums_sql(
             spec, self._d, np.asarray(beta, dtype=np.float64), np.asarray(center, dtype=np.float64)
@@ -407,13 +429,22 @@ class DuckDBEngine:
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> F:
-        """Σ over rows of r rᵀ, the score residuals at ``beta`` (see :func:`sql.robust_sql`);
-        ``table`` from :func:`survstudy.stats.sufficient.robust_join_table`."""
+        """Σ over rows (with ``cluster``: over clusters, of the residuals summed in each) of
+        r rᵀ, the score residuals at ``beta`` (see :func:`sql.robust_sql`); ``table`` from
+        :func:`survstudy.stats.sufficient.robust_join_table`."""
         import pyarrow as pa
 
         spec, label = self._spec(
-            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+            source,
+            time=time,
+            event=event,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
         )
         self._views += 1
         name = f"survstudy_join_{self._views}"
@@ -431,6 +462,48 @@ class DuckDBEngine:
         finally:
             self._con.unregister(name)
         return robust_from_cells(r, len(terms))
+
+    def concordance_cells(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        cluster: str | None = None,
+        limit: int = CONCORDANCE_CELL_LIMIT,
+        n_rows: int | None = None,
+    ) -> ConcordanceCells:
+        """The used rows grouped by (stratum, time, event, terms[, cluster]) with n, Σ w, Σ w²
+        (:func:`sql.concordance_cells_sql`). Unless ``n_rows`` (the used rows, when known) is
+        at most ``limit``, a streaming estimate of the number of records comes first
+        (:func:`sql.cells_estimate_sql`): above ``limit`` the grouping is not run."""
+        spec, label = self._spec(
+            source,
+            time=time,
+            event=event,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
+        )
+        if n_rows is None or n_rows > limit:
+            est = self._run(sql.cells_estimate_sql(spec, self._d), label)
+            k = int(est["k"][0] or 0)
+            if min(k, int(est["n"][0] or 0)) > limit:
+                return too_many_cells(k, limit)
+        r = self._run(sql.concordance_cells_sql(spec, self._d, limit), label)
+        return concordance_cells_from_records(
+            r,
+            len(terms),
+            has_strata=strata is not None,
+            has_cluster=cluster is not None,
+            limit=limit,
+        )
 
     def table1_stats(
         self,

@@ -16,8 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines.base import (
+    CONCORDANCE_CELL_LIMIT,
     MISSING_TEXT,
     CategoryCount,
+    ConcordanceCells,
     CoxMoments,
     CoxSums,
     NumericSummary,
@@ -25,11 +27,13 @@ from survstudy.engines.base import (
     Source,
     Table1Stats,
     Term,
+    concordance_cells_from_records,
     cox_sums_from_cells,
     level_value,
     order_levels,
     raise_for_checks,
     risk_counts_from_cells,
+    too_many_cells,
 )
 from survstudy.errors import AnalysisError, DataError
 
@@ -110,13 +114,19 @@ class MemoryEngine:
         weight: str | None,
         terms: Sequence[Term],
         where: str | None,
+        cluster: str | None = None,
     ) -> dict[str, Any]:
         if where is not None:
             raise AnalysisError("a 'where' filter is not available with engine memory")
         if source.columns is None:
             raise AnalysisError("engine memory needs in-memory columns (Source.from_arrays)")
         cols = source.columns
-        used = [time, event, *(c for c in (group, strata, weight) if c), *(t.column for t in terms)]
+        used = [
+            time,
+            event,
+            *(c for c in (group, strata, weight, cluster) if c),
+            *(t.column for t in terms),
+        ]
         for c in used:
             if c not in cols:
                 raise DataError(
@@ -165,6 +175,7 @@ class MemoryEngine:
             "x": x_all,
             "s": None if strata is None else np.asarray(cols[strata])[keep],
             "g": None if group is None else np.asarray(cols[group])[keep],
+            "c": None if cluster is None else np.asarray(cols[cluster])[keep],
             "n_read": n_read,
         }
 
@@ -234,6 +245,7 @@ class MemoryEngine:
         weight: str | None = None,
         where: str | None = None,
         center: F | None = None,
+        cluster: str | None = None,
     ) -> CoxMoments:
         r = self._rows(
             source,
@@ -244,6 +256,7 @@ class MemoryEngine:
             weight=weight,
             terms=terms,
             where=where,
+            cluster=cluster,
         )
         x, e, w = r["x"], r["e"], r["w"]
         n = x.shape[0]
@@ -277,6 +290,7 @@ class MemoryEngine:
         strata: str | None,
         weight: str | None,
         where: str | None,
+        cluster: str | None = None,
     ) -> tuple[dict[str, Any], F]:
         """The used rows (as :meth:`_rows`, no group) and their design matrix minus ``center``."""
         r = self._rows(
@@ -288,6 +302,7 @@ class MemoryEngine:
             weight=weight,
             terms=terms,
             where=where,
+            cluster=cluster,
         )
         return r, r["x"] - np.asarray(center, dtype=np.float64)
 
@@ -303,6 +318,7 @@ class MemoryEngine:
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> CoxSums:
         r, xc = self._centred(
             source,
@@ -313,6 +329,7 @@ class MemoryEngine:
             strata=strata,
             weight=weight,
             where=where,
+            cluster=cluster,
         )
         w = r["w"]
         n, p = xc.shape
@@ -348,8 +365,10 @@ class MemoryEngine:
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> F:
-        """Σ r rᵀ of the score residuals (as :func:`survstudy.engines.sql.robust_sql`)."""
+        """Σ r rᵀ of the score residuals (as :func:`survstudy.engines.sql.robust_sql`); with
+        ``cluster`` the residuals are summed within each cluster value first."""
         r, xc = self._centred(
             source,
             time=time,
@@ -359,6 +378,7 @@ class MemoryEngine:
             strata=strata,
             weight=weight,
             where=where,
+            cluster=cluster,
         )
         n, p = xc.shape
         keys = [0] * n if r["s"] is None else r["s"].tolist()
@@ -376,7 +396,76 @@ class MemoryEngine:
         res = (e * w)[:, None] * (xc - abar) - wr[:, None] * (
             xc * h[:, None] - (ha - e[:, None] * dha)
         )
+        if r["c"] is not None:
+            codes = order_levels(r["c"].tolist())[1]
+            summed = np.zeros((int(codes.max()) + 1 if codes.size else 0, p))
+            np.add.at(summed, codes, res)
+            res = summed
         return np.asarray(res.T @ res)
+
+    def concordance_cells(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        cluster: str | None = None,
+        limit: int = CONCORDANCE_CELL_LIMIT,
+        n_rows: int | None = None,
+    ) -> ConcordanceCells:
+        """The used rows grouped by (stratum, time, event, terms[, cluster]) with n, Σ w, Σ w²
+        (as :func:`survstudy.engines.sql.concordance_cells_sql`); ``n_rows`` is not needed here."""
+        r = self._rows(
+            source,
+            time=time,
+            event=event,
+            group=None,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
+        )
+        n, p = r["x"].shape
+        scode = order_levels(r["s"].tolist())[1] if r["s"] is not None else np.zeros(n, np.intp)
+        ccode = order_levels(r["c"].tolist())[1] if r["c"] is not None else np.zeros(n, np.intp)
+        keys = np.column_stack([scode, r["t"], r["e"], r["x"], ccode]).astype(np.float64)
+        if n == 0:
+            uniq, inv = keys[:0], np.zeros(0, dtype=np.intp)
+        else:
+            uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        m = uniq.shape[0]
+        if m > limit:
+            return too_many_cells(m, limit)
+        w = r["w"]
+        cells: dict[str, Any] = {
+            "s_": (
+                [0] * m if r["s"] is None else [r["s"][i] for i in self._first_of(inv, m).tolist()]
+            ),
+            "t_": uniq[:, 1],
+            "e_": uniq[:, 2],
+            "c_": uniq[:, 3 + p],
+            "n": np.bincount(inv, minlength=m).astype(np.float64),
+            "w": np.bincount(inv, weights=w, minlength=m),
+            "w2": np.bincount(inv, weights=w * w, minlength=m),
+        }
+        for j in range(p):
+            cells[f"x{j}_"] = uniq[:, 3 + j]
+        return concordance_cells_from_records(
+            cells, p, has_strata=strata is not None, has_cluster=cluster is not None, limit=limit
+        )
+
+    @staticmethod
+    def _first_of(inv: NDArray[np.intp], m: int) -> NDArray[np.intp]:
+        """For each of ``m`` groups, the first row in it."""
+        first = np.full(m, inv.size, dtype=np.intp)
+        np.minimum.at(first, inv, np.arange(inv.size, dtype=np.intp))
+        return first
 
     def table1_stats(
         self,

@@ -258,13 +258,22 @@ class SparkEngine(DuckDBEngine):
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> F:
-        """Σ over rows of r rᵀ, the score residuals at ``beta`` (:func:`sql.robust_sql`), the
-        per-time ``table`` shipped to Spark as a small temporary view joined to the rows."""
+        """Σ over rows (with ``cluster``: over clusters, of the residuals summed in each) of
+        r rᵀ, the score residuals at ``beta`` (:func:`sql.robust_sql`), the per-time ``table``
+        shipped to Spark as a small temporary view joined to the rows."""
         import pyarrow as pa
 
         spec, label = self._spec(
-            source, time=time, event=event, strata=strata, weight=weight, terms=terms, where=where
+            source,
+            time=time,
+            event=event,
+            strata=strata,
+            weight=weight,
+            terms=terms,
+            where=where,
+            cluster=cluster,
         )
         name = self._view_name()
         cols = {k: pa.array(list(v)) if k == "s_" else pa.array(v) for k, v in table.items()}

@@ -15,7 +15,8 @@ floating-point columns). Derived columns in ``base``:
 * ``t_`` — time as DOUBLE; ``e_`` — event as 0.0/1.0 (NULL for a value that is
   not 0/1/true/false: :func:`checks_sql` counts them); ``w_`` — case weight
   (1.0 without a weight column); ``s_``/``g_`` — raw stratum/group values
-  (NULL-free on complete rows; the driver orders and codes them);
+  (NULL-free on complete rows; the driver orders and codes them); ``c_`` — raw
+  cluster value (0 without a cluster column);
 * ``x0_ … x{p-1}_`` — the Cox terms as DOUBLE (indicators for categorical
   levels), centred by ``center`` when given.
 
@@ -39,7 +40,9 @@ __all__ = [
     "Dialect",
     "Spec",
     "category_counts_sql",
+    "cells_estimate_sql",
     "checks_sql",
+    "concordance_cells_sql",
     "cox_sums_sql",
     "dialect",
     "levels_sql",
@@ -114,10 +117,11 @@ class Spec:
     weight: Column | None = None
     terms: tuple[tuple[Column, Any], ...] = ()
     where: str | None = None
+    cluster: Column | None = None
 
     def used(self) -> list[Column]:
         cols = [self.time, self.event]
-        cols += [c for c in (self.group, self.strata, self.weight) if c is not None]
+        cols += [c for c in (self.group, self.strata, self.weight, self.cluster) if c is not None]
         cols += [c for c, _ in self.terms]
         out: dict[str, Column] = {}
         for c in cols:
@@ -183,6 +187,7 @@ def _base(spec: Spec, d: Dialect, center: NDArray[np.float64] | None = None) -> 
         f"{'CAST(1 AS DOUBLE)' if spec.weight is None else _num(spec.weight, d)} AS w_",
         f"{'0' if spec.strata is None else d.ident(spec.strata.name)} AS s_",
         f"{'0' if spec.group is None else d.ident(spec.group.name)} AS g_",
+        f"{'0' if spec.cluster is None else d.ident(spec.cluster.name)} AS c_",
     ]
     for j, (c, level) in enumerate(spec.terms):
         x = _num(c, d) if level is None else _indicator(c, level, d)
@@ -322,7 +327,9 @@ def robust_sql(
     :func:`survstudy.stats.sufficient.robust_join_table` (``s_, t_, abar{j}, h, ha{j},
     dh, dha{j}``), joined to the rows on ``(s_, t_)``. Row residual
     ``r_j = e w (x_j − abar_j) − w e^η (x_j (h − e·dh) − (ha_j − e·dha_j))``.
-    Columns: ``n`` (rows joined) and ``rr{j}_{k}`` for k >= j (Σ r_j r_k).
+    With ``spec.cluster`` the residuals are first summed within each cluster value
+    (``GROUP BY c_``; R's ``cluster(id)``) and the cross-products taken of those sums.
+    Columns: ``n`` (rows joined, or clusters) and ``rr{j}_{k}`` for k >= j (Σ r_j r_k).
     """
     p = len(spec.terms)
     eta = " + ".join(f"b.x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
@@ -334,11 +341,48 @@ def robust_sql(
     agg = ["COUNT(*) AS n"] + [
         f"SUM(r{j} * r{k}) AS rr{j}_{k}" for j in range(p) for k in range(j, p)
     ]
-    return (
+    out = (
         _base(spec, d, center)
-        + f", res AS (SELECT {', '.join(res)} FROM base b JOIN {table} k"
+        + f", res AS (SELECT b.c_ AS c_{''.join(', ' + r for r in res)} FROM base b JOIN {table} k"
         + " ON b.s_ = k.s_ AND b.t_ = k.t_ WHERE b.ok_ = 1)"
-        + f" SELECT {', '.join(agg)} FROM res"
+    )
+    if spec.cluster is None:
+        return out + f" SELECT {', '.join(agg)} FROM res"
+    per_cluster = ", ".join(f"SUM(r{j}) AS r{j}" for j in range(p)) or "COUNT(*) AS m_"
+    return (
+        out + f", cl AS (SELECT {per_cluster} FROM res GROUP BY c_) SELECT {', '.join(agg)} FROM cl"
+    )
+
+
+def _cell_keys(spec: Spec) -> list[str]:
+    keys = ["s_", "t_", "e_", *(f"x{j}_" for j in range(len(spec.terms)))]
+    return keys + (["c_"] if spec.cluster is not None else [])
+
+
+def cells_estimate_sql(spec: Spec, d: Dialect) -> str:
+    """One row over complete rows: ``n`` (rows) and ``k``, an estimate of the number of
+    distinct :func:`concordance_cells_sql` records (HyperLogLog of a 64-bit hash of the keys:
+    DuckDB ``hash``, Spark ``xxhash64``; a few per cent error), a cheap streaming pass that
+    avoids a grouping with as many groups as rows."""
+    h = "hash" if d.name == "duckdb" else "xxhash64"
+    return (
+        _base(spec, d)
+        + f" SELECT COUNT(*) AS n, approx_count_distinct({h}({', '.join(_cell_keys(spec))})) AS k"
+        + " FROM base WHERE ok_ = 1"
+    )
+
+
+def concordance_cells_sql(spec: Spec, d: Dialect, limit: int | None = None) -> str:
+    """Complete rows grouped by (s_, t_, e_, x0_ … x{p-1}_[, c_]) (terms not centred).
+
+    Columns: the keys, ``n`` (rows), ``w`` (Σ w), ``w2`` (Σ w²). With ``limit`` at most
+    ``limit + 1`` records are returned (more than ``limit`` = too many)."""
+    keys = ", ".join(_cell_keys(spec))
+    tail = "" if limit is None else f" LIMIT {int(limit) + 1}"
+    return (
+        _base(spec, d)
+        + f" SELECT {keys}, COUNT(*) AS n, SUM(w_) AS w, SUM(w_ * w_) AS w2"
+        + f" FROM base WHERE ok_ = 1 GROUP BY {keys}{tail}"
     )
 
 

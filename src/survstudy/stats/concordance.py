@@ -14,6 +14,20 @@ Standard error: the infinitesimal jackknife, as R's ``concordance()``
 concordance score (concordant + tied/2) of the pairs that involve subject k,
 ``D_k`` the weighted number of comparable pairs that involve k and ``D`` the
 total; with clusters the influences are summed within each cluster first.
+
+Grouped records (``weights_sq``). A data engine hands over one record per
+distinct (stratum, time, event, covariates[, cluster]) with the rows' weight
+sum ``W = Σ w_i`` and ``W2 = Σ w_i²``. C and the concordant/discordant/tied_x
+counts are bilinear in the weights, so ``W`` gives the rows' values. Two things
+are not: (1) pairs *inside* a record (tied in time and score) — counted in
+``tied_y``/``tied_xy`` as ``(W² − W2)/2``, so the within-record pairs need
+``W2``; (2) the IJ variance: every row i of a record has the same
+``N_i − C·D_i = a`` (its partners are outside the record), so the rows
+contribute ``Σ (w_i a)² = W2·a²``, whereas a single record of case weight
+``W`` contributes ``W²·a²`` — R's case weights are *not* replication. With
+``weights_sq`` the variance is ``Σ_records W2·a²`` and equals the rows'.
+With ``cluster`` a record must lie within one cluster (engines group by it);
+its influence ``W·a`` is then summed in the cluster as for rows.
 Reference: Therneau & Atkinson, "Concordance", vignette of the R survival
 package; Harrell, Lee & Mark (1996), Stat Med 15:361-387.
 
@@ -360,12 +374,18 @@ def concordance(
     *,
     cluster: NDArray[Any] | None = None,
     weights: NDArray[Any] | None = None,
+    weights_sq: NDArray[Any] | None = None,
 ) -> Concordance:
     """Concordance of a risk score (larger = earlier failure) with survival times.
 
     Pairs are formed only within a stratum. ``weights`` are case weights (a
     pair counts ``w_i·w_j``); ``cluster`` groups subjects for the jackknife.
     Gives R's ``concordance(coxph(...))``: C and ``sqrt(var)``.
+
+    ``weights_sq``: for records that each stand for several rows identical in
+    stratum, time, event and score (and cluster), ``weights`` is the rows'
+    ``Σ w`` and ``weights_sq`` their ``Σ w²``; C, every count and the SE are then
+    those of the rows (module docstring). Default ``weights²`` (one row per record).
     """
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
@@ -376,6 +396,9 @@ def concordance(
         raise ValueError("score, time, event and weights must be 1-d arrays of one length")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(t)) and np.all(np.isfinite(w))):
         raise ValueError("score, time and weights must be finite (drop missing rows first)")
+    w2 = w * w if weights_sq is None else np.asarray(weights_sq, dtype=np.float64)
+    if w2.shape != (n,):
+        raise ValueError("weights_sq must have one value per record")
     we = w * e
     if n == 0:
         return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -451,18 +474,23 @@ def concordance(
         st = np.flatnonzero(new_rq)
         ev_run = (sq[st] & 1).astype(np.bool_)
         s1 = np.add.reduceat(sw, st)[ev_run]
-        s2 = np.add.reduceat(sw * sw, st)[ev_run]
+        s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
         tied_xy = float(((s1 * s1 - s2) / 2).sum())
     conc = float(we @ fwd)
     tied_x = float(we @ tie_f)
     disc = float(we @ (at_risk - fwd - tie_f))
-    tied_y = _time_tied_events(g, t_rank, nt, w, e) - tied_xy
+    tied_y = _time_tied_events(g, t_rank, nt, w, e, w2) - tied_xy
     total = conc + disc + tied_x
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
     c = (conc + 0.5 * tied_x) / total
     n_k = e * (fwd + 0.5 * tie_f) + bwd + 0.5 * tie_r
     d_k = e * at_risk + later_events
+    if cluster is None and weights_sq is not None:
+        # grouped records: each of a record's rows has influence w_i·a (see module docstring)
+        a = (n_k - c * d_k) / total
+        se = math.sqrt(float(w2 @ (a * a)))
+        return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
     infl: F = w * (n_k - c * d_k) / total
     if cluster is not None:
         # grouped jackknife: influence summed within each cluster (R, cluster())
@@ -472,12 +500,11 @@ def concordance(
     return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
 
 
-def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_]) -> float:
-    """Weighted pairs of events at the same time in the same stratum."""
+def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_], w2: F) -> float:
+    """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per record)."""
     key = (g * np.int64(nt) + t_rank)[e]
-    wv = w[e]
-    s1 = np.bincount(key, weights=wv)
-    s2 = np.bincount(key, weights=wv * wv)
+    s1 = np.bincount(key, weights=w[e])
+    s2 = np.bincount(key, weights=w2[e])
     return float(((s1 * s1 - s2) / 2).sum())
 
 

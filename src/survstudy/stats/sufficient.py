@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CoxMoments", "CoxSums", "RiskCounts"]
+__all__ = [
+    "ConcordanceCells",
+    "CoxMoments",
+    "CoxSums",
+    "RiskCounts",
+    "concordance_from_cells",
+    "concordance_skipped",
+]
 
 F = NDArray[np.float64]
 I = NDArray[np.intp]  # noqa: E741
@@ -117,6 +124,36 @@ class CoxSums:
     strata_levels: tuple[Any, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     w_exit: F | None = None
+
+
+@dataclass(frozen=True)
+class ConcordanceCells:
+    """The used rows grouped by (stratum, exact time, event, every term's value[, cluster]).
+
+    One record per distinct combination (any order): ``stratum`` codes (level
+    order, all 0 without strata), ``time``, ``event`` (0/1), ``x`` (m, p) the
+    terms' values (not centred), ``n_rows`` the rows, ``weight`` their Σ w and
+    ``weight_sq`` their Σ w² (both the row count without case weights);
+    ``cluster`` codes (or ``None``). Harrell's C of a Cox fit and its jackknife SE
+    follow on the driver (:func:`concordance_from_cells`), equal to those of the
+    rows because the rows of a record share time, event and linear predictor.
+
+    ``complete`` is False when there were more than ``limit`` records: the arrays
+    are then empty and ``n_cells`` is the (estimated) number of records.
+    """
+
+    stratum: I
+    time: F
+    event: F
+    x: F
+    n_rows: F
+    weight: F
+    weight_sq: F
+    cluster: I | None = None
+    strata_levels: tuple[Any, ...] = ()
+    n_cells: int = 0
+    limit: int = 0
+    complete: bool = True
 
 
 # --------------------------------------------------------------------------- near ties
@@ -730,4 +767,58 @@ def with_robust(res: Any, cross: F) -> Any:
         tests["wald"] = TestResult(wald, p, _chisq_sf(wald, p))
     return dataclasses.replace(
         res, robust_se=rse, robust_var=rvar, z=z, p_value=pvals, terms=terms, tests=tests
+    )
+
+
+# --------------------------------------------------------------------------- concordance
+
+
+def concordance_from_cells(cells: ConcordanceCells, coef: F, center: F) -> Any:
+    """Harrell's C of a Cox fit with its infinitesimal-jackknife SE (R's ``concordance(fit)``),
+    from grouped rows: :func:`.concordance.concordance` on the records with the linear
+    predictor ``η = Σ_j (x_j − center_j) β_j`` and frequency weights (``weights`` = Σ w,
+    ``weights_sq`` = Σ w²), which gives C, the counts and the SE of the rows themselves
+    (Therneau & Atkinson, *Concordance*, survival vignette; see :mod:`.concordance`).
+
+    ``η`` is summed column by column (element-wise, a fixed order), so records with the
+    same covariates get bit-identical predictors and stay tied, as the rows do in
+    :func:`.cox.cox_fit`.
+    """
+    from survstudy.stats.concordance import concordance
+
+    if not cells.complete:
+        raise ValueError("the cells are incomplete (more than the limit)")
+    m = cells.time.size
+    beta = np.asarray(coef, dtype=np.float64)
+    c0 = np.asarray(center, dtype=np.float64)
+    lp = np.zeros(m)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for j in range(beta.size):
+            lp += (cells.x[:, j] - c0[j]) * beta[j]
+    return concordance(
+        lp,
+        cells.time,
+        cells.event,
+        cells.stratum if cells.strata_levels else None,
+        cluster=cells.cluster,
+        weights=cells.weight,
+        weights_sq=cells.weight_sq,
+    )
+
+
+def concordance_skipped(n_cells: int, limit: int, reason: str | None = None) -> Any:
+    """The :class:`StatWarning` (code ``CONCORDANCE-NOT-COMPUTED``) for a fit without C."""
+    from survstudy.stats._common import StatWarning
+
+    if reason is None:
+        about = f" (about {n_cells:,})" if n_cells > limit + 1 else ""
+        reason = (
+            f"the concordance needs at most {limit:,} distinct (stratum, time, event, covariate"
+            f" values) cells; this model has more than {limit:,}{about}. Fit it with --engine"
+            " memory on a sample to get the concordance"
+        )
+    return StatWarning(
+        "CONCORDANCE-NOT-COMPUTED",
+        f"Concordance (Harrell's C) not computed: {reason}.",
+        {"cells": int(n_cells), "limit": int(limit)},
     )
