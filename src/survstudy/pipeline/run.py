@@ -325,42 +325,88 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfi
     if t1.by is not None:
         info = cohort.variables.get(t1.by)
         if info is None or not info.is_categorical:
-            raise SpecError(
-                f"Table 1 'by: {t1.by}' must be a categorical or binary variable",
-                file=spec.path.name if spec.path else None,
-                line=spec.line_of("analyses", "table1", "by"),
-                key="analyses.table1.by",
-            )
+            raise _table1_by_error(spec)
         col = cohort.columns[t1.by]
         assert isinstance(col, CategoricalColumn)
         by_levels = tuple(col.categories)
         idx = {lev: i for i, lev in enumerate(by_levels)}
         by_codes = np.array([idx[v] if v is not None else -1 for v in col.values], dtype=int)
         by_label = info.label
+
+    def rows_of(name: str) -> list[Table1Row]:
+        return _table1_rows(
+            spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing, _quantiles(prof)
+        )
+
+    by_counts = (
+        tuple((lev, int((by_codes == i).sum())) for i, lev in enumerate(by_levels))
+        if by_codes is not None
+        else ()
+    )
+    return _table1_assemble(spec, cohort.n, rows_of, by_label, by_counts)
+
+
+def _table1_assemble(
+    spec: StudySpec,
+    n: int,
+    rows_of: Callable[[str], list[Table1Row]],
+    by_label: str | None,
+    by_levels: tuple[tuple[str, int], ...],
+) -> Table1Result:
+    """Table 1 from each listed variable's rows (``rows_of``), in the spec's order.
+
+    Shared by the in-memory Table 1 and the engine's (pipeline.table1_engine)."""
+    t1 = spec.analyses.table1
+    assert t1 is not None
     rows: list[Table1Row] = []
     tests: list[str] = []
     for name in t1.variables:
         if name == t1.by:
             continue  # the grouping variable is the columns, not a row
-        new = _table1_rows(
-            spec, cohort, name, t1.continuous, by_codes, by_levels, t1.missing, _quantiles(prof)
-        )
-        new = _table1_presentation(spec, name, new)
+        new = _table1_presentation(spec, name, rows_of(name))
         for r in new:
             if r.test and r.test not in tests:
                 tests.append(r.test)
         rows.extend(new)
     return Table1Result(
-        n=cohort.n,
+        n=n,
         rows=tuple(rows),
         continuous=t1.continuous,
         by=t1.by,
         by_label=by_label,
-        by_levels=tuple((lev, int((by_codes == i).sum())) for i, lev in enumerate(by_levels))
-        if by_codes is not None
-        else (),
+        by_levels=by_levels,
         tests=tuple(tests),
         style=t1.style,
+    )
+
+
+def _table1_by_error(spec: StudySpec) -> SpecError:
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    return SpecError(
+        f"Table 1 'by: {t1.by}' must be a categorical or binary variable",
+        file=spec.path.name if spec.path else None,
+        line=spec.line_of("analyses", "table1", "by"),
+        key="analyses.table1.by",
+    )
+
+
+def _table1_unknown_error(spec: StudySpec, name: str, known: set[str]) -> SpecError:
+    return SpecError(
+        f"Table 1 lists '{name}', which is neither a variable nor an endpoint "
+        f"(known: {', '.join(sorted(known))})",
+        file=spec.path.name if spec.path else None,
+        line=spec.line_of("analyses", "table1", "variables"),
+        key="analyses.table1.variables",
+    )
+
+
+def _table1_type_error(spec: StudySpec, name: str, type_: str) -> SpecError:
+    return SpecError(
+        f"Table 1 cannot summarise '{name}' ({type_} variables never appear in outputs)",
+        file=spec.path.name if spec.path else None,
+        line=spec.line_of("analyses", "table1", "variables"),
+        key="analyses.table1.variables",
     )
 
 
@@ -401,7 +447,13 @@ def _cont_row(
     n_missing: int,
     q: str = "r7",
 ) -> Table1Row:
-    d = engine.describe_continuous(values, q)
+    return _cont_row_from(variable, label, engine.describe_continuous(values, q), unit, n_missing)
+
+
+def _cont_row_from(
+    variable: str, label: str, d: dict[str, Any], unit: str | None, n_missing: int
+) -> Table1Row:
+    """A continuous row from :func:`engine.describe_continuous`'s dict (or the same keys)."""
     if unit and f"({unit})" not in label:
         label = f"{label} ({unit})"
     return Table1Row(
@@ -446,13 +498,7 @@ def _table1_rows(
         return [row]
     info = cohort.variables.get(name)
     if info is None:
-        known = ", ".join(sorted({*cohort.variables, *cohort.endpoints}))
-        raise SpecError(
-            f"Table 1 lists '{name}', which is neither a variable nor an endpoint (known: {known})",
-            file=spec.path.name if spec.path else None,
-            line=spec.line_of("analyses", "table1", "variables"),
-            key="analyses.table1.variables",
-        )
+        raise _table1_unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
     app = np.asarray(info.applicable, dtype=bool)
     if info.type == "continuous":
         values = np.asarray(cohort.columns[name], dtype=float)
@@ -507,12 +553,7 @@ def _table1_rows(
             out.append(row)
         return out
     if not info.is_categorical:
-        raise SpecError(
-            f"Table 1 cannot summarise '{name}' ({info.type} variables never appear in outputs)",
-            file=spec.path.name if spec.path else None,
-            line=spec.line_of("analyses", "table1", "variables"),
-            key="analyses.table1.variables",
-        )
+        raise _table1_type_error(spec, name, info.type)
     cat = cohort.columns[name]
     assert isinstance(cat, CategoricalColumn)
     levels = list(cat.categories)
