@@ -6,9 +6,7 @@ the numbers the study tables need out of its result object.
 
 from __future__ import annotations
 
-import contextlib
 import platform
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,52 +69,7 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- KM
 
 
-# --------------------------------------------------------------------------- data engine
-
-# ``survstudy run --engine duckdb|spark``: Kaplan–Meier, log-rank and Cox go through that
-# engine's per-time sums (survstudy.engines) instead of the arrays directly; the numbers
-# are the same (tests/engines); the PH test comes from the same sums. Concordance needs
-# the rows and is not reported with these engines.
-_DATA_ENGINE: dict[str, Any] = {"engine": None}
-
-
-@contextlib.contextmanager
-def data_engine(name: str, **options: Any) -> Iterator[None]:
-    """Route the survival statistics through engine ``name`` inside the ``with`` block."""
-    if name == "memory":
-        yield
-        return
-    from survstudy.engines.base import get_engine
-
-    eng = get_engine(name, **options)
-    _DATA_ENGINE["engine"] = eng
-    try:
-        yield
-    finally:
-        _DATA_ENGINE["engine"] = None
-        eng.close()
-
-
-def _source(columns: dict[str, Any]) -> Any:
-    from survstudy.engines.base import Source
-
-    return Source.from_arrays(columns)
-
-
 def kaplan_meier(time: np.ndarray, event: np.ndarray, *, conf_type: str, conf_level: float) -> KM:
-    eng = _DATA_ENGINE["engine"]
-    if eng is not None:
-        from survstudy.engines import analyses
-
-        fits, _ = analyses.kaplan_meier(
-            eng,
-            _source({"t": time, "e": np.asarray(event, dtype=float)}),
-            time="t",
-            event="e",
-            conf_type=conf_type,
-            conf_level=conf_level,
-        )
-        return fits[0][1]
     return _stats("km").kaplan_meier(time, event, conf_type=conf_type, conf_level=conf_level)
 
 
@@ -178,16 +131,7 @@ def _nan(x: Any) -> float:
 
 def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str) -> GroupTest:
     """k-sample test with the given weights; ``codes`` are group indices (>= 0)."""
-    eng = _DATA_ENGINE["engine"]
-    if eng is not None:
-        from survstudy.engines import analyses
-
-        cols = {"t": time, "e": np.asarray(event, dtype=float), "g": codes}
-        res, _ = analyses.logrank(
-            eng, _source(cols), time="t", event="e", group="g", weights=weights
-        )
-    else:
-        res = _stats("logrank").logrank_test(time, event, codes, weights=weights)
+    res = _stats("logrank").logrank_test(time, event, codes, weights=weights)
     return GroupTest(
         weights=weights,
         label=weights,
@@ -263,30 +207,6 @@ class CoxFit:
 
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
-    eng = _DATA_ENGINE["engine"]
-    if eng is not None:
-        from survstudy.engines import analyses
-        from survstudy.engines.base import Term
-
-        p = x.shape[1]
-        names = kwargs.get("term_names") or tuple(f"x{j + 1}" for j in range(p))
-        cols: dict[str, Any] = {f"x{j}": x[:, j] for j in range(p)}
-        cols.update(t=time, e=np.asarray(event, dtype=float))
-        strata = kwargs.get("strata")
-        if strata is not None:
-            cols["s"] = np.asarray(strata)
-        return analyses.cox(
-            eng,
-            _source(cols),
-            time="t",
-            event="e",
-            terms=[Term(f"x{j}", name=names[j]) for j in range(p)],
-            strata=None if strata is None else "s",
-            ties=kwargs.get("ties", "efron"),
-            conf_level=kwargs.get("conf_level", 0.95),
-            assign=kwargs.get("assign"),
-            ph_test=True,  # from the same per-time sums; res.ph_test() returns it
-        )
     ci = kwargs.pop("ci", "wald")
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
@@ -310,8 +230,7 @@ def cox(
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
-    instead of Wald limits; with a data engine the fit comes from the engine and the
-    profile limits from the same in-memory arrays (:func:`survstudy.stats.firth.profile_ci`).
+    instead of Wald limits.
     """
     # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
     # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
@@ -328,25 +247,6 @@ def cox(
             assign=assign,
             concordance=concordance,
             ci=ci,
-        )
-    if ci == "profile" and x.shape[1] and _DATA_ENGINE["engine"] is not None:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            lo_b, hi_b, warns = _stats("firth").profile_ci(
-                x,
-                time,
-                event,
-                strata=strata,
-                ties=ties,
-                conf_level=conf_level,
-                init=np.asarray(res.coef, dtype=float),
-                term_names=term_names,
-            )
-        return _collect_cox(
-            res,
-            ph_test=ph_test,
-            concordance=concordance,
-            limits=(np.exp(lo_b), np.exp(hi_b)),
-            extra_warnings=tuple(warns),
         )
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
 
@@ -369,19 +269,27 @@ def cox_engine(
     :func:`survstudy.engines.analyses.cox`, the same numbers as :func:`cox` on the rows."""
     from survstudy.engines import analyses
 
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        res = analyses.cox(
-            eng,
-            source,
-            time=time,
-            event=event,
-            terms=terms,
-            strata=strata,
-            ties=ties,
-            conf_level=conf_level,
-            assign=assign,
-            ph_test=ph_test,
-        )
+    def fit(with_ph: bool) -> Any:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return analyses.cox(
+                eng,
+                source,
+                time=time,
+                event=event,
+                terms=terms,
+                strata=strata,
+                ties=ties,
+                conf_level=conf_level,
+                assign=assign,
+                ph_test=with_ph,
+            )
+
+    try:
+        res = fit(ph_test)
+    except np.linalg.LinAlgError:
+        # a degenerate fit (monotone likelihood) has no usable PH test: refit without it,
+        # as :func:`cox` leaves the PH p empty for such a fit
+        res, ph_test = fit(False), False
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
@@ -390,10 +298,8 @@ def _collect_cox(
     *,
     ph_test: bool,
     concordance: bool,
-    limits: tuple[np.ndarray, np.ndarray] | None = None,
-    extra_warnings: tuple[StatWarning, ...] = (),
 ) -> CoxFit:
-    """The table numbers of a Cox result; ``limits`` replace the Wald HR limits (profile)."""
+    """The numbers the tables use, from a Cox result (:class:`survstudy.stats.cox.CoxResult`)."""
     p = len(res.terms)
     estimable = []
     notes: list[tuple[str, ...]] = []
@@ -434,10 +340,7 @@ def _collect_cox(
     lower = np.array([t.lower for t in res.terms], dtype=float)
     upper = np.array([t.upper for t in res.terms], dtype=float)
     ci_method = str(getattr(res, "ci_method", "wald"))
-    if limits is not None and p:
-        lower, upper = limits
-        ci_method = "profile"
-    res_warnings = tuple(res.warnings) + tuple(extra_warnings)
+    res_warnings = tuple(res.warnings)
     return CoxFit(
         coef=np.asarray(res.coef, dtype=float),
         se=np.asarray(res.se, dtype=float),
