@@ -282,6 +282,7 @@ def cox_engine(
                 conf_level=conf_level,
                 assign=assign,
                 ph_test=with_ph,
+                concordance=concordance,
             )
 
     try:

@@ -109,6 +109,7 @@ def run_study(
     if isinstance(cohort, DerivedCohort):
         if data_engine is None:
             raise AnalysisError("a registry cohort needs a data engine (duckdb or spark)")
+        _check_engine_options(spec, str(data_engine.name))
         rows = EngineRows(cohort, data_engine)
     else:
         rows = MemoryRows(cohort)
@@ -201,6 +202,48 @@ def run_study(
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
+    """Refuse, before any work, the options whose methods need the rows in memory.
+
+    Firth-penalised fits, profile-likelihood intervals and permutation tests are
+    small-sample methods computed on the patients' rows; with a data engine the
+    runner has per-time sums only. Their ``auto`` settings stay allowed: where one
+    would apply, the result carries a warning saying it was not computed.
+    """
+    a = spec.analyses
+    asks: list[tuple[str, tuple[str | int, ...]]] = []
+    if a.univariable:
+        if a.univariable.firth == "always":
+            asks.append(("firth: always", ("analyses", "univariable", "firth")))
+        if a.univariable.ci == "profile":
+            asks.append(("ci: profile", ("analyses", "univariable", "ci")))
+        if a.univariable.logrank and a.univariable.permutation in ("exact", "monte-carlo"):
+            asks.append(
+                (
+                    f"permutation: {a.univariable.permutation}",
+                    ("analyses", "univariable", "permutation"),
+                )
+            )
+    for i, m in enumerate(a.multivariable):
+        if m.firth == "always":
+            asks.append(("firth: always", ("analyses", "multivariable", i, "firth")))
+        if m.ci == "profile":
+            asks.append(("ci: profile", ("analyses", "multivariable", i, "ci")))
+    for i, k in enumerate(a.km):
+        if k.by and k.permutation in ("exact", "monte-carlo"):
+            asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
+    if asks:
+        what, key = asks[0]
+        raise SpecError(
+            f"{what} needs the patients' rows in memory and is not available with engine "
+            f"{engine_name}; use --engine memory, or remove the option",
+            file=spec.path.name if spec.path else None,
+            line=spec.line_of(*key),
+            key=".".join(str(k) for k in key),
+            code="SPEC-ENGINE-UNSUPPORTED",
+        )
 
 
 def _source_date() -> str | None:
