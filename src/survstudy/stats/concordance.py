@@ -476,6 +476,9 @@ def concordance(
         s1 = np.add.reduceat(sw, st)[ev_run]
         s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
         tied_xy = float(((s1 * s1 - s2) / 2).sum())
+    elif weights_sq is not None:
+        # no two records share a score: only the rows inside an event record are tied in both
+        tied_xy = float(((w * w - w2)[e]).sum() / 2)
     conc = float(we @ fwd)
     tied_x = float(we @ tie_f)
     disc = float(we @ (at_risk - fwd - tie_f))
