@@ -144,3 +144,5 @@ def test_tie_term_is_exact_for_huge_ties() -> None:
     integer beyond 2^53, rounded once."""
     want = float((3 * 10**6) ** 3 - 3 * 10**6 + 6)
     assert d.tie_term([3 * 10**6, 2, 1]) == want
+    assert d.tie_term([3 * 10**6, 2, 1], [1, 1, 7]) == want  # as a histogram of tie sizes
+    assert d.tie_term([2, 3], [4, 2]) == 4 * 6 + 2 * 24

@@ -594,12 +594,18 @@ def mann_whitney_exact_applies(n1: int, n2: int, ties: bool) -> bool:
     return n1 < MW_EXACT_MAX and n2 < MW_EXACT_MAX and not ties
 
 
-def tie_term(counts: Any) -> float:
+def tie_term(counts: Any, multiplicity: Any = None) -> float:
     """``Σ (t³ - t)`` over the tie groups, ``counts`` = how many values share each value.
 
-    Summed in exact integer arithmetic and rounded once, so that every path that
-    counts the same ties (NumPy here, SQL in an engine) gives the same float.
+    ``multiplicity`` (optional): how many distinct values have each of ``counts``
+    (a histogram of tie sizes, as an engine returns it). Summed in exact integer
+    arithmetic and rounded once, so that every path that counts the same ties
+    (NumPy here, SQL in an engine) gives the same float.
     """
+    if multiplicity is not None:
+        c_list = np.asarray(counts).ravel().tolist()
+        pairs = zip(c_list, np.asarray(multiplicity).ravel().tolist(), strict=True)
+        return float(sum(int(m) * (int(c) ** 3 - int(c)) for c, m in pairs if int(c) > 1))
     t = np.asarray(counts, dtype=np.int64).ravel()
     t = t[t > 1]
     if t.size == 0:

@@ -1,0 +1,538 @@
+"""Table 1 of a registry-sized cohort, reduced by a data engine (DuckDB or Spark).
+
+:func:`table1_from_engine` returns the :class:`Table1Result` that the in-memory
+runner's Table 1 (``run._table1``) gives on the same patients: every number is
+computed in SQL over the derived table (:mod:`survstudy.pipeline.registry`) down
+to a few small tables, and the statistics are finished on the driver by
+:mod:`survstudy.stats.descriptive` exactly as in memory.
+
+What each variable costs (one scan of the derived table per query):
+
+* categorical/binary (with its ``__detail`` sublevels): one ``GROUP BY`` of
+  (group, applicable, code, detail code) — a few dozen rows come back;
+* multiselect: one such ``GROUP BY`` per option;
+* continuous (and an endpoint's time): (1) n, mean, variance, SD, min, max per
+  scope (all patients; each ``by`` level) with ``AVG``/``VAR_SAMP``; (2) the order
+  statistics the quartiles need — the positions come from
+  :func:`~survstudy.stats.descriptive.quantile_position` (R type 7 or SPSS type 6),
+  the values are picked from the per-(scope, value) counts by a running
+  ``SUM(count) OVER (ORDER BY value)``, so that only 3-6 values per scope return;
+  (3) with ``by`` and medians: the groups' midrank sums (``2R`` as an exact
+  integer: a value's midrank is ``cum_before + (t+1)/2``) and the histogram of tie
+  sizes, from which :func:`~survstudy.stats.descriptive.continuous_test_from_sums`
+  gives the Mann–Whitney / Kruskal–Wallis p that ``continuous_test`` gives on the
+  rows (bit-for-bit: the sums are exact). With ``mean-sd`` the t-test/ANOVA use
+  the groups' n, mean and variance (equal to the in-memory ones to ~1e-15).
+
+The exact Mann–Whitney test (two groups, both under 50 values, no ties — R's
+rule) needs the values themselves: then, and only then, the at most 98 values are
+fetched and ``continuous_test`` runs on them.
+
+The rows with a missing ``by`` value count in the overall column and in no
+group, as in memory. The memory engine has no SQL and is not supported here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from survstudy.engines.base import Source
+from survstudy.engines.sql import lit
+from survstudy.errors import AnalysisError
+from survstudy.pipeline import engine as pipeline_engine
+from survstudy.pipeline.registry import DerivedCohort, applicable_column, detail_levels
+from survstudy.pipeline.results import MethodsProfile, Table1Result, Table1Row
+from survstudy.pipeline.run import (
+    _cont_row_from,
+    _missing_row,
+    _quantiles,
+    _table1_assemble,
+    _table1_by_error,
+    _table1_type_error,
+    _table1_unknown_error,
+)
+from survstudy.spec import StudySpec
+from survstudy.stats import descriptive
+
+__all__ = ["table1_from_engine"]
+
+#: the overall column's scope code (the ``by`` codes are 0, 1, …)
+_ALL = -1
+_PROBS = (0.25, 0.5, 0.75)
+
+
+def table1_from_engine(
+    spec: StudySpec,
+    cohort: DerivedCohort,
+    eng: Any,
+    source: Source,
+    warn: Any,
+    prof: MethodsProfile,
+) -> Table1Result:
+    """Table 1 of ``cohort`` (its derived table read by ``eng`` through ``source``).
+
+    Equal to ``run._table1`` on the same patients in memory (floats to ~1e-15
+    relative: means and SDs are summed in a different order; everything else
+    exactly). ``eng`` must have ``relation``, ``query`` and ``dialect`` (the DuckDB
+    and Spark engines). ``warn`` is accepted for symmetry with ``run._table1``
+    (Table 1 adds no study warning).
+    """
+    del warn  # Table 1 issues no study warnings (as in memory)
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    if not all(hasattr(eng, a) for a in ("relation", "query", "dialect")):
+        raise AnalysisError(
+            f"Table 1 of a registry cohort needs a SQL engine (duckdb or spark), "
+            f"not {getattr(eng, 'name', type(eng).__name__)}"
+        )
+    relation, label = eng.relation(source)
+    ctx = _Ctx(eng, relation, label, cohort, _quantiles(prof), t1.continuous, t1.missing)
+    by_label = None
+    by_counts: tuple[tuple[str, int], ...] = ()
+    if t1.by is not None:
+        info = cohort.variables.get(t1.by)
+        if info is None or not info.is_categorical:
+            raise _table1_by_error(spec)
+        ctx.by_levels = info.levels
+        ctx.group = ctx.ident(t1.by)
+        by_label = info.label
+        r = ctx.run(
+            f"SELECT g_, CAST(COUNT(*) AS BIGINT) AS n_ FROM "
+            f"(SELECT {ctx.group} AS g_ FROM {relation}) t GROUP BY g_"
+        )
+        per = {g: n for g, n in zip(_ints(r["g_"]), _ints(r["n_"]), strict=True)}
+        by_counts = tuple((lev, int(per.get(i) or 0)) for i, lev in enumerate(ctx.by_levels))
+
+    def rows_of(name: str) -> list[Table1Row]:
+        return _rows(spec, ctx, name)
+
+    return _table1_assemble(spec, cohort.n, rows_of, by_label, by_counts)
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
+@dataclass
+class _Ctx:
+    eng: Any
+    relation: str
+    label: str | None
+    cohort: DerivedCohort
+    q: str
+    continuous: str
+    show_missing: bool
+    by_levels: tuple[str, ...] = ()
+    group: str | None = None  # SQL of the by column (codes; NULL = missing)
+
+    def ident(self, name: str) -> str:
+        return str(self.eng.dialect.ident(name))
+
+    def run(self, sql: str) -> dict[str, Any]:
+        return dict(self.eng.query(sql, file=self.label))
+
+    def applicable(self, name: str) -> str:
+        if self.cohort.has_applicable(name):
+            return f"COALESCE({self.ident(applicable_column(name))}, FALSE)"
+        return "TRUE"
+
+    def known(self, column: str) -> str:
+        """The column is neither NULL nor NaN."""
+        q = self.ident(column)
+        return f"({q} IS NOT NULL AND NOT {self.eng.dialect.isnan(f'CAST({q} AS DOUBLE)')})"
+
+    @property
+    def g(self) -> str:
+        return self.group if self.group is not None else "CAST(NULL AS INTEGER)"
+
+
+def _is_null(x: Any) -> bool:
+    if x is None or x is np.ma.masked:
+        return True
+    return isinstance(x, float) and math.isnan(x)
+
+
+def _ints(a: Any) -> list[int | None]:
+    return [None if _is_null(x) else int(x) for x in _values(a)]
+
+
+def _floats(a: Any) -> list[float]:
+    return [math.nan if _is_null(x) else float(x) for x in _values(a)]
+
+
+def _values(a: Any) -> list[Any]:
+    if isinstance(a, np.ma.MaskedArray):
+        return [
+            None if m else v for v, m in zip(a.data.tolist(), np.ma.getmaskarray(a), strict=True)
+        ]
+    return list(np.asarray(a, dtype=object).tolist())
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _rows(spec: StudySpec, ctx: _Ctx, name: str) -> list[Table1Row]:
+    cohort = ctx.cohort
+    if name in cohort.endpoints and name not in cohort.variables:
+        ep = cohort.endpoints[name]
+        ok = f"{ctx.known(ep.time_column)} AND {ctx.known(ep.event_column)}"
+        value = f"(CAST({ctx.ident(ep.time_column)} AS DOUBLE) / {lit(cohort.days_per_unit)})"
+        s = _continuous(ctx, value, ok, "TRUE")
+        row = _cont_row_from(name, f"{ep.label} time", s.overall, cohort.unit, s.rows - s.known)
+        return [_with_groups(ctx, row, s)] if ctx.group is not None else [row]
+    info = cohort.variables.get(name)
+    if info is None:
+        raise _table1_unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
+    app = ctx.applicable(name)
+    if info.type == "continuous":
+        col = ctx.ident(name)
+        s = _continuous(ctx, f"CAST({col} AS DOUBLE)", f"{app} AND {ctx.known(name)}", app)
+        row = _cont_row_from(name, info.label, s.overall, info.unit, info.n_missing)
+        row = replace(row, denominator=s.applicable)
+        out = [_with_groups(ctx, row, s) if ctx.group is not None else row]
+        if ctx.show_missing and info.n_missing:
+            out.append(
+                replace(_missing_row(name, info, np.zeros(0, bool)), denominator=s.applicable)
+            )
+        return out
+    if info.type == "multiselect":
+        return [_option_row(ctx, name, opt_label, col) for opt_label, col in info.options]
+    if not info.is_categorical:
+        raise _table1_type_error(spec, name, info.type)
+    return _categorical_rows(ctx, name)
+
+
+def _counts(ctx: _Ctx, name: str, value: str, detail: str) -> list[tuple[Any, ...]]:
+    """(group code, applicable, value, detail code, rows) for every combination present."""
+    r = ctx.run(
+        f"SELECT g_, a_, v_, d_, CAST(COUNT(*) AS BIGINT) AS n_ FROM (SELECT {ctx.g} AS g_, "
+        f"{ctx.applicable(name)} AS a_, {value} AS v_, {detail} AS d_ FROM {ctx.relation}) t "
+        "GROUP BY g_, a_, v_, d_"
+    )
+    a = [False if _is_null(x) else bool(x) for x in _values(r["a_"])]
+    return list(
+        zip(_ints(r["g_"]), a, _values(r["v_"]), _ints(r["d_"]), _ints(r["n_"]), strict=True)
+    )
+
+
+def _percent(n: Any, denom: int) -> float:
+    return 100.0 * n / denom if denom else float("nan")
+
+
+def _option_row(ctx: _Ctx, name: str, opt_label: str, col: str) -> Table1Row:
+    info = ctx.cohort.variables[name]
+    q = ctx.ident(col)
+    value = f"(CASE WHEN {ctx.known(col)} THEN CAST({q} AS DOUBLE) END)"
+    cells = _counts(ctx, name, value, "CAST(NULL AS INTEGER)")
+    groups = range(len(ctx.by_levels))
+    known = {g: 0 for g in [None, *groups]}
+    sel = dict(known)
+    missing = 0
+    for g, a, v, _d, n in cells:
+        if not a or n is None:
+            continue
+        if _is_null(v):
+            missing += n
+            continue
+        known[g] = known.get(g, 0) + n
+        if float(v) == 1.0:
+            sel[g] = sel.get(g, 0) + n
+    denom = sum(known.values())
+    n_sel = sum(sel.values())
+    row = Table1Row(
+        variable=name,
+        label=info.label,
+        kind="option",
+        level=opt_label,
+        n=n_sel,
+        denominator=denom,
+        percent=_percent(n_sel, denom),
+        n_missing=missing,
+    )
+    if ctx.group is None:
+        return row
+    grows = [
+        replace(row, n=sel[i], denominator=known[i], percent=_percent(sel[i], known[i]), group=lev)
+        for i, lev in enumerate(ctx.by_levels)
+    ]
+    table = np.array([[sel[i], known[i] - sel[i]] for i in groups])
+    test, p = pipeline_engine.categorical_test(table)
+    return replace(row, groups=tuple(grows), test=test, p_value=p)
+
+
+def _categorical_rows(ctx: _Ctx, name: str) -> list[Table1Row]:
+    info = ctx.cohort.variables[name]
+    has_detail = bool(info.detail_column and info.sublevels)
+    detail_sql = (
+        ctx.ident(info.detail_column)
+        if has_detail and info.detail_column
+        else "CAST(NULL AS INTEGER)"
+    )
+    cells = _counts(ctx, name, f"CAST({ctx.ident(name)} AS INTEGER)", detail_sql)
+    levels = list(info.levels)
+    n_groups = len(ctx.by_levels)
+    per_level = np.zeros(len(levels), dtype=np.int64)
+    per_cell = np.zeros((len(levels), n_groups), dtype=np.int64)
+    per_group = np.zeros(n_groups, dtype=np.int64)
+    per_detail: dict[int, int] = {}
+    for g, a, v, dcode, n in cells:
+        if not a or _is_null(v) or n is None:
+            continue
+        code = int(v)
+        per_level[code] += n
+        if g is not None:
+            per_group[g] += n
+            per_cell[code, g] += n
+        if dcode is not None:
+            per_detail[dcode] = per_detail.get(dcode, 0) + n
+    denom = int(per_level.sum())
+    detail: dict[str, list[tuple[str, int]]] = {}
+    if has_detail:
+        index = {v: i for i, v in enumerate(detail_levels(info))}
+        for lev, subs in info.sublevels.items():
+            if len(subs) > 1:
+                detail[lev] = [(s, per_detail.get(index[s], 0)) for s in subs]
+    out = []
+    for i, lev in enumerate(levels):
+        n = int(per_level[i])
+        row = Table1Row(
+            variable=name,
+            label=info.label,
+            kind="level",
+            level=lev,
+            n=n,
+            denominator=denom,
+            percent=_percent(n, denom),
+            n_missing=info.n_missing,
+            sublevels=tuple(detail.get(lev, ())),
+        )
+        if ctx.group is not None:
+            grows = []
+            for j, glev in enumerate(ctx.by_levels):
+                gd, gn = int(per_group[j]), int(per_cell[i, j])
+                grows.append(
+                    replace(
+                        row,
+                        n=gn,
+                        denominator=gd,
+                        percent=_percent(gn, gd),
+                        group=glev,
+                        sublevels=(),
+                    )
+                )
+            row = replace(row, groups=tuple(grows))
+        out.append(row)
+    if ctx.group is not None and out:
+        test, p = pipeline_engine.categorical_test(per_cell.T)
+        out[0] = replace(out[0], test=test, p_value=p)
+    if ctx.show_missing and info.n_missing:
+        n_app = sum(n for _g, a, _v, _d, n in cells if a and n is not None)
+        out.append(replace(_missing_row(name, info, np.zeros(0, bool)), denominator=n_app))
+    return out
+
+
+# --------------------------------------------------------------------------- continuous
+
+
+@dataclass
+class _Summary:
+    """A continuous variable's summaries (``describe_continuous`` dicts) and its group test."""
+
+    rows: int  # rows read
+    known: int  # rows with a known, applicable value
+    applicable: int  # rows where the variable applies
+    overall: dict[str, Any]
+    groups: list[dict[str, Any]]
+    test: tuple[str, float] | None
+
+
+def _continuous(ctx: _Ctx, value: str, known: str, applicable: str) -> _Summary:
+    """Summaries of ``value`` over the rows where ``known`` holds, overall and per group."""
+    moments = _moments(ctx, value, known, applicable)
+    scopes = [_ALL, *range(len(ctx.by_levels))] if ctx.group is not None else [_ALL]
+    n_of = {s: int(moments.get(s, {}).get("n", 0)) for s in scopes}
+    order = _order_statistics(ctx, value, known, n_of)
+    dicts: dict[int, dict[str, Any]] = {}
+    for s in scopes:
+        m = moments.get(s, {})
+        n = n_of[s]
+        d: dict[str, Any] = {"n": n}
+        for key, p in zip(("q1", "median", "q3"), _PROBS, strict=True):
+            if n == 0:
+                d[key] = math.nan
+                continue
+            lo, frac = descriptive.quantile_position(n, p, ctx.q)
+            upper = order[(s, lo + 1)] if frac != 0.0 else math.nan
+            d[key] = descriptive.interpolate(order[(s, lo)], upper, frac)
+        nan = math.nan
+        d["min"] = m.get("min", nan) if n else nan
+        d["max"] = m.get("max", nan) if n else nan
+        d["mean"] = m.get("mean", nan) if n else nan
+        d["sd"] = m.get("sd", nan) if n > 1 else nan
+        dicts[s] = d
+    test = None
+    if ctx.group is not None:
+        test = _group_test(ctx, value, known, [moments.get(g, {}) for g in scopes[1:]])
+    top = moments.get(_ALL, {})
+    return _Summary(
+        rows=int(top.get("rows", 0)),
+        known=n_of[_ALL],
+        applicable=int(top.get("app", 0)),
+        overall=dicts[_ALL],
+        groups=[dicts[s] for s in scopes[1:]],
+        test=test,
+    )
+
+
+def _moments(ctx: _Ctx, value: str, known: str, applicable: str) -> dict[int, dict[str, Any]]:
+    """Per scope (``_ALL``, each group code): rows, applicable rows, n, mean, var, sd, min, max."""
+    agg = (
+        "CAST(COUNT(*) AS BIGINT) AS rows_, "
+        "CAST(COUNT(CASE WHEN a_ THEN 1 END) AS BIGINT) AS app_, "
+        "CAST(COUNT(v_) AS BIGINT) AS n_, AVG(v_) AS mean_, VAR_SAMP(v_) AS var_, "
+        "STDDEV_SAMP(v_) AS sd_, MIN(v_) AS min_, MAX(v_) AS max_"
+    )
+    base = (
+        f"WITH b AS (SELECT {ctx.g} AS g_, {applicable} AS a_, "
+        f"(CASE WHEN {known} THEN {value} END) AS v_ FROM {ctx.relation}) "
+    )
+    sql = base + f"SELECT CAST({_ALL} AS BIGINT) AS s_, {agg} FROM b"
+    if ctx.group is not None:
+        sql += f" UNION ALL SELECT CAST(g_ AS BIGINT) AS s_, {agg} FROM b WHERE g_ IS NOT NULL GROUP BY g_"
+    r = ctx.run(sql)
+    out: dict[int, dict[str, Any]] = {}
+    cols = {k: _floats(r[k + "_"]) for k in ("mean", "var", "sd", "min", "max")}
+    ints = {k: _ints(r[k + "_"]) for k in ("rows", "app", "n")}
+    for i, s in enumerate(_ints(r["s_"])):
+        assert s is not None
+        out[s] = {k: v[i] for k, v in cols.items()} | {k: int(v[i] or 0) for k, v in ints.items()}
+    return out
+
+
+def _cum_sql(ctx: _Ctx, value: str, known: str, overall: bool) -> str:
+    """CTEs ``c`` (rows per group and value) and ``cum`` (per scope and value: count ``c_`` and
+    running count ``hi_``; the value's order statistics are positions ``hi_ - c_ … hi_ - 1``)."""
+    scoped = []
+    if overall:
+        scoped.append(
+            f"SELECT CAST({_ALL} AS BIGINT) AS s_, v_, CAST(SUM(c_) AS BIGINT) AS c_ FROM c GROUP BY v_"
+        )
+    if ctx.group is not None:
+        scoped.append("SELECT CAST(g_ AS BIGINT) AS s_, v_, c_ FROM c WHERE g_ IS NOT NULL")
+    return (
+        f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} WHERE {known}), "
+        "c AS (SELECT g_, v_, CAST(COUNT(*) AS BIGINT) AS c_ FROM b GROUP BY g_, v_), "
+        f"sc AS ({' UNION ALL '.join(scoped)}), "
+        "cum AS (SELECT s_, v_, c_, CAST(SUM(c_) OVER (PARTITION BY s_ ORDER BY v_ "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS hi_ FROM sc) "
+    )
+
+
+def _order_statistics(
+    ctx: _Ctx, value: str, known: str, n_of: dict[int, int]
+) -> dict[tuple[int, int], float]:
+    """The order statistics (scope, 0-based position) -> value that the quartiles need."""
+    wanted: dict[int, set[int]] = {}
+    for s, n in n_of.items():
+        if n == 0:
+            continue
+        for p in _PROBS:
+            lo, frac = descriptive.quantile_position(n, p, ctx.q)
+            wanted.setdefault(s, set()).update({lo, lo + 1} if frac != 0.0 else {lo})
+    if not wanted:
+        return {}
+    conds = []
+    for s, ks in sorted(wanted.items()):
+        hit = " OR ".join(f"(hi_ > {k} AND hi_ - c_ <= {k})" for k in sorted(ks))
+        conds.append(f"(s_ = {s} AND ({hit}))")
+    r = ctx.run(
+        _cum_sql(ctx, value, known, overall=True)
+        + f"SELECT s_, hi_ - c_ AS lo_, hi_, v_ FROM cum WHERE {' OR '.join(conds)}"
+    )
+    found = list(
+        zip(_ints(r["s_"]), _ints(r["lo_"]), _ints(r["hi_"]), _floats(r["v_"]), strict=True)
+    )
+    out: dict[tuple[int, int], float] = {}
+    for s, ks in wanted.items():
+        for k in ks:
+            (v,) = [
+                v
+                for s2, lo, hi, v in found
+                if s2 == s and lo is not None and hi is not None and lo <= k < hi
+            ]
+            out[(s, k)] = v
+    return out
+
+
+def _group_test(
+    ctx: _Ctx, value: str, known: str, groups: Sequence[dict[str, Any]]
+) -> tuple[str, float]:
+    """The group comparison that ``engine.continuous_test`` makes on the groups' values."""
+    ns = [int(g.get("n", 0)) for g in groups]
+    parametric = ctx.continuous == "mean-sd"
+    nonempty = [n for n in ns if n > 0]
+    if parametric or len(nonempty) < 2:
+        res = descriptive.continuous_test_from_sums(
+            ns,
+            parametric=parametric,
+            means=[g.get("mean", math.nan) for g in groups],
+            variances=[g.get("var", math.nan) for g in groups],
+            rank_sums=[0.0] * len(ns),
+            ties=0.0,
+        )
+        return str(res.footnote), float(res.p_value)
+    if len(nonempty) == 2 and all(n < descriptive.MW_EXACT_MAX for n in nonempty):
+        # the exact test may apply (R's rule also looks at ties): run it on the few values
+        r = ctx.run(
+            f"SELECT g_, v_ FROM (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} "
+            f"WHERE {known}) t WHERE g_ IS NOT NULL"
+        )
+        g = np.array(_ints(r["g_"]), dtype=np.int64)
+        v = np.array(_floats(r["v_"]), dtype=float)
+        samples = [v[g == i] for i in range(len(groups))]
+        return pipeline_engine.continuous_test(samples, ctx.continuous)
+    r = ctx.run(
+        f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} "
+        f"WHERE {known} AND {ctx.g} IS NOT NULL), "
+        "c AS (SELECT g_, v_, CAST(COUNT(*) AS BIGINT) AS c_ FROM b GROUP BY g_, v_), "
+        "p AS (SELECT v_, CAST(SUM(c_) AS BIGINT) AS t_ FROM c GROUP BY v_), "
+        "r AS (SELECT v_, t_, CAST(SUM(t_) OVER (ORDER BY v_ ROWS BETWEEN UNBOUNDED PRECEDING "
+        "AND CURRENT ROW) AS BIGINT) AS hi_ FROM p) "
+        # twice the midrank of a value: 2 (hi - t) + t + 1, an exact integer
+        "SELECT 0 AS k_, CAST(c.g_ AS BIGINT) AS a_, "
+        "CAST(SUM(c.c_ * (2 * r.hi_ - r.t_ + 1)) AS BIGINT) AS b_ "
+        "FROM c JOIN r ON c.v_ = r.v_ GROUP BY c.g_ "
+        "UNION ALL SELECT 1 AS k_, t_ AS a_, CAST(COUNT(*) AS BIGINT) AS b_ FROM p "
+        "WHERE t_ > 1 GROUP BY t_"
+    )
+    rank2 = [0] * len(ns)
+    sizes: list[int] = []
+    mult: list[int] = []
+    for k, a, b in zip(_ints(r["k_"]), _ints(r["a_"]), _ints(r["b_"]), strict=True):
+        assert a is not None
+        assert b is not None
+        if k == 0:
+            rank2[a] = b
+        else:
+            sizes.append(a)
+            mult.append(b)
+    res = descriptive.continuous_test_from_sums(
+        ns,
+        rank_sums=[x / 2.0 for x in rank2],
+        ties=descriptive.tie_term(sizes, mult) if sizes else 0.0,
+    )
+    return str(res.footnote), float(res.p_value)
+
+
+def _with_groups(ctx: _Ctx, row: Table1Row, s: _Summary) -> Table1Row:
+    grows = [
+        replace(_cont_row_from(row.variable, row.label, d, row.unit, 0), group=lev)
+        for lev, d in zip(ctx.by_levels, s.groups, strict=True)
+    ]
+    assert s.test is not None
+    test, p = s.test
+    return replace(row, groups=tuple(grows), test=test, p_value=p)
