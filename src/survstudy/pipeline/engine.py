@@ -131,7 +131,10 @@ def _nan(x: Any) -> float:
 
 def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str) -> GroupTest:
     """k-sample test with the given weights; ``codes`` are group indices (>= 0)."""
-    res = _stats("logrank").logrank_test(time, event, codes, weights=weights)
+    return _group_test(_stats("logrank").logrank_test(time, event, codes, weights=weights), weights)
+
+
+def _group_test(res: Any, weights: str) -> GroupTest:
     return GroupTest(
         weights=weights,
         label=weights,
@@ -153,14 +156,7 @@ def km_from_counts(counts: Any, *, conf_type: str, conf_level: float) -> list[tu
 
 def logrank_from_counts(counts: Any, weights: str) -> GroupTest:
     """The k-sample test from an engine's risk table (same numbers as :func:`logrank`)."""
-    res = _stats("sufficient").logrank_from_counts(counts, weights=weights)
-    return GroupTest(
-        weights=weights,
-        label=weights,
-        statistic=float(res.statistic),
-        df=int(res.df),
-        p_value=float(res.p_value),
-    )
+    return _group_test(_stats("sufficient").logrank_from_counts(counts, weights=weights), weights)
 
 
 def logrank_small(counts: Any) -> bool:
