@@ -1317,7 +1317,7 @@ class _Deriver:
                 sensitive=True,
             )
 
-    def derive_all(self, out_dir: str | os.PathLike[str]) -> DerivedCohort:
+    def derive_all(self, out_dir: str | os.PathLike[str], strict: bool) -> DerivedCohort:
         spec = self.spec
         self.text_dates: list[tuple[_Cell, str]] = []
         self.open_source()
@@ -1374,7 +1374,8 @@ class _Deriver:
                 file=chk.file,
             )
         report = issues.report()
-        report.raise_if_errors()
+        if strict:
+            report.raise_if_errors()
         flow = [FlowStep("Rows in the data file", n_all, 0, n_all)]
         for i, (which, text, _b, _a) in enumerate(self.steps):
             step = spec.population[i]
@@ -1556,14 +1557,18 @@ def _sha256(files: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def derive_cohort(spec: StudySpec, engine: Any, out_dir: str | os.PathLike[str]) -> DerivedCohort:
+def derive_cohort(
+    spec: StudySpec, engine: Any, out_dir: str | os.PathLike[str], *, strict: bool = True
+) -> DerivedCohort:
     """Derive ``spec``'s analysis cohort with ``engine`` (DuckDB or Spark) and write its
     derived table under ``out_dir`` (see :mod:`survstudy.pipeline.registry`).
 
-    Raises the :class:`~survstudy.errors.DataError` of the first error in the
-    data-quality report (as ``build_cohort(strict=True)``), a
-    :class:`~survstudy.errors.SpecError` for an expression of the wrong type, and
-    one with code ``SPEC-ENGINE-UNSUPPORTED`` for a spec feature the SQL does not
-    translate (the memory engine handles it).
+    With ``strict`` (the default) the first error of the data-quality report raises
+    its :class:`~survstudy.errors.DataError`, as ``build_cohort(strict=True)`` does;
+    with ``strict=False`` the table is written anyway, the errors in ``report``.
+    An expression of the wrong type raises :class:`~survstudy.errors.SpecError`
+    (``SPEC-EXPRESSION``); a spec feature the SQL does not translate raises one with
+    code ``SPEC-ENGINE-UNSUPPORTED`` (the memory engine handles it). Issues list their
+    first :data:`MAX_ROWS` rows; the message gives the total.
     """
-    return _Deriver(spec, engine).derive_all(out_dir)
+    return _Deriver(spec, engine).derive_all(out_dir, strict)

@@ -1,0 +1,428 @@
+"""The registry cohort derived in SQL (DuckDB, Spark) against the in-memory builder.
+
+Kind of truth: naive oracle. For every case, ``derive_from_cohort(build_cohort(spec))``
+(the in-memory builder, itself checked by hand calculations in tests/data) and
+``derive_cohort(spec, engine)`` (the SQL derivation) must write the same derived
+table (sorted by row: floats to 1e-12, codes exactly), the same inclusion flow,
+variable and endpoint metadata, and the same data-quality issues (codes, severity,
+columns and first rows). The SQL side never sees the builder's results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from survstudy.data import build_cohort
+from survstudy.engines.base import get_engine
+from survstudy.errors import DataError, SpecError
+from survstudy.pipeline.derive_sql import MAX_ROWS, derive_cohort
+from survstudy.pipeline.registry import derive_from_cohort
+from survstudy.spec import load_spec
+
+pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def duck() -> Iterator[Any]:
+    eng = get_engine("duckdb", threads=2)
+    yield eng
+    eng.close()
+
+
+def _read(path: str) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(path).sort_by("row")
+
+
+def _issues(report: Any) -> list[tuple[str, str, str | None, tuple[int, ...]]]:
+    return [
+        (i.code, i.severity, i.column, tuple(i.context.get("rows", ()))[:MAX_ROWS])
+        for i in report.issues
+    ]
+
+
+def assert_parity(spec: Any, engine: Any, tmp: Path, *, strict: bool = True) -> Any:
+    """The SQL derivation equals the in-memory one (table, flow, metadata, issues)."""
+    cohort = build_cohort(spec, strict=strict)
+    a = derive_from_cohort(cohort, tmp / "mem")
+    b = derive_cohort(spec, engine, tmp / "sql", strict=strict)
+    ta, tb = _read(a.path), _read(b.path)
+    assert sorted(ta.column_names) == sorted(tb.column_names)
+    assert ta.num_rows == tb.num_rows == a.n == b.n
+    for c in ta.column_names:
+        x, y = ta[c], tb[c]
+        if c == "row" or x.type.id != y.type.id or str(x.type) in ("int32", "int64", "bool"):
+            assert x.type == y.type or (str(x.type), str(y.type)) == ("int64", "int64"), c
+            assert x.to_pylist() == y.to_pylist(), c
+        else:
+            xa = np.asarray(x.to_numpy(zero_copy_only=False), dtype=float)
+            ya = np.asarray(y.to_numpy(zero_copy_only=False), dtype=float)
+            np.testing.assert_allclose(ya, xa, rtol=0, atol=1e-12, equal_nan=True, err_msg=c)
+    assert a.flow == b.flow
+    assert a.variables.keys() == b.variables.keys()
+    for k in a.variables:
+        assert a.variables[k].to_dict() == b.variables[k].to_dict(), k
+    assert a.endpoints == b.endpoints
+    assert _issues(a.report) == _issues(b.report)
+    assert (a.input_file, a.unit, a.days_per_unit) == (b.input_file, b.unit, b.days_per_unit)
+    return b
+
+
+def _spec(tmp: Path, doc: dict[str, Any], name: str = "study.yaml") -> Any:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return load_spec(path)
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def test_gbsg_csv(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: GBSG 2 (CSV, columns endpoint, coded levels) as the builder derives it."""
+    b = assert_parity(load_spec(ROOT / "examples/gbsg/study.yaml"), duck, tmp_path)
+    assert b.n == 686  # hand count: the trial's 686 patients (SOURCE.md)
+
+
+def test_bclm_csv(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: the seed study's synthetic data (dates, derived variables, multiselect,
+    grouped levels with detail codes, applicable_when, two population steps, cut-off)."""
+    b = assert_parity(load_spec(ROOT / "examples/bclm/study.yaml"), duck, tmp_path)
+    assert b.n == 12  # the seed paper's 12 patients
+    assert [f.n_after for f in b.flow][-1] == 12
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _registry(tmp: Path, n: int = 20_000) -> Path:
+    """The synthetic registry plus dates, missing values and a text column (one file)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from survstudy.data.synth import write_registry
+
+    write_registry(tmp / "reg", n, seed=7)
+    t = pq.read_table(tmp / "reg")
+    rng = np.random.default_rng(3)
+    x1 = t["x1"].to_numpy().copy()
+    x1_mask = rng.random(n) < 0.05
+    start = np.datetime64("2005-01-01") + rng.integers(0, 3650, n).astype("timedelta64[D]")
+    time = t["time"].to_numpy().astype("timedelta64[D]")
+    event = t["event"].to_numpy() == 1
+    end = start + time
+    start_mask = rng.random(n) < 0.01
+    stage = np.array(["I", "II", "iii ", "IV", "", "NA", "99"], dtype=object)[rng.integers(0, 7, n)]
+    cols = {name: t[name] for name in t.column_names}
+    cols["x1"] = pa.array(x1, mask=x1_mask)
+    cols["start_date"] = pa.array(start, type=pa.date32(), mask=start_mask)
+    cols["event_date"] = pa.array(end, type=pa.date32(), mask=~event)
+    cols["followup_date"] = pa.array(end, type=pa.date32())
+    cols["stage"] = pa.array(stage.tolist(), type=pa.string())
+    cols["smoker"] = pa.array((rng.random(n) < 0.3).tolist(), type=pa.bool_())
+    out = tmp / "registry.parquet"
+    pq.write_table(pa.table(cols), out, row_group_size=4096)
+    return out
+
+
+def _registry_spec(tmp: Path, data: str) -> dict[str, Any]:
+    return {
+        "title": "synthetic registry",
+        "data": {"path": data, "id": "patient_id", "missing": [99], "cutoff": "2018-06-30"},
+        "units": "months",
+        "variables": {
+            "patient_id": {"type": "identifier"},
+            "group": {"type": "categorical", "label": "Treatment group"},
+            "region": {"type": "categorical", "levels": ["north", "east", "south", "west"]},
+            "x1": {"type": "continuous", "range": [-10, 10]},
+            "x2": {"type": "categorical", "cuts": [-1, 0, 1]},
+            "x3": {"type": "binary"},
+            "x4": {"type": "continuous", "applicable_when": 'group == "B"'},
+            "x5": {"type": "continuous"},
+            "x7": {"type": "continuous"},
+            "stage": {
+                "type": "categorical",
+                "levels": {"I/II": ["I", "II"], "III/IV": ["III", "IV"]},
+            },
+            "stage_found": {"type": "categorical", "column": "stage"},
+            "smoker": {"type": "binary"},
+            "score": {"type": "continuous", "derive": "x1 * 2 + x5 / x7"},
+            "high": {"type": "binary", "derive": 'score > 1 or x3 == "Yes"'},
+            "start_date": {"type": "date"},
+            "event_date": {"type": "date"},
+            "followup_date": {"type": "date"},
+            "age_days": {
+                "type": "continuous",
+                "derive": 'days_between(date("2000-01-01"), start_date)',
+            },
+        },
+        "endpoints": {
+            "OS": {
+                "start": "start_date",
+                "events": "event_date",
+                "censor": "followup_date",
+                "horizon": 60,
+            },
+            "RFS": {"time": "time", "time_unit": "days", "event": "event"},
+        },
+        "population": [
+            {"include": "x1 > -2"},
+            {"exclude": 'region == "west" and x4 > 1.5'},
+        ],
+    }
+
+
+def test_registry_parquet(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: the synthetic registry with a population step on a column with missing
+    values, a cut variable, applicable_when, derived variables, grouped levels, missing codes,
+    a boolean column, endpoints from dates (cut-off, horizon) and from columns."""
+    data = _registry(tmp_path)
+    doc = _registry_spec(tmp_path, str(data))
+    spec = _spec(tmp_path, doc)
+    b = assert_parity(spec, duck, tmp_path)
+    assert b.flow[1].n_unknown > 0  # the missing x1 values: unknown, so excluded
+    assert b.variables["x4"].denominator < b.n
+    codes = {i.code for i in b.report.issues}
+    assert {"POPULATION-MISSING", "MISSING", "ENDPOINT-NOT-DERIVED"} <= codes
+
+
+def test_registry_multifile_rows(duck: Any, tmp_path: Path) -> None:
+    """Identity: the same rows split over three Parquet files give the same derived table
+    (row numbers count on across files, in file-name order)."""
+    import pyarrow.parquet as pq
+
+    data = _registry(tmp_path, 5_000)
+    t = pq.read_table(data)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i, (a, b) in enumerate([(0, 1000), (1000, 3500), (3500, 5000)]):
+        pq.write_table(t.slice(a, b - a), parts / f"part-{i:05d}.parquet")
+    one = derive_cohort(
+        _spec(tmp_path, _registry_spec(tmp_path, str(data)), "a.yaml"), duck, tmp_path / "one"
+    )
+    many = derive_cohort(
+        _spec(tmp_path, _registry_spec(tmp_path, str(parts)), "b.yaml"), duck, tmp_path / "many"
+    )
+    assert _read(one.path).equals(_read(many.path))
+    assert one.flow == many.flow
+
+
+# --------------------------------------------------------------------------- quality issues
+
+
+BAD_CSV = """pid,age,sex,grade,t,e,start,death,fu
+1,50,m,1,10,1,2020-01-01,,2020-03-01
+2,61,f,2,0,0,2020-01-05,,2020-01-05
+2,70,f,9,5,2,2020-02-01,2019-12-01,2020-04-01
+,40,x,3,-3,1,2020-03-01,,2020-02-01
+5,250,m,,7,,2020-04-01,2020-05-01,2020-06-01
+6,abc,f,1,8,1,,,2020-06-01
+7,33,F,2,4,0,2020-05-01,2020-04-01,2021-01-01
+"""
+
+
+def _bad_spec(tmp: Path, **extra: Any) -> Any:
+    (tmp / "bad.csv").write_text(BAD_CSV)
+    doc: dict[str, Any] = {
+        "data": {"path": "bad.csv", "id": "pid", "cutoff": "2020-12-31"},
+        "variables": {
+            "pid": {"type": "identifier"},
+            "age": {"type": "continuous", "range": [0, 120]},
+            "sex": {"type": "categorical", "levels": {"Male": ["m"], "Female": ["f"]}},
+            "grade": {"type": "categorical", "levels": [1, 2, 3]},
+            "start": {"type": "date"},
+            "death": {"type": "date", "death": True},
+            "fu": {"type": "date"},
+        },
+        "endpoints": {
+            "TTE": {"time": "t", "event": "e", "time_unit": "days"},
+            "OS": {"start": "start", "events": "death", "censor": "fu"},
+        },
+    }
+    for k, v in extra.items():
+        doc[k] = v
+    return _spec(tmp, doc)
+
+
+def test_quality_issues(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: a small table with one of each problem gives the builder's issues
+    (ID-DUPLICATE, ID-MISSING, MIXED-TYPES, RANGE, CATEGORY-UNKNOWN, EVENT-CODE,
+    DURATION-NONPOSITIVE, DURATION-ZERO, DEATH-BEFORE-SURGERY, FOLLOWUP-BEFORE-START,
+    FOLLOWUP-AFTER-DEATH, DATE-FUTURE, ENDPOINT-NOT-DERIVED, MISSING), and strict
+    derivation raises the builder's first error."""
+    spec = _bad_spec(tmp_path)
+    b = assert_parity(spec, duck, tmp_path, strict=False)
+    codes = [i.code for i in b.report.issues]
+    for code in (
+        "ID-DUPLICATE",
+        "ID-MISSING",
+        "MIXED-TYPES",
+        "RANGE",
+        "CATEGORY-UNKNOWN",
+        "EVENT-CODE",
+        "DURATION-NONPOSITIVE",
+        "DURATION-ZERO",
+        "DEATH-BEFORE-SURGERY",
+        "FOLLOWUP-BEFORE-START",
+        "MISSING",
+    ):
+        assert code in codes, code
+    with pytest.raises(DataError) as mem:
+        build_cohort(spec)
+    with pytest.raises(DataError) as sql:
+        derive_cohort(spec, duck, tmp_path / "strict")
+    assert sql.value.rule == mem.value.rule == "ID-DUPLICATE"
+
+
+def test_population_issues(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: POPULATION-MISSING for an include on a missing value (excluded) and an
+    exclude on a missing value (kept); then NO-PATIENTS when nobody is left."""
+    spec = _bad_spec(
+        tmp_path,
+        population=[{"include": "age >= 18"}, {"exclude": 'sex == "Female" and grade == 3'}],
+    )
+    b = assert_parity(spec, duck, tmp_path, strict=False)
+    assert b.flow[1].n_unknown == 1  # hand count: row 7 (age 'abc')
+    sub = tmp_path / "none"
+    sub.mkdir()
+    spec2 = _bad_spec(sub, population=[{"include": "age > 500"}])
+    b2 = assert_parity(spec2, duck, sub, strict=False)
+    assert b2.n == 0
+    assert "NO-PATIENTS" in [i.code for i in b2.report.issues]
+
+
+def test_many_rows_listed_with_total(duck: Any, tmp_path: Path) -> None:
+    """Hand count: 45 rows outside the range list their first 20 rows and say 45 in all."""
+    lines = ["id,v,t,e"] + [f"{i},{200 if i % 2 else 50},5,1" for i in range(1, 91)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    spec = _spec(
+        tmp_path,
+        {
+            "data": {"path": "r.csv", "id": "id"},
+            "variables": {
+                "id": {"type": "identifier"},
+                "v": {"type": "continuous", "range": [0, 100]},
+            },
+            "endpoints": {"E": {"time": "t", "event": "e"}},
+        },
+    )
+    with pytest.raises(DataError) as err:
+        derive_cohort(spec, duck, tmp_path / "x")
+    assert err.value.rule == "RANGE"
+    b = derive_cohort(spec, duck, tmp_path / "y", strict=False)
+    (issue,) = b.report.issues
+    assert list(issue.context["rows"]) == [2 * k + 2 for k in range(20)]  # odd ids: rows 2, 4, …
+    assert "45 rows in all" in issue.message
+
+
+def test_unsupported_features(duck: Any, tmp_path: Path) -> None:
+    """Identity: what the SQL does not translate says so and names the memory engine."""
+    (tmp_path / "d.csv").write_text("id,dx,t,e\n1,03/04/2015,5,1\n2,13/04/2015,6,0\n")
+    spec = _spec(
+        tmp_path,
+        {
+            "data": {"path": "d.csv", "id": "id", "date_format": "DMY"},
+            "variables": {"id": {"type": "identifier"}, "dx": {"type": "date"}},
+            "endpoints": {"E": {"time": "t", "event": "e"}},
+        },
+    )
+    with pytest.raises(SpecError) as err:
+        derive_cohort(spec, duck, tmp_path / "o")
+    assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
+    assert "--engine memory" in str(err.value)
+    xlsx = dict(yaml.safe_load((ROOT / "examples/bclm/study.yaml").read_text()))
+    shutil.copy(ROOT / "examples/bclm/bclm_raw.xlsx", tmp_path / "bclm_raw.xlsx")
+    xlsx["data"] = {**xlsx["data"], "path": "bclm_raw.xlsx"}
+    with pytest.raises(SpecError) as err:
+        derive_cohort(_spec(tmp_path, xlsx, "x.yaml"), duck, tmp_path / "p")
+    assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
+
+
+def test_expression_type_error(duck: Any, tmp_path: Path) -> None:
+    """Identity: a derived expression of the wrong kind is the builder's SPEC-EXPRESSION error."""
+    (tmp_path / "d.csv").write_text("id,a,t,e\n1,3,5,1\n2,4,6,0\n")
+    spec = _spec(
+        tmp_path,
+        {
+            "data": {"path": "d.csv"},
+            "variables": {
+                "a": {"type": "continuous"},
+                "b": {"type": "continuous", "derive": "a > 3"},
+            },
+            "endpoints": {"E": {"time": "t", "event": "e"}},
+        },
+    )
+    with pytest.raises(SpecError) as mem:
+        build_cohort(spec)
+    with pytest.raises(SpecError) as sql:
+        derive_cohort(spec, duck, tmp_path / "o")
+    assert sql.value.code == mem.value.code == "SPEC-EXPRESSION"
+    assert str(sql.value) == str(mem.value)
+
+
+def test_dates_written_as_text_in_csv(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: ISO dates in a CSV read as text (with missing codes and a date after the
+    cut-off) derive the same endpoint; the numbers of days are hand-checkable (row 2: 59)."""
+    (tmp_path / "d.csv").write_text(
+        "id,s,ev,fu\n1,2020-01-01,2020-02-29,2020-05-01\n2,2020-01-10,NA,2020-03-01\n"
+        "3,.,2020-01-01,2020-02-01\n4,2020-01-01,2022-01-01,2022-02-01\n"
+    )
+    spec = _spec(
+        tmp_path,
+        {
+            "data": {"path": "d.csv", "id": "id", "cutoff": "2021-01-01"},
+            "variables": {
+                "id": {"type": "identifier"},
+                "s": {"type": "date"},
+                "ev": {"type": "date"},
+                "fu": {"type": "date"},
+            },
+            "endpoints": {"E": {"start": "s", "events": "ev", "censor": "fu"}},
+        },
+    )
+    b = assert_parity(spec, duck, tmp_path)
+    t = _read(b.path)
+    assert t["E_time"].to_pylist()[:2] == [59.0, 51.0]  # Jan 1 -> Feb 29 2020; Jan 10 -> Mar 1
+    assert t["E_status"].to_pylist()[3] == 0.0  # event after the cut-off: censored
+    assert dt.date(2021, 1, 1) - dt.date(2020, 1, 1) == dt.timedelta(
+        days=int(t["E_time"][3].as_py())
+    )
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):  # pragma: no cover
+        pytest.skip("no Java runtime found: Spark cannot start")
+    eng = get_engine("spark", master="local[2]", driver_memory="1g", shuffle_partitions=2)
+    yield eng
+    eng.close()
+
+
+@pytest.mark.slow
+def test_spark_bclm_and_gbsg(spark: Any, tmp_path: Path) -> None:
+    """Naive oracle: the Spark SQL rendering gives the builder's cohorts for both examples."""
+    assert_parity(load_spec(ROOT / "examples/bclm/study.yaml"), spark, tmp_path / "a")
+    assert_parity(load_spec(ROOT / "examples/gbsg/study.yaml"), spark, tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_spark_registry(spark: Any, tmp_path: Path) -> None:
+    """Naive oracle: the synthetic registry (Parquet, dates, missing values) on Spark."""
+    data = _registry(tmp_path, 5_000)
+    spec = _spec(tmp_path, _registry_spec(tmp_path, str(data)))
+    assert_parity(spec, spark, tmp_path)
