@@ -106,7 +106,7 @@ def test_bclm_csv(duck: Any, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- registry
 
 
-def _registry(tmp: Path, n: int = 20_000) -> Path:
+def _registry(tmp: Path, n: int = 10_000) -> Path:
     """The synthetic registry plus dates, missing values and a text column (one file)."""
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -101,6 +101,7 @@ class _Cell:
     sql: str
     kind: str
     column: str
+    raw: bool = False  # a data column (its match keys are computed once, in ss_keys)
 
 
 def _split_keys(keys: Sequence[str]) -> tuple[list[float], list[str]]:
@@ -156,6 +157,7 @@ class _Deriver:
         self.multi: dict[str, list[tuple[str, str, str]]] = {}  # name -> (label, out col, col)
         self.details: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {}
         self.reported: set[tuple[Any, ...]] = set()
+        self.key_cols: dict[str, tuple[str, str, str, str]] = {}
 
     # ------------------------------------------------------------------ SQL helpers
     def q(self, name: str) -> str:
@@ -196,7 +198,13 @@ class _Deriver:
 
     def with_sql(self) -> str:
         self.flush()
-        return "WITH " + ", ".join(f"{n} AS ({body})" for n, body in self.ctes)
+        ctes = []
+        for n, body in self.ctes:
+            if n == "ss_keys":
+                items = [f"{k} AS {ki}, {kn} AS {kni}" for ki, kni, k, kn in self.key_cols.values()]
+                body = f"SELECT *{''.join(', ' + i for i in items)} FROM ss_src"
+            ctes.append(f"{n} AS ({body})")
+        return "WITH " + ", ".join(ctes)
 
     @property
     def last(self) -> str:
@@ -223,10 +231,21 @@ class _Deriver:
                 else "fix the name in the spec",
             )
         kind = self.types[column]
-        return _Cell(self.q(column), kind, column)
+        return _Cell(self.q(column), kind, column, raw=True)
 
-    def key_sql(self, c: _Cell) -> str:
-        return f"lower(trim(CAST({c.sql} AS {self.text_type()})))"
+    def keys(self, c: _Cell) -> tuple[str, str]:
+        """SQL of a text cell's :func:`norm_text` key: (the trimmed, lower-case text, its
+        number when the text is one, else NULL). A data column's keys are computed once
+        per row in the ``ss_keys`` CTE; an expression's inline."""
+        k = f"lower(trim(CAST({c.sql} AS {self.text_type()})))"
+        kn = f"(CASE WHEN {self.regex(k, _NUMBER_SQL)} THEN TRY_CAST({k} AS DOUBLE) END)"
+        if not c.raw:
+            return k, kn
+        if c.column not in self.key_cols:
+            i = len(self.key_cols)
+            self.key_cols[c.column] = (self.col(f"k{i}"), self.col(f"kn{i}"), k, kn)
+        ki, kni, _, _ = self.key_cols[c.column]
+        return ki, kni
 
     def match(self, c: _Cell, keys: Sequence[str]) -> str:
         """SQL: the cell's :func:`norm_text` is one of ``keys`` (NULL for a NULL cell)."""
@@ -244,16 +263,12 @@ class _Deriver:
             if f:
                 return f"(NOT {c.sql})"
             return f"({c.sql} IS NULL AND FALSE)"
-        if c.kind == "text":
-            k = self.key_sql(c)
-            num_hit = (
-                f"TRY_CAST({k} AS DOUBLE) IN ({', '.join(num_lit(n) for n in nums)})"
-                if nums
-                else "FALSE"
-            )
+        if c.kind in ("text", "null"):
+            k, kn = self.keys(c)
+            num_hit = f"{kn} IN ({', '.join(num_lit(n) for n in nums)})" if nums else "FALSE"
             text_hit = f"{k} IN ({', '.join(self.s(t) for t in texts)})" if texts else "FALSE"
             return (
-                f"(CASE WHEN {c.sql} IS NULL THEN NULL WHEN {self.regex(k, _NUMBER_SQL)} "
+                f"(CASE WHEN {c.sql} IS NULL THEN NULL WHEN {kn} IS NOT NULL "
                 f"THEN {num_hit} ELSE {text_hit} END)"
             )
         return f"({c.sql} IS NULL AND FALSE)"
@@ -263,7 +278,7 @@ class _Deriver:
         parts = [f"{c.sql} IS NULL"]
         if c.kind == "num":
             parts.append(f"isnan(CAST({c.sql} AS DOUBLE))")
-        if c.kind in ("num", "int", "bool", "text") and codes:
+        if c.kind in ("num", "int", "bool", "text", "null") and codes:
             parts.append(f"COALESCE({self.match(c, sorted(codes))}, FALSE)")
         return "(" + " OR ".join(parts) + ")"
 
@@ -391,6 +406,7 @@ class _Deriver:
                     f"* FROM {self.relation}",
                 )
             )
+        self.ctes.append(("ss_keys", ""))  # rendered by with_sql (the text cells' keys)
 
     def text_relation(self, relation: str) -> str:
         """The CSV rows with every cell as text, as the in-memory reader sees them.
@@ -592,10 +608,8 @@ class _Deriver:
             num = "CAST(NULL AS DOUBLE)"
             lab = f"(CASE WHEN {c.sql} THEN 'True' ELSE 'False' END)"
         elif c.kind in ("text", "null"):
-            k = self.key_sql(c)
-            isnum = self.regex(k, _NUMBER_SQL)
-            num = f"(CASE WHEN {isnum} THEN TRY_CAST({k} AS DOUBLE) END)"
-            lab = f"(CASE WHEN {isnum} THEN NULL ELSE trim({c.sql}) END)"
+            _k, num = self.keys(c)
+            lab = f"(CASE WHEN {num} IS NOT NULL THEN NULL ELSE trim({c.sql}) END)"
         else:
             raise unsupported(f"the date column '{c.column}' as a category")
         r = self.run(
@@ -1252,23 +1266,24 @@ class _Deriver:
             return
         c = self.id_cell
         if c.kind in ("num", "int"):
-            key = f"CASE WHEN isnan(CAST({c.sql} AS DOUBLE)) THEN NULL ELSE concat('n:', CAST(CAST({c.sql} AS DOUBLE) AS {self.text_type()})) END"
-            if c.kind == "int":
-                key = f"concat('n:', CAST(CAST({c.sql} AS DOUBLE) AS {self.text_type()}))"
+            # numbers group by value (1 == 1.0, as norm_text); no text needed
+            key = f"CAST({c.sql} AS DOUBLE)"
+            if c.kind == "num":
+                key = f"(CASE WHEN isnan({key}) THEN NULL ELSE {key} END)"
         elif c.kind == "bool":
             key = f"(CASE WHEN {c.sql} THEN 't:true' ELSE 't:false' END)"
         elif c.kind == "date":
             key = f"concat('d:', CAST({c.sql} AS {self.text_type()}))"
         else:
-            k = self.key_sql(c)
+            k, kn = self.keys(_Cell(c.sql, c.kind, c.column))
             key = (
-                f"(CASE WHEN {k} = '' THEN NULL WHEN {self.regex(k, _NUMBER_SQL)} THEN "
-                f"concat('n:', CAST(TRY_CAST({k} AS DOUBLE) AS {self.text_type()})) "
+                f"(CASE WHEN {k} = '' THEN NULL WHEN {kn} IS NOT NULL THEN "
+                f"concat('n:', CAST({kn} AS {self.text_type()})) "
                 f"ELSE concat('t:', {k}) END)"
             )
         w = self.with_sql()
         row = self.col("row")
-        keyed = f"SELECT {key} AS k, {row} AS r FROM {self.ctes[-1][0]}"
+        keyed = f"SELECT {key} AS k, {row} AS r FROM ss_src"
         groups = (
             f"SELECT k, min(r) AS r0 FROM ({keyed}) g WHERE k IS NOT NULL GROUP BY k "
             "HAVING count(*) > 1"
@@ -1302,11 +1317,11 @@ class _Deriver:
         )
         if c.kind == "num":
             miss = f"({c.sql} IS NULL OR isnan({c.sql}))"
-        r = self.run(f"{w} SELECT count(*) AS n FROM {self.last} WHERE {miss}")
+        r = self.run(f"{w} SELECT count(*) AS n FROM ss_src WHERE {miss}")
         n_miss = int(_scalar(r["n"]))
         if n_miss:
             r = self.run(
-                f"{w} SELECT {row} AS r FROM {self.last} WHERE {miss} ORDER BY {row} LIMIT {MAX_ROWS}"
+                f"{w} SELECT {row} AS r FROM ss_src WHERE {miss} ORDER BY {row} LIMIT {MAX_ROWS}"
             )
             issues.add(
                 "ID-MISSING",
