@@ -256,3 +256,28 @@ def test_spark_local_matches_memory(tmp_path: Path) -> None:
     eng = get_engine("spark", master="local[2]", driver_memory="1g", shuffle_partitions=2)
     gen = _with_table1(load_spec(_generated(tmp_path)), by="arm")
     _compare(gen, eng, tmp_path / "gen")
+
+
+@pytest.mark.parametrize(
+    ("buckets", "fetch", "rounds"), [(3, 5, 6), (2, 1, 40), (2, 1, 0)]
+)
+def test_order_statistic_search_paths(
+    duck: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    buckets: int,
+    fetch: int,
+    rounds: int,
+) -> None:
+    """Naive oracle: the exact selection of order statistics takes several histogram rounds
+    (tiny buckets and fetch limit), resolves ties without fetching, and falls back to the
+    running-count query when out of rounds; the quartiles stay exactly those in memory."""
+    from survstudy.pipeline import table1_engine as te
+
+    monkeypatch.setattr(te, "_BUCKETS", buckets)
+    monkeypatch.setattr(te, "_FETCH", fetch)
+    monkeypatch.setattr(te, "_ROUNDS", rounds)
+    spec = _with_table1(
+        load_spec(_generated(tmp_path, n=150)), by="arm", variables=["score", "dose", "OS"]
+    )
+    _compare(spec, duck, tmp_path)

@@ -355,7 +355,7 @@ def _continuous(ctx: _Ctx, value: str, known: str, applicable: str) -> _Summary:
     moments = _moments(ctx, value, known, applicable)
     scopes = [_ALL, *range(len(ctx.by_levels))] if ctx.group is not None else [_ALL]
     n_of = {s: int(moments.get(s, {}).get("n", 0)) for s in scopes}
-    order = _order_statistics(ctx, value, known, n_of)
+    order = _order_statistics(ctx, value, known, n_of, moments)
     dicts: dict[int, dict[str, Any]] = {}
     for s in scopes:
         m = moments.get(s, {})
@@ -432,17 +432,135 @@ def _cum_sql(ctx: _Ctx, value: str, known: str, overall: bool) -> str:
     )
 
 
-def _order_statistics(
-    ctx: _Ctx, value: str, known: str, n_of: dict[int, int]
-) -> dict[tuple[int, int], float]:
-    """The order statistics (scope, 0-based position) -> value that the quartiles need."""
+#: histogram buckets per region and round of the order-statistic search
+_BUCKETS = 4096
+#: a region with at most this many rows is fetched and sorted on the driver
+_FETCH = 200_000
+#: histogram rounds before falling back to the running-count query
+_ROUNDS = 6
+
+
+def _wanted(n_of: dict[int, int], q: str) -> dict[int, set[int]]:
+    """Per scope, the 0-based order statistics its quartiles need."""
     wanted: dict[int, set[int]] = {}
     for s, n in n_of.items():
         if n == 0:
             continue
         for p in _PROBS:
-            lo, frac = descriptive.quantile_position(n, p, ctx.q)
+            lo, frac = descriptive.quantile_position(n, p, q)
             wanted.setdefault(s, set()).update({lo, lo + 1} if frac != 0.0 else {lo})
+    return wanted
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The rows of scope ``s`` with ``lo <= value <= hi``: ``n`` of them, ``below`` smaller."""
+
+    s: int
+    lo: float
+    hi: float
+    below: int
+    n: int
+
+
+def _regions_sql(ctx: _Ctx, value: str, known: str, regions: Sequence[_Region]) -> str:
+    """CTE ``x``: (region ``r_``, value ``v_``, region's ``lo_`` and scale ``sc_``) for every
+    row in a region (a row lies in its group's and in the overall column's regions)."""
+    parts = []
+    for i, reg in enumerate(regions):
+        width = reg.hi - reg.lo
+        scale = _BUCKETS / width if width > 0 else 0.0
+        if not math.isfinite(scale):
+            scale = 0.0
+        parts.append(
+            f"SELECT {i} AS r_, CAST({reg.s} AS BIGINT) AS s_, {lit(reg.lo)} AS lo_, "
+            f"{lit(reg.hi)} AS hi_, {lit(scale)} AS sc_"
+        )
+    return (
+        f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} WHERE {known}), "
+        f"r AS ({' UNION ALL '.join(parts)}), "
+        "x AS (SELECT r.r_ AS r_, b.v_ AS v_, r.lo_ AS lo_, r.sc_ AS sc_ FROM b JOIN r "
+        f"ON (r.s_ = {_ALL} OR r.s_ = b.g_) AND b.v_ >= r.lo_ AND b.v_ <= r.hi_) "
+    )
+
+
+def _order_statistics(
+    ctx: _Ctx, value: str, known: str, n_of: dict[int, int], moments: dict[int, dict[str, Any]]
+) -> dict[tuple[int, int], float]:
+    """The order statistics (scope, 0-based position) -> value that the quartiles need.
+
+    Exact selection by histogram refinement: a region (scope, value range, rows below
+    it) starts as the scope's [min, max]; one scan counts its rows in ``_BUCKETS``
+    equal-width buckets with each bucket's min and max (bucket = floor((v - lo) ·
+    scale), monotone in v, so the buckets are consecutive runs of the sorted
+    values); the target's bucket becomes its region. A region whose min equals its
+    max is its value; one with at most ``_FETCH`` rows is fetched and sorted on the
+    driver. Typically one histogram scan and one small fetch per variable.
+    """
+    wanted = _wanted(n_of, ctx.q)
+    out: dict[tuple[int, int], float] = {}
+    pending: dict[_Region, set[int]] = {}
+    for s, ks in wanted.items():
+        m = moments[s]
+        pending[_Region(s, float(m["min"]), float(m["max"]), 0, n_of[s])] = set(ks)
+    for _round in range(_ROUNDS):
+        for reg, ks in list(pending.items()):
+            if reg.lo == reg.hi:
+                out.update({(reg.s, k): reg.lo for k in ks})
+                del pending[reg]
+        if not pending:
+            return out
+        fetch = [reg for reg in pending if reg.n <= _FETCH]
+        if fetch:
+            r = ctx.run(_regions_sql(ctx, value, known, fetch) + "SELECT r_, v_ FROM x")
+            rid = np.array(_ints(r["r_"]), dtype=np.int64)
+            vals = np.array(_floats(r["v_"]), dtype=float)
+            for i, reg in enumerate(fetch):
+                v = np.sort(vals[rid == i])
+                out.update({(reg.s, k): float(v[k - reg.below]) for k in pending.pop(reg)})
+        split = list(pending)
+        if not split:
+            return out
+        r = ctx.run(
+            _regions_sql(ctx, value, known, split)
+            + f"SELECT r_, k_, CAST(COUNT(*) AS BIGINT) AS n_, MIN(v_) AS mn_, MAX(v_) AS mx_ "
+            f"FROM (SELECT r_, v_, LEAST(CAST({_BUCKETS - 1} AS BIGINT), "
+            "CAST(FLOOR((v_ - lo_) * sc_) AS BIGINT)) AS k_ FROM x) t GROUP BY r_, k_"
+        )
+        cells = sorted(
+            zip(
+                _ints(r["r_"]),
+                _ints(r["k_"]),
+                _ints(r["n_"]),
+                _floats(r["mn_"]),
+                _floats(r["mx_"]),
+                strict=True,
+            ),
+            key=lambda c: (c[0], c[1]),
+        )
+        nxt: dict[_Region, set[int]] = {}
+        for i, reg in enumerate(split):
+            below = reg.below
+            for _r, _k, n, mn, mx in (c for c in cells if c[0] == i):
+                assert n is not None
+                hit = {k for k in pending[reg] if below <= k < below + n}
+                if hit:
+                    nxt.setdefault(_Region(reg.s, mn, mx, below, n), set()).update(hit)
+                below += n
+        if sum(len(v) for v in nxt.values()) != sum(len(v) for v in pending.values()):
+            break  # the counts moved under us (a changing source): use the exact fallback
+        pending = nxt
+    rest = {s: n_of[s] for s in {reg.s for reg in pending}}
+    out.update(_order_statistics_window(ctx, value, known, rest))
+    return out
+
+
+def _order_statistics_window(
+    ctx: _Ctx, value: str, known: str, n_of: dict[int, int]
+) -> dict[tuple[int, int], float]:
+    """Fallback: the order statistics from a running count over the distinct values
+    (one sort of the distinct values per scope; slower on mostly distinct values)."""
+    wanted = _wanted(n_of, ctx.q)
     if not wanted:
         return {}
     conds = []
