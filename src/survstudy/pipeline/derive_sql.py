@@ -62,7 +62,6 @@ MAX_LEVELS = 10_000
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 # the same pattern without backslashes (Spark SQL literals treat them as escapes)
 _NUMBER_SQL = "^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
-_BIG = 1.7976931348623157e308
 
 
 def unsupported(feature: str) -> SpecError:
@@ -288,8 +287,8 @@ class _Deriver:
         if c.kind in ("num", "int"):
             x = f"CAST({c.sql} AS DOUBLE)"
             return (
-                f"(CASE WHEN {miss} THEN NULL WHEN {x} BETWEEN {num_lit(-_BIG)} AND "
-                f"{num_lit(_BIG)} THEN {x} ELSE NULL END)",
+                f"(CASE WHEN {miss} THEN NULL WHEN {self.engine.dialect.not_finite(x)} THEN NULL "
+                f"ELSE {x} END)",
                 None,
             )
         if c.kind == "bool":
