@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -101,12 +101,9 @@ def table1_from_engine(
         ctx.by_levels = info.levels
         ctx.group = ctx.ident(t1.by)
         by_label = info.label
-        r = ctx.run(
-            f"SELECT g_, CAST(COUNT(*) AS BIGINT) AS n_ FROM "
-            f"(SELECT {ctx.group} AS g_ FROM {relation}) t GROUP BY g_"
-        )
-        per = {g: n for g, n in zip(_ints(r["g_"]), _ints(r["n_"]), strict=True)}
-        by_counts = tuple((lev, int(per.get(i) or 0)) for i, lev in enumerate(ctx.by_levels))
+    per_group = _prefetch(ctx, [name for name in t1.variables if name != t1.by])
+    if t1.by is not None:
+        by_counts = tuple((lev, int(per_group.get(i, 0))) for i, lev in enumerate(ctx.by_levels))
 
     def rows_of(name: str) -> list[Table1Row]:
         return _rows(spec, ctx, name)
@@ -128,6 +125,9 @@ class _Ctx:
     show_missing: bool
     by_levels: tuple[str, ...] = ()
     group: str | None = None  # SQL of the by column (codes; NULL = missing)
+    # variable -> count key -> by code (None: missing group) -> rows
+    counts: dict[str, dict[str, dict[int | None, int]]] = field(default_factory=dict)
+    moments: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
     def ident(self, name: str) -> str:
         return str(self.eng.dialect.ident(name))
@@ -175,22 +175,95 @@ def _values(a: Any) -> list[Any]:
 # --------------------------------------------------------------------------- rows
 
 
-def _rows(spec: StudySpec, ctx: _Ctx, name: str) -> list[Table1Row]:
+def _count_plan(ctx: _Ctx, name: str) -> list[tuple[str, str]]:
+    """(key, SQL condition) of every count a categorical/multiselect variable needs.
+
+    Categorical: ``known`` = applicable and coded; one count per level code
+    (``L{i}``), per detail code (``D{i}``) among the known rows, and the applicable
+    rows (``A``). Multiselect option ``col``: known (``K:col``), selected
+    (``S:col``) and applicable-but-missing (``M:col``) rows."""
+    info = ctx.cohort.variables[name]
+    a = ctx.applicable(name)
+    out: list[tuple[str, str]] = []
+    if info.type == "multiselect":
+        for _label, col in info.options:
+            known = f"({a}) AND {ctx.known(col)}"
+            out.append((f"K:{col}", known))
+            out.append((f"S:{col}", f"{known} AND CAST({ctx.ident(col)} AS DOUBLE) = 1"))
+            out.append((f"M:{col}", f"({a}) AND NOT {ctx.known(col)}"))
+        return out
+    v = f"CAST({ctx.ident(name)} AS INTEGER)"
+    known = f"({a}) AND {v} IS NOT NULL"
+    out += [(f"L{i}", f"{known} AND {v} = {i}") for i in range(len(info.levels))]
+    if info.detail_column and info.sublevels:
+        d = f"CAST({ctx.ident(info.detail_column)} AS INTEGER)"
+        out += [(f"D{i}", f"{known} AND {d} = {i}") for i in range(len(detail_levels(info)))]
+    out.append(("A", a))
+    return out
+
+
+def _continuous_item(ctx: _Ctx, name: str) -> tuple[str, str, str] | None:
+    """(value, known, applicable) SQL of a continuous variable or an endpoint's time."""
     cohort = ctx.cohort
     if name in cohort.endpoints and name not in cohort.variables:
         ep = cohort.endpoints[name]
         ok = f"{ctx.known(ep.time_column)} AND {ctx.known(ep.event_column)}"
         value = f"(CAST({ctx.ident(ep.time_column)} AS DOUBLE) / {lit(cohort.days_per_unit)})"
-        s = _continuous(ctx, value, ok, "TRUE")
+        return value, ok, "TRUE"
+    info = cohort.variables.get(name)
+    if info is None or info.type != "continuous":
+        return None
+    app = ctx.applicable(name)
+    return f"CAST({ctx.ident(name)} AS DOUBLE)", f"{app} AND {ctx.known(name)}", app
+
+
+def _prefetch(ctx: _Ctx, names: Sequence[str]) -> dict[int, int]:
+    """Two scans for every count and moment of Table 1 (``ctx.counts``, ``ctx.moments``);
+    returns the rows per ``by`` code."""
+    plans: dict[str, list[tuple[str, str]]] = {}
+    items: dict[str, tuple[str, str, str]] = {}
+    for name in dict.fromkeys(names):
+        item = _continuous_item(ctx, name)
+        if item is not None:
+            items[name] = item
+            continue
+        info = ctx.cohort.variables.get(name)
+        if info is not None and (info.is_categorical or info.type == "multiselect"):
+            plans[name] = _count_plan(ctx, name)
+    aggs = ["CAST(COUNT(*) AS BIGINT) AS n_"]
+    keys: list[tuple[str, str]] = []
+    for name, plan in plans.items():
+        for key, cond in plan:
+            aggs.append(f"CAST(COUNT(CASE WHEN {cond} THEN 1 END) AS BIGINT) AS c{len(keys)}_")
+            keys.append((name, key))
+    sql = f"SELECT {ctx.g} AS g_, {', '.join(aggs)} FROM {ctx.relation}"
+    if ctx.group is not None:
+        sql += f" GROUP BY {ctx.group}"
+    r = ctx.run(sql)
+    groups = _ints(r["g_"])
+    per_group = {
+        g: int(n or 0) for g, n in zip(groups, _ints(r["n_"]), strict=True) if g is not None
+    }
+    for j, (name, key) in enumerate(keys):
+        col = {g: int(n or 0) for g, n in zip(groups, _ints(r[f"c{j}_"]), strict=True)}
+        ctx.counts.setdefault(name, {})[key] = col
+    if items:
+        ctx.moments.update(_moments_many(ctx, items))
+    return per_group
+
+
+def _rows(spec: StudySpec, ctx: _Ctx, name: str) -> list[Table1Row]:
+    cohort = ctx.cohort
+    if name in cohort.endpoints and name not in cohort.variables:
+        ep = cohort.endpoints[name]
+        s = _continuous(ctx, name)
         row = _cont_row_from(name, f"{ep.label} time", s.overall, cohort.unit, s.rows - s.known)
         return [_with_groups(ctx, row, s)] if ctx.group is not None else [row]
     info = cohort.variables.get(name)
     if info is None:
         raise _table1_unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
-    app = ctx.applicable(name)
     if info.type == "continuous":
-        col = ctx.ident(name)
-        s = _continuous(ctx, f"CAST({col} AS DOUBLE)", f"{app} AND {ctx.known(name)}", app)
+        s = _continuous(ctx, name)
         row = _cont_row_from(name, info.label, s.overall, info.unit, info.n_missing)
         row = replace(row, denominator=s.applicable)
         out = [_with_groups(ctx, row, s) if ctx.group is not None else row]
@@ -206,17 +279,12 @@ def _rows(spec: StudySpec, ctx: _Ctx, name: str) -> list[Table1Row]:
     return _categorical_rows(ctx, name)
 
 
-def _counts(ctx: _Ctx, name: str, value: str, detail: str) -> list[tuple[Any, ...]]:
-    """(group code, applicable, value, detail code, rows) for every combination present."""
-    r = ctx.run(
-        f"SELECT g_, a_, v_, d_, CAST(COUNT(*) AS BIGINT) AS n_ FROM (SELECT {ctx.g} AS g_, "
-        f"{ctx.applicable(name)} AS a_, {value} AS v_, {detail} AS d_ FROM {ctx.relation}) t "
-        "GROUP BY g_, a_, v_, d_"
-    )
-    a = [False if _is_null(x) else bool(x) for x in _values(r["a_"])]
-    return list(
-        zip(_ints(r["g_"]), a, _values(r["v_"]), _ints(r["d_"]), _ints(r["n_"]), strict=True)
-    )
+def _count(ctx: _Ctx, name: str, key: str, group: int | None = _ALL) -> int:
+    """A prefetched count: all rows (``_ALL``) or those of one ``by`` code."""
+    col = ctx.counts[name][key]
+    if group == _ALL:
+        return int(sum(col.values()))
+    return int(col.get(group, 0))
 
 
 def _percent(n: Any, denom: int) -> float:
@@ -225,24 +293,12 @@ def _percent(n: Any, denom: int) -> float:
 
 def _option_row(ctx: _Ctx, name: str, opt_label: str, col: str) -> Table1Row:
     info = ctx.cohort.variables[name]
-    q = ctx.ident(col)
-    value = f"(CASE WHEN {ctx.known(col)} THEN CAST({q} AS DOUBLE) END)"
-    cells = _counts(ctx, name, value, "CAST(NULL AS INTEGER)")
     groups = range(len(ctx.by_levels))
-    known = {g: 0 for g in [None, *groups]}
-    sel = dict(known)
-    missing = 0
-    for g, a, v, _d, n in cells:
-        if not a or n is None:
-            continue
-        if _is_null(v):
-            missing += n
-            continue
-        known[g] = known.get(g, 0) + n
-        if float(v) == 1.0:
-            sel[g] = sel.get(g, 0) + n
-    denom = sum(known.values())
-    n_sel = sum(sel.values())
+    known = {g: _count(ctx, name, f"K:{col}", g) for g in groups}
+    sel = {g: _count(ctx, name, f"S:{col}", g) for g in groups}
+    missing = _count(ctx, name, f"M:{col}")
+    denom = _count(ctx, name, f"K:{col}")
+    n_sel = _count(ctx, name, f"S:{col}")
     row = Table1Row(
         variable=name,
         label=info.label,
@@ -266,36 +322,21 @@ def _option_row(ctx: _Ctx, name: str, opt_label: str, col: str) -> Table1Row:
 
 def _categorical_rows(ctx: _Ctx, name: str) -> list[Table1Row]:
     info = ctx.cohort.variables[name]
-    has_detail = bool(info.detail_column and info.sublevels)
-    detail_sql = (
-        ctx.ident(info.detail_column)
-        if has_detail and info.detail_column
-        else "CAST(NULL AS INTEGER)"
-    )
-    cells = _counts(ctx, name, f"CAST({ctx.ident(name)} AS INTEGER)", detail_sql)
     levels = list(info.levels)
     n_groups = len(ctx.by_levels)
-    per_level = np.zeros(len(levels), dtype=np.int64)
-    per_cell = np.zeros((len(levels), n_groups), dtype=np.int64)
-    per_group = np.zeros(n_groups, dtype=np.int64)
-    per_detail: dict[int, int] = {}
-    for g, a, v, dcode, n in cells:
-        if not a or _is_null(v) or n is None:
-            continue
-        code = int(v)
-        per_level[code] += n
-        if g is not None:
-            per_group[g] += n
-            per_cell[code, g] += n
-        if dcode is not None:
-            per_detail[dcode] = per_detail.get(dcode, 0) + n
+    per_level = np.array([_count(ctx, name, f"L{i}") for i in range(len(levels))], dtype=np.int64)
+    per_cell = np.array(
+        [[_count(ctx, name, f"L{i}", g) for g in range(n_groups)] for i in range(len(levels))],
+        dtype=np.int64,
+    ).reshape(len(levels), n_groups)
+    per_group = per_cell.sum(axis=0)
     denom = int(per_level.sum())
     detail: dict[str, list[tuple[str, int]]] = {}
-    if has_detail:
+    if info.detail_column and info.sublevels:
         index = {v: i for i, v in enumerate(detail_levels(info))}
         for lev, subs in info.sublevels.items():
             if len(subs) > 1:
-                detail[lev] = [(s, per_detail.get(index[s], 0)) for s in subs]
+                detail[lev] = [(s, _count(ctx, name, f"D{index[s]}")) for s in subs]
     out = []
     for i, lev in enumerate(levels):
         n = int(per_level[i])
@@ -330,7 +371,7 @@ def _categorical_rows(ctx: _Ctx, name: str) -> list[Table1Row]:
         test, p = pipeline_engine.categorical_test(per_cell.T)
         out[0] = replace(out[0], test=test, p_value=p)
     if ctx.show_missing and info.n_missing:
-        n_app = sum(n for _g, a, _v, _d, n in cells if a and n is not None)
+        n_app = _count(ctx, name, "A")
         out.append(replace(_missing_row(name, info, np.zeros(0, bool)), denominator=n_app))
     return out
 
@@ -350,9 +391,14 @@ class _Summary:
     test: tuple[str, float] | None
 
 
-def _continuous(ctx: _Ctx, value: str, known: str, applicable: str) -> _Summary:
-    """Summaries of ``value`` over the rows where ``known`` holds, overall and per group."""
-    moments = _moments(ctx, value, known, applicable)
+def _continuous(ctx: _Ctx, name: str) -> _Summary:
+    """Summaries of ``name``'s values (where known), overall and per group."""
+    item = _continuous_item(ctx, name)
+    assert item is not None
+    value, known, _applicable = item
+    if name not in ctx.moments:
+        ctx.moments.update(_moments_many(ctx, {name: item}))
+    moments = ctx.moments[name]
     scopes = [_ALL, *range(len(ctx.by_levels))] if ctx.group is not None else [_ALL]
     n_of = {s: int(moments.get(s, {}).get("n", 0)) for s in scopes}
     order = _order_statistics(ctx, value, known, n_of, moments)
@@ -388,28 +434,43 @@ def _continuous(ctx: _Ctx, value: str, known: str, applicable: str) -> _Summary:
     )
 
 
-def _moments(ctx: _Ctx, value: str, known: str, applicable: str) -> dict[int, dict[str, Any]]:
-    """Per scope (``_ALL``, each group code): rows, applicable rows, n, mean, var, sd, min, max."""
-    agg = (
-        "CAST(COUNT(*) AS BIGINT) AS rows_, "
-        "CAST(COUNT(CASE WHEN a_ THEN 1 END) AS BIGINT) AS app_, "
-        "CAST(COUNT(v_) AS BIGINT) AS n_, AVG(v_) AS mean_, VAR_SAMP(v_) AS var_, "
-        "STDDEV_SAMP(v_) AS sd_, MIN(v_) AS min_, MAX(v_) AS max_"
-    )
-    base = (
-        f"WITH b AS (SELECT {ctx.g} AS g_, {applicable} AS a_, "
-        f"(CASE WHEN {known} THEN {value} END) AS v_ FROM {ctx.relation}) "
-    )
-    sql = base + f"SELECT CAST({_ALL} AS BIGINT) AS s_, {agg} FROM b"
+def _moments_many(
+    ctx: _Ctx, items: dict[str, tuple[str, str, str]]
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per item and scope (``_ALL``, each group code): rows, applicable rows, n, mean,
+    variance, SD, min, max — all items in one query (two scans with ``by``)."""
+    aggs = ["CAST(COUNT(*) AS BIGINT) AS rows_"]
+    for i, (value, known, applicable) in enumerate(items.values()):
+        v = f"(CASE WHEN {known} THEN {value} END)"
+        aggs += [
+            f"CAST(COUNT(CASE WHEN {applicable} THEN 1 END) AS BIGINT) AS app{i}_",
+            f"CAST(COUNT({v}) AS BIGINT) AS n{i}_",
+            f"AVG({v}) AS mean{i}_",
+            f"VAR_SAMP({v}) AS var{i}_",
+            f"STDDEV_SAMP({v}) AS sd{i}_",
+            f"MIN({v}) AS min{i}_",
+            f"MAX({v}) AS max{i}_",
+        ]
+    agg = ", ".join(aggs)
+    sql = f"SELECT CAST({_ALL} AS BIGINT) AS s_, {agg} FROM {ctx.relation}"
     if ctx.group is not None:
-        sql += f" UNION ALL SELECT CAST(g_ AS BIGINT) AS s_, {agg} FROM b WHERE g_ IS NOT NULL GROUP BY g_"
+        sql += (
+            f" UNION ALL SELECT CAST({ctx.group} AS BIGINT) AS s_, {agg} FROM {ctx.relation} "
+            f"WHERE {ctx.group} IS NOT NULL GROUP BY {ctx.group}"
+        )
     r = ctx.run(sql)
-    out: dict[int, dict[str, Any]] = {}
-    cols = {k: _floats(r[k + "_"]) for k in ("mean", "var", "sd", "min", "max")}
-    ints = {k: _ints(r[k + "_"]) for k in ("rows", "app", "n")}
-    for i, s in enumerate(_ints(r["s_"])):
-        assert s is not None
-        out[s] = {k: v[i] for k, v in cols.items()} | {k: int(v[i] or 0) for k, v in ints.items()}
+    scopes = _ints(r["s_"])
+    rows = _ints(r["rows_"])
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for i, name in enumerate(items):
+        cols = {k: _floats(r[f"{k}{i}_"]) for k in ("mean", "var", "sd", "min", "max")}
+        ints = {k: _ints(r[f"{k}{i}_"]) for k in ("app", "n")}
+        per: dict[int, dict[str, Any]] = {}
+        for j, s in enumerate(scopes):
+            assert s is not None
+            per[s] = {k: v[j] for k, v in cols.items()}
+            per[s] |= {k: int(v[j] or 0) for k, v in ints.items()} | {"rows": int(rows[j] or 0)}
+        out[name] = per
     return out
 
 
