@@ -6,10 +6,10 @@ analyses is one Spark SQL aggregation whose small per-(stratum, time) result is
 collected to the driver, where :mod:`survstudy.stats.sufficient` computes the
 statistics exactly as for the other engines.
 
-The queries, the value checks and the reduction of the collected cells are the
-DuckDB engine's (:class:`~survstudy.engines.duckdb.DuckDBEngine`, whose methods
-only see ``_relation``, ``_run``, ``_kinds`` and ``_register``); this class
-supplies the Spark plumbing for those four.
+The queries, the value checks and the reduction of the collected cells are shared
+with the DuckDB engine (:class:`~survstudy.engines._sql_engine._SqlEngine`, whose
+methods only see ``_relation``, ``_run``, ``_kinds`` and ``_register``/``_unregister``);
+this class supplies the Spark plumbing for those.
 
 Session: ``master`` (``"local[2]"`` by default, or ``spark://host:7077``,
 ``yarn``, ``k8s://…``). An active session of the process is reused (so a test
@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines import sql
-from survstudy.engines.base import MISSING_TEXT, Source, column_kinds, robust_from_cells
-from survstudy.engines.duckdb import DuckDBEngine, _arrow_table
+from survstudy.engines._sql_engine import _arrow_table, _SqlEngine
+from survstudy.engines.base import MISSING_TEXT, Source, column_kinds
 from survstudy.errors import AnalysisError, DataError
 
 __all__ = ["SparkEngine", "spark_session"]
@@ -112,13 +112,13 @@ def _kind(type_name: str) -> str:
     return "text"
 
 
-class SparkEngine(DuckDBEngine):
+class SparkEngine(_SqlEngine):
     """Engine ``spark``; ``master`` (default ``local[2]``), ``driver_memory``,
     ``shuffle_partitions``, ``conf`` (extra ``spark.*`` settings)."""
 
     name = "spark"
 
-    def __init__(  # the DuckDB connection of the parent is deliberately not opened
+    def __init__(
         self,
         *,
         master: str = "local[2]",
@@ -245,51 +245,13 @@ class SparkEngine(DuckDBEngine):
             raise DataError(f"the data could not be read: {_reason(exc)}", file=file) from None
         return column_kinds(fields, names, file, _kind)
 
-    def cox_robust(
-        self,
-        source: Source,
-        *,
-        time: str,
-        event: str,
-        terms: Sequence[Any],
-        beta: F,
-        center: F,
-        table: Mapping[str, Any],
-        strata: str | None = None,
-        weight: str | None = None,
-        where: str | None = None,
-        cluster: str | None = None,
-    ) -> F:
-        """Σ over rows (with ``cluster``: over clusters, of the residuals summed in each) of
-        r rᵀ, the score residuals at ``beta`` (:func:`sql.robust_sql`), the per-time ``table``
-        shipped to Spark as a small temporary view joined to the rows."""
-        import pyarrow as pa
-
-        spec, label = self._spec(
-            source,
-            time=time,
-            event=event,
-            strata=strata,
-            weight=weight,
-            terms=terms,
-            where=where,
-            cluster=cluster,
-        )
+    def _register(self, table: Any) -> str:
         name = self._view_name()
-        cols = {k: pa.array(list(v)) if k == "s_" else pa.array(v) for k, v in table.items()}
-        self._spark.createDataFrame(pa.table(cols)).createOrReplaceTempView(name)
-        try:
-            q = sql.robust_sql(
-                spec,
-                self._d,
-                np.asarray(beta, dtype=np.float64),
-                np.asarray(center, dtype=np.float64),
-                name,
-            )
-            r = self._run(q, label)
-        finally:
-            self._spark.catalog.dropTempView(name)
-        return robust_from_cells(r, len(terms))
+        self._spark.createDataFrame(table).createOrReplaceTempView(name)
+        return name
+
+    def _unregister(self, name: str) -> None:
+        self._spark.catalog.dropTempView(name)
 
     def close(self) -> None:
         for name in self._relations.values():
