@@ -412,7 +412,9 @@ class _SqlEngine:
         """The used rows grouped by (stratum, time, event, terms[, cluster]) with n, Σ w, Σ w²
         (:func:`sql.concordance_cells_sql`). Unless ``n_rows`` (the used rows, when known) is
         at most ``limit``, a streaming estimate of the number of records comes first
-        (:func:`sql.cells_estimate_sql`): above ``limit`` the grouping is not run."""
+        (:func:`sql.cells_estimate_sql`): above ``limit`` the grouping is not run (the
+        estimate is within a few per cent, so within that margin of ``limit`` the decision
+        follows it); the grouping itself stops at ``limit + 1`` records."""
         spec, label = self._spec(
             source,
             time=time,

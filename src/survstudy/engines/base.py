@@ -335,10 +335,12 @@ class Engine(Protocol):
         weight: str | None = None,
         where: str | None = None,
         center: NDArray[np.float64] | None = None,
+        cluster: str | None = None,
     ) -> CoxMoments:
         """One pass over the used rows: n, events, weighted means of the terms, 0/1 checks;
         with ``center`` also ``Σ|x − center|`` (a sum, unweighted) and
-        ``Σ (x − center)(x − center)ᵀ`` (unweighted)."""
+        ``Σ (x − center)(x − center)ᵀ`` (unweighted). ``cluster``: a column that must be
+        non-missing for a row to be used."""
         ...
 
     def cox_sums(
@@ -353,10 +355,12 @@ class Engine(Protocol):
         strata: str | None = None,
         weight: str | None = None,
         where: str | None = None,
+        cluster: str | None = None,
     ) -> CoxSums:
         """Per (stratum, distinct time) at ``beta`` (original covariate scale), with
         ``x_c = x − center`` and ``η = x_c·β``: e0, e1, e2 over all rows, d0, d1, d2,
-        d_x, d_eta over event rows, event count and weight (see CoxSums)."""
+        d_x, d_eta over event rows, event count and weight (see CoxSums). ``cluster`` as in
+        :meth:`cox_moments`."""
         ...
 
     def close(self) -> None:
