@@ -341,6 +341,19 @@ def test_unsupported_features(duck: Any, tmp_path: Path) -> None:
         derive_cohort(spec, duck, tmp_path / "o")
     assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
     assert "--engine memory" in str(err.value)
+    (tmp_path / "blank.csv").write_text("id,t,e\n1,5,1\n\n2,6,0\n")
+    (tmp_path / "glob1.csv").write_text("id,t,e\n1,5,1\n")
+    for data in (
+        {"path": "blank.csv"},
+        {"path": "glob*.csv"},
+        {"path": "glob1.csv", "header_row": 1},
+    ):
+        spec = _spec(
+            tmp_path, {"data": data, "endpoints": {"E": {"time": "t", "event": "e"}}}, "u.yaml"
+        )
+        with pytest.raises(SpecError) as err:
+            derive_cohort(spec, duck, tmp_path / "u")
+        assert err.value.code == "SPEC-ENGINE-UNSUPPORTED", data
     xlsx = dict(yaml.safe_load((ROOT / "examples/bclm/study.yaml").read_text()))
     shutil.copy(ROOT / "examples/bclm/bclm_raw.xlsx", tmp_path / "bclm_raw.xlsx")
     xlsx["data"] = {**xlsx["data"], "path": "bclm_raw.xlsx"}

@@ -337,6 +337,8 @@ class _Deriver:
                 "ascii",
             ):
                 raise unsupported(f"data.encoding '{d.encoding}'")
+            if any(c in str(path) for c in "*?[") or path.is_dir():
+                raise unsupported("several CSV files as one data set (their row numbers)")
             if not path.exists():
                 raise DataError(
                     "the data file does not exist", file=self.file, rule="FILE-NOT-FOUND"
