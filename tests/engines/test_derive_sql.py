@@ -76,7 +76,8 @@ def assert_parity(spec: Any, engine: Any, tmp: Path, *, strict: bool = True) -> 
         assert a.variables[k].to_dict() == b.variables[k].to_dict(), k
     assert a.endpoints == b.endpoints
     assert _issues(a.report) == _issues(b.report)
-    assert (a.input_file, a.unit, a.days_per_unit) == (b.input_file, b.unit, b.days_per_unit)
+    assert (a.input_file, a.input_sha256) == (b.input_file, b.input_sha256)
+    assert (a.unit, a.days_per_unit, a.spec) == (b.unit, b.days_per_unit, b.spec)
     return b
 
 
@@ -537,3 +538,23 @@ def test_spark_multifile_rows(spark: Any, duck: Any, tmp_path: Path) -> None:
     assert x["row"].to_pylist() == y["row"].to_pylist()
     assert x["x1"].to_pylist() == y.select(x.column_names)["x1"].to_pylist()
     assert one.flow == many.flow
+
+
+def test_csv_missing_codes_are_the_builders(duck: Any, tmp_path: Path) -> None:
+    """Naive oracle: 'NA' as an identifier is an id (twice: a duplicate), and a multiselect
+    'NA' is missing, not 'not selected', as the builder reads them."""
+    (tmp_path / "m.csv").write_text("id,rt,ct,t,e\nNA,yes,NA,5,1\nNA,,no,6,0\n3,n,yes,7,1\n")
+    spec = _spec(
+        tmp_path,
+        {
+            "data": {"path": "m.csv", "id": "id"},
+            "variables": {
+                "id": {"type": "identifier"},
+                "tx": {"type": "multiselect", "options": {"RT": "rt", "CT": "ct"}},
+            },
+            "endpoints": {"E": {"time": "t", "event": "e"}},
+        },
+    )
+    b = assert_parity(spec, duck, tmp_path, strict=False)
+    assert [i.code for i in b.report.issues] == ["ID-DUPLICATE"]
+    assert b.variables["tx"].n_missing == 1  # hand: row 2's CT

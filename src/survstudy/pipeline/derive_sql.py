@@ -20,12 +20,30 @@ three-valued logic decides the population (an ``include`` that is unknown
 excludes, an ``exclude`` that is unknown keeps), and errors raise the
 :class:`~survstudy.errors.DataError` that ``build_cohort(strict=True)`` raises.
 
+Rows: ``row`` is the spreadsheet row of a CSV file (header = row 1) and the case
+number of a Parquet data set (files in name order), as the in-memory readers
+number them. DuckDB counts with ``row_number() OVER ()`` (a streaming window over
+the order-preserving scan); Spark from ``monotonically_increasing_id()`` per input
+file and partition, offset by the counts of the earlier ones (a small aggregate).
+
+CSV files are read with every cell as text (DuckDB ``all_varchar``; Spark the
+engine's untyped view), so that the builder's rules see what it sees; Parquet
+columns keep their types (numbers match codes by value, booleans as true/false).
+
 Not translated (a :class:`~survstudy.errors.SpecError` with code
 ``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): Excel, SPSS and
 Stata files; CSV options ``header_row``, ``encoding``, ``decimal: ","``; CSV files
-with blank lines (their row numbers would shift); date columns stored as text
-that the engine cannot read as ISO dates, or as numbers (Excel serials);
-expressions comparing a category with a *computed* number, date or condition.
+with blank lines (their row numbers would shift) and several CSV files as one data
+set; date columns stored as text that the engine cannot read as ISO dates, or as
+numbers (Excel serials); a date column used as a number or category; more than
+:data:`MAX_LEVELS` categories found in the data; expressions comparing a category
+with a *computed* number, date or condition.
+
+Known differences from the builder: messages list at most :data:`MAX_ROWS` rows
+(and say how many in all); CATEGORY-UNKNOWN and EVENT-CODE give, per value, its
+count and first/last rows; ID-DUPLICATE lists the first :data:`MAX_ROWS` ids.
+Text is trimmed of spaces (not every Unicode space) and lower-cased (not
+case-folded).
 """
 
 from __future__ import annotations
@@ -418,6 +436,8 @@ class _Deriver:
         Falls back to the typed read when the engine's relation is not of that form.
         """
         if self.d == "duckdb" and relation.startswith("read_csv(") and relation.endswith(")"):
+            # the missing-value codes are the builder's to apply (an identifier 'NA' is an id)
+            relation = re.sub(r",\s*nullstr\s*=\s*\[[^\]]*\]", "", relation)
             return relation[:-1] + ", all_varchar = true)"
         if self.d == "spark":
             try:
