@@ -258,9 +258,7 @@ def test_spark_local_matches_memory(tmp_path: Path) -> None:
     _compare(gen, eng, tmp_path / "gen")
 
 
-@pytest.mark.parametrize(
-    ("buckets", "fetch", "rounds"), [(3, 5, 6), (2, 1, 40), (2, 1, 0)]
-)
+@pytest.mark.parametrize(("buckets", "fetch", "rounds"), [(3, 5, 6), (2, 1, 40), (2, 1, 0)])
 def test_order_statistic_search_paths(
     duck: Any,
     tmp_path: Path,
@@ -281,3 +279,18 @@ def test_order_statistic_search_paths(
         load_spec(_generated(tmp_path, n=150)), by="arm", variables=["score", "dose", "OS"]
     )
     _compare(spec, duck, tmp_path)
+
+
+@pytest.mark.parametrize("share", [0.0, 2.0])
+def test_rank_sum_paths(
+    duck: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    """Naive oracle: the rank sums from ranked rows (share 0) and from the distinct-value
+    table (share 2) give the in-memory Kruskal–Wallis and Mann–Whitney p values."""
+    from survstudy.pipeline import table1_engine as te
+
+    monkeypatch.setattr(te, "_DISTINCT_SHARE", share)
+    gen = load_spec(_generated(tmp_path, n=200))
+    for by in ("arm", "flag"):
+        spec = _with_table1(gen, by=by, variables=["score", "dose", "extra", "OS"])
+        _compare(spec, duck, tmp_path / by)

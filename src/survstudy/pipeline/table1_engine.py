@@ -422,7 +422,8 @@ def _continuous(ctx: _Ctx, name: str) -> _Summary:
         dicts[s] = d
     test = None
     if ctx.group is not None:
-        test = _group_test(ctx, value, known, [moments.get(g, {}) for g in scopes[1:]])
+        groups = [moments.get(g, {}) for g in scopes[1:]]
+        test = _group_test(ctx, value, known, groups, moments.get(_ALL, {}))
     top = moments.get(_ALL, {})
     return _Summary(
         rows=int(top.get("rows", 0)),
@@ -451,6 +452,9 @@ def _moments_many(
             f"MIN({v}) AS min{i}_",
             f"MAX({v}) AS max{i}_",
         ]
+        if ctx.group is not None and ctx.continuous != "mean-sd":
+            # only chooses how the rank sums are computed (both ways are exact)
+            aggs.append(f"CAST(approx_count_distinct({v}) AS BIGINT) AS nd{i}_")
     agg = ", ".join(aggs)
     sql = f"SELECT CAST({_ALL} AS BIGINT) AS s_, {agg} FROM {ctx.relation}"
     if ctx.group is not None:
@@ -464,7 +468,7 @@ def _moments_many(
     out: dict[str, dict[int, dict[str, Any]]] = {}
     for i, name in enumerate(items):
         cols = {k: _floats(r[f"{k}{i}_"]) for k in ("mean", "var", "sd", "min", "max")}
-        ints = {k: _ints(r[f"{k}{i}_"]) for k in ("app", "n")}
+        ints = {k: _ints(r[f"{k}{i}_"]) for k in ("app", "n", "nd") if f"{k}{i}_" in r}
         per: dict[int, dict[str, Any]] = {}
         for j, s in enumerate(scopes):
             assert s is not None
@@ -493,6 +497,8 @@ def _cum_sql(ctx: _Ctx, value: str, known: str, overall: bool) -> str:
     )
 
 
+#: rank the rows rather than the distinct values when more than this share is distinct
+_DISTINCT_SHARE = 0.25
 #: histogram buckets per region and round of the order-statistic search
 _BUCKETS = 4096
 #: a region with at most this many rows is fetched and sorted on the driver
@@ -524,24 +530,33 @@ class _Region:
     n: int
 
 
-def _regions_sql(ctx: _Ctx, value: str, known: str, regions: Sequence[_Region]) -> str:
-    """CTE ``x``: (region ``r_``, value ``v_``, region's ``lo_`` and scale ``sc_``) for every
-    row in a region (a row lies in its group's and in the overall column's regions)."""
+def _region_cond(reg: _Region) -> str:
+    scope = "TRUE" if reg.s == _ALL else f"g_ = {reg.s}"
+    return f"({scope} AND v_ >= {lit(reg.lo)} AND v_ <= {lit(reg.hi)})"
+
+
+def _base_sql(ctx: _Ctx, value: str, known: str) -> str:
+    return f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} WHERE {known}) "
+
+
+def _histogram_sql(ctx: _Ctx, value: str, known: str, regions: Sequence[_Region]) -> str:
+    """Per region ``r_`` and bucket ``k_``: rows, min and max (a UNION ALL of one filtered
+    scan per region: cheaper than joining the rows to a table of regions)."""
     parts = []
     for i, reg in enumerate(regions):
         width = reg.hi - reg.lo
         scale = _BUCKETS / width if width > 0 else 0.0
         if not math.isfinite(scale):
-            scale = 0.0
-        parts.append(
-            f"SELECT {i} AS r_, CAST({reg.s} AS BIGINT) AS s_, {lit(reg.lo)} AS lo_, "
-            f"{lit(reg.hi)} AS hi_, {lit(scale)} AS sc_"
+            scale = 0.0  # a sub-normal width: one bucket, then the fallback
+        bucket = (
+            f"LEAST(CAST({_BUCKETS - 1} AS BIGINT), "
+            f"CAST(FLOOR((v_ - {lit(reg.lo)}) * {lit(scale)}) AS BIGINT))"
         )
+        parts.append(f"SELECT {i} AS r_, v_, {bucket} AS k_ FROM b WHERE {_region_cond(reg)}")
     return (
-        f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} WHERE {known}), "
-        f"r AS ({' UNION ALL '.join(parts)}), "
-        "x AS (SELECT r.r_ AS r_, b.v_ AS v_, r.lo_ AS lo_, r.sc_ AS sc_ FROM b JOIN r "
-        f"ON (r.s_ = {_ALL} OR r.s_ = b.g_) AND b.v_ >= r.lo_ AND b.v_ <= r.hi_) "
+        _base_sql(ctx, value, known)
+        + f"SELECT r_, k_, CAST(COUNT(*) AS BIGINT) AS n_, MIN(v_) AS mn_, MAX(v_) AS mx_ "
+        f"FROM ({' UNION ALL '.join(parts)}) t GROUP BY r_, k_"
     )
 
 
@@ -573,21 +588,20 @@ def _order_statistics(
             return out
         fetch = [reg for reg in pending if reg.n <= _FETCH]
         if fetch:
-            r = ctx.run(_regions_sql(ctx, value, known, fetch) + "SELECT r_, v_ FROM x")
-            rid = np.array(_ints(r["r_"]), dtype=np.int64)
+            conds = " OR ".join(_region_cond(reg) for reg in fetch)
+            r = ctx.run(_base_sql(ctx, value, known) + f"SELECT g_, v_ FROM b WHERE {conds}")
+            g = np.array([-2 if x is None else x for x in _ints(r["g_"])], dtype=np.int64)
             vals = np.array(_floats(r["v_"]), dtype=float)
-            for i, reg in enumerate(fetch):
-                v = np.sort(vals[rid == i])
+            for reg in fetch:
+                keep = (vals >= reg.lo) & (vals <= reg.hi)
+                if reg.s != _ALL:
+                    keep &= g == reg.s
+                v = np.sort(vals[keep])
                 out.update({(reg.s, k): float(v[k - reg.below]) for k in pending.pop(reg)})
         split = list(pending)
         if not split:
             return out
-        r = ctx.run(
-            _regions_sql(ctx, value, known, split)
-            + f"SELECT r_, k_, CAST(COUNT(*) AS BIGINT) AS n_, MIN(v_) AS mn_, MAX(v_) AS mx_ "
-            f"FROM (SELECT r_, v_, LEAST(CAST({_BUCKETS - 1} AS BIGINT), "
-            "CAST(FLOOR((v_ - lo_) * sc_) AS BIGINT)) AS k_ FROM x) t GROUP BY r_, k_"
-        )
+        r = ctx.run(_histogram_sql(ctx, value, known, split))
         cells = sorted(
             zip(
                 _ints(r["r_"]),
@@ -648,7 +662,11 @@ def _order_statistics_window(
 
 
 def _group_test(
-    ctx: _Ctx, value: str, known: str, groups: Sequence[dict[str, Any]]
+    ctx: _Ctx,
+    value: str,
+    known: str,
+    groups: Sequence[dict[str, Any]],
+    overall: dict[str, Any],
 ) -> tuple[str, float]:
     """The group comparison that ``engine.continuous_test`` makes on the groups' values."""
     ns = [int(g.get("n", 0)) for g in groups]
@@ -674,20 +692,36 @@ def _group_test(
         v = np.array(_floats(r["v_"]), dtype=float)
         samples = [v[g == i] for i in range(len(groups))]
         return pipeline_engine.continuous_test(samples, ctx.continuous)
-    r = ctx.run(
+    base = (
         f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} "
         f"WHERE {known} AND {ctx.g} IS NOT NULL), "
-        "c AS (SELECT g_, v_, CAST(COUNT(*) AS BIGINT) AS c_ FROM b GROUP BY g_, v_), "
-        "p AS (SELECT v_, CAST(SUM(c_) AS BIGINT) AS t_ FROM c GROUP BY v_), "
-        "r AS (SELECT v_, t_, CAST(SUM(t_) OVER (ORDER BY v_ ROWS BETWEEN UNBOUNDED PRECEDING "
-        "AND CURRENT ROW) AS BIGINT) AS hi_ FROM p) "
-        # twice the midrank of a value: 2 (hi - t) + t + 1, an exact integer
-        "SELECT 0 AS k_, CAST(c.g_ AS BIGINT) AS a_, "
-        "CAST(SUM(c.c_ * (2 * r.hi_ - r.t_ + 1)) AS BIGINT) AS b_ "
-        "FROM c JOIN r ON c.v_ = r.v_ GROUP BY c.g_ "
-        "UNION ALL SELECT 1 AS k_, t_ AS a_, CAST(COUNT(*) AS BIGINT) AS b_ FROM p "
-        "WHERE t_ > 1 GROUP BY t_"
     )
+    distinct = float(overall.get("nd", 0) or 0)
+    if distinct > _DISTINCT_SHARE * sum(ns):
+        # mostly distinct values: rank the rows (one sort) rather than first collapsing
+        # them to a distinct-value table as large as the data; 2·midrank = 2·rank + t - 1
+        sql = base + (
+            "x AS (SELECT g_, RANK() OVER (ORDER BY v_) AS rk_, "
+            "COUNT(*) OVER (PARTITION BY v_) AS t_ FROM b) "
+            "SELECT 0 AS k_, CAST(g_ AS BIGINT) AS a_, "
+            "CAST(SUM(2 * rk_ + t_ - 1) AS BIGINT) AS b_ FROM x GROUP BY g_ "
+            "UNION ALL SELECT 2 AS k_, CAST(t_ AS BIGINT) AS a_, CAST(COUNT(*) AS BIGINT) AS b_ "
+            "FROM x WHERE t_ > 1 GROUP BY t_"
+        )
+    else:
+        sql = base + (
+            "c AS (SELECT g_, v_, CAST(COUNT(*) AS BIGINT) AS c_ FROM b GROUP BY g_, v_), "
+            "p AS (SELECT v_, CAST(SUM(c_) AS BIGINT) AS t_ FROM c GROUP BY v_), "
+            "r AS (SELECT v_, t_, CAST(SUM(t_) OVER (ORDER BY v_ ROWS BETWEEN UNBOUNDED "
+            "PRECEDING AND CURRENT ROW) AS BIGINT) AS hi_ FROM p) "
+            # twice the midrank of a value: 2 (hi - t) + t + 1, an exact integer
+            "SELECT 0 AS k_, CAST(c.g_ AS BIGINT) AS a_, "
+            "CAST(SUM(c.c_ * (2 * r.hi_ - r.t_ + 1)) AS BIGINT) AS b_ "
+            "FROM c JOIN r ON c.v_ = r.v_ GROUP BY c.g_ "
+            "UNION ALL SELECT 1 AS k_, t_ AS a_, CAST(COUNT(*) AS BIGINT) AS b_ FROM p "
+            "WHERE t_ > 1 GROUP BY t_"
+        )
+    r = ctx.run(sql)
     rank2 = [0] * len(ns)
     sizes: list[int] = []
     mult: list[int] = []
@@ -696,9 +730,9 @@ def _group_test(
         assert b is not None
         if k == 0:
             rank2[a] = b
-        else:
+        else:  # k == 2: rows in ties of size a (a per tie), k == 1: ties of size a
             sizes.append(a)
-            mult.append(b)
+            mult.append(b // a if k == 2 else b)
     res = descriptive.continuous_test_from_sums(
         ns,
         rank_sums=[x / 2.0 for x in rank2],
