@@ -423,7 +423,7 @@ def _continuous(ctx: _Ctx, name: str) -> _Summary:
     test = None
     if ctx.group is not None:
         groups = [moments.get(g, {}) for g in scopes[1:]]
-        test = _group_test(ctx, value, known, groups, moments.get(_ALL, {}))
+        test = _group_test(ctx, value, known, groups)
     top = moments.get(_ALL, {})
     return _Summary(
         rows=int(top.get("rows", 0)),
@@ -452,9 +452,6 @@ def _moments_many(
             f"MIN({v}) AS min{i}_",
             f"MAX({v}) AS max{i}_",
         ]
-        if ctx.group is not None and ctx.continuous != "mean-sd":
-            # only chooses how the rank sums are computed (both ways are exact)
-            aggs.append(f"CAST(approx_count_distinct({v}) AS BIGINT) AS nd{i}_")
     agg = ", ".join(aggs)
     sql = f"SELECT CAST({_ALL} AS BIGINT) AS s_, {agg} FROM {ctx.relation}"
     if ctx.group is not None:
@@ -468,7 +465,7 @@ def _moments_many(
     out: dict[str, dict[int, dict[str, Any]]] = {}
     for i, name in enumerate(items):
         cols = {k: _floats(r[f"{k}{i}_"]) for k in ("mean", "var", "sd", "min", "max")}
-        ints = {k: _ints(r[f"{k}{i}_"]) for k in ("app", "n", "nd") if f"{k}{i}_" in r}
+        ints = {k: _ints(r[f"{k}{i}_"]) for k in ("app", "n")}
         per: dict[int, dict[str, Any]] = {}
         for j, s in enumerate(scopes):
             assert s is not None
@@ -499,6 +496,8 @@ def _cum_sql(ctx: _Ctx, value: str, known: str, overall: bool) -> str:
 
 #: rank the rows rather than the distinct values when more than this share is distinct
 _DISTINCT_SHARE = 0.25
+#: rows sampled to estimate that share
+_SAMPLE = 100_000
 #: histogram buckets per region and round of the order-statistic search
 _BUCKETS = 4096
 #: a region with at most this many rows is fetched and sorted on the driver
@@ -666,7 +665,6 @@ def _group_test(
     value: str,
     known: str,
     groups: Sequence[dict[str, Any]],
-    overall: dict[str, Any],
 ) -> tuple[str, float]:
     """The group comparison that ``engine.continuous_test`` makes on the groups' values."""
     ns = [int(g.get("n", 0)) for g in groups]
@@ -696,8 +694,15 @@ def _group_test(
         f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} "
         f"WHERE {known} AND {ctx.g} IS NOT NULL), "
     )
-    distinct = float(overall.get("nd", 0) or 0)
-    if distinct > _DISTINCT_SHARE * sum(ns):
+    # only chooses how the exact rank sums are computed: the share of distinct values
+    # among the first _SAMPLE rows
+    r = ctx.run(
+        base + "s AS (SELECT v_ FROM b LIMIT "
+        f"{_SAMPLE}) SELECT CAST(COUNT(DISTINCT v_) AS BIGINT) AS d_, "
+        "CAST(COUNT(*) AS BIGINT) AS n_ FROM s"
+    )
+    (n_distinct,), (n_sample,) = _ints(r["d_"]), _ints(r["n_"])
+    if (n_distinct or 0) > _DISTINCT_SHARE * (n_sample or 0):
         # mostly distinct values: rank the rows (one sort) rather than first collapsing
         # them to a distinct-value table as large as the data; 2·midrank = 2·rank + t - 1
         sql = base + (
