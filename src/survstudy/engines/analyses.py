@@ -133,9 +133,9 @@ def cox(
     ``ph_test``, R's ``cox.zph``).
 
     ``robust`` or ``cluster`` (a column; rows where it is missing are not used, in every
-    pass): the robust (sandwich) variance ``V (Σ r rᵀ) V`` (Lin & Wei 1989), two more passes
-    (the sums at β̂, then the score residuals' cross-products from the rows joined to
-    per-time values, with ``cluster`` summed within each cluster first — R's
+    pass): the robust (sandwich) variance ``V (Σ r rᵀ) V`` (Lin & Wei 1989), one more pass
+    (the score residuals' cross-products from the rows joined to per-time values built
+    from the fit's sums at β̂, with ``cluster`` summed within each cluster first — R's
     ``cluster(id)``). As ``cox_fit``, a cluster implies the robust variance.
 
     ``concordance`` (default): Harrell's C with its infinitesimal-jackknife SE in
@@ -164,6 +164,7 @@ def cox(
     def sums_at(beta: NDArray[np.float64], center: NDArray[np.float64]) -> Any:
         return engine.cox_sums(source, beta=beta, center=center, **kw)
 
+    kept: dict[str, Any] = {}
     res = sufficient.cox_fit_from_sums(
         sums_at,
         moments,
@@ -173,13 +174,17 @@ def cox(
         assign=assign,
         control=control,
         ph_test=ph_test,
+        keep=kept,
     )
     if robust or cluster is not None:
         robust_pass = getattr(engine, "cox_robust", None)
         if robust_pass is None:
             raise AnalysisError(f"the robust variance is not available with engine {engine.name}")
         center = moments.mean
-        final = engine.cox_sums(source, beta=res.coef, center=center, **kw)
+        # the fit's last pass was at β̂ = coef about the same centre: no pass needed here
+        final = kept.get("final_sums")
+        if final is None:  # pragma: no cover - cox_fit_from_sums always keeps them
+            final = engine.cox_sums(source, beta=res.coef, center=center, **kw)
         table = sufficient.robust_join_table(final, ties)
         cross = robust_pass(source, beta=res.coef, center=center, table=table, **kw)
         res = sufficient.with_robust(res, cross)

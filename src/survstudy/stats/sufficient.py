@@ -422,6 +422,7 @@ def cox_fit_from_sums(
     n_dropped: int | None = None,
     assign: Any = None,
     ph_test: bool = False,
+    keep: dict[str, Any] | None = None,
 ) -> Any:
     """A Cox fit (:class:`.cox.CoxResult`) from per-time sums, as :func:`.cox.cox_fit` computes it.
 
@@ -435,7 +436,9 @@ def cox_fit_from_sums(
     without the term) and the Breslow/Efron baseline hazard are those of
     :func:`.cox.cox_fit` (Therneau & Grambsch 2000, ch. 3). ``ph_test=True``
     adds R's ``cox.zph`` (km transform) from the same sums. Not available here:
-    robust variance and concordance (they need the rows).
+    robust variance and concordance (they need the rows). ``keep``: a dict that receives
+    ``"final_sums"``, the :class:`CoxSums` at the fitted β (``coef``) about ``center``
+    (an engine's robust variance starts from them instead of another pass).
     """
     from survstudy.errors import AnalysisError
     from survstudy.stats._cox_fitting import NewtonFit, check_collinear, summarise_fit
@@ -504,6 +507,8 @@ def cox_fit_from_sums(
     else:
         final_sums = sums_at(beta_s / scale, center)
         final_gr = _group(final_sums, scale)
+    if keep is not None:
+        keep["final_sums"] = final_sums
 
     def refit_loglik(keep: list[int]) -> float:
         kept = np.array(keep, dtype=np.intp)
