@@ -247,15 +247,21 @@ def test_memory_engine_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_spark_local_matches_memory(tmp_path: Path) -> None:
+def test_spark_local_matches_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Naive oracle: the generated cohort by arm (Kruskal–Wallis, ties, applicable_when,
-    multiselect, endpoint time) through Spark local mode, both profiles (~1 min)."""
+    multiselect, endpoint time; both rank-sum queries; the histogram search of the order
+    statistics) through Spark local mode, both profiles (~1-2 min)."""
     pytest.importorskip("pyspark", reason="the spark extra is not installed")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):  # pragma: no cover
         pytest.skip("no Java runtime found: Spark cannot start (`make java` installs one)")
     eng = get_engine("spark", master="local[2]", driver_memory="1g", shuffle_partitions=2)
     gen = _with_table1(load_spec(_generated(tmp_path)), by="arm")
     _compare(gen, eng, tmp_path / "gen")
+    # the histogram search of the order statistics (a tiny fetch limit forces it)
+    from survstudy.pipeline import table1_engine as te
+
+    monkeypatch.setattr(te, "_FETCH", 5)
+    _compare(_with_table1(gen, variables=["dose"]), eng, tmp_path / "hist")
 
 
 @pytest.mark.parametrize(("buckets", "fetch", "rounds"), [(3, 5, 6), (2, 1, 40), (2, 1, 0)])
