@@ -11,7 +11,6 @@ Cox (with concordance and the PH tests), KM curves, log-rank tests, warnings.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -26,31 +25,6 @@ from survstudy.spec import load_spec
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
 
 ROOT = Path(__file__).resolve().parents[2]
-RTOL = 1e-9
-
-
-def _same(a: Any, b: Any, path: str = "") -> list[str]:
-    """Every difference between two JSON-like values (floats to RTOL)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = [f"{path}.{k}: only one side" for k in set(a) ^ set(b)]
-        for k in set(a) & set(b):
-            out += _same(a[k], b[k], f"{path}.{k}")
-        return out
-    if isinstance(a, list) and isinstance(b, list):
-        if len(a) != len(b):
-            return [f"{path}: {len(a)} vs {len(b)} items"]
-        return [
-            d
-            for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for d in _same(x, y, f"{path}[{i}]")
-        ]
-    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        if a == b or (math.isnan(a) and math.isnan(float(b))):
-            return []
-        if abs(a - b) <= RTOL * max(abs(a), abs(b)):
-            return []
-        return [f"{path}: {a!r} vs {b!r}"]
-    return [] if a == b else [f"{path}: {a!r} vs {b!r}"]
 
 
 def _both(spec_path: Path, tmp_path: Path, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -69,12 +43,12 @@ def _both(spec_path: Path, tmp_path: Path, profile: str) -> tuple[dict[str, Any]
 
 
 @pytest.mark.parametrize("profile", ["standard", "spss"])
-def test_gbsg_same_results(tmp_path: Path, profile: str) -> None:
+def test_gbsg_same_results(tmp_path: Path, profile: str, results_differences: Any) -> None:
     """Naive oracle: the GBSG example (686 patients, Table 1, KM, 8 univariable factors,
     a multivariable model with concordance), both methods profiles."""
     memory, engine = _both(ROOT / "examples" / "gbsg" / "study.yaml", tmp_path, profile)
     assert memory["multivariable"][0]["concordance"] is not None  # it is compared, not skipped
-    assert _same(memory, engine) == []
+    assert results_differences(memory, engine) == []
 
 
 REGISTRY_SPEC = """
@@ -135,14 +109,16 @@ def registry_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("profile", ["standard", "spss"])
-def test_synthetic_registry_same_results(registry_spec: Path, tmp_path: Path, profile: str) -> None:
+def test_synthetic_registry_same_results(
+    registry_spec: Path, tmp_path: Path, profile: str, results_differences: Any
+) -> None:
     """Naive oracle: a generated registry (ties in day-rounded times, 3 groups, a stratified
     multivariable model, Table 1 by group with Kruskal–Wallis and chi-square tests)."""
     memory, engine = _both(registry_spec, tmp_path, profile)
     model = memory["multivariable"][0]
     assert model["strata"] == ["region"]
     assert model["concordance"] is not None
-    assert _same(memory, engine) == []
+    assert results_differences(memory, engine) == []
 
 
 def test_small_sample_methods_are_refused_or_flagged(tmp_path: Path) -> None:
