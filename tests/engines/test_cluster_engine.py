@@ -247,3 +247,29 @@ def test_cli_cluster_with_engine_gives_the_memory_json(
     assert duck["concordance"]["se"] == pytest.approx(
         FIX["kidney_cluster"]["concordance_se"], rel=1e-6
     )
+
+
+def test_duckdb_where_filter_with_cluster(tmp_path: Path) -> None:
+    """Naive oracle: a ``where`` filter applies to every pass (fit, clustered robust
+    variance, concordance): cox_fit(cluster=...) on the filtered rows, 1e-9."""
+    cols = _clustered(seed=8)
+    res = _fit(
+        "duckdb",
+        _source("duckdb", cols, tmp_path),
+        time="time",
+        event="event",
+        terms=[Term("age"), Term("binary")],
+        cluster="cid",
+        where="age >= 50",
+    )
+    keep = np.array([v is not None for v in cols["cid"]]) & (cols["age"] >= 50)
+    ref = cox_fit(
+        np.column_stack([cols["age"][keep], cols["binary"][keep]]),
+        cols["time"][keep],
+        cols["event"][keep],
+        cluster=cols["cid"][keep].astype(str),
+    )
+    assert res.n == ref.n
+    _rel(res.robust_var, ref.robust_var)
+    assert res.concordance.c == pytest.approx(ref.concordance.c, rel=RTOL)
+    assert res.concordance.se == pytest.approx(ref.concordance.se, rel=RTOL)
