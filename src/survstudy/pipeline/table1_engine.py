@@ -538,7 +538,9 @@ def _base_sql(ctx: _Ctx, value: str, known: str) -> str:
     return f"WITH b AS (SELECT {ctx.g} AS g_, {value} AS v_ FROM {ctx.relation} WHERE {known}) "
 
 
-def _histogram_sql(ctx: _Ctx, value: str, known: str, regions: Sequence[_Region]) -> str:
+def _histogram_sql(
+    ctx: _Ctx, value: str, known: str, regions: Sequence[_Region], *, by_group: bool = False
+) -> str:
     """Per region ``r_`` and bucket ``k_``: rows, min and max (a UNION ALL of one filtered
     scan per region: cheaper than joining the rows to a table of regions)."""
     parts = []
@@ -551,12 +553,66 @@ def _histogram_sql(ctx: _Ctx, value: str, known: str, regions: Sequence[_Region]
             f"LEAST(CAST({_BUCKETS - 1} AS BIGINT), "
             f"CAST(FLOOR((v_ - {lit(reg.lo)}) * {lit(scale)}) AS BIGINT))"
         )
-        parts.append(f"SELECT {i} AS r_, v_, {bucket} AS k_ FROM b WHERE {_region_cond(reg)}")
+        parts.append(f"SELECT {i} AS r_, g_, v_, {bucket} AS k_ FROM b WHERE {_region_cond(reg)}")
+    key = "g_" if by_group else "r_"
     return (
         _base_sql(ctx, value, known)
-        + f"SELECT r_, k_, CAST(COUNT(*) AS BIGINT) AS n_, MIN(v_) AS mn_, MAX(v_) AS mx_ "
-        f"FROM ({' UNION ALL '.join(parts)}) t GROUP BY r_, k_"
+        + f"SELECT {key}, k_, CAST(COUNT(*) AS BIGINT) AS n_, MIN(v_) AS mn_, MAX(v_) AS mx_ "
+        f"FROM ({' UNION ALL '.join(parts)}) t GROUP BY {key}, k_"
     )
+
+
+def _histograms(
+    ctx: _Ctx, value: str, known: str, regions: Sequence[_Region], *, first: bool
+) -> list[list[tuple[int, float, float]]]:
+    """Per region, its buckets in value order: (rows, min, max).
+
+    In the first round every region is a whole scope, so one scan over the overall
+    range grouped by (group, bucket) serves them all (the overall column adds the
+    groups' buckets, the rows with a missing group included)."""
+    if first and ctx.group is not None and len(regions) > 1:
+        lo = min(reg.lo for reg in regions)
+        hi = max(reg.hi for reg in regions)
+        whole = _Region(_ALL, lo, hi, 0, 0)
+        sql = _histogram_sql(ctx, value, known, [whole], by_group=True)
+        r = ctx.run(sql)
+        by: dict[int | None, dict[int, list[Any]]] = {}
+        merged: dict[int, list[Any]] = {}
+        for g, k, n, mn, mx in zip(
+            _ints(r["g_"]),
+            _ints(r["k_"]),
+            _ints(r["n_"]),
+            _floats(r["mn_"]),
+            _floats(r["mx_"]),
+            strict=True,
+        ):
+            assert k is not None
+            assert n is not None
+            by.setdefault(g, {})[k] = [n, mn, mx]
+            m = merged.setdefault(k, [0, mn, mx])
+            m[0] += n
+            m[1], m[2] = min(m[1], mn), max(m[2], mx)
+        out = []
+        for reg in regions:
+            cells = merged if reg.s == _ALL else by.get(reg.s, {})
+            out.append([(int(c[0]), float(c[1]), float(c[2])) for _k, c in sorted(cells.items())])
+        return out
+    r = ctx.run(_histogram_sql(ctx, value, known, regions))
+    rows = sorted(
+        zip(
+            _ints(r["r_"]),
+            _ints(r["k_"]),
+            _ints(r["n_"]),
+            _floats(r["mn_"]),
+            _floats(r["mx_"]),
+            strict=True,
+        ),
+        key=lambda c: (c[0] or 0, c[1] or 0),
+    )
+    return [
+        [(int(n or 0), mn, mx) for ri, _k, n, mn, mx in rows if ri == i]
+        for i in range(len(regions))
+    ]
 
 
 def _order_statistics(
@@ -600,23 +656,11 @@ def _order_statistics(
         split = list(pending)
         if not split:
             return out
-        r = ctx.run(_histogram_sql(ctx, value, known, split))
-        cells = sorted(
-            zip(
-                _ints(r["r_"]),
-                _ints(r["k_"]),
-                _ints(r["n_"]),
-                _floats(r["mn_"]),
-                _floats(r["mx_"]),
-                strict=True,
-            ),
-            key=lambda c: (c[0], c[1]),
-        )
+        per_region = _histograms(ctx, value, known, split, first=_round == 0)
         nxt: dict[_Region, set[int]] = {}
-        for i, reg in enumerate(split):
+        for reg, cells in zip(split, per_region, strict=True):
             below = reg.below
-            for _r, _k, n, mn, mx in (c for c in cells if c[0] == i):
-                assert n is not None
+            for n, mn, mx in cells:
                 hit = {k for k in pending[reg] if below <= k < below + n}
                 if hit:
                     nxt.setdefault(_Region(reg.s, mn, mx, below, n), set()).update(hit)
