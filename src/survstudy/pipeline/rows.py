@@ -17,7 +17,7 @@ and known values of the factors (and strata) it uses, i.e. complete cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -287,6 +287,7 @@ class _EngineSelection:
     first_column: str | None
     n: int
     events: int
+    _counts: dict[str, Any] = field(default_factory=dict)  # risk tables, one pass each
 
     def cox(
         self,
@@ -340,9 +341,11 @@ class _EngineSelection:
         return len(self._risk(self.group).group_levels)
 
     def _risk(self, group: str) -> Any:
-        return self.rows.eng.risk_table(
-            self.rows.source, time=self.time, event=self.event, group=group, strata=self.strata
-        )
+        if group not in self._counts:
+            self._counts[group] = self.rows.eng.risk_table(
+                self.rows.source, time=self.time, event=self.event, group=group, strata=self.strata
+            )
+        return self._counts[group]
 
     def logrank(self, weights: str) -> GroupTest:
         assert self.group is not None
