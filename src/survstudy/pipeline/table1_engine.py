@@ -6,23 +6,30 @@ computed in SQL over the derived table (:mod:`survstudy.pipeline.registry`) down
 to a few small tables, and the statistics are finished on the driver by
 :mod:`survstudy.stats.descriptive` exactly as in memory.
 
-What each variable costs (one scan of the derived table per query):
+What it costs (each query is one scan of the derived table unless said):
 
-* categorical/binary (with its ``__detail`` sublevels): one ``GROUP BY`` of
-  (group, applicable, code, detail code) — a few dozen rows come back;
-* multiselect: one such ``GROUP BY`` per option;
-* continuous (and an endpoint's time): (1) n, mean, variance, SD, min, max per
-  scope (all patients; each ``by`` level) with ``AVG``/``VAR_SAMP``; (2) the order
-  statistics the quartiles need — the positions come from
-  :func:`~survstudy.stats.descriptive.quantile_position` (R type 7 or SPSS type 6),
-  the values are picked from the per-(scope, value) counts by a running
-  ``SUM(count) OVER (ORDER BY value)``, so that only 3-6 values per scope return;
-  (3) with ``by`` and medians: the groups' midrank sums (``2R`` as an exact
-  integer: a value's midrank is ``cum_before + (t+1)/2``) and the histogram of tie
-  sizes, from which :func:`~survstudy.stats.descriptive.continuous_test_from_sums`
-  gives the Mann–Whitney / Kruskal–Wallis p that ``continuous_test`` gives on the
-  rows (bit-for-bit: the sums are exact). With ``mean-sd`` the t-test/ANOVA use
-  the groups' n, mean and variance (equal to the in-memory ones to ~1e-15).
+* every count of every categorical/binary variable (levels, ``__detail``
+  sublevels, applicable rows) and multiselect option, overall and per ``by``
+  level, and the ``by`` column's counts: one query of conditional counts grouped
+  by the ``by`` code;
+* every continuous variable's and endpoint time's n, mean, variance, SD, min and
+  max (``AVG``/``VAR_SAMP``/``STDDEV_SAMP``): one query (two scans with ``by``);
+* per continuous variable, the order statistics its quartiles need (positions
+  from :func:`~survstudy.stats.descriptive.quantile_position`: R type 7 or SPSS
+  type 6), selected exactly by histogram refinement (:func:`_order_statistics`):
+  one scan counting the rows of every scope in 4096 value buckets with each
+  bucket's min and max, then one scan fetching the few rows of the buckets that
+  hold the wanted positions (sorted on the driver); a bucket whose min equals its
+  max (ties) is its value without a fetch. Skewed data take more rounds; after
+  six, a running count over the distinct values (a window query) finishes;
+* with ``by`` and medians, the groups' midrank sums and the histogram of tie
+  sizes (one window query; a 100k-row sample first decides whether to rank the
+  rows — mostly distinct values — or the distinct-value table — heavy ties): twice
+  a midrank, ``2·rank + t - 1``, is an exact integer, so the sums are exact and
+  :func:`~survstudy.stats.descriptive.continuous_test_from_sums` gives bit-for-bit
+  the Mann–Whitney / Kruskal–Wallis p of ``continuous_test`` on the rows. With
+  ``mean-sd`` the t-test/ANOVA use the groups' n, mean and variance (equal to the
+  in-memory ones to ~1e-13 relative: summed in another order).
 
 The exact Mann–Whitney test (two groups, both under 50 values, no ties — R's
 rule) needs the values themselves: then, and only then, the at most 98 values are
@@ -76,7 +83,7 @@ def table1_from_engine(
 ) -> Table1Result:
     """Table 1 of ``cohort`` (its derived table read by ``eng`` through ``source``).
 
-    Equal to ``run._table1`` on the same patients in memory (floats to ~1e-15
+    Equal to ``run._table1`` on the same patients in memory (floats to ~1e-13
     relative: means and SDs are summed in a different order; everything else
     exactly). ``eng`` must have ``relation``, ``query`` and ``dialect`` (the DuckDB
     and Spark engines). ``warn`` is accepted for symmetry with ``run._table1``
