@@ -51,60 +51,15 @@ def test_gbsg_same_results(tmp_path: Path, profile: str, results_differences: An
     assert results_differences(memory, engine) == []
 
 
-REGISTRY_SPEC = """
-title: Synthetic registry
-synthetic: true
-data:
-  path: {data}
-  id: patient_id
-units: months
-variables:
-  patient_id: {{type: identifier}}
-  group: {{type: categorical, label: Treatment group, levels: [A, B, C]}}
-  region: {{type: categorical, label: Region}}
-  x1: {{type: continuous, label: Score, unit: points}}
-  x2: {{type: continuous, label: Second score}}
-  x3: {{type: binary, label: Comorbidity, levels: {{"No": [0], "Yes": [1]}}}}
-  x6: {{type: binary, label: Smoker, levels: {{"No": [0], "Yes": [1]}}}}
-endpoints:
-  OS:
-    label: Overall survival
-    time: time
-    time_unit: days
-    event: event
-analyses:
-  table1:
-    variables: [x1, x2, x3, x6, region, OS]
-    by: group
-  survival:
-    endpoints: [OS]
-    landmarks: [12, 24, 60]
-  univariable:
-    endpoints: [OS]
-    factors: [group, {{x1: {{per: 10}}}}, x2, x3, region]
-    adjust: holm
-  precision:
-    factor: x3
-  multivariable:
-    - name: Stratified model
-      endpoint: OS
-      covariates: [group, x1, x2, x3, x6]
-      strata: [region]
-  km:
-    - endpoint: OS
-      by: group
-    - endpoint: OS
-"""
-
-
 @pytest.fixture(scope="module")
 def registry_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The registry example's spec beside a 6000-row generated registry (a folder)."""
     from survstudy.data.synth import write_registry
 
     base = tmp_path_factory.mktemp("registry")
-    write_registry(base / "data", 6000, seed=11)
+    write_registry(base / "registry", 6000, seed=11)
     spec = base / "study.yaml"
-    spec.write_text(REGISTRY_SPEC.format(data=base / "data" / "part-00000.parquet"))
+    spec.write_text((ROOT / "examples" / "registry" / "study.yaml").read_text())
     return spec
 
 

@@ -106,8 +106,26 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_of_files(files: list[str]) -> str:
+    """SHA-256 of a data set: of the file itself for one file; for several (a folder of
+    Parquet files), of the lines ``name:sha256`` of each file in name order."""
+    if len(files) == 1:
+        return sha256_of(files[0])
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{Path(f).name}:{sha256_of(f)}\n".encode())
+    return digest.hexdigest()
+
+
+def parquet_files(folder: Path) -> list[str]:
+    """The Parquet files below ``folder``, in name order (a Parquet data set)."""
+    return sorted(str(p) for p in folder.glob("**/*.parquet"))
+
+
 def _format_of(path: Path, fmt: str | None, file: str | None = None) -> str:
     file = file or str(path)
+    if fmt is None and path.is_dir():
+        return "parquet"  # a folder of Parquet files (a partitioned data set)
     if fmt is not None:
         if fmt not in set(SUPPORTED_FORMATS.values()):
             raise DataError(
@@ -535,10 +553,15 @@ def _read_dta_raw(path: Path, file: str, sha: str) -> RawTable:
 
 
 def _read_parquet_raw(path: Path, file: str, sha: str) -> RawTable:
+    """One Parquet file, or every Parquet file below a folder, rows in file-name order."""
     import pandas as pd
 
     try:
-        frame = pd.read_parquet(path)
+        if path.is_dir():
+            frames = [pd.read_parquet(f) for f in parquet_files(path)]
+            frame = pd.concat(frames, ignore_index=True)
+        else:
+            frame = pd.read_parquet(path)
     except Exception:  # pyarrow raises several types for a bad file
         raise DataError(
             "cannot read the file as Parquet: it is damaged or not a Parquet file",
@@ -571,6 +594,11 @@ def read_raw(
     path = Path(path)
     file = display_name or str(path)
     kind = _format_of(path, fmt, file)
+    if kind == "parquet" and path.is_dir():
+        files = parquet_files(path)
+        if not files:
+            raise DataError("the folder holds no Parquet files", file=file, rule="FILE-NOT-FOUND")
+        return _read_parquet_raw(path, file, sha256_of_files(files))
     _check_readable(path, file)
     sha = sha256_of(path)
     if kind == "csv":
