@@ -15,6 +15,7 @@ memory (VmHWM of /proc/self/status; for Spark also the JVM child's) is that run'
     .venv/bin/python benchmarks/bench_registry.py run --engine duckdb --data /tmp/reg6 --json out.json
     .venv/bin/python benchmarks/bench_registry.py run --engine spark --data /tmp/reg7 --json out.json
     .venv/bin/python benchmarks/bench_registry.py agree --data /tmp/reg6   # memory vs DuckDB
+    .venv/bin/python benchmarks/bench_registry.py study --engine duckdb --data /tmp/reg7 --json s.json
     .venv/bin/python benchmarks/bench_registry.py report out1.json out2.json ...
 """
 
@@ -184,9 +185,51 @@ def agree(data: str) -> dict[str, Any]:
     return {"n": int(t.num_rows), "max_rel_diff": rel}
 
 
+def study(engine_name: str, data: str) -> dict[str, Any]:
+    """``survstudy run`` of examples/registry/study.yaml on ``data``, in a child process:
+    wall time and the child's peak RSS (for DuckDB the whole engine; for Spark the driver
+    only, the JVM is a grandchild and its peak is not included)."""
+    import resource
+    import shutil
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "examples" / "registry" / "study.yaml").read_text(encoding="utf-8")
+    work = Path(tempfile.mkdtemp(prefix="bench-study-"))
+    try:
+        spec = work / "study.yaml"
+        spec.write_text(
+            text.replace("  path: registry\n", f"  path: {Path(data).resolve()}\n"),
+            encoding="utf-8",
+        )
+        exe = Path(sys.executable).with_name("survstudy")
+        cmd = [str(exe), "run", str(spec), "--out", str(work / "out"), "--quiet"]
+        cmd += ["--formats", "json,html", "--engine", engine_name]
+        if engine_name == "duckdb":
+            cmd += ["--engine-opt", "memory_limit=3GB", "--engine-opt", "threads=2"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        seconds = time.perf_counter() - t0
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        res = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    meta = json.loads((Path(data) / "_registry.json").read_text(encoding="utf-8"))
+    return {
+        "kind": "study",
+        "study_engine": engine_name,
+        "n": meta["n"],
+        "n_analysed": res["n"],
+        "seconds": seconds,
+        "peak_rss_mb": peak_kb / 1024,
+        "concordance": res["multivariable"][0]["concordance"],
+    }
+
+
 def report(paths: list[str], out: Path) -> None:
     rows = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
     runs = [r for r in rows if "engine" in r]
+    studies = [r for r in rows if r.get("kind") == "study"]
     agrees = [r for r in rows if "max_rel_diff" in r]
     lines = [
         "# Registry-scale benchmark (DuckDB and Spark engines)",
@@ -218,6 +261,26 @@ def report(paths: list[str], out: Path) -> None:
             f"| {r['km_s']:.1f} | {r['logrank_s']:.1f} | {r['cox_s']:.1f} | {r['cox_iterations']} "
             f"| {r['total_s']:.1f} | {cpu} | {peak} | {z:.2f} |"
         )
+    if studies:
+        lines += [
+            "",
+            "## A whole study: `survstudy run examples/registry/study.yaml --engine …`",
+            "",
+            "Cohort derived from the Parquet folder (SQL for duckdb; the readers for memory), "
+            "Table 1 by group, survival summary with 3 landmarks, 5 univariable factors under "
+            "both tie rules with log-rank tests, a stratified multivariable model (6 columns) "
+            "with concordance and PH test, two KM figures, HTML + JSON report. One child "
+            "process per row; peak RSS of that process.",
+            "",
+            "| n | engine | seconds | peak RSS (MB) | concordance |",
+            "|---|---|---|---|---|",
+        ]
+        for r in sorted(studies, key=lambda r: (r["n"], r["study_engine"])):
+            c = "—" if r["concordance"] is None else f"{r['concordance']:.4f}"
+            lines.append(
+                f"| {r['n']:,} | {r['study_engine']} | {r['seconds']:.0f} "
+                f"| {r['peak_rss_mb']:.0f} | {c} |"
+            )
     if agrees:
         lines += ["", "## In-memory vs DuckDB agreement", ""]
         lines += ["| n | quantity | max relative difference |", "|---|---|---|"]
@@ -238,6 +301,10 @@ def main() -> None:
     r.add_argument("--data", required=True)
     r.add_argument("--spark-master", default=None)
     r.add_argument("--json", default=None)
+    st = sub.add_parser("study")
+    st.add_argument("--engine", choices=["duckdb", "spark", "memory"], required=True)
+    st.add_argument("--data", required=True)
+    st.add_argument("--json", default=None)
     a = sub.add_parser("agree")
     a.add_argument("--data", required=True)
     a.add_argument("--json", default=None)
@@ -255,7 +322,12 @@ def main() -> None:
     if args.cmd == "report":
         report(args.files, Path(args.out))
         return
-    res = run(args.engine, args.data, args.spark_master) if args.cmd == "run" else agree(args.data)
+    if args.cmd == "run":
+        res = run(args.engine, args.data, args.spark_master)
+    elif args.cmd == "study":
+        res = study(args.engine, args.data)
+    else:
+        res = agree(args.data)
     text = json.dumps(res, indent=1)
     print(text, flush=True)
     if args.json:
