@@ -558,3 +558,21 @@ def test_csv_missing_codes_are_the_builders(duck: Any, tmp_path: Path) -> None:
     b = assert_parity(spec, duck, tmp_path, strict=False)
     assert [i.code for i in b.report.issues] == ["ID-DUPLICATE"]
     assert b.variables["tx"].n_missing == 1  # hand: row 2's CT
+
+
+def test_many_duplicate_ids(duck: Any, tmp_path: Path) -> None:
+    """Hand count: 30 ids on two rows each and one id on 25 rows: the first 20 ids are listed
+    (in order of their first row), each with at most 20 rows, and the totals are said."""
+    ids = [i // 2 for i in range(60)] + [999] * 25
+    lines = ["id,t,e"] + [f"{i},5,1" for i in ids]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    spec = _spec(
+        tmp_path,
+        {"data": {"path": "d.csv", "id": "id"}, "endpoints": {"E": {"time": "t", "event": "e"}}},
+    )
+    b = derive_cohort(spec, duck, tmp_path / "o", strict=False)
+    dups = [i for i in b.report.issues if i.code == "ID-DUPLICATE"]
+    assert len(dups) == 20
+    assert list(dups[0].context["rows"]) == [2, 3]  # id 0 on spreadsheet rows 2 and 3
+    assert "11 more ids" in dups[-1].message  # 31 duplicated ids in all
+    assert b.n == 85  # duplicates are reported, not dropped

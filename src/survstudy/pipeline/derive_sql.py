@@ -1306,23 +1306,28 @@ class _Deriver:
         row = self.col("row")
         keyed = f"SELECT {key} AS k, {row} AS r FROM ss_src"
         groups = (
-            f"SELECT k, min(r) AS r0 FROM ({keyed}) g WHERE k IS NOT NULL GROUP BY k "
-            "HAVING count(*) > 1"
+            f"SELECT k, min(r) AS r0, count(*) AS n FROM ({keyed}) g WHERE k IS NOT NULL "
+            "GROUP BY k HAVING count(*) > 1"
         )
         total = int(_scalar(self.run(f"{w} SELECT count(*) AS n FROM ({groups}) t")["n"]))
         if total:
+            # the first MAX_ROWS duplicated ids, each with its first MAX_ROWS rows
             r = self.run(
                 f"{w}, ss_dups AS ({groups} ORDER BY r0 LIMIT {MAX_ROWS}) "
-                f"SELECT d.r0 AS g, s.r AS r FROM ({keyed}) s JOIN ss_dups d ON s.k = d.k "
-                "ORDER BY d.r0, s.r"
+                "SELECT g, r, n FROM (SELECT d.r0 AS g, s.r AS r, d.n AS n, "
+                "row_number() OVER (PARTITION BY d.r0 ORDER BY s.r) AS i "
+                f"FROM ({keyed}) s JOIN ss_dups d ON s.k = d.k) t WHERE i <= {MAX_ROWS} "
+                "ORDER BY g, r"
             )
             by: dict[int, list[int]] = {}
-            for g, rr in zip(r["g"], r["r"], strict=True):
+            sizes: dict[int, int] = {}
+            for g, rr, nn in zip(r["g"], r["r"], r["n"], strict=True):
                 by.setdefault(int(g), []).append(int(rr))
-            for i, (_g, rs) in enumerate(sorted(by.items())):
-                more = ""
+                sizes[int(g)] = int(nn)
+            for i, (g, rs) in enumerate(sorted(by.items())):
+                more = _more(sizes[g], len(rs))
                 if i == len(by) - 1 and total > len(by):
-                    more = f" ({total - len(by)} more ids appear on several rows)"
+                    more += f" ({total - len(by)} more ids appear on several rows)"
                 issues.add(
                     "ID-DUPLICATE",
                     f"the same patient id appears on {format_rows(rs)}{more}",
