@@ -329,7 +329,7 @@ def test_many_rows_listed_with_total(duck: Any, tmp_path: Path) -> None:
 
 def test_unsupported_features(duck: Any, tmp_path: Path) -> None:
     """Identity: what the SQL does not translate says so and names the memory engine."""
-    (tmp_path / "d.csv").write_text("id,dx,t,e\n1,03/04/2015,5,1\n2,13/04/2015,6,0\n")
+    (tmp_path / "d.csv").write_text("id,dx,t,e\n1,03 Apr 2015,5,1\n2,13/04/15,6,0\n")
     spec = _spec(
         tmp_path,
         {
@@ -576,3 +576,41 @@ def test_many_duplicate_ids(duck: Any, tmp_path: Path) -> None:
     assert list(dups[0].context["rows"]) == [2, 3]  # id 0 on spreadsheet rows 2 and 3
     assert "11 more ids" in dups[-1].message  # 31 duplicated ids in all
     assert b.n == 85  # duplicates are reported, not dropped
+
+
+@pytest.mark.parametrize(
+    ("cells", "date_format"),
+    [
+        (["03/04/2015", "13/04/2015", "2015-04-05 10:30", "", "31/02/2015"], "DMY"),
+        (["03/04/2015", "04/13/2015", "2015-4-5", "NA", "2015-02-30"], "MDY"),
+        (["03/04/2015", "13/04/2015", "2015-04-05"], None),  # 03/04 ambiguous (row 3 is d/m)
+        (["13/04/2015", "25/12/2015", "05/05/2015"], None),  # only day first reads them all
+        (["03/04/2015", "04/04/2015", "2015.04.05"], None),  # 03/04: ambiguous
+        (["13/04/2015", "04/13/2015"], None),  # both orders in one column
+        (["03/04/2015", "2015-04-05"], "YMD"),  # a/b/year cannot be year first
+    ],
+)
+def test_dates_written_day_month(
+    duck: Any, tmp_path: Path, cells: list[str], date_format: str | None
+) -> None:
+    """Naive oracle: dates written a/b/YYYY are read as the builder reads them (by
+    date_format, or by the column's only possible order), with its DATE-AMBIGUOUS,
+    DATE-INCONSISTENT and DATE-UNPARSEABLE errors."""
+    lines = ["id,dx,fu"] + [f"{i + 1},{c},2016-01-01" for i, c in enumerate(cells)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    data: dict[str, Any] = {"path": "d.csv", "id": "id"}
+    if date_format:
+        data["date_format"] = date_format
+    spec = _spec(
+        tmp_path,
+        {
+            "data": data,
+            "variables": {
+                "id": {"type": "identifier"},
+                "dx": {"type": "date"},
+                "fu": {"type": "date"},
+            },
+            "endpoints": {"E": {"start": "dx", "events": "fu"}},
+        },
+    )
+    assert_parity(spec, duck, tmp_path, strict=False)

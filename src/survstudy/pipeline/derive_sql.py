@@ -77,6 +77,9 @@ MAX_ROWS = 20
 #: categories found in the data beyond which a variable is refused (not a category)
 MAX_LEVELS = 10_000
 
+_TIME_SQL = "[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+_ISO_SQL = "^([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})$"
+_ABY_SQL = "^([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{4})$"
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 # the same pattern without backslashes (Spark SQL literals treat them as escapes)
 _NUMBER_SQL = "^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
@@ -488,10 +491,7 @@ class _Deriver:
             if c.kind == "date":
                 v = f"(CASE WHEN {c.sql} IS NULL THEN NULL ELSE {self.days(c.sql)} END)"
             elif c.kind in ("text", "null"):
-                miss = self.missing(c, codes)
-                t = f"trim(CAST({c.sql} AS {self.text_type()}))"
-                v = f"(CASE WHEN {miss} THEN NULL ELSE {self.days(f'TRY_CAST({t} AS DATE)')} END)"
-                self.text_dates.append((c, f"(NOT {miss} AND TRY_CAST({t} AS DATE) IS NULL)"))
+                v = self.text_date(var, c, codes)
             else:
                 raise unsupported(f"the date column '{c.column}' stored as numbers")
             self.value_col[name] = self.add(v, f"v__{name}")
@@ -535,6 +535,97 @@ class _Deriver:
             miss = self.missing(c, codes)
             expr = f"(CASE WHEN {miss} THEN NULL {' '.join(whens)} ELSE NULL END)"
             self.details[name] = (self.add(expr, f"dt__{name}"), groups)
+
+    def make_date(self, y: str, m: str, d: str) -> str:
+        return f"TRY_CAST(concat({y}, '-', lpad({m}, 2, '0'), '-', lpad({d}, 2, '0')) AS DATE)"
+
+    def text_date(self, var: VariableSpec, c: _Cell, codes: frozenset[str]) -> str:
+        """Day numbers of dates written as text, as parse_dates reads them: YYYY-MM-DD (or
+        with / or .) always; a/b/YYYY by data.date_format, or when every such value of the
+        column reads one way (else DATE-AMBIGUOUS / DATE-INCONSISTENT). Other writings
+        (two-digit years, month names, Excel serials, strptime patterns) are refused."""
+        fmt = (var.date_format or self.spec.data.date_format or "").strip()
+        order = fmt.upper() if fmt.upper() in ("DMY", "MDY", "YMD") else None
+        pattern = "%" in fmt
+        miss = self.missing(c, codes)
+        t = f"regexp_replace(trim(CAST({c.sql} AS {self.text_type()})), {self.s(_TIME_SQL)}, '')"
+        iso = f"({miss} = FALSE AND {self.regex(t, _ISO_SQL)})"
+        aby = f"({miss} = FALSE AND NOT {iso} AND {self.regex(t, _ABY_SQL)})"
+
+        def grp(regex: str, i: int) -> str:
+            return f"regexp_extract({t}, {self.s(regex)}, {i})"
+
+        iso_d = self.make_date(grp(_ISO_SQL, 1), grp(_ISO_SQL, 2), grp(_ISO_SQL, 3))
+        dmy = self.make_date(grp(_ABY_SQL, 3), grp(_ABY_SQL, 2), grp(_ABY_SQL, 1))
+        mdy = self.make_date(grp(_ABY_SQL, 3), grp(_ABY_SQL, 1), grp(_ABY_SQL, 2))
+        amb = f"({aby} AND {dmy} IS NOT NULL AND {mdy} IS NOT NULL AND {dmy} <> {mdy})"
+        odmy = f"({aby} AND {dmy} IS NOT NULL AND {mdy} IS NULL)"
+        omdy = f"({aby} AND {mdy} IS NOT NULL AND {dmy} IS NULL)"
+        other = f"({miss} = FALSE AND NOT {iso} AND NOT {aby})"
+        if pattern:
+            other = f"({miss} = FALSE AND NOT {iso})"
+        row = self.col("row")
+        r = self.run(
+            f"{self.with_sql()} SELECT sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS o, "
+            f"sum(CASE WHEN {amb} THEN 1 ELSE 0 END) AS a, "
+            f"min(CASE WHEN {odmy} THEN {row} END) AS d, "
+            f"min(CASE WHEN {omdy} THEN {row} END) AS m FROM {self.last}"
+        )
+        if int(_scalar(r["o"])):
+            raise unsupported(
+                f"the date column '{c.column}' holds dates written other than YYYY-MM-DD or "
+                "day/month/four-digit year (two-digit years, month names, Excel serials, "
+                "date_format patterns)"
+            )
+        n_amb = int(_scalar(r["a"]))
+        first_d = None if _is_null(_py(r["d"][0])) else int(r["d"][0])
+        first_m = None if _is_null(_py(r["m"][0])) else int(r["m"][0])
+        blocked = False
+        if order == "DMY":
+            aby_d = dmy
+        elif order == "MDY":
+            aby_d = mdy
+        elif order == "YMD":
+            aby_d = "CAST(NULL AS DATE)"
+        elif n_amb:
+            evidence = ""
+            if first_d is not None and first_m is None:
+                evidence = f" (row {first_d} can only be day/month/year)"
+            elif first_m is not None and first_d is None:
+                evidence = f" (row {first_m} can only be month/day/year)"
+            self.check(
+                "DATE-AMBIGUOUS",
+                "the date can be read as day/month/year or as month/day/year" + evidence,
+                amb,
+                column=c.column,
+                sensitive=True,
+                hint="set data.date_format: DMY (day first) or MDY (month first)",
+            )
+            aby_d, blocked = "CAST(NULL AS DATE)", True
+        elif first_d is not None and first_m is not None:
+            self.check(
+                "DATE-INCONSISTENT",
+                f"the column mixes day/month/year (e.g. row {first_d}) and month/day/year "
+                f"(e.g. row {first_m}) dates",
+                f"({odmy} OR {omdy})",
+                column=c.column,
+                sensitive=True,
+                hint="write one format throughout, preferably YYYY-MM-DD",
+            )
+            aby_d, blocked = "CAST(NULL AS DATE)", True
+        else:
+            aby_d = f"COALESCE({dmy}, {mdy})"
+        bad_aby = "FALSE" if blocked else f"({aby} AND {aby_d} IS NULL)"
+        self.check(
+            "DATE-UNPARSEABLE",
+            "cannot read the value as a date",
+            f"(({iso} AND {iso_d} IS NULL) OR {bad_aby})",
+            column=c.column,
+            sensitive=True,
+            hint="write dates as YYYY-MM-DD",
+        )
+        day = f"(CASE WHEN {iso} THEN {iso_d} WHEN {aby} THEN {aby_d} END)"
+        return f"(CASE WHEN {miss} THEN NULL ELSE {self.days(day)} END)"
 
     def set_text_env(self, name: str) -> None:
         ident = self.value_col[name]
@@ -1360,23 +1451,9 @@ class _Deriver:
 
     def derive_all(self, out_dir: str | os.PathLike[str], strict: bool) -> DerivedCohort:
         spec = self.spec
-        self.text_dates: list[tuple[_Cell, str]] = []
         self.open_source()
         self.check_ids()
         self.read_variables()
-        if self.text_dates:
-            w = self.with_sql()
-            items = [
-                f"sum(CASE WHEN {cond} THEN 1 ELSE 0 END) AS b{i}"
-                for i, (_c, cond) in enumerate(self.text_dates)
-            ]
-            r = self.run(f"{w} SELECT {', '.join(items)} FROM {self.last}")
-            for i, (c, _cond) in enumerate(self.text_dates):
-                if int(_scalar(r[f"b{i}"])):
-                    raise unsupported(
-                        f"the date column '{c.column}' holds text that is not a YYYY-MM-DD date "
-                        "(other date formats)"
-                    )
         self.derive()
         self.population()
         self.applicable()
