@@ -34,8 +34,10 @@ Not translated (a :class:`~survstudy.errors.SpecError` with code
 ``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): Excel, SPSS and
 Stata files; CSV options ``header_row``, ``encoding``, ``decimal: ","``; CSV files
 with blank lines (their row numbers would shift) and several CSV files as one data
-set; date columns stored as text that the engine cannot read as ISO dates, or as
-numbers (Excel serials); a date column used as a number or category; more than
+set; dates written as text other than ``YYYY-MM-DD`` (also with ``/`` or ``.``)
+or ``a/b/YYYY`` (two-digit years, month names, ``date_format`` patterns with ``%``,
+Excel serial numbers); date columns stored as numbers; a date column used as a
+number or category; more than
 :data:`MAX_LEVELS` categories found in the data; expressions comparing a category
 with a *computed* number, date or condition.
 
