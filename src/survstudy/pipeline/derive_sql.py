@@ -218,8 +218,9 @@ class _Deriver:
         self.ctes.append((name, f"SELECT *, {', '.join(self.pending)} FROM {prev}"))
         self.pending = []
 
-    def with_sql(self) -> str:
-        self.flush()
+    def with_sql(self, *, flush: bool = True) -> str:
+        if flush:
+            self.flush()
         ctes = []
         for n, body in self.ctes:
             if n == "ss_keys":
@@ -504,10 +505,9 @@ class _Deriver:
             if bad is not None:
                 self.mixed_types(c, bad)
             ident = self.add(value, f"n__{name}")
-            self.flush()
             self.check_range(name, var, c.column, ident)
             if var.cuts is not None:
-                self.cut(name, var, ident)
+                self.cut(name, var, value)
             else:
                 self.value_col[name] = ident
                 self.env[name] = SqlValue("number", ident)
@@ -568,10 +568,10 @@ class _Deriver:
             other = f"({miss} = FALSE AND NOT {iso})"
         row = self.col("row")
         r = self.run(
-            f"{self.with_sql()} SELECT sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS o, "
+            f"{self.with_sql(flush=False)} SELECT sum(CASE WHEN {other} THEN 1 ELSE 0 END) AS o, "
             f"sum(CASE WHEN {amb} THEN 1 ELSE 0 END) AS a, "
             f"min(CASE WHEN {odmy} THEN {row} END) AS d, "
-            f"min(CASE WHEN {omdy} THEN {row} END) AS m FROM {self.last}"
+            f"min(CASE WHEN {omdy} THEN {row} END) AS m FROM ss_keys"
         )
         if int(_scalar(r["o"])):
             raise unsupported(
@@ -715,7 +715,10 @@ class _Deriver:
             unknown = f"(CASE WHEN {miss} THEN FALSE WHEN {hit} THEN FALSE ELSE TRUE END)"
             return code, unknown
         # levels found in the data: numbers in numeric order, then text alphabetically
-        self.flush()
+        # (a data column's from the keys CTE: no new CTE level, which Spark's analyzer counts)
+        if not c.raw:
+            self.flush()
+        source = "ss_keys" if c.raw else self.last
         if c.kind in ("num", "int"):
             num, lab = f"CAST({c.sql} AS DOUBLE)", f"CAST(NULL AS {self.text_type()})"
         elif c.kind == "bool":
@@ -727,7 +730,7 @@ class _Deriver:
         else:
             raise unsupported(f"the date column '{c.column}' as a category")
         r = self.run(
-            f"{self.with_sql()} SELECT DISTINCT {num} AS n, {lab} AS t FROM {self.last} "
+            f"{self.with_sql(flush=not c.raw)} SELECT DISTINCT {num} AS n, {lab} AS t FROM {source} "
             f"WHERE NOT {miss} LIMIT {MAX_LEVELS + 1}"
         )
         ns, ts = list(r["n"]), list(r["t"])
@@ -810,9 +813,15 @@ class _Deriver:
 
     def derive(self) -> None:
         spec = self.spec
+        # derived variables share a CTE level until one uses another of the same level
+        level: set[str] = set()
         for name in derivation_order(spec):
             var = spec.variables[name]
             key = ("variables", name, "derive")
+            if _parse(str(var.derive)).names & level:
+                self.flush()
+                level = set()
+            level.add(name)
             result = self.eval(str(var.derive), key)
             if var.type == "continuous":
                 if result.kind != "number":
@@ -820,7 +829,6 @@ class _Deriver:
                         f"'{name}' is continuous but its expression gives a {result.kind}", key
                     )
                 ident = self.add(result.sql, f"v__{name}")
-                self.flush()
                 self.check_range(name, var, name, ident)
                 self.value_col[name] = ident
                 self.env[name] = SqlValue("number", ident)
@@ -833,26 +841,21 @@ class _Deriver:
                 self.env[name] = SqlValue("date", self.value_col[name])
             else:
                 if var.cuts is not None and result.kind == "number":
-                    ident = self.add(result.sql, f"n__{name}")
-                    self.flush()
-                    self.cut(name, var, ident)
-                    self.flush()
+                    self.cut(name, var, f"({result.sql})")
                     continue
                 if result.kind == "date":
                     raise self.spec_fail(
                         f"'{name}' is {var.type} but its expression gives a date", key
                     )
-                raw = self.add(result.sql, f"r__{name}")
-                self.flush()
                 kind = {"bool": "bool", "number": "num", "text": "text"}[result.kind]
-                c = _Cell(raw, kind, name)
+                c = _Cell(f"({result.sql})", kind, name)
                 level_map = var.level_map()
                 code, unknown = self.categorize(name, c, frozenset(), level_map)
                 self.value_col[name] = self.add(code, f"v__{name}")
                 self.set_text_env(name)
                 if unknown is not None:
                     self.category_unknown(c, unknown, level_map)
-            self.flush()
+        self.flush()
 
     # ------------------------------------------------------------------ population
     def population(self) -> None:
@@ -867,7 +870,6 @@ class _Deriver:
                     f"a population criterion must be a condition, not a {result.kind}", key
                 )
             p = self.add(result.sql, f"p__{i}")
-            self.flush()
             before = " AND ".join(keeps) if keeps else "TRUE"
             keeps.append(f"({p} IS TRUE)" if which == "include" else f"({p} IS NOT TRUE)")
             after = " AND ".join(keeps)
@@ -880,6 +882,7 @@ class _Deriver:
                 f"({before} AND {p} IS NULL)",
                 hint="fill in the values the criterion uses",
             )
+        self.flush()
         self.inc = self.add(" AND ".join(keeps) if keeps else "TRUE", "inc")
         self.flush()
         if self.spec.population:
