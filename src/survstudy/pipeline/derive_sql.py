@@ -41,6 +41,11 @@ number or category; more than
 :data:`MAX_LEVELS` categories found in the data; expressions comparing a category
 with a *computed* number, date or condition.
 
+The query is a chain of CTEs (one level per step that needs the previous one's
+columns: about 20 for the seed study). Spark's analyzer stops at 100 iterations;
+a spec with a very long chain of derived variables on each other may need the
+Spark engine's ``conf={"spark.sql.analyzer.maxIterations": "500"}``.
+
 Known differences from the builder: messages list at most :data:`MAX_ROWS` rows
 (and say how many in all); CATEGORY-UNKNOWN and EVENT-CODE give, per value, its
 count and first/last rows; ID-DUPLICATE lists the first :data:`MAX_ROWS` ids.
