@@ -127,9 +127,20 @@ class _SqlEngine:
         """The SQL dialect this engine renders (:func:`survstudy.engines.sql.dialect`)."""
         return self._d
 
-    def relation(self, source: Source) -> tuple[str, str | None]:
-        """SQL text naming the rows of ``source`` (usable after ``FROM``) and a file label."""
+    def relation(self, source: Source, *, text: bool = False) -> tuple[str, str | None]:
+        """SQL text naming the rows of ``source`` (usable after ``FROM``) and a file label.
+
+        ``text``: a CSV file with every cell as the text it holds (no typing, no
+        missing-value codes applied) — for callers that apply the in-memory reader's
+        rules themselves (the registry cohort derivation). Other sources are unchanged.
+        """
+        if text and source.columns is None and source.file_format() == "csv":
+            return self._text_relation(source)
         return self._relation(source)
+
+    def _text_relation(self, source: Source) -> tuple[str, str | None]:
+        """:meth:`relation` with ``text=True`` for a CSV source."""
+        raise NotImplementedError
 
     def query(self, query: str, *, file: str | None = None) -> dict[str, Any]:
         """Run ``query``; its columns as NumPy arrays (NULL -> NaN or ``None``).

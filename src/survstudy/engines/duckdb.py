@@ -119,6 +119,12 @@ class DuckDBEngine(_SqlEngine):
             return f"read_csv({listing}, header = true, nullstr = {nulls})", label
         return f"read_parquet({listing}, union_by_name = true)", label
 
+    def _text_relation(self, source: Source) -> tuple[str, str | None]:
+        files = source.expanded_paths()
+        listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+        label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
+        return f"read_csv({listing}, header = true, all_varchar = true)", label
+
     def _run(self, query: str, file: str | None) -> dict[str, Any]:
         try:
             return dict(self._con.execute(query).fetchnumpy())

@@ -178,6 +178,10 @@ class SparkEngine(_SqlEngine):
         self._relations[key] = name
         return name, label
 
+    def _text_relation(self, source: Source) -> tuple[str, str | None]:
+        name, label = self._relation(source)  # makes NAME_raw, the untyped view, too
+        return f"{name}_raw", label
+
     def _csv_view(self, files: list[str], name: str) -> None:
         """CSV read as text; missing codes -> NULL; numeric/boolean columns typed (one pass)."""
         raw = self._spark.read.option("header", "true").option("inferSchema", "false").csv(files)

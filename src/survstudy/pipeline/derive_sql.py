@@ -55,7 +55,6 @@ case-folded).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -69,6 +68,7 @@ from survstudy.data.cohort import EndpointInfo, FlowStep, VariableInfo, _definit
 from survstudy.data.columns import norm_text, shown, sublevels
 from survstudy.data.expressions import ExpressionTypeError, date_to_days
 from survstudy.data.quality import IssueCollector, format_rows
+from survstudy.data.readers import sha256_of_files
 from survstudy.engines.base import Source
 from survstudy.errors import DataError, SpecError
 from survstudy.pipeline.expr_sql import SqlValue, Untranslatable, num_lit, str_lit, translate
@@ -378,10 +378,10 @@ class _Deriver:
         self.source = Source.from_path(str(path), format=fmt)
         files = self.source.expanded_paths()
         self.files = files
-        self.relation, label = self.engine.relation(self.source)
+        # CSV cells as text: the builder's rules (missing codes, level matching) apply to
+        # the text, not to the engine's typing (DuckDB reads yes/no as BOOLEAN, '01' as 1)
+        self.relation, label = self.engine.relation(self.source, text=True)
         self.label = label or self.file
-        if fmt == "csv":
-            self.relation = self.text_relation(self.relation)
         head = self.run(f"SELECT * FROM {self.relation} LIMIT 0")
         names = list(head)
         probe = ", ".join(f"typeof({self.q(n)}) AS t{i}" for i, n in enumerate(names))
@@ -437,26 +437,6 @@ class _Deriver:
                 )
             )
         self.ctes.append(("ss_keys", ""))  # rendered by with_sql (the text cells' keys)
-
-    def text_relation(self, relation: str) -> str:
-        """The CSV rows with every cell as text, as the in-memory reader sees them.
-
-        The engines type CSV columns on reading (DuckDB reads yes/no as BOOLEAN, and
-        loses '01' vs '1'); the builder's rules work on the text. DuckDB: the same
-        ``read_csv`` with ``all_varchar``; Spark: the engine's untyped view of the file.
-        Falls back to the typed read when the engine's relation is not of that form.
-        """
-        if self.d == "duckdb" and relation.startswith("read_csv(") and relation.endswith(")"):
-            # the missing-value codes are the builder's to apply (an identifier 'NA' is an id)
-            relation = re.sub(r",\s*nullstr\s*=\s*\[[^\]]*\]", "", relation)
-            return relation[:-1] + ", all_varchar = true)"
-        if self.d == "spark":
-            try:
-                self.run(f"SELECT * FROM {relation}_raw LIMIT 0")
-            except DataError:
-                return relation
-            return f"{relation}_raw"
-        return relation
 
     # ------------------------------------------------------------------ steps
     def codes_for(self, var: VariableSpec) -> frozenset[str]:
@@ -1534,7 +1514,7 @@ class _Deriver:
             flow=tuple(flow),
             report=report,
             input_file=self.file,
-            input_sha256=_sha256(self.files),
+            input_sha256=sha256_of_files(list(self.files)),
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
@@ -1665,24 +1645,6 @@ def _has_inner_blank_line(path: Path, chunk: int = 1 << 22) -> bool:
                 return bool(more.strip())
             first = False
             tail = data[-64:]
-
-
-def _sha256(files: Sequence[str]) -> str:
-    """SHA-256 of the data file (of the files' hashes for a multi-file dataset)."""
-
-    def one(path: str) -> str:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-
-    if len(files) == 1:
-        return one(files[0])
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f"{os.path.basename(f)}:{one(f)}\n".encode())
-    return h.hexdigest()
 
 
 def derive_cohort(
