@@ -688,8 +688,9 @@ class _Builder:
             issues=self.issues,
         )
         per = spec.units.days_per(ep.time_unit or spec.units.time)
-        time = np.array([np.nan if v is None else v * per for v in nums])[mask]
-        status = np.array([np.nan if v is None else float(v) for v in ev])[mask]
+        # explicit dtypes: a file with no data rows gives empty arrays, not object ones
+        time = np.array([np.nan if v is None else v * per for v in nums], dtype=float)[mask]
+        status = np.array([np.nan if v is None else float(v) for v in ev], dtype=float)[mask]
         neg = time < 0
         if neg.any():
             self.issues.add(
@@ -701,8 +702,8 @@ class _Builder:
             )
             time = np.where(neg, np.nan, time)
         missing = np.isnan(time) | np.isnan(status)
-        t_given = np.array([not is_missing(c, self.codes) for c in tcells])[mask]
-        e_given = np.array([not is_missing(c, self.codes) for c in ecells])[mask]
+        t_given = np.array([not is_missing(c, self.codes) for c in tcells], dtype=bool)[mask]
+        e_given = np.array([not is_missing(c, self.codes) for c in ecells], dtype=bool)[mask]
         # a cell that is there but failed a check (and a negative time) is already an error
         unreported = missing & ~(t_given & e_given)
         if unreported.any():
