@@ -261,3 +261,25 @@ def test_large_files_switch_to_duckdb(
     _same(json.loads(mem), json.loads(out))
     assert _engine.resolve_engine("memory", "data.xlsx") == "memory"
     assert _engine.resolve_engine("spark", VET) == "spark"
+
+
+@pytest.mark.slow
+def test_run_switches_to_duckdb_for_large_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Property: ``survstudy run`` without --engine, with (pretended) little free memory,
+    derives and analyses the study with DuckDB and says so; the numbers are those of the
+    in-memory run (naive oracle, to 1e-9)."""
+    from survstudy.cli import _engine
+
+    spec = str(ROOT / "examples" / "gbsg" / "study.yaml")
+    args = ["run", spec, "--quiet", "--formats", "json"]
+    code, _, err = _call([*args, "--out", str(tmp_path / "mem")], capsys)
+    assert code == 0, err
+    monkeypatch.setattr(_engine, "_available_memory", lambda: 10**6)
+    code, _, err = _call([*args, "--out", str(tmp_path / "auto")], capsys)
+    assert code == 0, err
+    assert "using --engine duckdb" in err
+    mem = json.loads((tmp_path / "mem" / "results.json").read_text())
+    auto = json.loads((tmp_path / "auto" / "results.json").read_text())
+    _same(mem, auto)

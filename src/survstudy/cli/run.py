@@ -170,6 +170,10 @@ def run(
         study = load_spec(spec)
         out_dir = out if out is not None else default_out_dir(spec)
         check_out_dir(out_dir, [spec, study.data_path])
+        if _sql_readable(study):
+            from survstudy.cli._engine import resolve_engine
+
+            engine = resolve_engine(engine, str(study.data_path), expansion=50)
         options = engine_options(engine, engine_opt)
         with study_rows(study, engine, options) as (cohort, eng):
             results = run_study(
