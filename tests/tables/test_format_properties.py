@@ -16,8 +16,9 @@ finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinit
 @given(finite, st.integers(min_value=0, max_value=4))
 def test_fixed_is_within_half_a_unit(x: float, decimals: int) -> None:
     """Property: the printed value is within half a unit of the last place of repr(x),
-    has exactly `decimals` decimals, and never reads '-0'."""
-    s = fmt.fixed(x, decimals)
+    has exactly `decimals` decimals, and never reads '-0' (minus sign U+2212 and thousands
+    commas are display marks: read back without them)."""
+    s = fmt.fixed(x, decimals).replace("\u2212", "-").replace(",", "")
     assert abs(Decimal(s) - Decimal(repr(x))) <= Decimal(5).scaleb(-decimals - 1)
     assert (len(s.split(".")[1]) if "." in s else 0) == decimals
     assert not re.fullmatch(r"-0(\.0*)?", s)
@@ -36,6 +37,7 @@ def test_p_value_shape(p: float) -> None:
 
 @given(st.integers(min_value=0, max_value=500), st.integers(min_value=1, max_value=500))
 def test_count_percent_shape(n: int, denom: int) -> None:
-    """Property: 'n (p)' with the count verbatim and one decimal."""
+    """Property: 'n (p)' with the count verbatim and one decimal (a percent of 10 000 or
+    more, n = 100 of 1, groups its thousands)."""
     s = fmt.count_percent(n, 100.0 * n / denom)
-    assert re.fullmatch(rf"{n} \(\d+\.\d\)", s)
+    assert re.fullmatch(rf"{n} \((\d+|\d{{1,3}}(,\d{{3}})+)\.\d\)", s)

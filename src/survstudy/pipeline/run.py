@@ -314,9 +314,11 @@ def _precision_message(
     if events == 0 or not math.isfinite(hr):
         return f"With no {noun}, no hazard ratio could have been detected" + tail
     only = "only " if hr >= 2 else ""
+    # the report's count style (survstudy.tables.format.count): "9999", "7,623,599"
+    n_events = f"{events:,}" if events >= 10_000 else str(events)
     what = f" between the groups of {between}" if between else ""
     return (
-        f"With {events} {noun}, {only}a hazard ratio{what} of about {_about(hr)} or more could "
+        f"With {n_events} {noun}, {only}a hazard ratio{what} of about {_about(hr)} or more could "
         f"have been detected with {pw} power" + tail
     )
 

@@ -57,8 +57,9 @@ class ForestPlot:
 
 
 def format_hr_ci(hr: float, lower: float, upper: float) -> str:
-    """ "1.23 (0.45–3.40)" by the tables' rule (:func:`survstudy.tables.format.hr_ci`)."""
-    return tables_format.hr_ci(hr, lower, upper)
+    """ "1.23 (0.45–3.40)", "0.997 (0.937–1.061)": the tables' HR cell
+    (:func:`survstudy.tables.format.hr_ci_text`, three decimals near 1)."""
+    return tables_format.hr_ci_text(hr, lower, upper)
 
 
 def _p_text(p: float) -> str:

@@ -13,6 +13,7 @@ matplotlib is imported lazily and used through :class:`matplotlib.figure.Figure`
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from survstudy.plots._style import OKABE_ITO, format_p, style_context
+from survstudy.plots._style import BASE_SIZE, OKABE_ITO, format_p, style_context
+from survstudy.tables import format as tables_format
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["KMPlot", "nice_ticks", "plot_km", "plot_km_curves"]
+__all__ = ["KMPlot", "nice_ticks", "plot_km", "plot_km_curves", "risk_text"]
 
 # Tick spacings per display unit, in the habits of clinical papers.
 _STEPS: dict[str, tuple[float, ...]] = {
@@ -43,12 +45,14 @@ _RISK_GAP_PT = 34.0  # from the axis line to the "Number at risk" header (clears
 @dataclass(frozen=True)
 class KMPlot:
     """The drawn figure: ``figure`` (None when drawn on a caller's ``ax``), ``ax``,
-    the x ``ticks`` in display units and the ``n_risk`` rows printed under them."""
+    the x ``ticks`` in display units and the ``n_risk`` rows printed under them
+    (divided by ``risk_scale``, 1, 1000 or 10^6, when whole counts would not fit)."""
 
     figure: Figure | None
     ax: Axes
     ticks: tuple[float, ...]
     n_risk: tuple[tuple[int, ...], ...]
+    risk_scale: int = 1
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,6 @@ def _draw(
     figsize: tuple[float, float] | None = None,
 ) -> KMPlot:
     with style_context():
-        from matplotlib import transforms
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
         from matplotlib.ticker import FixedLocator, PercentFormatter
@@ -307,7 +310,12 @@ def _draw(
                     zorder=4,
                 )
             handles.append(
-                Line2D([], [], color=col, label=f"{c.label} (n={c.n}, events={c.events})")
+                Line2D(
+                    [],
+                    [],
+                    color=col,
+                    label=f"{c.label} (n={tables_format.count(c.n)}, events={tables_format.count(c.events)})",
+                )
             )
 
         x_hi = max(ticks[-1] if ticks else 0.0, max((float(c.time.max()) for c in cs), default=1.0))
@@ -359,53 +367,171 @@ def _draw(
         if p_text:
             ax.text(*p_position, p_text, transform=ax.transAxes, ha="left", va="bottom")
 
+        scale = 1
         if rows:
-            fig_for_offset: Any = ax.figure
-            # Row labels end clear of the widest count centred on x = 0 (~2.3 pt per digit).
-            digits = max((len(str(k)) for row in n_risk for k in row), default=1)
-            label_gap = 2.3 * digits + 8.0
-            xform = ax.get_xaxis_transform()  # x in data units, y in axes fraction
+            scale = _risk_table(ax, cs, colours, ticks, n_risk, own_layout=fig is not None)
+    return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk, risk_scale=scale)
+
+
+# (divisor, font size) tried in order until neighbouring counts stand clear of each other:
+# whole counts at the base size, whole counts 1 pt smaller, then counts in thousands or
+# millions (the header says so), and last smaller type down to a 6-pt floor.
+_RISK_CHOICES: tuple[tuple[int, float], ...] = (
+    (1, BASE_SIZE),
+    (1, BASE_SIZE - 1),
+    (1_000, BASE_SIZE),
+    (1_000_000, BASE_SIZE),
+    (1_000_000, BASE_SIZE - 1),
+    (1_000_000, 6.0),
+)
+_RISK_MIN_GAP_PT = 3.0  # white space kept between neighbouring counts
+_RISK_UNIT = {1: "", 1_000: " (thousands)", 1_000_000: " (millions)"}
+
+
+def risk_text(k: int, scale: int = 1) -> str:
+    """A number at risk as printed under the KM figure, in units of ``scale``.
+
+    Whole counts go through the tables' count rule ("9999", "10,000"). In thousands or
+    millions: whole numbers from 10 ("6,802"), one decimal below ("0.5"), "<0.1" for a
+    count that would print as zero, "0" only for nobody at risk.
+    """
+    if scale == 1 or k == 0:
+        return tables_format.count(k)
+    v = k / scale
+    if v >= 10:
+        return tables_format.count(int(tables_format.round_half_up(v, 0)))
+    if v >= 0.05:
+        return tables_format.fixed(v, 1)
+    return "<0.1"
+
+
+def _risk_table(
+    ax: Axes,
+    cs: Sequence[_Curve],
+    colours: Sequence[str],
+    ticks: tuple[float, ...],
+    n_risk: tuple[tuple[int, ...], ...],
+    *,
+    own_layout: bool,
+) -> int:
+    """Write the number-at-risk rows under ``ax``; return the divisor used (1, 10^3, 10^6).
+
+    Each choice of :data:`_RISK_CHOICES` is laid out and measured with the figure's
+    renderer; the first whose counts (and row labels) do not touch is kept.
+    """
+    from matplotlib import transforms
+
+    figure: Any = ax.figure
+    renderer = figure._get_renderer()
+    xform = ax.get_xaxis_transform()  # x in data units, y in axes fraction
+    artists: list[Any] = []
+    scale = 1
+    for scale, size in _RISK_CHOICES:
+        for a in artists:
+            a.remove()
+        artists = []
+        texts = [[risk_text(k, scale) for k in counts] for counts in n_risk]
+        # Row labels end clear of the widest count centred on x = 0 (~2.3 pt per digit
+        # at 8 pt; never closer than half the measured width of that count).
+        digits = max((len(t) for row in texts for t in row), default=1)
+        first = max(
+            (_width_pt(figure, renderer, row[0], size) for row in texts if row), default=0.0
+        )
+        label_gap = max(2.3 * digits + 8.0, first / 2 + 6.0)
+        artists.append(
             ax.text(
                 0.0,
                 0.0,
-                "Number at risk",
+                "Number at risk" + _RISK_UNIT[scale],
                 transform=transforms.offset_copy(
-                    ax.transAxes, fig=fig_for_offset, x=-label_gap, y=-_RISK_GAP_PT, units="points"
+                    ax.transAxes, fig=figure, x=-label_gap, y=-_RISK_GAP_PT, units="points"
                 ),
                 ha="right",
                 va="top",
                 fontweight="bold",
                 clip_on=False,
             )
-            for r, (c, col, counts) in enumerate(zip(cs, colours, n_risk, strict=True)):
-                dy = -_RISK_GAP_PT - _RISK_ROW_PT * (r + 1)
-                ax.text(
+        )
+        cells: list[list[Any]] = []
+        for r, (c, col, row) in enumerate(zip(cs, colours, texts, strict=True)):
+            dy = -_RISK_GAP_PT - _RISK_ROW_PT * (r + 1)
+            label = ax.text(
+                0.0,
+                0.0,
+                c.label,
+                color=col,
+                transform=transforms.offset_copy(
+                    ax.transAxes, fig=figure, x=-label_gap, y=dy, units="points"
+                ),
+                ha="right",
+                va="top",
+                clip_on=False,
+            )
+            artists.append(label)
+            line = [label]
+            for j, (t, text) in enumerate(zip(ticks, row, strict=True)):
+                cell = ax.text(
+                    t,
                     0.0,
-                    0.0,
-                    c.label,
+                    text,
                     color=col,
-                    transform=transforms.offset_copy(
-                        ax.transAxes, fig=fig_for_offset, x=-label_gap, y=dy, units="points"
-                    ),
-                    ha="right",
+                    transform=transforms.offset_copy(xform, fig=figure, y=dy, units="points"),
+                    ha="center",
                     va="top",
                     clip_on=False,
+                    fontsize=size,
+                    gid=f"nrisk-{r}-{j}",
                 )
-                for j, (t, k) in enumerate(zip(ticks, counts, strict=True)):
-                    ax.text(
-                        t,
-                        0.0,
-                        str(k),
-                        color=col,
-                        transform=transforms.offset_copy(
-                            xform, fig=fig_for_offset, y=dy, units="points"
-                        ),
-                        ha="center",
-                        va="top",
-                        clip_on=False,
-                        gid=f"nrisk-{r}-{j}",
-                    )
-    return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk)
+                artists.append(cell)
+                line.append(cell)
+            cells.append(line)
+        if _measure_laid_out(figure, own_layout, renderer, cells):
+            break
+    return scale
+
+
+def _measure_laid_out(
+    figure: Any, own_layout: bool, renderer: Any, cells: Sequence[Sequence[Any]]
+) -> bool:
+    """True when every row of ``cells`` is :func:`_apart`, measured with the figure's layout
+    applied and the axes put back where they were afterwards (the saved file is laid out
+    afresh, byte-identical to a figure never measured)."""
+    gap = _RISK_MIN_GAP_PT * figure.dpi / 72.0
+
+    def check() -> bool:
+        return all(_apart(line, renderer, gap) for line in cells)
+
+    engine = figure.get_layout_engine() if own_layout else None
+    if engine is None:
+        return check()
+    saved = [(a, a.get_position(original=True), a.get_position()) for a in figure.axes]
+    engine.execute(figure)
+    try:
+        return check()
+    finally:
+        for a, original, active in saved:
+            a._set_position(original, which="original")
+            a._set_position(active, which="active")
+
+
+def _width_pt(figure: Any, renderer: Any, text: str, size: float) -> float:
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(family=_style_family(), size=size)
+    w, _, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+    return float(w) * 72.0 / figure.dpi
+
+
+def _style_family() -> list[str]:
+    import matplotlib
+
+    return list(matplotlib.rcParams["font.sans-serif"])
+
+
+def _apart(line: Sequence[Any], renderer: Any, gap: float) -> bool:
+    """True when each text of ``line`` ends at least ``gap`` pixels before the next begins."""
+    boxes = [t.get_window_extent(renderer) for t in line]
+    return all(a.x1 + gap <= b.x0 for a, b in itertools.pairwise(boxes))
 
 
 def _fmt_tick(t: float) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from survstudy.report import _tables as T
 from survstudy.report.bundle import ReportBundle
+from survstudy.tables import format as fmt
 
 __all__ = ["CSS", "render_html"]
 
@@ -109,9 +110,9 @@ _TEMPLATE = """<!DOCTYPE html>
 {% for s in b.flow %}
 {% if not loop.first %}
 <div class="down"></div><div class="{{ 'right' if s.excluded else '' }}"></div>
-{% if s.excluded %}<div class="side">Excluded (n = {{ s.excluded }}){% if s.reason %}: {{ s.reason }}{% endif %}</div>{% else %}<div></div>{% endif %}
+{% if s.excluded %}<div class="side">Excluded (n = {{ s.excluded|count }}){% if s.reason %}: {{ s.reason }}{% endif %}</div>{% else %}<div></div>{% endif %}
 {% endif %}
-<div class="box"><b>{{ s.description }}</b>n = {{ s.n }}</div><div></div><div></div>
+<div class="box"><b>{{ s.description }}</b>n = {{ s.n|count }}</div><div></div><div></div>
 {% endfor %}
 </div>
 </section>
@@ -296,6 +297,7 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     env = jinja2.Environment(
         autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True
     )
+    env.filters["count"] = fmt.count
     tmpl = env.from_string(_TEMPLATE)
     prov = bundle.provenance
     html = tmpl.render(

@@ -3,7 +3,8 @@
 Every text cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR and is not
 a plain number gets a leading apostrophe (``'=HYPERLINK(...)``), in CSV and in
 XLSX alike, so no spreadsheet runs a label as a formula. Numbers (int/float
-values from ``to_records()``) are written as numbers. CSV headers are the column
+values from ``to_records()``, and text cells that are only a number printed with
+thousands commas or a minus sign, "10,000,000", "−1.3") are written as numbers. CSV headers are the column
 keys (stable for scripts); XLSX headers are the printed column headers. CSV files are UTF-8 with a
 byte-order mark (so Excel reads "–" and "≥" correctly) and CRLF line ends.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from survstudy.report import _tables as T
@@ -29,7 +31,20 @@ def _header_and_rows(table: Any) -> tuple[list[str], list[list[Any]]]:
                 header.append(str(k))
     if not recs:
         header = [label or k for k, label in T.columns(table)]
-    return header, [[r.get(h) for h in header] for r in recs]
+    return header, [[_raw(r.get(h)) for h in header] for r in recs]
+
+
+# a printed number with display-only marks: thousands commas and/or a minus sign U+2212
+_PRINTED = re.compile(r"[\u2212-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
+def _raw(v: Any) -> Any:
+    """A cell that is only a number printed with "," or "−" ("10,000,000", "−1.3") as the
+    raw number, so a spreadsheet sums it; every other cell is left as printed."""
+    if not isinstance(v, str) or ("," not in v and "\u2212" not in v) or not _PRINTED.fullmatch(v):
+        return v
+    plain = v.replace(",", "").replace("\u2212", "-")
+    return float(plain) if "." in plain else int(plain)
 
 
 def render_csv(table: Any) -> bytes:

@@ -15,6 +15,7 @@ from typing import Any
 from survstudy.report import _tables as T
 from survstudy.report.bundle import ReportBundle
 from survstudy.report.safe import fixed_datetime, normalise_zip
+from survstudy.tables import format as fmt
 
 __all__ = ["render_docx"]
 
@@ -338,11 +339,12 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                 p = doc.add_paragraph()
                 p.paragraph_format.left_indent = Mm(8)
                 run = p.add_run(
-                    f"→ excluded (n = {s.excluded})" + (f": {s.reason}" if s.reason else "")
+                    f"→ excluded (n = {fmt.count(s.excluded)})"
+                    + (f": {s.reason}" if s.reason else "")
                 )
                 run.italic = True
             p = doc.add_paragraph()
-            run = p.add_run(f"{s.description}: n = {s.n}")
+            run = p.add_run(f"{s.description}: n = {fmt.count(s.n)}")
             run.bold = True
 
     if bundle.quality:

@@ -12,12 +12,19 @@ Rules (documented in ``docs/formatting.md``):
   of exactly 1 is a rounding statement, never a certainty). 0.0499999 prints
   "0.050": the text is rounded, the decision is made on the unrounded value.
 * **Ranges** use an en dash "–" by default (journal style); pass ``sep="-"`` for
-  a hyphen (the seed paper prints "46 (29-57)").
+  a hyphen (the seed paper prints "46 (29-57)"). When either end is negative the
+  range reads " to " ("−5.0 to 5.1"): a dash between negative numbers is ambiguous.
+* **Negative numbers** carry a real minus sign "−" (U+2212), not a hyphen.
+* **Large numbers** (absolute value ≥ 10 000) group thousands with "," ("10,000,000",
+  "12,345.6"); below 10 000 nothing changes ("9999"), so small series print as before.
+  The CSV/XLSX writers turn a cell that is only a number back into a raw number.
 * **Counts and percents** "7 (58.3)": one decimal by default;
   ``drop_trailing_zeros=True`` gives the seed's "6 (50)" and "12 (100)".
 * **Continuous summaries** use the "shortest up to N decimals" rule: 46 -> "46",
   37.5 -> "37.5", 37.25 -> "37.3" (N = 1).
 * **Hazard ratios** two decimals "1.92 (0.48–7.75)"; non-finite parts "NE".
+  :func:`hr_ci_text` (tables and forest plots) takes three decimals when a value
+  other than 1 would print "1.00" ("0.997 (0.937–1.061)").
 
 Nothing here computes a statistic.
 """
@@ -30,10 +37,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
     "EN_DASH",
+    "GROUP_FROM",
+    "MINUS",
     "MISSING",
     "NOT_ESTIMABLE",
     "NOT_REACHED",
     "FormatStyle",
+    "count",
     "count_percent",
     "denominator_note",
     "estimate_ci",
@@ -41,6 +51,7 @@ __all__ = [
     "format_hr_ci",
     "format_p",
     "hr_ci",
+    "hr_ci_text",
     "is_missing",
     "mean_sd",
     "median_iqr",
@@ -52,12 +63,18 @@ __all__ = [
     "p_value",
     "percent",
     "percent_ci",
+    "range_text",
     "reference",
     "round_half_up",
     "shortest",
 ]
 
 EN_DASH = "–"
+MINUS = "\u2212"
+THOUSANDS_SEP = ","
+# Grouping starts at five digits (Chicago/AMA/Nature style: "9999" but "10,000"); the
+# small series this program was built for keep their printed form byte for byte.
+GROUP_FROM = 10_000
 MISSING = "—"
 NOT_ESTIMABLE = "NE"
 NOT_REACHED = "not reached"
@@ -134,11 +151,20 @@ def round_half_up(x: float | int | Decimal, decimals: int) -> Decimal:
 
 
 def _text(d: Decimal) -> str:
-    s = format(d, "f")
-    # "-0.0" after rounding a tiny negative: there is no negative zero in a table.
-    if s.startswith("-") and Decimal(s) == 0:
-        s = s[1:]
-    return s
+    if d == 0:
+        # "-0.0" after rounding a tiny negative: there is no negative zero in a table.
+        d = abs(d)
+    s = format(d, ",f") if abs(d) >= GROUP_FROM else format(d, "f")
+    if THOUSANDS_SEP != ",":  # pragma: no cover - one separator today
+        s = s.replace(",", THOUSANDS_SEP)
+    return MINUS + s[1:] if s.startswith("-") else s
+
+
+def count(n: int | None) -> str:
+    """An integer count: "9999", "10,000", "10,000,000"; None -> "—"."""
+    if n is None:
+        return MISSING
+    return _text(Decimal(int(n)))
 
 
 def _strip(s: str) -> str:
@@ -196,13 +222,23 @@ def count_percent(
     if percent_value is None and denominator is not None:
         percent_value = 100.0 * n / denominator if denominator > 0 else None
     if percent_value is None or is_missing(percent_value):
-        return str(int(n))
+        return count(n)
     pct = percent(percent_value, decimals, drop_trailing_zeros=drop_trailing_zeros)
-    return f"{int(n)} ({pct}{'%' if percent_sign else ''})"
+    return f"{count(n)} ({pct}{'%' if percent_sign else ''})"
+
+
+def range_text(a: str, b: str, sep: str = EN_DASH) -> str:
+    """Two printed ends of a range or interval: "29–57"; " to " when an end is negative.
+
+    "−5–5.1" or "−5-−1" could be read as a subtraction; "−5.0 to 5.1" cannot.
+    """
+    if a.startswith((MINUS, "-")) or b.startswith((MINUS, "-")):
+        return f"{a} to {b}"
+    return f"{a}{sep}{b}"
 
 
 def _pair(a: str, b: str, sep: str) -> str:
-    return f"{a}{sep}{b}"
+    return range_text(a, b, sep)
 
 
 def median_range(
@@ -259,6 +295,22 @@ def hr_ci(hr: Number, lower: Number, upper: Number, digits: int = 2, *, sep: str
     if is_missing(hr) or math.isinf(float(hr)):  # type: ignore[arg-type]
         return NOT_ESTIMABLE
     return estimate_ci(hr, lower, upper, digits, sep=sep)
+
+
+def hr_ci_text(hr: float, lower: float, upper: float) -> str:
+    """HR (95% CI) as the tables and the forest plots print it: 2 decimals, or 3 when a
+    value other than exactly 1 would print as "1.00" ("0.997 (0.937–1.061)").
+
+    A bound printed "1.00" next to p = 0.041 reads as a contradiction (the CI excludes
+    1 at full precision); one more decimal shows where the interval lies.
+    """
+    digits = 2
+    if any(
+        not is_missing(v) and math.isfinite(v) and v != 1.0 and f"{v:.2f}" == "1.00"
+        for v in (hr, lower, upper)
+    ):
+        digits = 3
+    return hr_ci(hr, lower, upper, digits=digits)
 
 
 def format_hr_ci(hr: Number, lower: Number, upper: Number) -> str:
@@ -330,4 +382,4 @@ def percent_ci(
 
 def denominator_note(n: int) -> str:
     """The "(n=11)" annotation of a per-variable denominator or a grouped level."""
-    return f"(n={int(n)})"
+    return f"(n={count(n)})"

@@ -305,8 +305,8 @@ def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
             cat, text = opt.all_text, _continuous_text(r, opt)
             groups = [_continuous_text(g, opt) for g in r.groups]
         elif r.kind == "missing":
-            cat, text = opt.missing_text, str(r.n or 0)
-            groups = [str(g.n or 0) for g in r.groups]
+            cat, text = opt.missing_text, fmt.count(r.n or 0)
+            groups = [fmt.count(g.n or 0) for g in r.groups]
         else:
             cat = str(r.level)
             subs = tuple(getattr(r, "sublevels", ()) or ())
@@ -366,7 +366,7 @@ def _variable_lines(items: Sequence[Table1Variable], opt: Table1Options) -> list
                 )
             )
             n_missing = int(res.n_missing)
-            miss_groups = [str(int(g.n_missing)) for g in v.by]
+            miss_groups = [fmt.count(int(g.n_missing)) for g in v.by]
         else:
             first_line = True
             for i, lev in enumerate(res.levels):
@@ -387,7 +387,7 @@ def _variable_lines(items: Sequence[Table1Variable], opt: Table1Options) -> list
                 )
                 first_line = False
             n_missing = int(res.n_missing)
-            miss_groups = [str(int(g.n_missing)) for g in v.by]
+            miss_groups = [fmt.count(int(g.n_missing)) for g in v.by]
         if v.show_denominator is False:
             for ln in lines:
                 if ln.variable == v.variable:
@@ -403,7 +403,7 @@ def _variable_lines(items: Sequence[Table1Variable], opt: Table1Options) -> list
                     v.label,
                     "missing",
                     opt.missing_text,
-                    str(n_missing),
+                    fmt.count(n_missing),
                     miss_groups,
                 )
             )
@@ -446,16 +446,16 @@ def table1_model(
         lines = _variable_lines(items, opt)
 
     columns = [
-        Column("variable", opt.variable_header.format(n=n_total)),
+        Column("variable", opt.variable_header.format(n=fmt.count(n_total))),
         Column("category", opt.category_header),
     ]
     stat_header = opt.statistic_header
     if by_levels:
-        stat_header = f"Overall (n = {n_total})"
+        stat_header = f"Overall (n = {fmt.count(n_total)})"
     columns.append(Column("statistic", stat_header))
     gkeys = [f"group_{i}" for i in range(len(by_levels))]
     for k, (lev, gn) in zip(gkeys, by_levels, strict=True):
-        columns.append(Column(k, f"{lev} (n = {gn})"))
+        columns.append(Column(k, f"{lev} (n = {fmt.count(gn)})"))
     has_p = any(ln.p_text for ln in lines) or bool(by_levels)
     if has_p:
         columns.append(Column("p", opt.p_header, align="right"))

@@ -94,7 +94,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
         rows.append(Row(kind="summary", cells={"statistic": label, **cells}))
         return len(rows) - 1
 
-    row("Patients, n", {ep.name: str(ep.n) for ep in eps})
+    row("Patients, n", {ep.name: fmt.count(ep.n) for ep in eps})
     i = row(
         "Events, n (%)",
         {ep.name: fmt.count_percent(ep.events, 100.0 * ep.events / ep.n) for ep in eps},
@@ -143,7 +143,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
                 cells[ep.name] = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=pct_digits)
             else:
                 cells[ep.name] = fmt.not_estimable()
-            risk[ep.name] = str(a.n_risk)
+            risk[ep.name] = fmt.count(a.n_risk)
             found.append((ep.name, a))
         i = row(f"{_unit(unit, t)} survival, % (95% CI)", cells)
         for name, a in found:
@@ -198,13 +198,9 @@ def row_label(r: CoxRow) -> str:
 def hr_text(hr: float, lower: float, upper: float) -> str:
     """HR (95% CI) with 2 decimals, or 3 when a value would print as "1.00".
 
-    A bound printed "1.00" next to p = 0.041 reads as a contradiction (the CI excludes
-    1 at full precision); one more decimal shows where the interval lies.
+    The rule lives in :func:`survstudy.tables.format.hr_ci_text`, shared with the forest plots.
     """
-    digits = 2
-    if any(math.isfinite(v) and v != 1.0 and f"{v:.2f}" == "1.00" for v in (hr, lower, upper)):
-        digits = 3
-    return fmt.hr_ci(hr, lower, upper, digits=digits)
+    return fmt.hr_ci_text(hr, lower, upper)
 
 
 def _hr_text(r: CoxRow) -> str:
@@ -366,7 +362,7 @@ def _permutation_footnote(tests: list[PermutationTest]) -> str | None:
     if "monte-carlo" in methods:
         mc = next(t for t in tests if t.method == "monte-carlo")
         parts.append(
-            f"MC, Monte-Carlo p from {mc.n_resamples} random permutations (seed {mc.seed}) "
+            f"MC, Monte-Carlo p from {fmt.count(mc.n_resamples)} random permutations (seed {mc.seed}) "
             "with its 95% Clopper–Pearson interval"
         )
     return "; ".join(parts) + "."
@@ -466,8 +462,8 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         columns[3:3] = firth_cols
     if not model.estimable:
         foot = [
-            f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
-            f"{model.events} events, {model.n_parameters} parameters. NE, not estimable: "
+            f"Multivariable Cox regression ({ties} method for ties): {fmt.count(model.n)} "
+            f"patients, {fmt.count(model.events)} events, {model.n_parameters} parameters. NE, not estimable: "
             "the model could not be fitted (the reason follows); the other analyses of this "
             "report are not affected."
         ]
@@ -483,10 +479,14 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
             notes=notes,
         )
     foot = [
-        f"Multivariable Cox regression ({ties} method for ties): {model.n} patients, "
-        f"{model.events} events, {model.n_parameters} parameters "
+        f"Multivariable Cox regression ({ties} method for ties): {fmt.count(model.n)} "
+        f"patients, {fmt.count(model.events)} events, {model.n_parameters} parameters "
         f"({fmt.number(model.events_per_variable, digits=1)} events per variable)"
-        + (f"; {model.n_dropped} with a missing covariate excluded" if model.n_dropped else "")
+        + (
+            f"; {fmt.count(model.n_dropped)} with a missing covariate excluded"
+            if model.n_dropped
+            else ""
+        )
         + ".",
         f"Concordance (Harrell's C) {fmt.number(model.concordance, digits=3)}"
         + (
