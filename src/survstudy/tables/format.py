@@ -24,7 +24,8 @@ Rules (documented in ``docs/formatting.md``):
   37.5 -> "37.5", 37.25 -> "37.3" (N = 1).
 * **Hazard ratios** two decimals "1.92 (0.48–7.75)"; non-finite parts "NE".
   :func:`hr_ci_text` (tables and forest plots) takes three decimals when a value
-  other than 1 would print "1.00" ("0.997 (0.937–1.061)").
+  other than 1 would print "1.00" ("0.997 (0.937–1.061)"), and more (up to four)
+  while the two bounds print alike ("1.221 (1.218–1.224)", not "1.22 (1.22–1.22)").
 
 Nothing here computes a statistic.
 """
@@ -302,7 +303,9 @@ def hr_ci_text(hr: float, lower: float, upper: float) -> str:
     value other than exactly 1 would print as "1.00" ("0.997 (0.937–1.061)").
 
     A bound printed "1.00" next to p = 0.041 reads as a contradiction (the CI excludes
-    1 at full precision); one more decimal shows where the interval lies.
+    1 at full precision); one more decimal shows where the interval lies. An interval
+    whose bounds print alike ("1.22 (1.22–1.22)", large registries) takes one more
+    decimal, up to four: "1.221 (1.218–1.224)".
     """
     digits = 2
     if any(
@@ -310,6 +313,16 @@ def hr_ci_text(hr: float, lower: float, upper: float) -> str:
         for v in (hr, lower, upper)
     ):
         digits = 3
+    # Registry-sized samples give intervals narrower than 0.01: "1.22 (1.22–1.22)" reads as
+    # no uncertainty at all. Up to 4 decimals, until the two bounds print apart.
+    finite = [v for v in (lower, upper) if not is_missing(v) and math.isfinite(v)]
+    while (
+        digits < 4
+        and len(finite) == 2
+        and finite[0] != finite[1]
+        and fixed(finite[0], digits) == fixed(finite[1], digits)
+    ):
+        digits += 1
     return hr_ci(hr, lower, upper, digits=digits)
 
 
