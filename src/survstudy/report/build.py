@@ -160,6 +160,7 @@ def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def figure_specs(results: Any) -> list[FigureSpec]:
     """KM curves per endpoint/factor, then forest plots; each drawn when written."""
     from survstudy.plots import plot_forest, plot_km_curves
+    from survstudy.tables.format import count
 
     figs: list[FigureSpec] = []
     unit = results.time_unit
@@ -179,7 +180,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                     " with the exact permutation p"
                     if perm.method == "exact"
                     else " with the Monte-Carlo permutation p "
-                    f"({perm.n_resamples} seeded permutations)"
+                    f"({count(perm.n_resamples)} seeded permutations)"
                 ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
         caption += f". Time in {unit}; number at risk under the x-axis."
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
