@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import itertools
 import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from survstudy.pipeline.results import CurveGroup, KMCurves, Median
-from survstudy.plots import ForestRow, plot_forest, plot_km_curves
+from survstudy.plots import ForestRow, plot_forest, plot_km_curves, save_figure
 from survstudy.plots.km import risk_text
 from survstudy.tables.study import hr_text
 
 NAN = math.nan
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _curves(n: int, n_groups: int, n_ticks: int, labels: tuple[str, ...] = ()) -> KMCurves:
@@ -190,3 +193,18 @@ def test_forest_prints_the_table_hr_text() -> None:
         assert hr_text(h, lo, hi) in texts
     assert "0.997 (0.937–1.061)" in texts
     assert "1.00 (0.94–1.06)" not in texts
+
+
+def test_negative_tick_labels_use_the_minus_sign(tmp_path: Path) -> None:
+    """Hand-written: a linear forest axis from -1 to 2 labels its negative tick "−1" in the
+    saved file."""
+    plot = plot_forest(
+        [ForestRow(label="d", hr=0.5, lower=-0.5, upper=1.5)],
+        log_scale=False,
+        xlim=(-1.0, 2.0),
+        ref_line=0.0,
+    )
+    (svg,) = save_figure(plot, tmp_path / "f", formats=("svg",))
+    texts = ["".join(t.itertext()) for t in ET.parse(svg).getroot().iter(f"{SVG}text")]
+    assert "\u22121" in texts or "\u22121.0" in texts
+    assert not any(t.startswith("-") for t in texts)

@@ -69,7 +69,8 @@ def rc_params() -> dict[str, Any]:
         "pdf.fonttype": 42,
         "ps.fonttype": 42,
         "path.simplify": False,
-        "axes.unicode_minus": False,
+        # negative tick labels with a real minus sign, as the tables print them
+        "axes.unicode_minus": True,
     }
 
 

@@ -535,4 +535,4 @@ def _apart(line: Sequence[Any], renderer: Any, gap: float) -> bool:
 
 
 def _fmt_tick(t: float) -> str:
-    return f"{t:g}"
+    return f"{t:g}".replace("-", tables_format.MINUS)
