@@ -7,6 +7,7 @@ Every expected string below is written by hand from the rule in
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -124,3 +125,27 @@ def test_table1_headers_group_counts() -> None:
     assert t.columns[0].header == "Variable (n = 10,000,000)"
     cells = [r.text("statistic") for r in t.rows]
     assert cells == ["6,000,000 (60.0)", "4,000,000 (40.0)"]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "start", "limit", "want"),
+    [
+        (0.7009, 0.7015, 2, 4, 3),  # "0.70" twice -> "0.701", "0.702"
+        (0.70001, 0.70004, 2, 4, 4),  # still alike at 4: stop at the limit
+        (0.5, 0.9, 2, 4, 2),  # already apart
+        (0.7, 0.7, 2, 4, 2),  # equal bounds: more decimals cannot help
+        (0.7, math.inf, 2, 4, 2),
+        (None, 0.7, 2, 4, 2),
+    ],
+)
+def test_decimals_apart(lo: float | None, hi: float, start: int, limit: int, want: int) -> None:
+    """Hand-written: one more decimal at a time while two different bounds print alike."""
+    assert fmt.decimals_apart(lo, hi, start, limit) == want
+
+
+def test_survival_percent_interval_narrower_than_a_tenth() -> None:
+    """Hand-written: 70.12% (70.09–70.15) at registry scale; the seed's whole percents
+    and a wide interval are unchanged."""
+    assert fmt.percent_ci(0.70123, 0.70091, 0.70154, decimals=2) == "70.12 (70.09–70.15)"
+    assert fmt.decimals_apart(70.091, 70.139, 1, 2) == 2  # "70.1" twice at 1 decimal
+    assert fmt.decimals_apart(54.3, 94.1, 0, 0) == 0

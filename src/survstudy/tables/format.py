@@ -46,6 +46,7 @@ __all__ = [
     "FormatStyle",
     "count",
     "count_percent",
+    "decimals_apart",
     "denominator_note",
     "estimate_ci",
     "fixed",
@@ -315,15 +316,21 @@ def hr_ci_text(hr: float, lower: float, upper: float) -> str:
         digits = 3
     # Registry-sized samples give intervals narrower than 0.01: "1.22 (1.22–1.22)" reads as
     # no uncertainty at all. Up to 4 decimals, until the two bounds print apart.
-    finite = [v for v in (lower, upper) if not is_missing(v) and math.isfinite(v)]
-    while (
-        digits < 4
-        and len(finite) == 2
-        and finite[0] != finite[1]
-        and fixed(finite[0], digits) == fixed(finite[1], digits)
-    ):
-        digits += 1
-    return hr_ci(hr, lower, upper, digits=digits)
+    return hr_ci(hr, lower, upper, digits=decimals_apart(lower, upper, digits, 4))
+
+
+def decimals_apart(lower: Number, upper: Number, decimals: int, max_decimals: int) -> int:
+    """``decimals``, or more (up to ``max_decimals``) while two different finite bounds
+    would print alike: (0.7009, 0.7015) at 2 -> 3 ("0.701", "0.702")."""
+    if is_missing(lower) or is_missing(upper):
+        return decimals
+    assert lower is not None
+    assert upper is not None
+    if not (math.isfinite(float(lower)) and math.isfinite(float(upper))) or lower == upper:
+        return decimals
+    while decimals < max_decimals and fixed(lower, decimals) == fixed(upper, decimals):
+        decimals += 1
+    return decimals
 
 
 def format_hr_ci(hr: Number, lower: Number, upper: Number) -> str:

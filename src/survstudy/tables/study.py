@@ -13,6 +13,7 @@ columns are endpoints).
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 from survstudy.pipeline.results import (
@@ -140,7 +141,15 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
             if a is None:
                 continue
             if math.isfinite(a.survival):
-                cells[ep.name] = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=pct_digits)
+                # a registry's interval can be narrower than the printed precision:
+                # "70.12 (70.09–70.15)", not "70.1 (70.1–70.1)" (percent = 100 x proportion)
+                lo, hi = (
+                    Decimal(repr(float(v))) * 100 if math.isfinite(v) else v
+                    for v in (a.lower, a.upper)
+                )
+                # (small series keep whole percentages as the seed prints them)
+                d = fmt.decimals_apart(lo, hi, pct_digits, 2 if pct_digits else 0)
+                cells[ep.name] = fmt.percent_ci(a.survival, a.lower, a.upper, decimals=d)
             else:
                 cells[ep.name] = fmt.not_estimable()
             risk[ep.name] = fmt.count(a.n_risk)
