@@ -149,3 +149,25 @@ def test_survival_percent_interval_narrower_than_a_tenth() -> None:
     assert fmt.percent_ci(0.70123, 0.70091, 0.70154, decimals=2) == "70.12 (70.09–70.15)"
     assert fmt.decimals_apart(70.091, 70.139, 1, 2) == 2  # "70.1" twice at 1 decimal
     assert fmt.decimals_apart(54.3, 94.1, 0, 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("hr", "want"),
+    [(5.43, "5.4"), (25.2, "25"), (1.04, "1.04"), (1.0034, "1.003"), (1.0, "1.0")],
+)
+def test_detectable_hr_near_one(hr: float, want: str) -> None:
+    """Hand-written: the detectable HR of a registry is never printed "1.0" unless it is 1."""
+    from survstudy.pipeline.run import _about
+    from survstudy.tables.study import _detectable_text
+
+    assert _detectable_text(hr) == want
+    assert _about(hr) == want
+
+
+def test_precision_note_groups_the_events() -> None:
+    """Hand-written: "With 7,623,599 events, ... about 1.003"; 9999 events stay ungrouped."""
+    from survstudy.pipeline.run import _precision_message
+
+    text = _precision_message("events", 7_623_599, 1.0034, 0.8)
+    assert text.startswith("With 7,623,599 events, a hazard ratio of about 1.003 or more")
+    assert _precision_message("events", 9999, 1.06, 0.8).startswith("With 9999 events,")

@@ -300,7 +300,11 @@ def _event_noun(spec: StudySpec, ep: str, events: int) -> str:
 def _about(hr: float) -> str:
     """A detectable HR in words: one decimal below 10, whole numbers to 100, then 2 digits."""
     if hr < 10:
-        return f"{hr:.1f}"
+        # a registry detects HRs barely above 1: "1.003", never "1.0" (which reads "no effect")
+        for digits in (1, 2):
+            if hr == 1 or f"{hr:.{digits}f}".rstrip("0") != "1.":
+                return f"{hr:.{digits}f}"
+        return f"{hr:.3f}"
     if hr < 100:
         return str(round(hr))
     return str(int(float(f"{hr:.2g}")))

@@ -289,8 +289,17 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
 
 
 def _detectable_text(hr: float) -> str:
-    """A detectable HR: one decimal below 10, whole numbers above ("5.4", "25")."""
-    return fmt.number(hr, digits=1) if hr < 10 else fmt.number(hr, digits=0)
+    """A detectable HR: one decimal below 10, whole numbers above ("5.4", "25").
+
+    A registry detects HRs barely above 1: more decimals (up to 3) until the text is not
+    "1.0" ("1.003"), which would read as "no effect".
+    """
+    if hr >= 10:
+        return fmt.number(hr, digits=0)
+    digits = 1
+    while digits < 3 and hr != 1 and fmt.number(hr, digits=digits).rstrip("0") == "1.":
+        digits += 1
+    return fmt.number(hr, digits=digits)
 
 
 def _firth_footnote(rows: tuple[CoxRow, ...], conf_level: float) -> str | None:
