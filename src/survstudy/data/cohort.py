@@ -23,6 +23,7 @@ cannot be derived, e.g. no start date).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -296,20 +297,7 @@ class _Builder:
 
     def column_cells(self, column: str, key: tuple[str | int, ...]) -> list[Any]:
         if column not in self.raw.columns:
-            from survstudy.spec import closest
-
-            suggestion = closest(column, self.raw.columns)
-            raise DataError(
-                f"the spec's column '{column}' is not in the file"
-                + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                file=self.file,
-                column=column,
-                rule="COLUMN-MISSING",
-                hint=f"spec line {self.spec.line_of(*key)}: fix the name in the spec, or set "
-                "'column:' to the header as written in the file"
-                if self.spec.line_of(*key)
-                else "fix the name in the spec",
-            )
+            raise missing_column_error(self.spec, self.file, column, self.raw.columns, key)
         return self.raw.column(column)
 
     def codes_for(self, var: VariableSpec) -> frozenset[str]:
@@ -633,7 +621,7 @@ class _Builder:
         cols: dict[str, Any] = {}
         rows = self.rows[mask]
         cutoff = date_to_days(spec.data.cutoff) if spec.data.cutoff else np.inf
-        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        death_vars = death_variables(spec)
         for name, ep in spec.endpoints.items():
             t_col, e_col, s_col = endpoint_columns(name)
             label = ep.label or name
@@ -836,7 +824,7 @@ class _Builder:
     def death_checks(self, mask: np.ndarray) -> None:
         spec = self.spec
         rows = self.rows[mask]
-        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        death_vars = death_variables(spec)
         event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
         censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
         for dv in death_vars:
@@ -1039,7 +1027,7 @@ class _Builder:
                 events=int(np.nansum(ep_cols[e_col])),
                 horizon_days=ep.horizon * spec.units.days_per_unit if ep.horizon else None,
                 competing=tuple(ep.competing),
-                definition=_definition(spec, name),
+                definition=endpoint_definition(spec, name),
             )
         return Cohort(
             spec=spec,
@@ -1062,7 +1050,7 @@ def _missing_mask_any(col: Any) -> np.ndarray:
     return np.isnan(np.asarray(col, dtype=float))
 
 
-def _is_death(name: str, var: VariableSpec) -> bool:
+def is_death_date(name: str, var: VariableSpec) -> bool:
     """The date of death: marked ``death: true``; unmarked, a name or label saying so."""
     if var.death is not None:
         return var.death
@@ -1070,7 +1058,37 @@ def _is_death(name: str, var: VariableSpec) -> bool:
     return "death" in text or "died" in text or name.casefold() == "dod"
 
 
-def _definition(spec: StudySpec, name: str) -> str:
+def death_variables(spec: StudySpec) -> list[str]:
+    """The spec's date variables that hold a date of death (:func:`is_death_date`)."""
+    return [n for n, v in spec.variables.items() if v.type == "date" and is_death_date(n, v)]
+
+
+def missing_column_error(
+    spec: StudySpec,
+    file: str,
+    column: str,
+    columns: Sequence[str],
+    key: tuple[str | int, ...],
+) -> DataError:
+    """COLUMN-MISSING: the spec names ``column`` (at ``key``), which is not among ``columns``."""
+    from survstudy.spec import closest
+
+    suggestion = closest(column, list(columns))
+    line = spec.line_of(*key)
+    return DataError(
+        f"the spec's column '{column}' is not in the file"
+        + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
+        file=file,
+        column=column,
+        rule="COLUMN-MISSING",
+        hint=f"spec line {line}: fix the name in the spec, or set "
+        "'column:' to the header as written in the file"
+        if line
+        else "fix the name in the spec",
+    )
+
+
+def endpoint_definition(spec: StudySpec, name: str) -> str:
     """The endpoint's derivation rule in words (for the methods paragraph)."""
     ep = spec.endpoints[name]
     label = ep.label or name

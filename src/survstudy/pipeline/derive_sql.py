@@ -64,7 +64,14 @@ from typing import Any
 
 import numpy as np
 
-from survstudy.data.cohort import EndpointInfo, FlowStep, VariableInfo, _definition, _is_death
+from survstudy.data.cohort import (
+    EndpointInfo,
+    FlowStep,
+    VariableInfo,
+    death_variables,
+    endpoint_definition,
+    missing_column_error,
+)
 from survstudy.data.columns import norm_text, shown, sublevels
 from survstudy.data.expressions import ExpressionTypeError, date_to_days
 from survstudy.data.quality import IssueCollector, format_rows
@@ -244,20 +251,7 @@ class _Deriver:
     # ------------------------------------------------------------------ cells
     def cell(self, column: str, key: tuple[str | int, ...]) -> _Cell:
         if column not in self.types:
-            from survstudy.spec import closest
-
-            suggestion = closest(column, list(self.types))
-            raise DataError(
-                f"the spec's column '{column}' is not in the file"
-                + (f" (did you mean '{suggestion}'?)" if suggestion else ""),
-                file=self.file,
-                column=column,
-                rule="COLUMN-MISSING",
-                hint=f"spec line {self.spec.line_of(*key)}: fix the name in the spec, or set "
-                "'column:' to the header as written in the file"
-                if self.spec.line_of(*key)
-                else "fix the name in the spec",
-            )
+            raise missing_column_error(self.spec, self.file, column, list(self.types), key)
         kind = self.types[column]
         return _Cell(self.q(column), kind, column, raw=True)
 
@@ -936,7 +930,7 @@ class _Deriver:
 
     def death_checks(self) -> None:
         spec = self.spec
-        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        death_vars = death_variables(spec)
         event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
         censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
         for dv in death_vars:
@@ -981,7 +975,7 @@ class _Deriver:
         spec = self.spec
         self.ep_cols: dict[str, tuple[str, str, str]] = {}
         cutoff = date_to_days(spec.data.cutoff) if spec.data.cutoff else None
-        death_vars = [n for n, v in spec.variables.items() if v.type == "date" and _is_death(n, v)]
+        death_vars = death_variables(spec)
         for name, ep in spec.endpoints.items():
             if not ep.from_dates:
                 time, status = self.endpoint_columns_form(name)
@@ -1591,7 +1585,7 @@ class _Deriver:
                 events=self.counts[f"epe__{name}"],
                 horizon_days=ep.horizon * spec.units.days_per_unit if ep.horizon else None,
                 competing=tuple(ep.competing),
-                definition=_definition(spec, name),
+                definition=endpoint_definition(spec, name),
             )
         return out
 
