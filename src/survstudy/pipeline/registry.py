@@ -81,16 +81,6 @@ class DerivedCohort:
     unit: str
     days_per_unit: float
 
-    def to_units(self, days: Any) -> Any:
-        """Convert days (a number or array) to the display unit."""
-        out = np.asarray(days, dtype=float) / self.days_per_unit
-        return float(out) if out.ndim == 0 else out
-
-    def to_days(self, value: Any) -> Any:
-        """Convert a time in the display unit to days."""
-        out = np.asarray(value, dtype=float) * self.days_per_unit
-        return float(out) if out.ndim == 0 else out
-
     def has_applicable(self, name: str) -> bool:
         """Whether ``name`` has an ``applicable_when`` condition (and so its column)."""
         return self.variables[name].applicable_when is not None
