@@ -63,8 +63,8 @@ def _children(pid: int) -> list[int]:
 
 
 def run(engine_name: str, data: str, master: str | None) -> dict[str, Any]:
-    from survstudy.engines import analyses
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import analyses, get_engine
+    from survstudy.engines.base import Source
 
     opts: dict[str, Any] = {}
     if engine_name == "duckdb":
@@ -135,8 +135,8 @@ def agree(data: str) -> dict[str, Any]:
     """In-memory statistics (survstudy.stats on arrays) vs the DuckDB engine, max relative diff."""
     import pyarrow.parquet as pq
 
-    from survstudy.engines import analyses
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import analyses, get_engine
+    from survstudy.engines.base import Source
     from survstudy.stats.cox import cox_fit
     from survstudy.stats.km import kaplan_meier
     from survstudy.stats.logrank import logrank_test

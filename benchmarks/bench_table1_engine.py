@@ -91,7 +91,8 @@ def _setup(path: str, n: int, by: str | None) -> tuple[object, object]:
 def run_one(path: str, n: int, by: str | None, profile: str, engine: str) -> None:
     import time
 
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import get_engine
+    from survstudy.engines.base import Source
     from survstudy.pipeline.profiles import get_profile
     from survstudy.pipeline.run import _Warnings
     from survstudy.pipeline.table1_engine import table1_from_engine
@@ -117,7 +118,8 @@ def check(path: str, n: int) -> None:
     import pyarrow.parquet as pq
     from scipy import stats
 
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import get_engine
+    from survstudy.engines.base import Source
     from survstudy.pipeline.profiles import get_profile
     from survstudy.pipeline.run import _Warnings
     from survstudy.pipeline.table1_engine import table1_from_engine

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from survstudy.data import build_cohort
-from survstudy.engines.base import get_engine
+from survstudy.engines import get_engine
 from survstudy.errors import DataError, SpecError
 from survstudy.pipeline.derive_sql import MAX_ROWS, derive_cohort
 from survstudy.pipeline.registry import derive_from_cohort

@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 from survstudy.data import build_cohort
-from survstudy.engines.base import Source, get_engine
+from survstudy.engines import get_engine
+from survstudy.engines.base import Source
 from survstudy.pipeline.profiles import get_profile
 from survstudy.pipeline.registry import derive_from_cohort
 from survstudy.pipeline.run import _table1, _Warnings

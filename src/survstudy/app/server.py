@@ -254,9 +254,9 @@ class _App:
         s.reset_for_upload()
         s.title = Path(display).stem.replace("_", " ").strip() or "My study"
         s.columns = [_choice(g) for g in guess_columns(raw)]
-        from survstudy.data.scaffold import _date_order_hint
+        from survstudy.data.scaffold import date_order_hint
 
-        hint = _date_order_hint(raw, guess_columns(raw))
+        hint = date_order_hint(raw, guess_columns(raw))
         s.date_format = hint if hint in ("DMY", "MDY") else ("DMY" if hint == "?" else "")
         return RedirectResponse("/columns", status_code=303)
 
@@ -688,7 +688,7 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
     """What the results page shows: headline survival, report tables, warnings."""
     import math
 
-    from survstudy.report import _tables as T
+    from survstudy.report import table_view
 
     unit = results.time_unit
     survival = []
@@ -714,20 +714,7 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
                 ],
             }
         )
-    tables = []
-    for t in bundle.tables:
-        tables.append(
-            {
-                "key": T.key(t),
-                "title": T.title(t),
-                "columns": [label for _, label in T.columns(t)],
-                "rows": [
-                    {"kind": kind, "cells": cells, "indent": ind}
-                    for (kind, cells), ind in zip(T.rows(t), T.indents(t), strict=True)
-                ],
-                "footnotes": T.footnotes(t),
-            }
-        )
+    tables = [table_view(t) for t in bundle.tables]
     warnings = [words(w.message) for w in bundle.warnings]
     return {
         "title": results.title,

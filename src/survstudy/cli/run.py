@@ -211,7 +211,7 @@ def study_rows(study: Any, engine: str, options: dict[str, Any]) -> Iterator[tup
     import shutil
     import tempfile
 
-    from survstudy.engines.base import get_engine
+    from survstudy.engines import get_engine
     from survstudy.pipeline.registry import derive_from_cohort
 
     eng = get_engine(engine, **options)

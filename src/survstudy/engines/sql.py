@@ -5,7 +5,7 @@ columns, the Cox terms, the filter); the functions below turn it into one
 ``SELECT`` each. An engine only has to (1) give the relation as text (DuckDB:
 ``read_parquet([...])``; Spark: a temporary view name), (2) say each used
 column's :data:`KINDS` from its schema, (3) run the query and hand the result
-columns (names documented per function) to :mod:`survstudy.engines.base`'s
+columns (names documented per function) to :mod:`survstudy.engines.cells`'s
 helpers / the containers of :mod:`survstudy.stats.sufficient`.
 
 Every query reads the rows of ``base``: ``WHERE <where>``, then (except in
@@ -232,7 +232,7 @@ def risk_table_sql(spec: Spec, d: Dialect) -> str:
     """Per (s_, g_, t_, e_) over complete rows: ``w`` = Σ weight, ``n`` = row count.
 
     Columns ``s_, g_, t_, e_, w, n``; the driver sums ``w`` over ``e_ = 1`` for
-    the events and over both for the exits (:func:`survstudy.engines.base.risk_counts_from_cells`).
+    the events and over both for the exits (:func:`survstudy.engines.cells.risk_counts_from_cells`).
     """
     return (
         _base(spec, d)
@@ -286,7 +286,7 @@ def cox_sums_sql(
     Columns: ``s_, t_, e_``, ``n`` (rows), ``w`` (Σ w), ``r0`` (Σ w e^η), ``r1_{j}``
     (Σ w x_cj e^η), ``r2_{j}_{k}`` for k >= j (Σ w x_cj x_ck e^η), ``sx{j}``
     (Σ w x_cj) and ``seta`` (Σ w η). Rows with ``e_ = 1`` give the event sums, both
-    rows together the all-rows sums (:func:`survstudy.engines.base.cox_sums_from_cells`).
+    rows together the all-rows sums (:func:`survstudy.engines.cells.cox_sums_from_cells`).
     """
     p = len(spec.terms)
     eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from survstudy.pipeline.results import GroupTest
-from survstudy.stats._common import StatWarning
+from survstudy.stats import StatWarning
 
 __all__ = [
     "KM",

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from survstudy.stats._common import StatWarning
+from survstudy.stats import StatWarning
 
 __all__ = [
     "CoxRow",

@@ -89,7 +89,7 @@ def run_study(
     ``cohort`` is an in-memory :class:`~survstudy.data.Cohort`, or a registry
     cohort (:class:`~survstudy.pipeline.registry.DerivedCohort`) whose rows
     ``data_engine`` (a DuckDB or Spark engine from
-    :func:`survstudy.engines.base.get_engine`) reads where they are.
+    :func:`survstudy.engines.get_engine`) reads where they are.
     ``profile`` overrides ``analyses.methods`` (``standard`` or ``spss``).
     ``progress`` is called before each step. Statistical warnings are collected
     on the result (and on the rows they concern); user-fixable problems raise

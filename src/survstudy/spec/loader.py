@@ -12,11 +12,9 @@ YAML rules (deliberately stricter than PyYAML's defaults):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import typing
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from survstudy.errors import SpecError
 from survstudy.spec.model import StudySpec
+from survstudy.spec.suggest import closest
 
 __all__ = ["closest", "load_spec", "load_spec_text"]
 
@@ -52,16 +51,6 @@ _Loader.add_implicit_resolver(
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-
-
-def closest(word: str, options: Iterable[str]) -> str | None:
-    """The option most similar to ``word`` (for 'did you mean …?'), or ``None``."""
-    opts = [str(o) for o in options]
-    match = difflib.get_close_matches(word, opts, n=1, cutoff=0.6)
-    if match:
-        return match[0]
-    lowered = {o.lower(): o for o in opts}
-    return lowered.get(word.lower())
 
 
 def _construct(

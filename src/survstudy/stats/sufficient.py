@@ -41,6 +41,7 @@ __all__ = [
     "CoxMoments",
     "CoxSums",
     "RiskCounts",
+    "collapse_sorted",
     "concordance_from_cells",
     "concordance_skipped",
 ]
@@ -169,11 +170,11 @@ def _merge_times(time: F) -> tuple[F, I]:
     return uniq[inv], inv
 
 
-def _collapse_sorted(
+def collapse_sorted(
     keys: list[NDArray[Any]], *cols: NDArray[Any]
 ) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
     """Sort records by ``keys`` (first key most significant) and sum ``cols`` over equal keys
-    (also used by :mod:`survstudy.engines.base` to build the containers from cells)."""
+    (also used by :mod:`survstudy.engines.cells` to build the containers from cells)."""
     n = keys[0].shape[0]
     if n == 0:
         return keys, list(cols)
@@ -304,7 +305,7 @@ def _group(sums: CoxSums, scale: F) -> _Grouped:
         distinct_times(sums.time) if sums.time.size else (np.zeros(0), np.zeros(0, np.intp))
     )
     ss = np.outer(scale, scale)
-    (sk, tk), cols = _collapse_sorted(
+    (sk, tk), cols = collapse_sorted(
         [sums.stratum.astype(np.intp), tinv.astype(np.intp)],
         sums.n_event,
         sums.w_event,
@@ -441,9 +442,15 @@ def cox_fit_from_sums(
     (an engine's robust variance starts from them instead of another pass).
     """
     from survstudy.errors import AnalysisError
-    from survstudy.stats._cox_fitting import NewtonFit, check_collinear, summarise_fit
+    from survstudy.stats._cox_fitting import (
+        NewtonFit,
+        check_collinear,
+        generalised_inverse,
+        solve_psd,
+        summarise_fit,
+    )
     from survstudy.stats._cox_fitting import newton as _newton
-    from survstudy.stats.cox import BaselineHazard, CoxControl, CoxResult, _inverse, _solve_psd
+    from survstudy.stats.cox import BaselineHazard, CoxControl, CoxResult
 
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
@@ -492,7 +499,12 @@ def cox_fit_from_sums(
 
     def newton(init: F, keep: I | None = None) -> NewtonFit:
         return _newton(
-            lambda b: evaluate(b, keep), init, control.iter_max, control.eps, _solve_psd, _inverse
+            lambda b: evaluate(b, keep),
+            init,
+            control.iter_max,
+            control.eps,
+            solve_psd,
+            generalised_inverse,
         )
 
     fit = newton(np.zeros(p))
@@ -741,7 +753,8 @@ def with_robust(res: Any, cross: F) -> Any:
     """
     import dataclasses
 
-    from survstudy.stats.cox import TestResult, _chisq_sf, _norm_quantile, _norm_sf2, _solve_psd
+    from survstudy.stats._cox_fitting import TestResult, chisq_sf, solve_psd
+    from survstudy.stats._dist import norm_ppf, norm_sf2
 
     var = np.asarray(res.var, dtype=np.float64)
     rvar = var @ cross @ var
@@ -749,8 +762,8 @@ def with_robust(res: Any, cross: F) -> Any:
     coef = np.asarray(res.coef, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = coef / rse
-    pvals = np.array([_norm_sf2(v) for v in z])
-    zq = _norm_quantile(0.5 + res.conf_level / 2.0)
+    pvals = np.array([norm_sf2(float(v)) for v in z])
+    zq = norm_ppf(0.5 + res.conf_level / 2.0)
     with np.errstate(over="ignore"):
         lower = np.exp(coef - zq * rse)
         upper = np.exp(coef + zq * rse)
@@ -768,8 +781,8 @@ def with_robust(res: Any, cross: F) -> Any:
     p = coef.size
     tests = dict(res.tests)
     if p:
-        wald = float(coef @ _solve_psd(rvar, coef))
-        tests["wald"] = TestResult(wald, p, _chisq_sf(wald, p))
+        wald = float(coef @ solve_psd(rvar, coef))
+        tests["wald"] = TestResult(wald, p, chisq_sf(wald, p))
     return dataclasses.replace(
         res, robust_se=rse, robust_var=rvar, z=z, p_value=pvals, terms=terms, tests=tests
     )
