@@ -14,7 +14,7 @@ from survstudy.data import build_cohort
 from survstudy.errors import SurvstudyError
 from survstudy.pipeline import get_profile
 from survstudy.pipeline.design import factor_design
-from survstudy.pipeline.run import nice_step
+from survstudy.pipeline.km_figures import nice_step
 from survstudy.spec import load_spec
 
 SEEDLIKE = Path(__file__).parent / "fixtures" / "seedlike.yaml"

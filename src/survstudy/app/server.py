@@ -508,7 +508,7 @@ class _App:
         download = spec_text(s, s.upload.display_name, header=_spec_header(s))
         spec = load_spec_text(download, file="study.yaml", base=s.folder)
         # the same provenance as `survstudy run` on the downloaded spec
-        spec._sha256 = hashlib.sha256(download.encode("utf-8")).hexdigest()
+        spec.attach_source(sha256=hashlib.sha256(download.encode("utf-8")).hexdigest())
         with _RUN_LOCK:
             cohort = _build_cohort(spec, s.upload, strict=True)
             results = run_study(spec, cohort)

@@ -271,9 +271,7 @@ def load_spec_text(text: str, *, file: str = "<spec>", base: Path | None = None)
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:
         raise _spec_error_from_validation(exc, file, lines, raw) from None
-    spec._lines = lines
-    if base is not None:
-        spec._path = base / Path(file).name
+    spec.attach_source(lines=lines, path=base / Path(file).name if base is not None else None)
     check_spec(spec, file=file)
     return spec
 
@@ -305,6 +303,5 @@ def load_spec(path: str | Path) -> StudySpec:
             "the spec is not UTF-8 text", file=file, code="SPEC-YAML", hint="save it as UTF-8"
         ) from None
     spec = load_spec_text(text, file=file)
-    spec._path = p.resolve()
-    spec._sha256 = hashlib.sha256(data).hexdigest()
+    spec.attach_source(path=p.resolve(), sha256=hashlib.sha256(data).hexdigest())
     return spec

@@ -126,7 +126,9 @@ class CoxResult:
     ph: Any = None
     assign: tuple[str, ...] | None = None
     warnings: tuple[StatWarning, ...] = ()
-    _state: Any = field(default=None, repr=False, compare=False)
+    #: the sorted design and risk-set sums of an in-memory fit, kept for the post-fit
+    #: diagnostics (PH test, concordance); ``None`` for a fit from per-time sums
+    fit_state: Any = field(default=None, repr=False, compare=False)
     method: str = "ordinary"  # "firth": Firth-penalised fit (survstudy.stats.firth)
     ci_method: str = "wald"  # "profile": profile-likelihood limits
 
@@ -453,7 +455,7 @@ def cox_fit(
         baseline=baseline,
         warnings=tuple(summ.warnings),
         assign=None if assign is None else tuple(assign),
-        _state=state,
+        fit_state=state,
     )
     extra: dict[str, Any] = {}
     if concordance:

@@ -91,7 +91,7 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     ``assign`` names the term of each column (default: each column its own
     term, or the fit's ``assign``); columns of one term are tested jointly.
     """
-    st = fit._state
+    st = fit.fit_state
     d: obj.CoxData = st.data
     beta = st.beta_scaled
     p = beta.size
