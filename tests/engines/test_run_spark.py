@@ -80,7 +80,7 @@ analyses:
 
 def test_run_spark_same_results(tmp_path: Path, results_differences: Any) -> None:
     """Naive oracle: every number of the results to 1e-9 relative, the flow exactly."""
-    from survstudy.cli.run import study_rows
+    from survstudy.study import study_rows
 
     spec_path = tmp_path / "study.yaml"
     spec_path.write_text(SPEC.format(data=ROOT / "examples" / "gbsg" / "gbsg.csv"))

@@ -496,10 +496,9 @@ class _App:
 
     def run(self, s: Session) -> str:
         """Run the spec with the ordinary runner; write the report into a new run folder."""
-        from survstudy.pipeline import run_study
-        from survstudy.report import build_bundle, write_report
         from survstudy.report.safe import slug
         from survstudy.spec import load_spec_text
+        from survstudy.study import run_spec
 
         assert s.upload is not None
         run_id = secrets.token_urlsafe(12)
@@ -511,14 +510,8 @@ class _App:
         spec.attach_source(sha256=hashlib.sha256(download.encode("utf-8")).hexdigest())
         with _RUN_LOCK:
             cohort = _build_cohort(spec, s.upload, strict=True)
-            results = run_study(spec, cohort)
-            bundle = build_bundle(results)
-            written = write_report(
-                bundle,
-                out_dir,
-                formats=("html", "docx", "csv", "xlsx", "json"),
-                inputs=[s.upload.stored],
-            )
+            run = run_spec(spec, cohort=cohort, out=out_dir, inputs=[s.upload.stored])
+        results, bundle, written = run.results, run.bundle, run.written
         captions = {slug(f.id, default="figure"): f.caption for f in bundle.figures}
         figures = [
             (captions.get(p.stem, p.stem), p)

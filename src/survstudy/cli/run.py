@@ -9,10 +9,7 @@ output or message.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,8 +17,7 @@ import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
-
-ALL_FORMATS = ("html", "docx", "csv", "xlsx", "json")
+from survstudy.study import ALL_FORMATS, check_out_dir, default_out_dir
 
 
 def _parse_formats(text: str) -> tuple[str, ...]:
@@ -36,40 +32,6 @@ def _parse_formats(text: str) -> tuple[str, ...]:
             code="CLI-FORMATS",
         )
     return tuple(dict.fromkeys(items))
-
-
-def default_out_dir(spec_path: Path) -> Path:
-    """``out/`` in the spec's folder."""
-    return spec_path.resolve().parent / "out"
-
-
-def check_out_dir(out: Path, inputs: list[Path]) -> None:
-    """Refuse an output folder that is an input file or that holds an input file.
-
-    Every output name is fixed (report.html, results.json, …) or derived from a
-    sanitised label, so the only way to overwrite an input is for the input to sit
-    in the output folder; that is refused outright.
-    """
-    from survstudy.errors import SurvstudyError
-
-    out_r = out.resolve()
-    for p in inputs:
-        p_r = p.resolve()
-        if p_r == out_r:
-            raise SurvstudyError(
-                f"the output folder '{out}' is an input file; choose another --out",
-                code="OUT-IS-INPUT",
-            )
-        if out_r == p_r.parent or out_r in p_r.parents:
-            raise SurvstudyError(
-                f"the output folder '{out}' holds an input file ('{p.name}'); survstudy never "
-                "writes next to its inputs there. Choose another --out",
-                code="OUT-HOLDS-INPUT",
-            )
-    if out_r.exists() and not out_r.is_dir():
-        raise SurvstudyError(
-            f"the output path '{out}' exists and is not a folder", code="OUT-NOT-DIR"
-        )
 
 
 class _Progress:
@@ -156,8 +118,8 @@ def run(
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._engine import engine_options
     from survstudy.errors import SurvstudyError
-    from survstudy.pipeline import run_study
     from survstudy.spec import load_spec
+    from survstudy.study import run_spec, sql_readable
 
     if profile is not None and profile not in ("standard", "spss"):
         raise SurvstudyError(
@@ -170,81 +132,25 @@ def run(
         study = load_spec(spec)
         out_dir = out if out is not None else default_out_dir(spec)
         check_out_dir(out_dir, [spec, study.data_path])
-        if _sql_readable(study):
+        if sql_readable(study):
             from survstudy.cli._engine import resolve_engine
 
             engine = resolve_engine(engine, str(study.data_path), expansion=50)
         options = engine_options(engine, engine_opt)
-        with study_rows(study, engine, options) as (cohort, eng):
-            results = run_study(
-                study,
-                cohort,
-                profile=profile,
-                progress=lambda what, i, n: progress(what, i + 1, n + 2),
-                data_engine=eng,
-            )
-        progress("writing the report", 6, 7)
-        written = write_outputs(results, out_dir, fmts, tiff=tiff, inputs=[spec, study.data_path])
+        written = run_spec(
+            study,
+            profile=profile,
+            engine=engine,
+            engine_options=options,
+            out=out_dir,
+            formats=fmts,
+            tiff=tiff,
+            inputs=[spec, study.data_path],
+            progress=progress,
+        ).written
     finally:
         progress.close()
     if not quiet:
         html = next((p for p in written if p.name == "report.html"), None)
         where = html if html is not None else out_dir
         typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
-
-
-@contextlib.contextmanager
-def study_rows(study: Any, engine: str, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
-    """The cohort to analyse and the engine that reads it, for the ``with`` block.
-
-    ``memory``: the in-memory cohort, no engine. ``duckdb``/``spark``: the registry
-    cohort (:class:`~survstudy.pipeline.registry.DerivedCohort`) derived where the data
-    are — by SQL for Parquet/CSV files (:func:`survstudy.pipeline.derive_sql.derive_cohort`),
-    by the ordinary readers for spreadsheets (small by nature) — into a private
-    temporary folder that is removed afterwards (it holds patient-level data).
-    """
-    from survstudy.data import build_cohort
-
-    if engine == "memory":
-        yield build_cohort(study), None
-        return
-    import shutil
-    import tempfile
-
-    from survstudy.engines import get_engine
-    from survstudy.pipeline.registry import derive_from_cohort
-
-    eng = get_engine(engine, **options)
-    work = tempfile.mkdtemp(prefix="survstudy-cohort-", dir=options.get("temp_directory"))
-    try:
-        derived = os.path.join(work, "cohort")
-        if _sql_readable(study):
-            from survstudy.pipeline.derive_sql import derive_cohort
-
-            cohort = derive_cohort(study, eng, derived)
-        else:
-            cohort = derive_from_cohort(build_cohort(study), derived)
-        yield cohort, eng
-    finally:
-        eng.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _sql_readable(study: Any) -> bool:
-    """Whether the spec's data are Parquet or CSV files (read in place by an engine)."""
-    fmt = (study.data.format or "").lower()
-    if fmt:
-        return fmt in ("parquet", "csv")
-    name = str(study.data_path).lower()
-    return os.path.isdir(name) or name.endswith((".parquet", ".pq", ".csv", ".txt", ".tsv"))
-
-
-def write_outputs(
-    results: Any, out_dir: Path, formats: tuple[str, ...], *, tiff: bool, inputs: list[Path]
-) -> list[Path]:
-    """Tables, figures and documents for ``results`` in ``out_dir``; returns the files."""
-    from survstudy.report import build_bundle, write_report
-
-    bundle = build_bundle(results, tiff=tiff)
-    written = write_report(bundle, out_dir, formats=formats, inputs=inputs, tiff=tiff)
-    return list(written)
