@@ -370,6 +370,45 @@ class SqlEngine:
         r["s_"] = list(r["s_"])
         return cox_sums_from_cells(r, len(terms), has_strata=strata is not None)
 
+    def cox_sums_many(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        betas: Sequence[F],
+        center: F,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        cluster: str | None = None,
+    ) -> list[CoxSums]:
+        """:meth:`cox_sums` at each β of ``betas``, in one pass over the rows."""
+        kw: dict[str, Any] = {"time": time, "event": event, "terms": terms, "strata": strata}
+        kw |= {"weight": weight, "where": where, "cluster": cluster}
+        if len(betas) == 1:
+            return [self.cox_sums(source, beta=betas[0], center=center, **kw)]
+        spec, label = self._spec(source, **kw)
+        q = sql.cox_sums_many_sql(
+            spec,
+            self._d,
+            [np.asarray(b, dtype=np.float64) for b in betas],
+            np.asarray(center, dtype=np.float64),
+        )
+        r = self._run(q, label)
+        p = len(terms)
+        shared = {k: r[k] for k in ("t_", "e_", "n", "w", *(f"sx{j}" for j in range(p)))}
+        shared["s_"] = list(r["s_"])
+        out = []
+        for b in range(len(betas)):
+            cells = dict(shared)
+            cells["r0"], cells["seta"] = r[f"r0_b{b}"], r[f"seta_b{b}"]
+            cells |= {f"r1_{j}": r[f"r1_{j}_b{b}"] for j in range(p)}
+            cells |= {f"r2_{j}_{k}": r[f"r2_{j}_{k}_b{b}"] for j in range(p) for k in range(j, p)}
+            out.append(cox_sums_from_cells(cells, p, has_strata=strata is not None))
+        return out
+
     def cox_robust(
         self,
         source: Source,

@@ -314,6 +314,45 @@ def cox_sums_sql(
     )
 
 
+def cox_sums_many_sql(
+    spec: Spec,
+    d: Dialect,
+    betas: Sequence[NDArray[np.float64]],
+    center: NDArray[np.float64],
+) -> str:
+    """:func:`cox_sums_sql` at several β in one pass (the Efron and Breslow fits of a model
+    evaluate their Newton steps together).
+
+    Columns: ``s_, t_, e_, n, w`` and ``sx{j}`` as there (they do not depend on β), and
+    per β number ``b`` the β-dependent sums of :func:`cox_sums_sql` with the suffix
+    ``_b{b}``: ``r0_b{b}``, ``seta_b{b}``, ``r1_{j}_b{b}``, ``r2_{j}_{k}_b{b}``. Each is
+    the same expression as in :func:`cox_sums_sql`.
+    """
+    p = len(spec.terms)
+    xs = "".join(f", x{j}_" for j in range(p))
+    etas = []
+    for b, beta in enumerate(betas):
+        eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
+        etas.append(f"({eta}) AS eta_b{b}")
+    inner = f"SELECT s_, t_, e_, w_{xs}, {', '.join(etas)} FROM base WHERE ok_ = 1"
+    wrs = ", ".join(f"w_ * exp(eta_b{b}) AS wr_b{b}" for b in range(len(betas)))
+    agg = ["COUNT(*) AS n", "SUM(w_) AS w"]
+    agg += [f"SUM(w_ * x{j}_) AS sx{j}" for j in range(p)]
+    for b in range(len(betas)):
+        agg += [f"SUM(wr_b{b}) AS r0_b{b}", f"SUM(w_ * eta_b{b}) AS seta_b{b}"]
+        agg += [f"SUM(wr_b{b} * x{j}_) AS r1_{j}_b{b}" for j in range(p)]
+        agg += [
+            f"SUM(wr_b{b} * x{j}_ * x{k}_) AS r2_{j}_{k}_b{b}"
+            for j in range(p)
+            for k in range(j, p)
+        ]
+    return (
+        _base(spec, d, center)
+        + f", lp AS ({inner}), r AS (SELECT *, {wrs} FROM lp)"
+        + f" SELECT s_, t_, e_, {', '.join(agg)} FROM r GROUP BY s_, t_, e_"
+    )
+
+
 def robust_sql(
     spec: Spec,
     d: Dialect,

@@ -23,6 +23,8 @@ __all__ = [
     "categorical_test",
     "continuous_test",
     "cox",
+    "cox_engine",
+    "cox_engine_fits",
     "cox_firth",
     "describe_continuous",
     "detectable_hr",
@@ -288,6 +290,53 @@ def cox_engine(
         # as :func:`cox` leaves the PH p empty for such a fit
         res, ph_test = fit(False), False
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+
+
+def cox_engine_fits(
+    eng: Any,
+    source: Any,
+    *,
+    time: str,
+    event: str,
+    terms: list[Any],
+    fits: list[dict[str, Any]],
+    strata: str | None = None,
+    assign: tuple[str, ...] | None = None,
+) -> list[CoxFit]:
+    """Several fits of one model through a data engine, their passes shared
+    (:func:`survstudy.engines.analyses.cox_fits`): each entry of ``fits`` holds
+    ``ties``, ``conf_level``, ``ph_test``, ``concordance`` and ``assign`` (whether the
+    fit gets the ``assign`` labels). The numbers of :func:`cox_engine` per fit."""
+    from survstudy.engines import analyses
+
+    def run(with_ph: bool) -> list[Any]:
+        opts = [dict(f, ph_test=bool(f.get("ph_test")) and with_ph) for f in fits]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return analyses.cox_fits(
+                eng,
+                source,
+                time=time,
+                event=event,
+                terms=terms,
+                fits=opts,
+                strata=strata,
+                assign=assign,
+            )
+
+    try:
+        res, with_ph = run(True), True
+    except np.linalg.LinAlgError:
+        # a degenerate fit (monotone likelihood) has no usable PH test: refit without it,
+        # as :func:`cox` leaves the PH p empty for such a fit
+        res, with_ph = run(False), False
+    return [
+        _collect_cox(
+            r,
+            ph_test=with_ph and bool(f.get("ph_test")),
+            concordance=bool(f.get("concordance")),
+        )
+        for r, f in zip(res, fits, strict=True)
+    ]
 
 
 def _collect_cox(

@@ -59,22 +59,20 @@ def fit_model(
     """Fit one Cox model on ``sel``'s rows as the study tables need it (see the module
     docstring). A fit that fails is reported in ``error``, never raised."""
     prof, other = ctx.profile, ctx.other
-    fit: engine.CoxFit | None = None
-    try:
-        fit = sel.cox(
-            ties=prof.ties,
-            conf_level=prof.conf_level,
-            term_names=terms,
-            ph_test=True,
-            concordance=concordance,
-            assign=assign,
-            ci=ci,
-        )
-        fit_other = sel.cox(ties=other.ties, conf_level=other.conf_level, term_names=terms, ci=ci)
-    except AnalysisError as exc:
-        fits = ModelFits(fit, None, exc)
-    else:
-        fits = ModelFits(fit, fit_other)
+    pair = sel.cox_pair(
+        {
+            "ties": prof.ties,
+            "conf_level": prof.conf_level,
+            "ph_test": True,
+            "concordance": concordance,
+            "assign": assign,
+        },
+        # same CI method, so that the reconciliation shows the ties' effect only
+        {"ties": other.ties, "conf_level": other.conf_level},
+        term_names=terms,
+        ci=ci,
+    )
+    fits = ModelFits(pair.fit, pair.other, pair.error)
     if fits.fit is None:
         return fits
     ffit, reason, problem = firth_fit(firth, fits.fit, sel, prof, term_names=terms)

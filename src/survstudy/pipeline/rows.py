@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from survstudy.data import Cohort
+from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
@@ -31,7 +32,7 @@ from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_memory import MemoryTable1
 from survstudy.spec import StudySpec
 
-__all__ = ["MemoryRows", "Rows", "Selection", "Survival"]
+__all__ = ["CoxPair", "MemoryRows", "Rows", "Selection", "Survival"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,19 @@ class Survival:
     events: int
     min_time: float
     max_time: float
+
+
+@dataclass(frozen=True)
+class CoxPair:
+    """One model under two settings (the chosen profile's tie rule and the other's).
+
+    ``error`` is the first fit that failed: ``fit`` and/or ``other`` are then ``None``
+    (a failed first fit leaves both ``None``).
+    """
+
+    fit: engine.CoxFit | None
+    other: engine.CoxFit | None
+    error: AnalysisError | None = None
 
 
 class Selection(Protocol):
@@ -68,6 +82,19 @@ class Selection(Protocol):
         concordance: bool = False,
         ci: str = "wald",
     ) -> engine.CoxFit: ...
+
+    def cox_pair(
+        self,
+        first: dict[str, Any],
+        second: dict[str, Any],
+        *,
+        term_names: tuple[str, ...],
+        ci: str = "wald",
+    ) -> CoxPair:
+        """The model fitted twice: with ``first``'s keywords of :meth:`cox` (``ties``,
+        ``conf_level``, ``ph_test``, ``concordance``, ``assign``), then with ``second``'s
+        (an engine evaluates both in the same passes). Failures are reported, not raised."""
+        ...
 
     def share(self) -> float:
         """The proportion of rows with 1 in the first design column (a two-group factor)."""
@@ -166,6 +193,22 @@ class _MemorySelection:
             assign=assign,
             ci=ci,
         )
+
+    def cox_pair(
+        self,
+        first: dict[str, Any],
+        second: dict[str, Any],
+        *,
+        term_names: tuple[str, ...],
+        ci: str = "wald",
+    ) -> CoxPair:
+        fit: engine.CoxFit | None = None
+        try:
+            fit = self.cox(term_names=term_names, ci=ci, **first)
+            other = self.cox(term_names=term_names, ci=ci, **second)
+        except AnalysisError as exc:
+            return CoxPair(fit, None, exc)
+        return CoxPair(fit, other)
 
     def share(self) -> float:
         return float(np.mean(self.x[:, 0])) if self.x.size else float("nan")

@@ -20,7 +20,7 @@ from survstudy.pipeline import engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import GroupTest, MethodsProfile
-from survstudy.pipeline.rows import Selection, Survival
+from survstudy.pipeline.rows import CoxPair, Selection, Survival
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_engine import EngineTable1
 from survstudy.spec import StudySpec
@@ -76,6 +76,43 @@ class _EngineSelection:
             concordance=concordance,
             assign=assign,
         )
+
+    def cox_pair(
+        self,
+        first: dict[str, Any],
+        second: dict[str, Any],
+        *,
+        term_names: tuple[str, ...],
+        ci: str = "wald",
+    ) -> CoxPair:
+        """Both fits from shared passes (:func:`engine.cox_engine_fits`): the moments once,
+        every Newton evaluation of both tie rules in one scan."""
+        if ci != "wald":
+            return CoxPair(None, None, AnalysisError(f"profile-likelihood intervals {NEEDS_ROWS}"))
+        from survstudy.engines.base import Term
+
+        terms = [
+            Term(t.column, t.level, name) for t, name in zip(self.terms, term_names, strict=True)
+        ]
+        assign = first.get("assign")
+        fits = [
+            {k: v for k, v in f.items() if k != "assign"} | {"assign": f.get("assign") is not None}
+            for f in (first, second)
+        ]
+        try:
+            fit, other = engine.cox_engine_fits(
+                self.rows.eng,
+                self.rows.source,
+                time=self.time,
+                event=self.event,
+                terms=terms,
+                fits=fits,
+                strata=self.strata,
+                assign=assign,
+            )
+        except AnalysisError as exc:
+            return CoxPair(None, None, exc)
+        return CoxPair(fit, other)
 
     def share(self) -> float:
         if self.first_column is None or not self.n:

@@ -11,7 +11,7 @@ run the same rules (R's ``coxfit6`` and ``summary.coxph``; Therneau & Grambsch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -176,7 +176,30 @@ def newton(
     """Newton–Raphson with step halving, as R's ``coxfit6`` (survival 3.5) behaves.
 
     ``evaluate(beta)`` returns (objective with ``loglik``, ``score``,
-    ``information``; whether all three are finite).
+    ``information``; whether all three are finite). The iteration itself is
+    :func:`newton_steps`; this drives it with ``evaluate``.
+    """
+    steps = newton_steps(init, iter_max, eps, solve, inverse)
+    beta = next(steps)
+    while True:
+        try:
+            beta = steps.send(evaluate(beta))
+        except StopIteration as stop:
+            fit: NewtonFit = stop.value
+            return fit
+
+
+def newton_steps(
+    init: F,
+    iter_max: int,
+    eps: float,
+    solve: Callable[[F, F], F],
+    inverse: Callable[[F], F],
+) -> Generator[F, tuple[Any, bool], NewtonFit]:
+    """The Newton–Raphson iteration of :func:`newton` as a generator: it yields each beta
+    to evaluate and is sent back ``(objective, finite)``; it returns the
+    :class:`NewtonFit`. (So that several fits can share their evaluations: one pass of
+    a data engine evaluates the per-time sums of two fits at once.)
 
     * Converged when ``|1 − ℓ_best/ℓ_new| ≤ eps`` at a finite trial point; the
       trial point is the answer.
@@ -189,7 +212,7 @@ def newton(
       Checked against ``coxph(iter.max = k)`` for k = 1..8 on a series that halves.
     """
     beta = init.copy()
-    o, _ = evaluate(beta)
+    o, _ = yield beta
     first = o
     best = o  # objective at the last accepted beta
 
@@ -203,7 +226,7 @@ def newton(
     newbeta = beta + solve(o.information, o.score)
     halving = 0
     for it in range(1, iter_max + 1):
-        o, finite = evaluate(newbeta)
+        o, finite = yield newbeta
         if finite and abs(1.0 - best.loglik / o.loglik) <= eps:
             return done(newbeta, o, it, True)
         if not finite or o.loglik < best.loglik:
