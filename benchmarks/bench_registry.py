@@ -207,10 +207,16 @@ def study(engine_name: str, data: str) -> dict[str, Any]:
         cmd += ["--formats", "json,html", "--engine", engine_name]
         if engine_name == "duckdb":
             cmd += ["--engine-opt", "memory_limit=3GB", "--engine-opt", "threads=2"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         seconds = time.perf_counter() - t0
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kb = after.ru_maxrss
+        # user + system CPU of the run (DuckDB's threads included): the load-independent
+        # measure on a shared machine
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        load = os.getloadavg()[0]
         res = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -221,6 +227,8 @@ def study(engine_name: str, data: str) -> dict[str, Any]:
         "n": meta["n"],
         "n_analysed": res["n"],
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load_after": load,
         "peak_rss_mb": peak_kb / 1024,
         "concordance": res["multivariable"][0]["concordance"],
     }

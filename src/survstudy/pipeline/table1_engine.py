@@ -1,9 +1,10 @@
 """Table 1 of a registry-sized cohort, reduced by a data engine (DuckDB or Spark).
 
-:func:`table1_from_engine` returns the :class:`Table1Result` that the in-memory
-runner's Table 1 (``run._table1``) gives on the same patients: every number is
-computed in SQL over the derived table (:mod:`survstudy.pipeline.registry`) down
-to a few small tables, and the statistics are finished on the driver by
+:class:`EngineTable1` gives the summaries Table 1 is built from
+(:mod:`survstudy.pipeline.table1`; the same rows and tests as the in-memory
+summaries of :mod:`survstudy.pipeline.table1_memory`): every number is computed in
+SQL over the derived table (:mod:`survstudy.pipeline.registry`) down to a few small
+tables, and the statistics are finished on the driver by
 :mod:`survstudy.stats.descriptive` exactly as in memory.
 
 What it costs (each query is one scan of the derived table unless said):
@@ -16,7 +17,8 @@ What it costs (each query is one scan of the derived table unless said):
   max (``AVG``/``VAR_SAMP``/``STDDEV_SAMP``): one query (two scans with ``by``);
 * per continuous variable, the order statistics its quartiles need (positions
   from :func:`~survstudy.stats.descriptive.quantile_position`: R type 7 or SPSS
-  type 6), selected exactly by histogram refinement (:func:`_order_statistics`):
+  type 6), selected exactly by histogram refinement
+  (:func:`survstudy.pipeline.table1_sql.order_statistics`):
   one scan counting the rows of every scope in 4096 value buckets with each
   bucket's min and max, then one scan fetching the few rows of the buckets that
   hold the wanted positions (sorted on the driver); a bucket whose min equals its
