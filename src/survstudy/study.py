@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from survstudy.errors import SurvstudyError
+
+if TYPE_CHECKING:
+    from survstudy.pipeline.results import StudyResults
+    from survstudy.report.bundle import ReportBundle
+    from survstudy.spec import StudySpec
 
 __all__ = [
     "ALL_FORMATS",
@@ -42,8 +47,8 @@ class StudyRun:
     its bundle (tables and figures as written) and the files (path -> kind: ``html``,
     ``docx``, ``csv``, ``xlsx``, ``json`` or ``figure``, in writing order)."""
 
-    results: Any  # survstudy.pipeline.StudyResults
-    bundle: Any = None  # survstudy.report.ReportBundle
+    results: StudyResults
+    bundle: ReportBundle | None = None
     written: dict[Path, str] = field(default_factory=dict)
     out_dir: Path | None = None
 
@@ -53,7 +58,7 @@ def _noop(_what: str, _i: int, _n: int) -> None:
 
 
 def run_spec(
-    spec: Any,
+    spec: StudySpec | str | os.PathLike[str],
     *,
     cohort: Any = None,
     profile: str | None = None,
@@ -63,7 +68,7 @@ def run_spec(
     formats: Sequence[str] = ALL_FORMATS,
     tiff: bool = False,
     inputs: Sequence[str | os.PathLike[str]] | None = None,
-    progress: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> StudyRun:
     """Run the study ``spec`` (a :class:`~survstudy.spec.StudySpec`, or the path of its YAML).
 
@@ -80,7 +85,10 @@ def run_spec(
     from survstudy.pipeline import run_study
     from survstudy.spec import StudySpec, load_spec
 
-    study: StudySpec = spec if isinstance(spec, StudySpec) else load_spec(spec)
+    if isinstance(spec, StudySpec):
+        study = spec
+    else:
+        study = load_spec(spec if isinstance(spec, str) else Path(spec))
     report = progress or _noop
     out_dir = Path(out) if out is not None else None
     if inputs is None:

@@ -512,6 +512,7 @@ class _App:
             cohort = _build_cohort(spec, s.upload, strict=True)
             run = run_spec(spec, cohort=cohort, out=out_dir, inputs=[s.upload.stored])
         results, bundle, written = run.results, run.bundle, run.written
+        assert bundle is not None  # a report folder was written
         captions = {slug(f.id, default="figure"): f.caption for f in bundle.figures}
         figures = [
             (captions.get(p.stem, p.stem), p)

@@ -23,7 +23,6 @@ __all__ = [
     "categorical_test",
     "continuous_test",
     "cox",
-    "cox_engine",
     "cox_engine_fits",
     "cox_firth",
     "describe_continuous",
@@ -249,49 +248,6 @@ def cox(
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
-def cox_engine(
-    eng: Any,
-    source: Any,
-    *,
-    time: str,
-    event: str,
-    terms: list[Any],
-    ties: str,
-    conf_level: float,
-    strata: str | None = None,
-    ph_test: bool = False,
-    concordance: bool = False,
-    assign: tuple[str, ...] | None = None,
-) -> CoxFit:
-    """A Cox fit through a data engine on columns of ``source`` (the registry runner):
-    :func:`survstudy.engines.analyses.cox`, the same numbers as :func:`cox` on the rows."""
-    from survstudy.engines import analyses
-
-    def fit(with_ph: bool) -> Any:
-        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return analyses.cox(
-                eng,
-                source,
-                time=time,
-                event=event,
-                terms=terms,
-                strata=strata,
-                ties=ties,
-                conf_level=conf_level,
-                assign=assign,
-                ph_test=with_ph,
-                concordance=concordance,
-            )
-
-    try:
-        res = fit(ph_test)
-    except np.linalg.LinAlgError:
-        # a degenerate fit (monotone likelihood) has no usable PH test: refit without it,
-        # as :func:`cox` leaves the PH p empty for such a fit
-        res, ph_test = fit(False), False
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
-
-
 def cox_engine_fits(
     eng: Any,
     source: Any,
@@ -306,7 +262,9 @@ def cox_engine_fits(
     """Several fits of one model through a data engine, their passes shared
     (:func:`survstudy.engines.analyses.cox_fits`): each entry of ``fits`` holds
     ``ties``, ``conf_level``, ``ph_test``, ``concordance`` and ``assign`` (whether the
-    fit gets the ``assign`` labels). The numbers of :func:`cox_engine` per fit."""
+    fit gets the ``assign`` labels). A degenerate fit whose PH test fails (monotone
+    likelihood) is refitted without it, as :func:`cox` leaves the PH p empty for such a
+    fit."""
     from survstudy.engines import analyses
 
     def run(with_ph: bool) -> list[Any]:

@@ -71,18 +71,6 @@ class Selection(Protocol):
     @property
     def events(self) -> int: ...
 
-    def cox(
-        self,
-        *,
-        ties: str,
-        conf_level: float,
-        term_names: tuple[str, ...],
-        assign: tuple[str, ...] | None = None,
-        ph_test: bool = False,
-        concordance: bool = False,
-        ci: str = "wald",
-    ) -> engine.CoxFit: ...
-
     def cox_pair(
         self,
         first: dict[str, Any],
@@ -91,9 +79,10 @@ class Selection(Protocol):
         term_names: tuple[str, ...],
         ci: str = "wald",
     ) -> CoxPair:
-        """The model fitted twice: with ``first``'s keywords of :meth:`cox` (``ties``,
-        ``conf_level``, ``ph_test``, ``concordance``, ``assign``), then with ``second``'s
-        (an engine evaluates both in the same passes). Failures are reported, not raised."""
+        """The model fitted twice (:func:`survstudy.pipeline.engine.cox` on the rows): with
+        ``first``'s keywords (``ties``, ``conf_level``, ``ph_test``, ``concordance``,
+        ``assign``), then with ``second``'s (an engine evaluates both in the same
+        passes). Failures are reported, not raised."""
         ...
 
     def share(self) -> float:

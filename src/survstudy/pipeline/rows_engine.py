@@ -45,38 +45,6 @@ class _EngineSelection:
     events: int
     _counts: dict[str, Any] = field(default_factory=dict)  # risk tables, one pass each
 
-    def cox(
-        self,
-        *,
-        ties: str,
-        conf_level: float,
-        term_names: tuple[str, ...],
-        assign: tuple[str, ...] | None = None,
-        ph_test: bool = False,
-        concordance: bool = False,
-        ci: str = "wald",
-    ) -> engine.CoxFit:
-        if ci != "wald":
-            raise AnalysisError(f"profile-likelihood intervals {NEEDS_ROWS}")
-        from survstudy.engines.base import Term
-
-        terms = [
-            Term(t.column, t.level, name) for t, name in zip(self.terms, term_names, strict=True)
-        ]
-        return engine.cox_engine(
-            self.rows.eng,
-            self.rows.source,
-            time=self.time,
-            event=self.event,
-            terms=terms,
-            strata=self.strata,
-            ties=ties,
-            conf_level=conf_level,
-            ph_test=ph_test,
-            concordance=concordance,
-            assign=assign,
-        )
-
     def cox_pair(
         self,
         first: dict[str, Any],
