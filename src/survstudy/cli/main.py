@@ -87,6 +87,7 @@ _COMMAND_MODULES: list[str] = [
     "demo",
     "synth_registry",
     "app",
+    "selftest",
 ]
 
 
