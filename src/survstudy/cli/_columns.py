@@ -24,7 +24,14 @@ from numpy.typing import NDArray
 
 from survstudy.errors import DataError
 
-__all__ = ["Columns", "factor_codes", "level_value", "load_columns", "split_list"]
+__all__ = [
+    "Columns",
+    "columns_from_raw",
+    "factor_codes",
+    "level_value",
+    "load_columns",
+    "split_list",
+]
 
 _MISSING = {"", "na", "nan", "n/a", "."}
 _EVENT = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
@@ -163,7 +170,15 @@ def load_columns(
     ``None`` entries are ignored, so optional options can be passed as they are.
     Unknown columns raise :class:`DataError` listing the available columns.
     """
-    raw = _read_raw()(path, sheet=sheet)
+    return columns_from_raw(_read_raw()(path, sheet=sheet), time, event, others=others)
+
+
+def columns_from_raw(
+    raw: Any, time: str, event: str, *, others: Sequence[str | None] = ()
+) -> Columns:
+    """:func:`load_columns` on cells already read: a :class:`~survstudy.data.readers.RawTable`
+    from :func:`~survstudy.data.readers.read_raw` (a file) or
+    :func:`~survstudy.data.readers.read_frame` (an in-memory table, the Python API)."""
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, event, *extra]))
     for c in used:

@@ -1128,16 +1128,18 @@ def _read(spec: StudySpec) -> RawTable:
     )
 
 
-def build_cohort(spec: StudySpec, *, strict: bool = True) -> Cohort:
+def build_cohort(spec: StudySpec, *, strict: bool = True, raw: RawTable | None = None) -> Cohort:
     """Read, validate and derive the analysis cohort for ``spec``.
 
     With ``strict`` (the default) any error in the data-quality report raises a
     :class:`~survstudy.errors.DataError` (the first error, with the count of the
     others). With ``strict=False`` the cohort is returned anyway, with the errors
     in ``cohort.report`` (what ``survstudy validate`` prints); cells that failed a
-    check are missing in it.
+    check are missing in it. ``raw``: cells already read (an in-memory table from
+    :func:`~survstudy.data.readers.read_frame`) instead of the spec's data file.
     """
-    raw = _read(spec)
+    if raw is None:
+        raw = _read(spec)
     cohort = _Builder(spec, raw).build()
     if strict:
         cohort.report.raise_if_errors()

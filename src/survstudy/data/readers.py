@@ -42,6 +42,7 @@ __all__ = [
     "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_FORMATS",
     "RawTable",
+    "read_frame",
     "read_raw",
     "read_table",
     "sha256_of",
@@ -618,6 +619,70 @@ def read_raw(
     if kind == "dta":
         return _read_dta_raw(path, file, sha)
     return _read_parquet_raw(path, file, sha)
+
+
+def read_frame(data: Any, *, name: str = "data") -> RawTable:
+    """The cells of an in-memory table, as :func:`read_raw` gives those of a file.
+
+    ``data`` is a pandas DataFrame, a pyarrow Table or RecordBatch, or any table that
+    pyarrow can take in (the Arrow PyCapsule stream protocol, ``__arrow_c_stream__``:
+    polars, DuckDB relations, …) or that offers the dataframe interchange protocol
+    (``__dataframe__``). Nothing is written anywhere. Cells keep their Python values
+    (missing: ``None``; timestamps: ``datetime``), as for Parquet; ``rows`` number the
+    records 1, 2, … in the table's order (``data.iloc[row - 1]``), and messages name the
+    table ``name``. ``sha256`` is the SHA-256 of the column names and the cells' ``repr``,
+    so the same table always hashes the same. Two columns with one name are a
+    ``COLUMN-DUPLICATE`` error.
+    """
+    frame = _as_pandas(data)
+    names = [str(c) for c in frame.columns]
+    seen: set[str] = set()
+    for c in names:
+        if c in seen:
+            raise DataError(
+                f"two columns are named '{c}'",
+                file=name,
+                column=c,
+                rule="COLUMN-DUPLICATE",
+                hint="rename one of them",
+            )
+        seen.add(c)
+    raw = _frame_to_raw(frame, name, "dataframe", "")
+    digest = hashlib.sha256()
+    digest.update(repr(raw.columns).encode())
+    for rec in raw.records:
+        digest.update(repr(rec).encode())
+    return RawTable(
+        file=raw.file,
+        kind=raw.kind,
+        columns=raw.columns,
+        records=raw.records,
+        rows=raw.rows,
+        typed=True,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _as_pandas(data: Any) -> pd.DataFrame:
+    """``data`` as a pandas DataFrame (converted through Arrow when it is not one)."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    import pyarrow as pa
+
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if isinstance(data, pa.Table):
+        return data.to_pandas()
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.table(data).to_pandas()
+    if hasattr(data, "__dataframe__"):
+        return pd.api.interchange.from_dataframe(data)
+    raise TypeError(
+        "data must be a pandas DataFrame, a pyarrow Table, or a table with "
+        f"__arrow_c_stream__ or __dataframe__ (e.g. polars); got {type(data).__name__}"
+    )
 
 
 def read_table(
