@@ -27,7 +27,7 @@ its names added to ``__all__`` below and in ``survstudy/__init__.py``.
 
 from __future__ import annotations
 
-from survstudy.api.cox import CoxFit, cox
+from survstudy.api.regression import CoxFit, cox
 from survstudy.api.study import Study, StudyOutput
 from survstudy.api.survival import KaplanMeierFit, LogRankTest, kaplan_meier, logrank
 

@@ -73,12 +73,12 @@ def _map_events(raw: Any, event: str, codes: Mapping[str, Sequence[Any]]) -> Any
             'e.g. {"event": ["Dead"], "censored": ["Alive"]}'
         )
     mapping: dict[str, int] = {}
-    for status, key in ((1, "event"), (0, "censored")):
-        values = codes[key]
+    for status, name in ((1, "event"), (0, "censored")):
+        values = codes[name]
         for v in [values] if isinstance(values, str) else list(values):
-            k = norm_text(v)
-            if k is not None:
-                mapping[k] = status
+            code = norm_text(v)
+            if code is not None:
+                mapping[code] = status
     if event not in raw.columns:
         return raw  # the typing step reports the unknown column as the command does
     j = raw.columns.index(event)

@@ -40,7 +40,7 @@ def km_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
 
 
 def forest_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
-    """Draw the terms of a :class:`~survstudy.api.cox.CoxFit` as a forest plot; return the Axes.
+    """Draw the terms of a :class:`~survstudy.api.regression.CoxFit` as a forest plot; return the Axes.
 
     A categorical covariate is a bold heading with its reference level ("1 (reference)")
     and one row per other level; a numeric covariate is one row (HR per unit).

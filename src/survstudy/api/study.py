@@ -70,6 +70,10 @@ class Study:
         from survstudy.spec import StudySpec, load_spec_mapping
 
         if isinstance(spec, StudySpec):
+            if data is not None:
+                # messages, flow and provenance name the table, not the spec's file
+                table = spec.data.model_copy(update={"path": TABLE_NAME})
+                spec = spec.model_copy(update={"data": table})
             self._spec = spec
         else:
             mapping = _with_table_path(spec) if data is not None else dict(spec)
@@ -78,14 +82,14 @@ class Study:
         if data is not None:
             from survstudy.data.readers import read_frame
 
-            self._raw = read_frame(data, name=self._spec.data.path)
+            self._raw = read_frame(data, name=TABLE_NAME)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str], data: Any = None) -> Study:
         """The study of a spec file (``data.path`` relative to it), or of ``data`` given here."""
         from survstudy.spec import load_spec
 
-        return cls(load_spec(path), data=data)
+        return cls(load_spec(Path(path)), data=data)
 
     @property
     def spec(self) -> StudySpec:
@@ -140,11 +144,12 @@ class Study:
 
 
 def _with_table_path(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec mapping with ``data.path`` naming the in-memory table when it has none."""
+    """The spec mapping with ``data.path`` naming the in-memory table (messages, the flow and
+    the provenance then name it, with its rows numbered as in the table)."""
     out = dict(spec)
     section = out.get("data")
     data = dict(section) if isinstance(section, Mapping) else {}
-    data.setdefault("path", TABLE_NAME)
+    data["path"] = TABLE_NAME
     out["data"] = data
     return out
 
@@ -193,19 +198,28 @@ class StudyValidation:
 
     def __str__(self) -> str:
         lines = [f"{self.input_file}: {self.n_rows} rows, {self.n_included} included"]
+        if len(self.flow) > 1:
+            lines.append("inclusion flow:")
         for step in self.flow[1:]:
             reason = step.reason or step.description
+            unknown = f", {step.n_unknown} not evaluable" if step.n_unknown else ""
             lines.append(
-                f"  {step.n_before} -> {step.n_after}: {step.n_excluded} excluded ({reason})"
+                f"  {step.n_before} -> {step.n_after}: {step.n_excluded} excluded "
+                f"({reason}){unknown}"
             )
         for name, ep in self.endpoints.items():
-            lines.append(f"endpoint {name}: {ep['n']} patients, {ep['events']} events")
+            n, events = ep["n"], ep["events"]
+            lines.append(
+                f"endpoint {name}: {n} patient{'s' if n != 1 else ''}, "
+                f"{events} event{'s' if events != 1 else ''}"
+                + (f" (not derived for {self.n_included - n})" if n < self.n_included else "")
+            )
         lines += self.report.lines()
         lines.append(f"{len(self.report.errors)} error(s), {len(self.report.warnings)} warning(s)")
         return "\n".join(lines) + "\n"
 
     def summary(self, file: TextIO | None = None) -> None:
-        """Print the report as ``survstudy validate`` does."""
+        """Print the report as ``survstudy validate`` does (its lines after the first)."""
         print(str(self), end="", file=file or sys.stdout)
 
     def _repr_html_(self) -> str:
@@ -242,11 +256,13 @@ class StudyOutput:
         return self._tables
 
     def to_dict(self) -> dict[str, Any]:
-        """The body of ``results.json`` (``docs/results-schema.md``)."""
+        """The body of ``results.json`` (``docs/results-schema.md``): JSON types only (``None``
+        for NaN), every number unrounded."""
         if self._doc is None:
+            from survstudy.report.safe import jsonable
             from survstudy.tables.study import results_document
 
-            self._doc = results_document(self.results, self._table_models())
+            self._doc = jsonable(results_document(self.results, self._table_models()))
         return self._doc
 
     @property
@@ -260,7 +276,7 @@ class StudyOutput:
     def survival(self) -> pd.DataFrame:
         """One row per endpoint: ``endpoint, label, n, events, censored, median,
         median_conf_low, median_conf_high, followup_median, …`` (times in the study's unit)."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, ep in self.to_dict()["endpoints"].items():
             rows.append({"endpoint": name, **ep})
         return _frame(rows, drop=("at", "warnings", "precision", "definition"))
@@ -269,7 +285,7 @@ class StudyOutput:
     def landmarks(self) -> pd.DataFrame:
         """Survival at the spec's landmark times, one row per endpoint and time: ``endpoint,
         time, survival, conf_low, conf_high, std_error, n_risk``."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, ep in self.to_dict()["endpoints"].items():
             for at in ep.get("at") or []:
                 rows.append({"endpoint": name, **at})
@@ -280,7 +296,7 @@ class StudyOutput:
         """The univariable Cox rows of every endpoint, in table order: ``endpoint, variable,
         label, kind, level, reference, per, unit, term, coef, std_error, hr, conf_low,
         conf_high, p_value, overall_p, logrank_p, ph_p, n, events, estimable, …``."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for name, items in self.to_dict()["univariable"].items():
             rows.extend({"endpoint": name, **r} for r in items)
         return _frame(rows, drop=("warnings", "firth", "permutation"))
@@ -289,7 +305,7 @@ class StudyOutput:
     def multivariable(self) -> pd.DataFrame:
         """The rows of every multivariable model: ``model, endpoint`` and the columns of
         :attr:`univariable`."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for m in self.to_dict()["multivariable"]:
             rows.extend({"model": m["name"], "endpoint": m["endpoint"], **r} for r in m["rows"])
         return _frame(rows, drop=("warnings", "firth", "permutation"))
