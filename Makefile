@@ -58,8 +58,9 @@ kernels: $(VENV)/.installed-test
 # The documentation site (mkdocs.yml) into build/site; strict: a broken link, a page left
 # out of the navigation or a docstring mkdocstrings cannot read fails the build. Offline:
 # the generated pages come from the code and docs/study-schema.json (scripts/docs_pages.py).
+# (Not --quiet: it hides the warnings that strict mode must count.)
 docs: $(VENV)/.installed-test
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 test: lint typecheck unit kernels docs
 

@@ -296,7 +296,7 @@ def _users(name: str) -> list[str]:
     out = {p for p in direct if not p.name.startswith("_")}
     for helper in (p for p in direct if p.name.startswith("_")):
         stem = helper.stem
-        out |= {p for p in tests if re.search(rf"\b(from|import) {stem}\b", text[p])}
+        out |= {p for p in tests if re.search(rf"\b(from|import) \.?{stem}\b", text[p])}
     return sorted(str(p.relative_to(ROOT)) for p in out)
 
 
