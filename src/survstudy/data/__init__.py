@@ -11,6 +11,8 @@ any file. Imports: pandas, pyarrow, openpyxl, pyreadstat, ``survstudy.spec``,
 
 Public API::
 
+    with open_cohort(spec, engine="memory") as h:    # or "duckdb" / "spark"
+        h.cohort, h.engine                           # Cohort (memory) or DerivedCohort
     cohort = build_cohort(load_spec("study.yaml"))   # or load_cohort("study.yaml")
     cohort.frame                  # one row per included patient, index = spreadsheet row
     cohort.variables["grade"]     # VariableInfo(label, type, levels, reference, denominator, …)
@@ -23,6 +25,7 @@ Public API::
 
 from __future__ import annotations
 
+from survstudy.data.access import ENGINES, CohortHandle, open_cohort
 from survstudy.data.cohort import (
     CategoricalColumn,
     Cohort,
@@ -34,19 +37,25 @@ from survstudy.data.cohort import (
 )
 from survstudy.data.quality import CATALOGUE, QualityReport, format_issue
 from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
+from survstudy.data.registry import DerivedCohort, derive_from_cohort
 
 __all__ = [
     "CATALOGUE",
+    "ENGINES",
     "CategoricalColumn",
     "Cohort",
+    "CohortHandle",
+    "DerivedCohort",
     "EndpointInfo",
     "FlowStep",
     "QualityReport",
     "RawTable",
     "VariableInfo",
     "build_cohort",
+    "derive_from_cohort",
     "format_issue",
     "load_cohort",
+    "open_cohort",
     "read_raw",
     "read_table",
     "sha256_of",

@@ -23,9 +23,11 @@ cannot be derived, e.g. no start date).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,8 +62,6 @@ from survstudy.spec import (
 from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
 __all__ = [
@@ -1114,11 +1114,15 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _read(spec: StudySpec) -> RawTable:
+def _read(
+    spec: StudySpec,
+    data_file: str | os.PathLike[str] | None = None,
+    data_format: str | None = None,
+) -> RawTable:
     d = spec.data
     return read_raw(
-        spec.data_path,
-        fmt=d.format,
+        spec.data_path if data_file is None else Path(data_file),
+        fmt=d.format if data_format is None else data_format,
         sheet=d.sheet,
         encoding=d.encoding,
         separator=d.separator,
@@ -1128,16 +1132,23 @@ def _read(spec: StudySpec) -> RawTable:
     )
 
 
-def build_cohort(spec: StudySpec, *, strict: bool = True) -> Cohort:
-    """Read, validate and derive the analysis cohort for ``spec``.
+def build_cohort(
+    spec: StudySpec,
+    *,
+    strict: bool = True,
+    data_file: str | os.PathLike[str] | None = None,
+    data_format: str | None = None,
+) -> Cohort:
+    """Read, validate and derive the analysis cohort for ``spec`` (in memory).
 
     With ``strict`` (the default) any error in the data-quality report raises a
     :class:`~survstudy.errors.DataError` (the first error, with the count of the
     others). With ``strict=False`` the cohort is returned anyway, with the errors
     in ``cohort.report`` (what ``survstudy validate`` prints); cells that failed a
-    check are missing in it.
+    check are missing in it. ``data_file``/``data_format`` read other bytes than
+    ``spec.data.path`` (the web app's stored upload); messages name the spec's file.
     """
-    raw = _read(spec)
+    raw = _read(spec, data_file, data_format)
     cohort = _Builder(spec, raw).build()
     if strict:
         cohort.report.raise_if_errors()
