@@ -154,5 +154,6 @@ def _codes(col: CategoricalColumn, levels: tuple[str, ...]) -> Any:
 
     order = levels or tuple(col.categories)
     index = {lev: i for i, lev in enumerate(order)}
-    codes = np.array([-1 if v is None else index[v] for v in col.values], dtype=np.int32)
+    remap = np.array([index[c] for c in col.categories] + [-1], dtype=np.int32)
+    codes = remap[np.where(col.codes < 0, len(col.categories), col.codes)]
     return pa.array(codes, mask=codes < 0, type=pa.int32())
