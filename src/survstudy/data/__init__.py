@@ -7,6 +7,7 @@ flow; the :class:`Cohort` (one row per patient).
 
 Must not be here: statistics beyond counting, formatting for reports, writing
 any file. Imports: pandas, pyarrow, openpyxl, pyreadstat, ``survstudy.spec``,
+``survstudy.engines`` (the SQL executor runs on a data engine),
 ``survstudy.errors``.
 
 Public API::
@@ -25,19 +26,57 @@ Public API::
 
 from __future__ import annotations
 
-from survstudy.data.access import ENGINES, CohortHandle, open_cohort
-from survstudy.data.cohort import (
-    CategoricalColumn,
-    Cohort,
-    EndpointInfo,
-    FlowStep,
-    VariableInfo,
-    build_cohort,
-    load_cohort,
-)
-from survstudy.data.quality import CATALOGUE, QualityReport, format_issue
-from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
-from survstudy.data.registry import DerivedCohort, derive_from_cohort
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from survstudy.data.access import ENGINES, CohortHandle, open_cohort
+    from survstudy.data.cohort import (
+        CategoricalColumn,
+        Cohort,
+        EndpointInfo,
+        FlowStep,
+        VariableInfo,
+        build_cohort,
+        load_cohort,
+    )
+    from survstudy.data.quality import CATALOGUE, QualityReport, format_issue
+    from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
+    from survstudy.data.registry import DerivedCohort, derive_from_cohort
+
+# public name -> defining module; imported on first use, so that the quick commands,
+# which need only the readers, do not load the cohort builder, the spec model and pydantic
+_WHERE = {
+    "ENGINES": "access",
+    "CohortHandle": "access",
+    "open_cohort": "access",
+    "CategoricalColumn": "cohort",
+    "Cohort": "cohort",
+    "EndpointInfo": "cohort",
+    "FlowStep": "cohort",
+    "VariableInfo": "cohort",
+    "build_cohort": "cohort",
+    "load_cohort": "cohort",
+    "CATALOGUE": "quality",
+    "QualityReport": "quality",
+    "format_issue": "quality",
+    "RawTable": "readers",
+    "read_raw": "readers",
+    "read_table": "readers",
+    "sha256_of": "readers",
+    "DerivedCohort": "registry",
+    "derive_from_cohort": "registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'survstudy.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"survstudy.data.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CATALOGUE",
