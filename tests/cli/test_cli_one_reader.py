@@ -45,8 +45,11 @@ def _write(tmp: Path) -> tuple[Path, Path]:
 
 
 def _json(args: list[str], capsys: pytest.CaptureFixture[str]) -> object:
-    cli_main.main(args)  # returns on success (exit 0)
-    return json.loads(capsys.readouterr().out)
+    with pytest.raises(SystemExit) as exit_:
+        cli_main.main(args)
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0, out
+    return json.loads(out)
 
 
 @pytest.mark.parametrize("command", ["km", "cox", "logrank"])

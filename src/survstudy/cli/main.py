@@ -120,8 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _register(args)
         code = app(args=args, prog_name="survstudy", standalone_mode=False)
-        if isinstance(code, int) and code != 0:
-            sys.exit(code)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Abort:
         print("error: interrupted", file=sys.stderr)
         sys.exit(130)
