@@ -116,6 +116,18 @@ def _missing_mask(cells: Cells) -> np.ndarray:
         return np.asarray(cells.data.is_null().to_numpy(zero_copy_only=False), dtype=bool) | (
             _nan_mask(cells)
         )
+    if cells.arrow_kind == "text":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        key = pc.utf8_lower(pc.utf8_trim_whitespace(cells.data))
+        hit = pc.is_in(key, value_set=pa.array(sorted(_MISSING)))
+        return np.asarray(
+            pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
     return cells.map_values(_is_missing, bool)
 
 
