@@ -1068,11 +1068,8 @@ def canonical_order(columns: dict[str, Any], n: int) -> np.ndarray:
             continue
         x = np.asarray(col, dtype=float)
         nan = np.isnan(x)
-        if nan.any():
-            keys.append(np.where(nan, 0.0, x))
-            keys.append(nan)
-        else:
-            keys.append(x)
+        keys.append(np.where(nan, 0.0, x))
+        keys.append(nan)
     if not keys:
         return np.arange(n)
     # np.lexsort sorts by the last key first
