@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -1029,13 +1029,6 @@ class _Builder:
                 competing=tuple(ep.competing),
                 definition=endpoint_definition(spec, name),
             )
-        order = canonical_order(data, len(rows))
-        rows = rows[order]
-        data = {
-            k: v.take(order) if isinstance(v, CategoricalColumn) else np.asarray(v)[order]
-            for k, v in data.items()
-        }
-        infos = {k: replace(v, applicable=v.applicable[order]) for k, v in infos.items()}
         return Cohort(
             spec=spec,
             rows=rows,
@@ -1049,31 +1042,6 @@ class _Builder:
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
-
-
-def canonical_order(columns: dict[str, Any], n: int) -> np.ndarray:
-    """The cohort's row order: by the values of its analysis columns, not by file row.
-
-    Rows are sorted (stably) by every column in name order: numbers (NaN last) and
-    category codes. Two rows that tie on every column are interchangeable in every
-    analysis, so a shuffled data file gives the same cohort in the same order, and the
-    sums of the statistics are taken in the same order: byte-identical results
-    (issue 16, item 5). Spreadsheet rows travel with their patients (``Cohort.rows``).
-    """
-    keys: list[np.ndarray] = []
-    for name in sorted(columns):
-        col = columns[name]
-        if isinstance(col, CategoricalColumn):
-            keys.append(np.asarray(col.codes, dtype=np.int64))
-            continue
-        x = np.asarray(col, dtype=float)
-        nan = np.isnan(x)
-        keys.append(np.where(nan, 0.0, x))
-        keys.append(nan)
-    if not keys:
-        return np.arange(n)
-    # np.lexsort sorts by the last key first
-    return np.lexsort(keys[::-1])
 
 
 def _missing_of(value: Value) -> np.ndarray:
