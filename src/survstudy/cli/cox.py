@@ -36,6 +36,12 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         ) from None
 
 
+def _as_text(values: list[Any]) -> Any:
+    import numpy as np
+
+    return np.array([str(v) for v in values])
+
+
 def _split(s: str | None) -> list[str]:
     return [c.strip() for c in s.split(",") if c.strip()] if s else []
 
@@ -154,7 +160,6 @@ def cox(
         )
         return
     data = load_columns(file, time, event, others=[*covs, strata, cluster])
-    rows = data.rows
     t = data.time
     e = data.event
     n_dropped = data.n_dropped
@@ -162,8 +167,8 @@ def cox(
     names: list[str] = []
     assign: list[str] = []
     for c in covs:
-        values = data.others[c]
         if c in cats:
+            values = data.others[c]
             m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
             if not nm:
                 raise AnalysisError(
@@ -173,13 +178,24 @@ def cox(
             names += nm
             assign += [c] * len(nm)
         else:
-            nums = [_number(v, data.file, c, rw) for v, rw in zip(values, rows, strict=True)]
-            blocks.append(np.array(nums, dtype=np.float64)[:, None])
+            try:
+                nums = data.numbers(c)
+            except DataError as exc:
+                if exc.rule != "NOT-A-NUMBER":
+                    raise
+                raise DataError(
+                    f"{exc.value!r} is not a number",
+                    file=exc.file,
+                    row=exc.row,
+                    column=c,
+                    rule="NOT-A-NUMBER",
+                ) from None
+            blocks.append(nums[:, None])
             names.append(c)
             assign.append(c)
     x = np.hstack(blocks)
-    st = None if strata is None else np.array([str(v) for v in data.others[strata]])
-    cl = None if cluster is None else np.array([str(v) for v in data.others[cluster]])
+    st = None if strata is None else _as_text(data.others[strata])
+    cl = None if cluster is None else _as_text(data.others[cluster])
     if firth:
         from survstudy.stats.firth import cox_fit_firth
 
