@@ -122,6 +122,12 @@ for (nm in names(sets)) {
   form <- reformulate(s$confounders, response = "tr")
   ps_fit <- glm(form, family = binomial, data = d)
   smry <- summary(ps_fit)$coefficients
+  # glm's SEs come from the IRLS weights of its last-but-one iterate (glm.fit keeps the QR
+  # of the last weighted least-squares step, whose weights were computed before that step);
+  # the SEs at the fitted values themselves, (X'WX)^-1 with W = mu (1 - mu) from fitted(),
+  # are written out too
+  mu <- fitted(ps_fit); xmat <- model.matrix(ps_fit)
+  se_at_fit <- sqrt(diag(solve(crossprod(xmat * sqrt(mu * (1 - mu))))))
   ps <- unname(fitted(ps_fit)); lp <- unname(ps_fit$linear.predictors)
   tr <- d$tr
   cols <- balance_columns(s$data, s)
@@ -134,6 +140,8 @@ for (nm in names(sets)) {
                formula = paste(deparse(form), collapse = " "),
                terms = rownames(smry), coef = unname(smry[, 1]), se = unname(smry[, 2]),
                z = unname(smry[, 3]), p_value = unname(smry[, 4]),
+               se_at_fit = unname(se_at_fit),
+               p_value_at_fit = unname(2 * pnorm(-abs(coef(ps_fit) / se_at_fit))),
                deviance = ps_fit$deviance, null_deviance = ps_fit$null.deviance,
                df_residual = ps_fit$df.residual, aic = ps_fit$aic, iterations = ps_fit$iter,
                ps = ps, linear_predictor = lp),
