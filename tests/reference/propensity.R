@@ -1,6 +1,15 @@
 # Reference values for survstudy's propensity-score analysis (src/survstudy/stats/logistic.py,
 # propensity.py, treatment.py, the robust weighted Kaplan-Meier in km.py and the weighted Cox fit).
 # Run from the repository root:  Rscript tests/reference/propensity.R
+#
+# MatchIt: builds of MatchIt <= 4.5.2 made with gcc (e.g. Debian bookworm's r-cran-matchit
+# 4.5.1) compare distances with the C library's integer abs(): |0.75| becomes 0, so the caliper
+# is not applied and any two candidates less than 1 apart on the logit tie (the lower one wins).
+# MatchIt fixed it in commit 4b5b2f8 (std::abs, released in 4.5.4). These fixtures were made
+# with MatchIt 4.5.1 (git 9762dc6) plus that commit, installed in a private library:
+#   git archive 9762dc6 | tar -x -C src && (cd src && git diff 4b5b2f8~1 4b5b2f8 -- src | patch -p1)
+#   R CMD INSTALL -l /tmp/Rlib src && R_LIBS=/tmp/Rlib Rscript tests/reference/propensity.R
+# The script stops if a matched pair lies outside the caliper (the integer-abs build).
 # Writes tests/reference/data/ps_gbsg.csv, tests/reference/data/ps_rotterdam.csv (the data used,
 # as R ships them, with a row id) and tests/reference/propensity.json.
 #
@@ -24,7 +33,8 @@ dd <- "tests/reference/data"
 dir.create(dd, showWarnings = FALSE)
 
 versions <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
-                 MatchIt = as.character(packageVersion("MatchIt")))
+                 MatchIt = paste(as.character(packageVersion("MatchIt")),
+                                 "(with upstream commit 4b5b2f8: std::abs in nn_matchC_vec.cpp)"))
 
 g <- data.frame(id = seq_len(nrow(gbsg)), gbsg[, c("age", "meno", "size", "grade", "nodes", "pgr",
                                                      "er", "hormon", "rfstime", "status")])
@@ -225,10 +235,16 @@ for (nm in names(sets)) {
                      caliper = .(sc$caliper), std.caliper = TRUE, ratio = .(sc$ratio)))
     }
     m <- suppressWarnings(eval(mcall))
-    mm <- m$match.matrix
-    rows <- as.integer(rownames(mm))
+    if (!is.null(m$caliper)) {
+      gap <- abs(m$distance[rownames(m$match.matrix)] - m$distance[m$match.matrix[, 1]])
+      if (any(gap > m$caliper, na.rm = TRUE))
+        stop("this MatchIt build does not apply its caliper (integer abs); see the note at the top")
+    }
+    mm <- m$match.matrix  # row names of d; written as row positions (1-based)
+    pos <- setNames(seq_len(nrow(d)), rownames(d))
+    rows <- unname(pos[rownames(mm)])
     pairs <- lapply(seq_len(nrow(mm)), function(i) {
-      ctl <- as.integer(mm[i, ][!is.na(mm[i, ])])
+      ctl <- unname(pos[mm[i, ][!is.na(mm[i, ])]])
       list(treated = rows[i], controls = I(ctl))
     })
     pairs <- pairs[vapply(pairs, function(p) length(p$controls) > 0, logical(1))]
