@@ -190,6 +190,13 @@ def expit(eta: ArrayLike) -> F:
     return np.asarray(np.where(e >= 0, 1.0 / (1.0 + q), q / (1.0 + q)))
 
 
+def _exp(v: float) -> float:
+    """exp without OverflowError: +inf beyond the float range, NaN stays NaN."""
+    if math.isnan(v):
+        return math.nan
+    return math.exp(v) if v < 709.0 else math.inf
+
+
 def _deviance(eta: F, y: F) -> float:
     # -2 log L = 2 Σ [log(1 + e^η) − y η]; logaddexp keeps it finite for large |η|.
     return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y * eta))
@@ -270,12 +277,8 @@ def _detect_separation(xs: F, y: F, names: Sequence[str]) -> Separation | None:
         method="highs",
     )
     b = np.asarray(r2.x[:k] - r2.x[k:]) if r2.status == 0 else np.asarray(r1.x)
-    if r2.status == 0:
-        ok2, m2 = _margins_ok(a, b)
-        if not ok2:
-            b = np.asarray(r1.x)
-        else:
-            m = m2
+    if r2.status == 0 and not _margins_ok(a, b)[0]:
+        b = np.asarray(r1.x)
     big = float(np.max(np.abs(b[1:]), initial=0.0))
     involved = tuple(names[j - 1] for j in range(1, k) if big > 0 and abs(b[j]) > 1e-6 * big)
     # complete separation: some direction with every margin ≥ t > 0
@@ -288,8 +291,10 @@ def _detect_separation(xs: F, y: F, names: Sequence[str]) -> Separation | None:
         method="highs",
     )
     complete = r3.status == 0 and -float(r3.fun) > 1e-9 * float(np.max(np.abs(a)))
+    # patients pushed to a fitted probability of 0 or 1: every one under complete
+    # separation, else those with a positive margin on the direction maximising the margins
     scale = float(np.max(np.abs(m), initial=0.0))
-    n_sep = int(np.sum(m > 1e-8 * scale))
+    n_sep = n if complete else int(np.sum(m > 1e-8 * scale))
     return Separation(
         kind="complete" if complete else "quasi-complete", terms=involved, n_separated=n_sep
     )
@@ -416,12 +421,13 @@ def logistic_fit(
     all_per = [1.0, *pers]
     for j, nm in enumerate(all_names):
         k = all_per[j]
-        est = converged and nm not in bad
+        # with separation the other coefficients tend to finite limits (estimable),
+        # but no p-value is reliable while one coefficient runs off to infinity
+        est = nm not in bad and (converged or separation is not None)
         reliable = separation is None and converged
-        with np.errstate(over="ignore"):
-            orr = math.exp(coef[j] * k) if math.isfinite(coef[j] * k) else math.nan
-            lo = math.exp((coef[j] - zq * se[j]) * k) if math.isfinite(se[j]) else math.nan
-            hi = math.exp((coef[j] + zq * se[j]) * k) if math.isfinite(se[j]) else math.nan
+        orr = _exp(coef[j] * k)
+        lo = _exp((coef[j] - zq * se[j]) * k)
+        hi = _exp((coef[j] + zq * se[j]) * k)
         terms.append(
             LogisticTerm(
                 term=nm,
