@@ -67,7 +67,11 @@ def test_weighted_km_robust(name: str, scenario: str) -> None:
     fx = fixtures()[name]["weighting"][scenario]
     fit, treat = _ps(name)
     pw = propensity_weights(
-        fit.fitted, treat, estimand=fx["estimand"], stabilise=fx["stabilise"], trim=fx["trim"],
+        fit.fitted,
+        treat,
+        estimand=fx["estimand"],
+        stabilise=fx["stabilise"],
+        trim=fx["trim"],
         truncate=fx["truncate"],
     )
     arms = _arms(name, pw.weights, pw.kept, conf_type=fx["conf_type"])
@@ -86,7 +90,9 @@ def test_matched_km_cluster(name: str, scenario: str) -> None:
     robust = TRUE, cluster = subclass) — pairs (and 1:2 sets) as clusters."""
     fx = fixtures()[name]["matching"][scenario]
     fit, treat = _ps(name)
-    m = nearest_neighbour_match(fit.linear_predictor, treat, ratio=fx["ratio"], caliper=fx["caliper"])
+    m = nearest_neighbour_match(
+        fit.linear_predictor, treat, ratio=fx["ratio"], caliper=fx["caliper"]
+    )
     arms = _arms(name, m.weights, m.matched, cluster=m.pair)
     for km, ref in zip(arms, fx["km"], strict=True):
         _check_at(km, ref)

@@ -63,7 +63,9 @@ def test_two_by_two_table_by_hand() -> None:
     assert r.coef[1] == pytest.approx(math.log(5.0), rel=1e-12)
     assert r.se[1] == pytest.approx(math.sqrt(1 / 3 + 1 / 5 + 1 / 6 + 1 / 2), rel=1e-10)
     assert r.se[0] == pytest.approx(math.sqrt(1 / 3 + 1 / 5), rel=1e-10)
-    dev = -2 * (3 * math.log(3 / 8) + 5 * math.log(5 / 8) + 6 * math.log(6 / 8) + 2 * math.log(2 / 8))
+    dev = -2 * (
+        3 * math.log(3 / 8) + 5 * math.log(5 / 8) + 6 * math.log(6 / 8) + 2 * math.log(2 / 8)
+    )
     assert r.deviance == pytest.approx(dev, rel=1e-12)
     null = -2 * (9 * math.log(9 / 16) + 7 * math.log(7 / 16))
     assert r.null_deviance == pytest.approx(null, rel=1e-12)
@@ -135,7 +137,9 @@ def test_no_separation_when_groups_overlap() -> None:
     x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     y = np.array([0.0, 0, 0, 1, 0, 1, 0, 1, 1, 1])
     r = logistic_fit(x, y, term_names=["x"])
-    assert r.converged and r.separation is None and r.warnings == ()
+    assert r.converged
+    assert r.separation is None
+    assert r.warnings == ()
 
 
 def test_errors() -> None:

@@ -32,7 +32,9 @@ def test_weights_by_hand() -> None:
     e = np.array([0.2, 0.5, 0.8, 0.25, 0.5])
     t = np.array([1, 1, 1, 0, 0])
     ate = propensity_weights(e, t, estimand="ATE")
-    np.testing.assert_allclose(ate.weights, [0.6 / 0.2, 0.6 / 0.5, 0.6 / 0.8, 0.4 / 0.75, 0.4 / 0.5])
+    np.testing.assert_allclose(
+        ate.weights, [0.6 / 0.2, 0.6 / 0.5, 0.6 / 0.8, 0.4 / 0.75, 0.4 / 0.5]
+    )
     raw = propensity_weights(e, t, estimand="ATE", stabilise=False)
     np.testing.assert_allclose(raw.weights, [5.0, 2.0, 1.25, 4 / 3, 2.0])
     att = propensity_weights(e, t, estimand="ATT")
@@ -56,7 +58,8 @@ def test_trimming_and_truncation_by_hand() -> None:
     assert r.trim_limits == pytest.approx((0.19, 0.905))
     assert r.kept.tolist() == [False] + [True] * 8 + [False]
     assert r.n_trimmed == 2
-    assert r.weights[0] == 0 and r.weights[-1] == 0
+    assert r.weights[0] == 0
+    assert r.weights[-1] == 0
     kept_w = np.where(t[1:9] == 1, 1 / e[1:9], 1 / (1 - e[1:9]))
     np.testing.assert_allclose(r.weights[1:9], kept_w)
     # truncation: sorted kept weights and their type-7 quartiles by hand
@@ -186,8 +189,13 @@ def _naive_match(d, t, ratio, cal, order):
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize(("ratio", "caliper", "order"), [(1, 0.2, "largest"), (2, 0.1, "largest"), (3, None, "smallest"), (1, 0.05, "data")])
-def test_matching_against_naive_oracle(seed: int, ratio: int, caliper: float | None, order: str) -> None:
+@pytest.mark.parametrize(
+    ("ratio", "caliper", "order"),
+    [(1, 0.2, "largest"), (2, 0.1, "largest"), (3, None, "smallest"), (1, 0.05, "data")],
+)
+def test_matching_against_naive_oracle(
+    seed: int, ratio: int, caliper: float | None, order: str
+) -> None:
     """Naive oracle: the path-compressed search equals a plain scan on random distances
     rounded to 2 decimals (many ties between and within groups)."""
     rng = np.random.default_rng(seed)
@@ -240,8 +248,12 @@ def _check_balance(rows, ref) -> None:
     assert [r.binary for r in rows] == [b["binary"] for b in ref]
     # SMDs rest on the propensity scores (agree to ~1e-12): 1e-8 relative, and 1e-10
     # absolute for SMDs that adjustment has driven to ~0 (overlap weights balance means exactly)
-    np.testing.assert_allclose([r.smd_before for r in rows], arr([b["smd_before"] for b in ref]), rtol=1e-12)
-    np.testing.assert_allclose([r.smd_after for r in rows], arr([b["smd_after"] for b in ref]), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        [r.smd_before for r in rows], arr([b["smd_before"] for b in ref]), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        [r.smd_after for r in rows], arr([b["smd_after"] for b in ref]), rtol=1e-8, atol=1e-10
+    )
     vb = [np.nan if r.variance_ratio_before is None else r.variance_ratio_before for r in rows]
     va = [np.nan if r.variance_ratio_after is None else r.variance_ratio_after for r in rows]
     np.testing.assert_allclose(vb, arr([b["variance_ratio_before"] for b in ref]), rtol=1e-12)
@@ -267,7 +279,11 @@ def test_weights_and_balance(name: str, scenario: str) -> None:
     fx = fixtures()[name]["weighting"][scenario]
     ps, _, treat = _ps(name)
     r = propensity_weights(
-        ps, treat, estimand=fx["estimand"], stabilise=fx["stabilise"], trim=fx["trim"],
+        ps,
+        treat,
+        estimand=fx["estimand"],
+        stabilise=fx["stabilise"],
+        trim=fx["trim"],
         truncate=fx["truncate"],
     )
     assert sorted(np.flatnonzero(~r.kept).tolist()) == [i - 1 for i in fx["dropped"]]
@@ -303,7 +319,8 @@ def test_balance_by_hand() -> None:
     z = np.array([1.0, 2, 6, 1, 2, 3])
     rows, _ = balance_table([BalanceColumn("x", x, "yes"), BalanceColumn("z", z)], t, w, "ATE")
     bx, bz = rows
-    assert bx.binary and not bz.binary
+    assert bx.binary
+    assert not bz.binary
     assert bx.smd_before == pytest.approx((1 / 3) / (math.sqrt(2) / 3))
     assert bx.smd_after == pytest.approx((3 / 4 - 1 / 3) / (math.sqrt(2) / 3))
     assert bx.variance_ratio_before is None

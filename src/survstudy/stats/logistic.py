@@ -208,9 +208,7 @@ def _solve(a: F, b: F) -> F:
     return np.asarray(np.linalg.lstsq(a, b, rcond=None)[0])
 
 
-def _newton(
-    xs: F, y: F, control: LogisticControl
-) -> tuple[F, F, int, bool]:
+def _newton(xs: F, y: F, control: LogisticControl) -> tuple[F, F, int, bool]:
     """Newton–Raphson on the standardised design ``xs`` (first column the intercept)."""
     mu0 = (y + 0.5) / 2.0
     eta = np.log(mu0 / (1.0 - mu0))
@@ -257,9 +255,7 @@ def _detect_separation(xs: F, y: F, names: Sequence[str]) -> Separation | None:
     n, k = xs.shape
     a = xs * np.where(y == 1.0, 1.0, -1.0)[:, None]
     zeros = np.zeros(n)
-    r1 = linprog(
-        -a.sum(axis=0), A_ub=-a, b_ub=zeros, bounds=[(-1.0, 1.0)] * k, method="highs"
-    )
+    r1 = linprog(-a.sum(axis=0), A_ub=-a, b_ub=zeros, bounds=[(-1.0, 1.0)] * k, method="highs")
     if r1.status != 0 or -float(r1.fun) <= 0.0:
         return None
     ok, m = _margins_ok(a, np.asarray(r1.x))

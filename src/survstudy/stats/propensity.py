@@ -108,7 +108,9 @@ def _as_treat(treated: ArrayLike, n: int | None = None) -> NDArray[np.bool_]:
     return tf == 1
 
 
-def _check_pair(x: tuple[float, float] | Sequence[float] | None, what: str) -> tuple[float, float] | None:
+def _check_pair(
+    x: tuple[float, float] | Sequence[float] | None, what: str
+) -> tuple[float, float] | None:
     if x is None:
         return None
     lo, hi = (float(v) for v in x)
@@ -170,9 +172,7 @@ def _weights(estimand: str, e: F, t: NDArray[np.bool_], stabilise: bool) -> F:
     return np.where(t, 1.0 - e, e)
 
 
-def weight_warnings(
-    w: F, t: NDArray[np.bool_], *, what: str = "weights"
-) -> list[StatWarning]:
+def weight_warnings(w: F, t: NDArray[np.bool_], *, what: str = "weights") -> list[StatWarning]:
     """``EXTREME-WEIGHT`` (a weight above 10) and ``LOW-ESS`` (Kish ESS below half of n)."""
     out: list[StatWarning] = []
     big = w > EXTREME_WEIGHT
@@ -401,7 +401,8 @@ def nearest_neighbour_match(
     ctrl_sorted = srt[~t_sorted]  # control input indices in distance order
     dc = d[ctrl_sorted]
     # for every patient: number of controls before it in the sorted order
-    before = np.cumsum(~t_sorted) - (~t_sorted)
+    is_ctrl = (~t_sorted).astype(np.intp)
+    before: NDArray[np.intp] = np.cumsum(is_ctrl) - is_ctrl
     ins = np.empty(n, dtype=np.intp)
     ins[srt] = before
     tidx = np.flatnonzero(t)
@@ -656,4 +657,3 @@ def few_events_warnings(
                 )
             )
     return tuple(out)
-

@@ -136,16 +136,17 @@ class Confounder:
         out: list[BalanceColumn] = []
         if self.columns.shape[1] >= 2:
             ref = 1.0 - self.columns.sum(axis=1)
-            by_level = {lv: self.columns[:, j] for j, lv in enumerate(self.levels) if lv is not None}
-            order = self.all_levels or (self.reference, *by_level)
+            by_level = {
+                lv: self.columns[:, j] for j, lv in enumerate(self.levels) if lv is not None
+            }
+            order: tuple[str, ...] = self.all_levels or (str(self.reference), *by_level)
             for lv in order:
                 col = ref if lv == self.reference else by_level.get(str(lv))
                 if col is not None:
                     out.append(BalanceColumn(self.name, col, str(lv)))
         else:
             out = [
-                BalanceColumn(self.name, self.columns[:, j], lv)
-                for j, lv in enumerate(self.levels)
+                BalanceColumn(self.name, self.columns[:, j], lv) for j, lv in enumerate(self.levels)
             ]
         return out
 
@@ -347,7 +348,9 @@ class TreatmentEffectResult:
         }
 
 
-def _design(confounders: Sequence[Confounder], n: int) -> tuple[F, list[str], list[Any], list[Any], list[Any]]:
+def _design(
+    confounders: Sequence[Confounder], n: int
+) -> tuple[F, list[str], list[Any], list[Any], list[Any]]:
     cols: list[F] = []
     names: list[str] = []
     pers: list[float | None] = []
@@ -577,7 +580,13 @@ def treatment_effect(
             raise AssertionError("weighted and unweighted risk tables disagree")
         kms.append(km)
         curves.append(
-            ArmCurve(label=label, km=km, n_risk_unweighted=un, n=int(arm.sum()), events=int(ek[arm].sum()))
+            ArmCurve(
+                label=label,
+                km=km,
+                n_risk_unweighted=un,
+                n=int(arm.sum()),
+                events=int(ek[arm].sum()),
+            )
         )
     at = _landmarks(kms[0], kms[1], curves[0], curves[1], list(landmarks), conf_level)
 
@@ -596,7 +605,12 @@ def treatment_effect(
     term = cox.terms[0]
     warns.extend(cox.warnings)
     crude_fit = cox_fit(
-        tf[:, None], t, e, ties=ties, term_names=["treatment"], concordance=False,
+        tf[:, None],
+        t,
+        e,
+        ties=ties,
+        term_names=["treatment"],
+        concordance=False,
         conf_level=conf_level,
     )
     crude = HazardRatio.from_fit(crude_fit)
