@@ -179,6 +179,20 @@ def test_to_dict_contract() -> None:
     assert pickle.loads(pickle.dumps(r)).hr == r.hr
 
 
+@pytest.mark.parametrize("method", ["weighting", "matching"])
+def test_to_dict_with_warnings_is_json_ready(method: str) -> None:
+    """Property: with warnings (rotterdam: extreme weights, imbalance, unmatched treated)
+    the dictionary still serialises without NaN, and every warning has code and message."""
+    treat, time, event = outcome("rotterdam")
+    r = treatment_effect(treat, confounders("rotterdam"), time, event, method=method)
+    d = r.to_dict()
+    json.dumps(d, allow_nan=False)
+    assert d["warnings"]
+    assert all(w["code"] and w["message"] for w in d["warnings"])
+    imb = [w for w in d["warnings"] if w["code"] == "IMBALANCE"]
+    assert len(imb) == sum(b["imbalanced"] for b in d["balance"])
+
+
 def test_separation_is_an_error_naming_the_level() -> None:
     """Constructed: all grade-3 patients treated -> PS-SEPARATION naming grade[3]."""
     rng = np.random.default_rng(4)
