@@ -26,8 +26,10 @@ Effective sample size (Kish 1965): ``(Σw)² / Σw²`` per group.
 
 **Matching** (:func:`nearest_neighbour_match`): greedy 1:k nearest-neighbour matching
 without replacement on a distance (here the logit of the propensity score), as
-MatchIt 4.5 ``matchit(method = "nearest", distance = "glm", link = "linear.logit",
-caliper = c, std.caliper = TRUE, ratio = k)``:
+MatchIt's ``matchit(method = "nearest", distance = "glm", link = "linear.logit",
+caliper = c, std.caliper = TRUE, ratio = k)`` (checked against 4.5.1 with upstream
+commit 4b5b2f8; gcc builds of MatchIt <= 4.5.2 compare distances with the integer
+``abs()`` and so ignore the caliper — see tests/reference/propensity.R):
 
 - caliper = c × SD of the distance over all patients (sample SD, n − 1);
 - treated patients are taken in order of decreasing distance (MatchIt's default
