@@ -81,20 +81,20 @@ def _map_events(raw: Any, event: str, codes: Mapping[str, Sequence[Any]]) -> Any
                 mapping[code] = status
     if event not in raw.columns:
         return raw  # the typing step reports the unknown column as the command does
-    j = raw.columns.index(event)
+    import numpy as np
+
+    cells = raw.column(event)
     unknown: dict[str, list[int]] = {}
-    records = []
-    for rec, row in zip(raw.records, raw.rows, strict=True):
-        cell = rec[j]
+    mapped = np.empty(len(cells), dtype=object)
+    for i, (cell, row) in enumerate(zip(cells, raw.rows, strict=True)):
         key = norm_text(cell)
         if key is None:
-            records.append(rec)
-            continue
-        if key not in mapping:
+            mapped[i] = None
+        elif key in mapping:
+            mapped[i] = mapping[key]
+        else:
             unknown.setdefault(shown(cell), []).append(row)
-            records.append(rec)
-            continue
-        records.append((*rec[:j], mapping[key], *rec[j + 1 :]))
+            mapped[i] = cell
     if unknown:
         parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
         raise DataError(
@@ -104,4 +104,4 @@ def _map_events(raw: Any, event: str, codes: Mapping[str, Sequence[Any]]) -> Any
             rule="EVENT-CODE",
             hint="add them to event_codes['event'] or event_codes['censored']",
         )
-    return replace(raw, records=tuple(records))
+    return replace(raw, data={**raw.data, event: mapped})

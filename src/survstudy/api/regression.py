@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 from survstudy.api._input import check_column_names, read_columns
-from survstudy.errors import AnalysisError, DataError
+from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,18 +210,6 @@ class CoxFit:
         return forest_axes(self, ax, options)
 
 
-def _number(v: Any, file: str, column: str, row: int) -> float:
-    """A covariate cell as a number; the command's NOT-A-NUMBER error otherwise."""
-    if isinstance(v, bool | int | float):
-        return float(v)
-    try:
-        return float(str(v).strip())
-    except ValueError:
-        raise DataError(
-            f"{str(v)!r} is not a number", file=file, row=row, column=column, rule="NOT-A-NUMBER"
-        ) from None
-
-
 def cox(
     data: Any,
     time: str,
@@ -264,7 +252,8 @@ def cox(
     """
     import numpy as np
 
-    from survstudy.stats.cox import cox_fit, dummy_code
+    from survstudy.cli._columns import cox_design
+    from survstudy.stats.cox import cox_fit
 
     covs = [covariates] if isinstance(covariates, str) else list(covariates)
     cats = [categorical] if isinstance(categorical, str) else list(categorical or [])
@@ -291,32 +280,8 @@ def cox(
         if c not in cats:
             raise AnalysisError(f"reference {c}: not a categorical covariate")
     cols = read_columns(data, time, event, others=[*covs, strata, cluster], event_codes=event_codes)
-    blocks: list[Any] = []
-    names: list[str] = []
-    assign: list[str] = []
-    references: dict[str, Any] = {}
-    levels: dict[str, tuple[Any, ...]] = {}
-    for c in covs:
-        values = cols.others[c]
-        if c in cats:
-            m, nm, lv, ref = dummy_code(
-                np.array(values, dtype=object), reference=refs.get(c), name=c
-            )
-            if not nm:
-                raise AnalysisError(
-                    f"covariate {c} has a single level among the analysed patients (zero variance)"
-                )
-            blocks.append(m)
-            names += nm
-            assign += [c] * len(nm)
-            references[c] = ref
-            levels[c] = tuple(lv)
-        else:
-            nums = [_number(v, cols.file, c, rw) for v, rw in zip(values, cols.rows, strict=True)]
-            blocks.append(np.array(nums, dtype=np.float64)[:, None])
-            names.append(c)
-            assign.append(c)
-    x = np.hstack(blocks)
+    design = cox_design(cols, covs, cats, refs)
+    x, names, assign = design.x, design.names, design.assign
     st = None if strata is None else np.array([str(v) for v in cols.others[strata]])
     cl = None if cluster is None else np.array([str(v) for v in cols.others[cluster]])
     common: dict[str, Any] = {
@@ -348,10 +313,10 @@ def cox(
         time=time,
         event=event,
         covariates=tuple(covs),
-        references=references,
+        references=design.references,
         strata=strata,
         cluster=cluster,
         result=res,
         n_read=cols.n_read,
-        levels=levels,
+        levels=design.levels,
     )

@@ -255,7 +255,6 @@ def kaplan_meier(
     Raises :class:`~survstudy.errors.DataError` (unknown column, bad event value, negative
     time: the command's message) or :class:`~survstudy.errors.AnalysisError`.
     """
-    from survstudy.cli._columns import factor_codes
     from survstudy.stats.km import CONF_TYPES, kaplan_meier_by
     from survstudy.stats.km import kaplan_meier as km_fit
 
@@ -272,7 +271,7 @@ def kaplan_meier(
     if by is None:
         curves: list[tuple[Any, KaplanMeierResult]] = [(None, km_fit(cols.time, cols.event, **kw))]
     else:
-        codes, levels = factor_codes(cols.others[by])
+        codes, levels = cols.factor(by)
         curves = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
     return KaplanMeierFit(
         time=time,
@@ -454,7 +453,6 @@ def logrank(
     :func:`survstudy.stats.exact.logrank_small_sample` (``--permutation``; ``seed`` for
     Monte-Carlo). Columns, events and missing values as :func:`kaplan_meier`.
     """
-    from survstudy.cli._columns import factor_codes
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     check_column_names(time=time, event=event, by=by, strata=strata)
@@ -467,8 +465,8 @@ def logrank(
     if permutation is not None and weights != "logrank":
         raise AnalysisError("the permutation test uses log-rank scores: leave weights='logrank'")
     cols = read_columns(data, time, event, others=(by, strata), event_codes=event_codes)
-    codes, levels = factor_codes(cols.others[by])
-    st = None if strata is None else factor_codes(cols.others[strata])[0]
+    codes, levels = cols.factor(by)
+    st = None if strata is None else cols.factor(strata)[0]
     res = logrank_test(
         cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
     )

@@ -36,6 +36,12 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         ) from None
 
 
+def _as_text(values: list[Any]) -> Any:
+    import numpy as np
+
+    return np.array([str(v) for v in values])
+
+
 def _split(s: str | None) -> list[str]:
     return [c.strip() for c in s.split(",") if c.strip()] if s else []
 
@@ -91,11 +97,10 @@ def cox(
 ) -> None:
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    import numpy as np
 
-    from survstudy.cli._columns import load_columns
+    from survstudy.cli._columns import cox_design, load_columns
     from survstudy.errors import AnalysisError
-    from survstudy.stats.cox import cox_fit, dummy_code
+    from survstudy.stats.cox import cox_fit
 
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"--ties must be efron or breslow, not {ties!r}")
@@ -154,32 +159,13 @@ def cox(
         )
         return
     data = load_columns(file, time, event, others=[*covs, strata, cluster])
-    rows = data.rows
     t = data.time
     e = data.event
     n_dropped = data.n_dropped
-    blocks: list[Any] = []
-    names: list[str] = []
-    assign: list[str] = []
-    for c in covs:
-        values = data.others[c]
-        if c in cats:
-            m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
-            if not nm:
-                raise AnalysisError(
-                    f"covariate {c} has a single level among the analysed patients (zero variance)"
-                )
-            blocks.append(m)
-            names += nm
-            assign += [c] * len(nm)
-        else:
-            nums = [_number(v, data.file, c, rw) for v, rw in zip(values, rows, strict=True)]
-            blocks.append(np.array(nums, dtype=np.float64)[:, None])
-            names.append(c)
-            assign.append(c)
-    x = np.hstack(blocks)
-    st = None if strata is None else np.array([str(v) for v in data.others[strata]])
-    cl = None if cluster is None else np.array([str(v) for v in data.others[cluster]])
+    design = cox_design(data, covs, cats, refs)
+    x, names, assign = design.x, design.names, design.assign
+    st = None if strata is None else _as_text(data.others[strata])
+    cl = None if cluster is None else _as_text(data.others[cluster])
     if firth:
         from survstudy.stats.firth import cox_fit_firth
 

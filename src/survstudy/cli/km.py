@@ -65,7 +65,7 @@ def km(
 ) -> None:
     """Kaplan–Meier estimate: table, median with CI and survival at chosen times."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import factor_codes, load_columns
+    from survstudy.cli._columns import load_columns
     from survstudy.stats.km import CONF_TYPES, kaplan_meier, kaplan_meier_by
 
     if conf_type not in CONF_TYPES:
@@ -93,7 +93,7 @@ def km(
         if by is None:
             fits = [(None, kaplan_meier(cols.time, cols.event, **kw))]
         else:
-            codes, levels = factor_codes(cols.others[by])
+            codes, levels = cols.factor(by)
             fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
     groups = []
     for level, res in fits:

@@ -49,7 +49,7 @@ def logrank(
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import factor_codes, load_columns
+    from survstudy.cli._columns import load_columns
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     if weights not in WEIGHTS:
@@ -85,8 +85,8 @@ def logrank(
     else:
         cols = load_columns(file, time, event, others=(by, strata))
         n_read, n_dropped = cols.n_read, cols.n_dropped
-        codes, levels = factor_codes(cols.others[by])
-        st = None if strata is None else factor_codes(cols.others[strata])[0]
+        codes, levels = cols.factor(by)
+        st = None if strata is None else cols.factor(strata)[0]
         res = logrank_test(
             cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
         )
