@@ -5,7 +5,7 @@
 ``Study(spec_dict, data=df)`` takes the spec as a mapping (the keys of ``study.yaml``)
 and the patients as an in-memory table, which is never written anywhere (it is read
 through :func:`survstudy.data.readers.read_frame`). :meth:`Study.run` builds the cohort
-(:func:`survstudy.data.build_cohort`) and computes every analysis of the spec
+(:func:`survstudy.data.open_cohort`, in memory) and computes every analysis of the spec
 (:func:`survstudy.pipeline.run_study`); :class:`StudyOutput` shows the results as
 DataFrames and writes the report folder (:func:`survstudy.report.write_report`).
 :func:`_run` and :meth:`StudyOutput.write_report` are the two places that call the
@@ -26,7 +26,7 @@ from survstudy.api._input import TABLE_NAME
 if TYPE_CHECKING:
     import pandas as pd
 
-    from survstudy.data import Cohort, FlowStep, QualityReport
+    from survstudy.data import FlowStep, QualityReport
     from survstudy.pipeline import StudyResults
     from survstudy.spec import StudySpec
 
@@ -106,9 +106,11 @@ class Study:
         """Check the data against the spec, as ``survstudy validate``: every finding (errors
         and warnings, each naming the row and column), the inclusion flow and the patients
         and events per endpoint. Nothing is raised for data errors: see ``.ok``."""
-        from survstudy.data import build_cohort
+        from survstudy.data import Cohort, open_cohort
 
-        cohort = build_cohort(self._spec, strict=False, raw=self._raw)
+        with open_cohort(self._spec, strict=False, raw=self._raw) as handle:
+            cohort = handle.cohort
+        assert isinstance(cohort, Cohort)  # in memory
         return StudyValidation(
             report=cohort.report,
             flow=tuple(cohort.flow),
@@ -154,17 +156,14 @@ def _with_table_path(spec: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _cohort(spec: StudySpec, raw: Any) -> Cohort:
-    from survstudy.data import build_cohort
-
-    return build_cohort(spec, raw=raw)
-
-
 def _run(spec: StudySpec, raw: Any, profile: str | None) -> StudyResults:
-    """The study run: the cohort, then every analysis (as ``survstudy run`` in memory)."""
+    """The study run: the cohort (the data layer's front door, in memory), then every
+    analysis (as ``survstudy run`` with ``--engine memory``)."""
+    from survstudy.data import open_cohort
     from survstudy.pipeline import run_study
 
-    return run_study(spec, _cohort(spec, raw), profile=profile)
+    with open_cohort(spec, raw=raw) as handle:
+        return run_study(spec, handle.cohort, profile=profile, data_engine=handle.engine)
 
 
 # --------------------------------------------------------------------------- validation
