@@ -91,7 +91,7 @@ __all__ = [
     "status_codes",
 ]
 
-F = NDArray[np.float64]
+F = NDArray[Any]  # float64 arrays (Any: numpy stubs type bincount results as int)
 
 CONF_TYPES = ("log-log", "log", "plain")
 #: a cause with fewer failures than this in a group gets a ``FEW-EVENTS`` warning
@@ -215,9 +215,7 @@ def competing_counts(
 # --------------------------------------------------------------------------- CIF
 
 
-def cif_confint(
-    cif: ArrayLike, se: ArrayLike, conf_type: str, conf_level: float
-) -> tuple[F, F]:
+def cif_confint(cif: ArrayLike, se: ArrayLike, conf_type: str, conf_level: float) -> tuple[F, F]:
     """Pointwise limits of a cumulative incidence ``cif`` with standard error ``se``
     (module docstring; R ``survfit_confint(cif, se, logse = FALSE, …)``)."""
     p = np.asarray(cif, dtype=np.float64)
@@ -244,7 +242,9 @@ def cif_confint(
             lo = np.exp(-np.exp(ll - w))
             hi = np.exp(-np.exp(ll + w))
         else:
-            raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}, not {conf_type!r}")
+            raise AnalysisError(
+                f"conf_type must be one of {', '.join(CONF_TYPES)}, not {conf_type!r}"
+            )
     return lo.astype(np.float64), hi.astype(np.float64)
 
 
@@ -775,9 +775,7 @@ def gray_test(
         if tm.size == 0:
             continue
         cc = competing_counts(tm, cm, gm, n_groups=ng, causes=(1, 2))
-        sc, v = gray_from_counts(
-            cc.n_risk, cc.n_event[:, :, 0], cc.n_event[:, :, 1], rho=rho
-        )
+        sc, v = gray_from_counts(cc.n_risk, cc.n_event[:, :, 0], cc.n_event[:, :, 1], rho=rho)
         score += sc
         var += v
     return gray_result(
