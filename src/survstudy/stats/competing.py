@@ -88,6 +88,7 @@ __all__ = [
     "gray_from_counts",
     "gray_result",
     "gray_test",
+    "gray_tests",
     "status_codes",
 ]
 
@@ -171,6 +172,20 @@ class CompetingCounts:
     causes: tuple[int, ...]
 
 
+def _cells(
+    t: F, col: NDArray[np.intp], k1: int, g: NDArray[np.intp] | None, ng: int
+) -> tuple[F, F]:
+    """Distinct times and the counts (T, ng, k1) of each (time, group, status column) cell."""
+    uniq, inv = distinct_times(t)
+    nt = uniq.size
+    cell = inv * (ng * k1)
+    if g is not None:
+        cell += g * k1
+    cell += col
+    cnt = np.bincount(cell, minlength=nt * ng * k1).reshape(nt, ng, k1).astype(np.float64)
+    return uniq, cnt
+
+
 def competing_counts(
     time: ArrayLike,
     status: ArrayLike,
@@ -185,7 +200,6 @@ def competing_counts(
     """
     t = as_time(time)
     col, cs = status_codes(status, causes, t.size)
-    k1 = len(cs) + 1
     if group is None:
         g = None
         ng = 1
@@ -194,13 +208,7 @@ def competing_counts(
         if g.shape != t.shape:
             raise ValueError("group must have one code per observation")
         ng = (int(g.max()) + 1 if g.size else 1) if n_groups is None else int(n_groups)
-    uniq, inv = distinct_times(t)
-    nt = uniq.size
-    cell = inv * (ng * k1)
-    if g is not None:
-        cell += g * k1
-    cell += col
-    cnt = np.bincount(cell, minlength=nt * ng * k1).astype(np.float64).reshape(nt, ng, k1)
+    uniq, cnt = _cells(t, col, len(cs) + 1, g, ng)
     exits = cnt.sum(axis=2)
     n_risk = np.cumsum(exits[::-1], axis=0)[::-1]
     return CompetingCounts(
@@ -517,23 +525,48 @@ def cumulative_incidence_by(
     those of the whole sample (a group without failures of a cause has a flat zero curve,
     as cmprsk). Levels without observations are skipped."""
     t = as_time(time)
-    _, cs = status_codes(status, causes, t.size)
+    col, cs = status_codes(status, causes, t.size)
     g = np.asarray(group_codes, dtype=np.intp)
-    cc = competing_counts(t, status, g, n_groups=len(levels), causes=cs)
+    if g.shape != t.shape:
+        raise ValueError("group_codes must have one code per observation")
+    k1 = len(cs) + 1
+    ng = max(len(levels), 1)
+    uniq, inv = distinct_times(t)
     out: list[tuple[Any, CumulativeIncidence]] = []
-    for code, level in enumerate(levels):
-        exits = cc.n_censor[:, code] + cc.n_event[:, code, :].sum(axis=1)
-        keep = exits > 0
-        if not np.any(keep):
+    if uniq.size * ng * k1 <= max(4 * t.size, 1 << 16):
+        # few distinct times (whole days): one count over (time, group, status) cells
+        cell = inv * (ng * k1)
+        cell += g * k1
+        cell += col
+        cnt = np.bincount(cell, minlength=uniq.size * ng * k1).reshape(uniq.size, ng, k1)
+        per_group = []
+        for code in range(len(levels)):
+            c = cnt[:, code, :]
+            exits = c.sum(axis=1)
+            keep = exits > 0
+            per_group.append((uniq[keep], c[keep].astype(np.float64), exits[keep]))
+    else:
+        # many distinct times: each group on its own times (the union could be ~n per group)
+        per_group = []
+        for code in range(len(levels)):
+            m = g == code
+            tm, cm = t[m], col[m]
+            if tm.size == 0:
+                per_group.append((tm, np.zeros((0, k1)), tm))
+                continue
+            um, cnt1 = _cells(tm, cm, k1, None, 1)
+            per_group.append((um, cnt1[:, 0, :], cnt1[:, 0, :].sum(axis=1)))
+    for (tt, c, exits), level in zip(per_group, levels, strict=True):
+        if tt.size == 0:
             continue
         out.append(
             (
                 level,
                 cif_from_counts(
-                    cc.time[keep],
-                    cc.n_risk[keep, code],
-                    cc.n_event[keep, code, :],
-                    cc.n_censor[keep, code],
+                    tt,
+                    np.cumsum(exits[::-1])[::-1].astype(np.float64),
+                    c[:, 1:],
+                    c[:, 0],
                     causes=cs,
                     conf_type=conf_type,
                     conf_level=conf_level,
@@ -635,33 +668,48 @@ def gray_from_counts(
         share = np.where(pos & (tq[:, None] > 0), h * (1.0 - f1m) / tq[:, None], 0.0)
         score = (fb[:, None] * (np.where(pos, d1, 0.0) - nd1[:, None] * share)).sum(axis=0)
         kappa = np.where((nd1 > 0) & (one_fm > 0), fb * nd1 / (tr * one_fm), 0.0)
-    r1 = _rev_excl(kappa[:, None] * h)  # Σ_{u > t} κ h_i
     m = ng - 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(kappa > 0, kappa / tr, 0.0)
+        fbh = np.where(tr > 0, fb / tr, 0.0)
+        one_f = 1.0 - f
+        tau1_num = nd1 - 1.0
+    hm = h[:, :m]
+    r1 = _rev_excl(kappa[:, None] * hm)  # Σ_{u > t} κ h_i, i < G − 1
+    uh = u[:, None] * hm
     var = np.zeros((m, m))
-    one_f = 1.0 - f
     for k in range(ng):
         hk = h[:, k]
-        # (C_end − C_t)[:, k] = e_k r1_k − Σ_{u > t} κ h h_k / Σh
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dk = -_rev_excl((kappa * hk / tr)[:, None] * h)
-        dk[:, k] += r1[:, k]
+        # (C_end − C_t)[i, k] = δ_ik Σ_{u>t} κ h_i − Σ_{u>t} κ h_i h_k / Σh, rows i < G − 1
+        dk = _rev_excl(uh * hk[:, None])
+        np.negative(dk, out=dk)
+        if k < m:
+            dk[:, k] += r1[:, k]
         sk, skm_k, nk = skm[:, k], skmm[:, k], nr[:, k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # failures of the cause of interest (any group), group k at risk
-            on1 = (nd1 > 0) & pos[:, k]
-            q1 = np.where(sk > 0, 1.0 - one_f / sk, 1.0)
-            tau1 = np.where(nd1 > 1, 1.0 - (nd1 - 1.0) / (tr * skm_k - 1.0), 1.0)
-            w1 = np.where(on1, tau1 * skm_k * nd1 / (tr * nk), 0.0)
-            acol = -(fb * hk / tr)[:, None] * h
-            acol[:, k] += fb * hk
-            g1 = np.where(on1[:, None], acol + q1[:, None] * dk, 0.0)[:, :m]
-            # failures of the other causes in group k
-            d2k = d2[:, k]
-            on2 = (sk > 0) & (d2k > 0)
-            q2 = np.where(on2, one_f / sk, 0.0)
-            w2 = np.where(on2, _tie_factor(d2k, nk) * skm_k**2 * d2k / nk**2, 0.0)
-            g2 = (q2[:, None] * dk)[:, :m]
-        var += (g1 * w1[:, None]).T @ g1 + (g2 * w2[:, None]).T @ g2
+        # failures of the cause of interest (any group), group k at risk
+        rows = np.flatnonzero((nd1 > 0) & pos[:, k])
+        if rows.size:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                skr = sk[rows]
+                q1 = np.where(skr > 0, 1.0 - one_f[rows] / skr, 1.0)
+                nd = nd1[rows]
+                tau1 = np.where(nd > 1, 1.0 - tau1_num[rows] / (tr[rows] * skm_k[rows] - 1.0), 1.0)
+                w1 = tau1 * skm_k[rows] * nd / (tr[rows] * nk[rows])
+            hkr = hk[rows]
+            g1 = hm[rows] * (-(fbh[rows] * hkr))[:, None]
+            if k < m:
+                g1[:, k] += fb[rows] * hkr
+            g1 += q1[:, None] * dk[rows]
+            var += (g1 * w1[:, None]).T @ g1
+        # failures of the other causes in group k
+        d2k = d2[:, k]
+        rows = np.flatnonzero((sk > 0) & (d2k > 0))
+        if rows.size:
+            skr = sk[rows]
+            g2 = (one_f[rows] / skr)[:, None] * dk[rows]
+            dr, nr_k = d2k[rows], nk[rows]
+            w2 = _tie_factor(dr, nr_k) * skm_k[rows] ** 2 * dr / nr_k**2
+            var += (g2 * w2[:, None]).T @ g2
     return score[:m], var
 
 
@@ -727,6 +775,76 @@ def _level_codes(values: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp]]:
     return uniq, inv.reshape(-1).astype(np.intp)
 
 
+def gray_tests(
+    time: ArrayLike,
+    status: ArrayLike,
+    group: ArrayLike,
+    *,
+    causes: Sequence[int] | None = None,
+    strata: ArrayLike | None = None,
+    rho: float = 0.0,
+) -> dict[int, GrayTestResult]:
+    """Gray's test of equal cumulative incidence across the groups (the sorted distinct
+    values of ``group``) for each of ``causes`` (default: every cause), optionally
+    stratified — ``cmprsk::cuminc(…, strata =, rho =)$Tests``. One counting pass per stratum
+    (:func:`competing_counts`' cells) serves every cause; each test is
+    :func:`gray_from_counts` summed over strata."""
+    if rho < 0:
+        raise AnalysisError("rho must be >= 0")
+    t = as_time(time)
+    col, cs = status_codes(status, None, t.size)
+    tested = cs if causes is None else tuple(int(c) for c in causes)
+    for c in tested:
+        if c not in cs:
+            raise AnalysisError(f"there are no failures of cause {c}")
+    graw = np.asarray(group)
+    if graw.shape != t.shape:
+        raise ValueError("group must have one value per observation")
+    levels, g = _level_codes(graw)
+    ng = levels.size
+    if ng < 2:
+        raise AnalysisError("Gray's test needs at least two groups")
+    if strata is None:
+        s = None
+        n_strata = 1
+    else:
+        sraw = np.asarray(strata)
+        if sraw.shape != t.shape:
+            raise ValueError("strata must have one value per observation")
+        s = _level_codes(sraw)[1]
+        n_strata = int(s.max()) + 1 if s.size else 1
+    k1 = len(cs) + 1
+    score = {c: np.zeros(ng - 1) for c in tested}
+    var = {c: np.zeros((ng - 1, ng - 1)) for c in tested}
+    for st in range(n_strata):
+        if s is None:
+            tm, gm, cm = t, g, col
+        else:
+            msk = s == st
+            tm, gm, cm = t[msk], g[msk], col[msk]
+        if tm.size == 0:
+            continue
+        _, cnt = _cells(tm, cm, k1, gm, ng)
+        n_risk = np.cumsum(cnt.sum(axis=2)[::-1], axis=0)[::-1]
+        failed = cnt[:, :, 1:].sum(axis=2)
+        for c in tested:
+            d1 = cnt[:, :, cs.index(c) + 1]
+            sc, v = gray_from_counts(n_risk, d1, failed - d1, rho=rho)
+            score[c] += sc
+            var[c] += v
+    return {
+        c: gray_result(
+            score[c],
+            var[c],
+            cause=c,
+            rho=rho,
+            groups=tuple(levels.tolist()),
+            stratified=strata is not None,
+        )
+        for c in tested
+    }
+
+
 def gray_test(
     time: ArrayLike,
     status: ArrayLike,
@@ -736,56 +854,8 @@ def gray_test(
     strata: ArrayLike | None = None,
     rho: float = 0.0,
 ) -> GrayTestResult:
-    """Gray's test of equal cumulative incidence of ``cause`` across the groups (the
-    sorted distinct values of ``group``), optionally stratified; ``cmprsk::cuminc(…,
-    rho = rho)``'s test for that cause. Counts are built per stratum and passed to
-    :func:`gray_from_counts`."""
-    if rho < 0:
-        raise AnalysisError("rho must be >= 0")
-    t = as_time(time)
-    col, cs = status_codes(status, None, t.size)
-    if cause not in cs:
-        raise AnalysisError(f"there are no failures of cause {cause}")
-    graw = np.asarray(group)
-    if graw.shape != t.shape:
-        raise ValueError("group must have one value per observation")
-    levels, g = _level_codes(graw)
-    ng = levels.size
-    if ng < 2:
-        raise AnalysisError("Gray's test needs at least two groups")
-    # 0 censored, 1 the cause, 2 any other cause
-    ci = cs.index(cause) + 1
-    cat = np.where(col == 0, 0, np.where(col == ci, 1, 2)).astype(np.intp)
-    if strata is None:
-        s = np.zeros(t.size, dtype=np.intp)
-    else:
-        sraw = np.asarray(strata)
-        if sraw.shape != t.shape:
-            raise ValueError("strata must have one value per observation")
-        s = _level_codes(sraw)[1]
-    n_strata = int(s.max()) + 1 if s.size else 1
-    score = np.zeros(ng - 1)
-    var = np.zeros((ng - 1, ng - 1))
-    for st in range(n_strata):
-        if n_strata == 1:
-            tm, gm, cm = t, g, cat
-        else:
-            msk = s == st
-            tm, gm, cm = t[msk], g[msk], cat[msk]
-        if tm.size == 0:
-            continue
-        cc = competing_counts(tm, cm, gm, n_groups=ng, causes=(1, 2))
-        sc, v = gray_from_counts(cc.n_risk, cc.n_event[:, :, 0], cc.n_event[:, :, 1], rho=rho)
-        score += sc
-        var += v
-    return gray_result(
-        score,
-        var,
-        cause=cause,
-        rho=rho,
-        groups=tuple(levels.tolist()),
-        stratified=strata is not None,
-    )
+    """Gray's test for one cause (:func:`gray_tests`)."""
+    return gray_tests(time, status, group, causes=(cause,), strata=strata, rho=rho)[cause]
 
 
 # --------------------------------------------------------------------------- cause-specific Cox
