@@ -151,7 +151,7 @@ class Columns:
 def load_columns(
     path: str,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
@@ -161,11 +161,13 @@ def load_columns(
     ``others`` values stay as cell values passed through :func:`level_value`
     (use :func:`factor_codes` for groups, or convert to numbers yourself);
     ``None`` entries are ignored, so optional options can be passed as they are.
+    ``event=None`` reads no 0/1 event column (``Columns.event`` is then all False): a
+    status column with other codes (competing risks) is read among ``others``.
     Unknown columns raise :class:`DataError` listing the available columns.
     """
     raw = _read_raw()(path, sheet=sheet)
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     for c in used:
         if c not in raw.columns:
             raise DataError(
@@ -194,9 +196,13 @@ def load_columns(
                 value=float(v),
                 rule="TIME-NEGATIVE",
             )
-    e = np.array(
-        [_event(r[idx[event]], raw.file, event, rw) for r, rw in zip(recs, rows, strict=True)],
-        dtype=bool,
+    e = (
+        np.zeros(len(recs), dtype=bool)
+        if event is None
+        else np.array(
+            [_event(r[idx[event]], raw.file, event, rw) for r, rw in zip(recs, rows, strict=True)],
+            dtype=bool,
+        )
     )
     oth = {c: [level_value(r[idx[c]]) for r in recs] for c in extra}
     return Columns(

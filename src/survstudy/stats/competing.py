@@ -58,7 +58,7 @@ censored (Putter, Fiocco & Geskus 2007, Stat. Med. 26:2389).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,8 +172,23 @@ class CompetingCounts:
     causes: tuple[int, ...]
 
 
+def _frequency(weights: ArrayLike | None, n: int) -> F | None:
+    """Frequency weights: each record stands for that many patients (engines' cell counts)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or (w.size and w.min() < 0):
+        raise ValueError("weights must be finite, >= 0 and one per record")
+    return w
+
+
 def _cells(
-    t: F, col: NDArray[np.intp], k1: int, g: NDArray[np.intp] | None, ng: int
+    t: F,
+    col: NDArray[np.intp],
+    k1: int,
+    g: NDArray[np.intp] | None,
+    ng: int,
+    w: F | None = None,
 ) -> tuple[F, F]:
     """Distinct times and the counts (T, ng, k1) of each (time, group, status column) cell."""
     uniq, inv = distinct_times(t)
@@ -182,8 +197,8 @@ def _cells(
     if g is not None:
         cell += g * k1
     cell += col
-    cnt = np.bincount(cell, minlength=nt * ng * k1).reshape(nt, ng, k1).astype(np.float64)
-    return uniq, cnt
+    cnt = np.bincount(cell, weights=w, minlength=nt * ng * k1).reshape(nt, ng, k1)
+    return uniq, cnt.astype(np.float64)
 
 
 def competing_counts(
@@ -192,14 +207,17 @@ def competing_counts(
     group: ArrayLike | None = None,
     n_groups: int | None = None,
     causes: Sequence[int] | None = None,
+    weights: ArrayLike | None = None,
 ) -> CompetingCounts:
     """Counts per distinct time and group from subject-level data (one sort-free pass:
     :func:`.riskset.distinct_times` and one ``bincount`` over (time, group, status) cells).
 
-    ``group`` holds codes ``0 .. n_groups − 1`` (default: one group).
+    ``group`` holds codes ``0 .. n_groups − 1`` (default: one group); ``weights`` are
+    frequency weights (a record standing for that many patients).
     """
     t = as_time(time)
     col, cs = status_codes(status, causes, t.size)
+    w = _frequency(weights, t.size)
     if group is None:
         g = None
         ng = 1
@@ -208,7 +226,7 @@ def competing_counts(
         if g.shape != t.shape:
             raise ValueError("group must have one code per observation")
         ng = (int(g.max()) + 1 if g.size else 1) if n_groups is None else int(n_groups)
-    uniq, cnt = _cells(t, col, len(cs) + 1, g, ng)
+    uniq, cnt = _cells(t, col, len(cs) + 1, g, ng, w)
     exits = cnt.sum(axis=2)
     n_risk = np.cumsum(exits[::-1], axis=0)[::-1]
     return CompetingCounts(
@@ -411,11 +429,13 @@ def cif_from_counts(
     conf_type: str = "log-log",
     conf_level: float = 0.95,
     label: Any = None,
+    cause_names: Mapping[int, str] | None = None,
 ) -> CumulativeIncidence:
     """Cumulative incidence of each cause in one group from its counts per distinct time.
 
     ``time`` (T,) ascending, ``n_risk`` (T,), ``n_event`` (T, K) failures per cause,
-    ``n_censor`` (T,). Formulas: module docstring. ``label`` names the group in warnings.
+    ``n_censor`` (T,). Formulas: module docstring. ``label`` names the group and
+    ``cause_names`` the causes in warnings (default "cause k").
     """
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}, not {conf_type!r}")
@@ -461,10 +481,11 @@ def cif_from_counts(
     for c, cause in enumerate(causes):
         ev = float(d[:, c].sum())
         if ev < FEW_EVENTS:
+            what = (cause_names or {}).get(cause, f"cause {cause}")
             warns.append(
                 StatWarning(
                     "FEW-EVENTS",
-                    f"{who}only {ev:g} failure{'s' if ev != 1 else ''} of cause {cause}; its "
+                    f"{who}only {ev:g} failure{'s' if ev != 1 else ''} of {what}; its "
                     "cumulative incidence is imprecise",
                     {"cause": cause, "events": ev, "group": label},
                 )
@@ -496,9 +517,12 @@ def cumulative_incidence(
     conf_type: str = "log-log",
     conf_level: float = 0.95,
     label: Any = None,
+    weights: ArrayLike | None = None,
+    cause_names: Mapping[int, str] | None = None,
 ) -> CumulativeIncidence:
-    """Cumulative incidence of each cause (``status``: 0 = censored, k = cause k)."""
-    cc = competing_counts(time, status, causes=causes)
+    """Cumulative incidence of each cause (``status``: 0 = censored, k = cause k;
+    ``weights``: frequency weights)."""
+    cc = competing_counts(time, status, causes=causes, weights=weights)
     return cif_from_counts(
         cc.time,
         cc.n_risk[:, 0],
@@ -508,6 +532,7 @@ def cumulative_incidence(
         conf_type=conf_type,
         conf_level=conf_level,
         label=label,
+        cause_names=cause_names,
     )
 
 
@@ -520,12 +545,16 @@ def cumulative_incidence_by(
     causes: Sequence[int] | None = None,
     conf_type: str = "log-log",
     conf_level: float = 0.95,
+    weights: ArrayLike | None = None,
+    cause_names: Mapping[int, str] | None = None,
 ) -> list[tuple[Any, CumulativeIncidence]]:
     """One result per level (codes 0 .. len(levels) − 1), in level order; the causes are
     those of the whole sample (a group without failures of a cause has a flat zero curve,
-    as cmprsk). Levels without observations are skipped."""
+    as cmprsk). Levels without observations are skipped. ``weights``: frequency weights
+    (the same numbers as the records expanded into patients)."""
     t = as_time(time)
     col, cs = status_codes(status, causes, t.size)
+    w = _frequency(weights, t.size)
     g = np.asarray(group_codes, dtype=np.intp)
     if g.shape != t.shape:
         raise ValueError("group_codes must have one code per observation")
@@ -538,7 +567,8 @@ def cumulative_incidence_by(
         cell = inv * (ng * k1)
         cell += g * k1
         cell += col
-        cnt = np.bincount(cell, minlength=uniq.size * ng * k1).reshape(uniq.size, ng, k1)
+        cnt = np.bincount(cell, weights=w, minlength=uniq.size * ng * k1)
+        cnt = cnt.reshape(uniq.size, ng, k1)
         per_group = []
         for code in range(len(levels)):
             c = cnt[:, code, :]
@@ -554,8 +584,10 @@ def cumulative_incidence_by(
             if tm.size == 0:
                 per_group.append((tm, np.zeros((0, k1)), tm))
                 continue
-            um, cnt1 = _cells(tm, cm, k1, None, 1)
-            per_group.append((um, cnt1[:, 0, :], cnt1[:, 0, :].sum(axis=1)))
+            um, cnt1 = _cells(tm, cm, k1, None, 1, None if w is None else w[m])
+            exits1 = cnt1[:, 0, :].sum(axis=1)
+            keep = exits1 > 0  # a zero-weight record is no patient
+            per_group.append((um[keep], cnt1[keep, 0, :], exits1[keep]))
     for (tt, c, exits), level in zip(per_group, levels, strict=True):
         if tt.size == 0:
             continue
@@ -571,6 +603,7 @@ def cumulative_incidence_by(
                     conf_type=conf_type,
                     conf_level=conf_level,
                     label=level,
+                    cause_names=cause_names,
                 ),
             )
         )
@@ -783,16 +816,18 @@ def gray_tests(
     causes: Sequence[int] | None = None,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
+    weights: ArrayLike | None = None,
 ) -> dict[int, GrayTestResult]:
     """Gray's test of equal cumulative incidence across the groups (the sorted distinct
     values of ``group``) for each of ``causes`` (default: every cause), optionally
     stratified — ``cmprsk::cuminc(…, strata =, rho =)$Tests``. One counting pass per stratum
     (:func:`competing_counts`' cells) serves every cause; each test is
-    :func:`gray_from_counts` summed over strata."""
+    :func:`gray_from_counts` summed over strata. ``weights``: frequency weights."""
     if rho < 0:
         raise AnalysisError("rho must be >= 0")
     t = as_time(time)
     col, cs = status_codes(status, None, t.size)
+    w = _frequency(weights, t.size)
     tested = cs if causes is None else tuple(int(c) for c in causes)
     for c in tested:
         if c not in cs:
@@ -818,13 +853,14 @@ def gray_tests(
     var = {c: np.zeros((ng - 1, ng - 1)) for c in tested}
     for st in range(n_strata):
         if s is None:
-            tm, gm, cm = t, g, col
+            tm, gm, cm, wm = t, g, col, w
         else:
             msk = s == st
             tm, gm, cm = t[msk], g[msk], col[msk]
+            wm = None if w is None else w[msk]
         if tm.size == 0:
             continue
-        _, cnt = _cells(tm, cm, k1, gm, ng)
+        _, cnt = _cells(tm, cm, k1, gm, ng, wm)
         n_risk = np.cumsum(cnt.sum(axis=2)[::-1], axis=0)[::-1]
         failed = cnt[:, :, 1:].sum(axis=2)
         for c in tested:
@@ -853,9 +889,12 @@ def gray_test(
     cause: int = 1,
     strata: ArrayLike | None = None,
     rho: float = 0.0,
+    weights: ArrayLike | None = None,
 ) -> GrayTestResult:
     """Gray's test for one cause (:func:`gray_tests`)."""
-    return gray_tests(time, status, group, causes=(cause,), strata=strata, rho=rho)[cause]
+    return gray_tests(
+        time, status, group, causes=(cause,), strata=strata, rho=rho, weights=weights
+    )[cause]
 
 
 # --------------------------------------------------------------------------- cause-specific Cox
