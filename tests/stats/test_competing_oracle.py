@@ -314,3 +314,26 @@ def test_few_at_risk_warning():
     late = float(np.quantile(time, 0.97))
     w = res.few_at_risk(res.at([1.0, late, 1e6], 1))
     assert [x.context["time"] for x in w] == [late]
+
+
+def test_results_are_json_and_picklable():
+    """Property: results are plain data — to_dict() is strict JSON (NaN -> null) and they
+    pickle."""
+    import json
+    import pickle
+
+    from survstudy.stats.finegray import fine_gray_fit
+
+    time, status, g = _random(13, 120)
+    cif = cumulative_incidence(time, status)
+    out = json.dumps(cif.to_dict(), allow_nan=False)
+    assert '"cause": 3' in out
+    at = cif.at([10.0, 1e6], 2).to_records()
+    assert at[1]["cif"] is None
+    gt = gray_test(time, status, g)
+    assert set(gt.to_dict()) >= {"statistic", "df", "p_value"}
+    json.dumps(gt.to_dict(), allow_nan=False)
+    fg = fine_gray_fit(np.column_stack([g == 1, g == 2]).astype(float), time, status)
+    json.dumps(fg.to_dict(), allow_nan=False)
+    for obj in (cif, gt, fg):
+        assert pickle.loads(pickle.dumps(obj)).to_dict() == obj.to_dict()
