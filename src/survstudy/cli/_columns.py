@@ -237,7 +237,7 @@ class Columns:
 def load_columns(
     path: str,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
@@ -246,13 +246,14 @@ def load_columns(
 
     ``others`` are kept as cells (``cols.numbers(c)``, ``cols.factor(c)``,
     ``cols.others[c]``); ``None`` entries are ignored, so optional options can be
-    passed as they are. Unknown columns raise :class:`DataError` listing the
-    available columns.
+    passed as they are. ``event=None`` reads no 0/1 event column (``Columns.event`` is
+    then all False): a status column with other codes (competing risks) is read among
+    ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
     from survstudy.data.readers import read_raw
 
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     raw = read_raw(path, sheet=sheet, columns=used)
     for c in used:
         if c not in raw.columns:
@@ -290,7 +291,7 @@ def load_columns(
             value=float(t[i]),
             rule="TIME-NEGATIVE",
         )
-    e = events(kept(event), raw.file, event)
+    e = np.zeros(rows.size, dtype=bool) if event is None else events(kept(event), raw.file, event)
     return Columns(
         file=raw.file,
         time=t,
