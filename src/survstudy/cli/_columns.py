@@ -243,7 +243,7 @@ class Columns:
 def load_columns(
     path: str,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
@@ -252,24 +252,25 @@ def load_columns(
 
     ``others`` are kept as cells (``cols.numbers(c)``, ``cols.factor(c)``,
     ``cols.others[c]``); ``None`` entries are ignored, so optional options can be
-    passed as they are. Unknown columns raise :class:`DataError` listing the
-    available columns.
+    passed as they are. ``event=None`` reads no 0/1 event column (``Columns.event`` is
+    then all False): a status column with other codes (competing risks) is read among
+    ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
     from survstudy.data.readers import read_raw
 
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     return columns_from_raw(read_raw(path, sheet=sheet, columns=used), time, event, others=others)
 
 
 def columns_from_raw(
-    raw: Any, time: str, event: str, *, others: Sequence[str | None] = ()
+    raw: Any, time: str, event: str | None, *, others: Sequence[str | None] = ()
 ) -> Columns:
     """:func:`load_columns` on cells already read: a :class:`~survstudy.data.readers.RawTable`
     from :func:`~survstudy.data.readers.read_raw` (a file) or
     :func:`~survstudy.data.readers.read_frame` (an in-memory table, the Python API)."""
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     for c in used:
         if c not in raw.columns:
             raise DataError(
@@ -306,7 +307,7 @@ def columns_from_raw(
             value=float(t[i]),
             rule="TIME-NEGATIVE",
         )
-    e = events(kept(event), raw.file, event)
+    e = np.zeros(rows.size, dtype=bool) if event is None else events(kept(event), raw.file, event)
     return Columns(
         file=raw.file,
         time=t,
