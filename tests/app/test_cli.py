@@ -107,10 +107,11 @@ def test_every_catchable_stop_deletes_the_data(sig: str) -> None:
     the data folder, uploads included (a file written into it stands for an upload)."""
     if not hasattr(signal, sig):
         pytest.skip(f"{sig} does not exist on this platform")
-    proc, _url, folder = _start()
+    proc, url, folder = _start()
     try:
         (folder / "upload-1.csv").write_text("id,name\n1,Jane Doe\n", encoding="utf-8")
         assert folder.is_dir()
+        assert _status(url) == 303  # serving: the signal reaches a running server
     finally:
         proc.send_signal(getattr(signal, sig))
         _out, err = proc.communicate(timeout=30)

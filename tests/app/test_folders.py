@@ -21,8 +21,12 @@ def test_owner_file_and_removal_on_exit(tmp_path: Path) -> None:
 
 
 def test_dead_owner_folder_is_removed(tmp_path: Path) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     pid = int(dead.stdout)
     stale = tmp_path / f"{PREFIX}abc"
     stale.mkdir()

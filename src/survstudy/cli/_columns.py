@@ -175,6 +175,8 @@ def parse_event_codes(text: str | None) -> dict[str, list[str]] | None:
     Pairs are comma-separated; a key may repeat or list alternatives with ``|``
     (``event=Dead|died,censored=Alive``). Both ``event`` and ``censored`` are needed.
     """
+    from survstudy.data.columns import norm_text
+
     if text is None:
         return None
     codes: dict[str, list[str]] = {"event": [], "censored": []}
@@ -224,6 +226,7 @@ def events(
     from survstudy.data.quality import format_rows
 
     d = cells.distinct
+    mapping: dict[str | None, bool]
     if codes is None:
         mapping = {"1": True, "true": True, "0": False, "false": False}
     else:
@@ -306,7 +309,7 @@ class Columns:
 def load_columns(
     path: str,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
@@ -316,13 +319,14 @@ def load_columns(
 
     ``others`` are kept as cells (``cols.numbers(c)``, ``cols.factor(c)``,
     ``cols.others[c]``); ``None`` entries are ignored, so optional options can be
-    passed as they are. Unknown columns raise :class:`DataError` listing the
-    available columns.
+    passed as they are. ``event=None`` reads no 0/1 event column (``Columns.event`` is
+    then all False): a status column with other codes (competing risks) is read among
+    ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
     from survstudy.data.readers import read_raw
 
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     raw = read_raw(path, sheet=sheet, columns=used)
     for c in used:
         if c not in raw.columns:
@@ -360,7 +364,11 @@ def load_columns(
             value=float(t[i]),
             rule="TIME-NEGATIVE",
         )
-    e = events(kept(event), raw.file, event, event_codes)
+    e = (
+        np.zeros(rows.size, dtype=bool)
+        if event is None
+        else events(kept(event), raw.file, event, event_codes)
+    )
     return Columns(
         file=raw.file,
         time=t,

@@ -39,7 +39,6 @@ def app_command(
     import tempfile
     import threading
     import webbrowser
-    from pathlib import Path
 
     from survstudy.errors import SurvstudyError
 

@@ -93,6 +93,30 @@ def cox(
             "Default: wald, or profile with --firth.",
         ),
     ] = None,
+    cause: Annotated[
+        str | None,
+        typer.Option(
+            "--cause",
+            help="Competing risks: value(s) of the event column for the event of interest "
+            "(with --competing; the event column then holds codes, not 0/1).",
+        ),
+    ] = None,
+    competing: Annotated[
+        str | None,
+        typer.Option("--competing", help="Value(s) of the event column for a competing event."),
+    ] = None,
+    censored: Annotated[
+        str,
+        typer.Option("--censored", help="Value(s) of the event column for a censoring."),
+    ] = "0",
+    fine_gray: Annotated[
+        bool,
+        typer.Option(
+            "--fine-gray",
+            help="With --cause/--competing: Fine–Gray subdistribution hazards (as cmprsk::crr) "
+            "instead of the cause-specific Cox model.",
+        ),
+    ] = False,
     event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
@@ -134,9 +158,18 @@ def cox(
                 raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
             refs[k.strip()] = v.strip()
 
+    competing_risks = cause is not None or competing is not None or fine_gray
+    if competing_risks:
+        _check_competing_options(
+            cause, competing, fine_gray, strata, robust, cluster, ph_test, firth, ci
+        )
     from survstudy.cli._engine import resolve_engine
 
     engine = resolve_engine(engine, file)
+    if engine != "memory" and competing_risks:
+        from survstudy.cli._engine import not_available
+
+        raise not_available("--fine-gray" if fine_gray else "--cause/--competing", engine)
     if engine != "memory":
         _cox_engine(
             file,
@@ -164,15 +197,32 @@ def cox(
             ],
         )
         return
-    data = load_columns(
-        file,
-        time,
-        event,
-        others=[*covs, strata, cluster],
-        event_codes=parse_event_codes(event_codes),
-    )
+    status = None
+    if competing_risks:
+        from survstudy.cli._competing import event_codes as cr_codes
+        from survstudy.cli._competing import status_from_values
+
+        if event_codes is not None:
+            raise AnalysisError(
+                "--event-codes is for an event/censored column; with competing events "
+                "give --cause, --competing and --censored instead"
+            )
+        codes = cr_codes(cause, competing, censored)
+        data = load_columns(file, time, None, others=[event, *covs, strata, cluster])
+        status = status_from_values(
+            data.others[event], data.rows, codes, file=data.file, column=event
+        )
+        e = status == 1
+    else:
+        data = load_columns(
+            file,
+            time,
+            event,
+            others=[*covs, strata, cluster],
+            event_codes=parse_event_codes(event_codes),
+        )
+        e = data.event
     t = data.time
-    e = data.event
     n_dropped = data.n_dropped
     blocks: list[Any] = []
     names: list[str] = []
@@ -207,6 +257,21 @@ def cox(
     x = np.hstack(blocks)
     st = None if strata is None else _as_text(data.others[strata])
     cl = None if cluster is None else _as_text(data.others[cluster])
+    if fine_gray:
+        from survstudy.stats.finegray import fine_gray_fit
+
+        assert status is not None
+        fg = fine_gray_fit(
+            x, t, status, cause=1, term_names=names, assign=assign, n_dropped=n_dropped
+        )
+        out = fg.to_dict()
+        out["cause"] = list(codes.cause)
+        out["codes"] = codes.to_dict()
+        if as_json:
+            typer.echo(json.dumps(out, allow_nan=False))
+            return
+        typer.echo(_table(out))
+        return
     if firth:
         from survstudy.stats.firth import cox_fit_firth
 
@@ -252,10 +317,52 @@ def cox(
             n_dropped=n_dropped,
         )
     out = res.to_dict()
+    if status is not None:
+        # the cause-specific Cox model: competing events were censored at their time
+        out["model"] = "cause-specific"
+        out["competing_events"] = int((status == 2).sum())
+        out["cause"] = list(codes.cause)
+        out["codes"] = codes.to_dict()
     if as_json:
         typer.echo(json.dumps(out, allow_nan=False))
         return
     typer.echo(_table(out))
+
+
+def _check_competing_options(
+    cause: str | None,
+    competing: str | None,
+    fine_gray: bool,
+    strata: str | None,
+    robust: bool,
+    cluster: str | None,
+    ph_test: bool,
+    firth: bool,
+    ci: str | None,
+) -> None:
+    """--cause/--competing go together; Fine–Gray takes none of the Cox-only options."""
+    from survstudy.errors import AnalysisError
+
+    if cause is None or competing is None:
+        raise AnalysisError(
+            "competing risks need both --cause and --competing (values of the event column)"
+        )
+    if not fine_gray:
+        return
+    for flag, on in (
+        ("--strata", strata is not None),
+        ("--robust", robust),
+        ("--cluster", cluster is not None),
+        ("--ph-test", ph_test),
+        ("--firth", firth),
+        ("--ci profile", ci == "profile"),
+    ):
+        if on:
+            raise AnalysisError(
+                f"{flag} is not available with --fine-gray (cmprsk::crr's model: its standard "
+                "errors are already robust, it has no strata, and Firth's correction is not "
+                "defined for it)"
+            )
 
 
 def _cox_engine(
@@ -336,13 +443,25 @@ def _p(v: float | None) -> str:
 def _table(out: dict[str, Any]) -> str:
     firth = out.get("method") == "firth"
     profile = out.get("ci_method") == "profile"
+    model = out.get("model")
+    fg = model == "fine-gray"
     title = "Firth-penalised Cox" if firth else "Cox proportional hazards"
+    if model == "cause-specific":
+        title = "Cause-specific " + ("Firth-penalised Cox" if firth else "Cox proportional hazards")
+    if fg:
+        title = "Fine–Gray subdistribution hazards (as cmprsk::crr)"
     lines = [
         f"{title} ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
+        + (
+            f", competing events = {out['competing_events']}"
+            if out.get("competing_events") is not None
+            else ""
+        )
         + (f", {out['n_dropped']} rows dropped (missing values)" if out["n_dropped"] else ""),
         f"iterations {out['iterations']}, "
         + ("converged" if out["converged"] else "DID NOT CONVERGE")
-        + f"; {'penalised ' if firth else ''}log-likelihood {out['loglik']:.4f} "
+        + f"; {'penalised ' if firth else 'pseudo ' if fg else ''}log-likelihood "
+        + f"{out['loglik']:.4f} "
         + f"(null {out['loglik_null']:.4f})",
     ]
     if firth or profile:
@@ -356,7 +475,11 @@ def _table(out: dict[str, Any]) -> str:
         )
     lines.append("")
     robust = any(t["robust_se"] is not None for t in out["terms"])
-    head = ["term", "coef", "se"] + (["robust se"] if robust else []) + ["HR", "95% CI", "z", "p"]
+    head = (
+        ["term", "coef", "se"]
+        + (["robust se"] if robust else [])
+        + ["sHR" if fg else "HR", "95% CI", "z", "p"]
+    )
     body = []
     for t in out["terms"]:
         if not t["estimable"]:
@@ -369,7 +492,12 @@ def _table(out: dict[str, Any]) -> str:
             body.append(
                 [t["term"], "—", "—"]
                 + (["—"] if robust else [])
-                + ["not estimable", bound, "", f"LR p {_p(t['lr_p_value'])}"]
+                + [
+                    "not estimable",
+                    bound,
+                    "",
+                    f"LR p {_p(t['lr_p_value'])}" if t["lr_p_value"] is not None else "",
+                ]
             )
             continue
         body.append(
@@ -387,13 +515,21 @@ def _table(out: dict[str, Any]) -> str:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     lines.append("")
     for key, label in (
-        ("likelihood_ratio", "Likelihood ratio"),
+        ("likelihood_ratio", "Pseudo likelihood ratio" if fg else "Likelihood ratio"),
         ("wald", "Wald"),
         ("score", "Score"),
     ):
         tt = out["tests"][key]
+        if tt["statistic"] is None and fg:
+            continue
         lines.append(
             f"{label} test: {_fmt(tt['statistic'], 2)} on {tt['df']} df, p = {_p(tt['p_value'])}"
+        )
+    if fg:
+        lines.append(
+            "sHR: subdistribution hazard ratio — it describes the cumulative incidence of the "
+            "event, not the event rate among patients still event-free; SEs are cmprsk's "
+            "sandwich"
         )
     c = out["concordance"]
     if c is not None:

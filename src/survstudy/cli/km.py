@@ -17,7 +17,6 @@ from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
-
 # --at with a unit: days per unit (month and year as elsewhere in survstudy)
 _AT_UNITS = {"d": 1.0, "w": 7.0, "m": 30.4375, "y": 365.25}
 _TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25}

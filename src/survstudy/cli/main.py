@@ -82,6 +82,7 @@ _COMMAND_MODULES: list[str] = [
     "init",
     "run",
     "cox",
+    "cif",
     "km",
     "logrank",
     "demo",
