@@ -37,13 +37,13 @@ __all__ = [
     "level_value",
     "load_columns",
     "numbers",
+    "parse_event_codes",
     "split_list",
 ]
 
 _MISSING = {"", "na", "nan", "n/a", "."}
 _NUMBER_RE = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
 _COMMA = re.compile(r"^[-+]?\d+,\d+$")
-_EVENT = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
 
 
 def _is_missing(v: Any) -> bool:
@@ -63,24 +63,6 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         raise DataError(
             "not a number", file=file, row=row, column=column, value=str(v), rule="NOT-A-NUMBER"
         ) from None
-
-
-def _event(v: Any, file: str, column: str, row: int) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in _EVENT:
-        return _EVENT[s]
-    raise DataError(
-        "event must be 0/1 or true/false",
-        file=file,
-        row=row,
-        column=column,
-        value=str(v),
-        rule="EVENT-CODE",
-    )
 
 
 def level_value(v: Any) -> Any:
@@ -187,12 +169,102 @@ def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray
     return out
 
 
-def events(cells: Cells, file: str, column: str) -> NDArray[np.bool_]:
-    """The cells as event indicators (0/1, true/false); else an EVENT-CODE error."""
+def parse_event_codes(text: str | None) -> dict[str, list[str]] | None:
+    """``--event-codes event=2,censored=1`` (the spec's ``event_codes``) as a mapping.
+
+    Pairs are comma-separated; a key may repeat or list alternatives with ``|``
+    (``event=Dead|died,censored=Alive``). Both ``event`` and ``censored`` are needed.
+    """
+    from survstudy.data.columns import norm_text
+
+    if text is None:
+        return None
+    codes: dict[str, list[str]] = {"event": [], "censored": []}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in codes or not value.strip():
+            if key == "competing":
+                raise DataError(
+                    "--event-codes: a competing event is not a censoring; analyse it as a "
+                    "competing risk",
+                    rule="EVENT-CODES",
+                    hint="survstudy cif FILE --cause ... --competing ... --censored ...",
+                )
+            raise DataError(
+                f"--event-codes: {part!r} is not event=VALUE or censored=VALUE",
+                rule="EVENT-CODES",
+                hint="e.g. --event-codes event=2,censored=1 (R's lung coding) or "
+                "--event-codes event=Dead,censored=Alive",
+            )
+        codes[key].extend(v.strip() for v in value.split("|") if v.strip())
+    if not codes["event"] or not codes["censored"]:
+        raise DataError(
+            "--event-codes needs both event=... and censored=...",
+            rule="EVENT-CODES",
+            hint="e.g. --event-codes event=2,censored=1",
+        )
+    both = {norm_text(v) for v in codes["event"]} & {norm_text(v) for v in codes["censored"]}
+    if both:
+        raise DataError(
+            f"--event-codes: {sorted(x for x in both if x)} listed as event and as censored",
+            rule="EVENT-CODES",
+        )
+    return codes
+
+
+def events(
+    cells: Cells, file: str, column: str, codes: dict[str, list[str]] | None = None
+) -> NDArray[np.bool_]:
+    """The cells as event indicators: 0/1 and true/false, or the values ``codes`` maps
+    (compared as the spec's ``event_codes``: ``2`` = ``2.0``, case and spaces ignored).
+    Any other value is an EVENT-CODE error listing every such value and its rows."""
+    from survstudy.data.columns import norm_text, shown
+    from survstudy.data.quality import format_rows
+
     d = cells.distinct
-    return d.take(
-        [_event(v, file, column, r) for v, r in zip(d.values, d.first_rows, strict=True)], bool
-    )
+    mapping: dict[str | None, bool]
+    if codes is None:
+        mapping = {"1": True, "true": True, "0": False, "false": False}
+    else:
+        mapping = {norm_text(v): True for v in codes["event"]}
+        mapping.update({norm_text(v): False for v in codes["censored"]})
+    per_value: list[bool] = []
+    unknown: list[tuple[str, int]] = []
+    for v, r in zip(d.values, d.first_rows, strict=True):
+        key = norm_text(v)
+        if key in mapping:
+            per_value.append(mapping[key])
+        else:
+            per_value.append(False)
+            unknown.append((shown(v), r))
+    if unknown:
+        parts = [
+            f"'{v}' ({format_rows(d.expand([r]))})" for v, r in sorted(unknown, key=lambda u: u[0])
+        ]
+        first = min(r for _, r in unknown)
+        if codes is None:
+            raise DataError(
+                "the event column must be 0/1 or true/false; found " + "; ".join(parts),
+                file=file,
+                row=first,
+                column=column,
+                rule="EVENT-CODE",
+                hint="map the values with --event-codes, e.g. --event-codes event=2,censored=1 "
+                "(R's status coding)",
+            )
+        raise DataError(
+            "values not covered by --event-codes: " + "; ".join(parts),
+            file=file,
+            row=first,
+            column=column,
+            rule="EVENT-CODE",
+            hint="add them to --event-codes event=... or censored=...",
+        )
+    return d.take(per_value, bool)
 
 
 def levels_of(cells: Cells) -> list[Any]:
@@ -241,6 +313,7 @@ def load_columns(
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
+    event_codes: dict[str, list[str]] | None = None,
 ) -> Columns:
     """Read ``path`` and return the time, event and ``others`` columns.
 
@@ -291,7 +364,11 @@ def load_columns(
             value=float(t[i]),
             rule="TIME-NEGATIVE",
         )
-    e = np.zeros(rows.size, dtype=bool) if event is None else events(kept(event), raw.file, event)
+    e = (
+        np.zeros(rows.size, dtype=bool)
+        if event is None
+        else events(kept(event), raw.file, event, event_codes)
+    )
     return Columns(
         file=raw.file,
         time=t,

@@ -172,11 +172,13 @@ class Quantile:
 
 @dataclass(frozen=True)
 class SurvivalAt:
-    """Survival at chosen times (R ``summary(fit, times=, extend=TRUE)``).
+    """Survival at chosen times (R ``summary(fit, times=)``).
 
-    Before the first time: S = 1, n at risk = n. After the last observation the
-    last value is carried forward with 0 at risk (``beyond`` is True there; R's
-    default ``extend=FALSE`` would drop such a row).
+    Before the first time: S = 1, n at risk = n. After the last observation (event or
+    censoring) the curve says nothing: survival, SE and limits are NaN (``null`` in
+    JSON, "not estimable" in reports) with 0 at risk and ``beyond`` True — R's
+    ``summary(fit, times = t)`` gives no row there; ``extend = TRUE`` would carry the
+    last value forward, which reads as an estimate nobody was followed long enough for.
     """
 
     time: NDArray[np.float64]
@@ -277,13 +279,14 @@ class KaplanMeierResult:
         j = np.searchsorted(self.time, t - tol, side="left")
         risk_ext = np.concatenate((self.n_risk, [0.0]))
         beyond = t > (float(self.time[-1]) + tol if self.time.size else 0.0)
+        nan = np.full(t.shape, np.nan)
         return SurvivalAt(
             time=t,
             n_risk=risk_ext[j],
-            survival=s,
-            std_err=se,
-            lower=lo,
-            upper=hi,
+            survival=np.where(beyond, nan, s),
+            std_err=np.where(beyond, nan, se),
+            lower=np.where(beyond, nan, lo),
+            upper=np.where(beyond, nan, hi),
             beyond=beyond,
         )
 
