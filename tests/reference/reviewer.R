@@ -221,6 +221,8 @@ nonlin_case <- function(name, data, time, event, var, others, grid, factors = ch
   pr <- as.data.frame(do.call(Predict, c(list(fc), setNames(list(grid), var),
                                           list(ref.zero = TRUE, fun = exp))))
   stopifnot(abs(ddist$limits["Adjust to", var] - ref) < 1e-12)
+  # Predict's own grid: 200 values from datadist's Low:prediction to High:prediction
+  pd <- as.data.frame(do.call(Predict, c(list(fc, var), list(ref.zero = TRUE, fun = exp))))
   out$nonlinearity[[name]] <<- list(
     call = sprintf("anova(coxph(%s), coxph(%s)); knots = rcspline.eval(%s, nk = 4, knots.only = TRUE)",
                    deparse(f_lin), deparse(f_rcs), var),
@@ -233,7 +235,10 @@ nonlin_case <- function(name, data, time, event, var, others, grid, factors = ch
     coef_rcs = unname(b), var_rcs = unname(V), coef_all = unname(coef(fit_rcs)),
     reference = ref, grid = grid, hr = exp(lp), lower = exp(lp - z975 * se), upper = exp(lp + z975 * se),
     predict = list(call = sprintf("Predict(cph(..., eps = 1e-10), %s = grid, ref.zero = TRUE, fun = exp)", var),
-                   hr = pr$yhat, lower = pr$lower, upper = pr$upper))
+                   hr = pr$yhat, lower = pr$lower, upper = pr$upper),
+    predict_default = list(call = sprintf("Predict(cph(...), '%s', ref.zero = TRUE, fun = exp)", var),
+                           low = ddist$limits["Low:prediction", var], high = ddist$limits["High:prediction", var],
+                           value = pd[[var]], hr = pd$yhat, lower = pd$lower, upper = pd$upper))
 }
 out$nonlinearity <- list()
 nonlin_case("gbsg_nodes_full", gbsg, "rfstime", "status", "nodes",
