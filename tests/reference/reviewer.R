@@ -156,6 +156,14 @@ m_vc <- coxph(Surv(time, status) ~ trt + karno + age_large + strata(celltype), d
 zph_fixture("veteran_strat_const", "veteran", m_vc,
             list(trt = "trt", karno = "karno", age_large = "(celltype==large)*age"))
 
+# case weights: cox.zph weights the score and information, but its "km" transform is the
+# unweighted Kaplan-Meier (survfitKM is called without the weights) and the centring mean is
+# unweighted too
+v$w <- 1 + (seq_len(nrow(v)) %% 3)
+m_vw <- coxph(Surv(time, status) ~ trt + karno + age, data = v, weights = w)
+zph_fixture("veteran_weighted", "veteran", m_vw, list(trt = "trt", karno = "karno", age = "age"))
+out$zph$veteran_weighted$weights <- "1 + (row number %% 3)"
+
 # ---------------------------------------------------------------- restricted cubic splines
 knot_case <- function(name, x, nk = 4, inline = TRUE) {
   w <- character(0)
