@@ -49,7 +49,7 @@ def test_fit_and_test_match_r(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name,transform",
+    ("name", "transform"),
     [(n, t) for n in NAMES for t in (fixtures()["zph"][n]["transforms"] or {})],
 )
 def test_other_transforms_match_r(name: str, transform: str) -> None:
@@ -104,7 +104,8 @@ def test_factor_term_line_is_one_and_band_contains_fit() -> None:
     assert plot.term("grade_f").line == 1.0
     assert plot.term("nodes").line == pytest.approx(float(fit.coef[fit.term_names.index("nodes0")]))
     for t in plot.terms:
-        assert np.all(t.lower < t.fit) and np.all(t.fit < t.upper)
+        assert np.all(t.lower < t.fit)
+        assert np.all(t.fit < t.upper)
     d = plot.to_dict()
     assert d["terms"][0]["curve"]["x"][0] == pytest.approx(plot.terms[0].x.min())
     assert d["ph_test"]["global"]["p_value"] == pytest.approx(plot.test.global_p)
@@ -126,5 +127,6 @@ def test_too_few_event_times_skips_the_smooth() -> None:
     x = np.array([0.0, 1, 0, 1, 0, 1, 1, 0])
     plot = beta_time_plot(cox_fit(x, t, e))
     term = plot.terms[0]
-    assert term.y.size == 4 and term.fit.size == 0
+    assert term.y.size == 4
+    assert term.fit.size == 0
     assert [w.code for w in term.warnings] == ["ZPH-SMOOTH-SINGULAR"]

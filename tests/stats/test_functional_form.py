@@ -163,11 +163,15 @@ def test_hr_curve_is_one_at_the_reference() -> None:
     width 0 (rms's ref.zero); a stated reference other than the median moves the 1."""
     _, res = _test("veteran_karno")
     c = res.hr_curve([res.reference, 60.0])
-    assert c.hr[0] == 1.0 and c.lower[0] == 1.0 and c.upper[0] == 1.0
+    assert c.hr[0] == 1.0
+    assert c.lower[0] == 1.0
+    assert c.upper[0] == 1.0
     c60 = res.hr_curve([60.0], reference=60.0)
-    assert c60.hr[0] == 1.0 and c60.reference == 60.0
+    assert c60.hr[0] == 1.0
+    assert c60.reference == 60.0
     rec = c.to_dict()
-    assert rec["reference"] == res.reference and set(rec["points"][0]) == {
+    assert rec["reference"] == res.reference
+    assert set(rec["points"][0]) == {
         "value",
         "hr",
         "lower",

@@ -18,7 +18,8 @@ def test_few_events_warning_below_ten() -> None:
     """Hand calculation of the threshold: 9 events warn, 10 do not; the warning carries the count."""
     assert FEW_EVENTS == 10
     w = few_events_warning(3, endpoint="PFS")
-    assert w is not None and w.code == "FEW-EVENTS"
+    assert w is not None
+    assert w.code == "FEW-EVENTS"
     assert w.context == {"events": 3, "threshold": 10, "endpoint": "PFS"}
     assert "only 3 events" in w.message
     assert few_events_warning(9) is not None
@@ -44,9 +45,11 @@ def test_wording_is_not_a_power_claim(events: int) -> None:
     """Text contract: never "detect" or a power percentage; below 10 events no number at all."""
     p = study_precision(events)
     text = p.message.lower()
-    assert "detect" not in text and "80%" not in text
+    assert "detect" not in text
+    assert "80%" not in text
     if events < 10:
-        assert p.few_events and p.factor is None
+        assert p.few_events
+        assert p.factor is None
         assert p.message == (
             f"Too few events ({events}) for a comparative analysis; the results are descriptive."
         )
@@ -58,5 +61,6 @@ def test_wording_is_not_a_power_claim(events: int) -> None:
 def test_one_group_empty() -> None:
     """Hand calculation: proportion 0 gives D p (1 - p) = 0, no hazard ratio (factor inf)."""
     p = study_precision(50, 0.0)
-    assert p.factor == math.inf and "no hazard ratio" in p.message
+    assert p.factor == math.inf
+    assert "no hazard ratio" in p.message
     assert p.to_dict()["factor"] is None

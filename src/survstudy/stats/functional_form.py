@@ -251,9 +251,7 @@ def nonlinearity_test(
         **kw,
     )
     ll_without = (
-        cox_fit(other, time, event, term_names=onames, **kw).loglik
-        if q
-        else fit_rcs.loglik_null
+        cox_fit(other, time, event, term_names=onames, **kw).loglik if q else fit_rcs.loglik_null
     )
     for fit in (fit_lin, fit_rcs):
         warns.extend(fit.warnings)

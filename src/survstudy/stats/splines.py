@@ -66,7 +66,7 @@ def _seq(lo: float, hi: float, n: int) -> F:
     if n == 1:
         return np.array([lo])
     by = (hi - lo) / (n - 1)
-    out = lo + np.arange(n) * by
+    out: F = lo + np.arange(n, dtype=np.float64) * by
     out[-1] = hi
     return out
 
@@ -199,5 +199,4 @@ def rcs_basis(x: ArrayLike, knots: ArrayLike, *, inclx: bool = True) -> F:
 
 def rcs_names(name: str, n_knots: int) -> tuple[str, ...]:
     """Column names as ``rms::rcs`` gives them: ``x``, ``x'``, ``x''``, …"""
-    return (name,) + tuple(name + "'" * j for j in range(1, n_knots - 1))
-
+    return (name, *tuple(name + "'" * j for j in range(1, n_knots - 1)))
