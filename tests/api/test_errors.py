@@ -82,7 +82,8 @@ def test_non_01_event_is_the_command_error(
         tmp_path,
         capsys,
     )
-    assert (err.code, err.row, err.column, err.value) == ("EVENT-CODE", 3, "status", "Dead")
+    assert (err.code, err.row, err.column) == ("EVENT-CODE", 3, "status")
+    assert "'Dead' (row 3)" in str(err)
 
 
 def test_event_2_is_the_command_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,21 +169,39 @@ def test_missing_event_value_in_pandas_nullable_column_is_dropped() -> None:
     assert survstudy.kaplan_meier(df, "time", "status").curves[0][1].events == 4
 
 
-def test_event_codes_value_not_covered() -> None:
-    """Hand-written expectation: a value event_codes does not map is an EVENT-CODE error
-    naming the value and its rows (as the study spec's event_codes)."""
-    df = _small().astype({"status": object})
+def test_event_codes_value_not_covered_is_the_command_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Identity with ``survstudy km --event-codes event=Dead,censored=Alive``: a value the
+    mapping does not cover is an EVENT-CODE error naming the value and its rows."""
+    df = _small().astype({"status": str})
     df["status"] = ["Dead", "Alive", "Dead", "dead", "Lost", "Alive"]
     codes = {"event": ["Dead"], "censored": ["Alive"]}
-    with pytest.raises(DataError) as info:
-        survstudy.kaplan_meier(df, "time", "status", event_codes=codes)
-    assert str(info.value) == (
-        "[EVENT-CODE] DataFrame, column 'status': values not covered by event_codes: "
-        "'Lost' (row 5); add them to event_codes['event'] or event_codes['censored']"
+    err = _same_as_cli(
+        df,
+        ["km", "--time", "time", "--event", "status", "--event-codes", "event=Dead,censored=Alive"],
+        lambda d: survstudy.kaplan_meier(d, "time", "status", event_codes=codes),
+        tmp_path,
+        capsys,
     )
+    assert (err.code, err.row) == ("EVENT-CODE", 5)
+    assert "'Lost' (row 5)" in str(err)
     # matching ignores case and surrounding spaces, as in a study spec ("dead" is an event)
     df.loc[4, "status"] = " alive "
     assert survstudy.kaplan_meier(df, "time", "status", event_codes=codes).curves[0][1].events == 3
+
+
+def test_event_codes_are_checked() -> None:
+    """Hand-written expectations: event_codes needs both keys, no value on both sides, and
+    refuses competing events (they are not censorings)."""
+    df = _small()
+    for codes, message in (
+        ({"event": [1]}, "must have the keys 'event' and 'censored'"),
+        ({"event": [1], "censored": [1.0]}, "listed as event and as censored"),
+        ({"event": [1], "censored": [0], "competing": [2]}, "competing"),
+    ):
+        with pytest.raises(AnalysisError, match=message):
+            survstudy.kaplan_meier(df, "time", "status", event_codes=codes)
 
 
 def test_errors_are_importable_from_the_top_level() -> None:

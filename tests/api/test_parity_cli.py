@@ -69,6 +69,9 @@ def test_kaplan_meier_equals_km_json(
         args += ["--by", fx["by"]]
     if fx["reverse"]:
         args += ["--reverse"]
+    unit = "days" if fx["data"] in ("lung", "veteran", "ovarian", "kidney") else None
+    if unit:
+        args += ["--time-unit", unit]
     fit = survstudy.kaplan_meier(
         df,
         fx["time"],
@@ -78,6 +81,7 @@ def test_kaplan_meier_equals_km_json(
         conf_level=fx["conf_level"],
         at=times,
         reverse=fx["reverse"],
+        time_unit=unit,
     )
     assert as_json(fit.to_dict()) == cli_json(args, capsys)
 
@@ -292,6 +296,22 @@ def test_cox_profile_ci_equals_json(
         kw["strata"] = fx["strata"]
     fit = survstudy.cox(df, time, event, covs, ties=fx["ties"], ci="profile", **kw)
     assert as_json(fit.to_dict()) == cli_json(args, capsys)
+
+
+def test_event_codes_equal_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Identity with ``survstudy cox --event-codes event=2,censored=1`` on R's lung file as
+    R ships it (status 1 = censored, 2 = dead)."""
+    path = DATA / "lung.csv"
+    args = ["cox", str(path), "--time", "time", "--event", "status", "--covariates", "age,sex"]
+    cli = cli_json([*args, "--event-codes", "event=2,censored=1"], capsys)
+    fit = survstudy.cox(
+        read_csv(path),
+        "time",
+        "status",
+        ["age", "sex"],
+        event_codes={"event": [2], "censored": [1]},
+    )
+    assert as_json(fit.to_dict()) == cli
 
 
 def test_event_codes_equal_a_01_copy() -> None:

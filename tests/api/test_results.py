@@ -68,11 +68,12 @@ def test_kaplan_meier_frame_by_hand() -> None:
 
 def test_survival_at_and_number_at_risk_by_hand() -> None:
     """Hand calculation: at t = 10 S = 5/6 with 4 at risk (5 and 8 are gone); at 0, S = 1
-    with 6 at risk; past the last time 0 at risk."""
+    with 6 at risk; past the last observed time (40) nobody is followed: 0 at risk and no
+    estimate (NaN, as R's summary(fit, times = 50) gives no row)."""
     fit = survstudy.kaplan_meier(_six(), "time", "status")
     at = fit.survival_at([0, 10, 50])
     assert at["n_risk"].tolist() == [6, 4, 0]
-    np.testing.assert_allclose(at["survival"], [1.0, 5 / 6, 0.0], rtol=1e-15)
+    np.testing.assert_allclose(at["survival"], [1.0, 5 / 6, np.nan], rtol=1e-15)
 
 
 def test_frames_hold_the_json_numbers() -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from survstudy.errors import AnalysisError, DataError
+from survstudy.errors import AnalysisError
 
 __all__ = ["TABLE_NAME", "check_column_names", "read_columns"]
 
@@ -42,66 +42,44 @@ def read_columns(
     """The time, event and ``others`` columns of ``data`` as the quick commands type them.
 
     ``event_codes`` (``{"event": [...], "censored": [...]}``) maps other event values to
-    1/0 first, as an endpoint's ``event_codes`` in a study spec; a value it does not
-    cover is an ``EVENT-CODE`` error naming its rows.
+    1/0, as the commands' ``--event-codes`` and a spec's ``event_codes`` do; a value it
+    does not cover is the commands' ``EVENT-CODE`` error naming its rows.
     """
     from survstudy.cli._columns import columns_from_raw
     from survstudy.data.readers import read_frame
 
+    codes = None if event_codes is None else _event_codes(event_codes)
     raw = read_frame(data, name=TABLE_NAME)
-    if event_codes is not None:
-        raw = _map_events(raw, event, event_codes)
-    return columns_from_raw(raw, time, event, others=others)
+    return columns_from_raw(raw, time, event, others=others, event_codes=codes)
 
 
-def _map_events(raw: Any, event: str, codes: Mapping[str, Sequence[Any]]) -> Any:
-    """``raw`` with the event column's values replaced by 1 (event) / 0 (censored)."""
-    from dataclasses import replace
+def _event_codes(codes: Mapping[str, Sequence[Any]]) -> dict[str, list[str]]:
+    """``{"event": [...], "censored": [...]}`` checked, values as text (matched as the
+    spec's event codes: ``2`` = ``2.0`` = ``"2"``, case and spaces ignored)."""
+    from survstudy.data.columns import norm_text
 
-    from survstudy.data.columns import norm_text, shown
-    from survstudy.data.quality import format_rows
-
-    unknown_keys = set(codes) - {"event", "censored"}
-    if "competing" in unknown_keys:
+    if not isinstance(codes, Mapping):
+        raise TypeError("event_codes must be a mapping, e.g. {'event': [2], 'censored': [1]}")
+    keys = set(codes)
+    if "competing" in keys:
         raise AnalysisError(
-            "event_codes: competing events need a competing-risks analysis; "
-            "map them to 'censored' or analyse them separately"
+            "event_codes: a competing event is not a censoring; analyse it as a competing risk"
         )
-    if unknown_keys or not {"event", "censored"} <= set(codes):
+    if keys != {"event", "censored"}:
         raise AnalysisError(
-            "event_codes must be a mapping with the keys 'event' and 'censored', "
+            "event_codes must have the keys 'event' and 'censored', "
             'e.g. {"event": ["Dead"], "censored": ["Alive"]}'
         )
-    mapping: dict[str, int] = {}
-    for status, name in ((1, "event"), (0, "censored")):
-        values = codes[name]
-        for v in [values] if isinstance(values, str) else list(values):
-            code = norm_text(v)
-            if code is not None:
-                mapping[code] = status
-    if event not in raw.columns:
-        return raw  # the typing step reports the unknown column as the command does
-    import numpy as np
-
-    cells = raw.column(event)
-    unknown: dict[str, list[int]] = {}
-    mapped = np.empty(len(cells), dtype=object)
-    for i, (cell, row) in enumerate(zip(cells, raw.rows, strict=True)):
-        key = norm_text(cell)
-        if key is None:
-            mapped[i] = None
-        elif key in mapping:
-            mapped[i] = mapping[key]
-        else:
-            unknown.setdefault(shown(cell), []).append(row)
-            mapped[i] = cell
-    if unknown:
-        parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
-        raise DataError(
-            "values not covered by event_codes: " + "; ".join(parts),
-            file=raw.file,
-            column=event,
-            rule="EVENT-CODE",
-            hint="add them to event_codes['event'] or event_codes['censored']",
+    out: dict[str, list[str]] = {}
+    for key in ("event", "censored"):
+        values = codes[key]
+        items = [values] if isinstance(values, str | int | float | bool) else list(values)
+        out[key] = [str(v) for v in items]
+        if not out[key]:
+            raise AnalysisError(f"event_codes[{key!r}] lists no value")
+    both = {norm_text(v) for v in out["event"]} & {norm_text(v) for v in out["censored"]}
+    if both:
+        raise AnalysisError(
+            f"event_codes: {sorted(x for x in both if x)} listed as event and as censored"
         )
-    return replace(raw, data={**raw.data, event: mapped})
+    return out

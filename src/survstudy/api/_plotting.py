@@ -24,10 +24,14 @@ def km_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
     """Draw a :class:`~survstudy.api.survival.KaplanMeierFit`; return the Axes."""
     from survstudy.plots import plot_km
 
-    opts: dict[str, Any] = {
-        # the time column's unit is unknown: plain 1-2-5 ticks, the column name as label
-        "unit_label": "time",
-        "xlabel": fit.time,
+    opts: dict[str, Any] = (
+        # ticks usual for the unit (12, 24, … months) and "Time (months)"
+        {"unit_label": fit.time_unit.capitalize()}
+        if fit.time_unit
+        # the unit is unknown: plain 1-2-5 ticks, the column name as the label
+        else {"unit_label": "time", "xlabel": fit.time}
+    )
+    opts |= {
         "legend": fit.by is not None,
         "legend_title": fit.by,
         "ylabel": "Follow-up probability" if fit.reverse else "Survival probability",

@@ -47,7 +47,8 @@ class KaplanMeierFit:
     ``curves`` pairs each level (``None`` without ``by``) with its
     :class:`~survstudy.stats.km.KaplanMeierResult` (the product-limit table, Greenwood
     standard errors, pointwise limits; ``.survival_at(t)``, ``.quantile(p)``,
-    ``.rmst(tau)``). Times are in the unit of the time column. ``n_read`` rows were
+    ``.rmst(tau)``). Times are in the unit of the time column (``time_unit`` when
+    given: days, weeks, months or years). ``n_read`` rows were
     given, ``n_dropped`` of them left out for a missing time, event or group.
     """
 
@@ -61,6 +62,7 @@ class KaplanMeierFit:
     at: tuple[float, ...]
     n_read: int
     n_dropped: int
+    time_unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``survstudy km --json`` prints (same keys, unrounded, ``None`` for NA)."""
@@ -84,6 +86,7 @@ class KaplanMeierFit:
             "conf_type": self.conf_type,
             "conf_level": self.conf_level,
             "reverse": self.reverse,
+            "time_unit": self.time_unit,
             "n_read": self.n_read,
             "n_dropped": self.n_dropped,
             "groups": groups,
@@ -135,8 +138,8 @@ class KaplanMeierFit:
 
     def survival_at(self, times: Sequence[float]) -> pd.DataFrame:
         """S(t) with its limits and the number at risk at each of ``times`` (R's
-        ``summary(fit, times = …, extend = TRUE)``): ``[group,] time, n_risk, survival,
-        std_error, conf_low, conf_high``."""
+        ``summary(fit, times = …)``; past the last observed time no estimate, NaN, with 0
+        at risk): ``[group,] time, n_risk, survival, std_error, conf_low, conf_high``."""
         import pandas as pd
 
         rows = []
@@ -183,7 +186,8 @@ class KaplanMeierFit:
     def _lines(self) -> tuple[str, list[str]]:
         what = "Reverse Kaplan–Meier (median follow-up)" if self.reverse else "Kaplan–Meier"
         by = f" by {self.by}" if self.by is not None else ""
-        title = f"{what}{by}: time {self.time}, event {self.event}"
+        unit = f" ({self.time_unit})" if self.time_unit else ""
+        title = f"{what}{by}: time {self.time}{unit}, event {self.event}"
         lines = [
             f"{self.n_read} rows, {self.n_dropped} dropped (missing values); "
             f"{self.conf_type} {self.conf_level * 100:g}% confidence limits"
@@ -233,6 +237,7 @@ def kaplan_meier(
     *,
     at: Sequence[float] | None = None,
     reverse: bool = False,
+    time_unit: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
 ) -> KaplanMeierFit:
     """Kaplan–Meier estimate of survival, as ``survstudy km`` and R's ``survfit``.
@@ -249,7 +254,9 @@ def kaplan_meier(
     ``event_codes={"event": [...], "censored": [...]}``). Rows with a missing time, event
     or group are left out and counted (``n_dropped``). ``at``: times for
     :meth:`KaplanMeierFit.survival_at` in ``to_dict()`` (``--at``); ``reverse``: the reverse
-    Kaplan–Meier estimate of follow-up (``--reverse``). ``start`` (entry times,
+    Kaplan–Meier estimate of follow-up (``--reverse``); ``time_unit``: the unit of the time
+    column, ``days``, ``weeks``, ``months`` or ``years`` (``--time-unit``: labels the
+    output and the figure's axis). ``start`` (entry times,
     counting-process data) is not available yet.
 
     Raises :class:`~survstudy.errors.DataError` (unknown column, bad event value, negative
@@ -265,6 +272,9 @@ def kaplan_meier(
         )
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
+    units = ("days", "weeks", "months", "years")
+    if time_unit is not None and time_unit not in units:
+        raise AnalysisError(f"time_unit must be one of {', '.join(units)}")
     times = [float(t) for t in at] if at is not None else []
     cols = read_columns(data, time, event, others=(by,), event_codes=event_codes)
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
@@ -284,6 +294,7 @@ def kaplan_meier(
         at=tuple(times),
         n_read=cols.n_read,
         n_dropped=cols.n_dropped,
+        time_unit=time_unit,
     )
 
 

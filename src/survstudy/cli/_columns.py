@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from survstudy.data.arrow import to_numpy
 from survstudy.data.cells import Cells
 from survstudy.errors import DataError
 
@@ -40,13 +41,13 @@ __all__ = [
     "level_value",
     "load_columns",
     "numbers",
+    "parse_event_codes",
     "split_list",
 ]
 
 _MISSING = {"", "na", "nan", "n/a", "."}
 _NUMBER_RE = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
 _COMMA = re.compile(r"^[-+]?\d+,\d+$")
-_EVENT = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
 
 
 def _is_missing(v: Any) -> bool:
@@ -66,24 +67,6 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         raise DataError(
             "not a number", file=file, row=row, column=column, value=str(v), rule="NOT-A-NUMBER"
         ) from None
-
-
-def _event(v: Any, file: str, column: str, row: int) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in _EVENT:
-        return _EVENT[s]
-    raise DataError(
-        "event must be 0/1 or true/false",
-        file=file,
-        row=row,
-        column=column,
-        value=str(v),
-        rule="EVENT-CODE",
-    )
 
 
 def level_value(v: Any) -> Any:
@@ -116,9 +99,7 @@ def split_list(s: str | None) -> list[str]:
 
 def _missing_mask(cells: Cells) -> np.ndarray:
     if cells.arrow_kind in ("number", "integer", "bool", "date", "timestamp"):
-        return np.asarray(cells.data.is_null().to_numpy(zero_copy_only=False), dtype=bool) | (
-            _nan_mask(cells)
-        )
+        return np.asarray(to_numpy(cells.data.is_null()), dtype=bool) | (_nan_mask(cells))
     if cells.arrow_kind == "text":
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -126,9 +107,7 @@ def _missing_mask(cells: Cells) -> np.ndarray:
         key = pc.utf8_lower(pc.utf8_trim_whitespace(cells.data))
         hit = pc.is_in(key, value_set=pa.array(sorted(_MISSING)))
         return np.asarray(
-            pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True).to_numpy(
-                zero_copy_only=False
-            ),
+            to_numpy(pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True)),
             dtype=bool,
         )
     return cells.map_values(_is_missing, bool)
@@ -139,9 +118,7 @@ def _nan_mask(cells: Cells) -> np.ndarray:
         return np.zeros(len(cells), dtype=bool)
     import pyarrow.compute as pc
 
-    return np.asarray(
-        pc.fill_null(pc.is_nan(cells.data), False).to_numpy(zero_copy_only=False), dtype=bool
-    )
+    return np.asarray(to_numpy(pc.fill_null(pc.is_nan(cells.data), False)), dtype=bool)
 
 
 def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray[np.float64]:
@@ -151,9 +128,7 @@ def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return np.array(
-            pc.cast(cells.data, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-        )
+        return np.array(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
     if kind == "text":
         return _text_numbers(cells, file, column, decimal)
     d = cells.distinct
@@ -176,13 +151,13 @@ def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray
         comma = pc.fill_null(pc.match_substring_regex(t, _COMMA.pattern), False)
         t = pc.if_else(comma, pc.replace_substring(t, ",", "."), t)
     fast = np.asarray(
-        pc.fill_null(pc.match_substring_regex(t, _NUMBER_RE), False).to_numpy(zero_copy_only=False),
+        to_numpy(pc.fill_null(pc.match_substring_regex(t, _NUMBER_RE), False)),
         dtype=bool,
     )
     out = np.full(len(cells), np.nan)
     if fast.any():
         mask = pa.array(fast)
-        out[fast] = pc.cast(pc.filter(t, mask), pa.float64()).to_numpy(zero_copy_only=False)
+        out[fast] = to_numpy(pc.cast(pc.filter(t, mask), pa.float64()))
     if not fast.all():
         slow = ~fast
         # as Python values, so that numbers() takes its per-value path (an Arrow text
@@ -193,12 +168,102 @@ def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray
     return out
 
 
-def events(cells: Cells, file: str, column: str) -> NDArray[np.bool_]:
-    """The cells as event indicators (0/1, true/false); else an EVENT-CODE error."""
+def parse_event_codes(text: str | None) -> dict[str, list[str]] | None:
+    """``--event-codes event=2,censored=1`` (the spec's ``event_codes``) as a mapping.
+
+    Pairs are comma-separated; a key may repeat or list alternatives with ``|``
+    (``event=Dead|died,censored=Alive``). Both ``event`` and ``censored`` are needed.
+    """
+    from survstudy.data.columns import norm_text
+
+    if text is None:
+        return None
+    codes: dict[str, list[str]] = {"event": [], "censored": []}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in codes or not value.strip():
+            if key == "competing":
+                raise DataError(
+                    "--event-codes: a competing event is not a censoring; analyse it as a "
+                    "competing risk",
+                    rule="EVENT-CODES",
+                    hint="survstudy cif FILE --cause ... --competing ... --censored ...",
+                )
+            raise DataError(
+                f"--event-codes: {part!r} is not event=VALUE or censored=VALUE",
+                rule="EVENT-CODES",
+                hint="e.g. --event-codes event=2,censored=1 (R's lung coding) or "
+                "--event-codes event=Dead,censored=Alive",
+            )
+        codes[key].extend(v.strip() for v in value.split("|") if v.strip())
+    if not codes["event"] or not codes["censored"]:
+        raise DataError(
+            "--event-codes needs both event=... and censored=...",
+            rule="EVENT-CODES",
+            hint="e.g. --event-codes event=2,censored=1",
+        )
+    both = {norm_text(v) for v in codes["event"]} & {norm_text(v) for v in codes["censored"]}
+    if both:
+        raise DataError(
+            f"--event-codes: {sorted(x for x in both if x)} listed as event and as censored",
+            rule="EVENT-CODES",
+        )
+    return codes
+
+
+def events(
+    cells: Cells, file: str, column: str, codes: dict[str, list[str]] | None = None
+) -> NDArray[np.bool_]:
+    """The cells as event indicators: 0/1 and true/false, or the values ``codes`` maps
+    (compared as the spec's ``event_codes``: ``2`` = ``2.0``, case and spaces ignored).
+    Any other value is an EVENT-CODE error listing every such value and its rows."""
+    from survstudy.data.columns import norm_text, shown
+    from survstudy.data.quality import format_rows
+
     d = cells.distinct
-    return d.take(
-        [_event(v, file, column, r) for v, r in zip(d.values, d.first_rows, strict=True)], bool
-    )
+    mapping: dict[str | None, bool]
+    if codes is None:
+        mapping = {"1": True, "true": True, "0": False, "false": False}
+    else:
+        mapping = {norm_text(v): True for v in codes["event"]}
+        mapping.update({norm_text(v): False for v in codes["censored"]})
+    per_value: list[bool] = []
+    unknown: list[tuple[str, int]] = []
+    for v, r in zip(d.values, d.first_rows, strict=True):
+        key = norm_text(v)
+        if key in mapping:
+            per_value.append(mapping[key])
+        else:
+            per_value.append(False)
+            unknown.append((shown(v), r))
+    if unknown:
+        parts = [
+            f"'{v}' ({format_rows(d.expand([r]))})" for v, r in sorted(unknown, key=lambda u: u[0])
+        ]
+        first = min(r for _, r in unknown)
+        if codes is None:
+            raise DataError(
+                "the event column must be 0/1 or true/false; found " + "; ".join(parts),
+                file=file,
+                row=first,
+                column=column,
+                rule="EVENT-CODE",
+                hint="map the values with --event-codes, e.g. --event-codes event=2,censored=1 "
+                "(R's status coding)",
+            )
+        raise DataError(
+            "values not covered by --event-codes: " + "; ".join(parts),
+            file=file,
+            row=first,
+            column=column,
+            rule="EVENT-CODE",
+            hint="add them to --event-codes event=... or censored=...",
+        )
+    return d.take(per_value, bool)
 
 
 def levels_of(cells: Cells) -> list[Any]:
@@ -247,6 +312,7 @@ def load_columns(
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
+    event_codes: dict[str, list[str]] | None = None,
 ) -> Columns:
     """Read ``path`` and return the time, event and ``others`` columns.
 
@@ -260,11 +326,17 @@ def load_columns(
 
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
-    return columns_from_raw(read_raw(path, sheet=sheet, columns=used), time, event, others=others)
+    raw = read_raw(path, sheet=sheet, columns=used)
+    return columns_from_raw(raw, time, event, others=others, event_codes=event_codes)
 
 
 def columns_from_raw(
-    raw: Any, time: str, event: str | None, *, others: Sequence[str | None] = ()
+    raw: Any,
+    time: str,
+    event: str | None,
+    *,
+    others: Sequence[str | None] = (),
+    event_codes: dict[str, list[str]] | None = None,
 ) -> Columns:
     """:func:`load_columns` on cells already read: a :class:`~survstudy.data.readers.RawTable`
     from :func:`~survstudy.data.readers.read_raw` (a file) or
@@ -307,7 +379,11 @@ def columns_from_raw(
             value=float(t[i]),
             rule="TIME-NEGATIVE",
         )
-    e = np.zeros(rows.size, dtype=bool) if event is None else events(kept(event), raw.file, event)
+    e = (
+        np.zeros(rows.size, dtype=bool)
+        if event is None
+        else events(kept(event), raw.file, event, event_codes)
+    )
     return Columns(
         file=raw.file,
         time=t,

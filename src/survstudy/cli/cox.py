@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import DataError
 
@@ -50,7 +51,9 @@ def _split(s: str | None) -> list[str]:
 def cox(
     file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
     time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    event: Annotated[
+        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+    ],
     covariates: Annotated[
         str, typer.Option("--covariates", help="Comma-separated covariate columns.")
     ],
@@ -114,6 +117,7 @@ def cox(
             "instead of the cause-specific Cox model.",
         ),
     ] = False,
+    event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -122,7 +126,7 @@ def cox(
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
     engine_opt = with_spark_master(engine_opt, spark_master)
 
-    from survstudy.cli._columns import cox_design, load_columns
+    from survstudy.cli._columns import cox_design, load_columns, parse_event_codes
     from survstudy.errors import AnalysisError
     from survstudy.stats.cox import cox_fit
 
@@ -186,6 +190,7 @@ def cox(
                 for opt, on in (
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
+                    ("--event-codes", event_codes is not None),
                 )
                 if on
             ],
@@ -193,16 +198,26 @@ def cox(
         return
     status = None
     if competing_risks:
-        from survstudy.cli._competing import event_codes, status_from_values
+        from survstudy.cli._competing import event_codes as cr_codes
+        from survstudy.cli._competing import status_from_cells
 
-        codes = event_codes(cause, competing, censored)
+        if event_codes is not None:
+            raise AnalysisError(
+                "--event-codes is for an event/censored column; with competing events "
+                "give --cause, --competing and --censored instead"
+            )
+        codes = cr_codes(cause, competing, censored)
         data = load_columns(file, time, None, others=[event, *covs, strata, cluster])
-        status = status_from_values(
-            data.others[event], data.rows, codes, file=data.file, column=event
-        )
+        status = status_from_cells(data.cells[event], codes, file=data.file, column=event)
         e = status == 1
     else:
-        data = load_columns(file, time, event, others=[*covs, strata, cluster])
+        data = load_columns(
+            file,
+            time,
+            event,
+            others=[*covs, strata, cluster],
+            event_codes=parse_event_codes(event_codes),
+        )
         e = data.event
     t = data.time
     n_dropped = data.n_dropped

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -20,7 +21,9 @@ from survstudy.errors import AnalysisError
 def logrank(
     file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
     time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    event: Annotated[
+        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+    ],
     by: Annotated[str, typer.Option("--by", help="Group column.")],
     strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
     weights: Annotated[
@@ -42,6 +45,7 @@ def logrank(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
+    event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -49,7 +53,7 @@ def logrank(
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import load_columns
+    from survstudy.cli._columns import load_columns, parse_event_codes
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     if weights not in WEIGHTS:
@@ -65,6 +69,8 @@ def logrank(
 
         if permutation is not None:
             raise not_available("--permutation", engine)
+        if event_codes is not None:
+            raise not_available("--event-codes", engine)
         eng = open_engine(engine, engine_opt)
         try:
             res, counts = logrank_engine(
@@ -83,7 +89,9 @@ def logrank(
         payload = res.to_dict(list(counts.group_levels))
         n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
-        cols = load_columns(file, time, event, others=(by, strata))
+        cols = load_columns(
+            file, time, event, others=(by, strata), event_codes=parse_event_codes(event_codes)
+        )
         n_read, n_dropped = cols.n_read, cols.n_dropped
         codes, levels = cols.factor(by)
         st = None if strata is None else cols.factor(strata)[0]

@@ -64,6 +64,7 @@ from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times, risk_table
 __all__ = [
     "CONF_TYPES",
     "RMST",
+    "GroupSummary",
     "KaplanMeierResult",
     "Quantile",
     "RMSTDifference",
@@ -172,11 +173,13 @@ class Quantile:
 
 @dataclass(frozen=True)
 class SurvivalAt:
-    """Survival at chosen times (R ``summary(fit, times=, extend=TRUE)``).
+    """Survival at chosen times (R ``summary(fit, times=)``).
 
-    Before the first time: S = 1, n at risk = n. After the last observation the
-    last value is carried forward with 0 at risk (``beyond`` is True there; R's
-    default ``extend=FALSE`` would drop such a row).
+    Before the first time: S = 1, n at risk = n. After the last observation (event or
+    censoring) the curve says nothing: survival, SE and limits are NaN (``null`` in
+    JSON, "not estimable" in reports) with 0 at risk and ``beyond`` True — R's
+    ``summary(fit, times = t)`` gives no row there; ``extend = TRUE`` would carry the
+    last value forward, which reads as an estimate nobody was followed long enough for.
     """
 
     time: NDArray[np.float64]
@@ -232,6 +235,38 @@ class RMSTDifference:
 
 
 @dataclass(frozen=True)
+class GroupSummary:
+    """One curve's summary for a by-group table: n, events, censored, median (CI), landmarks.
+
+    ``last_time`` is the last observed time (event or censoring): estimates beyond it
+    are carried forward (``at.beyond``) and are not estimates of survival.
+    """
+
+    n: float
+    events: float
+    censored: float
+    median: Quantile
+    at: SurvivalAt
+    last_time: float
+    conf_type: str
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "events": self.events,
+            "censored": self.censored,
+            "median": self.median.estimate,
+            "median_lower": self.median.lower,
+            "median_upper": self.median.upper,
+            "last_time": self.last_time,
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "at": self.at.to_records(),
+        }
+
+
+@dataclass(frozen=True)
 class KaplanMeierResult:
     """The product-limit table at every distinct time (events and censorings)."""
 
@@ -277,13 +312,14 @@ class KaplanMeierResult:
         j = np.searchsorted(self.time, t - tol, side="left")
         risk_ext = np.concatenate((self.n_risk, [0.0]))
         beyond = t > (float(self.time[-1]) + tol if self.time.size else 0.0)
+        nan = np.full(t.shape, np.nan)
         return SurvivalAt(
             time=t,
             n_risk=risk_ext[j],
-            survival=s,
-            std_err=se,
-            lower=lo,
-            upper=hi,
+            survival=np.where(beyond, nan, s),
+            std_err=np.where(beyond, nan, se),
+            lower=np.where(beyond, nan, lo),
+            upper=np.where(beyond, nan, hi),
             beyond=beyond,
         )
 
@@ -300,6 +336,19 @@ class KaplanMeierResult:
     def median(self) -> Quantile:
         """Median survival (or median follow-up for a reverse KM) with CI."""
         return self.quantile(0.5)
+
+    def summary(self, times: ArrayLike = ()) -> GroupSummary:
+        """n, events, censored, median with CI and survival with CI at ``times``."""
+        return GroupSummary(
+            n=float(self.n),
+            events=float(self.events),
+            censored=float(self.n - self.events),
+            median=self.median(),
+            at=self.survival_at(np.asarray(times, dtype=np.float64)),
+            last_time=float(self.time[-1]) if self.time.size else 0.0,
+            conf_type=self.conf_type,
+            conf_level=self.conf_level,
+        )
 
     def rmst(self, horizon: float) -> RMST:
         """Restricted mean survival time up to ``horizon`` and its SE (R's survmean)."""
