@@ -10,6 +10,10 @@ information ``I_t`` of the fitted model give everything:
 For a term with columns J the statistic is ``uᵀ A⁻¹ u`` with ``u = (0, U_γ[J])``
 and ``A`` the information of (β, γ_J); the global test uses all γ.
 
+Counting-process rows ``(start, stop]``: the risk-set sums run over the rows at
+risk (``start < t ≤ stop``) and ``g`` uses the Kaplan–Meier with delayed entry,
+as R's ``cox.zph`` on a ``Surv(start, stop, event)`` fit.
+
 Reference: Grambsch & Therneau (1994), Biometrika 81:515; Therneau,
 survival package 3.0 NEWS / ``cox.zph`` documentation (the exact score test
 replaced the earlier approximation).
@@ -69,12 +73,21 @@ class PhTestResult:
         }
 
 
-def _km_left(time: NDArray[Any], event: NDArray[Any], weight: NDArray[Any]) -> Any:
-    """Return a function t -> 1 − Ŝ(t−) (Kaplan–Meier of all subjects)."""
-    uniq, inv = np.unique(time, return_inverse=True)
-    exits = np.bincount(inv, weights=weight, minlength=uniq.size)
-    deaths = np.bincount(inv, weights=weight * event, minlength=uniq.size)
-    risk = np.cumsum(exits[::-1])[::-1]
+def _km_left(
+    time: NDArray[Any], event: NDArray[Any], weight: NDArray[Any], start: NDArray[Any] | None = None
+) -> Any:
+    """Return a function t -> 1 − Ŝ(t−) (Kaplan–Meier of all subjects; with delayed
+    entry for counting-process rows, as R's ``survfitKM`` on ``Surv(start, stop, event)``)."""
+    if start is None:
+        uniq, inv = np.unique(time, return_inverse=True)
+        exits = np.bincount(inv, weights=weight, minlength=uniq.size)
+        deaths = np.bincount(inv, weights=weight * event, minlength=uniq.size)
+        risk = np.cumsum(exits[::-1])[::-1]
+    else:
+        from survstudy.stats.riskset import risk_table
+
+        rt = risk_table(time, event, weights=weight, start=start)
+        uniq, risk, deaths = rt.time, rt.n_risk, rt.n_event
     surv = np.cumprod(1.0 - deaths / risk)
 
     def g(t: NDArray[Any]) -> NDArray[Any]:
@@ -99,12 +112,17 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     x = d.x
     eta = x @ beta
     gs = obj.group_sums(d, eta)
-    r0 = obj.cumsum_within(gs.e0, d.gstart)
-    r1 = obj.cumsum_within(gs.e1, d.gstart)
+    r0, r1 = obj.risk_sums(d, gs)
     ng = d.n_groups
     # per-group E2 and D2 (p x p), then risk-set R2
     xx = x[:, :, None] * x[:, None, :]
     e2 = np.add.reduceat(xx * gs.wr[:, None, None], d.starts, axis=0)
+    if d.entry is not None:  # counting-process rows leave the sums at their entry group
+        wxx = (xx * gs.wr[:, None, None]).reshape(-1, p * p)
+        for jk in range(p * p):
+            e2.reshape(ng, p * p)[:, jk] -= np.bincount(
+                d.entry, weights=wxx[:, jk], minlength=ng + 1
+            )[:ng]
     r2 = obj.cumsum_within(e2.reshape(ng, p * p), d.gstart).reshape(ng, p, p)
     d2 = np.add.reduceat(xx * (gs.wr * d.event)[:, None, None], d.starts, axis=0)
     g = d.erow_group
@@ -121,7 +139,7 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     np.add.at(i_g, g, info_rows)
 
     kmw = np.ones_like(st.time) if st.weights is None else st.weights
-    gfun = _km_left(st.time, st.event.astype(np.float64), kmw)
+    gfun = _km_left(st.time, st.event.astype(np.float64), kmw, getattr(st, "start", None))
     center = float(np.mean(gfun(st.time[st.event])))
     gt = gfun(d.gtime) - center
 
