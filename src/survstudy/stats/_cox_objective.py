@@ -667,8 +667,8 @@ def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
         vsub[0::2] -= c2
     if data.entry is None:
         v = gs.wr * vsub[data.sub_of]
-    else:  # a row's share runs from its stop time's group to its entry group
-        v = gs.wr * (vsub[data.sub_of] - np.append(big_c, 0.0)[data.entry])
+    else:
+        v = _entry_row_weights(data, gs.wr, c1, c2 if data.ties == "efron" else None)
     score = (wd - v) @ data.x
     info: F | None = None
     if information:
@@ -687,6 +687,49 @@ def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
             info += cross + cross.T
             info -= (gs.d1 * q2[:, None]).T @ gs.d1
     return Objective(loglik=loglik, score=score, information=info, sums=gs)
+
+
+def interval_sums(data: CoxData, vals: F, big: F | None = None) -> F:
+    """Per sorted row, ``Σ vals_h`` over the groups of its own interval (counting-process data).
+
+    The groups from the row's stop-time group ``g`` up to (not including) its entry group
+    ``k`` (all later groups of the stratum when it has none). Either as ``Rev[g] − Rev[k]``
+    (``Rev``: sums over this and earlier times) or as ``Fwd[k−1] − Fwd[g] + vals[g]``
+    (``Fwd``: sums over this and later times), whichever subtracts the smaller total,
+    so that a hazard that is large before the row's entry (or after its exit) does not
+    swamp the small hazard inside the interval (e.g. late intervals of rows with huge
+    risk scores). ``big`` (per group, ≥ 0) measures the totals when ``vals`` is signed
+    or a matrix; default ``vals``.
+    """
+    assert data.entry is not None
+    ng = data.n_groups
+    grp = data.group
+    k = data.entry
+    dump = k >= ng
+    km1 = np.where(dump, grp, k - 1)
+    rev = revcumsum_within(vals, data.gstart)
+    fwd = cumsum_within(vals, data.gstart)
+    mag = vals if big is None else big
+    mrev = revcumsum_within(mag, data.gstart) if big is not None else rev
+    mfwd = cumsum_within(mag, data.gstart) if big is not None else fwd
+    use_fwd = ~dump & (mfwd[km1] < mrev[grp])
+    kk = np.where(dump, 0, k)
+    rev_k = rev[kk]
+    if rev_k.ndim == 1:
+        rev_k = np.where(dump, 0.0, rev_k)
+        sel = use_fwd
+    else:
+        rev_k = np.where(dump[:, None], 0.0, rev_k)
+        sel = use_fwd[:, None]
+    return np.where(sel, fwd[km1] - fwd[grp] + vals[grp], rev[grp] - rev_k)
+
+
+def _entry_row_weights(data: CoxData, wr: F, c1: F, c2: F | None) -> F:
+    """``v_i = w_i r_i (Σ_{groups of its interval} c1 − δ_i c2_g)`` (counting-process data)."""
+    inside = interval_sums(data, c1)
+    if c2 is not None:
+        inside = inside - data.event * c2[data.group]
+    return wr * inside
 
 
 def _per_event_group(data: CoxData, rows: F) -> F:
@@ -797,12 +840,19 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
     # profile fits stop on ℓ changes of 1e-14, so ℓ's rounding must not depend on p
     loglik = float(data.wdeath @ eta - logsum)
     big_c = revcumsum_within(c1, data.gstart)
-    # per group first (the deaths' own x minus their expected share), then over groups:
-    # differences of two whole-data totals would lose digits when β is large
-    ug = data.wdx_g - big_c[:, None] * gs.e1
-    if c2 is not None:
-        ug += c2[:, None] * gs.d1
-    score = ug.sum(axis=0)
+    v_rows = None
+    if data.entry is None:
+        # per group first (the deaths' own x minus their expected share), then over groups:
+        # differences of two whole-data totals would lose digits when β is large
+        ug = data.wdx_g - big_c[:, None] * gs.e1
+        if c2 is not None:
+            ug += c2[:, None] * gs.d1
+        score = ug.sum(axis=0)
+    else:
+        # counting-process rows: per row (entries and exits of huge risk scores would
+        # cancel in per-group sums), one pass over the contiguous rows of xt
+        v_rows = _entry_row_weights(data, gs.wr, c1, c2)
+        score = data.xt @ (data.wdeath - v_rows)
     info: F | None = None
     if information:
         # block 2g (deaths) gets C_g − c2_g, block 2g + 1 (censored) gets C_g
@@ -813,12 +863,12 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
         p = xt.shape[0]
         info = np.zeros((p, p))
         buf = np.empty((p, min(xt.shape[1], 2 * _BLOCK) if data.blocks else 0))
-        cext = None if data.entry is None else np.append(big_c, 0.0)
         for a, b, _, _ in data.blocks:
-            sv = vsub[data.sub_of[a:b]]
-            if cext is not None:
-                sv -= cext[data.entry[a:b]]
-            sv *= gs.wr[a:b]
+            if v_rows is not None:
+                sv = v_rows[a:b].copy()
+            else:
+                sv = vsub[data.sub_of[a:b]]
+                sv *= gs.wr[a:b]
             np.maximum(sv, 0.0, out=sv)
             np.sqrt(sv, out=sv)
             mm = b - a
@@ -867,9 +917,9 @@ def score_residuals(data: CoxData, beta: F) -> F:
     x = data.x
     big_h: F = hc[grp]
     big_ha: F = hac[grp]
-    if data.entry is not None:  # increments before the row's entry are not its own
-        big_h = big_h - np.append(hc, 0.0)[data.entry]
-        big_ha = big_ha - np.concatenate((hac, np.zeros((1, p))))[data.entry]
+    if data.entry is not None:  # only the increments inside the row's own interval
+        big_h = interval_sums(data, h1)
+        big_ha = interval_sums(data, ha1.reshape(ng, p), big=h1)
     ev = data.event
     if data.ties == "efron":
         h2 = np.bincount(g, weights=h * (1 - f), minlength=ng)
