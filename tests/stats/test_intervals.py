@@ -43,8 +43,11 @@ def test_errors_come_first_and_codes_are_documented() -> None:
     sev = [i.severity for i in issues]
     assert sev == sorted(sev, key=lambda s: s != "error")
     for code, (severity, col, msg, hint) in CODES.items():
-        assert severity in ("error", "warning") and col in ("start", "stop", "event")
-        assert msg and hint and code.isupper()
+        assert severity in ("error", "warning")
+        assert col in ("start", "stop", "event")
+        assert msg
+        assert hint
+        assert code.isupper()
 
 
 def test_empty_interval() -> None:
@@ -67,6 +70,12 @@ def test_split_rows_pass_every_check() -> None:
     start = rng.integers(0, 5, n).astype(float)
     stop = start + rng.integers(1, 30, n)
     k = 200
-    sp = tdc_split(start, stop, rng.random(n) < 0.5, rng.integers(0, n, k),
-                   rng.integers(-2, 35, k).astype(float), rng.normal(size=k))
+    sp = tdc_split(
+        start,
+        stop,
+        rng.random(n) < 0.5,
+        rng.integers(0, n, k),
+        rng.integers(-2, 35, k).astype(float),
+        rng.normal(size=k),
+    )
     assert check_intervals(sp.patient, sp.start, sp.stop, sp.event) == ()

@@ -10,6 +10,7 @@ data), finite difference (score and information of the objective).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -73,8 +74,11 @@ def test_hand_km_with_delayed_entry() -> None:
     np.testing.assert_array_equal(r.n_risk, [3, 3, 2, 2, 1])
     np.testing.assert_allclose(r.survival, [1, 2 / 3, 1 / 3, 1 / 6, 1 / 6], rtol=1e-15)
     np.testing.assert_allclose(r.var_log_survival, [0, 1 / 6, 2 / 3, 7 / 6, 7 / 6], rtol=1e-15)
-    np.testing.assert_allclose(r.std_err[1:4], [2 / 3 * math.sqrt(1 / 6), 1 / 3 * math.sqrt(2 / 3),
-                                                1 / 6 * math.sqrt(7 / 6)], rtol=1e-14)
+    np.testing.assert_allclose(
+        r.std_err[1:4],
+        [2 / 3 * math.sqrt(1 / 6), 1 / 3 * math.sqrt(2 / 3), 1 / 6 * math.sqrt(7 / 6)],
+        rtol=1e-14,
+    )
     # exact count at any time (start < t <= stop), including between stop times
     np.testing.assert_array_equal(
         number_at_risk([0.5, 1.5, 2.5, 4.0, 4.5, 6.0, 7.0], HAND_STOP, start=HAND_START),
@@ -109,7 +113,9 @@ def _random_cp(n: int, p: int, seed: int, n_strata: int = 1) -> dict[str, np.nda
     }
 
 
-def naive(d: dict[str, np.ndarray], beta: np.ndarray, ties: str, weighted: bool) -> tuple[float, np.ndarray, np.ndarray]:
+def naive(
+    d: dict[str, np.ndarray], beta: np.ndarray, ties: str, weighted: bool
+) -> tuple[float, np.ndarray, np.ndarray]:
     """Naive oracle: loop over strata and distinct event times; each risk set formed
     directly as start < t <= stop; Efron's d-step weights written out per death."""
     x, t0, t1, ev, st = d["x"], d["start"], d["stop"], d["event"], d["strata"]
@@ -171,7 +177,12 @@ def test_score_and_information_finite_differences(ties: str) -> None:
     agreement 1e-6 relative, the truncation + rounding error of the differences)."""
     d = _random_cp(200, 2, 7, n_strata=2)
     data = obj.prepare(
-        d["x"], d["stop"], d["event"], strata=d["strata"], weights=d["weights"], ties=ties,
+        d["x"],
+        d["stop"],
+        d["event"],
+        strata=d["strata"],
+        weights=d["weights"],
+        ties=ties,
         start=d["start"],
     )
     beta = np.array([0.3, -0.2])
@@ -231,7 +242,8 @@ def test_splitting_with_unchanged_covariates_changes_nothing(ties: str) -> None:
     got = cox_fit(x[sp.patient], sp.stop, sp.event, start=sp.start, ties=ties, cluster=sp.patient)
     np.testing.assert_allclose(got.coef, ref.coef, rtol=1e-10)
     np.testing.assert_allclose(got.se, ref.se, rtol=1e-10)
-    assert got.robust_se is not None and ref.robust_se is not None
+    assert got.robust_se is not None
+    assert ref.robust_se is not None
     np.testing.assert_allclose(got.robust_se, ref.robust_se, rtol=1e-9)
     assert got.loglik == pytest.approx(ref.loglik, rel=1e-12)
     np.testing.assert_allclose(got.baseline.cumhaz[-1], ref.baseline.cumhaz[-1], rtol=1e-10)
@@ -256,7 +268,8 @@ def test_entry_before_every_time_is_right_censored() -> None:
     a, b = cox_fit(x, t, e), cox_fit(x, t, e, start=s)
     np.testing.assert_allclose(b.coef, a.coef, rtol=1e-12)
     np.testing.assert_allclose(b.se, a.se, rtol=1e-12)
-    assert a.concordance is not None and b.concordance is not None
+    assert a.concordance is not None
+    assert b.concordance is not None
     assert b.concordance.c == pytest.approx(a.concordance.c, rel=1e-14)
     assert b.concordance.se == pytest.approx(a.concordance.se, rel=1e-12)
     np.testing.assert_allclose(kaplan_meier(t, e, start=s).survival, kaplan_meier(t, e).survival)
@@ -270,21 +283,29 @@ def test_blocked_path_matches_row_path(monkeypatch: pytest.MonkeyPatch) -> None:
     d = _random_cp(400, 3, 21, n_strata=2)
     beta = np.array([0.2, -0.4, 0.1])
     rows = obj.evaluate(
-        obj.prepare(d["x"], d["stop"], d["event"], strata=d["strata"], weights=d["weights"],
-                    start=d["start"]),
+        obj.prepare(
+            d["x"],
+            d["stop"],
+            d["event"],
+            strata=d["strata"],
+            weights=d["weights"],
+            start=d["start"],
+        ),
         beta,
     )
     monkeypatch.setattr(obj, "_SMALL_N", 0)
     monkeypatch.setattr(obj, "_ROWS_GROUP_FRACTION", 2.0)
     monkeypatch.setattr(obj, "_BLOCK", 16)
     monkeypatch.setattr(obj, "_ECHUNK", 16)
-    data = obj.prepare(d["x"], d["stop"], d["event"], strata=d["strata"], weights=d["weights"],
-                       start=d["start"])
+    data = obj.prepare(
+        d["x"], d["stop"], d["event"], strata=d["strata"], weights=d["weights"], start=d["start"]
+    )
     assert not obj._row_path(data)
     blk = obj.evaluate(data, beta)
     assert blk.loglik == pytest.approx(rows.loglik, rel=1e-13)
     np.testing.assert_allclose(blk.score, rows.score, rtol=1e-11, atol=1e-12)
-    assert blk.information is not None and rows.information is not None
+    assert blk.information is not None
+    assert rows.information is not None
     np.testing.assert_allclose(blk.information, rows.information, rtol=1e-11, atol=1e-12)
 
 
@@ -359,11 +380,14 @@ def _tmerge_loop(start, stop, event, pat, mt, mv, init):  # type: ignore[no-unty
     before a (ties: last in input order), else init."""
     out = []
     for i in range(len(stop)):
-        ms = [(t, k, v) for k, (pp, t, v) in enumerate(zip(pat, mt, mv, strict=True))
-              if pp == i and not math.isnan(t)]
+        ms = [
+            (t, k, v)
+            for k, (pp, t, v) in enumerate(zip(pat, mt, mv, strict=True))
+            if pp == i and not math.isnan(t)
+        ]
         cuts = sorted({t for t, _, _ in ms if start[i] < t < stop[i]})
         bounds = [start[i], *cuts, stop[i]]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        for a, b in itertools.pairwise(bounds):
             before = sorted((t, k, v) for t, k, v in ms if t <= a)
             val = before[-1][2] if before else init
             out.append((i, a, b, bool(event[i]) and b == stop[i], val))

@@ -216,9 +216,7 @@ def test_km_delayed_entry_by_group_matches_r() -> None:
     """R reference: survfit(Surv(entry, exit, death) ~ male) (one table per group)."""
     f = FIX["km"]["mgus2_age_by_sex"]
     d = _read("mgus2_age")
-    fits = kaplan_meier_by(
-        d["exit"], d["death"], d["male"].astype(int), [0, 1], start=d["entry"]
-    )
+    fits = kaplan_meier_by(d["exit"], d["death"], d["male"].astype(int), [0, 1], start=d["entry"])
     t = f["table"]
     assert [r.n for _, r in fits] == f["n"]
     for key, attr in (("time", "time"), ("n_risk", "n_risk"), ("surv", "survival")):

@@ -182,7 +182,9 @@ def summarise_fit(
             )
     infs = np.abs(score @ var_s)
     if counting:
-        monotone = ~np.isfinite(score) | (infs / scale > control.toler_inf * (1 + np.abs(beta_s / scale)))
+        monotone = ~np.isfinite(score) | (
+            infs / scale > control.toler_inf * (1 + np.abs(beta_s / scale))
+        )
     else:
         monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(beta_s))
     # A zero pivot at the end (the design was checked for collinearity before the fit)

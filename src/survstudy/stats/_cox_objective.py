@@ -185,7 +185,9 @@ def prepare(
         k = int(tinv.max()) + 1 if n else 1
     else:
         # one tie grid for start and stop times (R's aeqSurv on both columns)
-        _, both = distinct_times(np.concatenate((np.asarray(time, float), np.asarray(start, float))))
+        _, both = distinct_times(
+            np.concatenate((np.asarray(time, float), np.asarray(start, float)))
+        )
         tinv, sinv = both[:n], both[n:]
         k = int(both.max()) + 1 if n else 1
     s = None if strata is None else np.asarray(strata, dtype=np.intp)

@@ -481,9 +481,7 @@ def cox_fit(
 
     # Sorted once; centred about a pivot (exact for integers even after a +1e12 shift),
     # then the mean, and scaled, in the same blocked passes (see obj.prepare).
-    data = obj.prepare(
-        xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0
-    )
+    data = obj.prepare(xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0)
     assert data.center is not None
     assert data.scale is not None
     assert data.raw_scale is not None

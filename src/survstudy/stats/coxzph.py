@@ -78,6 +78,9 @@ def _km_left(
 ) -> Any:
     """Return a function t -> 1 − Ŝ(t−) (Kaplan–Meier of all subjects; with delayed
     entry for counting-process rows, as R's ``survfitKM`` on ``Surv(start, stop, event)``)."""
+    uniq: NDArray[Any]
+    risk: NDArray[Any]
+    deaths: NDArray[Any]
     if start is None:
         uniq, inv = np.unique(time, return_inverse=True)
         exits = np.bincount(inv, weights=weight, minlength=uniq.size)

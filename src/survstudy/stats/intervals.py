@@ -95,7 +95,9 @@ class IntervalIssue:
         }
 
 
-def _issue(code: str, rows: NDArray[Any], pairs: list[tuple[int, int]] | None = None) -> IntervalIssue:
+def _issue(
+    code: str, rows: NDArray[Any], pairs: list[tuple[int, int]] | None = None
+) -> IntervalIssue:
     sev, col, msg, hint = CODES[code]
     return IntervalIssue(
         code=code,

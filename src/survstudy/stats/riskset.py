@@ -213,7 +213,11 @@ def number_at_risk(
     scale = max(float(np.max(np.abs(t))) if t.size else 1.0, 1.0)
     tol = TIE_TOLERANCE * scale
     g = np.zeros(t.size, dtype=np.intp) if group is None else np.asarray(group, dtype=np.intp)
-    ng = 1 if group is None else ((int(g.max()) + 1 if g.size else 1) if n_groups is None else n_groups)
+    ng = (
+        1
+        if group is None
+        else ((int(g.max()) + 1 if g.size else 1) if n_groups is None else n_groups)
+    )
     out = np.zeros((q.size, ng))
     for code in range(ng):  # one pass per group (a handful), vectorised over rows and times
         m = g == code

@@ -85,7 +85,9 @@ class SplitData:
         ]
 
 
-def _follow_up(start: ArrayLike, stop: ArrayLike, event: ArrayLike) -> tuple[F, F, NDArray[np.bool_]]:
+def _follow_up(
+    start: ArrayLike, stop: ArrayLike, event: ArrayLike
+) -> tuple[F, F, NDArray[np.bool_]]:
     t1 = np.asarray(stop, dtype=np.float64)
     if t1.ndim != 1:
         raise ValueError("stop must be one-dimensional")
@@ -240,9 +242,7 @@ def landmark(
     keep = t > at
     with np.errstate(invalid="ignore"):
         grp = (te[keep] <= at).astype(np.int_)  # NaN compares False: never exposed
-    return LandmarkData(
-        at=float(at), keep=keep, time=t[keep] - at, event=e[keep], group=grp
-    )
+    return LandmarkData(at=float(at), keep=keep, time=t[keep] - at, event=e[keep], group=grp)
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,9 @@ class SimonMakuch:
             "risk_table": [
                 {
                     "time": float(t),
-                    "n_risk": {str(lv): float(self.n_risk[i, j]) for j, lv in enumerate(self.levels)},
+                    "n_risk": {
+                        str(lv): float(self.n_risk[i, j]) for j, lv in enumerate(self.levels)
+                    },
                 }
                 for i, t in enumerate(self.times)
             ],
