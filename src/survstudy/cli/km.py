@@ -3,6 +3,11 @@
 JSON (``--json``): {"conf_type", "conf_level", "groups": [{"group", "n", "events",
 "median", "median_lower", "median_upper", "table": [...], "at": [...]}]}; floats
 unrounded, ``null`` for "not reached" and for undefined limits (as R's NA).
+
+``--start ENTRY`` (delayed entry / interval rows, R's ``survfit(Surv(start, stop,
+event) ~ ...)``) adds ``"delayed_entry": true`` and, in each ``at`` record,
+``n_at_risk``: the exact number of rows at risk at that time (``start < t ≤ stop``);
+``n_risk`` stays R's ``summary(fit, times=)`` value (at the next observed time).
 """
 
 from __future__ import annotations
@@ -58,6 +63,21 @@ def km(
     reverse: Annotated[
         bool, typer.Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
     ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Entry-time column: delayed entry (left truncation) or interval rows "
+            "(START, TIME], as survfit(Surv(start, stop, event) ~ ...); with --by a group "
+            "that changes over a patient's rows gives Simon–Makuch curves.",
+        ),
+    ] = None,
+    patient_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="Patient column for --start data: checks each patient's intervals."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -75,10 +95,17 @@ def km(
 
     engine = resolve_engine(engine, file)
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
+    if patient_id is not None and start is None:
+        raise AnalysisError(
+            "--id applies to interval data: give the entry-time column with --start"
+        )
+    exact_risk: list[Any] = []
     if engine != "memory":
-        from survstudy.cli._engine import open_engine, source_for
+        from survstudy.cli._engine import not_available, open_engine, source_for
         from survstudy.engines.analyses import kaplan_meier as km_engine
 
+        if start is not None:
+            raise not_available("--start", engine)
         eng = open_engine(engine, engine_opt)
         try:
             fits, counts = km_engine(
@@ -88,16 +115,46 @@ def km(
             eng.close()
         n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
-        cols = load_columns(file, time, event, others=(by,))
+        cols = load_columns(file, time, event, others=(by, start, patient_id))
         n_read, n_dropped = cols.n_read, cols.n_dropped
+        if start is not None:
+            from survstudy.cli._intervals import check_interval_columns, start_values
+
+            kw["start"] = start_values(cols.others[start], cols.file, start, cols.rows)
+            check_interval_columns(
+                file=cols.file,
+                rows=cols.rows,
+                start=kw["start"],
+                stop=cols.time,
+                event=cols.event,
+                start_col=start,
+                stop_col=time,
+                event_col=event,
+                patient=None if patient_id is None else cols.others[patient_id],
+            )
         if by is None:
             fits = [(None, kaplan_meier(cols.time, cols.event, **kw))]
         else:
             codes, levels = factor_codes(cols.others[by])
             fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
+        if start is not None and times:
+            # the exact number of rows at risk at each chosen time (start < t <= stop)
+            from survstudy.stats.riskset import number_at_risk
+
+            if by is None:
+                exact_risk = [number_at_risk(times, cols.time, start=kw["start"])]
+            else:
+                nr = number_at_risk(
+                    times, cols.time, start=kw["start"], group=codes, n_groups=len(levels)
+                )
+                exact_risk = [nr[:, levels.index(level)] for level, _ in fits]
     groups = []
-    for level, res in fits:
+    for k, (level, res) in enumerate(fits):
         med = res.median()
+        at_records = res.survival_at(times).to_records() if times else []
+        if exact_risk:
+            for rec, nr_t in zip(at_records, exact_risk[k], strict=True):
+                rec["n_at_risk"] = float(nr_t)
         groups.append(
             {
                 "group": level,
@@ -107,7 +164,7 @@ def km(
                 "median_lower": med.lower,
                 "median_upper": med.upper,
                 "table": res.to_records(),
-                "at": res.survival_at(times).to_records() if times else [],
+                "at": at_records,
                 "warnings": [w.to_dict() for w in res.warnings],
             }
         )
@@ -119,11 +176,15 @@ def km(
         "n_dropped": n_dropped,
         "groups": groups,
     }
+    if start is not None:
+        payload["delayed_entry"] = True
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     pct = f"{conf_level * 100:g}%"
     what = "Reverse Kaplan–Meier (median follow-up)" if reverse else "Kaplan–Meier"
+    if start is not None:
+        what += " with delayed entry (start, stop]"
     lines = [f"{what}, {conf_type} {pct} CI; {n_read} rows, {n_dropped} dropped"]
     for g in groups:
         head = f"{by} = {g['group']}: " if by is not None else ""
@@ -146,8 +207,9 @@ def km(
         if g["at"]:
             lines.append("at chosen times:")
             for r in g["at"]:
+                risk = r.get("n_at_risk", r["n_risk"])
                 lines.append(
-                    f"{_fmt(r['time']):>10} n.risk {_fmt(r['n_risk']):>5}  survival "
+                    f"{_fmt(r['time']):>10} n.risk {_fmt(risk):>5}  survival "
                     f"{_fmt(r['survival'])} ({_fmt(r['lower'])} to {_fmt(r['upper'])})"
                 )
     typer.echo("\n".join(lines))
