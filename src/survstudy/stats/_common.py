@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 
-__all__ = ["StatWarning", "as_event", "as_start", "as_time", "clean_float"]
+__all__ = ["StatWarning", "as_event", "as_time", "clean_float"]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
-from survstudy.stats._common import StatWarning, as_event, as_start, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
 from survstudy.stats._cox_fitting import check_collinear, newton, summarise_fit
 from survstudy.stats._dist import chi2_sf as chisq_sf
 from survstudy.stats._dist import norm_ppf as norm_quantile
@@ -477,7 +477,11 @@ def cox_fit(
     if strata is not None:
         _, scodes = np.unique(np.asarray(strata), return_inverse=True)
         scodes = scodes.astype(np.intp)
-    t0 = None if start is None else as_start(start, t)
+    t0 = None
+    if start is not None:
+        from survstudy.stats._common import as_start
+
+        t0 = as_start(start, t)
 
     # Sorted once; centred about a pivot (exact for integers even after a +1e12 shift),
     # then the mean, and scaled, in the same blocked passes (see obj.prepare).
