@@ -54,6 +54,10 @@ def start_values(
     values: Sequence[Any], file: str, column: str, rows: Sequence[int]
 ) -> NDArray[np.float64]:
     """The entry times as numbers (``NOT-A-NUMBER`` naming the row otherwise)."""
+    if all(isinstance(v, (bool, int, float)) for v in values):
+        fast = np.asarray(values, dtype=np.float64)
+        if np.all(np.isfinite(fast)):
+            return fast
     out = np.empty(len(values))
     for i, (v, rw) in enumerate(zip(values, rows, strict=True)):
         try:
@@ -93,11 +97,9 @@ def check_interval_columns(
     """
     from survstudy.stats.intervals import check_intervals
 
-    pid: Any = (
-        np.arange(len(rows))
-        if patient is None
-        else np.array([str(v) for v in patient], dtype=object)
-    )
+    pid: Any = np.arange(len(rows)) if patient is None else np.asarray(patient)
+    if pid.dtype.kind not in "iufbU":  # mixed cells: compare as text
+        pid = pid.astype(str)
     issues = check_intervals(pid, start, stop, event, rows=np.asarray(rows))
     column = {"start": start_col, "stop": stop_col, "event": event_col}
     errors: list[str] = []

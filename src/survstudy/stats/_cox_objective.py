@@ -691,7 +691,7 @@ def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
     return Objective(loglik=loglik, score=score, information=info, sums=gs)
 
 
-def interval_sums(data: CoxData, vals: F, big: F | None = None) -> F:
+def interval_sums(data: CoxData, vals: F, big: F | None = None, sub: F | None = None) -> F:
     """Per sorted row, ``Σ vals_h`` over the groups of its own interval (counting-process data).
 
     The groups from the row's stop-time group ``g`` up to (not including) its entry group
@@ -701,37 +701,51 @@ def interval_sums(data: CoxData, vals: F, big: F | None = None) -> F:
     so that a hazard that is large before the row's entry (or after its exit) does not
     swamp the small hazard inside the interval (e.g. late intervals of rows with huge
     risk scores). ``big`` (per group, ≥ 0) measures the totals when ``vals`` is signed
-    or a matrix; default ``vals``.
+    or a matrix; default ``vals``. ``sub`` (per group, 1-d ``vals`` only) is subtracted
+    for the deaths of the group (Efron's ``c2``).
+
+    Four gathers per row: two by the stop-time group (per sub-block of deaths and
+    censorings), two by the entry group from arrays padded for "no entry group".
     """
     assert data.entry is not None
     ng = data.n_groups
-    grp = data.group
     k = data.entry
-    dump = k >= ng
-    km1 = np.where(dump, grp, k - 1)
     rev = revcumsum_within(vals, data.gstart)
     fwd = cumsum_within(vals, data.gstart)
-    mag = vals if big is None else big
-    mrev = revcumsum_within(mag, data.gstart) if big is not None else rev
-    mfwd = cumsum_within(mag, data.gstart) if big is not None else fwd
-    use_fwd = ~dump & (mfwd[km1] < mrev[grp])
-    kk = np.where(dump, 0, k)
-    rev_k = rev[kk]
-    if rev_k.ndim == 1:
-        rev_k = np.where(dump, 0.0, rev_k)
-        sel = use_fwd
+    matrix = vals.ndim > 1
+    tail = np.zeros((1, *vals.shape[1:]))
+    # rev form: rev[g] - rev_pad[k]; fwd form: fwd_pad[k] + (vals[g] - fwd[g]), with
+    # fwd_pad[k] = fwd[k - 1] (k >= 1 always: the entry group follows the stop group)
+    rev_pad = np.concatenate((rev, tail))
+    fwd_pad = np.concatenate((tail, fwd))
+    if big is None:
+        mrev, mfwd_pad = rev, fwd_pad
     else:
-        rev_k = np.where(dump[:, None], 0.0, rev_k)
-        sel = use_fwd[:, None]
-    return np.where(sel, fwd[km1] - fwd[grp] + vals[grp], rev[grp] - rev_k)
+        mrev = revcumsum_within(big, data.gstart)
+        mfwd_pad = np.concatenate(([0.0], cumsum_within(big, data.gstart)))
+    mfwd_pad = mfwd_pad.copy()
+    mfwd_pad[ng] = np.inf  # no entry group: always the rev form
+    if matrix:
+        grp = data.group
+        use_fwd = mfwd_pad[k] < mrev[grp]
+        return np.where(use_fwd[:, None], fwd_pad[k] + (vals - fwd)[grp], rev[grp] - rev_pad[k])
+    # per sub-block (2g: deaths, 2g + 1: censorings), so Efron's c2 costs no extra pass
+    a_sub = np.repeat(rev, 2)
+    b_sub = np.repeat(vals - fwd, 2)
+    m_sub = np.repeat(mrev, 2)
+    if sub is not None:
+        a_sub[0::2] -= sub
+        b_sub[0::2] -= sub
+    so = data.sub_of
+    use_fwd = mfwd_pad[k] < m_sub[so]
+    return np.where(use_fwd, fwd_pad[k] + b_sub[so], a_sub[so] - rev_pad[k])
 
 
 def _entry_row_weights(data: CoxData, wr: F, c1: F, c2: F | None) -> F:
     """``v_i = w_i r_i (Σ_{groups of its interval} c1 − δ_i c2_g)`` (counting-process data)."""
-    inside = interval_sums(data, c1)
-    if c2 is not None:
-        inside = inside - data.event * c2[data.group]
-    return wr * inside
+    inside = interval_sums(data, c1, sub=c2)
+    inside *= wr
+    return inside
 
 
 def _per_event_group(data: CoxData, rows: F) -> F:

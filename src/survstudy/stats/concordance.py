@@ -59,7 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.stats._common import clean_float
-from survstudy.stats.riskset import distinct_times
+from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
 
@@ -400,15 +400,25 @@ def concordance(
             raise ValueError("start and weights_sq cannot be combined")
         s0 = np.asarray(score, dtype=np.float64)
         n0 = s0.size
+        t1 = np.asarray(time, dtype=np.float64)
+        t0 = np.asarray(start, dtype=np.float64)
+        e0 = np.asarray(event).astype(bool)
         w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
         cl0 = np.arange(n0) if cluster is None else np.unique(cluster, return_inverse=True)[1]
+        # an entry record before the first event time removes the row from no comparison
+        # (e.g. every patient's first interval from 0): left out
+        if e0.any():
+            scale = max(float(np.max(np.abs(t1))), 1.0)
+            keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
+        else:
+            keep = np.zeros(n0, dtype=bool)
         return concordance(
-            np.concatenate((s0, s0)),
-            np.concatenate((np.asarray(time, dtype=np.float64), np.asarray(start, np.float64))),
-            np.concatenate((np.asarray(event).astype(bool), np.zeros(n0, dtype=bool))),
-            None if strata is None else np.concatenate((strata, strata)),
-            cluster=np.concatenate((cl0, cl0)),
-            weights=np.concatenate((w0, -w0)),
+            np.concatenate((s0, s0[keep])),
+            np.concatenate((t1, t0[keep])),
+            np.concatenate((e0, np.zeros(int(keep.sum()), dtype=bool))),
+            None if strata is None else np.concatenate((strata, np.asarray(strata)[keep])),
+            cluster=np.concatenate((cl0, cl0[keep])),
+            weights=np.concatenate((w0, -w0[keep])),
         )
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
