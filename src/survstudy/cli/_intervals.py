@@ -97,10 +97,18 @@ def check_interval_columns(
     """
     from survstudy.stats.intervals import check_intervals
 
-    pid: Any = np.arange(len(rows)) if patient is None else np.asarray(patient)
-    if pid.dtype.kind not in "iufbU":  # mixed cells: compare as text
-        pid = pid.astype(str)
-    issues = check_intervals(pid, start, stop, event, rows=np.asarray(rows))
+    if patient is None:  # each row on its own: only start < stop can fail
+        bad = ~(start < stop)
+        if not bad.any():
+            return
+        issues = check_intervals(
+            np.arange(int(bad.sum())), start[bad], stop[bad], rows=np.asarray(rows)[bad]
+        )
+    else:
+        pid: Any = np.asarray(patient)
+        if pid.dtype.kind not in "iufbU":  # mixed cells: compare as text
+            pid = pid.astype(str)
+        issues = check_intervals(pid, start, stop, event, rows=np.asarray(rows))
     column = {"start": start_col, "stop": stop_col, "event": event_col}
     errors: list[str] = []
     first_code = ""
