@@ -161,12 +161,16 @@ def main() -> None:
         loads = []
         for rnd in range(args.rounds):
             loads.append(os.getloadavg()[0])
-            runs["survstudy"].append(timed_run(ours_cmd, ours_env, None))
-            runs["R"].append(timed_run(r_cmd, env, None))
+            this = {
+                "survstudy": timed_run(ours_cmd, ours_env, None),
+                "R": timed_run(r_cmd, env, None),
+            }
             if not args.no_lifelines and rnd == 0:
-                runs["lifelines"].append(timed_run(ll_cmd, env, args.lifelines_timeout))
+                this["lifelines"] = timed_run(ll_cmd, env, args.lifelines_timeout)
+            for k, v in this.items():
+                runs[k].append(v)
             print(f"round {rnd + 1}: " + ", ".join(
-                f"{k} {v[-1]['wall']:.2f} s" for k, v in runs.items() if v
+                f"{k} {v['wall']:.2f} s" for k, v in this.items()
             ), flush=True)  # fmt: skip
     ours_coef = np.array([t["coef"] for t in json.loads(runs["survstudy"][0]["out"])["terms"]])
     r_coef = np.array([float(v) for v in runs["R"][0]["out"].split()])
@@ -182,7 +186,7 @@ def main() -> None:
         return min(r[key] for r in runs[name] if not r["timeout"])
 
     lines = [
-        "# Counting-process Cox benchmark: whole process at 10^6 intervals",
+        "# Counting-process Cox benchmark: whole process",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python "
         f"{platform.python_version()}, numpy {np.__version__}; load average at the rounds: "

@@ -42,8 +42,10 @@ at its *entry group*: the first group of its stratum (in descending time) whose
 time is ≤ start. The per-group sums :class:`GroupSums` then hold the net change
 ``E − N`` (rows leaving at the time minus rows whose entry group it is), so the
 risk-set sums are still cumulative sums over groups and every formula above is
-unchanged, except that a row's weight in ``Xᵀ diag(v) X`` runs over its own
-groups only: ``v_i = w_i r_i (C_g − C_entry − δ_i c2_g)``. Start and stop times
+unchanged, except that a row's weight in ``Xᵀ diag(v) X`` (and in the score,
+then summed row by row) runs over its own groups only:
+``v_i = w_i r_i (Σ_{h ∈ [g, entry)} c1_h − δ_i c2_g)``, the interval sum taken from
+whichever end subtracts less (:func:`interval_sums`). Start and stop times
 share one tie grid (R's ``aeqSurv`` on both columns). A running sum that adds and
 removes rows can lose digits when the rows already removed outweigh those still
 at risk by many orders of magnitude; :func:`risk_sums` then recomputes that risk
