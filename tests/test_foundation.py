@@ -157,7 +157,7 @@ ALLOWED: dict[str, set[str]] = {
     "stats": set(),
     "engines": {"stats"},
     "spec": set(),
-    "data": {"spec"},
+    "data": {"spec", "engines"},  # the SQL executor of the cohort plan runs on an engine
     "pipeline": {"spec", "data", "stats", "engines"},
     "tables": {"stats", "pipeline"},
     "plots": {"stats", "pipeline", "tables"},

@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 from survstudy.data import build_cohort
+from survstudy.data.registry import derive_from_cohort
 from survstudy.engines.base import Source, get_engine
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.registry import derive_from_cohort
 from survstudy.pipeline.run import _table1, _Warnings
 from survstudy.pipeline.table1_engine import table1_from_engine
 from survstudy.spec import StudySpec, load_spec

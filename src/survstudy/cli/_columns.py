@@ -1,10 +1,13 @@
 """Columns for the quick commands (``km``, ``logrank``, ``cox``): file -> arrays.
 
-The file is read with :func:`survstudy.data.readers.read_raw`, not ``read_table``:
-``read_table`` goes through pandas, whose import alone (about 0.65 s here) would
-break the 0.5 s budget of a quick command on a 12-row file. ``read_raw`` keeps
-the spreadsheet row of every record (header = row 1), which is what error
-messages name.
+The file is read with :func:`survstudy.data.readers.read_raw`, the reader of
+``validate`` and ``run`` (so a CSV with ``;`` and decimal commas reads the same
+everywhere), and only the named columns are read (Parquet projection, the columnar
+CSV reader). Columns are typed whole (:class:`survstudy.data.cells.Cells`: NumPy
+and Arrow for numbers, once per distinct value for the rest), not row by row.
+``read_raw`` keeps the spreadsheet row of every record (header = row 1), which is
+what error messages name. pandas is never imported (its import alone would take
+most of a quick command's budget on a 12-row file).
 
 Rows with a missing value in any used column are dropped and counted. Times
 must be numbers >= 0; the event column accepts 0/1 and true/false only.
@@ -15,6 +18,7 @@ offending value of the column the user named.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +26,24 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from survstudy.data.cells import Cells
 from survstudy.errors import DataError
 
-__all__ = ["Columns", "factor_codes", "level_value", "load_columns", "split_list"]
+__all__ = [
+    "Columns",
+    "events",
+    "factor",
+    "factor_codes",
+    "level_value",
+    "load_columns",
+    "numbers",
+    "parse_event_codes",
+    "split_list",
+]
 
 _MISSING = {"", "na", "nan", "n/a", "."}
-_EVENT = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
+_NUMBER_RE = r"^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?$"
+_COMMA = re.compile(r"^[-+]?\d+,\d+$")
 
 
 def _is_missing(v: Any) -> bool:
@@ -47,24 +63,6 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         raise DataError(
             "not a number", file=file, row=row, column=column, value=str(v), rule="NOT-A-NUMBER"
         ) from None
-
-
-def _event(v: Any, file: str, column: str, row: int) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, (int, float)) and v in (0, 1):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in _EVENT:
-        return _EVENT[s]
-    raise DataError(
-        "event must be 0/1 or true/false",
-        file=file,
-        row=row,
-        column=column,
-        value=str(v),
-        rule="EVENT-CODE",
-    )
 
 
 def level_value(v: Any) -> Any:
@@ -95,44 +93,192 @@ def split_list(s: str | None) -> list[str]:
     return [c.strip() for c in s.split(",") if c.strip()] if s else []
 
 
-def _read_raw() -> Any:
-    """``survstudy.data.readers.read_raw`` without the ``survstudy.data`` package ``__init__``.
+def _missing_mask(cells: Cells) -> np.ndarray:
+    if cells.arrow_kind in ("number", "integer", "bool", "date", "timestamp"):
+        return np.asarray(cells.data.is_null().to_numpy(zero_copy_only=False), dtype=bool) | (
+            _nan_mask(cells)
+        )
+    if cells.arrow_kind == "text":
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
-    Importing the package pulls in the cohort builder, the spec model and pydantic
-    (about 160 ms), a third of the quick commands' 0.5 s budget, although
-    ``readers`` itself needs only the standard library and ``survstudy.errors``.
-    When the package is not loaded yet, the module file is loaded on its own under
-    a private name; any problem falls back to the ordinary import. (Making
-    ``survstudy/data/__init__.py`` lazy would make this unnecessary.)
+        key = pc.utf8_lower(pc.utf8_trim_whitespace(cells.data))
+        hit = pc.is_in(key, value_set=pa.array(sorted(_MISSING)))
+        return np.asarray(
+            pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+    return cells.map_values(_is_missing, bool)
+
+
+def _nan_mask(cells: Cells) -> np.ndarray:
+    if cells.arrow_kind != "number":
+        return np.zeros(len(cells), dtype=bool)
+    import pyarrow.compute as pc
+
+    return np.asarray(
+        pc.fill_null(pc.is_nan(cells.data), False).to_numpy(zero_copy_only=False), dtype=bool
+    )
+
+
+def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray[np.float64]:
+    """The cells as numbers; the first cell that is not one is a NOT-A-NUMBER error."""
+    kind = cells.arrow_kind
+    if kind in ("number", "integer", "bool"):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return np.array(
+            pc.cast(cells.data, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
+    if kind == "text":
+        return _text_numbers(cells, file, column, decimal)
+    d = cells.distinct
+    out = []
+    for v, r in zip(d.values, d.first_rows, strict=True):
+        if decimal == "," and isinstance(v, str) and _COMMA.match(v.strip()):
+            v = v.strip().replace(",", ".")
+        out.append(_number(v, file, column, r))
+    return d.take(out, np.float64)
+
+
+def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray[np.float64]:
+    """Numbers written as text: Arrow converts those that look like numbers (as Python's
+    float would); the others go through :func:`_number` once per distinct value."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = pc.utf8_trim_whitespace(cells.data)
+    if decimal == ",":
+        comma = pc.fill_null(pc.match_substring_regex(t, _COMMA.pattern), False)
+        t = pc.if_else(comma, pc.replace_substring(t, ",", "."), t)
+    fast = np.asarray(
+        pc.fill_null(pc.match_substring_regex(t, _NUMBER_RE), False).to_numpy(zero_copy_only=False),
+        dtype=bool,
+    )
+    out = np.full(len(cells), np.nan)
+    if fast.any():
+        mask = pa.array(fast)
+        out[fast] = pc.cast(pc.filter(t, mask), pa.float64()).to_numpy(zero_copy_only=False)
+    if not fast.all():
+        slow = ~fast
+        rest = Cells(pc.filter(t, pa.array(slow)), cells.rows[slow])
+        out[slow] = numbers(rest, file, column, ".")
+    return out
+
+
+def parse_event_codes(text: str | None) -> dict[str, list[str]] | None:
+    """``--event-codes event=2,censored=1`` (the spec's ``event_codes``) as a mapping.
+
+    Pairs are comma-separated; a key may repeat or list alternatives with ``|``
+    (``event=Dead|died,censored=Alive``). Both ``event`` and ``censored`` are needed.
     """
-    import sys
+    from survstudy.data.columns import norm_text
 
-    if "survstudy.data" in sys.modules:
-        from survstudy.data.readers import read_raw
+    if text is None:
+        return None
+    codes: dict[str, list[str]] = {"event": [], "censored": []}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in codes or not value.strip():
+            if key == "competing":
+                raise DataError(
+                    "--event-codes: a competing event is not a censoring; analyse it as a "
+                    "competing risk",
+                    rule="EVENT-CODES",
+                    hint="survstudy cif FILE --cause ... --competing ... --censored ...",
+                )
+            raise DataError(
+                f"--event-codes: {part!r} is not event=VALUE or censored=VALUE",
+                rule="EVENT-CODES",
+                hint="e.g. --event-codes event=2,censored=1 (R's lung coding) or "
+                "--event-codes event=Dead,censored=Alive",
+            )
+        codes[key].extend(v.strip() for v in value.split("|") if v.strip())
+    if not codes["event"] or not codes["censored"]:
+        raise DataError(
+            "--event-codes needs both event=... and censored=...",
+            rule="EVENT-CODES",
+            hint="e.g. --event-codes event=2,censored=1",
+        )
+    both = {norm_text(v) for v in codes["event"]} & {norm_text(v) for v in codes["censored"]}
+    if both:
+        raise DataError(
+            f"--event-codes: {sorted(x for x in both if x)} listed as event and as censored",
+            rule="EVENT-CODES",
+        )
+    return codes
 
-        return read_raw
-    name = "survstudy.cli._standalone_readers"
-    mod = sys.modules.get(name)
-    if mod is None:
-        try:
-            import importlib.util
-            from pathlib import Path
 
-            import survstudy
+def events(
+    cells: Cells, file: str, column: str, codes: dict[str, list[str]] | None = None
+) -> NDArray[np.bool_]:
+    """The cells as event indicators: 0/1 and true/false, or the values ``codes`` maps
+    (compared as the spec's ``event_codes``: ``2`` = ``2.0``, case and spaces ignored).
+    Any other value is an EVENT-CODE error listing every such value and its rows."""
+    from survstudy.data.columns import norm_text, shown
+    from survstudy.data.quality import format_rows
 
-            src = Path(survstudy.__file__).parent / "data" / "readers.py"
-            spec = importlib.util.spec_from_file_location(name, src)
-            if spec is None or spec.loader is None:
-                raise ImportError(name)
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-        except Exception:  # pragma: no cover - the ordinary import is always correct
-            sys.modules.pop(name, None)
-            from survstudy.data.readers import read_raw
+    d = cells.distinct
+    mapping: dict[str | None, bool]
+    if codes is None:
+        mapping = {"1": True, "true": True, "0": False, "false": False}
+    else:
+        mapping = {norm_text(v): True for v in codes["event"]}
+        mapping.update({norm_text(v): False for v in codes["censored"]})
+    per_value: list[bool] = []
+    unknown: list[tuple[str, int]] = []
+    for v, r in zip(d.values, d.first_rows, strict=True):
+        key = norm_text(v)
+        if key in mapping:
+            per_value.append(mapping[key])
+        else:
+            per_value.append(False)
+            unknown.append((shown(v), r))
+    if unknown:
+        parts = [
+            f"'{v}' ({format_rows(d.expand([r]))})" for v, r in sorted(unknown, key=lambda u: u[0])
+        ]
+        first = min(r for _, r in unknown)
+        if codes is None:
+            raise DataError(
+                "the event column must be 0/1 or true/false; found " + "; ".join(parts),
+                file=file,
+                row=first,
+                column=column,
+                rule="EVENT-CODE",
+                hint="map the values with --event-codes, e.g. --event-codes event=2,censored=1 "
+                "(R's status coding)",
+            )
+        raise DataError(
+            "values not covered by --event-codes: " + "; ".join(parts),
+            file=file,
+            row=first,
+            column=column,
+            rule="EVENT-CODE",
+            hint="add them to --event-codes event=... or censored=...",
+        )
+    return d.take(per_value, bool)
 
-            return read_raw
-    return mod.read_raw
+
+def levels_of(cells: Cells) -> list[Any]:
+    """The cells as category values (:func:`level_value`), row by row."""
+    d = cells.distinct
+    return list(d.take([level_value(v) for v in d.values]))
+
+
+def factor(cells: Cells) -> tuple[NDArray[np.intp], list[Any]]:
+    """Integer codes and levels as :func:`factor_codes`, computed per distinct value."""
+    d = cells.distinct
+    values = [level_value(v) for v in d.values]
+    codes, levels = factor_codes(values)
+    return codes[d.inverse], levels
 
 
 @dataclass(frozen=True)
@@ -142,30 +288,46 @@ class Columns:
     file: str
     time: NDArray[np.float64]
     event: NDArray[np.bool_]
-    others: dict[str, list[Any]]
-    rows: tuple[int, ...]
+    cells: dict[str, Cells]
+    rows: NDArray[np.int64]
     n_read: int
     n_dropped: int
+    decimal: str = "."
+
+    @property
+    def others(self) -> dict[str, list[Any]]:
+        """The other columns' values (:func:`level_value`), row by row."""
+        return {c: levels_of(v) for c, v in self.cells.items()}
+
+    def numbers(self, column: str) -> NDArray[np.float64]:
+        return numbers(self.cells[column], self.file, column, self.decimal)
+
+    def factor(self, column: str) -> tuple[NDArray[np.intp], list[Any]]:
+        return factor(self.cells[column])
 
 
 def load_columns(
     path: str,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     sheet: str | int | None = None,
+    event_codes: dict[str, list[str]] | None = None,
 ) -> Columns:
     """Read ``path`` and return the time, event and ``others`` columns.
 
-    ``others`` values stay as cell values passed through :func:`level_value`
-    (use :func:`factor_codes` for groups, or convert to numbers yourself);
-    ``None`` entries are ignored, so optional options can be passed as they are.
-    Unknown columns raise :class:`DataError` listing the available columns.
+    ``others`` are kept as cells (``cols.numbers(c)``, ``cols.factor(c)``,
+    ``cols.others[c]``); ``None`` entries are ignored, so optional options can be
+    passed as they are. ``event=None`` reads no 0/1 event column (``Columns.event`` is
+    then all False): a status column with other codes (competing risks) is read among
+    ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
-    raw = _read_raw()(path, sheet=sheet)
+    from survstudy.data.readers import read_raw
+
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, event, *extra]))
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
+    raw = read_raw(path, sheet=sheet, columns=used)
     for c in used:
         if c not in raw.columns:
             raise DataError(
@@ -174,37 +336,46 @@ def load_columns(
                 column=c,
                 rule="COLUMN-UNKNOWN",
             )
-    idx = {c: raw.columns.index(c) for c in used}
-    keep = [
-        i for i, rec in enumerate(raw.records) if not any(_is_missing(rec[idx[c]]) for c in used)
-    ]
-    rows = tuple(raw.rows[i] for i in keep)
-    recs = [raw.records[i] for i in keep]
-    t = np.array(
-        [_number(r[idx[time]], raw.file, time, rw) for r, rw in zip(recs, rows, strict=True)],
-        dtype=np.float64,
+    miss = np.zeros(raw.n, dtype=bool)
+    for c in used:
+        miss |= _missing_mask(raw.cells(c))
+    keep = ~miss
+    rows = raw.row_numbers[keep]
+
+    def kept(c: str) -> Cells:
+        cells = raw.cells(c)
+        if keep.all():
+            return cells
+        if cells.is_arrow:
+            import pyarrow as pa
+
+            return Cells(cells.data.filter(pa.array(keep)), rows)
+        return Cells(cells.data[keep], rows)
+
+    t = numbers(kept(time), raw.file, time, raw.decimal)
+    bad = (t < 0) | ~np.isfinite(t)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            "follow-up time must be a number >= 0",
+            file=raw.file,
+            row=int(rows[i]),
+            column=time,
+            value=float(t[i]),
+            rule="TIME-NEGATIVE",
+        )
+    e = (
+        np.zeros(rows.size, dtype=bool)
+        if event is None
+        else events(kept(event), raw.file, event, event_codes)
     )
-    for v, rw in zip(t, rows, strict=True):
-        if v < 0 or not math.isfinite(v):
-            raise DataError(
-                "follow-up time must be a number >= 0",
-                file=raw.file,
-                row=rw,
-                column=time,
-                value=float(v),
-                rule="TIME-NEGATIVE",
-            )
-    e = np.array(
-        [_event(r[idx[event]], raw.file, event, rw) for r, rw in zip(recs, rows, strict=True)],
-        dtype=bool,
-    )
-    oth = {c: [level_value(r[idx[c]]) for r in recs] for c in extra}
     return Columns(
         file=raw.file,
         time=t,
         event=e,
-        others=oth,
+        cells={c: kept(c) for c in extra},
         rows=rows,
-        n_read=len(raw.records),
-        n_dropped=len(raw.records) - len(keep),
+        n_read=raw.n,
+        n_dropped=int(miss.sum()),
+        decimal=raw.decimal,
     )

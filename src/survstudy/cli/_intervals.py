@@ -51,10 +51,14 @@ class IntervalError(DataError):
 
 
 def start_values(
-    values: Sequence[Any], file: str, column: str, rows: Sequence[int]
+    values: Sequence[Any] | NDArray[Any], file: str, column: str, rows: Sequence[int] | NDArray[Any]
 ) -> NDArray[np.float64]:
     """The entry times as numbers (``NOT-A-NUMBER`` naming the row otherwise)."""
-    if all(isinstance(v, (bool, int, float)) for v in values):
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        fast = values.astype(np.float64)
+        if np.all(np.isfinite(fast)):
+            return fast
+    elif all(isinstance(v, (bool, int, float)) for v in values):
         fast = np.asarray(values, dtype=np.float64)
         if np.all(np.isfinite(fast)):
             return fast
@@ -82,7 +86,7 @@ def start_values(
 def check_interval_columns(
     *,
     file: str,
-    rows: Sequence[int],
+    rows: Sequence[int] | NDArray[Any],
     start: NDArray[np.float64],
     stop: NDArray[np.float64],
     event: NDArray[np.bool_],

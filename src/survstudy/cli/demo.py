@@ -84,7 +84,7 @@ def demo(
 ) -> None:
     """Run an example study shipped with survstudy and print a short summary."""
     from survstudy.cli.run import ALL_FORMATS, check_out_dir, write_outputs
-    from survstudy.data import build_cohort
+    from survstudy.data import open_cohort
     from survstudy.pipeline import run_study
     from survstudy.spec import load_spec
 
@@ -93,8 +93,8 @@ def demo(
     study = load_spec(spec_path)
     out_dir = dest / "out"
     check_out_dir(out_dir, [spec_path, study.data_path])
-    cohort = build_cohort(study)
-    results = run_study(study, cohort)
+    with open_cohort(study) as opened:
+        results = run_study(study, opened.cohort)
     written = write_outputs(
         results, out_dir, ALL_FORMATS, tiff=False, inputs=[spec_path, study.data_path]
     )

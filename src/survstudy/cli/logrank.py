@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -25,7 +26,9 @@ from survstudy.errors import AnalysisError
 def logrank(
     file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
     time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    event: Annotated[
+        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+    ],
     by: Annotated[str, typer.Option("--by", help="Group column.")],
     strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
     weights: Annotated[
@@ -61,6 +64,7 @@ def logrank(
             "--id", help="Patient column for --start data: checks each patient's intervals."
         ),
     ] = None,
+    event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -68,7 +72,7 @@ def logrank(
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import factor_codes, load_columns
+    from survstudy.cli._columns import load_columns, parse_event_codes
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     if weights not in WEIGHTS:
@@ -95,6 +99,8 @@ def logrank(
             raise not_available("--permutation", engine)
         if start is not None:
             raise not_available("--start", engine)
+        if event_codes is not None:
+            raise not_available("--event-codes", engine)
         eng = open_engine(engine, engine_opt)
         try:
             res, counts = logrank_engine(
@@ -113,15 +119,21 @@ def logrank(
         payload = res.to_dict(list(counts.group_levels))
         n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
-        cols = load_columns(file, time, event, others=(by, strata, start, patient_id))
+        cols = load_columns(
+            file,
+            time,
+            event,
+            others=(by, strata, start, patient_id),
+            event_codes=parse_event_codes(event_codes),
+        )
         n_read, n_dropped = cols.n_read, cols.n_dropped
-        codes, levels = factor_codes(cols.others[by])
-        st = None if strata is None else factor_codes(cols.others[strata])[0]
+        codes, levels = cols.factor(by)
+        st = None if strata is None else cols.factor(strata)[0]
         t0 = None
         if start is not None:
             from survstudy.cli._intervals import check_interval_columns, start_values
 
-            t0 = start_values(cols.others[start], cols.file, start, cols.rows)
+            t0 = start_values(cols.numbers(start), cols.file, start, cols.rows)
             check_interval_columns(
                 file=cols.file,
                 rows=cols.rows,

@@ -9,10 +9,7 @@ output or message.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -155,6 +152,7 @@ def run(
     """Run every analysis of a study spec and write the report folder."""
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._engine import engine_options
+    from survstudy.data.access import open_cohort, sql_readable
     from survstudy.errors import SurvstudyError
     from survstudy.pipeline import run_study
     from survstudy.spec import load_spec
@@ -170,18 +168,18 @@ def run(
         study = load_spec(spec)
         out_dir = out if out is not None else default_out_dir(spec)
         check_out_dir(out_dir, [spec, study.data_path])
-        if _sql_readable(study):
+        if sql_readable(study):
             from survstudy.cli._engine import resolve_engine
 
             engine = resolve_engine(engine, str(study.data_path), expansion=50)
         options = engine_options(engine, engine_opt)
-        with study_rows(study, engine, options) as (cohort, eng):
+        with open_cohort(study, engine, options=options) as opened:
             results = run_study(
                 study,
-                cohort,
+                opened.cohort,
                 profile=profile,
                 progress=lambda what, i, n: progress(what, i + 1, n + 2),
-                data_engine=eng,
+                data_engine=opened.engine,
             )
         progress("writing the report", 6, 7)
         written = write_outputs(results, out_dir, fmts, tiff=tiff, inputs=[spec, study.data_path])
@@ -191,52 +189,6 @@ def run(
         html = next((p for p in written if p.name == "report.html"), None)
         where = html if html is not None else out_dir
         typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
-
-
-@contextlib.contextmanager
-def study_rows(study: Any, engine: str, options: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
-    """The cohort to analyse and the engine that reads it, for the ``with`` block.
-
-    ``memory``: the in-memory cohort, no engine. ``duckdb``/``spark``: the registry
-    cohort (:class:`~survstudy.pipeline.registry.DerivedCohort`) derived where the data
-    are — by SQL for Parquet/CSV files (:func:`survstudy.pipeline.derive_sql.derive_cohort`),
-    by the ordinary readers for spreadsheets (small by nature) — into a private
-    temporary folder that is removed afterwards (it holds patient-level data).
-    """
-    from survstudy.data import build_cohort
-
-    if engine == "memory":
-        yield build_cohort(study), None
-        return
-    import shutil
-    import tempfile
-
-    from survstudy.engines.base import get_engine
-    from survstudy.pipeline.registry import derive_from_cohort
-
-    eng = get_engine(engine, **options)
-    work = tempfile.mkdtemp(prefix="survstudy-cohort-", dir=options.get("temp_directory"))
-    try:
-        derived = os.path.join(work, "cohort")
-        if _sql_readable(study):
-            from survstudy.pipeline.derive_sql import derive_cohort
-
-            cohort = derive_cohort(study, eng, derived)
-        else:
-            cohort = derive_from_cohort(build_cohort(study), derived)
-        yield cohort, eng
-    finally:
-        eng.close()
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _sql_readable(study: Any) -> bool:
-    """Whether the spec's data are Parquet or CSV files (read in place by an engine)."""
-    fmt = (study.data.format or "").lower()
-    if fmt:
-        return fmt in ("parquet", "csv")
-    name = str(study.data_path).lower()
-    return os.path.isdir(name) or name.endswith((".parquet", ".pq", ".csv", ".txt", ".tsv"))
 
 
 def write_outputs(

@@ -23,22 +23,26 @@ cannot be derived, e.g. no start date).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from survstudy.data.columns import (
-    is_missing,
-    norm_text,
-    parse_categories,
-    parse_dates,
-    parse_events,
-    parse_numbers,
-    sublevels,
+from survstudy.data.cells import Cells
+from survstudy.data.columnar import (
+    column_categories,
+    column_dates,
+    column_events,
+    column_missing,
+    column_numbers,
+    column_sublevels,
+    duplicate_ids,
 )
+from survstudy.data.columns import norm_text
 from survstudy.data.endpoints import censor_at_horizon, derive_time_to_event, nanmin
 from survstudy.data.expressions import (
     ExpressionTypeError,
@@ -60,8 +64,6 @@ from survstudy.spec import (
 from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
 __all__ = [
@@ -72,6 +74,7 @@ __all__ = [
     "VariableInfo",
     "build_cohort",
     "load_cohort",
+    "spec_columns",
 ]
 
 
@@ -184,15 +187,45 @@ class FlowStep:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CategoricalColumn:
-    """Values (level names, ``None`` = missing) and the ordered levels of a category column."""
+    """A category column: ``codes`` into the ordered ``categories`` (-1 = missing).
 
-    values: tuple[str | None, ...]
+    ``values`` gives the level names per row (``None`` = missing), built on first use.
+    """
+
+    codes: np.ndarray
     categories: tuple[str, ...]
 
+    @classmethod
+    def from_values(cls, values: Any, categories: tuple[str, ...]) -> CategoricalColumn:
+        """From level names per row (``None`` = missing; a name not among ``categories``
+        is missing too)."""
+        import pyarrow as pa
+
+        arr = np.asarray(values, dtype=object)
+        codes = np.full(len(arr), -1, dtype=np.int64)
+        if len(arr) and categories:
+            enc = pa.array(arr, type=pa.string()).dictionary_encode()
+            index = {c: k for k, c in enumerate(categories)}
+            lookup = np.array(
+                [index.get(v, -1) for v in enc.dictionary.to_pylist()] + [-1], dtype=np.int64
+            )
+            idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+            codes = lookup[np.asarray(idx, dtype=np.int64)]
+        return cls(codes, tuple(categories))
+
+    @cached_property
+    def values(self) -> tuple[str | None, ...]:
+        table = [*self.categories, None]
+        return tuple(table[c] for c in self.codes.tolist())
+
     def missing(self) -> np.ndarray:
-        return np.array([v is None for v in self.values], dtype=bool)
+        return np.asarray(self.codes < 0)
+
+    def take(self, index: Any) -> CategoricalColumn:
+        """The rows ``index`` (an integer or boolean index)."""
+        return CategoricalColumn(self.codes[index], self.categories)
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,8 +264,8 @@ class Cohort:
         data: dict[str, Any] = {}
         for name, col in self.columns.items():
             if isinstance(col, CategoricalColumn):
-                data[name] = pd.Categorical(
-                    list(col.values), categories=list(col.categories), ordered=True
+                data[name] = pd.Categorical.from_codes(
+                    col.codes, categories=pd.Index(list(col.categories)), ordered=True
                 )
             else:
                 data[name] = col
@@ -271,8 +304,8 @@ class _Builder:
         self.raw = raw
         self.file = spec.data.path
         self.issues = IssueCollector(self.file)
-        self.n = len(raw.records)
-        self.rows = np.array(raw.rows, dtype=int)
+        self.n = raw.n
+        self.rows = np.asarray(raw.row_numbers, dtype=int)
         self.values: dict[str, Value] = {}  # typed columns over all rows
         self.sensitive: set[str] = set()
         base = {norm_text(c) for c in spec.data.missing}
@@ -295,10 +328,10 @@ class _Builder:
             code="SPEC-EXPRESSION",
         )
 
-    def column_cells(self, column: str, key: tuple[str | int, ...]) -> list[Any]:
+    def column_cells(self, column: str, key: tuple[str | int, ...]) -> Cells:
         if column not in self.raw.columns:
             raise missing_column_error(self.spec, self.file, column, self.raw.columns, key)
-        return self.raw.column(column)
+        return self.raw.cells(column)
 
     def codes_for(self, var: VariableSpec) -> frozenset[str]:
         extra = {norm_text(c) for c in var.missing}
@@ -336,16 +369,8 @@ class _Builder:
             return
         cells = self.column_cells(id_col, ("data", "id"))
         self.sensitive.add(id_col)
-        seen: dict[str, list[int]] = {}
-        missing_rows = []
-        for r, cell in zip(self.raw.rows, cells, strict=True):
-            key = norm_text(cell)
-            if key is None or key == "":
-                missing_rows.append(r)
-                continue
-            seen.setdefault(key, []).append(r)
-        dups = [rs for rs in seen.values() if len(rs) > 1]
-        for rs in sorted(dups):
+        dups, missing_rows = duplicate_ids(cells)
+        for rs in dups:
             self.issues.add(
                 "ID-DUPLICATE",
                 f"the same patient id appears on {format_rows(rs)}",
@@ -380,26 +405,20 @@ class _Builder:
                 self.sensitive.add(column)
             if var.type == "identifier":
                 continue
-            present = np.array([not is_missing(c, codes) for c in cells], dtype=bool)
+            present = ~column_missing(cells, codes)
             self.read_column(name, var, column, cells, codes)
             value = self.values[name]
-            missing = (
-                np.array([x is None for x in value.data], dtype=bool)
-                if value.kind == "text"
-                else np.isnan(value.data)
-            )
+            missing = _missing_of(value)
             # cells that hold something but failed a check: already reported as errors
             self.invalid[name] = present & missing
 
     def read_column(
-        self, name: str, var: VariableSpec, column: str, cells: list[Any], codes: frozenset[str]
+        self, name: str, var: VariableSpec, column: str, cells: Cells, codes: frozenset[str]
     ) -> None:
         spec = self.spec
-        rows = self.raw.rows
         if var.type == "date":
-            dates = parse_dates(
+            days = column_dates(
                 cells,
-                rows,
                 column=column,
                 codes=codes,
                 issues=self.issues,
@@ -408,38 +427,35 @@ class _Builder:
                 excel_system=self.raw.date_system or spec.data.excel_date_system,
                 source_kind=self.raw.kind,
             )
-            self.values[name] = Value("date", np.array([date_to_days(d) for d in dates]))
+            self.values[name] = Value("date", days)
             return
         if var.type == "continuous" or var.cuts is not None:
-            nums = parse_numbers(
+            arr = column_numbers(
                 cells,
-                rows,
                 column=column,
                 codes=codes,
                 decimal=spec.data.decimal or self.raw.decimal,
                 issues=self.issues,
             )
-            arr = np.array([np.nan if v is None else v for v in nums], dtype=float)
             self.check_range(name, var, column, arr)
             if var.cuts is not None:
                 self.values[name] = self.cut(var, arr)
             else:
                 self.values[name] = Value("number", arr)
             return
-        levels, order = parse_categories(
+        levels, order = column_categories(
             cells,
-            rows,
             column=column,
             codes=codes,
             level_map=var.level_map(),
             issues=self.issues,
         )
         self.level_order[name] = order
-        self.values[name] = Value("text", np.array(levels, dtype=object))
+        self.values[name] = Value("text", levels)
         level_map = var.level_map()
         if any(len(v) > 1 for v in level_map.values()):
-            detail, groups = sublevels(cells, codes, level_map)
-            self.details[name] = (np.array(detail, dtype=object), groups)
+            detail, groups = column_sublevels(cells, codes, level_map)
+            self.details[name] = (detail, groups)
 
     def check_range(self, name: str, var: VariableSpec, column: str, arr: np.ndarray) -> None:
         if var.range is None:
@@ -461,11 +477,10 @@ class _Builder:
         cuts = np.asarray(var.cuts, dtype=float)
         names = var.cut_names()
         idx = np.searchsorted(cuts, arr, side="right")
-        out = np.array(
-            [None if np.isnan(x) else names[int(i)] for x, i in zip(arr, idx, strict=True)],
-            dtype=object,
-        )
-        return Value("text", out)
+        table = np.empty(len(names) + 1, dtype=object)
+        table[: len(names)] = list(names)
+        table[len(names)] = None
+        return Value("text", table[np.where(np.isnan(arr), len(names), idx)])
 
     def read_multiselect(self, name: str, var: VariableSpec) -> None:
         assert var.options is not None
@@ -474,17 +489,16 @@ class _Builder:
         out = []
         for j, (label, column) in enumerate(var.options.items()):
             cells = self.column_cells(column, ("variables", name, "options", label))
-            vals, _ = parse_categories(
+            vals, _ = column_categories(
                 cells,
-                self.raw.rows,
                 column=column,
                 codes=self.codes_for(var),
                 level_map=level_map,
                 issues=self.issues,
             )
-            arr = np.array([np.nan if v is None else float(v) for v in vals])
+            arr = _level_numbers(vals)
             if var.blank_is_no:
-                blank = np.array([c is None or str(c).strip() == "" for c in cells], dtype=bool)
+                blank = cells.map_values(lambda c: c is None or str(c).strip() == "", bool)
                 arr = np.where(blank, 0.0, arr)
             out.append((label, f"{name}__{j + 1}", arr))
         self.multi[name] = out
@@ -512,27 +526,19 @@ class _Builder:
                 if var.cuts is not None and result.kind == "number":
                     self.values[name] = self.cut(var, result.data)
                     continue
-                cells: list[Any]
-                if result.kind == "bool":
-                    cells = [None if np.isnan(x) else bool(x == 1) for x in result.data]
-                elif result.kind == "number":
-                    cells = [None if np.isnan(x) else float(x) for x in result.data]
-                elif result.kind == "text":
-                    cells = list(result.data)
-                else:
+                if result.kind == "date":
                     raise self.spec_fail(
                         f"'{name}' is {var.type} but its expression gives a date", key
                     )
-                levels, order = parse_categories(
-                    cells,
-                    self.raw.rows,
+                levels, order = column_categories(
+                    Cells(_value_cells(result), self.rows),
                     column=name,
                     codes=frozenset(),
                     level_map=var.level_map(),
                     issues=self.issues,
                 )
                 self.level_order[name] = order
-                self.values[name] = Value("text", np.array(levels, dtype=object))
+                self.values[name] = Value("text", levels)
 
     def eval(self, text: str, key: tuple[str | int, ...], mask: np.ndarray | None = None) -> Value:
         expr = parse_expression(text)
@@ -653,11 +659,9 @@ class _Builder:
         assert ep.time is not None
         assert ep.event is not None
         key = ("endpoints", name)
-        rows = self.raw.rows
         tcells = self.column_cells(ep.time, (*key, "time"))
-        nums = parse_numbers(
+        nums = column_numbers(
             tcells,
-            rows,
             column=ep.time,
             codes=self.codes,
             decimal=spec.data.decimal or self.raw.decimal,
@@ -665,9 +669,8 @@ class _Builder:
         )
         ecells = self.column_cells(ep.event, (*key, "event"))
         codes = ep.event_codes
-        ev = parse_events(
+        ev = column_events(
             ecells,
-            rows,
             column=ep.event,
             codes=self.codes,
             event=codes.event if codes else None,
@@ -677,8 +680,8 @@ class _Builder:
         )
         per = spec.units.days_per(ep.time_unit or spec.units.time)
         # explicit dtypes: a file with no data rows gives empty arrays, not object ones
-        time = np.array([np.nan if v is None else v * per for v in nums], dtype=float)[mask]
-        status = np.array([np.nan if v is None else float(v) for v in ev], dtype=float)[mask]
+        time = (nums * per)[mask]
+        status = ev[mask]
         neg = time < 0
         if neg.any():
             self.issues.add(
@@ -690,8 +693,8 @@ class _Builder:
             )
             time = np.where(neg, np.nan, time)
         missing = np.isnan(time) | np.isnan(status)
-        t_given = np.array([not is_missing(c, self.codes) for c in tcells], dtype=bool)[mask]
-        e_given = np.array([not is_missing(c, self.codes) for c in ecells], dtype=bool)[mask]
+        t_given = ~column_missing(tcells, self.codes)[mask]
+        e_given = ~column_missing(ecells, self.codes)[mask]
         # a cell that is there but failed a check (and a negative time) is already an error
         unreported = missing & ~(t_given & e_given)
         if unreported.any():
@@ -940,22 +943,21 @@ class _Builder:
             detail_column: str | None = None
             subgroups: dict[str, tuple[str, ...]] = {}
             if v.kind == "text":
-                given = [x for x in sub[~applicable] if x is not None]
-                if given:
+                given = ~applicable & (sub != None)  # noqa: E711 - elementwise on objects
+                if given.any():
                     self.issues.add(
                         "NOT-APPLICABLE-VALUE",
                         f"'{label}' has a value although it does not apply "
                         f"({var.applicable_when}); the value is ignored",
-                        rows=rows[~applicable][[x is not None for x in sub[~applicable]]].tolist(),
+                        rows=rows[given].tolist(),
                         hint="clear the cell, or check the applicable_when condition",
                         column=var.column or name,
                     )
-                vals = [x if a else None for x, a in zip(sub, applicable, strict=True)]
                 levels = self.level_order.get(name) or var.level_names()
-                data[name] = CategoricalColumn(tuple(vals), tuple(levels))
-                n_missing = int(
-                    sum(1 for x, a in zip(vals, applicable, strict=True) if a and x is None)
+                data[name] = CategoricalColumn.from_values(
+                    np.where(applicable, sub, None), tuple(levels)
                 )
+                n_missing = int((applicable & (sub == None)).sum())  # noqa: E711
                 reference = var.reference_level() or (levels[0] if levels else None)
                 if var.type == "binary" and var.reference is None and len(levels) == 2:
                     reference = levels[1]
@@ -970,11 +972,9 @@ class _Builder:
                 if name in self.details:
                     detail, groups = self.details[name]
                     values_order = [t for g in groups.values() for t in g]
-                    dvals = [
-                        x if a else None for x, a in zip(detail[mask], applicable, strict=True)
-                    ]
-                    data[f"{name}__detail"] = CategoricalColumn(
-                        tuple(dvals), tuple(dict.fromkeys(values_order))
+                    data[f"{name}__detail"] = CategoricalColumn.from_values(
+                        np.where(applicable, detail[mask], None),
+                        tuple(dict.fromkeys(values_order)),
                     )
                     detail_column, subgroups = f"{name}__detail", groups
             else:
@@ -1042,6 +1042,35 @@ class _Builder:
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
+
+
+def _missing_of(value: Value) -> np.ndarray:
+    if value.kind == "text":
+        return np.asarray(value.data == None, dtype=bool)  # noqa: E711 - elementwise
+    return np.isnan(value.data)
+
+
+def _level_numbers(levels: np.ndarray) -> np.ndarray:
+    """Level names '1'/'0' (``None`` = missing) as 1.0/0.0/NaN."""
+    out = np.full(len(levels), np.nan)
+    out[levels == "1"] = 1.0
+    out[levels == "0"] = 0.0
+    return out
+
+
+def _value_cells(result: Value) -> np.ndarray:
+    """An expression's values as the cells of a derived category: conditions as
+    True/False, numbers as floats, text as is; ``None`` = missing."""
+    if result.kind == "text":
+        return np.asarray(result.data, dtype=object)
+    miss = np.isnan(result.data)
+    if result.kind == "bool":
+        table = np.array([False, True, None], dtype=object)
+        return table[np.where(miss, 2, (result.data == 1).astype(np.int64))]
+    out = np.empty(len(result.data), dtype=object)
+    out[:] = result.data.tolist()
+    out[miss] = None
+    return out
 
 
 def _missing_mask_any(col: Any) -> np.ndarray:
@@ -1114,30 +1143,59 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-def _read(spec: StudySpec) -> RawTable:
+def spec_columns(spec: StudySpec) -> list[str]:
+    """The data columns the spec uses (identifier, variables, options, endpoint columns)."""
+    out: list[str] = []
+    if spec.data.id is not None:
+        out.append(spec.data.id)
+    for name, var in spec.variables.items():
+        if var.derive is not None:
+            continue
+        if var.type == "multiselect" and var.options is not None:
+            out.extend(var.options.values())
+        else:
+            out.append(var.column or name)
+    for ep in spec.endpoints.values():
+        out.extend(c for c in (ep.time, ep.event) if c is not None)
+    return list(dict.fromkeys(out))
+
+
+def _read(
+    spec: StudySpec,
+    data_file: str | os.PathLike[str] | None = None,
+    data_format: str | None = None,
+) -> RawTable:
     d = spec.data
     return read_raw(
-        spec.data_path,
-        fmt=d.format,
+        spec.data_path if data_file is None else Path(data_file),
+        fmt=d.format if data_format is None else data_format,
         sheet=d.sheet,
         encoding=d.encoding,
         separator=d.separator,
         decimal=d.decimal,
         display_name=d.path,
         header_row=d.header_row,
+        columns=spec_columns(spec),
     )
 
 
-def build_cohort(spec: StudySpec, *, strict: bool = True) -> Cohort:
-    """Read, validate and derive the analysis cohort for ``spec``.
+def build_cohort(
+    spec: StudySpec,
+    *,
+    strict: bool = True,
+    data_file: str | os.PathLike[str] | None = None,
+    data_format: str | None = None,
+) -> Cohort:
+    """Read, validate and derive the analysis cohort for ``spec`` (in memory).
 
     With ``strict`` (the default) any error in the data-quality report raises a
     :class:`~survstudy.errors.DataError` (the first error, with the count of the
     others). With ``strict=False`` the cohort is returned anyway, with the errors
     in ``cohort.report`` (what ``survstudy validate`` prints); cells that failed a
-    check are missing in it.
+    check are missing in it. ``data_file``/``data_format`` read other bytes than
+    ``spec.data.path`` (the web app's stored upload); messages name the spec's file.
     """
-    raw = _read(spec)
+    raw = _read(spec, data_file, data_format)
     cohort = _Builder(spec, raw).build()
     if strict:
         cohort.report.raise_if_errors()

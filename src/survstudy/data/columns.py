@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from survstudy.data.quality import IssueCollector, format_rows
@@ -202,6 +202,7 @@ def parse_dates(
     century_pivot: int | None,
     excel_system: int | None,
     source_kind: str,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> list[_dt.date | None]:
     """Dates, checked as described in the module docstring; values are never shown (privacy)."""
     fmt = (date_format or "").strip()
@@ -319,9 +320,10 @@ def parse_dates(
         )
     if serial_rows:
         system = excel_system
+        n_serial = len(expand(serial_rows) if expand else serial_rows)
         issues.add(
             "DATE-EXCEL-SERIAL",
-            f"{len(serial_rows)} date(s) stored as Excel serial numbers were converted with the "
+            f"{n_serial} date(s) stored as Excel serial numbers were converted with the "
             f"{system} date system",
             rows=serial_rows,
             column=column,
@@ -403,6 +405,7 @@ def parse_categories(
     level_map: dict[str, list[Any]],
     issues: IssueCollector,
     sensitive: bool = False,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> tuple[list[str | None], list[str]]:
     """Map cells to level names; return (values, level order).
 
@@ -432,7 +435,10 @@ def parse_categories(
                 out.append(None)
                 unknown.setdefault(shown(cell), []).append(r)
         if unknown:
-            parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
+            parts = [
+                f"'{v}' ({format_rows(expand(rs) if expand else rs)})"
+                for v, rs in sorted(unknown.items())
+            ]
             msg = "value(s) not among the categories: "
             msg += "values hidden" if sensitive else "; ".join(parts)
             allowed = ", ".join(
@@ -519,6 +525,7 @@ def parse_events(
     censored: Sequence[Any] | None,
     competing: Sequence[Any] = (),
     issues: IssueCollector,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> list[int | None]:
     """Event indicator as 1 (event), 0 (censored), 2 (competing) or None (missing).
 
@@ -550,7 +557,10 @@ def parse_events(
         out.append(None)
         unknown.setdefault(shown(cell), []).append(r)
     if unknown:
-        parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
+        parts = [
+            f"'{v}' ({format_rows(expand(rs) if expand else rs)})"
+            for v, rs in sorted(unknown.items())
+        ]
         if event is None:
             msg = "the event indicator must be 0/1 or true/false; found " + "; ".join(parts)
             hint = "add event_codes: {event: [...], censored: [...]} to the endpoint"

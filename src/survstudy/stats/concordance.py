@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from survstudy.stats._common import clean_float
+from survstudy.stats._common import clean_float, row_dot
 from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
@@ -551,7 +551,8 @@ def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
         return None
     d = st.data
     lp = np.empty(d.x.shape[0])
-    lp[d.order] = d.x @ st.beta_scaled
+    # identical covariate rows must give identical predictors (ties are counted apart)
+    lp[d.order] = row_dot(d.x, st.beta_scaled)
     cl = None if cluster is None else np.asarray(cluster)
     return concordance(
         lp,

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float, row_dot
 from survstudy.stats._cox_fitting import check_collinear, newton, summarise_fit
 from survstudy.stats._dist import chi2_sf as chisq_sf
 from survstudy.stats._dist import norm_ppf as norm_quantile
@@ -225,7 +225,7 @@ class CoxResult:
 
     def linear_predictor(self, x: ArrayLike) -> F:
         """``x·β`` on the original scale (no centring)."""
-        return np.asarray(x, dtype=np.float64) @ self.coef
+        return row_dot(x, self.coef)
 
 
 # --------------------------------------------------------------------------- design

@@ -2,11 +2,11 @@
 
 :func:`derive_cohort` is the out-of-memory twin of
 :func:`survstudy.data.build_cohort` followed by
-:func:`survstudy.pipeline.registry.derive_from_cohort`: the spec's data file(s)
+:func:`survstudy.data.registry.derive_from_cohort`: the spec's data file(s)
 are read in place (``engine.relation``), one SQL query with CTEs types every
 declared column, computes the derived variables, applies the population steps,
 the ``applicable_when`` masks and the endpoint rules, and the engine writes the
-*derived table* (contract in :mod:`survstudy.pipeline.registry`) as Parquet. The
+*derived table* (contract in :mod:`survstudy.data.registry`) as Parquet. The
 inclusion flow, the variables' metadata and the data-quality report come from one
 aggregate query over the same CTEs (counts), plus, for each issue found, a query
 for its first :data:`MAX_ROWS` row numbers; no identifier or date value ever
@@ -73,13 +73,13 @@ from survstudy.data.cohort import (
     missing_column_error,
 )
 from survstudy.data.columns import norm_text, shown, sublevels
+from survstudy.data.expr_sql import SqlValue, Untranslatable, num_lit, str_lit, translate
 from survstudy.data.expressions import ExpressionTypeError, date_to_days
 from survstudy.data.quality import IssueCollector, format_rows
 from survstudy.data.readers import sha256_of_files
+from survstudy.data.registry import DerivedCohort, applicable_column, detail_levels
 from survstudy.engines.base import Source
 from survstudy.errors import DataError, SpecError
-from survstudy.pipeline.expr_sql import SqlValue, Untranslatable, num_lit, str_lit, translate
-from survstudy.pipeline.registry import DerivedCohort, applicable_column, detail_levels
 from survstudy.spec import DEFAULT_MISSING, StudySpec, derivation_order, endpoint_columns
 from survstudy.spec import parse_expression as _parse
 from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
@@ -1645,7 +1645,7 @@ def derive_cohort(
     spec: StudySpec, engine: Any, out_dir: str | os.PathLike[str], *, strict: bool = True
 ) -> DerivedCohort:
     """Derive ``spec``'s analysis cohort with ``engine`` (DuckDB or Spark) and write its
-    derived table under ``out_dir`` (see :mod:`survstudy.pipeline.registry`).
+    derived table under ``out_dir`` (see :mod:`survstudy.data.registry`).
 
     With ``strict`` (the default) the first error of the data-quality report raises
     its :class:`~survstudy.errors.DataError`, as ``build_cohort(strict=True)`` does;
