@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from survstudy.data.arrow import to_numpy
 from survstudy.data.cells import Cells
 from survstudy.errors import DataError
 
@@ -95,9 +96,7 @@ def split_list(s: str | None) -> list[str]:
 
 def _missing_mask(cells: Cells) -> np.ndarray:
     if cells.arrow_kind in ("number", "integer", "bool", "date", "timestamp"):
-        return np.asarray(cells.data.is_null().to_numpy(zero_copy_only=False), dtype=bool) | (
-            _nan_mask(cells)
-        )
+        return np.asarray(to_numpy(cells.data.is_null()), dtype=bool) | (_nan_mask(cells))
     if cells.arrow_kind == "text":
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -105,9 +104,7 @@ def _missing_mask(cells: Cells) -> np.ndarray:
         key = pc.utf8_lower(pc.utf8_trim_whitespace(cells.data))
         hit = pc.is_in(key, value_set=pa.array(sorted(_MISSING)))
         return np.asarray(
-            pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True).to_numpy(
-                zero_copy_only=False
-            ),
+            to_numpy(pc.fill_null(pc.or_kleene(hit, pc.is_null(cells.data)), True)),
             dtype=bool,
         )
     return cells.map_values(_is_missing, bool)
@@ -118,9 +115,7 @@ def _nan_mask(cells: Cells) -> np.ndarray:
         return np.zeros(len(cells), dtype=bool)
     import pyarrow.compute as pc
 
-    return np.asarray(
-        pc.fill_null(pc.is_nan(cells.data), False).to_numpy(zero_copy_only=False), dtype=bool
-    )
+    return np.asarray(to_numpy(pc.fill_null(pc.is_nan(cells.data), False)), dtype=bool)
 
 
 def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray[np.float64]:
@@ -130,9 +125,7 @@ def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return np.array(
-            pc.cast(cells.data, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-        )
+        return np.array(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
     if kind == "text":
         return _text_numbers(cells, file, column, decimal)
     d = cells.distinct
@@ -155,13 +148,13 @@ def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray
         comma = pc.fill_null(pc.match_substring_regex(t, _COMMA.pattern), False)
         t = pc.if_else(comma, pc.replace_substring(t, ",", "."), t)
     fast = np.asarray(
-        pc.fill_null(pc.match_substring_regex(t, _NUMBER_RE), False).to_numpy(zero_copy_only=False),
+        to_numpy(pc.fill_null(pc.match_substring_regex(t, _NUMBER_RE), False)),
         dtype=bool,
     )
     out = np.full(len(cells), np.nan)
     if fast.any():
         mask = pa.array(fast)
-        out[fast] = pc.cast(pc.filter(t, mask), pa.float64()).to_numpy(zero_copy_only=False)
+        out[fast] = to_numpy(pc.cast(pc.filter(t, mask), pa.float64()))
     if not fast.all():
         slow = ~fast
         rest = Cells(pc.filter(t, pa.array(slow)), cells.rows[slow])

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from survstudy.errors import AnalysisError, DataError
 
-__all__ = ["EventCodes", "event_codes", "parse_times", "status_from_values"]
+__all__ = ["EventCodes", "event_codes", "parse_times", "status_from_cells", "status_from_values"]
 
 
 def _level(v: Any) -> Any:
@@ -110,6 +110,29 @@ def status_from_values(
             rule="EVENT-CODE",
         )
     return out
+
+
+def status_from_cells(cells: Any, codes: EventCodes, *, file: str, column: str) -> NDArray[np.int8]:
+    """:func:`status_from_values` on a column of cells, decided once per distinct value
+    (a status column holds a handful of codes however many rows it has)."""
+    from survstudy.cli._columns import level_value
+
+    d = cells.distinct
+    table = codes.lookup()
+    values = [level_value(v) for v in d.values]
+    per = np.fromiter((table.get(v, -1) for v in values), dtype=np.int8, count=len(values))
+    bad = np.flatnonzero(per < 0)
+    if bad.size:
+        k = min((int(j) for j in bad), key=lambda j: d.first_rows[j])
+        raise DataError(
+            f"the event value is none of the codes given ({codes.describe()})",
+            file=file,
+            row=int(d.first_rows[k]),
+            column=column,
+            value=values[k],
+            rule="EVENT-CODE",
+        )
+    return per[d.inverse]
 
 
 def parse_times(at: str | None, option: str = "--at") -> list[float]:

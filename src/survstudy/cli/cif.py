@@ -96,17 +96,17 @@ def _from_memory(
 ) -> dict[str, Any]:
     import numpy as np
 
-    from survstudy.cli._columns import factor_codes, load_columns
-    from survstudy.cli._competing import status_from_values
+    from survstudy.cli._columns import load_columns
+    from survstudy.cli._competing import status_from_cells
 
     cols = load_columns(file, time, None, others=(event, by, strata))
-    status = status_from_values(cols.others[event], cols.rows, codes, file=cols.file, column=event)
+    status = status_from_cells(cols.cells[event], codes, file=cols.file, column=event)
     if by is None:
         g = np.zeros(cols.time.size, dtype=np.intp)
         levels: list[Any] = [None]
     else:
-        g, levels = factor_codes(cols.others[by])
-    st = None if strata is None else factor_codes(cols.others[strata])[0]
+        g, levels = cols.factor(by)
+    st = None if strata is None else cols.factor(strata)[0]
     return {
         "time": cols.time,
         "status": status,

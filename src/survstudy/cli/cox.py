@@ -233,7 +233,7 @@ def cox(
     status = None
     if competing_risks:
         from survstudy.cli._competing import event_codes as cr_codes
-        from survstudy.cli._competing import status_from_values
+        from survstudy.cli._competing import status_from_cells
 
         if event_codes is not None:
             raise AnalysisError(
@@ -244,9 +244,7 @@ def cox(
         data = load_columns(
             file, time, None, others=[event, *covs, strata, cluster, start, patient_id]
         )
-        status = status_from_values(
-            data.others[event], data.rows, codes, file=data.file, column=event
-        )
+        status = status_from_cells(data.cells[event], codes, file=data.file, column=event)
         e = status == 1
     else:
         data = load_columns(

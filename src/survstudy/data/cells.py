@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from survstudy.data.arrow import to_numpy
+
 __all__ = ["Cells", "Distinct", "ExpandingIssues"]
 
 
@@ -129,8 +131,8 @@ class Cells:
             enc = self.data.dictionary_encode()
             values = enc.dictionary.to_pylist()
             idx = enc.indices
-            null = np.asarray(idx.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-            inverse = np.asarray(idx.fill_null(len(values)).to_numpy(), dtype=np.int64)
+            null = np.asarray(to_numpy(idx.is_null()), dtype=bool)
+            inverse = np.asarray(to_numpy(idx.fill_null(len(values))), dtype=np.int64)
             if null.any():
                 values.append(None)
             if self.arrow_kind == "number":

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from survstudy.data.arrow import to_numpy
 from survstudy.data.cells import Cells
 from survstudy.data.columnar import (
     column_categories,
@@ -211,7 +212,7 @@ class CategoricalColumn:
             lookup = np.array(
                 [index.get(v, -1) for v in enc.dictionary.to_pylist()] + [-1], dtype=np.int64
             )
-            idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+            idx = to_numpy(enc.indices.fill_null(len(enc.dictionary)))
             codes = lookup[np.asarray(idx, dtype=np.int64)]
         return cls(codes, tuple(categories))
 

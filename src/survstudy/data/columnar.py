@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from survstudy.data.arrow import to_numpy
 from survstudy.data.cells import Cells, ExpandingIssues
 from survstudy.data.columns import (
     is_missing,
@@ -53,7 +54,7 @@ def _as_float(cells: Cells) -> np.ndarray:
     import pyarrow.compute as pc
 
     arr = pc.cast(cells.data, pa.float64())
-    return np.array(arr.to_numpy(zero_copy_only=False), dtype=float)
+    return np.array(to_numpy(arr), dtype=float)
 
 
 def column_missing(cells: Cells, codes: frozenset[str]) -> np.ndarray:
@@ -115,12 +116,10 @@ def _text_numbers(
         comma = pc.fill_null(pc.match_substring_regex(t, _COMMA_RE), False)
         t = pc.if_else(comma, pc.replace_substring(t, ",", "."), t)
         fast = pc.or_(fast, comma)
-    fast_np = np.asarray(fast.to_numpy(zero_copy_only=False), dtype=bool)
+    fast_np = np.asarray(to_numpy(fast), dtype=bool)
     out = np.full(len(cells), np.nan)
     if fast_np.any():
-        x = np.array(
-            pc.cast(pc.filter(t, fast), pa.float64()).to_numpy(zero_copy_only=False), dtype=float
-        )
+        x = np.array(to_numpy(pc.cast(pc.filter(t, fast), pa.float64())), dtype=float)
         nums = _numeric_codes(codes)
         if nums:
             x[np.isin(x, nums)] = np.nan
@@ -159,7 +158,7 @@ def column_dates(
         import pyarrow.compute as pc
 
         days = pc.cast(pc.cast(cells.data, pa.date32()), pa.int32())
-        return np.array(pc.cast(days, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+        return np.array(to_numpy(pc.cast(days, pa.float64())), dtype=float)
     d = cells.distinct
     dates = parse_dates(
         d.values,

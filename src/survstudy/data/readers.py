@@ -277,6 +277,13 @@ def _unique_columns(header: Sequence[Any], file: str, row: int = 1) -> tuple[str
     return tuple(names)
 
 
+# CSV files smaller than this are read by the csv module: importing pyarrow (and the
+# pandas that pyarrow imports whenever it builds an array) costs ~0.3-0.5 s, far more than
+# parsing a spreadsheet-sized file; larger files are read column-wise by pyarrow.csv. Both
+# readers give the same cells and rows (tests/data/test_csv_paths.py).
+ARROW_CSV_MIN_BYTES = 1 << 20
+
+
 def _read_csv_raw(
     path: Path,
     file: str,
@@ -305,7 +312,11 @@ def _read_csv_raw(
         sniff_from = text
     sep = separator or _sniff_separator(sniff_from, path.suffix.lower())
     fast = None
-    if header_row is None and first_line.strip(" \t\r" + sep + '"'):
+    if (
+        header_row is None
+        and len(data) >= ARROW_CSV_MIN_BYTES
+        and first_line.strip(" \t\r" + sep + '"')
+    ):
         utf8 = data[len(codecs.BOM_UTF8) :] if enc == "utf-8-sig" else data
         if enc not in ("utf-8", "utf-8-sig"):
             utf8 = text.encode("utf-8")
@@ -405,9 +416,8 @@ def _read_csv_python(
     wanted: Sequence[str] | None,
     decimal: str | None,
 ) -> tuple[tuple[str, ...], dict[str, Any], np.ndarray, str]:
-    """The row-by-row CSV reader (Python's csv module), for what the columnar one leaves."""
-    import pyarrow as pa
-
+    """The row-by-row CSV reader (Python's csv module): small files, and what the columnar
+    reader leaves (blank lines, line breaks inside quotes, ragged rows, title lines)."""
     try:
         all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
@@ -449,11 +459,14 @@ def _read_csv_python(
         records.append(list(rec[:width]) + [""] * (width - len(rec)))
         rows.append(i + 1)
     dec = decimal or _detect_decimal(records, sep)
-    cols = {
-        c: pa.array([rec[j] for rec in records], type=pa.string())
-        for j, c in enumerate(columns)
-        if wanted is None or c in wanted
-    }
+    # object arrays of text cells (typed per distinct value like a spreadsheet's): no
+    # pyarrow import on the small-file path
+    cols: dict[str, Any] = {}
+    for j, c in enumerate(columns):
+        if wanted is None or c in wanted:
+            col = np.empty(len(records), dtype=object)
+            col[:] = [rec[j] for rec in records]
+            cols[c] = col
     return columns, cols, np.array(rows, dtype=np.int64), dec
 
 
@@ -710,7 +723,9 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
             n for n in pq.read_schema(files[0]).names if not n.startswith("__index_level_")
         )
         wanted = [n for n in names if columns is None or n in columns]
-        tables = [pq.read_table(f, columns=wanted) for f in files]
+        # ParquetFile.read, not read_table: the latter imports pyarrow.dataset (~0.5-1 s of
+        # a quick command's start-up) and reads one file the same way
+        tables = [pq.ParquetFile(f).read(columns=wanted) for f in files]
         table = (
             pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         )

@@ -100,11 +100,7 @@ def status_records(
         q = d.ident(c)
         if kinds[c] != "float":
             return f"{q} IS NULL"
-        if d.name == "duckdb":
-            # DuckDB (2.0) folds isnan(x) to false from Parquet column statistics, which
-            # leave NaN out: test the text form, which its optimiser does not fold.
-            return f"({q} IS NULL OR CAST({q} AS VARCHAR) IN ('nan', '-nan'))"
-        return f"({q} IS NULL OR {d.isnan(q)})"
+        return f"({q} IS NULL OR {d.isnan(q)})"  # Dialect.isnan: DuckDB's Parquet NaN
 
     ok = " OR ".join(missing(c) for c in names)
     t_expr = _num(d.ident(time), kinds[time], d.try_cast)

@@ -64,6 +64,7 @@ from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times, risk_table
 __all__ = [
     "CONF_TYPES",
     "RMST",
+    "GroupSummary",
     "KaplanMeierResult",
     "Quantile",
     "RMSTDifference",
@@ -234,6 +235,38 @@ class RMSTDifference:
 
 
 @dataclass(frozen=True)
+class GroupSummary:
+    """One curve's summary for a by-group table: n, events, censored, median (CI), landmarks.
+
+    ``last_time`` is the last observed time (event or censoring): estimates beyond it
+    are carried forward (``at.beyond``) and are not estimates of survival.
+    """
+
+    n: float
+    events: float
+    censored: float
+    median: Quantile
+    at: SurvivalAt
+    last_time: float
+    conf_type: str
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "events": self.events,
+            "censored": self.censored,
+            "median": self.median.estimate,
+            "median_lower": self.median.lower,
+            "median_upper": self.median.upper,
+            "last_time": self.last_time,
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "at": self.at.to_records(),
+        }
+
+
+@dataclass(frozen=True)
 class KaplanMeierResult:
     """The product-limit table at every distinct time (events and censorings)."""
 
@@ -303,6 +336,19 @@ class KaplanMeierResult:
     def median(self) -> Quantile:
         """Median survival (or median follow-up for a reverse KM) with CI."""
         return self.quantile(0.5)
+
+    def summary(self, times: ArrayLike = ()) -> GroupSummary:
+        """n, events, censored, median with CI and survival with CI at ``times``."""
+        return GroupSummary(
+            n=float(self.n),
+            events=float(self.events),
+            censored=float(self.n - self.events),
+            median=self.median(),
+            at=self.survival_at(np.asarray(times, dtype=np.float64)),
+            last_time=float(self.time[-1]) if self.time.size else 0.0,
+            conf_type=self.conf_type,
+            conf_level=self.conf_level,
+        )
 
     def rmst(self, horizon: float) -> RMST:
         """Restricted mean survival time up to ``horizon`` and its SE (R's survmean)."""
