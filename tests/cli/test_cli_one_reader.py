@@ -111,3 +111,33 @@ def test_mistyped_option_is_one_error_line(
 ) -> None:
     """Hand-written expected message: one line naming the closest option, exit 2."""
     assert _error(args, capsys) == expected
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_quick_commands_do_not_import_pandas(suffix: str, tmp_path: Path) -> None:
+    """Start-up: a quick command on CSV or Parquet imports neither pandas (pyarrow would, to
+    check its inputs: ~0.3-0.8 s) nor, on a small CSV, pyarrow; checked in a fresh process."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / f"d.{suffix}"
+    cols = {"time": [1.0, 2.0, 3.0, 4.0], "event": [1, 0, 1, 1]}
+    if suffix == "csv":
+        path.write_text("time,event\n1,1\n2,0\n3,1\n4,1\n", encoding="utf-8")
+    else:
+        pq.write_table(pa.table(cols), path)
+    code = (
+        "import sys\n"
+        "from survstudy.cli.main import main\n"
+        f"sys.argv = ['survstudy', 'km', {str(path)!r}, '--time', 'time', '--event', 'event',"
+        " '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('pandas' in sys.modules, 'pyarrow' in sys.modules, file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    pandas_loaded, pyarrow_loaded = out.stderr.split()[-2:]
+    assert pandas_loaded == "False"
+    assert pyarrow_loaded == ("False" if suffix == "csv" else "True")

@@ -66,6 +66,23 @@ def cox(
         typer.Option("--reference", help="Reference level, COL=LEVEL (repeatable)."),
     ] = None,
     strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Entry-time column: each row is an interval (START, TIME] — time-dependent "
+            "covariates or delayed entry, as coxph(Surv(start, stop, event) ~ ...).",
+        ),
+    ] = None,
+    patient_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="Patient column for --start data: checks each patient's intervals "
+            "(overlaps, duplicates, an event not on the last interval, gaps) and is the "
+            "cluster of --robust.",
+        ),
+    ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron (default) or breslow.")] = "efron",
     robust: Annotated[
         bool, typer.Option("--robust", help="Robust (sandwich) standard errors.")
@@ -140,6 +157,21 @@ def cox(
         raise AnalysisError(
             "--ci profile uses the model-based likelihood: leave out --robust/--cluster"
         )
+    if patient_id is not None and start is None:
+        raise AnalysisError(
+            "--id applies to interval data: give the entry-time column with --start"
+        )
+    if start is not None and firth:
+        raise AnalysisError("--firth is not available with --start (interval data)")
+    if start is not None and fine_gray:
+        raise AnalysisError("--fine-gray is not available with --start (interval data)")
+    if start is not None and ci == "profile":
+        raise AnalysisError("--ci profile is not available with --start (interval data)")
+    if start is not None and robust and cluster is None and patient_id is None:
+        raise AnalysisError(
+            "--robust with --start needs --id (or --cluster): the rows of one patient "
+            "are not independent"
+        )
     covs = _split(covariates)
     if not covs:
         raise AnalysisError("--covariates needs at least one column")
@@ -190,6 +222,7 @@ def cox(
                 for opt, on in (
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
+                    ("--start", start is not None),
                     ("--event-codes", event_codes is not None),
                 )
                 if on
@@ -207,7 +240,9 @@ def cox(
                 "give --cause, --competing and --censored instead"
             )
         codes = cr_codes(cause, competing, censored)
-        data = load_columns(file, time, None, others=[event, *covs, strata, cluster])
+        data = load_columns(
+            file, time, None, others=[event, *covs, strata, cluster, start, patient_id]
+        )
         status = status_from_cells(data.cells[event], codes, file=data.file, column=event)
         e = status == 1
     else:
@@ -215,7 +250,7 @@ def cox(
             file,
             time,
             event,
-            others=[*covs, strata, cluster],
+            others=[*covs, strata, cluster, start, patient_id],
             event_codes=parse_event_codes(event_codes),
         )
         e = data.event
@@ -225,6 +260,25 @@ def cox(
     x, names, assign = design.x, design.names, design.assign
     st = None if strata is None else _as_text(data.others[strata])
     cl = None if cluster is None else _as_text(data.others[cluster])
+    t0 = None
+    if start is not None:
+        from survstudy.cli._intervals import check_interval_columns, start_values
+
+        t0 = start_values(data.numbers(start), data.file, start, data.rows)
+        ids = None if patient_id is None else data.others[patient_id]
+        check_interval_columns(
+            file=data.file,
+            rows=data.rows,
+            start=t0,
+            stop=t,
+            event=e,
+            start_col=start,
+            stop_col=time,
+            event_col=event,
+            patient=ids,
+        )
+        if robust and cl is None and ids is not None:
+            cl = np.asarray(ids)  # R: robust with id= clusters on the patient
     if fine_gray:
         from survstudy.stats.finegray import fine_gray_fit
 
@@ -283,6 +337,7 @@ def cox(
             assign=assign,
             ph_test=ph_test,
             n_dropped=n_dropped,
+            start=t0,
         )
     out = res.to_dict()
     if status is not None:
@@ -294,7 +349,7 @@ def cox(
     if as_json:
         typer.echo(json.dumps(out, allow_nan=False))
         return
-    typer.echo(_table(out))
+    typer.echo(_table(out, intervals=t0 is not None))
 
 
 def _check_competing_options(
@@ -408,7 +463,7 @@ def _p(v: float | None) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
-def _table(out: dict[str, Any]) -> str:
+def _table(out: dict[str, Any], intervals: bool = False) -> str:
     firth = out.get("method") == "firth"
     profile = out.get("ci_method") == "profile"
     model = out.get("model")
@@ -418,8 +473,11 @@ def _table(out: dict[str, Any]) -> str:
         title = "Cause-specific " + ("Firth-penalised Cox" if firth else "Cox proportional hazards")
     if fg:
         title = "Fine–Gray subdistribution hazards (as cmprsk::crr)"
+    if intervals:
+        title += ", (start, stop] intervals"
     lines = [
-        f"{title} ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
+        f"{title} ({out['ties']} ties): n = {out['n']}{' intervals' if intervals else ''}, "
+        f"events = {out['events']}"
         + (
             f", competing events = {out['competing_events']}"
             if out.get("competing_events") is not None

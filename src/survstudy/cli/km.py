@@ -3,6 +3,11 @@
 JSON (``--json``): {"conf_type", "conf_level", "groups": [{"group", "n", "events",
 "median", "median_lower", "median_upper", "table": [...], "at": [...]}]}; floats
 unrounded, ``null`` for "not reached" and for undefined limits (as R's NA).
+
+``--start ENTRY`` (delayed entry / interval rows, R's ``survfit(Surv(start, stop,
+event) ~ ...)``) adds ``"delayed_entry": true`` and, in each ``at`` record,
+``n_at_risk``: the exact number of rows at risk at that time (``start < t ≤ stop``);
+``n_risk`` stays R's ``summary(fit, times=)`` value (at the next observed time).
 """
 
 from __future__ import annotations
@@ -99,6 +104,21 @@ def km(
     reverse: Annotated[
         bool, typer.Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
     ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Entry-time column: delayed entry (left truncation) or interval rows "
+            "(START, TIME], as survfit(Surv(start, stop, event) ~ ...); with --by a group "
+            "that changes over a patient's rows gives Simon–Makuch curves.",
+        ),
+    ] = None,
+    patient_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="Patient column for --start data: checks each patient's intervals."
+        ),
+    ] = None,
     event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
@@ -119,6 +139,11 @@ def km(
 
     engine = resolve_engine(engine, file)
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
+    if patient_id is not None and start is None:
+        raise AnalysisError(
+            "--id applies to interval data: give the entry-time column with --start"
+        )
+    exact_risk: list[Any] = []
     if engine != "memory":
         from survstudy.cli._engine import not_available, open_engine, source_for
 
@@ -126,6 +151,8 @@ def km(
             raise not_available("--event-codes", engine)
         from survstudy.engines.analyses import kaplan_meier as km_engine
 
+        if start is not None:
+            raise not_available("--start", engine)
         eng = open_engine(engine, engine_opt)
         try:
             fits, counts = km_engine(
@@ -136,17 +163,51 @@ def km(
         n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
         cols = load_columns(
-            file, time, event, others=(by,), event_codes=parse_event_codes(event_codes)
+            file,
+            time,
+            event,
+            others=(by, start, patient_id),
+            event_codes=parse_event_codes(event_codes),
         )
         n_read, n_dropped = cols.n_read, cols.n_dropped
+        if start is not None:
+            from survstudy.cli._intervals import check_interval_columns, start_values
+
+            kw["start"] = start_values(cols.numbers(start), cols.file, start, cols.rows)
+            check_interval_columns(
+                file=cols.file,
+                rows=cols.rows,
+                start=kw["start"],
+                stop=cols.time,
+                event=cols.event,
+                start_col=start,
+                stop_col=time,
+                event_col=event,
+                patient=None if patient_id is None else cols.others[patient_id],
+            )
         if by is None:
             fits = [(None, kaplan_meier(cols.time, cols.event, **kw))]
         else:
             codes, levels = cols.factor(by)
             fits = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
+        if start is not None and times:
+            # the exact number of rows at risk at each chosen time (start < t <= stop)
+            from survstudy.stats.riskset import number_at_risk
+
+            if by is None:
+                exact_risk = [number_at_risk(times, cols.time, start=kw["start"])]
+            else:
+                nr = number_at_risk(
+                    times, cols.time, start=kw["start"], group=codes, n_groups=len(levels)
+                )
+                exact_risk = [nr[:, levels.index(level)] for level, _ in fits]
     groups = []
-    for level, res in fits:
+    for k, (level, res) in enumerate(fits):
         med = res.median()
+        at_records = res.survival_at(times).to_records() if times else []
+        if exact_risk:
+            for rec, nr_t in zip(at_records, exact_risk[k], strict=True):
+                rec["n_at_risk"] = float(nr_t)
         groups.append(
             {
                 "group": level,
@@ -156,7 +217,7 @@ def km(
                 "median_lower": med.lower,
                 "median_upper": med.upper,
                 "table": res.to_records(),
-                "at": res.survival_at(times).to_records() if times else [],
+                "at": at_records,
                 "warnings": [w.to_dict() for w in res.warnings],
             }
         )
@@ -169,6 +230,8 @@ def km(
         "n_dropped": n_dropped,
         "groups": groups,
     }
+    if start is not None:
+        payload["delayed_entry"] = True
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
@@ -187,6 +250,8 @@ def _text(
     conf_level, conf_type = payload["conf_level"], payload["conf_type"]
     pct = f"{conf_level * 100:g}%"
     what = "Reverse Kaplan–Meier (median follow-up)" if payload["reverse"] else "Kaplan–Meier"
+    if payload.get("delayed_entry"):
+        what += " with delayed entry (start, stop]"
     u = f" {unit}" if unit else ""
     lines = [
         f"{what}, {conf_type} {pct} CI; {payload['n_read']} rows, {payload['n_dropped']} dropped"
@@ -210,9 +275,10 @@ def _text(
                     f"{_fmt(last)}{u})"
                 )
             else:
+                risk = r.get("n_at_risk", r["n_risk"])  # exact count with --start
                 lines.append(
                     f"  survival at {when}: {_pc(r['survival'])} ({pct} CI {_pc(r['lower'])} "
-                    f"to {_pc(r['upper'])}), {_fmt(r['n_risk'])} at risk"
+                    f"to {_pc(r['upper'])}), {_fmt(risk)} at risk"
                 )
         if table:
             lines.append(

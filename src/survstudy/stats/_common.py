@@ -48,6 +48,29 @@ def as_time(time: ArrayLike, name: str = "time") -> NDArray[np.float64]:
     return t
 
 
+def as_start(start: ArrayLike, stop: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Entry times of counting-process rows ``(start, stop]`` as floats.
+
+    Each must be finite and below its stop time, else :class:`AnalysisError` naming how
+    many rows break the rule (0-based positions of the first few; the quick commands
+    check the spreadsheet rows first with :mod:`survstudy.stats.intervals`).
+    Negative starts are allowed (R's ``Surv`` allows them: e.g. time from a landmark).
+    """
+    s = np.asarray(start, dtype=np.float64)
+    if s.shape != stop.shape:
+        raise ValueError("start must have one value per observation")
+    if not np.all(np.isfinite(s)):
+        raise AnalysisError("start times have missing or infinite values; drop those rows first")
+    bad = np.flatnonzero(~(s < stop))
+    if bad.size:
+        first = ", ".join(str(int(i)) for i in bad[:5])
+        raise AnalysisError(
+            f"{bad.size} interval(s) do not end after they start (start >= stop at "
+            f"positions {first}{' …' if bad.size > 5 else ''})"
+        )
+    return s
+
+
 def as_event(event: ArrayLike, n: int, name: str = "event") -> NDArray[np.bool_]:
     """Return the event indicator as a boolean array; only 0/1 (or booleans) are accepted."""
     e = np.asarray(event)

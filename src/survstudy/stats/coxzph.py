@@ -11,6 +11,11 @@ and information ``I_t`` of the fitted model give everything: ``U_γ = Σ g_t U_t
 statistic is ``uᵀ A⁻¹ u`` with ``u = (0, U_γ[J])`` and ``A`` the information of (β, γ_J);
 the global test uses all γ.
 
+Counting-process rows ``(start, stop]`` (a ``cox_fit(..., start=...)`` fit): the risk-set
+sums run over the rows at risk (``start < t ≤ stop``), the times are the stop times and
+the ``km`` transform is the Kaplan–Meier with delayed entry, as R's ``cox.zph`` on a
+``Surv(start, stop, event)`` fit.
+
 **Scaled Schoenfeld residuals** (Grambsch & Therneau 1994; Therneau & Grambsch 2000,
 sec. 6.2). The Schoenfeld residual of a death at time t is ``x_i − x̄(t)``, x̄ the
 risk-weighted mean of the risk set (Efron: the average of the d partial means of the tie,
@@ -108,8 +113,18 @@ class PhTestResult:
         return tuple(t.term for t in self.terms if math.isfinite(t.p_value) and t.p_value < alpha)
 
 
-def _transform_times(time: F, event: NDArray[np.bool_], transform: str) -> F:
-    """The transformed time of every subject (R's ``ttimes``)."""
+def _transform_times(
+    time: F, event: NDArray[np.bool_], transform: str, start: F | None = None
+) -> F:
+    """The transformed time of every subject (R's ``ttimes``); ``start``: rows (start, stop]."""
+    if transform == "km" and start is not None:
+        from survstudy.stats.riskset import risk_table
+
+        # unweighted KM with delayed entry; 1 - S(t-) at each row's stop time
+        rt = risk_table(time, event, start=start)
+        surv = np.cumprod(1.0 - rt.n_event / rt.n_risk)
+        idx = np.searchsorted(rt.time, time, side="left")  # table times strictly before t
+        return np.asarray(1.0 - np.concatenate(([1.0], surv))[idx], dtype=np.float64)
     if transform == "identity":
         return time.astype(np.float64)
     if transform == "log":
@@ -147,11 +162,16 @@ def _parts(fit: Any, transform: str) -> _Parts:
     x = d.x
     eta = x @ beta
     gs = obj.group_sums(d, eta)
-    r0 = obj.cumsum_within(gs.e0, d.gstart)
-    r1 = obj.cumsum_within(gs.e1, d.gstart)
+    r0, r1 = obj.risk_sums(d, gs)
     ng = d.n_groups
     xx = x[:, :, None] * x[:, None, :]
     e2 = np.add.reduceat(xx * gs.wr[:, None, None], d.starts, axis=0)
+    if d.entry is not None:  # counting-process rows leave the sums at their entry group
+        wxx = (xx * gs.wr[:, None, None]).reshape(-1, p * p)
+        for jk in range(p * p):
+            e2.reshape(ng, p * p)[:, jk] -= np.bincount(
+                d.entry, weights=wxx[:, jk], minlength=ng + 1
+            )[:ng]
     r2 = obj.cumsum_within(e2.reshape(ng, p * p), d.gstart).reshape(ng, p, p)
     d2 = np.add.reduceat(xx * (gs.wr * d.event)[:, None, None], d.starts, axis=0)
     g = d.erow_group
@@ -170,7 +190,7 @@ def _parts(fit: Any, transform: str) -> _Parts:
     xbar = np.zeros((ng, p))
     np.add.at(xbar, g, a)
     xbar /= np.maximum(nrow, 1.0)[:, None]
-    tt = _transform_times(st.time, st.event, transform)
+    tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None))
     center = float(np.mean(tt[st.event]))
     return _Parts(u_g=u_g, i_g=i_g, xbar=xbar, ttimes=tt, center=center)
 

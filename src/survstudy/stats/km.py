@@ -57,7 +57,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_start, as_time, clean_float
 from survstudy.stats._dist import norm_ppf, norm_sf
 from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times, risk_table
 
@@ -413,8 +413,18 @@ def kaplan_meier(
     reverse: bool = False,
     robust: bool = False,
     cluster: ArrayLike | None = None,
+    start: ArrayLike | None = None,
 ) -> KaplanMeierResult:
     """Kaplan–Meier estimate with Greenwood SE and pointwise CIs (see module docstring).
+
+    ``start`` (keyword): delayed entry (left truncation) or counting-process rows —
+    R's ``survfit(Surv(start, stop, event) ~ 1)``: a row is at risk at t when
+    ``start < t ≤ time`` (Klein & Moeschberger 2003, sec. 4.6), so ``n_risk`` can rise
+    between times as rows enter; the product-limit estimate, Greenwood variance,
+    limits and quantiles are then computed as above. ``n`` counts rows. The table
+    lists the distinct stop times (``n_risk`` there, as R); the exact number at risk
+    at any time is :func:`survstudy.stats.riskset.number_at_risk`. Not combined with
+    ``robust``/``cluster`` (:class:`AnalysisError`).
 
     ``weights`` are case (frequency) weights: counts and the Greenwood sum use the
     weighted numbers, so integer weights equal replicating rows; this is R's
@@ -444,7 +454,13 @@ def kaplan_meier(
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise AnalysisError("weights must be finite, non-negative and one per observation")
-    rt = risk_table(t, e, weights=w)
+    st = None if start is None else as_start(start, t)
+    if st is not None and (robust or cluster is not None):
+        raise AnalysisError(
+            "the robust (infinitesimal-jackknife) variance is not available with delayed "
+            "entry (start=); leave out robust/cluster"
+        )
+    rt = risk_table(t, e, weights=w, start=st)
     r, d = rt.n_risk, rt.n_event
     with np.errstate(divide="ignore", invalid="ignore"):
         s: NDArray[np.float64] = np.cumprod(1.0 - d / r).astype(np.float64)
@@ -569,19 +585,23 @@ def kaplan_meier_by(
 ) -> list[tuple[Any, KaplanMeierResult]]:
     """One Kaplan–Meier result per level, in level order (codes 0..len(levels)-1).
 
-    Levels without observations are skipped (R drops empty factor levels).
+    Levels without observations are skipped (R drops empty factor levels). With
+    ``start=`` (rows ``(start, time]``) and a group that changes over a patient's
+    rows, these are Simon–Makuch curves (patients move between curves).
     """
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event)
     g = np.asarray(group_codes)
     w = kwargs.pop("weights", None)
+    st = kwargs.pop("start", None)
     out: list[tuple[Any, KaplanMeierResult]] = []
     for code, level in enumerate(levels):
         m = g == code
         if not np.any(m):
             continue
         wk = None if w is None else np.asarray(w, dtype=np.float64)[m]
-        out.append((level, kaplan_meier(t[m], e[m], weights=wk, **kwargs)))
+        sk = None if st is None else np.asarray(st, dtype=np.float64)[m]
+        out.append((level, kaplan_meier(t[m], e[m], weights=wk, start=sk, **kwargs)))
     return out
 
 
