@@ -227,8 +227,28 @@ def test_bad_arguments() -> None:
         survstudy.kaplan_meier(df, df["time"], "status")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="data must be a pandas DataFrame"):
         survstudy.kaplan_meier([1, 2, 3], "time", "status")
-    with pytest.raises(AnalysisError, match="not available"):
-        survstudy.kaplan_meier(df, "time", "status", start="entry")
+    with pytest.raises(AnalysisError, match="id applies to interval data"):
+        survstudy.kaplan_meier(df, "time", "status", id="arm")
+    with pytest.raises(AnalysisError, match="permutation is not available with start"):
+        survstudy.logrank(df, "time", "status", "arm", start="age", permutation="exact")
+    with pytest.raises(AnalysisError, match="firth is not available with start"):
+        survstudy.cox(df, "time", "status", ["age"], start="age", firth=True)
+
+
+def test_bad_interval_is_the_command_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Identity with ``survstudy cox --start``: an interval whose start is not before its
+    stop is refused with the command's line naming the row."""
+    df = _small().assign(entry=[0.0, 0.0, 12.0, 5.0, 0.0, 0.0])  # row 3: entry 12 = time 12
+    err = _same_as_cli(
+        df,
+        ["cox", "--start", "entry", "--time", "time", "--event", "status", "--covariates", "age"],
+        lambda d: survstudy.cox(d, "time", "status", ["age"], start="entry"),
+        tmp_path,
+        capsys,
+    )
+    assert "row 3" in str(err)
 
 
 def test_duplicate_column_names() -> None:

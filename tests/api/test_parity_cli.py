@@ -324,3 +324,70 @@ def test_event_codes_equal_a_01_copy() -> None:
     b = survstudy.cox(df01, "time", "ev", ["age", "sex"])
     assert as_json(a.to_dict()) == as_json(b.to_dict())
     assert math.isfinite(a.result.loglik)
+
+
+# --------------------------------------------------------------------------- (start, stop] rows
+
+TIMEDEP = json.loads((REF / "timedep.json").read_text(encoding="utf-8"))
+HEART = ["--start", "start", "--time", "stop", "--event", "event"]
+
+
+@pytest.mark.parametrize(
+    ("name", "extra", "kw"),
+    [
+        ("heart_efron", [], {}),
+        ("heart_breslow", ["--ties", "breslow"], {"ties": "breslow"}),
+        ("heart_efron_cluster", ["--robust", "--id", "id"], {"robust": True, "id": "id"}),
+        ("heart_strata_surgery", ["--strata", "surgery"], {"strata": "surgery"}),
+    ],
+)
+def test_cox_start_equals_cox_start_json(
+    name: str, extra: list[str], kw: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Identity with ``survstudy cox --start`` on the data and models of timedep.json
+    (R: coxph(Surv(start, stop, event) ~ age + year + surgery + transplant, heart))."""
+    fx = TIMEDEP["cox"][name]
+    path = DATA / "heart.csv"
+    covs = fx["covariates"]
+    cli = cli_json(["cox", str(path), *HEART, "--covariates", ",".join(covs), *extra], capsys)
+    fit = survstudy.cox(read_csv(path), "stop", "event", covs, start="start", **kw)
+    assert as_json(fit.to_dict()) == cli
+    assert [t.coef for t in fit.result.terms] == pytest.approx(fx["coef"], rel=1e-6)
+
+
+def _split(tmp_path: Path) -> Path:
+    """The tmerge split of jasa as R made it (timedep.json), as a CSV file."""
+    s = TIMEDEP["split"]
+    path = tmp_path / "jasa_split.csv"
+    cols = ["subject", "tstart", "tstop", "death", "trt"]
+    pd.DataFrame({c: s[c] for c in cols}).to_csv(path, index=False)
+    return path
+
+
+def test_km_and_logrank_start_equal_the_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Identity with ``survstudy km --start`` (delayed entry on mgus2's age scale, with
+    --at; Simon–Makuch curves by a time-dependent group with --id) and ``survstudy logrank
+    --start`` (Mantel–Byar) on the data of timedep.json."""
+    mgus = DATA / "mgus2_age.csv"
+    at = [int(t) for t in TIMEDEP["km"]["mgus2_age_log-log"]["at"]["time"]]
+    args = ["km", str(mgus), "--start", "entry", "--time", "exit", "--event", "death"]
+    cli = cli_json([*args, "--at", ",".join(map(str, at))], capsys)
+    fit = survstudy.kaplan_meier(read_csv(mgus), "exit", "death", start="entry", at=at)
+    assert as_json(fit.to_dict()) == cli
+
+    split = _split(tmp_path)
+    df = read_csv(split)
+    times = TIMEDEP["simon_makuch"]["times"]
+    args = ["km", str(split), "--start", "tstart", "--time", "tstop", "--event", "death"]
+    args += ["--by", "trt", "--id", "subject", "--at", ",".join(str(t) for t in times)]
+    fit = survstudy.kaplan_meier(
+        df, "tstop", "death", by="trt", start="tstart", id="subject", at=times
+    )
+    assert as_json(fit.to_dict()) == cli_json(args, capsys)
+
+    args = ["logrank", str(split), "--start", "tstart", "--time", "tstop", "--event", "death"]
+    test = survstudy.logrank(df, "tstop", "death", "trt", start="tstart", id="subject")
+    assert as_json(test.to_dict()) == cli_json([*args, "--by", "trt", "--id", "subject"], capsys)
+    assert test.statistic == pytest.approx(TIMEDEP["mantel_byar"]["score"], rel=1e-6)

@@ -16,7 +16,7 @@ from typing import Any
 
 from survstudy.errors import AnalysisError
 
-__all__ = ["TABLE_NAME", "check_column_names", "read_columns"]
+__all__ = ["TABLE_NAME", "check_column_names", "check_id", "interval_starts", "read_columns"]
 
 #: how messages name an in-memory table (where the commands name the file)
 TABLE_NAME = "DataFrame"
@@ -83,3 +83,34 @@ def _event_codes(codes: Mapping[str, Sequence[Any]]) -> dict[str, list[str]]:
             f"event_codes: {sorted(x for x in both if x)} listed as event and as censored"
         )
     return out
+
+
+def interval_starts(
+    cols: Any, time: str, event: str, start: str | None, patient: str | None
+) -> Any:
+    """The entry times of ``(start, stop]`` rows, checked as the commands' ``--start``/``--id``
+    check them (start < stop; with ``patient``: overlapping or duplicated intervals, an event
+    not on a patient's last row, gaps); ``None`` without ``start``."""
+    if start is None:
+        return None
+    from survstudy.cli._intervals import check_interval_columns, start_values
+
+    t0 = start_values(cols.numbers(start), cols.file, start, cols.rows)
+    check_interval_columns(
+        file=cols.file,
+        rows=cols.rows,
+        start=t0,
+        stop=cols.time,
+        event=cols.event,
+        start_col=start,
+        stop_col=time,
+        event_col=event,
+        patient=None if patient is None else cols.others[patient],
+    )
+    return t0
+
+
+def check_id(start: str | None, patient: str | None) -> None:
+    """``id`` belongs to interval data."""
+    if patient is not None and start is None:
+        raise AnalysisError("id applies to interval data: give the entry-time column with start=")

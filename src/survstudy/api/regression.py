@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from survstudy.api._input import check_column_names, read_columns
+from survstudy.api._input import check_column_names, check_id, interval_starts, read_columns
 from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class CoxFit:
     result: CoxResult
     n_read: int
     levels: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    start: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``survstudy cox --json`` prints (same keys, unrounded, ``None`` for NA)."""
@@ -153,6 +154,8 @@ class CoxFit:
         res = self.result
         kind = "Firth-penalised Cox model" if res.method == "firth" else "Cox model"
         strata = f", stratified by {self.strata}" if self.strata else ""
+        if self.start is not None:
+            kind += ", (start, stop] intervals"
         title = f"{kind} ({res.ties} ties){strata}: time {self.time}, event {self.event}"
         lines = [
             f"n = {res.n}, events = {res.events}, {res.n_dropped} rows dropped (missing values)"
@@ -225,6 +228,8 @@ def cox(
     *,
     ph_test: bool = False,
     ci: str | None = None,
+    start: str | None = None,
+    id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
 ) -> CoxFit:
     """Fit a Cox proportional-hazards model, as ``survstudy cox`` and R's ``coxph``.
@@ -243,7 +248,10 @@ def cox(
     ``firth=True``: Firth's penalised likelihood (Heinze & Schemper 2001, R ``coxphf``),
     finite under monotone likelihood, with profile penalised-likelihood limits and
     likelihood-ratio p. ``ci="profile"``: profile-likelihood limits for the ordinary fit.
-    ``ph_test=True``: the ``cox.zph`` test (KM transform). Rows with a missing value in a
+    ``ph_test=True``: the ``cox.zph`` test (KM transform). ``start``: the entry-time column
+    of ``(start, time]`` rows — time-dependent covariates or delayed entry, as
+    ``coxph(Surv(start, stop, event) ~ …)``; ``id``: their patient column (intervals
+    checked; ``robust=True`` then clusters on the patient). Rows with a missing value in a
     used column are left out (``n_dropped``). The event column as :func:`kaplan_meier`.
 
     Raises :class:`~survstudy.errors.DataError` for the data (the command's messages) and
@@ -259,7 +267,14 @@ def cox(
     cats = [categorical] if isinstance(categorical, str) else list(categorical or [])
     refs = dict(reference or {})
     check_column_names(
-        time=time, event=event, covariates=covs, categorical=cats, strata=strata, cluster=cluster
+        time=time,
+        event=event,
+        covariates=covs,
+        categorical=cats,
+        strata=strata,
+        cluster=cluster,
+        start=start,
+        id=id,
     )
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"ties must be efron or breslow, not {ties!r}")
@@ -271,6 +286,15 @@ def cox(
         raise AnalysisError(
             "ci='profile' uses the model-based likelihood: leave out robust/cluster"
         )
+    check_id(start, id)
+    if start is not None and firth:
+        raise AnalysisError("firth is not available with start (interval data)")
+    if start is not None and ci == "profile":
+        raise AnalysisError("ci='profile' is not available with start (interval data)")
+    if start is not None and robust and cluster is None and id is None:
+        raise AnalysisError(
+            "robust with start needs id (or cluster): the rows of one patient are not independent"
+        )
     if not covs:
         raise AnalysisError("covariates needs at least one column")
     for c in cats:
@@ -279,11 +303,16 @@ def cox(
     for c in refs:
         if c not in cats:
             raise AnalysisError(f"reference {c}: not a categorical covariate")
-    cols = read_columns(data, time, event, others=[*covs, strata, cluster], event_codes=event_codes)
+    cols = read_columns(
+        data, time, event, others=[*covs, strata, cluster, start, id], event_codes=event_codes
+    )
     design = cox_design(cols, covs, cats, refs)
     x, names, assign = design.x, design.names, design.assign
     st = None if strata is None else np.array([str(v) for v in cols.others[strata]])
     cl = None if cluster is None else np.array([str(v) for v in cols.others[cluster]])
+    t0 = interval_starts(cols, time, event, start, id)
+    if t0 is not None and robust and cl is None and id is not None:
+        cl = np.asarray(cols.others[id])  # R: robust with id= clusters on the patient
     common: dict[str, Any] = {
         "strata": st,
         "ties": ties,
@@ -307,6 +336,7 @@ def cox(
             cols.event,
             cluster=cl,
             robust=robust or cluster is not None,
+            start=t0,
             **common,
         )
     return CoxFit(
@@ -319,4 +349,5 @@ def cox(
         result=res,
         n_read=cols.n_read,
         levels=design.levels,
+        start=start,
     )

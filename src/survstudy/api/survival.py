@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from survstudy.api._input import check_column_names, read_columns
+from survstudy.api._input import check_column_names, check_id, interval_starts, read_columns
 from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -49,7 +49,9 @@ class KaplanMeierFit:
     standard errors, pointwise limits; ``.survival_at(t)``, ``.quantile(p)``,
     ``.rmst(tau)``). Times are in the unit of the time column (``time_unit`` when
     given: days, weeks, months or years). ``n_read`` rows were
-    given, ``n_dropped`` of them left out for a missing time, event or group.
+    given, ``n_dropped`` of them left out for a missing time, event or group. With
+    ``start`` (delayed entry or ``(start, stop]`` rows), ``n_at_risk`` holds per curve the
+    exact number of rows at risk (start < t ≤ stop) at each of ``at``.
     """
 
     time: str
@@ -63,12 +65,18 @@ class KaplanMeierFit:
     n_read: int
     n_dropped: int
     time_unit: str | None = None
+    start: str | None = None
+    n_at_risk: tuple[tuple[float, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The object ``survstudy km --json`` prints (same keys, unrounded, ``None`` for NA)."""
         groups = []
-        for level, res in self.curves:
+        for k, (level, res) in enumerate(self.curves):
             med = res.median()
+            at_records = res.survival_at(list(self.at)).to_records() if self.at else []
+            if self.n_at_risk:
+                for rec, nr in zip(at_records, self.n_at_risk[k], strict=True):
+                    rec["n_at_risk"] = nr
             groups.append(
                 {
                     "group": level,
@@ -78,11 +86,11 @@ class KaplanMeierFit:
                     "median_lower": med.lower,
                     "median_upper": med.upper,
                     "table": res.to_records(),
-                    "at": res.survival_at(list(self.at)).to_records() if self.at else [],
+                    "at": at_records,
                     "warnings": [w.to_dict() for w in res.warnings],
                 }
             )
-        return {
+        payload = {
             "conf_type": self.conf_type,
             "conf_level": self.conf_level,
             "reverse": self.reverse,
@@ -91,6 +99,9 @@ class KaplanMeierFit:
             "n_dropped": self.n_dropped,
             "groups": groups,
         }
+        if self.start is not None:
+            payload["delayed_entry"] = True
+        return payload
 
     def to_frame(self) -> pd.DataFrame:
         """One row per curve time (per group): ``[group,] time, n_risk, n_event, n_censor,
@@ -185,6 +196,8 @@ class KaplanMeierFit:
 
     def _lines(self) -> tuple[str, list[str]]:
         what = "Reverse Kaplan–Meier (median follow-up)" if self.reverse else "Kaplan–Meier"
+        if self.start is not None:
+            what += " with delayed entry (start, stop]"
         by = f" by {self.by}" if self.by is not None else ""
         unit = f" ({self.time_unit})" if self.time_unit else ""
         title = f"{what}{by}: time {self.time}{unit}, event {self.event}"
@@ -238,6 +251,7 @@ def kaplan_meier(
     at: Sequence[float] | None = None,
     reverse: bool = False,
     time_unit: str | None = None,
+    id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
 ) -> KaplanMeierFit:
     """Kaplan–Meier estimate of survival, as ``survstudy km`` and R's ``survfit``.
@@ -256,8 +270,11 @@ def kaplan_meier(
     :meth:`KaplanMeierFit.survival_at` in ``to_dict()`` (``--at``); ``reverse``: the reverse
     Kaplan–Meier estimate of follow-up (``--reverse``); ``time_unit``: the unit of the time
     column, ``days``, ``weeks``, ``months`` or ``years`` (``--time-unit``: labels the
-    output and the figure's axis). ``start`` (entry times,
-    counting-process data) is not available yet.
+    output and the figure's axis). ``start``: the entry-time column — delayed entry (left
+    truncation) or interval rows ``(start, time]`` (R's ``survfit(Surv(start, stop, event)
+    ~ …)``; a ``by`` group that changes over a patient's rows gives Simon–Makuch curves);
+    ``id``: the patient column of such rows, whose intervals are then checked (``--start``,
+    ``--id``).
 
     Raises :class:`~survstudy.errors.DataError` (unknown column, bad event value, negative
     time: the command's message) or :class:`~survstudy.errors.AnalysisError`.
@@ -265,24 +282,34 @@ def kaplan_meier(
     from survstudy.stats.km import CONF_TYPES, kaplan_meier_by
     from survstudy.stats.km import kaplan_meier as km_fit
 
-    check_column_names(time=time, event=event, by=by, start=start)
-    if start is not None:
-        raise AnalysisError(
-            "start= (entry times, counting-process data) is not available in this version"
-        )
+    check_column_names(time=time, event=event, by=by, start=start, id=id)
+    check_id(start, id)
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
     units = ("days", "weeks", "months", "years")
     if time_unit is not None and time_unit not in units:
         raise AnalysisError(f"time_unit must be one of {', '.join(units)}")
     times = [float(t) for t in at] if at is not None else []
-    cols = read_columns(data, time, event, others=(by,), event_codes=event_codes)
+    cols = read_columns(data, time, event, others=(by, start, id), event_codes=event_codes)
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
+    t0 = interval_starts(cols, time, event, start, id)
+    if t0 is not None:
+        kw["start"] = t0
     if by is None:
         curves: list[tuple[Any, KaplanMeierResult]] = [(None, km_fit(cols.time, cols.event, **kw))]
     else:
         codes, levels = cols.factor(by)
         curves = kaplan_meier_by(cols.time, cols.event, codes, levels, **kw)
+    exact: list[tuple[float, ...]] = []
+    if t0 is not None and times:
+        # the exact number of rows at risk at each chosen time (start < t <= stop)
+        from survstudy.stats.riskset import number_at_risk
+
+        if by is None:
+            exact = [tuple(float(v) for v in number_at_risk(times, cols.time, start=t0))]
+        else:
+            nr = number_at_risk(times, cols.time, start=t0, group=codes, n_groups=len(levels))
+            exact = [tuple(float(v) for v in nr[:, levels.index(level)]) for level, _ in curves]
     return KaplanMeierFit(
         time=time,
         event=event,
@@ -295,6 +322,8 @@ def kaplan_meier(
         n_read=cols.n_read,
         n_dropped=cols.n_dropped,
         time_unit=time_unit,
+        start=start,
+        n_at_risk=tuple(exact),
     )
 
 
@@ -319,6 +348,7 @@ class LogRankTest:
     n_read: int
     n_dropped: int
     permutation: PermutationLogRankResult | None = field(default=None)
+    start: str | None = None
 
     @property
     def statistic(self) -> float:
@@ -342,6 +372,8 @@ class LogRankTest:
             payload["permutation"] = self.permutation.to_dict()
         payload["n_read"] = self.n_read
         payload["n_dropped"] = self.n_dropped
+        if self.start is not None:
+            payload["intervals"] = True
         return payload
 
     def to_frame(self) -> pd.DataFrame:
@@ -401,7 +433,10 @@ class LogRankTest:
         from survstudy.tables import format as fmt
 
         strata = f", stratified by {self.strata}" if self.strata else ""
-        title = f"{self.result.test}: {self.time}, event {self.event}, by {self.by}{strata}"
+        test = self.result.test
+        if self.start is not None:
+            test += " on (start, stop] intervals (Mantel–Byar)"
+        title = f"{test}: {self.time}, event {self.event}, by {self.by}{strata}"
         lines = [
             f"{self.n_read} rows, {self.n_dropped} dropped (missing values)",
             f"Chi-square {fmt.number(self.statistic, 2)} on {self.df} df, "
@@ -449,6 +484,8 @@ def logrank(
     gamma: float = 0.0,
     permutation: str | None = None,
     seed: int = 20261126,
+    start: str | None = None,
+    id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
 ) -> LogRankTest:
     """The log-rank test of ``by`` (k groups), as ``survstudy logrank`` and R's ``survdiff``.
@@ -462,11 +499,20 @@ def logrank(
 
     ``permutation``: ``exact``, ``monte-carlo`` or ``auto`` adds the permutation p of
     :func:`survstudy.stats.exact.logrank_small_sample` (``--permutation``; ``seed`` for
-    Monte-Carlo). Columns, events and missing values as :func:`kaplan_meier`.
+    Monte-Carlo). ``start``/``id``: ``(start, time]`` rows (``--start``, ``--id``), for a
+    group that changes over a patient's follow-up: the Mantel–Byar test (R: the score test
+    of ``coxph(Surv(start, stop, event) ~ group, ties = "exact")``). Columns, events and
+    missing values as :func:`kaplan_meier`.
     """
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
-    check_column_names(time=time, event=event, by=by, strata=strata)
+    check_column_names(time=time, event=event, by=by, strata=strata, start=start, id=id)
+    check_id(start, id)
+    if start is not None and permutation is not None:
+        raise AnalysisError(
+            "permutation is not available with start: permuting group labels of interval "
+            "rows is not a valid test when patients change groups"
+        )
     if weights not in WEIGHTS:
         raise AnalysisError(f"weights must be one of {', '.join(WEIGHTS)}")
     if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
@@ -475,11 +521,12 @@ def logrank(
         raise AnalysisError("permutation must be auto, exact or monte-carlo")
     if permutation is not None and weights != "logrank":
         raise AnalysisError("the permutation test uses log-rank scores: leave weights='logrank'")
-    cols = read_columns(data, time, event, others=(by, strata), event_codes=event_codes)
+    cols = read_columns(data, time, event, others=(by, strata, start, id), event_codes=event_codes)
     codes, levels = cols.factor(by)
     st = None if strata is None else cols.factor(strata)[0]
+    t0 = interval_starts(cols, time, event, start, id)
     res = logrank_test(
-        cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
+        cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st, start=t0
     )
     perm = None
     if permutation is not None:
@@ -498,4 +545,5 @@ def logrank(
         n_read=cols.n_read,
         n_dropped=cols.n_dropped,
         permutation=perm,
+        start=start,
     )

@@ -142,6 +142,7 @@ def cox(
 ) -> None:
     """Fit a Cox proportional-hazards model and print the hazard ratios."""
     engine_opt = with_spark_master(engine_opt, spark_master)
+    import numpy as np
 
     from survstudy.cli._columns import cox_design, load_columns, parse_event_codes
     from survstudy.errors import AnalysisError
