@@ -33,6 +33,9 @@ from survstudy.errors import DataError
 
 __all__ = [
     "Columns",
+    "CoxDesign",
+    "columns_from_raw",
+    "cox_design",
     "events",
     "factor",
     "factor_codes",
@@ -158,8 +161,11 @@ def _text_numbers(cells: Cells, file: str, column: str, decimal: str) -> NDArray
         out[fast] = to_numpy(pc.cast(pc.filter(t, mask), pa.float64()))
     if not fast.all():
         slow = ~fast
-        rest = Cells(pc.filter(t, pa.array(slow)), cells.rows[slow])
-        out[slow] = numbers(rest, file, column, ".")
+        # as Python values, so that numbers() takes its per-value path (an Arrow text
+        # column would come straight back here)
+        values = np.empty(int(slow.sum()), dtype=object)
+        values[:] = pc.filter(t, pa.array(slow)).to_pylist()
+        out[slow] = numbers(Cells(values, cells.rows[slow]), file, column, ".")
     return out
 
 
@@ -369,6 +375,22 @@ def load_columns(
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     raw = read_raw(path, sheet=sheet, columns=used)
+    return columns_from_raw(raw, time, event, others=others, event_codes=event_codes)
+
+
+def columns_from_raw(
+    raw: Any,
+    time: str,
+    event: str | None,
+    *,
+    others: Sequence[str | None] = (),
+    event_codes: dict[str, list[str]] | None = None,
+) -> Columns:
+    """:func:`load_columns` on cells already read: a :class:`~survstudy.data.readers.RawTable`
+    from :func:`~survstudy.data.readers.read_raw` (a file) or
+    :func:`~survstudy.data.readers.read_frame` (an in-memory table, the Python API)."""
+    extra = [c for c in others if c]
+    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     for c in used:
         if c not in raw.columns:
             raise DataError(
@@ -420,3 +442,69 @@ def load_columns(
         n_dropped=int(miss.sum()),
         decimal=raw.decimal,
     )
+
+
+@dataclass(frozen=True)
+class CoxDesign:
+    """The design matrix of a Cox model from typed columns: ``x`` (n, p), the term names
+    (``column`` or ``column[level]``), the column each term comes from (``assign``), and
+    for each categorical column its levels and reference level."""
+
+    x: NDArray[np.float64]
+    names: list[str]
+    assign: list[str]
+    levels: dict[str, tuple[Any, ...]]
+    references: dict[str, Any]
+
+
+def cox_design(
+    cols: Columns,
+    covariates: Sequence[str],
+    categorical: Sequence[str] = (),
+    reference: dict[str, Any] | None = None,
+) -> CoxDesign:
+    """``survstudy cox``'s design: numbers as numbers (a cell that is not one is a
+    NOT-A-NUMBER error naming its row), ``categorical`` columns dummy-coded by
+    :func:`survstudy.stats.cox.dummy_code` against their first level or ``reference``.
+    A categorical column with one level among the analysed rows is refused."""
+    from survstudy.errors import AnalysisError
+    from survstudy.stats.cox import dummy_code
+
+    refs = reference or {}
+    blocks: list[Any] = []
+    names: list[str] = []
+    assign: list[str] = []
+    levels: dict[str, tuple[Any, ...]] = {}
+    references: dict[str, Any] = {}
+    for c in covariates:
+        if c in categorical:
+            values = cols.others[c]
+            m, nm, lv, ref = dummy_code(
+                np.array(values, dtype=object), reference=refs.get(c), name=c
+            )
+            if not nm:
+                raise AnalysisError(
+                    f"covariate {c} has a single level among the analysed patients (zero variance)"
+                )
+            blocks.append(m)
+            names += nm
+            assign += [c] * len(nm)
+            levels[c] = tuple(lv)
+            references[c] = ref
+        else:
+            try:
+                nums = cols.numbers(c)
+            except DataError as exc:
+                if exc.rule != "NOT-A-NUMBER":
+                    raise
+                raise DataError(
+                    f"{exc.value!r} is not a number",
+                    file=exc.file,
+                    row=exc.row,
+                    column=c,
+                    rule="NOT-A-NUMBER",
+                ) from None
+            blocks.append(nums[:, None])
+            names.append(c)
+            assign.append(c)
+    return CoxDesign(np.hstack(blocks), names, assign, levels, references)

@@ -144,9 +144,9 @@ def cox(
     engine_opt = with_spark_master(engine_opt, spark_master)
     import numpy as np
 
-    from survstudy.cli._columns import load_columns, parse_event_codes
+    from survstudy.cli._columns import cox_design, load_columns, parse_event_codes
     from survstudy.errors import AnalysisError
-    from survstudy.stats.cox import cox_fit, dummy_code
+    from survstudy.stats.cox import cox_fit
 
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"--ties must be efron or breslow, not {ties!r}")
@@ -257,37 +257,8 @@ def cox(
         e = data.event
     t = data.time
     n_dropped = data.n_dropped
-    blocks: list[Any] = []
-    names: list[str] = []
-    assign: list[str] = []
-    for c in covs:
-        if c in cats:
-            values = data.others[c]
-            m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
-            if not nm:
-                raise AnalysisError(
-                    f"covariate {c} has a single level among the analysed patients (zero variance)"
-                )
-            blocks.append(m)
-            names += nm
-            assign += [c] * len(nm)
-        else:
-            try:
-                nums = data.numbers(c)
-            except DataError as exc:
-                if exc.rule != "NOT-A-NUMBER":
-                    raise
-                raise DataError(
-                    f"{exc.value!r} is not a number",
-                    file=exc.file,
-                    row=exc.row,
-                    column=c,
-                    rule="NOT-A-NUMBER",
-                ) from None
-            blocks.append(nums[:, None])
-            names.append(c)
-            assign.append(c)
-    x = np.hstack(blocks)
+    design = cox_design(data, covs, cats, refs)
+    x, names, assign = design.x, design.names, design.assign
     st = None if strata is None else _as_text(data.others[strata])
     cl = None if cluster is None else _as_text(data.others[cluster])
     t0 = None

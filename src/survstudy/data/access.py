@@ -36,6 +36,7 @@ from types import TracebackType
 from typing import Any
 
 from survstudy.data.cohort import Cohort, build_cohort
+from survstudy.data.readers import RawTable
 from survstudy.data.registry import DerivedCohort, derive_from_cohort
 from survstudy.spec import StudySpec
 
@@ -96,6 +97,7 @@ def open_cohort(
     strict: bool = True,
     data_file: str | os.PathLike[str] | None = None,
     data_format: str | None = None,
+    raw: RawTable | None = None,
 ) -> CohortHandle:
     """Read, validate and derive ``spec``'s cohort with the executor ``engine``.
 
@@ -105,7 +107,9 @@ def open_cohort(
     :class:`~survstudy.errors.DataError`; with ``strict=False`` the cohort comes back
     with the errors in ``cohort.report`` (what ``survstudy validate`` prints).
     ``data_file``/``data_format``: read these bytes instead of ``spec.data.path``
-    (names in messages stay the spec's).
+    (names in messages stay the spec's). ``raw``: cells already read, an in-memory table
+    from :func:`~survstudy.data.readers.read_frame` (the Python API's DataFrame), instead
+    of any file.
     """
     if engine not in ENGINES:
         from survstudy.errors import AnalysisError
@@ -113,7 +117,7 @@ def open_cohort(
         raise AnalysisError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine == "memory":
         return CohortHandle(
-            build_cohort(spec, strict=strict, data_file=data_file, data_format=data_format)
+            build_cohort(spec, strict=strict, data_file=data_file, data_format=data_format, raw=raw)
         )
     from survstudy.engines.base import get_engine
 
@@ -123,12 +127,14 @@ def open_cohort(
     try:
         derived = str(Path(work) / "cohort")
         cohort: Cohort | DerivedCohort
-        if data_file is None and sql_readable(spec):
+        if data_file is None and raw is None and sql_readable(spec):
             from survstudy.data.derive_sql import derive_cohort
 
             cohort = derive_cohort(spec, eng, derived, strict=strict)
         else:
-            built = build_cohort(spec, strict=strict, data_file=data_file, data_format=data_format)
+            built = build_cohort(
+                spec, strict=strict, data_file=data_file, data_format=data_format, raw=raw
+            )
             cohort = derive_from_cohort(built, derived)
     except BaseException:
         eng.close()

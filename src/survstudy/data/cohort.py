@@ -1186,6 +1186,7 @@ def build_cohort(
     strict: bool = True,
     data_file: str | os.PathLike[str] | None = None,
     data_format: str | None = None,
+    raw: RawTable | None = None,
 ) -> Cohort:
     """Read, validate and derive the analysis cohort for ``spec`` (in memory).
 
@@ -1195,8 +1196,11 @@ def build_cohort(
     in ``cohort.report`` (what ``survstudy validate`` prints); cells that failed a
     check are missing in it. ``data_file``/``data_format`` read other bytes than
     ``spec.data.path`` (the web app's stored upload); messages name the spec's file.
+    ``raw``: cells already read (an in-memory table from
+    :func:`~survstudy.data.readers.read_frame`) instead of any file.
     """
-    raw = _read(spec, data_file, data_format)
+    if raw is None:
+        raw = _read(spec, data_file, data_format)
     cohort = _Builder(spec, raw).build()
     if strict:
         cohort.report.raise_if_errors()

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_FORMATS",
     "RawTable",
+    "read_frame",
     "read_raw",
     "read_table",
     "sha256_of",
@@ -800,6 +801,95 @@ def read_raw(
     if kind == "dta":
         return _read_dta_raw(path, file, sha, columns)
     return _read_parquet_raw(path, file, sha, columns)
+
+
+def read_frame(data: Any, *, name: str = "data") -> RawTable:
+    """The cells of an in-memory table, as :func:`read_raw` gives those of a file.
+
+    ``data`` is a pandas DataFrame, a pyarrow Table or RecordBatch, or any table that
+    pyarrow can take in (the Arrow PyCapsule stream protocol, ``__arrow_c_stream__``:
+    polars, DuckDB relations, …) or that offers the dataframe interchange protocol
+    (``__dataframe__``). Nothing is written anywhere. Columns become Arrow arrays as a
+    Parquet file's do (categories as their values); a pandas column Arrow cannot hold
+    (numbers and text mixed) stays a column of Python values, ``None`` for missing.
+    ``row_numbers`` are 1, 2, … in the table's order (``data.iloc[row - 1]``), like a
+    Parquet file's case numbers, and messages name the table ``name``. ``sha256`` is the
+    SHA-256 of the column names and the cells, so the same table hashes the same. Two
+    columns with one name are a ``COLUMN-DUPLICATE`` error.
+    """
+    import pyarrow as pa
+
+    columns = _frame_columns(data)
+    seen: set[str] = set()
+    for c, _ in columns:
+        if c in seen:
+            raise DataError(
+                f"two columns are named '{c}'",
+                file=name,
+                column=c,
+                rule="COLUMN-DUPLICATE",
+                hint="rename one of them",
+            )
+        seen.add(c)
+    digest = hashlib.sha256()
+    n = len(columns[0][1]) if columns else 0
+    for c, arr in columns:
+        digest.update(repr(c).encode())
+        if isinstance(arr, pa.Array):
+            sink = pa.BufferOutputStream()
+            batch = pa.record_batch([arr], names=["c"])
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            digest.update(sink.getvalue().to_pybytes())
+        else:
+            digest.update(repr(arr.tolist()).encode())
+    return RawTable(
+        file=name,
+        kind="dataframe",
+        columns=tuple(c for c, _ in columns),
+        data=dict(columns),
+        row_numbers=np.arange(1, n + 1, dtype=np.int64),
+        typed=True,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _frame_columns(data: Any) -> list[tuple[str, Any]]:
+    """``(name, cells)`` per column of ``data``: Arrow arrays, or object arrays of Python
+    values for pandas columns Arrow cannot hold."""
+    import pyarrow as pa
+
+    def plain(arr: Any) -> Any:
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        return arr.cast(arr.type.value_type) if pa.types.is_dictionary(arr.type) else arr
+
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if not isinstance(data, pa.Table):
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            out: list[tuple[str, Any]] = []
+            for j, c in enumerate(data.columns):
+                col = data.iloc[:, j]  # by position: two columns may share a name
+                try:
+                    out.append((str(c), plain(pa.Array.from_pandas(col))))
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                    values = np.empty(len(col), dtype=object)
+                    values[:] = col.tolist()
+                    values[col.isna().to_numpy()] = None
+                    out.append((str(c), values))
+            return out
+        if hasattr(data, "__arrow_c_stream__"):
+            data = pa.table(data)
+        elif hasattr(data, "__dataframe__"):
+            data = pa.table(pd.api.interchange.from_dataframe(data))
+        else:
+            raise TypeError(
+                "data must be a pandas DataFrame, a pyarrow Table, or a table with "
+                f"__arrow_c_stream__ or __dataframe__ (e.g. polars); got {type(data).__name__}"
+            )
+    return [(str(n), plain(data.column(i))) for i, n in enumerate(data.column_names)]
 
 
 def read_table(
