@@ -591,7 +591,20 @@ def cox_fit(
     if ph_test:
         from survstudy.stats.coxzph import cox_zph
 
-        extra["ph"] = cox_zph(res)
+        try:
+            extra["ph"] = cox_zph(res)
+        except np.linalg.LinAlgError:
+            # the test's information matrix is singular (e.g. one event, or a coefficient
+            # running off to infinity): R's cox.zph stops with "system is exactly singular"
+            extra["warnings"] = (
+                *res.warnings,
+                StatWarning(
+                    "PH-TEST-NOT-COMPUTED",
+                    "the proportional-hazards test cannot be computed: its information matrix "
+                    "is singular (too few events, or a hazard ratio running off to infinity)",
+                    {},
+                ),
+            )
     if extra:
         import dataclasses
 
