@@ -73,8 +73,15 @@ from survstudy.data.cohort import (
     missing_column_error,
 )
 from survstudy.data.columns import norm_text, shown, sublevels
-from survstudy.data.expr_sql import SqlValue, Untranslatable, num_lit, str_lit, translate
-from survstudy.data.expressions import ExpressionTypeError, date_to_days
+from survstudy.data.expressions import (
+    ExpressionTypeError,
+    SqlValue,
+    Untranslatable,
+    date_to_days,
+    num_lit,
+    str_lit,
+    translate,
+)
 from survstudy.data.quality import IssueCollector, format_rows
 from survstudy.data.readers import sha256_of_files
 from survstudy.data.registry import DerivedCohort, applicable_column, detail_levels
