@@ -347,7 +347,10 @@ def _read_csv_arrow(
     import pyarrow.csv as pacsv
 
     header_text = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([header_text], delimiter=sep), [])
+    try:
+        header = next(csv.reader([header_text], delimiter=sep), [])
+    except csv.Error:  # a bare carriage return inside the header: the row-by-row reader says
+        return None
     names = _unique_columns(header, file, 1)
     body = text[len(text.split("\n", 1)[0]) + 1 :] if "\n" in text else ""
     body = body.rstrip(" \t\r\n")
