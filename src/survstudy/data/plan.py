@@ -50,8 +50,8 @@ A new rule is one entry here, never one per executor. Examples:
 
 * a **check** on existing columns (say issue 15's STATUS-DATE-CONFLICT): add its code
   and wording to :data:`~survstudy.data.quality.CHECKS`, and a
-  ``Check("STATUS-DATE-CONFLICT", cond, scope="incl", params=...)`` where the rule
-  belongs, ``cond`` a tree such as
+  ``Check(code, cond, scope="incl", params=...)`` step where the rule belongs, ``cond``
+  a tree such as
   ``and_(eq(name("#vital:OS"), num(0)), present(name("death_date")))``;
 * an **endpoint form** (issue 15's last contact date + vital status, issue 17's composite
   of time/event columns, issue 18's competing events): a function like
