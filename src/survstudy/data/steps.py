@@ -221,7 +221,7 @@ class ReadColumn:
     def sql(self, run: SqlRun) -> None:
         c = run.cell(self.column, self.key)
         miss = run.missing(c, self.codes)
-        run.define(present_name(self.name), "bool", f"(NOT {miss})")
+        run.env[present_name(self.name)] = SqlValue("bool", f"(NOT {miss})")
         if self.kind == "date":
             if c.kind == "date":
                 v = f"(CASE WHEN {c.sql} IS NULL THEN NULL ELSE {run.days(c.sql)} END)"
@@ -389,7 +389,7 @@ class ReadEvent:
             column=self.column,
             params={},
         )
-        run.define(present_name(self.name), "bool", f"(NOT {miss})")
+        run.env[present_name(self.name)] = SqlValue("bool", f"(NOT {miss})")
         run.define(self.name, "number", f"(CASE {whens} ELSE NULL END)")
 
 
