@@ -27,7 +27,7 @@ cannot be derived, e.g. no start date).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -262,6 +262,54 @@ class Cohort:
         """Convert a time in the display unit (e.g. a 24-month landmark) to days."""
         out = np.asarray(value, dtype=float) * self.days_per_unit
         return float(out) if out.ndim == 0 else out
+
+    def canonical_order(self) -> np.ndarray:
+        """The rows' order by their analysis values, not by their place in the file.
+
+        Rows are sorted (stably) by every column in name order (numbers with missing
+        values last, category codes), then by every variable's applicable mask: two rows
+        that tie on all of them are interchangeable in every analysis. So the same patients
+        in any file order give the same order here, and every sum of the statistics adds
+        the same numbers in the same order (issue 16, item 5).
+        """
+        keys: list[np.ndarray] = []
+        for name in sorted(self.columns):
+            col = self.columns[name]
+            if isinstance(col, CategoricalColumn):
+                keys.append(np.asarray(col.codes, dtype=np.int64))
+                continue
+            x = np.asarray(col, dtype=float)
+            nan = np.isnan(x)
+            if nan.any():
+                keys.append(nan)
+                keys.append(np.where(nan, 0.0, x))
+            else:
+                keys.append(x)
+        for name in sorted(self.variables):
+            app = self.variables[name].applicable
+            if len(app) == self.n and not app.all():
+                keys.append(np.asarray(app, dtype=bool))
+        if not keys:
+            return np.arange(self.n)
+        # np.lexsort sorts by its last key first
+        return np.lexsort(keys[::-1])
+
+    def in_canonical_order(self) -> Cohort:
+        """The same cohort with its rows in :meth:`canonical_order` (spreadsheet rows travel
+        with their patients). The pipeline computes on it; ``cohort.frame`` of the cohort
+        a user holds stays in spreadsheet order."""
+        order = self.canonical_order()
+        if np.array_equal(order, np.arange(self.n)):
+            return self
+        columns: dict[str, np.ndarray | CategoricalColumn] = {
+            k: v.take(order) if isinstance(v, CategoricalColumn) else np.asarray(v)[order]
+            for k, v in self.columns.items()
+        }
+        variables = {
+            k: replace(v, applicable=v.applicable[order]) if len(v.applicable) == self.n else v
+            for k, v in self.variables.items()
+        }
+        return replace(self, rows=self.rows[order], columns=columns, variables=variables)
 
     def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(time in days, event 0/1, mask of patients with a derived endpoint) as numpy arrays."""

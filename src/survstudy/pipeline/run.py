@@ -112,6 +112,8 @@ def run_study(
         _check_engine_options(spec, str(data_engine.name))
         rows = EngineRows(cohort, data_engine)
     else:
+        # every sum in one order, whatever the order of the rows in the file (issue 16)
+        cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     steps = ["Table 1", "survival summaries", "univariable models", "multivariable models", "KM"]
     total = len(steps)
