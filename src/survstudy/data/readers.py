@@ -234,10 +234,16 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
         return data.decode("cp1252", errors="replace"), "cp1252", notes
 
 
+def _first_line(text: str) -> str:
+    """The text up to its first line feed (without copying the rest of a large file)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _sniff_separator(text: str, suffix: str) -> str:
     if suffix == ".tsv":
         return "\t"
-    first = text.split("\n", 1)[0]
+    first = _first_line(text)
     outside = re.sub(r'"[^"]*"', "", first)
     counts = {sep: outside.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda s: counts[s])
@@ -297,7 +303,7 @@ def _read_csv_raw(
             rule="FILE-UNREADABLE",
             hint="is it really a CSV file?",
         )
-    first_line = text.split("\n", 1)[0]
+    first_line = _first_line(text)
     if header_row is not None:
         lines = text.splitlines()
         sniff_from = lines[header_row - 1] if header_row <= len(lines) else text
@@ -346,17 +352,26 @@ def _read_csv_arrow(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header_text = text.split("\n", 1)[0].rstrip("\r")
+    first = _first_line(text)
+    header_text = first.rstrip("\r")
     try:
         header = next(csv.reader([header_text], delimiter=sep), [])
     except csv.Error:  # a bare carriage return inside the header: the row-by-row reader says
         return None
     names = _unique_columns(header, file, 1)
-    body = text[len(text.split("\n", 1)[0]) + 1 :] if "\n" in text else ""
-    body = body.rstrip(" \t\r\n")
-    if _BLANK_LINE.search("\n" + body) if body else False:
+    # the body's extent without copying it: from after the header's line feed to its last
+    # character that is not a space or a line end
+    start = len(first) + 1 if len(first) < len(text) else len(text)
+    end = len(text)
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    has_body = end > start
+    # a blank line between records (spreadsheet rows would shift): "\n" then only blanks,
+    # separators or quotes up to the next "\n" or the end of the body
+    if has_body and _BLANK_LINE.search(text, start - 1, end):
         return None
-    n_lines = body.count("\n") + 1 if body else 0
+    n_lines = text.count("\n", start, end) + 1 if has_body else 0
+    quoted = text.find('"', start, end) >= 0
     internal = [f"c{j}" for j in range(len(names))]
     need_all = decimal is None and sep != ","
     include = None
@@ -365,8 +380,10 @@ def _read_csv_arrow(
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=internal),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values='"' in body),
+            # 16 MB blocks: few chunks to combine (1 MB blocks make combining cost more
+            # than the read at 10^6 rows)
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=internal, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(internal, pa.string()),
                 strings_can_be_null=False,

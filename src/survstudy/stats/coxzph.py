@@ -85,6 +85,28 @@ def _km_left(time: NDArray[Any], event: NDArray[Any], weight: NDArray[Any]) -> A
     return g
 
 
+def _weighted_grams(
+    d: obj.CoxData, wr: NDArray[Any], coefs: Sequence[tuple[NDArray[Any], NDArray[Any]]]
+) -> list[NDArray[Any]]:
+    """``Xᵀ diag(v) X`` per ``(c1, c2)`` of per-group coefficients, with
+    ``v_i = w_i r_i (C_{g(i)} − δ_i c2_{g(i)})``, ``C`` the reverse cumulative sum of ``c1``
+    within strata; blocks of rows keep the n×p temporaries small."""
+    x = d.x
+    n, p = x.shape
+    vs = []
+    for c1, c2 in coefs:
+        big_c = obj.revcumsum_within(c1, d.gstart)
+        v = big_c[d.group] - d.event * c2[d.group]
+        vs.append(v * wr)
+    out = [np.zeros((p, p)) for _ in coefs]
+    step = 1 << 16
+    for a in range(0, n, step):
+        xb = x[a : a + step]
+        for acc, v in zip(out, vs, strict=True):
+            acc += (xb * v[a : a + step, None]).T @ xb
+    return out
+
+
 def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     """PH test of a :class:`~survstudy.stats.cox.CoxResult` (transform "km").
 
@@ -97,38 +119,45 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None) -> PhTestResult:
     p = beta.size
     labels = list(assign if assign is not None else (fit.assign or fit.term_names))
     x = d.x
-    eta = x @ beta
-    gs = obj.group_sums(d, eta)
+    gs = obj.group_sums(d, x @ beta)
     r0 = obj.cumsum_within(gs.e0, d.gstart)
     r1 = obj.cumsum_within(gs.e1, d.gstart)
     ng = d.n_groups
-    # per-group E2 and D2 (p x p), then risk-set R2
-    xx = x[:, :, None] * x[:, None, :]
-    e2 = np.add.reduceat(xx * gs.wr[:, None, None], d.starts, axis=0)
-    r2 = obj.cumsum_within(e2.reshape(ng, p * p), d.gstart).reshape(ng, p, p)
-    d2 = np.add.reduceat(xx * (gs.wr * d.event)[:, None, None], d.starts, axis=0)
+    # the tie rows' sums per group (one row per death under Efron: den = R0 − f D0):
+    # c1 = Σ m/den, c2 = Σ m f/den, q_j = Σ m f^j/den²
     g = d.erow_group
     f = d.erow_f
     m = d.erow_mult
     den = r0[g] - f * gs.d0[g]
-    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
-    row_r2 = (r2[g] - f[:, None, None] * d2[g]) / den[:, None, None] - a[:, :, None] * a[:, None, :]
-    info_rows = m[:, None, None] * row_r2
+    h = m / den
+    c1, c2 = (np.bincount(g, weights=w, minlength=ng) for w in (h, h * f))
+    h2 = h / den
+    q0, q1, q2 = (np.bincount(g, weights=w, minlength=ng) for w in (h2, h2 * f, h2 * f * f))
+    # per event time: the score U_t = Σ_D w x − m Σ_k a_k, a_k = (R1 − f_k D1)/den_k
     wdx = np.add.reduceat(x * (d.weight * d.event)[:, None], d.starts, axis=0)
-    u_g = wdx.copy()
-    np.add.at(u_g, g, -(m[:, None] * a))
-    i_g = np.zeros((ng, p, p))
-    np.add.at(i_g, g, info_rows)
+    u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
 
     kmw = np.ones_like(st.time) if st.weights is None else st.weights
     gfun = _km_left(st.time, st.event.astype(np.float64), kmw)
     center = float(np.mean(gfun(st.time[st.event])))
     gt = gfun(d.gtime) - center
 
+    # Σ_t w_t I_t for the time weights w = 1, g, g² without a p×p matrix per time:
+    # Σ_t w_t m Σ_k (R2 − f_k D2)/den_k = Xᵀ diag(v) X with v_i = w r_i (C_w − δ_i w c2),
+    # C_w the sum of w c1 over the times at which subject i is at risk (as the fit's
+    # information in _cox_objective.evaluate); the a aᵀ part from the per-time sums
+    weights = (np.ones(ng), gt, gt * gt)
+    grams = _weighted_grams(d, gs.wr, [(w * c1, w * c2) for w in weights])
+    r1d1 = [
+        (r1 * (w * q0)[:, None]).T @ r1
+        - (r1 * (w * q1)[:, None]).T @ gs.d1
+        - (gs.d1 * (w * q1)[:, None]).T @ r1
+        + (gs.d1 * (w * q2)[:, None]).T @ gs.d1
+        for w in weights
+    ]
+    i_bb, i_bg, i_gg = (gram - aa for gram, aa in zip(grams, r1d1, strict=True))
     u_gam = (gt[:, None] * u_g).sum(axis=0)
-    i_bb = i_g.sum(axis=0)
-    i_bg = (gt[:, None, None] * i_g).sum(axis=0)
-    i_gg = ((gt**2)[:, None, None] * i_g).sum(axis=0)
+
     full = np.block([[i_bb, i_bg], [i_bg.T, i_gg]])
     u_full = np.concatenate((np.zeros(p), u_gam))
 
