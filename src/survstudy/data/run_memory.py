@@ -48,6 +48,8 @@ class MemoryRun:
         self.values: dict[str, Value] = {}
         self.levels: dict[str, list[str]] = {}
         self.multi: dict[str, list[tuple[str, str]]] = {}
+        # category codes into self.levels[name] where the typing step computed them
+        self.codes: dict[str, np.ndarray] = {}
         self.included = np.ones(self.n, dtype=bool)
         self.flow_counts: list[tuple[int, int, int]] = []
         self.counts: dict[str, int] = {}
@@ -120,7 +122,11 @@ class MemoryRun:
             elif out.kind == "codes":
                 assert out.variable is not None
                 levels = tuple(self.levels_of(out.variable))
-                data[out.column] = CategoricalColumn.from_values(_where_none(app, v), levels)
+                known = self.codes.get(out.source)
+                if known is not None and list(levels) == self.levels.get(out.source):
+                    data[out.column] = CategoricalColumn(np.where(app, known[mask], -1), levels)
+                else:
+                    data[out.column] = CategoricalColumn.from_values(_where_none(app, v), levels)
             else:
                 assert out.variable is not None
                 order = plan.detail_order(out.variable)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from survstudy.data.columnar import (
+    category_codes,
     column_categories,
     column_dates,
     column_events,
@@ -213,6 +214,8 @@ class ReadColumn:
         )
         run.levels[self.name] = order
         run.values[self.name] = Value("text", levels)
+        if len(levels):
+            run.codes[self.name] = category_codes(cells, levels, order)
         if any(len(v) > 1 for v in level_map.values()):
             detail, _groups = column_sublevels(cells, self.codes, level_map)
             run.values[f"#detail:{self.name}"] = Value("text", detail)
@@ -262,8 +265,10 @@ class Cut:
         table = np.empty(len(self.names) + 1, dtype=object)
         table[: len(self.names)] = list(self.names)
         table[len(self.names)] = None
+        code = np.where(np.isnan(arr), len(self.names), idx)
         run.levels[self.name] = list(self.names)
-        run.values[self.name] = Value("text", table[np.where(np.isnan(arr), len(self.names), idx)])
+        run.values[self.name] = Value("text", table[code])
+        run.codes[self.name] = np.where(code == len(self.names), -1, code).astype(np.int64)
 
     def sql(self, run: SqlRun) -> None:
         x = run.value_sql(self.source)
