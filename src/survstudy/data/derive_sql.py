@@ -29,7 +29,7 @@ the order-preserving scan); Spark from ``monotonically_increasing_id()`` per inp
 file and partition, offset by the counts of the earlier ones (a small aggregate).
 
 CSV files are read with every cell as text (DuckDB ``all_varchar``; Spark the
-engine's untyped view), so that the builder's rules see what it sees; Parquet
+engine's untyped view), so that the typing rules see what the in-memory reader gives; Parquet
 columns keep their types (numbers match codes by value, booleans as true/false).
 
 Not translated (a :class:`~survstudy.errors.SpecError` with code
@@ -43,12 +43,12 @@ number or category; more than
 :data:`MAX_LEVELS` categories found in the data; expressions comparing a category
 with a *computed* number, date or condition.
 
-The query is a chain of CTEs (one level per step that needs the previous one's
-columns: about 20 for the seed study). Spark's analyzer stops at 100 iterations;
+The query is a chain of CTEs: a step's column joins the CTE being built unless it uses
+one of that CTE's columns, which starts a new level. Spark's analyzer stops at 100 iterations;
 a spec with a very long chain of derived variables on each other may need the
 Spark engine's ``conf={"spark.sql.analyzer.maxIterations": "500"}``.
 
-Known differences from the builder: messages list at most :data:`MAX_ROWS` rows
+Known differences from the in-memory executor: messages list at most :data:`MAX_ROWS` rows
 (and say how many in all); CATEGORY-UNKNOWN and EVENT-CODE give, per value, its
 count and first/last rows; ID-DUPLICATE lists the first :data:`MAX_ROWS` ids.
 Text is trimmed of spaces (not every Unicode space) and lower-cased (not
@@ -527,7 +527,7 @@ class SqlRun:
         self.source = Source.from_path(str(path), format=fmt)
         files = self.source.expanded_paths()
         self.files = files
-        # CSV cells as text: the builder's rules (missing codes, level matching) apply to
+        # CSV cells as text: the typing rules (missing codes, level matching) apply to
         # the text, not to the engine's typing (DuckDB reads yes/no as BOOLEAN, '01' as 1)
         self.relation, label = self.engine.relation(self.source, text=True)
         self.label = label or self.file
