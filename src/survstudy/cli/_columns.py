@@ -18,6 +18,7 @@ offending value of the column the user named.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -249,8 +250,10 @@ def load_columns(
     passed as they are. Unknown columns raise :class:`DataError` listing the
     available columns.
     """
-    from survstudy.data.readers import read_raw
+    from survstudy.data.readers import arrow_without_pandas, read_raw
 
+    if os.path.isdir(path) or path.lower().endswith((".csv", ".txt", ".tsv", ".parquet", ".pq")):
+        arrow_without_pandas()  # these formats never need pandas; its import costs ~0.3 s
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, event, *extra]))
     raw = read_raw(path, sheet=sheet, columns=used)

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_FORMATS",
     "RawTable",
+    "arrow_without_pandas",
     "read_raw",
     "read_table",
     "sha256_of",
@@ -730,7 +731,9 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
             n for n in pq.read_schema(files[0]).names if not n.startswith("__index_level_")
         )
         wanted = [n for n in names if columns is None or n in columns]
-        tables = [pq.read_table(f, columns=wanted) for f in files]
+        # ParquetFile, not read_table: the same table without importing pyarrow.dataset
+        # (and through it pandas), which costs more than reading 10^6 rows
+        tables = [pq.ParquetFile(f).read(columns=wanted) for f in files]
         table = (
             pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
         )
@@ -755,6 +758,35 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
         typed=True,
         sha256=sha,
     )
+
+
+def arrow_without_pandas() -> None:
+    """Tell pyarrow, for this process, that pandas is not there (when it has not looked yet).
+
+    pyarrow imports pandas the first time it converts a Python value (``pa.array``,
+    ``pa.scalar``), to check whether it is a pandas object; that import costs more than
+    a quick command's whole work on a small file. Only for processes that never hand data
+    between pyarrow and pandas (the quick commands reading CSV or Parquet): afterwards
+    ``Table.to_pandas`` raises. Our own ``import pandas`` still works.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+
+    class _NoPandas:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name == "pandas" or name.startswith("pandas."):
+                raise ImportError("pandas is not used by this command")
+
+    import pyarrow as pa
+
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        pa.scalar(0)  # pyarrow looks for pandas once, finds none, and remembers
+    finally:
+        sys.meta_path.remove(blocker)
 
 
 def read_raw(
