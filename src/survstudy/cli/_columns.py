@@ -250,9 +250,11 @@ def load_columns(
     passed as they are. Unknown columns raise :class:`DataError` listing the
     available columns.
     """
+    from survstudy.cli._process import is_own
     from survstudy.data.readers import arrow_without_pandas, read_raw
 
-    if os.path.isdir(path) or path.lower().endswith((".csv", ".txt", ".tsv", ".parquet", ".pq")):
+    tabular = path.lower().endswith((".csv", ".txt", ".tsv", ".parquet", ".pq"))
+    if is_own() and (tabular or os.path.isdir(path)):
         arrow_without_pandas()  # these formats never need pandas; its import costs ~0.3 s
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, event, *extra]))
