@@ -286,9 +286,15 @@ def _missing_mask(v: Value) -> np.ndarray:
 
 
 def _kleene(a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
+    """Kleene's ``and``/``or`` on 1.0/0.0/NaN: a false (and) or true (or) operand decides;
+    otherwise a missing one makes the result missing (``minimum``/``maximum`` carry NaN)."""
     if op == "and":
-        return np.where((a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 1.0))
-    return np.where((a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0))
+        out = np.minimum(a, b)
+        out[(a == 0) | (b == 0)] = 0.0
+    else:
+        out = np.maximum(a, b)
+        out[(a == 1) | (b == 1)] = 1.0
+    return np.asarray(out, dtype=float)
 
 
 def _number_as_text(v: Value) -> Value:
