@@ -222,10 +222,19 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
                 rule="FILE-ENCODING",
                 hint="check data.encoding",
             ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", notes
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16", notes
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig", notes
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16"), "utf-16", notes
+    except UnicodeDecodeError as exc:  # a byte-order mark, then bytes that are not that text
+        raise DataError(
+            f"the file starts as {'UTF-8' if data.startswith(codecs.BOM_UTF8) else 'UTF-16'} "
+            f"text but is not (byte {exc.start})",
+            file=file,
+            rule="FILE-ENCODING",
+            hint="save the file again as UTF-8 text",
+        ) from None
     try:
         return data.decode("utf-8"), "utf-8", notes
     except UnicodeDecodeError:
