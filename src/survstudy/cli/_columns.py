@@ -306,39 +306,6 @@ class Columns:
         return factor(self.cells[column])
 
 
-class _NoPandas:
-    """An import hook that answers 'no pandas' (see :func:`pyarrow_without_pandas`)."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not used by the quick commands")
-
-
-def pyarrow_without_pandas() -> None:
-    """Let pyarrow decide once, now, that pandas is not available — without importing it.
-
-    pyarrow asks whether pandas is importable (and imports it, ~0.3-0.8 s) the first time
-    it builds an array or a scalar from Python values, only to check that the value is not
-    a pandas object. The quick commands never hand it one, so on CSV and Parquet files
-    they make pyarrow's first such check while ``import pandas`` fails, and pyarrow records
-    "no pandas" for the process. ``import pandas`` works again at once for everyone else;
-    nothing here converts Arrow data to pandas. Does nothing when pandas is already loaded
-    (the Python API on DataFrames).
-    """
-    import sys
-
-    if "pandas" in sys.modules:
-        return
-    import pyarrow as pa
-
-    hook = _NoPandas()
-    sys.meta_path.insert(0, hook)
-    try:
-        pa.array([0])
-    finally:
-        sys.meta_path.remove(hook)
-
-
 def load_columns(
     path: str,
     time: str,
@@ -356,11 +323,12 @@ def load_columns(
     then all False): a status column with other codes (competing risks) is read among
     ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
+    from survstudy.cli._process import is_own
     from survstudy.data import readers
 
     p = Path(path)
     low = p.name.lower()
-    if (
+    if is_own() and (
         low.endswith((".parquet", ".pq"))
         or p.is_dir()
         or (
@@ -369,9 +337,10 @@ def load_columns(
             and p.stat().st_size >= readers.ARROW_CSV_MIN_BYTES
         )
     ):
-        pyarrow_without_pandas()  # files that pyarrow reads
+        # files that pyarrow reads (small CSVs go through the csv module): these formats
+        # never need pandas, whose import pyarrow would trigger (~0.3 s)
+        readers.arrow_without_pandas()
     read_raw = readers.read_raw
-
     extra = [c for c in others if c]
     used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
     raw = read_raw(path, sheet=sheet, columns=used)

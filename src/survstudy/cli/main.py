@@ -119,6 +119,10 @@ def _debug_requested(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        from survstudy.cli import _process
+
+        _process.claim()
     try:
         _register(args)
         code = app(args=args, prog_name="survstudy", standalone_mode=False)

@@ -12,6 +12,7 @@ any file. Imports: pandas, pyarrow, openpyxl, pyreadstat, ``survstudy.spec``,
 
 Public API::
 
+    plan = compile_plan(spec)                        # the cohort plan (data/plan.py)
     with open_cohort(spec, engine="memory") as h:    # or "duckdb" / "spark"
         h.cohort, h.engine                           # Cohort (memory) or DerivedCohort
     cohort = build_cohort(load_spec("study.yaml"))   # or load_cohort("study.yaml")
@@ -37,12 +38,12 @@ if TYPE_CHECKING:
         EndpointInfo,
         FlowStep,
         VariableInfo,
-        build_cohort,
-        load_cohort,
     )
+    from survstudy.data.plan import CohortPlan, compile_plan
     from survstudy.data.quality import CATALOGUE, QualityReport, format_issue
     from survstudy.data.readers import RawTable, read_raw, read_table, sha256_of
     from survstudy.data.registry import DerivedCohort, derive_from_cohort
+    from survstudy.data.run_memory import build_cohort, load_cohort
 
 # public name -> defining module; imported on first use, so that the quick commands,
 # which need only the readers, do not load the cohort builder, the spec model and pydantic
@@ -55,8 +56,10 @@ _WHERE = {
     "EndpointInfo": "cohort",
     "FlowStep": "cohort",
     "VariableInfo": "cohort",
-    "build_cohort": "cohort",
-    "load_cohort": "cohort",
+    "build_cohort": "run_memory",
+    "load_cohort": "run_memory",
+    "CohortPlan": "plan",
+    "compile_plan": "plan",
     "CATALOGUE": "quality",
     "QualityReport": "quality",
     "format_issue": "quality",
@@ -84,6 +87,7 @@ __all__ = [
     "CategoricalColumn",
     "Cohort",
     "CohortHandle",
+    "CohortPlan",
     "DerivedCohort",
     "EndpointInfo",
     "FlowStep",
@@ -91,6 +95,7 @@ __all__ = [
     "RawTable",
     "VariableInfo",
     "build_cohort",
+    "compile_plan",
     "derive_from_cohort",
     "format_issue",
     "load_cohort",

@@ -5,7 +5,7 @@ whatever executes the cohort plan:
 
 * ``engine="memory"`` (the default): the spec's data file is read (only the columns
   the spec uses) and the plan runs columnar in memory
-  (:func:`survstudy.data.cohort.build_cohort`); ``handle.cohort`` is a
+  (:func:`survstudy.data.run_memory.build_cohort`); ``handle.cohort`` is a
   :class:`~survstudy.data.cohort.Cohort` and ``handle.engine`` is ``None``.
 * ``engine="duckdb"`` or ``"spark"``: the cohort is derived where the data are and
   written as the *derived table* (:mod:`survstudy.data.registry`) into a private
@@ -35,9 +35,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from survstudy.data.cohort import Cohort, build_cohort
+from survstudy.data.cohort import Cohort
 from survstudy.data.readers import RawTable
 from survstudy.data.registry import DerivedCohort, derive_from_cohort
+from survstudy.data.run_memory import build_cohort
 from survstudy.spec import StudySpec
 
 __all__ = ["ENGINES", "CohortHandle", "open_cohort", "sql_readable"]

@@ -76,6 +76,17 @@ class ExpandingIssues:
     def add(self, code: str, message: str, *, rows: Iterable[int] = (), **kw: Any) -> None:
         self.issues.add(code, message, rows=self.distinct.expand(rows), **kw)
 
+    def check(
+        self,
+        code: str,
+        variant: str = "",
+        params: dict[str, Any] | None = None,
+        *,
+        rows: Iterable[int] = (),
+        **kw: Any,
+    ) -> None:
+        self.issues.check(code, variant, params, rows=self.distinct.expand(rows), **kw)
+
 
 class Cells:
     """One column of raw cells (see the module docstring)."""

@@ -29,6 +29,7 @@ from survstudy.data.expressions import EPOCH
 from survstudy.data.quality import IssueCollector
 
 __all__ = [
+    "category_codes",
     "column_categories",
     "column_dates",
     "column_events",
@@ -204,6 +205,18 @@ def column_categories(
         expand=d.expand,
     )
     return d.take(levels), order
+
+
+def category_codes(cells: Cells, levels: np.ndarray, order: list[str]) -> np.ndarray:
+    """The codes (positions in ``order``, -1 missing) of the level names ``levels`` that
+    :func:`column_categories` gave for ``cells``, computed once per distinct cell."""
+    d = cells.distinct
+    index = {lev: i for i, lev in enumerate(order)}
+    # a row holding each distinct value (all rows of a value have its level)
+    some_row = np.zeros(len(d.values), dtype=np.int64)
+    some_row[d.inverse] = np.arange(len(d.inverse))
+    per_value = [index.get(lv, -1) if lv is not None else -1 for lv in levels[some_row].tolist()]
+    return d.take(per_value, np.int64)
 
 
 def column_sublevels(

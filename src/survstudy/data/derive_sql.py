@@ -12,8 +12,10 @@ aggregate query over the same CTEs (counts), plus, for each issue found, a query
 for its first :data:`MAX_ROWS` row numbers; no identifier or date value ever
 leaves the engine.
 
-The SQL mirrors the in-memory builder (:class:`survstudy.data.cohort._Builder`)
-rule for rule: missing-value codes and level matching compare cells as
+This module is the SQL executor of the cohort plan (:mod:`survstudy.data.plan`):
+:class:`SqlRun` runs the plan's steps (each step's ``sql`` rendering, next to its
+columnar one in :mod:`survstudy.data.steps`), which add columns to the chain of CTEs
+and declare their checks. Missing-value codes and level matching compare cells as
 :func:`survstudy.data.columns.norm_text` does (numbers by value, text trimmed and
 case-folded), levels found in the data are ordered numbers first then text,
 three-valued logic decides the population (an ``include`` that is unknown
@@ -27,7 +29,7 @@ the order-preserving scan); Spark from ``monotonically_increasing_id()`` per inp
 file and partition, offset by the counts of the earlier ones (a small aggregate).
 
 CSV files are read with every cell as text (DuckDB ``all_varchar``; Spark the
-engine's untyped view), so that the builder's rules see what it sees; Parquet
+engine's untyped view), so that the typing rules see what the in-memory reader gives; Parquet
 columns keep their types (numbers match codes by value, booleans as true/false).
 
 Not translated (a :class:`~survstudy.errors.SpecError` with code
@@ -41,12 +43,12 @@ number or category; more than
 :data:`MAX_LEVELS` categories found in the data; expressions comparing a category
 with a *computed* number, date or condition.
 
-The query is a chain of CTEs (one level per step that needs the previous one's
-columns: about 20 for the seed study). Spark's analyzer stops at 100 iterations;
+The query is a chain of CTEs: a step's column joins the CTE being built unless it uses
+one of that CTE's columns, which starts a new level. Spark's analyzer stops at 100 iterations;
 a spec with a very long chain of derived variables on each other may need the
 Spark engine's ``conf={"spark.sql.analyzer.maxIterations": "500"}``.
 
-Known differences from the builder: messages list at most :data:`MAX_ROWS` rows
+Known differences from the in-memory executor: messages list at most :data:`MAX_ROWS` rows
 (and say how many in all); CATEGORY-UNKNOWN and EVENT-CODE give, per value, its
 count and first/last rows; ID-DUPLICATE lists the first :data:`MAX_ROWS` ids.
 Text is trimmed of spaces (not every Unicode space) and lower-cased (not
@@ -57,34 +59,43 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from survstudy.data.cohort import (
-    EndpointInfo,
-    FlowStep,
-    VariableInfo,
-    death_variables,
-    endpoint_definition,
-    missing_column_error,
+from survstudy.data.cohort import missing_column_error
+from survstudy.data.columns import (
+    allowed_levels,
+    ambiguity_evidence,
+    case_groups_text,
+    listed_texts,
+    norm_text,
+    shown,
 )
-from survstudy.data.columns import norm_text, shown, sublevels
-from survstudy.data.expr_sql import SqlValue, Untranslatable, num_lit, str_lit, translate
-from survstudy.data.expressions import ExpressionTypeError, date_to_days
-from survstudy.data.quality import IssueCollector, format_rows
+from survstudy.data.expressions import (
+    ExpressionTypeError,
+    PlanNode,
+    SqlValue,
+    Untranslatable,
+    num_lit,
+    str_lit,
+    translate,
+    translate_node,
+)
+from survstudy.data.plan import CohortPlan, compile_plan
+from survstudy.data.quality import CHECKS, IssueCollector, format_rows
 from survstudy.data.readers import sha256_of_files
-from survstudy.data.registry import DerivedCohort, applicable_column, detail_levels
+from survstudy.data.registry import DerivedCohort, applicable_column
+from survstudy.data.steps import _listed_numbers
 from survstudy.engines.base import Source
 from survstudy.errors import DataError, SpecError
-from survstudy.spec import DEFAULT_MISSING, StudySpec, derivation_order, endpoint_columns
+from survstudy.spec import StudySpec
 from survstudy.spec import parse_expression as _parse
-from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 
-__all__ = ["MAX_ROWS", "derive_cohort"]
+__all__ = ["MAX_ROWS", "Cell", "SqlRun", "derive_cohort"]
 
 #: row numbers listed per data-quality issue (the message gives the total)
 MAX_ROWS = 20
@@ -109,16 +120,17 @@ def unsupported(feature: str) -> SpecError:
 
 @dataclass
 class _Check:
-    """A data-quality check: rows where ``cond`` holds (among included rows for scope incl)."""
+    """A declared check: rows where ``cond`` holds (among included rows for scope incl);
+    its wording is the catalogue's ``code``/``variant`` with ``params``."""
 
     code: str
-    message: str | Callable[[int, list[Any]], str]
     cond: str
+    variant: str = ""
     scope: str = "all"
     column: str | None = None
-    hint: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, str] = field(default_factory=dict)
     sensitive: bool = False
-    severity: str | None = None
     file: str | None = None
     values: str | None = None  # SQL of the values the message lists
     values_mode: str = ""  # range | mixed | grouped
@@ -129,7 +141,7 @@ class _Check:
 
 
 @dataclass(frozen=True)
-class _Cell:
+class Cell:
     """A raw cell of a data column: its SQL and kind (num, int, bool, text, date)."""
 
     sql: str
@@ -173,27 +185,38 @@ def _type_kind(type_name: str) -> str:
     return "text"
 
 
-class _Deriver:
-    def __init__(self, spec: StudySpec, engine: Any) -> None:
-        self.spec = spec
+class SqlRun:
+    """Runs a plan's steps as SQL on a data engine (the primitives the steps' ``sql``
+    renderings use): columns are added to a chain of CTEs, checks are declared and
+    counted at the end."""
+
+    def __init__(self, plan: CohortPlan, engine: Any) -> None:
+        self.plan = plan
+        self.spec = plan.spec
         self.engine = engine
         self.d: str = engine.dialect.name
-        self.file = spec.data.path
-        base = {norm_text(c) for c in spec.data.missing}
-        self.codes = frozenset({*DEFAULT_MISSING, *(c for c in base if c is not None)})
+        self.file = self.spec.data.path
         self.checks: list[_Check] = []
         self.ctes: list[tuple[str, str]] = []
         self.pending: list[str] = []  # select items of the CTE being built
+        self.pending_idents: set[str] = set()
         self.env: dict[str, SqlValue] = {}
         self.levels: dict[str, list[str]] = {}
-        self.value_col: dict[str, str] = {}  # variable -> pipeline column (value or code)
-        self.invalid: dict[str, str] = {}  # variable -> BOOLEAN column: given but unreadable
-        self.multi: dict[str, list[tuple[str, str, str]]] = {}  # name -> (label, out col, col)
-        self.details: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {}
-        self.reported: set[tuple[Any, ...]] = set()
+        self.value_col: dict[str, str] = {}  # name -> its column (value, or category code)
+        self.multi: dict[str, list[tuple[str, str]]] = {}
         self.key_cols: dict[str, tuple[str, str, str, str]] = {}
+        self.meta: list[tuple[str, str]] = []  # (name of a count, SQL over included rows)
+        self.keeps: list[str] = []
+        self.steps: list[tuple[str, str]] = []  # population: (before, after)
+        self.population_checks: list[_Check] = []
+        self.inc = "TRUE"
+        self.id_cell: Cell | None = None
+        self.idents: set[str] = set()
 
     # ------------------------------------------------------------------ SQL helpers
+    def unsupported(self, feature: str) -> SpecError:
+        return unsupported(feature)
+
     def q(self, name: str) -> str:
         return str(self.engine.dialect.ident(name))
 
@@ -218,8 +241,19 @@ class _Deriver:
         return self.q(f"ss__{name}")
 
     def add(self, expr: str, name: str) -> str:
-        ident = self.col(name)
+        """Add ``expr`` as a column of the CTE being built (a new CTE when it uses one of
+        that CTE's columns)."""
+        if any(i in expr for i in self.pending_idents):
+            self.flush()
+        base = re.sub(r"[^A-Za-z0-9_]", "_", name)
+        ident = self.col(base)
+        k = 1
+        while ident in self.idents:
+            k += 1
+            ident = self.col(f"{base}_{k}")
+        self.idents.add(ident)
         self.pending.append(f"{expr} AS {ident}")
+        self.pending_idents.add(ident)
         return ident
 
     def flush(self) -> None:
@@ -229,6 +263,7 @@ class _Deriver:
         name = f"ss_c{len(self.ctes)}"
         self.ctes.append((name, f"SELECT *, {', '.join(self.pending)} FROM {prev}"))
         self.pending = []
+        self.pending_idents = set()
 
     def with_sql(self, *, flush: bool = True) -> str:
         if flush:
@@ -248,14 +283,70 @@ class _Deriver:
     def run(self, sql: str) -> dict[str, Any]:
         return dict(self.engine.query(sql, file=self.label))
 
+    # ------------------------------------------------------------------ plan columns
+    def define(self, name: str, kind: str, sql: str) -> str:
+        """The plan column ``name`` (of ``kind``) as a new column."""
+        ident = self.add(sql, name.lstrip("#"))
+        self.value_col[name] = ident
+        self.env[name] = SqlValue(kind, ident)
+        return ident
+
+    def define_codes(self, name: str, code: str) -> None:
+        """A category ``name`` as its code column (into ``self.levels[name]``); expressions
+        see the level names."""
+        ident = self.add(code, name.lstrip("#"))
+        self.value_col[name] = ident
+        levels = self.levels[name]
+        whens = " ".join(f"WHEN {i} THEN {self.s(lv)}" for i, lv in enumerate(levels))
+        sql = f"(CASE {ident} {whens} END)" if levels else f"CAST(NULL AS {self.text_type()})"
+        self.env[name] = SqlValue("text", sql)
+
+    def value_sql(self, name: str) -> str:
+        return self.env[name].sql
+
+    def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
+        return SpecError(
+            message,
+            file=str(self.spec.path.name) if self.spec.path else None,
+            line=self.spec.line_of(*key),
+            key=".".join(str(k) for k in key),
+            code="SPEC-EXPRESSION",
+        )
+
+    def eval_text(self, text: str, key: tuple[str | int, ...]) -> SqlValue:
+        expr = _parse(text)
+        env = {n: self.env[n] for n in expr.names if n in self.env}
+        try:
+            return translate(
+                expr,
+                env,
+                dialect=self.d,
+                days_per_month=self.spec.units.days_per_month,
+                days_per_year=self.spec.units.days_per_year,
+            )
+        except ExpressionTypeError as exc:
+            raise self.spec_fail(str(exc), key) from None
+        except Untranslatable as exc:
+            raise unsupported(f"{exc} ({'.'.join(str(k) for k in key)})") from None
+
+    def eval_node(self, node: PlanNode, text: str = "") -> SqlValue:
+        return translate_node(
+            node,
+            self.env,
+            dialect=self.d,
+            text=text,
+            days_per_month=self.spec.units.days_per_month,
+            days_per_year=self.spec.units.days_per_year,
+        )
+
     # ------------------------------------------------------------------ cells
-    def cell(self, column: str, key: tuple[str | int, ...]) -> _Cell:
+    def cell(self, column: str, key: tuple[str | int, ...]) -> Cell:
         if column not in self.types:
             raise missing_column_error(self.spec, self.file, column, list(self.types), key)
         kind = self.types[column]
-        return _Cell(self.q(column), kind, column, raw=True)
+        return Cell(self.q(column), kind, column, raw=True)
 
-    def keys(self, c: _Cell) -> tuple[str, str]:
+    def keys(self, c: Cell) -> tuple[str, str]:
         """SQL of a text cell's :func:`norm_text` key: (the trimmed, lower-case text, its
         number when the text is one, else NULL). A data column's keys are computed once
         per row in the ``ss_keys`` CTE; an expression's inline."""
@@ -269,7 +360,7 @@ class _Deriver:
         ki, kni, _, _ = self.key_cols[c.column]
         return ki, kni
 
-    def match(self, c: _Cell, keys: Sequence[str]) -> str:
+    def match(self, c: Cell, keys: Sequence[str]) -> str:
         """SQL: the cell's :func:`norm_text` is one of ``keys`` (NULL for a NULL cell)."""
         nums, texts = _split_keys(keys)
         if c.kind in ("num", "int"):
@@ -295,16 +386,16 @@ class _Deriver:
             )
         return f"({c.sql} IS NULL AND FALSE)"
 
-    def missing(self, c: _Cell, codes: frozenset[str]) -> str:
+    def missing(self, c: Cell, codes: frozenset[str]) -> str:
         """SQL (never NULL): the cell is empty, NaN or a missing-value code."""
         parts = [f"{c.sql} IS NULL"]
         if c.kind == "num":
-            parts.append(f"isnan(CAST({c.sql} AS DOUBLE))")
+            parts.append(self.engine.dialect.isnan(f"CAST({c.sql} AS DOUBLE)"))
         if c.kind in ("num", "int", "bool", "text", "null") and codes:
             parts.append(f"COALESCE({self.match(c, sorted(codes))}, FALSE)")
         return "(" + " OR ".join(parts) + ")"
 
-    def number(self, c: _Cell, codes: frozenset[str]) -> tuple[str, str | None]:
+    def number(self, c: Cell, codes: frozenset[str]) -> tuple[str, str | None]:
         """(value SQL as DOUBLE, SQL of cells that are text, not numbers) as parse_numbers."""
         miss = self.missing(c, codes)
         if c.kind in ("num", "int"):
@@ -326,10 +417,74 @@ class _Deriver:
         raise unsupported(f"the date column '{c.column}' used as a number")
 
     # ------------------------------------------------------------------ checks
-    def check(self, code: str, message: Any, cond: str, **kw: Any) -> _Check:
-        chk = _Check(code, message, cond, **kw)
+    def check(
+        self,
+        code: str,
+        cond: str,
+        *,
+        variant: str = "",
+        scope: str = "all",
+        column: str | None = None,
+        params: dict[str, Any] | None = None,
+        counts: dict[str, str] | None = None,
+        sensitive: bool = False,
+        file: str | None = None,
+        values: str | None = None,
+        values_mode: str = "",
+        no_rows: bool = False,
+    ) -> _Check:
+        """Declare the catalogue's check ``code`` on the rows where ``cond`` holds."""
+        chk = _Check(
+            code,
+            cond,
+            variant=variant,
+            scope=scope,
+            column=column,
+            params=dict(params or {}),
+            counts=dict(counts or {}),
+            sensitive=sensitive,
+            file=file,
+            values=values,
+            values_mode=values_mode,
+            no_rows=no_rows,
+        )
         self.checks.append(chk)
         return chk
+
+    def grouped_check(
+        self, code: str, variant: str, cond: str, c: Cell, *, column: str, params: dict[str, Any]
+    ) -> None:
+        """A check listing each value found with its count and first/last rows."""
+        self.check(
+            code,
+            cond,
+            variant=variant,
+            column=column,
+            params=params,
+            sensitive=True,
+            values=c.sql if c.kind != "text" else f"trim({c.sql})",
+            values_mode="grouped",
+        )
+
+    def mixed_types(self, c: Cell, bad: str) -> None:
+        self.check(
+            "MIXED-TYPES",
+            bad,
+            column=c.column,
+            sensitive=True,
+            values=f"trim(CAST({c.sql} AS {self.text_type()}))",
+            values_mode="mixed",
+        )
+
+    def category_unknown(self, c: Cell, unknown: str, level_map: dict[str, list[Any]]) -> None:
+        self.grouped_check(
+            "CATEGORY-UNKNOWN",
+            "",
+            unknown,
+            c,
+            column=c.column,
+            params={"allowed": allowed_levels(level_map)},
+        )
 
     # ------------------------------------------------------------------ source
     def open_source(self) -> None:
@@ -372,7 +527,7 @@ class _Deriver:
         self.source = Source.from_path(str(path), format=fmt)
         files = self.source.expanded_paths()
         self.files = files
-        # CSV cells as text: the builder's rules (missing codes, level matching) apply to
+        # CSV cells as text: the typing rules (missing codes, level matching) apply to
         # the text, not to the engine's typing (DuckDB reads yes/no as BOOLEAN, '01' as 1)
         self.relation, label = self.engine.relation(self.source, text=True)
         self.label = label or self.file
@@ -432,100 +587,16 @@ class _Deriver:
             )
         self.ctes.append(("ss_keys", ""))  # rendered by with_sql (the text cells' keys)
 
-    # ------------------------------------------------------------------ steps
-    def codes_for(self, var: VariableSpec) -> frozenset[str]:
-        extra = {norm_text(c) for c in var.missing}
-        return self.codes | frozenset(c for c in extra if c is not None)
-
-    def check_ids(self) -> None:
-        id_col = self.spec.data.id
-        if id_col is None:
-            self.id_cell = None
-            return
-        self.id_cell = self.cell(id_col, ("data", "id"))
-
-    def read_variables(self) -> None:
-        flags: list[tuple[str, str]] = []
-        for name, var in self.spec.variables.items():
-            if var.derive is not None:
-                continue
-            key = ("variables", name)
-            if var.type == "multiselect":
-                self.read_multiselect(name, var)
-                continue
-            column = var.column or name
-            c = self.cell(column, key)
-            if var.type == "identifier":
-                continue
-            codes = self.codes_for(var)
-            self.read_column(name, var, c, codes)
-            if c.kind != "date":
-                flags.append((name, f"(NOT {self.missing(c, codes)})"))
-        self.flush()
-        # cells that hold something but failed a check: already reported as errors
-        for name, present in flags:
-            value = self.value_col[name]
-            self.invalid[name] = self.add(f"({present} AND {value} IS NULL)", f"x__{name}")
-        self.flush()
-
-    def read_column(self, name: str, var: VariableSpec, c: _Cell, codes: frozenset[str]) -> None:
-        if var.type == "date":
-            if c.kind == "date":
-                v = f"(CASE WHEN {c.sql} IS NULL THEN NULL ELSE {self.days(c.sql)} END)"
-            elif c.kind in ("text", "null"):
-                v = self.text_date(var, c, codes)
-            else:
-                raise unsupported(f"the date column '{c.column}' stored as numbers")
-            self.value_col[name] = self.add(v, f"v__{name}")
-            self.env[name] = SqlValue("date", self.value_col[name])
-            return
-        if var.type == "continuous" or var.cuts is not None:
-            value, bad = self.number(c, codes)
-            if bad is not None:
-                self.mixed_types(c, bad)
-            ident = self.add(value, f"n__{name}")
-            self.check_range(name, var, c.column, ident)
-            if var.cuts is not None:
-                self.cut(name, var, value)
-            else:
-                self.value_col[name] = ident
-                self.env[name] = SqlValue("number", ident)
-            return
-        level_map = var.level_map()
-        code, unknown = self.categorize(name, c, codes, level_map)
-        self.value_col[name] = self.add(code, f"v__{name}")
-        self.set_text_env(name)
-        if unknown is not None:
-            self.category_unknown(c, unknown, level_map)
-        if any(len(v) > 1 for v in level_map.values()):
-            _, groups = sublevels([], codes, level_map)
-            order = detail_levels(VariableInfo(name, name, var.type, name, sublevels=groups))
-            index = {t: i for i, t in enumerate(order)}
-            seen: set[str] = set()
-            whens = []
-            for values in level_map.values():
-                for val in values:
-                    k = norm_text(val)
-                    if k is None or k in seen:
-                        continue
-                    seen.add(k)
-                    text = "true" if val is True else "false" if val is False else str(val)
-                    if isinstance(val, float) and val.is_integer():
-                        text = str(int(val))
-                    whens.append(f"WHEN {self.match(c, [k])} THEN {index[text]}")
-            miss = self.missing(c, codes)
-            expr = f"(CASE WHEN {miss} THEN NULL {' '.join(whens)} ELSE NULL END)"
-            self.details[name] = (self.add(expr, f"dt__{name}"), groups)
-
+    # ------------------------------------------------------------------ typing
     def make_date(self, y: str, m: str, d: str) -> str:
         return f"TRY_CAST(concat({y}, '-', lpad({m}, 2, '0'), '-', lpad({d}, 2, '0')) AS DATE)"
 
-    def text_date(self, var: VariableSpec, c: _Cell, codes: frozenset[str]) -> str:
+    def text_date(self, date_format: str | None, c: Cell, codes: frozenset[str]) -> str:
         """Day numbers of dates written as text, as parse_dates reads them: YYYY-MM-DD (or
         with / or .) always; a/b/YYYY by data.date_format, or when every such value of the
         column reads one way (else DATE-AMBIGUOUS / DATE-INCONSISTENT). Other writings
         (two-digit years, month names, Excel serials, strptime patterns) are refused."""
-        fmt = (var.date_format or self.spec.data.date_format or "").strip()
+        fmt = (date_format or "").strip()
         order = fmt.upper() if fmt.upper() in ("DMY", "MDY", "YMD") else None
         pattern = "%" in fmt
         miss = self.missing(c, codes)
@@ -569,29 +640,23 @@ class _Deriver:
         elif order == "YMD":
             aby_d = "CAST(NULL AS DATE)"
         elif n_amb:
-            evidence = ""
-            if first_d is not None and first_m is None:
-                evidence = f" (row {first_d} can only be day/month/year)"
-            elif first_m is not None and first_d is None:
-                evidence = f" (row {first_m} can only be month/day/year)"
+            variant, evidence_row = ambiguity_evidence(first_d, first_m)
             self.check(
                 "DATE-AMBIGUOUS",
-                "the date can be read as day/month/year or as month/day/year" + evidence,
                 amb,
+                variant=variant,
+                params={"row": evidence_row},
                 column=c.column,
                 sensitive=True,
-                hint="set data.date_format: DMY (day first) or MDY (month first)",
             )
             aby_d, blocked = "CAST(NULL AS DATE)", True
         elif first_d is not None and first_m is not None:
             self.check(
                 "DATE-INCONSISTENT",
-                f"the column mixes day/month/year (e.g. row {first_d}) and month/day/year "
-                f"(e.g. row {first_m}) dates",
                 f"({odmy} OR {omdy})",
+                params={"dmy_row": first_d, "mdy_row": first_m},
                 column=c.column,
                 sensitive=True,
-                hint="write one format throughout, preferably YYYY-MM-DD",
             )
             aby_d, blocked = "CAST(NULL AS DATE)", True
         else:
@@ -599,80 +664,15 @@ class _Deriver:
         bad_aby = "FALSE" if blocked else f"({aby} AND {aby_d} IS NULL)"
         self.check(
             "DATE-UNPARSEABLE",
-            "cannot read the value as a date",
             f"(({iso} AND {iso_d} IS NULL) OR {bad_aby})",
             column=c.column,
             sensitive=True,
-            hint="write dates as YYYY-MM-DD",
         )
         day = f"(CASE WHEN {iso} THEN {iso_d} WHEN {aby} THEN {aby_d} END)"
         return f"(CASE WHEN {miss} THEN NULL ELSE {self.days(day)} END)"
 
-    def set_text_env(self, name: str) -> None:
-        ident = self.value_col[name]
-        levels = self.levels[name]
-        whens = " ".join(f"WHEN {i} THEN {self.s(lv)}" for i, lv in enumerate(levels))
-        sql = f"(CASE {ident} {whens} END)" if levels else f"CAST(NULL AS {self.text_type()})"
-        self.env[name] = SqlValue("text", sql)
-
-    def mixed_types(self, c: _Cell, bad: str) -> None:
-        self.check(
-            "MIXED-TYPES",
-            lambda n, vals: (
-                "expected numbers, found text: "
-                + ", ".join(repr(v) for v in vals[:5])
-                + (" …" if len(vals) > 5 else "")
-            ),
-            bad,
-            column=c.column,
-            sensitive=True,
-            hint="correct the cells, or add the codes to data.missing if they mean 'missing'",
-            values=f"trim(CAST({c.sql} AS {self.text_type()}))",
-            values_mode="mixed",
-        )
-
-    def category_unknown(self, c: _Cell, unknown: str, level_map: dict[str, list[Any]]) -> None:
-        allowed = ", ".join(
-            f"{lv} = {', '.join(str(x) for x in vs)}" if vs else lv for lv, vs in level_map.items()
-        )
-        self.check(
-            "CATEGORY-UNKNOWN",
-            lambda n, vals: "value(s) not among the categories: " + "; ".join(vals),
-            unknown,
-            column=c.column,
-            sensitive=True,
-            hint=f"known: {allowed}; add the value to a level in the spec or correct the cell",
-            values=c.sql if c.kind != "text" else f"trim({c.sql})",
-            values_mode="grouped",
-        )
-
-    def check_range(self, name: str, var: VariableSpec, column: str, ident: str) -> None:
-        if var.range is None:
-            return
-        lo, hi = var.range
-        self.check(
-            "RANGE",
-            lambda n, vals: (
-                f"value(s) outside the plausible range [{norm_text(lo)}, "
-                f"{norm_text(hi)}]: " + ", ".join(norm_text(float(v)) or "" for v in vals[:5])
-            ),
-            f"({ident} < {num_lit(lo)} OR {ident} > {num_lit(hi)})",
-            column=column,
-            hint="correct the cells, or widen 'range' in the spec if they are right",
-            values=ident,
-            values_mode="range",
-        )
-
-    def cut(self, name: str, var: VariableSpec, ident: str) -> None:
-        cuts = list(var.cuts or [])
-        whens = " ".join(f"WHEN {ident} < {num_lit(c)} THEN {i}" for i, c in enumerate(cuts))
-        expr = f"(CASE WHEN {ident} IS NULL THEN NULL {whens} ELSE {len(cuts)} END)"
-        self.levels[name] = list(var.cut_names())
-        self.value_col[name] = self.add(expr, f"v__{name}")
-        self.set_text_env(name)
-
     def categorize(
-        self, name: str, c: _Cell, codes: frozenset[str], level_map: dict[str, list[Any]]
+        self, name: str, c: Cell, codes: frozenset[str], level_map: dict[str, list[Any]]
     ) -> tuple[str, str | None]:
         """(code SQL, SQL of unknown values or None) as parse_categories; sets self.levels."""
         miss = self.missing(c, codes)
@@ -727,11 +727,9 @@ class _Deriver:
         if clashes:
             self.check(
                 "CATEGORY-CASE",
-                "categories differ only by upper/lower case: "
-                + "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes),
                 "FALSE",
                 column=c.column,
-                hint="list the levels in the spec to merge them",
+                params={"groups": case_groups_text(clashes)},
                 no_rows=True,
             )
         order = [norm_text(x) or "" for x in numbers] + texts
@@ -745,564 +743,33 @@ class _Deriver:
         )
         return code, None
 
-    def read_multiselect(self, name: str, var: VariableSpec) -> None:
-        assert var.options is not None
-        selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
-        level_map: dict[str, list[Any]] = {"1": list(selected), "0": list(DEFAULT_FALSE)}
-        out = []
-        for j, (label, column) in enumerate(var.options.items()):
-            c = self.cell(column, ("variables", name, "options", label))
-            code, unknown = self.categorize(f"{name}__{j + 1}", c, self.codes_for(var), level_map)
-            value = f"(CASE {code} WHEN 0 THEN 1.0E0 WHEN 1 THEN 0.0E0 END)"
-            if var.blank_is_no:
-                blank = f"({c.sql} IS NULL)"
-                if c.kind in ("text", "null"):
-                    blank = f"({c.sql} IS NULL OR trim({c.sql}) = '')"
-                value = f"(CASE WHEN {blank} THEN 0.0E0 ELSE {value} END)"
-            if unknown is not None:
-                self.category_unknown(c, unknown, level_map)
-            out.append((label, f"{name}__{j + 1}", self.add(value, f"m__{name}__{j + 1}")))
-        self.multi[name] = out
-
-    # ------------------------------------------------------------------ derive
-    def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
-        return SpecError(
-            message,
-            file=str(self.spec.path.name) if self.spec.path else None,
-            line=self.spec.line_of(*key),
-            key=".".join(str(k) for k in key),
-            code="SPEC-EXPRESSION",
-        )
-
-    def eval(self, text: str, key: tuple[str | int, ...]) -> SqlValue:
-        expr = _parse(text)
-        env = {n: self.env[n] for n in expr.names if n in self.env}
-        try:
-            return translate(
-                expr,
-                env,
-                dialect=self.d,
-                days_per_month=self.spec.units.days_per_month,
-                days_per_year=self.spec.units.days_per_year,
-            )
-        except ExpressionTypeError as exc:
-            raise self.spec_fail(str(exc), key) from None
-        except Untranslatable as exc:
-            raise unsupported(f"{exc} ({'.'.join(str(k) for k in key)})") from None
-
-    def derive(self) -> None:
-        spec = self.spec
-        # derived variables share a CTE level until one uses another of the same level
-        level: set[str] = set()
-        for name in derivation_order(spec):
-            var = spec.variables[name]
-            key = ("variables", name, "derive")
-            if _parse(str(var.derive)).names & level:
-                self.flush()
-                level = set()
-            level.add(name)
-            result = self.eval(str(var.derive), key)
-            if var.type == "continuous":
-                if result.kind != "number":
-                    raise self.spec_fail(
-                        f"'{name}' is continuous but its expression gives a {result.kind}", key
-                    )
-                ident = self.add(result.sql, f"v__{name}")
-                self.check_range(name, var, name, ident)
-                self.value_col[name] = ident
-                self.env[name] = SqlValue("number", ident)
-            elif var.type == "date":
-                if result.kind != "date":
-                    raise self.spec_fail(
-                        f"'{name}' is a date but its expression gives a {result.kind}", key
-                    )
-                self.value_col[name] = self.add(result.sql, f"v__{name}")
-                self.env[name] = SqlValue("date", self.value_col[name])
-            else:
-                if var.cuts is not None and result.kind == "number":
-                    self.cut(name, var, f"({result.sql})")
+    def detail_codes(
+        self, name: str, c: Cell, codes: frozenset[str], level_map: dict[str, list[Any]]
+    ) -> None:
+        """``#detail:name``: the code of each cell's data value among the grouped levels'
+        values (:meth:`CohortPlan.detail_order`)."""
+        index = {t: i for i, t in enumerate(self.plan.detail_order(name))}
+        seen: set[str] = set()
+        whens = []
+        for values in level_map.values():
+            for val in values:
+                k = norm_text(val)
+                if k is None or k in seen:
                     continue
-                if result.kind == "date":
-                    raise self.spec_fail(
-                        f"'{name}' is {var.type} but its expression gives a date", key
-                    )
-                kind = {"bool": "bool", "number": "num", "text": "text"}[result.kind]
-                c = _Cell(f"({result.sql})", kind, name)
-                level_map = var.level_map()
-                code, unknown = self.categorize(name, c, frozenset(), level_map)
-                self.value_col[name] = self.add(code, f"v__{name}")
-                self.set_text_env(name)
-                if unknown is not None:
-                    self.category_unknown(c, unknown, level_map)
-        self.flush()
-
-    # ------------------------------------------------------------------ population
-    def population(self) -> None:
-        keeps: list[str] = []
-        self.steps: list[tuple[str, str, str, str]] = []  # (which, expr text, before, after)
-        for i, step in enumerate(self.spec.population):
-            which = "include" if step.include is not None else "exclude"
-            key: tuple[str | int, ...] = ("population", i, which)
-            result = self.eval(step.expression, key)
-            if result.kind != "bool":
-                raise self.spec_fail(
-                    f"a population criterion must be a condition, not a {result.kind}", key
-                )
-            p = self.add(result.sql, f"p__{i}")
-            before = " AND ".join(keeps) if keeps else "TRUE"
-            keeps.append(f"({p} IS TRUE)" if which == "include" else f"({p} IS NOT TRUE)")
-            after = " AND ".join(keeps)
-            self.steps.append((which, step.expression, f"({before})", f"({after})"))
-            fate = "excluded" if which == "include" else "kept"
-            self.check(
-                "POPULATION-MISSING",
-                f"the criterion '{step.expression}' cannot be evaluated (missing values); "
-                f"these rows were {fate}",
-                f"({before} AND {p} IS NULL)",
-                hint="fill in the values the criterion uses",
-            )
-        self.flush()
-        self.inc = self.add(" AND ".join(keeps) if keeps else "TRUE", "inc")
-        self.flush()
-        if self.spec.population:
-            self.check(
-                "NO-PATIENTS",
-                "no patient meets the inclusion criteria",
-                f"(NOT {self.inc})",
-                hint="check the population criteria and the dates' format",
-                no_rows=True,
-            )
-
-    def applicable(self) -> None:
-        self.app: dict[str, str] = {}
-        for name, var in self.spec.variables.items():
-            if var.applicable_when is None:
-                self.app[name] = "TRUE"
-                continue
-            key = ("variables", name, "applicable_when")
-            result = self.eval(var.applicable_when, key)
-            if result.kind != "bool":
-                raise self.spec_fail(
-                    f"'applicable_when' must be a condition, not a {result.kind}", key
-                )
-            self.app[name] = self.add(f"COALESCE({result.sql}, FALSE)", f"a__{name}")
-        self.flush()
-
-    def inv(self, name: str) -> str:
-        return self.invalid.get(name, "FALSE")
-
-    def future_dates(self) -> None:
-        spec = self.spec
-        if spec.data.cutoff is None:
-            return
-        cutoff = num_lit(date_to_days(spec.data.cutoff))
-        handled = {
-            v for ep in spec.endpoints.values() for v in (*ep.events, *ep.censor, *ep.competing)
-        }
-        starts = {str(ep.start) for ep in spec.endpoints.values() if ep.from_dates}
-        for name, var in spec.variables.items():
-            if var.type != "date" or name not in self.value_col:
-                continue
-            if name in handled and name not in starts:
-                continue
-            cond = f"({self.value_col[name]} > {cutoff})"
-            if name in starts:
-                self.check(
-                    "DATE-FUTURE",
-                    f"the start date is after the data cut-off ({spec.data.cutoff})",
-                    cond,
-                    scope="incl",
-                    column=var.column or name,
-                    sensitive=True,
-                    severity="error",
-                    hint="exclude these patients under population, or move data.cutoff",
-                )
-            else:
-                self.check(
-                    "DATE-FUTURE",
-                    f"the date is after the data cut-off ({spec.data.cutoff})",
-                    cond,
-                    scope="incl",
-                    column=var.column or name,
-                    sensitive=True,
-                    hint="check the date or the cut-off in the spec",
-                )
-
-    def death_checks(self) -> None:
-        spec = self.spec
-        death_vars = death_variables(spec)
-        event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
-        censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
-        for dv in death_vars:
-            death = self.value_col[dv]
-            for var in sorted(event_vars - {dv}):
-                self.check(
-                    "PROGRESSION-AFTER-DEATH",
-                    f"the event date ('{var}') is after the date of death ('{dv}')",
-                    f"({self.value_col[var]} > {death})",
-                    scope="incl",
-                    column=var,
-                    sensitive=True,
-                    hint="check both dates",
-                )
-            for var in sorted(censor_vars - {dv}):
-                self.check(
-                    "FOLLOWUP-AFTER-DEATH",
-                    f"the last follow-up ('{var}') is after the date of death ('{dv}')",
-                    f"({self.value_col[var]} > {death})",
-                    scope="incl",
-                    column=var,
-                    sensitive=True,
-                    hint="check both dates",
-                )
-
-    def pair_issue(self, code: str, message: str, cond: str, column: str, start: str) -> None:
-        key = (code, column, start)
-        if key in self.reported:
-            return
-        self.reported.add(key)
-        self.check(
-            code,
-            message,
-            cond,
-            scope="incl",
-            column=column,
-            sensitive=True,
-            hint="check both dates",
-        )
-
-    def endpoints(self) -> None:
-        spec = self.spec
-        self.ep_cols: dict[str, tuple[str, str, str]] = {}
-        cutoff = date_to_days(spec.data.cutoff) if spec.data.cutoff else None
-        death_vars = death_variables(spec)
-        for name, ep in spec.endpoints.items():
-            if not ep.from_dates:
-                time, status = self.endpoint_columns_form(name)
-            else:
-                time, status = self.endpoint_dates_form(name, cutoff, death_vars)
-            label = ep.label or name
-            if ep.horizon is not None:
-                h = num_lit(ep.horizon * spec.units.days_per_unit)
-                time, status = (
-                    self.add(f"(CASE WHEN {time} > {h} THEN {h} ELSE {time} END)", f"th__{name}"),
-                    self.add(
-                        f"(CASE WHEN {time} > {h} THEN 0.0E0 ELSE {status} END)", f"sh__{name}"
-                    ),
-                )
-                self.flush()
-            self.check(
-                "DURATION-ZERO",
-                f"{label}: the duration is zero days",
-                f"({time} = 0)",
-                scope="incl",
-                hint="the patient contributes no follow-up; check the dates",
-            )
-            event = self.add(
-                f"(CASE WHEN {status} IS NULL THEN NULL WHEN {status} = 1 THEN 1.0E0 ELSE 0.0E0 END)",
-                f"ee__{name}",
-            )
-            self.flush()
-            self.ep_cols[name] = (time, event, status)
-
-    def endpoint_columns_form(self, name: str) -> tuple[str, str]:
-        spec = self.spec
-        ep = spec.endpoints[name]
-        assert ep.time is not None
-        assert ep.event is not None
-        key = ("endpoints", name)
-        label = ep.label or name
-        tc = self.cell(ep.time, (*key, "time"))
-        value, bad = self.number(tc, self.codes)
-        if bad is not None:
-            self.mixed_types(tc, bad)
-        ec = self.cell(ep.event, (*key, "event"))
-        codes = ep.event_codes
-        if codes is None:
-            mapping = {"1": 1, "true": 1, "0": 0, "false": 0}
-        else:
-            mapping = {}
-            for v, st in (
-                *((v, 1) for v in codes.event),
-                *((v, 0) for v in codes.censored),
-                *((v, 2) for v in codes.competing),
-            ):
-                k = norm_text(v)
-                if k is not None:
-                    mapping[k] = st
-        by_status: dict[int, list[str]] = {}
-        for k, st in mapping.items():
-            by_status.setdefault(st, []).append(k)
-        whens = " ".join(
-            f"WHEN {self.match(ec, ks)} THEN {float(st):.1f}E0" for st, ks in by_status.items()
-        )
-        miss_e = self.missing(ec, self.codes)
-        status_raw = f"(CASE {whens} ELSE NULL END)"
-        hit = self.match(ec, list(mapping))
-        ev_bad = (
-            f"(CASE WHEN COALESCE({hit}, FALSE) THEN FALSE WHEN {miss_e} THEN FALSE ELSE TRUE END)"
-        )
-        if codes is None:
-            msg_head = "the event indicator must be 0/1 or true/false; found "
-            hint = "add event_codes: {event: [...], censored: [...]} to the endpoint"
-        else:
-            msg_head = "values not covered by event_codes: "
-            hint = "add them to event_codes.event, .censored or .competing"
-        self.check(
-            "EVENT-CODE",
-            lambda n, vals: msg_head + "; ".join(vals),
-            ev_bad,
-            column=ep.event,
-            sensitive=True,
-            hint=hint,
-            values=ec.sql if ec.kind != "text" else f"trim({ec.sql})",
-            values_mode="grouped",
-        )
-        per = num_lit(spec.units.days_per(ep.time_unit or spec.units.time))
-        t0 = self.add(f"({value} * {per})", f"t0__{name}")
-        s0 = self.add(status_raw, f"s0__{name}")
-        given = self.add(f"(NOT {self.missing(tc, self.codes)} AND NOT {miss_e})", f"g__{name}")
-        self.flush()
-        self.check(
-            "DURATION-NONPOSITIVE",
-            f"{label}: the time is negative",
-            f"({t0} < 0)",
-            scope="incl",
-            column=ep.time,
-            hint="survival times must be zero or more",
-        )
-        t1 = f"(CASE WHEN {t0} < 0 THEN NULL ELSE {t0} END)"
-        missing = f"({t1} IS NULL OR {s0} IS NULL)"
-        self.check(
-            "ENDPOINT-NOT-DERIVED",
-            f"{label}: time or event missing; these patients are left out of its analyses",
-            f"({missing} AND NOT {given})",
-            scope="incl",
-            hint="fill in the time and the event to include them",
-        )
-        time = self.add(f"(CASE WHEN {missing} THEN NULL ELSE {t1} END)", f"t__{name}")
-        status = self.add(f"(CASE WHEN {missing} THEN NULL ELSE {s0} END)", f"s__{name}")
-        self.flush()
-        return time, status
-
-    def endpoint_dates_form(
-        self, name: str, cutoff: float | None, death_vars: list[str]
-    ) -> tuple[str, str]:
-        spec = self.spec
-        ep = spec.endpoints[name]
-        label = ep.label or name
-        assert ep.start is not None
-        start = self.value_col[ep.start]
-        has = f"({start} IS NOT NULL)"
-        self.check(
-            "ENDPOINT-NOT-DERIVED",
-            f"{label}: no '{ep.start}' date, so the endpoint cannot be derived; these "
-            "patients are left out of its analyses",
-            f"({start} IS NULL AND NOT {self.inv(ep.start)})",
-            scope="incl",
-            hint="fill in the start date to include them",
-        )
-        for var in ep.events:
-            bad = f"({has} AND {self.value_col[var]} < {start})"
-            if var in death_vars:
-                self.pair_issue(
-                    "DEATH-BEFORE-SURGERY",
-                    f"the date of death ('{var}') is before the start date ('{ep.start}')",
-                    bad,
-                    var,
-                    ep.start,
-                )
-            else:
-                self.pair_issue(
-                    "EVENT-BEFORE-START",
-                    f"the event date ('{var}') is before the start date ('{ep.start}')",
-                    bad,
-                    var,
-                    ep.start,
-                )
-        for var in ep.censor:
-            self.pair_issue(
-                "FOLLOWUP-BEFORE-START",
-                f"the last follow-up ('{var}') is before the start date ('{ep.start}')",
-                f"({has} AND {self.value_col[var]} < {start})",
-                var,
-                ep.start,
-            )
-        for dv in death_vars:
-            if dv not in ep.events:
-                self.pair_issue(
-                    "DEATH-BEFORE-SURGERY",
-                    f"the date of death ('{dv}') is before the start date ('{ep.start}')",
-                    f"({has} AND {self.value_col[dv]} < {start})",
-                    dv,
-                    ep.start,
-                )
-
-        def nan_least(names: Sequence[str], fn: str) -> str:
-            cols = [self.value_col[v] for v in names]
-            if not cols:
-                return "CAST(NULL AS DOUBLE)"
-            return cols[0] if len(cols) == 1 else f"{fn}({', '.join(cols)})"
-
-        ev = self.add(nan_least(ep.events, "least"), f"ev__{name}")
-        fu = self.add(nan_least(ep.censor, "greatest"), f"fu__{name}")
-        comp = self.add(nan_least(ep.competing, "least"), f"cp__{name}")
-        self.flush()
-        is_event = f"({ev} IS NOT NULL AND ({comp} IS NULL OR {ev} <= {comp}))"
-        is_comp = f"({comp} IS NOT NULL AND NOT {is_event})"
-        is_cens = f"(NOT {is_event} AND NOT {is_comp} AND {fu} IS NOT NULL)"
-        end = self.add(
-            f"(CASE WHEN {is_event} THEN {ev} WHEN {is_comp} THEN {comp} "
-            f"WHEN {is_cens} THEN {fu} END)",
-            f"end__{name}",
-        )
-        st = self.add(
-            f"(CASE WHEN {is_event} THEN 1.0E0 WHEN {is_comp} THEN 2.0E0 "
-            f"WHEN {is_cens} THEN 0.0E0 END)",
-            f"st__{name}",
-        )
-        self.flush()
-        self.check(
-            "FOLLOWUP-BEFORE-EVENT",
-            f"{label}: the last follow-up is before the event date; the event is used",
-            f"({has} AND {ev} IS NOT NULL AND {fu} IS NOT NULL AND {fu} < {ev})",
-            scope="incl",
-            sensitive=True,
-            hint="update the last follow-up date",
-        )
-        no_end = [has, f"{ev} IS NULL", f"{fu} IS NULL"]
-        if ep.competing:
-            no_end.append(f"{comp} IS NULL")
-        for var in (*ep.events, *ep.censor, *ep.competing):
-            no_end.append(f"NOT {self.inv(var)}")
-        what = (
-            f"and no last follow-up date ({', '.join(ep.censor)})"
-            if ep.censor
-            else "and the endpoint has no 'censor' date"
-        )
-        self.check(
-            "FOLLOWUP-MISSING",
-            f"{label}: no event date {what}, so the time cannot be derived",
-            "(" + " AND ".join(no_end) + ")",
-            scope="incl",
-            sensitive=True,
-            hint="fill in the last follow-up date"
-            if ep.censor
-            else "add 'censor: <last follow-up date>' to the endpoint",
-        )
-        if cutoff is not None:
-            c = num_lit(cutoff)
-            self.check(
-                "EVENT-AFTER-CUTOFF",
-                lambda n, vals: (
-                    f"{label}: {n} event(s) after the data cut-off "
-                    f"({spec.data.cutoff}) were censored at the cut-off"
-                ),
-                f"({has} AND {st} = 1 AND {end} > {c})",
-                scope="incl",
-                hint="move data.cutoff to count them",
-            )
-            end2 = f"(CASE WHEN {end} > {c} THEN {c} ELSE {end} END)"
-            st2 = f"(CASE WHEN {end} > {c} THEN 0.0E0 ELSE {st} END)"
-        else:
-            end2, st2 = end, st
-        t = f"(CASE WHEN {has} THEN {end2} - {start} END)"
-        bad = f"({t} IS NULL OR {t} < 0)"
-        time = self.add(f"(CASE WHEN {bad} THEN NULL ELSE {t} END)", f"t__{name}")
-        status = self.add(f"(CASE WHEN {bad} THEN NULL ELSE {st2} END)", f"s__{name}")
-        self.flush()
-        return time, status
-
-    # ------------------------------------------------------------------ output
-    def outputs(self) -> None:
-        """Output columns of the derived table, variable infos, and their checks."""
-        spec = self.spec
-        self.out: list[str] = [f"{self.col('row')} AS {self.q('row')}"]
-        self.meta: list[tuple[str, str]] = []  # (name of count, SQL over included rows)
-        self.var_rows: list[Any] = []
-        for name, var in spec.variables.items():
-            if var.type in ("identifier", "date"):
-                continue
-            app = self.app[name]
-            label = var.label or name
-            if var.type == "multiselect":
-                for _opt, col, ident in self.multi[name]:
-                    v = f"(CASE WHEN {app} THEN {ident} END)"
-                    self.out.append(f"{v} AS {self.q(col)}")
-                    self.meta.append((f"nm__{col}", f"({app} AND {ident} IS NULL)"))
-                self.meta.append((f"den__{name}", app))
-                if var.applicable_when is not None:
-                    self.out.append(f"{app} AS {self.q(applicable_column(name))}")
-                continue
-            ident = self.value_col[name]
-            v = f"(CASE WHEN {app} THEN {ident} END)"
-            cast = "DOUBLE" if var.type == "continuous" else "INT"
-            self.out.append(f"CAST({v} AS {cast}) AS {self.q(name)}")
-            if var.type != "continuous":
-                if var.applicable_when is not None:
-                    self.check(
-                        "NOT-APPLICABLE-VALUE",
-                        f"'{label}' has a value although it does not apply "
-                        f"({var.applicable_when}); the value is ignored",
-                        f"(NOT {app} AND {ident} IS NOT NULL)",
-                        scope="incl",
-                        hint="clear the cell, or check the applicable_when condition",
-                        column=var.column or name,
-                    )
-                levels = self.levels[name]
-                reference = var.reference_level() or (levels[0] if levels else None)
-                if var.type == "binary" and var.reference is None and len(levels) == 2:
-                    reference = levels[1]
-                if reference is not None and levels and reference not in levels:
-                    self.check(
-                        "REFERENCE-UNKNOWN",
-                        f"the reference '{reference}' is not among the categories found: "
-                        + ", ".join(levels),
-                        "FALSE",
-                        column=var.column or name,
-                        hint="set 'reference' to one of them, or list the levels in the spec",
-                        no_rows=True,
-                    )
-                if name in self.details:
-                    dident, _groups = self.details[name]
-                    self.out.append(
-                        f"CAST((CASE WHEN {app} THEN {dident} END) AS INT) "
-                        f"AS {self.q(f'{name}__detail')}"
-                    )
-            miss = f"({app} AND {ident} IS NULL)"
-            self.meta.append((f"den__{name}", app))
-            self.meta.append((f"nm__{name}", miss))
-            if var.applicable_when is not None:
-                self.out.append(f"{app} AS {self.q(applicable_column(name))}")
-            self.check(
-                "MISSING",
-                lambda n, vals, name=name, label=label, var=var: (
-                    f"{n} of "
-                    f"{self.counts[f'den__{name}']} value(s) missing"
-                    + (f" ('{label}', derived)" if var.derive else "")
-                ),
-                f"({miss} AND NOT {self.inv(name)})",
-                scope="incl",
-                hint="analyses use the patients with a value",
-                column=var.column or name,
-                file="" if var.derive else None,
-            )
-        for name in spec.endpoints:
-            t, e, s = self.ep_cols[name]
-            tn, en, sn = endpoint_columns(name)
-            self.out += [
-                f"CAST({t} AS DOUBLE) AS {self.q(tn)}",
-                f"CAST({e} AS DOUBLE) AS {self.q(en)}",
-                f"CAST({s} AS DOUBLE) AS {self.q(sn)}",
-            ]
-            self.meta.append((f"epn__{name}", f"({t} IS NOT NULL AND {e} IS NOT NULL)"))
-            self.meta.append((f"epe__{name}", f"({e} = 1)"))
+                seen.add(k)
+                text = "true" if val is True else "false" if val is False else str(val)
+                if isinstance(val, float) and val.is_integer():
+                    text = str(int(val))
+                whens.append(f"WHEN {self.match(c, [k])} THEN {index[text]}")
+        miss = self.missing(c, codes)
+        expr = f"(CASE WHEN {miss} THEN NULL {' '.join(whens)} ELSE NULL END)"
+        self.value_col[f"#detail:{name}"] = self.add(expr, f"dt__{name}")
 
     # ------------------------------------------------------------------ run
     def aggregate(self) -> None:
         items = ["count(*) AS n_all"]
         inc = self.inc
-        for i, (_w, _t, before, after) in enumerate(self.steps):
+        for i, (before, after) in enumerate(self.steps):
             items.append(f"sum(CASE WHEN {before} THEN 1 ELSE 0 END) AS fb{i}")
             items.append(f"sum(CASE WHEN {after} THEN 1 ELSE 0 END) AS fa{i}")
         items.append(f"sum(CASE WHEN {inc} THEN 1 ELSE 0 END) AS n_inc")
@@ -1338,7 +805,7 @@ class _Deriver:
             r = self.run(
                 f"{w} SELECT DISTINCT {chk.values} AS v FROM {self.last} WHERE {cond} LIMIT 100"
             )
-            chk.listed = sorted({shown(v) for v in r["v"]})
+            chk.listed = list(r["v"])
         else:
             r = self.run(
                 f"{w} SELECT {chk.values} AS v, count(*) AS n, min({self.col('row')}) AS r0, "
@@ -1365,13 +832,13 @@ class _Deriver:
             # numbers group by value (1 == 1.0, as norm_text); no text needed
             key = f"CAST({c.sql} AS DOUBLE)"
             if c.kind == "num":
-                key = f"(CASE WHEN isnan({key}) THEN NULL ELSE {key} END)"
+                key = f"(CASE WHEN {self.engine.dialect.isnan(key)} THEN NULL ELSE {key} END)"
         elif c.kind == "bool":
             key = f"(CASE WHEN {c.sql} THEN 't:true' ELSE 't:false' END)"
         elif c.kind == "date":
             key = f"concat('d:', CAST({c.sql} AS {self.text_type()}))"
         else:
-            k, kn = self.keys(_Cell(c.sql, c.kind, c.column))
+            k, kn = self.keys(Cell(c.sql, c.kind, c.column))
             key = (
                 f"(CASE WHEN {k} = '' THEN NULL WHEN {kn} IS NOT NULL THEN "
                 f"concat('n:', CAST({kn} AS {self.text_type()})) "
@@ -1403,13 +870,12 @@ class _Deriver:
                 more = _more(sizes[g], len(rs))
                 if i == len(by) - 1 and total > len(by):
                     more += f" ({total - len(by)} more ids appear on several rows)"
-                issues.add(
+                issues.check(
                     "ID-DUPLICATE",
-                    f"the same patient id appears on {format_rows(rs)}{more}",
+                    params={"rows": format_rows(rs), "more": more},
                     rows=rs,
                     column=self.spec.data.id,
                     sensitive=True,
-                    hint="keep one row per patient",
                 )
         miss = (
             f"({c.sql} IS NULL)"
@@ -1417,40 +883,78 @@ class _Deriver:
             else f"({c.sql} IS NULL OR trim({c.sql}) = '')"
         )
         if c.kind == "num":
-            miss = f"({c.sql} IS NULL OR isnan({c.sql}))"
+            miss = f"({c.sql} IS NULL OR {self.engine.dialect.isnan(c.sql)})"
         r = self.run(f"{w} SELECT count(*) AS n FROM ss_src WHERE {miss}")
         n_miss = int(_scalar(r["n"]))
         if n_miss:
             r = self.run(
                 f"{w} SELECT {row} AS r FROM ss_src WHERE {miss} ORDER BY {row} LIMIT {MAX_ROWS}"
             )
-            issues.add(
+            issues.check(
                 "ID-MISSING",
-                "the patient id is empty" + _more(n_miss, len(r["r"])),
+                params={"more": _more(n_miss, len(r["r"]))},
                 rows=[int(x) for x in r["r"]],
-                hint="give every row its patient id",
                 column=self.spec.data.id,
                 sensitive=True,
             )
 
+    def outputs(self) -> list[str]:
+        """The derived table's columns (contract in :mod:`survstudy.data.registry`)."""
+        out = [f"{self.col('row')} AS {self.q('row')}"]
+        by_var: dict[str | None, list[Any]] = {}
+        for o in self.plan.outputs:
+            by_var.setdefault(o.variable, []).append(o)
+        for name, var in [*self.spec.variables.items(), (None, None)]:
+            for o in by_var.get(name, []):
+                app = self.env[o.applicable].sql if o.applicable is not None else "TRUE"
+                if o.kind == "number":
+                    v, cast = self.env[o.source].sql, "DOUBLE"
+                else:
+                    v, cast = self.value_col[o.source], "INT"
+                out.append(f"CAST((CASE WHEN {app} THEN {v} END) AS {cast}) AS {self.q(o.column)}")
+            if name is not None and var is not None and var.applicable_when is not None:
+                app = self.env[f"#applicable:{name}"].sql
+                out.append(f"{app} AS {self.q(applicable_column(name))}")
+        return out
+
+    def issue(self, issues: IssueCollector, chk: _Check) -> None:
+        """The issue of a check found on ``chk.total`` rows, worded by the catalogue."""
+        params = dict(chk.params)
+        params["n"] = chk.total
+        for k, count in chk.counts.items():
+            params[k] = self.counts[count]
+        if chk.values_mode == "range":
+            params["values"] = _listed_numbers(chk.listed)
+        elif chk.values_mode == "mixed":
+            params["values"] = listed_texts(chk.listed)
+        elif chk.values_mode == "grouped":
+            params["values"] = "; ".join(chk.listed)
+        message, hint, severity = CHECKS[chk.code].text(chk.variant, **params)
+        if not chk.no_rows:
+            message += _more(chk.total, len(chk.rows))
+        issues.add(
+            chk.code,
+            message,
+            rows=chk.rows,
+            column=chk.column,
+            sensitive=chk.sensitive,
+            hint=hint,
+            severity=severity,
+            file=chk.file,
+        )
+
     def derive_all(self, out_dir: str | os.PathLike[str], strict: bool) -> DerivedCohort:
-        spec = self.spec
+        plan, spec = self.plan, self.spec
         self.open_source()
-        self.check_ids()
-        self.read_variables()
-        self.derive()
-        self.population()
-        self.applicable()
-        self.future_dates()
-        self.death_checks()
-        self.endpoints()
-        self.outputs()
+        for step in plan.steps:
+            step.sql(self)
+        out_columns = self.outputs()
         self.aggregate()
         counts = self.counts
         issues = IssueCollector(self.file)
         n_all = counts["n_all"]
         if n_all == 0:
-            issues.add("NO-ROWS", "the file has no data rows")
+            issues.check("NO-ROWS")
         self.id_checks(issues)
         for j, chk in enumerate(self.checks):
             if chk.no_rows:
@@ -1462,132 +966,35 @@ class _Deriver:
                 if chk.total == 0:
                     continue
                 self.details_of(chk)
-            msg = chk.message(chk.total, chk.listed) if callable(chk.message) else chk.message
-            if not chk.no_rows:
-                msg += _more(chk.total, len(chk.rows))
-            issues.add(
-                chk.code,
-                msg,
-                rows=chk.rows,
-                column=chk.column,
-                sensitive=chk.sensitive,
-                hint=chk.hint,
-                severity=chk.severity,
-                file=chk.file,
-            )
+            self.issue(issues, chk)
         report = issues.report()
         if strict:
             report.raise_if_errors()
-        flow = [FlowStep("Rows in the data file", n_all, 0, n_all)]
-        for i, (which, text, _b, _a) in enumerate(self.steps):
-            step = spec.population[i]
-            before, after = counts[f"fb{i}"], counts[f"fa{i}"]
-            pm = self.checks_by_step(i)
-            reason = step.reason or (
-                f"{'Not meeting' if which == 'include' else 'Meeting'}: {text}"
-            )
-            flow.append(
-                FlowStep(
-                    description=("Included: " if which == "include" else "Excluded: ") + text,
-                    n_before=before,
-                    n_excluded=before - after,
-                    n_after=after,
-                    reason=reason,
-                    n_unknown=pm,
-                )
-            )
+        flow = plan.flow(
+            n_all,
+            [
+                (counts[f"fb{i}"], counts[f"fa{i}"], self.population_checks[i].total)
+                for i in range(len(self.steps))
+            ],
+        )
         out = Path(out_dir)
-        final = f"{self.with_sql()} SELECT {', '.join(self.out)} FROM {self.last} WHERE {self.inc}"
+        final = (
+            f"{self.with_sql()} SELECT {', '.join(out_columns)} FROM {self.last} WHERE {self.inc}"
+        )
         self.engine.write_parquet(final, str(out), file=self.label)
         return DerivedCohort(
             spec=spec,
             path=str(out),
             n=counts["n_inc"],
-            variables=self.infos(),
-            endpoints=self.endpoint_infos(),
-            flow=tuple(flow),
+            variables=plan.variable_infos(self.levels, counts, self.multi),
+            endpoints=plan.endpoint_infos(counts),
+            flow=flow,
             report=report,
             input_file=self.file,
             input_sha256=sha256_of_files(list(self.files)),
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
-
-    def checks_by_step(self, i: int) -> int:
-        pms = [c for c in self.checks if c.code == "POPULATION-MISSING"]
-        return pms[i].total
-
-    def infos(self) -> dict[str, VariableInfo]:
-        spec = self.spec
-        counts = self.counts
-        out: dict[str, VariableInfo] = {}
-        empty = np.zeros(0, dtype=bool)
-        for name, var in spec.variables.items():
-            if var.type in ("identifier", "date"):
-                continue
-            label = var.label or name
-            if var.type == "multiselect":
-                opts = tuple((lab, col) for lab, col, _ in self.multi[name])
-                out[name] = VariableInfo(
-                    name=name,
-                    label=label,
-                    type=var.type,
-                    column=None,
-                    options=opts,
-                    applicable=empty,
-                    applicable_when=var.applicable_when,
-                    denominator=counts[f"den__{name}"],
-                    n_missing=max([counts[f"nm__{col}"] for _l, col in opts], default=0),
-                )
-                continue
-            levels: tuple[str, ...] = ()
-            reference = None
-            detail_column = None
-            groups: dict[str, tuple[str, ...]] = {}
-            if var.type != "continuous":
-                levels = tuple(self.levels[name])
-                reference = var.reference_level() or (levels[0] if levels else None)
-                if var.type == "binary" and var.reference is None and len(levels) == 2:
-                    reference = levels[1]
-                if name in self.details:
-                    detail_column, groups = f"{name}__detail", self.details[name][1]
-            out[name] = VariableInfo(
-                name=name,
-                label=label,
-                type=var.type,
-                column=name,
-                levels=levels,
-                reference=reference,
-                unit=var.unit,
-                applicable=empty,
-                applicable_when=var.applicable_when,
-                denominator=counts[f"den__{name}"],
-                n_missing=counts[f"nm__{name}"],
-                derived=var.derive,
-                detail_column=detail_column,
-                sublevels=groups,
-            )
-        return out
-
-    def endpoint_infos(self) -> dict[str, EndpointInfo]:
-        spec = self.spec
-        out = {}
-        for name, ep in spec.endpoints.items():
-            t_col, e_col, s_col = endpoint_columns(name)
-            out[name] = EndpointInfo(
-                name=name,
-                label=ep.label or name,
-                time_column=t_col,
-                event_column=e_col,
-                status_column=s_col,
-                source="dates" if ep.from_dates else "columns",
-                n=self.counts[f"epn__{name}"],
-                events=self.counts[f"epe__{name}"],
-                horizon_days=ep.horizon * spec.units.days_per_unit if ep.horizon else None,
-                competing=tuple(ep.competing),
-                definition=endpoint_definition(spec, name),
-            )
-        return out
 
 
 def _more(total: int, listed: int) -> str:
@@ -1655,4 +1062,4 @@ def derive_cohort(
     code ``SPEC-ENGINE-UNSUPPORTED`` (the memory engine handles it). Issues list their
     first :data:`MAX_ROWS` rows; the message gives the total.
     """
-    return _Deriver(spec, engine).derive_all(out_dir, strict)
+    return SqlRun(compile_plan(spec), engine).derive_all(out_dir, strict)

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_FORMATS",
     "RawTable",
+    "arrow_without_pandas",
     "read_frame",
     "read_raw",
     "read_table",
@@ -222,10 +223,19 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
                 rule="FILE-ENCODING",
                 hint="check data.encoding",
             ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", notes
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16", notes
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig", notes
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16"), "utf-16", notes
+    except UnicodeDecodeError as exc:  # a byte-order mark, then bytes that are not that text
+        raise DataError(
+            f"the file starts as {'UTF-8' if data.startswith(codecs.BOM_UTF8) else 'UTF-16'} "
+            f"text but is not (byte {exc.start})",
+            file=file,
+            rule="FILE-ENCODING",
+            hint="save the file again as UTF-8 text",
+        ) from None
     try:
         return data.decode("utf-8"), "utf-8", notes
     except UnicodeDecodeError:
@@ -235,10 +245,16 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
         return data.decode("cp1252", errors="replace"), "cp1252", notes
 
 
+def _first_line(text: str) -> str:
+    """The text up to its first line feed (without copying the rest of a large file)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _sniff_separator(text: str, suffix: str) -> str:
     if suffix == ".tsv":
         return "\t"
-    first = text.split("\n", 1)[0]
+    first = _first_line(text)
     outside = re.sub(r'"[^"]*"', "", first)
     counts = {sep: outside.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda s: counts[s])
@@ -305,7 +321,7 @@ def _read_csv_raw(
             rule="FILE-UNREADABLE",
             hint="is it really a CSV file?",
         )
-    first_line = text.split("\n", 1)[0]
+    first_line = _first_line(text)
     if header_row is not None:
         lines = text.splitlines()
         sniff_from = lines[header_row - 1] if header_row <= len(lines) else text
@@ -358,14 +374,26 @@ def _read_csv_arrow(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header_text = text.split("\n", 1)[0].rstrip("\r")
-    header = next(csv.reader([header_text], delimiter=sep), [])
-    names = _unique_columns(header, file, 1)
-    body = text[len(text.split("\n", 1)[0]) + 1 :] if "\n" in text else ""
-    body = body.rstrip(" \t\r\n")
-    if _BLANK_LINE.search("\n" + body) if body else False:
+    first = _first_line(text)
+    header_text = first.rstrip("\r")
+    try:
+        header = next(csv.reader([header_text], delimiter=sep), [])
+    except csv.Error:  # a bare carriage return inside the header: the row-by-row reader says
         return None
-    n_lines = body.count("\n") + 1 if body else 0
+    names = _unique_columns(header, file, 1)
+    # the body's extent without copying it: from after the header's line feed to its last
+    # character that is not a space or a line end
+    start = len(first) + 1 if len(first) < len(text) else len(text)
+    end = len(text)
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    has_body = end > start
+    # a blank line between records (spreadsheet rows would shift): "\n" then only blanks,
+    # separators or quotes up to the next "\n" or the end of the body
+    if has_body and _BLANK_LINE.search(text, start - 1, end):
+        return None
+    n_lines = text.count("\n", start, end) + 1 if has_body else 0
+    quoted = text.find('"', start, end) >= 0
     internal = [f"c{j}" for j in range(len(names))]
     need_all = decimal is None and sep != ","
     include = None
@@ -374,8 +402,10 @@ def _read_csv_arrow(
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=internal),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values='"' in body),
+            # 16 MB blocks: few chunks to combine (1 MB blocks make combining cost more
+            # than the read at 10^6 rows)
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=internal, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(internal, pa.string()),
                 strings_can_be_null=False,
@@ -724,8 +754,8 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
             n for n in pq.read_schema(files[0]).names if not n.startswith("__index_level_")
         )
         wanted = [n for n in names if columns is None or n in columns]
-        # ParquetFile.read, not read_table: the latter imports pyarrow.dataset (~0.5-1 s of
-        # a quick command's start-up) and reads one file the same way
+        # ParquetFile, not read_table: the same table without importing pyarrow.dataset
+        # (and through it pandas), which costs more than reading 10^6 rows
         tables = [pq.ParquetFile(f).read(columns=wanted) for f in files]
         table = (
             pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
@@ -751,6 +781,35 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
         typed=True,
         sha256=sha,
     )
+
+
+def arrow_without_pandas() -> None:
+    """Tell pyarrow, for this process, that pandas is not there (when it has not looked yet).
+
+    pyarrow imports pandas the first time it converts a Python value (``pa.array``,
+    ``pa.scalar``), to check whether it is a pandas object; that import costs more than
+    a quick command's whole work on a small file. Only for processes that never hand data
+    between pyarrow and pandas (the quick commands reading CSV or Parquet): afterwards
+    ``Table.to_pandas`` raises. Our own ``import pandas`` still works.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+
+    class _NoPandas:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name == "pandas" or name.startswith("pandas."):
+                raise ImportError("pandas is not used by this command")
+
+    import pyarrow as pa
+
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        pa.scalar(0)  # pyarrow looks for pandas once, finds none, and remembers
+    finally:
+        sys.meta_path.remove(blocker)
 
 
 def read_raw(

@@ -112,6 +112,8 @@ def run_study(
         _check_engine_options(spec, str(data_engine.name))
         rows = EngineRows(cohort, data_engine)
     else:
+        # every sum in one order, whatever the order of the rows in the file (issue 16)
+        cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     steps = ["Table 1", "survival summaries", "univariable models", "multivariable models", "KM"]
     total = len(steps)
@@ -378,8 +380,7 @@ def _table1(spec: StudySpec, cohort: Cohort, warn: _Warnings, prof: MethodsProfi
         col = cohort.columns[t1.by]
         assert isinstance(col, CategoricalColumn)
         by_levels = tuple(col.categories)
-        idx = {lev: i for i, lev in enumerate(by_levels)}
-        by_codes = np.array([idx[v] if v is not None else -1 for v in col.values], dtype=int)
+        by_codes = np.asarray(col.codes, dtype=int)
         by_label = info.label
 
     def rows_of(name: str) -> list[Table1Row]:
@@ -606,28 +607,23 @@ def _table1_rows(
     cat = cohort.columns[name]
     assert isinstance(cat, CategoricalColumn)
     levels = list(cat.categories)
-    vals = cat.values
-    known_mask = app & np.array([v is not None for v in vals], dtype=bool)
+    known_mask = app & (cat.codes >= 0)
     denom = int(known_mask.sum())
     detail: dict[str, list[tuple[str, int]]] = {}
     if info.detail_column and info.sublevels:
         dcol = cohort.columns[info.detail_column]
         assert isinstance(dcol, CategoricalColumn)
+        dcount = np.bincount(
+            dcol.codes[known_mask & (dcol.codes >= 0)], minlength=len(dcol.categories)
+        )
+        dindex = {c: i for i, c in enumerate(dcol.categories)}
         for lev, subs in info.sublevels.items():
             if len(subs) > 1:
-                detail[lev] = [
-                    (
-                        s,
-                        sum(
-                            1 for x, k in zip(dcol.values, known_mask, strict=True) if k and x == s
-                        ),
-                    )
-                    for s in subs
-                ]
+                detail[lev] = [(s, int(dcount[dindex[s]]) if s in dindex else 0) for s in subs]
     out = []
     counts_by_group: list[list[int]] = []
-    for lev in levels:
-        is_lev = known_mask & np.array([v == lev for v in vals], dtype=bool)
+    for k, lev in enumerate(levels):
+        is_lev = known_mask & (cat.codes == k)
         n = int(is_lev.sum())
         row = Table1Row(
             variable=name,

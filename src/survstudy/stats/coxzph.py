@@ -145,54 +145,90 @@ def _transform_times(
 
 @dataclass(frozen=True)
 class _Parts:
-    """Per tie group of the fitted model (scaled coordinates of the fit)."""
+    """What the test and the residuals need from the fitted model (scaled coordinates)."""
 
-    u_g: F  # (ng, p) score contributions
-    i_g: F  # (ng, p, p) information contributions
+    u_g: F  # (ng, p) score contributions per tie group
+    info: tuple[F, F, F]  # Σ_t w_t I_t for w = 1, g_t, g_t² (g: centred transformed time)
     xbar: F  # (ng, p) mean of the risk set used for Schoenfeld residuals (Efron: averaged)
     ttimes: F  # (n,) transformed time of every subject (original order)
     center: float  # mean of ttimes over the events
+
+
+def _weighted_grams(
+    d: obj.CoxData,
+    wr: F,
+    coefs: Sequence[tuple[F, F]],
+    big: F,
+) -> list[F]:
+    """``Xᵀ diag(v) X`` per ``(c1, c2)`` of per-group coefficients, with
+    ``v_i = w_i r_i (C_i − δ_i c2_{g(i)})``, ``C_i`` the sum of ``c1`` over the groups at
+    which row i is at risk (all later-or-equal times of its stratum; counting-process
+    rows: the groups of their own interval, :func:`._cox_objective.interval_sums` with the
+    non-negative ``big`` choosing the well-conditioned form). Blocks of rows keep the
+    n×p temporaries small; no p×p matrix per time is ever formed."""
+    x = d.x
+    n, p = x.shape
+    vs = []
+    for c1, c2 in coefs:
+        if d.entry is None:
+            big_c = obj.revcumsum_within(c1, d.gstart)
+            v = big_c[d.group] - d.event * c2[d.group]
+        else:
+            v = obj.interval_sums(d, c1, big=big, sub=c2)
+        vs.append(v * wr)
+    out = [np.zeros((p, p)) for _ in coefs]
+    step = 1 << 16
+    for a in range(0, n, step):
+        xb = x[a : a + step]
+        for acc, v in zip(out, vs, strict=True):
+            acc += (xb * v[a : a + step, None]).T @ xb
+    return out
 
 
 def _parts(fit: Any, transform: str) -> _Parts:
     st = fit._state
     d: obj.CoxData = st.data
     beta = st.beta_scaled
-    p = beta.size
     x = d.x
-    eta = x @ beta
-    gs = obj.group_sums(d, eta)
+    gs = obj.group_sums(d, x @ beta)
     r0, r1 = obj.risk_sums(d, gs)
     ng = d.n_groups
-    xx = x[:, :, None] * x[:, None, :]
-    e2 = np.add.reduceat(xx * gs.wr[:, None, None], d.starts, axis=0)
-    if d.entry is not None:  # counting-process rows leave the sums at their entry group
-        wxx = (xx * gs.wr[:, None, None]).reshape(-1, p * p)
-        for jk in range(p * p):
-            e2.reshape(ng, p * p)[:, jk] -= np.bincount(
-                d.entry, weights=wxx[:, jk], minlength=ng + 1
-            )[:ng]
-    r2 = obj.cumsum_within(e2.reshape(ng, p * p), d.gstart).reshape(ng, p, p)
-    d2 = np.add.reduceat(xx * (gs.wr * d.event)[:, None, None], d.starts, axis=0)
+    # the tie rows' sums per group (one row per death under Efron: den = R0 − f D0):
+    # c1 = Σ m/den, c2 = Σ m f/den, q_j = Σ m f^j/den²
     g = d.erow_group
     f = d.erow_f
     m = d.erow_mult
     den = r0[g] - f * gs.d0[g]
-    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
-    row_r2 = (r2[g] - f[:, None, None] * d2[g]) / den[:, None, None] - a[:, :, None] * a[:, None, :]
-    info_rows = m[:, None, None] * row_r2
+    h = m / den
+    c1, c2 = (np.bincount(g, weights=w, minlength=ng) for w in (h, h * f))
+    h2 = h / den
+    q0, q1, q2 = (np.bincount(g, weights=w, minlength=ng) for w in (h2, h2 * f, h2 * f * f))
+    # per event time: the score U_t = Σ_D w x − m Σ_k a_k, a_k = (R1 − f_k D1)/den_k
     wdx = np.add.reduceat(x * (d.weight * d.event)[:, None], d.starts, axis=0)
-    u_g = wdx.copy()
-    np.add.at(u_g, g, -(m[:, None] * a))
-    i_g = np.zeros((ng, p, p))
-    np.add.at(i_g, g, info_rows)
+    u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
+    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
-    xbar = np.zeros((ng, p))
+    xbar = np.zeros((ng, x.shape[1]))
     np.add.at(xbar, g, a)
     xbar /= np.maximum(nrow, 1.0)[:, None]
     tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None))
     center = float(np.mean(tt[st.event]))
-    return _Parts(u_g=u_g, i_g=i_g, xbar=xbar, ttimes=tt, center=center)
+    gt = tt[d.order[d.starts]] - center
+    # Σ_t w_t I_t for the time weights w = 1, g, g² without a p×p matrix per time:
+    # Σ_t w_t m Σ_k (R2 − f_k D2)/den_k = Xᵀ diag(v) X with v_i = w r_i (C_w − δ_i w c2),
+    # C_w the sum of w c1 over the times at which subject i is at risk (as the fit's
+    # information in _cox_objective.evaluate); the a aᵀ part from the per-time sums
+    weights = (np.ones(ng), gt, gt * gt)
+    grams = _weighted_grams(d, gs.wr, [(w * c1, w * c2) for w in weights], big=c1)
+    r1d1 = [
+        (r1 * (w * q0)[:, None]).T @ r1
+        - (r1 * (w * q1)[:, None]).T @ gs.d1
+        - (gs.d1 * (w * q1)[:, None]).T @ r1
+        + (gs.d1 * (w * q2)[:, None]).T @ gs.d1
+        for w in weights
+    ]
+    i_bb, i_bg, i_gg = (gram - aa for gram, aa in zip(grams, r1d1, strict=True))
+    return _Parts(u_g=u_g, info=(i_bb, i_bg, i_gg), xbar=xbar, ttimes=tt, center=center)
 
 
 def _labels(fit: Any, assign: Sequence[str] | None) -> list[str]:
@@ -215,9 +251,7 @@ def cox_zph(fit: Any, assign: Sequence[str] | None = None, transform: str = "km"
     p = parts.u_g.shape[1]
     gt = _group_ttimes(fit, parts) - parts.center
     u_gam = (gt[:, None] * parts.u_g).sum(axis=0)
-    i_bb = parts.i_g.sum(axis=0)
-    i_bg = (gt[:, None, None] * parts.i_g).sum(axis=0)
-    i_gg = ((gt**2)[:, None, None] * parts.i_g).sum(axis=0)
+    i_bb, i_bg, i_gg = parts.info
     full = np.block([[i_bb, i_bg], [i_bg.T, i_gg]])
     u_full = np.concatenate((np.zeros(p), u_gam))
 
@@ -277,7 +311,7 @@ def scaled_schoenfeld(
     key = np.lexsort((orig, st.time[orig], sstr))
     rows, orig, sstr = rows[key], orig[key], sstr[key]
     resid = (d.x[rows] - parts.xbar[d.group[rows]]) * scale  # original units
-    info = parts.i_g.sum(axis=0) * np.outer(scale, scale)  # dℓ²/dβ² on the original scale
+    info = parts.info[0] * np.outer(scale, scale)  # dℓ²/dβ² on the original scale
 
     # events per stratum in which each column varies (R's "used")
     nstrat = int(d.gstratum.max()) + 1 if d.gstratum.size else 1
