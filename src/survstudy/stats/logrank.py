@@ -252,7 +252,14 @@ def logrank_result(
     groups: tuple[Any, ...],
 ) -> LogRankResult:
     """Chi-square test, warnings and :class:`LogRankResult` from summed U parts and V."""
-    stat, df = _chisq(obs - exp_, var)
+    # R's survdiff: groups expecting no event (never at risk at an event time) are left
+    # out before the test; their variance is zero exactly, and testing it by rank would
+    # read a rounding residue (which depends on the CPU's BLAS kernel) as information
+    keep = exp_ > 0
+    if keep.sum() < 2:
+        stat, df = 0.0, 0
+    else:
+        stat, df = _chisq((obs - exp_)[keep], var[np.ix_(keep, keep)])
     p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
     warns: list[StatWarning] = []
     if df == 0:
