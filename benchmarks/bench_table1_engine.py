@@ -29,7 +29,7 @@ def make(n: int, out: Path) -> None:
     import pyarrow.parquet as pq
 
     from survstudy.data import build_cohort
-    from survstudy.pipeline.registry import derive_from_cohort, detail_levels
+    from survstudy.data.registry import derive_from_cohort, detail_levels
     from survstudy.spec import load_spec
 
     out.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def _setup(path: str, n: int, by: str | None) -> tuple[object, object]:
     from dataclasses import replace
 
     from survstudy.data import build_cohort
-    from survstudy.pipeline.registry import derive_from_cohort
+    from survstudy.data.registry import derive_from_cohort
     from survstudy.spec import load_spec
 
     spec = load_spec(SPEC)

@@ -51,7 +51,9 @@ def main() -> int:
         report = Path(tmp) / "out" / "report.html"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 900, "height": 1200}, device_scale_factor=1.5)
+            page = browser.new_page(
+                viewport={"width": 900, "height": 1200}, device_scale_factor=1.5
+            )
             page.goto(report.as_uri())
             for name, selector in SHOTS.items():
                 page.locator(selector).screenshot(path=str(OUT / name))

@@ -3,12 +3,76 @@
 The package flows one way (see ``docs/architecture.md``)::
 
     spec/ + data/  ->  pipeline/  ->  stats/  ->  tables/ + plots/  ->  report/
-                                                                cli/ drives it all
+                                            cli/ and api/ drive it all
 
-Only the version lives here; import the sub-packages you need so that a quick
-command does not pay for pandas or matplotlib.
+The Python API is here at the top level (:mod:`survstudy.api`)::
+
+    import survstudy
+    km = survstudy.kaplan_meier(df, "time", "status", by="arm")
+    fit = survstudy.cox(df, "time", "status", ["age", "grade"], categorical=["grade"])
+    out = survstudy.Study.from_yaml("study.yaml").run()
+
+Names are imported on first use (PEP 562), so ``import survstudy`` and the command
+line do not pay for pandas, matplotlib or the API's modules.
 """
 
-from survstudy._version import __version__
+from __future__ import annotations
 
-__all__ = ["__version__"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from survstudy._version import __version__
+from survstudy.errors import AnalysisError, DataError, SpecError, SurvstudyError
+
+if TYPE_CHECKING:
+    from survstudy.api import (
+        CoxFit,
+        KaplanMeierFit,
+        LogRankTest,
+        Study,
+        StudyOutput,
+        cox,
+        kaplan_meier,
+        logrank,
+    )
+
+# public name -> module that defines it (imported on first use)
+_LAZY = {
+    "kaplan_meier": "survstudy.api",
+    "logrank": "survstudy.api",
+    "cox": "survstudy.api",
+    "Study": "survstudy.api",
+    "StudyOutput": "survstudy.api",
+    "KaplanMeierFit": "survstudy.api",
+    "LogRankTest": "survstudy.api",
+    "CoxFit": "survstudy.api",
+}
+
+__all__ = [
+    "AnalysisError",
+    "CoxFit",
+    "DataError",
+    "KaplanMeierFit",
+    "LogRankTest",
+    "SpecError",
+    "Study",
+    "StudyOutput",
+    "SurvstudyError",
+    "__version__",
+    "cox",
+    "kaplan_meier",
+    "logrank",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'survstudy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

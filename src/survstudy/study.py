@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from survstudy.data.access import sql_readable
 from survstudy.errors import SurvstudyError
 
 if TYPE_CHECKING:
@@ -121,49 +122,34 @@ def study_rows(
 ) -> Iterator[tuple[Any, Any]]:
     """The cohort to analyse and the engine that reads it, for the ``with`` block.
 
-    ``memory``: the in-memory cohort (``cohort``, or built from the spec), no engine.
-    ``duckdb``/``spark``: the registry cohort
-    (:class:`~survstudy.pipeline.registry.DerivedCohort`) derived where the data are —
-    by SQL for Parquet/CSV files (:func:`survstudy.pipeline.derive_sql.derive_cohort`),
-    by the ordinary readers for spreadsheets (small by nature) — into a private
-    temporary folder that is removed afterwards (it holds patient-level data).
+    Without ``cohort`` this is :func:`survstudy.data.open_cohort` (in memory, or derived
+    where the data are by ``duckdb``/``spark``). ``cohort``: an in-memory cohort already
+    built (the app's upload); with ``engine="memory"`` it is analysed as it is, otherwise
+    it is written to a private temporary folder for the engine, removed afterwards (it
+    holds patient-level data).
     """
-    from survstudy.data import build_cohort
+    from survstudy.data import open_cohort
 
+    if cohort is None:
+        with open_cohort(study, engine, options=options) as opened:
+            yield opened.cohort, opened.engine
+        return
     if engine == "memory":
-        yield (cohort if cohort is not None else build_cohort(study)), None
+        yield cohort, None
         return
     import shutil
     import tempfile
 
+    from survstudy.data.registry import derive_from_cohort
     from survstudy.engines import get_engine
-    from survstudy.pipeline.registry import derive_from_cohort
 
     eng = get_engine(engine, **options)
     work = tempfile.mkdtemp(prefix="survstudy-cohort-", dir=options.get("temp_directory"))
     try:
-        derived = os.path.join(work, "cohort")
-        if cohort is not None:
-            derived_cohort = derive_from_cohort(cohort, derived)
-        elif sql_readable(study):
-            from survstudy.pipeline.derive_sql import derive_cohort
-
-            derived_cohort = derive_cohort(study, eng, derived)
-        else:
-            derived_cohort = derive_from_cohort(build_cohort(study), derived)
-        yield derived_cohort, eng
+        yield derive_from_cohort(cohort, os.path.join(work, "cohort")), eng
     finally:
         eng.close()
         shutil.rmtree(work, ignore_errors=True)
-
-
-def sql_readable(study: Any) -> bool:
-    """Whether the spec's data are Parquet or CSV files (read in place by an engine)."""
-    fmt = (study.data.format or "").lower()
-    if fmt:
-        return fmt in ("parquet", "csv")
-    name = str(study.data_path).lower()
-    return os.path.isdir(name) or name.endswith((".parquet", ".pq", ".csv", ".txt", ".tsv"))
 
 
 def default_out_dir(spec_path: Path) -> Path:

@@ -99,3 +99,45 @@ def test_busy_port_is_one_error_line() -> None:
     assert out.returncode == 2
     assert out.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert out.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_every_catchable_stop_deletes_the_data(sig: str) -> None:
+    """Issue 15 item 5: Ctrl+C, kill (SIGTERM) and a closed terminal (SIGHUP) all delete
+    the data folder, uploads included (a file written into it stands for an upload)."""
+    if not hasattr(signal, sig):
+        pytest.skip(f"{sig} does not exist on this platform")
+    proc, url, folder = _start()
+    try:
+        (folder / "upload-1.csv").write_text("id,name\n1,Jane Doe\n", encoding="utf-8")
+        assert folder.is_dir()
+        assert _status(url) == 303  # serving: the signal reaches a running server
+    finally:
+        proc.send_signal(getattr(signal, sig))
+        _out, err = proc.communicate(timeout=30)
+    assert not folder.exists(), err
+    assert "the uploaded data were deleted" in err
+
+
+def test_folder_of_a_killed_app_is_removed_at_the_next_start() -> None:
+    """SIGKILL cannot be caught: the folder stays, and the next app start removes it
+    (its owner process is gone); a folder of a running app is left alone."""
+    first, _url, kept = _start()
+    proc, _url, folder = _start()
+    try:
+        (folder / "upload-1.csv").write_text("id\n1\n", encoding="utf-8")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert folder.exists()
+    nxt, _url, new_folder = _start()
+    try:
+        assert not folder.exists()
+        assert kept.exists()  # the first app still runs: its folder stays
+        assert new_folder.exists()
+    finally:
+        for p in (nxt, first):
+            p.send_signal(signal.SIGINT)
+            p.communicate(timeout=30)
+    assert not kept.exists()
+    assert not new_folder.exists()

@@ -1,15 +1,74 @@
-"""Endpoint derivation rules: hand-written rows (admiral style) and property tests."""
+"""Endpoint derivation rules: hand-written rows (admiral style) and property tests.
+
+The rules are the cohort plan's own (:func:`survstudy.data.plan.dates_rule`,
+:func:`~survstudy.data.plan.horizon_rule`, :func:`~survstudy.data.plan.event_rule`),
+evaluated here on arrays of day numbers as the in-memory executor evaluates them (the SQL
+executor renders the same trees; tests/engines/test_plan_parity.py runs both).
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survstudy.data.endpoints import censor_at_horizon, derive_time_to_event
+from survstudy.data.expressions import EPOCH, Value, evaluate_node
+from survstudy.data.plan import dates_rule, endpoint_names, event_rule, horizon_rule
 
 nan = np.nan
+
+
+@dataclass
+class Derived:
+    time: np.ndarray
+    status: np.ndarray
+    event: np.ndarray
+    after_cutoff: np.ndarray
+
+
+def _run(steps: list, env: dict[str, Value], n: int) -> None:
+    for step in steps:
+        env[step.name] = evaluate_node(step.node, env, n)
+
+
+def derive_time_to_event(
+    start: np.ndarray,
+    events: list[np.ndarray],
+    censor: list[np.ndarray] = (),  # type: ignore[assignment]
+    competing: list[np.ndarray] = (),  # type: ignore[assignment]
+    *,
+    cutoff: float | None = None,
+    horizon: float | None = None,
+) -> Derived:
+    """The plan's rule on day numbers (``cutoff``: a day number)."""
+    n = len(start)
+    env = {"start": Value("date", np.asarray(start, dtype=float))}
+    names: dict[str, list[str]] = {}
+    for group, arrays in (("e", events), ("c", censor), ("k", competing)):
+        names[group] = [f"{group}{i}" for i in range(len(arrays))]
+        for nm, a in zip(names[group], arrays, strict=True):
+            env[nm] = Value("date", np.asarray(a, dtype=float))
+    cut = None if cutoff is None else (EPOCH + dt.timedelta(days=int(cutoff))).isoformat()
+    steps = dates_rule("E", "start", names["e"], names["c"], names["k"], cut)
+    if horizon is not None:
+        steps += horizon_rule("E", horizon)
+    _run([*steps, event_rule("E")], env, n)
+    t, e, s = endpoint_names("E")
+    late = env["#late:E"].data == 1 if cut is not None else np.zeros(n, dtype=bool)
+    return Derived(env[t].data, env[s].data, env[e].data, late)
+
+
+def censor_at_horizon(
+    time: np.ndarray, status: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    t, _e, s = endpoint_names("E")
+    env = {t: Value("number", time), s: Value("number", status)}
+    _run(horizon_rule("E", horizon), env, len(time))
+    return env[t].data, env[s].data
 
 
 def test_rules_on_literal_rows() -> None:

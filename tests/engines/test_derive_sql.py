@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from survstudy.data import build_cohort
+from survstudy.data.derive_sql import MAX_ROWS, derive_cohort
+from survstudy.data.registry import derive_from_cohort
 from survstudy.engines import get_engine
 from survstudy.errors import DataError, SpecError
-from survstudy.pipeline.derive_sql import MAX_ROWS, derive_cohort
-from survstudy.pipeline.registry import derive_from_cohort
 from survstudy.spec import load_spec
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

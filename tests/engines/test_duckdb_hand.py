@@ -160,3 +160,25 @@ def test_read_errors_never_show_cell_values(tmp_path: Path) -> None:
         analyses.cox(eng, Source.from_path(str(p)), time="time", event="event", terms=[Term("x")])
     assert "Smith" not in str(info.value)
     assert "late.csv" in str(info.value)
+
+
+def test_nan_in_parquet_is_missing_through_duckdb(tmp_path: Path) -> None:
+    """Hand-made data: a NaN time in a Parquet file is a missing value (dropped and
+    counted) through DuckDB as in memory. DuckDB 2.0 folds isnan(col) to false from the
+    file's column statistics, which leave NaN out (survstudy.engines.sql.Dialect.isnan)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from survstudy.engines.analyses import kaplan_meier as km_engine
+
+    path = tmp_path / "nan.parquet"
+    t = [1.0, 2.0, float("nan"), 4.0, 5.0, 6.0]
+    pq.write_table(pa.table({"time": t, "event": [1.0, 0, 1, 1, 0, 1]}), path)
+    eng = get_engine("duckdb")
+    try:
+        fits, counts = km_engine(eng, Source.from_path(str(path)), time="time", event="event")
+    finally:
+        eng.close()
+    assert (counts.n_read, counts.n_dropped) == (6, 1)
+    assert fits[0][1].n == 5
+    assert fits[0][1].events == 3

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from survstudy.data import build_cohort
+from survstudy.data.registry import derive_from_cohort
 from survstudy.errors import SpecError
 from survstudy.pipeline import run_study
-from survstudy.pipeline.registry import derive_from_cohort
 from survstudy.spec import load_spec
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

@@ -2,7 +2,7 @@
 
 Kind of truth: naive oracle — the in-memory runner on the same spec (itself
 checked against R elsewhere). The whole engine path runs: the cohort derived by
-Spark SQL from the CSV (:func:`survstudy.pipeline.derive_sql.derive_cohort`),
+Spark SQL from the CSV (:func:`survstudy.data.derive_sql.derive_cohort`),
 written by the executors, and every analysis read back through Spark. A reduced
 GBSG spec keeps the number of Spark jobs (≈ 1 s each in local mode) small.
 Slow; ``make test`` runs it. Skipped only when PySpark or Java is missing.
@@ -80,15 +80,15 @@ analyses:
 
 def test_run_spark_same_results(tmp_path: Path, results_differences: Any) -> None:
     """Naive oracle: every number of the results to 1e-9 relative, the flow exactly."""
-    from survstudy.study import study_rows
+    from survstudy.data import open_cohort
 
     spec_path = tmp_path / "study.yaml"
     spec_path.write_text(SPEC.format(data=ROOT / "examples" / "gbsg" / "gbsg.csv"))
     spec = load_spec(spec_path)
     memory = run_study(spec, build_cohort(spec)).to_dict()
     options = {"master": "local[2]", "driver_memory": "1g", "shuffle_partitions": 2}
-    with study_rows(spec, "spark", options) as (cohort, eng):
-        engine = run_study(spec, cohort, data_engine=eng).to_dict()
+    with open_cohort(spec, "spark", options=options) as opened:
+        engine = run_study(spec, opened.cohort, data_engine=opened.engine).to_dict()
     assert memory["flow"][1]["n_excluded"] > 0  # the population step did something
     assert engine["multivariable"][0]["concordance"] is not None
     assert results_differences(memory, engine) == []

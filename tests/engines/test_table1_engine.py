@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from survstudy.data import build_cohort
+from survstudy.data.registry import derive_from_cohort
 from survstudy.engines import get_engine
 from survstudy.engines.base import Source
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.registry import derive_from_cohort
 from survstudy.pipeline.table1_engine import table1_from_engine
 from survstudy.pipeline.table1_memory import table1_from_memory
 from survstudy.spec import StudySpec, load_spec

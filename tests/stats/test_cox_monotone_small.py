@@ -53,3 +53,22 @@ def test_negative_variance_is_flagged_not_silent(monkeypatch: pytest.MonkeyPatch
     assert term.reason is not None
     assert "variance" in term.reason
     assert "VARIANCE-NOT-ESTIMABLE" in [w.code for w in res.warnings]
+
+
+def test_ph_test_singular_is_a_warning_not_a_crash() -> None:
+    """R reference (behaviour): on aml_one (6 patients, one event, `maintained` without
+    events) R's cox.zph stops with "system is exactly singular"; survstudy keeps the fit
+    and says the PH test cannot be computed."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "reference" / "data" / "aml_one.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    x = np.array([[float(r["maintained"]), float(r["z"])] for r in rows])
+    t = np.array([float(r["time"]) for r in rows])
+    e = np.array([float(r["status"]) for r in rows])
+    res = cox_fit(x, t, e, ph_test=True)
+    assert res.ph is None
+    assert "PH-TEST-NOT-COMPUTED" in [w.code for w in res.warnings]
+    assert res.to_dict()["ph_test"] is None

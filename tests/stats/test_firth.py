@@ -246,8 +246,16 @@ def test_matches_coxphf_on_monotone_data() -> None:
     x = np.column_stack([d[k] for k in ("separator", "x1", "x2", "x3")])
     res = cox_fit_firth(x, d["time"], d["event"], ties="breslow")
     ref = COXPHF_RNG42
-    np.testing.assert_allclose(res.coef, ref["coef"], rtol=1e-8)
-    np.testing.assert_allclose(res.se, ref["se"], rtol=1e-8)
+    # Precision of the reference: coxphf stops when every SD-standardised step is
+    # <= 1e-6 (coxphf.control epsilon); its Newton steps use I(beta), a contraction by a
+    # factor ~1/30 per iteration on these data, so its printed estimate is within 1e-6 of
+    # the maximum on the standardised scale (here 1.4e-7 off for `separator`), not 1e-8.
+    # survstudy reports the maximum itself, checked to 1e-9 against a fully converged R
+    # reference in test_firth_matches_converged_r_reference.
+    sd = x.std(axis=0, ddof=1)
+    np.testing.assert_allclose(res.coef, ref["coef"], rtol=0, atol=1e-6 / sd.min())
+    # the SE at a point 1e-6/sd away moves by about as much (relative)
+    np.testing.assert_allclose(res.se, ref["se"], rtol=1e-6)
     assert res.tests["likelihood_ratio"].statistic == pytest.approx(ref["lr"], abs=1e-4)
     np.testing.assert_allclose(res.p_value, ref["p"], rtol=1e-7)
     ci = np.log([[t.lower, t.upper] for t in res.terms])
@@ -454,7 +462,9 @@ def test_ordinary_profile_limits_match_r(name: str) -> None:
             if math.isinf(w):
                 assert g == w
             else:
-                assert g == pytest.approx(w, abs=1e-7)
+                # R's limits: uniroot(tol = 1e-10) on profiles from coxph(eps = 1e-12), so
+                # ~1e-10 absolute; survstudy's converge to 1e-10 on any machine
+                assert g == pytest.approx(w, abs=1e-9)
     n_inf = sum(math.isinf(v) for v in [*want_lo, *want_hi])
     codes = [w.code for w in warns]
     assert codes.count("PROFILE-LIMIT-INFINITE") == n_inf
@@ -474,7 +484,8 @@ def test_cox_fit_ci_profile_result() -> None:
     out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert out["ci_method"] == "profile"
     lows = [math.log(tt["lower"]) for tt in out["terms"]]
-    np.testing.assert_allclose(lows, [_limit(v) for v in f["lower"]], atol=1e-7)
+    # R: uniroot tol 1e-10 (see test_ordinary_profile_limits_match_r)
+    np.testing.assert_allclose(lows, [_limit(v) for v in f["lower"]], atol=1e-9)
     assert out["terms"][2]["upper"] is None
     assert "PROFILE-LIMIT-INFINITE" in [w["code"] for w in out["warnings"]]
     assert cox_fit_ci(x, t, e, ci="wald").ci_method == "wald"
@@ -511,3 +522,45 @@ def test_conf_level_and_ph_test_pass_through() -> None:
     assert with_ph.ph is not None
     assert with_ph.concordance is None
     assert with_ph.to_dict()["ph_test"]["global"]["df"] == 4
+
+
+# --------------------------------------------------------------------------- converged R reference
+
+FIRTH_R = json.loads((REF / "firth.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", list(FIRTH_R["fixtures"]))
+def test_firth_matches_converged_r_reference(name: str) -> None:
+    """R reference (tests/reference/firth.R): the Firth maximum, SE, penalised LR tests and
+    profile penalised-likelihood limits computed with survival::coxph's ℓ, U and I and a
+    loop for ∂I/∂β, Newton to |step| < 1e-13 and uniroot(tol = 1e-12) — so ~1e-12
+    accurate; compared at 1e-9 relative, the convergence survstudy promises on any
+    machine (the coxphf comparison above is limited by coxphf's own stopping rule)."""
+    f = FIRTH_R["fixtures"][name]
+    d = _read(
+        {
+            "breast": "firth_breast.csv",
+            "rng42": "firth_rng42.csv",
+            "ovarian": "ovarian.csv",
+            "veteran": "veteran.csv",
+        }[f["data"]]
+    )
+    ren = {
+        "TIME": "time",
+        "CENS": "status",
+        "event": "status",
+        "futime": "time",
+        "fustat": "status",
+    }
+    d = {ren.get(k, k): v for k, v in d.items()}
+    covs = [str(c) for c in _as_list(f["covariates"])]
+    x = np.column_stack([d[c] for c in covs])
+    st = d[f["strata"]] if f["strata"] else None
+    res = cox_fit_firth(x, d["time"], d["status"], strata=st, ties=f["ties"])
+    rtol = 1e-9
+    np.testing.assert_allclose(res.coef, f["coef"], rtol=rtol)
+    np.testing.assert_allclose(res.se, f["se"], rtol=rtol)
+    np.testing.assert_allclose(res.p_value, f["p_value"], rtol=rtol)
+    np.testing.assert_allclose(np.log([t.lower for t in res.terms]), f["lower"], rtol=rtol)
+    np.testing.assert_allclose(np.log([t.upper for t in res.terms]), f["upper"], rtol=rtol)
+    assert res.tests["likelihood_ratio"].statistic == pytest.approx(f["lr_global"], rel=rtol)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,22 @@ def test_time_unit_invariance():
     assert math.isclose(
         logrank_test(t, e, g).statistic, logrank_test(t / 30.4375, e, g).statistic, rel_tol=1e-10
     )
+
+
+def test_group_never_at_risk_at_an_event_has_no_test() -> None:
+    """R reference (survdiff's rule: groups with expected 0 are dropped; "Chisq= 0 on 0
+    degrees of freedom"): one group-1 patient censored at time 1 before any event
+    (hypothesis found that a rank test on V read a rounding residue under Prescott)."""
+    r = logrank_test([1.0, 2.0, 3.0, 5.0], [0, 1, 1, 0], [1, 0, 0, 0])
+    assert r.expected[1] == 0
+    assert r.statistic == 0
+    assert r.df == 0
+    assert r.p_value == 1
+    # three groups, one never at risk at an event time: a 1-df test of the other two
+    t = [1.0, 2.0, 3.0, 4.0, 6.0, 7.0]
+    e = [0, 1, 1, 1, 1, 0]
+    g = [2, 0, 0, 1, 1, 1]
+    r3 = logrank_test(t, e, g)
+    r2 = logrank_test(t[1:], e[1:], g[1:])
+    assert r3.df == 1
+    assert r3.statistic == pytest.approx(r2.statistic, rel=1e-12)

@@ -55,16 +55,25 @@ def test_km_quantiles(name):
 
 @pytest.mark.parametrize("name", KM)
 def test_km_survival_at(name):
-    """R reference: summary(fit, times=, extend=TRUE)."""
+    """R reference: summary(fit, times=, extend=TRUE) up to the last observation; past
+    it R's default summary(fit, times=) gives no row, and survstudy gives the row as not
+    estimable (NaN, 0 at risk) — extend=TRUE's carried value is not an estimate."""
     fx = fixtures()[name]
     for ref, res in _fits(fx):
         at = res.survival_at(arr(fx["times"]))
         close(at.time, ref["at_time"])
         close(at.n_risk, ref["at_n_risk"])
-        close(at.survival, ref["at_survival"])
-        close(at.std_err, ref["at_std_err"])
-        close(at.lower, ref["at_lower"])
-        close(at.upper, ref["at_upper"])
+        inside = arr(ref["at_time"]) <= res.time[-1]
+        assert np.array_equal(at.beyond, ~inside)
+        for key, mine in (
+            ("at_survival", at.survival),
+            ("at_std_err", at.std_err),
+            ("at_lower", at.lower),
+            ("at_upper", at.upper),
+        ):
+            close(mine[inside], arr(ref[key])[inside])
+            assert np.all(np.isnan(mine[~inside]))
+        assert np.all(at.n_risk[~inside] == 0)
 
 
 @pytest.mark.parametrize("name", [k for k in KM if "rmean" in fixtures()[k]["groups"][0]])

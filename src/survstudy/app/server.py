@@ -577,31 +577,16 @@ _NO_ACCESS = (
 
 
 def _build_cohort(spec: Any, upload: Upload, *, strict: bool) -> Any:
-    """:func:`survstudy.data.build_cohort` reading the stored file in place of ``data.path``.
+    """The cohort of ``spec`` (:func:`survstudy.data.open_cohort`) read from the stored file.
 
     The spec names the user's file (``data.path``: its sanitised name), as the
     downloaded spec does, so every message, count and provenance entry is what
     ``survstudy run`` prints next to the user's file; the bytes are read from the
     server-chosen stored file.
     """
-    from survstudy.data.cohort import _Builder
-    from survstudy.data.readers import read_raw
+    from survstudy.data import open_cohort
 
-    d = spec.data
-    raw = read_raw(
-        upload.stored,
-        fmt=upload.kind,
-        sheet=d.sheet,
-        encoding=d.encoding,
-        separator=d.separator,
-        decimal=d.decimal,
-        display_name=d.path,
-        header_row=d.header_row,
-    )
-    cohort = _Builder(spec, raw).build()
-    if strict:
-        cohort.report.raise_if_errors()
-    return cohort
+    return open_cohort(spec, strict=strict, data_file=upload.stored, data_format=upload.kind).cohort
 
 
 def _session_of(request: Request) -> Session:

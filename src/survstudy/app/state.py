@@ -126,8 +126,14 @@ class Session:
     n_uploads: int = 0
 
     def reset_for_upload(self) -> None:
+        """A new file is a new study: nothing chosen for the previous one carries over
+        (its data cut-off, date format, units and title included)."""
         self.columns = []
         self.columns_saved = False
+        self.title = "My study"
+        self.date_format = ""
+        self.cutoff = ""
+        self.units = "months"
         self.endpoints = []
         self.population = []
         self.analyses = AnalysisChoice()
@@ -249,10 +255,19 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
     return spec
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """A spec for people: a list used twice is written twice, never as ``&id001``/``*id001``
+    anchors and aliases (which a reader of the downloaded study.yaml cannot follow)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def spec_text(s: Session, data_path: str, *, analyses: bool = True, header: str = "") -> str:
     """``study.yaml`` text for the session (``header``: comment lines put on top)."""
-    body = yaml.safe_dump(
+    body = yaml.dump(
         spec_dict(s, data_path, analyses=analyses),
+        Dumper=_PlainDumper,
         sort_keys=False,
         allow_unicode=True,
         default_flow_style=None,  # short mappings and lists on one line: {type: date}

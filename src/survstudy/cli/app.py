@@ -2,7 +2,10 @@
 
 Binds 127.0.0.1 only, prints a URL carrying a random access token and opens it
 in the browser (unless ``--no-browser``). ``--port 0`` takes a free port. Uploads
-and outputs live in a temporary folder deleted when the server stops. The web
+and outputs live in a temporary folder deleted when the server stops — by Ctrl+C,
+SIGTERM (``kill``, a service manager) or SIGHUP (a closed terminal) — and a folder
+left by an app that was killed outright (SIGKILL, a power cut) is removed at the next
+start (:mod:`survstudy.app.folders`). The web
 stack (starlette, uvicorn; the ``app`` extra) is imported only inside the command.
 """
 
@@ -36,7 +39,6 @@ def app_command(
     import tempfile
     import threading
     import webbrowser
-    from pathlib import Path
 
     from survstudy.errors import SurvstudyError
 
@@ -70,17 +72,28 @@ def app_command(
         max_rows=max_rows,
     )
     url = f"http://127.0.0.1:{bound}/?token={config.token}"
-    with tempfile.TemporaryDirectory(prefix="survstudy-app-") as tmp:
+    from survstudy.app.folders import DataFolder, remove_abandoned
+
+    removed = remove_abandoned()
+    if removed:
+        print(
+            f"removed {removed} data folder(s) left by an earlier survstudy app that "
+            "stopped without cleaning up",
+            file=sys.stderr,
+            flush=True,
+        )
+    with DataFolder() as folder:
         # Any temporary file of this process (an upload spooled to disk while it is
         # parsed, a plotting cache) goes into the folder deleted on shutdown, too.
-        tempfile.tempdir = tmp
-        asgi = create_app(config, Path(tmp))
+        tempfile.tempdir = str(folder.path)
+        asgi = create_app(config, folder.path)
         server = uvicorn.Server(
             uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="on")
         )
+        folder.on_stop_signal(lambda: setattr(server, "should_exit", True))
         print(f"survstudy app: listening on 127.0.0.1:{bound}", flush=True)
         print(f"open {url}", flush=True)
-        print(f"data folder: {tmp} (deleted when the app stops)", flush=True)
+        print(f"data folder: {folder.path} (deleted when the app stops)", flush=True)
         print("press Ctrl+C to stop", file=sys.stderr, flush=True)
         if not no_browser:
             threading.Timer(0.5, webbrowser.open, args=(url,)).start()

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import DataError
 
@@ -36,6 +37,12 @@ def _number(v: Any, file: str, column: str, row: int) -> float:
         ) from None
 
 
+def _as_text(values: list[Any]) -> Any:
+    import numpy as np
+
+    return np.array([str(v) for v in values])
+
+
 def _split(s: str | None) -> list[str]:
     return [c.strip() for c in s.split(",") if c.strip()] if s else []
 
@@ -44,7 +51,9 @@ def _split(s: str | None) -> list[str]:
 def cox(
     file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
     time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    event: Annotated[
+        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+    ],
     covariates: Annotated[
         str, typer.Option("--covariates", help="Comma-separated covariate columns.")
     ],
@@ -57,6 +66,23 @@ def cox(
         typer.Option("--reference", help="Reference level, COL=LEVEL (repeatable)."),
     ] = None,
     strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Entry-time column: each row is an interval (START, TIME] — time-dependent "
+            "covariates or delayed entry, as coxph(Surv(start, stop, event) ~ ...).",
+        ),
+    ] = None,
+    patient_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="Patient column for --start data: checks each patient's intervals "
+            "(overlaps, duplicates, an event not on the last interval, gaps) and is the "
+            "cluster of --robust.",
+        ),
+    ] = None,
     ties: Annotated[str, typer.Option("--ties", help="efron (default) or breslow.")] = "efron",
     robust: Annotated[
         bool, typer.Option("--robust", help="Robust (sandwich) standard errors.")
@@ -84,6 +110,31 @@ def cox(
             "Default: wald, or profile with --firth.",
         ),
     ] = None,
+    cause: Annotated[
+        str | None,
+        typer.Option(
+            "--cause",
+            help="Competing risks: value(s) of the event column for the event of interest "
+            "(with --competing; the event column then holds codes, not 0/1).",
+        ),
+    ] = None,
+    competing: Annotated[
+        str | None,
+        typer.Option("--competing", help="Value(s) of the event column for a competing event."),
+    ] = None,
+    censored: Annotated[
+        str,
+        typer.Option("--censored", help="Value(s) of the event column for a censoring."),
+    ] = "0",
+    fine_gray: Annotated[
+        bool,
+        typer.Option(
+            "--fine-gray",
+            help="With --cause/--competing: Fine–Gray subdistribution hazards (as cmprsk::crr) "
+            "instead of the cause-specific Cox model.",
+        ),
+    ] = False,
+    event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -93,9 +144,9 @@ def cox(
     engine_opt = with_spark_master(engine_opt, spark_master)
     import numpy as np
 
-    from survstudy.cli._columns import load_columns
+    from survstudy.data.quick import cox_design, load_columns, parse_event_codes
     from survstudy.errors import AnalysisError
-    from survstudy.stats.cox import cox_fit, dummy_code
+    from survstudy.stats.cox import cox_fit
 
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"--ties must be efron or breslow, not {ties!r}")
@@ -106,6 +157,21 @@ def cox(
     if ci == "profile" and (robust or cluster is not None):
         raise AnalysisError(
             "--ci profile uses the model-based likelihood: leave out --robust/--cluster"
+        )
+    if patient_id is not None and start is None:
+        raise AnalysisError(
+            "--id applies to interval data: give the entry-time column with --start"
+        )
+    if start is not None and firth:
+        raise AnalysisError("--firth is not available with --start (interval data)")
+    if start is not None and fine_gray:
+        raise AnalysisError("--fine-gray is not available with --start (interval data)")
+    if start is not None and ci == "profile":
+        raise AnalysisError("--ci profile is not available with --start (interval data)")
+    if start is not None and robust and cluster is None and patient_id is None:
+        raise AnalysisError(
+            "--robust with --start needs --id (or --cluster): the rows of one patient "
+            "are not independent"
         )
     covs = _split(covariates)
     if not covs:
@@ -124,9 +190,18 @@ def cox(
                 raise AnalysisError(f"--reference {k.strip()}: not a --categorical covariate")
             refs[k.strip()] = v.strip()
 
+    competing_risks = cause is not None or competing is not None or fine_gray
+    if competing_risks:
+        _check_competing_options(
+            cause, competing, fine_gray, strata, robust, cluster, ph_test, firth, ci
+        )
     from survstudy.cli._engine import resolve_engine
 
     engine = resolve_engine(engine, file)
+    if engine != "memory" and competing_risks:
+        from survstudy.cli._engine import not_available
+
+        raise not_available("--fine-gray" if fine_gray else "--cause/--competing", engine)
     if engine != "memory":
         _cox_engine(
             file,
@@ -148,38 +223,78 @@ def cox(
                 for opt, on in (
                     ("--firth", firth),
                     ("--ci profile", ci == "profile"),
+                    ("--start", start is not None),
+                    ("--event-codes", event_codes is not None),
                 )
                 if on
             ],
         )
         return
-    data = load_columns(file, time, event, others=[*covs, strata, cluster])
-    rows = data.rows
+    status = None
+    if competing_risks:
+        from survstudy.cli._competing import event_codes as cr_codes
+        from survstudy.cli._competing import status_from_cells
+
+        if event_codes is not None:
+            raise AnalysisError(
+                "--event-codes is for an event/censored column; with competing events "
+                "give --cause, --competing and --censored instead"
+            )
+        codes = cr_codes(cause, competing, censored)
+        data = load_columns(
+            file, time, None, others=[event, *covs, strata, cluster, start, patient_id]
+        )
+        status = status_from_cells(data.cells[event], codes, file=data.file, column=event)
+        e = status == 1
+    else:
+        data = load_columns(
+            file,
+            time,
+            event,
+            others=[*covs, strata, cluster, start, patient_id],
+            event_codes=parse_event_codes(event_codes),
+        )
+        e = data.event
     t = data.time
-    e = data.event
     n_dropped = data.n_dropped
-    blocks: list[Any] = []
-    names: list[str] = []
-    assign: list[str] = []
-    for c in covs:
-        values = data.others[c]
-        if c in cats:
-            m, nm, _, _ = dummy_code(np.array(values, dtype=object), reference=refs.get(c), name=c)
-            if not nm:
-                raise AnalysisError(
-                    f"covariate {c} has a single level among the analysed patients (zero variance)"
-                )
-            blocks.append(m)
-            names += nm
-            assign += [c] * len(nm)
-        else:
-            nums = [_number(v, data.file, c, rw) for v, rw in zip(values, rows, strict=True)]
-            blocks.append(np.array(nums, dtype=np.float64)[:, None])
-            names.append(c)
-            assign.append(c)
-    x = np.hstack(blocks)
-    st = None if strata is None else np.array([str(v) for v in data.others[strata]])
-    cl = None if cluster is None else np.array([str(v) for v in data.others[cluster]])
+    design = cox_design(data, covs, cats, refs)
+    x, names, assign = design.x, design.names, design.assign
+    st = None if strata is None else _as_text(data.others[strata])
+    cl = None if cluster is None else _as_text(data.others[cluster])
+    t0 = None
+    if start is not None:
+        from survstudy.data.intervals import check_interval_columns, start_values
+
+        t0 = start_values(data.numbers(start), data.file, start, data.rows)
+        ids = None if patient_id is None else data.others[patient_id]
+        check_interval_columns(
+            file=data.file,
+            rows=data.rows,
+            start=t0,
+            stop=t,
+            event=e,
+            start_col=start,
+            stop_col=time,
+            event_col=event,
+            patient=ids,
+        )
+        if robust and cl is None and ids is not None:
+            cl = np.asarray(ids)  # R: robust with id= clusters on the patient
+    if fine_gray:
+        from survstudy.stats.finegray import fine_gray_fit
+
+        assert status is not None
+        fg = fine_gray_fit(
+            x, t, status, cause=1, term_names=names, assign=assign, n_dropped=n_dropped
+        )
+        out = fg.to_dict()
+        out["cause"] = list(codes.cause)
+        out["codes"] = codes.to_dict()
+        if as_json:
+            typer.echo(json.dumps(out, allow_nan=False))
+            return
+        typer.echo(_table(out))
+        return
     if firth:
         from survstudy.stats.firth import cox_fit_firth
 
@@ -223,12 +338,55 @@ def cox(
             assign=assign,
             ph_test=ph_test,
             n_dropped=n_dropped,
+            start=t0,
         )
     out = res.to_dict()
+    if status is not None:
+        # the cause-specific Cox model: competing events were censored at their time
+        out["model"] = "cause-specific"
+        out["competing_events"] = int((status == 2).sum())
+        out["cause"] = list(codes.cause)
+        out["codes"] = codes.to_dict()
     if as_json:
         typer.echo(json.dumps(out, allow_nan=False))
         return
-    typer.echo(_table(out))
+    typer.echo(_table(out, intervals=t0 is not None))
+
+
+def _check_competing_options(
+    cause: str | None,
+    competing: str | None,
+    fine_gray: bool,
+    strata: str | None,
+    robust: bool,
+    cluster: str | None,
+    ph_test: bool,
+    firth: bool,
+    ci: str | None,
+) -> None:
+    """--cause/--competing go together; Fine–Gray takes none of the Cox-only options."""
+    from survstudy.errors import AnalysisError
+
+    if cause is None or competing is None:
+        raise AnalysisError(
+            "competing risks need both --cause and --competing (values of the event column)"
+        )
+    if not fine_gray:
+        return
+    for flag, on in (
+        ("--strata", strata is not None),
+        ("--robust", robust),
+        ("--cluster", cluster is not None),
+        ("--ph-test", ph_test),
+        ("--firth", firth),
+        ("--ci profile", ci == "profile"),
+    ):
+        if on:
+            raise AnalysisError(
+                f"{flag} is not available with --fine-gray (cmprsk::crr's model: its standard "
+                "errors are already robust, it has no strata, and Firth's correction is not "
+                "defined for it)"
+            )
 
 
 def _cox_engine(
@@ -306,16 +464,31 @@ def _p(v: float | None) -> str:
     return "<0.001" if v < 0.001 else f"{v:.3f}"
 
 
-def _table(out: dict[str, Any]) -> str:
+def _table(out: dict[str, Any], intervals: bool = False) -> str:
     firth = out.get("method") == "firth"
     profile = out.get("ci_method") == "profile"
+    model = out.get("model")
+    fg = model == "fine-gray"
     title = "Firth-penalised Cox" if firth else "Cox proportional hazards"
+    if model == "cause-specific":
+        title = "Cause-specific " + ("Firth-penalised Cox" if firth else "Cox proportional hazards")
+    if fg:
+        title = "Fine–Gray subdistribution hazards (as cmprsk::crr)"
+    if intervals:
+        title += ", (start, stop] intervals"
     lines = [
-        f"{title} ({out['ties']} ties): n = {out['n']}, events = {out['events']}"
+        f"{title} ({out['ties']} ties): n = {out['n']}{' intervals' if intervals else ''}, "
+        f"events = {out['events']}"
+        + (
+            f", competing events = {out['competing_events']}"
+            if out.get("competing_events") is not None
+            else ""
+        )
         + (f", {out['n_dropped']} rows dropped (missing values)" if out["n_dropped"] else ""),
         f"iterations {out['iterations']}, "
         + ("converged" if out["converged"] else "DID NOT CONVERGE")
-        + f"; {'penalised ' if firth else ''}log-likelihood {out['loglik']:.4f} "
+        + f"; {'penalised ' if firth else 'pseudo ' if fg else ''}log-likelihood "
+        + f"{out['loglik']:.4f} "
         + f"(null {out['loglik_null']:.4f})",
     ]
     if firth or profile:
@@ -329,7 +502,11 @@ def _table(out: dict[str, Any]) -> str:
         )
     lines.append("")
     robust = any(t["robust_se"] is not None for t in out["terms"])
-    head = ["term", "coef", "se"] + (["robust se"] if robust else []) + ["HR", "95% CI", "z", "p"]
+    head = (
+        ["term", "coef", "se"]
+        + (["robust se"] if robust else [])
+        + ["sHR" if fg else "HR", "95% CI", "z", "p"]
+    )
     body = []
     for t in out["terms"]:
         if not t["estimable"]:
@@ -342,7 +519,12 @@ def _table(out: dict[str, Any]) -> str:
             body.append(
                 [t["term"], "—", "—"]
                 + (["—"] if robust else [])
-                + ["not estimable", bound, "", f"LR p {_p(t['lr_p_value'])}"]
+                + [
+                    "not estimable",
+                    bound,
+                    "",
+                    f"LR p {_p(t['lr_p_value'])}" if t["lr_p_value"] is not None else "",
+                ]
             )
             continue
         body.append(
@@ -360,13 +542,21 @@ def _table(out: dict[str, Any]) -> str:
         lines.append("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     lines.append("")
     for key, label in (
-        ("likelihood_ratio", "Likelihood ratio"),
+        ("likelihood_ratio", "Pseudo likelihood ratio" if fg else "Likelihood ratio"),
         ("wald", "Wald"),
         ("score", "Score"),
     ):
         tt = out["tests"][key]
+        if tt["statistic"] is None and fg:
+            continue
         lines.append(
             f"{label} test: {_fmt(tt['statistic'], 2)} on {tt['df']} df, p = {_p(tt['p_value'])}"
+        )
+    if fg:
+        lines.append(
+            "sHR: subdistribution hazard ratio — it describes the cumulative incidence of the "
+            "event, not the event rate among patients still event-free; SEs are cmprsk's "
+            "sandwich"
         )
     c = out["concordance"]
     if c is not None:

@@ -2,6 +2,11 @@
 
 JSON (``--json``): {"test", "statistic", "df", "p_value", "groups": [{"group", "n",
 "observed", "expected"}]} plus "weights", "rho", "gamma", "variance", "warnings".
+
+``--start ENTRY``: interval rows ``(start, stop]`` (a row is at risk at t when
+``start < t ≤ stop``); with a group that changes over a patient's rows this is the
+Mantel–Byar test; ``n`` per group then counts rows; the JSON adds
+``"intervals": true``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Annotated
 import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli._options import EventCodesOption
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
@@ -20,7 +26,9 @@ from survstudy.errors import AnalysisError
 def logrank(
     file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
     time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column (0/1 or true/false).")],
+    event: Annotated[
+        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+    ],
     by: Annotated[str, typer.Option("--by", help="Group column.")],
     strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
     weights: Annotated[
@@ -42,6 +50,21 @@ def logrank(
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="Entry-time column: interval rows (START, TIME]; a group that changes over "
+            "a patient's rows gives the Mantel–Byar test.",
+        ),
+    ] = None,
+    patient_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", help="Patient column for --start data: checks each patient's intervals."
+        ),
+    ] = None,
+    event_codes: EventCodesOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
@@ -49,13 +72,22 @@ def logrank(
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import factor_codes, load_columns
+    from survstudy.data.quick import load_columns, parse_event_codes
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     if weights not in WEIGHTS:
         raise AnalysisError(f"--weights must be one of {', '.join(WEIGHTS)}")
     if weights != "fleming-harrington" and (rho != 0 or gamma != 0):
         raise AnalysisError("--rho and --gamma need --weights fleming-harrington")
+    if patient_id is not None and start is None:
+        raise AnalysisError(
+            "--id applies to interval data: give the entry-time column with --start"
+        )
+    if start is not None and permutation is not None:
+        raise AnalysisError(
+            "--permutation is not available with --start: permuting group labels of "
+            "interval rows is not a valid test when patients change groups"
+        )
     from survstudy.cli._engine import resolve_engine
 
     engine = resolve_engine(engine, file)
@@ -65,6 +97,10 @@ def logrank(
 
         if permutation is not None:
             raise not_available("--permutation", engine)
+        if start is not None:
+            raise not_available("--start", engine)
+        if event_codes is not None:
+            raise not_available("--event-codes", engine)
         eng = open_engine(engine, engine_opt)
         try:
             res, counts = logrank_engine(
@@ -83,12 +119,41 @@ def logrank(
         payload = res.to_dict(list(counts.group_levels))
         n_read, n_dropped = counts.n_read, counts.n_dropped
     else:
-        cols = load_columns(file, time, event, others=(by, strata))
+        cols = load_columns(
+            file,
+            time,
+            event,
+            others=(by, strata, start, patient_id),
+            event_codes=parse_event_codes(event_codes),
+        )
         n_read, n_dropped = cols.n_read, cols.n_dropped
-        codes, levels = factor_codes(cols.others[by])
-        st = None if strata is None else factor_codes(cols.others[strata])[0]
+        codes, levels = cols.factor(by)
+        st = None if strata is None else cols.factor(strata)[0]
+        t0 = None
+        if start is not None:
+            from survstudy.data.intervals import check_interval_columns, start_values
+
+            t0 = start_values(cols.numbers(start), cols.file, start, cols.rows)
+            check_interval_columns(
+                file=cols.file,
+                rows=cols.rows,
+                start=t0,
+                stop=cols.time,
+                event=cols.event,
+                start_col=start,
+                stop_col=time,
+                event_col=event,
+                patient=None if patient_id is None else cols.others[patient_id],
+            )
         res = logrank_test(
-            cols.time, cols.event, codes, weights=weights, rho=rho, gamma=gamma, strata=st
+            cols.time,
+            cols.event,
+            codes,
+            weights=weights,
+            rho=rho,
+            gamma=gamma,
+            strata=st,
+            start=t0,
         )
         present = [levels[int(c)] for c in res.group_codes]
         payload = res.to_dict(present)
@@ -106,10 +171,13 @@ def logrank(
         payload["permutation"] = perm.to_dict()
     payload["n_read"] = n_read
     payload["n_dropped"] = n_dropped
+    if start is not None:
+        payload["intervals"] = True
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
-    lines = [f"{res.test}; {n_read} rows, {n_dropped} dropped", ""]
+    test_name = res.test + (" on (start, stop] intervals (Mantel–Byar)" if start else "")
+    lines = [f"{test_name}; {n_read} rows, {n_dropped} dropped", ""]
     lines.append(f"{by:>12} {'N':>6} {'Observed':>10} {'Expected':>10}")
     for g in payload["groups"]:
         lines.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,12 +82,34 @@ _COMMAND_MODULES: list[str] = [
     "init",
     "run",
     "cox",
+    "cif",
     "km",
     "logrank",
     "demo",
     "synth_registry",
     "app",
+    "selftest",
 ]
+
+
+def usage_message(exc: Any) -> str:
+    """A command-line mistake in one line; a mistyped option names the closest one."""
+    ctx = getattr(exc, "ctx", None)
+    where = f"'{ctx.command_path}'" if ctx is not None else "survstudy"
+    help_hint = f"see '{ctx.command_path} --help'" if ctx is not None else "see 'survstudy --help'"
+    option = getattr(exc, "option_name", None)
+    if type(exc).__name__ == "NoSuchOption" and option:
+        known: list[str] = []
+        if ctx is not None:
+            for param in ctx.command.get_params(ctx):
+                known += [*param.opts, *param.secondary_opts]
+        from difflib import get_close_matches
+
+        best = get_close_matches(option, known, n=1, cutoff=0.5)
+        guess = f" (did you mean {best[0]}?)" if best else ""
+        return f"{where} has no option {option}{guess}; {help_hint}"
+    text = " ".join(exc.format_message().split()).rstrip(".")
+    return f"{where}: {text}; {help_hint}"
 
 
 def _debug_requested(argv: list[str]) -> bool:
@@ -97,9 +119,24 @@ def _debug_requested(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        from survstudy import _process
+
+        _process.claim()
     try:
         _register(args)
-        app(args=args, prog_name="survstudy", standalone_mode=True)
+        code = app(args=args, prog_name="survstudy", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Abort:
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.exceptions.TyperException as exc:  # click's errors (typer vendors click)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message(), file=sys.stderr)
+        else:
+            # one line, as for every other user error (not click's usage block)
+            print(f"error: {usage_message(exc)}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", EXIT_USER_ERROR)))
     except SurvstudyError as exc:
         if _debug_requested(args):
             traceback.print_exc()

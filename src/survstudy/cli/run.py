@@ -117,9 +117,10 @@ def run(
     """Run every analysis of a study spec and write the report folder."""
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._engine import engine_options
+    from survstudy.data.access import sql_readable
     from survstudy.errors import SurvstudyError
     from survstudy.spec import load_spec
-    from survstudy.study import run_spec, sql_readable
+    from survstudy.study import run_spec
 
     if profile is not None and profile not in ("standard", "spss"):
         raise SurvstudyError(

@@ -27,11 +27,11 @@ def validate(
     ] = False,
 ) -> None:
     """Check a study spec and its data file; print the data-quality report (exit 0 or 2)."""
-    from survstudy.data import build_cohort
+    from survstudy.data import open_cohort
     from survstudy.spec import load_spec
 
     study = load_spec(spec)
-    cohort = build_cohort(study, strict=False)
+    cohort = open_cohort(study, strict=False).cohort
     report = cohort.report
     if as_json:
         payload = {

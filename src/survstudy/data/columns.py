@@ -16,13 +16,17 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from survstudy.data.quality import IssueCollector, format_rows
 
 __all__ = [
+    "allowed_levels",
+    "ambiguity_evidence",
+    "case_groups_text",
     "is_missing",
+    "listed_texts",
     "norm_text",
     "parse_categories",
     "parse_dates",
@@ -102,6 +106,34 @@ def shown(value: Any) -> str:
     return "<a date>" if _DATE_LIKE.search(text) else text
 
 
+def listed_texts(values: Iterable[Any]) -> str:
+    """MIXED-TYPES: the first five distinct values (dates hidden), quoted, sorted."""
+    distinct = sorted({shown(v) for v in values})
+    return ", ".join(repr(v) for v in distinct[:5]) + (" …" if len(distinct) > 5 else "")
+
+
+def allowed_levels(level_map: dict[str, list[Any]]) -> str:
+    """CATEGORY-UNKNOWN's hint: the levels and the values each stands for."""
+    return ", ".join(
+        f"{lv} = {', '.join(str(x) for x in vs)}" if vs else lv for lv, vs in level_map.items()
+    )
+
+
+def case_groups_text(clashes: Iterable[Sequence[str]]) -> str:
+    """CATEGORY-CASE: the groups of categories that differ only by case."""
+    return "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes)
+
+
+def ambiguity_evidence(first_dmy: int | None, first_mdy: int | None) -> tuple[str, int | None]:
+    """DATE-AMBIGUOUS's wording: the row that can only be read one way, when only one way
+    is possible somewhere in the column."""
+    if first_dmy is not None and first_mdy is None:
+        return "dmy", first_dmy
+    if first_mdy is not None and first_dmy is None:
+        return "mdy", first_mdy
+    return "", None
+
+
 def is_missing(value: Any, codes: frozenset[str]) -> bool:
     """Empty, NaN, or one of the missing-value codes (compared as :func:`norm_text`)."""
     text = norm_text(value)
@@ -151,16 +183,13 @@ def parse_numbers(
             bad.append((r, cell))
     if bad:
         bad_rows, bad_values = _rows_values(bad)
-        distinct = sorted({shown(v) for v in bad_values})
-        listed = ", ".join(repr(v) for v in distinct[:5])
-        issues.add(
+        issues.check(
             "MIXED-TYPES",
-            "expected numbers, found text"
-            + ("" if sensitive else f": {listed}" + (" …" if len(distinct) > 5 else "")),
+            "hidden" if sensitive else "",
+            {"values": listed_texts(bad_values)},
             rows=bad_rows,
             column=column,
             sensitive=True,
-            hint="correct the cells, or add the codes to data.missing if they mean 'missing'",
         )
     return out
 
@@ -202,6 +231,7 @@ def parse_dates(
     century_pivot: int | None,
     excel_system: int | None,
     source_kind: str,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> list[_dt.date | None]:
     """Dates, checked as described in the module docstring; values are never shown (privacy)."""
     fmt = (date_format or "").strip()
@@ -285,48 +315,35 @@ def parse_dates(
         _resolve_day_month(pending, out, order, century_pivot, column, issues, unparseable)
 
     if unparseable:
-        hint = "write dates as YYYY-MM-DD"
-        if pattern is not None:
-            hint = f"the spec's date_format is '{pattern}'"
-        issues.add(
+        issues.check(
             "DATE-UNPARSEABLE",
-            "cannot read the value as a date",
+            "" if pattern is None else "pattern",
+            {"pattern": pattern},
             rows=unparseable,
             column=column,
             sensitive=True,
-            hint=hint,
         )
     if two_digit:
-        issues.add(
-            "DATE-TWO-DIGIT-YEAR",
-            "the year has two digits, so the century is unknown",
-            rows=two_digit,
-            column=column,
-            sensitive=True,
-            hint="write four-digit years, or set data.century_pivot (e.g. 30: 00-29 -> 20xx)",
-        )
+        issues.check("DATE-TWO-DIGIT-YEAR", rows=two_digit, column=column, sensitive=True)
     if serial_unknown:
         where = "a CSV file" if source_kind == "csv" else f"a {source_kind} file"
-        issues.add(
+        issues.check(
             "DATE-EXCEL-SERIAL",
-            f"a number where a date is expected (an Excel serial date in {where}, "
-            "whose date system is unknown)",
+            "unknown",
+            {"where": where},
             rows=serial_unknown,
             column=column,
             sensitive=True,
-            severity="error",
-            hint="export the dates as YYYY-MM-DD, or set data.excel_date_system: 1900 (or 1904)",
         )
     if serial_rows:
-        system = excel_system
-        issues.add(
+        n_serial = len(expand(serial_rows) if expand else serial_rows)
+        issues.check(
             "DATE-EXCEL-SERIAL",
-            f"{len(serial_rows)} date(s) stored as Excel serial numbers were converted with the "
-            f"{system} date system",
+            "converted",
+            {"n": n_serial, "system": excel_system},
             rows=serial_rows,
             column=column,
             sensitive=True,
-            hint="format the cells as dates in the workbook to be sure",
         )
     return out
 
@@ -362,29 +379,25 @@ def _resolve_day_month(
     only_dmy = [r for _, r, dmy, mdy in readings if dmy and not mdy]
     only_mdy = [r for _, r, dmy, mdy in readings if mdy and not dmy]
     if ambiguous:
-        evidence = ""
-        if only_dmy and not only_mdy:
-            evidence = f" (row {only_dmy[0]} can only be day/month/year)"
-        elif only_mdy and not only_dmy:
-            evidence = f" (row {only_mdy[0]} can only be month/day/year)"
-        issues.add(
+        variant, row = ambiguity_evidence(
+            only_dmy[0] if only_dmy else None, only_mdy[0] if only_mdy else None
+        )
+        issues.check(
             "DATE-AMBIGUOUS",
-            "the date can be read as day/month/year or as month/day/year" + evidence,
+            variant,
+            {"row": row},
             rows=ambiguous,
             column=column,
             sensitive=True,
-            hint="set data.date_format: DMY (day first) or MDY (month first)",
         )
         return
     if only_dmy and only_mdy:
-        issues.add(
+        issues.check(
             "DATE-INCONSISTENT",
-            f"the column mixes day/month/year (e.g. row {only_dmy[0]}) and month/day/year "
-            f"(e.g. row {only_mdy[0]}) dates",
+            params={"dmy_row": only_dmy[0], "mdy_row": only_mdy[0]},
             rows=[*only_dmy, *only_mdy],
             column=column,
             sensitive=True,
-            hint="write one format throughout, preferably YYYY-MM-DD",
         )
         return
     for i, r, dmy, mdy in readings:
@@ -403,6 +416,7 @@ def parse_categories(
     level_map: dict[str, list[Any]],
     issues: IssueCollector,
     sensitive: bool = False,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> tuple[list[str | None], list[str]]:
     """Map cells to level names; return (values, level order).
 
@@ -432,20 +446,17 @@ def parse_categories(
                 out.append(None)
                 unknown.setdefault(shown(cell), []).append(r)
         if unknown:
-            parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
-            msg = "value(s) not among the categories: "
-            msg += "values hidden" if sensitive else "; ".join(parts)
-            allowed = ", ".join(
-                f"{lv} = {', '.join(str(x) for x in vs)}" if vs else lv
-                for lv, vs in level_map.items()
-            )
-            issues.add(
+            parts = [
+                f"'{v}' ({format_rows(expand(rs) if expand else rs)})"
+                for v, rs in sorted(unknown.items())
+            ]
+            issues.check(
                 "CATEGORY-UNKNOWN",
-                msg,
+                "hidden" if sensitive else "",
+                {"values": "; ".join(parts), "allowed": allowed_levels(level_map)},
                 rows=[r for rs in unknown.values() for r in rs],
                 column=column,
                 sensitive=True,
-                hint=f"known: {allowed}; add the value to a level in the spec or correct the cell",
             )
         return out, list(level_map)
     numbers: set[float] = set()
@@ -468,13 +479,7 @@ def parse_categories(
         case_groups.setdefault(label.casefold(), []).append(label)
     clashes = [sorted(g) for g in case_groups.values() if len(g) > 1]
     if clashes and not sensitive:
-        issues.add(
-            "CATEGORY-CASE",
-            "categories differ only by upper/lower case: "
-            + "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes),
-            column=column,
-            hint="list the levels in the spec to merge them",
-        )
+        issues.check("CATEGORY-CASE", params={"groups": case_groups_text(clashes)}, column=column)
     order = [norm_text(n) or "" for n in sorted(numbers)]
     order += sorted(texts, key=lambda s: (s.casefold(), s))
     return out, order
@@ -519,6 +524,7 @@ def parse_events(
     censored: Sequence[Any] | None,
     competing: Sequence[Any] = (),
     issues: IssueCollector,
+    expand: Callable[[list[int]], list[int]] | None = None,
 ) -> list[int | None]:
     """Event indicator as 1 (event), 0 (censored), 2 (competing) or None (missing).
 
@@ -550,19 +556,21 @@ def parse_events(
         out.append(None)
         unknown.setdefault(shown(cell), []).append(r)
     if unknown:
-        parts = [f"'{v}' ({format_rows(rs)})" for v, rs in sorted(unknown.items())]
-        if event is None:
-            msg = "the event indicator must be 0/1 or true/false; found " + "; ".join(parts)
-            hint = "add event_codes: {event: [...], censored: [...]} to the endpoint"
-        else:
-            msg = "values not covered by event_codes: " + "; ".join(parts)
-            hint = "add them to event_codes.event, .censored or .competing"
-        issues.add(
+        parts = [
+            f"'{v}' ({format_rows(expand(rs) if expand else rs)})"
+            for v, rs in sorted(unknown.items())
+        ]
+        issues.check(
             "EVENT-CODE",
-            msg,
+            "" if event is None else "mapped",
+            {"values": "; ".join(parts)},
             rows=[r for rs in unknown.values() for r in rs],
             column=column,
             sensitive=True,
-            hint=hint,
         )
     return out
+
+
+def listed_numbers(values: list[float]) -> str:
+    """The first five distinct numbers of a RANGE finding, as the spec writes numbers."""
+    return ", ".join(norm_text(float(v)) or "" for v in sorted(values)[:5])

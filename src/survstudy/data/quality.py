@@ -9,62 +9,500 @@ Values are shown only for columns that are neither identifiers nor dates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from survstudy.errors import DataError, Issue
 
-__all__ = ["CATALOGUE", "IssueCollector", "QualityReport", "format_issue", "format_rows"]
+__all__ = [
+    "CATALOGUE",
+    "CHECKS",
+    "CheckKind",
+    "CheckText",
+    "IssueCollector",
+    "QualityReport",
+    "format_issue",
+    "format_rows",
+]
 
-#: code -> (severity, what the check finds). Severity "error" stops the analysis.
-CATALOGUE: dict[str, tuple[str, str]] = {
-    "FILE-NOT-FOUND": ("error", "the data file does not exist"),
-    "FILE-FORMAT": ("error", "the file format cannot be told from the extension"),
-    "FILE-UNREADABLE": ("error", "the file cannot be read in its format"),
-    "FILE-EMPTY": ("error", "the file or sheet has no header row"),
-    "FILE-ENCODING": ("error", "the text encoding given in the spec does not fit the file"),
-    "FILE-ENCODING-GUESSED": ("warning", "the CSV file is not UTF-8 and was read as Windows-1252"),
-    "FILE-TOO-LARGE": ("error", "the file is larger than the limit"),
-    "XLSX-TOO-LARGE": ("error", "the workbook unpacks too large or too compressed (zip bomb)"),
-    "XLSX-UNSAFE": ("error", "defusedxml is not installed, so workbooks are not read"),
-    "SHEET-NOT-FOUND": ("error", "the sheet named in the spec is not in the workbook"),
-    "CSV-RAGGED": ("error", "a CSV row has more fields than the header"),
-    "COLUMN-DUPLICATE": ("error", "two columns have the same name"),
-    "COLUMN-MISSING": ("error", "a column named in the spec is not in the file"),
-    "NO-ROWS": ("error", "the file has no data rows"),
-    "ID-DUPLICATE": ("error", "the same patient identifier appears on several rows"),
-    "ID-MISSING": ("warning", "a row has no patient identifier"),
-    "DATE-UNPARSEABLE": ("error", "a value in a date column is not a date"),
-    "DATE-AMBIGUOUS": ("error", "a date reads differently as day/month and month/day"),
-    "DATE-INCONSISTENT": ("error", "a date column mixes day/month and month/day orders"),
-    "DATE-TWO-DIGIT-YEAR": ("error", "a date has a two-digit year and no century pivot"),
-    "DATE-EXCEL-SERIAL": (
-        "warning",
-        "a date is stored as an Excel serial number (an error in a CSV without excel_date_system)",
-    ),
-    "DATE-FUTURE": ("warning", "a date is after the data cut-off (an error for a start date)"),
-    "MIXED-TYPES": ("error", "a numeric column holds text"),
-    "RANGE": ("error", "a value lies outside the plausible range given in the spec"),
-    "CATEGORY-UNKNOWN": ("error", "a value is not one of the categories listed in the spec"),
-    "REFERENCE-UNKNOWN": ("error", "the reference category is not among the categories"),
-    "CATEGORY-CASE": ("warning", "categories differ only by upper/lower case"),
-    "EVENT-CODE": ("error", "an event column holds values other than 0/1 or true/false"),
-    "MISSING": ("warning", "values are missing"),
-    "NOT-APPLICABLE-VALUE": ("warning", "a value is given where the variable does not apply"),
-    "POPULATION-MISSING": ("warning", "an inclusion criterion cannot be evaluated for some rows"),
-    "NO-PATIENTS": ("error", "no patient is left after the inclusion criteria"),
-    "EVENT-BEFORE-START": ("error", "an event date is before the endpoint's start date"),
-    "FOLLOWUP-BEFORE-START": ("error", "the last follow-up is before the start date"),
-    "DEATH-BEFORE-SURGERY": ("error", "the date of death is before an endpoint's start date"),
-    "PROGRESSION-AFTER-DEATH": ("error", "an event date is after the date of death"),
-    "FOLLOWUP-AFTER-DEATH": ("error", "the last follow-up is after the date of death"),
-    "FOLLOWUP-BEFORE-EVENT": ("warning", "the last follow-up is before an event date"),
-    "FOLLOWUP-MISSING": ("error", "no event and no last follow-up date: time cannot be derived"),
-    "DURATION-NONPOSITIVE": ("error", "a duration is negative (zero durations are warnings)"),
-    "DURATION-ZERO": ("warning", "a duration is zero"),
-    "ENDPOINT-NOT-DERIVED": ("warning", "an endpoint cannot be derived for some patients"),
-    "EVENT-AFTER-CUTOFF": ("warning", "events after the data cut-off were censored at it"),
+
+@dataclass(frozen=True)
+class CheckText:
+    """One wording of a check: message and hint templates (``str.format`` fields named
+    by the check's parameters), and a severity when this wording overrides the code's."""
+
+    message: str
+    hint: str | None = None
+    severity: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A check of the catalogue: code, severity, what it finds, and its wordings by variant
+    (``""`` is the usual one)."""
+
+    code: str
+    severity: str
+    finds: str
+    texts: dict[str, CheckText] = field(default_factory=dict)
+
+    def text(self, variant: str = "", **params: Any) -> tuple[str, str | None, str]:
+        """(message, hint, severity) of ``variant`` with ``params`` filled in."""
+        t = self.texts[variant]
+        hint = t.hint.format(**params) if t.hint is not None else None
+        return t.message.format(**params), hint, t.severity or self.severity
+
+
+def _k(code: str, severity: str, finds: str, *texts: tuple[str, CheckText]) -> CheckKind:
+    return CheckKind(code, severity, finds, dict(texts))
+
+
+def _t(message: str, hint: str | None = None, severity: str | None = None) -> CheckText:
+    return CheckText(message, hint, severity)
+
+
+_BOTH_DATES = "check both dates"
+
+#: The check catalogue: every data-quality code with its severity ("error" stops the
+#: analysis), what it finds (the README's table), and the wordings both executors of the
+#: cohort plan print (the in-memory one and the SQL one take their messages from here).
+CHECKS: dict[str, CheckKind] = {
+    k.code: k
+    for k in [
+        _k("FILE-NOT-FOUND", "error", "the data file does not exist"),
+        _k("FILE-FORMAT", "error", "the file format cannot be told from the extension"),
+        _k("FILE-UNREADABLE", "error", "the file cannot be read in its format"),
+        _k("FILE-EMPTY", "error", "the file or sheet has no header row"),
+        _k("FILE-ENCODING", "error", "the text encoding given in the spec does not fit the file"),
+        _k(
+            "FILE-ENCODING-GUESSED",
+            "warning",
+            "the CSV file is not UTF-8 and was read as Windows-1252",
+            ("", _t("{note}")),
+        ),
+        _k("FILE-TOO-LARGE", "error", "the file is larger than the limit"),
+        _k(
+            "XLSX-TOO-LARGE", "error", "the workbook unpacks too large or too compressed (zip bomb)"
+        ),
+        _k("XLSX-UNSAFE", "error", "defusedxml is not installed, so workbooks are not read"),
+        _k("SHEET-NOT-FOUND", "error", "the sheet named in the spec is not in the workbook"),
+        _k("CSV-RAGGED", "error", "a CSV row has more fields than the header"),
+        _k("COLUMN-DUPLICATE", "error", "two columns have the same name"),
+        _k("COLUMN-MISSING", "error", "a column named in the spec is not in the file"),
+        _k("NO-ROWS", "error", "the file has no data rows", ("", _t("the file has no data rows"))),
+        _k(
+            "ID-DUPLICATE",
+            "error",
+            "the same patient identifier appears on several rows",
+            ("", _t("the same patient id appears on {rows}{more}", "keep one row per patient")),
+        ),
+        _k(
+            "ID-MISSING",
+            "warning",
+            "a row has no patient identifier",
+            ("", _t("the patient id is empty{more}", "give every row its patient id")),
+        ),
+        _k(
+            "DATE-UNPARSEABLE",
+            "error",
+            "a value in a date column is not a date",
+            ("", _t("cannot read the value as a date", "write dates as YYYY-MM-DD")),
+            (
+                "pattern",
+                _t("cannot read the value as a date", "the spec's date_format is '{pattern}'"),
+            ),
+        ),
+        _k(
+            "DATE-AMBIGUOUS",
+            "error",
+            "a date reads differently as day/month and month/day",
+            *(
+                (
+                    variant,
+                    _t(
+                        "the date can be read as day/month/year or as month/day/year" + evidence,
+                        "set data.date_format: DMY (day first) or MDY (month first)",
+                    ),
+                )
+                for variant, evidence in [
+                    ("", ""),
+                    ("dmy", " (row {row} can only be day/month/year)"),
+                    ("mdy", " (row {row} can only be month/day/year)"),
+                ]
+            ),
+        ),
+        _k(
+            "DATE-INCONSISTENT",
+            "error",
+            "a date column mixes day/month and month/day orders",
+            (
+                "",
+                _t(
+                    "the column mixes day/month/year (e.g. row {dmy_row}) and month/day/year "
+                    "(e.g. row {mdy_row}) dates",
+                    "write one format throughout, preferably YYYY-MM-DD",
+                ),
+            ),
+        ),
+        _k(
+            "DATE-TWO-DIGIT-YEAR",
+            "error",
+            "a date has a two-digit year and no century pivot",
+            (
+                "",
+                _t(
+                    "the year has two digits, so the century is unknown",
+                    "write four-digit years, or set data.century_pivot (e.g. 30: 00-29 -> 20xx)",
+                ),
+            ),
+        ),
+        _k(
+            "DATE-EXCEL-SERIAL",
+            "warning",
+            "a date is stored as an Excel serial number (an error in a CSV without "
+            "excel_date_system)",
+            (
+                "unknown",
+                _t(
+                    "a number where a date is expected (an Excel serial date in {where}, "
+                    "whose date system is unknown)",
+                    "export the dates as YYYY-MM-DD, or set data.excel_date_system: 1900 (or 1904)",
+                    severity="error",
+                ),
+            ),
+            (
+                "converted",
+                _t(
+                    "{n} date(s) stored as Excel serial numbers were converted with the "
+                    "{system} date system",
+                    "format the cells as dates in the workbook to be sure",
+                ),
+            ),
+        ),
+        _k(
+            "DATE-FUTURE",
+            "warning",
+            "a date is after the data cut-off (an error for a start date)",
+            (
+                "",
+                _t(
+                    "the date is after the data cut-off ({cutoff})",
+                    "check the date or the cut-off in the spec",
+                ),
+            ),
+            (
+                "start",
+                _t(
+                    "the start date is after the data cut-off ({cutoff})",
+                    "exclude these patients under population, or move data.cutoff",
+                    severity="error",
+                ),
+            ),
+        ),
+        _k(
+            "MIXED-TYPES",
+            "error",
+            "a numeric column holds text",
+            *(
+                (
+                    variant,
+                    _t(
+                        message,
+                        "correct the cells, or add the codes to data.missing if they mean "
+                        "'missing'",
+                    ),
+                )
+                for variant, message in [
+                    ("", "expected numbers, found text: {values}"),
+                    ("hidden", "expected numbers, found text"),
+                ]
+            ),
+        ),
+        _k(
+            "RANGE",
+            "error",
+            "a value lies outside the plausible range given in the spec",
+            (
+                "",
+                _t(
+                    "value(s) outside the plausible range [{lo}, {hi}]: {values}",
+                    "correct the cells, or widen 'range' in the spec if they are right",
+                ),
+            ),
+        ),
+        _k(
+            "CATEGORY-UNKNOWN",
+            "error",
+            "a value is not one of the categories listed in the spec",
+            *(
+                (
+                    variant,
+                    _t(
+                        message,
+                        "known: {allowed}; add the value to a level in the spec or correct "
+                        "the cell",
+                    ),
+                )
+                for variant, message in [
+                    ("", "value(s) not among the categories: {values}"),
+                    ("hidden", "value(s) not among the categories: values hidden"),
+                ]
+            ),
+        ),
+        _k(
+            "REFERENCE-UNKNOWN",
+            "error",
+            "the reference category is not among the categories",
+            (
+                "",
+                _t(
+                    "the reference '{reference}' is not among the categories found: {levels}",
+                    "set 'reference' to one of them, or list the levels in the spec",
+                ),
+            ),
+        ),
+        _k(
+            "CATEGORY-CASE",
+            "warning",
+            "categories differ only by upper/lower case",
+            (
+                "",
+                _t(
+                    "categories differ only by upper/lower case: {groups}",
+                    "list the levels in the spec to merge them",
+                ),
+            ),
+        ),
+        _k(
+            "EVENT-CODE",
+            "error",
+            "an event column holds values other than 0/1 or true/false",
+            (
+                "",
+                _t(
+                    "the event indicator must be 0/1 or true/false; found {values}",
+                    "add event_codes: {{event: [...], censored: [...]}} to the endpoint",
+                ),
+            ),
+            (
+                "mapped",
+                _t(
+                    "values not covered by event_codes: {values}",
+                    "add them to event_codes.event, .censored or .competing",
+                ),
+            ),
+        ),
+        _k(
+            "EXPRESSION-DOMAIN",
+            "error",
+            "a function in an expression gets a value outside its domain (log of zero or "
+            "less, square root of a negative number)",
+            (
+                "",
+                _t(
+                    "{function}() of a value {domain} in '{expression}' ({where}); the result "
+                    "would be missing",
+                    "correct the values, or change the expression (e.g. log(x + 1))",
+                ),
+            ),
+        ),
+        _k(
+            "MISSING",
+            "warning",
+            "values are missing",
+            (
+                "",
+                _t(
+                    "{n} of {denominator} value(s) missing",
+                    "analyses use the patients with a value",
+                ),
+            ),
+            (
+                "derived",
+                _t(
+                    "{n} of {denominator} value(s) missing ('{label}', derived)",
+                    "analyses use the patients with a value",
+                ),
+            ),
+        ),
+        _k(
+            "NOT-APPLICABLE-VALUE",
+            "warning",
+            "a value is given where the variable does not apply",
+            (
+                "",
+                _t(
+                    "'{label}' has a value although it does not apply ({condition}); "
+                    "the value is ignored",
+                    "clear the cell, or check the applicable_when condition",
+                ),
+            ),
+        ),
+        _k(
+            "POPULATION-MISSING",
+            "warning",
+            "an inclusion criterion cannot be evaluated for some rows",
+            (
+                "",
+                _t(
+                    "the criterion '{expression}' cannot be evaluated (missing values); "
+                    "these rows were {fate}",
+                    "fill in the values the criterion uses",
+                ),
+            ),
+        ),
+        _k(
+            "NO-PATIENTS",
+            "error",
+            "no patient is left after the inclusion criteria",
+            (
+                "",
+                _t(
+                    "no patient meets the inclusion criteria",
+                    "check the population criteria and the dates' format",
+                ),
+            ),
+        ),
+        _k(
+            "EVENT-BEFORE-START",
+            "error",
+            "an event date is before the endpoint's start date",
+            ("", _t("the event date ('{var}') is before the start date ('{start}')", _BOTH_DATES)),
+        ),
+        _k(
+            "FOLLOWUP-BEFORE-START",
+            "error",
+            "the last follow-up is before the start date",
+            (
+                "",
+                _t(
+                    "the last follow-up ('{var}') is before the start date ('{start}')",
+                    _BOTH_DATES,
+                ),
+            ),
+        ),
+        _k(
+            "DEATH-BEFORE-SURGERY",
+            "error",
+            "the date of death is before an endpoint's start date",
+            (
+                "",
+                _t(
+                    "the date of death ('{var}') is before the start date ('{start}')",
+                    _BOTH_DATES,
+                ),
+            ),
+        ),
+        _k(
+            "PROGRESSION-AFTER-DEATH",
+            "error",
+            "an event date is after the date of death",
+            (
+                "",
+                _t("the event date ('{var}') is after the date of death ('{death}')", _BOTH_DATES),
+            ),
+        ),
+        _k(
+            "FOLLOWUP-AFTER-DEATH",
+            "error",
+            "the last follow-up is after the date of death",
+            (
+                "",
+                _t(
+                    "the last follow-up ('{var}') is after the date of death ('{death}')",
+                    _BOTH_DATES,
+                ),
+            ),
+        ),
+        _k(
+            "FOLLOWUP-BEFORE-EVENT",
+            "warning",
+            "the last follow-up is before an event date",
+            (
+                "",
+                _t(
+                    "{label}: the last follow-up is before the event date; the event is used",
+                    "update the last follow-up date",
+                ),
+            ),
+        ),
+        _k(
+            "FOLLOWUP-MISSING",
+            "error",
+            "no event and no last follow-up date: time cannot be derived",
+            (
+                "",
+                _t(
+                    "{label}: no event date and no last follow-up date ({censor}), so the "
+                    "time cannot be derived",
+                    "fill in the last follow-up date",
+                ),
+            ),
+            (
+                "no-censor",
+                _t(
+                    "{label}: no event date and the endpoint has no 'censor' date, so the "
+                    "time cannot be derived",
+                    "add 'censor: <last follow-up date>' to the endpoint",
+                ),
+            ),
+        ),
+        _k(
+            "DURATION-NONPOSITIVE",
+            "error",
+            "a duration is negative (zero durations are warnings)",
+            ("", _t("{label}: the time is negative", "survival times must be zero or more")),
+        ),
+        _k(
+            "DURATION-ZERO",
+            "warning",
+            "a duration is zero",
+            (
+                "",
+                _t(
+                    "{label}: the duration is zero days",
+                    "the patient contributes no follow-up; check the dates",
+                ),
+            ),
+        ),
+        _k(
+            "ENDPOINT-NOT-DERIVED",
+            "warning",
+            "an endpoint cannot be derived for some patients",
+            (
+                "columns",
+                _t(
+                    "{label}: time or event missing; these patients are left out of its analyses",
+                    "fill in the time and the event to include them",
+                ),
+            ),
+            (
+                "dates",
+                _t(
+                    "{label}: no '{start}' date, so the endpoint cannot be derived; these "
+                    "patients are left out of its analyses",
+                    "fill in the start date to include them",
+                ),
+            ),
+        ),
+        _k(
+            "EVENT-AFTER-CUTOFF",
+            "warning",
+            "events after the data cut-off were censored at it",
+            (
+                "",
+                _t(
+                    "{label}: {n} event(s) after the data cut-off ({cutoff}) were censored at "
+                    "the cut-off",
+                    "move data.cutoff to count them",
+                ),
+            ),
+        ),
+    ]
 }
+
+#: code -> (severity, what the check finds): the catalogue in short
+CATALOGUE: dict[str, tuple[str, str]] = {c: (k.severity, k.finds) for c, k in CHECKS.items()}
 
 
 def format_rows(rows: Sequence[int], limit: int = 10) -> str:
@@ -200,6 +638,32 @@ class IssueCollector:
                 hint=hint,
                 context={"rows": tuple(rows)} if rows else {},
             )
+        )
+
+    def check(
+        self,
+        code: str,
+        variant: str = "",
+        params: dict[str, Any] | None = None,
+        *,
+        rows: Iterable[int] = (),
+        column: str | None = None,
+        value: Any = None,
+        sensitive: bool = False,
+        file: str | None = None,
+    ) -> None:
+        """Add the catalogue's check ``code`` in its wording ``variant`` with ``params``."""
+        message, hint, severity = CHECKS[code].text(variant, **(params or {}))
+        self.add(
+            code,
+            message,
+            rows=rows,
+            column=column,
+            value=value,
+            sensitive=sensitive,
+            hint=hint,
+            severity=severity,
+            file=file,
         )
 
     def report(self) -> QualityReport:

@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from survstudy.data.cells import Cells
 from survstudy.errors import DataError
 
 if TYPE_CHECKING:
@@ -42,6 +45,8 @@ __all__ = [
     "MAX_XLSX_UNCOMPRESSED",
     "SUPPORTED_FORMATS",
     "RawTable",
+    "arrow_without_pandas",
+    "read_frame",
     "read_raw",
     "read_table",
     "sha256_of",
@@ -70,19 +75,22 @@ _DECIMAL_POINT = re.compile(r"^[-+]?\d+\.\d+$")
 
 @dataclass(frozen=True)
 class RawTable:
-    """The cells of a data file, untouched, with the row number the user sees for each record.
+    """The cells of a data file, untouched, column by column, with the row number the user
+    sees for each record.
 
-    ``rows[i]`` is the spreadsheet row of record ``i`` (header = row 1 for CSV and
-    XLSX; case number for SPSS, Stata and Parquet). ``records`` are lists of cell
-    values in ``columns`` order. ``typed`` says whether the cells carry their own
-    types (XLSX, SPSS, …) or are all text (CSV).
+    ``columns`` names every column of the file; ``data`` holds the cells of the columns
+    that were read (all, or those asked for: see :func:`read_raw`), each an Arrow array
+    (CSV: text; Parquet: as stored) or a NumPy object array of Python values (XLSX,
+    SPSS, Stata). ``row_numbers[i]`` is the spreadsheet row of record ``i`` (header =
+    row 1 for CSV and XLSX; case number for SPSS, Stata and Parquet). ``typed`` says
+    whether the cells carry their own types (XLSX, SPSS, …) or are all text (CSV).
     """
 
     file: str
     kind: str
     columns: tuple[str, ...]
-    records: tuple[tuple[Any, ...], ...]
-    rows: tuple[int, ...]
+    data: dict[str, Any]
+    row_numbers: np.ndarray
     typed: bool
     sha256: str
     date_system: int | None = None  # 1900 or 1904 for XLSX
@@ -92,9 +100,42 @@ class RawTable:
     notes: tuple[str, ...] = field(default_factory=tuple)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
 
+    @property
+    def n(self) -> int:
+        """The number of records (data rows)."""
+        return len(self.row_numbers)
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return tuple(int(r) for r in self.row_numbers)
+
+    def cells(self, name: str) -> Cells:
+        """The cells of column ``name`` (which must have been read)."""
+        return Cells(self.data[name], self.row_numbers)
+
     def column(self, name: str) -> list[Any]:
-        j = self.columns.index(name)
-        return [rec[j] for rec in self.records]
+        """The cells of column ``name`` as Python values (``None`` for empty)."""
+        return self.cells(name).to_list()
+
+    @property
+    def records(self) -> tuple[tuple[Any, ...], ...]:
+        """Row by row, the cells of the columns read (small files: scaffolding, tests)."""
+        cols = [self.column(c) for c in self.columns if c in self.data]
+        return tuple(zip(*cols, strict=True)) if cols else tuple(() for _ in range(self.n))
+
+
+def _object_columns(
+    columns: Sequence[str], records: Sequence[Sequence[Any]], wanted: Sequence[str] | None
+) -> dict[str, np.ndarray]:
+    """Per-column object arrays from row records (spreadsheets, small by nature)."""
+    out: dict[str, np.ndarray] = {}
+    for j, c in enumerate(columns):
+        if wanted is not None and c not in wanted:
+            continue
+        arr = np.empty(len(records), dtype=object)
+        arr[:] = [rec[j] for rec in records]
+        out[c] = arr
+    return out
 
 
 def sha256_of(path: str | Path) -> str:
@@ -182,10 +223,19 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
                 rule="FILE-ENCODING",
                 hint="check data.encoding",
             ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="strict"), "utf-8-sig", notes
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16", notes
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig", notes
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16"), "utf-16", notes
+    except UnicodeDecodeError as exc:  # a byte-order mark, then bytes that are not that text
+        raise DataError(
+            f"the file starts as {'UTF-8' if data.startswith(codecs.BOM_UTF8) else 'UTF-16'} "
+            f"text but is not (byte {exc.start})",
+            file=file,
+            rule="FILE-ENCODING",
+            hint="save the file again as UTF-8 text",
+        ) from None
     try:
         return data.decode("utf-8"), "utf-8", notes
     except UnicodeDecodeError:
@@ -195,10 +245,16 @@ def _detect_encoding(data: bytes, given: str | None, file: str) -> tuple[str, st
         return data.decode("cp1252", errors="replace"), "cp1252", notes
 
 
+def _first_line(text: str) -> str:
+    """The text up to its first line feed (without copying the rest of a large file)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def _sniff_separator(text: str, suffix: str) -> str:
     if suffix == ".tsv":
         return "\t"
-    first = text.split("\n", 1)[0]
+    first = _first_line(text)
     outside = re.sub(r'"[^"]*"', "", first)
     counts = {sep: outside.count(sep) for sep in (",", ";", "\t", "|")}
     best = max(counts, key=lambda s: counts[s])
@@ -238,6 +294,13 @@ def _unique_columns(header: Sequence[Any], file: str, row: int = 1) -> tuple[str
     return tuple(names)
 
 
+# CSV files smaller than this are read by the csv module: importing pyarrow (and the
+# pandas that pyarrow imports whenever it builds an array) costs ~0.3-0.5 s, far more than
+# parsing a spreadsheet-sized file; larger files are read column-wise by pyarrow.csv. Both
+# readers give the same cells and rows (tests/data/test_csv_paths.py).
+ARROW_CSV_MIN_BYTES = 1 << 20
+
+
 def _read_csv_raw(
     path: Path,
     file: str,
@@ -247,6 +310,7 @@ def _read_csv_raw(
     separator: str | None,
     decimal: str | None,
     header_row: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> RawTable:
     data = path.read_bytes()
     text, enc, notes = _detect_encoding(data, encoding, file)
@@ -257,9 +321,134 @@ def _read_csv_raw(
             rule="FILE-UNREADABLE",
             hint="is it really a CSV file?",
         )
-    lines = text.splitlines()
-    sniff_from = lines[header_row - 1] if header_row and header_row <= len(lines) else text
+    first_line = _first_line(text)
+    if header_row is not None:
+        lines = text.splitlines()
+        sniff_from = lines[header_row - 1] if header_row <= len(lines) else text
+    else:
+        sniff_from = text
     sep = separator or _sniff_separator(sniff_from, path.suffix.lower())
+    fast = None
+    if (
+        header_row is None
+        and len(data) >= ARROW_CSV_MIN_BYTES
+        and first_line.strip(" \t\r" + sep + '"')
+    ):
+        utf8 = data[len(codecs.BOM_UTF8) :] if enc == "utf-8-sig" else data
+        if enc not in ("utf-8", "utf-8-sig"):
+            utf8 = text.encode("utf-8")
+        fast = _read_csv_arrow(utf8, text, file, sep, columns, decimal)
+    if fast is not None:
+        names, cols, rows, dec = fast
+    else:
+        names, cols, rows, dec = _read_csv_python(text, file, sep, header_row, columns, decimal)
+    return RawTable(
+        file=file,
+        kind="csv",
+        columns=names,
+        data=cols,
+        row_numbers=rows,
+        typed=False,
+        sha256=sha,
+        decimal=dec,
+        separator=sep,
+        encoding=enc,
+        notes=tuple(notes),
+    )
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r,;|\"]*(\n|$)")
+
+
+def _read_csv_arrow(
+    data: bytes,
+    text: str,
+    file: str,
+    sep: str,
+    wanted: Sequence[str] | None,
+    decimal: str | None,
+) -> tuple[tuple[str, ...], dict[str, Any], np.ndarray, str] | None:
+    """The columnar CSV reader (pyarrow.csv, every cell as text). ``None`` when the file
+    has something whose spreadsheet row numbers only the row-by-row reader keeps right
+    (blank lines between records, line breaks inside quoted cells, ragged rows)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    first = _first_line(text)
+    header_text = first.rstrip("\r")
+    try:
+        header = next(csv.reader([header_text], delimiter=sep), [])
+    except csv.Error:  # a bare carriage return inside the header: the row-by-row reader says
+        return None
+    names = _unique_columns(header, file, 1)
+    # the body's extent without copying it: from after the header's line feed to its last
+    # character that is not a space or a line end
+    start = len(first) + 1 if len(first) < len(text) else len(text)
+    end = len(text)
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    has_body = end > start
+    # a blank line between records (spreadsheet rows would shift): "\n" then only blanks,
+    # separators or quotes up to the next "\n" or the end of the body
+    if has_body and _BLANK_LINE.search(text, start - 1, end):
+        return None
+    n_lines = text.count("\n", start, end) + 1 if has_body else 0
+    quoted = text.find('"', start, end) >= 0
+    internal = [f"c{j}" for j in range(len(names))]
+    need_all = decimal is None and sep != ","
+    include = None
+    if wanted is not None and not need_all:
+        include = [internal[j] for j, c in enumerate(names) if c in wanted]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            # 16 MB blocks: few chunks to combine (1 MB blocks make combining cost more
+            # than the read at 10^6 rows)
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=internal, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(internal, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=include,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != n_lines:
+        return None
+    cols = {names[internal.index(c)]: table.column(c).combine_chunks() for c in table.column_names}
+    dec = decimal or _detect_decimal_arrow(list(cols.values()), sep)
+    if wanted is not None:
+        cols = {c: v for c, v in cols.items() if c in wanted}
+    # a record whose cells are all blank is skipped (its row still counts)
+    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+    return names, cols, rows, dec
+
+
+def _detect_decimal_arrow(arrays: Sequence[Any], sep: str) -> str:
+    if sep == ",":
+        return "."
+    import pyarrow.compute as pc
+
+    comma = point = 0
+    for a in arrays:
+        t = pc.utf8_trim_whitespace(a)
+        comma += int(pc.sum(pc.match_substring_regex(t, r"^[-+]?\d+,\d+$")).as_py() or 0)
+        point += int(pc.sum(pc.match_substring_regex(t, r"^[-+]?\d+\.\d+$")).as_py() or 0)
+    return "," if comma > 0 and point == 0 else "."
+
+
+def _read_csv_python(
+    text: str,
+    file: str,
+    sep: str,
+    header_row: int | None,
+    wanted: Sequence[str] | None,
+    decimal: str | None,
+) -> tuple[tuple[str, ...], dict[str, Any], np.ndarray, str]:
+    """The row-by-row CSV reader (Python's csv module): small files, and what the columnar
+    reader leaves (blank lines, line breaks inside quotes, ragged rows, title lines)."""
     try:
         all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
@@ -284,7 +473,7 @@ def _read_csv_raw(
             raise DataError("the file is empty", file=file, rule="FILE-EMPTY")
     columns = _unique_columns(all_rows[start], file, start + 1)
     width = len(columns)
-    records: list[tuple[Any, ...]] = []
+    records: list[list[str]] = []
     rows: list[int] = []
     for i in range(start + 1, len(all_rows)):
         rec = all_rows[i]
@@ -298,23 +487,18 @@ def _read_csv_raw(
                 rule="CSV-RAGGED",
                 hint=f"check the separator ('{sep}') and quoting of that row",
             )
-        cells = list(rec[:width]) + [""] * (width - len(rec))
-        records.append(tuple(cells))
+        records.append(list(rec[:width]) + [""] * (width - len(rec)))
         rows.append(i + 1)
     dec = decimal or _detect_decimal(records, sep)
-    return RawTable(
-        file=file,
-        kind="csv",
-        columns=columns,
-        records=tuple(records),
-        rows=tuple(rows),
-        typed=False,
-        sha256=sha,
-        decimal=dec,
-        separator=sep,
-        encoding=enc,
-        notes=tuple(notes),
-    )
+    # object arrays of text cells (typed per distinct value like a spreadsheet's): no
+    # pyarrow import on the small-file path
+    cols: dict[str, Any] = {}
+    for j, c in enumerate(columns):
+        if wanted is None or c in wanted:
+            col = np.empty(len(records), dtype=object)
+            col[:] = [rec[j] for rec in records]
+            cols[c] = col
+    return columns, cols, np.array(rows, dtype=np.int64), dec
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -346,7 +530,12 @@ def _check_xlsx_archive(path: Path, file: str) -> None:
 
 
 def _read_xlsx_raw(
-    path: Path, file: str, sha: str, sheet: str | int | None, header_row: int | None = None
+    path: Path,
+    file: str,
+    sha: str,
+    sheet: str | int | None,
+    header_row: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> RawTable:
     import openpyxl
     import openpyxl.xml
@@ -422,15 +611,15 @@ def _read_xlsx_raw(
         raise DataError(what, file=file, rule="FILE-EMPTY")
     while header and header[-1] is None:
         header = header[:-1]
-    columns = _unique_columns(header, file, found_row)
-    width = len(columns)
-    fixed = tuple(tuple(rec[:width]) + (None,) * (width - len(rec)) for rec in records)
+    names = _unique_columns(header, file, found_row)
+    width = len(names)
+    fixed = [tuple(rec[:width]) + (None,) * (width - len(rec)) for rec in records]
     return RawTable(
         file=file,
         kind="xlsx",
-        columns=columns,
-        records=fixed,
-        rows=tuple(rows),
+        columns=names,
+        data=_object_columns(names, fixed, columns),
+        row_numbers=np.array(rows, dtype=np.int64),
         typed=True,
         sha256=sha,
         date_system=date_system,
@@ -446,43 +635,45 @@ def _xlsx_cell(v: Any) -> Any:
 # --------------------------------------------------------------------------- SPSS, Stata, Parquet
 
 
-def _frame_to_raw(frame: pd.DataFrame, file: str, kind: str, sha: str, **extra: Any) -> RawTable:
+def _frame_to_raw(
+    frame: pd.DataFrame,
+    file: str,
+    kind: str,
+    sha: str,
+    wanted: Sequence[str] | None = None,
+    **extra: Any,
+) -> RawTable:
+    """A pandas frame (SPSS, Stata) as object columns of Python values, ``None`` for NA."""
     import pandas as pd
 
-    columns = tuple(str(c) for c in frame.columns)
-    records = []
-    for rec in frame.itertuples(index=False, name=None):
-        cells: list[Any] = []
-        for v in rec:
-            if v is None or (not isinstance(v, str) and _is_na(v, pd)):
-                cells.append(None)
-            elif isinstance(v, pd.Timestamp):
-                cells.append(v.to_pydatetime())
-            elif hasattr(v, "item") and not isinstance(v, str | bytes):
-                cells.append(v.item())
-            else:
-                cells.append(v)
-        records.append(tuple(cells))
+    names = tuple(str(c) for c in frame.columns)
+    data: dict[str, np.ndarray] = {}
+    for c, name in zip(frame.columns, names, strict=True):
+        if wanted is not None and name not in wanted:
+            continue
+        col = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(col.dtype):
+            values = list(col.dt.to_pydatetime())
+        else:
+            values = col.tolist()
+        na = col.isna().to_numpy()
+        arr = np.empty(len(values), dtype=object)
+        arr[:] = values
+        arr[na] = None
+        data[name] = arr
     return RawTable(
         file=file,
         kind=kind,
-        columns=columns,
-        records=tuple(records),
-        rows=tuple(range(1, len(records) + 1)),
+        columns=names,
+        data=data,
+        row_numbers=np.arange(1, len(frame) + 1, dtype=np.int64),
         typed=True,
         sha256=sha,
         **extra,
     )
 
 
-def _is_na(v: Any, pd: Any) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _read_sav_raw(path: Path, file: str, sha: str) -> RawTable:
+def _read_sav_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None) -> RawTable:
     import pyreadstat
 
     try:
@@ -498,7 +689,7 @@ def _read_sav_raw(path: Path, file: str, sha: str) -> RawTable:
         str(k): {kk: str(vv) for kk, vv in v.items()}
         for k, v in (meta.variable_value_labels or {}).items()
     }
-    raw = _frame_to_raw(frame, file, "sav", sha, value_labels=labels)
+    raw = _frame_to_raw(frame, file, "sav", sha, columns, value_labels=labels)
     return _apply_value_labels(raw)
 
 
@@ -506,36 +697,35 @@ def _apply_value_labels(raw: RawTable) -> RawTable:
     """Replace coded values by their value labels (SPSS/Stata), so categories read as words."""
     if not raw.value_labels:
         return raw
-    idx = {c: j for j, c in enumerate(raw.columns)}
-    maps = {idx[c]: m for c, m in raw.value_labels.items() if c in idx and m}
-    new_records = []
-    for rec in raw.records:
-        cells = list(rec)
-        for j, mapping in maps.items():
-            v = cells[j]
+    data = dict(raw.data)
+    for c, mapping in raw.value_labels.items():
+        if c not in data or not mapping:
+            continue
+        new = data[c].copy()
+        for i, v in enumerate(new):
             if v is None:
                 continue
             key = v
             if isinstance(v, float) and v.is_integer() and v not in mapping:
                 key = int(v)
             if key in mapping:
-                cells[j] = mapping[key]
+                new[i] = mapping[key]
             elif isinstance(key, int) and float(key) in mapping:
-                cells[j] = mapping[float(key)]
-        new_records.append(tuple(cells))
+                new[i] = mapping[float(key)]
+        data[c] = new
     return RawTable(
         file=raw.file,
         kind=raw.kind,
         columns=raw.columns,
-        records=tuple(new_records),
-        rows=raw.rows,
+        data=data,
+        row_numbers=raw.row_numbers,
         typed=raw.typed,
         sha256=raw.sha256,
         value_labels=raw.value_labels,
     )
 
 
-def _read_dta_raw(path: Path, file: str, sha: str) -> RawTable:
+def _read_dta_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None) -> RawTable:
     import pandas as pd
 
     try:
@@ -549,29 +739,77 @@ def _read_dta_raw(path: Path, file: str, sha: str) -> RawTable:
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
             frame[col] = frame[col].astype(object)
-    return _frame_to_raw(frame, file, "dta", sha)
+    return _frame_to_raw(frame, file, "dta", sha, columns)
 
 
-def _read_parquet_raw(path: Path, file: str, sha: str) -> RawTable:
-    """One Parquet file, or every Parquet file below a folder, rows in file-name order."""
-    import pandas as pd
+def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None) -> RawTable:
+    """One Parquet file, or every Parquet file below a folder, rows in file-name order;
+    only ``columns`` are read (all when ``None``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    files = parquet_files(path) if path.is_dir() else [str(path)]
     try:
-        if path.is_dir():
-            frames = [pd.read_parquet(f) for f in parquet_files(path)]
-            frame = pd.concat(frames, ignore_index=True)
-        else:
-            frame = pd.read_parquet(path)
+        names = tuple(
+            n for n in pq.read_schema(files[0]).names if not n.startswith("__index_level_")
+        )
+        wanted = [n for n in names if columns is None or n in columns]
+        # ParquetFile, not read_table: the same table without importing pyarrow.dataset
+        # (and through it pandas), which costs more than reading 10^6 rows
+        tables = [pq.ParquetFile(f).read(columns=wanted) for f in files]
+        table = (
+            pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+        )
     except Exception:  # pyarrow raises several types for a bad file
         raise DataError(
             "cannot read the file as Parquet: it is damaged or not a Parquet file",
             file=file,
             rule="FILE-UNREADABLE",
         ) from None
-    for col in frame.columns:
-        if isinstance(frame[col].dtype, pd.CategoricalDtype):
-            frame[col] = frame[col].astype(object)
-    return _frame_to_raw(frame, file, "parquet", sha)
+    data: dict[str, Any] = {}
+    for n in wanted:
+        arr = table.column(n).combine_chunks()
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)
+        data[n] = arr
+    return RawTable(
+        file=file,
+        kind="parquet",
+        columns=names,
+        data=data,
+        row_numbers=np.arange(1, table.num_rows + 1, dtype=np.int64),
+        typed=True,
+        sha256=sha,
+    )
+
+
+def arrow_without_pandas() -> None:
+    """Tell pyarrow, for this process, that pandas is not there (when it has not looked yet).
+
+    pyarrow imports pandas the first time it converts a Python value (``pa.array``,
+    ``pa.scalar``), to check whether it is a pandas object; that import costs more than
+    a quick command's whole work on a small file. Only for processes that never hand data
+    between pyarrow and pandas (the quick commands reading CSV or Parquet): afterwards
+    ``Table.to_pandas`` raises. Our own ``import pandas`` still works.
+    """
+    import sys
+
+    if "pandas" in sys.modules:
+        return
+
+    class _NoPandas:
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+            if name == "pandas" or name.startswith("pandas."):
+                raise ImportError("pandas is not used by this command")
+
+    import pyarrow as pa
+
+    blocker = _NoPandas()
+    sys.meta_path.insert(0, blocker)
+    try:
+        pa.scalar(0)  # pyarrow looks for pandas once, finds none, and remembers
+    finally:
+        sys.meta_path.remove(blocker)
 
 
 def read_raw(
@@ -584,12 +822,15 @@ def read_raw(
     decimal: str | None = None,
     display_name: str | None = None,
     header_row: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> RawTable:
-    """Read every cell of a data file without interpreting it (see :class:`RawTable`).
+    """Read the cells of a data file without interpreting them (see :class:`RawTable`).
 
     ``display_name`` is how the file is named in messages (default: the path as given);
     ``header_row`` is the spreadsheet row of the column names in a CSV or XLSX file
-    (default: the first non-empty row), for sheets with title lines above the table.
+    (default: the first non-empty row), for sheets with title lines above the table;
+    ``columns`` limits the cells read to these columns (Parquet projection; names the file
+    does not have are left out: the caller says what is missing).
     """
     path = Path(path)
     file = display_name or str(path)
@@ -598,7 +839,7 @@ def read_raw(
         files = parquet_files(path)
         if not files:
             raise DataError("the folder holds no Parquet files", file=file, rule="FILE-NOT-FOUND")
-        return _read_parquet_raw(path, file, sha256_of_files(files))
+        return _read_parquet_raw(path, file, sha256_of_files(files), columns)
     _check_readable(path, file)
     sha = sha256_of(path)
     if kind == "csv":
@@ -610,14 +851,104 @@ def read_raw(
             separator=separator,
             decimal=decimal,
             header_row=header_row,
+            columns=columns,
         )
     if kind == "xlsx":
-        return _read_xlsx_raw(path, file, sha, sheet, header_row)
+        return _read_xlsx_raw(path, file, sha, sheet, header_row, columns)
     if kind == "sav":
-        return _read_sav_raw(path, file, sha)
+        return _read_sav_raw(path, file, sha, columns)
     if kind == "dta":
-        return _read_dta_raw(path, file, sha)
-    return _read_parquet_raw(path, file, sha)
+        return _read_dta_raw(path, file, sha, columns)
+    return _read_parquet_raw(path, file, sha, columns)
+
+
+def read_frame(data: Any, *, name: str = "data") -> RawTable:
+    """The cells of an in-memory table, as :func:`read_raw` gives those of a file.
+
+    ``data`` is a pandas DataFrame, a pyarrow Table or RecordBatch, or any table that
+    pyarrow can take in (the Arrow PyCapsule stream protocol, ``__arrow_c_stream__``:
+    polars, DuckDB relations, …) or that offers the dataframe interchange protocol
+    (``__dataframe__``). Nothing is written anywhere. Columns become Arrow arrays as a
+    Parquet file's do (categories as their values); a pandas column Arrow cannot hold
+    (numbers and text mixed) stays a column of Python values, ``None`` for missing.
+    ``row_numbers`` are 1, 2, … in the table's order (``data.iloc[row - 1]``), like a
+    Parquet file's case numbers, and messages name the table ``name``. ``sha256`` is the
+    SHA-256 of the column names and the cells, so the same table hashes the same. Two
+    columns with one name are a ``COLUMN-DUPLICATE`` error.
+    """
+    import pyarrow as pa
+
+    columns = _frame_columns(data)
+    seen: set[str] = set()
+    for c, _ in columns:
+        if c in seen:
+            raise DataError(
+                f"two columns are named '{c}'",
+                file=name,
+                column=c,
+                rule="COLUMN-DUPLICATE",
+                hint="rename one of them",
+            )
+        seen.add(c)
+    digest = hashlib.sha256()
+    n = len(columns[0][1]) if columns else 0
+    for c, arr in columns:
+        digest.update(repr(c).encode())
+        if isinstance(arr, pa.Array):
+            sink = pa.BufferOutputStream()
+            batch = pa.record_batch([arr], names=["c"])
+            with pa.ipc.new_stream(sink, batch.schema) as writer:
+                writer.write_batch(batch)
+            digest.update(sink.getvalue().to_pybytes())
+        else:
+            digest.update(repr(arr.tolist()).encode())
+    return RawTable(
+        file=name,
+        kind="dataframe",
+        columns=tuple(c for c, _ in columns),
+        data=dict(columns),
+        row_numbers=np.arange(1, n + 1, dtype=np.int64),
+        typed=True,
+        sha256=digest.hexdigest(),
+    )
+
+
+def _frame_columns(data: Any) -> list[tuple[str, Any]]:
+    """``(name, cells)`` per column of ``data``: Arrow arrays, or object arrays of Python
+    values for pandas columns Arrow cannot hold."""
+    import pyarrow as pa
+
+    def plain(arr: Any) -> Any:
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        return arr.cast(arr.type.value_type) if pa.types.is_dictionary(arr.type) else arr
+
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    if not isinstance(data, pa.Table):
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            out: list[tuple[str, Any]] = []
+            for j, c in enumerate(data.columns):
+                col = data.iloc[:, j]  # by position: two columns may share a name
+                try:
+                    out.append((str(c), plain(pa.Array.from_pandas(col))))
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+                    values = np.empty(len(col), dtype=object)
+                    values[:] = col.tolist()
+                    values[col.isna().to_numpy()] = None
+                    out.append((str(c), values))
+            return out
+        if hasattr(data, "__arrow_c_stream__"):
+            data = pa.table(data)
+        elif hasattr(data, "__dataframe__"):
+            data = pa.table(pd.api.interchange.from_dataframe(data))
+        else:
+            raise TypeError(
+                "data must be a pandas DataFrame, a pyarrow Table, or a table with "
+                f"__arrow_c_stream__ or __dataframe__ (e.g. polars); got {type(data).__name__}"
+            )
+    return [(str(n), plain(data.column(i))) for i, n in enumerate(data.column_names)]
 
 
 def read_table(

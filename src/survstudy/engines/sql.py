@@ -70,6 +70,11 @@ class Dialect:
         return q + name.replace(q, q + q) + q
 
     def isnan(self, expr: str) -> str:
+        if self.name == "duckdb":
+            # DuckDB 2.0 folds isnan(col) (and col <> col) to false from a Parquet file's
+            # column statistics, which leave NaN out; isfinite is evaluated, and a NaN is
+            # the non-finite value whose absolute value is not infinity
+            return f"(NOT isfinite({expr}) AND abs({expr}) <> CAST('Infinity' AS DOUBLE))"
         return f"isnan({expr})"
 
     def not_finite(self, expr: str) -> str:

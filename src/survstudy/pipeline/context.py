@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.registry import DerivedCohort
 from survstudy.errors import SpecError
-from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import MethodsProfile, StudyWarning
 from survstudy.pipeline.rows import Rows
 from survstudy.spec import StudySpec

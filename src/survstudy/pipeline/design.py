@@ -84,7 +84,7 @@ def factor_design(
     levels = tuple(col.categories)
     reference = info.reference if info.reference in levels else (levels[0] if levels else None)
     index = {lev: i for i, lev in enumerate(levels)}
-    codes = np.array([index[v] if v is not None else -1 for v in col.values], dtype=int)
+    codes = np.asarray(col.codes, dtype=int)  # positions in col.categories, -1 missing
     counts = np.bincount(codes[codes >= 0], minlength=len(levels))
     empty = tuple(lev for lev, c in zip(levels, counts, strict=True) if c == 0)
     others = [lev for lev in levels if lev != reference and lev not in empty]

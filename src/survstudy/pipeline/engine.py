@@ -57,10 +57,10 @@ def versions() -> dict[str, str]:
     """Versions of survstudy and the libraries whose numbers it reports."""
     import scipy
 
-    import survstudy
+    from survstudy._version import __version__
 
     return {
-        "survstudy": survstudy.__version__,
+        "survstudy": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,

@@ -11,9 +11,9 @@ import platform
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import fmt_num
-from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import MethodsProfile
 from survstudy.spec import StudySpec
 

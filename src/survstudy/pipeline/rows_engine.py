@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine
 from survstudy.pipeline.design import FactorDesign, factor_design
-from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.rows import CoxPair, Selection, Survival
 from survstudy.pipeline.table1 import Table1Summaries

@@ -16,6 +16,7 @@ import os
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import Progress, StudyContext, Warnings
@@ -23,7 +24,6 @@ from survstudy.pipeline.km_figures import km_figures
 from survstudy.pipeline.methods import methods_facts
 from survstudy.pipeline.multivariable import multivariable_models
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import ProfileDifference, Provenance, StudyResults
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
@@ -74,6 +74,8 @@ def run_study(
         _check_engine_options(spec, str(data_engine.name))
         rows = EngineRows(cohort, data_engine)
     else:
+        # every sum in one order, whatever the order of the rows in the file (issue 16)
+        cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
     total = 5

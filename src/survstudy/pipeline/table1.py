@@ -25,9 +25,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from survstudy.data import Cohort
+from survstudy.data.registry import DerivedCohort
 from survstudy.errors import SpecError
 from survstudy.pipeline import engine
-from survstudy.pipeline.registry import DerivedCohort
 from survstudy.pipeline.results import MethodsProfile, Table1Result, Table1Row
 from survstudy.spec import StudySpec
 

@@ -49,11 +49,11 @@ from typing import Any
 
 import numpy as np
 
+from survstudy.data.registry import DerivedCohort, detail_levels
 from survstudy.engines.base import Source
 from survstudy.engines.sql import lit
 from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine as pipeline_engine
-from survstudy.pipeline.registry import DerivedCohort, detail_levels
 from survstudy.pipeline.results import MethodsProfile, Table1Result
 from survstudy.pipeline.table1 import (
     ContinuousSummary,

@@ -30,8 +30,7 @@ __all__ = ["MemoryTable1", "table1_from_memory"]
 
 def _codes(col: CategoricalColumn) -> np.ndarray:
     """Each patient's level index in ``col.categories`` (-1: missing)."""
-    index = {lev: i for i, lev in enumerate(col.categories)}
-    return np.array([index[v] if v is not None else -1 for v in col.values], dtype=np.int64)
+    return np.asarray(col.codes, dtype=np.int64)
 
 
 class MemoryTable1:

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from survstudy.data.registry import DerivedCohort, applicable_column
 from survstudy.engines.sql import lit
-from survstudy.pipeline.registry import DerivedCohort, applicable_column
 from survstudy.stats import descriptive
 
 __all__ = ["ALL", "PROBS", "SqlContext", "floats", "ints", "order_statistics"]

@@ -10,7 +10,7 @@ the axis. matplotlib is imported lazily and pyplot is never used.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -191,12 +191,15 @@ def plot_forest(
     title: str | None = None,
     colour: str = "#000000",
     figsize: tuple[float, float] | None = None,
+    figure_factory: Callable[..., Figure] | None = None,
 ) -> ForestPlot:
     """Draw a forest plot of ``rows`` (top to bottom) with text columns at its right.
 
     Intervals running past ``xlim`` end in an arrow at the axis edge; reference
     rows print "1 (reference)" and not-estimable rows "not estimable", neither
-    with a point.
+    with a point. Without ``ax`` a new figure is made by ``figure_factory(figsize=…)``
+    (default :class:`matplotlib.figure.Figure`; ``matplotlib.pyplot.figure`` for one that
+    pyplot and notebooks show).
     """
     rs = [_as_row(r) for r in rows]
     lim = xlim if xlim is not None else (_auto_xlim(rs, ref_line) if log_scale else None)
@@ -218,7 +221,7 @@ def plot_forest(
         if ax is None:
             width = margin + label_w + plot_w + 0.12 + hr_w + p_w + margin
             height = 0.75 + 0.2 * (n + 1) + (0.2 if title else 0.0)
-            fig = Figure(figsize=figsize or (width, height))
+            fig = (figure_factory or Figure)(figsize=figsize or (width, height))
             fw, fh = fig.get_size_inches()
             bottom = 0.5 / fh
             top = 1.0 - (0.32 if title else 0.12) / fh

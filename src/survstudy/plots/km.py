@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +141,7 @@ def plot_km(
     legend_title: str | None = None,
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
+    figure_factory: Callable[..., Figure] | None = None,
 ) -> KMPlot:
     """Draw Kaplan–Meier curves with an aligned number-at-risk table.
 
@@ -150,7 +151,10 @@ def plot_km(
     ``logrank_p`` is printed as "Log-rank p = 0.042" at ``p_position`` (axes
     fraction, lower left by default). The legend sits above the panel (``legend_loc``
     "above"; any matplotlib location puts it inside) with an optional ``legend_title``.
-    The legend reads "Label (n=12, events=3)".
+    The legend reads "Label (n=12, events=3)". Without ``ax`` a new figure is made by
+    ``figure_factory(figsize=…, layout="constrained")`` (default
+    :class:`matplotlib.figure.Figure`; ``matplotlib.pyplot.figure`` registers it with
+    pyplot, so that a notebook shows it).
     """
     if time_scale <= 0 or not math.isfinite(time_scale):
         raise ValueError("time_scale must be a positive number of days per display unit")
@@ -179,6 +183,7 @@ def plot_km(
         legend_title=legend_title,
         p_position=p_position,
         figsize=figsize,
+        figure_factory=figure_factory,
     )
 
 
@@ -265,6 +270,7 @@ def _draw(
     legend_title: str | None = None,
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
+    figure_factory: Callable[..., Figure] | None = None,
 ) -> KMPlot:
     with style_context():
         from matplotlib.figure import Figure
@@ -279,7 +285,8 @@ def _draw(
                 + 0.14 * (len(cs) + bool(legend_title)) * legend
                 + (0.3 + 0.16 * (rows + 1) if rows else 0.0)
             )
-            fig = Figure(figsize=figsize or (5.0, height), layout="constrained")
+            make = figure_factory or Figure
+            fig = make(figsize=figsize or (5.0, height), layout="constrained")
             fig.get_layout_engine().set(w_pad=0.06, h_pad=0.05)  # type: ignore[union-attr,call-arg]
             ax = fig.add_subplot()
         colours = [palette[i % len(palette)] for i in range(len(cs))]

@@ -23,7 +23,7 @@ from typing import Any
 
 from survstudy.spec.checks import check_spec, derivation_order, endpoint_columns
 from survstudy.spec.expr import Expression, parse_expression
-from survstudy.spec.loader import closest, load_spec, load_spec_text
+from survstudy.spec.loader import closest, load_spec, load_spec_mapping, load_spec_text
 from survstudy.spec.model import (
     DEFAULT_MISSING,
     AnalysesSpec,
@@ -64,6 +64,7 @@ __all__ = [
     "derivation_order",
     "endpoint_columns",
     "load_spec",
+    "load_spec_mapping",
     "load_spec_text",
     "parse_expression",
     "study_schema",

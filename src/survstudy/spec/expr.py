@@ -18,7 +18,10 @@ Grammar (informally)::
 Functions: ``date("2011-01-31")``, ``days_between(a, b)``, ``weeks_between(a, b)``,
 ``months_between(a, b)``, ``years_between(a, b)`` (all *b − a*, months and years
 with the spec's ``units.days_per_month``/``days_per_year``), ``missing(x)``,
-``min(a, b, …)``, ``max(a, b, …)``, ``abs(x)``, ``floor(x)``. Subtracting two dates gives days.
+``min(a, b, …)``, ``max(a, b, …)``, ``abs(x)``, ``floor(x)``, ``ceil(x)``, ``round(x)`` /
+``round(x, digits)`` (half away from zero), ``log(x)`` (natural), ``log10(x)``, ``exp(x)``,
+``sqrt(x)``, ``if_else(condition, a, b)`` (missing where the condition is),
+``coalesce(a, b, …)`` (the first that is not missing). Subtracting two dates gives days.
 
 Missing values follow three-valued (Kleene) logic: a comparison with a missing
 operand is missing; ``missing or true`` is true; ``missing and false`` is false.
@@ -63,6 +66,14 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "max": (2, None),
     "abs": (1, 1),
     "floor": (1, 1),
+    "ceil": (1, 1),
+    "round": (1, 2),
+    "log": (1, 1),
+    "log10": (1, 1),
+    "exp": (1, 1),
+    "sqrt": (1, 1),
+    "if_else": (3, 3),
+    "coalesce": (2, None),
 }
 
 

@@ -25,7 +25,7 @@ from survstudy.errors import SpecError
 from survstudy.spec.model import StudySpec
 from survstudy.spec.suggest import closest
 
-__all__ = ["closest", "load_spec", "load_spec_text"]
+__all__ = ["closest", "load_spec", "load_spec_mapping", "load_spec_text"]
 
 _MAX_SPEC_BYTES = 2_000_000
 
@@ -304,4 +304,27 @@ def load_spec(path: str | Path) -> StudySpec:
         ) from None
     spec = load_spec_text(text, file=file)
     spec.attach_source(path=p.resolve(), sha256=hashlib.sha256(data).hexdigest())
+    return spec
+
+
+def load_spec_mapping(mapping: Any, *, file: str = "<spec>") -> StudySpec:
+    """Validate and cross-check a spec given as a mapping (the Python API's ``Study(dict)``).
+
+    The same checks and :class:`SpecError` messages as :func:`load_spec_text`, naming the
+    key path (there are no YAML lines). A relative ``data.path`` is resolved against the
+    current folder.
+    """
+    from survstudy.spec.checks import check_spec
+
+    if not isinstance(mapping, dict):
+        raise SpecError(
+            "the spec must be a mapping of keys (data:, variables:, …)",
+            file=file,
+            code="SPEC-INVALID",
+        )
+    try:
+        spec = StudySpec.model_validate(mapping)
+    except ValidationError as exc:
+        raise _spec_error_from_validation(exc, file, {}, mapping) from None
+    check_spec(spec, file=file)
     return spec

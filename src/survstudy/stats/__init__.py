@@ -1,4 +1,5 @@
-"""Statistics: Kaplan–Meier, the log-rank family, Cox regression, descriptive statistics.
+"""Statistics: Kaplan–Meier, the log-rank family, Cox regression, competing risks
+(cumulative incidence, Gray's test, Fine–Gray), descriptive statistics.
 
 Belongs here: estimators and tests on plain NumPy arrays (times in whole days or
 any unit, 0/1 events, numeric design matrices), their result dataclasses, and

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 
-__all__ = ["StatWarning", "as_event", "as_time", "clean_float"]
+__all__ = ["StatWarning", "as_event", "as_time", "clean_float", "row_dot"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,29 @@ def as_time(time: ArrayLike, name: str = "time") -> NDArray[np.float64]:
     return t
 
 
+def as_start(start: ArrayLike, stop: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Entry times of counting-process rows ``(start, stop]`` as floats.
+
+    Each must be finite and below its stop time, else :class:`AnalysisError` naming how
+    many rows break the rule (0-based positions of the first few; the quick commands
+    check the spreadsheet rows first with :mod:`survstudy.stats.intervals`).
+    Negative starts are allowed (R's ``Surv`` allows them: e.g. time from a landmark).
+    """
+    s = np.asarray(start, dtype=np.float64)
+    if s.shape != stop.shape:
+        raise ValueError("start must have one value per observation")
+    if not np.all(np.isfinite(s)):
+        raise AnalysisError("start times have missing or infinite values; drop those rows first")
+    bad = np.flatnonzero(~(s < stop))
+    if bad.size:
+        first = ", ".join(str(int(i)) for i in bad[:5])
+        raise AnalysisError(
+            f"{bad.size} interval(s) do not end after they start (start >= stop at "
+            f"positions {first}{' …' if bad.size > 5 else ''})"
+        )
+    return s
+
+
 def as_event(event: ArrayLike, n: int, name: str = "event") -> NDArray[np.bool_]:
     """Return the event indicator as a boolean array; only 0/1 (or booleans) are accepted."""
     e = np.asarray(event)
@@ -67,3 +90,26 @@ def clean_float(x: Any) -> float | None:
         return None
     v = float(x)
     return v if np.isfinite(v) else None
+
+
+def row_dot(x: ArrayLike, beta: ArrayLike) -> NDArray[np.float64]:
+    """``x @ beta`` computed so that equal rows give bit-identical results on any machine.
+
+    BLAS's matrix-vector kernels (chosen at run time by OpenBLAS from the CPU) may sum a
+    row's products in a different order, or with fused multiply-adds, depending on the
+    row's position in a SIMD block: two patients with the same covariates can then get
+    linear predictors one rounding apart, which a tie-sensitive statistic (concordance
+    counts tied predictors separately) turns into a visible difference between machines.
+    Here each element is accumulated column by column with separately rounded products
+    and sums (NumPy's elementwise ufuncs), a fixed order that no kernel choice changes.
+    """
+    xm = np.asarray(x, dtype=np.float64)
+    b = np.asarray(beta, dtype=np.float64)
+    if xm.ndim == 1:
+        xm = xm[:, None]
+    out = np.zeros(xm.shape[0])
+    tmp = np.empty(xm.shape[0])
+    for j in range(xm.shape[1]):
+        np.multiply(xm[:, j], b[j], out=tmp)
+        out += tmp
+    return out

@@ -270,13 +270,16 @@ def summarise_fit(
     level_no_events: Sequence[bool],
     refit_loglik: Callable[[list[int]], float],
     robust_var: F | None = None,
+    counting: bool = False,
 ) -> CoxSummary:
     """Coefficients, SEs, Wald z/p, LR/Wald/score tests, terms and warnings of a Cox fit.
 
     Inputs are on the fit's (scaled) scale: ``beta_s``, its generalised-inverse
     variance ``var_s`` and the score at it; ``score0``/``info0`` at β = 0.
     Monotone likelihood is R's test ``|U·V| > eps`` and ``> toler_inf·|β|``; such a
-    term gets an LR p from ``refit_loglik(kept columns)``. With ``robust_var``
+    term gets an LR p from ``refit_loglik(kept columns)``; for counting-process data
+    (``counting``) R's ``agreg.fit`` rule instead: the last Newton increment on the
+    original scale above ``toler_inf·(1 + |β|)``. With ``robust_var``
     (original scale) z, p, the Wald test and the CIs use it (R's ``summary.coxph``).
     """
     solve = solve_psd
@@ -302,7 +305,12 @@ def summarise_fit(
                 )
             )
     infs = np.abs(score @ var_s)
-    monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(beta_s))
+    if counting:
+        monotone = ~np.isfinite(score) | (
+            infs / scale > control.toler_inf * (1 + np.abs(beta_s / scale))
+        )
+    else:
+        monotone = (infs > control.eps) & (infs > control.toler_inf * np.abs(beta_s))
     # A zero pivot at the end (the design was checked for collinearity before the fit)
     # means the information for that coefficient vanished as it ran off to infinity.
     monotone |= np.diag(var_s) == 0

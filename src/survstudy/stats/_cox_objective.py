@@ -33,6 +33,24 @@ The ``R2``/``D2`` parts are never formed per group: ``Σ_g c_g R2_g`` equals
 information costs one weighted ``Xᵀ D X`` (O(n p²)) per call. The Efron terms
 are expanded to one row per death (total rows = number of deaths), fully
 vectorised.
+
+Counting-process data (``prepare(..., start=...)``, R's ``coxph(Surv(start, stop,
+event) ~ ...)``; Andersen & Gill 1982; Therneau & Grambsch 2000, sec. 3.7). A row
+is in the risk set of an event time t when ``start < t ≤ stop``. Sorted as above by
+stop time, a row joins the running sums at its stop time's group and leaves them
+at its *entry group*: the first group of its stratum (in descending time) whose
+time is ≤ start. The per-group sums :class:`GroupSums` then hold the net change
+``E − N`` (rows leaving at the time minus rows whose entry group it is), so the
+risk-set sums are still cumulative sums over groups and every formula above is
+unchanged, except that a row's weight in ``Xᵀ diag(v) X`` (and in the score,
+then summed row by row) runs over its own groups only:
+``v_i = w_i r_i (Σ_{h ∈ [g, entry)} c1_h − δ_i c2_g)``, the interval sum taken from
+whichever end subtracts less (:func:`interval_sums`). Start and stop times
+share one tie grid (R's ``aeqSurv`` on both columns). A running sum that adds and
+removes rows can lose digits when the rows already removed outweigh those still
+at risk by many orders of magnitude; :func:`risk_sums` then recomputes that risk
+set directly and restarts the cumulative sum there (R's ``agfit4`` rebuilds its
+totals in the same situation).
 """
 
 from __future__ import annotations
@@ -45,7 +63,15 @@ from numpy.typing import NDArray
 
 from survstudy.stats.riskset import distinct_times
 
-__all__ = ["CoxData", "GroupSums", "Objective", "evaluate", "group_sums", "prepare"]
+__all__ = [
+    "CoxData",
+    "GroupSums",
+    "Objective",
+    "evaluate",
+    "group_sums",
+    "prepare",
+    "risk_sums",
+]
 
 F = NDArray[Any]  # float64 arrays (Any: numpy stubs type bincount results as int)
 I = NDArray[Any]  # intp arrays  # noqa: E741
@@ -100,6 +126,10 @@ class CoxData:
     erow_count: I = None  # type: ignore[assignment]  # expanded rows per event group
     erow_gmult: F = None  # type: ignore[assignment]  # their common multiplier m
     erow_chunks: tuple[tuple[int, int, int, int, I], ...] = ()  # (g0, g1, row0, row1, local starts)
+    # counting-process data: per sorted row, its entry group (the first group of its
+    # stratum with time <= start), or n_groups when no group of the stratum is that early
+    entry: I | None = None
+    row0: I | None = None  # counting-process data: first sorted row of each group's stratum
 
     @property
     def n_groups(self) -> int:
@@ -134,8 +164,12 @@ def prepare(
     weights: F | None = None,
     ties: str = "efron",
     standardise: bool = False,
+    start: F | None = None,
 ) -> CoxData:
     """Sort once and build the tie groups; ``strata`` holds integer codes.
+
+    ``start`` (counting-process data): the rows' entry times, each below its
+    ``time`` (the caller checks); the row is at risk on ``(start, time]``.
 
     With ``standardise=True`` the sorted copy is centred about a pivot (the
     first row, exact for integers even after a +1e12 shift), then about the
@@ -147,8 +181,17 @@ def prepare(
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
     n = time.size
-    _, tinv = distinct_times(time)
-    k = int(tinv.max()) + 1 if n else 1
+    sinv = None
+    if start is None:
+        _, tinv = distinct_times(time)
+        k = int(tinv.max()) + 1 if n else 1
+    else:
+        # one tie grid for start and stop times (R's aeqSurv on both columns)
+        _, both = distinct_times(
+            np.concatenate((np.asarray(time, float), np.asarray(start, float)))
+        )
+        tinv, sinv = both[:n], both[n:]
+        k = int(both.max()) + 1 if n else 1
     s = None if strata is None else np.asarray(strata, dtype=np.intp)
     evb = np.asarray(event, dtype=bool)
     # deaths first within a tie group, so a group's deaths are one contiguous block
@@ -217,6 +260,9 @@ def prepare(
         erow_mult = np.repeat(dweight[gwith] / d, d)
         erow_starts = first.astype(np.intp)
     wdeath = ev if weights is None else w * ev
+    entry = row0 = None
+    if sinv is not None:
+        entry, row0 = _entry_groups(key[order[starts]] // 2, s, sinv, k, gstratum, order, starts)
 
     # the sorted design, transposed (p, n), built block by block in cache
     xin = np.asarray(x, dtype=np.float64)
@@ -343,7 +389,40 @@ def prepare(
         erow_count=erow_count,
         erow_gmult=erow_mult[erow_starts] if nrow else np.zeros(0),
         erow_chunks=tuple(echunks),
+        entry=entry,
+        row0=row0,
     )
+
+
+def _entry_groups(
+    gkey: NDArray[np.int64],
+    s: I | None,
+    sinv: I,
+    k: int,
+    gstratum: I,
+    order: I,
+    starts: I,
+) -> tuple[I, I]:
+    """Entry group of each sorted row and the first sorted row of each group's stratum.
+
+    ``gkey`` is the groups' sort key ``stratum·k + (k − 1 − time index)`` (ascending);
+    a row with start index ``si`` is not at risk at groups of its stratum with time
+    index ≤ ``si``, the first of which is ``searchsorted(gkey, stratum·k + k − 1 − si)``.
+    A result outside the row's stratum (no group that early) becomes ``n_groups``.
+    """
+    ng = gkey.size
+    ekey = (k - 1 - sinv.astype(np.int64)) + (0 if s is None else s.astype(np.int64) * k)
+    eg = np.searchsorted(gkey, ekey[order], side="left").astype(np.intp)
+    row_st = np.zeros(order.size, dtype=np.intp) if s is None else s[order]
+    inside = eg < ng
+    inside[inside] = gstratum[eg[inside]] == row_st[inside]
+    eg[~inside] = ng
+    # first sorted row of each stratum, per group (groups and rows are stratum-contiguous)
+    newst = np.ones(ng, dtype=bool)
+    newst[1:] = gstratum[1:] != gstratum[:-1]
+    first_group = np.flatnonzero(newst)
+    row0 = starts[first_group][np.cumsum(newst) - 1].astype(np.intp)
+    return eg, row0
 
 
 def _stratum_bounds(gstart: I) -> tuple[I, I]:
@@ -401,13 +480,86 @@ def revcumsum_within(v: F, gstart: I) -> F:
 
 @dataclass(frozen=True)
 class GroupSums:
-    """Per tie group: ``E0 = Σ w r``, ``E1 = Σ w r x`` over all leaving; ``D0, D1`` over deaths."""
+    """Per tie group: ``E0 = Σ w r``, ``E1 = Σ w r x`` over all leaving; ``D0, D1`` over deaths.
+
+    Counting-process data: ``e0``/``e1`` are net of the rows whose entry group this
+    is (``E − N``), so that their cumulative sums are the risk-set sums; ``n0`` holds
+    the entries' ``Σ w r`` (for the cancellation check of :func:`risk_sums`).
+    """
 
     e0: F
     e1: F
     d0: F
     d1: F
     wr: F
+    n0: F | None = None
+
+
+def _entry_sums(data: CoxData, wr: F) -> tuple[F, F]:
+    """Per group, ``Σ w r`` and ``Σ w r x`` over the rows whose entry group it is."""
+    assert data.entry is not None
+    ng = data.n_groups
+    xt = data.xt
+    n0 = np.bincount(data.entry, weights=wr, minlength=ng + 1)[:ng]
+    n1 = np.empty((ng, xt.shape[0]))
+    for j in range(xt.shape[0]):  # one pass per column (p passes, no n x p temporary)
+        n1[:, j] = np.bincount(data.entry, weights=wr * xt[j], minlength=ng + 1)[:ng]
+    return n0, n1
+
+
+def _net(data: CoxData, gs: GroupSums) -> GroupSums:
+    """Counting-process data: subtract the entries from the per-group sums."""
+    if data.entry is None:
+        return gs
+    n0, n1 = _entry_sums(data, gs.wr)
+    return GroupSums(e0=gs.e0 - n0, e1=gs.e1 - n1, d0=gs.d0, d1=gs.d1, wr=gs.wr, n0=n0)
+
+
+# Counting-process data: a risk set is recomputed directly when the rows already removed
+# from the running sum outweigh it by more than this factor (rounding of the running sum
+# is then up to ~1e-11 of the risk set; R's agfit4 rebuilds when a sum drops below 1e-9).
+_CANCEL = 1e5
+# At most this many direct recomputations per evaluation (each costs one pass over a stratum).
+_MAX_RESTARTS = 256
+
+
+def risk_sums(data: CoxData, gs: GroupSums) -> tuple[F, F]:
+    """Risk-set sums ``R0 = Σ w r`` and ``R1 = Σ w r x`` at every tie group.
+
+    Cumulative sums of the per-group sums within strata. Counting-process data:
+    the running sum adds rows at their stop time and removes them at their start
+    time; where the removed weight exceeds ``_CANCEL`` times the risk set at an event
+    time, that risk set is summed directly over its rows and the cumulative sum
+    restarts from the exact value (see the module docstring).
+    """
+    r0 = cumsum_within(gs.e0, data.gstart)
+    r1 = cumsum_within(gs.e1, data.gstart)
+    if data.entry is None or gs.n0 is None:
+        return r0, r1
+    gone = cumsum_within(gs.n0, data.gstart)
+    events = data.dcount > 0
+    firsts, ends = _stratum_bounds(data.gstart)
+    assert data.row0 is not None
+    restarts = 0
+    while restarts < _MAX_RESTARTS:
+        bad = np.flatnonzero(events & (gone > _CANCEL * np.abs(r0)))
+        if bad.size == 0:
+            break
+        g = int(bad[0])
+        restarts += 1
+        a = int(data.row0[g])
+        b = int(data.starts[g + 1]) if g + 1 < data.n_groups else data.x.shape[0]
+        at = data.entry[a:b] > g
+        wr = gs.wr[a:b][at]
+        r0[g] = wr.sum()
+        r1[g] = data.xt[:, a:b][:, at] @ wr
+        gone[g] = 0.0
+        e = int(ends[np.searchsorted(firsts, g, side="right") - 1])
+        if g + 1 < e:
+            r0[g + 1 : e] = r0[g] + np.cumsum(gs.e0[g + 1 : e])
+            r1[g + 1 : e] = r1[g] + np.cumsum(gs.e1[g + 1 : e], axis=0)
+            gone[g + 1 : e] = np.cumsum(gs.n0[g + 1 : e])
+    return r0, r1
 
 
 def _block_sums(data: CoxData, beta: F | None, eta: F | None) -> tuple[GroupSums, F]:
@@ -459,8 +611,8 @@ def group_sums(data: CoxData, eta: F) -> GroupSums:
     without an n×p temporary.
     """
     if _row_path(data):
-        return _group_sums_rows(data, eta)
-    return _block_sums(data, None, np.ascontiguousarray(eta, dtype=np.float64))[0]
+        return _net(data, _group_sums_rows(data, eta))
+    return _net(data, _block_sums(data, None, np.ascontiguousarray(eta, dtype=np.float64))[0])
 
 
 def _group_sums_rows(data: CoxData, eta: F) -> GroupSums:
@@ -497,8 +649,12 @@ def _group_sums_rows(data: CoxData, eta: F) -> GroupSums:
 def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
     """:func:`evaluate` row by row on the row-major copy (small data)."""
     eta = data.x @ beta
-    gs = _group_sums_rows(data, eta)
-    r0 = cumsum_within(gs.e0, data.gstart)
+    gs = _net(data, _group_sums_rows(data, eta))
+    r1 = None
+    if data.entry is None:
+        r0 = cumsum_within(gs.e0, data.gstart)
+    else:
+        r0, r1 = risk_sums(data, gs)
     g = data.erow_group
     f = data.erow_f
     m = data.erow_mult
@@ -513,11 +669,15 @@ def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
     if data.ties == "efron":
         c2 = np.bincount(g, weights=mden * f, minlength=ng)
         vsub[0::2] -= c2
-    v = gs.wr * vsub[data.sub_of]
+    if data.entry is None:
+        v = gs.wr * vsub[data.sub_of]
+    else:
+        v = _entry_row_weights(data, gs.wr, c1, c2 if data.ties == "efron" else None)
     score = (wd - v) @ data.x
     info: F | None = None
     if information:
-        r1 = cumsum_within(gs.e1, data.gstart)
+        if r1 is None:
+            r1 = cumsum_within(gs.e1, data.gstart)
         sv = np.sqrt(np.maximum(v, 0.0))
         xs = data.x * sv[:, None]
         info = xs.T @ xs
@@ -531,6 +691,63 @@ def _evaluate_rows(data: CoxData, beta: F, information: bool) -> Objective:
             info += cross + cross.T
             info -= (gs.d1 * q2[:, None]).T @ gs.d1
     return Objective(loglik=loglik, score=score, information=info, sums=gs)
+
+
+def interval_sums(data: CoxData, vals: F, big: F | None = None, sub: F | None = None) -> F:
+    """Per sorted row, ``Σ vals_h`` over the groups of its own interval (counting-process data).
+
+    The groups from the row's stop-time group ``g`` up to (not including) its entry group
+    ``k`` (all later groups of the stratum when it has none). Either as ``Rev[g] − Rev[k]``
+    (``Rev``: sums over this and earlier times) or as ``Fwd[k−1] − Fwd[g] + vals[g]``
+    (``Fwd``: sums over this and later times), whichever subtracts the smaller total,
+    so that a hazard that is large before the row's entry (or after its exit) does not
+    swamp the small hazard inside the interval (e.g. late intervals of rows with huge
+    risk scores). ``big`` (per group, ≥ 0) measures the totals when ``vals`` is signed
+    or a matrix; default ``vals``. ``sub`` (per group, 1-d ``vals`` only) is subtracted
+    for the deaths of the group (Efron's ``c2``).
+
+    Four gathers per row: two by the stop-time group (per sub-block of deaths and
+    censorings), two by the entry group from arrays padded for "no entry group".
+    """
+    assert data.entry is not None
+    ng = data.n_groups
+    k = data.entry
+    rev = revcumsum_within(vals, data.gstart)
+    fwd = cumsum_within(vals, data.gstart)
+    matrix = vals.ndim > 1
+    tail = np.zeros((1, *vals.shape[1:]))
+    # rev form: rev[g] - rev_pad[k]; fwd form: fwd_pad[k] + (vals[g] - fwd[g]), with
+    # fwd_pad[k] = fwd[k - 1] (k >= 1 always: the entry group follows the stop group)
+    rev_pad = np.concatenate((rev, tail))
+    fwd_pad = np.concatenate((tail, fwd))
+    if big is None:
+        mrev, mfwd_pad = rev, fwd_pad
+    else:
+        mrev = revcumsum_within(big, data.gstart)
+        mfwd_pad = np.concatenate(([0.0], cumsum_within(big, data.gstart)))
+    mfwd_pad = mfwd_pad.copy()
+    mfwd_pad[ng] = np.inf  # no entry group: always the rev form
+    if matrix:
+        grp = data.group
+        use_fwd = mfwd_pad[k] < mrev[grp]
+        return np.where(use_fwd[:, None], fwd_pad[k] + (vals - fwd)[grp], rev[grp] - rev_pad[k])
+    # per sub-block (2g: deaths, 2g + 1: censorings), so Efron's c2 costs no extra pass
+    a_sub = np.repeat(rev, 2)
+    b_sub = np.repeat(vals - fwd, 2)
+    m_sub = np.repeat(mrev, 2)
+    if sub is not None:
+        a_sub[0::2] -= sub
+        b_sub[0::2] -= sub
+    so = data.sub_of
+    use_fwd = mfwd_pad[k] < m_sub[so]
+    return np.where(use_fwd, fwd_pad[k] + b_sub[so], a_sub[so] - rev_pad[k])
+
+
+def _entry_row_weights(data: CoxData, wr: F, c1: F, c2: F | None) -> F:
+    """``v_i = w_i r_i (Σ_{groups of its interval} c1 − δ_i c2_g)`` (counting-process data)."""
+    inside = interval_sums(data, c1, sub=c2)
+    inside *= wr
+    return inside
 
 
 def _per_event_group(data: CoxData, rows: F) -> F:
@@ -629,19 +846,31 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
     if _row_path(data):
         return _evaluate_rows(data, beta, information)
     gs, eta = _block_sums(data, beta, None)
-    r0 = cumsum_within(gs.e0, data.gstart)
+    r1 = None
+    if data.entry is None:
+        r0 = cumsum_within(gs.e0, data.gstart)
+    else:
+        gs = _net(data, gs)
+        r0, r1 = risk_sums(data, gs)
     efron = data.ties == "efron"
     logsum, c1, c2, q0, q1, q2 = _tie_sums(data, r0, gs.d0, information, efron)
     # Σ w δ η row by row (as coxfit6): with a coefficient running off to infinity the
     # profile fits stop on ℓ changes of 1e-14, so ℓ's rounding must not depend on p
     loglik = float(data.wdeath @ eta - logsum)
     big_c = revcumsum_within(c1, data.gstart)
-    # per group first (the deaths' own x minus their expected share), then over groups:
-    # differences of two whole-data totals would lose digits when β is large
-    ug = data.wdx_g - big_c[:, None] * gs.e1
-    if c2 is not None:
-        ug += c2[:, None] * gs.d1
-    score = ug.sum(axis=0)
+    v_rows = None
+    if data.entry is None:
+        # per group first (the deaths' own x minus their expected share), then over groups:
+        # differences of two whole-data totals would lose digits when β is large
+        ug = data.wdx_g - big_c[:, None] * gs.e1
+        if c2 is not None:
+            ug += c2[:, None] * gs.d1
+        score = ug.sum(axis=0)
+    else:
+        # counting-process rows: per row (entries and exits of huge risk scores would
+        # cancel in per-group sums), one pass over the contiguous rows of xt
+        v_rows = _entry_row_weights(data, gs.wr, c1, c2)
+        score = data.xt @ (data.wdeath - v_rows)
     info: F | None = None
     if information:
         # block 2g (deaths) gets C_g − c2_g, block 2g + 1 (censored) gets C_g
@@ -653,8 +882,11 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
         info = np.zeros((p, p))
         buf = np.empty((p, min(xt.shape[1], 2 * _BLOCK) if data.blocks else 0))
         for a, b, _, _ in data.blocks:
-            sv = vsub[data.sub_of[a:b]]
-            sv *= gs.wr[a:b]
+            if v_rows is not None:
+                sv = v_rows[a:b].copy()
+            else:
+                sv = vsub[data.sub_of[a:b]]
+                sv *= gs.wr[a:b]
             np.maximum(sv, 0.0, out=sv)
             np.sqrt(sv, out=sv)
             mm = b - a
@@ -664,7 +896,8 @@ def evaluate(data: CoxData, beta: F, *, information: bool = True) -> Objective:
                 else xt[:, a:b] * sv
             )
             info += xs @ xs.T
-        r1 = cumsum_within(gs.e1, data.gstart)
+        if r1 is None:
+            r1 = cumsum_within(gs.e1, data.gstart)
         assert q0 is not None
         info -= (r1 * q0[:, None]).T @ r1
         if q1 is not None and q2 is not None:
@@ -684,8 +917,7 @@ def score_residuals(data: CoxData, beta: F) -> F:
     """
     eta = data.x @ beta
     gs = group_sums(data, eta)
-    r0 = cumsum_within(gs.e0, data.gstart)
-    r1 = cumsum_within(gs.e1, data.gstart)
+    r0, r1 = risk_sums(data, gs)
     g = data.erow_group
     f = data.erow_f
     m = data.erow_mult
@@ -703,6 +935,9 @@ def score_residuals(data: CoxData, beta: F) -> F:
     x = data.x
     big_h: F = hc[grp]
     big_ha: F = hac[grp]
+    if data.entry is not None:  # only the increments inside the row's own interval
+        big_h = interval_sums(data, h1)
+        big_ha = interval_sums(data, ha1.reshape(ng, p), big=h1)
     ev = data.event
     if data.ties == "efron":
         h2 = np.bincount(g, weights=h * (1 - f), minlength=ng)

@@ -58,8 +58,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from survstudy.stats._common import clean_float
-from survstudy.stats.riskset import distinct_times
+from survstudy.stats._common import clean_float, row_dot
+from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
 
@@ -375,8 +375,16 @@ def concordance(
     cluster: NDArray[Any] | None = None,
     weights: NDArray[Any] | None = None,
     weights_sq: NDArray[Any] | None = None,
+    start: NDArray[Any] | None = None,
 ) -> Concordance:
     """Concordance of a risk score (larger = earlier failure) with survival times.
+
+    ``start``: counting-process rows ``(start, time]`` (R's ``concordance()`` on
+    ``Surv(start, stop, event)``): an event at t is compared with the rows at risk at
+    t (``start < t ≤ stop``). Computed as the right-censored sums over the rows plus
+    one *entry record* per row — at its start time, weight ``−w``, not an event —
+    which removes the row from every comparison at or before its start; the two
+    records of a row share its cluster, so the jackknife influence is the row's.
 
     Pairs are formed only within a stratum. ``weights`` are case weights (a
     pair counts ``w_i·w_j``); ``cluster`` groups subjects for the jackknife.
@@ -387,6 +395,31 @@ def concordance(
     ``Σ w`` and ``weights_sq`` their ``Σ w²``; C, every count and the SE are then
     those of the rows (module docstring). Default ``weights²`` (one row per record).
     """
+    if start is not None:
+        if weights_sq is not None:
+            raise ValueError("start and weights_sq cannot be combined")
+        s0 = np.asarray(score, dtype=np.float64)
+        n0 = s0.size
+        t1 = np.asarray(time, dtype=np.float64)
+        t0 = np.asarray(start, dtype=np.float64)
+        e0 = np.asarray(event).astype(bool)
+        w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
+        cl0 = np.arange(n0) if cluster is None else np.unique(cluster, return_inverse=True)[1]
+        # an entry record before the first event time removes the row from no comparison
+        # (e.g. every patient's first interval from 0): left out
+        if e0.any():
+            scale = max(float(np.max(np.abs(t1))), 1.0)
+            keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
+        else:
+            keep = np.zeros(n0, dtype=bool)
+        return concordance(
+            np.concatenate((s0, s0[keep])),
+            np.concatenate((t1, t0[keep])),
+            np.concatenate((e0, np.zeros(int(keep.sum()), dtype=bool))),
+            None if strata is None else np.concatenate((strata, np.asarray(strata)[keep])),
+            cluster=np.concatenate((cl0, cl0[keep])),
+            weights=np.concatenate((w0, -w0[keep])),
+        )
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(bool)
@@ -518,6 +551,15 @@ def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
         return None
     d = st.data
     lp = np.empty(d.x.shape[0])
-    lp[d.order] = d.x @ st.beta_scaled
+    # identical covariate rows must give identical predictors (ties are counted apart)
+    lp[d.order] = row_dot(d.x, st.beta_scaled)
     cl = None if cluster is None else np.asarray(cluster)
-    return concordance(lp, st.time, st.event, st.strata, cluster=cl, weights=st.weights)
+    return concordance(
+        lp,
+        st.time,
+        st.event,
+        st.strata,
+        cluster=cl,
+        weights=st.weights,
+        start=getattr(st, "start", None),
+    )

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float, row_dot
 from survstudy.stats._cox_fitting import (
     CoxTerm,
     TestResult,
@@ -165,7 +165,7 @@ class CoxResult:
 
     def linear_predictor(self, x: ArrayLike) -> F:
         """``x·β`` on the original scale (no centring)."""
-        return np.asarray(x, dtype=np.float64) @ self.coef
+        return row_dot(x, self.coef)
 
 
 # --------------------------------------------------------------------------- design
@@ -328,8 +328,17 @@ def cox_fit(
     init: ArrayLike | None = None,
     n_dropped: int = 0,
     assign: Sequence[str] | None = None,
+    start: ArrayLike | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model (Efron or Breslow ties, optional strata).
+
+    ``start`` (keyword): counting-process data, one row per interval ``(start, time]``
+    — R's ``coxph(Surv(start, stop, event) ~ ...)`` (Andersen & Gill 1982): a row
+    is in the risk set of an event time t when ``start < t ≤ time``; every
+    option (ties, strata, weights, robust/cluster, concordance, the PH test) applies.
+    Each start must be below its stop time (else :class:`AnalysisError`); pass the
+    patient identifier as ``cluster`` for R's ``cluster(id)`` variance. ``None``:
+    right-censored data.
 
     ``x`` is (n, p) numeric without missing values (drop rows first and pass
     their count as ``n_dropped``); ``strata``/``cluster`` are codes of any
@@ -363,10 +372,15 @@ def cox_fit(
     if strata is not None:
         _, scodes = np.unique(np.asarray(strata), return_inverse=True)
         scodes = scodes.astype(np.intp)
+    t0 = None
+    if start is not None:
+        from survstudy.stats._common import as_start
+
+        t0 = as_start(start, t)
 
     # Sorted once; centred about a pivot (exact for integers even after a +1e12 shift),
     # then the mean, and scaled, in the same blocked passes (see obj.prepare).
-    data = obj.prepare(xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True)
+    data = obj.prepare(xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0)
     assert data.center is not None
     assert data.scale is not None
     assert data.raw_scale is not None
@@ -399,7 +413,9 @@ def cox_fit(
         robust_var = rv / np.outer(scale, scale)
 
     def refit_loglik(keep: list[int]) -> float:
-        sub = obj.prepare(xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True)
+        sub = obj.prepare(
+            xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0
+        )
         return _newton(sub, np.zeros(len(keep)), control).loglik
 
     summ = summarise_fit(
@@ -418,6 +434,7 @@ def cox_fit(
         level_no_events=level_no_events,
         refit_loglik=refit_loglik,
         robust_var=robust_var,
+        counting=t0 is not None,
     )
 
     baseline = _baseline(data, fit.beta, center, scale, fit.sums)
@@ -431,6 +448,7 @@ def cox_fit(
         event=e,
         strata=scodes,
         weights=w,
+        start=t0,
     )
     res = CoxResult(
         ties=ties,
@@ -468,7 +486,20 @@ def cox_fit(
     if ph_test:
         from survstudy.stats.coxzph import cox_zph
 
-        extra["ph"] = cox_zph(res)
+        try:
+            extra["ph"] = cox_zph(res)
+        except np.linalg.LinAlgError:
+            # the test's information matrix is singular (e.g. one event, or a coefficient
+            # running off to infinity): R's cox.zph stops with "system is exactly singular"
+            extra["warnings"] = (
+                *res.warnings,
+                StatWarning(
+                    "PH-TEST-NOT-COMPUTED",
+                    "the proportional-hazards test cannot be computed: its information matrix "
+                    "is singular (too few events, or a hazard ratio running off to infinity)",
+                    {},
+                ),
+            )
     if extra:
         import dataclasses
 
@@ -489,6 +520,7 @@ class _State:
     event: NDArray[np.bool_]
     strata: NDArray[np.intp] | None
     weights: F | None
+    start: F | None = None  # counting-process data: the rows' entry times
 
 
 def _baseline(
@@ -496,7 +528,7 @@ def _baseline(
 ) -> BaselineHazard:
     """Breslow/Efron cumulative hazard at x = 0 on the original scale."""
     gs = sums if sums is not None else obj.group_sums(data, data.x @ beta_s)
-    r0 = obj.cumsum_within(gs.e0, data.gstart)
+    r0 = obj.risk_sums(data, gs)[0]
     g = data.erow_group
     den = r0[g] - data.erow_f * gs.d0[g]
     inc: F = np.bincount(g, weights=data.erow_mult / den, minlength=data.n_groups)

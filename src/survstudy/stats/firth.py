@@ -49,6 +49,7 @@ offered here as for the ordinary fit (``ties="breslow"`` reproduces coxphf).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -88,8 +89,9 @@ class FirthControl:
     largest change of a (SD-standardised) coefficient and ``gconv`` the largest
     penalised score at convergence, ``maxstep`` the largest change of a
     standardised coefficient in one step. ``profile_epsilon``/``profile_gconv``
-    are the (tighter) tolerances of the re-maximisations inside profile limits
-    and likelihood-ratio tests, so that the limits are accurate to ~1e-7.
+    are the (tighter) tolerances to which the estimate itself and the
+    re-maximisations inside profile limits and likelihood-ratio tests are carried,
+    so that estimates and limits are those of the maximum to ~1e-10, on any machine.
     """
 
     maxit: int = 50
@@ -97,7 +99,7 @@ class FirthControl:
     epsilon: float = 1e-6
     gconv: float = 1e-4
     maxstep: float = 0.5
-    profile_epsilon: float = 1e-9
+    profile_epsilon: float = 1e-10
     profile_gconv: float = 1e-8
 
 
@@ -222,18 +224,34 @@ def _maximise(
     epsilon: float,
     gconv: float,
     ll_tol: float = 0.0,
+    pins: F | None = None,
 ) -> _Max:
     """Maximise ℓ* over the ``free`` coefficients (the others stay at ``start``).
 
     coxphf's iteration: Newton step on the free block, each component capped at
-    ``maxstep``; from the second iteration a step that does not increase ℓ* is
-    halved up to ``maxhs`` times (a non-finite trial point always is); converged when
-    all free ``|Δβ| ≤ epsilon`` and ``|U*| ≤ gconv`` — or, with ``ll_tol > 0``, when ℓ*
-    changes by at most ``ll_tol·|ℓ*|`` (R ``coxph``'s rule), which ends the
-    re-maximisations in which another coefficient runs off to infinity (monotone
-    likelihood): there ℓ* converges while that coefficient does not.
+    ``maxstep``; from the second iteration a step that lowers ℓ* is halved up to
+    ``maxhs`` times (a non-finite trial point always is); converged when all free
+    ``|Δβ| ≤ epsilon`` and ``|U*| ≤ gconv`` — or, with ``ll_tol > 0``, when ℓ* changes
+    by at most ``ll_tol·|ℓ*|`` (R ``coxph``'s rule), which ends a re-maximisation in
+    which a combination of coefficients runs off to infinity (monotone likelihood that
+    no single covariate shows: see ``pins``).
+
+    "Lowers" means by more than rounding (:data:`_NOISE` relative): near the maximum ℓ*
+    changes by less than its rounding error, and halving a step there on the sign of
+    that noise shrinks the step — then "|Δβ| ≤ epsilon" holds for a point that is not
+    converged, at an iteration that depends on the CPU's floating-point kernels.
+
+    ``pins`` (ordinary likelihood only): coefficients whose likelihood rises to its
+    supremum only as they go to ±infinity (:func:`_recession_signs`) are held at a value
+    so far out (:func:`_pin_values`) that ℓ equals its limit to machine precision; the
+    others are then maximised on a regular, well-conditioned problem.
     """
     beta = np.array(start, dtype=np.float64)
+    free = np.array(free, dtype=bool)
+    if pins is not None:
+        pinned = free & np.isfinite(pins)
+        beta[pinned] = pins[pinned]
+        free &= ~pinned
     cur = penalised_objective(data, beta, penalty=penalty)
     if not free.any():
         return _Max(beta, cur, 0, cur.ok)
@@ -251,8 +269,9 @@ def _maximise(
         trial = old.copy()
         trial[fi] += step
         new = penalised_objective(data, trial, penalty=penalty)
+        floor = cur.pen_loglik - _NOISE * max(1.0, abs(cur.pen_loglik))
         hs = 0
-        while (not new.ok or (it > 1 and new.pen_loglik <= cur.pen_loglik)) and hs < max(
+        while (not new.ok or (it > 1 and new.pen_loglik < floor)) and hs < max(
             control.maxhs, 0 if new.ok else 30
         ):
             hs += 1
@@ -260,9 +279,11 @@ def _maximise(
             new = penalised_objective(data, trial, penalty=penalty)
         if not new.ok:
             return _Max(old, cur, it, False)
+        if hs == 0:
+            trial, new = _secant(data, penalty, old, fi, cur, trial, new, floor)
         gain = new.pen_loglik - cur.pen_loglik
         beta, cur = trial, new
-        if it > 1 and 0.0 <= gain <= ll_tol * abs(new.pen_loglik):
+        if it > 1 and ll_tol > 0.0 and abs(gain) <= ll_tol * abs(new.pen_loglik):
             return _Max(beta, cur, it, True)
         if np.all(np.abs(beta[fi] - old[fi]) <= epsilon) and np.all(
             np.abs(cur.pen_score[fi]) <= gconv
@@ -271,15 +292,112 @@ def _maximise(
     return _Max(beta, cur, control.maxit, False)
 
 
+def _secant(
+    data: obj.CoxData,
+    penalty: float,
+    old: F,
+    fi: NDArray[np.intp],
+    cur: PenalisedObjective,
+    trial: F,
+    new: PenalisedObjective,
+    floor: float,
+) -> tuple[F, PenalisedObjective]:
+    """Shorten a step that overshot the maximum along its own direction.
+
+    With ``s`` the step, ``g(t) = U*(β + t s)·s`` is the slope of ℓ* along it: positive at
+    0, and negative at 1 when the step went past the maximum on that line. The Newton
+    step of the penalised fit uses I(β), not the curvature of ℓ* (larger by the
+    penalty's), so it overshoots systematically — on a one-coefficient problem by a
+    factor up to 2, which makes the iterates oscillate about β̂ with ℓ* equal on both
+    sides to rounding. The secant root ``t = g(0)/(g(0) − g(1))`` (exact for a quadratic)
+    lands on the line maximum; slopes are accurate to the rounding of the scores, not of
+    a difference of two ℓ*, so the decision does not depend on noise.
+    """
+    s = trial[fi] - old[fi]
+    g0 = float(cur.pen_score[fi] @ s)
+    g1 = float(new.pen_score[fi] @ s)
+    if not (g0 > 0.0 and g1 < 0.0):
+        return trial, new
+    t = g0 / (g0 - g1)
+    cand = old.copy()
+    cand[fi] += t * s
+    nxt = penalised_objective(data, cand, penalty=penalty)
+    if nxt.ok and nxt.pen_loglik >= floor:
+        return cand, nxt
+    return trial, new
+
+
+# Relative size of the rounding error of ℓ* (a sum over risk sets, each ~1e-16 relative):
+# changes smaller than this are noise, not evidence that a step overshot.
+_NOISE = 1e-12
+
+# A coefficient pinned at infinity is held where the covariate's smallest gap between
+# distinct values times |β| is this large: every patient below the top of a risk set
+# then weighs exp(-_PIN_GAP) ≈ 1e-26 of the top, below the rounding of the sums.
+_PIN_GAP = 60.0
+
+
+def _recession_signs(data: obj.CoxData) -> F:
+    """For each covariate: +1 (−1) when the partial likelihood never decreases as its
+    coefficient goes to +∞ (−∞), whatever the other coefficients; 0 otherwise.
+
+    That happens when every event has the largest (smallest) value of the covariate in
+    its risk set — e.g. all events in one group — and some risk set holds a smaller
+    (larger) value (Bryson & Johnson 1981, monotone likelihood). Then ∂ℓ/∂β_k = Σ (x_k of
+    the event − a weighted mean of x_k over its risk set) ≥ 0 for all β, so the supremum
+    of ℓ is its limit as β_k → ±∞, where the risk sets keep only the patients at the
+    extreme value. Checked exactly on the data (Efron and Breslow alike): risk-set
+    maxima and minima by cumulative max/min over the time-sorted tie groups of each
+    stratum.
+    """
+    x = data.x
+    p = x.shape[1]
+    out = np.zeros(p)
+    ev = data.event > 0
+    if not ev.any() or p == 0:
+        return out
+    gmax = np.maximum.reduceat(x, data.starts, axis=0)
+    gmin = np.minimum.reduceat(x, data.starts, axis=0)
+    firsts = np.flatnonzero(data.gstart == np.arange(data.gstart.size))
+    bounds = [*firsts.tolist(), data.gstart.size]
+    for a, b in itertools.pairwise(bounds):
+        gmax[a:b] = np.maximum.accumulate(gmax[a:b], axis=0)
+        gmin[a:b] = np.minimum.accumulate(gmin[a:b], axis=0)
+    g = data.group[ev]
+    xe = x[ev]
+    rmax = gmax[g]
+    rmin = gmin[g]
+    up = np.all(xe >= rmax, axis=0) & np.any(xe > rmin, axis=0)
+    down = np.all(xe <= rmin, axis=0) & np.any(xe < rmax, axis=0)
+    out[up] = 1.0
+    out[down & ~up] = -1.0
+    return out
+
+
+def _pin_values(data: obj.CoxData, signs: F) -> F:
+    """Where to hold the coefficients that go to ±∞ (NaN for the others)."""
+    pins = np.full(signs.size, np.nan)
+    for k in np.flatnonzero(signs):
+        vals = np.unique(data.x[:, k])
+        gap = float(np.diff(vals).min()) if vals.size > 1 else 1.0
+        pins[k] = signs[k] * _PIN_GAP / gap
+    return pins
+
+
 @dataclass
 class _Problem:
-    """A prepared (centred, SD-scaled) data set and the fitted maximum."""
+    """A prepared (centred, SD-scaled) data set and the fitted maximum.
+
+    ``pins`` (ordinary likelihood under monotone likelihood) holds the coefficients that
+    go to ±∞ at values where ℓ equals its limit (NaN elsewhere; see :func:`_maximise`).
+    """
 
     data: obj.CoxData
     scale: F
     penalty: float
     control: FirthControl
     best: _Max
+    pins: F | None = None
 
     def profile(self, j: int, b: float, start: F) -> _Max:
         """Maximise with coefficient j fixed at b (scaled)."""
@@ -297,6 +415,7 @@ class _Problem:
             epsilon=c.profile_epsilon,
             gconv=c.profile_gconv,
             ll_tol=1e-14,
+            pins=self.pins,
         )
 
 
@@ -332,6 +451,11 @@ def _solve_problem(
 ) -> _Problem:
     p = data.x.shape[1]
     start = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64) * scale
+    pins = None
+    if penalty == 0.0:
+        signs = _recession_signs(data)
+        if signs.any():
+            pins = _pin_values(data, signs)
     best = _maximise(
         data,
         start,
@@ -340,10 +464,12 @@ def _solve_problem(
         control,
         epsilon=control.epsilon,
         gconv=control.gconv,
+        pins=pins,
     )
     if best.converged:
-        # polish: a few more Newton steps at the profile tolerances, so that the
-        # likelihood-ratio statistics and limits measured from this maximum are exact
+        # go on at the profile tolerances, so that the estimate, the likelihood-ratio
+        # statistics and the limits measured from this maximum are those of the maximum
+        # itself (coxphf's own rule stops within ~1e-6 of it on the standardised scale)
         more = _maximise(
             data,
             best.beta,
@@ -352,10 +478,11 @@ def _solve_problem(
             control,
             epsilon=control.profile_epsilon,
             gconv=control.profile_gconv,
+            pins=pins,
         )
-        if more.converged and more.value.pen_loglik >= best.value.pen_loglik:
+        if more.converged:
             best = _Max(more.beta, more.value, best.iterations, True)
-    return _Problem(data, scale, penalty, control, best)
+    return _Problem(data, scale, penalty, control, best, pins)
 
 
 def _lr_test(prob: _Problem, j: int) -> tuple[float, bool]:

@@ -16,6 +16,25 @@ z = Phi^-1(1 - (1 - level) / 2), se = sqrt(Var(log S)):
 
 Undefined limits are NaN here and ``None`` in ``to_dict`` (R reports NA).
 
+Robust variance (``robust=True``, or ``cluster`` given): the infinitesimal
+jackknife, as ``survfit(..., weights =, robust = TRUE, id =)`` (survival 3.x;
+Therneau's methods vignette "survfitkm: robust variance"). The influence of
+patient k (case weight w_k) on S(t) is ``U_k(t) = w_k ∂S(t)/∂w_k``; from
+S = prod (1 - h_j), h_j = d_j / n_j (weighted counts),
+
+    U_k(t) = w_k S(t) sum_{t_j <= t} (Y_k(t_j) h_j - dN_k(t_j)) / (n_j (1 - h_j)),
+
+Y_k at risk, dN_k the event of k at t_j. Var S(t) = sum_c (sum_{k in c} U_k(t))^2
+over clusters c (each patient its own cluster unless ``cluster`` is given). With
+C(t) = sum_{t_j <= t} h_j / (n_j (1 - h_j)), a patient still at risk contributes
+w_k S(t) C(t), one who left at T_k the constant w_k S(t) a_k, a_k = C(T_k) -
+δ_k / (n(T_k) (1 - h(T_k))); so per cluster the sum is S(t) (C(t) W_c(t) + B_c(t))
+(W_c the weight still at risk, B_c the sum of w_k a_k of those gone), and
+sum_c of its square needs only the running sums of W_c^2, W_c B_c and B_c^2, which
+change when a member leaves: O(n log n), no loop over patients. Where S reaches
+0 every influence is 0. The intervals use se(log S) = sqrt(Var S) / S in the
+formulas above (R's ``logse = FALSE`` path of ``survfit_confint``).
+
 Quantiles follow R's ``quantile.survfit`` (Therneau, survival 3.x): the
 p-quantile is the first time where 1 - S reaches p; if 1 - S equals p (within
 sqrt(machine eps)) over a flat segment, the midpoint of that segment (or of the
@@ -38,13 +57,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_start, as_time, clean_float
 from survstudy.stats._dist import norm_ppf, norm_sf
-from survstudy.stats.riskset import TIE_TOLERANCE, risk_table
+from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times, risk_table
 
 __all__ = [
     "CONF_TYPES",
     "RMST",
+    "GroupSummary",
     "KaplanMeierResult",
     "Quantile",
     "RMSTDifference",
@@ -153,11 +173,13 @@ class Quantile:
 
 @dataclass(frozen=True)
 class SurvivalAt:
-    """Survival at chosen times (R ``summary(fit, times=, extend=TRUE)``).
+    """Survival at chosen times (R ``summary(fit, times=)``).
 
-    Before the first time: S = 1, n at risk = n. After the last observation the
-    last value is carried forward with 0 at risk (``beyond`` is True there; R's
-    default ``extend=FALSE`` would drop such a row).
+    Before the first time: S = 1, n at risk = n. After the last observation (event or
+    censoring) the curve says nothing: survival, SE and limits are NaN (``null`` in
+    JSON, "not estimable" in reports) with 0 at risk and ``beyond`` True — R's
+    ``summary(fit, times = t)`` gives no row there; ``extend = TRUE`` would carry the
+    last value forward, which reads as an estimate nobody was followed long enough for.
     """
 
     time: NDArray[np.float64]
@@ -213,6 +235,38 @@ class RMSTDifference:
 
 
 @dataclass(frozen=True)
+class GroupSummary:
+    """One curve's summary for a by-group table: n, events, censored, median (CI), landmarks.
+
+    ``last_time`` is the last observed time (event or censoring): estimates beyond it
+    are carried forward (``at.beyond``) and are not estimates of survival.
+    """
+
+    n: float
+    events: float
+    censored: float
+    median: Quantile
+    at: SurvivalAt
+    last_time: float
+    conf_type: str
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "events": self.events,
+            "censored": self.censored,
+            "median": self.median.estimate,
+            "median_lower": self.median.lower,
+            "median_upper": self.median.upper,
+            "last_time": self.last_time,
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "at": self.at.to_records(),
+        }
+
+
+@dataclass(frozen=True)
 class KaplanMeierResult:
     """The product-limit table at every distinct time (events and censorings)."""
 
@@ -231,6 +285,7 @@ class KaplanMeierResult:
     var_log_survival: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.empty(0))
     reverse: bool = False
     warnings: tuple[StatWarning, ...] = ()
+    variance: str = "greenwood"  # "greenwood" | "robust" (infinitesimal jackknife)
 
     @property
     def _z(self) -> float:
@@ -257,13 +312,14 @@ class KaplanMeierResult:
         j = np.searchsorted(self.time, t - tol, side="left")
         risk_ext = np.concatenate((self.n_risk, [0.0]))
         beyond = t > (float(self.time[-1]) + tol if self.time.size else 0.0)
+        nan = np.full(t.shape, np.nan)
         return SurvivalAt(
             time=t,
             n_risk=risk_ext[j],
-            survival=s,
-            std_err=se,
-            lower=lo,
-            upper=hi,
+            survival=np.where(beyond, nan, s),
+            std_err=np.where(beyond, nan, se),
+            lower=np.where(beyond, nan, lo),
+            upper=np.where(beyond, nan, hi),
             beyond=beyond,
         )
 
@@ -280,6 +336,19 @@ class KaplanMeierResult:
     def median(self) -> Quantile:
         """Median survival (or median follow-up for a reverse KM) with CI."""
         return self.quantile(0.5)
+
+    def summary(self, times: ArrayLike = ()) -> GroupSummary:
+        """n, events, censored, median with CI and survival with CI at ``times``."""
+        return GroupSummary(
+            n=float(self.n),
+            events=float(self.events),
+            censored=float(self.n - self.events),
+            median=self.median(),
+            at=self.survival_at(np.asarray(times, dtype=np.float64)),
+            last_time=float(self.time[-1]) if self.time.size else 0.0,
+            conf_type=self.conf_type,
+            conf_level=self.conf_level,
+        )
 
     def rmst(self, horizon: float) -> RMST:
         """Restricted mean survival time up to ``horizon`` and its SE (R's survmean)."""
@@ -342,13 +411,29 @@ def kaplan_meier(
     conf_level: float = 0.95,
     weights: ArrayLike | None = None,
     reverse: bool = False,
+    robust: bool = False,
+    cluster: ArrayLike | None = None,
+    start: ArrayLike | None = None,
 ) -> KaplanMeierResult:
     """Kaplan–Meier estimate with Greenwood SE and pointwise CIs (see module docstring).
+
+    ``start`` (keyword): delayed entry (left truncation) or counting-process rows —
+    R's ``survfit(Surv(start, stop, event) ~ 1)``: a row is at risk at t when
+    ``start < t ≤ time`` (Klein & Moeschberger 2003, sec. 4.6), so ``n_risk`` can rise
+    between times as rows enter; the product-limit estimate, Greenwood variance,
+    limits and quantiles are then computed as above. ``n`` counts rows. The table
+    lists the distinct stop times (``n_risk`` there, as R); the exact number at risk
+    at any time is :func:`survstudy.stats.riskset.number_at_risk`. Not combined with
+    ``robust``/``cluster`` (:class:`AnalysisError`).
 
     ``weights`` are case (frequency) weights: counts and the Greenwood sum use the
     weighted numbers, so integer weights equal replicating rows; this is R's
     ``survfit(..., weights=, robust=FALSE)`` (R switches to an infinitesimal-jackknife
-    variance by default for non-integer weights, which is not computed here).
+    variance by default for non-integer weights: ask for it with ``robust=True``).
+
+    ``robust=True`` (implied by ``cluster``) gives the infinitesimal-jackknife
+    variance of the module docstring, R's ``survfit(..., weights = w, robust = TRUE,
+    id = id)`` or ``cluster = cluster``; ``std_err`` is then sqrt(Var S).
 
     ``reverse=True`` treats censorings as the events (reverse Kaplan–Meier,
     Schemper & Smith 1996): its median is the median follow-up.
@@ -369,15 +454,29 @@ def kaplan_meier(
         w = np.asarray(weights, dtype=np.float64)
         if w.shape != t.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise AnalysisError("weights must be finite, non-negative and one per observation")
-    rt = risk_table(t, e, weights=w)
+    st = None if start is None else as_start(start, t)
+    if st is not None and (robust or cluster is not None):
+        raise AnalysisError(
+            "the robust (infinitesimal-jackknife) variance is not available with delayed "
+            "entry (start=); leave out robust/cluster"
+        )
+    rt = risk_table(t, e, weights=w, start=st)
     r, d = rt.n_risk, rt.n_event
     with np.errstate(divide="ignore", invalid="ignore"):
         s: NDArray[np.float64] = np.cumprod(1.0 - d / r).astype(np.float64)
         inc = np.where(d > 0, d / (r * (r - d)), 0.0)
-    var = np.cumsum(inc)
-    se_log = np.sqrt(var)
-    with np.errstate(invalid="ignore"):
-        se = np.where(s == 0, np.nan, se_log * s)
+    robust = robust or cluster is not None
+    if robust:
+        var_s = _ij_variance(t, e, w, rt.time, r, d, s, cluster)
+        se = np.sqrt(var_s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(var_s == 0, 0.0, var_s / (s * s))
+        se_log = np.sqrt(var)
+    else:
+        var = np.cumsum(inc)
+        se_log = np.sqrt(var)
+        with np.errstate(invalid="ignore"):
+            se = np.where(s == 0, np.nan, se_log * s)
     z = norm_ppf(1.0 - (1.0 - conf_level) / 2.0)
     lo, hi = _confint(s, se_log, conf_type, z)
     events = float(d.sum())
@@ -406,7 +505,75 @@ def kaplan_meier(
         var_log_survival=var,
         reverse=reverse,
         warnings=tuple(warns),
+        variance="robust" if robust else "greenwood",
     )
+
+
+def _ij_variance(
+    t: NDArray[np.float64],
+    e: NDArray[np.bool_],
+    w: NDArray[np.float64] | None,
+    utime: NDArray[np.float64],
+    r: NDArray[np.float64],
+    d: NDArray[np.float64],
+    s: NDArray[np.float64],
+    cluster: ArrayLike | None,
+) -> NDArray[np.float64]:
+    """Infinitesimal-jackknife Var S(t) at each distinct time (module docstring)."""
+    n = t.size
+    k = utime.size
+    wt = np.ones(n) if w is None else w
+    # index of each patient's exit time among the distinct times (the table's tie rule)
+    uniq, idx = distinct_times(t)
+    if uniq.size != k:
+        raise AssertionError("distinct times disagree with the risk table")
+    step = d > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = np.where(step, d / r, 0.0)
+        one_minus = 1.0 - h
+        dead = one_minus <= 0.0  # the curve reaches 0 here: every influence is 0 from here on
+        safe = np.where(dead, 1.0, one_minus)
+        c = np.where(step & ~dead, h / (r * safe), 0.0)
+        big_c = np.cumsum(c)
+        a = big_c[idx] - np.where(e, 1.0 / (r[idx] * safe[idx]), 0.0)
+    wa = wt * a
+    if cluster is None:
+        # each patient its own cluster: sum of W_c^2 is the at-risk sum of w^2, W_c B_c = 0
+        w2_exit = np.bincount(idx, weights=wt * wt, minlength=k)
+        q1 = float(np.sum(wt * wt)) - np.cumsum(w2_exit)
+        q2 = np.zeros(k)
+        q3 = np.cumsum(np.bincount(idx, weights=wa * wa, minlength=k))
+    else:
+        cl = np.unique(np.asarray(cluster), return_inverse=True)[1].reshape(-1)
+        if cl.size != n:
+            raise ValueError("cluster must have one value per observation")
+        order = np.lexsort((idx, cl))
+        cs, ws, was, ids = cl[order], wt[order], wa[order], idx[order]
+        first = np.concatenate(([True], cs[1:] != cs[:-1]))
+        start = np.flatnonzero(first)
+        seg = np.cumsum(first) - 1
+
+        def within(v: NDArray[np.float64]) -> NDArray[np.float64]:
+            tot = np.cumsum(v)
+            base = np.concatenate(([0.0], tot))[start]
+            return np.asarray(tot - base[seg])
+
+        total = np.bincount(cl, weights=wt)
+        w_after = total[cs] - within(ws)
+        w_before = w_after + ws
+        b_after = within(was)
+        b_before = b_after - was
+        d1 = w_after**2 - w_before**2
+        d2 = w_after * b_after - w_before * b_before
+        d3 = b_after**2 - b_before**2
+        q1 = float(np.sum(total**2)) + np.cumsum(np.bincount(ids, weights=d1, minlength=k))
+        q2 = np.cumsum(np.bincount(ids, weights=d2, minlength=k))
+        q3 = np.cumsum(np.bincount(ids, weights=d3, minlength=k))
+    with np.errstate(invalid="ignore", over="ignore"):
+        v = s * s * (big_c * big_c * q1 + 2.0 * big_c * q2 + q3)
+    after_zero = np.cumsum(dead) > 0
+    v = np.where(after_zero | (s == 0), 0.0, v)
+    return np.asarray(np.maximum(v, 0.0))
 
 
 def kaplan_meier_by(
@@ -418,19 +585,23 @@ def kaplan_meier_by(
 ) -> list[tuple[Any, KaplanMeierResult]]:
     """One Kaplan–Meier result per level, in level order (codes 0..len(levels)-1).
 
-    Levels without observations are skipped (R drops empty factor levels).
+    Levels without observations are skipped (R drops empty factor levels). With
+    ``start=`` (rows ``(start, time]``) and a group that changes over a patient's
+    rows, these are Simon–Makuch curves (patients move between curves).
     """
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event)
     g = np.asarray(group_codes)
     w = kwargs.pop("weights", None)
+    st = kwargs.pop("start", None)
     out: list[tuple[Any, KaplanMeierResult]] = []
     for code, level in enumerate(levels):
         m = g == code
         if not np.any(m):
             continue
         wk = None if w is None else np.asarray(w, dtype=np.float64)[m]
-        out.append((level, kaplan_meier(t[m], e[m], weights=wk, **kwargs)))
+        sk = None if st is None else np.asarray(st, dtype=np.float64)[m]
+        out.append((level, kaplan_meier(t[m], e[m], weights=wk, start=sk, **kwargs)))
     return out
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_event, as_start, as_time, clean_float
 from survstudy.stats._dist import chi2_sf
 from survstudy.stats.multiplicity import adjust_pvalues
 from survstudy.stats.riskset import risk_table
@@ -187,10 +187,14 @@ def _score(
     kind: str,
     rho: float,
     gamma: float,
+    start: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """(observed, expected, variance, n per group) summed over the times of one stratum."""
-    rt = risk_table(t, e, g, n_groups=k)
-    n_group = rt.n_risk[0].copy()  # everyone is at risk at the first time
+    rt = risk_table(t, e, g, n_groups=k, start=start)
+    if start is None:
+        n_group = rt.n_risk[0].copy()  # everyone is at risk at the first time
+    else:  # rows per group (a patient moving between groups counts in each)
+        n_group = np.bincount(g, minlength=k).astype(np.float64)
     obs, exp_, var = score_from_counts(rt.n_risk, rt.n_event, kind, rho, gamma)
     return obs, exp_, var, n_group
 
@@ -248,7 +252,14 @@ def logrank_result(
     groups: tuple[Any, ...],
 ) -> LogRankResult:
     """Chi-square test, warnings and :class:`LogRankResult` from summed U parts and V."""
-    stat, df = _chisq(obs - exp_, var)
+    # R's survdiff: groups expecting no event (never at risk at an event time) are left
+    # out before the test; their variance is zero exactly, and testing it by rank would
+    # read a rounding residue (which depends on the CPU's BLAS kernel) as information
+    keep = exp_ > 0
+    if keep.sum() < 2:
+        stat, df = 0.0, 0
+    else:
+        stat, df = _chisq((obs - exp_)[keep], var[np.ix_(keep, keep)])
     p = chi2_sf(stat, df) if df > 0 and math.isfinite(stat) else (1.0 if df == 0 else float("nan"))
     warns: list[StatWarning] = []
     if df == 0:
@@ -352,15 +363,24 @@ def logrank_test(
     rho: float = 0.0,
     gamma: float = 0.0,
     strata: ArrayLike | None = None,
+    start: ArrayLike | None = None,
 ) -> LogRankResult:
     """Weighted k-sample log-rank test (see module docstring for formulas).
 
     ``group`` holds group labels or integer codes; the result's arrays follow
     the sorted distinct values (``group_codes``). Raises :class:`AnalysisError`
     when there are no events or fewer than two groups.
+
+    ``start`` (keyword): counting-process rows ``(start, time]`` — a row is in the
+    risk set of t when ``start < t ≤ time`` and its group may differ between a
+    patient's rows. With a time-dependent group this is the Mantel–Byar test
+    (Mantel & Byar 1974); for two groups and log-rank weights the statistic equals
+    the score test of ``coxph(Surv(start, stop, event) ~ group, ties = "exact")``
+    (hypergeometric variance). ``n`` per group then counts rows.
     """
     check_weights(weights, rho, gamma)
     t, e, g, codes, s = _prepare(time, event, group, strata)
+    st0 = None if start is None else as_start(start, t)
     k = codes.size
     if k < 2:
         raise AnalysisError("the log-rank test needs at least two groups")
@@ -373,14 +393,15 @@ def logrank_test(
     n_strata = int(s.max()) + 1
     for st in range(n_strata):
         if n_strata == 1:  # no copies of the full arrays in the common unstratified case
-            tm, em, gm = t, e, g
+            tm, em, gm, sm = t, e, g, st0
         else:
             m = s == st
             tm, em, gm = t[m], e[m], g[m]
+            sm = None if st0 is None else st0[m]
         if not em.any():
             n_all += np.bincount(gm, minlength=k)
             continue
-        o1, e1, v1, n1 = _score(tm, em, gm, k, weights, rho, gamma)
+        o1, e1, v1, n1 = _score(tm, em, gm, k, weights, rho, gamma, sm)
         n_all += n1
         obs += o1
         exp_ += e1
@@ -409,9 +430,12 @@ def logrank_trend(
     rho: float = 0.0,
     gamma: float = 0.0,
     strata: ArrayLike | None = None,
+    start: ArrayLike | None = None,
 ) -> TrendResult:
     """Test for trend across ordered groups (sorted group values; scores default 1..k)."""
-    res = logrank_test(time, event, group, weights=weights, rho=rho, gamma=gamma, strata=strata)
+    res = logrank_test(
+        time, event, group, weights=weights, rho=rho, gamma=gamma, strata=strata, start=start
+    )
     k = res.n.size
     c = np.arange(1, k + 1, dtype=np.float64) if scores is None else np.asarray(scores, float)
     if c.shape != (k,):
@@ -433,13 +457,17 @@ def logrank_pairwise(
     rho: float = 0.0,
     gamma: float = 0.0,
     strata: ArrayLike | None = None,
+    start: ArrayLike | None = None,
 ) -> PairwiseResult:
-    """Each pair of groups tested on its own subjects, p adjusted (``holm``, ``bh``, ``bonferroni``)."""
+    """Each pair of groups tested on its own subjects, p adjusted (``holm``, ``bh``, ``bonferroni``).
+
+    With ``start`` (rows ``(start, time]``) each pair uses the rows of its two groups."""
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event)
     graw = np.asarray(group)
     codes, g = np.unique(graw, return_inverse=True)
     st = None if strata is None else np.asarray(strata)
+    s0 = None if start is None else np.asarray(start, dtype=np.float64)
     pairs: list[tuple[int, int]] = []
     stats: list[float] = []
     ps: list[float] = []
@@ -458,6 +486,7 @@ def logrank_pairwise(
             rho=rho,
             gamma=gamma,
             strata=None if st is None else st[m],
+            start=None if s0 is None else s0[m],
         )
         stats.append(r.statistic)
         ps.append(r.p_value)

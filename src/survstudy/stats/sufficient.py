@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from survstudy.stats._common import row_dot
+
 __all__ = [
     "ConcordanceCells",
     "CoxMoments",
@@ -891,7 +893,7 @@ def concordance_from_cells(cells: ConcordanceCells, coef: F, center: F) -> Any:
     ``weights_sq`` = Σ w²), which gives C, the counts and the SE of the rows themselves
     (Therneau & Atkinson, *Concordance*, survival vignette; see :mod:`.concordance`).
 
-    ``η`` is summed column by column (element-wise, a fixed order), so records with the
+    ``η`` is :func:`._common.row_dot` (a fixed summation order), so records with the
     same covariates get bit-identical predictors and stay tied, as the rows do in
     :func:`.cox.cox_fit`.
     """
@@ -899,13 +901,10 @@ def concordance_from_cells(cells: ConcordanceCells, coef: F, center: F) -> Any:
 
     if not cells.complete:
         raise ValueError("the cells are incomplete (more than the limit)")
-    m = cells.time.size
     beta = np.asarray(coef, dtype=np.float64)
     c0 = np.asarray(center, dtype=np.float64)
-    lp = np.zeros(m)
     with np.errstate(over="ignore", invalid="ignore"):
-        for j in range(beta.size):
-            lp += (cells.x[:, j] - c0[j]) * beta[j]
+        lp = row_dot(cells.x - c0, beta)
     return concordance(
         lp,
         cells.time,

@@ -1,0 +1,344 @@
+"""``survstudy cif FILE --time T --event E --cause 1 --competing 2 --censored 0 …``:
+cumulative incidence with competing risks and Gray's test.
+
+The event column holds codes: ``--cause`` values mark the event of interest,
+``--competing`` values a competing event, ``--censored`` values a censoring (each a
+comma-separated list; any other value is an error naming the row). Rows with a missing
+value in a used column are dropped and counted.
+
+JSON (``--json``): ``{"groups": [{"group", "n", "events", "competing_events", "censored",
+"at": [{"time", "cif", "se", "lower", "upper", "n_risk", "beyond_follow_up"}],
+"competing_at": [same]}], "gray": {"statistic", "df", "p_value", "stratified", "rho"} | null,
+"gray_competing": same | null, "warnings": [{"code", "message", "context"}], "conf_type",
+"conf_level", "codes", "n_read", "n_dropped"}``; floats unrounded, ``null`` where undefined
+(after the last follow-up of a group, or a limit the transform cannot give).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
+from survstudy.cli.main import app
+from survstudy.errors import AnalysisError, DataError
+
+EVENT, COMPETING = 1, 2
+_NAMES = {EVENT: "the event", COMPETING: "the competing event"}
+
+
+@app.command()
+def cif(
+    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    event: Annotated[str, typer.Option("--event", help="Event column holding the codes below.")],
+    cause: Annotated[
+        str, typer.Option("--cause", help="Value(s) of the event column for the event, e.g. 1.")
+    ],
+    competing: Annotated[
+        str,
+        typer.Option("--competing", help="Value(s) for a competing event, e.g. 2 or 2,3."),
+    ],
+    censored: Annotated[
+        str, typer.Option("--censored", help="Value(s) for a censoring (default 0).")
+    ] = "0",
+    by: Annotated[
+        str | None, typer.Option("--by", help="Group column (one curve per level, Gray's test).")
+    ] = None,
+    strata: Annotated[
+        str | None, typer.Option("--strata", help="Stratify Gray's test by this column.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Times for the estimates, e.g. 12,36,60.")
+    ] = None,
+    conf_type: Annotated[
+        str, typer.Option("--conf-type", help="log-log (default), log or plain.")
+    ] = "log-log",
+    conf_level: Annotated[float, typer.Option("--conf-level", help="Confidence level.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    engine: EngineOption = "memory",
+    engine_opt: EngineOpt = None,
+    spark_master: SparkMaster = None,
+) -> None:
+    """Cumulative incidence (Aalen–Johansen, cmprsk's variance) with competing risks, and
+    Gray's test across the --by groups."""
+    engine_opt = with_spark_master(engine_opt, spark_master)
+    from survstudy.cli._competing import event_codes, parse_times
+    from survstudy.stats.competing import CONF_TYPES
+
+    if conf_type not in CONF_TYPES:
+        raise AnalysisError(f"--conf-type must be one of {', '.join(CONF_TYPES)}")
+    if not 0 < conf_level < 1:
+        raise AnalysisError("--conf-level must be between 0 and 1")
+    codes = event_codes(cause, competing, censored)
+    times = parse_times(at)
+    if strata is not None and by is None:
+        raise AnalysisError("--strata stratifies Gray's test across groups: give --by as well")
+    from survstudy.cli._engine import resolve_engine
+
+    engine = resolve_engine(engine, file)
+    if engine == "memory":
+        data = _from_memory(file, time, event, by, strata, codes)
+    else:
+        data = _from_engine(file, time, event, by, strata, codes, engine, engine_opt)
+    payload = _analyse(data, by, times, conf_type, conf_level, with_table=not as_json)
+    payload["codes"] = codes.to_dict()
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        return
+    typer.echo(_text(payload, by, strata))
+
+
+def _from_memory(
+    file: str, time: str, event: str, by: str | None, strata: str | None, codes: Any
+) -> dict[str, Any]:
+    import numpy as np
+
+    from survstudy.cli._competing import status_from_cells
+    from survstudy.data.quick import load_columns
+
+    cols = load_columns(file, time, None, others=(event, by, strata))
+    status = status_from_cells(cols.cells[event], codes, file=cols.file, column=event)
+    if by is None:
+        g = np.zeros(cols.time.size, dtype=np.intp)
+        levels: list[Any] = [None]
+    else:
+        g, levels = cols.factor(by)
+    st = None if strata is None else cols.factor(strata)[0]
+    return {
+        "time": cols.time,
+        "status": status,
+        "group": g,
+        "levels": levels,
+        "strata": st,
+        "weights": None,
+        "n_read": cols.n_read,
+        "n_dropped": cols.n_dropped,
+    }
+
+
+def _from_engine(
+    file: str,
+    time: str,
+    event: str,
+    by: str | None,
+    strata: str | None,
+    codes: Any,
+    engine: str,
+    engine_opt: list[str] | None,
+) -> dict[str, Any]:
+    import numpy as np
+
+    from survstudy.cli._engine import open_engine, source_for
+    from survstudy.engines.competing import status_records
+
+    eng = open_engine(engine, engine_opt)
+    try:
+        rec = status_records(
+            eng, source_for(file, engine), time=time, status=event, group=by, strata=strata
+        )
+    finally:
+        eng.close()
+    table = codes.lookup()
+    mapped = []
+    for v in rec.status_levels:
+        if v not in table:
+            n_bad = int(rec.n[rec.status == rec.status_levels.index(v)].sum())
+            raise DataError(
+                f"the event value is none of the codes given ({codes.describe()}); "
+                f"{n_bad} row{'s' if n_bad != 1 else ''} (engine {engine} does not give row numbers)",
+                file=file,
+                column=event,
+                value=v,
+                rule="EVENT-CODE",
+            )
+        mapped.append(table[v])
+    status = np.asarray(mapped, dtype=np.int8)[rec.status] if mapped else rec.status
+    return {
+        "time": rec.time,
+        "status": status,
+        "group": rec.group,
+        "levels": list(rec.group_levels) if by is not None else [None],
+        "strata": None if strata is None else rec.stratum,
+        "weights": rec.n,
+        "n_read": rec.n_read,
+        "n_dropped": rec.n_dropped,
+    }
+
+
+def _analyse(
+    data: dict[str, Any],
+    by: str | None,
+    times: list[float],
+    conf_type: str,
+    conf_level: float,
+    *,
+    with_table: bool = False,
+) -> dict[str, Any]:
+    from survstudy.stats import StatWarning
+    from survstudy.stats.competing import cumulative_incidence_by, gray_tests
+
+    t, status, g, levels, w = (
+        data["time"],
+        data["status"],
+        data["group"],
+        data["levels"],
+        data["weights"],
+    )
+    if t.size == 0:
+        raise AnalysisError("no rows left to analyse (every row has a missing value)")
+    fits = cumulative_incidence_by(
+        t,
+        status,
+        g,
+        levels,
+        causes=(EVENT, COMPETING),
+        conf_type=conf_type,
+        conf_level=conf_level,
+        weights=w,
+        cause_names=_NAMES,
+    )
+    warns: list[StatWarning] = []
+    groups = []
+    for level, res in fits:
+        at_e = res.at(times, EVENT)
+        at_c = res.at(times, COMPETING)
+        warns += res.warnings
+        warns += res.few_at_risk(at_e, level)
+        entry: dict[str, Any] = {
+            "group": level,
+            "n": res.n,
+            "events": res.events(EVENT),
+            "competing_events": res.events(COMPETING),
+            "censored": float(res.n_censor.sum()),
+            "at": at_e.to_records(),
+            "competing_at": at_c.to_records(),
+        }
+        if with_table:
+            # the curves at each time with a failure of either kind (the text table)
+            ev, co = res.to_records(EVENT), res.to_records(COMPETING)
+            entry["table"] = [
+                (a, b) for a, b in zip(ev, co, strict=True) if a["n_event"] or b["n_event"]
+            ]
+        groups.append(entry)
+    gray: dict[int, Any] = {}
+    if by is not None and len(fits) >= 2:
+        present = [c for c in (EVENT, COMPETING) if any(r.events(c) > 0 for _, r in fits)]
+        for c in (EVENT, COMPETING):
+            if c not in present:
+                warns.append(
+                    StatWarning(
+                        "NO-EVENTS",
+                        f"Gray's test for {_NAMES[c]} cannot be computed: there are none",
+                        {"cause": c},
+                    )
+                )
+        if present:
+            tests = gray_tests(t, status, g, causes=present, strata=data["strata"], weights=w)
+            for c, res_g in tests.items():
+                warns += res_g.warnings
+                gray[c] = {
+                    "statistic": res_g.to_dict()["statistic"],
+                    "df": res_g.df,
+                    "p_value": res_g.to_dict()["p_value"],
+                    "stratified": res_g.stratified,
+                    "rho": res_g.rho,
+                }
+    elif by is not None:
+        warns.append(
+            StatWarning(
+                "ONE-GROUP",
+                f"{by} has a single level among the analysed rows: no Gray's test",
+                {"group": by},
+            )
+        )
+    return {
+        "conf_type": conf_type,
+        "conf_level": conf_level,
+        "n_read": data["n_read"],
+        "n_dropped": data["n_dropped"],
+        "groups": groups,
+        "gray": gray.get(EVENT),
+        "gray_competing": gray.get(COMPETING),
+        "warnings": [_warning(w) for w in warns],
+    }
+
+
+def _warning(w: Any) -> dict[str, Any]:
+    d: dict[str, Any] = w.to_dict()
+    # context values must be JSON (group levels are numbers or text already)
+    d["context"] = {
+        k: v for k, v in d["context"].items() if v is None or isinstance(v, (str, int, float))
+    }
+    return d
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "NA"
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def _p(v: float | None) -> str:
+    if v is None:
+        return "NA"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def _text(payload: dict[str, Any], by: str | None, strata: str | None) -> str:
+    pct = f"{payload['conf_level'] * 100:g}%"
+    codes = payload["codes"]
+
+    def show(vals: list[Any]) -> str:
+        return ", ".join(str(v) for v in vals)
+
+    lines = [
+        f"Cumulative incidence (Aalen–Johansen), {payload['conf_type']} {pct} CI; "
+        f"event = {show(codes['cause'])}, competing = {show(codes['competing'])}, "
+        f"censored = {show(codes['censored'])}; {payload['n_read']} rows, "
+        f"{payload['n_dropped']} dropped"
+    ]
+    for g in payload["groups"]:
+        head = f"{by} = {g['group']}: " if by is not None else ""
+        lines.append("")
+        lines.append(
+            f"{head}n = {_fmt(g['n'])}, events = {_fmt(g['events'])}, competing events = "
+            f"{_fmt(g['competing_events'])}, censored = {_fmt(g['censored'])}"
+        )
+        if not g["at"]:
+            lines.append(
+                f"{'time':>10} {'n.risk':>7} {'n.event':>7} {'n.comp':>6}  "
+                f"{'event CIF (' + pct + ' CI)':<28} {'competing CIF (' + pct + ' CI)':<28}"
+            )
+            for e, c in g.get("table", []):
+                ev = f"{_fmt(e['cif'])} ({_fmt(e['lower'])} to {_fmt(e['upper'])})"
+                co = f"{_fmt(c['cif'])} ({_fmt(c['lower'])} to {_fmt(c['upper'])})"
+                lines.append(
+                    f"{_fmt(e['time']):>10} {_fmt(e['n_risk']):>7} {_fmt(e['n_event']):>7} "
+                    f"{_fmt(c['n_event']):>6}  {ev:<28} {co:<28}"
+                )
+        else:
+            lines.append(
+                f"{'time':>10} {'n.risk':>7}  {'event CIF (' + pct + ' CI)':<28} "
+                f"{'competing CIF (' + pct + ' CI)':<28}"
+            )
+            for e, c in zip(g["at"], g["competing_at"], strict=True):
+                ev = f"{_fmt(e['cif'])} ({_fmt(e['lower'])} to {_fmt(e['upper'])})"
+                co = f"{_fmt(c['cif'])} ({_fmt(c['lower'])} to {_fmt(c['upper'])})"
+                lines.append(f"{_fmt(e['time']):>10} {_fmt(e['n_risk']):>7}  {ev:<28} {co:<28}")
+    if payload["gray"] is not None or payload["gray_competing"] is not None:
+        lines.append("")
+    for key, what in (("gray", "the event"), ("gray_competing", "the competing event")):
+        gt = payload[key]
+        if gt is not None:
+            lines.append(
+                f"Gray's test for {what}{' (stratified by ' + strata + ')' if strata else ''}: "
+                f"chisq = {_fmt(gt['statistic'])} on {gt['df']} df, p = {_p(gt['p_value'])}"
+            )
+    for w in payload["warnings"]:
+        lines.append(f"warning [{w['code']}]: {w['message']}")
+    return "\n".join(lines)

@@ -1,0 +1,862 @@
+"""The cohort plan: a study spec compiled once into ordered steps that two executors run.
+
+Design
+------
+:func:`compile_plan` turns a :class:`~survstudy.spec.StudySpec` into a
+:class:`CohortPlan`: the data columns it reads, an ordered list of steps
+(:mod:`survstudy.data.steps`) and the columns of the resulting cohort. A step is one
+*node kind* holding both of its renderings, the columnar one (NumPy/Arrow, whole
+columns, no loop over rows) and the SQL one (DuckDB and Spark SQL):
+
+* cell typing -- identifiers, dates, numbers, categories (levels, grouped levels,
+  levels found in the data), cuts, multiselect options, event columns, each with the
+  missing-value codes of its column;
+* derived variables (the spec's expression tree, :mod:`survstudy.data.expressions`);
+* the inclusion flow (population steps) and ``applicable_when`` masks;
+* endpoint rules, written here as expression trees over the columns above (internal
+  ``Case``/``Null`` nodes plus ``min``/``max``/comparisons: the same node kinds users'
+  expressions use, so both executors run them without a line of their own);
+* declared checks: a catalogue code (:data:`survstudy.data.quality.CHECKS`, which holds
+  every message and hint), a wording variant, a condition tree, a scope (all rows or the
+  included ones) and the message's parameters;
+* counts over the included rows (denominators, missing values, endpoint sizes).
+
+Two executors run the same plan, step by step, in order:
+
+* :class:`survstudy.data.run_memory.MemoryRun` (``engine="memory"``): the file is read
+  columnar (only the plan's columns), every step runs on whole columns;
+  findings are issued in plan order; the result is a :class:`~survstudy.data.Cohort`.
+* :class:`survstudy.data.derive_sql.SqlRun` (``engine="duckdb"|"spark"``): every step
+  adds columns to a chain of CTEs over the file read in place; one aggregate query counts
+  every check and every count, a query per finding lists its first rows; the derived
+  table is written as Parquet (:class:`~survstudy.data.registry.DerivedCohort`).
+
+Both build the metadata (variables, endpoints, flow) with the plan's own
+:meth:`CohortPlan.variable_infos`, :meth:`~CohortPlan.endpoint_infos` and
+:meth:`~CohortPlan.flow`, so that the counts are the only thing an executor supplies.
+Tests run every node kind both ways on the same data (``tests/engines/
+test_expression_parity.py``, ``tests/engines/test_plan_parity.py``) and whole studies
+both ways (``tests/engines/test_derive_sql.py``).
+
+Known differences between the executors (the SQL one works on data that do not fit in
+memory): its messages list at most :data:`survstudy.data.derive_sql.MAX_ROWS` rows
+(and say how many in all), CATEGORY-UNKNOWN and EVENT-CODE give each value's count and
+first/last rows, and it refuses (``SPEC-ENGINE-UNSUPPORTED``) what it does not translate
+(spreadsheet formats, some date writings; see :mod:`survstudy.data.derive_sql`).
+
+Adding to the plan
+------------------
+A new rule is one entry here, never one per executor. Examples:
+
+* a **check** on existing columns (say issue 15's STATUS-DATE-CONFLICT): add its code
+  and wording to :data:`~survstudy.data.quality.CHECKS`, and a
+  ``Check(code, cond, scope="incl", params=...)`` step where the rule belongs, ``cond``
+  a tree such as
+  ``and_(eq(name("#vital:OS"), num(0)), present(name("death_date")))``;
+* an **endpoint form** (issue 15's last contact date + vital status, issue 17's composite
+  of time/event columns, issue 18's competing events): a function like
+  :func:`dates_rule` that returns :class:`~survstudy.data.steps.Compute`
+  steps (the ``#time:``/``#status:`` columns as trees: ``Case`` picks the first true
+  branch; ``min``/``max`` skip missing values; ``coalesce`` takes the first present one)
+  and its ``Check`` steps (as :func:`_endpoint_from_dates` adds them), chosen in
+  ``_Compiler.endpoints``;
+* a **function** in expressions (``if_else``, ``log``, ``round``…): one
+  :class:`~survstudy.data.expressions.FunctionKind`; its domain rule (``log``: argument
+  ``<= 0``) becomes an EXPRESSION-DOMAIN check of every expression using it (see
+  :func:`_domain_checks`);
+* a **kind of cell** (issue 15's ``type: text``): a step class in
+  :mod:`survstudy.data.steps` with ``numpy`` and ``sql``, compiled in :func:`_read`;
+* a **joined table** (issue 17) would add a source step whose columns join the main
+  table's rows by id, then ordinary steps over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from survstudy.data.cohort import (
+    EndpointInfo,
+    FlowStep,
+    VariableInfo,
+    death_variables,
+    endpoint_definition,
+    spec_columns,
+)
+from survstudy.data.columns import norm_text
+from survstudy.data.expressions import Case, Null, PlanNode, domain_conditions
+from survstudy.data.steps import (
+    Applicable,
+    Check,
+    CheckIds,
+    ColumnExists,
+    Compute,
+    Count,
+    Cut,
+    Derive,
+    Included,
+    Population,
+    ReadColumn,
+    ReadEvent,
+    ReadMultiselect,
+    ReferenceCheck,
+    Source,
+    Step,
+    invalid_name,
+    present_name,
+    reference_of,
+    sublevel_groups,
+)
+from survstudy.spec import DEFAULT_MISSING, StudySpec, derivation_order, endpoint_columns
+from survstudy.spec import parse_expression as _parse
+from survstudy.spec.expr import (
+    Binary,
+    BoolOp,
+    Call,
+    Compare,
+    Const,
+    IsMissing,
+    Name,
+    Not,
+)
+from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
+
+__all__ = [
+    "CohortPlan",
+    "Output",
+    "compile_plan",
+    "dates_rule",
+    "endpoint_names",
+    "event_rule",
+    "horizon_rule",
+]
+
+
+# --------------------------------------------------------------------------- tree helpers
+
+
+def name(n: str) -> Name:
+    return Name(n)
+
+
+def num(v: float) -> Const:
+    return Const(float(v))
+
+
+def and_(*parts: PlanNode) -> PlanNode:
+    return parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))  # type: ignore[arg-type]
+
+
+def or_(*parts: PlanNode) -> PlanNode:
+    return parts[0] if len(parts) == 1 else BoolOp("or", tuple(parts))  # type: ignore[arg-type]
+
+
+def not_(x: PlanNode) -> PlanNode:
+    return Not(x)  # type: ignore[arg-type]
+
+
+def missing(x: PlanNode) -> PlanNode:
+    return IsMissing(x, negate=False)  # type: ignore[arg-type]
+
+
+def present(x: PlanNode) -> PlanNode:
+    return IsMissing(x, negate=True)  # type: ignore[arg-type]
+
+
+def cmp(op: str, a: PlanNode, b: PlanNode) -> PlanNode:
+    return Compare(op, a, b)  # type: ignore[arg-type]
+
+
+def minus(a: PlanNode, b: PlanNode) -> PlanNode:
+    return Binary("-", a, b)  # type: ignore[arg-type]
+
+
+def times(a: PlanNode, b: PlanNode) -> PlanNode:
+    return Binary("*", a, b)  # type: ignore[arg-type]
+
+
+def case(branches: Sequence[tuple[PlanNode, PlanNode]], default: PlanNode) -> PlanNode:
+    return Case(tuple(branches), default)
+
+
+def date_const(text: str) -> PlanNode:
+    return Call("date", (Const(text),))
+
+
+def least(names: Sequence[str], kind: str) -> PlanNode:
+    """The earliest of ``names`` ignoring missing ones (missing when all are)."""
+    if not names:
+        return Null(kind)
+    return Name(names[0]) if len(names) == 1 else Call("min", tuple(Name(n) for n in names))
+
+
+def greatest(names: Sequence[str], kind: str) -> PlanNode:
+    """The latest of ``names`` ignoring missing ones (missing when all are)."""
+    if not names:
+        return Null(kind)
+    return Name(names[0]) if len(names) == 1 else Call("max", tuple(Name(n) for n in names))
+
+
+def endpoint_names(ep: str) -> tuple[str, str, str]:
+    """The plan's internal columns of endpoint ``ep``: time (days), event (0/1), status."""
+    return f"#time:{ep}", f"#event:{ep}", f"#status:{ep}"
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class Output:
+    """A column of the cohort: ``column`` from the plan's ``source`` where ``applicable``
+    (``None``: every included row). ``kind``: number (float64 / DOUBLE), codes (category
+    codes into the variable's levels), detail (codes into its data values)."""
+
+    column: str
+    source: str
+    kind: str
+    variable: str | None = None
+    applicable: str | None = None
+
+
+@dataclass(frozen=True)
+class CohortPlan:
+    """The compiled spec (see the module docstring)."""
+
+    spec: StudySpec
+    columns: tuple[str, ...]
+    steps: tuple[Step, ...]
+    outputs: tuple[Output, ...]
+    details: Mapping[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def detail_order(self, variable: str) -> tuple[str, ...]:
+        """The data values a ``name__detail`` column's codes index: every level's values,
+        in the spec's order (:func:`survstudy.data.registry.detail_levels`)."""
+        return tuple(dict.fromkeys(v for g in self.details[variable].values() for v in g))
+
+    def levels_of(self, levels: Mapping[str, list[str]], name: str) -> list[str]:
+        return list(levels.get(name) or self.spec.variables[name].level_names())
+
+    def variable_infos(
+        self,
+        levels: Mapping[str, list[str]],
+        counts: Mapping[str, int],
+        multi: Mapping[str, list[tuple[str, str]]],
+        applicable: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, VariableInfo]:
+        """Every analysis variable's metadata from the levels found and the plan's counts
+        (``applicable``: the in-memory masks over the included rows)."""
+        empty = np.zeros(0, dtype=bool)
+        out: dict[str, VariableInfo] = {}
+        for vname, var in self.spec.variables.items():
+            if var.type in ("identifier", "date"):
+                continue
+            label = var.label or vname
+            app = applicable[vname] if applicable is not None else empty
+            if var.type == "multiselect":
+                opts = tuple(multi[vname])
+                out[vname] = VariableInfo(
+                    name=vname,
+                    label=label,
+                    type=var.type,
+                    column=None,
+                    options=opts,
+                    applicable=app,
+                    applicable_when=var.applicable_when,
+                    denominator=counts[f"den__{vname}"],
+                    n_missing=max([counts[f"nm__{col}"] for _l, col in opts], default=0),
+                )
+                continue
+            lv: list[str] = []
+            reference = None
+            detail_column = None
+            groups: dict[str, tuple[str, ...]] = {}
+            if var.type != "continuous":
+                lv = self.levels_of(levels, vname)
+                reference = reference_of(
+                    var.type, var.reference_level(), var.reference is not None, lv
+                )
+                if vname in self.details:
+                    detail_column, groups = f"{vname}__detail", self.details[vname]
+            out[vname] = VariableInfo(
+                name=vname,
+                label=label,
+                type=var.type,
+                column=vname,
+                levels=tuple(lv),
+                reference=reference,
+                unit=var.unit,
+                applicable=app,
+                applicable_when=var.applicable_when,
+                denominator=counts[f"den__{vname}"],
+                n_missing=counts[f"nm__{vname}"],
+                derived=var.derive,
+                detail_column=detail_column,
+                sublevels=groups,
+            )
+        return out
+
+    def endpoint_infos(self, counts: Mapping[str, int]) -> dict[str, EndpointInfo]:
+        spec = self.spec
+        out = {}
+        for ep_name, ep in spec.endpoints.items():
+            t_col, e_col, s_col = endpoint_columns(ep_name)
+            out[ep_name] = EndpointInfo(
+                name=ep_name,
+                label=ep.label or ep_name,
+                time_column=t_col,
+                event_column=e_col,
+                status_column=s_col,
+                source="dates" if ep.from_dates else "columns",
+                n=counts[f"epn__{ep_name}"],
+                events=counts[f"epe__{ep_name}"],
+                horizon_days=ep.horizon * spec.units.days_per_unit if ep.horizon else None,
+                competing=tuple(ep.competing),
+                definition=endpoint_definition(spec, ep_name),
+            )
+        return out
+
+    def flow(self, n_all: int, steps: Sequence[tuple[int, int, int]]) -> tuple[FlowStep, ...]:
+        """The inclusion flow from (rows before, rows after, unknown) per population step."""
+        out = [FlowStep("Rows in the data file", n_all, 0, n_all)]
+        for step, (before, after, unknown) in zip(self.spec.population, steps, strict=True):
+            include = step.include is not None
+            text = step.expression
+            reason = step.reason or f"{'Not meeting' if include else 'Meeting'}: {text}"
+            out.append(
+                FlowStep(
+                    description=("Included: " if include else "Excluded: ") + text,
+                    n_before=before,
+                    n_excluded=before - after,
+                    n_after=after,
+                    reason=reason,
+                    n_unknown=unknown,
+                )
+            )
+        return tuple(out)
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+class _Compiler:
+    def __init__(self, spec: StudySpec) -> None:
+        self.spec = spec
+        base = {norm_text(c) for c in spec.data.missing}
+        self.codes = frozenset({*DEFAULT_MISSING, *(c for c in base if c is not None)})
+        self.steps: list[Step] = []
+        self.outputs: list[Output] = []
+        self.details: dict[str, dict[str, tuple[str, ...]]] = {}
+        self.read: set[str] = set()  # variables read from a column (they have #invalid:)
+        self.pairs: set[tuple[str, str, str]] = set()
+
+    def add(self, *steps: Step) -> None:
+        self.steps.extend(steps)
+
+    def codes_for(self, var: VariableSpec) -> frozenset[str]:
+        extra = {norm_text(c) for c in var.missing}
+        return self.codes | frozenset(c for c in extra if c is not None)
+
+    def invalid(self, var: str) -> PlanNode:
+        """True where ``var``'s cell failed a typing check (already an error)."""
+        return name(invalid_name(var)) if var in self.read else Const(False)
+
+    # ------------------------------------------------------------------ steps
+    def compile(self) -> CohortPlan:
+        spec = self.spec
+        self.add(Source())
+        if spec.data.id is not None:
+            self.add(CheckIds(spec.data.id))
+        self.read_variables()
+        self.derived()
+        for i, step in enumerate(spec.population):
+            include = step.include is not None
+            self.add(Population(i, step.expression, include, step.reason))
+            self.domain_checks(
+                step.expression, ("population", i, "include" if include else "exclude"), "all"
+            )
+        self.add(Included(bool(spec.population)))
+        for vname, var in spec.variables.items():
+            self.add(Applicable(vname, var.applicable_when))
+            if var.applicable_when is not None:
+                self.domain_checks(
+                    var.applicable_when, ("variables", vname, "applicable_when"), "incl"
+                )
+        self.future_dates()
+        self.death_checks()
+        self.endpoints()
+        self.variable_outputs()
+        for ep_name in spec.endpoints:
+            t, e, s = endpoint_names(ep_name)
+            tn, en, sn = endpoint_columns(ep_name)
+            self.outputs += [
+                Output(tn, t, "number"),
+                Output(en, e, "number"),
+                Output(sn, s, "number"),
+            ]
+            self.add(
+                Count(f"epn__{ep_name}", and_(present(name(t)), present(name(e)))),
+                Count(f"epe__{ep_name}", cmp("==", name(e), num(1))),
+            )
+        return CohortPlan(
+            spec=spec,
+            columns=tuple(spec_columns(spec)),
+            steps=tuple(self.steps),
+            outputs=tuple(self.outputs),
+            details=self.details,
+        )
+
+    def read_variables(self) -> None:
+        spec = self.spec
+        for vname, var in spec.variables.items():
+            if var.derive is not None:
+                continue
+            key: tuple[str | int, ...] = ("variables", vname)
+            if var.type == "multiselect":
+                assert var.options is not None
+                selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
+                self.add(
+                    ReadMultiselect(
+                        vname,
+                        tuple(var.options.items()),
+                        self.codes_for(var),
+                        tuple(selected),
+                        tuple(DEFAULT_FALSE),
+                        var.blank_is_no,
+                    )
+                )
+                continue
+            column = var.column or vname
+            if var.type == "identifier":
+                self.add(ColumnExists(column, key))
+                continue
+            self.read.add(vname)
+            codes = self.codes_for(var)
+            if var.type == "date":
+                self.add(
+                    ReadColumn(
+                        vname,
+                        column,
+                        "date",
+                        key,
+                        codes,
+                        date_format=var.date_format or spec.data.date_format,
+                    )
+                )
+            elif var.type == "continuous" or var.cuts is not None:
+                store = f"#number:{vname}" if var.cuts is not None else None
+                self.add(ReadColumn(vname, column, "number", key, codes, store=store))
+                self.range_check(var, store or vname, column)
+                if var.cuts is not None:
+                    self.add(
+                        Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names()))
+                    )
+            else:
+                level_map = var.level_map()
+                self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
+                if any(len(v) > 1 for v in level_map.values()):
+                    self.details[vname] = sublevel_groups(level_map, codes)
+        # cells that hold something but failed a check: already reported as errors
+        for vname in self.read:
+            self.add(
+                Compute(
+                    invalid_name(vname),
+                    and_(name(present_name(vname)), missing(name(vname))),
+                )
+            )
+
+    def range_check(self, var: VariableSpec, value: str, column: str) -> None:
+        if var.range is None:
+            return
+        lo, hi = var.range
+        self.add(
+            Check(
+                "RANGE",
+                or_(cmp("<", name(value), num(lo)), cmp(">", name(value), num(hi))),
+                column=column,
+                params={"lo": norm_text(lo), "hi": norm_text(hi)},
+                values=value,
+            )
+        )
+
+    def derived(self) -> None:
+        spec = self.spec
+        for vname in derivation_order(spec):
+            var = spec.variables[vname]
+            key: tuple[str | int, ...] = ("variables", vname, "derive")
+            kind = {"continuous": "number", "date": "date"}.get(var.type, "category")
+            self.add(
+                Derive(
+                    vname,
+                    str(var.derive),
+                    kind,
+                    key,
+                    var.type,
+                    level_map=var.level_map(),
+                    cuts=tuple(var.cuts) if var.cuts is not None else None,
+                    cut_names=tuple(var.cut_names()),
+                )
+            )
+            if var.type == "continuous":
+                self.range_check(var, vname, vname)
+            self.domain_checks(str(var.derive), key, "all")
+
+    def domain_checks(self, text: str, key: tuple[str | int, ...], scope: str) -> None:
+        """EXPRESSION-DOMAIN for every function of ``text`` with a domain (log, sqrt)."""
+        for dc in domain_conditions(_parse(text)):
+            self.add(
+                Check(
+                    "EXPRESSION-DOMAIN",
+                    dc.condition,
+                    scope=scope,
+                    params={
+                        "function": dc.function,
+                        "domain": "that is negative"
+                        if dc.function == "sqrt"
+                        else "that is zero or negative",
+                        "expression": text,
+                        "where": ".".join(str(k) for k in key),
+                    },
+                    text=text,
+                )
+            )
+
+    def future_dates(self) -> None:
+        """Dates after the cut-off: an error for a start date, a warning for other dates;
+        event and follow-up dates of endpoints are censored at the cut-off instead
+        (EVENT-AFTER-CUTOFF)."""
+        spec = self.spec
+        if spec.data.cutoff is None:
+            return
+        cutoff = date_const(spec.data.cutoff.isoformat())
+        handled = {
+            v for ep in spec.endpoints.values() for v in (*ep.events, *ep.censor, *ep.competing)
+        }
+        starts = {str(ep.start) for ep in spec.endpoints.values() if ep.from_dates}
+        for vname, var in spec.variables.items():
+            if var.type != "date":
+                continue
+            if vname in handled and vname not in starts:
+                continue
+            self.add(
+                Check(
+                    "DATE-FUTURE",
+                    cmp(">", name(vname), cutoff),
+                    variant="start" if vname in starts else "",
+                    scope="incl",
+                    column=var.column or vname,
+                    params={"cutoff": str(spec.data.cutoff)},
+                    sensitive=True,
+                )
+            )
+
+    def death_checks(self) -> None:
+        spec = self.spec
+        event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
+        censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
+        for dv in death_variables(spec):
+            for code, others in (
+                ("PROGRESSION-AFTER-DEATH", event_vars),
+                ("FOLLOWUP-AFTER-DEATH", censor_vars),
+            ):
+                for var in sorted(others - {dv}):
+                    self.add(
+                        Check(
+                            code,
+                            cmp(">", name(var), name(dv)),
+                            scope="incl",
+                            column=var,
+                            params={"var": var, "death": dv},
+                            sensitive=True,
+                        )
+                    )
+
+    def pair_check(self, code: str, var: str, start: str, cond: PlanNode) -> None:
+        """A check about two dates, declared once however many endpoints share them."""
+        if (code, var, start) in self.pairs:
+            return
+        self.pairs.add((code, var, start))
+        self.add(
+            Check(
+                code,
+                cond,
+                scope="incl",
+                column=var,
+                params={"var": var, "start": start},
+                sensitive=True,
+            )
+        )
+
+    def endpoints(self) -> None:
+        spec = self.spec
+        death_vars = death_variables(spec)
+        for ep_name, ep in spec.endpoints.items():
+            label = ep.label or ep_name
+            if ep.from_dates:
+                self.add(*_endpoint_from_dates(self, ep_name, death_vars))
+            else:
+                self.add(*_endpoint_from_columns(self, ep_name))
+            t, _e, _s = endpoint_names(ep_name)
+            if ep.horizon is not None:
+                self.add(*horizon_rule(ep_name, ep.horizon * spec.units.days_per_unit))
+            self.add(
+                Check(
+                    "DURATION-ZERO",
+                    cmp("==", name(t), num(0)),
+                    scope="incl",
+                    params={"label": label},
+                ),
+                event_rule(ep_name),
+            )
+
+    def variable_outputs(self) -> None:
+        spec = self.spec
+        for vname, var in spec.variables.items():
+            if var.type in ("identifier", "date"):
+                continue
+            app_name = f"#applicable:{vname}"
+            app = name(app_name)
+            label = var.label or vname
+            if var.type == "multiselect":
+                assert var.options is not None
+                for j in range(len(var.options)):
+                    col = f"{vname}__{j + 1}"
+                    self.outputs.append(Output(col, col, "number", vname, app_name))
+                    self.add(Count(f"nm__{col}", and_(app, missing(name(col)))))
+                self.add(Count(f"den__{vname}", app))
+                continue
+            value = name(vname)
+            if var.type == "continuous":
+                self.outputs.append(Output(vname, vname, "number", vname, app_name))
+            else:
+                if var.applicable_when is not None:
+                    self.add(
+                        Check(
+                            "NOT-APPLICABLE-VALUE",
+                            and_(not_(app), present(value)),
+                            scope="incl",
+                            column=var.column or vname,
+                            params={"label": label, "condition": var.applicable_when},
+                        )
+                    )
+                self.add(
+                    ReferenceCheck(
+                        vname,
+                        var.type,
+                        var.reference_level(),
+                        var.reference is not None,
+                        var.column or vname,
+                    )
+                )
+                self.outputs.append(Output(vname, vname, "codes", vname, app_name))
+                if vname in self.details:
+                    self.outputs.append(
+                        Output(f"{vname}__detail", f"#detail:{vname}", "detail", vname, app_name)
+                    )
+            self.add(
+                Count(f"den__{vname}", app),
+                Count(f"nm__{vname}", and_(app, missing(value))),
+                Check(
+                    "MISSING",
+                    and_(app, missing(value), not_(self.invalid(vname))),
+                    variant="derived" if var.derive else "",
+                    scope="incl",
+                    column=var.column or vname,
+                    params={"label": label},
+                    counts={"denominator": f"den__{vname}"},
+                    file="" if var.derive else None,
+                ),
+            )
+
+
+def dates_rule(
+    ep: str,
+    start: str,
+    events: Sequence[str],
+    censor: Sequence[str] = (),
+    competing: Sequence[str] = (),
+    cutoff: str | None = None,
+) -> list[Compute]:
+    """The endpoint-from-dates rule as plan columns over the date columns named.
+
+    Time zero is ``start``; the event date is the earliest of ``events``; a ``competing``
+    date strictly before it ends follow-up (status 2; the same day counts as the event);
+    without either, the patient is censored (status 0) at the latest ``censor`` date; an
+    end after the data ``cutoff`` (``YYYY-MM-DD``) is censored there (``#late:EP`` marks
+    the events this moves). ``#time:EP`` (days) and ``#status:EP`` are missing when the
+    start is missing, no end exists or the end is before the start.
+    """
+    s = name(start)
+    has = present(s)
+    ev, fu, comp = (name(f"#{k}:{ep}") for k in ("ev", "fu", "comp"))
+    is_event = and_(present(ev), or_(missing(comp), cmp("<=", ev, comp)))
+    is_comp = and_(present(comp), not_(is_event))
+    is_cens = and_(not_(is_event), not_(is_comp), present(fu))
+    end, st = name(f"#end:{ep}"), name(f"#st:{ep}")
+    rule = [
+        Compute(f"#ev:{ep}", least(events, "date")),
+        Compute(f"#fu:{ep}", greatest(censor, "date")),
+        Compute(f"#comp:{ep}", least(competing, "date")),
+        Compute(f"#end:{ep}", case([(is_event, ev), (is_comp, comp), (is_cens, fu)], Null("date"))),
+        Compute(
+            f"#st:{ep}",
+            case([(is_event, num(1)), (is_comp, num(2)), (is_cens, num(0))], Null("number")),
+        ),
+    ]
+    end2: PlanNode = end
+    st2: PlanNode = st
+    if cutoff is not None:
+        late = cmp(">", end, date_const(cutoff))
+        rule.append(Compute(f"#late:{ep}", and_(has, cmp("==", st, num(1)), late)))
+        end2 = case([(late, date_const(cutoff))], end)
+        st2 = case([(late, num(0))], st)
+    t, _e, status = endpoint_names(ep)
+    t0 = name(f"#t0:{ep}")
+    bad = or_(missing(t0), cmp("<", t0, num(0)))
+    return [
+        *rule,
+        Compute(f"#t0:{ep}", case([(has, minus(end2, s))], Null("number"))),
+        Compute(t, case([(bad, Null("number"))], t0)),
+        Compute(status, case([(bad, Null("number"))], st2)),
+    ]
+
+
+def horizon_rule(ep: str, days: float) -> list[Compute]:
+    """Administrative censoring: a time beyond ``days`` becomes a censoring at it."""
+    t, _e, s = endpoint_names(ep)
+    h = num(days)
+    over = cmp(">", name(f"#t1:{ep}"), h)
+    return [
+        Compute(f"#t1:{ep}", name(t), inline=True),
+        Compute(f"#s1:{ep}", name(s), inline=True),
+        Compute(t, case([(over, h)], name(f"#t1:{ep}"))),
+        Compute(s, case([(over, num(0))], name(f"#s1:{ep}"))),
+    ]
+
+
+def event_rule(ep: str) -> Compute:
+    """The event indicator: 1 for status 1, 0 for censored and competing, missing."""
+    _t, e, s = endpoint_names(ep)
+    st = name(s)
+    return Compute(
+        e, case([(missing(st), Null("number")), (cmp("==", st, num(1)), num(1))], num(0))
+    )
+
+
+def _endpoint_from_dates(c: _Compiler, ep_name: str, death_vars: list[str]) -> list[Step]:
+    """:func:`dates_rule` and its checks: no start date, the date pairs (each declared
+    once), follow-up before the event, no end date, events after the cut-off."""
+    spec = c.spec
+    ep = spec.endpoints[ep_name]
+    label = ep.label or ep_name
+    assert ep.start is not None
+    start = name(ep.start)
+    has = present(start)
+    c.add(
+        Check(
+            "ENDPOINT-NOT-DERIVED",
+            and_(missing(start), not_(c.invalid(ep.start))),
+            variant="dates",
+            scope="incl",
+            params={"label": label, "start": ep.start},
+        )
+    )
+    # date-pair checks concern two dates, not one endpoint: declared once per pair
+    for var in ep.events:
+        code = "DEATH-BEFORE-SURGERY" if var in death_vars else "EVENT-BEFORE-START"
+        c.pair_check(code, var, ep.start, and_(has, cmp("<", name(var), start)))
+    for var in ep.censor:
+        c.pair_check("FOLLOWUP-BEFORE-START", var, ep.start, and_(has, cmp("<", name(var), start)))
+    for dv in death_vars:
+        if dv not in ep.events:
+            c.pair_check("DEATH-BEFORE-SURGERY", dv, ep.start, and_(has, cmp("<", name(dv), start)))
+    cutoff = spec.data.cutoff.isoformat() if spec.data.cutoff is not None else None
+    steps: list[Step] = [*dates_rule(ep_name, ep.start, ep.events, ep.censor, ep.competing, cutoff)]
+    ev, fu, comp = (name(f"#{k}:{ep_name}") for k in ("ev", "fu", "comp"))
+    steps.append(
+        Check(
+            "FOLLOWUP-BEFORE-EVENT",
+            and_(has, present(ev), present(fu), cmp("<", fu, ev)),
+            scope="incl",
+            params={"label": label},
+            sensitive=True,
+        )
+    )
+    no_end = [has, missing(ev), missing(fu)]
+    if ep.competing:
+        no_end.append(missing(comp))
+    no_end += [not_(c.invalid(v)) for v in (*ep.events, *ep.censor, *ep.competing)]
+    steps.append(
+        Check(
+            "FOLLOWUP-MISSING",
+            and_(*no_end),
+            variant="" if ep.censor else "no-censor",
+            scope="incl",
+            params={"label": label, "censor": ", ".join(ep.censor)},
+            sensitive=True,
+        )
+    )
+    if cutoff is not None:
+        steps.append(
+            Check(
+                "EVENT-AFTER-CUTOFF",
+                name(f"#late:{ep_name}"),
+                scope="incl",
+                params={"label": label, "cutoff": str(spec.data.cutoff)},
+            )
+        )
+    return steps
+
+
+def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
+    """Time from a column (in ``time_unit``, as days) and status from an event column;
+    a negative time is DURATION-NONPOSITIVE; a patient without both is left out."""
+    spec = c.spec
+    ep = spec.endpoints[ep_name]
+    assert ep.time is not None
+    assert ep.event is not None
+    label = ep.label or ep_name
+    key: tuple[str | int, ...] = ("endpoints", ep_name)
+    codes = ep.event_codes
+    tcol, ecol = f"#timecol:{ep_name}", f"#eventcol:{ep_name}"
+    per = spec.units.days_per(ep.time_unit or spec.units.time)
+    t0 = name(f"#t0:{ep_name}")
+    t1 = case([(cmp("<", t0, num(0)), Null("number"))], t0)
+    miss = name(f"#miss:{ep_name}")
+    t, _e, s = endpoint_names(ep_name)
+    return [
+        ReadColumn(tcol, ep.time, "number", (*key, "time"), c.codes),
+        ReadEvent(
+            ecol,
+            ep.event,
+            (*key, "event"),
+            c.codes,
+            event=tuple(codes.event) if codes else None,
+            censored=tuple(codes.censored) if codes else None,
+            competing=tuple(codes.competing) if codes else (),
+        ),
+        Compute(f"#t0:{ep_name}", times(name(tcol), num(per))),
+        Check(
+            "DURATION-NONPOSITIVE",
+            cmp("<", t0, num(0)),
+            scope="incl",
+            column=ep.time,
+            params={"label": label},
+        ),
+        Compute(f"#miss:{ep_name}", or_(missing(t1), missing(name(ecol)))),
+        Check(
+            "ENDPOINT-NOT-DERIVED",
+            and_(miss, not_(and_(name(present_name(tcol)), name(present_name(ecol))))),
+            variant="columns",
+            scope="incl",
+            params={"label": label},
+        ),
+        Compute(t, case([(miss, Null("number"))], t1)),
+        Compute(s, case([(miss, Null("number"))], name(ecol))),
+    ]
+
+
+def compile_plan(spec: StudySpec) -> CohortPlan:
+    """The cohort plan of ``spec`` (see the module docstring)."""
+    return _Compiler(spec).compile()

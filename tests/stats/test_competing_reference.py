@@ -1,0 +1,135 @@
+"""Cumulative incidence and Gray's test against R (R reference: tests/reference/competing.R,
+cmprsk 2.2-11 ``cuminc``/``timepoints`` and survival 3.5-3 ``survfit``/``survfit_confint``).
+
+Tolerances: cmprsk and survival compute in double precision with the same formulas
+(cmprsk's variance from running sums like ours); the fixtures are written with 15
+significant digits (jsonlite ``digits = NA``), so 1e-9 relative leaves room for the
+rounding of sums over ~1,000 times and still catches any formula difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from survstudy.stats.competing import (
+    cif_confint,
+    cumulative_incidence,
+    cumulative_incidence_by,
+    gray_test,
+)
+
+from ._competing_ref import arr, cif_data, fixtures
+
+CIF = sorted(k for k, v in fixtures().items() if v["kind"] == "cif")
+RTOL = 1e-9
+
+
+def _fits(fx):
+    t, s, g, _, levels = cif_data(fx)
+    if g is None:
+        return {1: cumulative_incidence(t, s)}
+    codes = np.array([levels.index(v) for v in g.tolist()])
+    return dict(cumulative_incidence_by(t, s, codes, levels))
+
+
+def _key(level):
+    return int(level) if isinstance(level, float) and level.is_integer() else level
+
+
+@pytest.mark.parametrize("name", CIF)
+def test_cif_curve_equals_cuminc(name):
+    """R reference: cuminc's step function (est, var) at each failure time of the cause."""
+    fx = fixtures()[name]
+    fits = _fits(fx)
+    for cu in fx["curves"]:
+        res = fits[_key(cu["group"])]
+        # cuminc lists (0, t1, t1, t2, t2, ..., tmax): the value after each jump sits at
+        # odd positions from the third on; the last entry repeats the final value.
+        times = arr(cu["time"])[2:-1:2]
+        est = arr(cu["est"])[2:-1:2]
+        var = arr(cu["var"])[2:-1:2]
+        at = res.at(times, cu["cause"])
+        np.testing.assert_allclose(at.cif, est, rtol=RTOL, atol=1e-15)
+        np.testing.assert_allclose(at.std_err**2, var, rtol=RTOL, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", CIF)
+def test_cif_timepoints(name):
+    """R reference: timepoints(cuminc, times) — estimate and variance at chosen times, NA
+    (NaN) after the group's last follow-up time."""
+    fx = fixtures()[name]
+    fits = _fits(fx)
+    for cu in fx["curves"]:
+        at = fits[_key(cu["group"])].at(arr(fx["times"]), cu["cause"])
+        np.testing.assert_allclose(at.cif, arr(cu["at_est"]), rtol=RTOL, atol=1e-15, equal_nan=True)
+        np.testing.assert_allclose(
+            at.std_err**2, arr(cu["at_var"]), rtol=RTOL, atol=1e-15, equal_nan=True
+        )
+        np.testing.assert_array_equal(at.beyond, np.isnan(arr(cu["at_est"])))
+
+
+@pytest.mark.parametrize("name", CIF)
+def test_cif_confidence_intervals(name):
+    """R reference: survival's survfit_confint(est, sqrt(var), logse = FALSE) for log-log,
+    log and plain at 95 % and 90 % — the result's own limits and cif_confint."""
+    fx = fixtures()[name]
+    t, s, g, _, levels = cif_data(fx)
+    for cu in fx["curves"]:
+        for ci in cu["at_ci"]:
+            if g is None:
+                res = cumulative_incidence(
+                    t, s, conf_type=ci["conf_type"], conf_level=ci["conf_level"]
+                )
+            else:
+                codes = np.array([levels.index(v) for v in g.tolist()])
+                res = dict(
+                    cumulative_incidence_by(
+                        t,
+                        s,
+                        codes,
+                        levels,
+                        conf_type=ci["conf_type"],
+                        conf_level=ci["conf_level"],
+                    )
+                )[_key(cu["group"])]
+            at = res.at(arr(fx["times"]), cu["cause"])
+            lo, hi = cif_confint(at.cif, at.std_err, ci["conf_type"], ci["conf_level"])
+            for got in ((at.lower, at.upper), (lo, hi)):
+                np.testing.assert_allclose(got[0], arr(ci["lower"]), rtol=RTOL, equal_nan=True)
+                np.testing.assert_allclose(got[1], arr(ci["upper"]), rtol=RTOL, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", CIF)
+def test_cif_equals_survfit_multistate(name):
+    """R reference: survfit(Surv(time, factor(status))) per group — the Aalen–Johansen state
+    probabilities and the number at risk in the initial state, at every time."""
+    fx = fixtures()[name]
+    fits = _fits(fx)
+    for ms in fx["survfit"]:
+        res = fits[_key(ms["group"])]
+        times = arr(ms["time"])
+        np.testing.assert_allclose(res.time, times, rtol=1e-12)
+        np.testing.assert_allclose(res.n_risk, arr(ms["n_risk"]), rtol=0)
+        for c, p in zip(
+            ms["causes"] if isinstance(ms["causes"], list) else [ms["causes"]],
+            ms["pstate"],
+            strict=True,
+        ):
+            np.testing.assert_allclose(
+                res.cif[:, res.causes.index(int(c))], arr(p), rtol=RTOL, atol=1e-15
+            )
+
+
+@pytest.mark.parametrize("name", [k for k in CIF if fixtures()[k]["tests"]])
+def test_gray_test(name):
+    """R reference: cuminc(…, strata =, rho =)$Tests — statistic and df per cause; p as
+    pchisq(stat, df, lower.tail = FALSE) (cmprsk prints 1 − pchisq, which is 0 below 1e-16)."""
+    fx = fixtures()[name]
+    t, s, g, st, _ = cif_data(fx)
+    for ref in fx["tests"]:
+        res = gray_test(t, s, g, cause=int(ref["cause"]), strata=st, rho=fx["rho"])
+        np.testing.assert_allclose(res.statistic, ref["statistic"], rtol=RTOL)
+        assert res.df == ref["df"]
+        np.testing.assert_allclose(res.p_value, ref["p_value"], rtol=1e-8)
+        assert res.stratified == (fx["strata"] is not None)
