@@ -125,7 +125,7 @@ def stats_only(data: dict[str, np.ndarray], repeats: int = 7) -> float:
 
 def reader_only(path: str) -> float:
     """Seconds for ``survstudy cif``'s in-memory read of the three columns (one run)."""
-    from survstudy.cli._columns import load_columns
+    from survstudy.data.quick import load_columns
 
     a = time.perf_counter()
     load_columns(path, "time", None, others=("status", "group"))
@@ -271,7 +271,7 @@ def main() -> None:
         "",
         f"The statistics alone (arrays in memory, no reading; CIF per group, values at the "
         f"times, Gray's test for both causes): {alone * 1e3:.0f} ms (median of 7). The "
-        f"in-memory read of the three columns alone (`cli._columns.load_columns`, which reads "
+        f"in-memory read of the three columns alone (`data.quick.load_columns`, which reads "
         f"every cell of the file as a Python object through `data.readers.read_raw` and checks "
         f"it row by row): {reader:.1f} s (one run). The in-memory command's time is that "
         "reader; `--engine duckdb` runs the same statistics on per-time counts that DuckDB "

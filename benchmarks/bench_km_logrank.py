@@ -179,7 +179,7 @@ def main() -> None:
         "the statistics < 5 ms. scipy is not imported (its `special` module alone costs "
         "~450 ms): normal and chi-square tails come from the standard library "
         "(`survstudy.stats._dist`). pandas is not imported (`read_raw`, not `read_table`, "
-        "~650 ms saved). `survstudy.cli._columns` loads `data/readers.py` without the "
+        "~650 ms saved). `survstudy.data.quick` loads `data/readers.py` without the "
         "`survstudy.data` package `__init__` (cohort builder, spec model: ~160 ms saved); "
         "making that `__init__` lazy would remove the need for this.",
         "",

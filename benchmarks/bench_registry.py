@@ -63,8 +63,8 @@ def _children(pid: int) -> list[int]:
 
 
 def run(engine_name: str, data: str, master: str | None) -> dict[str, Any]:
-    from survstudy.engines import analyses
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import analyses, get_engine
+    from survstudy.engines.base import Source
 
     opts: dict[str, Any] = {}
     if engine_name == "duckdb":
@@ -135,8 +135,8 @@ def agree(data: str) -> dict[str, Any]:
     """In-memory statistics (survstudy.stats on arrays) vs the DuckDB engine, max relative diff."""
     import pyarrow.parquet as pq
 
-    from survstudy.engines import analyses
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import analyses, get_engine
+    from survstudy.engines.base import Source
     from survstudy.stats.cox import cox_fit
     from survstudy.stats.km import kaplan_meier
     from survstudy.stats.logrank import logrank_test
@@ -207,10 +207,16 @@ def study(engine_name: str, data: str) -> dict[str, Any]:
         cmd += ["--formats", "json,html", "--engine", engine_name]
         if engine_name == "duckdb":
             cmd += ["--engine-opt", "memory_limit=3GB", "--engine-opt", "threads=2"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         seconds = time.perf_counter() - t0
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kb = after.ru_maxrss
+        # user + system CPU of the run (DuckDB's threads included): the load-independent
+        # measure on a shared machine
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        load = os.getloadavg()[0]
         res = json.loads((work / "out" / "results.json").read_text(encoding="utf-8"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -221,6 +227,8 @@ def study(engine_name: str, data: str) -> dict[str, Any]:
         "n": meta["n"],
         "n_analysed": res["n"],
         "seconds": seconds,
+        "cpu_seconds": cpu,
+        "load_after": load,
         "peak_rss_mb": peak_kb / 1024,
         "concordance": res["multivariable"][0]["concordance"],
     }

@@ -91,9 +91,9 @@ def _setup(path: str, n: int, by: str | None) -> tuple[object, object]:
 def run_one(path: str, n: int, by: str | None, profile: str, engine: str) -> None:
     import time
 
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import get_engine
+    from survstudy.engines.base import Source
     from survstudy.pipeline.profiles import get_profile
-    from survstudy.pipeline.run import _Warnings
     from survstudy.pipeline.table1_engine import table1_from_engine
 
     spec, dc = _setup(path, n, by)
@@ -105,7 +105,6 @@ def run_one(path: str, n: int, by: str | None, profile: str, engine: str) -> Non
         dc,  # type: ignore[arg-type]
         eng,
         Source.from_path(path),
-        _Warnings(),
         get_profile(profile),
     )
     print(f"RESULT table1 {time.perf_counter() - t0:.1f} s, {len(res.rows)} rows")
@@ -117,9 +116,9 @@ def check(path: str, n: int) -> None:
     import pyarrow.parquet as pq
     from scipy import stats
 
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import get_engine
+    from survstudy.engines.base import Source
     from survstudy.pipeline.profiles import get_profile
-    from survstudy.pipeline.run import _Warnings
     from survstudy.pipeline.table1_engine import table1_from_engine
     from survstudy.stats.descriptive import quantile
 
@@ -134,7 +133,6 @@ def check(path: str, n: int) -> None:
         dc,  # type: ignore[arg-type]
         get_engine("duckdb", threads=2),
         Source.from_path(path),
-        _Warnings(),
         get_profile("spss"),
     )
     tab = pq.read_table(path, columns=[*cols, "er_status"])

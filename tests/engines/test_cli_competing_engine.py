@@ -109,7 +109,7 @@ def test_cif_duckdb_parquet_missing_values_and_word_codes(
 def test_status_records_as_frequency_weights_equal_rows() -> None:
     """Identity: the CIF and Gray's test from DuckDB's records (counts as frequency weights)
     equal those from the expanded rows."""
-    from survstudy.engines.base import Source, get_engine
+    from survstudy.engines import Source, get_engine
     from survstudy.engines.competing import status_records
     from survstudy.stats.competing import cumulative_incidence_by, gray_tests
 

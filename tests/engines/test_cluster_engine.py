@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from survstudy.cli import main as cli_main
-from survstudy.engines import analyses
-from survstudy.engines.base import Source, Term, get_engine
+from survstudy.engines import analyses, get_engine
+from survstudy.engines.base import Source, Term
 from survstudy.stats.cox import cox_fit
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

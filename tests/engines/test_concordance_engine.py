@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from survstudy.engines import analyses
-from survstudy.engines.base import Source, Term, get_engine
+from survstudy.engines import analyses, get_engine
+from survstudy.engines.base import Source, Term
 from survstudy.stats.concordance import concordance
 from survstudy.stats.cox import cox_fit
 

@@ -24,7 +24,7 @@ import yaml
 from survstudy.data import build_cohort
 from survstudy.data.derive_sql import MAX_ROWS, derive_cohort
 from survstudy.data.registry import derive_from_cohort
-from survstudy.engines.base import get_engine
+from survstudy.engines import get_engine
 from survstudy.errors import DataError, SpecError
 from survstudy.spec import load_spec
 

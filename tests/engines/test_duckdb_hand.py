@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from survstudy.engines import analyses, sql
-from survstudy.engines.base import Source, Term, get_engine, level_value, order_levels
+from survstudy.engines import analyses, get_engine, sql
+from survstudy.engines.base import Source, Term, level_value, order_levels
 from survstudy.errors import AnalysisError, DataError
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from survstudy.engines import analyses
-from survstudy.engines.base import Source, Term, get_engine
+from survstudy.engines import analyses, get_engine
+from survstudy.engines.base import Source, Term
 from survstudy.stats.cox import CoxControl, cox_fit, dummy_code
 from survstudy.stats.km import kaplan_meier
 from survstudy.stats.logrank import logrank_test

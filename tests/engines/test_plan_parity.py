@@ -35,7 +35,7 @@ from survstudy.data.plan import CohortPlan
 from survstudy.data.quality import CHECKS, format_issue
 from survstudy.data.readers import read_raw
 from survstudy.data.run_memory import MemoryRun
-from survstudy.engines.base import get_engine
+from survstudy.engines import get_engine
 from survstudy.errors import DataError, SpecError
 from survstudy.spec import load_spec
 

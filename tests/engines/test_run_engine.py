@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _both(spec_path: Path, tmp_path: Path, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from survstudy.engines.base import get_engine
+    from survstudy.engines import get_engine
 
     spec = load_spec(spec_path)
     cohort = build_cohort(spec)
@@ -81,7 +81,7 @@ def test_small_sample_methods_are_refused_or_flagged(tmp_path: Path) -> None:
     intervals) is refused before any work, naming the key; ``firth: auto`` and
     ``permutation: auto`` where they would apply become warnings saying why (bclm:
     monotone likelihood and groups expecting < 5 events)."""
-    from survstudy.engines.base import get_engine
+    from survstudy.engines import get_engine
 
     spec = load_spec(ROOT / "examples" / "bclm" / "study.yaml")
     cohort = build_cohort(spec)

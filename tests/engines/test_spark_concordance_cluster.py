@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from survstudy.engines import analyses
-from survstudy.engines.base import Source, Term, get_engine
+from survstudy.engines import analyses, get_engine
+from survstudy.engines.base import Source, Term
 
 pytest.importorskip("pyspark", reason="the spark extra is not installed (pip install '.[spark]')")
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):  # pragma: no cover

@@ -15,14 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from survstudy.engines import sql
-from survstudy.engines.base import (
-    Source,
-    Term,
-    cox_sums_from_cells,
-    get_engine,
-    risk_counts_from_cells,
-)
+from survstudy.engines import get_engine, sql
+from survstudy.engines.base import Source, Term
+from survstudy.engines.cells import cox_sums_from_cells, risk_counts_from_cells
 from survstudy.stats import sufficient
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

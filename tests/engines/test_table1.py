@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from survstudy.engines.base import Source, get_engine
+from survstudy.engines import get_engine
+from survstudy.engines.base import Source
 from survstudy.stats.descriptive import describe
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")

@@ -1,6 +1,6 @@
 """Table 1 from a derived table through an engine (pipeline.table1_engine) against the in-memory one.
 
-Kind of truth: naive oracle — the in-memory Table 1 (``run._table1``; its numbers are checked
+Kind of truth: naive oracle — the in-memory Table 1 (``table1_memory.table1_from_memory``; its numbers are checked
 against R and by hand in tests/stats/test_descriptive_*.py and tests/pipeline/) on the same
 cohort, which never passes through SQL. Each case builds the cohort in memory, writes its
 derived table with ``derive_from_cohort`` and compares every field of the two Table1Result
@@ -26,10 +26,11 @@ import pytest
 
 from survstudy.data import build_cohort
 from survstudy.data.registry import derive_from_cohort
-from survstudy.engines.base import Source, get_engine
+from survstudy.engines import get_engine
+from survstudy.engines.base import Source
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.run import _table1, _Warnings
 from survstudy.pipeline.table1_engine import table1_from_engine
+from survstudy.pipeline.table1_memory import table1_from_memory
 from survstudy.spec import StudySpec, load_spec
 
 pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
@@ -81,10 +82,8 @@ def _compare(spec: StudySpec, eng: Any, tmp: Path) -> list[Any]:
     out = []
     for name in ("standard", "spss"):
         prof = get_profile(name)
-        want = _table1(spec, cohort, _Warnings(), prof)
-        got = table1_from_engine(
-            spec, derived, eng, Source.from_path(derived.path), _Warnings(), prof
-        )
+        want = table1_from_memory(spec, cohort, prof)
+        got = table1_from_engine(spec, derived, eng, Source.from_path(derived.path), prof)
         _same(want, got)
         out.append(got)
     return out
@@ -241,7 +240,6 @@ def test_memory_engine_is_refused(tmp_path: Path) -> None:
             derived,
             get_engine("memory"),
             Source.from_path(derived.path),
-            _Warnings(),
             get_profile("standard"),
         )
 
@@ -258,9 +256,9 @@ def test_spark_local_matches_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     gen = _with_table1(load_spec(_generated(tmp_path)), by="arm")
     _compare(gen, eng, tmp_path / "gen")
     # the histogram search of the order statistics (a tiny fetch limit forces it)
-    from survstudy.pipeline import table1_engine as te
+    from survstudy.pipeline import table1_sql
 
-    monkeypatch.setattr(te, "_FETCH", 5)
+    monkeypatch.setattr(table1_sql, "_FETCH", 5)
     _compare(_with_table1(gen, variables=["dose"]), eng, tmp_path / "hist")
 
 
@@ -276,11 +274,11 @@ def test_order_statistic_search_paths(
     """Naive oracle: the exact selection of order statistics takes several histogram rounds
     (tiny buckets and fetch limit), resolves ties without fetching, and falls back to the
     running-count query when out of rounds; the quartiles stay exactly those in memory."""
-    from survstudy.pipeline import table1_engine as te
+    from survstudy.pipeline import table1_sql
 
-    monkeypatch.setattr(te, "_BUCKETS", buckets)
-    monkeypatch.setattr(te, "_FETCH", fetch)
-    monkeypatch.setattr(te, "_ROUNDS", rounds)
+    monkeypatch.setattr(table1_sql, "_BUCKETS", buckets)
+    monkeypatch.setattr(table1_sql, "_FETCH", fetch)
+    monkeypatch.setattr(table1_sql, "_ROUNDS", rounds)
     spec = _with_table1(
         load_spec(_generated(tmp_path, n=150)), by="arm", variables=["score", "dose", "OS"]
     )

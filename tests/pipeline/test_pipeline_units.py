@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from survstudy.cli.run import check_out_dir, default_out_dir
 from survstudy.data import build_cohort
 from survstudy.errors import SurvstudyError
 from survstudy.pipeline import get_profile
 from survstudy.pipeline.design import factor_design
-from survstudy.pipeline.run import nice_step
+from survstudy.pipeline.km_figures import nice_step
 from survstudy.spec import load_spec
+from survstudy.study import check_out_dir, default_out_dir
 
 SEEDLIKE = Path(__file__).parent / "fixtures" / "seedlike.yaml"
 

@@ -157,17 +157,17 @@ def test_survival_percent_interval_narrower_than_a_tenth() -> None:
 )
 def test_detectable_hr_near_one(hr: float, want: str) -> None:
     """Hand-written: the detectable HR of a registry is never printed "1.0" unless it is 1."""
-    from survstudy.pipeline.run import _about
+    from survstudy.pipeline.precision import about
     from survstudy.tables.study import _detectable_text
 
     assert _detectable_text(hr) == want
-    assert _about(hr) == want
+    assert about(hr) == want
 
 
 def test_precision_note_groups_the_events() -> None:
     """Hand-written: "With 7,623,599 events, ... about 1.003"; 9999 events stay ungrouped."""
-    from survstudy.pipeline.run import _precision_message
+    from survstudy.pipeline.precision import precision_message
 
-    text = _precision_message("events", 7_623_599, 1.0034, 0.8)
+    text = precision_message("events", 7_623_599, 1.0034, 0.8)
     assert text.startswith("With 7,623,599 events, a hazard ratio of about 1.003 or more")
-    assert _precision_message("events", 9999, 1.06, 0.8).startswith("With 9999 events,")
+    assert precision_message("events", 9999, 1.06, 0.8).startswith("With 9999 events,")

@@ -6,7 +6,7 @@ arguments into the calls the command line makes, and wrap the results for people
 
 Must not be here: statistics (``stats``), formatting rules (``tables``), figures
 (``plots``), report layout (``report``). Imports: everything below it, and the quick
-commands' column typing (``survstudy.cli._columns``); the command line does not import
+commands' column typing (``survstudy.data.quick``); the command line does not import
 this package. pandas and matplotlib are imported inside functions only, so that
 ``import survstudy`` stays cheap.
 

@@ -3,7 +3,7 @@
 The table goes through :func:`survstudy.data.readers.read_frame` (cells as Python
 values, records numbered 1, 2, …) and then through the very code that types the
 columns of ``survstudy km/logrank/cox``
-(:func:`survstudy.cli._columns.columns_from_raw`): the same rows are dropped for
+(:func:`survstudy.data.quick.columns_from_raw`): the same rows are dropped for
 missing values, and a wrong column name or a bad event value raises the same
 :class:`~survstudy.errors.DataError` the command prints, naming the table
 ``DataFrame`` where the command names the file.
@@ -45,7 +45,7 @@ def read_columns(
     1/0, as the commands' ``--event-codes`` and a spec's ``event_codes`` do; a value it
     does not cover is the commands' ``EVENT-CODE`` error naming its rows.
     """
-    from survstudy.cli._columns import columns_from_raw
+    from survstudy.data.quick import columns_from_raw
     from survstudy.data.readers import read_frame
 
     codes = None if event_codes is None else _event_codes(event_codes)
@@ -93,7 +93,7 @@ def interval_starts(
     not on a patient's last row, gaps); ``None`` without ``start``."""
     if start is None:
         return None
-    from survstudy.cli._intervals import check_interval_columns, start_values
+    from survstudy.data.intervals import check_interval_columns, start_values
 
     t0 = start_values(cols.numbers(start), cols.file, start, cols.rows)
     check_interval_columns(

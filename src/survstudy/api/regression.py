@@ -260,7 +260,7 @@ def cox(
     """
     import numpy as np
 
-    from survstudy.cli._columns import cox_design
+    from survstudy.data.quick import cox_design
     from survstudy.stats.cox import cox_fit
 
     covs = [covariates] if isinstance(covariates, str) else list(covariates)

@@ -254,9 +254,9 @@ class _App:
         s.reset_for_upload()
         s.title = Path(display).stem.replace("_", " ").strip() or "My study"
         s.columns = [_choice(g) for g in guess_columns(raw)]
-        from survstudy.data.scaffold import _date_order_hint
+        from survstudy.data.scaffold import date_order_hint
 
-        hint = _date_order_hint(raw, guess_columns(raw))
+        hint = date_order_hint(raw, guess_columns(raw))
         s.date_format = hint if hint in ("DMY", "MDY") else ("DMY" if hint == "?" else "")
         return RedirectResponse("/columns", status_code=303)
 
@@ -496,10 +496,9 @@ class _App:
 
     def run(self, s: Session) -> str:
         """Run the spec with the ordinary runner; write the report into a new run folder."""
-        from survstudy.pipeline import run_study
-        from survstudy.report import build_bundle, write_report
         from survstudy.report.safe import slug
         from survstudy.spec import load_spec_text
+        from survstudy.study import run_spec
 
         assert s.upload is not None
         run_id = secrets.token_urlsafe(12)
@@ -508,17 +507,12 @@ class _App:
         download = spec_text(s, s.upload.display_name, header=_spec_header(s))
         spec = load_spec_text(download, file="study.yaml", base=s.folder)
         # the same provenance as `survstudy run` on the downloaded spec
-        spec._sha256 = hashlib.sha256(download.encode("utf-8")).hexdigest()
+        spec.attach_source(sha256=hashlib.sha256(download.encode("utf-8")).hexdigest())
         with _RUN_LOCK:
             cohort = _build_cohort(spec, s.upload, strict=True)
-            results = run_study(spec, cohort)
-            bundle = build_bundle(results)
-            written = write_report(
-                bundle,
-                out_dir,
-                formats=("html", "docx", "csv", "xlsx", "json"),
-                inputs=[s.upload.stored],
-            )
+            run = run_spec(spec, cohort=cohort, out=out_dir, inputs=[s.upload.stored])
+        results, bundle, written = run.results, run.bundle, run.written
+        assert bundle is not None  # a report folder was written
         captions = {slug(f.id, default="figure"): f.caption for f in bundle.figures}
         figures = [
             (captions.get(p.stem, p.stem), p)
@@ -673,7 +667,7 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
     """What the results page shows: headline survival, report tables, warnings."""
     import math
 
-    from survstudy.report import _tables as T
+    from survstudy.report import table_view
 
     unit = results.time_unit
     survival = []
@@ -699,20 +693,7 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
                 ],
             }
         )
-    tables = []
-    for t in bundle.tables:
-        tables.append(
-            {
-                "key": T.key(t),
-                "title": T.title(t),
-                "columns": [label for _, label in T.columns(t)],
-                "rows": [
-                    {"kind": kind, "cells": cells, "indent": ind}
-                    for (kind, cells), ind in zip(T.rows(t), T.indents(t), strict=True)
-                ],
-                "footnotes": T.footnotes(t),
-            }
-        )
+    tables = [table_view(t) for t in bundle.tables]
     warnings = [words(w.message) for w in bundle.warnings]
     return {
         "title": results.title,

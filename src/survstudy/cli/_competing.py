@@ -24,7 +24,7 @@ __all__ = ["EventCodes", "event_codes", "parse_times", "status_from_cells", "sta
 
 
 def _level(v: Any) -> Any:
-    from survstudy.cli._columns import level_value
+    from survstudy.data.quick import level_value
 
     return level_value(v)
 
@@ -115,7 +115,7 @@ def status_from_values(
 def status_from_cells(cells: Any, codes: EventCodes, *, file: str, column: str) -> NDArray[np.int8]:
     """:func:`status_from_values` on a column of cells, decided once per distinct value
     (a status column holds a handful of codes however many rows it has)."""
-    from survstudy.cli._columns import level_value
+    from survstudy.data.quick import level_value
 
     d = cells.distinct
     table = codes.lookup()

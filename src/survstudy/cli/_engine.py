@@ -88,7 +88,8 @@ def engine_options(name: str, opts: list[str] | None) -> dict[str, Any]:
 
 def open_engine(name: str, opts: list[str] | None) -> Any:
     """The engine called ``name`` (AnalysisError for an unknown name)."""
-    from survstudy.engines.base import ENGINES, get_engine
+    from survstudy.engines import get_engine
+    from survstudy.engines.base import ENGINES
 
     if name not in ENGINES:
         raise AnalysisError(f"--engine must be one of {', '.join(ENGINES)}, not {name!r}")

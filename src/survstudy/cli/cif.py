@@ -96,8 +96,8 @@ def _from_memory(
 ) -> dict[str, Any]:
     import numpy as np
 
-    from survstudy.cli._columns import load_columns
     from survstudy.cli._competing import status_from_cells
+    from survstudy.data.quick import load_columns
 
     cols = load_columns(file, time, None, others=(event, by, strata))
     status = status_from_cells(cols.cells[event], codes, file=cols.file, column=event)
@@ -177,7 +177,7 @@ def _analyse(
     *,
     with_table: bool = False,
 ) -> dict[str, Any]:
-    from survstudy.stats._common import StatWarning
+    from survstudy.stats import StatWarning
     from survstudy.stats.competing import cumulative_incidence_by, gray_tests
 
     t, status, g, levels, w = (

@@ -144,7 +144,7 @@ def cox(
     engine_opt = with_spark_master(engine_opt, spark_master)
     import numpy as np
 
-    from survstudy.cli._columns import cox_design, load_columns, parse_event_codes
+    from survstudy.data.quick import cox_design, load_columns, parse_event_codes
     from survstudy.errors import AnalysisError
     from survstudy.stats.cox import cox_fit
 
@@ -263,7 +263,7 @@ def cox(
     cl = None if cluster is None else _as_text(data.others[cluster])
     t0 = None
     if start is not None:
-        from survstudy.cli._intervals import check_interval_columns, start_values
+        from survstudy.data.intervals import check_interval_columns, start_values
 
         t0 = start_values(data.numbers(start), data.file, start, data.rows)
         ids = None if patient_id is None else data.others[patient_id]

@@ -83,21 +83,16 @@ def demo(
     ] = None,
 ) -> None:
     """Run an example study shipped with survstudy and print a short summary."""
-    from survstudy.cli.run import ALL_FORMATS, check_out_dir, write_outputs
-    from survstudy.data import open_cohort
-    from survstudy.pipeline import run_study
     from survstudy.spec import load_spec
+    from survstudy.study import check_out_dir, run_spec
 
     dest = out if out is not None else Path(f"survstudy-demo-{name}")
     spec_path = copy_example(name, dest)
     study = load_spec(spec_path)
     out_dir = dest / "out"
     check_out_dir(out_dir, [spec_path, study.data_path])
-    with open_cohort(study) as opened:
-        results = run_study(study, opened.cohort)
-    written = write_outputs(
-        results, out_dir, ALL_FORMATS, tiff=False, inputs=[spec_path, study.data_path]
-    )
+    run = run_spec(study, out=out_dir, inputs=[spec_path, study.data_path])
+    results, written = run.results, run.written
     for line in summary_lines(results):
         typer.echo(line)
     html = next((p for p in written if p.name == "report.html"), out_dir / "report.html")

@@ -127,7 +127,7 @@ def km(
 ) -> None:
     """Kaplan–Meier estimate: table, median with CI and survival at chosen times."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import load_columns, parse_event_codes
+    from survstudy.data.quick import load_columns, parse_event_codes
     from survstudy.stats.km import CONF_TYPES, kaplan_meier, kaplan_meier_by
 
     if conf_type not in CONF_TYPES:
@@ -171,7 +171,7 @@ def km(
         )
         n_read, n_dropped = cols.n_read, cols.n_dropped
         if start is not None:
-            from survstudy.cli._intervals import check_interval_columns, start_values
+            from survstudy.data.intervals import check_interval_columns, start_values
 
             kw["start"] = start_values(cols.numbers(start), cols.file, start, cols.rows)
             check_interval_columns(

@@ -72,7 +72,7 @@ def logrank(
 ) -> None:
     """Compare survival between groups with a (weighted) log-rank test."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._columns import load_columns, parse_event_codes
+    from survstudy.data.quick import load_columns, parse_event_codes
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     if weights not in WEIGHTS:
@@ -131,7 +131,7 @@ def logrank(
         st = None if strata is None else cols.factor(strata)[0]
         t0 = None
         if start is not None:
-            from survstudy.cli._intervals import check_interval_columns, start_values
+            from survstudy.data.intervals import check_interval_columns, start_values
 
             t0 = start_values(cols.numbers(start), cols.file, start, cols.rows)
             check_interval_columns(

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
-        from survstudy.cli import _process
+        from survstudy import _process
 
         _process.claim()
     try:

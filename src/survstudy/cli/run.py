@@ -17,8 +17,7 @@ import typer
 
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli.main import app
-
-ALL_FORMATS = ("html", "docx", "csv", "xlsx", "json")
+from survstudy.study import ALL_FORMATS, check_out_dir, default_out_dir
 
 
 def _parse_formats(text: str) -> tuple[str, ...]:
@@ -33,40 +32,6 @@ def _parse_formats(text: str) -> tuple[str, ...]:
             code="CLI-FORMATS",
         )
     return tuple(dict.fromkeys(items))
-
-
-def default_out_dir(spec_path: Path) -> Path:
-    """``out/`` in the spec's folder."""
-    return spec_path.resolve().parent / "out"
-
-
-def check_out_dir(out: Path, inputs: list[Path]) -> None:
-    """Refuse an output folder that is an input file or that holds an input file.
-
-    Every output name is fixed (report.html, results.json, …) or derived from a
-    sanitised label, so the only way to overwrite an input is for the input to sit
-    in the output folder; that is refused outright.
-    """
-    from survstudy.errors import SurvstudyError
-
-    out_r = out.resolve()
-    for p in inputs:
-        p_r = p.resolve()
-        if p_r == out_r:
-            raise SurvstudyError(
-                f"the output folder '{out}' is an input file; choose another --out",
-                code="OUT-IS-INPUT",
-            )
-        if out_r == p_r.parent or out_r in p_r.parents:
-            raise SurvstudyError(
-                f"the output folder '{out}' holds an input file ('{p.name}'); survstudy never "
-                "writes next to its inputs there. Choose another --out",
-                code="OUT-HOLDS-INPUT",
-            )
-    if out_r.exists() and not out_r.is_dir():
-        raise SurvstudyError(
-            f"the output path '{out}' exists and is not a folder", code="OUT-NOT-DIR"
-        )
 
 
 class _Progress:
@@ -152,10 +117,10 @@ def run(
     """Run every analysis of a study spec and write the report folder."""
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._engine import engine_options
-    from survstudy.data.access import open_cohort, sql_readable
+    from survstudy.data.access import sql_readable
     from survstudy.errors import SurvstudyError
-    from survstudy.pipeline import run_study
     from survstudy.spec import load_spec
+    from survstudy.study import run_spec
 
     if profile is not None and profile not in ("standard", "spss"):
         raise SurvstudyError(
@@ -173,30 +138,20 @@ def run(
 
             engine = resolve_engine(engine, str(study.data_path), expansion=50)
         options = engine_options(engine, engine_opt)
-        with open_cohort(study, engine, options=options) as opened:
-            results = run_study(
-                study,
-                opened.cohort,
-                profile=profile,
-                progress=lambda what, i, n: progress(what, i + 1, n + 2),
-                data_engine=opened.engine,
-            )
-        progress("writing the report", 6, 7)
-        written = write_outputs(results, out_dir, fmts, tiff=tiff, inputs=[spec, study.data_path])
+        written = run_spec(
+            study,
+            profile=profile,
+            engine=engine,
+            engine_options=options,
+            out=out_dir,
+            formats=fmts,
+            tiff=tiff,
+            inputs=[spec, study.data_path],
+            progress=progress,
+        ).written
     finally:
         progress.close()
     if not quiet:
         html = next((p for p in written if p.name == "report.html"), None)
         where = html if html is not None else out_dir
         typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
-
-
-def write_outputs(
-    results: Any, out_dir: Path, formats: tuple[str, ...], *, tiff: bool, inputs: list[Path]
-) -> list[Path]:
-    """Tables, figures and documents for ``results`` in ``out_dir``; returns the files."""
-    from survstudy.report import build_bundle, write_report
-
-    bundle = build_bundle(results, tiff=tiff)
-    written = write_report(bundle, out_dir, formats=formats, inputs=inputs, tiff=tiff)
-    return list(written)

@@ -120,7 +120,7 @@ def open_cohort(
         return CohortHandle(
             build_cohort(spec, strict=strict, data_file=data_file, data_format=data_format, raw=raw)
         )
-    from survstudy.engines.base import get_engine
+    from survstudy.engines import get_engine
 
     opts = dict(options or {})
     eng = get_engine(engine, **opts)

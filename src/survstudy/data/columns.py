@@ -569,3 +569,8 @@ def parse_events(
             sensitive=True,
         )
     return out
+
+
+def listed_numbers(values: list[float]) -> str:
+    """The first five distinct numbers of a RANGE finding, as the spec writes numbers."""
+    return ", ".join(norm_text(float(v)) or "" for v in sorted(values)[:5])

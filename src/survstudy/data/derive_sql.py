@@ -71,11 +71,13 @@ from survstudy.data.columns import (
     allowed_levels,
     ambiguity_evidence,
     case_groups_text,
+    listed_numbers,
     listed_texts,
     norm_text,
     shown,
 )
 from survstudy.data.expressions import (
+    Cell,
     ExpressionTypeError,
     PlanNode,
     SqlValue,
@@ -89,7 +91,6 @@ from survstudy.data.plan import CohortPlan, compile_plan
 from survstudy.data.quality import CHECKS, IssueCollector, format_rows
 from survstudy.data.readers import sha256_of_files
 from survstudy.data.registry import DerivedCohort, applicable_column
-from survstudy.data.steps import _listed_numbers
 from survstudy.engines.base import Source
 from survstudy.errors import DataError, SpecError
 from survstudy.spec import StudySpec
@@ -138,16 +139,6 @@ class _Check:
     rows: list[int] = field(default_factory=list)
     listed: list[Any] = field(default_factory=list)
     no_rows: bool = False
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A raw cell of a data column: its SQL and kind (num, int, bool, text, date)."""
-
-    sql: str
-    kind: str
-    column: str
-    raw: bool = False  # a data column (its match keys are computed once, in ss_keys)
 
 
 def _split_keys(keys: Sequence[str]) -> tuple[list[float], list[str]]:
@@ -924,7 +915,7 @@ class SqlRun:
         for k, count in chk.counts.items():
             params[k] = self.counts[count]
         if chk.values_mode == "range":
-            params["values"] = _listed_numbers(chk.listed)
+            params["values"] = listed_numbers(chk.listed)
         elif chk.values_mode == "mixed":
             params["values"] = listed_texts(chk.listed)
         elif chk.values_mode == "grouped":

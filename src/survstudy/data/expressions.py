@@ -972,3 +972,13 @@ def translate_node(
 ) -> SqlValue:
     """A plan rule's tree as SQL."""
     return SqlWalk(text, env, dialect, days_per_month, days_per_year).run(node)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A raw cell of a data column: its SQL and kind (num, int, bool, text, date)."""
+
+    sql: str
+    kind: str
+    column: str
+    raw: bool = False  # a data column (its match keys are computed once, in ss_keys)

@@ -22,7 +22,13 @@ from survstudy.data.columns import norm_text
 from survstudy.data.readers import RawTable
 from survstudy.spec import DEFAULT_MISSING
 
-__all__ = ["ColumnGuess", "guess_columns", "relative_data_path", "render_spec"]
+__all__ = [
+    "ColumnGuess",
+    "date_order_hint",
+    "guess_columns",
+    "relative_data_path",
+    "render_spec",
+]
 
 _ID_NAME = re.compile(
     r"(^id$|_id$|^id_|\bid\b|^pid$|mrn|patient|subject|record|^case|^no$|^nr$|number$|name|surname"
@@ -135,7 +141,7 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _date_order_hint(raw: RawTable, guesses: list[ColumnGuess]) -> str | None:
+def date_order_hint(raw: RawTable, guesses: list[ColumnGuess]) -> str | None:
     """'DMY' or 'MDY' when the a/b/year dates show it, '?' when they cannot, None if none."""
     first_over_12 = second_over_12 = any_aby = False
     for g in guesses:
@@ -174,7 +180,7 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
     ids = [g for g in guesses if g.type == "identifier"]
     if ids:
         lines.append(f"  id: {_q(ids[0].column)}")
-    order = _date_order_hint(raw, guesses)
+    order = date_order_hint(raw, guesses)
     if order in ("DMY", "MDY"):
         lines.append(f"  date_format: {order}   # guessed from dates whose day is over 12: check")
     elif order == "?":

@@ -40,7 +40,7 @@ from survstudy.data.columnar import (
     column_sublevels,
     duplicate_ids,
 )
-from survstudy.data.columns import norm_text, sublevels
+from survstudy.data.columns import listed_numbers, norm_text, sublevels
 from survstudy.data.expressions import PlanNode, SqlValue, Value, num_lit
 from survstudy.data.quality import format_rows
 
@@ -462,7 +462,7 @@ class Derive:
         run.values[self.name] = Value("text", levels)
 
     def sql(self, run: SqlRun) -> None:
-        from survstudy.data.derive_sql import Cell
+        from survstudy.data.expressions import Cell
 
         result = run.eval_text(self.text, self.key)
         how = self.check_kind(run, result.kind)
@@ -665,7 +665,7 @@ class Check:
             params[k] = run.counts[count]
         if self.values is not None:
             vals = np.unique(run.values[self.values].data[hit])
-            params["values"] = _listed_numbers(vals.tolist())
+            params["values"] = listed_numbers(vals.tolist())
         run.issues.check(
             self.code,
             self.variant,
@@ -691,11 +691,6 @@ class Check:
             values=run.value_sql(self.values) if self.values is not None else None,
             values_mode="range" if self.values is not None else "",
         )
-
-
-def _listed_numbers(values: list[float]) -> str:
-    """The first five distinct numbers of a RANGE finding, as the spec writes numbers."""
-    return ", ".join(norm_text(float(v)) or "" for v in sorted(values)[:5])
 
 
 def reference_of(

@@ -1,6 +1,6 @@
 """What the SQL engines (DuckDB, Spark) share: every analysis pass, written once.
 
-:class:`_SqlEngine` runs the queries of :mod:`.sql` and turns their result columns
+:class:`SqlEngine` runs the queries of :mod:`.sql` and turns their result columns
 into the containers of :mod:`survstudy.stats.sufficient` through the helpers of
 :mod:`.base`. A subclass supplies only the plumbing: the relation of a source
 (``_relation``), running a query (``_run``), the schema's column kinds
@@ -29,14 +29,18 @@ from survstudy.engines.base import (
     Source,
     Table1Stats,
     Term,
-    concordance_cells_from_records,
-    cox_sums_from_cells,
     level_sort_key,
     level_value,
     order_levels,
+)
+from survstudy.engines.cells import (
+    concordance_cells_from_records,
+    cox_sums_from_cells,
+    missing_mask,
     raise_for_checks,
     risk_counts_from_cells,
     robust_from_cells,
+    to_float,
     too_many_cells,
 )
 from survstudy.errors import DataError
@@ -50,20 +54,18 @@ def _num_or_nan(x: Any) -> float:
     return float("nan") if x is None or np.ma.is_masked(x) else float(x)
 
 
-def _arrow_table(columns: Any) -> Any:
+def arrow_table(columns: Any) -> Any:
     """In-memory columns as an Arrow table: object columns become numbers when every
     non-missing value is one, else text; missing values (NaN, None, the text codes)
     become NULL, as in a file."""
     import pyarrow as pa
 
-    from survstudy.engines.memory import _missing, _to_float
-
     out = {}
     for k, v in columns.items():
         a = np.asarray(v)
         if a.dtype.kind in "OUS":
-            miss = _missing(a.astype(object))
-            f, bad = _to_float(np.where(miss, "nan", a.astype(object)))
+            miss = missing_mask(a.astype(object))
+            f, bad = to_float(np.where(miss, "nan", a.astype(object)))
             if bad == 0:
                 out[k] = pa.array(f, mask=miss)
             else:
@@ -78,7 +80,7 @@ def _arrow_table(columns: Any) -> Any:
     return pa.table(out)
 
 
-class _SqlEngine:
+class SqlEngine:
     """Base of the DuckDB and Spark engines (module docstring); not an engine by itself."""
 
     name = "sql"
@@ -367,6 +369,45 @@ class _SqlEngine:
         r = self._run(q, label)
         r["s_"] = list(r["s_"])
         return cox_sums_from_cells(r, len(terms), has_strata=strata is not None)
+
+    def cox_sums_many(
+        self,
+        source: Source,
+        *,
+        time: str,
+        event: str,
+        terms: Sequence[Term],
+        betas: Sequence[F],
+        center: F,
+        strata: str | None = None,
+        weight: str | None = None,
+        where: str | None = None,
+        cluster: str | None = None,
+    ) -> list[CoxSums]:
+        """:meth:`cox_sums` at each β of ``betas``, in one pass over the rows."""
+        kw: dict[str, Any] = {"time": time, "event": event, "terms": terms, "strata": strata}
+        kw |= {"weight": weight, "where": where, "cluster": cluster}
+        if len(betas) == 1:
+            return [self.cox_sums(source, beta=betas[0], center=center, **kw)]
+        spec, label = self._spec(source, **kw)
+        q = sql.cox_sums_many_sql(
+            spec,
+            self._d,
+            [np.asarray(b, dtype=np.float64) for b in betas],
+            np.asarray(center, dtype=np.float64),
+        )
+        r = self._run(q, label)
+        p = len(terms)
+        shared = {k: r[k] for k in ("t_", "e_", "n", "w", *(f"sx{j}" for j in range(p)))}
+        shared["s_"] = list(r["s_"])
+        out = []
+        for b in range(len(betas)):
+            cells = dict(shared)
+            cells["r0"], cells["seta"] = r[f"r0_b{b}"], r[f"seta_b{b}"]
+            cells |= {f"r1_{j}": r[f"r1_{j}_b{b}"] for j in range(p)}
+            cells |= {f"r2_{j}_{k}": r[f"r2_{j}_{k}_b{b}"] for j in range(p) for k in range(j, p)}
+            out.append(cox_sums_from_cells(cells, p, has_strata=strata is not None))
+        return out
 
     def cox_robust(
         self,

@@ -7,7 +7,7 @@ in-memory functions of :mod:`survstudy.stats`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,6 +191,79 @@ def cox(
     if concordance:
         res = _with_concordance(engine, source, res, moments, kw, concordance_limit)
     return res
+
+
+def cox_fits(
+    engine: Engine,
+    source: Source,
+    *,
+    time: str,
+    event: str,
+    terms: Sequence[Term],
+    fits: Sequence[Mapping[str, Any]],
+    strata: str | None = None,
+    weight: str | None = None,
+    where: str | None = None,
+    assign: Sequence[str] | None = None,
+    control: Any = None,
+    concordance_limit: int = CONCORDANCE_CELL_LIMIT,
+) -> list[Any]:
+    """Several fits of one Cox model on the same rows — typically under Efron and under
+    Breslow ties — at the cost of about one: the two moment passes are shared and every
+    Newton evaluation of all fits is one pass (:meth:`cox_sums_many`, when the engine has
+    it; otherwise one :meth:`Engine.cox_sums` pass per β).
+
+    Each entry of ``fits`` holds that fit's options: ``ties`` (default ``"efron"``),
+    ``conf_level`` (0.95), ``ph_test`` (False), ``concordance`` (False) and ``assign``
+    (``True``: the ``assign`` labels given here; default none). Each result is the
+    :class:`survstudy.stats.cox.CoxResult` that :func:`cox` gives with those options
+    (the same sums, the same arithmetic). No robust variance or clusters here.
+    """
+    kw: dict[str, Any] = {
+        "time": time,
+        "event": event,
+        "terms": list(terms),
+        "strata": strata,
+        "weight": weight,
+        "where": where,
+    }
+    first = engine.cox_moments(source, **kw)
+    if first.n == 0:
+        raise AnalysisError("no observations for the Cox model")
+    moments = engine.cox_moments(source, center=first.mean, **kw)
+    many = getattr(engine, "cox_sums_many", None)
+
+    def sums_many(betas: Sequence[NDArray[np.float64]], center: NDArray[np.float64]) -> Any:
+        if many is not None:
+            return many(source, betas=betas, center=center, **kw)
+        return [engine.cox_sums(source, beta=b, center=center, **kw) for b in betas]
+
+    def sums_at(beta: NDArray[np.float64], center: NDArray[np.float64]) -> Any:
+        return engine.cox_sums(source, beta=beta, center=center, **kw)
+
+    options = [
+        {
+            "ties": f.get("ties", "efron"),
+            "conf_level": f.get("conf_level", 0.95),
+            "ph_test": bool(f.get("ph_test", False)),
+            "assign": assign if f.get("assign") else None,
+            "control": control,
+        }
+        for f in fits
+    ]
+    results = sufficient.cox_fits_from_sums(
+        sums_many,
+        moments,
+        term_names=[t.label for t in terms],
+        fits=options,
+        sums_at=sums_at,
+    )
+    return [
+        _with_concordance(engine, source, res, moments, kw, concordance_limit)
+        if f.get("concordance", False)
+        else res
+        for res, f in zip(results, fits, strict=True)
+    ]
 
 
 def _with_concordance(

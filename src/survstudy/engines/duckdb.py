@@ -20,11 +20,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines import sql
-from survstudy.engines._sql_engine import _arrow_table, _SqlEngine
-from survstudy.engines.base import MISSING_TEXT, Source, column_kinds
+from survstudy.engines._sql_engine import SqlEngine, arrow_table
+from survstudy.engines.base import MISSING_TEXT, Source
+from survstudy.engines.cells import column_kinds
 from survstudy.errors import AnalysisError, DataError
 
-__all__ = ["DuckDBEngine", "_arrow_table"]
+__all__ = ["DuckDBEngine", "arrow_table"]
 
 F = NDArray[np.float64]
 
@@ -52,10 +53,10 @@ def _kind(duck_type: str) -> str:
     return "text"
 
 
-class DuckDBEngine(_SqlEngine):
+class DuckDBEngine(SqlEngine):
     """Engine ``duckdb``; ``memory_limit`` (e.g. ``"4GB"``), ``threads``, ``temp_directory``.
 
-    The analysis passes are :class:`~survstudy.engines._sql_engine._SqlEngine`'s; this class
+    The analysis passes are :class:`~survstudy.engines._sql_engine.SqlEngine`'s; this class
     is the DuckDB plumbing (connection, relations, running a query, schema, views)."""
 
     name = "duckdb"
@@ -109,7 +110,7 @@ class DuckDBEngine(_SqlEngine):
         if source.columns is not None:
             self._views += 1
             name = f"survstudy_mem_{self._views}"
-            self._con.register(name, _arrow_table(source.columns))
+            self._con.register(name, arrow_table(source.columns))
             return name, None
         files = source.expanded_paths()
         listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"

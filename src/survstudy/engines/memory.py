@@ -8,7 +8,6 @@ as the SQL engines, so levels, sorting and near-tie merging are shared.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,6 @@ from numpy.typing import NDArray
 
 from survstudy.engines.base import (
     CONCORDANCE_CELL_LIMIT,
-    MISSING_TEXT,
     CategoryCount,
     ConcordanceCells,
     CoxMoments,
@@ -27,12 +25,16 @@ from survstudy.engines.base import (
     Source,
     Table1Stats,
     Term,
-    concordance_cells_from_records,
-    cox_sums_from_cells,
     level_value,
     order_levels,
+)
+from survstudy.engines.cells import (
+    concordance_cells_from_records,
+    cox_sums_from_cells,
+    missing_mask,
     raise_for_checks,
     risk_counts_from_cells,
+    to_float,
     too_many_cells,
 )
 from survstudy.errors import AnalysisError, DataError
@@ -40,37 +42,6 @@ from survstudy.errors import AnalysisError, DataError
 __all__ = ["MemoryEngine"]
 
 F = NDArray[np.float64]
-_MISSING = {m.lower() for m in MISSING_TEXT}
-
-
-def _missing(a: NDArray[Any]) -> NDArray[np.bool_]:
-    if a.dtype.kind == "f":
-        return np.isnan(a)
-    if a.dtype.kind in "iub":
-        return np.zeros(a.shape[0], dtype=bool)
-    out = np.zeros(a.shape[0], dtype=bool)
-    for i, v in enumerate(a.tolist()):
-        out[i] = (
-            v is None
-            or (isinstance(v, float) and math.isnan(v))
-            or (isinstance(v, str) and v.strip().lower() in _MISSING)
-        )
-    return out
-
-
-def _to_float(a: NDArray[Any]) -> tuple[F, int]:
-    """Numbers as float64 and the count of values that are not numbers."""
-    if a.dtype.kind in "fiub":
-        return a.astype(np.float64), 0
-    out = np.empty(a.shape[0])
-    bad = 0
-    for i, v in enumerate(a.tolist()):
-        try:
-            out[i] = float(v.strip() if isinstance(v, str) else v)
-        except (TypeError, ValueError):
-            out[i] = np.nan
-            bad += 1
-    return out, bad
 
 
 def _to_event(a: NDArray[Any]) -> tuple[F, int]:
@@ -137,22 +108,22 @@ class MemoryEngine:
         n_read = int(next(iter(cols.values())).shape[0]) if cols else 0
         miss = np.zeros(n_read, dtype=bool)
         for c in dict.fromkeys(used):
-            miss |= _missing(np.asarray(cols[c]))
+            miss |= missing_mask(np.asarray(cols[c]))
         keep = ~miss
-        t, bad_t = _to_float(np.asarray(cols[time])[keep])
+        t, bad_t = to_float(np.asarray(cols[time])[keep])
         bad_t += int(np.count_nonzero(~np.isfinite(t) | (t < 0)))
         e, bad_e = _to_event(np.asarray(cols[event])[keep])
         bad_w = 0
         w = np.ones(t.size)
         if weight is not None:
-            w, bad_w = _to_float(np.asarray(cols[weight])[keep])
+            w, bad_w = to_float(np.asarray(cols[weight])[keep])
             bad_w += int(np.count_nonzero(~np.isfinite(w) | (w <= 0)))
         xs: list[F] = []
         bad_x = 0
         for term in terms:
             a = np.asarray(cols[term.column])[keep]
             if term.level is None:
-                x, b = _to_float(a)
+                x, b = to_float(a)
                 bad_x += b
             else:
                 lv = level_value(term.level)
@@ -231,7 +202,7 @@ class MemoryEngine:
                 raise DataError(f"column '{c}' not found", column=c, rule="COLUMN-UNKNOWN")
         miss = np.zeros(np.asarray(cols[column]).shape[0], dtype=bool)
         for c in dict.fromkeys([column, *required]):
-            miss |= _missing(np.asarray(cols[c]))
+            miss |= missing_mask(np.asarray(cols[c]))
         return order_levels(np.asarray(cols[column])[~miss].tolist())[0]
 
     def cox_moments(
@@ -492,7 +463,7 @@ class MemoryEngine:
         blocks: list[tuple[Any, NDArray[np.bool_]]] = [(None, np.ones(n, dtype=bool))]
         if group is not None:
             ga = np.asarray(cols[group])
-            ok = ~_missing(ga)
+            ok = ~missing_mask(ga)
             levels, codes = order_levels(ga[ok].tolist())
             full = np.full(n, -1, dtype=np.intp)
             full[ok] = codes
@@ -500,8 +471,8 @@ class MemoryEngine:
         nums: list[NumericSummary] = []
         for c in numeric:
             a = np.asarray(cols[c])
-            miss = _missing(a)
-            x, bad = _to_float(np.where(miss, np.nan, a) if a.dtype.kind == "O" else a)
+            miss = missing_mask(a)
+            x, bad = to_float(np.where(miss, np.nan, a) if a.dtype.kind == "O" else a)
             if bad:
                 raise DataError("not a number", column=c, rule="NOT-A-NUMBER")
             for g, m in blocks:
@@ -526,7 +497,7 @@ class MemoryEngine:
         counts: list[CategoryCount] = []
         for c in categorical:
             a = np.asarray(cols[c])
-            miss = _missing(a)
+            miss = missing_mask(a)
             for g, m in blocks:
                 vals = a[m & ~miss].tolist()
                 levels, codes = order_levels(vals) if vals else ((), np.zeros(0, dtype=np.intp))

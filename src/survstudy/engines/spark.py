@@ -7,7 +7,7 @@ collected to the driver, where :mod:`survstudy.stats.sufficient` computes the
 statistics exactly as for the other engines.
 
 The queries, the value checks and the reduction of the collected cells are shared
-with the DuckDB engine (:class:`~survstudy.engines._sql_engine._SqlEngine`, whose
+with the DuckDB engine (:class:`~survstudy.engines._sql_engine.SqlEngine`, whose
 methods only see ``_relation``, ``_run``, ``_kinds`` and ``_register``/``_unregister``);
 this class supplies the Spark plumbing for those.
 
@@ -35,8 +35,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.engines import sql
-from survstudy.engines._sql_engine import _arrow_table, _SqlEngine
-from survstudy.engines.base import MISSING_TEXT, Source, column_kinds
+from survstudy.engines._sql_engine import SqlEngine, arrow_table
+from survstudy.engines.base import MISSING_TEXT, Source
+from survstudy.engines.cells import column_kinds
 from survstudy.errors import AnalysisError, DataError
 
 __all__ = ["SparkEngine", "spark_session"]
@@ -112,7 +113,7 @@ def _kind(type_name: str) -> str:
     return "text"
 
 
-class SparkEngine(_SqlEngine):
+class SparkEngine(SqlEngine):
     """Engine ``spark``; ``master`` (default ``local[2]``), ``driver_memory``,
     ``shuffle_partitions``, ``conf`` (extra ``spark.*`` settings)."""
 
@@ -155,7 +156,7 @@ class SparkEngine(_SqlEngine):
             key: Any = ("memory", id(source.columns))
             if key not in self._relations:
                 name = self._view_name()
-                table = _arrow_table(source.columns)
+                table = arrow_table(source.columns)
                 self._spark.createDataFrame(table).createOrReplaceTempView(name)
                 self._relations[key] = name
                 self._alive.append(source.columns)

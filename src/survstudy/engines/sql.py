@@ -5,7 +5,7 @@ columns, the Cox terms, the filter); the functions below turn it into one
 ``SELECT`` each. An engine only has to (1) give the relation as text (DuckDB:
 ``read_parquet([...])``; Spark: a temporary view name), (2) say each used
 column's :data:`KINDS` from its schema, (3) run the query and hand the result
-columns (names documented per function) to :mod:`survstudy.engines.base`'s
+columns (names documented per function) to :mod:`survstudy.engines.cells`'s
 helpers / the containers of :mod:`survstudy.stats.sufficient`.
 
 Every query reads the rows of ``base``: ``WHERE <where>``, then (except in
@@ -237,7 +237,7 @@ def risk_table_sql(spec: Spec, d: Dialect) -> str:
     """Per (s_, g_, t_, e_) over complete rows: ``w`` = Σ weight, ``n`` = row count.
 
     Columns ``s_, g_, t_, e_, w, n``; the driver sums ``w`` over ``e_ = 1`` for
-    the events and over both for the exits (:func:`survstudy.engines.base.risk_counts_from_cells`).
+    the events and over both for the exits (:func:`survstudy.engines.cells.risk_counts_from_cells`).
     """
     return (
         _base(spec, d)
@@ -291,7 +291,7 @@ def cox_sums_sql(
     Columns: ``s_, t_, e_``, ``n`` (rows), ``w`` (Σ w), ``r0`` (Σ w e^η), ``r1_{j}``
     (Σ w x_cj e^η), ``r2_{j}_{k}`` for k >= j (Σ w x_cj x_ck e^η), ``sx{j}``
     (Σ w x_cj) and ``seta`` (Σ w η). Rows with ``e_ = 1`` give the event sums, both
-    rows together the all-rows sums (:func:`survstudy.engines.base.cox_sums_from_cells`).
+    rows together the all-rows sums (:func:`survstudy.engines.cells.cox_sums_from_cells`).
     """
     p = len(spec.terms)
     eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
@@ -315,6 +315,45 @@ def cox_sums_sql(
     return (
         _base(spec, d, center)
         + f", lp AS ({inner}), r AS (SELECT *, w_ * exp(eta_) AS wr_ FROM lp)"
+        + f" SELECT s_, t_, e_, {', '.join(agg)} FROM r GROUP BY s_, t_, e_"
+    )
+
+
+def cox_sums_many_sql(
+    spec: Spec,
+    d: Dialect,
+    betas: Sequence[NDArray[np.float64]],
+    center: NDArray[np.float64],
+) -> str:
+    """:func:`cox_sums_sql` at several β in one pass (the Efron and Breslow fits of a model
+    evaluate their Newton steps together).
+
+    Columns: ``s_, t_, e_, n, w`` and ``sx{j}`` as there (they do not depend on β), and
+    per β number ``b`` the β-dependent sums of :func:`cox_sums_sql` with the suffix
+    ``_b{b}``: ``r0_b{b}``, ``seta_b{b}``, ``r1_{j}_b{b}``, ``r2_{j}_{k}_b{b}``. Each is
+    the same expression as in :func:`cox_sums_sql`.
+    """
+    p = len(spec.terms)
+    xs = "".join(f", x{j}_" for j in range(p))
+    etas = []
+    for b, beta in enumerate(betas):
+        eta = " + ".join(f"x{j}_ * {lit(beta[j])}" for j in range(p)) if p else "CAST(0 AS DOUBLE)"
+        etas.append(f"({eta}) AS eta_b{b}")
+    inner = f"SELECT s_, t_, e_, w_{xs}, {', '.join(etas)} FROM base WHERE ok_ = 1"
+    wrs = ", ".join(f"w_ * exp(eta_b{b}) AS wr_b{b}" for b in range(len(betas)))
+    agg = ["COUNT(*) AS n", "SUM(w_) AS w"]
+    agg += [f"SUM(w_ * x{j}_) AS sx{j}" for j in range(p)]
+    for b in range(len(betas)):
+        agg += [f"SUM(wr_b{b}) AS r0_b{b}", f"SUM(w_ * eta_b{b}) AS seta_b{b}"]
+        agg += [f"SUM(wr_b{b} * x{j}_) AS r1_{j}_b{b}" for j in range(p)]
+        agg += [
+            f"SUM(wr_b{b} * x{j}_ * x{k}_) AS r2_{j}_{k}_b{b}"
+            for j in range(p)
+            for k in range(j, p)
+        ]
+    return (
+        _base(spec, d, center)
+        + f", lp AS ({inner}), r AS (SELECT *, {wrs} FROM lp)"
         + f" SELECT s_, t_, e_, {', '.join(agg)} FROM r GROUP BY s_, t_, e_"
     )
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from survstudy.pipeline.results import GroupTest
-from survstudy.stats._common import StatWarning
+from survstudy.stats import StatWarning
 
 __all__ = [
     "KM",
@@ -23,6 +23,7 @@ __all__ = [
     "categorical_test",
     "continuous_test",
     "cox",
+    "cox_engine_fits",
     "cox_firth",
     "describe_continuous",
     "detectable_hr",
@@ -56,10 +57,10 @@ def versions() -> dict[str, str]:
     """Versions of survstudy and the libraries whose numbers it reports."""
     import scipy
 
-    import survstudy
+    from survstudy._version import __version__
 
     return {
-        "survstudy": survstudy.__version__,
+        "survstudy": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scipy": scipy.__version__,
@@ -247,47 +248,53 @@ def cox(
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
-def cox_engine(
+def cox_engine_fits(
     eng: Any,
     source: Any,
     *,
     time: str,
     event: str,
     terms: list[Any],
-    ties: str,
-    conf_level: float,
+    fits: list[dict[str, Any]],
     strata: str | None = None,
-    ph_test: bool = False,
-    concordance: bool = False,
     assign: tuple[str, ...] | None = None,
-) -> CoxFit:
-    """A Cox fit through a data engine on columns of ``source`` (the registry runner):
-    :func:`survstudy.engines.analyses.cox`, the same numbers as :func:`cox` on the rows."""
+) -> list[CoxFit]:
+    """Several fits of one model through a data engine, their passes shared
+    (:func:`survstudy.engines.analyses.cox_fits`): each entry of ``fits`` holds
+    ``ties``, ``conf_level``, ``ph_test``, ``concordance`` and ``assign`` (whether the
+    fit gets the ``assign`` labels). A degenerate fit whose PH test fails (monotone
+    likelihood) is refitted without it, as :func:`cox` leaves the PH p empty for such a
+    fit."""
     from survstudy.engines import analyses
 
-    def fit(with_ph: bool) -> Any:
+    def run(with_ph: bool) -> list[Any]:
+        opts = [dict(f, ph_test=bool(f.get("ph_test")) and with_ph) for f in fits]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-            return analyses.cox(
+            return analyses.cox_fits(
                 eng,
                 source,
                 time=time,
                 event=event,
                 terms=terms,
+                fits=opts,
                 strata=strata,
-                ties=ties,
-                conf_level=conf_level,
                 assign=assign,
-                ph_test=with_ph,
-                concordance=concordance,
             )
 
     try:
-        res = fit(ph_test)
+        res, with_ph = run(True), True
     except np.linalg.LinAlgError:
         # a degenerate fit (monotone likelihood) has no usable PH test: refit without it,
         # as :func:`cox` leaves the PH p empty for such a fit
-        res, ph_test = fit(False), False
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+        res, with_ph = run(False), False
+    return [
+        _collect_cox(
+            r,
+            ph_test=with_ph and bool(f.get("ph_test")),
+            concordance=bool(f.get("concordance")),
+        )
+        for r, f in zip(res, fits, strict=True)
+    ]
 
 
 def _collect_cox(

@@ -1,6 +1,6 @@
 """The derived table of a registry-sized cohort: moved to :mod:`survstudy.data.registry`.
 
-Kept so that ``from survstudy.pipeline.registry import DerivedCohort`` keeps working; new
+Kept so that ``from survstudy.data.registry import DerivedCohort`` keeps working; new
 code imports from :mod:`survstudy.data.registry` (or :mod:`survstudy.data`).
 """
 

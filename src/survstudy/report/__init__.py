@@ -9,13 +9,15 @@ Must not be here: statistics or number formatting rules (use ``tables``).
 Imports: ``tables``, ``plots``, result types.
 
 Public API: :class:`ReportBundle` (and its parts), :func:`methods_paragraph`,
-:func:`write_report`, :func:`build_bundle` (StudyResults -> ReportBundle).
+:func:`write_report`, :func:`build_bundle` (StudyResults -> ReportBundle),
+:func:`table_view` (a table model as plain data, for the app's results page).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from survstudy.report._tables import view as table_view
 from survstudy.report.bundle import (
     SYNTHETIC_BANNER,
     FigureSpec,
@@ -41,6 +43,7 @@ __all__ = [
     "build_bundle",
     "methods_paragraph",
     "source_date",
+    "table_view",
     "write_report",
 ]
 

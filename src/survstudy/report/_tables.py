@@ -145,3 +145,18 @@ def indents(table: Any) -> list[int]:
     if "label" not in kinds:
         return [0] * len(kinds)
     return [1 if k in ("level", "reference", "missing") else 0 for k in kinds]
+
+
+def view(table: Any) -> dict[str, Any]:
+    """A table model as plain data for a web page: ``key``, ``title``, ``columns`` (labels),
+    ``rows`` (``{"kind", "cells", "indent"}``) and ``footnotes``."""
+    return {
+        "key": key(table),
+        "title": title(table),
+        "columns": [label for _, label in columns(table)],
+        "rows": [
+            {"kind": kind, "cells": cells, "indent": ind}
+            for (kind, cells), ind in zip(rows(table), indents(table), strict=True)
+        ],
+        "footnotes": footnotes(table),
+    }

@@ -251,7 +251,7 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
 
 def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
     from survstudy.report import _tables as T
-    from survstudy.tables.study import _slug
+    from survstudy.tables.study import multivariable_key
 
     keys = {T.key(t): t for t in tables}
     shown = {
@@ -273,7 +273,7 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
         elif w.section == "univariable" and f"univariable_{w.endpoint}" in keys:
             table = f"univariable_{w.endpoint}"
         elif w.section == "multivariable":
-            own = f"multivariable_{_slug(w.model)}" if w.model else None
+            own = multivariable_key(w.model) if w.model else None
             table = (
                 own
                 if own in keys

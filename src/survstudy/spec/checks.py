@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from survstudy.errors import SpecError
 from survstudy.spec.expr import Expression, parse_expression
-from survstudy.spec.loader import closest
 from survstudy.spec.model import Factor, StudySpec
+from survstudy.spec.suggest import closest
 
 __all__ = ["check_spec", "derivation_order", "endpoint_columns"]
 

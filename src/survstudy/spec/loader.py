@@ -12,11 +12,9 @@ YAML rules (deliberately stricter than PyYAML's defaults):
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import typing
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from survstudy.errors import SpecError
 from survstudy.spec.model import StudySpec
+from survstudy.spec.suggest import closest
 
 __all__ = ["closest", "load_spec", "load_spec_mapping", "load_spec_text"]
 
@@ -52,16 +51,6 @@ _Loader.add_implicit_resolver(
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
-
-
-def closest(word: str, options: Iterable[str]) -> str | None:
-    """The option most similar to ``word`` (for 'did you mean …?'), or ``None``."""
-    opts = [str(o) for o in options]
-    match = difflib.get_close_matches(word, opts, n=1, cutoff=0.6)
-    if match:
-        return match[0]
-    lowered = {o.lower(): o for o in opts}
-    return lowered.get(word.lower())
 
 
 def _construct(
@@ -282,9 +271,7 @@ def load_spec_text(text: str, *, file: str = "<spec>", base: Path | None = None)
         spec = StudySpec.model_validate(raw)
     except ValidationError as exc:
         raise _spec_error_from_validation(exc, file, lines, raw) from None
-    spec._lines = lines
-    if base is not None:
-        spec._path = base / Path(file).name
+    spec.attach_source(lines=lines, path=base / Path(file).name if base is not None else None)
     check_spec(spec, file=file)
     return spec
 
@@ -316,8 +303,7 @@ def load_spec(path: str | Path) -> StudySpec:
             "the spec is not UTF-8 text", file=file, code="SPEC-YAML", hint="save it as UTF-8"
         ) from None
     spec = load_spec_text(text, file=file)
-    spec._path = p.resolve()
-    spec._sha256 = hashlib.sha256(data).hexdigest()
+    spec.attach_source(path=p.resolve(), sha256=hashlib.sha256(data).hexdigest())
     return spec
 
 

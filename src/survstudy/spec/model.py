@@ -678,6 +678,23 @@ class StudySpec(_Model):
         """SHA-256 of the spec file's bytes (``None`` for a spec built in memory)."""
         return self._sha256
 
+    def attach_source(
+        self,
+        *,
+        path: Path | None = None,
+        sha256: str | None = None,
+        lines: dict[tuple[str | int, ...], int] | None = None,
+    ) -> None:
+        """Record where the spec came from: its file, the SHA-256 of the file's bytes and
+        the YAML line of each key path (each only when given). The loader calls it; so
+        does the app for the spec it writes for download."""
+        if path is not None:
+            self._path = path
+        if sha256 is not None:
+            self._sha256 = sha256
+        if lines is not None:
+            self._lines = lines
+
     def line_of(self, *key: str | int) -> int | None:
         """YAML line of a key path such as ``("endpoints", "OS", "start")``, if known."""
         while key:

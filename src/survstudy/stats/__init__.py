@@ -10,3 +10,7 @@ spreadsheet, or any formatting of numbers for people. Imports: numpy, scipy and
 ``survstudy.errors`` only. A test asserts that importing this package loads
 neither pandas nor matplotlib.
 """
+
+from survstudy.stats._common import StatWarning
+
+__all__ = ["StatWarning"]

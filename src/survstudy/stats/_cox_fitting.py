@@ -11,7 +11,7 @@ run the same rules (R's ``coxfit6`` and ``summary.coxph``; Therneau & Grambsch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,112 @@ import numpy as np
 from numpy.typing import NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import StatWarning
+from survstudy.stats._common import StatWarning, clean_float
+from survstudy.stats._dist import chi2_sf, norm_ppf, norm_sf2
 
 F = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A chi-square test: statistic, degrees of freedom, p-value."""
+
+    statistic: float
+    df: int
+    p_value: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "statistic": clean_float(self.statistic),
+            "df": self.df,
+            "p_value": clean_float(self.p_value),
+        }
+
+
+@dataclass(frozen=True)
+class CoxTerm:
+    """One column of X: estimate, model-based SE, hazard ratio with Wald CI, z and p.
+
+    ``p_value`` is ``None`` when the term is not estimable (monotone
+    likelihood): its Wald p is meaningless; ``lr_p_value`` (the likelihood-ratio
+    test of dropping the term) is given instead.
+    """
+
+    term: str
+    coef: float
+    se: float
+    hr: float
+    lower: float
+    upper: float
+    z: float
+    p_value: float | None
+    robust_se: float | None = None
+    estimable: bool = True
+    reason: str | None = None
+    lr_p_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "coef": clean_float(self.coef),
+            "se": clean_float(self.se),
+            "hr": clean_float(self.hr),
+            "lower": clean_float(self.lower),
+            "upper": clean_float(self.upper),
+            "z": clean_float(self.z),
+            "p_value": clean_float(self.p_value),
+            "robust_se": clean_float(self.robust_se),
+            "estimable": self.estimable,
+            "reason": self.reason,
+            "lr_p_value": clean_float(self.lr_p_value),
+        }
+
+
+# --------------------------------------------------------------------------- linear algebra
+
+TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
+
+
+def cholesky2(a: F, toler: float = TOLER_CHOL) -> tuple[F, F]:
+    """Generalised Cholesky ``A = L D Lᵀ`` as R's ``cholesky2``: a pivot below
+    ``toler · max(diag)`` (or below ``toler`` when no diagonal entry is positive) is set
+    to zero, so a direction with (numerically) no information is left alone instead
+    of producing a huge or sign-flipped Newton step — which is what happens when the
+    information of a coefficient running off to infinity drops below 0 by rounding.
+    """
+    p = a.shape[0]
+    diag_max = float(np.max(np.diag(a))) if p else 0.0
+    eps = toler * diag_max if diag_max > 0 else toler
+    lower = np.eye(p)
+    d = np.zeros(p)
+    for i in range(p):
+        piv = float(a[i, i] - (lower[i, :i] ** 2) @ d[:i])
+        if not math.isfinite(piv) or piv < eps:
+            continue
+        d[i] = piv
+        below = a[i + 1 :, i] - (lower[i + 1 :, :i] * lower[i, :i]) @ d[:i]
+        lower[i + 1 :, i] = below / piv
+    return lower, d
+
+
+def solve_psd(a: F, b: F) -> F:
+    """Solve ``A x = b`` with the generalised Cholesky; zero-pivot components of x are 0."""
+    lower, d = cholesky2(a)
+    y = np.linalg.solve(lower, b)
+    z = np.divide(y, d, out=np.zeros_like(y), where=d > 0)
+    return np.asarray(np.linalg.solve(lower.T, z))
+
+
+def generalised_inverse(a: F) -> F:
+    """Generalised inverse as R's ``chinv2``: rows and columns of zero pivots are 0."""
+    lower, d = cholesky2(a)
+    linv = np.linalg.inv(lower)
+    dinv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inv = linv.T @ (dinv[:, None] * linv)
+    zero = d <= 0
+    inv[zero, :] = 0.0
+    inv[:, zero] = 0.0
+    return np.asarray(inv)
 
 
 def check_collinear(gram: F, names: Sequence[str]) -> None:
@@ -73,7 +176,30 @@ def newton(
     """Newton–Raphson with step halving, as R's ``coxfit6`` (survival 3.5) behaves.
 
     ``evaluate(beta)`` returns (objective with ``loglik``, ``score``,
-    ``information``; whether all three are finite).
+    ``information``; whether all three are finite). The iteration itself is
+    :func:`newton_steps`; this drives it with ``evaluate``.
+    """
+    steps = newton_steps(init, iter_max, eps, solve, inverse)
+    beta = next(steps)
+    while True:
+        try:
+            beta = steps.send(evaluate(beta))
+        except StopIteration as stop:
+            fit: NewtonFit = stop.value
+            return fit
+
+
+def newton_steps(
+    init: F,
+    iter_max: int,
+    eps: float,
+    solve: Callable[[F, F], F],
+    inverse: Callable[[F], F],
+) -> Generator[F, tuple[Any, bool], NewtonFit]:
+    """The Newton–Raphson iteration of :func:`newton` as a generator: it yields each beta
+    to evaluate and is sent back ``(objective, finite)``; it returns the
+    :class:`NewtonFit`. (So that several fits can share their evaluations: one pass of
+    a data engine evaluates the per-time sums of two fits at once.)
 
     * Converged when ``|1 − ℓ_best/ℓ_new| ≤ eps`` at a finite trial point; the
       trial point is the answer.
@@ -86,7 +212,7 @@ def newton(
       Checked against ``coxph(iter.max = k)`` for k = 1..8 on a series that halves.
     """
     beta = init.copy()
-    o, _ = evaluate(beta)
+    o, _ = yield beta
     first = o
     best = o  # objective at the last accepted beta
 
@@ -100,7 +226,7 @@ def newton(
     newbeta = beta + solve(o.information, o.score)
     halving = 0
     for it in range(1, iter_max + 1):
-        o, finite = evaluate(newbeta)
+        o, finite = yield newbeta
         if finite and abs(1.0 - best.loglik / o.loglik) <= eps:
             return done(newbeta, o, it, True)
         if not finite or o.loglik < best.loglik:
@@ -156,9 +282,7 @@ def summarise_fit(
     original scale above ``toler_inf·(1 + |β|)``. With ``robust_var``
     (original scale) z, p, the Wald test and the CIs use it (R's ``summary.coxph``).
     """
-    from survstudy.stats.cox import CoxTerm, TestResult, _chisq_sf, _norm_quantile, _norm_sf2
-    from survstudy.stats.cox import _solve_psd as solve
-
+    solve = solve_psd
     p = len(names)
     warnings: list[StatWarning] = []
     if not converged:
@@ -201,14 +325,14 @@ def summarise_fit(
     monotone &= ~bad_var  # the |U·V| test means nothing without a valid variance
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
-    zq = _norm_quantile(0.5 + conf_level / 2.0)
-    pvals = np.array([_norm_sf2(v) for v in z])
+    zq = norm_ppf(0.5 + conf_level / 2.0)
+    pvals = np.array([norm_sf2(float(v)) for v in z])
 
     robust_se = None
     if robust_var is not None:
         robust_se = np.sqrt(np.diag(robust_var))
         z = coef / robust_se
-        pvals = np.array([_norm_sf2(v) for v in z])
+        pvals = np.array([norm_sf2(float(v)) for v in z])
 
     lr_stat = 2.0 * (loglik - loglik0)
     if p:
@@ -220,9 +344,9 @@ def summarise_fit(
     else:
         wald_stat = score_stat = float("nan")
     tests = {
-        "likelihood_ratio": TestResult(lr_stat, p, _chisq_sf(lr_stat, p) if p else None),
-        "wald": TestResult(wald_stat, p, _chisq_sf(wald_stat, p) if p else None),
-        "score": TestResult(score_stat, p, _chisq_sf(score_stat, p) if p else None),
+        "likelihood_ratio": TestResult(lr_stat, p, chisq_sf(lr_stat, p) if p else None),
+        "wald": TestResult(wald_stat, p, chisq_sf(wald_stat, p) if p else None),
+        "score": TestResult(score_stat, p, chisq_sf(score_stat, p) if p else None),
     }
 
     terms: list[CoxTerm] = []
@@ -242,7 +366,7 @@ def summarise_fit(
             pj = None
             keep = [k for k in range(p) if k != j]
             ll_sub = refit_loglik(keep) if keep else loglik0
-            lr_p = _chisq_sf(max(2.0 * (loglik - ll_sub), 0.0), 1)
+            lr_p = chisq_sf(max(2.0 * (loglik - ll_sub), 0.0), 1)
             warnings.append(
                 StatWarning(
                     "MONOTONE-LIKELIHOOD",
@@ -284,3 +408,8 @@ def summarise_fit(
             )
         )
     return CoxSummary(coef, se, var, z, pvals, robust_se, tests, tuple(terms), warnings)
+
+
+def chisq_sf(x: float, df: float) -> float:
+    """Upper tail of the chi-square distribution with ``df`` (a whole number) degrees of freedom."""
+    return chi2_sf(x, int(df))

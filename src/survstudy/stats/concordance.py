@@ -546,7 +546,7 @@ def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_]
 
 def concordance_from_fit(fit: Any, cluster: Any = None) -> Concordance | None:
     """Concordance of a :class:`CoxResult`'s linear predictor (within strata), as R's ``concordance(fit)``."""
-    st = fit._state
+    st = fit.fit_state
     if st is None:
         return None
     d = st.data

@@ -35,10 +35,15 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, as_event, as_time, clean_float, row_dot
-from survstudy.stats._cox_fitting import check_collinear, newton, summarise_fit
-from survstudy.stats._dist import chi2_sf as chisq_sf
-from survstudy.stats._dist import norm_ppf as norm_quantile
-from survstudy.stats._dist import norm_sf2
+from survstudy.stats._cox_fitting import (
+    CoxTerm,
+    TestResult,
+    check_collinear,
+    newton,
+    summarise_fit,
+)
+from survstudy.stats._cox_fitting import generalised_inverse as _inverse
+from survstudy.stats._cox_fitting import solve_psd as _solve_psd
 
 __all__ = [
     "BaselineHazard",
@@ -53,18 +58,6 @@ __all__ = [
 F = NDArray[Any]  # float64 arrays (Any: numpy stubs type bincount results as int)
 
 
-def _chisq_sf(x: float, df: float) -> float:
-    return chisq_sf(x, int(df))
-
-
-def _norm_sf2(z: float) -> float:
-    return norm_sf2(float(z))
-
-
-def _norm_quantile(p: float) -> float:
-    return norm_quantile(p)
-
-
 @dataclass(frozen=True)
 class CoxControl:
     """Numerical settings, as R's ``coxph.control`` (same defaults)."""
@@ -73,61 +66,6 @@ class CoxControl:
     iter_max: int = 20
     toler_chol: float = float(np.finfo(float).eps ** 0.75)
     toler_inf: float = float(math.sqrt(1e-9))
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """A chi-square test: statistic, degrees of freedom, p-value."""
-
-    statistic: float
-    df: int
-    p_value: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "statistic": clean_float(self.statistic),
-            "df": self.df,
-            "p_value": clean_float(self.p_value),
-        }
-
-
-@dataclass(frozen=True)
-class CoxTerm:
-    """One column of X: estimate, model-based SE, hazard ratio with Wald CI, z and p.
-
-    ``p_value`` is ``None`` when the term is not estimable (monotone
-    likelihood): its Wald p is meaningless; ``lr_p_value`` (the likelihood-ratio
-    test of dropping the term) is given instead.
-    """
-
-    term: str
-    coef: float
-    se: float
-    hr: float
-    lower: float
-    upper: float
-    z: float
-    p_value: float | None
-    robust_se: float | None = None
-    estimable: bool = True
-    reason: str | None = None
-    lr_p_value: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "term": self.term,
-            "coef": clean_float(self.coef),
-            "se": clean_float(self.se),
-            "hr": clean_float(self.hr),
-            "lower": clean_float(self.lower),
-            "upper": clean_float(self.upper),
-            "z": clean_float(self.z),
-            "p_value": clean_float(self.p_value),
-            "robust_se": clean_float(self.robust_se),
-            "estimable": self.estimable,
-            "reason": self.reason,
-            "lr_p_value": clean_float(self.lr_p_value),
-        }
 
 
 @dataclass(frozen=True)
@@ -188,7 +126,9 @@ class CoxResult:
     ph: Any = None
     assign: tuple[str, ...] | None = None
     warnings: tuple[StatWarning, ...] = ()
-    _state: Any = field(default=None, repr=False, compare=False)
+    #: the sorted design and risk-set sums of an in-memory fit, kept for the post-fit
+    #: diagnostics (PH test, concordance); ``None`` for a fit from per-time sums
+    fit_state: Any = field(default=None, repr=False, compare=False)
     method: str = "ordinary"  # "firth": Firth-penalised fit (survstudy.stats.firth)
     ci_method: str = "wald"  # "profile": profile-likelihood limits
 
@@ -293,51 +233,6 @@ class _Fit:
     score0: F
     info0: F
     sums: Any = None  # group sums at beta (reused by the baseline hazard)
-
-
-_TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
-
-
-def _cholesky2(a: F, toler: float = _TOLER_CHOL) -> tuple[F, F]:
-    """Generalised Cholesky ``A = L D Lᵀ`` as R's ``cholesky2``: a pivot below
-    ``toler · max(diag)`` (or below ``toler`` when no diagonal entry is positive) is set
-    to zero, so a direction with (numerically) no information is left alone instead
-    of producing a huge or sign-flipped Newton step — which is what happens when the
-    information of a coefficient running off to infinity drops below 0 by rounding.
-    """
-    p = a.shape[0]
-    diag_max = float(np.max(np.diag(a))) if p else 0.0
-    eps = toler * diag_max if diag_max > 0 else toler
-    lower = np.eye(p)
-    d = np.zeros(p)
-    for i in range(p):
-        piv = float(a[i, i] - (lower[i, :i] ** 2) @ d[:i])
-        if not math.isfinite(piv) or piv < eps:
-            continue
-        d[i] = piv
-        below = a[i + 1 :, i] - (lower[i + 1 :, :i] * lower[i, :i]) @ d[:i]
-        lower[i + 1 :, i] = below / piv
-    return lower, d
-
-
-def _solve_psd(a: F, b: F) -> F:
-    """Solve ``A x = b`` with the generalised Cholesky; zero-pivot components of x are 0."""
-    lower, d = _cholesky2(a)
-    y = np.linalg.solve(lower, b)
-    z = np.divide(y, d, out=np.zeros_like(y), where=d > 0)
-    return np.asarray(np.linalg.solve(lower.T, z))
-
-
-def _inverse(a: F) -> F:
-    """Generalised inverse as R's ``chinv2``: rows and columns of zero pivots are 0."""
-    lower, d = _cholesky2(a)
-    linv = np.linalg.inv(lower)
-    dinv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-    inv = linv.T @ (dinv[:, None] * linv)
-    zero = d <= 0
-    inv[zero, :] = 0.0
-    inv[:, zero] = 0.0
-    return np.asarray(inv)
 
 
 def _evaluate_quiet(data: obj.CoxData, beta: F) -> tuple[obj.Objective, bool]:
@@ -578,7 +473,7 @@ def cox_fit(
         baseline=baseline,
         warnings=tuple(summ.warnings),
         assign=None if assign is None else tuple(assign),
-        _state=state,
+        fit_state=state,
     )
     extra: dict[str, Any] = {}
     if concordance:

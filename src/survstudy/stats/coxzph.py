@@ -186,7 +186,7 @@ def _weighted_grams(
 
 
 def _parts(fit: Any, transform: str) -> _Parts:
-    st = fit._state
+    st = fit.fit_state
     d: obj.CoxData = st.data
     beta = st.beta_scaled
     x = d.x
@@ -236,7 +236,7 @@ def _labels(fit: Any, assign: Sequence[str] | None) -> list[str]:
 
 
 def _group_ttimes(fit: Any, parts: _Parts) -> F:
-    d: obj.CoxData = fit._state.data
+    d: obj.CoxData = fit.fit_state.data
     return parts.ttimes[d.order[d.starts]]
 
 
@@ -296,7 +296,7 @@ def scaled_schoenfeld(
     fit: Any, assign: Sequence[str] | None = None, transform: str = "km"
 ) -> ScaledSchoenfeld:
     """The scaled Schoenfeld residuals of a Cox fit, as R's ``cox.zph(fit, transform)$y``."""
-    st = fit._state
+    st = fit.fit_state
     d: obj.CoxData = st.data
     parts = _parts(fit, transform)
     labels = _labels(fit, assign)

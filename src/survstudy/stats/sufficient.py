@@ -30,6 +30,7 @@ References: as :mod:`.km`, :mod:`.logrank`, :mod:`.cox` (Therneau & Grambsch
 
 from __future__ import annotations
 
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "CoxMoments",
     "CoxSums",
     "RiskCounts",
+    "collapse_sorted",
     "concordance_from_cells",
     "concordance_skipped",
 ]
@@ -171,11 +173,11 @@ def _merge_times(time: F) -> tuple[F, I]:
     return uniq[inv], inv
 
 
-def _collapse_sorted(
+def collapse_sorted(
     keys: list[NDArray[Any]], *cols: NDArray[Any]
 ) -> tuple[list[NDArray[Any]], list[NDArray[Any]]]:
     """Sort records by ``keys`` (first key most significant) and sum ``cols`` over equal keys
-    (also used by :mod:`survstudy.engines.base` to build the containers from cells)."""
+    (also used by :mod:`survstudy.engines.cells` to build the containers from cells)."""
     n = keys[0].shape[0]
     if n == 0:
         return keys, list(cols)
@@ -306,7 +308,7 @@ def _group(sums: CoxSums, scale: F) -> _Grouped:
         distinct_times(sums.time) if sums.time.size else (np.zeros(0), np.zeros(0, np.intp))
     )
     ss = np.outer(scale, scale)
-    (sk, tk), cols = _collapse_sorted(
+    (sk, tk), cols = collapse_sorted(
         [sums.stratum.astype(np.intp), tinv.astype(np.intp)],
         sums.n_event,
         sums.w_event,
@@ -442,10 +444,90 @@ def cox_fit_from_sums(
     ``"final_sums"``, the :class:`CoxSums` at the fitted β (``coef``) about ``center``
     (an engine's robust variance starts from them instead of another pass).
     """
+    kw = {"ties": ties, "control": control, "conf_level": conf_level, "assign": assign}
+    kw |= {"n_dropped": n_dropped, "ph_test": ph_test, "keep": keep}
+    fits = cox_fits_from_sums(
+        lambda betas, center: [sums_at(b, center) for b in betas],
+        moments,
+        term_names=term_names,
+        fits=[kw],
+        sums_at=sums_at,
+    )
+    return fits[0]
+
+
+def cox_fits_from_sums(
+    sums_many: Any,
+    moments: CoxMoments,
+    *,
+    term_names: Any,
+    fits: Sequence[Mapping[str, Any]],
+    sums_at: Any = None,
+) -> list[Any]:
+    """Several Cox fits of the same model on the same rows, their sums evaluated together.
+
+    Each entry of ``fits`` holds the keywords of :func:`cox_fit_from_sums` for one fit
+    (``ties``, ``conf_level``, ``assign``, ``ph_test``, ``control``, ``n_dropped``,
+    ``keep``) — typically the Efron and the Breslow fit of a model. The fits share
+    ``moments`` (centre and scale) and run their Newton iterations in lockstep:
+    ``sums_many(betas, center)`` returns the :class:`CoxSums` at each β of ``betas``
+    (one engine pass for all of them); a fit that has converged drops out. Every
+    fit's numbers are those of :func:`cox_fit_from_sums` on its own (the same
+    arithmetic on the same sums). ``sums_at(beta, center)`` serves the rare single
+    evaluations (refits without a monotone term); default: ``sums_many`` with one β.
+    """
+    center = np.asarray(moments.mean, dtype=np.float64)
+    one = sums_at or (lambda beta, c: sums_many([beta], c)[0])
+    gens = [_cox_fit_steps(one, moments, term_names=term_names, **f) for f in fits]
+    out: list[Any] = [None] * len(gens)
+    pending: dict[int, F] = {}
+    for i, g in enumerate(gens):
+        try:
+            pending[i] = next(g)
+        except StopIteration as stop:  # pragma: no cover - every fit evaluates at β = 0
+            out[i] = stop.value
+    while pending:
+        order = sorted(pending)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            got = sums_many([pending[i] for i in order], center)
+        for i, sums in zip(order, got, strict=True):
+            try:
+                pending[i] = gens[i].send(sums)
+            except StopIteration as stop:
+                del pending[i]
+                out[i] = stop.value
+    return out
+
+
+def _cox_fit_steps(
+    sums_at: Any,
+    moments: CoxMoments,
+    *,
+    term_names: Any,
+    ties: str = "efron",
+    control: Any = None,
+    conf_level: float = 0.95,
+    n_dropped: int | None = None,
+    assign: Any = None,
+    ph_test: bool = False,
+    keep: dict[str, Any] | None = None,
+) -> Generator[F, CoxSums, Any]:
+    """:func:`cox_fit_from_sums` as a generator: it yields each β (original scale) whose
+    sums the main Newton iteration and the final pass need, is sent the
+    :class:`CoxSums` at it (about ``moments.mean``), and returns the
+    :class:`.cox.CoxResult`. The rare refits without a term (monotone likelihood) call
+    ``sums_at`` themselves."""
     from survstudy.errors import AnalysisError
-    from survstudy.stats._cox_fitting import NewtonFit, check_collinear, summarise_fit
+    from survstudy.stats._cox_fitting import (
+        NewtonFit,
+        check_collinear,
+        generalised_inverse,
+        newton_steps,
+        solve_psd,
+        summarise_fit,
+    )
     from survstudy.stats._cox_fitting import newton as _newton
-    from survstudy.stats.cox import BaselineHazard, CoxControl, CoxResult, _inverse, _solve_psd
+    from survstudy.stats.cox import BaselineHazard, CoxControl, CoxResult
 
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
@@ -470,14 +552,16 @@ def cox_fit_from_sums(
 
     last: dict[str, Any] = {}
 
-    def evaluate(beta_s: F, keep: I | None = None) -> tuple[_Obj, bool]:
+    def full_beta(beta_s: F, keep: I | None = None) -> F:
         full = np.zeros(p)
         if keep is None:
             full[:] = beta_s
         else:
             full[keep] = beta_s
+        return full
+
+    def objective(full: F, sums: CoxSums, keep: I | None = None) -> tuple[_Obj, bool]:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            sums = sums_at(full / scale, center)
             gr = _group(sums, scale)
             ll, u, info = _objective(gr, ties)
         last.update(full=full, sums=sums, gr=gr)
@@ -492,12 +576,33 @@ def cox_fit_from_sums(
         )
         return o, finite
 
+    def evaluate(beta_s: F, keep: I | None = None) -> tuple[_Obj, bool]:
+        full = full_beta(beta_s, keep)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            sums = sums_at(full / scale, center)
+        return objective(full, sums, keep)
+
     def newton(init: F, keep: I | None = None) -> NewtonFit:
         return _newton(
-            lambda b: evaluate(b, keep), init, control.iter_max, control.eps, _solve_psd, _inverse
+            lambda b: evaluate(b, keep),
+            init,
+            control.iter_max,
+            control.eps,
+            solve_psd,
+            generalised_inverse,
         )
 
-    fit = newton(np.zeros(p))
+    # the main iteration: each evaluation's sums come from the caller (see the docstring)
+    steps = newton_steps(np.zeros(p), control.iter_max, control.eps, solve_psd, generalised_inverse)
+    beta_req = next(steps)
+    while True:
+        full = full_beta(beta_req)
+        sums = yield full / scale
+        try:
+            beta_req = steps.send(objective(full, sums))
+        except StopIteration as stop:
+            fit: NewtonFit = stop.value
+            break
     beta_s: F = fit.beta
     fobj: _Obj = fit.obj
     first: _Obj = fit.first
@@ -507,7 +612,7 @@ def cox_fit_from_sums(
     if "full" in last and np.array_equal(last["full"], beta_s):
         final_sums, final_gr = last["sums"], last["gr"]  # converged at the last evaluation
     else:
-        final_sums = sums_at(beta_s / scale, center)
+        final_sums = yield beta_s / scale
         final_gr = _group(final_sums, scale)
     if keep is not None:
         keep["final_sums"] = final_sums
@@ -743,7 +848,8 @@ def with_robust(res: Any, cross: F) -> Any:
     """
     import dataclasses
 
-    from survstudy.stats.cox import TestResult, _chisq_sf, _norm_quantile, _norm_sf2, _solve_psd
+    from survstudy.stats._cox_fitting import TestResult, chisq_sf, solve_psd
+    from survstudy.stats._dist import norm_ppf, norm_sf2
 
     var = np.asarray(res.var, dtype=np.float64)
     rvar = var @ cross @ var
@@ -751,8 +857,8 @@ def with_robust(res: Any, cross: F) -> Any:
     coef = np.asarray(res.coef, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = coef / rse
-    pvals = np.array([_norm_sf2(v) for v in z])
-    zq = _norm_quantile(0.5 + res.conf_level / 2.0)
+    pvals = np.array([norm_sf2(float(v)) for v in z])
+    zq = norm_ppf(0.5 + res.conf_level / 2.0)
     with np.errstate(over="ignore"):
         lower = np.exp(coef - zq * rse)
         upper = np.exp(coef + zq * rse)
@@ -770,8 +876,8 @@ def with_robust(res: Any, cross: F) -> Any:
     p = coef.size
     tests = dict(res.tests)
     if p:
-        wald = float(coef @ _solve_psd(rvar, coef))
-        tests["wald"] = TestResult(wald, p, _chisq_sf(wald, p))
+        wald = float(coef @ solve_psd(rvar, coef))
+        tests["wald"] = TestResult(wald, p, chisq_sf(wald, p))
     return dataclasses.replace(
         res, robust_se=rse, robust_var=rvar, z=z, p_value=pvals, terms=terms, tests=tests
     )

@@ -31,6 +31,7 @@ from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel,
 
 __all__ = [
     "hr_text",
+    "multivariable_key",
     "multivariable_table",
     "reconciliation_table",
     "results_document",
@@ -488,7 +489,7 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         foot.extend(w.rstrip(".") + "." for w in model.warnings)
         rows, notes = _cox_rows(model.rows, extra)
         return TableModel(
-            key=f"multivariable_{_slug(model.name)}",
+            key=multivariable_key(model.name),
             title=f"Table {number}. Multivariable analysis: {model.name} "
             f"({_lower_first(model.endpoint_label)})",
             columns=columns,
@@ -526,7 +527,7 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
     foot.extend(w.rstrip(".") + "." for w in model.warnings)
     rows, notes = _cox_rows(model.rows, extra)
     return TableModel(
-        key=f"multivariable_{_slug(model.name)}",
+        key=multivariable_key(model.name),
         title=f"Table {number}. Multivariable analysis: {model.name} "
         f"({_lower_first(model.endpoint_label)})",
         columns=columns,
@@ -550,9 +551,10 @@ def _p_sentence(p: float) -> str:
     return f"p {text[0]} {text[1:]}" if text[0] in "<>" else f"p = {text}"
 
 
-def _slug(name: str) -> str:
+def multivariable_key(name: str) -> str:
+    """The table key of the multivariable model called ``name`` (``multivariable_<slug>``)."""
     out = "".join(c if c.isalnum() else "_" for c in name).strip("_")
-    return out or "model"
+    return f"multivariable_{out or 'model'}"
 
 
 # --------------------------------------------------------------------------- reconciliation

@@ -1,4 +1,4 @@
-"""Columns for the quick commands (``km``, ``logrank``, ``cox``): file -> arrays.
+"""Columns for the quick commands (``km``, ``logrank``, ``cox``, ``cif``) and the Python API: file -> arrays.
 
 The file is read with :func:`survstudy.data.readers.read_raw`, the reader of
 ``validate`` and ``run`` (so a CSV with ``;`` and decimal commas reads the same
@@ -323,7 +323,7 @@ def load_columns(
     then all False): a status column with other codes (competing risks) is read among
     ``others``. Unknown columns raise :class:`DataError` listing the available columns.
     """
-    from survstudy.cli._process import is_own
+    from survstudy._process import is_own
     from survstudy.data import readers
 
     p = Path(path)

@@ -14,11 +14,11 @@ line each: ``error: [CODE] file, rows 3, 5, column 'start': what; how to fix``
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import typer
 from numpy.typing import NDArray
 
 from survstudy.errors import DataError
@@ -122,6 +122,6 @@ def check_interval_columns(
             first_code = first_code or i.code
             errors.append(line)
         else:
-            typer.echo(f"warning: {line}", err=True)
+            print(f"warning: {line}", file=sys.stderr)
     if errors:
         raise IntervalError(errors, first_code)

@@ -1,0 +1,182 @@
+"""The facts of the report's *Statistical analysis* paragraph (the report words them).
+
+What the spec asked for and how it was computed — the endpoints' definitions,
+Table 1's summaries, the HR scaling, the CI methods, the permutation tests, the
+precision notes, multiplicity, the time unit — as complete sentences and keys.
+"""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from survstudy.data import Cohort
+from survstudy.data.registry import DerivedCohort
+from survstudy.pipeline import engine
+from survstudy.pipeline.context import fmt_num
+from survstudy.pipeline.results import MethodsProfile
+from survstudy.spec import StudySpec
+
+__all__ = ["methods_facts"]
+
+
+def methods_facts(
+    spec: StudySpec,
+    cohort: Cohort | DerivedCohort,
+    prof: MethodsProfile,
+    versions: dict[str, str],
+) -> dict[str, Any]:
+    """Facts for the Statistical analysis paragraph (the report words them).
+
+    ``sentences`` are complete sentences on what the spec asked for (endpoint
+    definitions, Table 1 summaries, HR scaling, multiplicity) for the report to
+    append to its paragraph.
+    """
+    a = spec.analyses
+    sentences: list[str] = []
+    used = set()
+    if a.survival:
+        used |= set(a.survival.endpoints)
+    if a.univariable:
+        used |= set(a.univariable.endpoints)
+    used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
+    for name, ep in cohort.endpoints.items():
+        if name in used and ep.definition:
+            sentences.append(ep.definition)
+    if a.table1:
+        summary = {
+            "median-range": "medians (ranges)",
+            "median-iqr": "medians (interquartile ranges)",
+            "mean-sd": "means (standard deviations)",
+        }[a.table1.continuous]
+        sentences.append(
+            f"Categorical variables are given as counts (percentages) of the patients to "
+            f"whom each variable applies, continuous variables as {summary}"
+            + (
+                "; quartiles as SPSS computes them (weighted average)"
+                if prof.name == "spss" and a.table1.continuous == "median-iqr"
+                else ""
+            )
+            + "."
+        )
+    scaled = [
+        f for f in [*(a.univariable.factors if a.univariable else [])] if f.per and f.per != 1
+    ]
+    if scaled:
+        sentences.append(
+            "Hazard ratios of continuous factors are per unit unless stated (for example "
+            f"per {fmt_num(float(scaled[0].per or 1))} {spec.variables[scaled[0].variable].unit or 'units'}"
+            " for "
+            f"{spec.label_of(scaled[0].variable).lower()}), computed as exp(k·β)."
+        )
+    if a.multivariable:
+        sentences.append(
+            "Multivariable models were fitted to complete cases; the number of events per "
+            "model parameter, Harrell's concordance and the global proportional-hazards test "
+            "are reported with each model."
+        )
+    firth = {a.univariable.firth} if a.univariable else set()
+    firth |= {m.firth for m in a.multivariable}
+    if "always" in firth:
+        sentences.append(
+            "Firth-penalised Cox models (Heinze and Schemper 2001) were fitted as well, with "
+            "confidence intervals and p-values from the profile penalised likelihood."
+        )
+    elif "auto" in firth and (a.univariable or a.multivariable):
+        sentences.append(
+            "Where a hazard ratio could not be estimated because the partial likelihood "
+            "increased without bound (monotone likelihood, e.g. no events in one group), the "
+            "Firth-penalised estimate (Heinze and Schemper 2001) is reported, with its "
+            "confidence interval and p-value from the profile penalised likelihood."
+        )
+    cis = {a.univariable.ci} if a.univariable else set()
+    cis |= {m.ci for m in a.multivariable}
+    if cis:
+        pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
+        if cis == {"profile"}:
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios were computed from "
+                "the profile likelihood (Venzon and Moolgavkar 1988), which behaves better "
+                "than the Wald interval with few events; p-values are from Wald tests."
+            )
+        elif cis == {"wald"}:
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios are Wald intervals, "
+                f"exp(β ± {fmt_num(round(engine.z_value(prof.conf_level), 2))} × SE)."
+            )
+        else:
+            where = [
+                *(
+                    ["the univariable analyses"]
+                    if a.univariable and a.univariable.ci == "profile"
+                    else []
+                ),
+                *(f"the model {m.name}" for m in a.multivariable if m.ci == "profile"),
+            ]
+            sentences.append(
+                f"The {pct} confidence intervals of the Cox hazard ratios were computed from "
+                f"the profile likelihood (Venzon and Moolgavkar 1988) for {', '.join(where)} "
+                "and are Wald intervals elsewhere; p-values are from Wald tests."
+            )
+    perm_options = {
+        *([a.univariable.permutation] if a.univariable and a.univariable.logrank else []),
+        *(k.permutation for k in a.km if k.by),
+    } - {"never"}
+    if perm_options:
+        when = (
+            "where a group expected fewer than 5 events"
+            if perm_options == {"auto"}
+            else "where a group expected fewer than 5 events, or where the analysis asked for it"
+            if "auto" in perm_options
+            else "for every comparison"
+        )
+        sentences.append(
+            f"{when[:1].upper()}{when[1:]}, the log-rank p from the chi-square approximation is "
+            "accompanied by the exact permutation p (all assignments of the group labels "
+            "enumerated, conditional on the observed times; Heimann and Neuhaus 1998) or, when "
+            "enumeration is too large, a Monte-Carlo permutation p from seeded random "
+            "permutations with its 95% Clopper–Pearson interval."
+        )
+    if a.precision is not None and (a.survival or a.univariable):
+        sentences.append(
+            "For each endpoint, the smallest hazard ratio detectable with "
+            f"{fmt_num(round(a.precision.power * 100, 1))}% power at a two-sided "
+            f"significance level of {fmt_num(a.precision.alpha)} was computed from the "
+            "observed number of events by Schoenfeld's formula (two equal groups; for "
+            "two-group factors, their observed group sizes)."
+        )
+    adjust = a.univariable.adjust if a.univariable else "none"
+    adjusted = {
+        "none": "without adjustment for multiple testing",
+        "holm": "univariable p-values were also adjusted for the number of factors tested "
+        "by Holm's method",
+        "bh": "univariable p-values were also adjusted for the number of factors tested "
+        "by the Benjamini–Hochberg method (false discovery rate)",
+    }[adjust]
+    sentences.append(
+        f"Durations were computed in days and are reported in {cohort.unit}"
+        + (f" (1 month = {cohort.days_per_unit:g} days)" if cohort.unit == "months" else "")
+        + f"; two-sided p < 0.05 was considered statistically significant, {adjusted}."
+    )
+    return {
+        "sentences": sentences,
+        "profile": prof.name,
+        "software": f"survstudy {versions.get('survstudy', '')} (Python "
+        f"{versions.get('python', '')}, NumPy {versions.get('numpy', '')}, SciPy "
+        f"{versions.get('scipy', '')})",
+        "km_ci": f"{prof.conf_type} pointwise confidence intervals (Greenwood variance)",
+        "conf_level": prof.conf_level,
+        "median_rule": prof.median_rule,
+        "ties": prof.ties,
+        "tests": ["log-rank"]
+        if prof.name == "standard"
+        else ["log-rank (Mantel–Cox)", "Breslow (generalized Wilcoxon)"],
+        "followup": "reverse Kaplan–Meier",
+        "cox_ci": sorted(cis),
+        "permutation": sorted(perm_options),
+        "continuous_summary": a.table1.continuous if a.table1 else None,
+        "time_unit": cohort.unit,
+        "days_per_unit": cohort.days_per_unit,
+        "endpoints": {n: e.definition for n, e in cohort.endpoints.items()},
+        "platform": platform.python_implementation(),
+    }

@@ -1,0 +1,291 @@
+"""Result types of the survival summaries, KM figures and group tests
+(:mod:`.survival`, :mod:`.precision`, :mod:`.km_figures`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from survstudy.pipeline.results_common import json_float as _f
+
+__all__ = [
+    "CurveGroup",
+    "EndpointSummary",
+    "FollowUp",
+    "GroupTest",
+    "KMCurves",
+    "Landmark",
+    "Median",
+    "PermutationTest",
+    "Precision",
+]
+
+
+@dataclass(frozen=True)
+class Median:
+    """A median survival time with its CI (``None``-like NaN when not reached/undefined)."""
+
+    estimate: float
+    lower: float
+    upper: float
+    rule: str  # r | spss
+    se: float = float("nan")  # SPSS's SE of the median (rule "spss")
+
+    @property
+    def reached(self) -> bool:
+        return math.isfinite(self.estimate)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "estimate": _f(self.estimate),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "se": _f(self.se),
+            "rule": self.rule,
+            "reached": self.reached,
+        }
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """Survival at a landmark time with its pointwise CI and the number still at risk."""
+
+    time: float
+    survival: float
+    lower: float
+    upper: float
+    std_err: float
+    n_risk: int
+    warnings: tuple[str, ...] = ()  # codes of warnings that concern this estimate
+    messages: tuple[str, ...] = ()  # the same warnings in plain words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "survival": _f(self.survival),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "std_err": _f(self.std_err),
+            "n_risk": self.n_risk,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Median follow-up by the reverse Kaplan–Meier method, and the observed range."""
+
+    median: float
+    lower: float
+    upper: float
+    min: float
+    max: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "median": _f(self.median),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "min": _f(self.min),
+            "max": _f(self.max),
+        }
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The smallest hazard ratio detectable with ``power`` from ``events`` (Schoenfeld 1983).
+
+    ``proportion`` is the share of patients in one of two groups (0.5 for the
+    endpoint's note, the observed share for a binary factor); ``hr`` is ``inf``
+    (``null`` in JSON) when nothing is detectable; ``message`` is the plain-language
+    note the report prints next to the endpoint.
+    """
+
+    events: int
+    proportion: float
+    alpha: float
+    power: float
+    hr: float
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "proportion": _f(self.proportion),
+            "alpha": self.alpha,
+            "power": self.power,
+            "hr": _f(self.hr),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class EndpointSummary:
+    """Survival summary of one endpoint under the run's methods profile."""
+
+    name: str
+    label: str
+    definition: str
+    n: int
+    events: int
+    median: Median
+    followup: FollowUp
+    at: tuple[Landmark, ...]
+    median_other: Median | None = None  # the median under the other profile's rule
+    warnings: tuple[str, ...] = ()
+    precision: Precision | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "definition": self.definition,
+            "n": self.n,
+            "events": self.events,
+            "censored": self.n - self.events,
+            "median": _f(self.median.estimate),
+            "median_lower": _f(self.median.lower),
+            "median_upper": _f(self.median.upper),
+            "median_se": _f(self.median.se),
+            "median_rule": self.median.rule,
+            "median_reached": self.median.reached,
+            "followup_median": _f(self.followup.median),
+            "followup_lower": _f(self.followup.lower),
+            "followup_upper": _f(self.followup.upper),
+            "followup_min": _f(self.followup.min),
+            "followup_max": _f(self.followup.max),
+            "at": [a.to_dict() for a in self.at],
+            "warnings": list(self.warnings),
+            "precision": self.precision.to_dict() if self.precision else None,
+        }
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    """A k-sample test of survival curves (log-rank family)."""
+
+    weights: str  # logrank | gehan-breslow | …
+    label: str  # as printed, e.g. "Log-rank" or "Breslow (Generalized Wilcoxon)"
+    statistic: float
+    df: int
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "weights": self.weights,
+            "label": self.label,
+            "statistic": _f(self.statistic),
+            "df": self.df,
+            "p_value": _f(self.p_value),
+        }
+
+
+@dataclass(frozen=True)
+class PermutationTest:
+    """A permutation log-rank p shown beside the chi-square p (small expected counts).
+
+    ``method``: ``exact`` (enumeration of every assignment of the group labels) or
+    ``monte-carlo`` (``n_resamples`` seeded permutations; ``p_lower``/``p_upper`` is
+    the Clopper–Pearson interval of the permutation p). ``option`` is the spec's
+    ``permutation`` setting, ``reason`` why this test was run.
+    """
+
+    method: str
+    statistic: float
+    p_value: float
+    option: str = "auto"
+    reason: str = ""
+    p_lower: float = float("nan")
+    p_upper: float = float("nan")
+    n_resamples: int | None = None
+    seed: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The printed name: "exact permutation p" or "Monte-Carlo permutation p"."""
+        return "exact permutation p" if self.method == "exact" else "Monte-Carlo permutation p"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "label": self.label,
+            "statistic": _f(self.statistic),
+            "p_value": _f(self.p_value),
+            "p_lower": _f(self.p_lower),
+            "p_upper": _f(self.p_upper),
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "option": self.option,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class CurveGroup:
+    """One Kaplan–Meier curve as step data for a figure (times in the display unit).
+
+    ``time``/``survival``/``lower``/``upper`` start at (0, 1); ``censor_time`` and
+    ``censor_survival`` place the censoring marks; ``n_risk_at`` is the number at
+    risk at each of the figure's ``ticks``.
+    """
+
+    level: str | None
+    n: int
+    events: int
+    time: tuple[float, ...]
+    survival: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    censor_time: tuple[float, ...]
+    censor_survival: tuple[float, ...]
+    n_risk_at: tuple[int, ...]
+    median: Median
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "n": self.n,
+            "events": self.events,
+            "median": self.median.to_dict(),
+            "n_risk_at": list(self.n_risk_at),
+            "time": [_f(x) for x in self.time],
+            "survival": [_f(x) for x in self.survival],
+            "lower": [_f(x) for x in self.lower],
+            "upper": [_f(x) for x in self.upper],
+            "censor_time": [_f(x) for x in self.censor_time],
+        }
+
+
+@dataclass(frozen=True)
+class KMCurves:
+    """A Kaplan–Meier figure's data: one or more curves, the risk-table ticks and the test."""
+
+    key: str  # file-name stem, e.g. "km_PFS" or "km_PFS_by_lm_within_3y"
+    endpoint: str
+    endpoint_label: str
+    by: str | None
+    by_label: str | None
+    groups: tuple[CurveGroup, ...]
+    ticks: tuple[float, ...]
+    max_time: float
+    time_unit: str
+    ci: bool
+    risk_table: bool
+    title: str | None
+    tests: tuple[GroupTest, ...] = ()
+    permutation: PermutationTest | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "endpoint": self.endpoint,
+            "by": self.by,
+            "ticks": list(self.ticks),
+            "max_time": self.max_time,
+            "groups": [g.to_dict() for g in self.groups],
+            "tests": [t.to_dict() for t in self.tests],
+            "permutation": self.permutation.to_dict() if self.permutation else None,
+        }
+
+
+# --------------------------------------------------------------------------- Cox

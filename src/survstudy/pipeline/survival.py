@@ -1,0 +1,153 @@
+"""Survival summaries: per endpoint n, events, median, landmark rates and follow-up.
+
+``analyses.survival`` of the spec. The Kaplan–Meier estimate (and the reverse
+Kaplan–Meier for the median follow-up, censorings as events — Schemper and Smith
+1996) comes from the context's rows; the median and its CI follow the profile's
+rule (R's ``survfit``, or SPSS's KM median with its SE) and both profiles' medians
+are kept for the reconciliation table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from survstudy.pipeline import engine
+from survstudy.pipeline.context import FEW_AT_RISK, StudyContext, fmt_num, unit_word
+from survstudy.pipeline.precision import endpoint_precision
+from survstudy.pipeline.results import (
+    EndpointSummary,
+    FollowUp,
+    Landmark,
+    Median,
+    ProfileDifference,
+)
+
+__all__ = ["median_difference", "median_of", "survival_summaries", "survival_summary"]
+
+
+def median_of(km: engine.KM, rule: str, days_per_unit: float, conf_level: float) -> Median:
+    """The median of a Kaplan–Meier estimate and its CI in display units, by ``rule``
+    (``spss``: SPSS's median with its SE; otherwise R's ``survfit`` median)."""
+    if rule == "spss":
+        est, se, lo, hi = engine.spss_median(km, conf_level)
+        return Median(
+            est / days_per_unit, lo / days_per_unit, hi / days_per_unit, "spss", se / days_per_unit
+        )
+    est, lo, hi = engine.r_median(km)
+    return Median(est / days_per_unit, lo / days_per_unit, hi / days_per_unit, "r")
+
+
+def survival_summary(
+    ctx: StudyContext, ep: str, landmarks: list[float]
+) -> tuple[EndpointSummary, Median]:
+    """The summary of endpoint ``ep`` (with its warnings) and the other profile's median."""
+    prof, other, warn, cohort = ctx.profile, ctx.other, ctx.warn, ctx.cohort
+    surv = ctx.rows.survival(ep, conf_type=prof.conf_type, conf_level=prof.conf_level)
+    km = surv.km
+    info = cohort.endpoints[ep]
+    dpu = cohort.days_per_unit
+    unit = cohort.unit
+    notes: list[str] = []
+    for w in getattr(km, "warnings", ()):
+        warn.add(w.code, f"{info.label}: {w.message}", "survival", endpoint=ep)
+    med = median_of(km, prof.median_rule, dpu, prof.conf_level)
+    med_other = median_of(km, other.median_rule, dpu, other.conf_level)
+    if not med.reached:
+        notes.append(
+            warn.add(
+                "MEDIAN-NOT-REACHED",
+                f"{info.label}: the median was not reached (more than half of the patients "
+                "were event-free at the last follow-up)",
+                "survival",
+                endpoint=ep,
+            )
+        )
+    at: list[Landmark] = []
+    n = surv.n
+    limit = max(FEW_AT_RISK, 0.1 * n)
+    for lm in landmarks:
+        s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
+        codes: list[str] = []
+        msgs: list[str] = []
+        beyond = lm * dpu > surv.max_time
+        if n_risk < limit and not beyond:
+            codes.append("FEW-AT-RISK")
+            msg = warn.add(
+                "FEW-AT-RISK",
+                f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: only {n_risk} "
+                f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise.",
+                "survival",
+                endpoint=ep,
+                time=lm,
+            )
+            msgs.append(msg)
+        if beyond:
+            codes.append("BEYOND-FOLLOW-UP")
+            msg = warn.add(
+                "BEYOND-FOLLOW-UP",
+                f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: beyond the longest "
+                "follow-up; the rate is not estimable",
+                "survival",
+                endpoint=ep,
+                time=lm,
+            )
+            msgs.append(msg)
+            s = lo = hi = se = float("nan")
+        at.append(Landmark(lm, s, lo, hi, se, n_risk, tuple(codes), tuple(msgs)))
+    # Median follow-up: reverse Kaplan–Meier (censorings as events), by the profile's rule.
+    fmed = median_of(surv.reverse, prof.median_rule, dpu, prof.conf_level)
+    followup = FollowUp(
+        fmed.estimate, fmed.lower, fmed.upper, surv.min_time / dpu, surv.max_time / dpu
+    )
+    summary = EndpointSummary(
+        name=ep,
+        label=info.label,
+        definition=info.definition,
+        n=n,
+        events=surv.events,
+        median=med,
+        followup=followup,
+        at=tuple(at),
+        median_other=med_other,
+        warnings=tuple(notes),
+    )
+    return summary, med_other
+
+
+def median_difference(ctx: StudyContext, ep: str, med: Median, other: Median) -> ProfileDifference:
+    """The reconciliation row of an endpoint's median under both profiles."""
+    std, sps = (med, other) if ctx.profile.name == "standard" else (other, med)
+    return ProfileDifference(
+        section="survival",
+        analysis="Survival summary",
+        item=ctx.cohort.endpoints[ep].label,
+        quantity=f"Median, {ctx.cohort.unit} (95% CI)",
+        kind="time",
+        standard=std.estimate,
+        standard_lower=std.lower,
+        standard_upper=std.upper,
+        spss=sps.estimate,
+        spss_lower=sps.lower,
+        spss_upper=sps.upper,
+        standard_method="median rule and CI",
+        spss_method="median rule and CI",
+    )
+
+
+def survival_summaries(
+    ctx: StudyContext,
+) -> tuple[dict[str, EndpointSummary], list[ProfileDifference]]:
+    """``analyses.survival``: every listed endpoint's summary (with its precision note) and
+    the medians' reconciliation rows."""
+    s = ctx.spec.analyses.survival
+    endpoints: dict[str, EndpointSummary] = {}
+    recon: list[ProfileDifference] = []
+    if not s:
+        return endpoints, recon
+    for ep in s.endpoints:
+        ctx.check_endpoint(ep, ("analyses", "survival", "endpoints"))
+        summary, other_median = survival_summary(ctx, ep, s.landmarks)
+        summary = replace(summary, precision=endpoint_precision(ctx, ep))
+        endpoints[ep] = summary
+        recon.append(median_difference(ctx, ep, summary.median, other_median))
+    return endpoints, recon
