@@ -7,7 +7,8 @@ flow; the :class:`Cohort` (one row per patient).
 
 Must not be here: statistics beyond counting, formatting for reports, writing
 any file. Imports: pandas, pyarrow, openpyxl, pyreadstat, ``survstudy.spec``,
-``survstudy.engines`` (the SQL executor runs on a data engine),
+``survstudy.engines`` (the SQL executor runs on a data engine), ``survstudy.stats``
+(only the quick commands' dummy coding and interval checks; no estimator),
 ``survstudy.errors``.
 
 Public API::
