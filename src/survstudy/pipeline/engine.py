@@ -488,3 +488,65 @@ def continuous_test(samples: list[np.ndarray], summary: str) -> tuple[str, float
     descriptive = _stats("descriptive")
     res = descriptive.continuous_test(samples, parametric=summary == "mean-sd")
     return str(res.footnote), float(res.p_value)
+
+
+# --------------------------------------------------------------------------- competing risks
+
+
+def fine_gray(
+    x: np.ndarray,
+    time: np.ndarray,
+    status: np.ndarray,
+    *,
+    conf_level: float,
+    term_names: tuple[str, ...] | None = None,
+    assign: tuple[str, ...] | None = None,
+) -> CoxFit:
+    """Fit the Fine–Gray model of status 1 (:func:`survstudy.stats.finegray.fine_gray_fit`,
+    ``cmprsk::crr``; status 2 competing, 0 censored) and collect its numbers as a Cox fit's:
+    ``hr`` is the subdistribution HR, ``lr_*`` crr's pseudo-likelihood-ratio test; no PH
+    test and no concordance."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        res = _stats("finegray").fine_gray_fit(
+            x,
+            time,
+            np.asarray(status, dtype=np.int64),
+            cause=1,
+            term_names=term_names,
+            conf_level=conf_level,
+            assign=assign,
+        )
+    return _collect_cox(res, ph_test=False, concordance=False)
+
+
+def cumulative_incidence_by(
+    time: np.ndarray,
+    status: np.ndarray,
+    codes: np.ndarray,
+    levels: tuple[str | None, ...],
+    *,
+    conf_type: str,
+    conf_level: float,
+) -> list[tuple[Any, Any]]:
+    """Aalen–Johansen cumulative incidence of status 1 and 2 per group (codes into
+    ``levels``; :func:`survstudy.stats.competing.cumulative_incidence_by`, ``cmprsk::cuminc``
+    with its variance), both causes always present."""
+    return list(
+        _stats("competing").cumulative_incidence_by(
+            time,
+            np.asarray(status, dtype=np.int64),
+            codes,
+            levels,
+            causes=(1, 2),
+            conf_type=conf_type,
+            conf_level=conf_level,
+        )
+    )
+
+
+def gray_test(time: np.ndarray, status: np.ndarray, codes: np.ndarray, cause: int = 1) -> Any:
+    """Gray's test of equal cumulative incidence of ``cause`` across the groups ``codes``
+    (:func:`survstudy.stats.competing.gray_test`, ``cmprsk::cuminc(...)$Tests``)."""
+    return _stats("competing").gray_test(
+        time, np.asarray(status, dtype=np.int64), codes, cause=cause
+    )

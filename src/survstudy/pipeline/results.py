@@ -21,6 +21,7 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
+from survstudy.pipeline.results_competing import CIFPoint, CIFSummary, GrayTest
 from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
 from survstudy.pipeline.results_survival import (
     CurveGroup,
@@ -36,11 +37,14 @@ from survstudy.pipeline.results_survival import (
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
 
 __all__ = [
+    "CIFPoint",
+    "CIFSummary",
     "CoxRow",
     "CurveGroup",
     "EndpointSummary",
     "FirthEstimate",
     "FollowUp",
+    "GrayTest",
     "GroupTest",
     "KMCurves",
     "Landmark",

@@ -80,8 +80,24 @@ class CoxRow:
     detectable_hr: float = float("nan")  # binary factor: Schoenfeld's detectable HR
     ci_method: str = "wald"  # wald | profile: how lower/upper were computed
     permutation: PermutationTest | None = None  # header row: permutation log-rank p
+    # a competing-risks endpoint's univariable row: the Fine–Gray subdistribution HR beside
+    # the cause-specific HR (hr, lower, upper, p_value)
+    subdistribution: bool = False
+    shr: float = float("nan")
+    shr_lower: float = float("nan")
+    shr_upper: float = float("nan")
+    shr_p_value: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.subdistribution:
+            out["shr"] = _f(self.shr)
+            out["shr_lower"] = _f(self.shr_lower)
+            out["shr_upper"] = _f(self.shr_upper)
+            out["shr_p_value"] = _f(self.shr_p_value)
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "variable": self.variable,
             "label": self.label,
@@ -176,8 +192,25 @@ class ModelResult:
     firth_lr_df: int = 0
     firth_lr_p: float = float("nan")
     ci: str = "wald"  # the spec's ci option: wald | profile
+    # cox (cause-specific on a competing-risks endpoint) | fine-gray (rows' hr = sHR)
+    model: str = "cox"
+    competing: bool = False  # the endpoint has competing events
+
+    @property
+    def model_label(self) -> str:
+        """``Cox``, ``cause-specific Cox`` or ``Fine–Gray``."""
+        if self.model == "fine-gray":
+            return "Fine–Gray"
+        return "cause-specific Cox" if self.competing else "Cox"
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.competing:
+            # only on competing-risks endpoints (other models' results.json unchanged)
+            out["model"] = "fine-gray" if self.model == "fine-gray" else "cause-specific"
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "estimable": self.estimable,

@@ -4,7 +4,10 @@
 Kaplan–Meier for the median follow-up, censorings as events — Schemper and Smith
 1996) comes from the context's rows; the median and its CI follow the profile's
 rule (R's ``survfit``, or SPSS's KM median with its SE) and both profiles' medians
-are kept for the reconciliation table.
+are kept for the reconciliation table. An endpoint with competing events also gets its
+cumulative incidence at the landmarks (:mod:`.competing`); its Kaplan–Meier median (competing
+events censored) stays in ``results.json`` but is not printed, and the reverse Kaplan–Meier
+of the follow-up counts only censorings as the end of follow-up.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from survstudy.pipeline import engine
+from survstudy.pipeline.competing import cif_summary, competing_label
 from survstudy.pipeline.context import FEW_AT_RISK, StudyContext, fmt_num, unit_word
 from survstudy.pipeline.precision import endpoint_precision
 from survstudy.pipeline.results import (
@@ -52,7 +56,8 @@ def survival_summary(
         warn.add(w.code, f"{info.label}: {w.message}", "survival", endpoint=ep)
     med = median_of(km, prof.median_rule, dpu, prof.conf_level)
     med_other = median_of(km, other.median_rule, dpu, other.conf_level)
-    if not med.reached:
+    competing = competing_label(ctx, ep) is not None
+    if not med.reached and not competing:
         notes.append(
             warn.add(
                 "MEDIAN-NOT-REACHED",
@@ -111,6 +116,9 @@ def survival_summary(
         median_other=med_other,
         warnings=tuple(notes),
     )
+    if competing:
+        # cumulative incidence of the event and the competing event instead of 1 − KM
+        summary = replace(summary, cif=cif_summary(ctx, ep, landmarks, km, surv.max_time))
     return summary, med_other
 
 
@@ -149,5 +157,6 @@ def survival_summaries(
         summary, other_median = survival_summary(ctx, ep, s.landmarks)
         summary = replace(summary, precision=endpoint_precision(ctx, ep))
         endpoints[ep] = summary
-        recon.append(median_difference(ctx, ep, summary.median, other_median))
+        if not summary.competing:  # (no Kaplan–Meier median for a competing-risks endpoint)
+            recon.append(median_difference(ctx, ep, summary.median, other_median))
     return endpoints, recon

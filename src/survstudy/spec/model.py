@@ -572,6 +572,13 @@ class ModelSpec(_Model):
     name: str
     endpoint: str
     covariates: list[FactorItem]
+    model: Literal["cox", "fine-gray"] = Field(
+        "cox",
+        description="cox = Cox proportional hazards (on an endpoint with competing events: the "
+        "cause-specific Cox model, competing events censored); fine-gray = Fine-Gray "
+        "subdistribution-hazard model (Fine & Gray 1999; needs an endpoint with competing "
+        "events).",
+    )
     strata: list[str] = Field(default_factory=list)
     firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
     ci: CIOption = Field("wald", description=_CI_DESCRIPTION)
