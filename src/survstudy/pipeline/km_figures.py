@@ -4,6 +4,12 @@ Per figure the step curves (Kaplan 1958; Greenwood variance, pointwise limits on
 the profile's scale) per group, the number at risk at the axis ticks, each group's
 median, and the group tests of the profile (log-rank; with the SPSS profile also
 Breslow–Gehan), with the permutation log-rank p when the spec asks for it.
+
+On an endpoint with competing events the figure shows cumulative-incidence curves instead
+(Aalen–Johansen; the event solid, the competing event dashed, pointwise limits of the event's
+curve on the profile's scale), Gray's test of the event across the groups (and of the
+competing event, in ``results.json``), and under them the number still event-free and under
+observation.
 """
 
 from __future__ import annotations
@@ -14,12 +20,20 @@ from typing import Any
 
 import numpy as np
 
-from survstudy.errors import SpecError
+from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
+from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import StudyContext
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
-from survstudy.pipeline.results import CurveGroup, GroupTest, KMCurves, PermutationTest
+from survstudy.pipeline.results import (
+    CurveGroup,
+    GrayTest,
+    GroupTest,
+    KMCurves,
+    Median,
+    PermutationTest,
+)
 from survstudy.pipeline.survival import median_of
 
 __all__ = ["km_figure", "km_figures", "nice_step"]
@@ -69,6 +83,8 @@ def km_figure(
                 key="analyses.km",
             )
         by_label = d.label
+    if competing_label(ctx, k.endpoint) is not None:
+        return _cif_figure(ctx, k, d, by_label, ticks, max_time)
     curves = []
     for lev, km, n_group, events_group in rows.km_groups(
         k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
@@ -127,4 +143,85 @@ def km_figure(
         title=k.title,
         tests=tuple(tests),
         permutation=perm,
+    )
+
+
+def _cif_figure(
+    ctx: StudyContext,
+    k: Any,
+    d: FactorDesign | None,
+    by_label: str | None,
+    ticks: tuple[float, ...],
+    max_time: float,
+) -> KMCurves:
+    """One figure of ``analyses.km`` on a competing-risks endpoint (module docstring)."""
+    cohort, prof = ctx.cohort, ctx.profile
+    dpu = cohort.days_per_unit
+    ep_label = cohort.endpoints[k.endpoint].label
+    nan = float("nan")
+    curves = []
+    for lev, cif, n_group in ctx.rows.cif_groups(
+        k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
+    ):
+        ev, cp = cif.causes.index(1), cif.causes.index(2)
+        t = np.asarray(cif.time, dtype=float)
+        censored = np.asarray(cif.n_censor, dtype=float) > 0
+        at_ticks = cif.at([tick * dpu for tick in ticks], 1)
+        curves.append(
+            CurveGroup(
+                level=lev,
+                n=n_group,
+                events=int(round(cif.events(1))),
+                time=(0.0, *(float(x) / dpu for x in t)),
+                survival=(0.0, *(float(x) for x in cif.cif[:, ev])),
+                lower=(0.0, *(float(x) for x in cif.lower[:, ev])),
+                upper=(0.0, *(float(x) for x in cif.upper[:, ev])),
+                censor_time=tuple(float(x) / dpu for x in t[censored]),
+                censor_survival=tuple(float(x) for x in cif.cif[censored, ev]),
+                n_risk_at=tuple(int(x) for x in at_ticks.n_risk),
+                median=Median(nan, nan, nan, prof.median_rule),
+                competing=(0.0, *(float(x) for x in cif.cif[:, cp])),
+                competing_events=int(round(cif.events(2))),
+            )
+        )
+    tests: list[GroupTest] = []
+    gray: GrayTest | None = None
+    if d is not None and len(curves) > 1:
+        found: list[Any] = []
+        for cause in (1, 2):
+            try:
+                found.append(ctx.rows.gray(k.endpoint, d, cause))
+            except AnalysisError:  # no failures of this cause: nothing to compare
+                found.append(None)
+        g1, g2 = found
+        if g1 is not None:
+            for w in g1.warnings:
+                ctx.warn.add_stat(w, "km", endpoint=k.endpoint, variable=k.by)
+            tests.append(GroupTest("gray", "Gray's test", g1.statistic, g1.df, g1.p_value))
+        gray = GrayTest(
+            statistic=g1.statistic if g1 is not None else nan,
+            df=g1.df if g1 is not None else 0,
+            p_value=g1.p_value if g1 is not None else nan,
+            competing_statistic=g2.statistic if g2 is not None else nan,
+            competing_df=g2.df if g2 is not None else 0,
+            competing_p_value=g2.p_value if g2 is not None else nan,
+        )
+    key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
+    return KMCurves(
+        key=key,
+        endpoint=k.endpoint,
+        endpoint_label=ep_label,
+        by=k.by,
+        by_label=by_label,
+        groups=tuple(curves),
+        ticks=ticks,
+        max_time=max_time,
+        time_unit=cohort.unit,
+        ci=bool(k.ci),
+        risk_table=bool(k.risk_table),
+        title=k.title,
+        tests=tuple(tests),
+        kind="cif",
+        competing_label=competing_label(ctx, k.endpoint) or "competing event",
+        gray=gray,
     )

@@ -66,6 +66,7 @@ class _Curve:
     upper: np.ndarray
     censor_time: np.ndarray
     censor_survival: np.ndarray
+    dashed: np.ndarray | None = None  # a second curve on ``time`` (competing event), dashed
 
 
 def nice_ticks(
@@ -194,9 +195,12 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     ``title``, ``unit_label``, ...). The log-rank test in ``km_curves.tests`` (else the first) is printed.
     """
     groups = km_curves.groups
+    cif = getattr(km_curves, "kind", "km") == "cif"
     cs = []
     for i, g in enumerate(groups):
         label = g.level if g.level is not None else (km_curves.endpoint_label or f"Curve {i + 1}")
+        if cif and g.level is None:
+            label = "All patients"  # the endpoint is named above the curves
         cs.append(
             _Curve(
                 label=str(label),
@@ -208,6 +212,7 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
                 upper=_arr(g.upper),
                 censor_time=_arr(g.censor_time),
                 censor_survival=_arr(g.censor_survival),
+                dashed=_arr(g.competing) if getattr(g, "competing", ()) else None,
             )
         )
     unit = str(getattr(km_curves, "time_unit", "months") or "months")
@@ -221,6 +226,13 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         else "Survival probability",
         "legend_title": getattr(km_curves, "by_label", None) if len(groups) > 1 else None,
     }
+    if cif:
+        # cumulative incidence: the event solid, the competing event dashed; the number at
+        # risk counts patients still event-free and under observation, and says so
+        opts["ylabel"] = "Cumulative incidence"
+        opts["dashed_label"] = f"{km_curves.endpoint_label} (solid); {km_curves.competing_label} (dashed)"
+        opts["risk_header"] = "At risk, event-free"
+        opts["p_position"] = (0.02, 0.80)
     opts.update(kwargs)
     tests = tuple(getattr(km_curves, "tests", ()) or ())
     p_text = None
@@ -271,6 +283,8 @@ def _draw(
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
     figure_factory: Callable[..., Figure] | None = None,
+    dashed_label: str | None = None,
+    risk_header: str = "Number at risk",
 ) -> KMPlot:
     with style_context():
         from matplotlib.figure import Figure
@@ -304,6 +318,16 @@ def _draw(
                     linewidth=0,
                 )
             ax.step(c.time, c.survival, where="post", color=col, clip_on=False, zorder=3)
+            if c.dashed is not None:
+                ax.step(
+                    c.time,
+                    c.dashed,
+                    where="post",
+                    color=col,
+                    linestyle="--",
+                    clip_on=False,
+                    zorder=3,
+                )
             if censor_marks and c.censor_time.size:
                 ax.plot(
                     c.censor_time,
@@ -373,10 +397,16 @@ def _draw(
                 )
         if p_text:
             ax.text(*p_position, p_text, transform=ax.transAxes, ha="left", va="bottom")
+        if dashed_label:
+            ax.text(
+                0.02, 0.97, dashed_label, transform=ax.transAxes, ha="left", va="top", fontsize="small"
+            )
 
         scale = 1
         if rows:
-            scale = _risk_table(ax, cs, colours, ticks, n_risk, own_layout=fig is not None)
+            scale = _risk_table(
+                ax, cs, colours, ticks, n_risk, own_layout=fig is not None, header=risk_header
+            )
     return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk, risk_scale=scale)
 
 
@@ -420,6 +450,7 @@ def _risk_table(
     n_risk: tuple[tuple[int, ...], ...],
     *,
     own_layout: bool,
+    header: str = "Number at risk",
 ) -> int:
     """Write the number-at-risk rows under ``ax``; return the divisor used (1, 10^3, 10^6).
 
@@ -449,7 +480,7 @@ def _risk_table(
             ax.text(
                 0.0,
                 0.0,
-                "Number at risk" + _RISK_UNIT[scale],
+                header + _RISK_UNIT[scale],
                 transform=transforms.offset_copy(
                     ax.transAxes, fig=figure, x=-label_gap, y=-_RISK_GAP_PT, units="points"
                 ),
