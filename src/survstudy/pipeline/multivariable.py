@@ -4,6 +4,9 @@ Each model is fitted to complete cases (:func:`.models.fit_model`, with Harrell'
 concordance and the global PH test), optionally stratified; the table reports the
 events per parameter, the likelihood-ratio test and the PH test. A model that
 cannot be fitted becomes a "not estimable" table with the reason; the run goes on.
+On an endpoint with competing events ``model: cox`` (the default) is the cause-specific Cox
+model (competing events censored) and ``model: fine-gray`` the Fine–Gray
+subdistribution-hazard model (:func:`survstudy.pipeline.engine.fine_gray`, ``cmprsk::crr``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
+from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
@@ -47,6 +51,27 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
                 key="analyses.multivariable",
             )
         strata.append(sd)
+    competing = competing_label(ctx, m.endpoint) is not None
+    fine_gray = getattr(m, "model", "cox") == "fine-gray"
+    if fine_gray and not competing:
+        i = ctx.spec.analyses.multivariable.index(m)
+        raise ctx.spec_error(
+            f"model '{m.name}': a Fine–Gray model needs an endpoint with competing events "
+            f"('{m.endpoint}' has none: give it 'competing' dates or event_codes.competing)",
+            "analyses",
+            "multivariable",
+            i,
+            "model",
+        )
+    if fine_gray and strata:
+        i = ctx.spec.analyses.multivariable.index(m)
+        raise ctx.spec_error(
+            f"model '{m.name}': a stratified Fine–Gray model is not available; remove 'strata'",
+            "analyses",
+            "multivariable",
+            i,
+            "strata",
+        )
     sel = rows.select(m.endpoint, designs, strata=strata)
     n, events = sel.n, sel.events
     n_dropped = rows.n_known(m.endpoint) - n
@@ -55,13 +80,15 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
+    if fine_gray:
+        return _fine_gray(ctx, m, sel, designs, label, n_dropped, terms, assign), []
     fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=m.ci, firth=m.firth, concordance=True)
     if fits.error is not None or fits.fit is None or fits.other is None:
         # The rest of the report is still worth having: the model becomes a
         # "not estimable" table with the reason, the run goes on.
         assert fits.error is not None
         model = _not_fitted(m, label, designs, n, events, n_dropped, p, epv, fits.error, warn)
-        return replace(model, ties=prof.ties), []
+        return replace(model, ties=prof.ties, competing=competing), []
     fit, fit_other = fits.fit, fits.other
     for w in fit.warnings:
         warn.add_stat(w, "multivariable", endpoint=m.endpoint, model=m.name)
@@ -150,8 +177,80 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
         ci=m.ci,
+        competing=competing,
     )
     return model, diffs
+
+
+def _fine_gray(
+    ctx: StudyContext,
+    m: Any,
+    sel: Any,
+    designs: list[FactorDesign],
+    label: str,
+    n_dropped: int,
+    terms: tuple[str, ...],
+    assign: tuple[str, ...],
+) -> ModelResult:
+    """A ``model: fine-gray`` entry: the Fine–Gray model (``cmprsk::crr``; sandwich SE,
+    Wald CI and p, crr's pseudo-likelihood-ratio test). No concordance and no PH test; a
+    coefficient running off to infinity is "not estimable" (Firth is not defined here)."""
+    warn, prof = ctx.warn, ctx.profile
+    n, events = sel.n, sel.events
+    p = len(terms)
+    epv = events / p if p else float("nan")
+    try:
+        fit = sel.fine_gray(conf_level=prof.conf_level, term_names=terms, assign=assign)
+    except AnalysisError as exc:
+        model = _not_fitted(m, label, designs, n, events, n_dropped, p, epv, exc, warn)
+        return replace(model, ties="breslow", model="fine-gray", competing=True)
+    notes: list[str] = []
+    for w in fit.warnings:
+        warn.add_stat(w, "multivariable", endpoint=m.endpoint, model=m.name)
+    if p and epv < MIN_EPV:
+        notes.append(_low_epv(m, events, p, epv, warn))
+    if n_dropped:
+        notes.append(
+            warn.add(
+                "ROWS-DROPPED",
+                f"{m.name}: {n_dropped} patient{'s' if n_dropped != 1 else ''} with a missing "
+                "covariate left out (complete-case analysis)",
+                "multivariable",
+                endpoint=m.endpoint,
+                model=m.name,
+            )
+        )
+    table: list[CoxRow] = []
+    offset = 0
+    for d in designs:
+        table.extend(cox_rows(d, fit, offset, prof.conf_level, n=None, events=None))
+        offset += len(d.terms)
+    nan = float("nan")
+    return ModelResult(
+        name=m.name,
+        endpoint=m.endpoint,
+        endpoint_label=label,
+        ties="breslow",  # crr's handling of tied failure times
+        rows=tuple(table),
+        n=n,
+        events=events,
+        n_dropped=n_dropped,
+        n_parameters=p,
+        events_per_variable=epv,
+        concordance=nan,
+        concordance_se=nan,
+        lr_statistic=fit.lr_statistic,
+        lr_df=fit.lr_df,
+        lr_p=fit.lr_p,
+        ph_global_chisq=nan,
+        ph_global_df=0,
+        ph_global_p=nan,
+        strata=(),
+        warnings=tuple(notes),
+        ci="wald",
+        model="fine-gray",
+        competing=True,
+    )
 
 
 def _low_epv(m: Any, events: int, p: int, epv: float, warn: Warnings) -> str:

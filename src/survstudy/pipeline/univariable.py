@@ -6,7 +6,9 @@ factor with several terms gets the overall likelihood-ratio p (R's
 ``summary.coxph``) or the Wald p (SPSS's COXREG), optionally the log-rank and
 Breslow–Gehan p and the permutation log-rank p; a binary factor gets its
 detectable HR (Schoenfeld 1983). The factors' p-values can be adjusted for their
-number (Holm; Benjamini–Hochberg).
+number (Holm; Benjamini–Hochberg). On an endpoint with competing events the Cox HR is the
+cause-specific HR (competing events censored) and each row also carries the Fine–Gray
+subdistribution HR (``shr``; ``cmprsk::crr``) of the same factor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine
+from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
@@ -55,6 +59,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
+    competing = competing_label(ctx, ep) is not None
     for factor in u.factors:
         design = rows.design(factor.variable, per=factor.per, label=factor.label)
         sel = rows.select(ep, [design], group=design if design.categorical else None)
@@ -141,6 +146,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     "univariable", f"Univariable, {label}", design, 0, fit, fits.other, prof
                 )
             )
+        if competing and fit is not None:
+            new = _subdistribution(ctx, sel, design, new, ep, label)
         if fit is not None:
             base = len(table)
             if design.categorical and len(design.terms) > 1:
@@ -216,4 +223,51 @@ def _notes(
     if pr is not None and design.categorical and len(design.terms) == 1:
         d = engine.detectable_hr(sel.events, sel.share(), alpha=pr.alpha, power=pr.power)
         out[where] = replace(out[where], detectable_hr=float(d.hr))
+    return out
+
+
+def _subdistribution(
+    ctx: StudyContext,
+    sel: Selection,
+    design: FactorDesign,
+    rows: list[CoxRow],
+    ep: str,
+    label: str,
+) -> list[CoxRow]:
+    """The factor's rows with the Fine–Gray subdistribution HR beside the cause-specific HR
+    (same rows, same factor coding; a model that cannot be fitted leaves them empty with a
+    note)."""
+    out = [replace(r, subdistribution=True) for r in rows]
+    try:
+        fg = sel.fine_gray(
+            conf_level=ctx.profile.conf_level,
+            term_names=design.terms,
+            assign=(design.variable,) * len(design.terms),
+        )
+    except AnalysisError as exc:
+        msg = f"subdistribution HR not estimable: {exc.message}"
+        ctx.warn.add(
+            "MODEL-NOT-FITTED",
+            f"{label}, {design.label}: Fine–Gray model: {exc.message}",
+            "univariable",
+            endpoint=ep,
+            variable=design.variable,
+        )
+        i = next((k for k, r in enumerate(out) if r.term is not None), 0)
+        out[i] = replace(out[i], warnings=(*out[i].warnings, msg))
+        return out
+    for w in fg.warnings:
+        ctx.warn.add_stat(w, "univariable", endpoint=ep, variable=design.variable)
+    fg_rows = cox_rows(design, fg, 0, ctx.profile.conf_level, n=None, events=None)
+    for k, (r, f) in enumerate(zip(out, fg_rows, strict=True)):
+        if r.term is None:
+            continue
+        out[k] = replace(
+            r,
+            shr=f.hr,
+            shr_lower=f.lower,
+            shr_upper=f.upper,
+            shr_p_value=f.p_value,
+            warnings=(*r.warnings, *(f"subdistribution HR {m}" for m in f.warnings)),
+        )
     return out
