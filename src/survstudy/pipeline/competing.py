@@ -162,7 +162,7 @@ def cif_summary(
             )
     return CIFSummary(
         competing_label=comp,
-        competing_events=int(round(cif.events(2))),
+        competing_events=round(cif.events(2)),
         conf_type=prof.conf_type,
         conf_level=prof.conf_level,
         at=tuple(points),

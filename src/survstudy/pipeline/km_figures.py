@@ -171,7 +171,7 @@ def _cif_figure(
             CurveGroup(
                 level=lev,
                 n=n_group,
-                events=int(round(cif.events(1))),
+                events=round(cif.events(1)),
                 time=(0.0, *(float(x) / dpu for x in t)),
                 survival=(0.0, *(float(x) for x in cif.cif[:, ev])),
                 lower=(0.0, *(float(x) for x in cif.lower[:, ev])),
@@ -181,7 +181,7 @@ def _cif_figure(
                 n_risk_at=tuple(int(x) for x in at_ticks.n_risk),
                 median=Median(nan, nan, nan, prof.median_rule),
                 competing=(0.0, *(float(x) for x in cif.cif[:, cp])),
-                competing_events=int(round(cif.events(2))),
+                competing_events=round(cif.events(2)),
             )
         )
     tests: list[GroupTest] = []

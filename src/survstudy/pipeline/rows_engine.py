@@ -127,6 +127,12 @@ class _EngineSelection:
     ) -> engine.CoxFit | None:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
 
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        # (the runner refuses competing-risks endpoints with an engine before any work)
+        raise AnalysisError(f"the Fine–Gray model {NEEDS_ROWS}")
+
 
 class EngineRows:
     """A derived table read by a data engine (``duckdb`` or ``spark``)."""
@@ -310,6 +316,16 @@ class EngineRows:
 
     def table1(self, spec: StudySpec, prof: MethodsProfile) -> Table1Summaries:
         return EngineTable1(spec, self.cohort, self.eng, self.source, prof)
+
+    # Competing-risks endpoints are refused with an engine before any work
+    # (run._check_engine_options); these say so if reached another way.
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        raise AnalysisError(f"the cumulative incidence in a study run {NEEDS_ROWS}")
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        raise AnalysisError(f"Gray's test in a study run {NEEDS_ROWS}")
 
 
 def _empty_design(

@@ -230,7 +230,9 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         # cumulative incidence: the event solid, the competing event dashed; the number at
         # risk counts patients still event-free and under observation, and says so
         opts["ylabel"] = "Cumulative incidence"
-        opts["dashed_label"] = f"{km_curves.endpoint_label} (solid); {km_curves.competing_label} (dashed)"
+        opts["dashed_label"] = (
+            f"{km_curves.endpoint_label} (solid); {km_curves.competing_label} (dashed)"
+        )
         opts["risk_header"] = "At risk, event-free"
         opts["p_position"] = (0.02, 0.80)
     opts.update(kwargs)
@@ -399,7 +401,13 @@ def _draw(
             ax.text(*p_position, p_text, transform=ax.transAxes, ha="left", va="bottom")
         if dashed_label:
             ax.text(
-                0.02, 0.97, dashed_label, transform=ax.transAxes, ha="left", va="top", fontsize="small"
+                0.02,
+                0.97,
+                dashed_label,
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize="small",
             )
 
         scale = 1
