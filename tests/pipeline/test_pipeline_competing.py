@@ -62,7 +62,8 @@ def test_cumulative_incidence_at_landmarks_equals_cmprsk(res: dict[str, Any]) ->
     ep = res["endpoints"]["PCM"]
     r = R["cif"]
     assert ep["competing"] is True
-    assert ep["n"] == r["n"] and ep["events"] == r["events"]
+    assert ep["n"] == r["n"]
+    assert ep["events"] == r["events"]
     cif = ep["cif"]
     assert cif["competing_events"] == r["competing_events"]
     assert cif["conf_type"] == "log-log"
@@ -126,7 +127,8 @@ def test_cif_figure_and_gray_test(res: dict[str, Any]) -> None:
     assert fig["tests"][0]["label"] == "Gray's test"
     for g in fig["groups"]:
         ref = r["groups"]["F" if g["level"] == "Female" else "M"]
-        assert g["n"] == ref["n"] and g["events"] == ref["events"]
+        assert g["n"] == ref["n"]
+        assert g["events"] == ref["events"]
         assert g["competing_events"] == ref["competing_events"]
         for t in (60.0, 120.0, 240.0):
             k = r["times"].index(t)
@@ -136,7 +138,8 @@ def test_cif_figure_and_gray_test(res: dict[str, Any]) -> None:
             assert close(g["cif"][i], ref["event"][k])
             assert close(g["competing_cif"][i], ref["competing"][k])
     overall = next(k for k in res["km"] if k["by"] is None)
-    assert overall["kind"] == "cif" and overall["gray"] is None
+    assert overall["kind"] == "cif"
+    assert overall["gray"] is None
 
 
 def test_univariable_cause_specific_and_subdistribution_hr(res: dict[str, Any]) -> None:
@@ -157,7 +160,8 @@ def test_univariable_cause_specific_and_subdistribution_hr(res: dict[str, Any]) 
         assert close(row["shr_upper"], one(ref["upper"])), name
         assert close(row["shr_p_value"], one(ref["p_value"]), 1e-6), name
     ref_row = next(r for r in rows if r["kind"] == "reference")
-    assert ref_row["shr"] is None and "shr_p_value" in ref_row
+    assert ref_row["shr"] is None
+    assert "shr_p_value" in ref_row
 
 
 def test_multivariable_cause_specific_and_fine_gray(res: dict[str, Any], html: str) -> None:
@@ -165,19 +169,24 @@ def test_multivariable_cause_specific_and_fine_gray(res: dict[str, Any], html: s
     the same model matrix (24 patients with a missing covariate left out)."""
     cs, fg = res["multivariable"]
     ref = R["multivariable"]
-    assert cs["model"] == "cause-specific" and fg["model"] == "fine-gray"
+    assert cs["model"] == "cause-specific"
+    assert fg["model"] == "fine-gray"
     assert cs["n"] == fg["n"] == ref["n"]
 
     def coefs(m: dict[str, Any]) -> list[dict[str, Any]]:
         return [r for r in m["rows"] if r["term"] is not None and r.get("per") in (None, 1)]
 
     for row, b, se in zip(coefs(cs), ref["cs_coef"], ref["cs_se"], strict=True):
-        assert close(row["coef"], b) and close(row["se"], se)
+        assert close(row["coef"], b)
+        assert close(row["se"], se)
     for row, b, se, lo, hi in zip(
         coefs(fg), ref["coef"], ref["se"], ref["lower"], ref["upper"], strict=True
     ):
-        assert close(row["coef"], b) and close(row["se"], se)
-        assert close(row["hr"], math.exp(b)) and close(row["lower"], lo) and close(row["upper"], hi)
+        assert close(row["coef"], b)
+        assert close(row["se"], se)
+        assert close(row["hr"], math.exp(b))
+        assert close(row["lower"], lo)
+        assert close(row["upper"], hi)
     assert "Adjusted subdistribution HR (95% CI)" in html
     assert "A subdistribution HR describes the cumulative incidence of the event" in html
     assert "Multivariable cause-specific Cox regression" in html
@@ -189,7 +198,8 @@ def test_methods_paragraph_names_variance_and_transform(res: dict[str, Any]) -> 
     assert "Aalen–Johansen" in text
     assert "Gray's delta-method variance (as R's cmprsk::cuminc)" in text
     assert "pointwise confidence intervals on the log-log scale" in text
-    assert "Fine–Gray models" in text and "cause-specific" in text
+    assert "Fine–Gray models" in text
+    assert "cause-specific" in text
 
 
 def test_engine_refuses_competing_endpoint() -> None:
@@ -205,7 +215,9 @@ def test_fine_gray_needs_competing_events(tmp_path: Path) -> None:
     """Hand: `model: fine-gray` on an endpoint without competing events is a spec error."""
     text = (ROOT / "examples" / "gbsg" / "study.yaml").read_text(encoding="utf-8")
     text = text.replace("path: gbsg.csv", f"path: {ROOT / 'examples' / 'gbsg' / 'gbsg.csv'}")
-    text = text.replace("    - name: Full model\n", "    - name: Full model\n      model: fine-gray\n")
+    text = text.replace(
+        "    - name: Full model\n", "    - name: Full model\n      model: fine-gray\n"
+    )
     spec = tmp_path / "study.yaml"
     spec.write_text(text, encoding="utf-8")
     with pytest.raises(SpecError) as err:
