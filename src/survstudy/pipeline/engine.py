@@ -517,36 +517,3 @@ def fine_gray(
             assign=assign,
         )
     return _collect_cox(res, ph_test=False, concordance=False)
-
-
-def cumulative_incidence_by(
-    time: np.ndarray,
-    status: np.ndarray,
-    codes: np.ndarray,
-    levels: tuple[str | None, ...],
-    *,
-    conf_type: str,
-    conf_level: float,
-) -> list[tuple[Any, Any]]:
-    """Aalen–Johansen cumulative incidence of status 1 and 2 per group (codes into
-    ``levels``; :func:`survstudy.stats.competing.cumulative_incidence_by`, ``cmprsk::cuminc``
-    with its variance), both causes always present."""
-    return list(
-        _stats("competing").cumulative_incidence_by(
-            time,
-            np.asarray(status, dtype=np.int64),
-            codes,
-            levels,
-            causes=(1, 2),
-            conf_type=conf_type,
-            conf_level=conf_level,
-        )
-    )
-
-
-def gray_test(time: np.ndarray, status: np.ndarray, codes: np.ndarray, cause: int = 1) -> Any:
-    """Gray's test of equal cumulative incidence of ``cause`` across the groups ``codes``
-    (:func:`survstudy.stats.competing.gray_test`, ``cmprsk::cuminc(...)$Tests``)."""
-    return _stats("competing").gray_test(
-        time, np.asarray(status, dtype=np.int64), codes, cause=cause
-    )

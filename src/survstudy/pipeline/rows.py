@@ -25,7 +25,7 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, engine_competing
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
@@ -311,7 +311,7 @@ class MemoryRows:
             codes = np.asarray(by.codes[ok], dtype=np.int64)
             levels = tuple(by.levels)
             t, s = t_all[ok], status[ok]
-        fits = engine.cumulative_incidence_by(
+        fits = engine_competing.cumulative_incidence_by(
             t, s, codes, levels, conf_type=conf_type, conf_level=conf_level
         )
         sizes = np.bincount(codes, minlength=len(levels))
@@ -322,7 +322,7 @@ class MemoryRows:
         status = self._status(ep)
         assert by.codes is not None
         ok = ok & ~np.isnan(status) & (by.codes >= 0)
-        return engine.gray_test(t_all[ok], status[ok], by.codes[ok], cause=cause)
+        return engine_competing.gray_test(t_all[ok], status[ok], by.codes[ok], cause=cause)
 
     def n_known(self, ep: str) -> int:
         return int(self.cohort.survival_data(ep)[2].sum())

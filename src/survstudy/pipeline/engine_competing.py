@@ -1,0 +1,49 @@
+"""Thin wrappers over :mod:`survstudy.stats.competing` for the study run's competing-risks
+analyses (:mod:`.competing`, :mod:`.km_figures`): status 1 is the event, 2 the competing
+event, 0 censored. (The Fine–Gray wrapper is :func:`.engine.fine_gray`, beside the Cox fits
+whose numbers it shares.)"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["cumulative_incidence_by", "gray_test"]
+
+
+def _competing() -> Any:
+    """:mod:`survstudy.stats.competing`, imported on first use (keeps ``run`` imports light)."""
+    return importlib.import_module("survstudy.stats.competing")
+
+
+def cumulative_incidence_by(
+    time: np.ndarray,
+    status: np.ndarray,
+    codes: np.ndarray,
+    levels: tuple[str | None, ...],
+    *,
+    conf_type: str,
+    conf_level: float,
+) -> list[tuple[Any, Any]]:
+    """Aalen–Johansen cumulative incidence of status 1 and 2 per group (codes into
+    ``levels``; :func:`survstudy.stats.competing.cumulative_incidence_by`, ``cmprsk::cuminc``
+    with its variance), both causes always present."""
+    return list(
+        _competing().cumulative_incidence_by(
+            time,
+            np.asarray(status, dtype=np.int64),
+            codes,
+            levels,
+            causes=(1, 2),
+            conf_type=conf_type,
+            conf_level=conf_level,
+        )
+    )
+
+
+def gray_test(time: np.ndarray, status: np.ndarray, codes: np.ndarray, cause: int = 1) -> Any:
+    """Gray's test of equal cumulative incidence of ``cause`` across the groups ``codes``
+    (:func:`survstudy.stats.competing.gray_test`, ``cmprsk::cuminc(...)$Tests``)."""
+    return _competing().gray_test(time, np.asarray(status, dtype=np.int64), codes, cause=cause)
