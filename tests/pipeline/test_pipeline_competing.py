@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -202,13 +203,56 @@ def test_methods_paragraph_names_variance_and_transform(res: dict[str, Any]) -> 
     assert "cause-specific" in text
 
 
-def test_engine_refuses_competing_endpoint() -> None:
-    """Hand: with a data engine the run stops before any work, naming the endpoint key."""
+def test_engine_refuses_fine_gray() -> None:
+    """Hand: with a data engine the Fine–Gray fits (univariable sHR, model: fine-gray) stop the
+    run before any work, naming the key."""
     pytest.importorskip("duckdb")
     with pytest.raises(SpecError) as err:
         run_spec(SPEC, engine="duckdb")
     assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
-    assert "endpoints.PCM.event_codes.competing" in str(err.value)
+    assert "analyses.univariable.endpoints" in str(err.value)
+
+
+def _without_fine_gray(tmp_path: Path) -> Path:
+    """The example's spec without the analyses that need Fine–Gray fits."""
+    text = SPEC.read_text(encoding="utf-8")
+    text = text.replace("path: mgus2.csv", f"path: {SPEC.parent / 'mgus2.csv'}")
+    text = re.sub(r"  univariable:\n(    .*\n)+", "", text)
+    text = re.sub(r"    - name: Fine-Gray model\n(      .*\n)+", "", text)
+    assert "fine-gray" not in text
+    assert "univariable" not in text
+    spec = tmp_path / "study.yaml"
+    spec.write_text(text, encoding="utf-8")
+    return spec
+
+
+def _same(a: Any, b: Any, path: str = "") -> None:
+    if isinstance(a, dict):
+        assert set(a) == set(b), path
+        for k in a:
+            _same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+def test_engine_duckdb_equals_memory(tmp_path: Path) -> None:
+    """Identity (parity to 1e-9): the cumulative incidence at the landmarks, the CIF figures
+    with Gray's test, the follow-up and the cause-specific model from DuckDB's per-time
+    counts by status equal the in-memory run."""
+    pytest.importorskip("duckdb")
+    spec = _without_fine_gray(tmp_path)
+    mem = run_spec(spec).results.to_dict()
+    duck = run_spec(spec, engine="duckdb").results.to_dict()
+    assert mem["endpoints"]["PCM"]["competing"] is True
+    assert mem["km"][1]["gray"] is not None
+    for key in ("endpoints", "km", "multivariable"):
+        _same(mem[key], duck[key], key)
 
 
 def test_fine_gray_needs_competing_events(tmp_path: Path) -> None:

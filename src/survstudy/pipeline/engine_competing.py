@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cumulative_incidence_by", "gray_test"]
+__all__ = ["cumulative_incidence_by", "gray_test", "reverse_km"]
 
 
 def _competing() -> Any:
@@ -26,10 +26,12 @@ def cumulative_incidence_by(
     *,
     conf_type: str,
     conf_level: float,
+    weights: np.ndarray | None = None,
 ) -> list[tuple[Any, Any]]:
     """Aalen–Johansen cumulative incidence of status 1 and 2 per group (codes into
-    ``levels``; :func:`survstudy.stats.competing.cumulative_incidence_by`, ``cmprsk::cuminc``
-    with its variance), both causes always present."""
+        ``levels``; :func:`survstudy.stats.competing.cumulative_incidence_by`, ``cmprsk::cuminc``
+        with its variance), both causes always present. ``weights``: frequency weights (an engine's
+    per-time records, each standing for that many patients)."""
     return list(
         _competing().cumulative_incidence_by(
             time,
@@ -39,11 +41,36 @@ def cumulative_incidence_by(
             causes=(1, 2),
             conf_type=conf_type,
             conf_level=conf_level,
+            weights=weights,
         )
     )
 
 
-def gray_test(time: np.ndarray, status: np.ndarray, codes: np.ndarray, cause: int = 1) -> Any:
+def gray_test(
+    time: np.ndarray,
+    status: np.ndarray,
+    codes: np.ndarray,
+    cause: int = 1,
+    weights: np.ndarray | None = None,
+) -> Any:
     """Gray's test of equal cumulative incidence of ``cause`` across the groups ``codes``
-    (:func:`survstudy.stats.competing.gray_test`, ``cmprsk::cuminc(...)$Tests``)."""
-    return _competing().gray_test(time, np.asarray(status, dtype=np.int64), codes, cause=cause)
+    (:func:`survstudy.stats.competing.gray_test`, ``cmprsk::cuminc(...)$Tests``;
+    ``weights``: frequency weights)."""
+    return _competing().gray_test(
+        time, np.asarray(status, dtype=np.int64), codes, cause=cause, weights=weights
+    )
+
+
+def reverse_km(
+    time: np.ndarray,
+    status: np.ndarray,
+    weights: np.ndarray | None,
+    *,
+    conf_type: str,
+    conf_level: float,
+) -> Any:
+    """The reverse Kaplan–Meier of the follow-up on a competing-risks endpoint: only a
+    censoring (status 0) ends follow-up; ``weights``: frequency weights."""
+    km = importlib.import_module("survstudy.stats.km")
+    ended = (np.asarray(status) == 0).astype(float)
+    return km.kaplan_meier(time, ended, weights=weights, conf_type=conf_type, conf_level=conf_level)

@@ -148,9 +148,10 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
     small-sample methods computed on the patients' rows; with a data engine the
-    runner has per-time sums only. An analysed endpoint with competing events
-    (cumulative incidence, Gray's test, Fine–Gray) is refused too, naming the
-    endpoint key that gives it competing events. Their ``auto`` settings stay allowed: where one
+    runner has per-time sums only. So are Fine–Gray models (``model: fine-gray``,
+    and the subdistribution HRs of a univariable analysis of an endpoint with
+    competing events); the cumulative incidence and Gray's test come from per-time
+    counts by status. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
     a = spec.analyses
@@ -175,22 +176,24 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     for i, k in enumerate(a.km):
         if k.by and k.permutation in ("exact", "monte-carlo"):
             asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
-    # competing-risks endpoints (cumulative incidence, Gray, Fine–Gray) are computed on the
-    # rows in memory only for now
-    used = [
-        *(a.survival.endpoints if a.survival else []),
-        *(a.univariable.endpoints if a.univariable else []),
-        *(m.endpoint for m in a.multivariable),
-        *(k.endpoint for k in a.km),
-    ]
-    for ep in dict.fromkeys(used):
-        e = spec.endpoints.get(ep)
-        if e is None:
-            continue
-        if e.competing:
-            asks.append(("competing risks", ("endpoints", ep, "competing")))
-        elif e.event_codes is not None and e.event_codes.competing:
-            asks.append(("competing risks", ("endpoints", ep, "event_codes", "competing")))
+    # Fine–Gray fits need the rows (the cumulative incidence and Gray's test come from
+    # per-time counts by status; cause-specific Cox models from the Cox sums)
+    if a.univariable:
+        for ep in a.univariable.endpoints:
+            e = spec.endpoints.get(ep)
+            if e is not None and (
+                e.competing or (e.event_codes is not None and e.event_codes.competing)
+            ):
+                asks.append(
+                    (
+                        f"the subdistribution HR (Fine–Gray) of the univariable analysis of "
+                        f"'{ep}', an endpoint with competing events,",
+                        ("analyses", "univariable", "endpoints"),
+                    )
+                )
+    for i, m in enumerate(a.multivariable):
+        if m.model == "fine-gray":
+            asks.append(("model: fine-gray", ("analyses", "multivariable", i, "model")))
     if asks:
         what, key = asks[0]
         raise SpecError(
