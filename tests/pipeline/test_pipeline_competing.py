@@ -268,3 +268,71 @@ def test_fine_gray_needs_competing_events(tmp_path: Path) -> None:
         run_spec(spec)
     assert "needs an endpoint with competing events" in str(err.value)
     assert "analyses.multivariable.0.model" in str(err.value)
+
+
+def test_figure_caption_and_risk_header(run: Any, html: str) -> None:
+    """Hand: the caption names the cumulative incidence and the competing event; the figure
+    draws the competing event dashed and says what its number at risk counts."""
+    from survstudy.plots import plot_km_curves
+
+    assert (
+        "Cumulative incidence of progression to plasma-cell malignancy by sex (solid lines) "
+        "and of death as a competing event (dashed lines)"
+    ) in html
+    assert "the number of patients still event-free and under observation" in html
+    k = next(k for k in run.results.km if k.by == "sex")
+    drawn = plot_km_curves(k)
+    texts = [t.get_text() for t in drawn.ax.texts]
+    assert "At risk, event-free" in texts
+    assert "Gray's test p = 0.274" in texts  # R: 0.2744
+    dashed = [ln for ln in drawn.ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(dashed) == 2  # one competing-event curve per sex
+
+
+SMALL = """\
+title: tiny competing-risks set
+data: {path: small.csv, id: id}
+units: months
+variables:
+  id: {type: identifier}
+  arm:
+    type: categorical
+    label: Arm
+    levels: {A: [A], B: [B]}
+endpoints:
+  REL:
+    label: Relapse
+    time: months
+    time_unit: months
+    event: outcome
+    event_codes: {event: [relapse], censored: [alive], competing: [death]}
+analyses:
+  univariable:
+    endpoints: [REL]
+    factors: [arm]
+"""
+
+
+def test_subdistribution_hr_not_estimable_without_events_in_a_group(tmp_path: Path) -> None:
+    """Hand: arm A has no relapse, so the Fine–Gray pseudo-likelihood rises without bound as
+    the coefficient of B grows: the subdistribution HR is "not estimable" (Firth is not
+    defined for this model), the rows say so and results.json has null."""
+    arm_a = ["death", "alive", "death", "alive", "death", "alive"]  # no relapse
+    arm_b = ["relapse", "death", "relapse", "alive", "relapse", "relapse"]
+    outcomes = [*arm_a, *arm_b]
+    lines = ["id,arm,months,outcome"]
+    for i, o in enumerate(outcomes):
+        lines.append(f"{i + 1},{'A' if i < 6 else 'B'},{3 + 2 * i},{o}")
+    (tmp_path / "small.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(SMALL, encoding="utf-8")
+    results = run_spec(tmp_path / "study.yaml").results
+    res = results.to_dict()
+    row = next(r for r in res["univariable"]["REL"] if r["level"] == "B")
+    assert row["shr"] is None
+    assert any("subdistribution HR not estimable" in w for w in row["warnings"])
+    from survstudy.tables import format as fmt
+    from survstudy.tables.study import univariable_table
+
+    table = univariable_table(results, "REL")
+    cells = next(r.cells for r in table.rows if r.level == "B")
+    assert cells["shr"] == fmt.not_estimable()

@@ -245,7 +245,7 @@ def cox(
             concordance=concordance,
             ci=ci,
         )
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+    return collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
 def cox_engine_fits(
@@ -288,7 +288,7 @@ def cox_engine_fits(
         # as :func:`cox` leaves the PH p empty for such a fit
         res, with_ph = run(False), False
     return [
-        _collect_cox(
+        collect_cox(
             r,
             ph_test=with_ph and bool(f.get("ph_test")),
             concordance=bool(f.get("concordance")),
@@ -297,7 +297,7 @@ def cox_engine_fits(
     ]
 
 
-def _collect_cox(
+def collect_cox(
     res: Any,
     *,
     ph_test: bool,
@@ -488,32 +488,3 @@ def continuous_test(samples: list[np.ndarray], summary: str) -> tuple[str, float
     descriptive = _stats("descriptive")
     res = descriptive.continuous_test(samples, parametric=summary == "mean-sd")
     return str(res.footnote), float(res.p_value)
-
-
-# --------------------------------------------------------------------------- competing risks
-
-
-def fine_gray(
-    x: np.ndarray,
-    time: np.ndarray,
-    status: np.ndarray,
-    *,
-    conf_level: float,
-    term_names: tuple[str, ...] | None = None,
-    assign: tuple[str, ...] | None = None,
-) -> CoxFit:
-    """Fit the Fine–Gray model of status 1 (:func:`survstudy.stats.finegray.fine_gray_fit`,
-    ``cmprsk::crr``; status 2 competing, 0 censored) and collect its numbers as a Cox fit's:
-    ``hr`` is the subdistribution HR, ``lr_*`` crr's pseudo-likelihood-ratio test; no PH
-    test and no concordance."""
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        res = _stats("finegray").fine_gray_fit(
-            x,
-            time,
-            np.asarray(status, dtype=np.int64),
-            cause=1,
-            term_names=term_names,
-            conf_level=conf_level,
-            assign=assign,
-        )
-    return _collect_cox(res, ph_test=False, concordance=False)

@@ -6,7 +6,7 @@ events per parameter, the likelihood-ratio test and the PH test. A model that
 cannot be fitted becomes a "not estimable" table with the reason; the run goes on.
 On an endpoint with competing events ``model: cox`` (the default) is the cause-specific Cox
 model (competing events censored) and ``model: fine-gray`` the Fine–Gray
-subdistribution-hazard model (:func:`survstudy.pipeline.engine.fine_gray`, ``cmprsk::crr``).
+subdistribution-hazard model (:func:`survstudy.pipeline.engine_competing.fine_gray`, ``cmprsk::crr``).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class Selection(Protocol):
         self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
     ) -> engine.CoxFit:
         """The Fine–Gray model of the event (competing events: status 2) on these rows
-        (:func:`survstudy.pipeline.engine.fine_gray`); raises
+        (:func:`survstudy.pipeline.engine_competing.fine_gray`); raises
         :class:`~survstudy.errors.AnalysisError` when it cannot be fitted."""
         ...
 
@@ -256,7 +256,7 @@ class _MemorySelection:
         if self.strata is not None:
             raise AnalysisError("a stratified Fine–Gray model is not available")
         status = self.e if self.status is None else self.status
-        return engine.fine_gray(
+        return engine_competing.fine_gray(
             self.x,
             self.t,
             status,

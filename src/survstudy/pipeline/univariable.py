@@ -262,12 +262,14 @@ def _subdistribution(
     for k, (r, f) in enumerate(zip(out, fg_rows, strict=True)):
         if r.term is None:
             continue
+        nan = float("nan")
+        ok = f.estimable  # a coefficient running off to infinity: "not estimable", no number
         out[k] = replace(
             r,
-            shr=f.hr,
-            shr_lower=f.lower,
-            shr_upper=f.upper,
-            shr_p_value=f.p_value,
+            shr=f.hr if ok else nan,
+            shr_lower=f.lower if ok else nan,
+            shr_upper=f.upper if ok else nan,
+            shr_p_value=f.p_value if ok else nan,
             warnings=(*r.warnings, *(f"subdistribution HR {m}" for m in f.warnings)),
         )
     return out
