@@ -108,6 +108,7 @@ def test_survival_table_prints_cumulative_incidence(run: Any) -> None:
         "53.2 (50.4–55.9)"
     )
     assert cells["At risk at 120 months, n"] == "424"
+    assert cells["Competing events, n (%)"] == "860 (62.1)"  # hand: 860 / 1384
     assert not any("survival, %" in k for k in cells)
     assert cells["Median, months (95% CI)"] == "—"
     assert any("death is a competing event (860 patients)" in f for f in table.footnotes)

@@ -104,6 +104,18 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     )
     # Schoenfeld's precision note sits on the number of events it is computed from.
     notes.extend(Note(i, ep.precision.message, ep.name) for ep in eps if ep.precision)
+    if any(ep.cif is not None for ep in eps):
+        row(
+            "Competing events, n (%)",
+            {
+                ep.name: fmt.count_percent(
+                    ep.cif.competing_events, 100.0 * ep.cif.competing_events / ep.n
+                )
+                if ep.cif is not None
+                else fmt.missing()
+                for ep in eps
+            },
+        )
     i = row(
         f"Median, {unit} (95% CI)",
         {ep.name: fmt.missing() if ep.competing else _median_text(ep.median) for ep in eps},
