@@ -96,6 +96,10 @@ def test_one_minus_km_note_only_beyond_one_point(res: dict[str, Any], html: str)
     assert "1 − Kaplan–Meier would give 9.5%" in html
     assert "1 − Kaplan–Meier would give 21%" in html
     assert "cumulative incidence 6.4% with death as a competing event" in html
+    # hand: 57 at risk at 240 months < 10% of 1384: one note, on the cumulative incidence
+    few = [w for w in res["warnings"] if w["code"] == "FEW-AT-RISK"]
+    assert len(few) == 1
+    assert "still event-free and under observation" in few[0]["message"]
 
 
 def test_survival_table_prints_cumulative_incidence(run: Any) -> None:

@@ -77,7 +77,8 @@ def survival_summary(
         beyond = lm * dpu > surv.max_time
         if n_risk < limit and not beyond:
             codes.append("FEW-AT-RISK")
-            msg = warn.add(
+            # (a competing-risks endpoint's notes are on its cumulative incidence instead)
+            msg = (warn.add if not competing else _say)(
                 "FEW-AT-RISK",
                 f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: only {n_risk} "
                 f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise.",
@@ -88,7 +89,7 @@ def survival_summary(
             msgs.append(msg)
         if beyond:
             codes.append("BEYOND-FOLLOW-UP")
-            msg = warn.add(
+            msg = (warn.add if not competing else _say)(
                 "BEYOND-FOLLOW-UP",
                 f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: beyond the longest "
                 "follow-up; the rate is not estimable",
@@ -120,6 +121,11 @@ def survival_summary(
         # cumulative incidence of the event and the competing event instead of 1 − KM
         summary = replace(summary, cif=cif_summary(ctx, ep, landmarks, km, surv.max_time))
     return summary, med_other
+
+
+def _say(_code: str, message: str, _section: str, **_where: object) -> str:
+    """A note's text without recording it as a study warning."""
+    return message
 
 
 def median_difference(ctx: StudyContext, ep: str, med: Median, other: Median) -> ProfileDifference:
