@@ -341,3 +341,19 @@ def test_subdistribution_hr_not_estimable_without_events_in_a_group(tmp_path: Pa
     table = univariable_table(results, "REL")
     cells = next(r.cells for r in table.rows if r.level == "B")
     assert cells["shr"] == fmt.not_estimable()
+
+
+def test_python_api_cumulative_incidence_frame(run: Any) -> None:
+    """R reference (as above) through the Python API's frame; glossary column names."""
+    from survstudy.api.glossary import GLOSSARY
+    from survstudy.api.study import StudyOutput
+
+    out = StudyOutput(run.results)
+    ci = out.cumulative_incidence
+    assert set(ci.columns) <= set(GLOSSARY)
+    ev = ci[ci["cause"] == "event"]
+    assert ev["time"].tolist() == R["cif"]["times"]
+    for got, want in zip(ev["cif"], R["cif"]["event"]["est"], strict=True):
+        assert close(got, want)
+    assert "cif" not in out.survival.columns
+    assert {"shr", "shr_conf_low", "shr_conf_high", "shr_p_value"} <= set(out.univariable.columns)
