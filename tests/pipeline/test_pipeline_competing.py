@@ -357,3 +357,16 @@ def test_python_api_cumulative_incidence_frame(run: Any) -> None:
         assert close(got, want)
     assert "cif" not in out.survival.columns
     assert {"shr", "shr_conf_low", "shr_conf_high", "shr_p_value"} <= set(out.univariable.columns)
+
+
+def test_spss_profile_prints_no_median_se_for_competing_endpoint() -> None:
+    """Hand: no Kaplan–Meier median, so no SPSS standard error of it either; the cumulative
+    incidence is the same under both profiles (R reference as above)."""
+    from survstudy.tables.study import survival_table
+
+    results = run_spec(SPEC, profile="spss").results
+    table = survival_table(results)
+    assert table is not None
+    cells = {r.cells["statistic"]: r.cells["PCM"] for r in table.rows}
+    assert cells["Standard error of the median"] == "—"
+    assert cells["120-month cumulative incidence, % (95% CI)"] == "6.4 (5.1–7.8)"

@@ -146,7 +146,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
             "Standard error of the median",
             {
                 ep.name: fmt.number(ep.median.se, digits=2)
-                if math.isfinite(ep.median.se)
+                if math.isfinite(ep.median.se) and not ep.competing
                 else fmt.missing()
                 for ep in eps
             },
