@@ -130,7 +130,11 @@ def methods_facts(
     if competing:
         pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
         names = ", ".join(spec.label_of(n).lower() for n in competing)
-        fine_gray = any(getattr(m, "model", "cox") == "fine-gray" for m in a.multivariable)
+        shr_where = []
+        if a.univariable and any(n in competing for n in a.univariable.endpoints):
+            shr_where.append("beside the cause-specific ones in the univariable analyses")
+        if any(getattr(m, "model", "cox") == "fine-gray" for m in a.multivariable):
+            shr_where.append("in the multivariable Fine–Gray models")
         sentences.append(
             f"For endpoints with a competing event ({names}), the cumulative incidence of the "
             "event and of the competing event was estimated by the Aalen–Johansen method "
@@ -138,9 +142,13 @@ def methods_facts(
             f"cmprsk::cuminc) and {pct} pointwise confidence intervals on the "
             f"{prof.conf_type} scale; curves were compared with Gray's test (Gray 1988). "
             "Hazard ratios from Cox models on these endpoints are cause-specific (competing "
-            "events censored); subdistribution hazard ratios are from Fine–Gray models "
-            "(Fine and Gray 1999; robust variance, as cmprsk::crr)"
-            + (", univariable and in the Fine–Gray multivariable model" if fine_gray else "")
+            "events censored)"
+            + (
+                "; subdistribution hazard ratios (Fine–Gray models, Fine and Gray 1999, with "
+                f"the robust variance of R's cmprsk::crr) are given {' and '.join(shr_where)}"
+                if shr_where
+                else ""
+            )
             + "."
         )
     perm_options = {
