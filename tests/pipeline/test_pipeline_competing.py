@@ -312,9 +312,12 @@ endpoints:
     event: outcome
     event_codes: {event: [relapse], censored: [alive], competing: [death]}
 analyses:
+  survival: {endpoints: [REL], landmarks: [12]}
   univariable:
     endpoints: [REL]
     factors: [arm]
+  km:
+    - {endpoint: REL, by: arm}
 """
 
 
@@ -341,6 +344,21 @@ def test_subdistribution_hr_not_estimable_without_events_in_a_group(tmp_path: Pa
     table = univariable_table(results, "REL")
     cells = next(r.cells for r in table.rows if r.level == "B")
     assert cells["shr"] == fmt.not_estimable()
+    # hand: 4 relapses and 4 deaths in all; arm A 0 relapses and 3 deaths, arm B 4 and 1
+    few = {w["message"] for w in res["warnings"] if w["code"] == "FEW-EVENTS"}
+    assert few == {
+        "Relapse: only 4 patients with the event (relapse); its cumulative incidence is imprecise",
+        "Relapse: only 4 patients with the competing event (death); its cumulative incidence "
+        "is imprecise",
+        "Relapse, Arm A: no patient with the event (relapse); its cumulative incidence is 0 "
+        "throughout",
+        "Relapse, Arm A: only 3 patients with the competing event (death); its cumulative "
+        "incidence is imprecise",
+        "Relapse, Arm B: only 4 patients with the event (relapse); its cumulative incidence is "
+        "imprecise",
+        "Relapse, Arm B: only 1 patient with the competing event (death); its cumulative "
+        "incidence is imprecise",
+    }
 
 
 def test_python_api_cumulative_incidence_frame(run: Any) -> None:

@@ -26,7 +26,14 @@ from survstudy.pipeline import engine
 from survstudy.pipeline.context import FEW_AT_RISK, StudyContext, fmt_num, unit_word
 from survstudy.pipeline.results import CIFPoint, CIFSummary
 
-__all__ = ["DIFF_NOTE", "cif_summary", "competing_key", "competing_label", "percent_text"]
+__all__ = [
+    "DIFF_NOTE",
+    "cif_summary",
+    "competing_key",
+    "competing_label",
+    "few_events_text",
+    "percent_text",
+]
 
 #: 1 − KM and the cumulative incidence further apart than this (a proportion) get a note
 DIFF_NOTE = 0.01
@@ -63,6 +70,34 @@ def competing_key(ctx: StudyContext, ep: str) -> tuple[str, ...]:
     return ("endpoints", ep, "event_codes", "competing")
 
 
+def few_events_text(ctx: StudyContext, ep: str, w: Any, group: str | None = None) -> str:
+    """A cumulative incidence's ``FEW-EVENTS`` warning in the study's words (the event or
+    the competing event, not "cause 1")."""
+    label = ctx.endpoint_label(ep)
+    if w.code != "FEW-EVENTS":
+        return f"{label}: {w.message}"
+    cause = w.context.get("cause")
+    n = w.context.get("events", 0)
+    what = (
+        f"the event ({_lower(label)})"
+        if cause == 1
+        else f"the competing event ({competing_label(ctx, ep) or 'competing event'})"
+    )
+    where = f"{label}" + (f", {group}" if group else "")
+    if not n:
+        return f"{where}: no patient with {what}; its cumulative incidence is 0 throughout"
+    return (
+        f"{where}: only {float(n):g} patient{'s' if n != 1 else ''} with {what}; its "
+        "cumulative incidence is imprecise"
+    )
+
+
+def _lower(text: str) -> str:
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
 def percent_text(p: float) -> str:
     """A proportion as a percentage in a sentence: ``32%``, ``9.5%`` (one decimal below 10%)."""
     v = 100.0 * p
@@ -83,7 +118,7 @@ def cif_summary(
     groups = ctx.rows.cif_groups(ep, None, conf_type=prof.conf_type, conf_level=prof.conf_level)
     _lev, cif, n = groups[0]
     for w in cif.warnings:
-        warn.add(w.code, f"{label}: {w.message}", "survival", endpoint=ep)
+        warn.add(w.code, few_events_text(ctx, ep, w), "survival", endpoint=ep)
     limit = max(FEW_AT_RISK, 0.1 * n)
     points: list[CIFPoint] = []
     days = [lm * dpu for lm in landmarks]

@@ -22,7 +22,7 @@ import numpy as np
 
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
-from survstudy.pipeline.competing import competing_label
+from survstudy.pipeline.competing import competing_label, few_events_text
 from survstudy.pipeline.context import StudyContext
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
@@ -163,6 +163,15 @@ def _cif_figure(
     for lev, cif, n_group in ctx.rows.cif_groups(
         k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
     ):
+        for w in cif.warnings:
+            group = None if lev is None else f"{by_label} {lev}"
+            ctx.warn.add(
+                w.code,
+                few_events_text(ctx, k.endpoint, w, group),
+                "km",
+                endpoint=k.endpoint,
+                variable=k.by,
+            )
         ev, cp = cif.causes.index(1), cif.causes.index(2)
         t = np.asarray(cif.time, dtype=float)
         censored = np.asarray(cif.n_censor, dtype=float) > 0
