@@ -181,6 +181,8 @@ def cif_summary(
                         time=lm,
                     )
                 )
+            if cause == "competing":
+                msgs = []  # (the same time's notes are already on the event's row)
             points.append(
                 CIFPoint(
                     time=lm,

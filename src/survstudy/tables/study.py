@@ -213,7 +213,9 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     foot = [
         "Kaplan–Meier estimates with "
         f"{prof.conf_type} {round(prof.conf_level * 100)}% confidence intervals (Greenwood "
-        "variance); median follow-up by the reverse Kaplan–Meier method.",
+        "variance); median follow-up by the reverse Kaplan–Meier method."
+        if any(not ep.competing for ep in eps)
+        else "Median follow-up by the reverse Kaplan–Meier method (censorings as its events).",
     ]
     competing = [ep for ep in eps if ep.cif is not None]
     for ep in competing:
