@@ -65,7 +65,8 @@ def test_issue_yaml_loads_with_its_defaults() -> None:
 
 def test_estimand_defaults_by_method() -> None:
     te = load_spec_text(entry()).analyses.treatment_effect[0]
-    assert te.estimand is None and te.effective_estimand == "ATE"
+    assert te.estimand is None
+    assert te.effective_estimand == "ATE"
     te = load_spec_text(entry(method="matching")).analyses.treatment_effect[0]
     assert te.effective_estimand == "ATT"
     te = load_spec_text(entry(estimand="overlap", trim="[0.01, 0.99]")).analyses
@@ -94,7 +95,8 @@ def test_treatment_not_binary() -> None:
         "analyses.treatment_effect.0.treatment",
         16,  # line 14 is "- name", 15 endpoint, 16 treatment
     )
-    assert "exactly 2 levels" in e.message and "A, B, C" in e.message
+    assert "exactly 2 levels" in e.message
+    assert "A, B, C" in e.message
     e = err(entry(treatment="age"))
     assert e.code == "SPEC-WRONG-TYPE"
     assert "'age' is a continuous variable" in e.message
