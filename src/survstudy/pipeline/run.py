@@ -24,7 +24,12 @@ from survstudy.pipeline.km_figures import km_figures
 from survstudy.pipeline.methods import methods_facts
 from survstudy.pipeline.multivariable import multivariable_models
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.results import ProfileDifference, Provenance, StudyResults
+from survstudy.pipeline.results import (
+    ProfileDifference,
+    Provenance,
+    StudyResults,
+    TreatmentEffect,
+)
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
 from survstudy.pipeline.survival import survival_summaries
@@ -100,7 +105,7 @@ def run_study(
     report("Kaplan–Meier curves", 5, total)
     km = km_figures(ctx)
 
-    treatment = ()
+    treatment: tuple[TreatmentEffect, ...] = ()
     if a.treatment_effect:
         report("treatment comparisons (propensity scores)", 6, total)
         treatment = treatment_effect_analyses(ctx)

@@ -16,6 +16,8 @@ before any work (``run._check_engine_options``, ``SPEC-ENGINE-UNSUPPORTED``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from survstudy.errors import AnalysisError
@@ -37,7 +39,13 @@ def treatment_effect_analyses(ctx: StudyContext) -> tuple[TreatmentEffect, ...]:
     out: list[TreatmentEffect] = []
     for i, te in enumerate(ctx.spec.analyses.treatment_effect):
         key = ("analyses", SECTION, i)
-        ctx.check_endpoint(te.endpoint, (*key, "endpoint"))
+        if te.endpoint not in ctx.cohort.endpoints:
+            known = ", ".join(sorted(ctx.cohort.endpoints)) or "none"
+            raise ctx.spec_error(
+                f"'{te.endpoint}' is not an endpoint of the study (endpoints: {known})",
+                *key,
+                "endpoint",
+            )
         out.append(_one(ctx, te, key))
     return tuple(out)
 
@@ -96,7 +104,7 @@ def _one(ctx: StudyContext, te: TreatmentEffectSpec, key: tuple[str, str, int]) 
                 **where,
             )
         )
-    base = {
+    base: dict[str, Any] = {
         "name": te.name,
         "endpoint": te.endpoint,
         "endpoint_label": ctx.endpoint_label(te.endpoint),
