@@ -200,7 +200,9 @@ def plot_adjusted_km(te: Any, time_unit: str) -> KMPlot:
         risk_title="At risk (unweighted)",
         conf_band=True,
         ylabel="Adjusted probability",
-        legend_loc="upper right",
+        # the longer risk-table header takes width from the panel: a wider figure keeps
+        # the legend above it whole (height as plot_km's for two curves with a title)
+        figsize=(5.6, 4.2),
     )
 
 
