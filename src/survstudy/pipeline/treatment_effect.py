@@ -75,11 +75,15 @@ def _one(ctx: StudyContext, te: TreatmentEffectSpec, key: tuple[str, str, int]) 
     for d in designs:
         mask &= ~d.missing
     n_dropped = n_known - int(mask.sum())
-    # The complete cases in spreadsheet order (the pipeline's cohort is in canonical
-    # order): nearest-neighbour matching takes tied candidates in data order, as MatchIt
-    # does, so the matches are MatchIt's on the file as written.
     idx = np.flatnonzero(mask)
-    idx = idx[np.argsort(np.asarray(cohort.rows)[idx], kind="stable")]
+    if te.method == "matching":
+        # Matching takes the complete cases in spreadsheet order (the pipeline's cohort is
+        # in canonical order): nearest-neighbour matching takes tied candidates in data
+        # order, as MatchIt does, so the matches are MatchIt's on the file as written. Which
+        # of two tied patients is matched is a property of the file's order, as in R.
+        # Weighting has no such choice and keeps the canonical order (issue 16: the same
+        # patients in any file order give the same numbers).
+        idx = idx[np.argsort(np.asarray(cohort.rows)[idx], kind="stable")]
     time = t_days[idx] / float(cohort.days_per_unit)
     event = e_all[idx]
     treated_code = tdes.levels.index(treated_level)
