@@ -122,3 +122,21 @@ def test_equals_r(results: dict[str, dict[str, Any]], name: str, kind: str) -> N
             j = arms[arm]["at_time"].index(a["time"])
             assert a[key] == pytest.approx(arms[arm]["at_survival"][j], rel=1e-10)
             assert a[f"{key}_upper"] == pytest.approx(arms[arm]["at_upper"][j], rel=1e-10)
+
+
+def test_methods_name_every_choice(results: dict[str, dict[str, Any]]) -> None:
+    """The methods paragraph states trimming and truncation with R's counts (patients left
+    out: 686 minus R's kept), the SMD denominator by estimand, and the matching caliper."""
+    sc = fixture()["weighting"]["ATT_trim_truncate"]
+    text = " ".join(results["ATT_trim_truncate"]["methods"])
+    assert (
+        "outside the 2nd and 98th percentiles of all scores were left out "
+        f"({686 - sc['n_kept']} patients)" in text
+    )
+    assert "truncated at their 0th and 95th percentiles" in text
+    assert "the treated group's standard deviation" in text
+    assert "pooled standard deviation" in " ".join(results["ATE"]["methods"])
+    assert "stabilised" in " ".join(results["ATE"]["methods"])
+    m = " ".join(results["nearest_2"]["methods"])
+    assert "matched to 2 control patients" in m
+    assert "within a caliper of 0.2 standard deviations of the logit" in m

@@ -308,4 +308,11 @@ def _methods(
 
 
 def _pct(p: float) -> str:
-    return f"{fmt_num(round(100 * p, 6))}th"
+    """0.02 -> '2nd', 0.99 -> '99th', 0.025 -> '2.5th' (a percentile as an ordinal)."""
+    x = round(100 * p, 6)
+    text = fmt_num(x)
+    if not float(x).is_integer():
+        return f"{text}th"
+    k = int(x)
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{text}{suffix}"
