@@ -181,7 +181,8 @@ def test_run_and_write_report_are_the_one_study_run(
     df.loc[2, "last_seen"] = "2021-03-01"  # patient c followed up: the study runs
     out = survstudy.Study(spec, data=df).run()
     assert [c["what"] for c in calls] == ["run"]
-    assert calls[0]["raw"] is not None and calls[0]["profile"] is None
+    assert calls[0]["raw"] is not None
+    assert calls[0]["profile"] is None
     out.write_report(tmp_path / "out", formats=("json",))
     assert [c["what"] for c in calls] == ["run", "write"]
     assert calls[1]["results"] is out.results
