@@ -109,6 +109,8 @@ def _frames(obj: Any) -> list[pd.DataFrame]:
     out = [obj.to_frame(), obj.glance()]
     if hasattr(obj, "survival_at"):
         out.append(obj.survival_at([100]))
+    if hasattr(obj, "cif_at"):
+        out += [obj.cif_at([100]), obj.tests()]
     return out
 
 
@@ -120,6 +122,13 @@ def test_every_frame_column_is_in_the_glossary() -> None:
         survstudy.kaplan_meier(df, "time", "status", by="trt"),
         survstudy.logrank(df, "time", "status", "trt", permutation="auto"),
         survstudy.cox(df, "time", "status", ["karno", "trt"], robust=True),
+    ]
+    bmt = pd.read_csv(DATA / "cr_bmt.csv")
+    cr = {"cause": 1, "competing": 2}
+    objs += [
+        survstudy.cumulative_incidence(bmt, "time", "status", **cr),
+        survstudy.cumulative_incidence(bmt, "time", "status", by="platelet", **cr),
+        survstudy.fine_gray(bmt, "time", "status", ["age", "platelet"], **cr),
     ]
     for obj in objs:
         for frame in _frames(obj):
