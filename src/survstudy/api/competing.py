@@ -552,7 +552,7 @@ class FineGrayFit:
             if tt is not None and tt.p_value is not None:
                 lines.append(
                     f"{label} test: {fmt.number(tt.statistic, 2)} on {tt.df} df, "
-                    f"p {fmt.p_value(tt.p_value)}"
+                    f"p {_p_text(tt.p_value)}"
                 )
         lines += [f"warning [{w.code}]: {w.message}" for w in res.warnings]
         return title, lines
