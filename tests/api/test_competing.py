@@ -3,7 +3,7 @@
 Kinds of truth: identity with the command line (``survstudy cif --json`` and ``survstudy cox
 --cause … --competing … --fine-gray --json`` on the same data file, every float equal to
 the last bit) on the data, groups, strata and times of every R fixture of
-tests/reference/competing.json (cmprsk 2.2 ``cuminc``/``timepoints``/``crr``, survival
+tests/reference/competing.json (cmprsk 2.2-11 ``cuminc``/``timepoints``/``crr``, survival
 ``survfit_confint``; script tests/reference/competing.R); R reference for values read
 straight from those fixtures; identity with the command's error line; hand calculation
 for the frames and the figure.
