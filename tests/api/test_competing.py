@@ -273,6 +273,7 @@ def test_fine_gray_summary_and_forest() -> None:
     text = str(fit)
     assert "Fine–Gray subdistribution hazards" in text
     assert "sHR (95% CI)" in text
+    assert "sHR (95% CI)" in fit._repr_html_()
     assert fit.to_frame()["term"].tolist() == ["age", "sex[M]"]
     ax = fit.plot()
     labels = [t.get_text() for t in ax.texts]
