@@ -163,6 +163,11 @@ def test_cif_summary_html_and_plot() -> None:
     assert texts.count("10") >= 2  # both groups: 10 at risk at time 0
     import matplotlib.pyplot as plt
 
+    _, mine = plt.subplots()
+    assert fit.plot(ax=mine, cause="competing", risk_table=False) is mine
+    assert mine.get_ylabel() == "Cumulative incidence of the competing event"
+    with pytest.raises(AnalysisError, match="cause must be 'event' or 'competing'"):
+        fit.plot(cause="death")
     plt.close("all")
 
 
