@@ -388,3 +388,14 @@ def test_spss_profile_prints_no_median_se_for_competing_endpoint() -> None:
     cells = {r.cells["statistic"]: r.cells["PCM"] for r in table.rows}
     assert cells["Standard error of the median"] == "—"
     assert cells["120-month cumulative incidence, % (95% CI)"] == "6.4 (5.1–7.8)"
+
+
+def test_competing_label_needs_competing_events(tmp_path: Path) -> None:
+    """Hand: `competing_label` on an endpoint without competing events is a spec error."""
+    from survstudy.spec import load_spec
+
+    text = SMALL.replace("competing: [death]}", "competing: []}\n    competing_label: death")
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_spec(tmp_path / "study.yaml")
+    assert "'competing_label' needs competing events" in str(err.value)

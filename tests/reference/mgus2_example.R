@@ -1,24 +1,25 @@
 # Reference values for the competing-risks example (examples/mgus2/), from R's cmprsk and
 # survival packages: what `survstudy run examples/mgus2/study.yaml` must report.
 # Run from the repository root:  Rscript tests/reference/mgus2_example.R
-# Writes examples/mgus2/mgus2.csv (survival::mgus2 with the outcome as one column, as in the
-# survival package's "compete" vignette) and tests/reference/mgus2_example.json.
+# Reads examples/mgus2/mgus2.csv (written by tests/reference/competing.R as
+# tests/reference/data/cr_mgus2.csv: survival::mgus2 arranged as in the survival package's
+# "compete" vignette), checks that it is that data, and writes tests/reference/mgus2_example.json.
 suppressPackageStartupMessages({library(survival); library(cmprsk); library(jsonlite)})
 data(cancer, package = "survival")
 
-# Progression to a plasma-cell malignancy (PCM) is the event; death without progression the
-# competing event; otherwise censored at last follow-up. Times are whole months.
+# Progression to a plasma-cell malignancy (PCM) is the event (status 1); death without
+# progression the competing event (2); otherwise censored at last follow-up (0). Whole months.
+d <- read.csv("examples/mgus2/mgus2.csv", stringsAsFactors = FALSE)
 mg <- mgus2
-d <- data.frame(id = mg$id, age = mg$age, sex = as.character(mg$sex), hgb = mg$hgb,
-                mspike = mg$mspike,
-                months = ifelse(mg$pstat == 1, mg$ptime, mg$futime),
-                outcome = ifelse(mg$pstat == 1, "progression",
-                                 ifelse(mg$death == 1, "death", "censored")))
-dir.create("examples/mgus2", showWarnings = FALSE)
-write.csv(d, "examples/mgus2/mgus2.csv", row.names = FALSE, na = "")
-
-status <- ifelse(d$outcome == "progression", 1, ifelse(d$outcome == "death", 2, 0))
-d$status <- status
+stopifnot(nrow(d) == nrow(mg),
+          all(d$time == ifelse(mg$pstat == 0, mg$futime, mg$ptime)),
+          all(d$status == ifelse(mg$pstat == 0, 2 * mg$death, 1)),
+          all(d$sex == as.character(mg$sex)),
+          isTRUE(all.equal(d$age, as.vector(mg$age), check.attributes = FALSE, tolerance = 0)),
+          isTRUE(all.equal(d$hgb, as.vector(mg$hgb), check.attributes = FALSE, tolerance = 0)),
+          isTRUE(all.equal(d$mspike, as.vector(mg$mspike), check.attributes = FALSE,
+                           tolerance = 0)))
+d$months <- d$time
 d$sexf <- factor(d$sex, levels = c("F", "M"))
 versions <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
                  cmprsk = as.character(packageVersion("cmprsk")))
@@ -48,7 +49,7 @@ out$cif <- list(
   n_risk = ms$n.risk[, 1], n_risk_call = "summary(survfit(Surv(months, factor(status)) ~ 1), times)$n.risk",
   pstate_event = ms$pstate[, 2], pstate_competing = ms$pstate[, 3],
   one_minus_km = 1 - km$surv, km_call = "survfit(Surv(months, status == 1) ~ 1)",
-  n = nrow(d), events = sum(status == 1), competing_events = sum(status == 2))
+  n = nrow(d), events = sum(d$status == 1), competing_events = sum(d$status == 2))
 
 # --- by sex: curves at the landmarks and Gray's test ------------------------------------------------
 cs <- cuminc(d$months, d$status, group = d$sex, cencode = 0)

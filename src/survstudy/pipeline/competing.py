@@ -49,11 +49,14 @@ def _code_text(value: Any) -> str:
 
 def competing_label(ctx: StudyContext, ep: str) -> str | None:
     """What the competing event of endpoint ``ep`` is, in words (``None``: the endpoint has
-    no competing events): the labels of its ``competing`` dates, or its
-    ``event_codes.competing`` values."""
+    no competing events): its ``competing_label``, else the labels of its ``competing``
+    dates, or its ``event_codes.competing`` values."""
     spec_ep = ctx.spec.endpoints.get(ep)
     if spec_ep is None:
         return None
+    has = spec_ep.competing or (spec_ep.event_codes is not None and spec_ep.event_codes.competing)
+    if has and spec_ep.competing_label:
+        return spec_ep.competing_label
     if spec_ep.competing:
         return ", ".join(ctx.spec.label_of(v) for v in spec_ep.competing)
     codes = spec_ep.event_codes
