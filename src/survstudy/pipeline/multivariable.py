@@ -16,7 +16,14 @@ from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
-from survstudy.pipeline.results import CoxRow, ModelResult, ProfileDifference
+from survstudy.pipeline.results import (
+    CoxRow,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    ProfileDifference,
+)
+from survstudy.pipeline.rows import Selection
 
 __all__ = ["multivariable", "multivariable_models"]
 
@@ -72,12 +79,14 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         fit = replace(
             fit, ph_p={}, ph_global_chisq=float("nan"), ph_global_df=0, ph_global_p=float("nan")
         )
-    if math.isfinite(fit.ph_global_p) and fit.ph_global_p < 0.05:
+    ph_failed = math.isfinite(fit.ph_global_p) and fit.ph_global_p < 0.05
+    if ph_failed:
         notes.append(
             warn.add(
                 "PH-VIOLATION",
                 f"{m.name}: the global proportional-hazards test is significant (p < 0.05): "
-                "some hazard ratios may change over follow-up",
+                "some hazard ratios may change over follow-up (scaled Schoenfeld residual "
+                "plots and a sensitivity model follow)",
                 "multivariable",
                 endpoint=m.endpoint,
                 model=m.name,
@@ -124,6 +133,12 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         table.extend(new)
         diffs.extend(hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
+    sensitivity: tuple[PhSensitivity, ...] = ()
+    plots: tuple[PhPlot, ...] = ()
+    if ph_failed:
+        sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
+        if why:
+            notes.append(why)
     model = ModelResult(
         name=m.name,
         endpoint=m.endpoint,
@@ -150,8 +165,142 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
         ci=m.ci,
+        sensitivity=sensitivity,
+        ph_plots=plots,
     )
     return model, diffs
+
+
+def _ph_follow_up(
+    ctx: StudyContext,
+    m: Any,
+    designs: list[FactorDesign],
+    sel: Selection,
+    terms: tuple[str, ...],
+    assign: tuple[str, ...],
+    table: list[CoxRow],
+) -> tuple[tuple[PhSensitivity, ...], tuple[PhPlot, ...], str | None]:
+    """A model whose global PH test has p < 0.05: β(t) plots of every covariate and the
+    sensitivity model stratified on the offending categorical covariates (issue 22)."""
+    prof, warn = ctx.profile, ctx.warn
+    by_var = {d.variable: d for d in designs}
+    where = {"endpoint": m.endpoint, "model": m.name}
+    try:
+        fu = sel.ph_follow_up(
+            ties=prof.ties,
+            conf_level=prof.conf_level,
+            term_names=terms,
+            assign=assign,
+            categorical=tuple(d.variable for d in designs if d.categorical),
+            days_per_unit=float(ctx.cohort.days_per_unit),
+        )
+    except AnalysisError as exc:
+        why = warn.add(
+            "PH-SENSITIVITY-NOT-FITTED",
+            f"{m.name}: no sensitivity model for the proportional-hazards violation: "
+            f"{exc.message}",
+            "multivariable",
+            **where,
+        )
+        return (), (), why
+    plots = tuple(
+        PhPlot(
+            variable=t.term,
+            label=by_var[t.term].label,
+            time_unit=ctx.cohort.unit,
+            curve_x=t.curve_x,
+            fit=t.fit,
+            lower=t.lower,
+            upper=t.upper,
+            ticks_x=t.ticks_x,
+            ticks_time=t.ticks_time,
+            line=t.line,
+            p_value=t.p_value,
+            factor=len(by_var[t.term].terms) > 1,
+            x=t.x,
+            y=t.y,
+        )
+        for t in fu.plot.terms
+    )
+    for t in fu.plot.terms:
+        for w in t.warnings:
+            warn.add_stat(w, "multivariable", **where)
+    sm = fu.sensitivity
+    if sm is None or fu.fit is None:
+        offending = [by_var[v].label for v in fu.offending]
+        why = warn.add(
+            "PH-SENSITIVITY-NOT-FITTED",
+            f"{m.name}: no stratified sensitivity model: no categorical covariate has a "
+            "proportional-hazards test p < 0.05"
+            + (f" (offending: {', '.join(offending)})" if offending else ""),
+            "multivariable",
+            **where,
+        )
+        return (), plots, why
+    sfit = fu.fit
+    for w in sfit.warnings:
+        warn.add_stat(w, "multivariable", **where)
+    rows: list[CoxRow] = []
+    offset = 0
+    for d in designs:
+        if d.variable in sm.strata:
+            continue
+        new = cox_rows(d, sfit, offset, prof.conf_level, n=None, events=None)
+        rows.extend(new)
+        offset += len(d.terms)
+    ratio, at = _largest_change(table, rows)
+    ph = sm.ph
+    return (
+        (
+            PhSensitivity(
+                kind=sm.kind,
+                strata=tuple(sm.strata),
+                strata_labels=tuple(by_var[v].label for v in sm.strata),
+                offending=tuple(sm.offending),
+                not_stratified=tuple(sm.not_stratified),
+                rows=tuple(rows),
+                n=sel.n,
+                events=sel.events,
+                ph_global_chisq=float(ph.global_chisq),
+                ph_global_df=int(ph.global_df),
+                ph_global_p=float(ph.global_p),
+                ph_terms=tuple(
+                    (t.term, float(t.chisq), int(t.df), float(t.p_value)) for t in ph.terms
+                ),
+                largest_change=ratio,
+                largest_change_label=at,
+            ),
+        ),
+        plots,
+        None,
+    )
+
+
+def _largest_change(main: list[CoxRow], other: list[CoxRow]) -> tuple[float, str]:
+    """The largest ratio max(a/b, b/a) of two models' HRs for the same row (as printed: the
+    per-k row of a scaled continuous covariate), and that row's label."""
+    scaled = {r.variable for r in main if r.kind == "continuous" and r.per not in (None, 1)}
+
+    def key(r: CoxRow) -> tuple[str, str | None, float | None]:
+        return (r.variable, r.level, r.per)
+
+    by_key = {key(r): r for r in main}
+    best, label = float("nan"), ""
+    for r in other:
+        if r.term is None or r.reference:
+            continue
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        a = by_key.get(key(r))
+        if a is None or not (a.hr > 0 and r.hr > 0):
+            continue
+        if not (math.isfinite(a.hr) and math.isfinite(r.hr)):
+            continue
+        q = max(r.hr / a.hr, a.hr / r.hr)
+        if not q <= best:
+            best = q
+            label = r.label if r.kind == "continuous" else f"{r.label}: {r.level}"
+    return best, label
 
 
 def _low_epv(m: Any, events: int, p: int, epv: float, warn: Warnings) -> str:

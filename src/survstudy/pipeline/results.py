@@ -21,7 +21,15 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
-from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
+from survstudy.pipeline.results_cox import (
+    CoxRow,
+    FirthEstimate,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    SplineCurve,
+    UnivariableResult,
+)
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -47,6 +55,8 @@ __all__ = [
     "Median",
     "MethodsProfile",
     "ModelResult",
+    "PhPlot",
+    "PhSensitivity",
     "PermutationTest",
     "Precision",
     "ProfileDifference",
@@ -55,6 +65,7 @@ __all__ = [
     "StudyWarning",
     "Table1Result",
     "Table1Row",
+    "SplineCurve",
     "UnivariableResult",
 ]
 

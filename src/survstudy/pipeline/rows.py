@@ -103,6 +103,34 @@ class Selection(Protocol):
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None: ...
 
+    def ph_follow_up(
+        self,
+        *,
+        ties: str,
+        conf_level: float,
+        term_names: tuple[str, ...],
+        assign: tuple[str, ...],
+        categorical: tuple[str, ...],
+        days_per_unit: float,
+    ) -> engine.PhFollowUp:
+        """:func:`engine.ph_follow_up` on these rows (β(t) plots, stratified sensitivity
+        model); an :class:`AnalysisError` where the rows are not in memory."""
+        ...
+
+    def nonlinearity(
+        self,
+        column: int,
+        *,
+        ties: str,
+        conf_level: float,
+        name: str,
+        reference: float | None = None,
+    ) -> Any:
+        """:func:`engine.nonlinearity` of design column ``column`` beside the other columns
+        (the model's own columns 1..p in order); an :class:`AnalysisError` where the rows
+        are not in memory."""
+        ...
+
 
 class Rows(Protocol):
     """What the runner asks of its rows."""
@@ -226,6 +254,52 @@ class _MemorySelection:
             conf_level=conf_level,
             strata=self.strata,
             term_names=term_names,
+        )
+
+
+    def ph_follow_up(
+        self,
+        *,
+        ties: str,
+        conf_level: float,
+        term_names: tuple[str, ...],
+        assign: tuple[str, ...],
+        categorical: tuple[str, ...],
+        days_per_unit: float,
+    ) -> engine.PhFollowUp:
+        return engine.ph_follow_up(
+            self.x,
+            self.t,
+            self.e,
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+            categorical=categorical,
+            days_per_unit=days_per_unit,
+        )
+
+    def nonlinearity(
+        self,
+        column: int,
+        *,
+        ties: str,
+        conf_level: float,
+        name: str,
+        reference: float | None = None,
+    ) -> Any:
+        keep = np.arange(self.x.shape[1]) != column
+        return engine.nonlinearity(
+            self.x[:, column],
+            self.t,
+            self.e,
+            covariates=self.x[:, keep],
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            name=name,
+            reference=reference,
         )
 
 

@@ -127,6 +127,12 @@ class _EngineSelection:
     ) -> engine.CoxFit | None:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
 
+    def ph_follow_up(self, **_kw: Any) -> engine.PhFollowUp:
+        raise AnalysisError(f"the sensitivity model and the β(t) plots {NEEDS_ROWS}")
+
+    def nonlinearity(self, column: int, **_kw: Any) -> Any:
+        raise AnalysisError(f"the spline test of non-linearity {NEEDS_ROWS}")
+
 
 class EngineRows:
     """A derived table read by a data engine (``duckdb`` or ``spark``)."""
