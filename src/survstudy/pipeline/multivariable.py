@@ -197,8 +197,7 @@ def _ph_follow_up(
     except AnalysisError as exc:
         why = warn.add(
             "PH-SENSITIVITY-NOT-FITTED",
-            f"{m.name}: no sensitivity model for the proportional-hazards violation: "
-            f"{exc.message}",
+            f"{m.name}: no sensitivity model for the proportional-hazards violation: {exc.message}",
             "multivariable",
             **where,
         )

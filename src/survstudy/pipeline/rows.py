@@ -256,7 +256,6 @@ class _MemorySelection:
             term_names=term_names,
         )
 
-
     def ph_follow_up(
         self,
         *,

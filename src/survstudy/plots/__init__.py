@@ -16,16 +16,19 @@ from survstudy.plots.forest import (
 )
 from survstudy.plots.km import KMPlot, nice_ticks, plot_km, plot_km_curves
 from survstudy.plots.save import save_figure
+from survstudy.plots.zph import PhResidualPlot, plot_ph_residuals
 
 __all__ = [
     "ForestPlot",
     "ForestRow",
     "KMPlot",
+    "PhResidualPlot",
     "forest_rows_from_cox",
     "format_hr_ci",
     "nice_ticks",
     "plot_forest",
     "plot_km",
     "plot_km_curves",
+    "plot_ph_residuals",
     "save_figure",
 ]

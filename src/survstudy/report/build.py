@@ -159,7 +159,7 @@ def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def figure_specs(results: Any) -> list[FigureSpec]:
     """KM curves per endpoint/factor, then forest plots; each drawn when written."""
-    from survstudy.plots import plot_forest, plot_km_curves
+    from survstudy.plots import plot_forest, plot_km_curves, plot_ph_residuals
     from survstudy.tables.format import count
 
     figs: list[FigureSpec] = []
@@ -207,6 +207,23 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
+    for i, m in enumerate(results.multivariable, start=1):
+        plots = getattr(m, "ph_plots", ())
+        if plots:
+            figs.append(
+                FigureSpec(
+                    f"ph_residuals_multivariable_{i}",
+                    f"Scaled Schoenfeld residuals: {m.name} "
+                    f"({_lower_first(m.endpoint_label)}). Points, scaled Schoenfeld residuals of "
+                    "each covariate against time on the Kaplan–Meier scale; solid line, "
+                    "natural-spline smooth (4 df) estimating the coefficient β(t); dashed, "
+                    "±2 SE; dotted, the model's constant coefficient (for a factor with "
+                    "several levels, β(t)/β̂ and 1). A smooth that leaves the dotted line "
+                    "shows a hazard ratio changing over follow-up (as R's plot(cox.zph(fit)), "
+                    "Grambsch and Therneau 1994).",
+                    draw=_drawer(plot_ph_residuals, plots),
+                )
+            )
     return figs
 
 

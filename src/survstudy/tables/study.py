@@ -22,6 +22,7 @@ from survstudy.pipeline.results import (
     Median,
     ModelResult,
     PermutationTest,
+    PhSensitivity,
     ProfileDifference,
     StudyResults,
     UnivariableResult,
@@ -36,6 +37,7 @@ __all__ = [
     "reconciliation_table",
     "results_document",
     "row_label",
+    "sensitivity_table",
     "study_tables",
     "survival_table",
     "table1_table",
@@ -421,6 +423,10 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     if any(math.isfinite(r.detectable_hr) for r in uni.rows):
         extra.append("detectable")
         columns.append(Column("detectable", "Detectable HR"))
+    if any(math.isfinite(r.ph_p) for r in uni.rows):
+        # the proportional-hazards assumption of each univariable model (issue 22)
+        extra.append("ph")
+        columns.append(Column("ph", "PH test p"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
         f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
@@ -450,6 +456,12 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
             f"could have detected with {_num(round(uni.power * 100, 1))}% power (two-sided "
             f"α = {_num(uni.alpha)}) from its events and group sizes (Schoenfeld 1983)."
+        )
+    if "ph" in extra:
+        foot.append(
+            "PH test p: test of proportional hazards of each model (Grambsch–Therneau score "
+            "test of scaled Schoenfeld residuals, Kaplan–Meier time scale, as R's cox.zph); "
+            "p < 0.05 means the hazard ratio may change over follow-up."
         )
     if uni.precision is not None:
         foot.append(uni.precision.message)
@@ -534,6 +546,114 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         rows=rows,
         footnotes=foot,
         notes=notes,
+    )
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def sensitivity_sentence(model: ModelResult, sens: PhSensitivity) -> str:
+    """The results sentence of a PH sensitivity model (worded from the pipeline's facts)."""
+    labels = {r.variable: r.label for r in model.rows}
+    offending = [_lower_first(labels.get(v, v)) for v in sens.offending]
+    strata = [_lower_first(x) for x in sens.strata_labels]
+    text = (
+        f"The global proportional-hazards test of the multivariable model ({model.name}) gave "
+        f"{_p_sentence(model.ph_global_p)}"
+        + (f" ({_join(offending)} with a PH test p < 0.05)" if offending else "")
+        + f"; in a sensitivity model stratified on {_join(strata)}, "
+    )
+    if math.isfinite(sens.largest_change):
+        pct = (sens.largest_change - 1.0) * 100.0
+        text += (
+            "the adjusted hazard ratios of the other covariates changed by at most "
+            f"{fmt.number(pct, digits=0 if pct >= 10 else 1)}% "
+            f"({_lower_first(sens.largest_change_label)})"
+        )
+    else:
+        text += "no hazard ratio could be compared"
+    text += f", and its global proportional-hazards test gave {_p_sentence(sens.ph_global_p)}."
+    if sens.not_stratified:
+        rest = [_lower_first(labels.get(v, v)) for v in sens.not_stratified]
+        text += (
+            f" The effect of {_join(rest)} (continuous, not stratified) may change over "
+            "follow-up: see the scaled Schoenfeld residual plots."
+        )
+    return text
+
+
+def sensitivity_table(
+    results: StudyResults, model: ModelResult, sens: PhSensitivity, number: int
+) -> TableModel:
+    """The main model's and the sensitivity model's hazard ratios side by side."""
+    pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
+    what = "Stratified model" if sens.kind == "stratified" else "Sensitivity model"
+    columns = [
+        Column("variable", "Variable"),
+        Column("hr", f"{model.name}: adjusted HR ({pct} CI)"),
+        Column("p", "p"),
+        Column("s_hr", f"{what}: adjusted HR ({pct} CI)"),
+        Column("s_p", "p"),
+        Column("s_ph", "PH test p"),
+    ]
+
+    def key(r: CoxRow) -> tuple[str, str, str | None, float | None]:
+        return (r.variable, r.kind, r.level, r.per)
+
+    other = {key(r): r for r in sens.rows}
+    scaled = {r.variable for r in model.rows if r.kind == "continuous" and r.per not in (None, 1)}
+    rows: list[Row] = []
+    for r in model.rows:
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        o = other.get(key(r))
+        cells = {
+            "variable": row_label(r),
+            "hr": "" if r.kind == "header" else _hr_text(r),
+            "p": "" if r.kind in ("header", "reference") else _p(r.p_value),
+        }
+        if r.kind == "header" and math.isfinite(r.overall_p):
+            cells["p"] = _p(r.overall_p)
+        if r.variable in sens.strata:
+            if r.kind in ("header", "continuous"):
+                cells["s_hr"] = "stratified"
+        elif o is not None:
+            cells["s_hr"] = "" if o.kind == "header" else _hr_text(o)
+            cells["s_p"] = "" if o.kind in ("header", "reference") else _p(o.p_value)
+            cells["s_ph"] = _p(o.ph_p) if o.kind in ("header", "continuous") else ""
+        kind = {"header": "label", "continuous": "summary", "reference": "reference"}.get(
+            r.kind, "level"
+        )
+        rows.append(
+            Row(
+                kind=kind,
+                cells=cells,
+                indent=1 if r.kind in ("reference", "level") else 0,
+                variable=r.variable,
+                level=r.level,
+            )
+        )
+    ties = "Efron" if model.ties == "efron" else "Breslow"
+    foot = [
+        sensitivity_sentence(model, sens),
+        f"Multivariable Cox regression ({ties} method for ties), {fmt.count(sens.n)} patients, "
+        f"{fmt.count(sens.events)} events. Stratified model: the covariates whose "
+        "proportional-hazards test gave p < 0.05 in the main model and are categorical "
+        f"({_join([_lower_first(x) for x in sens.strata_labels])}) define strata (one baseline "
+        "hazard per combination of their levels) instead of hazard ratios. p from the Wald "
+        f"test; {pct} CIs are Wald intervals. PH test p: Grambsch–Therneau test in the "
+        "stratified model.",
+    ]
+    return TableModel(
+        key=multivariable_key(model.name) + "_sensitivity",
+        title=f"Table {number}. Sensitivity analysis for non-proportional hazards: "
+        f"{model.name} ({_lower_first(model.endpoint_label)})",
+        columns=columns,
+        rows=rows,
+        footnotes=foot,
     )
 
 
@@ -653,6 +773,9 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
         n += 1
+        for sens in m.sensitivity:
+            out.append(sensitivity_table(results, m, sens, number=n))
+            n += 1
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
