@@ -14,8 +14,15 @@ from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
-from survstudy.pipeline.design import FactorDesign
-from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
+from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.models import (
+    cox_rows,
+    firth_rows,
+    fit_model,
+    functional_form,
+    hr_differences,
+    select_with_splines,
+)
 from survstudy.pipeline.results import (
     CoxRow,
     ModelResult,
@@ -44,7 +51,12 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     """One model of ``analyses.multivariable`` (``m``: its spec entry)."""
     prof, warn, rows = ctx.profile, ctx.warn, ctx.rows
     label = ctx.endpoint_label(m.endpoint)
-    designs = [rows.design(f.variable, per=f.per, label=f.label) for f in m.covariates]
+    designs = [
+        transformed(
+            rows.design(f.variable, per=f.per, label=f.label), f.transform, f.reference_value
+        )
+        for f in m.covariates
+    ]
     strata = []
     for s in m.strata:
         sd = rows.design(s)
@@ -54,7 +66,10 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
                 key="analyses.multivariable",
             )
         strata.append(sd)
-    sel = rows.select(m.endpoint, designs, strata=strata)
+    where = {"endpoint": m.endpoint, "model": m.name}
+    designs, sel = select_with_splines(
+        ctx, m.endpoint, designs, strata=strata, section="multivariable", where=where
+    )
     n, events = sel.n, sel.events
     n_dropped = rows.n_known(m.endpoint) - n
     p = sum(len(d.terms) for d in designs)
@@ -122,7 +137,11 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         if ffit is not None and freason is not None:
             new = firth_rows(new, d, ffit, offset, freason)
         for i, r in enumerate(new):
-            if r.kind in ("header", "continuous") and math.isfinite(r.ph_p) and r.ph_p < 0.05:
+            if (
+                r.kind in ("header", "continuous", "spline")
+                and math.isfinite(r.ph_p)
+                and r.ph_p < 0.05
+            ):
                 new[i] = replace(
                     r,
                     warnings=(
@@ -133,6 +152,9 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         table.extend(new)
         diffs.extend(hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
+    table, curves = functional_form(
+        ctx, sel, designs, table, section="multivariable", where=where, model=m.name
+    )
     sensitivity: tuple[PhSensitivity, ...] = ()
     plots: tuple[PhPlot, ...] = ()
     if ph_failed:
@@ -167,6 +189,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         ci=m.ci,
         sensitivity=sensitivity,
         ph_plots=plots,
+        splines=tuple(curves),
     )
     return model, diffs
 

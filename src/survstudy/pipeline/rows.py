@@ -103,6 +103,11 @@ class Selection(Protocol):
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None: ...
 
+    def column(self, j: int) -> np.ndarray:
+        """The values of design column ``j`` on these rows; an :class:`AnalysisError` where
+        the rows are not in memory."""
+        ...
+
     def ph_follow_up(
         self,
         *,
@@ -120,15 +125,16 @@ class Selection(Protocol):
     def nonlinearity(
         self,
         column: int,
+        width: int,
         *,
         ties: str,
         conf_level: float,
         name: str,
         reference: float | None = None,
     ) -> Any:
-        """:func:`engine.nonlinearity` of design column ``column`` beside the other columns
-        (the model's own columns 1..p in order); an :class:`AnalysisError` where the rows
-        are not in memory."""
+        """:func:`engine.nonlinearity` of design column ``column`` beside the design's other
+        columns, leaving out columns ``column … column + width − 1`` (a spline's own); an
+        :class:`AnalysisError` where the rows are not in memory."""
         ...
 
 
@@ -279,16 +285,21 @@ class _MemorySelection:
             days_per_unit=days_per_unit,
         )
 
+    def column(self, j: int) -> np.ndarray:
+        return np.asarray(self.x[:, j], dtype=float)
+
     def nonlinearity(
         self,
         column: int,
+        width: int,
         *,
         ties: str,
         conf_level: float,
         name: str,
         reference: float | None = None,
     ) -> Any:
-        keep = np.arange(self.x.shape[1]) != column
+        idx = np.arange(self.x.shape[1])
+        keep = (idx < column) | (idx >= column + width)
         return engine.nonlinearity(
             self.x[:, column],
             self.t,

@@ -130,7 +130,10 @@ class _EngineSelection:
     def ph_follow_up(self, **_kw: Any) -> engine.PhFollowUp:
         raise AnalysisError(f"the sensitivity model and the β(t) plots {NEEDS_ROWS}")
 
-    def nonlinearity(self, column: int, **_kw: Any) -> Any:
+    def column(self, j: int) -> np.ndarray:
+        raise AnalysisError(f"a spline {NEEDS_ROWS}")
+
+    def nonlinearity(self, column: int, width: int, **_kw: Any) -> Any:
         raise AnalysisError(f"the spline test of non-linearity {NEEDS_ROWS}")
 
 

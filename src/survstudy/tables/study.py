@@ -195,6 +195,8 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
 
 
 def row_label(r: CoxRow) -> str:
+    if r.kind == "spline":
+        return f"{r.label} (restricted cubic spline)"
     if r.kind == "continuous":
         k = 1.0 if r.per is None else float(r.per)
         if r.unit is None:
@@ -215,7 +217,12 @@ def hr_text(hr: float, lower: float, upper: float) -> str:
     return fmt.hr_ci_text(hr, lower, upper)
 
 
+SPLINE_HR = "see figure (HR curve)"
+
+
 def _hr_text(r: CoxRow) -> str:
+    if r.kind == "spline" and r.estimable:
+        return SPLINE_HR
     if r.reference:
         return fmt.reference()
     if not r.estimable or not math.isfinite(r.hr):
@@ -251,9 +258,13 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
                 text = w[:1].upper() + w[1:]
                 # a PH-test warning concerns the PH p; the others the hazard ratio
                 column = "ph" if "ph" in extra and "PH test" in text else "hr"
+                if "nonlinear" in extra and "non-linearity" in text:
+                    column = "nonlinear"
                 notes.append(Note(len(out), text.rstrip(".") + ".", column))
-        if r.kind == "header" and math.isfinite(r.overall_p):
+        if r.kind in ("header", "spline") and math.isfinite(r.overall_p):
             cells["p"] = _p(r.overall_p)
+        if "nonlinear" in extra:
+            cells["nonlinear"] = _p(r.nonlinearity_p)
         if "logrank" in extra:
             cells["logrank"] = _p(r.logrank_p) if r.kind == "header" else ""
         if "breslow" in extra:
@@ -261,7 +272,7 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
         if "permutation" in extra:
             cells["permutation"] = _permutation_text(r.permutation) if r.kind == "header" else ""
         if "ph" in extra:
-            cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous") else ""
+            cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous", "spline") else ""
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
         if "detectable" in extra:
@@ -427,6 +438,9 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         # the proportional-hazards assumption of each univariable model (issue 22)
         extra.append("ph")
         columns.append(Column("ph", "PH test p"))
+    if any(math.isfinite(r.nonlinearity_p) for r in uni.rows):
+        extra.append("nonlinear")
+        columns.append(Column("nonlinear", "Non-linearity p"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
         f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
@@ -463,6 +477,10 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             "test of scaled Schoenfeld residuals, Kaplan–Meier time scale, as R's cox.zph); "
             "p < 0.05 means the hazard ratio may change over follow-up."
         )
+    if "nonlinear" in extra:
+        foot.append(NONLINEAR_FOOTNOTE)
+    if any(r.kind == "spline" for r in uni.rows):
+        foot.append(SPLINE_FOOTNOTE)
     if uni.precision is not None:
         foot.append(uni.precision.message)
     rows, notes = _cox_rows(uni.rows, extra)
@@ -487,6 +505,9 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
     ties = "Efron" if model.ties == "efron" else "Breslow"
     pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
     extra = ["ph"]
+    if any(math.isfinite(r.nonlinearity_p) for r in model.rows):
+        extra.append("nonlinear")
+        columns.append(Column("nonlinear", "Non-linearity p"))
     firth_cols = _firth_columns(model.rows, pct)
     if firth_cols:
         extra.append("firth")
@@ -536,6 +557,10 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
                 note.replace("for every factor", "for every term")
                 + f" Penalised likelihood-ratio test of the model {_p_sentence(model.firth_lr_p)}."
             )
+    if "nonlinear" in extra:
+        foot.append(NONLINEAR_FOOTNOTE)
+    if any(r.kind == "spline" for r in model.rows):
+        foot.append(SPLINE_FOOTNOTE)
     foot.extend(w.rstrip(".") + "." for w in model.warnings)
     rows, notes = _cox_rows(model.rows, extra)
     return TableModel(
@@ -547,6 +572,20 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         footnotes=foot,
         notes=notes,
     )
+
+
+NONLINEAR_FOOTNOTE = (
+    "Non-linearity p: likelihood-ratio test of a restricted cubic spline with 4 knots at "
+    "Harrell's quantiles against the linear term, in the same model (Harrell 2015; as "
+    "rms::rcs with anova in R); p < 0.05 means one hazard ratio per unit misrepresents the "
+    "covariate's effect."
+)
+SPLINE_FOOTNOTE = (
+    "Restricted cubic spline: the covariate enters as a restricted cubic spline with 4 "
+    "knots at Harrell's quantiles; its p is the overall likelihood-ratio test (3 df), and "
+    "its hazard ratio against a reference value is drawn as a curve with pointwise CIs in "
+    "the figures."
+)
 
 
 def _join(items: list[str]) -> str:
@@ -615,15 +654,18 @@ def sensitivity_table(
             "hr": "" if r.kind == "header" else _hr_text(r),
             "p": "" if r.kind in ("header", "reference") else _p(r.p_value),
         }
-        if r.kind == "header" and math.isfinite(r.overall_p):
+        if r.kind in ("header", "spline") and math.isfinite(r.overall_p):
             cells["p"] = _p(r.overall_p)
         if r.variable in sens.strata:
-            if r.kind in ("header", "continuous"):
+            if r.kind in ("header", "continuous", "spline"):
                 cells["s_hr"] = "stratified"
+        elif o is not None and o.kind == "spline":
+            cells["s_hr"] = "restricted cubic spline (curve not drawn)"
+            cells["s_ph"] = _p(o.ph_p)
         elif o is not None:
             cells["s_hr"] = "" if o.kind == "header" else _hr_text(o)
             cells["s_p"] = "" if o.kind in ("header", "reference") else _p(o.p_value)
-            cells["s_ph"] = _p(o.ph_p) if o.kind in ("header", "continuous") else ""
+            cells["s_ph"] = _p(o.ph_p) if o.kind in ("header", "continuous", "spline") else ""
         kind = {"header": "label", "continuous": "summary", "reference": "reference"}.get(
             r.kind, "level"
         )
