@@ -277,5 +277,18 @@ out$split <- list(call = "survSplit(Surv(time, status) ~ ., data = veteran, cut 
                              coef = unname(coef(fit_sp)), se = unname(sqrt(diag(vcov(fit_sp)))),
                              loglik = fit_sp$loglik))
 
+# ---------------------------------------------------------------- transform: log
+# the univariable model of log(nodes) (gbsg nodes >= 1) and the spline test on the log scale
+g2 <- gbsg; g2$lognodes <- log(g2$nodes)
+fit_log <- coxph(Surv(rfstime, status) ~ lognodes, data = g2)
+s_log <- summary(fit_log)
+out$log_nodes <- list(call = "coxph(Surv(rfstime, status) ~ log(nodes), data = gbsg)",
+                      coef = unname(coef(fit_log)), se = unname(sqrt(diag(vcov(fit_log)))),
+                      hr = unname(s_log$conf.int[, "exp(coef)"]),
+                      lower = unname(s_log$conf.int[, "lower .95"]),
+                      upper = unname(s_log$conf.int[, "upper .95"]),
+                      p = unname(s_log$coefficients[, "Pr(>|z|)"]))
+nonlin_case("gbsg_lognodes_uni", g2, "rfstime", "status", "lognodes", character(0), log(c(1, 3, 5, 10, 20)))
+
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
            "tests/reference/reviewer.json")

@@ -147,7 +147,8 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     """Refuse, before any work, the options whose methods need the rows in memory.
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
-    small-sample methods computed on the patients' rows; with a data engine the
+    small-sample methods computed on the patients' rows, and so are the covariate
+    transforms (log, restricted cubic spline); with a data engine the
     runner has per-time sums only. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
@@ -165,7 +166,16 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
                     ("analyses", "univariable", "permutation"),
                 )
             )
+    if a.univariable:
+        for j, f in enumerate(a.univariable.factors):
+            if f.transform is not None:
+                key = ("analyses", "univariable", "factors", j)
+                asks.append((f"transform: {f.transform}", key))
     for i, m in enumerate(a.multivariable):
+        for j, f in enumerate(m.covariates):
+            if f.transform is not None:
+                key = ("analyses", "multivariable", i, "covariates", j)
+                asks.append((f"transform: {f.transform}", key))
         if m.firth == "always":
             asks.append(("firth: always", ("analyses", "multivariable", i, "firth")))
         if m.ci == "profile":
