@@ -128,12 +128,14 @@ def test_rcs_term_in_the_model_matches_r(rcs: Any) -> None:
     r = NL["gbsg_nodes_full"]
     model = rcs.multivariable[0]
     [row] = _rows(model.rows, "nodes")
-    assert row.kind == "spline" and row.transform == "rcs"
+    assert row.kind == "spline"
+    assert row.transform == "rcs"
     assert close(row.overall_p, r["p_overall"])
     assert close(row.nonlinearity_p, r["p_nonlinear"])
     [curve] = model.splines
     assert list(curve.knots) == r["knots"]
-    assert curve.df_overall == r["df_overall"] and curve.df_nonlinear == r["df_nonlinear"]
+    assert curve.df_overall == r["df_overall"]
+    assert curve.df_nonlinear == r["df_nonlinear"]
     assert curve.reference == r["reference"]  # the median, rms's "Adjust to" value
 
 
@@ -147,7 +149,8 @@ def test_rcs_hr_curve_matches_rms_predict(rcs: Any) -> None:
     np.testing.assert_allclose(curve.lower, r["lower"], rtol=TOL)
     np.testing.assert_allclose(curve.upper, r["upper"], rtol=TOL)
     doc = rcs.to_dict()["multivariable"][0]["splines"][0]
-    assert doc["reference"] == 3 and len(doc["curve"]["hr"]) == 200
+    assert doc["reference"] == 3
+    assert len(doc["curve"]["hr"]) == 200
 
 
 def test_rcs_univariable_matches_r(rcs: Any) -> None:
@@ -197,7 +200,9 @@ def test_log_transform_matches_r(tmp_path: Path) -> None:
     [row] = _rows(res.univariable["RFS"].rows, "nodes")
     r = REF["log_nodes"]
     assert row.transform == "log"
-    assert close(row.hr, r["hr"]) and close(row.lower, r["lower"]) and close(row.upper, r["upper"])
+    assert close(row.hr, r["hr"])
+    assert close(row.lower, r["lower"])
+    assert close(row.upper, r["upper"])
     assert close(row.nonlinearity_p, NL["gbsg_lognodes_uni"]["p_nonlinear"])
     assert row.label == "Positive lymph nodes (natural log)"
 

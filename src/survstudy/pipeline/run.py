@@ -169,13 +169,18 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     if a.univariable:
         for j, f in enumerate(a.univariable.factors):
             if f.transform is not None:
-                key = ("analyses", "univariable", "factors", j)
-                asks.append((f"transform: {f.transform}", key))
+                asks.append(
+                    (f"transform: {f.transform}", ("analyses", "univariable", "factors", j))
+                )
     for i, m in enumerate(a.multivariable):
         for j, f in enumerate(m.covariates):
             if f.transform is not None:
-                key = ("analyses", "multivariable", i, "covariates", j)
-                asks.append((f"transform: {f.transform}", key))
+                asks.append(
+                    (
+                        f"transform: {f.transform}",
+                        ("analyses", "multivariable", i, "covariates", j),
+                    )
+                )
         if m.firth == "always":
             asks.append(("firth: always", ("analyses", "multivariable", i, "firth")))
         if m.ci == "profile":
