@@ -25,7 +25,7 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import diagnostics, engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
@@ -117,8 +117,8 @@ class Selection(Protocol):
         assign: tuple[str, ...],
         categorical: tuple[str, ...],
         days_per_unit: float,
-    ) -> engine.PhFollowUp:
-        """:func:`engine.ph_follow_up` on these rows (β(t) plots, stratified sensitivity
+    ) -> diagnostics.PhFollowUp:
+        """:func:`diagnostics.ph_follow_up` on these rows (β(t) plots, stratified sensitivity
         model); an :class:`AnalysisError` where the rows are not in memory."""
         ...
 
@@ -132,7 +132,7 @@ class Selection(Protocol):
         name: str,
         reference: float | None = None,
     ) -> Any:
-        """:func:`engine.nonlinearity` of design column ``column`` beside the design's other
+        """:func:`diagnostics.nonlinearity` of design column ``column`` beside the design's other
         columns, leaving out columns ``column … column + width − 1`` (a spline's own); an
         :class:`AnalysisError` where the rows are not in memory."""
         ...
@@ -271,8 +271,8 @@ class _MemorySelection:
         assign: tuple[str, ...],
         categorical: tuple[str, ...],
         days_per_unit: float,
-    ) -> engine.PhFollowUp:
-        return engine.ph_follow_up(
+    ) -> diagnostics.PhFollowUp:
+        return diagnostics.ph_follow_up(
             self.x,
             self.t,
             self.e,
@@ -300,7 +300,7 @@ class _MemorySelection:
     ) -> Any:
         idx = np.arange(self.x.shape[1])
         keep = (idx < column) | (idx >= column + width)
-        return engine.nonlinearity(
+        return diagnostics.nonlinearity(
             self.x[:, column],
             self.t,
             self.e,

@@ -17,7 +17,7 @@ import numpy as np
 
 from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import diagnostics, engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.rows import CoxPair, Selection, Survival
@@ -127,7 +127,7 @@ class _EngineSelection:
     ) -> engine.CoxFit | None:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
 
-    def ph_follow_up(self, **_kw: Any) -> engine.PhFollowUp:
+    def ph_follow_up(self, **_kw: Any) -> diagnostics.PhFollowUp:
         raise AnalysisError(f"the sensitivity model and the β(t) plots {NEEDS_ROWS}")
 
     def column(self, j: int) -> np.ndarray:
