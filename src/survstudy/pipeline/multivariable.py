@@ -100,8 +100,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
             warn.add(
                 "PH-VIOLATION",
                 f"{m.name}: the global proportional-hazards test is significant (p < 0.05): "
-                "some hazard ratios may change over follow-up (scaled Schoenfeld residual "
-                "plots and a sensitivity model follow)",
+                "some hazard ratios may change over follow-up",
                 "multivariable",
                 endpoint=m.endpoint,
                 model=m.name,
@@ -220,7 +219,8 @@ def _ph_follow_up(
     except AnalysisError as exc:
         why = warn.add(
             "PH-SENSITIVITY-NOT-FITTED",
-            f"{m.name}: no sensitivity model for the proportional-hazards violation: {exc.message}",
+            f"{m.name}: no sensitivity model or residual plots for the "
+            f"proportional-hazards violation: {exc.message}",
             "multivariable",
             **where,
         )

@@ -128,7 +128,7 @@ class _EngineSelection:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
 
     def ph_follow_up(self, **_kw: Any) -> diagnostics.PhFollowUp:
-        raise AnalysisError(f"the sensitivity model and the β(t) plots {NEEDS_ROWS}")
+        raise AnalysisError(f"the stratified refit {NEEDS_ROWS}")
 
     def column(self, j: int) -> np.ndarray:
         raise AnalysisError(f"a spline {NEEDS_ROWS}")
