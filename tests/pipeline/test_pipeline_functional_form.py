@@ -240,3 +240,28 @@ def test_transform_spec_rules() -> None:
         Factor.model_validate({"nodes": {"reference_value": 4}})
     with pytest.raises(ValidationError):
         Factor.model_validate({"nodes": {"transform": "sqrt"}})
+
+
+def test_few_events_no_spline_test() -> None:
+    """Hand check on the seed study (examples/bclm: 3 PFS events, 3 OS events, 11 DFS events):
+    a univariable spline model has 3 parameters, so fewer than 30 events means no test — the
+    continuous rows keep a null nonlinearity_p and one NONLINEARITY-NOT-TESTED note per table
+    says why; the methods paragraph does not claim the check."""
+    res = _run(ROOT / "examples" / "bclm" / "study.yaml")
+    for ep, uni in res.univariable.items():
+        rows = [r for r in uni.rows if r.kind == "continuous"]
+        assert rows
+        assert all(math.isnan(r.nonlinearity_p) for r in rows), ep
+    notes = [w for w in res.warnings if w.code == "NONLINEARITY-NOT-TESTED"]
+    assert {w.endpoint for w in notes} == set(res.univariable)
+    pfs = next(w for w in notes if w.endpoint == "PFS")
+    assert "3 events for the 3 parameters" in pfs.message
+    assert not any("functional form" in x for x in res.methods["sentences"])
+
+
+def test_methods_sentence_when_tested(demo: Any) -> None:
+    """Text: the GBSG run tested every continuous covariate: the methods paragraph says how."""
+    assert any(
+        "restricted cubic spline with 4 knots at Harrell's quantiles" in x
+        for x in demo.methods["sentences"]
+    )

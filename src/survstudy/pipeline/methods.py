@@ -7,6 +7,7 @@ precision notes, multiplicity, the time unit — as complete sentences and keys.
 
 from __future__ import annotations
 
+import math
 import platform
 from collections.abc import Sequence
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from survstudy.data import Cohort
 from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
-from survstudy.pipeline.context import fmt_num
+from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
 from survstudy.spec import StudySpec
 
@@ -31,6 +32,7 @@ def methods_facts(
     prof: MethodsProfile,
     versions: dict[str, str],
     models: Sequence[Any] = (),
+    univariable: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
@@ -85,17 +87,24 @@ def methods_facts(
         *(a.univariable.factors if a.univariable else []),
         *(f for m in a.multivariable for f in m.covariates),
     ]
-    continuous = [
-        f
-        for f in factors
-        if f.variable in spec.variables and spec.variables[f.variable].type == "continuous"
+    tested = [
+        r.nonlinearity_p
+        for t in [*models, *univariable]
+        for r in getattr(t, "rows", ())
+        if r.kind in ("continuous", "spline")
     ]
-    if continuous and isinstance(cohort, Cohort):
+    if any(math.isfinite(x) for x in tested):
         sentences.append(
             "The functional form of each continuous covariate was checked by a "
             "likelihood-ratio test of a restricted cubic spline with 4 knots at Harrell's "
             "quantiles (the 5th, 35th, 65th and 95th percentiles) against the linear term, "
-            "in the same model (Harrell 2015)."
+            "in the same model (Harrell 2015)"
+            + (
+                "; it was not computed where the spline model would have had fewer than "
+                f"{MIN_EPV} events per parameter."
+                if not all(math.isfinite(x) for x in tested)
+                else "."
+            )
         )
     splines = list(
         dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "rcs")

@@ -21,7 +21,7 @@ import numpy as np
 
 from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine
-from survstudy.pipeline.context import StudyContext, exp_or_inf, fmt_num
+from survstudy.pipeline.context import MIN_EPV, StudyContext, exp_or_inf, fmt_num
 from survstudy.pipeline.design import FactorDesign, spline_design
 from survstudy.pipeline.results import (
     CoxRow,
@@ -415,16 +415,34 @@ def functional_form(
     covariates beside it: ``anova(coxph(… + x), coxph(… + rcs(x, 4)))``) as the rows'
     ``nonlinearity_p``, with a ``NON-LINEAR`` warning below 0.05; a ``transform: rcs``
     covariate gets its overall p and its HR-versus-value curve (:class:`SplineCurve`).
+    The test is not computed (``NONLINEARITY-NOT-TESTED``) when the spline model would have
+    fewer than ``MIN_EPV`` (10) events per parameter: a spline fitted to a handful of events
+    reads noise as a curve.
 
     Where the rows are not in memory (a data engine) the test is not computed (NaN)."""
     prof, warn = ctx.profile, ctx.warn
     out = list(rows)
     curves: list[SplineCurve] = []
     col = 0
+    p = sum(len(d.terms) for d in designs)
     for d in designs:
         width = len(d.terms)
         start, col = col, col + width
         if d.kind != "continuous":
+            continue
+        # the spline model has the other columns and 3 spline columns (4 knots)
+        n_par = p - width + 3
+        if sel.events < MIN_EPV * n_par:
+            # one note per table (identical messages are recorded once)
+            what = where.get("model") or ctx.endpoint_label(str(where.get("endpoint", "")))
+            warn.add(
+                "NONLINEARITY-NOT-TESTED",
+                f"{what}: the spline tests of non-linearity were not computed: "
+                f"{sel.events} events for the {n_par} parameters of a spline model "
+                f"(fewer than {MIN_EPV} per parameter)",
+                section,
+                **where,
+            )
             continue
         try:
             test = sel.nonlinearity(

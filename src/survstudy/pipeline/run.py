@@ -126,7 +126,7 @@ def run_study(
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
         provenance=prov,
-        methods=methods_facts(spec, cohort, prof, versions, models),
+        methods=methods_facts(spec, cohort, prof, versions, models, tuple(univariable.values())),
         quality_issues=tuple(
             {
                 "code": r["code"],
