@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
-from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
+from survstudy.pipeline import engine
+from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.models import (
     cox_rows,
@@ -247,39 +248,42 @@ def _ph_follow_up(
     for t in fu.plot.terms:
         for w in t.warnings:
             warn.add_stat(w, "multivariable", **where)
-    sm = fu.sensitivity
-    if sm is None or fu.fit is None:
+    sfit = fu.fit
+    if fu.kind is None or sfit is None:
         offending = [by_var[v].label for v in fu.offending]
         why = warn.add(
             "PH-SENSITIVITY-NOT-FITTED",
-            f"{m.name}: no stratified sensitivity model: no categorical covariate has a "
-            "proportional-hazards test p < 0.05"
+            f"{m.name}: no sensitivity model: {fu.reason}"
             + (f" (offending: {', '.join(offending)})" if offending else ""),
             "multivariable",
             **where,
         )
         return (), plots, why
-    sfit = fu.fit
     for w in sfit.warnings:
         warn.add_stat(w, "multivariable", **where)
+    unit = ctx.cohort.unit
     rows: list[CoxRow] = []
     offset = 0
     for d in designs:
-        if d.variable in sm.strata:
+        if d.variable in fu.strata:
             continue
-        new = cox_rows(d, sfit, offset, prof.conf_level, n=None, events=None)
-        rows.extend(new)
+        if d.variable in fu.split:
+            rows.extend(_period_rows(d, sfit, offset, fu.cut, unit, prof.conf_level))
+            offset += 2
+            continue
+        rows.extend(cox_rows(d, sfit, offset, prof.conf_level, n=None, events=None))
         offset += len(d.terms)
     ratio, at = _largest_change(table, rows)
-    ph = sm.ph
+    ph = fu.ph
+    handled = set(fu.strata) | set(fu.split)
     return (
         (
             PhSensitivity(
-                kind=sm.kind,
-                strata=tuple(sm.strata),
-                strata_labels=tuple(by_var[v].label for v in sm.strata),
-                offending=tuple(sm.offending),
-                not_stratified=tuple(sm.not_stratified),
+                kind=str(fu.kind),
+                strata=fu.strata,
+                strata_labels=tuple(by_var[v].label for v in fu.strata),
+                offending=fu.offending,
+                not_stratified=tuple(v for v in fu.offending if v not in handled),
                 rows=tuple(rows),
                 n=sel.n,
                 events=sel.events,
@@ -291,11 +295,48 @@ def _ph_follow_up(
                 ),
                 largest_change=ratio,
                 largest_change_label=at,
+                split=fu.split,
+                split_labels=tuple(by_var[v].label for v in fu.split),
+                cut=fu.cut,
+                time_unit=unit,
             ),
         ),
         plots,
         None,
     )
+
+
+def _period_rows(
+    d: FactorDesign, fit: Any, offset: int, cut: float, unit: str, conf_level: float
+) -> list[CoxRow]:
+    """A split continuous covariate's rows: its HR up to the cut and after it (per ``per``
+    units when the spec scales it), each with its Wald CI and p."""
+    z = engine.z_value(conf_level)
+    k = float(d.per) if d.per else 1.0
+    out = []
+    for i, level in enumerate((f"follow-up ≤ {cut:.1f} {unit}", f"follow-up > {cut:.1f} {unit}")):
+        j = offset + i
+        b, se = float(fit.coef[j]), float(fit.se[j])
+        out.append(
+            CoxRow(
+                variable=d.variable,
+                label=d.label,
+                kind="period",
+                level=level,
+                per=k,
+                unit=d.unit,
+                term=f"{d.variable}:period{i + 1}",
+                coef=b,
+                se=se,
+                hr=exp_or_inf(k * b),
+                lower=exp_or_inf(k * (b - z * se)),
+                upper=exp_or_inf(k * (b + z * se)),
+                p_value=float(fit.p[j]),
+                ph_p=fit.ph_p.get(d.variable, float("nan")),
+                estimable=bool(fit.estimable[j]),
+            )
+        )
+    return out
 
 
 def _largest_change(main: list[CoxRow], other: list[CoxRow]) -> tuple[float, str]:

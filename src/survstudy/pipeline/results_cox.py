@@ -223,7 +223,9 @@ class PhSensitivity:
 
     ``kind`` ``stratified``: the offending categorical covariates (``strata``, PH p < 0.05)
     leave the linear predictor and define strata (one baseline hazard per combination of
-    their levels). ``rows`` are the remaining covariates' rows, as the model's own;
+    their levels); ``split`` (no offending covariate is categorical): each offending
+    continuous covariate (``split``) gets one HR up to ``cut`` (the median follow-up, in
+    ``time_unit``) and one after it (rows of kind ``period``). ``rows`` are the remaining covariates' rows, as the model's own;
     ``offending`` every covariate with PH p < 0.05 in the model, ``not_stratified`` the
     offending ones the refit leaves in (continuous). ``largest_change`` is the largest
     ratio max(HR_s/HR, HR/HR_s) over the terms both models estimate, at ``largest_change_label``.
@@ -243,6 +245,10 @@ class PhSensitivity:
     ph_terms: tuple[tuple[str, float, int, float], ...] = ()  # (variable, chisq, df, p)
     largest_change: float = float("nan")
     largest_change_label: str = ""
+    split: tuple[str, ...] = ()  # kind split: the covariates with one HR per period
+    split_labels: tuple[str, ...] = ()
+    cut: float = float("nan")  # kind split: the cut (median follow-up), in time_unit
+    time_unit: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -263,6 +269,8 @@ class PhSensitivity:
             "n": self.n,
             "events": self.events,
             "largest_hr_ratio": _f(self.largest_change),
+            "split": list(self.split),
+            "cut": _f(self.cut),
         }
 
 

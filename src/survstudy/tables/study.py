@@ -13,6 +13,7 @@ columns are endpoints).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -603,7 +604,14 @@ def sensitivity_sentence(model: ModelResult, sens: PhSensitivity) -> str:
         f"The global proportional-hazards test of the multivariable model ({model.name}) gave "
         f"{_p_sentence(model.ph_global_p)}"
         + (f" ({_join(offending)} with a PH test p < 0.05)" if offending else "")
-        + f"; in a sensitivity model stratified on {_join(strata)}, "
+        + (
+            f"; in a sensitivity model stratified on {_join(strata)}, "
+            if sens.kind == "stratified"
+            else "; in a sensitivity model in which "
+            f"{_join([_lower_first(x) for x in sens.split_labels])} had one hazard ratio up "
+            f"to the median follow-up ({fmt.number(sens.cut, digits=1)} {sens.time_unit}) and "
+            "one after it, "
+        )
     )
     if math.isfinite(sens.largest_change):
         pct = (sens.largest_change - 1.0) * 100.0
@@ -621,7 +629,19 @@ def sensitivity_sentence(model: ModelResult, sens: PhSensitivity) -> str:
             f" The effect of {_join(rest)} (continuous, not stratified) may change over "
             "follow-up: see the scaled Schoenfeld residual plots."
         )
+    for v in sens.split:
+        first, second = (r for r in sens.rows if r.variable == v and r.kind == "period")
+        text += (
+            f" The hazard ratio of {_lower_first(row_label(_as_continuous(first)))} was "
+            f"{_hr_text(first)} up to {fmt.number(sens.cut, digits=1)} {sens.time_unit} and "
+            f"{_hr_text(second)} after."
+        )
     return text
+
+
+def _as_continuous(r: CoxRow) -> CoxRow:
+    """A ``period`` row labelled as its covariate's continuous row ("Age (per 10 years)")."""
+    return replace(r, kind="continuous")
 
 
 def sensitivity_table(
@@ -629,7 +649,7 @@ def sensitivity_table(
 ) -> TableModel:
     """The main model's and the sensitivity model's hazard ratios side by side."""
     pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
-    what = "Stratified model" if sens.kind == "stratified" else "Sensitivity model"
+    what = "Stratified model" if sens.kind == "stratified" else "Time-split model"
     columns = [
         Column("variable", "Variable"),
         Column("hr", f"{model.name}: adjusted HR ({pct} CI)"),
@@ -656,9 +676,13 @@ def sensitivity_table(
         }
         if r.kind in ("header", "spline") and math.isfinite(r.overall_p):
             cells["p"] = _p(r.overall_p)
+        periods = [x for x in sens.rows if x.variable == r.variable and x.kind == "period"]
         if r.variable in sens.strata:
             if r.kind in ("header", "continuous", "spline"):
                 cells["s_hr"] = "stratified"
+        elif periods:
+            cells["s_hr"] = "by period of follow-up:"
+            cells["s_ph"] = _p(periods[0].ph_p)
         elif o is not None and o.kind == "spline":
             cells["s_hr"] = "restricted cubic spline (curve not drawn)"
             cells["s_ph"] = _p(o.ph_p)
@@ -678,16 +702,39 @@ def sensitivity_table(
                 level=r.level,
             )
         )
+        if r.kind == "continuous":
+            for o in periods:
+                rows.append(
+                    Row(
+                        kind="level",
+                        cells={
+                            "variable": str(o.level),
+                            "s_hr": _hr_text(o),
+                            "s_p": _p(o.p_value),
+                        },
+                        indent=1,
+                        variable=o.variable,
+                        level=o.level,
+                    )
+                )
     ties = "Efron" if model.ties == "efron" else "Breslow"
+    how = (
+        "Stratified model: the covariates whose proportional-hazards test gave p < 0.05 in "
+        "the main model and are categorical "
+        f"({_join([_lower_first(x) for x in sens.strata_labels])}) define strata (one baseline "
+        "hazard per combination of their levels) instead of hazard ratios."
+        if sens.kind == "stratified"
+        else "Time-split model: no covariate whose proportional-hazards test gave p < 0.05 is "
+        "categorical, so follow-up was split at the median follow-up (reverse Kaplan–Meier, "
+        f"{fmt.number(sens.cut, digits=1)} {sens.time_unit}) and each of them "
+        f"({_join([_lower_first(x) for x in sens.split_labels])}) has one hazard ratio per "
+        "period (counting-process data, as R's survSplit)."
+    )
     foot = [
         sensitivity_sentence(model, sens),
         f"Multivariable Cox regression ({ties} method for ties), {fmt.count(sens.n)} patients, "
-        f"{fmt.count(sens.events)} events. Stratified model: the covariates whose "
-        "proportional-hazards test gave p < 0.05 in the main model and are categorical "
-        f"({_join([_lower_first(x) for x in sens.strata_labels])}) define strata (one baseline "
-        "hazard per combination of their levels) instead of hazard ratios. p from the Wald "
-        f"test; {pct} CIs are Wald intervals. PH test p: Grambsch–Therneau test in the "
-        "stratified model.",
+        f"{fmt.count(sens.events)} events. {how} p from the Wald test; {pct} CIs are Wald "
+        "intervals. PH test p: Grambsch–Therneau test in the sensitivity model.",
     ]
     return TableModel(
         key=multivariable_key(model.name) + "_sensitivity",
