@@ -185,3 +185,93 @@ def test_univariable_table_shows_the_ph_p(results: Any) -> None:
     assert age.cells["ph"] == fmt.p_value(GBSG["univariable"]["age"]["zph_p"][0])
     grade = next(row for row in uni.rows if row.variable == "grade" and row.kind == "label")
     assert grade.cells["ph"] == fmt.p_value(GBSG["univariable"]["grade_f"]["zph_p"][0])
+
+
+# ----------------------------------------------------------------- no categorical offender
+
+
+@pytest.fixture(scope="module")
+def split_results(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo's model without meno and grade: its PH violations (age, pgr, er) are all
+    continuous (R: cox.zph p 0.0008, 0.023, 0.015; hormon 0.61)."""
+    text = SPEC.read_text(encoding="utf-8").replace(
+        "path: gbsg.csv", f"path: {(SPEC.parent / 'gbsg.csv').as_posix()}"
+    )
+    head, tail = text.split("multivariable:", 1)
+    tail = tail.replace("        - meno\n", "").replace("        - grade\n", "")
+    path = tmp_path_factory.mktemp("split") / "study.yaml"
+    path.write_text(head + "multivariable:" + tail, encoding="utf-8")
+    spec = load_spec(path)
+    return run_study(spec, build_cohort(spec), profile="standard")
+
+
+def test_split_sensitivity_matches_r_survsplit_coxph(split_results: Any) -> None:
+    """R reference: survSplit at the reverse-KM median follow-up (1645 days), then
+    coxph(Surv(tstart, rfstime, status) ~ hormon_f + size10 + nodes + age10:strata(tgroup) +
+    pgr100:strata(tgroup) + er100:strata(tgroup)): HR, limits and p per period, and cox.zph of
+    that fit (2 df per split covariate)."""
+    r = REF["split_sensitivity"]
+    model = split_results.to_dict()["multivariable"][0]
+    assert close(model["ph_test"]["p_value"], r["zph_p"][-1])
+    [sens] = model["sensitivity"]
+    assert sens["kind"] == "split"
+    assert sens["strata"] == []
+    assert sens["split"] == ["age", "pgr", "er"]
+    days = split_results.methods["days_per_unit"]
+    assert close(sens["cut"] * days, r["cut_days"])
+    r_term = {
+        ("hormon", None): "hormon_f1",
+        ("size", 10.0): "size10",
+        ("nodes", 1.0): "nodes",
+        ("age", 1): "age10:strata(tgroup)tgroup=1",
+        ("age", 2): "age10:strata(tgroup)tgroup=2",
+        ("pgr", 1): "strata(tgroup)tgroup=1:pgr100",
+        ("pgr", 2): "strata(tgroup)tgroup=2:pgr100",
+        ("er", 1): "strata(tgroup)tgroup=1:er100",
+        ("er", 2): "strata(tgroup)tgroup=2:er100",
+    }
+    seen = set()
+    for row in sens["rows"]:
+        if row["kind"] == "period":
+            key: tuple[str, Any] = (row["variable"], int(row["term"][-1]))
+        elif row["kind"] == "level":
+            key = (row["variable"], None)
+        elif row["kind"] == "continuous":
+            key = (row["variable"], row["per"])
+        else:
+            continue
+        if key not in r_term:
+            continue
+        j = r["terms"].index(r_term[key])
+        assert close(row["hr"], r["hr"][j]), key
+        assert close(row["lower"], r["lower"][j]), key
+        assert close(row["upper"], r["upper"][j]), key
+        assert close(row["p_value"], r["p"][j], 1e-5), key
+        seen.add(key)
+    assert seen == set(r_term)
+    ph = sens["ph_test"]
+    assert close(ph["p_value"], r["split_zph_p"][-1])
+    assert ph["df"] == r["split_zph_df"][-1]
+    by_term = {t["term"]: t for t in ph["terms"]}
+    for name, ours in (("age10:strata(tgroup)", "age"), ("strata(tgroup):er100", "er")):
+        i = r["split_zph_terms"].index(name)
+        assert by_term[ours]["df"] == 2
+        assert close(by_term[ours]["chisq"], r["split_zph_chisq"][i])
+
+
+def test_split_sensitivity_table_and_sentence(split_results: Any) -> None:
+    """Text: one HR per period under each split covariate, the cut in months
+    (1645 / 30.4375 = 54.0) and R's HRs of age (0.95, 1.70) in the sentence."""
+    r = REF["split_sensitivity"]
+    model = split_results.multivariable[0]
+    table = next(t for t in study_tables(split_results) if t.key.endswith("_sensitivity"))
+    labels = [row.cells["variable"] for row in table.rows]
+    i = labels.index("Age (per 10 years)")
+    assert labels[i + 1 : i + 3] == ["follow-up ≤ 54.0 months", "follow-up > 54.0 months"]
+    j = r["terms"].index("age10:strata(tgroup)tgroup=2")
+    after = fmt.hr_ci_text(r["hr"][j], r["lower"][j], r["upper"][j])
+    assert table.rows[i + 2].cells["s_hr"] == after
+    sentence = table.footnotes[0]
+    assert "one hazard ratio up to the median follow-up (54.0 months)" in sentence
+    assert f"and {after} after" in sentence
+    assert model.sensitivity[0].kind == "split"
