@@ -275,3 +275,26 @@ def test_split_sensitivity_table_and_sentence(split_results: Any) -> None:
     assert "one hazard ratio up to the median follow-up (54.0 months)" in sentence
     assert f"and {after} after" in sentence
     assert model.sensitivity[0].kind == "split"
+
+
+def test_methods_name_the_refit(results: Any, split_results: Any) -> None:
+    """Text: the methods paragraph names the sensitivity refit that was run, and only it."""
+    strat = " ".join(results.methods["sentences"])
+    split = " ".join(split_results.methods["sentences"])
+    assert "Schoenfeld residuals" in strat
+    assert "refitted stratified on the categorical covariates" in strat
+    assert "median follow-up for the continuous covariates" not in strat
+    assert "median follow-up for the continuous covariates" in split
+    assert "refitted stratified" not in split
+
+
+def test_no_follow_up_when_ph_holds() -> None:
+    """Property: a study without a failing global PH test (the seed study, examples/bclm, has
+    no multivariable model) gets no sensitivity model, no residual plots, no sentence."""
+    spec = load_spec(ROOT / "examples" / "bclm" / "study.yaml")
+    res = run_study(spec, build_cohort(spec))
+    for m in res.multivariable:
+        assert not (math.isfinite(m.ph_global_p) and m.ph_global_p < 0.05)
+        assert m.sensitivity == ()
+        assert m.ph_plots == ()
+    assert not any("Schoenfeld residuals" in x for x in res.methods["sentences"])

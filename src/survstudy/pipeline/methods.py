@@ -118,13 +118,24 @@ def methods_facts(
         )
     if logs:
         sentences.append(f"{_join(logs)} entered the models as natural logarithms.")
-    if any(getattr(m, "sensitivity", ()) or getattr(m, "ph_plots", ()) for m in models):
+    kinds = {s.kind for m in models for s in getattr(m, "sensitivity", ())}
+    if kinds or any(getattr(m, "ph_plots", ()) for m in models):
+        refit = {
+            "stratified": "stratified on the categorical covariates whose test gave p < 0.05",
+            "split": "with one hazard ratio before and one after the median follow-up for the "
+            "continuous covariates whose test gave p < 0.05 (none being categorical)",
+        }
         sentences.append(
             "Where a model's global proportional-hazards test gave p < 0.05, the scaled "
             "Schoenfeld residuals of each covariate were plotted against time (Kaplan–Meier "
-            "scale) with a natural-spline smooth (Grambsch and Therneau 1994), and the model "
-            "was refitted stratified on the categorical covariates whose test gave p < 0.05 "
-            "as a sensitivity analysis."
+            "scale) with a natural-spline smooth (Grambsch and Therneau 1994)"
+            + (
+                ", and the model was refitted "
+                + " or ".join(refit[k] for k in sorted(kinds))
+                + " as a sensitivity analysis."
+                if kinds
+                else "."
+            )
         )
     firth = {a.univariable.firth} if a.univariable else set()
     firth |= {m.firth for m in a.multivariable}
