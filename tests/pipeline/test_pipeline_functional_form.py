@@ -265,3 +265,18 @@ def test_methods_sentence_when_tested(demo: Any) -> None:
         "restricted cubic spline with 4 knots at Harrell's quantiles" in x
         for x in demo.methods["sentences"]
     )
+
+
+def test_transform_of_a_categorical_variable_is_refused(tmp_path: Path) -> None:
+    """Spec: grade is categorical, so transform: rcs is an error naming the variable."""
+    text = SPEC.read_text(encoding="utf-8").replace(
+        "path: gbsg.csv", f"path: {(SPEC.parent / 'gbsg.csv').as_posix()}"
+    )
+    head, tail = text.split("multivariable:", 1)
+    tail = tail.replace("        - grade\n", "        - {grade: {transform: rcs}}\n")
+    path = tmp_path / "study.yaml"
+    path.write_text(head + "multivariable:" + tail, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        _run(path)
+    assert err.value.code == "SPEC-TRANSFORM-TYPE"
+    assert "'grade'" in err.value.message
