@@ -151,3 +151,30 @@ def test_small_sample_methods_are_refused_or_flagged(tmp_path: Path) -> None:
         assert "ci: profile" in info.value.message
     finally:
         eng.close()
+
+
+def test_covariate_transform_is_refused_with_an_engine(tmp_path: Path) -> None:
+    """Property: transform: rcs (spline columns from the patients' values) needs the rows; with
+    an engine the spec is refused before any work, naming the covariate's key."""
+    from survstudy.engines import get_engine
+
+    raw = (ROOT / "examples" / "gbsg" / "study.yaml").read_text()
+    head, tail = raw.split("multivariable:", 1)
+    tail = tail.replace("        - nodes\n", "        - {nodes: {transform: rcs}}\n", 1)
+    path = tmp_path / "study.yaml"
+    path.write_text(
+        (head + "multivariable:" + tail).replace(
+            "path: gbsg.csv", f"path: {ROOT / 'examples' / 'gbsg' / 'gbsg.csv'}"
+        )
+    )
+    spec = load_spec(path)
+    derived = derive_from_cohort(build_cohort(spec), tmp_path / "cohort")
+    eng = get_engine("duckdb", threads=1)
+    try:
+        with pytest.raises(SpecError) as info:
+            run_study(spec, derived, data_engine=eng)
+    finally:
+        eng.close()
+    assert info.value.code == "SPEC-ENGINE-UNSUPPORTED"
+    assert "transform: rcs" in info.value.message
+    assert info.value.key == "analyses.multivariable.0.covariates.5"
