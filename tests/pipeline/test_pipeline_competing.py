@@ -231,15 +231,16 @@ def _without_fine_gray(tmp_path: Path) -> Path:
     return spec
 
 
-def _same(a: Any, b: Any, path: str = "") -> None:
+def _same(a: Any, b: Any, path: str = "", skip: frozenset[str] = frozenset()) -> None:
     if isinstance(a, dict):
         assert set(a) == set(b), path
         for k in a:
-            _same(a[k], b[k], f"{path}.{k}")
+            if k not in skip:
+                _same(a[k], b[k], f"{path}.{k}", skip)
     elif isinstance(a, list):
         assert len(a) == len(b), path
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _same(x, y, f"{path}[{i}]")
+            _same(x, y, f"{path}[{i}]", skip)
     elif isinstance(a, float) and isinstance(b, float):
         assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), (path, a, b)
     else:
@@ -256,8 +257,16 @@ def test_engine_duckdb_equals_memory(tmp_path: Path) -> None:
     duck = run_spec(spec, engine="duckdb").results.to_dict()
     assert mem["endpoints"]["PCM"]["competing"] is True
     assert mem["km"][1]["gray"] is not None
-    for key in ("endpoints", "km", "multivariable"):
+    for key in ("endpoints", "km"):
         _same(mem[key], duck[key], key)
+    # the spline test of non-linearity needs the rows (null with an engine, and a warning
+    # saying so): everything else of the cause-specific model is equal
+    _same(
+        mem["multivariable"],
+        duck["multivariable"],
+        "multivariable",
+        frozenset({"nonlinearity_p", "warnings"}),
+    )
 
 
 def test_fine_gray_needs_competing_events(tmp_path: Path) -> None:

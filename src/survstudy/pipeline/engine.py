@@ -21,6 +21,7 @@ __all__ = [
     "CoxFit",
     "adjust_p",
     "categorical_test",
+    "collect_cox",
     "continuous_test",
     "cox",
     "cox_engine_fits",

@@ -22,7 +22,15 @@ from survstudy.pipeline.results_common import (
     StudyWarning,
 )
 from survstudy.pipeline.results_competing import CIFPoint, CIFSummary, GrayTest
-from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
+from survstudy.pipeline.results_cox import (
+    CoxRow,
+    FirthEstimate,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    SplineCurve,
+    UnivariableResult,
+)
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -53,9 +61,12 @@ __all__ = [
     "MethodsProfile",
     "ModelResult",
     "PermutationTest",
+    "PhPlot",
+    "PhSensitivity",
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "SplineCurve",
     "StudyResults",
     "StudyWarning",
     "Table1Result",
