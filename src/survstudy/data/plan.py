@@ -126,10 +126,12 @@ from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 __all__ = [
     "CohortPlan",
     "Output",
+    "analysis_uses",
     "compile_plan",
     "dates_rule",
     "endpoint_names",
     "event_rule",
+    "exposure_column",
     "horizon_rule",
     "immortal_time_pairs",
 ]
@@ -389,6 +391,7 @@ class _Compiler:
         self.endpoints()
         self.variable_outputs()
         self.immortal_time()
+        self.exposure_times()
         for ep_name in spec.endpoints:
             t, e, s = endpoint_names(ep_name)
             tn, en, sn = endpoint_columns(ep_name)
@@ -596,6 +599,32 @@ class _Compiler:
                     },
                 )
             )
+
+    def exposure_times(self) -> None:
+        """Per time-dependent variable and endpoint with a start date, the days from the
+        start to the exposure date (missing without one): the column
+        ``exposure_column(var, ep)`` that the time-dependent analyses split at."""
+        spec = self.spec
+        for vname, var in spec.variables.items():
+            if var.time_dependent is None:
+                continue
+            date = name(var.time_dependent.from_)
+            for ep_name, ep in spec.endpoints.items():
+                if ep.start is None:
+                    continue
+                start = name(ep.start)
+                col = exposure_column(vname, ep_name)
+                src = f"#exposure:{vname}:{ep_name}"
+                self.add(
+                    Compute(
+                        src,
+                        case(
+                            [(and_(present(start), present(date)), minus(date, start))],
+                            Null("number"),
+                        ),
+                    )
+                )
+                self.outputs.append(Output(col, src, "number"))
 
     def pair_check(self, code: str, var: str, start: str, cond: PlanNode) -> None:
         """A check about two dates, declared once however many endpoints share them."""
@@ -900,9 +929,14 @@ def _dates_used(spec: StudySpec, vname: str, seen: set[str] | None = None) -> se
     return out
 
 
+def exposure_column(var: str, ep: str) -> str:
+    """The cohort column of time-dependent ``var``'s exposure time (days) for endpoint ``ep``."""
+    return f"{var}__exposure__{ep}"
+
+
 def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
     """(variable, endpoint) pairs where an analysis compares an endpoint by a variable:
-    univariable factors, multivariable covariates and strata, KM groups."""
+    univariable factors, multivariable covariates and strata, KM and landmark groups."""
     a = spec.analyses
     pairs: list[tuple[str, str]] = []
     if a.univariable is not None:
@@ -912,15 +946,19 @@ def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
         pairs += [(f.variable, m.endpoint) for f in m.covariates]
         pairs += [(s, m.endpoint) for s in m.strata]
     pairs += [(k.by, k.endpoint) for k in a.km if k.by is not None]
+    pairs += [(lm.by, lm.endpoint) for lm in a.landmark]
     return list(dict.fromkeys(pairs))
 
 
 def immortal_time_pairs(spec: StudySpec) -> list[tuple[str, str, str]]:
     """(variable, date, endpoint) triples the IMMORTAL-TIME guard checks: the variable is
     a group or covariate of the endpoint (:func:`analysis_uses`), the endpoint starts at a
-    date, and the variable is derived from ``date`` (another date than the start)."""
+    date, and the variable is derived from ``date`` (another date than the start); a
+    variable declared ``time_dependent`` is analysed as such and not checked."""
     out: list[tuple[str, str, str]] = []
     for var, ep_name in analysis_uses(spec):
+        if var in spec.variables and spec.variables[var].time_dependent is not None:
+            continue
         ep = spec.endpoints.get(ep_name)
         if ep is None or ep.start is None:
             continue

@@ -381,9 +381,10 @@ CHECKS: dict[str, CheckKind] = {
                     "'{date}', which is after the start of {endpoint} ('{start}') for {n} "
                     "patient(s): comparing them from the start credits the exposed group with "
                     "the time they had to survive to be exposed (immortal-time bias)",
-                    "declare it time-dependent (time_dependent: {{from: {date}}}) or compare "
-                    "it at a landmark (analyses.landmark: [{{endpoint: {endpoint}, at: ..., "
-                    "by: {var}}}])",
+                    "declare it time-dependent (time_dependent: {{from: {date}}}: Cox models "
+                    "split the follow-up at the date), or compare patients by their status at "
+                    "a landmark (analyses.landmark: [{{endpoint: {endpoint}, at: ..., by: "
+                    "{var}}}], with {var} time-dependent)",
                 ),
             ),
         ),

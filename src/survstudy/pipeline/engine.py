@@ -41,6 +41,12 @@ __all__ = [
 KM = Any  # survstudy.stats.km.KaplanMeierResult
 
 
+def _errors() -> Any:
+    import survstudy.errors
+
+    return survstudy.errors
+
+
 def _stats(name: str) -> Any:
     """A :mod:`survstudy.stats` module, imported on first use (keeps ``run`` imports light)."""
     import importlib
@@ -70,8 +76,19 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- KM
 
 
-def kaplan_meier(time: np.ndarray, event: np.ndarray, *, conf_type: str, conf_level: float) -> KM:
-    return _stats("km").kaplan_meier(time, event, conf_type=conf_type, conf_level=conf_level)
+def kaplan_meier(
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    conf_type: str,
+    conf_level: float,
+    start: np.ndarray | None = None,
+) -> KM:
+    """Kaplan–Meier; ``start``: rows ``(start, time]`` (delayed entry, split follow-up)."""
+    extra: dict[str, Any] = {} if start is None else {"start": start}
+    return _stats("km").kaplan_meier(
+        time, event, conf_type=conf_type, conf_level=conf_level, **extra
+    )
 
 
 def r_median(km: KM) -> tuple[float, float, float]:
@@ -127,12 +144,53 @@ def _nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
+# --------------------------------------------------------------------------- split follow-up
+
+
+def split_follow_up(
+    time: np.ndarray, event: np.ndarray, exposures: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Each patient's ``(0, time]`` split at every exposure time of ``exposures`` (one array
+    of days per variable, NaN: never), as R's ``tmerge(..., tdc(t1), tdc(t2), …)``
+    (:func:`survstudy.stats.timedep.tdc_split`): (patient, start, stop, event, one 0/1
+    array per variable). A row ``(a, b]`` is exposed when the exposure time is ``<= a``:
+    an exposure on or before time zero holds from the start, one at or after the end
+    of follow-up never. ``time`` must be positive.
+    """
+    n = time.size
+    times = np.concatenate(exposures) if exposures else np.zeros(0)
+    patient = np.tile(np.arange(n), len(exposures))
+    sp = _stats("timedep").tdc_split(
+        np.zeros(n), time, event, patient, times, np.ones(times.size), init=0.0
+    )
+    with np.errstate(invalid="ignore"):
+        flags = [(te[sp.patient] <= sp.start).astype(float) for te in exposures]
+    return sp.patient, sp.start, sp.stop, sp.event.astype(float), flags
+
+
+def number_at_risk(times: np.ndarray, stop: np.ndarray, start: np.ndarray) -> tuple[int, ...]:
+    """Rows at risk at each of ``times`` exactly (``start < t <= stop``)."""
+    nr = _stats("riskset").number_at_risk(times, stop, start=start)
+    return tuple(int(x) for x in np.asarray(nr, dtype=float).reshape(-1))
+
+
 # --------------------------------------------------------------------------- tests
 
 
-def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str) -> GroupTest:
-    """k-sample test with the given weights; ``codes`` are group indices (>= 0)."""
-    return _group_test(_stats("logrank").logrank_test(time, event, codes, weights=weights), weights)
+def logrank(
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    weights: str,
+    *,
+    start: np.ndarray | None = None,
+) -> GroupTest:
+    """k-sample test with the given weights; ``codes`` are group indices (>= 0).
+
+    ``start``: counting-process rows ``(start, time]`` (a time-dependent group: the
+    Mantel–Byar test)."""
+    res = _stats("logrank").logrank_test(time, event, codes, weights=weights, start=start)
+    return _group_test(res, weights)
 
 
 def _group_test(res: Any, weights: str) -> GroupTest:
@@ -205,6 +263,11 @@ class CoxFit:
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
     ci = kwargs.pop("ci", "wald")
+    if ci == "profile" and kwargs.get("start") is not None:
+        raise _errors().AnalysisError(
+            "profile-likelihood limits are not available for a time-dependent covariate "
+            "(split follow-up); Wald limits are used with ci: wald"
+        )
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
     return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
@@ -223,12 +286,15 @@ def cox(
     term_names: tuple[str, ...] | None = None,
     assign: tuple[str, ...] | None = None,
     ci: str = "wald",
+    start: np.ndarray | None = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
-    instead of Wald limits.
+    instead of Wald limits. ``start``: counting-process rows ``(start, time]`` (split
+    follow-up of a time-dependent covariate), Wald limits only.
     """
+    extra: dict[str, Any] = {} if start is None else {"start": start}
     # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
     # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
     # numpy RuntimeWarning on the user's terminal.
@@ -244,6 +310,7 @@ def cox(
             assign=assign,
             concordance=concordance,
             ci=ci,
+            **extra,
         )
     return _collect_cox(res, ph_test=ph_test, concordance=concordance)
 

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
+from survstudy.pipeline import split
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
@@ -47,7 +48,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
                 key="analyses.multivariable",
             )
         strata.append(sd)
-    sel = rows.select(m.endpoint, designs, strata=strata)
+    sel, td = split.select(ctx, m.endpoint, designs, strata=strata)
     n, events = sel.n, sel.events
     n_dropped = rows.n_known(m.endpoint) - n
     p = sum(len(d.terms) for d in designs)
@@ -110,6 +111,10 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     offset = 0
     for d in designs:
         new = cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
+        if d.variable in td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, d.variable))
+            )
         if ffit is not None and freason is not None:
             new = firth_rows(new, d, ffit, offset, freason)
         for i, r in enumerate(new):
@@ -150,6 +155,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
         ci=m.ci,
+        time_dependent=td,
     )
     return model, diffs
 

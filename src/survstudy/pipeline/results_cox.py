@@ -129,6 +129,7 @@ class UnivariableResult:
     precision: Precision | None = None
     power: float = 0.8  # of the rows' detectable_hr
     alpha: float = 0.05
+    time_dependent: tuple[str, ...] = ()  # factors fitted on split follow-up
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
@@ -142,6 +143,8 @@ class UnivariableResult:
             "ci": self.ci,
             "permutation": self.permutation,
             "precision": self.precision.to_dict() if self.precision else None,
+            # only with time-dependent factors (earlier results.json files unchanged)
+            **({"time_dependent": list(self.time_dependent)} if self.time_dependent else {}),
         }
 
 
@@ -176,8 +179,10 @@ class ModelResult:
     firth_lr_df: int = 0
     firth_lr_p: float = float("nan")
     ci: str = "wald"  # the spec's ci option: wald | profile
+    time_dependent: tuple[str, ...] = ()  # covariates fitted on split follow-up
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"time_dependent": list(self.time_dependent)} if self.time_dependent else {}
         return {
             "name": self.name,
             "estimable": self.estimable,
@@ -215,6 +220,7 @@ class ModelResult:
             "strata": list(self.strata),
             "rows": [r.to_dict() for r in self.rows],
             "warnings": list(self.warnings),
+            **extra,
         }
 
 

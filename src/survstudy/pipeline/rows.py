@@ -18,6 +18,7 @@ and known values of the factors (and strata) it uses, i.e. complete cases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,7 +33,16 @@ from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_memory import MemoryTable1
 from survstudy.spec import StudySpec
 
-__all__ = ["CoxPair", "MemoryRows", "Rows", "Selection", "Survival"]
+__all__ = ["CoxPair", "Exposure", "MemoryRows", "Rows", "Selection", "Survival"]
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A time-dependent binary for one endpoint: per patient the days from the endpoint's
+    start to the exposure (NaN: never), and the level that means exposed."""
+
+    days: np.ndarray
+    level: str
 
 
 @dataclass(frozen=True)
@@ -144,8 +154,54 @@ class Rows(Protocol):
         """The summaries Table 1 is built from (:mod:`survstudy.pipeline.table1`)."""
         ...
 
+    def select_split(
+        self,
+        ep: str,
+        designs: list[FactorDesign],
+        exposures: Mapping[str, Exposure],
+        *,
+        strata: list[FactorDesign] | None = None,
+        group: FactorDesign | None = None,
+    ) -> Selection:
+        """:meth:`select` with the time-dependent factors of ``exposures`` taking their
+        value per interval of the follow-up split at their exposure times."""
+        ...
+
+    def km_groups_split(
+        self,
+        ep: str,
+        by: FactorDesign,
+        exposure: Exposure,
+        times: list[float],
+        *,
+        conf_type: str,
+        conf_level: float,
+    ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
+        """Simon–Makuch curves: :meth:`km_groups` by a time-dependent ``by`` on the split
+        follow-up (patients move between curves; n counts the patients of each curve),
+        each with the exact number at risk at ``times`` (days; rows with
+        ``start < t <= stop``, at 0 the rows that start there)."""
+        ...
+
+    def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(time in days, event 0/1, known) per patient (landmark analyses)."""
+        ...
+
+    def exposure_days(self, column: str) -> np.ndarray:
+        """A time-dependent variable's exposure times (days from the endpoint's start)."""
+        ...
+
 
 # --------------------------------------------------------------------------- memory
+
+
+def _level_indicator(d: FactorDesign, exposed: np.ndarray, level: str) -> np.ndarray:
+    """A binary design's column on split rows: 1 where the row's level is the term's."""
+    assert len(d.term_levels) <= 1
+    if not d.term_levels:
+        return np.zeros((exposed.size, 0))
+    on = exposed if d.term_levels[0] == level else 1.0 - exposed
+    return on.reshape(-1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +213,7 @@ class _MemorySelection:
     strata: np.ndarray | None
     n: int
     events: int
+    start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
 
     def cox(
         self,
@@ -181,6 +238,7 @@ class _MemorySelection:
             term_names=term_names,
             assign=assign,
             ci=ci,
+            start=self.start,
         )
 
     def cox_pair(
@@ -207,10 +265,12 @@ class _MemorySelection:
 
     def logrank(self, weights: str) -> GroupTest:
         assert self.codes is not None
-        return engine.logrank(self.t, self.e, self.codes, weights)
+        return engine.logrank(self.t, self.e, self.codes, weights, start=self.start)
 
     def permutation(self, option: str, seed: int, n_resamples: int) -> Any:
         assert self.codes is not None
+        if self.start is not None:
+            return None  # patients move between groups: no permutation of labels
         return engine.logrank_permutation(
             self.t, self.e, self.codes, option=option, seed=seed, n_resamples=n_resamples
         )
@@ -218,6 +278,8 @@ class _MemorySelection:
     def firth(
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None:
+        if self.start is not None:
+            return None  # the Firth fit of split follow-up is not implemented
         return engine.cox_firth(
             self.x,
             self.t,
@@ -292,6 +354,100 @@ class MemoryRows:
             n=int(mask.sum()),
             events=int(e.sum()),
         )
+
+    def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.cohort.survival_data(ep)
+
+    def exposure_days(self, column: str) -> np.ndarray:
+        return np.asarray(self.cohort.columns[column], dtype=float)
+
+    def select_split(
+        self,
+        ep: str,
+        designs: list[FactorDesign],
+        exposures: Mapping[str, Exposure],
+        *,
+        strata: list[FactorDesign] | None = None,
+        group: FactorDesign | None = None,
+    ) -> Selection:
+        # complete cases as select(); a patient without follow-up (time 0) has no interval
+        base = self.select(ep, designs, strata=strata, group=group)
+        assert isinstance(base, _MemorySelection)
+        t_all, e_all, ok = self.cohort.survival_data(ep)
+        mask = ok.copy()
+        for d in designs:
+            mask &= ~d.missing
+        for sd in strata or []:
+            assert sd.codes is not None
+            mask &= sd.codes >= 0
+        if group is not None:
+            assert group.codes is not None
+            mask &= group.codes >= 0
+        pos = mask & (t_all > 0)
+        keep = pos[mask]  # among base's rows
+        names = [
+            v
+            for v in exposures
+            if any(d.variable == v for d in [*designs, *((group and [group]) or [])])
+        ]
+        pat, start, stop, event, flags = engine.split_follow_up(
+            t_all[pos], e_all[pos], [exposures[v].days[pos] for v in names]
+        )
+        flag = dict(zip(names, flags, strict=True))
+        cols = []
+        for d in designs:
+            if d.variable in flag:
+                col = _level_indicator(d, flag[d.variable], exposures[d.variable].level)
+            else:
+                col = d.columns[pos][pat]
+            cols.append(col)
+        x = np.hstack(cols) if cols else np.zeros((pat.size, 0))
+        codes = None
+        if group is not None and base.codes is not None:
+            codes = base.codes[keep][pat]
+            if group.variable in flag:
+                exposed = group.levels.index(exposures[group.variable].level)
+                other = next(i for i in range(len(group.levels)) if i != exposed)
+                codes = np.where(flag[group.variable] == 1, exposed, other)
+        return _MemorySelection(
+            t=stop,
+            e=event,
+            x=x,
+            codes=codes,
+            strata=None if base.strata is None else base.strata[keep][pat],
+            n=int(pos.sum()),
+            events=int(event.sum()),
+            start=start,
+        )
+
+    def km_groups_split(
+        self,
+        ep: str,
+        by: FactorDesign,
+        exposure: Exposure,
+        times: list[float],
+        *,
+        conf_type: str,
+        conf_level: float,
+    ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
+        t_all, e_all, ok = self.cohort.survival_data(ep)
+        pos = ok & (t_all > 0)
+        pat, start, stop, event, (flag,) = engine.split_follow_up(
+            t_all[pos], e_all[pos], [exposure.days[pos]]
+        )
+        out: list[tuple[str | None, Any, int, int, tuple[int, ...]]] = []
+        # at time 0 the rows entering there (start < 0+ <= stop)
+        at = np.maximum(np.asarray(times, dtype=float), 1e-9)
+        for lev in by.levels:
+            m = flag == 1 if lev == exposure.level else flag == 0
+            if not m.any():
+                continue
+            km = engine.kaplan_meier(
+                stop[m], event[m], conf_type=conf_type, conf_level=conf_level, start=start[m]
+            )
+            risk = engine.number_at_risk(at, stop[m], start[m])
+            out.append((lev, km, int(np.unique(pat[m]).size), int(event[m].sum()), risk))
+        return out
 
     def km_groups(
         self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float

@@ -15,7 +15,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
@@ -55,9 +55,11 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
+    time_dependent: list[str] = []
     for factor in u.factors:
         design = rows.design(factor.variable, per=factor.per, label=factor.label)
-        sel = rows.select(ep, [design], group=design if design.categorical else None)
+        sel, td = split.select(ctx, ep, [design], group=design if design.categorical else None)
+        time_dependent.extend(td)
         n, events = sel.n, sel.events
         fits = None
         note: str | None = None
@@ -86,6 +88,10 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 variable=design.variable,
             )
         new = cox_rows(design, fit, 0, prof.conf_level, n=n, events=events, note=note)
+        if td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, design.variable))
+            )
         if fits is not None and fit is not None:
             n_tests += 1
             for w in fit.warnings:
@@ -112,8 +118,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             lr = gb = float("nan")
             several = bool(events) and sel.n_groups() > 1
             if several:
-                lr = sel.logrank("logrank").p_value
-                gb = sel.logrank("gehan-breslow").p_value
+                lr = sel.logrank("logrank").p_value  # split rows: the Mantel–Byar test
+                gb = sel.logrank("gehan-breslow").p_value if not td else float("nan")
             perm = (
                 permutation_test(
                     u.permutation,
@@ -126,7 +132,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     endpoint=ep,
                     variable=design.variable,
                 )
-                if several
+                if several and not td
                 else None
             )
             new[0] = replace(
@@ -169,6 +175,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             precision=endpoint_precision(ctx, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
+            time_dependent=tuple(time_dependent),
         ),
         diffs,
     )
