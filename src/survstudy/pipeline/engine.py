@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from survstudy.errors import AnalysisError
 from survstudy.pipeline.results import GroupTest
 from survstudy.stats import StatWarning
 
@@ -39,12 +40,6 @@ __all__ = [
 ]
 
 KM = Any  # survstudy.stats.km.KaplanMeierResult
-
-
-def _errors() -> Any:
-    import survstudy.errors
-
-    return survstudy.errors
 
 
 def _stats(name: str) -> Any:
@@ -85,10 +80,8 @@ def kaplan_meier(
     start: np.ndarray | None = None,
 ) -> KM:
     """Kaplan–Meier; ``start``: rows ``(start, time]`` (delayed entry, split follow-up)."""
-    extra: dict[str, Any] = {} if start is None else {"start": start}
-    return _stats("km").kaplan_meier(
-        time, event, conf_type=conf_type, conf_level=conf_level, **extra
-    )
+    kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "start": start}
+    return _stats("km").kaplan_meier(time, event, **kw)
 
 
 def r_median(km: KM) -> tuple[float, float, float]:
@@ -144,36 +137,6 @@ def _nan(x: Any) -> float:
     return float("nan") if x is None else float(x)
 
 
-# --------------------------------------------------------------------------- split follow-up
-
-
-def split_follow_up(
-    time: np.ndarray, event: np.ndarray, exposures: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Each patient's ``(0, time]`` split at every exposure time of ``exposures`` (one array
-    of days per variable, NaN: never), as R's ``tmerge(..., tdc(t1), tdc(t2), …)``
-    (:func:`survstudy.stats.timedep.tdc_split`): (patient, start, stop, event, one 0/1
-    array per variable). A row ``(a, b]`` is exposed when the exposure time is ``<= a``:
-    an exposure on or before time zero holds from the start, one at or after the end
-    of follow-up never. ``time`` must be positive.
-    """
-    n = time.size
-    times = np.concatenate(exposures) if exposures else np.zeros(0)
-    patient = np.tile(np.arange(n), len(exposures))
-    sp = _stats("timedep").tdc_split(
-        np.zeros(n), time, event, patient, times, np.ones(times.size), init=0.0
-    )
-    with np.errstate(invalid="ignore"):
-        flags = [(te[sp.patient] <= sp.start).astype(float) for te in exposures]
-    return sp.patient, sp.start, sp.stop, sp.event.astype(float), flags
-
-
-def number_at_risk(times: np.ndarray, stop: np.ndarray, start: np.ndarray) -> tuple[int, ...]:
-    """Rows at risk at each of ``times`` exactly (``start < t <= stop``)."""
-    nr = _stats("riskset").number_at_risk(times, stop, start=start)
-    return tuple(int(x) for x in np.asarray(nr, dtype=float).reshape(-1))
-
-
 # --------------------------------------------------------------------------- tests
 
 
@@ -185,10 +148,7 @@ def logrank(
     *,
     start: np.ndarray | None = None,
 ) -> GroupTest:
-    """k-sample test with the given weights; ``codes`` are group indices (>= 0).
-
-    ``start``: counting-process rows ``(start, time]`` (a time-dependent group: the
-    Mantel–Byar test)."""
+    """k-sample test; ``codes``: group indices (>= 0); ``start``: split rows (Mantel–Byar)."""
     res = _stats("logrank").logrank_test(time, event, codes, weights=weights, start=start)
     return _group_test(res, weights)
 
@@ -264,10 +224,7 @@ class CoxFit:
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
     ci = kwargs.pop("ci", "wald")
     if ci == "profile" and kwargs.get("start") is not None:
-        raise _errors().AnalysisError(
-            "profile-likelihood limits are not available for a time-dependent covariate "
-            "(split follow-up); Wald limits are used with ci: wald"
-        )
+        raise AnalysisError("profile limits are not available on split follow-up; use ci: wald")
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
     return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)

@@ -26,7 +26,7 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, intervals
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
@@ -390,7 +390,7 @@ class MemoryRows:
             for v in exposures
             if any(d.variable == v for d in [*designs, *((group and [group]) or [])])
         ]
-        pat, start, stop, event, flags = engine.split_follow_up(
+        pat, start, stop, event, flags = intervals.split_follow_up(
             t_all[pos], e_all[pos], [exposures[v].days[pos] for v in names]
         )
         flag = dict(zip(names, flags, strict=True))
@@ -432,7 +432,7 @@ class MemoryRows:
     ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
         t_all, e_all, ok = self.cohort.survival_data(ep)
         pos = ok & (t_all > 0)
-        pat, start, stop, event, (flag,) = engine.split_follow_up(
+        pat, start, stop, event, (flag,) = intervals.split_follow_up(
             t_all[pos], e_all[pos], [exposure.days[pos]]
         )
         out: list[tuple[str | None, Any, int, int, tuple[int, ...]]] = []
@@ -445,7 +445,7 @@ class MemoryRows:
             km = engine.kaplan_meier(
                 stop[m], event[m], conf_type=conf_type, conf_level=conf_level, start=start[m]
             )
-            risk = engine.number_at_risk(at, stop[m], start[m])
+            risk = intervals.number_at_risk(at, stop[m], start[m])
             out.append((lev, km, int(np.unique(pat[m]).size), int(event[m].sum()), risk))
         return out
 
