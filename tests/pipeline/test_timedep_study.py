@@ -143,6 +143,10 @@ def test_simon_makuch_curves_and_mantel_byar(results: dict[str, Any]) -> None:
             assert ours[t] == pytest.approx(s, rel=1e-9)
     assert [g["median"]["estimate"] for g in (groups["No"], groups["Yes"])] == sm["medians"]
     ticks = km["ticks"]
+    # at 0, the rows starting there: R's sum(trt == 1 & tstart == 0) = 2 (two transplants on
+    # the day of acceptance); the other patients with follow-up start unexposed
+    assert groups["Yes"]["n_risk_at"][0] == 2
+    assert groups["No"]["n_risk_at"][0] == R["time_dependent"]["n_patients"] - 2
     for i, t in enumerate(sm["times"]):
         if t == 0 or t not in ticks:
             continue

@@ -34,6 +34,10 @@ def split_follow_up(
 
 
 def number_at_risk(times: np.ndarray, stop: np.ndarray, start: np.ndarray) -> tuple[int, ...]:
-    """Rows at risk at each of ``times`` exactly (``start < t <= stop``)."""
-    nr = _number_at_risk(times, stop, start=start)
-    return tuple(int(x) for x in np.asarray(nr, dtype=float).reshape(-1))
+    """Rows at risk at each of ``times`` exactly (``start < t <= stop``); at a time ``<= 0``
+    the rows that start there or before (``start <= t < stop``: those entering at 0)."""
+    t = np.asarray(times, dtype=float)
+    nr = np.asarray(_number_at_risk(t, stop, start=start), dtype=float).reshape(-1)
+    first = np.array([np.sum((start <= x) & (x < stop)) for x in t[t <= 0]], dtype=float)
+    nr[t <= 0] = first
+    return tuple(int(x) for x in nr)

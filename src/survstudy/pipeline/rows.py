@@ -180,7 +180,7 @@ class Rows(Protocol):
         """Simon–Makuch curves: :meth:`km_groups` by a time-dependent ``by`` on the split
         follow-up (patients move between curves; n counts the patients of each curve),
         each with the exact number at risk at ``times`` (days; rows with
-        ``start < t <= stop``, at 0 the rows that start there)."""
+        ``start < t <= stop``; at 0 the rows that start there)."""
         ...
 
     def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -436,8 +436,7 @@ class MemoryRows:
             t_all[pos], e_all[pos], [exposure.days[pos]]
         )
         out: list[tuple[str | None, Any, int, int, tuple[int, ...]]] = []
-        # at time 0 the rows entering there (start < 0+ <= stop)
-        at = np.maximum(np.asarray(times, dtype=float), 1e-9)
+        at = np.asarray(times, dtype=float)
         for lev in by.levels:
             m = flag == 1 if lev == exposure.level else flag == 0
             if not m.any():

@@ -13,6 +13,7 @@ columns are endpoints).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from survstudy.pipeline.results import (
     UnivariableResult,
 )
 from survstudy.tables import format as fmt
+from survstudy.tables.landmark import landmark_table
 from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
 
 __all__ = [
@@ -67,9 +69,18 @@ def table1_table(results: StudyResults) -> TableModel | None:
     if results.table1 is None:
         return None
     options = Table1Options.seed() if results.table1.style == "seed" else None
-    return table1_model(
+    model = table1_model(
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
+    td = results.table1.time_dependent
+    if not td:
+        return model
+    what = "; ".join(f"{label} (from {date})" for label, date in td)
+    note = (
+        f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
+        "status at each time (follow-up split at the date)."
+    )
+    return replace(model, footnotes=(*model.footnotes, note))
 
 
 # --------------------------------------------------------------------------- survival
@@ -653,6 +664,9 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
         n += 1
+    lt = landmark_table(results, number=n)
+    if lt is not None:
+        out.append(lt)
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
