@@ -238,3 +238,21 @@ def test_engines_refuse_time_dependent_and_landmark(tmp_path: Path) -> None:
             assert info.value.message.startswith(key)
     finally:
         eng.close()
+
+
+def test_landmark_after_all_follow_up_and_endpoint_without_dates(tmp_path: Path) -> None:
+    """Property: a landmark beyond every follow-up, and a time-dependent variable used with an
+    endpoint from time/event columns (no start date to place the date on), are spec errors
+    naming the key."""
+    doc = json.loads(json.dumps(SPEC))
+    doc["analyses"] = {"landmark": [{"endpoint": "OS", "at": 5000, "by": "transplant"}]}
+    spec = load_spec(_spec(tmp_path, doc))
+    with pytest.raises(SpecError) as info:
+        run_study(spec, build_cohort(spec))
+    assert info.value.key == "analyses.landmark.0.at"
+    doc = json.loads(json.dumps(SPEC))
+    doc["endpoints"]["OS2"] = {"time": "age", "event": "surgery", "time_unit": "days"}
+    doc["analyses"] = {"univariable": {"endpoints": ["OS2"], "factors": ["transplant"]}}
+    with pytest.raises(SpecError) as info:
+        load_spec(_spec(tmp_path, doc))
+    assert info.value.key == "variables.transplant.time_dependent"

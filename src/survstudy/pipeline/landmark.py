@@ -68,7 +68,14 @@ def landmark(ctx: StudyContext, i: int, lm: Any) -> LandmarkResult:
     what = f"{label}, landmark at {fmt_num(float(lm.at))} {cohort.unit} by {d.label}"
     notes: list[str] = []
     if n == 0:
-        raise AnalysisError(f"{what}: no patient is still under follow-up after the landmark")
+        raise ctx.spec_error(
+            f"{what}: no patient is still under follow-up after the landmark; choose an "
+            "earlier one",
+            "analyses",
+            "landmark",
+            i,
+            "at",
+        )
     # Kaplan–Meier per group, times from the landmark
     t_max = float(t.max()) / dpu
     step = nice_step(t_max, cohort.unit)
