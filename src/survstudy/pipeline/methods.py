@@ -193,9 +193,9 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
     for v, _ep in analysis_uses(spec):
         var = spec.variables.get(v)
         if var is not None and var.time_dependent is not None:
-            td[v] = var.time_dependent.from_
+            td[v] = spec.label_of(var.time_dependent.from_).lower()
     if td:
-        names = ", ".join(f"{spec.label_of(v).lower()} (from {d})" for v, d in td.items())
+        names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(
             f"Exposures that start after time zero — {names} — were analysed as "
             "time-dependent covariates: each patient's follow-up was split at the exposure "

@@ -90,7 +90,5 @@ def time_dependent_note(ctx: StudyContext, variable: str) -> str:
     """The note next to a time-dependent factor's hazard ratio."""
     var = ctx.spec.variables[variable]
     assert var.time_dependent is not None
-    return (
-        f"time-dependent: {exposed_level(var)} from {var.time_dependent.from_} on "
-        "(follow-up split at the date)"
-    )
+    date = ctx.spec.label_of(var.time_dependent.from_).lower()
+    return f"time-dependent: {exposed_level(var)} from {date} on (follow-up split at the date)"

@@ -75,7 +75,7 @@ def table1_table(results: StudyResults) -> TableModel | None:
     td = results.table1.time_dependent
     if not td:
         return model
-    what = "; ".join(f"{label} (from {date})" for label, date in td)
+    what = "; ".join(f"{label} (from the {date})" for label, date in td)
     note = (
         f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
         "status at each time (follow-up split at the date)."
