@@ -10,6 +10,7 @@ change of the log-likelihood below 1e-9, so coefficients agree to ~1e-6 relative
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -256,3 +257,29 @@ def test_landmark_after_all_follow_up_and_endpoint_without_dates(tmp_path: Path)
     with pytest.raises(SpecError) as info:
         load_spec(_spec(tmp_path, doc))
     assert info.value.key == "variables.transplant.time_dependent"
+
+
+def test_report_tables_show_the_landmarks_and_the_status_footnote(tmp_path: Path) -> None:
+    """R reference through the formatting rules: the landmark table prints R's HR and limits
+    to 2 decimals and the excluded count; Table 1 says its time-dependent row is the status at
+    the end of follow-up."""
+    from survstudy.tables.study import study_tables
+
+    doc = json.loads(json.dumps(SPEC))
+    doc["analyses"]["table1"] = {"variables": ["age", "transplant"]}
+    spec = load_spec(_spec(tmp_path, doc))
+    tables = {t.key: t for t in study_tables(run_study(spec, build_cohort(spec)))}
+    lt = tables["landmark"]
+    for ref in R["landmark"]:
+        header = next(
+            r for r in lt.rows if r.kind == "label" and f"at {ref['at']} days" in r.text("group")
+        )
+        assert f"({ref['excluded']} excluded before it)" in header.text("group")
+        assert header.text("n") == str(ref["n"])
+        i = lt.rows.index(header)
+        yes = next(r for r in lt.rows[i + 1 : i + 3] if r.level == "Yes")
+        c = ref["cox"]
+        want = f"{math.exp(c['coef']):.2f} ({c['lower']:.2f}–{c['upper']:.2f})"
+        assert yes.text("hr") == want
+    t1 = tables["table1"]
+    assert any("status at the end of follow-up" in f for f in t1.footnotes)
