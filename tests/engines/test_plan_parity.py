@@ -135,10 +135,14 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "NO-PATIENTS": _case(population=[{"include": "age > 500"}]),
     "EVENT-BEFORE-START": _case(_edit(CSV, 2, "prog", "2019-01-01")),
     "FOLLOWUP-BEFORE-START": _case(_edit(CSV, 2, "fu", "2019-01-01")),
-    # progression (after the start in rows 3 and 4) as a group of OS: immortal time
+    # progression (after the start in rows 3 and 4) as a group of OS: immortal time; the
+    # time-dependent twin is not flagged, its exposure days per endpoint are plan columns
     "IMMORTAL-TIME": _case(
         spec={
-            "variables": {"progressed": {"type": "binary", "derive": "prog is not missing"}},
+            "variables": {
+                "progressed": {"type": "binary", "derive": "prog is not missing"},
+                "prog_td": {"type": "binary", "time_dependent": {"from": "prog"}},
+            },
             "analyses": {"km": [{"endpoint": "OS", "by": "progressed"}]},
         }
     ),
