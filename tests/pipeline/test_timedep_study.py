@@ -283,3 +283,20 @@ def test_report_tables_show_the_landmarks_and_the_status_footnote(tmp_path: Path
         assert yes.text("hr") == want
     t1 = tables["table1"]
     assert any("status at the end of follow-up" in f for f in t1.footnotes)
+
+
+def test_propensity_comparisons_and_time_dependent_treatments(tmp_path: Path) -> None:
+    """Property: a time-dependent treatment of a propensity comparison is refused (it needs
+    the value at time zero); a treatment derived from a later date draws IMMORTAL-TIME with
+    R's count of transplants after the day of acceptance."""
+    doc = json.loads(json.dumps(SPEC))
+    te = {"name": "tx", "endpoint": "OS", "treatment": "transplant", "confounders": ["age"]}
+    doc["analyses"] = {"treatment_effect": [te]}
+    with pytest.raises(SpecError) as info:
+        load_spec(_spec(tmp_path, doc))
+    assert info.value.key == "analyses.treatment_effect.0.treatment"
+    doc["analyses"] = {"treatment_effect": [{**te, "treatment": "transplant_ever"}]}
+    cohort = build_cohort(load_spec(_spec(tmp_path, doc)))
+    guard = [i for i in cohort.report.issues if i.code == "IMMORTAL-TIME"]
+    assert len(guard) == 1
+    assert f"for {R['naive']['n_after_start']} patient(s)" in guard[0].message

@@ -936,7 +936,8 @@ def exposure_column(var: str, ep: str) -> str:
 
 def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
     """(variable, endpoint) pairs where an analysis compares an endpoint by a variable:
-    univariable factors, multivariable covariates and strata, KM and landmark groups."""
+    univariable factors, multivariable covariates and strata, KM and landmark groups, the
+    treatments and confounders of propensity comparisons."""
     a = spec.analyses
     pairs: list[tuple[str, str]] = []
     if a.univariable is not None:
@@ -947,6 +948,9 @@ def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
         pairs += [(s, m.endpoint) for s in m.strata]
     pairs += [(k.by, k.endpoint) for k in a.km if k.by is not None]
     pairs += [(lm.by, lm.endpoint) for lm in a.landmark]
+    for te in a.treatment_effect:
+        pairs.append((te.treatment, te.endpoint))
+        pairs += [(f.variable, te.endpoint) for f in te.confounders]
     return list(dict.fromkeys(pairs))
 
 

@@ -42,6 +42,7 @@ def methods_facts(
         used |= set(a.univariable.endpoints)
     used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
     used |= {lm.endpoint for lm in a.landmark}
+    used |= {te.endpoint for te in a.treatment_effect}
     for name, ep in cohort.endpoints.items():
         if name in used and ep.definition:
             sentences.append(ep.definition)
@@ -148,6 +149,13 @@ def methods_facts(
             "two-group factors, their observed group sizes)."
         )
     sentences.extend(_time_dependent_sentences(spec, cohort.unit))
+    if a.treatment_effect:
+        names = ", ".join(f"'{te.name}'" for te in a.treatment_effect)
+        sentences.append(
+            f"Treatments were compared by propensity-score weighting or matching ({names}); "
+            "each comparison's section states its propensity model, weights or matching, "
+            "balance measures and variances."
+        )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {
         "none": "without adjustment for multiple testing",

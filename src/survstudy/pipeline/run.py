@@ -31,11 +31,13 @@ from survstudy.pipeline.results import (
     ProfileDifference,
     Provenance,
     StudyResults,
+    TreatmentEffect,
 )
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
 from survstudy.pipeline.survival import survival_summaries
 from survstudy.pipeline.table1 import table1_result
+from survstudy.pipeline.treatment_effect import treatment_effect_analyses
 from survstudy.pipeline.univariable import univariable_tables
 from survstudy.spec import StudySpec
 
@@ -85,7 +87,7 @@ def run_study(
         cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
-    total = 6 if a.landmark else 5
+    total = 5 + bool(a.treatment_effect) + bool(a.landmark)
 
     report("Table 1", 1, total)
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
@@ -106,9 +108,13 @@ def run_study(
     report("Kaplan–Meier curves", 5, total)
     km = km_figures(ctx)
 
+    treatment: tuple[TreatmentEffect, ...] = ()
+    if a.treatment_effect:
+        report("treatment comparisons (propensity scores)", 6, total)
+        treatment = treatment_effect_analyses(ctx)
     landmark_results: tuple[LandmarkResult, ...] = ()
     if a.landmark:
-        report("landmark analyses", 6, total)
+        report("landmark analyses", total, total)
         landmark_results = landmarks(ctx)
 
     versions = engine.versions()
@@ -138,6 +144,7 @@ def run_study(
         landmark=landmark_results,
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
+        treatment_effect=treatment,
         provenance=prov,
         methods=methods_facts(spec, cohort, prof, versions),
         quality_issues=tuple(
@@ -160,7 +167,8 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     """Refuse, before any work, the options whose methods need the rows in memory.
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
-    small-sample methods computed on the patients' rows; with a data engine the
+    small-sample methods computed on the patients' rows (and so is a propensity-score
+    treatment comparison); with a data engine the
     runner has per-time sums only. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
@@ -193,6 +201,9 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
         var = spec.variables.get(vname)
         if var is not None and var.time_dependent is not None:
             asks.append(("time_dependent", ("variables", vname, "time_dependent")))
+    if a.treatment_effect:
+        # propensity model, weights or matches and robust variances need every patient's row
+        asks.append(("treatment_effect", ("analyses", "treatment_effect")))
     if asks:
         what, key = asks[0]
         raise SpecError(

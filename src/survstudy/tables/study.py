@@ -30,6 +30,7 @@ from survstudy.pipeline.results import (
 from survstudy.tables import format as fmt
 from survstudy.tables.landmark import landmark_table
 from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
+from survstudy.tables.treatment import treatment_tables
 
 __all__ = [
     "hr_text",
@@ -667,6 +668,8 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     lt = landmark_table(results, number=n)
     if lt is not None:
         out.append(lt)
+        n += 1
+    out.extend(treatment_tables(results, n))
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
