@@ -23,7 +23,8 @@ __all__ = ["check_fine_gray", "fine_gray_model", "low_epv", "not_fitted"]
 
 def check_fine_gray(ctx: StudyContext, m: Any, competing: bool, stratified: bool) -> None:
     """Refuse a ``model: fine-gray`` entry that cannot be one: an endpoint without competing
-    events, strata, or a ``transform: rcs`` covariate (not available in this model)."""
+    events, strata, a time-dependent or a ``transform: rcs`` covariate (not available in this
+    model)."""
     i = ctx.spec.analyses.multivariable.index(m)
     if not competing:
         raise ctx.spec_error(
@@ -43,6 +44,16 @@ def check_fine_gray(ctx: StudyContext, m: Any, competing: bool, stratified: bool
             "strata",
         )
     for f in m.covariates:
+        var = ctx.spec.variables.get(f.variable)
+        if var is not None and getattr(var, "time_dependent", None) is not None:
+            raise ctx.spec_error(
+                f"model '{m.name}': the time-dependent covariate '{f.variable}' is not "
+                "available in a Fine–Gray model",
+                "analyses",
+                "multivariable",
+                i,
+                "covariates",
+            )
         if getattr(f, "transform", None) == "rcs":
             raise ctx.spec_error(
                 f"model '{m.name}': transform: rcs ('{f.variable}') is not available in a "

@@ -307,6 +307,7 @@ class UnivariableResult:
     power: float = 0.8  # of the rows' detectable_hr
     alpha: float = 0.05
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs factors
+    time_dependent: tuple[str, ...] = ()  # factors fitted on split follow-up
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
@@ -321,6 +322,8 @@ class UnivariableResult:
             "permutation": self.permutation,
             "precision": self.precision.to_dict() if self.precision else None,
             "splines": [c.to_dict() for c in self.splines],
+            # only with time-dependent factors (earlier results.json files unchanged)
+            **({"time_dependent": list(self.time_dependent)} if self.time_dependent else {}),
         }
 
 
@@ -358,6 +361,7 @@ class ModelResult:
     sensitivity: tuple[PhSensitivity, ...] = ()  # when the global PH test has p < 0.05
     ph_plots: tuple[PhPlot, ...] = ()  # β(t) of every term, when the global PH p < 0.05
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs covariates
+    time_dependent: tuple[str, ...] = ()  # covariates fitted on split follow-up
     # cox (cause-specific on a competing-risks endpoint) | fine-gray (rows' hr = sHR)
     model: str = "cox"
     competing: bool = False  # the endpoint has competing events
@@ -377,6 +381,7 @@ class ModelResult:
         return out
 
     def _dict(self) -> dict[str, Any]:
+        extra = {"time_dependent": list(self.time_dependent)} if self.time_dependent else {}
         return {
             "name": self.name,
             "estimable": self.estimable,
@@ -417,6 +422,7 @@ class ModelResult:
             "sensitivity": [x.to_dict() for x in self.sensitivity],
             "ph_plots": [x.to_dict() for x in self.ph_plots],
             "splines": [c.to_dict() for c in self.splines],
+            **extra,
         }
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign, transformed
@@ -68,6 +68,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
     competing = competing_label(ctx, ep) is not None
     splines: list[SplineCurve] = []
+    time_dependent: list[str] = []
     for factor in u.factors:
         design = transformed(
             rows.design(factor.variable, per=factor.per, label=factor.label),
@@ -75,7 +76,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             factor.reference_value,
         )
         where = {"endpoint": ep}
-        [design], sel = select_with_splines(
+        [design], sel, td = select_with_splines(
             ctx,
             ep,
             [design],
@@ -83,6 +84,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             section="univariable",
             where=where,
         )
+        time_dependent.extend(td)
         n, events = sel.n, sel.events
         fits = None
         note: str | None = None
@@ -111,6 +113,10 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 variable=design.variable,
             )
         new = cox_rows(design, fit, 0, prof.conf_level, n=n, events=events, note=note)
+        if td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, design.variable))
+            )
         if fits is not None and fit is not None:
             n_tests += 1
             for w in fit.warnings:
@@ -137,8 +143,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             lr = gb = float("nan")
             several = bool(events) and sel.n_groups() > 1
             if several:
-                lr = sel.logrank("logrank").p_value
-                gb = sel.logrank("gehan-breslow").p_value
+                lr = sel.logrank("logrank").p_value  # split rows: the Mantel–Byar test
+                gb = sel.logrank("gehan-breslow").p_value if not td else float("nan")
             perm = (
                 permutation_test(
                     u.permutation,
@@ -151,7 +157,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     endpoint=ep,
                     variable=design.variable,
                 )
-                if several
+                if several and not td
                 else None
             )
             new[0] = replace(
@@ -160,7 +166,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 breslow_p=gb if prof.name == "spss" else float("nan"),
                 permutation=perm,
             )
-        if fit is not None:
+        if fit is not None and not td:
             new, curves = functional_form(
                 ctx, sel, [design], new, section="univariable", where=where
             )
@@ -172,7 +178,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 )
             )
         if competing and fit is not None:
-            new = _subdistribution(ctx, sel, design, new, ep, label)
+            new = _subdistribution(ctx, sel, design, new, ep, label, bool(td))
         if fit is not None:
             base = len(table)
             if design.spline or (design.categorical and len(design.terms) > 1):
@@ -202,6 +208,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
             splines=tuple(splines),
+            time_dependent=tuple(time_dependent),
         ),
         diffs,
     )
@@ -261,13 +268,15 @@ def _subdistribution(
     rows: list[CoxRow],
     ep: str,
     label: str,
+    time_dependent: bool = False,
 ) -> list[CoxRow]:
     """The factor's rows with the Fine–Gray subdistribution HR beside the cause-specific HR
     (same rows, same factor coding; a model that cannot be fitted leaves them empty with a
     note)."""
     out = [replace(r, subdistribution=True) for r in rows]
-    if design.spline:
-        # (a spline's terms have no single subdistribution HR to print beside the HR)
+    if design.spline or time_dependent:
+        # (a spline's terms have no single subdistribution HR to print beside the HR; a
+        # time-dependent factor's rows are split follow-up, not patients, for crr)
         return out
     try:
         fg = sel.fine_gray(
