@@ -95,6 +95,20 @@ def _case(
     return csv, doc
 
 
+COMPOSITE: dict[str, Any] = {
+    "variables": {
+        "t": {"type": "continuous"},
+        "e": {"type": "continuous"},
+        "e2": {"type": "continuous", "derive": "1 - e"},
+        "td": {"type": "continuous", "derive": "t * 2"},
+        "ed": {"type": "binary", "derive": "e == 1"},
+    },
+    "endpoints": {
+        "CMP": {"time": ["t", "x"], "event": ["e", "e2"], "time_unit": "days", "horizon": 0.25},
+        "TTD": {"time": "td", "event": "ed", "time_unit": "days"},
+    },
+}
+
 #: check code -> a case where the plan declares it and it fires
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "NO-ROWS": (CSV.splitlines()[0] + "\n", _case()[1]),
@@ -143,6 +157,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "DURATION-NONPOSITIVE": _case(_edit(CSV, 4, "t", "-3")),
     "DURATION-ZERO": _case(),
     "ENDPOINT-NOT-DERIVED": _case(_edit(_edit(CSV, 6, "start", ""), 4, "e", "")),
+    # issue 17: a composite of (t, e) and (x, e2), e2 a derived variable; row 4 has no x,
+    # row 1 is censored in (x, e2) at 4 days before its event in (t, e) at 10 days
+    "ENDPOINT-COMPONENT-MISSING": _case(spec=COMPOSITE),
+    "ENDPOINT-COMPONENTS-DISAGREE": _case(spec=COMPOSITE),
     "EVENT-AFTER-CUTOFF": _case(
         _edit(CSV, 6, "prog", "2020-12-20"),
         data={

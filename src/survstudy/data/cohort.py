@@ -385,7 +385,19 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     label = ep.label or name
     if not ep.from_dates:
         unit = ep.time_unit or spec.units.time
-        return f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+        if not ep.composite:  # (the single form's wording is unchanged since issue 3)
+            what = "the derived variable" if spec.is_derived(str(ep.time)) else "the column"
+            return f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'."
+        parts = " and ".join(
+            f"'{e}' (time '{t}')" for t, e in zip(ep.time_parts(), ep.event_parts(), strict=True)
+        )
+        text = (
+            f"{label}: the earliest time ({unit}) among the components whose event "
+            f"happened, {parts}; without an event, censored at the latest component time"
+        )
+        if ep.horizon:
+            text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+        return text + "."
     events = " or ".join(spec.label_of(v) for v in ep.events)
     text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:
@@ -418,5 +430,5 @@ def spec_columns(spec: StudySpec) -> list[str]:
         else:
             out.append(var.column or name)
     for ep in spec.endpoints.values():
-        out.extend(c for c in (ep.time, ep.event) if c is not None)
+        out.extend(c for c in (*ep.time_parts(), *ep.event_parts()) if not spec.is_derived(c))
     return list(dict.fromkeys(out))

@@ -810,40 +810,47 @@ def _endpoint_from_dates(c: _Compiler, ep_name: str, death_vars: list[str]) -> l
 
 
 def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
-    """Time from a column (in ``time_unit``, as days) and status from an event column;
-    a negative time is DURATION-NONPOSITIVE; a patient without both is left out."""
+    """Time from a column or a derived variable (in ``time_unit``, as days) and status from
+    an event column or derived variable; a negative time is DURATION-NONPOSITIVE; a patient
+    without both is left out. Several time/event pairs make a composite
+    (:func:`composite_rule`)."""
     spec = c.spec
     ep = spec.endpoints[ep_name]
-    assert ep.time is not None
-    assert ep.event is not None
     label = ep.label or ep_name
     key: tuple[str | int, ...] = ("endpoints", ep_name)
-    codes = ep.event_codes
-    tcol, ecol = f"#timecol:{ep_name}", f"#eventcol:{ep_name}"
+    times_, events = ep.time_parts(), ep.event_parts()
+    many = ep.composite
     per = spec.units.days_per(ep.time_unit or spec.units.time)
+    steps: list[Step] = []
+    cols: list[tuple[str, str]] = []
+    for i, (tname, ename) in enumerate(zip(times_, events, strict=True)):
+        suffix = f":{i + 1}" if many else ""
+        tcol, ecol = f"#timecol:{ep_name}{suffix}", f"#eventcol:{ep_name}{suffix}"
+        tkey = (*key, "time", i) if many else (*key, "time")
+        ekey = (*key, "event", i) if many else (*key, "event")
+        steps += [*_time_source(c, tcol, tname, tkey), _event_source(c, ep_name, ecol, ename, ekey)]
+        t0 = name(f"#t0:{ep_name}{suffix}")
+        steps += [
+            Compute(f"#t0:{ep_name}{suffix}", times(name(tcol), num(per))),
+            Check(
+                "DURATION-NONPOSITIVE",
+                cmp("<", t0, num(0)),
+                scope="incl",
+                column=tname,
+                params={"label": label},
+                file="" if spec.is_derived(tname) else None,
+            ),
+        ]
+        cols.append((tcol, ecol))
+    t, _e, s = endpoint_names(ep_name)
+    if many:
+        return [*steps, *composite_rule(c, ep_name, cols)]
     t0 = name(f"#t0:{ep_name}")
     t1 = case([(cmp("<", t0, num(0)), Null("number"))], t0)
     miss = name(f"#miss:{ep_name}")
-    t, _e, s = endpoint_names(ep_name)
+    ((tcol, ecol),) = cols
     return [
-        ReadColumn(tcol, ep.time, "number", (*key, "time"), c.codes),
-        ReadEvent(
-            ecol,
-            ep.event,
-            (*key, "event"),
-            c.codes,
-            event=tuple(codes.event) if codes else None,
-            censored=tuple(codes.censored) if codes else None,
-            competing=tuple(codes.competing) if codes else (),
-        ),
-        Compute(f"#t0:{ep_name}", times(name(tcol), num(per))),
-        Check(
-            "DURATION-NONPOSITIVE",
-            cmp("<", t0, num(0)),
-            scope="incl",
-            column=ep.time,
-            params={"label": label},
-        ),
+        *steps,
         Compute(f"#miss:{ep_name}", or_(missing(t1), missing(name(ecol)))),
         Check(
             "ENDPOINT-NOT-DERIVED",
@@ -855,6 +862,121 @@ def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
         Compute(t, case([(miss, Null("number"))], t1)),
         Compute(s, case([(miss, Null("number"))], name(ecol))),
     ]
+
+
+def _time_source(c: _Compiler, tcol: str, source: str, key: tuple[str | int, ...]) -> list[Step]:
+    """A component's time: a data column read as numbers, or a derived variable's value."""
+    if not c.spec.is_derived(source):
+        return [ReadColumn(tcol, source, "number", key, c.codes)]
+    return [
+        Compute(tcol, name(source)),
+        Compute(present_name(tcol), present(name(source))),
+    ]
+
+
+def _event_source(
+    c: _Compiler, ep_name: str, ecol: str, source: str, key: tuple[str | int, ...]
+) -> Step:
+    """A component's status from an event column, or from a derived variable's values (a
+    derived binary variable with its default levels: Yes = event, No = censored)."""
+    codes = c.spec.endpoints[ep_name].event_codes
+    event = tuple(codes.event) if codes else None
+    censored = tuple(codes.censored) if codes else None
+    derived = c.spec.is_derived(source)
+    if derived and codes is None:
+        var = c.spec.variables[source]
+        if var.type == "binary" and var.levels is None:
+            event, censored = ("Yes",), ("No",)
+    return ReadEvent(
+        ecol,
+        source,
+        key,
+        frozenset() if derived else c.codes,
+        event=event,
+        censored=censored,
+        competing=tuple(codes.competing) if codes else (),
+        variable=derived,
+    )
+
+
+def composite_rule(c: _Compiler, ep: str, cols: Sequence[tuple[str, str]]) -> list[Step]:
+    """The composite of several (time, status) pairs (issue 17), as plan columns.
+
+    The event time is the earliest time among the components whose status is 1; a
+    competing status (2) strictly before it ends follow-up (status 2, as
+    :func:`dates_rule`); without either, the patient is censored (status 0) at the latest
+    component time. A component with its time or status missing (or a negative time)
+    leaves the endpoint missing and is ENDPOINT-COMPONENT-MISSING (an error); a component
+    censored before another one's event (its status after that is unknown) is
+    ENDPOINT-COMPONENTS-DISAGREE (a warning; the earliest event still counts).
+    """
+    spec = c.spec
+    label = spec.endpoints[ep].label or ep
+    parts = spec.endpoints[ep]
+    k = len(cols)
+    ti = [name(f"#ti:{ep}:{i + 1}") for i in range(k)]
+    st = [name(ecol) for _t, ecol in cols]
+    steps: list[Step] = []
+    for i in range(k):
+        t0 = name(f"#t0:{ep}:{i + 1}")
+        steps.append(
+            Compute(f"#ti:{ep}:{i + 1}", case([(cmp("<", t0, num(0)), Null("number"))], t0))
+        )
+
+    def pick(status: float) -> PlanNode:
+        """The earliest time among the components with ``status`` (missing if none)."""
+        picked = [
+            case([(cmp("==", s_, num(status)), t_)], Null("number"))
+            for t_, s_ in zip(ti, st, strict=True)
+        ]
+        return Call("min", tuple(picked))  # type: ignore[arg-type]
+
+    miss = name(f"#miss:{ep}")
+    ev, comp, cens, fu = (name(f"#{w}:{ep}") for w in ("ev", "comp", "cmin", "fu"))
+    is_event = and_(present(ev), or_(missing(comp), cmp("<=", ev, comp)))
+    is_comp = and_(present(comp), not_(is_event))
+    t, _e, s = endpoint_names(ep)
+    steps += [
+        Compute(
+            f"#miss:{ep}",
+            or_(*(or_(missing(t_), missing(s_)) for t_, s_ in zip(ti, st, strict=True))),
+        ),
+        Check(
+            "ENDPOINT-COMPONENT-MISSING",
+            and_(
+                miss,
+                or_(
+                    *(not_(and_(name(present_name(tc)), name(present_name(ec)))) for tc, ec in cols)
+                ),
+            ),
+            scope="incl",
+            params={
+                "label": label,
+                "components": ", ".join(
+                    f"{a}/{b}" for a, b in zip(parts.time_parts(), parts.event_parts(), strict=True)
+                ),
+            },
+        ),
+        Compute(f"#ev:{ep}", pick(1)),
+        Compute(f"#comp:{ep}", pick(2)),
+        Compute(f"#cmin:{ep}", pick(0)),
+        Compute(f"#fu:{ep}", Call("max", tuple(ti))),  # type: ignore[arg-type]
+        Check(
+            "ENDPOINT-COMPONENTS-DISAGREE",
+            and_(not_(miss), present(ev), present(cens), cmp("<", cens, ev)),
+            scope="incl",
+            params={"label": label},
+        ),
+        Compute(
+            t,
+            case([(miss, Null("number")), (is_event, ev), (is_comp, comp)], fu),
+        ),
+        Compute(
+            s,
+            case([(miss, Null("number")), (is_event, num(1)), (is_comp, num(2))], num(0)),
+        ),
+    ]
+    return steps
 
 
 def compile_plan(spec: StudySpec) -> CohortPlan:

@@ -486,6 +486,34 @@ CHECKS: dict[str, CheckKind] = {
             ),
         ),
         _k(
+            "ENDPOINT-COMPONENT-MISSING",
+            "error",
+            "a component of a composite endpoint (time: [...], event: [...]) has no time or "
+            "no event",
+            (
+                "",
+                _t(
+                    "{label}: a component's time or event is missing (components {components}), "
+                    "so the composite cannot be derived",
+                    "fill in every component's time and event",
+                ),
+            ),
+        ),
+        _k(
+            "ENDPOINT-COMPONENTS-DISAGREE",
+            "warning",
+            "a component of a composite endpoint is censored before another component's event",
+            (
+                "",
+                _t(
+                    "{label}: a component is censored before another component's event, so "
+                    "its status after the censoring is unknown; the composite counts the "
+                    "earliest event",
+                    "check the follow-up of the censored component",
+                ),
+            ),
+        ),
+        _k(
             "EVENT-AFTER-CUTOFF",
             "warning",
             "events after the data cut-off were censored at it",

@@ -334,7 +334,10 @@ class ReadMultiselect:
 @dataclass(frozen=True)
 class ReadEvent:
     """An endpoint's event column as status 1 (event), 0 (censored), 2 (competing), missing:
-    0/1 and true/false, or the endpoint's ``event_codes`` (EVENT-CODE for other values)."""
+    0/1 and true/false, or the endpoint's ``event_codes`` (EVENT-CODE for other values).
+
+    ``variable``: ``column`` names a derived variable (issue 17), whose values (numbers, or
+    a category's level names) are mapped as a column's cells would be."""
 
     name: str
     column: str
@@ -343,6 +346,7 @@ class ReadEvent:
     event: tuple[Any, ...] | None
     censored: tuple[Any, ...] | None
     competing: tuple[Any, ...] = ()
+    variable: bool = False
 
     def mapping(self) -> dict[str, int]:
         if self.event is None or self.censored is None:
@@ -359,7 +363,12 @@ class ReadEvent:
         return out
 
     def numpy(self, run: MemoryRun) -> None:
-        cells = run.cells(self.column, self.key)
+        if self.variable:
+            from survstudy.data.cells import Cells
+
+            cells = Cells(_value_cells(run.values[self.column]), run.rows)
+        else:
+            cells = run.cells(self.column, self.key)
         run.values[present_name(self.name)] = Value(
             "bool", (~column_missing(cells, self.codes)).astype(float)
         )
@@ -375,7 +384,14 @@ class ReadEvent:
         run.values[self.name] = Value("number", status)
 
     def sql(self, run: SqlRun) -> None:
-        ec = run.cell(self.column, self.key)
+        if self.variable:
+            from survstudy.data.expressions import Cell
+
+            v = run.env[self.column]
+            kind = {"bool": "bool", "number": "num", "text": "text"}[v.kind]
+            ec = Cell(f"({v.sql})", kind, self.column)
+        else:
+            ec = run.cell(self.column, self.key)
         mapping = self.mapping()
         by_status: dict[int, list[str]] = {}
         for k, st in mapping.items():

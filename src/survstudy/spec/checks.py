@@ -137,6 +137,20 @@ class _Checker:
                         f"the endpoint's column '{column}' clashes with a variable of that name",
                         ("endpoints", name),
                     )
+            if not ep.from_dates:
+                many = ep.composite
+                for field, parts, types in (
+                    ("time", ep.time_parts(), ("continuous",)),
+                    ("event", ep.event_parts(), FACTOR_TYPES),
+                ):
+                    for i, part in enumerate(parts):
+                        if spec.is_derived(part):
+                            key = (
+                                ("endpoints", name, field, i)
+                                if many
+                                else ("endpoints", name, field)
+                            )
+                            self.variable(part, key, types)
             if ep.from_dates:
                 assert ep.start is not None
                 self.variable(ep.start, ("endpoints", name, "start"), ["date"])

@@ -351,11 +351,21 @@ class EndpointSpec(_Model):
         description="Date variable(s) of competing events: follow-up for this endpoint ends "
         "there (censored; recorded as status 2 for competing-risks analyses).",
     )
-    time: str | None = Field(None, description="Column holding the time (instead of dates).")
+    time: str | list[str] | None = Field(
+        None,
+        description="Time (instead of dates): a data column or a derived variable; a list "
+        "[rtime, dtime] makes a composite endpoint with the 'event' list, paired by position "
+        "(the earliest time among the components whose event happened; when none happened, "
+        "censored at the latest component time).",
+    )
     time_unit: TimeUnit | None = Field(
         None, description="Unit of the time column (default: units.time)."
     )
-    event: str | None = Field(None, description="Column holding the event indicator.")
+    event: str | list[str] | None = Field(
+        None,
+        description="Event indicator: a data column or a derived variable; a list "
+        "[recur, death] pairs each component's event with the time at its position.",
+    )
     event_codes: EventCodes | None = Field(
         None, description="Mapping of event-column values when they are not 0/1 or true/false."
     )
@@ -390,6 +400,21 @@ class EndpointSpec(_Model):
                     "'competing' dates need an endpoint from dates; "
                     "use event_codes.competing for an event column"
                 )
+            if isinstance(self.time, list) or isinstance(self.event, list):
+                times, events = self.time_parts(), self.event_parts()
+                if len(times) != len(events):
+                    raise ValueError(
+                        f"a composite endpoint pairs times and events by position: 'time' "
+                        f"lists {len(times)}, 'event' lists {len(events)}"
+                    )
+                if len(times) < 2:
+                    raise ValueError(
+                        "a composite endpoint lists at least two times and two events; "
+                        "write a single one without brackets"
+                    )
+                pairs = list(zip(times, events, strict=True))
+                if len(set(pairs)) != len(pairs):
+                    raise ValueError("a composite endpoint lists the same component twice")
         else:
             if self.start is None or not self.events:
                 raise ValueError(
@@ -403,6 +428,25 @@ class EndpointSpec(_Model):
     @property
     def from_dates(self) -> bool:
         return self.time is None
+
+    @property
+    def composite(self) -> bool:
+        """An endpoint from several time/event pairs (``time: [a, b]``)."""
+        return isinstance(self.time, list)
+
+    def time_parts(self) -> list[str]:
+        """The time column(s) or derived variable(s), one per component."""
+        return _parts(self.time)
+
+    def event_parts(self) -> list[str]:
+        """The event column(s) or derived variable(s), one per component."""
+        return _parts(self.event)
+
+
+def _parts(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 class Criterion(_Model):
@@ -702,6 +746,12 @@ class StudySpec(_Model):
                 return self._lines[key]
             key = key[:-1]
         return None
+
+    def is_derived(self, name: str) -> bool:
+        """``name`` is a derived variable (an endpoint's ``time``/``event`` then means it,
+        not a data column)."""
+        var = self.variables.get(name)
+        return var is not None and var.derive is not None
 
     def label_of(self, name: str) -> str:
         """Display label of a variable or endpoint."""
