@@ -960,7 +960,7 @@ def composite_rule(c: _Compiler, ep: str, cols: Sequence[tuple[str, str]]) -> li
         Compute(f"#ev:{ep}", pick(1)),
         Compute(f"#comp:{ep}", pick(2)),
         Compute(f"#cmin:{ep}", pick(0)),
-        Compute(f"#fu:{ep}", Call("max", tuple(ti))),  # type: ignore[arg-type]
+        Compute(f"#fu:{ep}", Call("max", tuple(ti))),
         Check(
             "ENDPOINT-COMPONENTS-DISAGREE",
             and_(not_(miss), present(ev), present(cens), cmp("<", cens, ev)),
