@@ -97,6 +97,7 @@ from survstudy.data.steps import (
     Cut,
     Derive,
     Included,
+    JoinTable,
     Population,
     ReadColumn,
     ReadEvent,
@@ -317,9 +318,26 @@ class CohortPlan:
             )
         return out
 
-    def flow(self, n_all: int, steps: Sequence[tuple[int, int, int]]) -> tuple[FlowStep, ...]:
-        """The inclusion flow from (rows before, rows after, unknown) per population step."""
+    def flow(
+        self,
+        n_all: int,
+        steps: Sequence[tuple[int, int, int]],
+        joins: Sequence[tuple[str, str, int]] = (),
+    ) -> tuple[FlowStep, ...]:
+        """The inclusion flow from (rows before, rows after, unknown) per population step;
+        ``joins``: (table, file, patients without a row) per joined table, a line each
+        (nobody is excluded by a join)."""
         out = [FlowStep("Rows in the data file", n_all, 0, n_all)]
+        for table, path, unmatched in joins:
+            out.append(
+                FlowStep(
+                    f"Joined: table '{table}' ({path}); {unmatched} patient(s) without a row",
+                    n_all,
+                    0,
+                    n_all,
+                    reason=f"No row in {path}" if unmatched else None,
+                )
+            )
         for step, (before, after, unknown) in zip(self.spec.population, steps, strict=True):
             include = step.include is not None
             text = step.expression
@@ -409,54 +427,37 @@ class _Compiler:
 
     def read_variables(self) -> None:
         spec = self.spec
+        joined: dict[str, list[Step]] = {t: [] for t in spec.data.tables}
         for vname, var in spec.variables.items():
             if var.derive is not None:
                 continue
-            key: tuple[str | int, ...] = ("variables", vname)
-            if var.type == "multiselect":
-                assert var.options is not None
-                selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
-                self.add(
-                    ReadMultiselect(
-                        vname,
-                        tuple(var.options.items()),
-                        self.codes_for(var),
-                        tuple(selected),
-                        tuple(DEFAULT_FALSE),
-                        var.blank_is_no,
-                    )
-                )
+            if var.table is not None:
+                if var.summary == "count":
+                    continue  # counts present cells, whatever they hold (JoinTable)
+                # typed over the joined table's own rows (its file and rows in messages)
+                main, self.steps = self.steps, joined[var.table]
+                self.read_one(vname, var)
+                self.steps = main
+                if spec.data.tables[var.table].rows == "many":
+                    self.read.discard(vname)
                 continue
-            column = var.column or vname
-            if var.type == "identifier":
-                self.add(ColumnExists(column, key))
-                continue
-            self.read.add(vname)
-            codes = self.codes_for(var)
-            if var.type == "date":
-                self.add(
-                    ReadColumn(
-                        vname,
-                        column,
-                        "date",
-                        key,
-                        codes,
-                        date_format=var.date_format or spec.data.date_format,
-                    )
+            self.read_one(vname, var)
+        for tname, table in spec.data.tables.items():
+            tvars = [(v, x) for v, x in spec.variables.items() if x.table == tname]
+            self.add(
+                JoinTable(
+                    tname,
+                    table.id or str(spec.data.id),
+                    table.rows == "many",
+                    tuple(joined[tname]),
+                    tuple((v, x.summary or "", x.column or v, self.codes_for(x)) for v, x in tvars),
+                    tuple(
+                        dict.fromkeys(
+                            [table.id or str(spec.data.id), *(x.column or v for v, x in tvars)]
+                        )
+                    ),
                 )
-            elif var.type == "continuous" or var.cuts is not None:
-                store = f"#number:{vname}" if var.cuts is not None else None
-                self.add(ReadColumn(vname, column, "number", key, codes, store=store))
-                self.range_check(var, store or vname, column)
-                if var.cuts is not None:
-                    self.add(
-                        Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names()))
-                    )
-            else:
-                level_map = var.level_map()
-                self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
-                if any(len(v) > 1 for v in level_map.values()):
-                    self.details[vname] = sublevel_groups(level_map, codes)
+            )
         # cells that hold something but failed a check: already reported as errors
         for vname in self.read:
             self.add(
@@ -465,6 +466,53 @@ class _Compiler:
                     and_(name(present_name(vname)), missing(name(vname))),
                 )
             )
+
+    def read_one(self, vname: str, var: VariableSpec) -> None:
+        """The typing steps of a variable read from a column."""
+        spec = self.spec
+        key: tuple[str | int, ...] = ("variables", vname)
+        if var.type == "multiselect":
+            assert var.options is not None
+            selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
+            self.add(
+                ReadMultiselect(
+                    vname,
+                    tuple(var.options.items()),
+                    self.codes_for(var),
+                    tuple(selected),
+                    tuple(DEFAULT_FALSE),
+                    var.blank_is_no,
+                )
+            )
+            return
+        column = var.column or vname
+        if var.type == "identifier":
+            self.add(ColumnExists(column, key))
+            return
+        self.read.add(vname)
+        codes = self.codes_for(var)
+        if var.type == "date":
+            self.add(
+                ReadColumn(
+                    vname,
+                    column,
+                    "date",
+                    key,
+                    codes,
+                    date_format=var.date_format or spec.data.date_format,
+                )
+            )
+        elif var.type == "continuous" or var.cuts is not None:
+            store = f"#number:{vname}" if var.cuts is not None else None
+            self.add(ReadColumn(vname, column, "number", key, codes, store=store))
+            self.range_check(var, store or vname, column)
+            if var.cuts is not None:
+                self.add(Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names())))
+        else:
+            level_map = var.level_map()
+            self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
+            if any(len(v) > 1 for v in level_map.values()):
+                self.details[vname] = sublevel_groups(level_map, codes)
 
     def range_check(self, var: VariableSpec, value: str, column: str) -> None:
         if var.range is None:
@@ -627,6 +675,9 @@ class _Compiler:
                 self.add(Count(f"den__{vname}", app))
                 continue
             value = name(vname)
+            column = var.column or vname
+            if var.table is not None:
+                column = f"{var.table}.{column}"
             if var.type == "continuous":
                 self.outputs.append(Output(vname, vname, "number", vname, app_name))
             else:
@@ -662,7 +713,7 @@ class _Compiler:
                     and_(app, missing(value), not_(self.invalid(vname))),
                     variant="derived" if var.derive else "",
                     scope="incl",
-                    column=var.column or vname,
+                    column=column,
                     params={"label": label},
                     counts={"denominator": f"den__{vname}"},
                     file="" if var.derive else None,

@@ -486,6 +486,44 @@ CHECKS: dict[str, CheckKind] = {
             ),
         ),
         _k(
+            "TABLE-ID-DUPLICATE",
+            "error",
+            "a patient id appears on several rows of a joined table with one row per patient",
+            (
+                "",
+                _t(
+                    "table '{table}': the same patient id appears on {rows}",
+                    "keep one row per patient, or declare the table with rows: many",
+                ),
+            ),
+        ),
+        _k(
+            "TABLE-ID-UNKNOWN",
+            "warning",
+            "a row of a joined table has a patient id that is not in the main table",
+            (
+                "",
+                _t(
+                    "table '{table}': {n} row(s) with a patient id not in {main}; they are "
+                    "not used",
+                    "check the ids, or add the patients to the main table",
+                ),
+            ),
+        ),
+        _k(
+            "TABLE-NO-MATCH",
+            "warning",
+            "a patient of the main table has no row in a joined table",
+            (
+                "",
+                _t(
+                    "{n} patient(s) have no row in the table '{table}' ({path}); their values "
+                    "from it are missing",
+                    "check the ids in both tables",
+                ),
+            ),
+        ),
+        _k(
             "ENDPOINT-COMPONENT-MISSING",
             "error",
             "a component of a composite endpoint (time: [...], event: [...]) has no time or "

@@ -103,7 +103,27 @@ class _Checker:
                 f"the id column '{spec.data.id}' must be declared with type: identifier",
                 ("variables", spec.data.id, "type"),
             )
+        if spec.data.tables and spec.data.id is None:
+            raise self.fail(
+                "joined tables (data.tables) are matched on the patient id: give data.id",
+                ("data", "tables"),
+            )
         for name, var in spec.variables.items():
+            if var.table is not None:
+                self.name(var.table, ("variables", name, "table"), spec.data.tables, "table")
+                many = spec.data.tables[var.table].rows == "many"
+                if many and var.summary is None:
+                    raise self.fail(
+                        f"the table '{var.table}' has several rows per patient: give "
+                        "'summary' (first, last, min, max, count or any)",
+                        ("variables", name, "table"),
+                    )
+                if not many and var.summary is not None:
+                    raise self.fail(
+                        f"the table '{var.table}' has one row per patient: 'summary' is for "
+                        "tables with rows: many",
+                        ("variables", name, "summary"),
+                    )
             if var.derive is not None:
                 if var.type in ("identifier", "multiselect"):
                     raise self.fail(

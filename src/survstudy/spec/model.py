@@ -36,6 +36,7 @@ __all__ = [
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
+    "TableSpec",
     "UnitsSpec",
     "UnivariableSpec",
     "VariableSpec",
@@ -63,6 +64,40 @@ def _as_list(value: Any) -> Any:
     if isinstance(value, str | int | float | bool):
         return [value]
     return value
+
+
+Summary = Literal["first", "last", "min", "max", "count", "any"]
+
+
+class TableSpec(_Model):
+    """A further sheet or file joined to the main table on the patient id (``data.tables``)."""
+
+    path: str = Field(
+        description="Data file, relative to the spec file (may be the same workbook)."
+    )
+    format: Literal["csv", "xlsx", "sav", "dta", "parquet"] | None = Field(
+        None, description="File format; by default chosen from the extension."
+    )
+    sheet: str | int | None = Field(
+        None, description="Excel sheet by name or 0-based index (default: first sheet)."
+    )
+    header_row: int | None = Field(
+        None, ge=1, description="Spreadsheet row holding the column names (default: first)."
+    )
+    id: str | None = Field(
+        None, description="Column holding the patient id in this table (default: data.id)."
+    )
+    rows: Literal["one", "many"] = Field(
+        "one",
+        description="one: at most one row per patient (a baseline or outcome sheet); many: "
+        "several rows per patient (visits, events), summarised per patient by each "
+        "variable's 'summary'.",
+    )
+    separator: str | None = Field(None, description="CSV field separator (default: detected).")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="CSV decimal mark (default: detected)."
+    )
+    encoding: str | None = Field(None, description="CSV text encoding (default: detected).")
 
 
 class DataSpec(_Model):
@@ -113,6 +148,11 @@ class DataSpec(_Model):
         None,
         description="Data cut-off date: later events are censored at the cut-off and later "
         "dates are reported. Never taken from today's clock.",
+    )
+    tables: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TableSpec] = Field(
+        default_factory=dict,
+        description="Further sheets or files joined to this table on the id column, by name; "
+        "a variable reads one with 'table: NAME' (and 'summary:' for rows: many).",
     )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
@@ -198,6 +238,17 @@ class VariableSpec(_Model):
         description="Display names of data values where a grouped level shows its parts, "
         "e.g. {1: I, 2: II} prints 'I (n=3)/II (n=4)' for the level I/II: [1, 2].",
     )
+    table: str | None = Field(
+        None,
+        description="Read the column from this joined table of data.tables (default: the main "
+        "table).",
+    )
+    summary: Summary | None = Field(
+        None,
+        description="For a table with rows: many, the value per patient: first or last (in the "
+        "file's row order, among present values), min or max (numbers, dates), count (rows with "
+        "a value; a continuous variable), any (binary: the first level on any row).",
+    )
     blank_is_no: bool = Field(
         True,
         description="multiselect: an empty cell means 'not selected' (as in a checkbox "
@@ -235,6 +286,26 @@ class VariableSpec(_Model):
             raise ValueError("'options' and 'selected' are for multiselect variables only")
         if self.derive and self.column:
             raise ValueError("a variable is either read from a 'column' or has 'derive', not both")
+        if self.table is not None and (self.derive or self.type == "multiselect"):
+            raise ValueError(
+                "'table' is for a variable read from a column (not derived, not multiselect)"
+            )
+        if self.summary is not None:
+            if self.table is None:
+                raise ValueError("'summary' summarises a joined table: give 'table' too")
+            allowed = {
+                "count": ("continuous",),
+                "any": ("binary",),
+                "min": ("continuous", "date"),
+                "max": ("continuous", "date"),
+            }.get(self.summary, ("continuous", "date", "categorical", "binary"))
+            if self.type not in allowed:
+                raise ValueError(
+                    f"summary '{self.summary}' makes a {' or '.join(allowed)} variable, "
+                    f"not {self.type}"
+                )
+            if self.cuts is not None:
+                raise ValueError("'cuts' on a summary: derive a variable from it and cut that")
         if self.cuts is not None:
             if self.type != "categorical":
                 raise ValueError("'cuts' makes categories: use it with type: categorical")
@@ -748,10 +819,10 @@ class StudySpec(_Model):
         return None
 
     def is_derived(self, name: str) -> bool:
-        """``name`` is a derived variable (an endpoint's ``time``/``event`` then means it,
-        not a data column)."""
+        """``name`` is a derived variable or one read from a joined table: an endpoint's
+        ``time``/``event`` then means the variable, not a column of the main table."""
         var = self.variables.get(name)
-        return var is not None and var.derive is not None
+        return var is not None and (var.derive is not None or var.table is not None)
 
     def label_of(self, name: str) -> str:
         """Display label of a variable or endpoint."""
