@@ -223,7 +223,13 @@ class JoinTable:
                 sensitive=True,
                 file=run.file,
             )
-        run.issues.issues.extend(sub.issues.issues)
+        # two variables may type the same column (first and last of a date): one finding
+        seen: set[tuple[Any, ...]] = set()
+        for issue in sub.issues.issues:
+            k = (issue.code, issue.message, issue.file, issue.column, str(issue.context))
+            if k not in seen:
+                seen.add(k)
+                run.issues.issues.append(issue)
         run.joins.append((self.table, path, int(no_match.sum())))
         if self.many:
             for var, summary, column, codes in self.summaries:
@@ -260,9 +266,9 @@ def _aligned(v: Value, idx: np.ndarray, fill_bool: float | None) -> Value:
     safe = np.where(ok, idx, 0)
     if v.kind == "text":
         data = np.asarray(v.data, dtype=object)
-        out = data[safe] if len(data) else np.full(len(idx), None, dtype=object)
-        out = np.where(ok, out, None)
-        return Value("text", out)
+        text = data[safe] if len(data) else np.full(len(idx), None, dtype=object)
+        text[~ok] = None
+        return Value("text", text)
     data = np.asarray(v.data, dtype=float)
     fill = np.nan if fill_bool is None else fill_bool
     out = np.where(ok, data[safe], fill) if len(data) else np.full(len(idx), fill)
