@@ -390,8 +390,8 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
             what = "the column"
             if var is not None and var.derive is not None:
                 what = "the derived variable"
-            elif var is not None and var.table is not None:
-                what = f"the variable (table {var.table})"
+            elif var is not None and var.from_table is not None:
+                what = f"the variable (table {var.from_table})"
             return f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'."
         parts = " and ".join(
             f"'{e}' (time '{t}')" for t, e in zip(ep.time_parts(), ep.event_parts(), strict=True)
@@ -428,7 +428,7 @@ def spec_columns(spec: StudySpec) -> list[str]:
     if spec.data.id is not None:
         out.append(spec.data.id)
     for name, var in spec.variables.items():
-        if var.derive is not None or var.table is not None:
+        if var.derive is not None or var.from_table is not None:
             continue
         if var.type == "multiselect" and var.options is not None:
             out.extend(var.options.values())

@@ -431,19 +431,19 @@ class _Compiler:
         for vname, var in spec.variables.items():
             if var.derive is not None:
                 continue
-            if var.table is not None:
+            if var.from_table is not None:
                 if var.summary == "count":
                     continue  # counts present cells, whatever they hold (JoinTable)
                 # typed over the joined table's own rows (its file and rows in messages)
-                main, self.steps = self.steps, joined[var.table]
+                main, self.steps = self.steps, joined[var.from_table]
                 self.read_one(vname, var)
                 self.steps = main
-                if spec.data.tables[var.table].rows == "many":
+                if spec.data.tables[var.from_table].rows == "many":
                     self.read.discard(vname)
                 continue
             self.read_one(vname, var)
         for tname, table in spec.data.tables.items():
-            tvars = [(v, x) for v, x in spec.variables.items() if x.table == tname]
+            tvars = [(v, x) for v, x in spec.variables.items() if x.from_table == tname]
             self.add(
                 JoinTable(
                     tname,
@@ -676,8 +676,8 @@ class _Compiler:
                 continue
             value = name(vname)
             column = var.column or vname
-            if var.table is not None:
-                column = f"{var.table}.{column}"
+            if var.from_table is not None:
+                column = f"{var.from_table}.{column}"
             if var.type == "continuous":
                 self.outputs.append(Output(vname, vname, "number", vname, app_name))
             else:

@@ -109,18 +109,20 @@ class _Checker:
                 ("data", "tables"),
             )
         for name, var in spec.variables.items():
-            if var.table is not None:
-                self.name(var.table, ("variables", name, "table"), spec.data.tables, "table")
-                many = spec.data.tables[var.table].rows == "many"
+            if var.from_table is not None:
+                self.name(
+                    var.from_table, ("variables", name, "from_table"), spec.data.tables, "table"
+                )
+                many = spec.data.tables[var.from_table].rows == "many"
                 if many and var.summary is None:
                     raise self.fail(
-                        f"the table '{var.table}' has several rows per patient: give "
+                        f"the table '{var.from_table}' has several rows per patient: give "
                         "'summary' (first, last, min, max, count or any)",
-                        ("variables", name, "table"),
+                        ("variables", name, "from_table"),
                     )
                 if not many and var.summary is not None:
                     raise self.fail(
-                        f"the table '{var.table}' has one row per patient: 'summary' is for "
+                        f"the table '{var.from_table}' has one row per patient: 'summary' is for "
                         "tables with rows: many",
                         ("variables", name, "summary"),
                     )

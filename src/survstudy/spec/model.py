@@ -152,7 +152,7 @@ class DataSpec(_Model):
     tables: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TableSpec] = Field(
         default_factory=dict,
         description="Further sheets or files joined to this table on the id column, by name; "
-        "a variable reads one with 'table: NAME' (and 'summary:' for rows: many).",
+        "a variable reads one with 'from_table: NAME' (and 'summary:' for rows: many).",
     )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
@@ -238,7 +238,7 @@ class VariableSpec(_Model):
         description="Display names of data values where a grouped level shows its parts, "
         "e.g. {1: I, 2: II} prints 'I (n=3)/II (n=4)' for the level I/II: [1, 2].",
     )
-    table: str | None = Field(
+    from_table: str | None = Field(
         None,
         description="Read the column from this joined table of data.tables (default: the main "
         "table).",
@@ -286,13 +286,13 @@ class VariableSpec(_Model):
             raise ValueError("'options' and 'selected' are for multiselect variables only")
         if self.derive and self.column:
             raise ValueError("a variable is either read from a 'column' or has 'derive', not both")
-        if self.table is not None and (self.derive or self.type == "multiselect"):
+        if self.from_table is not None and (self.derive or self.type == "multiselect"):
             raise ValueError(
-                "'table' is for a variable read from a column (not derived, not multiselect)"
+                "'from_table' is for a variable read from a column (not derived, not multiselect)"
             )
         if self.summary is not None:
-            if self.table is None:
-                raise ValueError("'summary' summarises a joined table: give 'table' too")
+            if self.from_table is None:
+                raise ValueError("'summary' summarises a joined table: give 'from_table' too")
             allowed = {
                 "count": ("continuous",),
                 "any": ("binary",),
@@ -822,7 +822,7 @@ class StudySpec(_Model):
         """``name`` is a derived variable or one read from a joined table: an endpoint's
         ``time``/``event`` then means the variable, not a column of the main table."""
         var = self.variables.get(name)
-        return var is not None and (var.derive is not None or var.table is not None)
+        return var is not None and (var.derive is not None or var.from_table is not None)
 
     def label_of(self, name: str) -> str:
         """Display label of a variable or endpoint."""
