@@ -439,7 +439,8 @@ class _Compiler:
                 self.read_one(vname, var)
                 self.steps = main
                 if spec.data.tables[var.from_table].rows == "many":
-                    self.read.discard(vname)
+                    self.read.discard(vname)  # a summary: no cell of its own
+                    self.details.pop(vname, None)
                 continue
             self.read_one(vname, var)
         for tname, table in spec.data.tables.items():
