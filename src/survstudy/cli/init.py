@@ -36,6 +36,7 @@ def init(
     """Read a data file and write a commented study spec with guessed types, for you to edit."""
     from survstudy.data.readers import read_raw
     from survstudy.data.scaffold import (
+        JoinedTable,
         guess_columns,
         joined_table,
         relative_data_path,
@@ -54,7 +55,7 @@ def init(
     guesses = guess_columns(raw)
     ids = [g.column for g in guesses if g.type == "identifier"]
     taken = {g.name for g in guesses}
-    tables = []
+    tables: list[JoinedTable] = []
     for other in others:
         name = re.sub(r"[^0-9A-Za-z_]+", "_", other.stem).strip("_").lower() or "table"
         if name[0].isdigit():

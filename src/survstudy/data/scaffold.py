@@ -338,23 +338,23 @@ def render_spec(
             "endpoints:                  # from pairs of time and 0/1 status columns: CHECK"
         )
         names: set[str] = set()
-        for t, f in pairs:
-            ep = _endpoint_name(t.name, f.name)
+        for tg, fg in pairs:
+            ep = _endpoint_name(tg.name, fg.name)
             base, i = ep, 2
             while ep in names:
                 ep, i = f"{base}_{i}", i + 1
             names.add(ep)
             lines += [
                 f"  {ep}:",
-                f"    time: {_q(t.column)}",
-                f"    event: {_q(f.column)}",
-                f"    time_unit: {_unit_guess(t.column)}",
+                f"    time: {_q(tg.column)}",
+                f"    event: {_q(fg.column)}",
+                f"    time_unit: {_unit_guess(tg.column)}",
             ]
         if len(pairs) > 1:
             lines += [
                 "  FIRST_EVENT:              # the earliest of these events (composite endpoint)",
-                "    time: [" + ", ".join(_q(t.column) for t, _f in pairs) + "]",
-                "    event: [" + ", ".join(_q(f.column) for _t, f in pairs) + "]",
+                "    time: [" + ", ".join(_q(tg.column) for tg, _f in pairs) + "]",
+                "    event: [" + ", ".join(_q(fg.column) for _t, fg in pairs) + "]",
                 f"    time_unit: {_unit_guess(pairs[0][0].column)}",
             ]
     else:
@@ -380,9 +380,9 @@ def render_spec(
 
 def _endpoint_name(time_name: str, status_name: str) -> str:
     """The time column's stem (``os_months`` → OS), or the status column's name when the
-    stem is a letter or two (``rtime``/``recur`` → RECUR)."""
+    stem is one letter (``rtime``/``recur`` → RECUR)."""
     stem = _strip_words(time_name, _TIME_WORDS)
-    if len(stem) <= 2:
+    if len(stem) <= 1:
         stem = status_name
     name = re.sub(r"[^0-9A-Za-z_]+", "_", stem).upper() or "ENDPOINT"
     return name if not name[0].isdigit() else f"E_{name}"
