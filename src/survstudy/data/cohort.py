@@ -386,13 +386,18 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     if not ep.from_dates:
         unit = ep.time_unit or spec.units.time
         if not ep.composite:  # (the single form's wording is unchanged since issue 3)
-            var = spec.variables.get(str(ep.time))
-            what = "the column"
-            if var is not None and var.derive is not None:
-                what = "the derived variable"
-            elif var is not None and var.from_table is not None:
-                what = f"the variable (table {var.from_table})"
-            return f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'."
+            if not spec.is_derived(str(ep.time)):
+                return (
+                    f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+                )
+            var = spec.variables[str(ep.time)]
+            what = "the derived variable" if var.derive is not None else "the variable"
+            if var.from_table is not None:
+                what += f" (table {var.from_table})"
+            text = f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'"
+            if ep.horizon:
+                text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+            return text + "."
         parts = " and ".join(
             f"'{e}' (time '{t}')" for t, e in zip(ep.time_parts(), ep.event_parts(), strict=True)
         )
