@@ -289,3 +289,17 @@ def test_sql_executor_refuses_naming_the_key(tmp_path: Path) -> None:
     assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
     assert "data.tables.outcome" in str(err.value)
     assert "--engine memory" in str(err.value)
+
+
+def test_input_hash_covers_every_table(tmp_path: Path) -> None:
+    """Hand calculation: with joined tables the input SHA-256 is that of the lines
+    'file:sha256' of the main file then each table in the spec's order, so changing a
+    joined file changes it."""
+    import hashlib
+
+    c = build_cohort(_spec(tmp_path, _doc()), strict=False)
+    lines = "".join(
+        f"{f}:{hashlib.sha256((tmp_path / f).read_bytes()).hexdigest()}\n"
+        for f in ("base.csv", "outcome.csv", "visits.csv")
+    )
+    assert c.input_sha256 == hashlib.sha256(lines.encode()).hexdigest()

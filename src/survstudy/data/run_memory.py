@@ -56,6 +56,7 @@ class MemoryRun:
         self.counts: dict[str, int] = {}
         # joined tables (data.tables): (name, file, patients without a row)
         self.joins: list[tuple[str, str, int]] = []
+        self.join_hashes: list[tuple[str, str]] = []  # (file, SHA-256) of each joined table
 
     # ------------------------------------------------------------------ primitives
     def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
@@ -130,6 +131,13 @@ class MemoryRun:
             step.numpy(self)
         return self.cohort()
 
+    def input_sha256(self) -> str:
+        """The data file's SHA-256; with joined tables, of the lines ``file:sha256`` of the
+        main file then each joined table in the spec's order."""
+        if not self.join_hashes:
+            return self.raw.sha256
+        return _combined_sha256([(self.file, self.raw.sha256), *self.join_hashes])
+
     def cohort(self) -> Cohort:
         plan, spec = self.plan, self.spec
         mask = self.included
@@ -169,10 +177,20 @@ class MemoryRun:
             flow=plan.flow(self.n, self.flow_counts, self.joins),
             report=self.issues.report(),
             input_file=self.file,
-            input_sha256=self.raw.sha256,
+            input_sha256=self.input_sha256(),
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
+
+
+def _combined_sha256(files: list[tuple[str, str]]) -> str:
+    """SHA-256 of the lines ``file:sha256`` (a study read from several tables)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, sha in files:
+        digest.update(f"{name}:{sha}\n".encode())
+    return digest.hexdigest()
 
 
 def _where_none(keep: np.ndarray, values: np.ndarray) -> np.ndarray:

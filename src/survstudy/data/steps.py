@@ -231,6 +231,7 @@ class JoinTable:
                 seen.add(k)
                 run.issues.issues.append(issue)
         run.joins.append((self.table, path, int(no_match.sum())))
+        run.join_hashes.append((path, sub.raw.sha256))
         if self.many:
             for var, summary, column, codes in self.summaries:
                 if summary == "count":
