@@ -33,7 +33,8 @@ engine's untyped view), so that the typing rules see what the in-memory reader g
 columns keep their types (numbers match codes by value, booleans as true/false).
 
 Not translated (a :class:`~survstudy.errors.SpecError` with code
-``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): Excel, SPSS and
+``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): joined tables
+(``data.tables``); derived-table columns that differ only by case; Excel, SPSS and
 Stata files; CSV options ``header_row``, ``encoding``, ``decimal: ","``; CSV files
 with blank lines (their row numbers would shift) and several CSV files as one data
 set; dates written as text other than ``YYYY-MM-DD`` (also with ``/`` or ``.``)

@@ -54,8 +54,8 @@ A new rule is one entry here, never one per executor. Examples:
   a tree such as
   ``and_(eq(name("#vital:OS"), num(0)), present(name("death_date")))``;
 * an **endpoint form** (issue 15's last contact date + vital status, issue 17's composite
-  of time/event columns, issue 18's competing events): a function like
-  :func:`dates_rule` that returns :class:`~survstudy.data.steps.Compute`
+  of time/event columns -- :func:`composite_rule` -- issue 18's competing events): a
+  function like :func:`dates_rule` that returns :class:`~survstudy.data.steps.Compute`
   steps (the ``#time:``/``#status:`` columns as trees: ``Case`` picks the first true
   branch; ``min``/``max`` skip missing values; ``coalesce`` takes the first present one)
   and its ``Check`` steps (as :func:`_endpoint_from_dates` adds them), chosen in
@@ -66,8 +66,11 @@ A new rule is one entry here, never one per executor. Examples:
   :func:`_domain_checks`);
 * a **kind of cell** (issue 15's ``type: text``): a step class in
   :mod:`survstudy.data.steps` with ``numpy`` and ``sql``, compiled in :func:`_read`;
-* a **joined table** (issue 17) would add a source step whose columns join the main
-  table's rows by id, then ordinary steps over them.
+* a **joined table** (issue 17, ``data.tables``) is one
+  :class:`~survstudy.data.steps.JoinTable` step: its variables' typing steps run over the
+  table's own rows, then their values (one row per patient) or summaries (many rows)
+  become columns of the main rows, and ordinary steps use them. The SQL executor refuses
+  it (SPEC-ENGINE-UNSUPPORTED naming ``data.tables.NAME``).
 """
 
 from __future__ import annotations
@@ -335,7 +338,6 @@ class CohortPlan:
                     n_all,
                     0,
                     n_all,
-                    reason=f"No row in {path}" if unmatched else None,
                 )
             )
         for step, (before, after, unknown) in zip(self.spec.population, steps, strict=True):
