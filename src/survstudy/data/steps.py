@@ -45,8 +45,8 @@ from survstudy.data.expressions import PlanNode, SqlValue, Value, num_lit
 from survstudy.data.quality import format_rows
 
 if TYPE_CHECKING:
-    from survstudy.data.derive_sql import SqlRun
-    from survstudy.data.run_memory import MemoryRun
+    from survstudy.data.executor import MemoryExecutor as MemoryRun
+    from survstudy.data.executor import SqlExecutor as SqlRun
 
 __all__ = [
     "Applicable",
@@ -285,7 +285,7 @@ def _summarise(sub: MemoryRun, var: str, summary: str, g: np.ndarray, n: int) ->
         present = ~np.isnan(np.asarray(v.data, dtype=float))
     valid = (g >= 0) & present
     if summary == "any":
-        levels = sub.plan.levels_of(sub.levels, var)
+        levels = sub.levels_of(var)
         yes = np.array([x == levels[0] for x in v.data], dtype=bool) if levels else present & False
         has = np.bincount(g[valid], minlength=n) > 0
         hit = np.bincount(g[valid & yes], minlength=n) > 0
