@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survstudy.data import build_cohort
 from survstudy.errors import DataError, SpecError
@@ -249,3 +251,77 @@ def test_both_executors_equal(duck: Any, tmp_path: Path) -> None:
     # dweeks read as days: row 4's death (400 / 7 days) now comes before its censored
     # relapse (150), row 5's censored death (90 / 7) still before its relapse (500)
     assert ("ENDPOINT-COMPONENTS-DISAGREE", (5,)) in {(c, r) for c, _m, r in lines}
+
+
+# --------------------------------------------------------------------------- property
+
+
+def _oracle(
+    row: list[tuple[int | None, int | None]], horizon: float
+) -> tuple[float | None, float | None, bool]:
+    """The issue's rule for one patient, written out plainly: (time, status, disagree)."""
+    if any(t is None or s is None for t, s in row):
+        return None, None, False
+    ev = min((t for t, s in row if s == 1), default=None)
+    comp = min((t for t, s in row if s == 2), default=None)
+    cens = min((t for t, s in row if s == 0), default=None)
+    disagree = ev is not None and cens is not None and cens < ev
+    if ev is not None and (comp is None or ev <= comp):
+        time, status = float(ev), 1.0
+    elif comp is not None:
+        time, status = float(comp), 2.0
+    else:
+        time, status = float(max(t for t, _s in row if t is not None)), 0.0
+    if time > horizon:
+        time, status = horizon, 0.0
+    return time, status, disagree
+
+
+_component = st.tuples(
+    st.one_of(st.none(), st.integers(0, 60)), st.one_of(st.none(), st.integers(0, 2))
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(2, 3).flatmap(
+        lambda k: st.lists(st.lists(_component, min_size=k, max_size=k), min_size=1, max_size=12)
+    )
+)
+def test_property_composite_equals_the_rule_written_out(rows: list[Any]) -> None:
+    """Naive oracle: random components (times 0-60 days, status 0/1/2 or missing) give, row
+    by row, the time, status and disagreement of the rule written out in plain Python."""
+    import tempfile
+
+    k = len(rows[0])
+    header = ",".join(["pid", *(f"t{i},e{i}" for i in range(k))])
+    lines = [header]
+    for j, row in enumerate(rows):
+        cells = [str(j + 1)]
+        for t, s in row:
+            cells += ["" if t is None else str(t), "" if s is None else str(s)]
+        lines.append(",".join(cells))
+    doc = {
+        "data": {"path": "d.csv", "id": "pid"},
+        "units": "days",
+        "variables": {"pid": {"type": "identifier"}},
+        "endpoints": {
+            "C": {
+                "time": [f"t{i}" for i in range(k)],
+                "event": [f"e{i}" for i in range(k)],
+                "time_unit": "days",
+                "horizon": 40,
+                "event_codes": {"event": [1], "censored": [0], "competing": [2]},
+            }
+        },
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        cohort = build_cohort(_spec(Path(tmp), doc, "\n".join(lines) + "\n"), strict=False)
+    want = [_oracle(row, 40.0) for row in rows]
+    got_t = [None if np.isnan(x) else float(x) for x in cohort.columns["C_time"]]
+    got_s = [None if np.isnan(x) else float(x) for x in cohort.columns["C_status"]]
+    assert got_t == [w[0] for w in want]
+    assert got_s == [w[1] for w in want]
+    disagree = [i for i in cohort.report.issues if i.code == "ENDPOINT-COMPONENTS-DISAGREE"]
+    rows_flagged = list(disagree[0].context["rows"]) if disagree else []
+    assert rows_flagged == [j + 2 for j, w in enumerate(want) if w[2]]
