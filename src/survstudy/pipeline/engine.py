@@ -21,6 +21,7 @@ __all__ = [
     "CoxFit",
     "adjust_p",
     "categorical_test",
+    "collect_cox",
     "continuous_test",
     "cox",
     "cox_engine_fits",
@@ -245,7 +246,7 @@ def cox(
             concordance=concordance,
             ci=ci,
         )
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+    return collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
 def cox_engine_fits(
@@ -288,7 +289,7 @@ def cox_engine_fits(
         # as :func:`cox` leaves the PH p empty for such a fit
         res, with_ph = run(False), False
     return [
-        _collect_cox(
+        collect_cox(
             r,
             ph_test=with_ph and bool(f.get("ph_test")),
             concordance=bool(f.get("concordance")),
@@ -297,7 +298,7 @@ def cox_engine_fits(
     ]
 
 
-def _collect_cox(
+def collect_cox(
     res: Any,
     *,
     ph_test: bool,

@@ -21,7 +21,15 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
-from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
+from survstudy.pipeline.results_cox import (
+    CoxRow,
+    FirthEstimate,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    SplineCurve,
+    UnivariableResult,
+)
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -49,9 +57,12 @@ __all__ = [
     "MethodsProfile",
     "ModelResult",
     "PermutationTest",
+    "PhPlot",
+    "PhSensitivity",
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "SplineCurve",
     "StudyResults",
     "StudyWarning",
     "Table1Result",
