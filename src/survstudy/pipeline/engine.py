@@ -21,6 +21,7 @@ __all__ = [
     "CoxFit",
     "adjust_p",
     "categorical_test",
+    "compare_two_groups",
     "continuous_test",
     "cox",
     "cox_engine_fits",
@@ -97,6 +98,22 @@ def survival_at(km: KM, t: float) -> tuple[float, float, float, float, int]:
         _nan(at.lower[0]),
         _nan(at.upper[0]),
         int(at.n_risk[0]),
+    )
+
+
+def compare_two_groups(
+    reference: KM, group: KM, times: list[float], *, tau: float | None, conf_level: float
+) -> Any:
+    """Survival differences at ``times`` and the RMST difference at ``tau`` (group −
+    reference; :func:`survstudy.stats.comparison.compare_two_groups`); no RMST without
+    ``tau``."""
+    return _stats("comparison").compare_two_groups(
+        reference,
+        group,
+        times,
+        tau=tau,
+        rmst=tau is not None,
+        conf_level=conf_level,
     )
 
 

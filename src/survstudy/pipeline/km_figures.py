@@ -4,6 +4,17 @@ Per figure the step curves (Kaplan 1958; Greenwood variance, pointwise limits on
 the profile's scale) per group, the number at risk at the axis ticks, each group's
 median, and the group tests of the profile (log-rank; with the SPSS profile also
 Breslow–Gehan), with the permutation log-rank p when the spec asks for it.
+
+A figure with ``by:`` also gives the by-group survival table (STROBE 16c, REMARK 15):
+each group's survival at ``analyses.survival.landmarks`` and, for two groups, the
+absolute effects (:func:`survstudy.stats.comparison.compare_two_groups`): the
+difference in survival at each landmark (Greenwood variances, independent groups) and
+the restricted-mean-survival-time difference at ``analyses.survival.rmst_tau``
+(default the last landmark), refused with a note beyond either group's last follow-up.
+
+Below ``FEW_EVENTS`` (10) events the permutation log-rank p is the primary p
+(:mod:`survstudy.stats.precision`): ``permutation: auto`` then always computes it,
+exactly where possible.
 """
 
 from __future__ import annotations
@@ -16,11 +27,21 @@ import numpy as np
 
 from survstudy.errors import SpecError
 from survstudy.pipeline import engine
-from survstudy.pipeline.context import StudyContext
+from survstudy.pipeline.context import StudyContext, fmt_num, unit_word
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
-from survstudy.pipeline.results import CurveGroup, GroupTest, KMCurves, PermutationTest
+from survstudy.pipeline.results import (
+    CurveGroup,
+    GroupTest,
+    KMComparison,
+    KMCurves,
+    Landmark,
+    LandmarkDifference,
+    PermutationTest,
+    RMSTDifference,
+)
 from survstudy.pipeline.survival import median_of
+from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["km_figure", "km_figures", "nice_step"]
 
@@ -69,10 +90,14 @@ def km_figure(
                 key="analyses.km",
             )
         by_label = d.label
+    surv_spec = ctx.spec.analyses.survival
+    landmarks = [float(x) for x in surv_spec.landmarks] if surv_spec and d is not None else []
     curves = []
+    kms = []
     for lev, km, n_group, events_group in rows.km_groups(
         k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
     ):
+        kms.append(km)
         curve = engine.step_curve(km)
         n_risk = engine.n_risk_at(km, [tick * dpu for tick in ticks])
         med = median_of(km, prof.median_rule, dpu, prof.conf_level)
@@ -89,19 +114,24 @@ def km_figure(
                 censor_survival=tuple(float(x) for x in curve["censor_survival"]),
                 n_risk_at=n_risk,
                 median=med,
+                at=_group_landmarks(km, landmarks, dpu),
             )
         )
     tests: list[GroupTest] = []
     perm: PermutationTest | None = None
+    few = False
     if d is not None and len(curves) > 1:
         sel = rows.select(k.endpoint, [], group=d)
+        few = sel.events < FEW_EVENTS
         if sel.events > 0:
             for weights, label in prof.tests:
                 g = sel.logrank(weights)
                 tests.append(replace(g, label=label))
             if sel.n_groups() > 1:
+                # few events: the permutation p is the primary p, so it is always computed
+                option = "exact" if few and k.permutation == "auto" else k.permutation
                 perm = permutation_test(
-                    k.permutation,
+                    option,
                     k.seed,
                     k.resamples,
                     sel,
@@ -111,6 +141,9 @@ def km_figure(
                     endpoint=k.endpoint,
                     variable=k.by,
                 )
+    comparison = None
+    if d is not None and len(curves) == 2:
+        comparison = _comparison(ctx, k, d, curves, kms, landmarks, f"{ep_label} by {by_label}")
     key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
     return KMCurves(
         key=key,
@@ -127,4 +160,111 @@ def km_figure(
         title=k.title,
         tests=tuple(tests),
         permutation=perm,
+        comparison=comparison,
+        few_events=few and bool(tests),
+    )
+
+
+def _group_landmarks(km: engine.KM, landmarks: list[float], dpu: float) -> tuple[Landmark, ...]:
+    """One group's survival at the landmarks (display units); not estimable (NaN, with the
+    ``BEYOND-FOLLOW-UP`` code) past the group's last follow-up."""
+    last = float(km.time[-1]) if km.time.size else 0.0
+    out = []
+    for lm in landmarks:
+        s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
+        codes: tuple[str, ...] = ()
+        if lm * dpu > last:
+            s = se = lo = hi = float("nan")
+            codes = ("BEYOND-FOLLOW-UP",)
+        out.append(Landmark(lm, s, lo, hi, se, n_risk, codes))
+    return tuple(out)
+
+
+def _comparison(
+    ctx: StudyContext,
+    k: Any,
+    d: FactorDesign,
+    curves: list[CurveGroup],
+    kms: list[Any],
+    landmarks: list[float],
+    what: str,
+) -> KMComparison:
+    """The absolute effects of two groups: group minus the factor's reference level."""
+    dpu = ctx.cohort.days_per_unit
+    unit = ctx.cohort.unit
+    levels = [c.level for c in curves]
+    r = levels.index(d.reference) if d.reference in levels else 0
+    g = 1 - r
+    surv_spec = ctx.spec.analyses.survival
+    tau = surv_spec.rmst_tau if surv_spec and surv_spec.rmst_tau else None
+    if tau is None and landmarks:
+        tau = max(landmarks)
+    res = engine.compare_two_groups(
+        kms[r],
+        kms[g],
+        [lm * dpu for lm in landmarks],
+        tau=tau * dpu if tau is not None else None,
+        conf_level=ctx.profile.conf_level,
+    )
+    where = {"endpoint": k.endpoint, "variable": k.by}
+    at = []
+    for i, lm in enumerate(landmarks):
+        note = ""
+        if not bool(res.at.estimable[i]):
+            note = ctx.warn.add(
+                "LANDMARK-BEYOND-FOLLOW-UP",
+                f"{what}: no survival difference at {fmt_num(lm)} {unit_word(unit, lm)}, "
+                "beyond the last follow-up of a group",
+                "km",
+                time=lm,
+                **where,
+            )
+        at.append(
+            LandmarkDifference(
+                time=lm,
+                difference=float(res.at.difference[i]),
+                lower=float(res.at.lower[i]),
+                upper=float(res.at.upper[i]),
+                std_err=float(res.at.std_err[i]),
+                reference_survival=float(res.at.reference_survival[i]),
+                group_survival=float(res.at.group_survival[i]),
+                note=note,
+            )
+        )
+    rmst = None
+    if res.rmst is not None and tau is not None:
+        rm = res.rmst
+        if rm.estimable:
+            rmst = RMSTDifference(
+                tau=float(tau),
+                difference=float(rm.difference) / dpu,
+                lower=float(rm.lower) / dpu,
+                upper=float(rm.upper) / dpu,
+                p_value=float(rm.p_value),
+                std_err=float(rm.std_err) / dpu,
+                reference_rmst=float(rm.reference_rmst) / dpu,
+                reference_std_err=float(rm.reference_std_err) / dpu,
+                group_rmst=float(rm.group_rmst) / dpu,
+                group_std_err=float(rm.group_std_err) / dpu,
+            )
+        else:
+            last = min(float(kms[r].time[-1]), float(kms[g].time[-1])) / dpu
+            note = ctx.warn.add(
+                "RMST-TAU-BEYOND-FOLLOW-UP",
+                f"{what}: the restricted mean survival time to {fmt_num(tau)} "
+                f"{unit_word(unit, tau)} is not estimated: this horizon is beyond the last "
+                f"follow-up of a group ({fmt_num(round(last, 1))} {unit_word(unit, last)}), "
+                "where the survival curve is unknown; set analyses.survival.rmst_tau within "
+                "it",
+                "km",
+                **where,
+            )
+            nan = float("nan")
+            rmst = RMSTDifference(float(tau), nan, nan, nan, nan, nan, nan, nan, nan, nan, note)
+    return KMComparison(
+        reference=str(levels[r]),
+        group=str(levels[g]),
+        at=tuple(at),
+        rmst=rmst,
+        conf_level=ctx.profile.conf_level,
     )

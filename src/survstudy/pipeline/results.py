@@ -27,11 +27,14 @@ from survstudy.pipeline.results_survival import (
     EndpointSummary,
     FollowUp,
     GroupTest,
+    KMComparison,
     KMCurves,
     Landmark,
+    LandmarkDifference,
     Median,
     PermutationTest,
     Precision,
+    RMSTDifference,
 )
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
 
@@ -42,8 +45,10 @@ __all__ = [
     "FirthEstimate",
     "FollowUp",
     "GroupTest",
+    "KMComparison",
     "KMCurves",
     "Landmark",
+    "LandmarkDifference",
     "Median",
     "MethodsProfile",
     "ModelResult",
@@ -51,6 +56,7 @@ __all__ = [
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "RMSTDifference",
     "StudyResults",
     "StudyWarning",
     "Table1Result",

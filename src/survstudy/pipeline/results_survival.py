@@ -14,11 +14,14 @@ __all__ = [
     "EndpointSummary",
     "FollowUp",
     "GroupTest",
+    "KMComparison",
     "KMCurves",
     "Landmark",
+    "LandmarkDifference",
     "Median",
     "PermutationTest",
     "Precision",
+    "RMSTDifference",
 ]
 
 
@@ -240,19 +243,118 @@ class CurveGroup:
     censor_survival: tuple[float, ...]
     n_risk_at: tuple[int, ...]
     median: Median
+    at: tuple[Landmark, ...] = ()  # survival at analyses.survival.landmarks (by-group table)
+
+    @property
+    def censored(self) -> int:
+        return self.n - self.events
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "n": self.n,
             "events": self.events,
+            "censored": self.censored,
             "median": self.median.to_dict(),
+            "at": [a.to_dict() for a in self.at],
             "n_risk_at": list(self.n_risk_at),
             "time": [_f(x) for x in self.time],
             "survival": [_f(x) for x in self.survival],
             "lower": [_f(x) for x in self.lower],
             "upper": [_f(x) for x in self.upper],
             "censor_time": [_f(x) for x in self.censor_time],
+        }
+
+
+@dataclass(frozen=True)
+class LandmarkDifference:
+    """``S_group(t) − S_reference(t)`` at a landmark (proportions), Greenwood variances of
+    independent groups, plain Wald CI (:func:`survstudy.stats.comparison.compare_two_groups`).
+
+    NaN (``null``) beyond either group's last follow-up, with ``note`` saying why.
+    """
+
+    time: float
+    difference: float
+    lower: float
+    upper: float
+    std_err: float
+    reference_survival: float
+    group_survival: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "difference": _f(self.difference),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "std_err": _f(self.std_err),
+            "reference_survival": _f(self.reference_survival),
+            "group_survival": _f(self.group_survival),
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class RMSTDifference:
+    """Restricted mean survival time of each group up to ``tau`` and their difference
+    (group − reference), times in the display unit; Klein & Moeschberger's variance.
+
+    When ``tau`` is beyond either group's last follow-up the estimates are NaN (``null``)
+    and ``note`` says why (refused, never extrapolated).
+    """
+
+    tau: float
+    difference: float
+    lower: float
+    upper: float
+    p_value: float
+    std_err: float
+    reference_rmst: float
+    reference_std_err: float
+    group_rmst: float
+    group_std_err: float
+    note: str = ""
+
+    @property
+    def estimable(self) -> bool:
+        return math.isfinite(self.difference)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tau": self.tau,
+            "difference": _f(self.difference),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "p_value": _f(self.p_value),
+            "std_err": _f(self.std_err),
+            "reference": {"estimate": _f(self.reference_rmst), "std_err": _f(self.reference_std_err)},
+            "group": {"estimate": _f(self.group_rmst), "std_err": _f(self.group_std_err)},
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class KMComparison:
+    """Absolute effects of a two-group Kaplan–Meier comparison: the survival difference at
+    each landmark and the RMST difference at ``tau`` (``group`` minus ``reference``, the
+    reference level of the hazard ratio)."""
+
+    reference: str
+    group: str
+    at: tuple[LandmarkDifference, ...]
+    rmst: RMSTDifference | None
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": [a.to_dict() for a in self.at],
+            "rmst": self.rmst.to_dict() if self.rmst is not None else None,
+            "reference": self.reference,
+            "group": self.group,
+            "direction": "group minus reference",
+            "conf_level": self.conf_level,
         }
 
 
@@ -274,6 +376,8 @@ class KMCurves:
     title: str | None
     tests: tuple[GroupTest, ...] = ()
     permutation: PermutationTest | None = None
+    comparison: KMComparison | None = None  # two groups only
+    few_events: bool = False  # fewer than FEW_EVENTS events: the permutation p is primary
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +389,8 @@ class KMCurves:
             "groups": [g.to_dict() for g in self.groups],
             "tests": [t.to_dict() for t in self.tests],
             "permutation": self.permutation.to_dict() if self.permutation else None,
+            "comparison": self.comparison.to_dict() if self.comparison else None,
+            "few_events": self.few_events,
         }
 
 
