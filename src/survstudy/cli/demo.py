@@ -63,6 +63,15 @@ def summary_lines(results: Any) -> list[str]:
         lines.append(text + (f"; {rates}" if rates else ""))
     for km in results.km:
         for t in km.tests[:1]:
+            perm = km.permutation
+            if perm is not None and km.few_events:
+                # fewer than 10 events: the permutation p is the comparison's p
+                lines.append(
+                    f"{km.endpoint_label} by {km.by_label}: {perm.label[:1].upper()}"
+                    f"{perm.label[1:]} = {fmt.p_value(perm.p_value)} (fewer than 10 events; "
+                    f"chi-square {t.label} p = {fmt.p_value(t.p_value)})"
+                )
+                continue
             lines.append(
                 f"{km.endpoint_label} by {km.by_label}: {t.label} p = {fmt.p_value(t.p_value)}"
             )

@@ -34,6 +34,7 @@ __all__ = [
     "r_median",
     "spss_median",
     "step_curve",
+    "study_precision",
     "survival_at",
     "versions",
     "z_value",
@@ -115,6 +116,12 @@ def compare_two_groups(
         rmst=tau is not None,
         conf_level=conf_level,
     )
+
+
+def study_precision(events: int, proportion: float, *, conf_level: float) -> Any:
+    """The expected precision of a two-group hazard ratio from ``events`` events
+    (:func:`survstudy.stats.precision.study_precision`)."""
+    return _stats("precision").study_precision(events, proportion, conf_level=conf_level)
 
 
 def n_risk_at(km: KM, times: list[float]) -> tuple[int, ...]:

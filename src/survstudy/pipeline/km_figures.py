@@ -235,6 +235,9 @@ def _comparison(
     if res.rmst is not None and tau is not None:
         rm = res.rmst
         if rm.estimable:
+            z = engine.z_value(ctx.profile.conf_level)
+            ref_m, ref_se = float(rm.reference_rmst) / dpu, float(rm.reference_std_err) / dpu
+            grp_m, grp_se = float(rm.group_rmst) / dpu, float(rm.group_std_err) / dpu
             rmst = RMSTDifference(
                 tau=float(tau),
                 difference=float(rm.difference) / dpu,
@@ -242,10 +245,14 @@ def _comparison(
                 upper=float(rm.upper) / dpu,
                 p_value=float(rm.p_value),
                 std_err=float(rm.std_err) / dpu,
-                reference_rmst=float(rm.reference_rmst) / dpu,
-                reference_std_err=float(rm.reference_std_err) / dpu,
-                group_rmst=float(rm.group_rmst) / dpu,
-                group_std_err=float(rm.group_std_err) / dpu,
+                reference_rmst=ref_m,
+                reference_std_err=ref_se,
+                group_rmst=grp_m,
+                group_std_err=grp_se,
+                reference_lower=ref_m - z * ref_se,
+                reference_upper=ref_m + z * ref_se,
+                group_lower=grp_m - z * grp_se,
+                group_upper=grp_m + z * grp_se,
             )
         else:
             last = min(float(kms[r].time[-1]), float(kms[g].time[-1])) / dpu

@@ -24,8 +24,18 @@ from survstudy.pipeline.context import StudyContext, exp_or_inf, fmt_num
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.results import CoxRow, FirthEstimate, MethodsProfile, ProfileDifference
 from survstudy.pipeline.rows import Selection
+from survstudy.stats.precision import FEW_EVENTS, few_events_warning
 
-__all__ = ["ModelFits", "cox_rows", "firth_fit", "firth_rows", "fit_model", "hr_differences"]
+__all__ = [
+    "ModelFits",
+    "cox_rows",
+    "few_events_ci",
+    "few_events_rows",
+    "firth_fit",
+    "firth_rows",
+    "fit_model",
+    "hr_differences",
+]
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,8 @@ def fit_model(
     concordance: bool = False,
 ) -> ModelFits:
     """Fit one Cox model on ``sel``'s rows as the study tables need it (see the module
-    docstring). A fit that fails is reported in ``error``, never raised."""
+    docstring). A fit that fails is reported in ``error``, never raised. (Callers pass
+    :func:`few_events_ci` of their endpoint's or model's events as ``ci``.)"""
     prof, other = ctx.profile, ctx.other
     pair = sel.cox_pair(
         {
@@ -77,6 +88,33 @@ def fit_model(
         return fits
     ffit, reason, problem = firth_fit(firth, fits.fit, sel, prof, term_names=terms)
     return replace(fits, firth=ffit, firth_reason=reason, firth_problem=problem)
+
+
+def few_events_ci(ci: str, events: int) -> str:
+    """The CI method of a model with ``events`` events: profile likelihood (Venzon and
+    Moolgavkar 1988) below ``FEW_EVENTS``, where Wald limits are unreliable; else ``ci``."""
+    return "profile" if events < FEW_EVENTS else ci
+
+
+def few_events_rows(
+    ctx: StudyContext,
+    rows: list[CoxRow],
+    events: int,
+    what: str,
+    section: str,
+    **where: Any,
+) -> list[CoxRow]:
+    """Below ``FEW_EVENTS`` events: the ``FEW-EVENTS`` warning on every row with an estimate
+    (:func:`survstudy.stats.precision.few_events_warning`), recorded once for the study."""
+    w = few_events_warning(events)
+    if w is None:
+        return rows
+    text = w.message[:1].upper() + w.message[1:]
+    ctx.warn.add("FEW-EVENTS", f"{what}: {w.message}", section, **where)
+    return [
+        replace(r, warnings=(*r.warnings, text)) if r.kind in ("continuous", "level") else r
+        for r in rows
+    ]
 
 
 def firth_fit(

@@ -15,7 +15,14 @@ from typing import Any
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
-from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
+from survstudy.pipeline.models import (
+    cox_rows,
+    few_events_ci,
+    few_events_rows,
+    firth_rows,
+    fit_model,
+    hr_differences,
+)
 from survstudy.pipeline.results import CoxRow, ModelResult, ProfileDifference
 
 __all__ = ["multivariable", "multivariable_models"]
@@ -55,7 +62,8 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
-    fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=m.ci, firth=m.firth, concordance=True)
+    ci = few_events_ci(m.ci, events)
+    fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=ci, firth=m.firth, concordance=True)
     if fits.error is not None or fits.fit is None or fits.other is None:
         # The rest of the report is still worth having: the model becomes a
         # "not estimable" table with the reason, the run goes on.
@@ -124,6 +132,9 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         table.extend(new)
         diffs.extend(hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
+    table = few_events_rows(
+        ctx, table, events, m.name, "multivariable", endpoint=m.endpoint, model=m.name
+    )
     model = ModelResult(
         name=m.name,
         endpoint=m.endpoint,
@@ -149,7 +160,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         firth_lr_statistic=ffit.lr_statistic if ffit is not None else float("nan"),
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
-        ci=m.ci,
+        ci=ci,
     )
     return model, diffs
 

@@ -97,12 +97,14 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Precision:
-    """The smallest hazard ratio detectable with ``power`` from ``events`` (Schoenfeld 1983).
+    """The precision of a two-group hazard ratio from ``events`` (Schoenfeld 1983).
 
     ``proportion`` is the share of patients in one of two groups (0.5 for the
-    endpoint's note, the observed share for a binary factor); ``hr`` is ``inf``
-    (``null`` in JSON) when nothing is detectable; ``message`` is the plain-language
-    note the report prints next to the endpoint.
+    endpoint's note, the observed share for a binary factor); ``hr`` the smallest
+    hazard ratio detectable with ``power`` (``inf``, ``null`` in JSON, when nothing is
+    detectable; kept, not printed); ``factor`` the expected half-width of the CI on
+    the ratio scale; ``message`` the plain-language note the report prints next to the
+    endpoint (a precision statement, never a power claim).
     """
 
     events: int
@@ -111,6 +113,8 @@ class Precision:
     power: float
     hr: float
     message: str = ""
+    factor: float = float("nan")  # the CI runs from about HR/factor to HR×factor
+    few_events: bool = False  # fewer than 10 events: no number, "too few events"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +124,8 @@ class Precision:
             "power": self.power,
             "hr": _f(self.hr),
             "message": self.message,
+            "factor": _f(self.factor),
+            "few_events": self.few_events,
         }
 
 
@@ -316,6 +322,11 @@ class RMSTDifference:
     group_rmst: float
     group_std_err: float
     note: str = ""
+    # each group's Wald limits, RMST ± z·SE
+    reference_lower: float = float("nan")
+    reference_upper: float = float("nan")
+    group_lower: float = float("nan")
+    group_upper: float = float("nan")
 
     @property
     def estimable(self) -> bool:
@@ -329,8 +340,18 @@ class RMSTDifference:
             "upper": _f(self.upper),
             "p_value": _f(self.p_value),
             "std_err": _f(self.std_err),
-            "reference": {"estimate": _f(self.reference_rmst), "std_err": _f(self.reference_std_err)},
-            "group": {"estimate": _f(self.group_rmst), "std_err": _f(self.group_std_err)},
+            "reference": {
+                "estimate": _f(self.reference_rmst),
+                "std_err": _f(self.reference_std_err),
+                "lower": _f(self.reference_lower),
+                "upper": _f(self.reference_upper),
+            },
+            "group": {
+                "estimate": _f(self.group_rmst),
+                "std_err": _f(self.group_std_err),
+                "lower": _f(self.group_lower),
+                "upper": _f(self.group_upper),
+            },
             "note": self.note or None,
         }
 

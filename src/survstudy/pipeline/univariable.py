@@ -18,11 +18,19 @@ from typing import Any
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign
-from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
+from survstudy.pipeline.models import (
+    cox_rows,
+    few_events_ci,
+    few_events_rows,
+    firth_rows,
+    fit_model,
+    hr_differences,
+)
 from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.precision import endpoint_precision
 from survstudy.pipeline.results import CoxRow, ProfileDifference, UnivariableResult
 from survstudy.pipeline.rows import Selection
+from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["univariable_tables"]
 
@@ -51,6 +59,12 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     assert u is not None
     pr = ctx.spec.analyses.precision
     label = ctx.endpoint_label(ep)
+    # below FEW_EVENTS events in the endpoint: profile CIs, the FEW-EVENTS warning on every
+    # row, the permutation log-rank p always (it is the primary p), no detectable HR
+    ep_events = rows.select(ep, []).events
+    few = ep_events < FEW_EVENTS
+    ci = few_events_ci(u.ci, ep_events)
+    perm_option = "exact" if few and u.permutation == "auto" else u.permutation
     table: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     n_tests = 0
@@ -71,7 +85,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 sel,
                 terms=design.terms,
                 assign=(design.variable,) * len(design.terms),
-                ci=u.ci,
+                ci=ci,
                 firth=u.firth,
             )
             if fits.error is not None:
@@ -94,7 +108,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 # R's summary reports the likelihood-ratio test; SPSS's COXREG the Wald test.
                 overall = fit.wald_p if prof.name == "spss" else fit.lr_p
                 new[0] = replace(new[0], overall_p=overall)
-            new = _notes(new, design, fit, sel, pr, warn, ep, label)
+            new = _notes(new, design, fit, sel, None if few else pr, warn, ep, label)
             if fits.firth is not None and fits.firth_reason is not None:
                 new = firth_rows(new, design, fits.firth, 0, fits.firth_reason)
             elif fits.firth_problem:
@@ -116,7 +130,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 gb = sel.logrank("gehan-breslow").p_value
             perm = (
                 permutation_test(
-                    u.permutation,
+                    perm_option,
                     u.seed,
                     u.resamples,
                     sel,
@@ -149,6 +163,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 idx = [base + k for k, r in enumerate(new) if r.term is not None]
                 if idx:
                     tested.append((idx, new[idx[0] - base].p_value))
+        if few:
+            new = few_events_rows(ctx, new, ep_events, label, "univariable", endpoint=ep)
         table.extend(new)
     if u.adjust != "none" and tested:
         adjusted = engine.adjust_p([p for _i, p in tested], u.adjust)
@@ -164,11 +180,12 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             n_tests=n_tests,
             adjust=u.adjust,
             firth=u.firth,
-            ci=u.ci,
-            permutation=u.permutation if u.logrank else "never",
+            ci=ci,
+            permutation=perm_option if u.logrank else "never",
             precision=endpoint_precision(ctx, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
+            few_events=few,
         ),
         diffs,
     )
