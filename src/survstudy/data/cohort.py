@@ -380,12 +380,17 @@ def missing_column_error(
 
 
 def endpoint_definition(spec: StudySpec, name: str) -> str:
-    """The endpoint's derivation rule in words (for the methods paragraph)."""
+    """The endpoint in words for the methods paragraph: the spec's ``definition:`` text
+    (clinical words: origin, events, censoring), else the derivation rule of an endpoint
+    from dates; an endpoint from columns without a definition gives its label only (never
+    column names; the run warns ``ENDPOINT-NO-DEFINITION``)."""
     ep = spec.endpoints[name]
     label = ep.label or name
+    if ep.definition:
+        text = " ".join(ep.definition.split()).rstrip(".")
+        return f"{label}: {text[:1].lower() + text[1:] if text[1:2].islower() else text}."
     if not ep.from_dates:
-        unit = ep.time_unit or spec.units.time
-        return f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+        return f"{label}: its time origin, events and censoring were not defined in the study spec."
     events = " or ".join(spec.label_of(v) for v in ep.events)
     text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:

@@ -27,7 +27,7 @@ from survstudy.pipeline.profiles import get_profile
 from survstudy.pipeline.results import ProfileDifference, Provenance, StudyResults
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
-from survstudy.pipeline.survival import survival_summaries
+from survstudy.pipeline.survival import endpoint_warnings, survival_summaries
 from survstudy.pipeline.table1 import table1_result
 from survstudy.pipeline.univariable import univariable_tables
 from survstudy.spec import StudySpec
@@ -84,6 +84,7 @@ def run_study(
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
 
     report("survival summaries", 2, total)
+    endpoint_warnings(ctx)
     recon: list[ProfileDifference] = []
     endpoints, diffs = survival_summaries(ctx)
     recon.extend(diffs)
