@@ -9,6 +9,8 @@ the path of ``report.html``.
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,6 +77,29 @@ def summary_lines(results: Any) -> list[str]:
             lines.append(
                 f"{km.endpoint_label} by {km.by_label}: {t.label} p = {fmt.p_value(t.p_value)}"
             )
+        comp = getattr(km, "comparison", None)
+        if comp is not None:
+            # the absolute effects beside the test (STROBE 16c): the last landmark, the RMST
+            parts = []
+            last = next((a for a in reversed(comp.at) if math.isfinite(a.difference)), None)
+            if last is not None:
+                parts.append(
+                    f"{fmt.shortest(last.time)}-{unit[:-1] if unit.endswith('s') else unit} "
+                    "survival difference "
+                    + fmt.estimate_ci(100 * last.difference, 100 * last.lower, 100 * last.upper)
+                    + " percentage points"
+                )
+            rm = comp.rmst
+            if rm is not None and rm.estimable:
+                parts.append(
+                    f"restricted mean survival difference to {fmt.shortest(rm.tau)} {unit} "
+                    + fmt.estimate_ci(rm.difference, rm.lower, rm.upper)
+                    + f" {unit}"
+                )
+            if parts:
+                lines.append(
+                    f"  {comp.group} minus {comp.reference}: " + "; ".join(parts) + " (95% CI)"
+                )
     return lines
 
 

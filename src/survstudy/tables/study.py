@@ -545,6 +545,11 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         extra.append("firth")
         at = 4 if adjust_name else 3
         columns[at:at] = firth_cols
+    if any(math.isfinite(r.ph_p) for r in uni.rows):
+        # the PH test of each factor's model (Grambsch–Therneau, R's cox.zph), after its p
+        extra.append("ph")
+        at = next(i for i, c in enumerate(columns) if c.key in ("permutation", "logrank"))
+        columns.insert(at, Column("ph", "PH test p"))
     if any(math.isfinite(r.detectable_hr) for r in uni.rows):
         extra.append("detectable")
         columns.append(Column("detectable", "Detectable HR"))
@@ -555,6 +560,13 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         "its first line is the overall "
         + ("Wald" if prof.name == "spss" else "likelihood-ratio")
         + " test. Group tests compare the Kaplan–Meier curves of the categories. "
+        + (
+            "PH test p: Grambsch–Therneau test of the proportional-hazards assumption "
+            "(scaled Schoenfeld residuals against the Kaplan–Meier-transformed time) of "
+            "each factor's model. "
+            if "ph" in extra
+            else ""
+        )
         + _ci_sentence(uni.ci, f"{_num(round(prof.conf_level * 100, 1))}%"),
         f"{uni.n_tests} factor{'s' if uni.n_tests != 1 else ''} tested"
         + (
