@@ -10,7 +10,6 @@ the path of ``report.html``.
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 from typing import Annotated, Any
 

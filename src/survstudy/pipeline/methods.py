@@ -153,9 +153,14 @@ def methods_facts(
         sentences.append(
             f"With fewer than {FEW_EVENTS} events ({names}), hazard ratios cannot be "
             "estimated with useful precision (Peduzzi et al. 1995): their confidence "
-            "intervals are from the profile likelihood (Venzon and Moolgavkar 1988), the "
-            "exact permutation log-rank p (Heimann and Neuhaus 1998) is the p of a group "
-            "comparison with the chi-square p beside it, and the results are exploratory."
+            "intervals are from the profile likelihood (Venzon and Moolgavkar 1988), "
+            + (
+                "the exact permutation log-rank p (Heimann and Neuhaus 1998) is the p of a "
+                "group comparison with the chi-square p beside it, "
+                if perm_options
+                else ""
+            )
+            + "and the results are exploratory."
         )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {

@@ -13,6 +13,7 @@ Firth estimates, :func:`hr_differences` gives the reconciliation rows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -107,12 +108,15 @@ def few_events_rows(
     """Below ``FEW_EVENTS`` events: the ``FEW-EVENTS`` warning on every row with an estimate
     (:func:`survstudy.stats.precision.few_events_warning`), recorded once for the study."""
     w = few_events_warning(events)
-    if w is None:
+    if w is None or not any(math.isfinite(r.coef) for r in rows):
         return rows
     text = w.message[:1].upper() + w.message[1:]
     ctx.warn.add("FEW-EVENTS", f"{what}: {w.message}", section, **where)
+    # rows of a model that was not fitted (no events, one group) say so already
     return [
-        replace(r, warnings=(*r.warnings, text)) if r.kind in ("continuous", "level") else r
+        replace(r, warnings=(*r.warnings, text))
+        if r.kind in ("continuous", "level") and math.isfinite(r.coef)
+        else r
         for r in rows
     ]
 

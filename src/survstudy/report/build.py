@@ -179,8 +179,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 caption = caption.removesuffix(f"; {label} test") + (
                     "; fewer than 10 events: the "
                     + ("exact" if perm.method == "exact" else "Monte-Carlo")
-                    + f" permutation log-rank p is the p of the comparison, the chi-square "
-                    f"{label} p beside it"
+                    + f" permutation p of the log-rank test is the p of the comparison, the "
+                    f"chi-square {label} p beside it"
                 )
             elif perm is not None:
                 caption += (
