@@ -33,10 +33,12 @@ def cell(table: Any, first: str, column: str, key: str = "variable") -> str:
 
 
 def test_table_order_and_ids(tables: dict[str, Any]) -> None:
-    """Property: Table 1, survival, one univariable table per endpoint, models, reconciliation."""
+    """Property: Table 1, survival, survival by group (KM figure by hormon), one univariable
+    table per endpoint, models, reconciliation."""
     assert list(tables) == [
         "table1",
         "survival",
+        "survival_RFS_by_hormon",
         "univariable_RFS",
         "multivariable_Full_model",
         "reconciliation",

@@ -141,6 +141,11 @@ def km_figure(
                     endpoint=k.endpoint,
                     variable=k.by,
                 )
+                if perm is not None and option != k.permutation:
+                    # computed because of the few events; recorded under the spec's option
+                    perm = replace(
+                        perm, option=k.permutation, reason=f"fewer than {FEW_EVENTS} events"
+                    )
     comparison = None
     if d is not None and len(curves) == 2:
         comparison = _comparison(ctx, k, d, curves, kms, landmarks, f"{ep_label} by {by_label}")

@@ -143,6 +143,9 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 if several
                 else None
             )
+            if perm is not None and perm_option != u.permutation:
+                # computed because of the few events; recorded under the spec's option
+                perm = replace(perm, option=u.permutation, reason=f"fewer than {FEW_EVENTS} events")
             new[0] = replace(
                 new[0],
                 logrank_p=lr,
@@ -181,7 +184,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             adjust=u.adjust,
             firth=u.firth,
             ci=ci,
-            permutation=perm_option if u.logrank else "never",
+            permutation=u.permutation if u.logrank else "never",
             precision=endpoint_precision(ctx, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
