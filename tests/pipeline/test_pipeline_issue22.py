@@ -116,7 +116,7 @@ def test_gbsg_group_table_prints_r_values(gbsg: Any) -> None:
     (5.3-23.6), RMST difference 4.9 months (1.8-8.1), its p, the per-group rates; the table
     sits after the survival summary and is in the CSV/XLSX/HTML/Word set (study_tables)."""
     tables = {t.id: t for t in study_tables(gbsg)}
-    (k,) = [k for k in gbsg.km if k.by == "hormon"]
+    (_k,) = [k for k in gbsg.km if k.by == "hormon"]
     t = tables["survival_RFS_by_hormon"]
     assert list(tables).index("survival_RFS_by_hormon") == list(tables).index("survival") + 1
     assert [c.key for c in t.columns] == ["statistic", "No", "Yes", "difference", "p"]
@@ -153,7 +153,9 @@ def test_rmst_tau_refused_beyond_follow_up(tmp_path: Path) -> None:
     (k,) = [k for k in res.km if k.by == "hormon"]
     rm = k.to_dict()["comparison"]["rmst"]
     assert rm["tau"] == 86
-    assert rm["difference"] is None and rm["p_value"] is None and rm["lower"] is None
+    assert rm["difference"] is None
+    assert rm["p_value"] is None
+    assert rm["lower"] is None
     assert "beyond the last follow-up" in rm["note"]
     assert "RMST-TAU-BEYOND-FOLLOW-UP" in {w.code for w in res.warnings}
     t = km_group_table(res, k, 3)
@@ -187,14 +189,16 @@ def test_definition_replaces_column_names(gbsg: Any, tmp_path: Path) -> None:
     warning, never the columns."""
     text = " ".join(gbsg.methods["sentences"])
     assert "Recurrence-free survival: from the date of surgery to the first recurrence" in text
-    assert "rfstime" not in text and "'status'" not in text
+    assert "rfstime" not in text
+    assert "'status'" not in text
     assert "ENDPOINT-NO-DEFINITION" not in {w.code for w in gbsg.warnings}
     spec_text = GBSG.read_text(encoding="utf-8")
     start = spec_text.index("    definition: >-")
     end = spec_text.index("    time: rfstime")
     res = _gbsg_variant(tmp_path, spec_text[start:end], "")
     text = " ".join(res.methods["sentences"])
-    assert "rfstime" not in text and "status" not in text
+    assert "rfstime" not in text
+    assert "status" not in text
     assert "Recurrence-free survival:" in text
     assert "ENDPOINT-NO-DEFINITION" in {w.code for w in res.warnings}
 
@@ -220,7 +224,8 @@ def test_bclm_few_events_rows(bclm: Any) -> None:
     estimate, profile-likelihood CIs, no detectable HR; DFS keeps the spec's Wald CIs."""
     for ep in ("PFS", "OS"):
         uni = bclm.univariable[ep]
-        assert uni.ci == "profile" and uni.few_events
+        assert uni.ci == "profile"
+        assert uni.few_events
         est = [r for r in uni.rows if r.kind in ("level", "continuous") and math.isfinite(r.coef)]
         assert len(est) >= 10
         for r in est:
@@ -236,7 +241,8 @@ def test_bclm_few_events_rows(bclm: Any) -> None:
         assert bclm.endpoints[ep].precision.message.startswith("Too few events (3)")
     assert {w.endpoint for w in bclm.warnings if w.code == "FEW-EVENTS"} == {"PFS", "OS"}
     dfs = bclm.univariable["DFS"]
-    assert dfs.ci == "wald" and not dfs.few_events
+    assert dfs.ci == "wald"
+    assert not dfs.few_events
 
 
 def test_bclm_exact_p_is_primary(bclm: Any) -> None:
@@ -246,8 +252,11 @@ def test_bclm_exact_p_is_primary(bclm: Any) -> None:
     from survstudy.plots import plot_km_curves
 
     (k,) = [k for k in bclm.km if k.key == "km_PFS_by_lm_within_3y"]
-    assert k.few_events and k.permutation is not None and k.permutation.method == "exact"
-    assert k.permutation.option == "auto" and k.permutation.reason == "fewer than 10 events"
+    assert k.few_events
+    assert k.permutation is not None
+    assert k.permutation.method == "exact"
+    assert k.permutation.option == "auto"
+    assert k.permutation.reason == "fewer than 10 events"
     t = km_group_table(bclm, k, 3)
     assert t is not None
     labels = [r.text("statistic") for r in t.rows]
