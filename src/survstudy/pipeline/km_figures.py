@@ -129,7 +129,8 @@ def km_figure(
                 tests.append(replace(g, label=label))
             if sel.n_groups() > 1:
                 # few events: the permutation p is the primary p, so it is always computed
-                option = "exact" if few and k.permutation == "auto" else k.permutation
+                upgrade = few and k.permutation == "auto" and ctx.in_memory
+                option = "exact" if upgrade else k.permutation
                 perm = permutation_test(
                     option,
                     k.seed,

@@ -152,15 +152,20 @@ def methods_facts(
         names = ", ".join(cohort.endpoints[ep].label for ep in few)
         sentences.append(
             f"With fewer than {FEW_EVENTS} events ({names}), hazard ratios cannot be "
-            "estimated with useful precision (Peduzzi et al. 1995): their confidence "
-            "intervals are from the profile likelihood (Venzon and Moolgavkar 1988), "
+            "estimated with useful precision (Peduzzi et al. 1995): "
+            + (
+                "their confidence intervals are from the profile likelihood (Venzon and "
+                "Moolgavkar 1988), "
+                if not isinstance(cohort, DerivedCohort)
+                else ""
+            )
             + (
                 "the exact permutation log-rank p (Heimann and Neuhaus 1998) is the p of a "
                 "group comparison with the chi-square p beside it, "
-                if perm_options
+                if perm_options and not isinstance(cohort, DerivedCohort)
                 else ""
             )
-            + "and the results are exploratory."
+            + "the results are exploratory."
         )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {

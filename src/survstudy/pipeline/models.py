@@ -91,10 +91,11 @@ def fit_model(
     return replace(fits, firth=ffit, firth_reason=reason, firth_problem=problem)
 
 
-def few_events_ci(ci: str, events: int) -> str:
+def few_events_ci(ci: str, events: int, in_memory: bool = True) -> str:
     """The CI method of a model with ``events`` events: profile likelihood (Venzon and
-    Moolgavkar 1988) below ``FEW_EVENTS``, where Wald limits are unreliable; else ``ci``."""
-    return "profile" if events < FEW_EVENTS else ci
+    Moolgavkar 1988) below ``FEW_EVENTS``, where Wald limits are unreliable; else ``ci``.
+    (A registry cohort read by an engine keeps ``ci``: profile limits need the rows.)"""
+    return "profile" if events < FEW_EVENTS and in_memory else ci
 
 
 def few_events_rows(

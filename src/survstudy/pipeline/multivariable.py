@@ -62,7 +62,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
-    ci = few_events_ci(m.ci, events)
+    ci = few_events_ci(m.ci, events, ctx.in_memory)
     fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=ci, firth=m.firth, concordance=True)
     if fits.error is not None or fits.fit is None or fits.other is None:
         # The rest of the report is still worth having: the model becomes a

@@ -63,8 +63,9 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     # row, the permutation log-rank p always (it is the primary p), no detectable HR
     ep_events = rows.select(ep, []).events
     few = ep_events < FEW_EVENTS
-    ci = few_events_ci(u.ci, ep_events)
-    perm_option = "exact" if few and u.permutation == "auto" else u.permutation
+    ci = few_events_ci(u.ci, ep_events, ctx.in_memory)
+    upgrade = few and u.permutation == "auto" and ctx.in_memory
+    perm_option = "exact" if upgrade else u.permutation
     table: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     n_tests = 0
