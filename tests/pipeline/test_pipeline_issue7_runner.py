@@ -211,6 +211,10 @@ def test_profile_ci_reported_everywhere(profile: Any, default: Any) -> None:
     # said so; the Wald default with 10 events or more: tests/pipeline/test_pipeline_issue22.py
     assert default.to_dict()["univariable_summary"]["OS"]["ci"] == "profile"
     assert default.to_dict()["multivariable"][0]["ci"] == "profile"
+    rows = [r for r in default.multivariable[0].rows if r.kind in ("level", "continuous")]
+    assert rows
+    assert all(any(w.startswith("Only 4 events") for w in r.warnings) for r in rows)
+    assert ("FEW-EVENTS", "Both") in {(w.code, w.model) for w in default.warnings}
     assert any("profile likelihood" in f for f in univariable_table(default, "OS").footnotes)
     assert any("fewer than 10 events" in s for s in default.methods["sentences"])
 
