@@ -34,12 +34,14 @@ def check_column_names(**columns: Any) -> None:
 def read_columns(
     data: Any,
     time: str,
-    event: str,
+    event: str | None,
     *,
     others: Sequence[str | None] = (),
     event_codes: Mapping[str, Sequence[Any]] | None = None,
 ) -> Any:
-    """The time, event and ``others`` columns of ``data`` as the quick commands type them.
+    """The time, event and ``others`` columns of ``data`` as the quick commands type them
+    (``event=None``: no 0/1 event column; a competing-risks status column is one of
+    ``others``, coded by :mod:`survstudy.data.status_codes`).
 
     ``event_codes`` (``{"event": [...], "censored": [...]}``) maps other event values to
     1/0, as the commands' ``--event-codes`` and a spec's ``event_codes`` do; a value it

@@ -45,8 +45,8 @@ from survstudy.data.expressions import PlanNode, SqlValue, Value, num_lit
 from survstudy.data.quality import format_rows
 
 if TYPE_CHECKING:
-    from survstudy.data.derive_sql import SqlRun
-    from survstudy.data.run_memory import MemoryRun
+    from survstudy.data.executor import MemoryExecutor as MemoryRun
+    from survstudy.data.executor import SqlExecutor as SqlRun
 
 __all__ = [
     "Applicable",

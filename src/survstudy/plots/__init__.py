@@ -1,4 +1,5 @@
-"""Figures: Kaplan–Meier curves with a number-at-risk table, forest plots.
+"""Figures: Kaplan–Meier and cumulative-incidence curves with a number-at-risk table,
+forest plots.
 
 Belongs here: functions that take a result object and a matplotlib ``Axes``
 and return the ``Axes``; matplotlib is imported lazily inside them.
@@ -14,7 +15,7 @@ from survstudy.plots.forest import (
     format_hr_ci,
     plot_forest,
 )
-from survstudy.plots.km import KMPlot, nice_ticks, plot_km, plot_km_curves
+from survstudy.plots.km import KMPlot, nice_ticks, plot_cif, plot_km, plot_km_curves
 from survstudy.plots.save import save_figure
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "forest_rows_from_cox",
     "format_hr_ci",
     "nice_ticks",
+    "plot_cif",
     "plot_forest",
     "plot_km",
     "plot_km_curves",
