@@ -286,3 +286,36 @@ def test_precision_worded_as_precision(gbsg: Any) -> None:
     )
     assert "could have been detected" not in p.message
     assert "could have been detected" not in " ".join(gbsg.methods["sentences"])
+
+
+def test_group_table_in_every_format(gbsg: Any, tmp_path: Path) -> None:
+    """R reference (the reviewer's 60-month difference 14.4 (5.3-23.6) and RMST difference
+    4.9 (1.8-8.1)): the HTML, Word, CSV and XLSX reports and results.json carry them."""
+    import docx
+    import openpyxl
+
+    from survstudy.report import build_bundle, write_report
+
+    write_report(
+        build_bundle(gbsg),
+        tmp_path,
+        formats=("html", "docx", "csv", "xlsx", "json"),
+        figure_formats=(),
+    )
+    want = ("14.4 (5.3–23.6)", "4.9 (1.8–8.1)")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    d = docx.Document(str(tmp_path / "report.docx"))
+    cells = {c.text for t in d.tables for r in t.rows for c in r.cells}
+    csv = (tmp_path / "tables" / "survival_RFS_by_hormon.csv").read_text(encoding="utf-8-sig")
+    ws = openpyxl.load_workbook(tmp_path / "tables.xlsx")["survival_RFS_by_hormon"]
+    xlsx = {str(c.value) for row in ws.iter_rows() for c in row}
+    for text in want:
+        assert text in html
+        assert text in cells
+        assert text in csv
+        assert text in xlsx
+    doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    (k,) = [k for k in doc["km"] if k["by"] == "hormon"]
+    assert k["comparison"]["rmst"]["difference"] == pytest.approx(
+        R_CMP["rmst"]["difference"], rel=TOL
+    )
