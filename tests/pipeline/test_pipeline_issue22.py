@@ -35,6 +35,7 @@ BCLM = ROOT / "examples" / "bclm" / "study.yaml"
 REF = ROOT / "tests" / "reference"
 R_CMP = json.loads((REF / "reviewer.json").read_text())["comparison"]["gbsg_hormon"]
 R_GBSG = json.loads((REF / "gbsg.json").read_text())
+R_TAU = json.loads((REF / "issue22.json").read_text())["rmst_tau"]
 TOL = 1e-9
 Z975 = 1.959963984540054  # published normal quantile
 
@@ -139,6 +140,48 @@ def test_gbsg_group_table_prints_r_values(gbsg: Any) -> None:
     assert rows["Censored, n"].text("No") == "235"  # 440 - 205 (R)
     assert rows["Log-rank p"].text("p") == fmt.p_value(R_GBSG["logrank_hormon"]["p"])
     assert km_group_table(gbsg, next(x for x in gbsg.km if x.by is None), 9) is None
+
+
+def test_rmst_tau_from_the_spec_matches_r(tmp_path: Path) -> None:
+    """R reference (tests/reference/issue22.R): analyses.survival.rmst_tau: 48 gives R's
+    print(survfit, rmean = 48) per group and survRM2's difference, CI and p; the table
+    prints it under its horizon; a 3-group figure has no difference column."""
+    text = (
+        GBSG.read_text(encoding="utf-8")
+        .replace(
+            "    - {endpoint: RFS, by: hormon, breaks: 12}",
+            "    - {endpoint: RFS, by: hormon, breaks: 12}\n    - {endpoint: RFS, by: grade}",
+        )
+        .replace("landmarks: [12, 36, 60]", "landmarks: [12, 36, 60]\n    rmst_tau: 48")
+    )
+    assert "rmst_tau: 48" in text
+    assert "by: grade" in text
+    (tmp_path / "study.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "gbsg.csv").write_bytes((GBSG.parent / "gbsg.csv").read_bytes())
+    res = _run(tmp_path / "study.yaml")
+    (k,) = [k for k in res.km if k.by == "hormon"]
+    rm = k.to_dict()["comparison"]["rmst"]
+    assert rm["tau"] == R_TAU["tau"] == 48
+    for key in ("difference", "lower", "upper", "std_err", "p_value"):
+        assert rm[key] == pytest.approx(R_TAU[key], rel=TOL), key
+    pg = R_TAU["per_group"]
+    assert rm["reference"]["estimate"] == pytest.approx(pg["reference"]["rmean"], rel=TOL)
+    assert rm["group"]["std_err"] == pytest.approx(pg["group"]["rmean_se"], rel=TOL)
+    t = km_group_table(res, k, 3)
+    assert t is not None
+    row = next(r for r in t.rows if r.text("statistic").startswith("Restricted mean"))
+    assert row.text("statistic").startswith("Restricted mean survival to 48 months")
+    assert row.text("difference") == fmt.estimate_ci(
+        R_TAU["difference"], R_TAU["lower"], R_TAU["upper"], 1
+    )
+    (g,) = [k for k in res.km if k.by == "grade"]
+    assert g.comparison is None
+    tg = km_group_table(res, g, 4)
+    assert tg is not None
+    assert [c.key for c in tg.columns] == ["statistic", "1", "2", "3", "p"]
+    assert next(r for r in tg.rows if r.text("statistic") == "Log-rank p").text("p") == (
+        fmt.p_value(R_GBSG["logrank_grade"]["p"])
+    )
 
 
 def test_rmst_tau_refused_beyond_follow_up(tmp_path: Path) -> None:

@@ -215,7 +215,8 @@ def km_group_table(results: StudyResults, k: KMCurves, number: int) -> TableMode
         Column(c, str(g.level)) for c, g in zip(cols, groups, strict=True)
     ]
     if comp is not None:
-        columns += [Column("difference", f"Difference ({pct} CI)"), Column("p", "p")]
+        columns.append(Column("difference", f"Difference ({pct} CI)"))
+    columns.append(Column("p", "p"))
     pct_digits = 1 if min(g.n for g in groups) >= 100 else 0
     rows: list[Row] = []
     notes: list[Note] = []
@@ -270,7 +271,7 @@ def km_group_table(results: StudyResults, k: KMCurves, number: int) -> TableMode
     if k.tests:
         t0 = next((t for t in k.tests if t.weights == "logrank"), k.tests[0])
         perm = k.permutation
-        target = "p" if comp is not None else cols[0]
+        target = "p"
         if perm is not None and k.few_events:
             # few events: the permutation p is the p of the comparison, the chi-square p beside
             row(
