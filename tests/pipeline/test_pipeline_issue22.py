@@ -140,6 +140,8 @@ def test_gbsg_group_table_prints_r_values(gbsg: Any) -> None:
     assert rows["Censored, n"].text("No") == "235"  # 440 - 205 (R)
     assert rows["Log-rank p"].text("p") == fmt.p_value(R_GBSG["logrank_hormon"]["p"])
     assert km_group_table(gbsg, next(x for x in gbsg.km if x.by is None), 9) is None
+    methods = " ".join(gbsg.methods["sentences"])
+    assert "difference in restricted mean survival time up to 60 months" in methods
 
 
 def test_rmst_tau_from_the_spec_matches_r(tmp_path: Path) -> None:

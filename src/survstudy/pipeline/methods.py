@@ -138,6 +138,17 @@ def methods_facts(
             "enumeration is too large, a Monte-Carlo permutation p from seeded random "
             "permutations with its 95% Clopper–Pearson interval."
         )
+    if any(k.by for k in a.km) and a.survival and a.survival.landmarks:
+        tau = a.survival.rmst_tau or max(a.survival.landmarks)
+        sentences.append(
+            "For each Kaplan–Meier comparison of two groups, the absolute effects are given "
+            "beside the test: the difference in survival at each landmark time, with the "
+            "Greenwood variances of the two independent groups and a Wald confidence "
+            "interval, and the difference in restricted mean survival time up to "
+            f"{fmt_num(tau)} {cohort.unit} (the area under each Kaplan–Meier curve; Klein and "
+            "Moeschberger's variance, Wald confidence interval and p; Royston and Parmar "
+            "2013), not estimated where the horizon is beyond a group's last follow-up."
+        )
     if a.precision is not None and (a.survival or a.univariable):
         sentences.append(
             "The precision of each endpoint is stated as the expected width of a hazard "
