@@ -210,6 +210,8 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
         "# endpoints:",
         "#   OS:",
         "#     label: Overall survival",
+        "#     definition: from surgery to death from any cause; patients alive censored at",
+        "#       their last follow-up",
         f"#     start: {dates[0] if dates else 'surgery_date'}",
         f"#     events: [{dates[-1] if dates else 'death_date'}]",
         "#     censor: [last_followup_date]",
