@@ -301,8 +301,14 @@ def km_group_table(results: StudyResults, k: KMCurves, number: int) -> TableMode
         )
     if k.few_events:
         foot.append(
-            "Fewer than 10 events: the permutation p is the p of this comparison (the "
-            "chi-square p is unreliable with so few events) and the results are exploratory."
+            "Fewer than 10 events: "
+            + (
+                "the permutation p is the p of this comparison (the chi-square p is "
+                "unreliable with so few events) and "
+                if k.permutation is not None
+                else "the chi-square p is unreliable with so few events and "
+            )
+            + "the results are exploratory."
         )
     return TableModel(
         key=k.key.replace("km_", "survival_", 1),
