@@ -28,6 +28,15 @@ from survstudy.errors import AnalysisError, DataError
 CR = json.loads((REF / "competing.json").read_text(encoding="utf-8"))
 
 
+def same_rows_as_the_command(cli: dict[str, Any], call: Any) -> None:
+    """The parity calls pass ``missing="drop"``, the commands' handling of missing values
+    (left out, counted in n_dropped: R's na.omit). Property: where the command dropped rows,
+    the default ``missing="error"`` refuses the table instead."""
+    if cli["n_dropped"]:
+        with pytest.raises(DataError, match=r"^\[MISSING-VALUE\] DataFrame, row \d+, column "):
+            call()
+
+
 def read_csv(path: Path) -> pd.DataFrame:
     """Python's own float parsing, as the command's reader (see test_parity_cli.read_csv)."""
     return pd.read_csv(path, float_precision="round_trip")
@@ -53,18 +62,16 @@ def test_cumulative_incidence_equals_cif_json(key: str, capsys: pytest.CaptureFi
         args += ["--by", fx["by"]]
     if fx["strata"]:
         args += ["--strata", fx["strata"]]
+    kw: dict[str, Any] = {"by": fx["by"], "strata": fx["strata"], "cause": 1, "competing": 2}
+    df = read_csv(path)
     fit = survstudy.cumulative_incidence(
-        read_csv(path),
-        "time",
-        "status",
-        by=fx["by"],
-        strata=fx["strata"],
-        cause=1,
-        competing=2,
-        censored=0,
-        at=times,
+        df, "time", "status", censored=0, at=times, missing="drop", **kw
     )
-    assert as_json(fit.to_dict()) == cli_json(args, capsys)
+    cli = cli_json(args, capsys)
+    assert as_json(fit.to_dict()) == cli
+    same_rows_as_the_command(
+        cli, lambda: survstudy.cumulative_incidence(df, "time", "status", **kw)
+    )
 
 
 def test_cumulative_incidence_options_equal_the_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -229,17 +236,13 @@ def test_fine_gray_equals_cox_fine_gray_json(
     if factors:
         args += ["--categorical", ",".join(factors)]
         args += [f"--reference={c}={lv}" for c, lv in refs.items()]
-    fit = survstudy.fine_gray(
-        read_csv(path),
-        "time",
-        "status",
-        covs,
-        categorical=list(factors),
-        reference=refs,
-        cause=cause,
-        competing=other,
-    )
-    assert as_json(fit.to_dict()) == cli_json(args, capsys)
+    df = read_csv(path)
+    kw: dict[str, Any] = {"categorical": list(factors), "reference": refs}
+    kw.update(cause=cause, competing=other)
+    fit = survstudy.fine_gray(df, "time", "status", covs, **kw, missing="drop")
+    cli = cli_json(args, capsys)
+    assert as_json(fit.to_dict()) == cli
+    same_rows_as_the_command(cli, lambda: survstudy.fine_gray(df, "time", "status", covs, **kw))
 
 
 def test_fine_gray_is_r_value() -> None:

@@ -113,6 +113,21 @@ def test_signatures_are_the_issue_contract() -> None:
     for fn in (survstudy.cumulative_incidence, survstudy.fine_gray):
         extra = list(inspect.signature(fn).parameters.values())[6:]
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extra)
+    # issue 21 item 2: a missing value is an error unless the caller asks for the commands'
+    # dropping; ``missing`` is the last parameter of every call, keyword-only
+    for fn in (
+        survstudy.kaplan_meier,
+        survstudy.logrank,
+        survstudy.cox,
+        survstudy.cumulative_incidence,
+        survstudy.fine_gray,
+    ):
+        last = list(inspect.signature(fn).parameters.values())[-1]
+        assert (last.name, last.kind, last.default) == (
+            "missing",
+            inspect.Parameter.KEYWORD_ONLY,
+            "error",
+        ), fn.__name__
     for method in ("to_frame", "to_dict", "summary", "_repr_html_", "plot"):
         for cls in (
             survstudy.KaplanMeierFit,

@@ -60,3 +60,14 @@ def test_notebook_runs() -> None:
     assert cif.gray is not None
     assert f"Gray&#x27;s test for the event: chi-square {cif.gray.statistic:.2f} on 1 df" in html
     assert "Fine–Gray subdistribution hazards" in html
+    # the missing-value cell prints the error line: its row and count from pandas' own
+    # isna() (first row with a missing hgb, 1-based; rows with one), independent of survstudy
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    na = mgus[["time", "status", "age", "sex", "hgb"]].isna().any(axis=1)
+    first, count = int(na.to_numpy().nonzero()[0][0]) + 1, int(na.sum())
+    assert (
+        f"[MISSING-VALUE] DataFrame, row {first}, column 'hgb': missing value; {count} rows of "
+        f'{len(mgus)} have a missing value in the columns used; missing="drop" leaves them '
+        "out, as survstudy cox --fine-gray does\n"
+    ) in text
+    assert f"{count} rows dropped (missing values)" in html

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from survstudy.api._input import check_column_names, read_columns
+from survstudy.api._input import check_column_names, check_missing, read_columns
 from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -350,6 +350,7 @@ def cumulative_incidence(
     strata: str | None = None,
     at: Sequence[float] | None = None,
     time_unit: str | None = None,
+    missing: str = "error",
 ) -> CumulativeIncidenceFit:
     """Cumulative incidence with competing risks and Gray's test, as ``survstudy cif`` and
     R's ``cmprsk::cuminc``.
@@ -366,9 +367,10 @@ def cumulative_incidence(
     and a censoring (``--cause``, ``--competing``, ``--censored``; numbers match as numbers,
     ``1`` = ``1.0`` = ``"1"``). A row with any other value is an error naming the row.
     ``at``: times for the estimates in ``to_dict()`` (``--at``) and the summary;
-    ``time_unit``: the unit of the time column, for the figure's axis. Rows with a missing
-    time, event, group or stratum are left out and counted (``n_dropped``). ``data`` as
-    :func:`~survstudy.api.kaplan_meier`.
+    ``time_unit``: the unit of the time column, for the figure's axis. ``missing`` as
+    :func:`~survstudy.api.kaplan_meier` (the columns: time, event, ``by``, ``strata``;
+    ``missing="drop"`` leaves the rows with a missing value out and counts them,
+    ``n_dropped``, as ``survstudy cif`` does). ``data`` as :func:`~survstudy.api.kaplan_meier`.
 
     Raises :class:`~survstudy.errors.DataError` (unknown column, a value not among the codes,
     negative time: the command's message) or :class:`~survstudy.errors.AnalysisError`.
@@ -376,6 +378,7 @@ def cumulative_incidence(
     from survstudy.stats.competing import CONF_TYPES, cif_analysis
 
     check_column_names(time=time, event=event, by=by, strata=strata)
+    check_missing(missing)
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
     if not 0 < conf_level < 1:
@@ -387,7 +390,9 @@ def cumulative_incidence(
     if strata is not None and by is None:
         raise AnalysisError("strata stratifies Gray's test across groups: give by as well")
     times = [float(t) for t in at] if at is not None else []
-    cols = read_columns(data, time, None, others=(event, by, strata))
+    cols = read_columns(
+        data, time, None, others=(event, by, strata), missing=missing, command="survstudy cif"
+    )
     status = _status(cols, event, codes)
     import numpy as np
 
@@ -599,6 +604,7 @@ def fine_gray(
     cause: Any,
     competing: Any,
     censored: Any = 0,
+    missing: str = "error",
 ) -> FineGrayFit:
     """Fit the Fine–Gray model of the subdistribution hazard, as ``survstudy cox --cause …
     --competing … --fine-gray`` and R's ``cmprsk::crr``.
@@ -611,7 +617,9 @@ def fine_gray(
     ``event``, ``cause``, ``competing``, ``censored``: as :func:`cumulative_incidence`.
     ``covariates``, ``categorical``, ``reference``: as :func:`~survstudy.api.cox` (numbers
     as numbers; categorical columns dummy-coded against their first level or the one named).
-    Rows with a missing value in a used column are left out (``n_dropped``).
+    ``missing`` as :func:`~survstudy.api.kaplan_meier` (the columns: time, event, the
+    covariates; ``missing="drop"`` leaves the rows with a missing value out, ``n_dropped``,
+    as ``survstudy cox --fine-gray`` does).
 
     Raises :class:`~survstudy.errors.DataError` for the data (the command's messages) and
     :class:`~survstudy.errors.AnalysisError` when the model cannot be fitted (no events of the
@@ -624,6 +632,7 @@ def fine_gray(
     cats = [categorical] if isinstance(categorical, str) else list(categorical or [])
     refs = dict(reference or {})
     check_column_names(time=time, event=event, covariates=covs, categorical=cats)
+    check_missing(missing)
     if not covs:
         raise AnalysisError("covariates needs at least one column")
     for c in cats:
@@ -633,7 +642,14 @@ def fine_gray(
         if c not in cats:
             raise AnalysisError(f"reference {c}: not a categorical covariate")
     codes = _codes(cause, competing, censored)
-    cols = read_columns(data, time, None, others=[event, *covs])
+    cols = read_columns(
+        data,
+        time,
+        None,
+        others=[event, *covs],
+        missing=missing,
+        command="survstudy cox --fine-gray",
+    )
     status = _status(cols, event, codes)
     design = cox_design(cols, covs, cats, refs)
     res = fine_gray_fit(

@@ -41,6 +41,7 @@ def methods_facts(
     if a.univariable:
         used |= set(a.univariable.endpoints)
     used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
+    used |= {te.endpoint for te in a.treatment_effect}
     for name, ep in cohort.endpoints.items():
         if name in used and ep.definition:
             sentences.append(ep.definition)
@@ -177,6 +178,13 @@ def methods_facts(
                 else ""
             )
             + "the results are exploratory."
+        )
+    if a.treatment_effect:
+        names = ", ".join(f"'{te.name}'" for te in a.treatment_effect)
+        sentences.append(
+            f"Treatments were compared by propensity-score weighting or matching ({names}); "
+            "each comparison's section states its propensity model, weights or matching, "
+            "balance measures and variances."
         )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {

@@ -37,6 +37,7 @@ from survstudy.pipeline.results_survival import (
     RMSTDifference,
 )
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
+from survstudy.pipeline.results_treatment import TreatmentEffect
 
 __all__ = [
     "CoxRow",
@@ -61,6 +62,7 @@ __all__ = [
     "StudyWarning",
     "Table1Result",
     "Table1Row",
+    "TreatmentEffect",
     "UnivariableResult",
 ]
 
@@ -88,10 +90,14 @@ class StudyResults:
     provenance: Provenance
     methods: dict[str, Any] = field(default_factory=dict)
     quality_issues: tuple[dict[str, Any], ...] = ()  # code, severity, message, row, column
+    treatment_effect: tuple[TreatmentEffect, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The body of results.json (Table 1 ``text`` is added by the tables package)."""
-        return {
+        """The body of results.json (Table 1 ``text`` is added by the tables package).
+
+        ``treatment_effect`` is there only when the spec asks for a comparison (the
+        results of studies without one are unchanged)."""
+        out: dict[str, Any] = {
             "schema": "survstudy-results/1",
             "title": self.title,
             "synthetic": self.synthetic,
@@ -117,3 +123,6 @@ class StudyResults:
             "warnings": [w.to_dict() for w in self.warnings],
             "provenance": self.provenance.to_dict(),
         }
+        if self.treatment_effect:
+            out["treatment_effect"] = [t.to_dict() for t in self.treatment_effect]
+        return out

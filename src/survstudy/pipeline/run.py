@@ -24,11 +24,17 @@ from survstudy.pipeline.km_figures import km_figures
 from survstudy.pipeline.methods import methods_facts
 from survstudy.pipeline.multivariable import multivariable_models
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.results import ProfileDifference, Provenance, StudyResults
+from survstudy.pipeline.results import (
+    ProfileDifference,
+    Provenance,
+    StudyResults,
+    TreatmentEffect,
+)
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
 from survstudy.pipeline.survival import endpoint_warnings, survival_summaries
 from survstudy.pipeline.table1 import table1_result
+from survstudy.pipeline.treatment_effect import treatment_effect_analyses
 from survstudy.pipeline.univariable import univariable_tables
 from survstudy.spec import StudySpec
 
@@ -78,7 +84,7 @@ def run_study(
         cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
-    total = 5
+    total = 6 if a.treatment_effect else 5
 
     report("Table 1", 1, total)
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
@@ -99,6 +105,11 @@ def run_study(
 
     report("Kaplan–Meier curves", 5, total)
     km = km_figures(ctx)
+
+    treatment: tuple[TreatmentEffect, ...] = ()
+    if a.treatment_effect:
+        report("treatment comparisons (propensity scores)", 6, total)
+        treatment = treatment_effect_analyses(ctx)
 
     versions = engine.versions()
     prov = Provenance(
@@ -126,6 +137,7 @@ def run_study(
         km=km,
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
+        treatment_effect=treatment,
         provenance=prov,
         methods=methods_facts(spec, cohort, prof, versions),
         quality_issues=tuple(
@@ -148,7 +160,8 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     """Refuse, before any work, the options whose methods need the rows in memory.
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
-    small-sample methods computed on the patients' rows; with a data engine the
+    small-sample methods computed on the patients' rows (and so is a propensity-score
+    treatment comparison); with a data engine the
     runner has per-time sums only. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
@@ -174,6 +187,9 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     for i, k in enumerate(a.km):
         if k.by and k.permutation in ("exact", "monte-carlo"):
             asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
+    if a.treatment_effect:
+        # propensity model, weights or matches and robust variances need every patient's row
+        asks.append(("treatment_effect", ("analyses", "treatment_effect")))
     if asks:
         what, key = asks[0]
         raise SpecError(

@@ -348,6 +348,7 @@ def _draw(
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
     figure_factory: Callable[..., Figure] | None = None,
+    risk_title: str = "Number at risk",
 ) -> KMPlot:
     with style_context():
         from matplotlib.figure import Figure
@@ -453,7 +454,9 @@ def _draw(
 
         scale = 1
         if rows:
-            scale = _risk_table(ax, cs, colours, ticks, n_risk, own_layout=fig is not None)
+            scale = _risk_table(
+                ax, cs, colours, ticks, n_risk, own_layout=fig is not None, title=risk_title
+            )
     return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk, risk_scale=scale)
 
 
@@ -497,6 +500,7 @@ def _risk_table(
     n_risk: tuple[tuple[int, ...], ...],
     *,
     own_layout: bool,
+    title: str = "Number at risk",
 ) -> int:
     """Write the number-at-risk rows under ``ax``; return the divisor used (1, 10^3, 10^6).
 
@@ -526,7 +530,7 @@ def _risk_table(
             ax.text(
                 0.0,
                 0.0,
-                "Number at risk" + _RISK_UNIT[scale],
+                title + _RISK_UNIT[scale],
                 transform=transforms.offset_copy(
                     ax.transAxes, fig=figure, x=-label_gap, y=-_RISK_GAP_PT, units="points"
                 ),

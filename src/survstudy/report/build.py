@@ -17,6 +17,7 @@ from survstudy.report.bundle import (
     Provenance,
     QualityNote,
     ReportBundle,
+    ReportSection,
     ReportWarning,
     methods_paragraph,
 )
@@ -214,7 +215,94 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
+    figs.extend(_treatment_figures(results))
     return figs
+
+
+def _treatment_figures(results: Any) -> list[FigureSpec]:
+    """Per treatment comparison: adjusted curves, Love plot, propensity-score overlap."""
+    from survstudy.plots.propensity import plot_adjusted_km, plot_love, plot_overlap
+
+    figs: list[FigureSpec] = []
+    unit = results.time_unit
+    for i, te in enumerate(getattr(results, "treatment_effect", ()) or (), start=1):
+        r = te.result
+        if r is None:
+            continue
+        adj = "matched" if r.method == "matching" else "weighted"
+        how = (
+            f"1:{r.matching.ratio} nearest-neighbour matching on the logit of the propensity score"
+            if r.method == "matching" and r.matching is not None
+            else f"{r.estimand} weights"
+            + (
+                " (stabilised)"
+                if r.estimand == "ATE" and r.weighting is not None and r.weighting.stabilised
+                else ""
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_km",
+                f"{te.name}: {adj} Kaplan–Meier estimate of {_lower_first(te.endpoint_label)} "
+                f"by {_lower_first(te.treatment_label)} ({how}), with robust "
+                f"{_pct(r.conf_level)} confidence bands; the hazard ratio is from the {adj} "
+                f"Cox model. Time in {unit}. The numbers at risk under the x-axis are "
+                "unweighted patients"
+                + (" of the matched sample." if r.method == "matching" else ", not weights."),
+                draw=_drawer(plot_adjusted_km, te, unit),
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_love",
+                f"{te.name}: Love plot — absolute standardised mean difference of each "
+                f"confounder before and after {'matching' if r.method == 'matching' else 'weighting'}; "
+                "dashed line at 0.1.",
+                draw=_drawer(plot_love, te),
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_overlap",
+                f"{te.name}: propensity scores of the {_n(int(r.treated.sum()))} treated "
+                f"({te.treated_level}, above the axis) and {_n(int((~r.treated).sum()))} control "
+                f"({te.control_level}, below) patients with complete data, in bins of 0.05.",
+                draw=_drawer(plot_overlap, te),
+            )
+        )
+    return figs
+
+
+def _pct(level: float) -> str:
+    return f"{float(level) * 100:g}%"
+
+
+def _n(k: int) -> str:
+    from survstudy.tables.format import count
+
+    return count(k)
+
+
+def _treatment_sections(results: Any) -> list[ReportSection]:
+    from survstudy.tables.treatment import balance_key, effect_key, landmark_key
+
+    out: list[ReportSection] = []
+    for i, te in enumerate(getattr(results, "treatment_effect", ()) or (), start=1):
+        figs: tuple[str, ...] = ()
+        tables: tuple[str, ...] = (effect_key(i),)
+        if te.result is not None:
+            figs = (f"treatment_{i}_km", f"treatment_{i}_love", f"treatment_{i}_overlap")
+            tables = (balance_key(i), effect_key(i), landmark_key(i))
+        out.append(
+            ReportSection(
+                title=f"Treatment comparison: {te.name}",
+                tables=tables,
+                figures=figs,
+                paragraphs=(" ".join(te.methods),) if te.methods else (),
+                heading="Methods of this comparison",
+            )
+        )
+    return out
 
 
 def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +376,9 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
             )
         elif w.section == "table1" and "table1" in keys:
             table = "table1"
+        elif w.section == "treatment_effect":
+            # the comparison's tables print its warnings (balance rows, footnotes)
+            continue
         if table is not None and (table in owns or w.message in shown.get(table, "")):
             continue  # the table model prints it next to its number
         if (table, w.message) in seen:
@@ -325,4 +416,5 @@ def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
         ),
         results=results_document(results, tables),
         tiff=tiff,
+        sections=_treatment_sections(results),
     )

@@ -192,6 +192,42 @@ class _Checker:
                 self.factor(f, (*key, "covariates", j))
             for j, s in enumerate(model.strata):
                 self.variable(s, (*key, "strata", j), CATEGORY_TYPES)
+        names: set[str] = set()
+        for i, te in enumerate(an.treatment_effect):
+            key = ("analyses", "treatment_effect", i)
+            if te.name in names:
+                raise self.fail(f"two treatment comparisons are named '{te.name}'", (*key, "name"))
+            names.add(te.name)
+            self.name(te.endpoint, (*key, "endpoint"), endpoints, "endpoint")
+            self.variable(te.treatment, (*key, "treatment"), CATEGORY_TYPES)
+            tvar = spec.variables[te.treatment]
+            levels = tvar.level_names()
+            if tvar.type == "categorical" and levels and len(levels) != 2:
+                raise self.fail(
+                    f"the treatment '{te.treatment}' must have exactly 2 levels (treated and "
+                    f"control); it has {len(levels)}: {', '.join(levels)} (merge levels, or "
+                    "derive a binary variable)",
+                    (*key, "treatment"),
+                    code="SPEC-TREATMENT-NOT-BINARY",
+                )
+            if not te.confounders:
+                raise self.fail(
+                    "a propensity-score analysis needs at least one confounder",
+                    (*key, "confounders"),
+                )
+            used: set[str] = set()
+            for j, f in enumerate(te.confounders):
+                self.factor(f, (*key, "confounders", j))
+                if f.variable == te.treatment:
+                    raise self.fail(
+                        f"the treatment '{te.treatment}' cannot also be a confounder",
+                        (*key, "confounders", j),
+                    )
+                if f.variable in used:
+                    raise self.fail(
+                        f"the confounder '{f.variable}' is listed twice", (*key, "confounders", j)
+                    )
+                used.add(f.variable)
         for i, fig in enumerate(an.km):
             self.name(fig.endpoint, ("analyses", "km", i, "endpoint"), endpoints, "endpoint")
             if fig.by is not None:

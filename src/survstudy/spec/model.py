@@ -36,6 +36,7 @@ __all__ = [
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
+    "TreatmentEffectSpec",
     "UnitsSpec",
     "UnivariableSpec",
     "VariableSpec",
@@ -623,6 +624,100 @@ class PrecisionSpec(_Model):
     )
 
 
+class TreatmentEffectSpec(_Model):
+    """A comparison of two treatments in an observational cohort by propensity scores.
+
+    The propensity model is a logistic regression of the treatment on the confounders
+    (coded and scaled as Cox factors, complete cases). ``method: weighting`` weights the
+    patients (ATE, ATT or overlap weights); ``method: matching`` matches treated to
+    control patients 1:``ratio`` on the logit of the score (estimand ATT).
+    """
+
+    name: str = Field(description="Name of the comparison, shown as its section title.")
+    endpoint: str = Field(description="Endpoint compared.")
+    treatment: str = Field(
+        description="Binary variable (two levels); its non-reference level is 'treated', "
+        "the reference level 'control'."
+    )
+    confounders: list[FactorItem] = Field(
+        description="Variables of the propensity model (as Cox factors: a name, or "
+        "{variable: {per: 10}})."
+    )
+    method: Literal["weighting", "matching"] = Field(
+        "weighting",
+        description="weighting (inverse-probability, ATT or overlap weights) or matching "
+        "(nearest neighbour on the logit of the propensity score, without replacement).",
+    )
+    estimand: Literal["ATE", "ATT", "overlap"] | None = Field(
+        None,
+        description="ATE, ATT or overlap (weighting; default ATE); matching estimates the "
+        "ATT (the default and the only choice).",
+    )
+    trim: tuple[float, float] | None = Field(
+        None,
+        description="Weighting: drop patients whose propensity score lies outside these "
+        "percentiles of all scores, e.g. [0.01, 0.99] (the model is not refitted).",
+    )
+    truncate: tuple[float, float] | None = Field(
+        None,
+        description="Weighting: set weights outside these percentiles of the weights to the "
+        "percentile, e.g. [0.01, 0.99].",
+    )
+    stabilise: bool = Field(
+        True,
+        description="Weighting, ATE: stabilised weights (multiplied by the share of the "
+        "patient's group) instead of 1/e and 1/(1-e).",
+    )
+    caliper: float | None = Field(
+        0.2,
+        gt=0,
+        description="Matching: largest distance of a match, in standard deviations of the "
+        "logit of the propensity score (null: no caliper).",
+    )
+    ratio: int = Field(1, ge=1, le=10, description="Matching: controls per treated patient.")
+    landmarks: list[float] | None = Field(
+        None,
+        description="Times (in units.time) of the adjusted survival and its difference "
+        "(default: analyses.survival.landmarks).",
+    )
+
+    _lists = field_validator("landmarks", mode="before")(_as_list)
+
+    @field_validator("landmarks")
+    @classmethod
+    def _positive(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(t <= 0 for t in value):
+            raise ValueError("landmark times must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _combination(self) -> TreatmentEffectSpec:
+        if self.method == "matching":
+            if self.estimand not in (None, "ATT"):
+                raise ValueError(
+                    f"matching estimates the effect in the treated (ATT), not {self.estimand}; "
+                    "use method: weighting for the ATE or overlap weights"
+                )
+            for key in ("trim", "truncate"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"'{key}' is for method: weighting, not matching")
+        for key in ("trim", "truncate"):
+            lim = getattr(self, key)
+            if lim is not None and not 0.0 <= lim[0] < lim[1] <= 1.0:
+                raise ValueError(
+                    f"'{key}' is [lower, upper] percentiles as proportions with "
+                    f"0 <= lower < upper <= 1, got [{_text(lim[0])}, {_text(lim[1])}]"
+                )
+        return self
+
+    @property
+    def effective_estimand(self) -> str:
+        """The estimand with its default filled in (ATE for weighting, ATT for matching)."""
+        if self.estimand is not None:
+            return self.estimand
+        return "ATE" if self.method == "weighting" else "ATT"
+
+
 class AnalysesSpec(_Model):
     """What the runner computes."""
 
@@ -638,6 +733,11 @@ class AnalysesSpec(_Model):
     univariable: UnivariableSpec | None = None
     multivariable: list[ModelSpec] = Field(default_factory=list)
     km: list[KMFigureSpec] = Field(default_factory=list)
+    treatment_effect: list[TreatmentEffectSpec] = Field(
+        default_factory=list,
+        description="Comparisons of two treatments by propensity-score weighting or matching "
+        "(balance table, Love plot, adjusted curves, weighted or matched Cox hazard ratio).",
+    )
     precision: PrecisionSpec | None = Field(
         default_factory=lambda: PrecisionSpec(),
         description="Per endpoint (and per binary factor), the smallest hazard ratio "

@@ -29,6 +29,7 @@ from survstudy.pipeline.results import (
 )
 from survstudy.tables import format as fmt
 from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
+from survstudy.tables.treatment import treatment_tables
 
 __all__ = [
     "hr_text",
@@ -810,6 +811,7 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
         n += 1
+    out.extend(treatment_tables(results, n))
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
