@@ -21,6 +21,7 @@ __all__ = [
     "CoxFit",
     "adjust_p",
     "categorical_test",
+    "collect_cox",
     "compare_two_groups",
     "continuous_test",
     "cox",
@@ -269,7 +270,7 @@ def cox(
             concordance=concordance,
             ci=ci,
         )
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+    return collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
 def cox_engine_fits(
@@ -312,7 +313,7 @@ def cox_engine_fits(
         # as :func:`cox` leaves the PH p empty for such a fit
         res, with_ph = run(False), False
     return [
-        _collect_cox(
+        collect_cox(
             r,
             ph_test=with_ph and bool(f.get("ph_test")),
             concordance=bool(f.get("concordance")),
@@ -321,7 +322,7 @@ def cox_engine_fits(
     ]
 
 
-def _collect_cox(
+def collect_cox(
     res: Any,
     *,
     ph_test: bool,

@@ -7,13 +7,15 @@ precision notes, multiplicity, the time unit — as complete sentences and keys.
 
 from __future__ import annotations
 
+import math
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 from survstudy.data import Cohort
 from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
-from survstudy.pipeline.context import fmt_num
+from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
 from survstudy.spec import StudySpec
 from survstudy.stats.precision import FEW_EVENTS
@@ -21,11 +23,17 @@ from survstudy.stats.precision import FEW_EVENTS
 __all__ = ["methods_facts"]
 
 
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
 def methods_facts(
     spec: StudySpec,
     cohort: Cohort | DerivedCohort,
     prof: MethodsProfile,
     versions: dict[str, str],
+    models: Sequence[Any] = (),
+    univariable: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
@@ -76,6 +84,60 @@ def methods_facts(
             "Multivariable models were fitted to complete cases; the number of events per "
             "model parameter, Harrell's concordance and the global proportional-hazards test "
             "are reported with each model."
+        )
+    factors = [
+        *(a.univariable.factors if a.univariable else []),
+        *(f for m in a.multivariable for f in m.covariates),
+    ]
+    tested = [
+        r.nonlinearity_p
+        for t in [*models, *univariable]
+        for r in getattr(t, "rows", ())
+        if r.kind in ("continuous", "spline")
+    ]
+    if any(math.isfinite(x) for x in tested):
+        sentences.append(
+            "The functional form of each continuous covariate was checked by a "
+            "likelihood-ratio test of a restricted cubic spline with 4 knots at Harrell's "
+            "quantiles (the 5th, 35th, 65th and 95th percentiles) against the linear term, "
+            "in the same model (Harrell 2015)"
+            + (
+                "; it was not computed where the spline model would have had fewer than "
+                f"{MIN_EPV} events per parameter."
+                if not all(math.isfinite(x) for x in tested)
+                else "."
+            )
+        )
+    splines = list(
+        dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "rcs")
+    )
+    logs = list(dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "log"))
+    if splines:
+        sentences.append(
+            f"{_join(splines)} entered the models as restricted cubic splines (4 knots); "
+            "their hazard ratios are shown as curves against a reference value with pointwise "
+            "confidence intervals, with the overall and the non-linearity likelihood-ratio p."
+        )
+    if logs:
+        sentences.append(f"{_join(logs)} entered the models as natural logarithms.")
+    kinds = {s.kind for m in models for s in getattr(m, "sensitivity", ())}
+    if kinds or any(getattr(m, "ph_plots", ()) for m in models):
+        refit = {
+            "stratified": "stratified on the categorical covariates whose test gave p < 0.05",
+            "split": "with one hazard ratio before and one after the median follow-up for the "
+            "continuous covariates whose test gave p < 0.05 (none being categorical)",
+        }
+        sentences.append(
+            "Where a model's global proportional-hazards test gave p < 0.05, the scaled "
+            "Schoenfeld residuals of each covariate were plotted against time (Kaplan–Meier "
+            "scale) with a natural-spline smooth (Grambsch and Therneau 1994)"
+            + (
+                ", and the model was refitted "
+                + " or ".join(refit[k] for k in sorted(kinds))
+                + " as a sensitivity analysis."
+                if kinds
+                else "."
+            )
         )
     firth = {a.univariable.firth} if a.univariable else set()
     firth |= {m.firth for m in a.multivariable}

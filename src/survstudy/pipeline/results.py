@@ -21,7 +21,15 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
-from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
+from survstudy.pipeline.results_cox import (
+    CoxRow,
+    FirthEstimate,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    SplineCurve,
+    UnivariableResult,
+)
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -54,10 +62,13 @@ __all__ = [
     "MethodsProfile",
     "ModelResult",
     "PermutationTest",
+    "PhPlot",
+    "PhSensitivity",
     "Precision",
     "ProfileDifference",
     "Provenance",
     "RMSTDifference",
+    "SplineCurve",
     "StudyResults",
     "StudyWarning",
     "Table1Result",

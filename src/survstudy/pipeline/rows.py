@@ -25,7 +25,7 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import diagnostics, engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
@@ -102,6 +102,40 @@ class Selection(Protocol):
     def firth(
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None: ...
+
+    def column(self, j: int) -> np.ndarray:
+        """The values of design column ``j`` on these rows; an :class:`AnalysisError` where
+        the rows are not in memory."""
+        ...
+
+    def ph_follow_up(
+        self,
+        *,
+        ties: str,
+        conf_level: float,
+        term_names: tuple[str, ...],
+        assign: tuple[str, ...],
+        categorical: tuple[str, ...],
+        days_per_unit: float,
+    ) -> diagnostics.PhFollowUp:
+        """:func:`diagnostics.ph_follow_up` on these rows (β(t) plots, stratified sensitivity
+        model); an :class:`AnalysisError` where the rows are not in memory."""
+        ...
+
+    def nonlinearity(
+        self,
+        column: int,
+        width: int,
+        *,
+        ties: str,
+        conf_level: float,
+        name: str,
+        reference: float | None = None,
+    ) -> Any:
+        """:func:`diagnostics.nonlinearity` of design column ``column`` beside the design's other
+        columns, leaving out columns ``column … column + width − 1`` (a spline's own); an
+        :class:`AnalysisError` where the rows are not in memory."""
+        ...
 
 
 class Rows(Protocol):
@@ -226,6 +260,56 @@ class _MemorySelection:
             conf_level=conf_level,
             strata=self.strata,
             term_names=term_names,
+        )
+
+    def ph_follow_up(
+        self,
+        *,
+        ties: str,
+        conf_level: float,
+        term_names: tuple[str, ...],
+        assign: tuple[str, ...],
+        categorical: tuple[str, ...],
+        days_per_unit: float,
+    ) -> diagnostics.PhFollowUp:
+        return diagnostics.ph_follow_up(
+            self.x,
+            self.t,
+            self.e,
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+            categorical=categorical,
+            days_per_unit=days_per_unit,
+        )
+
+    def column(self, j: int) -> np.ndarray:
+        return np.asarray(self.x[:, j], dtype=float)
+
+    def nonlinearity(
+        self,
+        column: int,
+        width: int,
+        *,
+        ties: str,
+        conf_level: float,
+        name: str,
+        reference: float | None = None,
+    ) -> Any:
+        idx = np.arange(self.x.shape[1])
+        keep = (idx < column) | (idx >= column + width)
+        return diagnostics.nonlinearity(
+            self.x[:, column],
+            self.t,
+            self.e,
+            covariates=self.x[:, keep],
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            name=name,
+            reference=reference,
         )
 
 

@@ -139,7 +139,7 @@ def run_study(
         warnings=tuple(ctx.warn.items),
         treatment_effect=treatment,
         provenance=prov,
-        methods=methods_facts(spec, cohort, prof, versions),
+        methods=methods_facts(spec, cohort, prof, versions, models, tuple(univariable.values())),
         quality_issues=tuple(
             {
                 "code": r["code"],
@@ -160,9 +160,9 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     """Refuse, before any work, the options whose methods need the rows in memory.
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
-    small-sample methods computed on the patients' rows (and so is a propensity-score
-    treatment comparison); with a data engine the
-    runner has per-time sums only. Their ``auto`` settings stay allowed: where one
+    small-sample methods computed on the patients' rows (and so are a propensity-score
+    treatment comparison and the covariate transforms: log, restricted cubic spline); with
+    a data engine the runner has per-time sums only. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
     a = spec.analyses
@@ -179,7 +179,21 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
                     ("analyses", "univariable", "permutation"),
                 )
             )
+    if a.univariable:
+        for j, f in enumerate(a.univariable.factors):
+            if f.transform is not None:
+                asks.append(
+                    (f"transform: {f.transform}", ("analyses", "univariable", "factors", j))
+                )
     for i, m in enumerate(a.multivariable):
+        for j, f in enumerate(m.covariates):
+            if f.transform is not None:
+                asks.append(
+                    (
+                        f"transform: {f.transform}",
+                        ("analyses", "multivariable", i, "covariates", j),
+                    )
+                )
         if m.firth == "always":
             asks.append(("firth: always", ("analyses", "multivariable", i, "firth")))
         if m.ci == "profile":

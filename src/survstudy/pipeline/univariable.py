@@ -17,18 +17,20 @@ from typing import Any
 
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import StudyContext, Warnings
-from survstudy.pipeline.design import FactorDesign
+from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.models import (
     cox_rows,
     few_events_ci,
     few_events_rows,
     firth_rows,
     fit_model,
+    functional_form,
     hr_differences,
+    select_with_splines,
 )
 from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.precision import endpoint_precision
-from survstudy.pipeline.results import CoxRow, ProfileDifference, UnivariableResult
+from survstudy.pipeline.results import CoxRow, ProfileDifference, SplineCurve, UnivariableResult
 from survstudy.pipeline.rows import Selection
 from survstudy.stats.precision import FEW_EVENTS
 
@@ -70,9 +72,22 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
+    splines: list[SplineCurve] = []
     for factor in u.factors:
-        design = rows.design(factor.variable, per=factor.per, label=factor.label)
-        sel = rows.select(ep, [design], group=design if design.categorical else None)
+        design = transformed(
+            rows.design(factor.variable, per=factor.per, label=factor.label),
+            factor.transform,
+            factor.reference_value,
+        )
+        where = {"endpoint": ep}
+        [design], sel = select_with_splines(
+            ctx,
+            ep,
+            [design],
+            group=design if design.categorical else None,
+            section="univariable",
+            where=where,
+        )
         n, events = sel.n, sel.events
         fits = None
         note: str | None = None
@@ -153,6 +168,11 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 breslow_p=gb if prof.name == "spss" else float("nan"),
                 permutation=perm,
             )
+        if fit is not None:
+            new, curves = functional_form(
+                ctx, sel, [design], new, section="univariable", where=where
+            )
+            splines.extend(curves)
         if fits is not None and fit is not None and fits.other is not None:
             diffs.extend(
                 hr_differences(
@@ -161,7 +181,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             )
         if fit is not None:
             base = len(table)
-            if design.categorical and len(design.terms) > 1:
+            if design.spline or (design.categorical and len(design.terms) > 1):
                 tested.append(([base], new[0].overall_p))
             else:
                 idx = [base + k for k, r in enumerate(new) if r.term is not None]
@@ -190,6 +210,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
             few_events=few,
+            splines=tuple(splines),
         ),
         diffs,
     )
@@ -216,12 +237,14 @@ def _notes(
         # a PH test of a fit that ran off to infinity means nothing
         out = [replace(r, ph_p=float("nan")) for r in out]
     elif math.isfinite(ph):
-        out = [replace(r, ph_p=ph) if r.kind in ("header", "continuous") else r for r in out]
+        out = [
+            replace(r, ph_p=ph) if r.kind in ("header", "continuous", "spline") else r for r in out
+        ]
         if ph < 0.05:
             msg = "the hazard ratio may change over follow-up (PH test p < 0.05)"
             # every row of a continuous factor (the table prints only the per-k one)
             targets = (
-                [k for k, r in enumerate(out) if r.kind == "continuous"]
+                [k for k, r in enumerate(out) if r.kind in ("continuous", "spline")]
                 if design.kind == "continuous"
                 else [where]
             )

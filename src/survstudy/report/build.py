@@ -103,6 +103,18 @@ def _forest_rows(rows: Any) -> list[Any]:
                 )
             )
             continue
+        if r.kind == "spline":
+            from survstudy.tables.study import SPLINE_HR
+
+            p = r.overall_p
+            out.append(
+                ForestRow(
+                    label=row_label(r),
+                    hr_text=SPLINE_HR,
+                    p_text=fmt.p_value(p) if math.isfinite(p) else "",
+                )
+            )
+            continue
         cont = r.kind == "continuous"
         f = r.firth
         if not r.estimable and f is not None and math.isfinite(f.hr):
@@ -160,7 +172,7 @@ def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def figure_specs(results: Any) -> list[FigureSpec]:
     """KM curves per endpoint/factor, then forest plots; each drawn when written."""
-    from survstudy.plots import plot_forest, plot_km_curves
+    from survstudy.plots import plot_forest, plot_hr_curve, plot_km_curves, plot_ph_residuals
     from survstudy.tables.format import count
 
     figs: list[FigureSpec] = []
@@ -215,6 +227,45 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
+    curves = [(ep, None, c) for ep, uni in results.univariable.items() for c in uni.splines]
+    curves += [(m.endpoint, m.name, c) for m in results.multivariable for c in m.splines]
+    for i, (ep, name, c) in enumerate(curves, start=1):
+        endpoint = (
+            results.univariable[ep].endpoint_label
+            if name is None
+            else next(m.endpoint_label for m in results.multivariable if m.name == name)
+        )
+        unit = f" {c.unit}" if c.unit else ""
+        figs.append(
+            FigureSpec(
+                f"hr_curve_{i}",
+                f"Hazard ratio of {_lower_first(endpoint)} by {_lower_first(c.label)}, "
+                + ("univariable" if name is None else f"adjusted ({name})")
+                + f", against the reference value {c.reference:g}{unit} (dot): restricted cubic "
+                f"spline with {len(c.knots)} knots at Harrell's quantiles (ticks on the x-axis), "
+                f"pointwise {round(c.conf_level * 100, 1):g}% CI (shaded). Overall and "
+                "non-linearity p from likelihood-ratio tests (spline against no term and "
+                "against a linear term).",
+                draw=_drawer(plot_hr_curve, c),
+            )
+        )
+    for i, m in enumerate(results.multivariable, start=1):
+        plots = getattr(m, "ph_plots", ())
+        if plots:
+            figs.append(
+                FigureSpec(
+                    f"ph_residuals_multivariable_{i}",
+                    f"Scaled Schoenfeld residuals: {m.name} "
+                    f"({_lower_first(m.endpoint_label)}). Points, scaled Schoenfeld residuals of "
+                    "each covariate against time on the Kaplan–Meier scale; solid line, "
+                    "natural-spline smooth (4 df) estimating the coefficient β(t); dashed, "
+                    "±2 SE; dotted, the model's constant coefficient (for a factor with "
+                    "several levels, β(t)/β̂ and 1). A smooth that leaves the dotted line "
+                    "shows a hazard ratio changing over follow-up (as R's plot(cox.zph(fit)), "
+                    "Grambsch and Therneau 1994).",
+                    draw=_drawer(plot_ph_residuals, plots),
+                )
+            )
     figs.extend(_treatment_figures(results))
     return figs
 

@@ -439,7 +439,8 @@ _FACTOR_SCHEMA: dict[str, Any] = {
         {"type": "string", "description": "Variable name."},
         {
             "type": "object",
-            "description": "{variable: {per: 10}} or {variable: ki67, per: 10}",
+            "description": "{variable: {per: 10}} or {variable: ki67, per: 10}; "
+            "{variable: {transform: rcs}} or {variable: {transform: log}}",
             "additionalProperties": True,
         },
     ]
@@ -447,11 +448,34 @@ _FACTOR_SCHEMA: dict[str, Any] = {
 
 
 class Factor(_Model):
-    """A covariate: a variable name, optionally scaled (``per: 10`` → HR per 10 units)."""
+    """A covariate: a variable name, optionally scaled (``per: 10`` → HR per 10 units) or
+    transformed (``transform: log`` or ``rcs``; a key of the model entry, so that one
+    variable can enter one model linearly and another as a spline)."""
 
     variable: str
     per: float | None = Field(None, gt=0, description="Report the HR per this many units.")
     label: str | None = None
+    transform: Literal["log", "rcs"] | None = Field(
+        None,
+        description="Continuous covariates only. log: the covariate enters as its natural "
+        "log (HR per unit of log; zero or negative values are refused); rcs: as a "
+        "restricted cubic spline with 4 knots at Harrell's quantiles (rms::rcs), reported "
+        "as a figure of the HR against reference_value with its CI, the overall and the "
+        "non-linearity likelihood-ratio p.",
+    )
+    reference_value: float | None = Field(
+        None,
+        description="transform: rcs: the value the hazard-ratio curve is compared with "
+        "(default: the median of the patients analysed).",
+    )
+
+    @model_validator(mode="after")
+    def _transform_options(self) -> Factor:
+        if self.transform is not None and self.per is not None:
+            raise ValueError(f"'{self.variable}': per cannot be combined with transform")
+        if self.reference_value is not None and self.transform != "rcs":
+            raise ValueError(f"'{self.variable}': reference_value needs transform: rcs")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -460,7 +484,7 @@ class Factor(_Model):
             return {"variable": value}
         if isinstance(value, dict) and len(value) == 1:
             ((key, options),) = value.items()
-            if key not in ("variable", "per", "label"):
+            if key not in ("variable", "per", "label", "transform", "reference_value"):
                 if options is None:
                     return {"variable": key}
                 if isinstance(options, dict):
