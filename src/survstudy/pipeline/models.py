@@ -31,15 +31,12 @@ from survstudy.pipeline.results import (
     SplineCurve,
 )
 from survstudy.pipeline.rows import Selection
-from survstudy.stats.precision import FEW_EVENTS, few_events_warning
 from survstudy.stats.splines import rcs_knots
 
 __all__ = [
     "NONLINEAR_NOTE",
     "ModelFits",
     "cox_rows",
-    "few_events_ci",
-    "few_events_rows",
     "firth_fit",
     "firth_rows",
     "fit_model",
@@ -104,37 +101,6 @@ def fit_model(
         return fits
     ffit, reason, problem = firth_fit(firth, fits.fit, sel, prof, term_names=terms)
     return replace(fits, firth=ffit, firth_reason=reason, firth_problem=problem)
-
-
-def few_events_ci(ci: str, events: int, in_memory: bool = True) -> str:
-    """The CI method of a model with ``events`` events: profile likelihood (Venzon and
-    Moolgavkar 1988) below ``FEW_EVENTS``, where Wald limits are unreliable; else ``ci``.
-    (A registry cohort read by an engine keeps ``ci``: profile limits need the rows.)"""
-    return "profile" if events < FEW_EVENTS and in_memory else ci
-
-
-def few_events_rows(
-    ctx: StudyContext,
-    rows: list[CoxRow],
-    events: int,
-    what: str,
-    section: str,
-    **where: Any,
-) -> list[CoxRow]:
-    """Below ``FEW_EVENTS`` events: the ``FEW-EVENTS`` warning on every row with an estimate
-    (:func:`survstudy.stats.precision.few_events_warning`), recorded once for the study."""
-    w = few_events_warning(events)
-    if w is None or not any(math.isfinite(r.coef) for r in rows):
-        return rows
-    text = w.message[:1].upper() + w.message[1:]
-    ctx.warn.add("FEW-EVENTS", f"{what}: {w.message}", section, **where)
-    # rows of a model that was not fitted (no events, one group) say so already
-    return [
-        replace(r, warnings=(*r.warnings, text))
-        if r.kind in ("continuous", "level") and math.isfinite(r.coef)
-        else r
-        for r in rows
-    ]
 
 
 def firth_fit(

@@ -16,10 +16,9 @@ from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.models import (
     cox_rows,
-    few_events_ci,
-    few_events_rows,
     firth_rows,
     fit_model,
     functional_form,

@@ -18,10 +18,9 @@ from typing import Any
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.models import (
     cox_rows,
-    few_events_ci,
-    few_events_rows,
     firth_rows,
     fit_model,
     functional_form,
