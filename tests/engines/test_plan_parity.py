@@ -135,6 +135,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "NO-PATIENTS": _case(population=[{"include": "age > 500"}]),
     "EVENT-BEFORE-START": _case(_edit(CSV, 2, "prog", "2019-01-01")),
     "FOLLOWUP-BEFORE-START": _case(_edit(CSV, 2, "fu", "2019-01-01")),
+    # progression (after the start in rows 3 and 4) as a group of OS: immortal time; the
+    # time-dependent twin is not flagged, its exposure days per endpoint are plan columns
+    "IMMORTAL-TIME": _case(
+        spec={
+            "variables": {
+                "progressed": {"type": "binary", "derive": "prog is not missing"},
+                "prog_td": {"type": "binary", "time_dependent": {"from": "prog"}},
+            },
+            "analyses": {"km": [{"endpoint": "OS", "by": "progressed"}]},
+        }
+    ),
     "DEATH-BEFORE-SURGERY": _case(_edit(CSV, 3, "death", "2019-01-01")),
     "PROGRESSION-AFTER-DEATH": _case(_edit(CSV, 5, "prog", "2020-06-01")),
     "FOLLOWUP-AFTER-DEATH": _case(_edit(CSV, 5, "fu", "2020-06-01")),

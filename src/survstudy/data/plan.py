@@ -126,11 +126,14 @@ from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 __all__ = [
     "CohortPlan",
     "Output",
+    "analysis_uses",
     "compile_plan",
     "dates_rule",
     "endpoint_names",
     "event_rule",
+    "exposure_column",
     "horizon_rule",
+    "immortal_time_pairs",
 ]
 
 
@@ -387,6 +390,8 @@ class _Compiler:
         self.death_checks()
         self.endpoints()
         self.variable_outputs()
+        self.immortal_time()
+        self.exposure_times()
         for ep_name in spec.endpoints:
             t, e, s = endpoint_names(ep_name)
             tn, en, sn = endpoint_columns(ep_name)
@@ -571,6 +576,55 @@ class _Compiler:
                             sensitive=True,
                         )
                     )
+
+    def immortal_time(self) -> None:
+        """IMMORTAL-TIME: a group or covariate of an endpoint derived from a date that is
+        after the endpoint's start for some included patients (one check per variable,
+        date and endpoint; see :func:`immortal_time_pairs`)."""
+        for var, date, ep_name in immortal_time_pairs(self.spec):
+            ep = self.spec.endpoints[ep_name]
+            assert ep.start is not None
+            start = name(ep.start)
+            self.add(
+                Check(
+                    "IMMORTAL-TIME",
+                    and_(present(start), present(name(date)), cmp(">", name(date), start)),
+                    scope="incl",
+                    column=self.spec.variables[date].column or date,
+                    params={
+                        "var": var,
+                        "date": date,
+                        "endpoint": ep_name,
+                        "start": ep.start,
+                    },
+                )
+            )
+
+    def exposure_times(self) -> None:
+        """Per time-dependent variable and endpoint with a start date, the days from the
+        start to the exposure date (missing without one): the column
+        ``exposure_column(var, ep)`` that the time-dependent analyses split at."""
+        spec = self.spec
+        for vname, var in spec.variables.items():
+            if var.time_dependent is None:
+                continue
+            date = name(var.time_dependent.from_)
+            for ep_name, ep in spec.endpoints.items():
+                if ep.start is None:
+                    continue
+                start = name(ep.start)
+                col = exposure_column(vname, ep_name)
+                src = f"#exposure:{vname}:{ep_name}"
+                self.add(
+                    Compute(
+                        src,
+                        case(
+                            [(and_(present(start), present(date)), minus(date, start))],
+                            Null("number"),
+                        ),
+                    )
+                )
+                self.outputs.append(Output(col, src, "number"))
 
     def pair_check(self, code: str, var: str, start: str, cond: PlanNode) -> None:
         """A check about two dates, declared once however many endpoints share them."""
@@ -855,6 +909,66 @@ def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
         Compute(t, case([(miss, Null("number"))], t1)),
         Compute(s, case([(miss, Null("number"))], name(ecol))),
     ]
+
+
+def _dates_used(spec: StudySpec, vname: str, seen: set[str] | None = None) -> set[str]:
+    """The date variables a derived variable reads, through the derived ones it uses."""
+    seen = set() if seen is None else seen
+    var = spec.variables.get(vname)
+    if var is None or var.derive is None or vname in seen:
+        return set()
+    seen.add(vname)
+    out: set[str] = set()
+    for n in _parse(str(var.derive)).names:
+        used = spec.variables.get(n)
+        if used is None:
+            continue
+        if used.type == "date" and used.derive is None:
+            out.add(n)
+        out |= _dates_used(spec, n, seen)
+    return out
+
+
+def exposure_column(var: str, ep: str) -> str:
+    """The cohort column of time-dependent ``var``'s exposure time (days) for endpoint ``ep``."""
+    return f"{var}__exposure__{ep}"
+
+
+def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
+    """(variable, endpoint) pairs where an analysis compares an endpoint by a variable:
+    univariable factors, multivariable covariates and strata, KM and landmark groups, the
+    treatments and confounders of propensity comparisons."""
+    a = spec.analyses
+    pairs: list[tuple[str, str]] = []
+    if a.univariable is not None:
+        for ep in a.univariable.endpoints:
+            pairs += [(f.variable, ep) for f in a.univariable.factors]
+    for m in a.multivariable:
+        pairs += [(f.variable, m.endpoint) for f in m.covariates]
+        pairs += [(s, m.endpoint) for s in m.strata]
+    pairs += [(k.by, k.endpoint) for k in a.km if k.by is not None]
+    pairs += [(lm.by, lm.endpoint) for lm in a.landmark]
+    for te in a.treatment_effect:
+        pairs.append((te.treatment, te.endpoint))
+        pairs += [(f.variable, te.endpoint) for f in te.confounders]
+    return list(dict.fromkeys(pairs))
+
+
+def immortal_time_pairs(spec: StudySpec) -> list[tuple[str, str, str]]:
+    """(variable, date, endpoint) triples the IMMORTAL-TIME guard checks: the variable is
+    a group or covariate of the endpoint (:func:`analysis_uses`), the endpoint starts at a
+    date, and the variable is derived from ``date`` (another date than the start); a
+    variable declared ``time_dependent`` is analysed as such and not checked."""
+    out: list[tuple[str, str, str]] = []
+    for var, ep_name in analysis_uses(spec):
+        if var in spec.variables and spec.variables[var].time_dependent is not None:
+            continue
+        ep = spec.endpoints.get(ep_name)
+        if ep is None or ep.start is None:
+            continue
+        for date in sorted(_dates_used(spec, var) - {ep.start}):
+            out.append((var, date, ep_name))
+    return out
 
 
 def compile_plan(spec: StudySpec) -> CohortPlan:

@@ -370,6 +370,25 @@ CHECKS: dict[str, CheckKind] = {
             ("", _t("the event date ('{var}') is before the start date ('{start}')", _BOTH_DATES)),
         ),
         _k(
+            "IMMORTAL-TIME",
+            "warning",
+            "a group or covariate of an endpoint is derived from a date after the endpoint's "
+            "start (immortal-time bias)",
+            (
+                "",
+                _t(
+                    "'{var}' (a group or covariate for {endpoint}) is derived from the date "
+                    "'{date}', which is after the start of {endpoint} ('{start}') for {n} "
+                    "patient(s): comparing them from the start credits the exposed group with "
+                    "the time they had to survive to be exposed (immortal-time bias)",
+                    "declare it time-dependent (time_dependent: {{from: {date}}}: Cox models "
+                    "split the follow-up at the date), or compare patients by their status at "
+                    "a landmark (analyses.landmark: [{{endpoint: {endpoint}, at: ..., by: "
+                    "{var}}}], with {var} time-dependent)",
+                ),
+            ),
+        ),
+        _k(
             "FOLLOWUP-BEFORE-START",
             "error",
             "the last follow-up is before the start date",

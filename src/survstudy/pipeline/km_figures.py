@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.errors import SpecError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext, fmt_num, unit_word
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
@@ -37,13 +37,14 @@ from survstudy.pipeline.results import (
     KMCurves,
     Landmark,
     LandmarkDifference,
+    MethodsProfile,
     PermutationTest,
     RMSTDifference,
 )
 from survstudy.pipeline.survival import median_of
 from survstudy.stats.precision import FEW_EVENTS
 
-__all__ = ["km_figure", "km_figures", "nice_step"]
+__all__ = ["curve_group", "km_figure", "km_figures", "nice_step"]
 
 
 def km_figures(ctx: StudyContext) -> tuple[KMCurves, ...]:
@@ -63,6 +64,40 @@ def nice_step(max_time: float, unit: str) -> float:
         if max_time / s <= 8:
             return float(s)
     return float(steps[-1] * math.ceil(max_time / (8 * steps[-1])))
+
+
+def curve_group(
+    lev: str | None,
+    km: Any,
+    n: int,
+    events: int,
+    ticks: tuple[float, ...],
+    dpu: float,
+    prof: MethodsProfile,
+    *,
+    n_risk: tuple[int, ...] | None = None,
+    at: tuple[Landmark, ...] = (),
+) -> CurveGroup:
+    """One curve of a figure: step data and censoring marks in the display unit, the
+    number at risk at the ticks (``n_risk`` when given), the median (``dpu``: days per
+    display unit) and the survival at the landmarks ``at`` (by-group table)."""
+    curve = engine.step_curve(km)
+    return CurveGroup(
+        level=lev,
+        n=n,
+        events=events,
+        time=tuple(float(x) / dpu for x in curve["time"]),
+        survival=tuple(float(x) for x in curve["survival"]),
+        lower=tuple(float(x) for x in curve["lower"]),
+        upper=tuple(float(x) for x in curve["upper"]),
+        censor_time=tuple(float(x) / dpu for x in curve["censor_time"]),
+        censor_survival=tuple(float(x) for x in curve["censor_survival"]),
+        n_risk_at=n_risk
+        if n_risk is not None
+        else engine.n_risk_at(km, [tick * dpu for tick in ticks]),
+        median=median_of(km, prof.median_rule, dpu, prof.conf_level),
+        at=at,
+    )
 
 
 def km_figure(
@@ -90,44 +125,52 @@ def km_figure(
                 key="analyses.km",
             )
         by_label = d.label
-    surv_spec = ctx.spec.analyses.survival
-    landmarks = [float(x) for x in surv_spec.landmarks] if surv_spec and d is not None else []
-    curves = []
-    kms = []
-    for lev, km, n_group, events_group in rows.km_groups(
-        k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
-    ):
-        kms.append(km)
-        curve = engine.step_curve(km)
-        n_risk = engine.n_risk_at(km, [tick * dpu for tick in ticks])
-        med = median_of(km, prof.median_rule, dpu, prof.conf_level)
-        curves.append(
-            CurveGroup(
-                level=lev,
-                n=n_group,
-                events=events_group,
-                time=tuple(float(x) / dpu for x in curve["time"]),
-                survival=tuple(float(x) for x in curve["survival"]),
-                lower=tuple(float(x) for x in curve["lower"]),
-                upper=tuple(float(x) for x in curve["upper"]),
-                censor_time=tuple(float(x) / dpu for x in curve["censor_time"]),
-                censor_survival=tuple(float(x) for x in curve["censor_survival"]),
-                n_risk_at=n_risk,
-                median=med,
+    exposure = split.exposure(ctx, k.endpoint, k.by) if k.by else None
+    landmarks: list[float] = []
+    kms: list[Any] = []
+    if d is not None and exposure is not None:
+        # Simon–Makuch curves: patients move to the exposed curve at their exposure date;
+        # the risk table counts the rows at risk at each tick exactly
+        curves = [
+            curve_group(lev, km, n_group, events_group, ticks, dpu, prof, n_risk=risk)
+            for lev, km, n_group, events_group, risk in rows.km_groups_split(
+                k.endpoint,
+                d,
+                exposure,
+                [tick * dpu for tick in ticks],
+                conf_type=prof.conf_type,
+                conf_level=prof.conf_level,
+            )
+        ]
+    else:
+        surv_spec = ctx.spec.analyses.survival
+        landmarks = [float(x) for x in surv_spec.landmarks] if surv_spec and d is not None else []
+        groups = rows.km_groups(k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level)
+        kms = [km for _lev, km, _n, _e in groups]
+        curves = [
+            curve_group(
+                lev,
+                km,
+                n_group,
+                events_group,
+                ticks,
+                dpu,
+                prof,
                 at=_group_landmarks(km, landmarks, dpu),
             )
-        )
+            for lev, km, n_group, events_group in groups
+        ]
     tests: list[GroupTest] = []
     perm: PermutationTest | None = None
     few = False
     if d is not None and len(curves) > 1:
-        sel = rows.select(k.endpoint, [], group=d)
+        sel, _td = split.select(ctx, k.endpoint, [], group=d)
         few = sel.events < FEW_EVENTS
         if sel.events > 0:
-            for weights, label in prof.tests:
+            for weights, label in prof.tests if exposure is None else split.MANTEL_BYAR:
                 g = sel.logrank(weights)
                 tests.append(replace(g, label=label))
-            if sel.n_groups() > 1:
+            if sel.n_groups() > 1 and exposure is None:
                 # few events: the permutation p is the primary p, so it is always computed
                 upgrade = few and k.permutation == "auto" and ctx.in_memory
                 option = "exact" if upgrade else k.permutation
@@ -148,7 +191,8 @@ def km_figure(
                         perm, option=k.permutation, reason=f"fewer than {FEW_EVENTS} events"
                     )
     comparison = None
-    if d is not None and len(curves) == 2:
+    if d is not None and exposure is None and len(curves) == 2:
+        # (Simon–Makuch curves of a time-dependent variable are not independent groups)
         comparison = _comparison(ctx, k, d, curves, kms, landmarks, f"{ep_label} by {by_label}")
     key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
     return KMCurves(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.plan import analysis_uses
 from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, fmt_num
@@ -49,6 +50,7 @@ def methods_facts(
     if a.univariable:
         used |= set(a.univariable.endpoints)
     used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
+    used |= {lm.endpoint for lm in a.landmark}
     used |= {te.endpoint for te in a.treatment_effect}
     for name, ep in cohort.endpoints.items():
         if name in used and ep.definition:
@@ -241,6 +243,7 @@ def methods_facts(
             )
             + "the results are exploratory."
         )
+    sentences.extend(_time_dependent_sentences(spec, cohort.unit))
     if a.treatment_effect:
         names = ", ".join(f"'{te.name}'" for te in a.treatment_effect)
         sentences.append(
@@ -283,3 +286,34 @@ def methods_facts(
         "endpoints": {n: e.definition for n, e in cohort.endpoints.items()},
         "platform": platform.python_implementation(),
     }
+
+
+def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
+    """Issue 19: how time-dependent variables and landmarks were analysed (none: [])."""
+    a = spec.analyses
+    out: list[str] = []
+    td: dict[str, str] = {}
+    for v, _ep in analysis_uses(spec):
+        var = spec.variables.get(v)
+        if var is not None and var.time_dependent is not None:
+            td[v] = spec.label_of(var.time_dependent.from_).lower()
+    if td:
+        names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
+        out.append(
+            f"Exposures that start after time zero — {names} — were analysed as "
+            "time-dependent covariates: each patient's follow-up was split at the exposure "
+            "date (unexposed before, exposed from it; Therneau and Grambsch 2000), Cox models "
+            "were fitted to the counting-process data, curves by exposure are Simon–Makuch "
+            "estimates (Simon and Makuch 1984) with patients moving between curves, and "
+            "groups were compared with the Mantel–Byar test (Mantel and Byar 1974). Table 1 "
+            "shows the exposure status at the end of follow-up."
+        )
+    if a.landmark:
+        ats = ", ".join(fmt_num(float(lm.at)) for lm in a.landmark)
+        out.append(
+            f"In landmark analyses (at {ats} {unit}; Anderson, Cain and Gelber 1983), the "
+            "patients still under follow-up at the landmark were grouped by their status at "
+            "the landmark and followed from it (Kaplan–Meier, log-rank test, Cox model); "
+            "patients with an event or censored before the landmark were excluded."
+        )
+    return out

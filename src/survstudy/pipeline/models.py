@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import MIN_EPV, StudyContext, exp_or_inf, fmt_num
 from survstudy.pipeline.design import FactorDesign, spline_design
 from survstudy.pipeline.results import (
@@ -373,13 +373,16 @@ def select_with_splines(
     group: FactorDesign | None = None,
     section: str,
     where: dict[str, Any],
-) -> tuple[list[FactorDesign], Selection]:
+) -> tuple[list[FactorDesign], Selection, tuple[str, ...]]:
     """The complete cases of a model, with every ``transform: rcs`` design given its spline
     columns: 4 knots at Harrell's quantiles of the values of the patients analysed (as
-    ``rms::rcs`` in a ``coxph`` fitted to them)."""
-    sel = ctx.rows.select(ep, designs, strata=strata, group=group)
+    ``rms::rcs`` in a ``coxph`` fitted to them); on follow-up split at their dates when a
+    factor is time-dependent (:func:`.split.select`; the knots are then those of the split
+    rows, as ``rcs`` in a ``coxph`` on ``tmerge`` data). Also the names of the time-dependent
+    factors."""
+    sel, td = split.select(ctx, ep, designs, strata=strata, group=group)
     if not any(d.spline for d in designs):
-        return designs, sel
+        return designs, sel, td
     out: list[FactorDesign] = []
     col = 0
     for d in designs:
@@ -398,7 +401,8 @@ def select_with_splines(
             d = spline_design(d, tuple(float(k) for k in kn.knots))
         out.append(d)
         col += width
-    return out, ctx.rows.select(ep, out, strata=strata, group=group)
+    sel, td = split.select(ctx, ep, out, strata=strata, group=group)
+    return out, sel, td
 
 
 def functional_form(

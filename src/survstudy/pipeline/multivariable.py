@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
@@ -69,7 +69,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
             )
         strata.append(sd)
     where = {"endpoint": m.endpoint, "model": m.name}
-    designs, sel = select_with_splines(
+    designs, sel, td = select_with_splines(
         ctx, m.endpoint, designs, strata=strata, section="multivariable", where=where
     )
     n, events = sel.n, sel.events
@@ -136,6 +136,10 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     offset = 0
     for d in designs:
         new = cox_rows(d, fit, offset, prof.conf_level, n=None, events=None)
+        if d.variable in td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, d.variable))
+            )
         if ffit is not None and freason is not None:
             new = firth_rows(new, d, ffit, offset, freason)
         for i, r in enumerate(new):
@@ -154,12 +158,27 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         table.extend(new)
         diffs.extend(hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
-    table, curves = functional_form(
-        ctx, sel, designs, table, section="multivariable", where=where, model=m.name
-    )
+    curves: list[Any] = []
+    if not td:
+        table, curves = functional_form(
+            ctx, sel, designs, table, section="multivariable", where=where, model=m.name
+        )
     sensitivity: tuple[PhSensitivity, ...] = ()
     plots: tuple[PhPlot, ...] = ()
-    if ph_failed:
+    if ph_failed and td:
+        # the spline test, the beta(t) plots and the stratified refit are written for one
+        # row per patient; on follow-up split at an exposure date they are not made
+        notes.append(
+            ctx.warn.add(
+                "PH-SENSITIVITY-NOT-FITTED",
+                f"{m.name}: no sensitivity model or residual plots for the "
+                "proportional-hazards violation: the model is fitted on follow-up split at "
+                "the date of a time-dependent covariate",
+                "multivariable",
+                **where,
+            )
+        )
+    elif ph_failed:
         sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
         if why:
             notes.append(why)
@@ -195,6 +214,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         sensitivity=sensitivity,
         ph_plots=plots,
         splines=tuple(curves),
+        time_dependent=td,
     )
     return model, diffs
 

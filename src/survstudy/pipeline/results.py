@@ -30,6 +30,7 @@ from survstudy.pipeline.results_cox import (
     SplineCurve,
     UnivariableResult,
 )
+from survstudy.pipeline.results_landmark import LandmarkResult
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -58,6 +59,7 @@ __all__ = [
     "KMCurves",
     "Landmark",
     "LandmarkDifference",
+    "LandmarkResult",
     "Median",
     "MethodsProfile",
     "ModelResult",
@@ -101,6 +103,7 @@ class StudyResults:
     provenance: Provenance
     methods: dict[str, Any] = field(default_factory=dict)
     quality_issues: tuple[dict[str, Any], ...] = ()  # code, severity, message, row, column
+    landmark: tuple[LandmarkResult, ...] = ()  # analyses.landmark
     treatment_effect: tuple[TreatmentEffect, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +132,8 @@ class StudyResults:
             "univariable_summary": {k: v.summary_dict() for k, v in self.univariable.items()},
             "multivariable": [m.to_dict() for m in self.multivariable],
             "km": [k.to_dict() for k in self.km],
+            # only when the spec asks for landmarks (earlier results.json files unchanged)
+            **({"landmark": [lm.to_dict() for lm in self.landmark]} if self.landmark else {}),
             "reconciliation": [d.to_dict() for d in self.reconciliation],
             "methods": self.methods,
             "warnings": [w.to_dict() for w in self.warnings],

@@ -292,6 +292,7 @@ class UnivariableResult:
     alpha: float = 0.05
     few_events: bool = False  # fewer than 10 events in the endpoint
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs factors
+    time_dependent: tuple[str, ...] = ()  # factors fitted on split follow-up
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
@@ -307,6 +308,8 @@ class UnivariableResult:
             "precision": self.precision.to_dict() if self.precision else None,
             "few_events": self.few_events,
             "splines": [c.to_dict() for c in self.splines],
+            # only with time-dependent factors (earlier results.json files unchanged)
+            **({"time_dependent": list(self.time_dependent)} if self.time_dependent else {}),
         }
 
 
@@ -344,8 +347,10 @@ class ModelResult:
     sensitivity: tuple[PhSensitivity, ...] = ()  # when the global PH test has p < 0.05
     ph_plots: tuple[PhPlot, ...] = ()  # β(t) of every term, when the global PH p < 0.05
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs covariates
+    time_dependent: tuple[str, ...] = ()  # covariates fitted on split follow-up
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"time_dependent": list(self.time_dependent)} if self.time_dependent else {}
         return {
             "name": self.name,
             "estimable": self.estimable,
@@ -386,6 +391,7 @@ class ModelResult:
             "sensitivity": [x.to_dict() for x in self.sensitivity],
             "ph_plots": [x.to_dict() for x in self.ph_plots],
             "splines": [c.to_dict() for c in self.splines],
+            **extra,
         }
 
 

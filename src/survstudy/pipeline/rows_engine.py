@@ -301,6 +301,20 @@ class EngineRows:
             events=events,
         )
 
+    def select_split(self, *_a: Any, **_k: Any) -> Selection:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
+    def km_groups_split(
+        self, *_a: Any, **_k: Any
+    ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
+    def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise AnalysisError("landmark analyses need the patients' rows in memory")
+
+    def exposure_days(self, column: str) -> np.ndarray:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
     def km_groups(
         self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
     ) -> list[tuple[str | None, Any, int, int]]:

@@ -16,15 +16,18 @@ import os
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.plan import analysis_uses
 from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import Progress, StudyContext, Warnings
 from survstudy.pipeline.km_figures import km_figures
+from survstudy.pipeline.landmark import landmarks
 from survstudy.pipeline.methods import methods_facts
 from survstudy.pipeline.multivariable import multivariable_models
 from survstudy.pipeline.profiles import get_profile
 from survstudy.pipeline.results import (
+    LandmarkResult,
     ProfileDifference,
     Provenance,
     StudyResults,
@@ -84,7 +87,7 @@ def run_study(
         cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
-    total = 6 if a.treatment_effect else 5
+    total = 5 + bool(a.treatment_effect) + bool(a.landmark)
 
     report("Table 1", 1, total)
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
@@ -110,6 +113,10 @@ def run_study(
     if a.treatment_effect:
         report("treatment comparisons (propensity scores)", 6, total)
         treatment = treatment_effect_analyses(ctx)
+    landmark_results: tuple[LandmarkResult, ...] = ()
+    if a.landmark:
+        report("landmark analyses", total, total)
+        landmark_results = landmarks(ctx)
 
     versions = engine.versions()
     prov = Provenance(
@@ -135,6 +142,7 @@ def run_study(
         univariable=univariable,
         multivariable=tuple(models),
         km=km,
+        landmark=landmark_results,
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
         treatment_effect=treatment,
@@ -201,6 +209,13 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     for i, k in enumerate(a.km):
         if k.by and k.permutation in ("exact", "monte-carlo"):
             asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
+    # split follow-up and landmarks are computed on the patients' rows (issue 19)
+    if a.landmark:
+        asks.append(("landmark", ("analyses", "landmark")))
+    for vname, _ep in analysis_uses(spec):
+        var = spec.variables.get(vname)
+        if var is not None and var.time_dependent is not None:
+            asks.append(("time_dependent", ("variables", vname, "time_dependent")))
     if a.treatment_effect:
         # propensity model, weights or matches and robust variances need every patient's row
         asks.append(("treatment_effect", ("analyses", "treatment_effect")))

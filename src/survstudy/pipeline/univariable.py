@@ -15,7 +15,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
@@ -72,6 +72,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
     splines: list[SplineCurve] = []
+    time_dependent: list[str] = []
     for factor in u.factors:
         design = transformed(
             rows.design(factor.variable, per=factor.per, label=factor.label),
@@ -79,7 +80,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             factor.reference_value,
         )
         where = {"endpoint": ep}
-        [design], sel = select_with_splines(
+        [design], sel, td = select_with_splines(
             ctx,
             ep,
             [design],
@@ -87,6 +88,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             section="univariable",
             where=where,
         )
+        time_dependent.extend(td)
         n, events = sel.n, sel.events
         fits = None
         note: str | None = None
@@ -115,6 +117,10 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 variable=design.variable,
             )
         new = cox_rows(design, fit, 0, prof.conf_level, n=n, events=events, note=note)
+        if td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, design.variable))
+            )
         if fits is not None and fit is not None:
             n_tests += 1
             for w in fit.warnings:
@@ -141,8 +147,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             lr = gb = float("nan")
             several = bool(events) and sel.n_groups() > 1
             if several:
-                lr = sel.logrank("logrank").p_value
-                gb = sel.logrank("gehan-breslow").p_value
+                lr = sel.logrank("logrank").p_value  # split rows: the Mantel–Byar test
+                gb = sel.logrank("gehan-breslow").p_value if not td else float("nan")
             perm = (
                 permutation_test(
                     perm_option,
@@ -155,7 +161,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     endpoint=ep,
                     variable=design.variable,
                 )
-                if several
+                if several and not td
                 else None
             )
             if perm is not None and perm_option != u.permutation:
@@ -167,7 +173,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 breslow_p=gb if prof.name == "spss" else float("nan"),
                 permutation=perm,
             )
-        if fit is not None:
+        if fit is not None and not td:
             new, curves = functional_form(
                 ctx, sel, [design], new, section="univariable", where=where
             )
@@ -210,6 +216,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             alpha=pr.alpha if pr else 0.05,
             few_events=few,
             splines=tuple(splines),
+            time_dependent=tuple(time_dependent),
         ),
         diffs,
     )

@@ -204,6 +204,17 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
         caption += f". Time in {unit}; number at risk under the x-axis."
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
+    for lm in getattr(results, "landmark", ()):
+        k = lm.km
+        caption = (
+            f"Kaplan–Meier estimate of {_lower_first(lm.endpoint_label)} from the landmark at "
+            f"{lm.at:g} {unit}, by {_lower_first(lm.by_label)} at the landmark "
+            f"({count(lm.n)} patients; {count(lm.excluded)} with an event or censored before "
+            "it excluded)"
+            + ("; log-rank test" if lm.logrank is not None else "")
+            + f". Time in {unit} from the landmark; number at risk under the x-axis."
+        )
+        figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for ep, uni in results.univariable.items():
         rows = _forest_rows(uni.rows)
         if any(not getattr(r, "is_header", False) for r in rows):

@@ -116,6 +116,12 @@ class _Checker:
                     )
             if var.applicable_when is not None:
                 self.expression(var.applicable_when, ("variables", name, "applicable_when"))
+            if var.time_dependent is not None:
+                self.variable(
+                    var.time_dependent.from_,
+                    ("variables", name, "time_dependent", "from"),
+                    ["date"],
+                )
         derivation_order(spec, file=self.file)
         self.endpoints()
         for i, step in enumerate(spec.population):
@@ -232,6 +238,45 @@ class _Checker:
             self.name(fig.endpoint, ("analyses", "km", i, "endpoint"), endpoints, "endpoint")
             if fig.by is not None:
                 self.variable(fig.by, ("analyses", "km", i, "by"), CATEGORY_TYPES)
+        for i, lm in enumerate(an.landmark):
+            key = ("analyses", "landmark", i)
+            self.name(lm.endpoint, (*key, "endpoint"), endpoints, "endpoint")
+            self.variable(lm.by, (*key, "by"), CATEGORY_TYPES)
+        for i, te in enumerate(an.treatment_effect):
+            for j, vn in enumerate([te.treatment, *(f.variable for f in te.confounders)]):
+                vs = spec.variables.get(vn)
+                if vs is not None and vs.time_dependent is not None:
+                    key = ("analyses", "treatment_effect", i) + (
+                        ("treatment",) if j == 0 else ("confounders", j - 1)
+                    )
+                    raise self.fail(
+                        f"'{vn}' is time-dependent: a propensity comparison needs its value "
+                        "at time zero; compare it at a landmark (analyses.landmark) instead",
+                        key,
+                    )
+        for vname, vspec in spec.variables.items():
+            if vspec.time_dependent is None:
+                continue
+            for ep in self.time_dependent_endpoints(vname):
+                if spec.endpoints[ep].start is None:
+                    raise self.fail(
+                        f"'{vname}' is time-dependent, so endpoint '{ep}' needs a start date "
+                        "(start/events/censor) to place its date on the follow-up",
+                        ("variables", vname, "time_dependent"),
+                    )
+
+    def time_dependent_endpoints(self, var: str) -> list[str]:
+        """The endpoints analysed by the time-dependent ``var``."""
+        an = self.spec.analyses
+        eps: list[str] = []
+        if an.univariable is not None and any(f.variable == var for f in an.univariable.factors):
+            eps += an.univariable.endpoints
+        for m in an.multivariable:
+            if any(f.variable == var for f in m.covariates) or var in m.strata:
+                eps.append(m.endpoint)
+        eps += [k.endpoint for k in an.km if k.by == var]
+        eps += [lm.endpoint for lm in an.landmark if lm.by == var]
+        return [e for e in dict.fromkeys(eps) if e in self.spec.endpoints]
 
 
 def derivation_order(spec: StudySpec, *, file: str = "<spec>") -> list[str]:

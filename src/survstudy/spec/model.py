@@ -31,11 +31,13 @@ __all__ = [
     "EventCodes",
     "Factor",
     "KMFigureSpec",
+    "LandmarkSpec",
     "ModelSpec",
     "PrecisionSpec",
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
+    "TimeDependentSpec",
     "TreatmentEffectSpec",
     "UnitsSpec",
     "UnivariableSpec",
@@ -146,6 +148,19 @@ class UnitsSpec(_Model):
         return self.days_per(self.time)
 
 
+class TimeDependentSpec(_Model):
+    """A binary variable that changes during follow-up: 0 before a date, 1 from it."""
+
+    from_: str = Field(
+        alias="from",
+        description="Date variable where the exposure starts: 0 before it, 1 from it (no "
+        "date: never exposed; a date on or before an endpoint's start: exposed from the "
+        "start). Cox models split each patient's follow-up at it, KM figures by it are "
+        "Simon–Makuch curves with the Mantel–Byar test, a landmark groups by the status at "
+        "the landmark; Table 1 shows the status at the end of follow-up.",
+    )
+
+
 class VariableSpec(_Model):
     """One variable of the study: a data column or a derived value."""
 
@@ -199,6 +214,12 @@ class VariableSpec(_Model):
         description="Display names of data values where a grouped level shows its parts, "
         "e.g. {1: I, 2: II} prints 'I (n=3)/II (n=4)' for the level I/II: [1, 2].",
     )
+    time_dependent: TimeDependentSpec | None = Field(
+        None,
+        description="binary: the exposure starts at a date after time zero (e.g. "
+        "{from: transplant_date}); the variable is then derived as 'ever exposed' ("
+        "'<date> is not missing') unless it has its own derive.",
+    )
     blank_is_no: bool = Field(
         True,
         description="multiselect: an empty cell means 'not selected' (as in a checkbox "
@@ -206,6 +227,17 @@ class VariableSpec(_Model):
     )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _time_dependent_derive(cls, value: Any) -> Any:
+        # a time-dependent binary without its own rule is 'ever exposed'
+        if isinstance(value, dict) and isinstance(value.get("time_dependent"), dict):
+            td = value["time_dependent"]
+            date = td.get("from", td.get("from_"))
+            if isinstance(date, str) and value.get("derive") is None and not value.get("column"):
+                value = {**value, "derive": f"{date} is not missing"}
+        return value
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -252,6 +284,10 @@ class VariableSpec(_Model):
             raise ValueError("'levels' are for categorical and binary variables")
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError("'range' must be [min, max] with min <= max")
+        if self.time_dependent is not None and self.type != "binary":
+            raise ValueError(
+                "'time_dependent' is for binary variables (0 before the date, 1 from it)"
+            )
         if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
             raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
         seen: dict[str, str] = {}
@@ -634,6 +670,18 @@ class KMFigureSpec(_Model):
     resamples: int = Field(10_000, ge=100, le=10_000_000, description=_RESAMPLES_DESCRIPTION)
 
 
+class LandmarkSpec(_Model):
+    """A landmark analysis (Anderson, Cain & Gelber 1983): the patients still at risk at
+    the landmark, grouped by their status then, followed from it."""
+
+    endpoint: str
+    at: float = Field(gt=0, description="The landmark, in units.time from the endpoint's start.")
+    by: str = Field(
+        description="Group variable (categorical or binary); a time-dependent one is taken "
+        "at its status at the landmark."
+    )
+
+
 class PrecisionSpec(_Model):
     """The precision note: the smallest hazard ratio detectable from the observed events."""
 
@@ -757,6 +805,10 @@ class AnalysesSpec(_Model):
     univariable: UnivariableSpec | None = None
     multivariable: list[ModelSpec] = Field(default_factory=list)
     km: list[KMFigureSpec] = Field(default_factory=list)
+    landmark: list[LandmarkSpec] = Field(
+        default_factory=list,
+        description="Landmark analyses: KM, log-rank and Cox from each landmark.",
+    )
     treatment_effect: list[TreatmentEffectSpec] = Field(
         default_factory=list,
         description="Comparisons of two treatments by propensity-score weighting or matching "

@@ -30,6 +30,7 @@ from survstudy.pipeline.results import (
     UnivariableResult,
 )
 from survstudy.tables import format as fmt
+from survstudy.tables.landmark import landmark_table
 from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
 from survstudy.tables.treatment import treatment_tables
 
@@ -73,9 +74,18 @@ def table1_table(results: StudyResults) -> TableModel | None:
     if results.table1 is None:
         return None
     options = Table1Options.seed() if results.table1.style == "seed" else None
-    return table1_model(
+    model = table1_model(
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
+    td = results.table1.time_dependent
+    if not td:
+        return model
+    what = "; ".join(f"{label} (from the {date})" for label, date in td)
+    note = (
+        f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
+        "status at each time (follow-up split at the date)."
+    )
+    return replace(model, footnotes=(*model.footnotes, note))
 
 
 # --------------------------------------------------------------------------- survival
@@ -1011,6 +1021,10 @@ def study_tables(results: StudyResults) -> list[TableModel]:
         for sens in m.sensitivity:
             out.append(sensitivity_table(results, m, sens, number=n))
             n += 1
+    lt = landmark_table(results, number=n)
+    if lt is not None:
+        out.append(lt)
+        n += 1
     out.extend(treatment_tables(results, n))
     r = reconciliation_table(results)
     if r is not None:
