@@ -23,7 +23,6 @@ __all__ = [
     "adjust_p",
     "categorical_test",
     "collect_cox",
-    "compare_two_groups",
     "continuous_test",
     "cox",
     "cox_engine_fits",
@@ -36,7 +35,6 @@ __all__ = [
     "r_median",
     "spss_median",
     "step_curve",
-    "study_precision",
     "survival_at",
     "versions",
     "z_value",
@@ -111,28 +109,6 @@ def survival_at(km: KM, t: float) -> tuple[float, float, float, float, int]:
         _nan(at.upper[0]),
         int(at.n_risk[0]),
     )
-
-
-def compare_two_groups(
-    reference: KM, group: KM, times: list[float], *, tau: float | None, conf_level: float
-) -> Any:
-    """Survival differences at ``times`` and the RMST difference at ``tau`` (group −
-    reference; :func:`survstudy.stats.comparison.compare_two_groups`); no RMST without
-    ``tau``."""
-    return _stats("comparison").compare_two_groups(
-        reference,
-        group,
-        times,
-        tau=tau,
-        rmst=tau is not None,
-        conf_level=conf_level,
-    )
-
-
-def study_precision(events: int, proportion: float, *, conf_level: float) -> Any:
-    """The expected precision of a two-group hazard ratio from ``events`` events
-    (:func:`survstudy.stats.precision.study_precision`)."""
-    return _stats("precision").study_precision(events, proportion, conf_level=conf_level)
 
 
 def n_risk_at(km: KM, times: list[float]) -> tuple[int, ...]:

@@ -42,6 +42,7 @@ from survstudy.pipeline.results import (
     RMSTDifference,
 )
 from survstudy.pipeline.survival import median_of
+from survstudy.stats.comparison import compare_two_groups
 from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["curve_group", "km_figure", "km_figures", "nice_step"]
@@ -249,11 +250,12 @@ def _comparison(
     tau = surv_spec.rmst_tau if surv_spec and surv_spec.rmst_tau else None
     if tau is None and landmarks:
         tau = max(landmarks)
-    res = engine.compare_two_groups(
+    res = compare_two_groups(
         kms[r],
         kms[g],
         [lm * dpu for lm in landmarks],
         tau=tau * dpu if tau is not None else None,
+        rmst=tau is not None,
         conf_level=ctx.profile.conf_level,
     )
     where = {"endpoint": k.endpoint, "variable": k.by}
@@ -286,15 +288,15 @@ def _comparison(
         rm = res.rmst
         if rm.estimable:
             z = engine.z_value(ctx.profile.conf_level)
-            ref_m, ref_se = float(rm.reference_rmst) / dpu, float(rm.reference_std_err) / dpu
-            grp_m, grp_se = float(rm.group_rmst) / dpu, float(rm.group_std_err) / dpu
+            ref_m, ref_se = _val(rm.reference_rmst) / dpu, _val(rm.reference_std_err) / dpu
+            grp_m, grp_se = _val(rm.group_rmst) / dpu, _val(rm.group_std_err) / dpu
             rmst = RMSTDifference(
                 tau=float(tau),
-                difference=float(rm.difference) / dpu,
-                lower=float(rm.lower) / dpu,
-                upper=float(rm.upper) / dpu,
-                p_value=float(rm.p_value),
-                std_err=float(rm.std_err) / dpu,
+                difference=_val(rm.difference) / dpu,
+                lower=_val(rm.lower) / dpu,
+                upper=_val(rm.upper) / dpu,
+                p_value=_val(rm.p_value),
+                std_err=_val(rm.std_err) / dpu,
                 reference_rmst=ref_m,
                 reference_std_err=ref_se,
                 group_rmst=grp_m,
@@ -325,3 +327,8 @@ def _comparison(
         rmst=rmst,
         conf_level=ctx.profile.conf_level,
     )
+
+
+def _val(x: float | None) -> float:
+    """An estimate of an estimable RMST comparison (``None`` only when it was refused)."""
+    return float("nan") if x is None else float(x)

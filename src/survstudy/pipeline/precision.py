@@ -19,6 +19,7 @@ from survstudy.pipeline import engine
 from survstudy.pipeline.context import StudyContext, fmt_num
 from survstudy.pipeline.results import Precision
 from survstudy.spec import StudySpec
+from survstudy.stats.precision import study_precision
 
 __all__ = ["about", "endpoint_precision", "event_noun", "precision_message"]
 
@@ -86,7 +87,7 @@ def endpoint_precision(ctx: StudyContext, ep: str) -> Precision | None:
         between = design.label
     events = sel.events
     d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
-    sp = engine.study_precision(events, share, conf_level=ctx.profile.conf_level)
+    sp = study_precision(events, share, conf_level=ctx.profile.conf_level)
     message = sp.message
     if between and not sp.few_events:
         message = message.replace("the two groups", f"the groups of {between}")
