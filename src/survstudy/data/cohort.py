@@ -390,7 +390,20 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
         text = " ".join(ep.definition.split()).rstrip(".")
         return f"{label}: {text[:1].lower() + text[1:] if text[1:2].islower() else text}."
     if not ep.from_dates:
-        return f"{label}: its time origin, events and censoring were not defined in the study spec."
+        # never column names (issue 22): the structure in words, the definition asked for
+        text = (
+            f"{label}: a composite endpoint (the earliest of its components' events; without "
+            "an event, censored at the latest component time)"
+            if ep.composite
+            else f"{label}"
+        )
+        if ep.horizon:
+            text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+        return text + (
+            "; its time origin, events and censoring were not defined in the study spec."
+            if ep.composite or ep.horizon
+            else ": its time origin, events and censoring were not defined in the study spec."
+        )
     events = " or ".join(spec.label_of(v) for v in ep.events)
     text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:
@@ -416,12 +429,12 @@ def spec_columns(spec: StudySpec) -> list[str]:
     if spec.data.id is not None:
         out.append(spec.data.id)
     for name, var in spec.variables.items():
-        if var.derive is not None:
+        if var.derive is not None or var.from_table is not None:
             continue
         if var.type == "multiselect" and var.options is not None:
             out.extend(var.options.values())
         else:
             out.append(var.column or name)
     for ep in spec.endpoints.values():
-        out.extend(c for c in (ep.time, ep.event) if c is not None)
+        out.extend(c for c in (*ep.time_parts(), *ep.event_parts()) if not spec.is_derived(c))
     return list(dict.fromkeys(out))

@@ -42,10 +42,15 @@ class MemoryExecutor(Protocol):
     included: np.ndarray
     flow_counts: list[tuple[int, int, int]]
     counts: dict[str, int]
+    file: str
+    joins: list[tuple[str, str, int]]
+    join_hashes: list[tuple[str, str]]
 
     def spec_fail(self, message: str, key: Key) -> SpecError: ...
 
     def cells(self, column: str, key: Key) -> Cells: ...
+
+    def joined_run(self, table: str, columns: Sequence[str]) -> MemoryExecutor: ...
 
     def eval_text(self, text: str, key: Key) -> Value: ...
 

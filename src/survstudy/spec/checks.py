@@ -103,7 +103,29 @@ class _Checker:
                 f"the id column '{spec.data.id}' must be declared with type: identifier",
                 ("variables", spec.data.id, "type"),
             )
+        if spec.data.tables and spec.data.id is None:
+            raise self.fail(
+                "joined tables (data.tables) are matched on the patient id: give data.id",
+                ("data", "tables"),
+            )
         for name, var in spec.variables.items():
+            if var.from_table is not None:
+                self.name(
+                    var.from_table, ("variables", name, "from_table"), spec.data.tables, "table"
+                )
+                many = spec.data.tables[var.from_table].rows == "many"
+                if many and var.summary is None:
+                    raise self.fail(
+                        f"the table '{var.from_table}' has several rows per patient: give "
+                        "'summary' (first, last, min, max, count or any)",
+                        ("variables", name, "from_table"),
+                    )
+                if not many and var.summary is not None:
+                    raise self.fail(
+                        f"the table '{var.from_table}' has one row per patient: 'summary' is for "
+                        "tables with rows: many",
+                        ("variables", name, "summary"),
+                    )
             if var.derive is not None:
                 if var.type in ("identifier", "multiselect"):
                     raise self.fail(
@@ -143,6 +165,20 @@ class _Checker:
                         f"the endpoint's column '{column}' clashes with a variable of that name",
                         ("endpoints", name),
                     )
+            if not ep.from_dates:
+                many = ep.composite
+                for field, parts, types in (
+                    ("time", ep.time_parts(), ("continuous",)),
+                    ("event", ep.event_parts(), FACTOR_TYPES),
+                ):
+                    for i, part in enumerate(parts):
+                        if spec.is_derived(part):
+                            key = (
+                                ("endpoints", name, field, i)
+                                if many
+                                else ("endpoints", name, field)
+                            )
+                            self.variable(part, key, types)
             if ep.from_dates:
                 assert ep.start is not None
                 self.variable(ep.start, ("endpoints", name, "start"), ["date"])

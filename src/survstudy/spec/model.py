@@ -37,6 +37,7 @@ __all__ = [
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
+    "TableSpec",
     "TimeDependentSpec",
     "TreatmentEffectSpec",
     "UnitsSpec",
@@ -66,6 +67,40 @@ def _as_list(value: Any) -> Any:
     if isinstance(value, str | int | float | bool):
         return [value]
     return value
+
+
+Summary = Literal["first", "last", "min", "max", "count", "any"]
+
+
+class TableSpec(_Model):
+    """A further sheet or file joined to the main table on the patient id (``data.tables``)."""
+
+    path: str = Field(
+        description="Data file, relative to the spec file (may be the same workbook)."
+    )
+    format: Literal["csv", "xlsx", "sav", "dta", "parquet"] | None = Field(
+        None, description="File format; by default chosen from the extension."
+    )
+    sheet: str | int | None = Field(
+        None, description="Excel sheet by name or 0-based index (default: first sheet)."
+    )
+    header_row: int | None = Field(
+        None, ge=1, description="Spreadsheet row holding the column names (default: first)."
+    )
+    id: str | None = Field(
+        None, description="Column holding the patient id in this table (default: data.id)."
+    )
+    rows: Literal["one", "many"] = Field(
+        "one",
+        description="one: at most one row per patient (a baseline or outcome sheet); many: "
+        "several rows per patient (visits, events), summarised per patient by each "
+        "variable's 'summary'.",
+    )
+    separator: str | None = Field(None, description="CSV field separator (default: detected).")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="CSV decimal mark (default: detected)."
+    )
+    encoding: str | None = Field(None, description="CSV text encoding (default: detected).")
 
 
 class DataSpec(_Model):
@@ -116,6 +151,11 @@ class DataSpec(_Model):
         None,
         description="Data cut-off date: later events are censored at the cut-off and later "
         "dates are reported. Never taken from today's clock.",
+    )
+    tables: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TableSpec] = Field(
+        default_factory=dict,
+        description="Further sheets or files joined to this table on the id column, by name; "
+        "a variable reads one with 'from_table: NAME' (and 'summary:' for rows: many).",
     )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
@@ -220,6 +260,17 @@ class VariableSpec(_Model):
         "{from: transplant_date}); the variable is then derived as 'ever exposed' ("
         "'<date> is not missing') unless it has its own derive.",
     )
+    from_table: str | None = Field(
+        None,
+        description="Read the column from this joined table of data.tables (default: the main "
+        "table).",
+    )
+    summary: Summary | None = Field(
+        None,
+        description="For a table with rows: many, the value per patient: first or last (in the "
+        "file's row order, among present values), min or max (numbers, dates), count (rows with "
+        "a value; a continuous variable), any (binary: the first level on any row).",
+    )
     blank_is_no: bool = Field(
         True,
         description="multiselect: an empty cell means 'not selected' (as in a checkbox "
@@ -268,6 +319,26 @@ class VariableSpec(_Model):
             raise ValueError("'options' and 'selected' are for multiselect variables only")
         if self.derive and self.column:
             raise ValueError("a variable is either read from a 'column' or has 'derive', not both")
+        if self.from_table is not None and (self.derive or self.type == "multiselect"):
+            raise ValueError(
+                "'from_table' is for a variable read from a column (not derived, not multiselect)"
+            )
+        if self.summary is not None:
+            if self.from_table is None:
+                raise ValueError("'summary' summarises a joined table: give 'from_table' too")
+            allowed = {
+                "count": ("continuous",),
+                "any": ("binary",),
+                "min": ("continuous", "date"),
+                "max": ("continuous", "date"),
+            }.get(self.summary, ("continuous", "date", "categorical", "binary"))
+            if self.type not in allowed:
+                raise ValueError(
+                    f"summary '{self.summary}' makes a {' or '.join(allowed)} variable, "
+                    f"not {self.type}"
+                )
+            if self.cuts is not None:
+                raise ValueError("'cuts' on a summary: derive a variable from it and cut that")
         if self.cuts is not None:
             if self.type != "categorical":
                 raise ValueError("'cuts' makes categories: use it with type: categorical")
@@ -396,11 +467,21 @@ class EndpointSpec(_Model):
         description="Date variable(s) of competing events: follow-up for this endpoint ends "
         "there (censored; recorded as status 2 for competing-risks analyses).",
     )
-    time: str | None = Field(None, description="Column holding the time (instead of dates).")
+    time: str | list[str] | None = Field(
+        None,
+        description="Time (instead of dates): a data column or a derived variable; a list "
+        "[rtime, dtime] makes a composite endpoint with the 'event' list, paired by position "
+        "(the earliest time among the components whose event happened; when none happened, "
+        "censored at the latest component time).",
+    )
     time_unit: TimeUnit | None = Field(
         None, description="Unit of the time column (default: units.time)."
     )
-    event: str | None = Field(None, description="Column holding the event indicator.")
+    event: str | list[str] | None = Field(
+        None,
+        description="Event indicator: a data column or a derived variable; a list "
+        "[recur, death] pairs each component's event with the time at its position.",
+    )
     event_codes: EventCodes | None = Field(
         None, description="Mapping of event-column values when they are not 0/1 or true/false."
     )
@@ -435,6 +516,21 @@ class EndpointSpec(_Model):
                     "'competing' dates need an endpoint from dates; "
                     "use event_codes.competing for an event column"
                 )
+            if isinstance(self.time, list) or isinstance(self.event, list):
+                times, events = self.time_parts(), self.event_parts()
+                if len(times) != len(events):
+                    raise ValueError(
+                        f"a composite endpoint pairs times and events by position: 'time' "
+                        f"lists {len(times)}, 'event' lists {len(events)}"
+                    )
+                if len(times) < 2:
+                    raise ValueError(
+                        "a composite endpoint lists at least two times and two events; "
+                        "write a single one without brackets"
+                    )
+                pairs = list(zip(times, events, strict=True))
+                if len(set(pairs)) != len(pairs):
+                    raise ValueError("a composite endpoint lists the same component twice")
         else:
             if self.start is None or not self.events:
                 raise ValueError(
@@ -448,6 +544,25 @@ class EndpointSpec(_Model):
     @property
     def from_dates(self) -> bool:
         return self.time is None
+
+    @property
+    def composite(self) -> bool:
+        """An endpoint from several time/event pairs (``time: [a, b]``)."""
+        return isinstance(self.time, list)
+
+    def time_parts(self) -> list[str]:
+        """The time column(s) or derived variable(s), one per component."""
+        return _parts(self.time)
+
+    def event_parts(self) -> list[str]:
+        """The event column(s) or derived variable(s), one per component."""
+        return _parts(self.event)
+
+
+def _parts(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 class Criterion(_Model):
@@ -893,6 +1008,12 @@ class StudySpec(_Model):
                 return self._lines[key]
             key = key[:-1]
         return None
+
+    def is_derived(self, name: str) -> bool:
+        """``name`` is a derived variable or one read from a joined table: an endpoint's
+        ``time``/``event`` then means the variable, not a column of the main table."""
+        var = self.variables.get(name)
+        return var is not None and (var.derive is not None or var.from_table is not None)
 
     def label_of(self, name: str) -> str:
         """Display label of a variable or endpoint."""
