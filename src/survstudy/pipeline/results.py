@@ -37,11 +37,14 @@ from survstudy.pipeline.results_survival import (
     EndpointSummary,
     FollowUp,
     GroupTest,
+    KMComparison,
     KMCurves,
     Landmark,
+    LandmarkDifference,
     Median,
     PermutationTest,
     Precision,
+    RMSTDifference,
 )
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
 from survstudy.pipeline.results_treatment import TreatmentEffect
@@ -56,8 +59,10 @@ __all__ = [
     "FollowUp",
     "GrayTest",
     "GroupTest",
+    "KMComparison",
     "KMCurves",
     "Landmark",
+    "LandmarkDifference",
     "LandmarkResult",
     "Median",
     "MethodsProfile",
@@ -68,6 +73,7 @@ __all__ = [
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "RMSTDifference",
     "SplineCurve",
     "StudyResults",
     "StudyWarning",
