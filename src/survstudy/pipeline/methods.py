@@ -184,6 +184,39 @@ def methods_facts(
                 f"the profile likelihood (Venzon and Moolgavkar 1988) for {', '.join(where)} "
                 "and are Wald intervals elsewhere; p-values are from Wald tests."
             )
+    competing = [
+        name
+        for name in spec.endpoints
+        if name in used
+        and (
+            spec.endpoints[name].competing
+            or (spec.endpoints[name].event_codes and spec.endpoints[name].event_codes.competing)  # type: ignore[union-attr]
+        )
+    ]
+    if competing:
+        pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
+        names = ", ".join(spec.label_of(n).lower() for n in competing)
+        shr_where = []
+        if a.univariable and any(n in competing for n in a.univariable.endpoints):
+            shr_where.append("beside the cause-specific ones in the univariable analyses")
+        if any(getattr(m, "model", "cox") == "fine-gray" for m in a.multivariable):
+            shr_where.append("in the multivariable Fine–Gray models")
+        sentences.append(
+            f"For endpoints with a competing event ({names}), the cumulative incidence of the "
+            "event and of the competing event was estimated by the Aalen–Johansen method "
+            "instead of 1 − Kaplan–Meier, with Gray's delta-method variance (as R's "
+            f"cmprsk::cuminc) and {pct} pointwise confidence intervals on the "
+            f"{prof.conf_type} scale; curves were compared with Gray's test (Gray 1988). "
+            "Hazard ratios from Cox models on these endpoints are cause-specific (competing "
+            "events censored)"
+            + (
+                "; subdistribution hazard ratios (Fine–Gray models, Fine and Gray 1999, with "
+                f"the robust variance of R's cmprsk::crr) are given {' and '.join(shr_where)}"
+                if shr_where
+                else ""
+            )
+            + "."
+        )
     perm_options = {
         *([a.univariable.permutation] if a.univariable and a.univariable.logrank else []),
         *(k.permutation for k in a.km if k.by),

@@ -26,7 +26,7 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import diagnostics, engine, intervals
+from survstudy.pipeline import diagnostics, engine, engine_competing, intervals
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.selection import CoxPair, Exposure, Rows, Selection, Survival
@@ -59,6 +59,7 @@ class _MemorySelection:
     n: int
     events: int
     start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
+    status: np.ndarray | None = None  # 0 censored, 1 event, 2 competing event
 
     def cox(
         self,
@@ -135,6 +136,23 @@ class _MemorySelection:
             term_names=term_names,
         )
 
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        if self.strata is not None:
+            raise AnalysisError("a stratified Fine–Gray model is not available")
+        if self.start is not None:
+            raise AnalysisError("a Fine–Gray model of split follow-up is not available")
+        status = self.e if self.status is None else self.status
+        return engine_competing.fine_gray(
+            self.x,
+            self.t,
+            status,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+        )
+
     def ph_follow_up(
         self,
         *,
@@ -199,10 +217,50 @@ class MemoryRows:
 
     def survival(self, ep: str, *, conf_type: str, conf_level: float) -> Survival:
         t, e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)[ok]
         t, e = t[ok], e[ok]
         km = engine.kaplan_meier(t, e, conf_type=conf_type, conf_level=conf_level)
-        rev = engine.kaplan_meier(t, 1.0 - e, conf_type=conf_type, conf_level=conf_level)
+        # reverse KM: only a censoring ends follow-up (an event or a competing event does not)
+        ended = (status == 0).astype(float)
+        rev = engine.kaplan_meier(t, ended, conf_type=conf_type, conf_level=conf_level)
         return Survival(km, rev, int(t.size), int(e.sum()), float(t.min()), float(t.max()))
+
+    def _status(self, ep: str) -> np.ndarray:
+        """The endpoint's status (0 censored, 1 event, 2 competing event; NaN unknown)."""
+        info = self.cohort.endpoints[ep]
+        col = self.cohort.columns.get(info.status_column)
+        if col is None:  # no status column: the event indicator is the status
+            return np.asarray(self.cohort.survival_data(ep)[1], dtype=float)
+        return np.asarray(col, dtype=float)
+
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        t_all, _e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)
+        ok = ok & ~np.isnan(status)
+        if by is None:
+            codes = np.zeros(int(ok.sum()), dtype=np.int64)
+            levels: tuple[str | None, ...] = (None,)
+            t, s = t_all[ok], status[ok]
+        else:
+            assert by.codes is not None
+            ok = ok & (by.codes >= 0)
+            codes = np.asarray(by.codes[ok], dtype=np.int64)
+            levels = tuple(by.levels)
+            t, s = t_all[ok], status[ok]
+        fits = engine_competing.cumulative_incidence_by(
+            t, s, codes, levels, conf_type=conf_type, conf_level=conf_level
+        )
+        sizes = np.bincount(codes, minlength=len(levels))
+        return [(lev, cif, int(sizes[levels.index(lev)])) for lev, cif in fits]
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        t_all, _e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)
+        assert by.codes is not None
+        ok = ok & ~np.isnan(status) & (by.codes >= 0)
+        return engine_competing.gray_test(t_all[ok], status[ok], by.codes[ok], cause=cause)
 
     def n_known(self, ep: str) -> int:
         return int(self.cohort.survival_data(ep)[2].sum())
@@ -240,7 +298,9 @@ class MemoryRows:
         cols = [d.columns for d in designs]
         x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
         e = e_all[mask]
+        status = self._status(ep)[mask]
         return _MemorySelection(
+            status=np.where(np.isnan(status), e, status),
             t=t_all[mask],
             e=e,
             x=x,

@@ -100,6 +100,14 @@ class Selection(Protocol):
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None: ...
 
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        """The Fine–Gray model of the event (competing events: status 2) on these rows
+        (:func:`survstudy.pipeline.engine_competing.fine_gray`); raises
+        :class:`~survstudy.errors.AnalysisError` when it cannot be fitted."""
+        ...
+
     def column(self, j: int) -> np.ndarray:
         """The values of design column ``j`` on these rows; an :class:`AnalysisError` where
         the rows are not in memory."""
@@ -173,6 +181,19 @@ class Rows(Protocol):
 
     def table1(self, spec: StudySpec, prof: MethodsProfile) -> Table1Summaries:
         """The summaries Table 1 is built from (:mod:`survstudy.pipeline.table1`)."""
+        ...
+
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        """(level, cumulative incidence of status 1 and 2 —
+        :class:`survstudy.stats.competing.CumulativeIncidence` —, n) per level of ``by``
+        with patients with a known endpoint (one ``(None, …)`` without ``by``)."""
+        ...
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        """Gray's test of equal cumulative incidence of ``cause`` across the levels of ``by``
+        (:class:`survstudy.stats.competing.GrayTestResult`)."""
         ...
 
     def select_split(

@@ -496,6 +496,12 @@ class EndpointSpec(_Model):
         description="Plural noun for this endpoint's events in plain-language notes, e.g. "
         "progressions or deaths (default: events).",
     )
+    competing_label: str | None = Field(
+        None,
+        description="The competing event in words for tables, figures and notes, e.g. death "
+        "without progression (default: the labels of the 'competing' dates, or the "
+        "event_codes.competing values).",
+    )
 
     _lists = field_validator("events", "censor", "competing", mode="before")(_as_list)
 
@@ -539,6 +545,13 @@ class EndpointSpec(_Model):
                 )
         if self.event_codes is not None and not by_columns:
             raise ValueError("'event_codes' belong to an endpoint with an 'event' column")
+        if self.competing_label is not None and not (
+            self.competing or (self.event_codes is not None and self.event_codes.competing)
+        ):
+            raise ValueError(
+                "'competing_label' needs competing events ('competing' dates or "
+                "event_codes.competing)"
+            )
         return self
 
     @property
@@ -763,6 +776,13 @@ class ModelSpec(_Model):
     name: str
     endpoint: str
     covariates: list[FactorItem]
+    model: Literal["cox", "fine-gray"] = Field(
+        "cox",
+        description="cox = Cox proportional hazards (on an endpoint with competing events: the "
+        "cause-specific Cox model, competing events censored); fine-gray = Fine-Gray "
+        "subdistribution-hazard model (Fine & Gray 1999; needs an endpoint with competing "
+        "events).",
+    )
     strata: list[str] = Field(default_factory=list)
     firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
     ci: CIOption = Field("wald", description=_CI_DESCRIPTION)
