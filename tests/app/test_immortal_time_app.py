@@ -55,7 +55,9 @@ def _to_analyses(flow: Flow, group: str) -> None:
     }
     r = flow.save_columns(changes)
     assert r.url.path == "/endpoints", texts(r.text, "err")
-    r = flow.endpoint_from_dates("OS", "Overall survival", "accept_date", ["death_date"], ["last_fu"])
+    r = flow.endpoint_from_dates(
+        "OS", "Overall survival", "accept_date", ["death_date"], ["last_fu"]
+    )
     assert not texts(r.text, "err"), texts(r.text, "err")
 
 
@@ -74,7 +76,8 @@ def test_warning_next_to_a_group_made_from_a_later_date(flow: Flow) -> None:
     assert line.startswith("warning: [IMMORTAL-TIME]")
     for part in ("'with_tx_date'", "'tx_date'", "OS", f"for {n} patient(s)"):
         assert part in line, part
-    assert "time_dependent" in line and "landmark" in line  # the two remedies
+    assert "time_dependent" in line  # the two remedies
+    assert "landmark" in line
     (how,) = texts(page, "note immortal-remedy")
     assert "time-dependent (from the date on)" in how
     # the marker sits next to the flagged factor only
