@@ -2,7 +2,8 @@
 # (issue 19, item 2: "a numeric time_dependent value from a long table ... tdc(time, value)").
 # Run from the repository root:  Rscript tests/reference/tdc_numeric.R
 # Writes tests/reference/data/pbcseq_base.csv (one row per patient), tests/reference/data/pbcseq_labs.csv
-# (one row per measurement: id, day, bili, albumin) and tests/reference/tdc_numeric.json.
+# (one row per measurement: id, day, bili, albumin), the same as a study's spreadsheets with dates
+# (tests/reference/data/pbcseq_study.csv, pbcseq_study_labs.csv) and tests/reference/tdc_numeric.json.
 #
 # Data: survival::pbcseq (Mayo PBC, 312 trial patients, 1945 visits with serum bilirubin and albumin
 # by day since enrolment). Outcome: death (status 2; transplant 1 and alive 0 are censored), as in
@@ -35,6 +36,20 @@ labs <- rbind(labs, data.frame(id = late$id, day = late$futime, bili = 99, album
 labs <- labs[order(labs$id, labs$day), ]
 write.csv(base, "tests/reference/data/pbcseq_base.csv", row.names = FALSE)
 write.csv(labs, "tests/reference/data/pbcseq_labs.csv", row.names = FALSE)
+# the same data as a study reads them: dates (enrolment made up, one every 3 days from
+# 1990-01-01; every duration in whole days exactly as above) and a sheet of lab results
+enrol <- as.Date("1990-01-01") + 3 * base$id
+iso <- function(x) format(x, "%Y-%m-%d")
+sheet <- data.frame(id = sprintf("PBC%03d", base$id), enrol_date = iso(enrol),
+                    last_fu = iso(enrol + base$futime),
+                    death_date = ifelse(base$death == 1, iso(enrol + base$futime), ""),
+                    age = sprintf("%.6f", base$age))
+lab_sheet <- data.frame(id = sprintf("PBC%03d", labs$id),
+                        lab_date = iso(enrol[match(labs$id, base$id)] + labs$day),
+                        bili = labs$bili, albumin = labs$albumin)
+stopifnot(all(as.numeric(as.Date(lab_sheet$lab_date) - enrol[match(labs$id, base$id)]) == labs$day))
+write.csv(sheet, "tests/reference/data/pbcseq_study.csv", row.names = FALSE, quote = FALSE)
+write.csv(lab_sheet, "tests/reference/data/pbcseq_study_labs.csv", row.names = FALSE, quote = FALSE)
 
 split_call <- paste(
   "sd <- tmerge(base, base, id = id, death = event(futime, death));",
@@ -58,7 +73,9 @@ fits <- list(
 )
 out <- c(versions, list(
   data = list(base = "tests/reference/data/pbcseq_base.csv",
-              labs = "tests/reference/data/pbcseq_labs.csv"),
+              labs = "tests/reference/data/pbcseq_labs.csv",
+              study = "tests/reference/data/pbcseq_study.csv",
+              study_labs = "tests/reference/data/pbcseq_study_labs.csv"),
   split_call = split_call,
   n_patients = nrow(base), n_measurements = nrow(labs), n_intervals = nrow(sd),
   n_missing_intervals = sum(is.na(sd$bili)),

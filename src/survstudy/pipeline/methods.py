@@ -260,10 +260,23 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
     a = spec.analyses
     out: list[str] = []
     td: dict[str, str] = {}
+    measured: list[str] = []
     for v, _ep in analysis_uses(spec):
         var = spec.variables.get(v)
         if var is not None and var.time_dependent is not None:
+            if var.time_dependent.from_ is None:
+                measured.append(v)
+                continue
             td[v] = spec.label_of(var.time_dependent.from_).lower()
+    if measured:
+        names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        out.append(
+            f"Values measured repeatedly during follow-up — {names} — were analysed as "
+            "time-dependent covariates: each patient's follow-up was split at the measurement "
+            "dates and each measurement held from its date until the next (Therneau and "
+            "Grambsch 2000); follow-up before a patient's first measurement was left out of "
+            "the Cox models. Table 1 shows the last measurement."
+        )
     if td:
         names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(

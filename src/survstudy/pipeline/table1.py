@@ -130,7 +130,9 @@ def table1_result(
         time_dependent=tuple(
             (spec.label_of(v), spec.label_of(td.from_).lower())
             for v in t1.variables
-            if v in spec.variables and (td := spec.variables[v].time_dependent) is not None
+            if v in spec.variables
+            and (td := spec.variables[v].time_dependent) is not None
+            and td.from_ is not None
         ),
     )
 

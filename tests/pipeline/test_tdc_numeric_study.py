@@ -1,0 +1,116 @@
+"""Issue 19, item 2 in the study run: a continuous value measured repeatedly in a joined table
+(``time_dependent: {date: COLUMN}``) enters the Cox models as R's ``tmerge(..., tdc(day,
+value))`` + ``coxph(Surv(tstart, tstop, death) ~ ...)``.
+
+Kind of truth: R reference (``tests/reference/tdc_numeric.R`` -> ``tdc_numeric.json``, survival
+3.5-3 on ``survival::pbcseq``; the script writes the two spreadsheets the study below reads,
+with dates whose differences are R's day counts, checked there with ``stopifnot``). Some
+patients have no day-0 visit (value missing before their first: R drops those intervals), some
+a visit before the start, some one on the day of the last follow-up. Tolerances: coxph stops at
+a relative log-likelihood change of 1e-9, so estimates agree to ~1e-8; we use 1e-6.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from survstudy.data import build_cohort
+from survstudy.errors import SpecError
+from survstudy.pipeline import run_study
+from survstudy.spec import load_spec
+
+REF = Path(__file__).resolve().parents[1] / "reference"
+R = json.loads((REF / "tdc_numeric.json").read_text(encoding="utf-8"))
+
+SPEC: dict[str, Any] = {
+    "data": {
+        "path": "pbc.csv",
+        "id": "id",
+        "tables": {"labs": {"path": "labs.csv", "rows": "many"}},
+    },
+    "units": "days",
+    "variables": {
+        "id": {"type": "identifier"},
+        "enrol_date": {"type": "date"},
+        "last_fu": {"type": "date"},
+        "death_date": {"type": "date", "death": True},
+        "age": {"type": "continuous"},
+        "bili": {
+            "type": "continuous",
+            "label": "Bilirubin",
+            "from_table": "labs",
+            "time_dependent": {"date": "lab_date"},
+        },
+        "albumin": {
+            "type": "continuous",
+            "from_table": "labs",
+            "time_dependent": {"date": "lab_date"},
+        },
+    },
+    "endpoints": {"OS": {"start": "enrol_date", "events": "death_date", "censor": "last_fu"}},
+    "analyses": {
+        "univariable": {"endpoints": ["OS"], "factors": ["bili"]},
+        "multivariable": [
+            {"name": "labs", "endpoint": "OS", "covariates": ["age", "bili", "albumin"]}
+        ],
+    },
+}
+
+
+def _write(tmp: Path, doc: dict[str, Any] = SPEC) -> Path:
+    shutil.copy(REF / "data" / "pbcseq_study.csv", tmp / "pbc.csv")
+    shutil.copy(REF / "data" / "pbcseq_study_labs.csv", tmp / "labs.csv")
+    path = tmp / "study.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    spec = load_spec(_write(tmp_path_factory.mktemp("pbc")))
+    return run_study(spec, build_cohort(spec)).to_dict()
+
+
+def test_univariable_cox_on_the_measurements(results: dict[str, Any]) -> None:
+    """R: coxph(Surv(tstart, tstop, death) ~ bili) on tmerge's split (na.omit)."""
+    f = R["fits"]["univariable"]
+    (row,) = [r for r in results["univariable"]["OS"] if r["variable"] == "bili" and "coef" in r]
+    assert row["coef"] == pytest.approx(f["coef"], rel=1e-6)
+    assert row["se"] == pytest.approx(f["se"], rel=1e-6)
+    assert results["univariable_summary"]["OS"]["time_dependent"] == ["bili"]
+
+
+def test_multivariable_cox_on_the_measurements(results: dict[str, Any]) -> None:
+    """R: coxph(Surv(tstart, tstop, death) ~ age + bili + albumin)."""
+    f = R["fits"]["multivariable"]
+    (model,) = results["multivariable"]
+    got = {r["variable"]: r for r in model["rows"] if "coef" in r}
+    for i, v in enumerate(("age", "bili", "albumin")):
+        assert got[v]["coef"] == pytest.approx(f["coef"][i], rel=1e-6), v
+        assert got[v]["se"] == pytest.approx(f["se"][i], rel=1e-6), v
+    assert model["time_dependent"] == ["bili", "albumin"]
+    assert model["events"] == f["events"]
+
+
+def test_measured_value_needs_a_table_with_many_rows(tmp_path: Path) -> None:
+    doc = yaml.safe_load(yaml.safe_dump(SPEC))
+    doc["data"]["tables"]["labs"]["rows"] = "one"
+    with pytest.raises(SpecError, match="rows: many"):
+        load_spec(_write(tmp_path, doc))
+
+
+def test_measured_value_is_continuous_from_a_table(tmp_path: Path) -> None:
+    doc = yaml.safe_load(yaml.safe_dump(SPEC))
+    del doc["variables"]["bili"]["from_table"]
+    with pytest.raises(SpecError, match="from_table"):
+        load_spec(_write(tmp_path, doc))
+    doc = yaml.safe_load(yaml.safe_dump(SPEC))
+    doc["variables"]["bili"]["time_dependent"] = {"date": "lab_date", "from": "enrol_date"}
+    with pytest.raises(SpecError, match="not both"):
+        load_spec(_write(tmp_path, doc))
