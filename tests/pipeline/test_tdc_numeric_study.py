@@ -55,6 +55,7 @@ SPEC: dict[str, Any] = {
     },
     "endpoints": {"OS": {"start": "enrol_date", "events": "death_date", "censor": "last_fu"}},
     "analyses": {
+        "table1": {"variables": ["age", "bili"], "continuous": "median-iqr"},
         "univariable": {"endpoints": ["OS"], "factors": ["bili"]},
         "multivariable": [
             {"name": "labs", "endpoint": "OS", "covariates": ["age", "bili", "albumin"]}
@@ -114,3 +115,43 @@ def test_measured_value_is_continuous_from_a_table(tmp_path: Path) -> None:
     doc["variables"]["bili"]["time_dependent"] = {"date": "lab_date", "from": "enrol_date"}
     with pytest.raises(SpecError, match="not both"):
         load_spec(_write(tmp_path, doc))
+
+
+def test_methods_and_table1_say_how(results: dict[str, Any]) -> None:
+    """Hand-written expectation: the methods paragraph explains the split at the measurement
+    dates; Table 1 shows the last measurement (the default summary), checked against the
+    lab sheet read in plain Python (last row of each patient in file order)."""
+    import csv
+
+    (line,) = [s for s in results["methods"]["sentences"] if "measured repeatedly" in s]
+    assert "bilirubin, albumin" in line
+    assert "split at the measurement dates" in line
+    assert "last measurement" in line
+    with (REF / "data" / "pbcseq_study_labs.csv").open(newline="") as fh:
+        last = {r["id"]: float(r["bili"]) for r in csv.DictReader(fh)}
+    vals = sorted(last.values())
+    median = (vals[155] + vals[156]) / 2  # 312 patients
+    row = next(r for r in results["table1"] if r["variable"] == "bili")
+    assert row["n"] == len(last)
+    assert row["median"] == pytest.approx(median, rel=1e-12)
+    assert row["max"] == max(vals)
+
+
+def test_engines_refuse_a_measured_value(tmp_path: Path) -> None:
+    """Property: with a data engine, SPEC-ENGINE-UNSUPPORTED before any work."""
+    pytest.importorskip("duckdb")
+    from survstudy.data.registry import derive_from_cohort
+    from survstudy.engines import get_engine
+
+    doc = yaml.safe_load(yaml.safe_dump(SPEC))
+    doc["analyses"] = {"univariable": {"endpoints": ["OS"], "factors": ["bili"]}}
+    spec = load_spec(_write(tmp_path, doc))
+    eng = get_engine("duckdb", threads=1)
+    try:
+        derived = derive_from_cohort(build_cohort(spec), tmp_path / "cohort")
+        with pytest.raises(SpecError) as info:
+            run_study(spec, derived, data_engine=eng)
+        assert info.value.code == "SPEC-ENGINE-UNSUPPORTED"
+        assert info.value.message.startswith("time_dependent")
+    finally:
+        eng.close()

@@ -270,12 +270,24 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             td[v] = spec.label_of(var.time_dependent.from_).lower()
     if measured:
         names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        shown = {
+            "first": "first",
+            "last": "last",
+            "min": "lowest",
+            "max": "highest",
+        }
+        kinds = {spec.variables[v].summary or "last" for v in measured}
+        table1 = (
+            f" Table 1 shows each patient's {shown[next(iter(kinds))]} measurement."
+            if len(kinds) == 1 and next(iter(kinds)) in shown
+            else ""
+        )
         out.append(
             f"Values measured repeatedly during follow-up — {names} — were analysed as "
             "time-dependent covariates: each patient's follow-up was split at the measurement "
             "dates and each measurement held from its date until the next (Therneau and "
             "Grambsch 2000); follow-up before a patient's first measurement was left out of "
-            "the Cox models. Table 1 shows the last measurement."
+            f"the Cox models.{table1}"
         )
     if td:
         names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
