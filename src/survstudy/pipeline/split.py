@@ -69,7 +69,8 @@ def select(
     """The rows of one analysis, on split follow-up when a factor (or the group) is
     time-dependent: (selection, the time-dependent variables' names)."""
     for sd in strata or []:
-        if exposure(ctx, ep, sd.variable) is not None:
+        sv = ctx.spec.variables.get(sd.variable)
+        if sv is not None and sv.time_dependent is not None:
             raise ctx.spec_error(
                 f"'{sd.variable}' is time-dependent and cannot be a stratum; use it as a covariate",
                 "analyses",
