@@ -73,9 +73,14 @@ def _write(tmp: Path, doc: dict[str, Any] = SPEC) -> Path:
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def study(tmp_path_factory: pytest.TempPathFactory) -> Any:
     spec = load_spec(_write(tmp_path_factory.mktemp("pbc")))
-    return run_study(spec, build_cohort(spec)).to_dict()
+    return run_study(spec, build_cohort(spec))
+
+
+@pytest.fixture(scope="module")
+def results(study: Any) -> dict[str, Any]:
+    return dict(study.to_dict())
 
 
 def test_univariable_cox_on_the_measurements(results: dict[str, Any]) -> None:
@@ -135,6 +140,15 @@ def test_methods_and_table1_say_how(results: dict[str, Any]) -> None:
     assert row["n"] == len(last)
     assert row["median"] == pytest.approx(median, rel=1e-12)
     assert row["max"] == max(vals)
+
+
+def test_table1_footnote_says_which_measurement(study: Any) -> None:
+    from survstudy.tables.study import table1_table
+
+    model = table1_table(study)
+    assert model is not None
+    (note,) = [f for f in model.footnotes if f.startswith("Measured during follow-up")]
+    assert "Bilirubin: the last measurement" in note
 
 
 def test_engines_refuse_a_measured_value(tmp_path: Path) -> None:

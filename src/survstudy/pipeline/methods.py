@@ -18,6 +18,7 @@ from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
+from survstudy.pipeline.table1 import MEASURED_SUMMARY
 from survstudy.spec import StudySpec
 
 __all__ = ["methods_facts"]
@@ -270,16 +271,10 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             td[v] = spec.label_of(var.time_dependent.from_).lower()
     if measured:
         names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
-        shown = {
-            "first": "first",
-            "last": "last",
-            "min": "lowest",
-            "max": "highest",
-        }
-        kinds = {spec.variables[v].summary or "last" for v in measured}
+        kinds = {MEASURED_SUMMARY.get(spec.variables[v].summary or "last", "") for v in measured}
         table1 = (
-            f" Table 1 shows each patient's {shown[next(iter(kinds))]} measurement."
-            if len(kinds) == 1 and next(iter(kinds)) in shown
+            f" Table 1 shows {next(iter(kinds))} of each patient."
+            if len(kinds) == 1 and "" not in kinds
             else ""
         )
         out.append(
