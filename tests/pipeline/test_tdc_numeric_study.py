@@ -169,3 +169,15 @@ def test_engines_refuse_a_measured_value(tmp_path: Path) -> None:
         assert info.value.message.startswith("time_dependent")
     finally:
         eng.close()
+
+
+def test_a_bad_measurement_date_names_file_row_and_column(tmp_path: Path) -> None:
+    """Hand-made defect: the second lab row of the sheet (spreadsheet row 3) has month 17."""
+    path = _write(tmp_path)
+    labs = (tmp_path / "labs.csv").read_text(encoding="utf-8").splitlines()
+    assert labs[2].startswith("PBC001,1990-07-15,")
+    labs[2] = labs[2].replace("1990-07-15", "1990-17-15")
+    (tmp_path / "labs.csv").write_text("\n".join(labs) + "\n", encoding="utf-8")
+    cohort = build_cohort(load_spec(path), strict=False)
+    (issue,) = [i for i in cohort.report.issues if i.code == "DATE-UNPARSEABLE"]
+    assert (issue.file, issue.row, issue.column) == ("labs.csv", 3, "lab_date")
