@@ -363,6 +363,8 @@ def render_spec(
         "# endpoints:",
         "#   OS:",
         "#     label: Overall survival",
+        "#     definition: from surgery to death from any cause; patients alive censored at",
+        "#       their last follow-up",
         f"#     start: {dates[0] if dates else 'surgery_date'}",
         f"#     events: [{dates[-1] if dates else 'death_date'}]",
         "#     censor: [last_followup_date]",
