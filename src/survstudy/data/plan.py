@@ -97,6 +97,7 @@ from survstudy.data.steps import (
     Cut,
     Derive,
     Included,
+    ManyLevels,
     Population,
     ReadColumn,
     ReadEvent,
@@ -250,7 +251,7 @@ class CohortPlan:
         empty = np.zeros(0, dtype=bool)
         out: dict[str, VariableInfo] = {}
         for vname, var in self.spec.variables.items():
-            if var.type in ("identifier", "date"):
+            if var.type in ("identifier", "date", "text"):
                 continue
             label = var.label or vname
             app = applicable[vname] if applicable is not None else empty
@@ -428,7 +429,8 @@ class _Compiler:
                 )
                 continue
             column = var.column or vname
-            if var.type == "identifier":
+            if var.type in ("identifier", "text"):
+                # checked to exist; its cells are never read into the cohort
                 self.add(ColumnExists(column, key))
                 continue
             self.read.add(vname)
@@ -455,7 +457,12 @@ class _Compiler:
             else:
                 level_map = var.level_map()
                 self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
-                if any(len(v) > 1 for v in level_map.values()):
+                if not level_map:
+                    self.add(ManyLevels(vname, column))
+                # a binary's default spellings (1/true/yes/y) are one value each: printed
+                # as Yes/No, never as "1 (n=180)/true (n=0)/yes (n=0)/y (n=0)"
+                default_binary = var.type == "binary" and var.levels is None
+                if not default_binary and any(len(v) > 1 for v in level_map.values()):
                     self.details[vname] = sublevel_groups(level_map, codes)
         # cells that hold something but failed a check: already reported as errors
         for vname in self.read:
@@ -613,7 +620,7 @@ class _Compiler:
     def variable_outputs(self) -> None:
         spec = self.spec
         for vname, var in spec.variables.items():
-            if var.type in ("identifier", "date"):
+            if var.type in ("identifier", "date", "text"):
                 continue
             app_name = f"#applicable:{vname}"
             app = name(app_name)

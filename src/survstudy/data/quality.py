@@ -262,6 +262,21 @@ CHECKS: dict[str, CheckKind] = {
             ),
         ),
         _k(
+            "MANY-LEVELS",
+            "warning",
+            "a categorical variable has many categories for the number of values (free "
+            "text?): more than 5 categories and fewer than 5 values per category on "
+            "average, or more than 20 categories",
+            (
+                "",
+                _t(
+                    "{levels} categories among {n} values; Table 1 lists every one of them",
+                    "if this is free text, declare it type: text (never analysed or shown); "
+                    "otherwise group the values into levels in the spec",
+                ),
+            ),
+        ),
+        _k(
             "CATEGORY-CASE",
             "warning",
             "categories differ only by upper/lower case",

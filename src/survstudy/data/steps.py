@@ -58,6 +58,7 @@ __all__ = [
     "Cut",
     "Derive",
     "Included",
+    "ManyLevels",
     "Population",
     "ReadColumn",
     "ReadEvent",
@@ -66,6 +67,7 @@ __all__ = [
     "Source",
     "Step",
     "invalid_name",
+    "many_levels",
     "present_name",
 ]
 
@@ -696,10 +698,11 @@ class Check:
 def reference_of(
     var_type: str, reference: str | None, given: bool, levels: list[str]
 ) -> str | None:
-    """The reference level: the spec's (``reference``, its own default when not ``given``),
-    else the first level found; a binary variable without a given one: the second of two."""
+    """The reference level: the spec's (``reference``, its own default when not ``given``:
+    a binary variable's No level, :func:`survstudy.spec.model.binary_reference`), else the
+    first level found; a binary variable of two levels without either: the second."""
     ref = reference or (levels[0] if levels else None)
-    if var_type == "binary" and not given and len(levels) == 2:
+    if var_type == "binary" and not given and len(levels) == 2 and ref not in levels:
         ref = levels[1]
     return ref
 
@@ -729,6 +732,42 @@ class ReferenceCheck:
         params = self.finding(run.levels[self.name])
         if params is not None:
             run.check("REFERENCE-UNKNOWN", "FALSE", params=params, column=self.column, no_rows=True)
+
+
+def many_levels(levels: int, values: int) -> bool:
+    """MANY-LEVELS: more than 5 categories with fewer than 5 values per category on
+    average, or more than 20 categories (a free-text or mistyped numeric column)."""
+    return levels > 5 and (levels > 20 or values < 5 * levels)
+
+
+@dataclass(frozen=True)
+class ManyLevels:
+    """MANY-LEVELS for a category whose levels were found in the data (all rows)."""
+
+    name: str
+    column: str
+
+    def numpy(self, run: MemoryRun) -> None:
+        k = len(run.levels_of(self.name))
+        n = int((run.values[present_name(self.name)].data == 1).sum())
+        if many_levels(k, n):
+            run.issues.check("MANY-LEVELS", params={"levels": k, "n": n}, column=self.column)
+
+    def sql(self, run: SqlRun) -> None:
+        k = len(run.levels[self.name])
+        if k <= 5:
+            return
+        present = run.value_sql(present_name(self.name))
+        r = run.run(f"{run.with_sql()} SELECT COUNT(*) AS n FROM {run.last} WHERE {present}")
+        n = int(next(iter(r["n"])))
+        if many_levels(k, n):
+            run.check(
+                "MANY-LEVELS",
+                "FALSE",
+                params={"levels": k, "n": n},
+                column=self.column,
+                no_rows=True,
+            )
 
 
 @dataclass(frozen=True)

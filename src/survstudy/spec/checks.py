@@ -73,7 +73,9 @@ class _Checker:
         except ValueError as exc:
             raise self.fail(str(exc), key, code="SPEC-EXPRESSION") from None
         usable = [
-            n for n, v in self.spec.variables.items() if v.type not in ("identifier", "multiselect")
+            n
+            for n, v in self.spec.variables.items()
+            if v.type not in ("identifier", "multiselect", "text")
         ]
         for used in sorted(expr.names):
             if used not in usable:
@@ -105,7 +107,7 @@ class _Checker:
             )
         for name, var in spec.variables.items():
             if var.derive is not None:
-                if var.type in ("identifier", "multiselect"):
+                if var.type in ("identifier", "multiselect", "text"):
                     raise self.fail(
                         f"a {var.type} variable cannot be derived", ("variables", name, "derive")
                     )
@@ -159,13 +161,21 @@ class _Checker:
         endpoints = list(spec.endpoints)
         if an.table1 is not None:
             shown = [
-                n for n, v in spec.variables.items() if v.type not in ("identifier", "date")
+                n for n, v in spec.variables.items() if v.type not in ("identifier", "date", "text")
             ] + endpoints
             for i, var in enumerate(an.table1.variables):
                 key: tuple[str | int, ...] = ("analyses", "table1", "variables", i)
-                if var in spec.variables and spec.variables[var].type in ("identifier", "date"):
+                vtype = spec.variables[var].type if var in spec.variables else None
+                if vtype == "text":
                     raise self.fail(
-                        f"'{var}' is a {spec.variables[var].type} column and is never shown; "
+                        f"'{var}' is a text column (free text) and is never analysed or shown; "
+                        "make a categorical variable with levels from it if it holds categories",
+                        key,
+                        code="SPEC-WRONG-TYPE",
+                    )
+                if vtype in ("identifier", "date"):
+                    raise self.fail(
+                        f"'{var}' is a {vtype} column and is never shown; "
                         "derive a duration or age from it instead",
                         key,
                         code="SPEC-WRONG-TYPE",

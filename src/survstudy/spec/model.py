@@ -43,7 +43,9 @@ __all__ = [
 
 Scalar = str | bool | int | float
 TimeUnit = Literal["days", "weeks", "months", "years"]
-VariableType = Literal["continuous", "categorical", "binary", "date", "identifier", "multiselect"]
+VariableType = Literal[
+    "continuous", "categorical", "binary", "date", "identifier", "multiselect", "text"
+]
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 #: default values that mean "missing" in every column (compared case-insensitively)
@@ -51,6 +53,8 @@ DEFAULT_MISSING: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
 #: default values of a binary variable / multi-select option
 DEFAULT_TRUE: tuple[Scalar, ...] = (1, True, "yes", "y")
 DEFAULT_FALSE: tuple[Scalar, ...] = (0, False, "no", "n")
+#: names or data values of the level a binary variable compares against by default
+NO_LIKE: frozenset[str] = frozenset({"no", "n", "0", "false", "absent", "none", "negative"})
 
 
 class _Model(BaseModel):
@@ -149,7 +153,9 @@ class VariableSpec(_Model):
     """One variable of the study: a data column or a derived value."""
 
     type: VariableType = Field(
-        description="continuous, categorical, binary, date, identifier or multiselect."
+        description="continuous, categorical, binary, date, identifier, multiselect or text "
+        "(free text such as comments: the column is checked to exist, never analysed and "
+        "never written to any output)."
     )
     label: str | None = Field(None, description="Label shown in tables (default: the name).")
     column: str | None = Field(None, description="Data column (default: the variable's name).")
@@ -160,7 +166,11 @@ class VariableSpec(_Model):
         "values into a category, e.g. {'I/II': [1, 2], 'III': [3]}.",
     )
     reference: str | None = Field(
-        None, description="Reference category (default: first; for binary: second)."
+        None,
+        description="Reference category. Default: the first level; for a binary variable "
+        "its No level (the level named No, 0, false, n, absent, none or negative, or whose "
+        "data values all are), whatever the order; a binary variable without such a level: "
+        "the second level.",
     )
     cuts: list[float] | None = Field(
         None, description="Cut-points turning a numeric column into categories [a, b)."
@@ -297,13 +307,33 @@ class VariableSpec(_Model):
         return names
 
     def reference_level(self) -> str | None:
-        """The reference category: as given, else first level (binary: second level)."""
+        """The reference category: as given, else the first level; a binary variable's is
+        its No level (:func:`binary_reference`)."""
         if self.reference is not None:
             return self.reference
         names = self.level_names()
         if not names:
             return None
-        return names[1] if self.type == "binary" else names[0]
+        return binary_reference(self.level_map()) if self.type == "binary" else names[0]
+
+
+def _no_like(value: Any) -> bool:
+    return _text(value).strip().casefold() in NO_LIKE
+
+
+def binary_reference(level_map: dict[str, list[Scalar]]) -> str:
+    """A binary variable's default reference: the one level named No/0/false/n/absent/
+    none/negative or whose data values all are, whatever the order (so the hazard ratio
+    is Yes versus No); else the second level."""
+    names = list(level_map)
+    no = [
+        lv
+        for lv, values in level_map.items()
+        if _no_like(lv) or (values and all(_no_like(v) for v in values))
+    ]
+    if len(no) == 1:
+        return no[0]
+    return names[1] if len(names) == 2 else names[0]
 
 
 def _text(value: Any) -> str:
