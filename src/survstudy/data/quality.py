@@ -270,7 +270,7 @@ CHECKS: dict[str, CheckKind] = {
             (
                 "",
                 _t(
-                    "{levels} categories among {n} values; Table 1 lists every one of them",
+                    "{levels} categories among {values} values; Table 1 lists every one of them",
                     "if this is free text, declare it type: text (never analysed or shown); "
                     "otherwise group the values into levels in the spec",
                 ),

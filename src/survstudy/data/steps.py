@@ -751,7 +751,7 @@ class ManyLevels:
         k = len(run.levels_of(self.name))
         n = int((run.values[present_name(self.name)].data == 1).sum())
         if many_levels(k, n):
-            run.issues.check("MANY-LEVELS", params={"levels": k, "n": n}, column=self.column)
+            run.issues.check("MANY-LEVELS", params={"levels": k, "values": n}, column=self.column)
 
     def sql(self, run: SqlRun) -> None:
         k = len(run.levels[self.name])
@@ -764,7 +764,7 @@ class ManyLevels:
             run.check(
                 "MANY-LEVELS",
                 "FALSE",
-                params={"levels": k, "n": n},
+                params={"levels": k, "values": n},
                 column=self.column,
                 no_rows=True,
             )

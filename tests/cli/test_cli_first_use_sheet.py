@@ -1,0 +1,118 @@
+"""Issue 15 on a hospital-style sheet (tests/bad_inputs/cases/ok_free_text_column): a
+free-text comments column, a 0/1 column, DD/MM/YYYY dates, Alive/Dead status, names.
+
+Kinds of truth: the sheet itself read with the csv module (which values are free text,
+how many patients have obstruct = 1), R reference (tests/reference/first_use.R:
+coxph of Yes versus No), hand-written expected spec lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from survstudy.cli import main as cli_main
+
+CASES = Path(__file__).resolve().parents[1] / "bad_inputs" / "cases"
+SHEET = CASES / "ok_free_text_column"
+REF = json.loads(
+    (Path(__file__).resolve().parents[1] / "reference" / "first_use.json").read_text("utf-8")
+)
+
+
+def _rows() -> list[dict[str, str]]:
+    with open(SHEET / "data.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _all_text(folder: Path) -> str:
+    """Every output file's text, the Word and Excel files' XML parts included."""
+    parts = []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        if p.suffix in (".docx", ".xlsx"):
+            with zipfile.ZipFile(p) as z:
+                parts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+        elif p.suffix != ".png":
+            parts.append(p.read_text("utf-8", "replace"))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sheet")
+    for p in SHEET.iterdir():
+        shutil.copy(p, folder / p.name)
+    cli_main._state["debug"] = False
+    with pytest.raises(SystemExit) as info:
+        cli_main.main(["run", str(folder / "study.yaml"), "--out", str(folder / "out")])
+    assert info.value.code in (0, None)
+    return folder / "out"
+
+
+def test_free_text_reaches_no_output(report: Path) -> None:
+    text = _all_text(report)
+    comments = [r["comments"] for r in _rows() if r["comments"]]
+    assert len(comments) == 11
+    for c in comments:
+        assert c not in text, c
+    # the names stay out too (identifier)
+    for r in _rows():
+        assert r["patient_name"] not in text
+
+
+def test_binary_without_levels_prints_yes_no_only(report: Path) -> None:
+    res = json.loads((report / "results.json").read_text("utf-8"))
+    rows = [r for r in res["table1"] if r["variable"] == "obstruct"]
+    ones = sum(r["obstruct"] == "1" for r in _rows())
+    assert [(r["level"], r["n"], r["sublevels"]) for r in rows] == [
+        ("Yes", ones, []),
+        ("No", 12 - ones, []),
+    ]
+    table1 = (report / "tables" / "table1.csv").read_text("utf-8-sig")
+    assert "true (n=0)" not in table1
+    assert "1 (n=" not in table1
+
+
+def test_binary_reference_is_no_and_hr_is_yes_versus_no(report: Path) -> None:
+    """R: coxph(Surv(time, event) ~ factor(obstruct, c('No', 'Yes'))) on the sheet."""
+    res = json.loads((report / "results.json").read_text("utf-8"))
+    rows = [r for r in res["univariable"]["OS"] if r["variable"] == "obstruct"]
+    ref = [r["level"] for r in rows if r["kind"] == "reference"]
+    yes = [r for r in rows if r["kind"] == "level"]
+    assert ref == ["No"]
+    assert [r["level"] for r in yes] == ["Yes"]
+    # coxph converges to 1e-9 relative in the log-likelihood; the HR agrees to ~1e-6
+    assert yes[0]["hr"] == pytest.approx(REF["obstruct"]["hr_yes_vs_no"], rel=1e-6)
+    assert [yes[0]["lower"], yes[0]["upper"]] == pytest.approx(REF["obstruct"]["ci"], rel=1e-6)
+    # sex: [Female, Male] has no No level: the second level (Male) stays the reference
+    sex = [r for r in res["univariable"]["OS"] if r["variable"] == "sex" and r["kind"] == "level"]
+    assert [r["level"] for r in sex] == ["Female"]
+    assert sex[0]["hr"] == pytest.approx(REF["sex"]["hr_female_vs_male"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("levels", "reference"),
+    [
+        ("[Yes, No]", "No"),
+        ("[No, Yes]", "No"),
+        ('{"Present": [1], "Absent": [0]}', "Absent"),
+        ('{"Obstructed": [1], "Not obstructed": [0]}', "Not obstructed"),
+        ("[Female, Male]", "Male"),
+    ],
+)
+def test_binary_default_reference_rule(levels: str, reference: str) -> None:
+    """The rule as stated in the spec's description (hand-written cases)."""
+    from survstudy.spec import load_spec_text
+
+    spec = load_spec_text(
+        "data: {path: d.csv}\nvariables:\n"
+        f"  x: {{type: binary, levels: {levels}}}\nendpoints: {{}}\n"
+    )
+    assert spec.variables["x"].reference_level() == reference

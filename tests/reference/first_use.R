@@ -1,0 +1,27 @@
+# Reference values for issue 15's first-use sheet (tests/bad_inputs/cases/ok_free_text_column),
+# from R's survival package.
+# Run from the repository root:  Rscript tests/reference/first_use.R
+# Writes tests/reference/first_use.json. Time in days from surgery to death or last contact;
+# obstruct coded 1 = Yes, 0 = No with No the reference (the hazard ratio of Yes versus No),
+# sex with Female the reference (the second level is Male; see the test).
+suppressPackageStartupMessages({library(survival); library(jsonlite)})
+d <- read.csv("tests/bad_inputs/cases/ok_free_text_column/data.csv", stringsAsFactors = FALSE)
+s <- as.Date(d$surgery_date, "%d/%m/%Y")
+lc <- as.Date(d$last_contact, "%d/%m/%Y")
+dd <- as.Date(d$death_date, "%d/%m/%Y")
+d$time <- as.numeric(ifelse(is.na(dd), lc - s, dd - s))
+d$event <- as.integer(!is.na(dd))
+d$obstruct_f <- factor(ifelse(d$obstruct == 1, "Yes", "No"), levels = c("No", "Yes"))
+d$sex_f <- factor(d$sex, levels = c("Male", "Female"))
+f1 <- coxph(Surv(time, event) ~ obstruct_f, data = d, ties = "efron")
+f2 <- coxph(Surv(time, event) ~ sex_f, data = d, ties = "efron")
+out <- list(
+  r_version = R.version.string,
+  survival_version = as.character(packageVersion("survival")),
+  obstruct = list(call = "coxph(Surv(time, event) ~ factor(obstruct, c('No','Yes')))",
+                  hr_yes_vs_no = unname(exp(coef(f1))),
+                  ci = unname(exp(confint(f1))[1, ])),
+  sex = list(call = "coxph(Surv(time, event) ~ factor(sex, c('Male','Female')))",
+             hr_female_vs_male = unname(exp(coef(f2))))
+)
+write_json(out, "tests/reference/first_use.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
