@@ -52,6 +52,7 @@ from survstudy.app.state import (
     Session,
     Upload,
     parse_numbers,
+    reference_shown,
     spec_text,
 )
 from survstudy.errors import SpecError, SurvstudyError
@@ -283,6 +284,9 @@ class _App:
                 levels = form.get(f"levels_{i}")
                 if isinstance(levels, str):
                     c.levels = levels.strip()[:2000]
+                reference = form.get(f"reference_{i}")
+                if isinstance(reference, str):
+                    c.reference = reference.strip()[:200]
             title = form.get("title")
             if isinstance(title, str) and title.strip():
                 s.title = title.strip()[:200]
@@ -307,6 +311,7 @@ class _App:
             s,
             step="columns",
             types=TYPES,
+            references={c.column: reference_shown(c) for c in s.columns},
             by_column=by_column,
             general=general,
             ok=ok,

@@ -27,12 +27,14 @@ __all__ = [
     "Upload",
     "parse_list",
     "parse_numbers",
+    "reference_shown",
     "spec_dict",
     "spec_text",
 ]
 
-#: Column types offered in the mapping step ("ignore": not part of the spec).
-TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
+#: Column types offered in the mapping step ("ignore": not part of the spec; "text": free
+#: text, checked to exist but never analysed, never offered for Table 1, never written).
+TYPES = ("continuous", "categorical", "binary", "date", "identifier", "text", "ignore")
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 
@@ -57,6 +59,7 @@ class ColumnChoice:
     levels: str = ""  # comma-separated display order; empty: the values as found
     note: str = ""
     values_hint: str = ""  # the guessed category values (never for identifiers/dates)
+    reference: str = ""  # the reference level chosen; empty: the spec's default rule
 
 
 @dataclass
@@ -144,8 +147,8 @@ class Session:
         return [c for c in self.columns if c.type != "ignore" and (not types or c.type in types)]
 
     def visible(self) -> list[ColumnChoice]:
-        """Columns that may be named after the mapping step: never identifiers."""
-        return [c for c in self.columns if c.type not in ("identifier", "ignore")]
+        """Columns that may be named after the mapping step: never identifiers or free text."""
+        return [c for c in self.columns if c.type not in ("identifier", "text", "ignore")]
 
     def endpoint(self, name: str) -> EndpointChoice | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -173,9 +176,11 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"type": c.type}
     if c.column != c.name:
         out["column"] = c.column
-    if c.type != "identifier" and c.label and c.label != c.name:
+    if c.type not in ("identifier", "text") and c.label and c.label != c.name:
         out["label"] = c.label
     levels = parse_list(c.levels)
+    if c.reference and c.type in ("categorical", "binary"):
+        out["reference"] = c.reference
     if levels and c.type in ("categorical", "binary"):
         out["levels"] = [_level_value(x) for x in levels]
     elif c.type == "binary":
@@ -187,6 +192,22 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
         if yes and no and len(yes) + len(no) == len(values):
             out["levels"] = {"Yes": yes, "No": no}
     return out
+
+
+def reference_shown(c: ColumnChoice) -> str:
+    """The reference level the spec gives this column (the chosen one, else the spec's
+    default rule: first level; a binary's No level), '' when there is none yet or the
+    choices do not make a valid variable (the check step says why)."""
+    if c.type not in ("categorical", "binary"):
+        return ""
+    from pydantic import ValidationError
+
+    from survstudy.spec.model import VariableSpec
+
+    try:
+        return VariableSpec.model_validate(_variable(c)).reference_level() or ""
+    except ValidationError:
+        return ""
 
 
 def _endpoint(e: EndpointChoice) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 The guesses are deliberately conservative and every one is marked for review:
 dates are recognised from date cells or date-like text; id-like columns
 (unique values, names such as ``id``, ``mrn``, ``patient``) and names become
-identifiers; numeric columns with few distinct values and short text columns
-become categorical (two values: binary); other numeric columns are continuous.
+identifiers; free text (many distinct values, long strings, several words or
+punctuation) becomes ``type: text`` (checked, never analysed or shown); numeric
+columns with few distinct values and short text columns become categorical (two
+values: binary); other numeric columns are continuous.
 Only category labels are copied into the spec, never identifiers or dates.
 """
 
@@ -108,6 +110,10 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
                 column, name, "categorical", levels=tuple(keys), note="few numeric codes: check"
             )
         return ColumnGuess(column, name, "continuous")
+    if _free_text(distinct, n):
+        return ColumnGuess(
+            column, name, "text", note="free text: never analysed or shown in any output"
+        )
     if unique and n >= 5 and any(ch.isdigit() for t in texts for ch in t):
         return ColumnGuess(column, name, "identifier", note="unique codes: treated as identifier")
     if text_dates:
@@ -117,13 +123,27 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
         return ColumnGuess(column, name, kind, levels=tuple(distinct))
     if unique:
         return ColumnGuess(column, name, "identifier", note="unique text: treated as identifier")
+    # no levels listed: the spec validates as written (the levels are found in the data)
     return ColumnGuess(
         column,
         name,
         "categorical",
-        levels=tuple(distinct[:MAX_LEVELS]),
-        note=f"{len(distinct)} distinct values: group them into levels",
+        note=f"{len(distinct)} distinct values: group them into levels, or type: text",
     )
+
+
+_PROSE = re.compile(r"[,;:!?()]|\s-\s|/\s")
+
+
+def _free_text(distinct: list[str], n: int) -> bool:
+    """Free text: at least 3 distinct values, of which at least half are prose (4 words or
+    more, 25 characters or more, or sentence punctuation), or more distinct values than
+    a category list holds with one value in two distinct."""
+    k = len(distinct)
+    if k < 3:
+        return False
+    prose = sum(1 for t in distinct if len(t) >= 25 or len(t.split()) >= 4 or _PROSE.search(t))
+    return 2 * prose >= k or (MAX_LEVELS < k < n and 2 * k > n)
 
 
 def _q(text: str) -> str:

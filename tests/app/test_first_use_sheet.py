@@ -1,0 +1,78 @@
+"""Issue 15's walkthrough in the app on a hospital-style sheet (a free-text column, a 0/1
+column, DD/MM/YYYY dates, Alive/Dead status, names), keeping every default: the report has
+no free text and prints the 0/1 column as Yes/No with No as the reference.
+
+Kinds of truth: the sheet read with the csv module (the free-text values, the count of
+obstruct = 1), R reference (tests/reference/first_use.R: coxph of Yes versus No).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import Flow, texts
+
+ROOT = Path(__file__).resolve().parents[2]
+SHEET = ROOT / "tests" / "bad_inputs" / "cases" / "ok_free_text_column" / "data.csv"
+REF = json.loads((ROOT / "tests" / "reference" / "first_use.json").read_text("utf-8"))
+
+
+def _rows() -> list[dict[str, str]]:
+    with open(SHEET, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _checked(page: str, name: str) -> list[str]:
+    return re.findall(rf'<input type="checkbox" name="{name}" value="([^"]+)"\s*checked>', page)
+
+
+def test_defaults_give_a_report_without_free_text(flow: Flow) -> None:
+    r = flow.upload("colon.csv", SHEET.read_bytes())
+    assert r.status_code == 200
+    columns = r.text
+    # the guesses: free text is its own type, the 0/1 column binary with No the reference
+    assert re.search(r'id="type_comments">.*?value="text" selected', columns, re.S)
+    assert re.search(r'id="type_obstruct">.*?value="binary" selected', columns, re.S)
+    assert 'id="ref_obstruct">reference: No<' in columns
+    r = flow.save_columns()
+    assert r.url.path == "/endpoints", texts(r.text, "err")
+    r = flow.endpoint_from_dates(
+        "OS", "Overall survival", "surgery_date", ["death_date"], ["last_contact"]
+    )
+    page = flow.client.get("/analyses").text
+    table1 = _checked(page, "table1")
+    assert "comments" not in page  # never offered, let alone pre-ticked
+    assert "obstruct" in table1
+    r = flow.run(table1=table1, survival=["OS"], factors=["obstruct"], landmarks="12")
+    assert r.url.path.startswith("/results/"), texts(r.text, "err")
+    run = r.url.path.rsplit("/", 1)[1]
+    comments = [row["comments"] for row in _rows() if row["comments"]]
+    bodies = [r.text]
+    for name in ("report.html", "results.json", "study.yaml"):
+        bodies.append(flow.client.get(f"/runs/{run}/download/{name}").text)
+    for name in ("report.docx", "tables.xlsx"):
+        content = flow.client.get(f"/runs/{run}/download/{name}").content
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            bodies += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+    for body in bodies:
+        for c in comments:
+            assert c not in body
+    res = json.loads(bodies[2])
+    ones = sum(row["obstruct"] == "1" for row in _rows())
+    t1 = [
+        (x["level"], x["n"], x["sublevels"]) for x in res["table1"] if x["variable"] == "obstruct"
+    ]
+    assert t1 == [("Yes", ones, []), ("No", 12 - ones, [])]
+    uni = [x for x in res["univariable"]["OS"] if x["variable"] == "obstruct"]
+    assert [x["level"] for x in uni if x["kind"] == "reference"] == ["No"]
+    (yes,) = [x for x in uni if x["kind"] == "level"]
+    assert yes["level"] == "Yes"
+    # coxph's default convergence: the HR agrees to ~1e-6 relative
+    assert yes["hr"] == pytest.approx(REF["obstruct"]["hr_yes_vs_no"], rel=1e-6)
