@@ -386,6 +386,20 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     if not ep.from_dates:
         unit = ep.time_unit or spec.units.time
         return f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+    if ep.from_status:
+        codes = ep.event_codes
+        event = " or ".join(str(v) for v in codes.event) if codes else "1/true"
+        return (
+            f"{label}: from {spec.label_of(str(ep.start))} to {spec.label_of(str(ep.end))}, "
+            f"an event where '{ep.status}' is {event} there, censored otherwise"
+            + (
+                f"; administratively censored at the data cut-off ({spec.data.cutoff})"
+                if spec.data.cutoff
+                else ""
+            )
+            + (f"; censored at {_num(ep.horizon)} {spec.units.time}" if ep.horizon else "")
+            + "."
+        )
     events = " or ".join(spec.label_of(v) for v in ep.events)
     text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:
@@ -418,5 +432,5 @@ def spec_columns(spec: StudySpec) -> list[str]:
         else:
             out.append(var.column or name)
     for ep in spec.endpoints.values():
-        out.extend(c for c in (ep.time, ep.event) if c is not None)
+        out.extend(c for c in (ep.time, ep.event, ep.status) if c is not None)
     return list(dict.fromkeys(out))

@@ -499,6 +499,34 @@ CHECKS: dict[str, CheckKind] = {
                     "fill in the start date to include them",
                 ),
             ),
+            (
+                "status",
+                _t(
+                    "{label}: no '{start}' date, no '{end}' date or no '{status}' value, so "
+                    "the endpoint cannot be derived; these patients are left out of its analyses",
+                    "fill in the dates and the status to include them",
+                ),
+            ),
+        ),
+        _k(
+            "STATUS-DATE-CONFLICT",
+            "error",
+            "the vital status disagrees with the date of death (dead without a death date, "
+            "or alive with one)",
+            (
+                "dead",
+                _t(
+                    "{label}: '{status}' says the event happened but '{death}' is empty",
+                    "fill in the date of death, or correct the status",
+                ),
+            ),
+            (
+                "alive",
+                _t(
+                    "{label}: '{status}' says censored (alive) but '{death}' holds a date",
+                    "correct the status, or the date of death",
+                ),
+            ),
         ),
         _k(
             "EVENT-AFTER-CUTOFF",

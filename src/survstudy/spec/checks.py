@@ -142,9 +142,26 @@ class _Checker:
             if ep.from_dates:
                 assert ep.start is not None
                 self.variable(ep.start, ("endpoints", name, "start"), ["date"])
+                dates: list[tuple[str, tuple[str | int, ...]]] = [
+                    (ep.start, ("endpoints", name, "start"))
+                ]
+                if ep.end is not None:
+                    self.variable(ep.end, ("endpoints", name, "end"), ["date"])
+                    dates.append((ep.end, ("endpoints", name, "end")))
                 for field in ("events", "censor", "competing"):
                     for i, var in enumerate(getattr(ep, field)):
                         self.variable(var, ("endpoints", name, field, i), ["date"])
+                        dates.append((var, ("endpoints", name, field, i)))
+                for var, key in dates:
+                    if spec.variables[var].applicable_when is not None:
+                        raise self.fail(
+                            f"the endpoint '{name}' uses the date '{var}', which has "
+                            "applicable_when: an endpoint's dates apply to every patient (a "
+                            "date that does not apply would silently censor or drop patients)",
+                            key,
+                            hint="remove applicable_when from the date, or restrict the "
+                            "patients with a population criterion",
+                        )
 
     def factor(self, factor: Factor, key: tuple[str | int, ...]) -> None:
         self.variable(factor.variable, key, FACTOR_TYPES)

@@ -358,10 +358,14 @@ class EventCodes(_Model):
 
 
 class EndpointSpec(_Model):
-    """A time-to-event endpoint, from dates or from a time column and an event column.
+    """A time-to-event endpoint, from dates, from a status at an end date, or from a time
+    column and an event column.
 
     From dates: time runs from ``start`` to the earliest of the ``events`` dates
     (event = 1) or, when none is present, to the latest ``censor`` date (event = 0).
+    From a status (the layout "last contact date + Alive/Dead"): time runs from ``start``
+    to ``end``; the ``status`` column says whether the patient had the event there (its
+    values as 0/1, true/false or mapped by ``event_codes``).
     """
 
     label: str | None = Field(None, description="Label shown in tables and figures.")
@@ -380,6 +384,16 @@ class EndpointSpec(_Model):
         default_factory=list,
         description="Date variable(s) of competing events: follow-up for this endpoint ends "
         "there (censored; recorded as status 2 for competing-risks analyses).",
+    )
+    end: str | None = Field(
+        None,
+        description="Date variable where follow-up ends (e.g. the last contact date), with "
+        "'start' and 'status': the layout 'last contact date + Alive/Dead status'.",
+    )
+    status: str | None = Field(
+        None,
+        description="Column holding the status at 'end' (event or censored: 0/1, true/false "
+        "or the values given by event_codes, e.g. {event: [Dead], censored: [Alive]}).",
     )
     time: str | None = Field(None, description="Column holding the time (instead of dates).")
     time_unit: TimeUnit | None = Field(
@@ -405,8 +419,20 @@ class EndpointSpec(_Model):
 
     @model_validator(mode="after")
     def _one_form(self) -> EndpointSpec:
-        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         by_columns = self.time is not None or self.event is not None
+        if self.end is not None or self.status is not None:
+            if by_columns or self.events or self.censor or self.competing:
+                raise ValueError(
+                    "an endpoint is from dates (start, events, censor), from a status "
+                    "(start, end, status) or from columns (time, event), one form only"
+                )
+            if self.start is None or self.end is None or self.status is None:
+                raise ValueError(
+                    "an endpoint from a status needs 'start' and 'end' (dates) and 'status' "
+                    "(the column saying event or censored at 'end')"
+                )
+            return self
+        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         if by_dates and by_columns:
             raise ValueError(
                 "an endpoint is either from dates (start, events, censor) or from columns "
@@ -427,12 +453,31 @@ class EndpointSpec(_Model):
                     "(columns)"
                 )
         if self.event_codes is not None and not by_columns:
-            raise ValueError("'event_codes' belong to an endpoint with an 'event' column")
+            raise ValueError(
+                "'event_codes' belong to an endpoint with an 'event' or a 'status' column"
+            )
+        both = [v for v in self.events if v in self.censor]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is both an event date and a censoring date: every patient with "
+                "that date would count as an event; censor at the last follow-up date instead"
+            )
+        both = [v for v in self.competing if v in (*self.events, *self.censor)]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is a competing-event date and also an event or censoring date"
+            )
         return self
 
     @property
     def from_dates(self) -> bool:
+        """Time from dates (``start`` with ``events``/``censor``, or with ``end``/``status``)."""
         return self.time is None
+
+    @property
+    def from_status(self) -> bool:
+        """The form ``start`` + ``end`` + ``status``."""
+        return self.end is not None
 
 
 class Criterion(_Model):
