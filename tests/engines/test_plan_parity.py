@@ -110,6 +110,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "REFERENCE-UNKNOWN": _case(
         spec={"variables": {"grade": {"type": "categorical", "reference": "9"}}}
     ),
+    "STATUS-DATE-CONFLICT": _case(
+        spec={"endpoints": {"ST": {"start": "start", "end": "fu", "status": "e"}}}
+    ),
     "MANY-LEVELS": _case(spec={"variables": {"age": {"type": "categorical"}}}),
     "CATEGORY-CASE": _case(
         _edit(CSV, 2, "sex", "M"), spec={"variables": {"sex": {"type": "categorical"}}}
