@@ -76,3 +76,16 @@ def test_defaults_give_a_report_without_free_text(flow: Flow) -> None:
     assert yes["level"] == "Yes"
     # coxph's default convergence: the HR agrees to ~1e-6 relative
     assert yes["hr"] == pytest.approx(REF["obstruct"]["hr_yes_vs_no"], rel=1e-6)
+
+
+def test_the_same_date_as_event_and_censoring_is_refused(flow: Flow) -> None:
+    """Issue 15 item 6: 'Last follow-up' ticked as event and censoring gave 12 events, 0
+    censored; now the endpoint is refused next to the form and not added."""
+    flow.upload("colon.csv", SHEET.read_bytes())
+    r = flow.save_columns()
+    assert r.url.path == "/endpoints", texts(r.text, "err")
+    r = flow.endpoint_from_dates(
+        "OS", "Overall survival", "surgery_date", ["death_date", "last_contact"], ["last_contact"]
+    )
+    assert "ticked as an event and as the censoring date" in r.text
+    assert 'id="ep-OS"' not in r.text

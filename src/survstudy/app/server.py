@@ -426,6 +426,14 @@ class _App:
             ep.censor = [v for v in form.getlist("censor") if isinstance(v, str) and v in dates]
             if ep.start not in dates or not ep.events:
                 return {"endpoint": "choose the start date and at least one event date"}
+            both = [v for v in ep.events if v in ep.censor]
+            if both:
+                label = next((c.label for c in s.columns if c.name == both[0]), both[0])
+                return {
+                    "endpoint": f"'{label or both[0]}' is ticked as an event and as the "
+                    "censoring date: every patient with that date would count as an event. "
+                    "Untick it under one of them (last follow-up is a censoring date)."
+                }
         s.endpoints.append(ep)
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
