@@ -16,7 +16,7 @@ import datetime as _dt
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ class ColumnGuess:
     type: str
     levels: tuple[str, ...] = ()
     note: str = ""
+    label: str = ""  # the file's own variable label (SPSS/Stata), else the column name
 
 
 def _var_name(column: str, taken: set[str]) -> str:
@@ -76,7 +77,16 @@ def guess_columns(raw: RawTable, missing: Sequence[str] = ()) -> list[ColumnGues
         cells = [rec[j] for rec in raw.records]
         present = [c for c in cells if norm_text(c) is not None and norm_text(c) not in codes]
         name = _var_name(column, taken)
-        out.append(_guess(column, name, present))
+        g = _guess(column, name, present)
+        order = raw.label_order.get(column)
+        if order and g.type in ("categorical", "binary") and g.levels:
+            # SPSS/Stata value labels: in the order of their codes, those present
+            found = set(g.levels)
+            g = replace(g, levels=tuple(x for x in order if x in found))
+        label = raw.column_labels.get(column)
+        if label:
+            g = replace(g, label=label)
+        out.append(g)
     return out
 
 
@@ -213,27 +223,24 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
         "units: months",
         "variables:",
     ]
+    roles = endpoint_roles(guesses)
     for g in guesses:
         lines.append(f"  {g.name}:")
         if g.column != g.name:
             lines.append(f"    column: {_q(g.column)}")
         lines.append(f"    type: {g.type}" + (f"   # {g.note}" if g.note else ""))
         if g.type not in ("identifier",):
-            lines.append(f"    label: {_q(g.column)}")
+            lines.append(f"    label: {_q(g.label or g.column)}")
+        if g.name == roles.get("death"):
+            lines.append("    death: true   # the date of death: nothing may come after it")
         if g.type == "binary" and g.note == "1 = Yes, 0 = No":
+            lines.append("    # reference: No (hazard ratios are Yes versus No)")
             continue
         if g.levels:
             lines.append("    levels: [" + ", ".join(_q(x) for x in g.levels) + "]")
-    dates = [g.name for g in guesses if g.type == "date"]
+            lines.append(f"    # reference: {_reference_note(g)}")
+    lines += ["endpoints: {}", *_endpoint_template(guesses, roles), "population: []"]
     lines += [
-        "endpoints: {}",
-        "# endpoints:",
-        "#   OS:",
-        "#     label: Overall survival",
-        f"#     start: {dates[0] if dates else 'surgery_date'}",
-        f"#     events: [{dates[-1] if dates else 'death_date'}]",
-        "#     censor: [last_followup_date]",
-        "population: []",
         "# population:",
         '#   - include: surgery_date >= date("2011-01-01")',
         "#     reason: Operated before 2011",
@@ -243,6 +250,127 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
         "#   univariable: {endpoints: [OS], factors: [...]}",
     ]
     return "\n".join(lines) + "\n"
+
+
+_START = re.compile(r"(surg|operat|diagn|dx|random|enrol|entry|baseline|treat|start|admi)", re.I)
+_BIRTH = re.compile(r"(birth|dob|born)", re.I)
+_DEATH = re.compile(r"(death|died|dod|deceased)", re.I)
+_LAST = re.compile(r"(follow|last|contact|f_?u\b|censor|seen|alive)", re.I)
+_PROG = re.compile(r"(progress|recur|relapse|pfs|dfs)", re.I)
+_TIME = re.compile(r"(^time$|^t$|time|months|days|years|futime|duration)", re.I)
+_STATUS = re.compile(r"(status|event|dead|death|died|vital|fustat|censor)", re.I)
+
+
+def endpoint_roles(guesses: Sequence[ColumnGuess]) -> dict[str, str]:
+    """The variables an endpoint template uses: time zero (surgery/diagnosis, never a
+    date of birth), death, progression and last follow-up dates; a time column and a
+    status column."""
+    dates = [g for g in guesses if g.type == "date" and not _BIRTH.search(g.column)]
+    roles: dict[str, str] = {}
+    for role, rx in (("death", _DEATH), ("progression", _PROG), ("last", _LAST)):
+        hit = next((g for g in dates if rx.search(g.column)), None)
+        if hit is not None:
+            roles[role] = hit.name
+    used = set(roles.values())
+    start = next((g for g in dates if _START.search(g.column) and g.name not in used), None)
+    if start is None:
+        start = next((g for g in dates if g.name not in used), None)
+    if start is not None:
+        roles["start"] = start.name
+    status = next(
+        (
+            g
+            for g in guesses
+            if g.type in ("binary", "categorical") and _STATUS.search(g.column) and g.levels
+        ),
+        None,
+    )
+    if status is not None:
+        roles["status"] = status.name
+    time = next((g for g in guesses if g.type == "continuous" and _TIME.search(g.column)), None)
+    if time is not None:
+        roles["time"] = time.name
+    return roles
+
+
+def _status_codes(g: ColumnGuess) -> str | None:
+    """``event_codes`` for a status column written as words (Alive/Dead), else None."""
+    if g.note == "1 = Yes, 0 = No":
+        return None
+    dead = [x for x in g.levels if _DEATH.search(x) or x.casefold() in ("event", "yes", "1")]
+    alive = [x for x in g.levels if x not in dead]
+    if not dead or not alive:
+        return None
+    return (
+        "{event: [" + ", ".join(_q(x) for x in dead) + "], censored: ["
+        + ", ".join(_q(x) for x in alive) + "]}"
+    )
+
+
+def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) -> list[str]:
+    """A commented endpoint from the columns found (dates first, then time + status)."""
+    by_name = {g.name: g for g in guesses}
+    start, death, last = roles.get("start"), roles.get("death"), roles.get("last")
+    status = by_name.get(roles.get("status", ""))
+    out = ["# endpoints:   (from the columns found: check, then remove the '# ')"]
+    if start and death:
+        out += [
+            "#   OS:",
+            "#     label: Overall survival",
+            f"#     start: {start}",
+            f"#     events: [{death}]",
+            f"#     censor: [{last or 'last_followup_date'}]",
+        ]
+        if roles.get("progression"):
+            out += [
+                "#   PFS:",
+                "#     label: Progression-free survival",
+                f"#     start: {start}",
+                f"#     events: [{roles['progression']}, {death}]",
+                f"#     censor: [{last or 'last_followup_date'}]",
+            ]
+        return out
+    if start and last and status is not None:
+        out += [
+            "#   OS:   # last contact date + vital status",
+            "#     label: Overall survival",
+            f"#     start: {start}",
+            f"#     end: {last}",
+            f"#     status: {status.column}",
+        ]
+        codes = _status_codes(status)
+        if codes:
+            out.append(f"#     event_codes: {codes}")
+        return out
+    if roles.get("time") and status is not None:
+        out += [
+            "#   OS:",
+            "#     label: Overall survival",
+            f"#     time: {by_name[roles['time']].column}",
+            "#     time_unit: days   # CHECK: days, weeks, months or years",
+            f"#     event: {status.column}",
+        ]
+        codes = _status_codes(status)
+        if codes:
+            out.append(f"#     event_codes: {codes}")
+        return out
+    return out + [
+        "#   OS:",
+        "#     label: Overall survival",
+        f"#     start: {start or 'surgery_date'}",
+        f"#     events: [{death or 'death_date'}]",
+        f"#     censor: [{last or 'last_followup_date'}]",
+    ]
+
+
+def _reference_note(g: ColumnGuess) -> str:
+    """Which level hazard ratios compare against, by the spec's default rule."""
+    from survstudy.spec.model import binary_reference
+
+    if g.type == "binary" and len(g.levels) == 2:
+        ref = binary_reference({x: [x] for x in g.levels})
+        return f"{ref} (hazard ratios compare the other level with it; set reference: to change)"
+    return f"{g.levels[0]} (the first level; hazard ratios compare the others with it)"
 
 
 def relative_data_path(data: Path, out: Path) -> str:
