@@ -114,3 +114,87 @@ def test_init_header_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     spec = load_spec(out)
     assert spec.data.header_row == 3
     assert set(spec.variables) == {"id", "age"}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA_FILES = sorted(
+    p
+    for pattern in (
+        "tests/bad_inputs/cases/*/data.*",
+        "examples/*/*.csv",
+        "tests/reference/data/*.csv",
+    )
+    for p in ROOT.glob(pattern)
+    if p.suffix in (".csv", ".xlsx", ".sav", ".dta", ".parquet")
+)
+#: bad-input files whose cells are wrong whatever the spec says (an impossible or
+#: two-digit or Excel-serial date, a duplicate id, no rows): init's spec may report that
+#: cell error, and no other
+CELL_ERRORS = {
+    "data_date_excel_serial_csv": "DATE-EXCEL-SERIAL",
+    "data_date_inconsistent": "DATE-UNPARSEABLE",
+    "data_date_two_digit_year": "DATE-TWO-DIGIT-YEAR",
+    "data_date_unparseable": "DATE-UNPARSEABLE",
+    "data_id_duplicate": "ID-DUPLICATE",
+    "file_header_only": "NO-ROWS",
+}
+
+
+@pytest.mark.parametrize("data", DATA_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_init_output_validates_on_every_shipped_data_file(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 10: the spec init writes validates as written on the file it was made
+    from (unreadable files are refused by init itself, with a one-line error)."""
+    import shutil
+
+    copy = tmp_path / data.name
+    shutil.copy(data, copy)
+    spec = tmp_path / "study.yaml"
+    code, _out, err = run(["init", str(copy), "--out", str(spec)], capsys)
+    if code != 0:
+        # only the bad-input files that cannot be read as a table (file_*)
+        assert data.parent.name.startswith("file_"), err
+        assert err.startswith("error: [")
+        assert err.count("\n") == 1
+        assert not spec.exists()
+        return
+    code, out, err = run(["validate", str(spec)], capsys)
+    errors = [ln for ln in (out + err).splitlines() if ln.startswith("error: ")]
+    allowed = CELL_ERRORS.get(data.parent.name)
+    if allowed is None:
+        assert errors == []
+        assert code == 0
+    else:
+        assert errors
+        assert all(ln.startswith(f"error: [{allowed}]") for ln in errors), errors
+
+
+def test_init_endpoint_template_uses_the_columns_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 10: time zero is the surgery date, not the date of birth; the death
+    date is marked; last contact + Alive/Dead gives the start/end/status form."""
+    csv = tmp_path / "d.csv"
+    csv.write_text(
+        "id,date_of_birth,surgery_date,last_contact,vital_status,age\n"
+        "1,1950-01-02,2010-01-05,2012-03-01,Alive,60\n"
+        "2,1948-05-06,2010-02-11,2011-01-15,Dead,61\n"
+        "3,1960-07-08,2010-07-01,2013-06-30,Alive,50\n",
+        encoding="utf-8",
+    )
+    spec = tmp_path / "study.yaml"
+    run(["init", str(csv), "--out", str(spec)], capsys)
+    text = spec.read_text("utf-8")
+    assert "#     start: surgery_date" in text
+    assert "#     end: last_contact" in text
+    assert "#     status: vital_status" in text
+    assert "#     event_codes: {event: [Dead], censored: [Alive]}" in text
+    # uncommented, the template validates on the file
+    lines = text.splitlines()
+    a, b = lines.index("endpoints: {}"), lines.index("population: []")
+    block = ["endpoints:"] + [ln[1:] for ln in lines[a + 2 : b]]
+    spec.write_text("\n".join([*lines[:a], *block, *lines[b:]]) + "\n", "utf-8")
+    code, out, _err = run(["validate", str(spec)], capsys)
+    assert code == 0, out
+    assert "endpoint OS: 3 patients, 1 event\n" in out

@@ -257,6 +257,7 @@ _BIRTH = re.compile(r"(birth|dob|born)", re.I)
 _DEATH = re.compile(r"(death|died|dod|deceased)", re.I)
 _LAST = re.compile(r"(follow|last|contact|f_?u\b|censor|seen|alive)", re.I)
 _PROG = re.compile(r"(progress|recur|relapse|pfs|dfs)", re.I)
+_EVENT_WORD = re.compile(r"^(dead|death|died|deceased|event|yes|y|1|true)$", re.I)
 _TIME = re.compile(r"(^time$|^t$|time|months|days|years|futime|duration)", re.I)
 _STATUS = re.compile(r"(status|event|dead|death|died|vital|fustat|censor)", re.I)
 
@@ -297,7 +298,7 @@ def _status_codes(g: ColumnGuess) -> str | None:
     """``event_codes`` for a status column written as words (Alive/Dead), else None."""
     if g.note == "1 = Yes, 0 = No":
         return None
-    dead = [x for x in g.levels if _DEATH.search(x) or x.casefold() in ("event", "yes", "1")]
+    dead = [x for x in g.levels if _EVENT_WORD.search(x)]
     alive = [x for x in g.levels if x not in dead]
     if not dead or not alive:
         return None
