@@ -303,8 +303,11 @@ def _status_codes(g: ColumnGuess) -> str | None:
     if not dead or not alive:
         return None
     return (
-        "{event: [" + ", ".join(_q(x) for x in dead) + "], censored: ["
-        + ", ".join(_q(x) for x in alive) + "]}"
+        "{event: ["
+        + ", ".join(_q(x) for x in dead)
+        + "], censored: ["
+        + ", ".join(_q(x) for x in alive)
+        + "]}"
     )
 
 
@@ -355,7 +358,8 @@ def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) ->
         if codes:
             out.append(f"#     event_codes: {codes}")
         return out
-    return out + [
+    return [
+        *out,
         "#   OS:",
         "#     label: Overall survival",
         f"#     start: {start or 'surgery_date'}",
