@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,56 @@ def test_init_endpoint_template_uses_the_columns_found(
     code, out, _err = run(["validate", str(spec)], capsys)
     assert code == 0, out
     assert "endpoint OS: 3 patients, 1 event\n" in out
+
+
+def test_init_keeps_spss_and_stata_labels_in_code_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 8: variable labels become labels; value labels are listed in the order
+    of their codes (Observation = 1 first, not alphabetical); the files are written here with
+    those labels (kind of truth: what the file holds)."""
+    pd = pytest.importorskip("pandas")
+    pyreadstat = pytest.importorskip("pyreadstat")
+    frame = pd.DataFrame(
+        {
+            "rx": [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0],
+            "obstruct": [0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+            "age": [61.0, 70.0, 55.0, 66.0, 49.0, 72.0, 58.0],
+        }
+    )
+    sav = tmp_path / "colon.sav"
+    pyreadstat.write_sav(
+        frame,
+        str(sav),
+        column_labels={"rx": "Treatment arm", "obstruct": "Obstruction", "age": "Age at surgery"},
+        variable_value_labels={
+            "rx": {1.0: "Observation", 2.0: "Levamisole", 3.0: "Lev+5FU"},
+            "obstruct": {1.0: "Yes", 0.0: "No"},
+        },
+    )
+    dta = tmp_path / "colon.dta"
+    cat = frame.assign(
+        rx=pd.Categorical.from_codes(
+            frame["rx"].astype(int) - 1, ["Observation", "Levamisole", "Lev+5FU"]
+        )
+    )
+    cat.to_stata(
+        dta,
+        write_index=False,
+        variable_labels={"rx": "Treatment arm", "age": "Age at surgery"},
+    )
+    for data in (sav, dta):
+        spec = tmp_path / f"{data.suffix[1:]}.yaml"
+        code, _out, err = run(["init", str(data), "--out", str(spec)], capsys)
+        assert code == 0, err
+        text = spec.read_text("utf-8")
+        rx = re.split(r"\n  (?=\S)", text[text.index("  rx:") :], maxsplit=1)[0]
+        assert "label: Treatment arm" in rx, data
+        assert 'levels: [Observation, Levamisole, "Lev+5FU"]' in rx, data
+        assert "# reference: Observation" in rx
+        assert "label: Age at surgery" in text
+        assert run(["validate", str(spec)], capsys)[0] == 0
+    text = (tmp_path / "sav.yaml").read_text("utf-8")
+    ob = re.split(r"\n  (?=\S)", text[text.index("  obstruct:") :], maxsplit=1)[0]
+    assert 'levels: ["No", "Yes"]' in ob  # code order: 0 = No first
+    assert "# reference: No" in ob
