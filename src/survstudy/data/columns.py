@@ -239,6 +239,7 @@ def parse_dates(
     pattern = fmt if "%" in fmt else None
     out: list[_dt.date | None] = [None] * len(cells)
     unparseable: list[int] = []
+    impossible: list[int] = []  # a recognised writing that is no calendar date (31/02/2009)
     two_digit: list[int] = []
     serial_rows: list[int] = []
     serial_unknown: list[int] = []
@@ -281,7 +282,7 @@ def parse_dates(
         if m:
             value = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
             continue
         m = _ABY.match(text)
@@ -306,13 +307,24 @@ def parse_dates(
                 _make_date(year, month, int(d)) if month is not None and year is not None else None
             )
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
             continue
         unparseable.append(r)
 
     if pending:
-        _resolve_day_month(pending, out, order, century_pivot, column, issues, unparseable)
+        _resolve_day_month(
+            pending, out, order, century_pivot, column, issues, unparseable, impossible
+        )
+
+    if impossible:
+        issues.check(
+            "DATE-UNPARSEABLE",
+            "impossible",
+            rows=sorted(impossible),
+            column=column,
+            sensitive=True,
+        )
 
     if unparseable:
         issues.check(
@@ -356,8 +368,10 @@ def _resolve_day_month(
     column: str,
     issues: IssueCollector,
     unparseable: list[int],
+    impossible: list[int],
 ) -> None:
-    """Dates written a/b/year: day-month or month-day, never guessed value by value."""
+    """Dates written a/b/year: day-month or month-day, never guessed value by value (a
+    date that exists in neither reading, such as 31/02/2009, is ``impossible``)."""
     readings = []
     for i, r, a, b, ytext in pending:
         year = _year(ytext, pivot)
@@ -369,7 +383,7 @@ def _resolve_day_month(
         for i, r, dmy, mdy in readings:
             value = dmy if order == "DMY" else mdy
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
         return
     if order == "YMD":
@@ -403,7 +417,7 @@ def _resolve_day_month(
     for i, r, dmy, mdy in readings:
         value = dmy or mdy
         if value is None:
-            unparseable.append(r)
+            impossible.append(r)
         out[i] = value
 
 

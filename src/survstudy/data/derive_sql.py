@@ -652,13 +652,17 @@ class SqlRun:
             aby_d, blocked = "CAST(NULL AS DATE)", True
         else:
             aby_d = f"COALESCE({dmy}, {mdy})"
-        bad_aby = "FALSE" if blocked else f"({aby} AND {aby_d} IS NULL)"
+        bad_aby = "FALSE" if blocked or order == "YMD" else f"({aby} AND {aby_d} IS NULL)"
         self.check(
             "DATE-UNPARSEABLE",
             f"(({iso} AND {iso_d} IS NULL) OR {bad_aby})",
+            variant="impossible",
             column=c.column,
             sensitive=True,
         )
+        if order == "YMD":
+            # day/month/year writings where the spec says year first
+            self.check("DATE-UNPARSEABLE", aby, column=c.column, sensitive=True)
         day = f"(CASE WHEN {iso} THEN {iso_d} WHEN {aby} THEN {aby_d} END)"
         return f"(CASE WHEN {miss} THEN NULL ELSE {self.days(day)} END)"
 

@@ -108,6 +108,13 @@ CHECKS: dict[str, CheckKind] = {
             "a value in a date column is not a date",
             ("", _t("cannot read the value as a date", "write dates as YYYY-MM-DD")),
             (
+                "impossible",
+                _t(
+                    "the date does not exist (a day or month out of range, such as 31/02)",
+                    "correct the day or the month",
+                ),
+            ),
+            (
                 "pattern",
                 _t("cannot read the value as a date", "the spec's date_format is '{pattern}'"),
             ),
