@@ -456,13 +456,18 @@ class _Compiler:
                     )
             else:
                 level_map = var.level_map()
-                self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
-                if not level_map:
-                    self.add(ManyLevels(vname, column))
                 # a binary's default spellings (1/true/yes/y) are one value each: printed
                 # as Yes/No, never as "1 (n=180)/true (n=0)/yes (n=0)/y (n=0)"
                 default_binary = var.type == "binary" and var.levels is None
-                if not default_binary and any(len(v) > 1 for v in level_map.values()):
+                detail = not default_binary and any(len(v) > 1 for v in level_map.values())
+                self.add(
+                    ReadColumn(
+                        vname, column, "category", key, codes, level_map=level_map, detail=detail
+                    )
+                )
+                if not level_map:
+                    self.add(ManyLevels(vname, column))
+                if detail:
                     self.details[vname] = sublevel_groups(level_map, codes)
         # cells that hold something but failed a check: already reported as errors
         for vname in self.read:

@@ -175,6 +175,7 @@ class ReadColumn:
     date_format: str | None = None
     level_map: Mapping[str, list[Any]] = field(default_factory=dict)
     store: str | None = None
+    detail: bool = False  # keep the data values of grouped levels ("I (n=3)/II (n=4)")
 
     @property
     def target(self) -> str:
@@ -218,7 +219,7 @@ class ReadColumn:
         run.values[self.name] = Value("text", levels)
         if len(levels):
             run.codes[self.name] = category_codes(cells, levels, order)
-        if any(len(v) > 1 for v in level_map.values()):
+        if self.detail:
             detail, _groups = column_sublevels(cells, self.codes, level_map)
             run.values[f"#detail:{self.name}"] = Value("text", detail)
 
@@ -247,7 +248,7 @@ class ReadColumn:
         run.define_codes(self.name, code)
         if unknown is not None:
             run.category_unknown(c, unknown, level_map)
-        if any(len(v) > 1 for v in level_map.values()):
+        if self.detail:
             run.detail_codes(self.name, c, self.codes, level_map)
 
 
