@@ -116,3 +116,26 @@ def test_binary_default_reference_rule(levels: str, reference: str) -> None:
         f"  x: {{type: binary, levels: {levels}}}\nendpoints: {{}}\n"
     )
     assert spec.variables["x"].reference_level() == reference
+
+
+def test_endpoint_time_by_group_has_no_rank_test(tmp_path: Path) -> None:
+    """Issue 15 item 12: an endpoint's time in Table 1 with by: is described per group but
+    not tested (a rank test on censored and event times mixed compares nothing); the
+    continuous variable beside it keeps its test."""
+    for p in SHEET.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    spec = (tmp_path / "study.yaml").read_text("utf-8")
+    spec = spec.replace(
+        "table1: {variables: [age, sex, obstruct, rx]}", "table1: {variables: [age, OS], by: sex}"
+    )
+    (tmp_path / "study.yaml").write_text(spec, "utf-8")
+    cli_main._state["debug"] = False
+    with pytest.raises(SystemExit) as info:
+        cli_main.main(["run", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "out")])
+    assert info.value.code in (0, None)
+    res = json.loads((tmp_path / "out" / "results.json").read_text("utf-8"))
+    rows = {r["variable"]: r for r in res["table1"]}
+    assert [g["group"] for g in rows["OS"]["groups"]] == ["Female", "Male"]
+    assert rows["OS"].get("p_value") is None
+    assert rows["OS"].get("test") is None
+    assert rows["age"]["p_value"] is not None
