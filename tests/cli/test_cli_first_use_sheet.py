@@ -139,3 +139,25 @@ def test_endpoint_time_by_group_has_no_rank_test(tmp_path: Path) -> None:
     assert rows["OS"].get("p_value") is None
     assert rows["OS"].get("test") is None
     assert rows["age"]["p_value"] is not None
+
+
+def test_run_prints_the_headline_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 12: `run` prints the patients included and each endpoint's n, events
+    and median with its CI. R: quantile(survfit(...), 0.5) in days, shown in months of
+    30.4375 days to 1 decimal; the upper limit is NA in R (not reached)."""
+    for p in SHEET.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    cli_main._state["debug"] = False
+    with pytest.raises(SystemExit):
+        cli_main.main(["run", str(tmp_path / "study.yaml"), "--out", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    km = REF["os_km"]
+    assert km["upper"] == "NA"
+    med, lo = km["median"] / 30.4375, km["lower"] / 30.4375
+    assert f"{km['n']} patients included" in out
+    assert (
+        f"Overall survival: {km['n']} patients, {km['events']} events, "
+        f"median {med:.1f} months (95% CI {lo:.1f} to not reached)"
+    ) in out

@@ -15,7 +15,17 @@ d$obstruct_f <- factor(ifelse(d$obstruct == 1, "Yes", "No"), levels = c("No", "Y
 d$sex_f <- factor(d$sex, levels = c("Male", "Female"))
 f1 <- coxph(Surv(time, event) ~ obstruct_f, data = d, ties = "efron")
 f2 <- coxph(Surv(time, event) ~ sex_f, data = d, ties = "efron")
+fit <- survfit(Surv(time, event) ~ 1, data = d, conf.type = "log-log")
+km <- summary(fit)$table
+q <- quantile(fit, 0.5)
+# S(t) is exactly 0.5 from 893 days to the last observation (1541): quantile.survfit takes
+# the midpoint (1217), print.survfit's table the first time (893); survstudy follows
+# quantile.survfit (src/survstudy/stats/km.py)
 out <- list(
+  os_km = list(call = "quantile(survfit(Surv(time, event) ~ 1, conf.type = 'log-log'), 0.5); days",
+               n = unname(km["records"]), events = unname(km["events"]),
+               median = unname(q$quantile), lower = unname(q$lower), upper = unname(q$upper),
+               print_median = unname(km["median"])),
   r_version = R.version.string,
   survival_version = as.character(packageVersion("survival")),
   obstruct = list(call = "coxph(Surv(time, event) ~ factor(obstruct, c('No','Yes')))",
