@@ -9,6 +9,7 @@ obstruct = 1), R reference (tests/reference/first_use.R: coxph of Yes versus No)
 from __future__ import annotations
 
 import csv
+from html import unescape as html_unescape
 import io
 import json
 import re
@@ -89,3 +90,65 @@ def test_the_same_date_as_event_and_censoring_is_refused(flow: Flow) -> None:
     )
     assert "ticked as an event and as the censoring date" in r.text
     assert 'id="ep-OS"' not in r.text
+
+
+def _to_endpoints(flow: Flow) -> None:
+    flow.upload("colon.csv", SHEET.read_bytes())
+    r = flow.save_columns({"age:label": "Age"}, date_format="DMY")
+    assert r.url.path == "/endpoints", texts(r.text, "err")
+    flow.endpoint_from_dates(
+        "OS", "Overall survival", "surgery_date", ["death_date"], ["last_contact"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "fix"),
+    [
+        ("surgery_date >= 01/07/2006", 'write the date 01/07/2006 as date("2006-07-01")'),
+        ("surgery_date >= 2006-07-01", 'write the date 2006-07-01 as date("2006-07-01")'),
+        ("Age >= 60", "use the variable name age (not its label 'Age')"),
+    ],
+)
+def test_criterion_errors_in_the_users_words(flow: Flow, typed: str, fix: str) -> None:
+    """Issue 15 item 9: no tokenizer message and no study.yaml line; the fix; the typed
+    text stays in the form."""
+    _to_endpoints(flow)
+    r = flow.criterion("include", typed, "my reason")
+    (err,) = texts(r.text, "err")
+    assert err.startswith("The condition cannot be used: ")
+    assert fix in err
+    assert "study.yaml" not in err
+    assert "population.0" not in err
+    m = re.search(r'id="crit-expression".*?\svalue="([^"]*)"', r.text)
+    assert m is not None
+    assert html_unescape(m.group(1)) == typed
+    assert 'value="my reason"' in r.text
+
+
+def test_criterion_picker(flow: Flow) -> None:
+    """The picker (variable, operator, value) writes the condition; the flow counts the
+    patients operated from July 2006 on, counted here from the sheet (csv module)."""
+    import datetime as dt
+
+    _to_endpoints(flow)
+    r = flow.client.post(
+        "/endpoints",
+        data={
+            "csrf": flow.csrf,
+            "action": "add_criterion",
+            "kind": "include",
+            "expression": "",
+            "pick_variable": "surgery_date",
+            "pick_op": ">=",
+            "pick_value": "01/07/2006",
+            "reason": "Operated before July 2006",
+        },
+    )
+    assert texts(r.text, "err") == []
+    keep = sum(
+        dt.datetime.strptime(row["surgery_date"], "%d/%m/%Y").date() >= dt.date(2006, 7, 1)
+        for row in _rows()
+    )
+    assert re.findall(r'class="count">(\d+) remain', r.text) == ["12", str(keep)]
+    spec = flow.client.get("/endpoints").text
+    assert "Operated before July 2006" in spec

@@ -43,6 +43,7 @@ from survstudy.app.security import (
     safe_display_name,
     sniff_ok,
 )
+from survstudy.app.criteria import OPERATORS
 from survstudy.app.state import (
     TYPES,
     ColumnChoice,
@@ -398,6 +399,7 @@ class _App:
             by=by,
             general=general,
             form_error=form_error,
+            operators=OPERATORS,
             n_rows=s.upload.n_rows,
         )
 
@@ -442,15 +444,31 @@ class _App:
         return {}
 
     def _add_criterion(self, s: Session, form: FormData) -> dict[str, str]:
+        from survstudy.app.criteria import picker_expression, reworded_error
+
         kind = _text(form, "kind")
-        expr = _text(form, "expression")
+        expr = _text(form, "expression")[:1000]
+        reason = _text(form, "reason")[:200]
+        # what the user typed stays in the form when the condition is refused
+        kept = {"criterion_kind": kind, "criterion_text": expr, "criterion_reason": reason}
+        if not expr:
+            expr = (
+                picker_expression(
+                    s, _text(form, "pick_variable"), _text(form, "pick_op"), _text(form, "pick_value")
+                )
+                or ""
+            )
         if kind not in ("include", "exclude") or not expr:
-            return {"criterion": "write a condition and choose include or exclude"}
-        s.population.append(CriterionChoice(kind, expr[:1000], _text(form, "reason")[:200]))
+            return {
+                "criterion": "write a condition (or pick a variable, an operator and a value) "
+                "and choose keep or exclude",
+                **kept,
+            }
+        s.population.append(CriterionChoice(kind, expr, reason))
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
             s.population.pop()
-            return {"criterion": self.words(s, f"error: {chk.spec_error}")}
+            return {"criterion": self.words(s, reworded_error(s, expr, chk.spec_error)), **kept}
         return {}
 
     # ------------------------------------------------------------------ analyses
