@@ -9,11 +9,11 @@ obstruct = 1), R reference (tests/reference/first_use.R: coxph of Yes versus No)
 from __future__ import annotations
 
 import csv
-from html import unescape as html_unescape
 import io
 import json
 import re
 import zipfile
+from html import unescape as html_unescape
 from pathlib import Path
 
 import pytest

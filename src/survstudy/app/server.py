@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from survstudy.app.criteria import OPERATORS
 from survstudy.app.security import (
     UPLOAD_FORMATS,
     AppConfig,
@@ -43,7 +44,6 @@ from survstudy.app.security import (
     safe_display_name,
     sniff_ok,
 )
-from survstudy.app.criteria import OPERATORS
 from survstudy.app.state import (
     TYPES,
     ColumnChoice,
@@ -454,7 +454,10 @@ class _App:
         if not expr:
             expr = (
                 picker_expression(
-                    s, _text(form, "pick_variable"), _text(form, "pick_op"), _text(form, "pick_value")
+                    s,
+                    _text(form, "pick_variable"),
+                    _text(form, "pick_op"),
+                    _text(form, "pick_value"),
                 )
                 or ""
             )
