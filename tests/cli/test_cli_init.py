@@ -133,10 +133,12 @@ DATA_FILES = sorted(
 #: cell error, and no other
 CELL_ERRORS = {
     "data_date_excel_serial_csv": "DATE-EXCEL-SERIAL",
+    "data_date_impossible": "DATE-UNPARSEABLE",
     "data_date_inconsistent": "DATE-UNPARSEABLE",
     "data_date_two_digit_year": "DATE-TWO-DIGIT-YEAR",
     "data_date_unparseable": "DATE-UNPARSEABLE",
     "data_id_duplicate": "ID-DUPLICATE",
+    "data_mixed_types": "MIXED-TYPES",
     "file_header_only": "NO-ROWS",
 }
 
@@ -252,3 +254,20 @@ def test_init_keeps_spss_and_stata_labels_in_code_order(
     ob = re.split(r"\n  (?=\S)", text[text.index("  obstruct:") :], maxsplit=1)[0]
     assert 'levels: ["No", "Yes"]' in ob  # code order: 0 = No first
     assert "# reference: No" in ob
+
+
+def test_one_stray_cell_does_not_make_a_number_a_category(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 item 12: one '56 years' among 40 ages is 'numeric except row 32', not a
+    category with 40 levels (row 32: the 31st patient under the header row)."""
+    lines = ["id,age"] + [f"P{i},{40 + i}" for i in range(1, 41)]
+    lines[31] = "P31,56 years"
+    data = tmp_path / "ages.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spec = tmp_path / "study.yaml"
+    run(["init", str(data), "--out", str(spec)], capsys)
+    text = spec.read_text("utf-8")
+    assert 'type: continuous   # numeric except row 32 ("56 years")' in text
+    _code, out, err = run(["validate", str(spec)], capsys)
+    assert "error: [MIXED-TYPES] ages.csv, row 32, column 'age'" in out + err

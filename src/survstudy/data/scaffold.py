@@ -73,11 +73,17 @@ def guess_columns(raw: RawTable, missing: Sequence[str] = ()) -> list[ColumnGues
     codes = frozenset({*DEFAULT_MISSING, *(m.casefold() for m in missing)})
     taken: set[str] = set()
     out = []
+    row_numbers = [int(r) for r in raw.row_numbers]
     for j, column in enumerate(raw.columns):
         cells = [rec[j] for rec in raw.records]
-        present = [c for c in cells if norm_text(c) is not None and norm_text(c) not in codes]
+        keep = [i for i, c in enumerate(cells) if norm_text(c) not in (None, *codes)]
+        present = [cells[i] for i in keep]
         name = _var_name(column, taken)
         g = _guess(column, name, present)
+        if g.type != "continuous":
+            mostly = _numeric_except(present, [row_numbers[i] for i in keep])
+            if mostly is not None and not _ID_NAME.search(column):
+                g = ColumnGuess(column, name, "continuous", note=mostly)
         order = raw.label_order.get(column)
         if order and g.type in ("categorical", "binary") and g.levels:
             # SPSS/Stata value labels: in the order of their codes, those present
@@ -140,6 +146,27 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
         "categorical",
         note=f"{len(distinct)} distinct values: group them into levels, or type: text",
     )
+
+
+def _is_number(cell: Any) -> bool:
+    return (isinstance(cell, int | float) and not isinstance(cell, bool)) or bool(
+        _NUMBER.match(str(cell).strip())
+    )
+
+
+def _numeric_except(present: list[Any], rows: list[int]) -> str | None:
+    """'numeric except row 31 ('56 years')' when all but one or two cells (at most one in
+    20) are numbers with more than 5 distinct values: one stray cell must not make a
+    number a category with a level per value."""
+    bad = [(r, c) for c, r in zip(present, rows, strict=True) if not _is_number(c)]
+    numbers = len(present) - len(bad)
+    if not bad or len(bad) > max(1, min(2, len(present) // 20)) or numbers < 3:
+        return None
+    distinct = {str(c).strip() for c in present if _is_number(c)}
+    if len(distinct) < min(5, numbers):
+        return None
+    where = ", ".join(f"row {r} ({json.dumps(str(c).strip(), ensure_ascii=False)})" for r, c in bad)
+    return f"numeric except {where}: correct the cell, or add the code to data.missing"
 
 
 _PROSE = re.compile(r"[,;:!?()]|\s-\s|/\s")
