@@ -124,6 +124,34 @@ def case_groups_text(clashes: Iterable[Sequence[str]]) -> str:
     return "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes)
 
 
+def merged_case_text(texts: Iterable[Any], level_map: dict[str, list[Any]]) -> str | None:
+    """CATEGORY-CASE 'merged': the text cells written in another case than the spec's level
+    (or its value) they were counted as, e.g. "'dead', 'DEAD' as 'Dead'"; None if none."""
+    exact: set[str] = set()
+    lookup: dict[str, str] = {}
+    for level, values in level_map.items():
+        for v in [level, *values]:
+            key = norm_text(v)
+            if key is not None:
+                exact.add(str(v).strip() if not isinstance(v, bool) else key)
+                lookup.setdefault(key, level)
+    merged: dict[str, set[str]] = {}
+    for cell in texts:
+        if not isinstance(cell, str):
+            continue
+        text = cell.strip()
+        key = norm_text(cell)
+        if not text or key is None or _NUMBER.match(key) or text in exact or key not in lookup:
+            continue
+        merged.setdefault(lookup[key], set()).add(text)
+    if not merged:
+        return None
+    return "; ".join(
+        f"{', '.join(repr(shown(x)) for x in sorted(vs))} as {shown(level)!r}"
+        for level, vs in merged.items()
+    )
+
+
 def ambiguity_evidence(first_dmy: int | None, first_mdy: int | None) -> tuple[str, int | None]:
     """DATE-AMBIGUOUS's wording: the row that can only be read one way, when only one way
     is possible somewhere in the column."""
@@ -459,6 +487,9 @@ def parse_categories(
             else:
                 out.append(None)
                 unknown.setdefault(shown(cell), []).append(r)
+        merged = None if sensitive else merged_case_text(cells, level_map)
+        if merged is not None:
+            issues.check("CATEGORY-CASE", "merged", {"merged": merged}, column=column)
         if unknown:
             parts = [
                 f"'{v}' ({format_rows(expand(rs) if expand else rs)})"

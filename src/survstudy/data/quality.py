@@ -294,6 +294,14 @@ CHECKS: dict[str, CheckKind] = {
                     "list the levels in the spec to merge them",
                 ),
             ),
+            (
+                "merged",
+                _t(
+                    "values written in another upper/lower case were counted as the level "
+                    "they match: {merged}",
+                    "correct the cells if they mean something else",
+                ),
+            ),
         ),
         _k(
             "EVENT-CODE",
