@@ -126,7 +126,20 @@ def run_study(
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
         provenance=prov,
-        methods=methods_facts(spec, cohort, prof, versions),
+        methods=methods_facts(
+            spec,
+            cohort,
+            prof,
+            versions,
+            used={
+                "firth": any(r.firth is not None for u in univariable.values() for r in u.rows)
+                or any(m.firth is not None for m in models),
+                "permutation": any(
+                    r.permutation is not None for u in univariable.values() for r in u.rows
+                )
+                or any(k.permutation is not None for k in km),
+            },
+        ),
         quality_issues=tuple(
             {
                 "code": r["code"],
