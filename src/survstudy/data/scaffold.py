@@ -134,9 +134,23 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
         return ColumnGuess(column, name, "identifier", note="unique codes: treated as identifier")
     if text_dates:
         return ColumnGuess(column, name, "date", note="some values are not dates: check")
-    if len(distinct) <= MAX_LEVELS:
-        kind = "binary" if len(distinct) == 2 else "categorical"
-        return ColumnGuess(column, name, kind, levels=tuple(distinct))
+    # one level per spelling up to case ('Dead', 'dead', 'DEAD' are one level; the data
+    # layer counts the others as it, with a CATEGORY-CASE note): the most frequent spelling
+    spellings: dict[str, list[str]] = {}
+    for t in texts:
+        spellings.setdefault(t.casefold(), []).append(t)
+    levels = sorted(
+        (
+            max(sorted(set(g)), key=lambda x, g=g: (g.count(x), x.istitle()))
+            for g in spellings.values()
+        ),
+        key=lambda s: (s.casefold(), s),
+    )
+    merged = sorted({t for g in spellings.values() for t in g} - set(levels))
+    if len(levels) <= MAX_LEVELS:
+        kind = "binary" if len(levels) == 2 else "categorical"
+        note = f"also written {', '.join(merged)}" if merged else ""
+        return ColumnGuess(column, name, kind, levels=tuple(levels), note=note)
     if unique:
         return ColumnGuess(column, name, "identifier", note="unique text: treated as identifier")
     # no levels listed: the spec validates as written (the levels are found in the data)
