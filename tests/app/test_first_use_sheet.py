@@ -152,3 +152,39 @@ def test_criterion_picker(flow: Flow) -> None:
     assert re.findall(r'class="count">(\d+) remain', r.text) == ["12", str(keep)]
     spec = flow.client.get("/endpoints").text
     assert "Operated before July 2006" in spec
+
+
+def test_endpoint_from_last_contact_and_vital_status(flow: Flow) -> None:
+    """Issue 15 item 4 in the app: start + last contact + Alive/Dead. Counted from the sheet
+    (csv module): events = patients with status Dead; the status agrees with the death
+    dates here, so no STATUS-DATE-CONFLICT."""
+    flow.upload("colon.csv", SHEET.read_bytes())
+    r = flow.save_columns(date_format="DMY")
+    assert r.url.path == "/endpoints", texts(r.text, "err")
+    r = flow.client.post(
+        "/endpoints",
+        data={
+            "csrf": flow.csrf,
+            "action": "add_endpoint",
+            "name": "OS",
+            "label": "Overall survival",
+            "form": "status",
+            "start": "surgery_date",
+            "end": "last_contact",
+            "status": "vital_status",
+            "event_values": "Dead",
+            "censored_values": "Alive",
+        },
+    )
+    assert texts(r.text, "err") == []
+    m = re.search(r'<tr id="ep-OS">(.*?)</tr>', r.text, re.S)
+    assert m is not None
+    n, ev, ce = re.findall(r'class="count[^"]*">(\d+)<', m.group(1))
+    dead = sum(row["vital_status"] == "Dead" for row in _rows())
+    assert (int(n), int(ev), int(ce)) == (12, dead, 12 - dead)
+    r = flow.run(survival=["OS"], landmarks="12")
+    assert r.url.path.startswith("/results/"), texts(r.text, "err")
+    run = r.url.path.rsplit("/", 1)[1]
+    spec = flow.client.get(f"/runs/{run}/download/study.yaml").text
+    assert "end: last_contact" in spec
+    assert "status: vital_status" in spec

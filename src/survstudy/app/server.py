@@ -381,7 +381,7 @@ class _App:
                 }
             flow = [st.to_dict() for st in c.flow]
         for e in s.endpoints:
-            cols = [e.start, *e.events, *e.censor, e.time, e.event]
+            cols = [e.start, e.end, *e.events, *e.censor, e.time, e.event, e.status]
             names = {c.name: c.column for c in s.columns}
             for col in cols:
                 if col is None:
@@ -413,7 +413,18 @@ class _App:
         columns = {c.column for c in s.visible()}
         form_kind = _text(form, "form") or "dates"
         ep = EndpointChoice(name=name, label=_text(form, "label") or name, form=form_kind)
-        if form_kind == "columns":
+        if form_kind == "status":
+            ep.start = _text(form, "start") or None
+            ep.end = _text(form, "end") or None
+            ep.status = _text(form, "status") or None
+            ep.event_values = _text(form, "event_values")
+            ep.censored_values = _text(form, "censored_values")
+            if ep.start not in dates or ep.end not in dates or ep.status not in columns:
+                return {
+                    "endpoint": "choose the start date, the last contact date and the vital "
+                    "status column"
+                }
+        elif form_kind == "columns":
             ep.time = _text(form, "time") or None
             ep.event = _text(form, "event") or None
             unit = _text(form, "time_unit")

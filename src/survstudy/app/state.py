@@ -66,8 +66,10 @@ class ColumnChoice:
 class EndpointChoice:
     name: str
     label: str
-    form: str = "dates"  # dates | columns
+    form: str = "dates"  # dates | columns | status (start + end date + vital status column)
     start: str | None = None
+    end: str | None = None
+    status: str | None = None
     events: list[str] = field(default_factory=list)
     censor: list[str] = field(default_factory=list)
     time: str | None = None
@@ -212,6 +214,17 @@ def reference_shown(c: ColumnChoice) -> str:
 
 def _endpoint(e: EndpointChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"label": e.label or e.name}
+    if e.form == "status":
+        out["start"] = e.start
+        out["end"] = e.end
+        out["status"] = e.status
+        ev, ce = parse_list(e.event_values), parse_list(e.censored_values)
+        if ev or ce:
+            out["event_codes"] = {
+                "event": [_level_value(x) for x in ev],
+                "censored": [_level_value(x) for x in ce],
+            }
+        return out
     if e.form == "columns":
         out["time"] = e.time
         out["time_unit"] = e.time_unit
