@@ -139,13 +139,7 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
     spellings: dict[str, list[str]] = {}
     for t in texts:
         spellings.setdefault(t.casefold(), []).append(t)
-    levels = sorted(
-        (
-            max(sorted(set(g)), key=lambda x, g=g: (g.count(x), x.istitle()))
-            for g in spellings.values()
-        ),
-        key=lambda s: (s.casefold(), s),
-    )
+    levels = sorted((_usual(g) for g in spellings.values()), key=lambda s: (s.casefold(), s))
     merged = sorted({t for g in spellings.values() for t in g} - set(levels))
     if len(levels) <= MAX_LEVELS:
         kind = "binary" if len(levels) == 2 else "categorical"
@@ -160,6 +154,15 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
         "categorical",
         note=f"{len(distinct)} distinct values: group them into levels, or type: text",
     )
+
+
+def _usual(spellings: list[str]) -> str:
+    """The most frequent of a value's spellings (ties: 'Dead' before 'DEAD' and 'dead')."""
+
+    def key(x: str) -> tuple[int, bool]:
+        return spellings.count(x), x.istitle()
+
+    return max(sorted(set(spellings)), key=key)
 
 
 def _is_number(cell: Any) -> bool:

@@ -25,17 +25,17 @@ def methods_facts(
     cohort: Cohort | DerivedCohort,
     prof: MethodsProfile,
     versions: dict[str, str],
-    used: dict[str, bool] | None = None,
+    applied_methods: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
     ``sentences`` are complete sentences on what the spec asked for (endpoint
     definitions, Table 1 summaries, HR scaling, multiplicity) for the report to
-    append to its paragraph. ``used`` says which conditional methods the run applied
+    append to its paragraph. ``applied_methods`` says which conditional methods the run applied
     (``firth``, ``permutation``): with the spec's ``auto`` option a method that was never
     needed is not described (``None``: describe what the spec allows).
     """
-    applied = {"firth": True, "permutation": True, **(used or {})}
+    applied = {"firth": True, "permutation": True, **(applied_methods or {})}
     a = spec.analyses
     sentences: list[str] = []
     used = set()

@@ -131,7 +131,7 @@ def run_study(
             cohort,
             prof,
             versions,
-            used={
+            applied_methods={
                 "firth": any(r.firth is not None for u in univariable.values() for r in u.rows)
                 or any(m.firth is not None for m in models),
                 "permutation": any(

@@ -195,7 +195,7 @@ def _rows(
         row = _cont_row(name, f"{ep.label} time", s.overall, cohort.unit, s.rows - s.known)
         # no rank test on follow-up times: censored and event times mixed compare nothing
         # (the survival analysis compares the groups)
-        return [_with_groups(src, row, s, test=False)] if grouped else [row]
+        return [_with_groups(src, row, s, with_test=False)] if grouped else [row]
     info = cohort.variables.get(name)
     if info is None:
         raise _unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
@@ -243,13 +243,13 @@ def _cont_row(
 
 
 def _with_groups(
-    src: Table1Summaries, row: Table1Row, s: ContinuousSummary, *, test: bool = True
+    src: Table1Summaries, row: Table1Row, s: ContinuousSummary, *, with_test: bool = True
 ) -> Table1Row:
     grows = [
         replace(_cont_row(row.variable, row.label, d, row.unit, 0), group=lev)
         for lev, d in zip(src.by_levels, s.groups, strict=True)
     ]
-    if not test:
+    if not with_test:
         return replace(row, groups=tuple(grows))
     assert s.test is not None
     test, p = s.test
