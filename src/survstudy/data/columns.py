@@ -125,8 +125,9 @@ def case_groups_text(clashes: Iterable[Sequence[str]]) -> str:
 
 
 def merged_case_text(texts: Iterable[Any], level_map: dict[str, list[Any]]) -> str | None:
-    """CATEGORY-CASE 'merged': the text cells written in another case than the spec's level
-    (or its value) they were counted as, e.g. "'dead', 'DEAD' as 'Dead'"; None if none."""
+    """CATEGORY-CASE 'merged': a value the data write in several cases ('Dead', 'dead',
+    'DEAD'), counted as one level; the spellings the spec does not list are named, e.g.
+    "'DEAD', 'dead' as 'Dead'". A value written one way throughout is no news; None."""
     exact: set[str] = set()
     lookup: dict[str, str] = {}
     for level, values in level_map.items():
@@ -135,15 +136,19 @@ def merged_case_text(texts: Iterable[Any], level_map: dict[str, list[Any]]) -> s
             if key is not None:
                 exact.add(str(v).strip() if not isinstance(v, bool) else key)
                 lookup.setdefault(key, level)
-    merged: dict[str, set[str]] = {}
+    seen: dict[str, set[str]] = {}
     for cell in texts:
         if not isinstance(cell, str):
             continue
         text = cell.strip()
         key = norm_text(cell)
-        if not text or key is None or _NUMBER.match(key) or text in exact or key not in lookup:
+        if not text or key is None or _NUMBER.match(key) or key not in lookup:
             continue
-        merged.setdefault(lookup[key], set()).add(text)
+        seen.setdefault(key, set()).add(text)
+    merged: dict[str, set[str]] = {}
+    for key, spellings in seen.items():
+        if len(spellings) > 1 and spellings - exact:
+            merged.setdefault(lookup[key], set()).update(spellings - exact)
     if not merged:
         return None
     return "; ".join(
