@@ -188,3 +188,44 @@ def test_endpoint_from_last_contact_and_vital_status(flow: Flow) -> None:
     spec = flow.client.get(f"/runs/{run}/download/study.yaml").text
     assert "end: last_contact" in spec
     assert "status: vital_status" in spec
+
+
+def test_reference_level_chosen_in_the_app(flow: Flow) -> None:
+    """Issue 15 item 8: the column page names each category's reference and lets the user
+    set it; the spec carries it and the Cox table compares against it."""
+    flow.upload("colon.csv", SHEET.read_bytes())
+    page = flow.client.get("/columns").text
+    # rx's levels as found (alphabetical): the first is the default reference
+    assert 'id="ref_rx">reference: Lev+5FU<' in page
+    i = flow.column_index(page, "rx")
+    form = flow.column_form(page)
+    form.update({f"levels_{i}": "Observation, Levamisole, Lev+5FU", f"reference_{i}": "Levamisole"})
+    form["next"] = "0"
+    page = flow.client.post("/columns", data=form).text
+    assert 'id="ref_rx">reference: Levamisole<' in page
+    r = flow.save_columns()
+    assert r.url.path == "/endpoints", texts(r.text, "err")
+    flow.endpoint_from_dates(
+        "OS", "Overall survival", "surgery_date", ["death_date"], ["last_contact"]
+    )
+    r = flow.run(survival=["OS"], factors=["rx"], landmarks="12")
+    assert r.url.path.startswith("/results/"), texts(r.text, "err")
+    run = r.url.path.rsplit("/", 1)[1]
+    res = json.loads(flow.client.get(f"/runs/{run}/download/results.json").text)
+    rows = [x for x in res["univariable"]["OS"] if x["variable"] == "rx"]
+    assert [x["level"] for x in rows if x["kind"] == "reference"] == ["Levamisole"]
+    assert "reference: Levamisole" in flow.client.get(f"/runs/{run}/download/study.yaml").text
+
+
+def test_one_stray_cell_is_said_at_upload(flow: Flow) -> None:
+    """Issue 15 item 12: one '56 years' among the ages: the column page says 'numeric
+    except row N' and keeps the column continuous (row: header = row 1)."""
+    lines = SHEET.read_text("utf-8").splitlines()
+    cells = lines[3].split(",")
+    age = lines[0].split(",").index("age")
+    cells[age] = "56 years"
+    lines[3] = ",".join(cells)
+    flow.upload("colon.csv", ("\n".join(lines) + "\n").encode())
+    page = flow.client.get("/columns").text
+    assert re.search(r'id="type_age">.*?value="continuous" selected', page, re.S)
+    assert 'numeric except row 4 ("56 years")' in html_unescape(page)

@@ -207,9 +207,14 @@ def reference_shown(c: ColumnChoice) -> str:
     from survstudy.spec.model import VariableSpec
 
     try:
-        return VariableSpec.model_validate(_variable(c)).reference_level() or ""
+        ref = VariableSpec.model_validate(_variable(c)).reference_level() or ""
     except ValidationError:
         return ""
+    if not ref and not c.reference and c.type == "categorical":
+        # levels found in the data, in the data layer's order (the guess lists them so)
+        found = parse_list(c.values_hint)
+        ref = found[0] if found else ""
+    return ref
 
 
 def _endpoint(e: EndpointChoice) -> dict[str, Any]:
