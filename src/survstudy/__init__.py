@@ -10,6 +10,7 @@ The Python API is here at the top level (:mod:`survstudy.api`)::
     import survstudy
     km = survstudy.kaplan_meier(df, "time", "status", by="arm")
     fit = survstudy.cox(df, "time", "status", ["age", "grade"], categorical=["grade"])
+    cif = survstudy.cumulative_incidence(df, "time", "status", by="arm", cause=1, competing=2)
     out = survstudy.Study.from_yaml("study.yaml").run()
 
 Names are imported on first use (PEP 562), so ``import survstudy`` and the command
@@ -27,11 +28,15 @@ from survstudy.errors import AnalysisError, DataError, SpecError, SurvstudyError
 if TYPE_CHECKING:
     from survstudy.api import (
         CoxFit,
+        CumulativeIncidenceFit,
+        FineGrayFit,
         KaplanMeierFit,
         LogRankTest,
         Study,
         StudyOutput,
         cox,
+        cumulative_incidence,
+        fine_gray,
         kaplan_meier,
         logrank,
     )
@@ -41,17 +46,23 @@ _LAZY = {
     "kaplan_meier": "survstudy.api",
     "logrank": "survstudy.api",
     "cox": "survstudy.api",
+    "cumulative_incidence": "survstudy.api",
+    "fine_gray": "survstudy.api",
     "Study": "survstudy.api",
     "StudyOutput": "survstudy.api",
     "KaplanMeierFit": "survstudy.api",
     "LogRankTest": "survstudy.api",
     "CoxFit": "survstudy.api",
+    "CumulativeIncidenceFit": "survstudy.api",
+    "FineGrayFit": "survstudy.api",
 }
 
 __all__ = [
     "AnalysisError",
     "CoxFit",
+    "CumulativeIncidenceFit",
     "DataError",
+    "FineGrayFit",
     "KaplanMeierFit",
     "LogRankTest",
     "SpecError",
@@ -60,6 +71,8 @@ __all__ = [
     "SurvstudyError",
     "__version__",
     "cox",
+    "cumulative_incidence",
+    "fine_gray",
     "kaplan_meier",
     "logrank",
 ]

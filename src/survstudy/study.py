@@ -1,14 +1,14 @@
 """One study run: a spec in, the results and (optionally) the report folder out.
 
 :func:`run_spec` is the one way a whole study is run — by ``survstudy run``,
-``survstudy demo``, the web app and (later) the Python API
-(``survstudy.Study(...).run()``). It builds the cohort (in memory, or derived where
+``survstudy demo``, the web app and the Python API (``survstudy.Study(...).run()``,
+whose ``write_report`` is :func:`write_run`, the writing half of a run). It builds the cohort (in memory, or derived where
 the data are by a DuckDB/Spark engine), computes every analysis of the spec
 (:func:`survstudy.pipeline.run_study`) and, given ``out``, writes the report folder
 (:func:`survstudy.report.build_bundle`, :func:`survstudy.report.write_report`).
 
 It sits above every other package (spec, data, engines, pipeline, report); only the
-front ends (``cli``, ``app``) import it.
+front ends (``cli``, ``app``, ``api``) import it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ __all__ = [
     "run_spec",
     "sql_readable",
     "study_rows",
+    "write_run",
 ]
 
 #: Every output format of the report folder.
@@ -62,6 +63,7 @@ def run_spec(
     spec: StudySpec | str | os.PathLike[str],
     *,
     cohort: Any = None,
+    raw: Any = None,
     profile: str | None = None,
     engine: str = "memory",
     engine_options: Mapping[str, Any] | None = None,
@@ -74,7 +76,10 @@ def run_spec(
     """Run the study ``spec`` (a :class:`~survstudy.spec.StudySpec`, or the path of its YAML).
 
     ``cohort``: an in-memory :class:`~survstudy.data.Cohort` already built (the app's
-    uploaded file); by default it is built from ``spec.data`` — in memory with
+    uploaded file); ``raw``: the patients' cells already read in memory
+    (:func:`~survstudy.data.readers.read_frame` of the Python API's DataFrame), from
+    which the cohort is built instead of ``spec.data``'s file; by default the cohort is
+    built from ``spec.data`` — in memory with
     ``engine="memory"``, or derived by ``engine`` (``duckdb``/``spark``, settings in
     ``engine_options``) where Parquet/CSV data are (:func:`study_rows`). ``profile``
     overrides ``analyses.methods``. With ``out``, the report folder is written there in
@@ -92,13 +97,17 @@ def run_spec(
         study = load_spec(spec if isinstance(spec, str) else Path(spec))
     report = progress or _noop
     out_dir = Path(out) if out is not None else None
+    if cohort is not None and raw is not None:
+        raise ValueError("give cohort or raw, not both")
+    in_memory = cohort is not None or raw is not None
     if inputs is None:
-        inputs = [p for p in (study.path, None if cohort is not None else study.data_path) if p]
+        inputs = [p for p in (study.path, None if in_memory else study.data_path) if p]
     input_paths = [Path(p) for p in inputs]
     if out_dir is not None:
         check_out_dir(out_dir, input_paths)
     report("reading the data", 0, 7)
-    with study_rows(study, engine, dict(engine_options or {}), cohort=cohort) as (c, eng):
+    options = dict(engine_options or {})
+    with study_rows(study, engine, options, cohort=cohort, raw=raw) as (c, eng):
         results = run_study(
             study,
             c,
@@ -109,8 +118,27 @@ def run_spec(
     if out_dir is None:
         return StudyRun(results)
     report("writing the report", 6, 7)
+    return write_run(results, out_dir, formats=formats, tiff=tiff, inputs=input_paths)
+
+
+def write_run(
+    results: StudyResults,
+    out: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ALL_FORMATS,
+    tiff: bool = False,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    option: str = "--out",
+) -> StudyRun:
+    """Write the report folder of computed ``results`` into ``out`` (the writing half of
+    :func:`run_spec`; the Python API's ``StudyOutput.write_report``). ``out`` must not be
+    or hold one of ``inputs`` (:func:`check_out_dir`; ``option`` names the setting in
+    the message)."""
     from survstudy.report import build_bundle, write_report
 
+    out_dir = Path(out)
+    input_paths = [Path(p) for p in inputs]
+    check_out_dir(out_dir, input_paths, option=option)
     bundle = build_bundle(results, tiff=tiff)
     written = write_report(bundle, out_dir, formats=formats, inputs=input_paths, tiff=tiff)
     return StudyRun(results, bundle, dict(written), out_dir)
@@ -118,12 +146,13 @@ def run_spec(
 
 @contextlib.contextmanager
 def study_rows(
-    study: Any, engine: str, options: dict[str, Any], *, cohort: Any = None
+    study: Any, engine: str, options: dict[str, Any], *, cohort: Any = None, raw: Any = None
 ) -> Iterator[tuple[Any, Any]]:
     """The cohort to analyse and the engine that reads it, for the ``with`` block.
 
     Without ``cohort`` this is :func:`survstudy.data.open_cohort` (in memory, or derived
-    where the data are by ``duckdb``/``spark``). ``cohort``: an in-memory cohort already
+    where the data are by ``duckdb``/``spark``; from ``raw``, cells already read in memory,
+    instead of the spec's file when given). ``cohort``: an in-memory cohort already
     built (the app's upload); with ``engine="memory"`` it is analysed as it is, otherwise
     it is written to a private temporary folder for the engine, removed afterwards (it
     holds patient-level data).
@@ -131,7 +160,7 @@ def study_rows(
     from survstudy.data import open_cohort
 
     if cohort is None:
-        with open_cohort(study, engine, options=options) as opened:
+        with open_cohort(study, engine, options=options, raw=raw) as opened:
             yield opened.cohort, opened.engine
         return
     if engine == "memory":
@@ -157,25 +186,26 @@ def default_out_dir(spec_path: Path) -> Path:
     return spec_path.resolve().parent / "out"
 
 
-def check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
+def check_out_dir(out: Path, inputs: Sequence[Path], *, option: str = "--out") -> None:
     """Refuse an output folder that is an input file or that holds an input file.
 
     Every output name is fixed (report.html, results.json, …) or derived from a
     sanitised label, so the only way to overwrite an input is for the input to sit
-    in the output folder; that is refused outright.
+    in the output folder; that is refused outright. ``option`` names the setting in
+    the messages ("choose another --out").
     """
     out_r = out.resolve()
     for p in inputs:
         p_r = p.resolve()
         if p_r == out_r:
             raise SurvstudyError(
-                f"the output folder '{out}' is an input file; choose another --out",
+                f"the output folder '{out}' is an input file; choose another {option}",
                 code="OUT-IS-INPUT",
             )
         if out_r == p_r.parent or out_r in p_r.parents:
             raise SurvstudyError(
                 f"the output folder '{out}' holds an input file ('{p.name}'); survstudy never "
-                "writes next to its inputs there. Choose another --out",
+                f"writes next to its inputs there. Choose another {option}",
                 code="OUT-HOLDS-INPUT",
             )
     if out_r.exists() and not out_r.is_dir():

@@ -16,7 +16,9 @@ import survstudy
 PUBLIC = [
     "AnalysisError",
     "CoxFit",
+    "CumulativeIncidenceFit",
     "DataError",
+    "FineGrayFit",
     "KaplanMeierFit",
     "LogRankTest",
     "SpecError",
@@ -25,6 +27,8 @@ PUBLIC = [
     "SurvstudyError",
     "__version__",
     "cox",
+    "cumulative_incidence",
+    "fine_gray",
     "kaplan_meier",
     "logrank",
 ]
@@ -86,6 +90,19 @@ def test_signatures_are_the_issue_contract() -> None:
         ("cluster", None),
         ("firth", False),
     ]
+    # the competing-risks calls begin as kaplan_meier and cox; the codes are keyword-only
+    # and cause and competing required (no default could be right)
+    assert head(survstudy.cumulative_incidence, 6) == head(survstudy.kaplan_meier, 6)
+    assert head(survstudy.fine_gray, 6) == head(survstudy.cox, 6)
+    for fn in (survstudy.cumulative_incidence, survstudy.fine_gray):
+        params = inspect.signature(fn).parameters
+        assert [
+            (params[k].kind, params[k].default) for k in ("cause", "competing", "censored")
+        ] == [
+            (inspect.Parameter.KEYWORD_ONLY, empty),
+            (inspect.Parameter.KEYWORD_ONLY, empty),
+            (inspect.Parameter.KEYWORD_ONLY, 0),
+        ]
     for fn in (survstudy.kaplan_meier, survstudy.logrank, survstudy.cox):
         extra = list(inspect.signature(fn).parameters.values())
         assert all(
@@ -93,9 +110,32 @@ def test_signatures_are_the_issue_contract() -> None:
             for p in extra
             if p.name in ("at", "permutation", "ph_test", "event_codes")
         )
+    for fn in (survstudy.cumulative_incidence, survstudy.fine_gray):
+        extra = list(inspect.signature(fn).parameters.values())[6:]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extra)
+    # issue 21 item 2: a missing value is an error unless the caller asks for the commands'
+    # dropping; ``missing`` is the last parameter of every call, keyword-only
+    for fn in (
+        survstudy.kaplan_meier,
+        survstudy.logrank,
+        survstudy.cox,
+        survstudy.cumulative_incidence,
+        survstudy.fine_gray,
+    ):
+        last = list(inspect.signature(fn).parameters.values())[-1]
+        assert (last.name, last.kind, last.default) == (
+            "missing",
+            inspect.Parameter.KEYWORD_ONLY,
+            "error",
+        ), fn.__name__
     for method in ("to_frame", "to_dict", "summary", "_repr_html_", "plot"):
-        assert callable(getattr(survstudy.KaplanMeierFit, method))
-        assert callable(getattr(survstudy.CoxFit, method))
+        for cls in (
+            survstudy.KaplanMeierFit,
+            survstudy.CoxFit,
+            survstudy.CumulativeIncidenceFit,
+            survstudy.FineGrayFit,
+        ):
+            assert callable(getattr(cls, method)), (cls.__name__, method)
     for method in ("from_yaml", "validate", "run"):
         assert callable(getattr(survstudy.Study, method))
     for attr in ("table1", "survival", "univariable", "multivariable", "write_report"):

@@ -20,6 +20,7 @@ import pytest
 from _api_cli import DATA, REF, as_json, cli_json
 
 import survstudy
+from survstudy.errors import DataError
 
 KM = json.loads((REF / "km_logrank.json").read_text(encoding="utf-8"))
 COX = json.loads((REF / "cox.json").read_text(encoding="utf-8"))
@@ -47,6 +48,16 @@ def table(name: str, tmp_path: Path) -> tuple[Path, pd.DataFrame]:
         path = tmp_path / "lung01.csv"
         d.to_csv(path, index=False)
     return path, read_csv(path)
+
+
+def same_rows_as_the_command(cli: dict[str, Any], call: Any) -> None:
+    """The calls below pass ``missing="drop"``, the command's handling of missing values
+    (lung's ph.ecog, wt.loss … are NA in some rows: left out and counted in n_dropped, R's
+    na.omit). Property: where the command dropped rows, the default ``missing="error"``
+    refuses the table instead of dropping them silently."""
+    if cli["n_dropped"]:
+        with pytest.raises(DataError, match=r"^\[MISSING-VALUE\] DataFrame, row \d+, column "):
+            call()
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -82,8 +93,13 @@ def test_kaplan_meier_equals_km_json(
         at=times,
         reverse=fx["reverse"],
         time_unit=unit,
+        missing="drop",
     )
-    assert as_json(fit.to_dict()) == cli_json(args, capsys)
+    cli = cli_json(args, capsys)
+    assert as_json(fit.to_dict()) == cli
+    same_rows_as_the_command(
+        cli, lambda: survstudy.kaplan_meier(df, fx["time"], fx["event"], by=fx["by"])
+    )
 
 
 def test_kaplan_meier_median_is_r_value() -> None:
@@ -129,8 +145,11 @@ def test_logrank_equals_logrank_json(
     code_ok = fx["statistic"] is not None
     if not code_ok:  # R refuses too (no events / one group): the same error, not a result
         pytest.skip("R gives no test here; the error is checked in test_errors.py")
-    test = survstudy.logrank(df, fx["time"], fx["event"], fx["by"], strata=fx["strata"], **w)
-    assert as_json(test.to_dict()) == cli_json(args, capsys)
+    lr_args = (df, fx["time"], fx["event"], fx["by"])
+    test = survstudy.logrank(*lr_args, strata=fx["strata"], **w, missing="drop")
+    cli = cli_json(args, capsys)
+    assert as_json(test.to_dict()) == cli
+    same_rows_as_the_command(cli, lambda: survstudy.logrank(*lr_args, strata=fx["strata"], **w))
 
 
 def test_logrank_statistic_is_r_value() -> None:
@@ -224,8 +243,9 @@ def test_cox_equals_cox_json(key: str, tmp_path: Path, capsys: pytest.CaptureFix
         + (["--ph-test"] if ph else []),
         capsys,
     )
-    fit = survstudy.cox(df, fx["time"], event, ph_test=ph, **kw)
+    fit = survstudy.cox(df, fx["time"], event, ph_test=ph, **kw, missing="drop")
     assert as_json(fit.to_dict()) == cli
+    same_rows_as_the_command(cli, lambda: survstudy.cox(df, fx["time"], event, **kw))
 
 
 def test_cox_coefficients_are_r_values() -> None:

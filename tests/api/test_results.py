@@ -109,6 +109,8 @@ def _frames(obj: Any) -> list[pd.DataFrame]:
     out = [obj.to_frame(), obj.glance()]
     if hasattr(obj, "survival_at"):
         out.append(obj.survival_at([100]))
+    if hasattr(obj, "cif_at"):
+        out += [obj.cif_at([100]), obj.tests()]
     return out
 
 
@@ -120,6 +122,13 @@ def test_every_frame_column_is_in_the_glossary() -> None:
         survstudy.kaplan_meier(df, "time", "status", by="trt"),
         survstudy.logrank(df, "time", "status", "trt", permutation="auto"),
         survstudy.cox(df, "time", "status", ["karno", "trt"], robust=True),
+    ]
+    bmt = pd.read_csv(DATA / "cr_bmt.csv")
+    cr = {"cause": 1, "competing": 2}
+    objs += [
+        survstudy.cumulative_incidence(bmt, "time", "status", **cr),
+        survstudy.cumulative_incidence(bmt, "time", "status", by="platelet", **cr),
+        survstudy.fine_gray(bmt, "time", "status", ["age", "platelet"], **cr),
     ]
     for obj in objs:
         for frame in _frames(obj):
@@ -204,7 +213,9 @@ def test_results_pickle() -> None:
 
 def test_polars_and_arrow_tables_give_the_pandas_result() -> None:
     """Identity: the same table as a pyarrow Table, a RecordBatch, an object with only the
-    Arrow stream protocol and (when installed) a polars DataFrame gives the pandas result."""
+    Arrow stream protocol, an object with only the dataframe interchange protocol
+    (``__dataframe__``) and (when installed) a polars DataFrame gives the pandas result;
+    the competing-risks calls too."""
     import pyarrow as pa
 
     df = pd.read_csv(DATA / "aml.csv")
@@ -215,7 +226,20 @@ def test_polars_and_arrow_tables_give_the_pandas_result() -> None:
         def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
             return table.__arrow_c_stream__(requested_schema)
 
-    for data in (table, table.to_batches()[0], Stream()):
+    class Interchange:
+        def __dataframe__(self, nan_as_null: bool = False, allow_copy: bool = True) -> Any:
+            return df.__dataframe__(nan_as_null=nan_as_null, allow_copy=allow_copy)
+
+    for data in (table, table.to_batches()[0], Stream(), Interchange()):
         assert survstudy.logrank(data, "time", "status", "maintained").to_dict() == want
     pl = pytest.importorskip("polars")
     assert survstudy.logrank(pl.from_pandas(df), "time", "status", "maintained").to_dict() == want
+    bmt = pd.read_csv(DATA / "cr_bmt.csv")
+    cr: dict[str, Any] = {"cause": 1, "competing": 2}
+    for call, args in (
+        (survstudy.cumulative_incidence, {"by": "platelet", "at": [1, 5]}),
+        (survstudy.fine_gray, {"covariates": ["age", "platelet"]}),
+    ):
+        want_cr = call(bmt, "time", "status", **args, **cr).to_dict()  # type: ignore[operator]
+        got = call(pl.from_pandas(bmt), "time", "status", **args, **cr).to_dict()  # type: ignore[operator]
+        assert got == want_cr

@@ -156,6 +156,38 @@ def test_write_report(gbsg_yaml: Any, tmp_path: Path) -> None:
         gbsg_yaml.write_report(GBSG.parent)
 
 
+def test_run_and_write_report_are_the_one_study_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Property of the design: Study.run() is survstudy.study.run_spec (the function of
+    ``survstudy run``, ``demo`` and the app), called once, with the user's table in memory;
+    write_report is its writing half, survstudy.study.write_run, on the same results."""
+    import survstudy.study as one_run
+
+    calls: list[dict[str, Any]] = []
+    real_run, real_write = one_run.run_spec, one_run.write_run
+
+    def spy_run(spec: Any, **kwargs: Any) -> Any:
+        calls.append({"what": "run", **kwargs})
+        return real_run(spec, **kwargs)
+
+    def spy_write(results: Any, out: Any, **kwargs: Any) -> Any:
+        calls.append({"what": "write", "results": results, **kwargs})
+        return real_write(results, out, **kwargs)
+
+    monkeypatch.setattr(one_run, "run_spec", spy_run)
+    monkeypatch.setattr(one_run, "write_run", spy_write)
+    spec, df = _bad_followup()
+    df.loc[2, "last_seen"] = "2021-03-01"  # patient c followed up: the study runs
+    out = survstudy.Study(spec, data=df).run()
+    assert [c["what"] for c in calls] == ["run"]
+    assert calls[0]["raw"] is not None
+    assert calls[0]["profile"] is None
+    out.write_report(tmp_path / "out", formats=("json",))
+    assert [c["what"] for c in calls] == ["run", "write"]
+    assert calls[1]["results"] is out.results
+
+
 def _bad_followup() -> tuple[dict[str, Any], pd.DataFrame]:
     spec = {
         "title": "Small",

@@ -271,3 +271,73 @@ def test_one_stray_cell_does_not_make_a_number_a_category(
     assert 'type: continuous   # numeric except row 32 ("56 years")' in text
     _code, out, err = run(["validate", str(spec)], capsys)
     assert "error: [MIXED-TYPES] ages.csv, row 32, column 'age'" in out + err
+
+
+PAIRS = (
+    "pid,age,rtime,recur,dtime,death,os_months,os_status\n"
+    "P1,50,100,1,300,1,9.8,1\n"
+    "P2,61,200,0,200,0,6.5,0\n"
+    "P3,70,150,0,400,1,13.1,1\n"
+    "P4,45,500,1,600,0,19.7,0\n"
+    "P5,66,120,0,120,0,3.9,0\n"
+)
+
+
+def test_init_proposes_endpoints_from_time_status_pairs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hand check (issue 17 item 6): rtime/recur, dtime/death and os_months/os_status are
+    proposed as endpoints and all three as a composite;
+    the spec validates and the composite counts the earliest event per patient."""
+    data = tmp_path / "d.csv"
+    data.write_text(PAIRS)
+    out = tmp_path / "s.yaml"
+    code, _, _ = run(["init", str(data), "--out", str(out)], capsys)
+    assert code == 0
+    spec = load_spec(out)
+    eps = {k: (v.time, v.event, v.time_unit) for k, v in spec.endpoints.items()}
+    assert eps == {
+        "RECUR": ("rtime", "recur", "days"),
+        "DEATH": ("dtime", "death", "days"),
+        "OS": ("os_months", "os_status", "months"),
+        "FIRST_EVENT": (["rtime", "dtime", "os_months"], ["recur", "death", "os_status"], "days"),
+    }
+    code, stdout, _ = run(["validate", str(out)], capsys)
+    assert code == 0
+    # events per patient: P1 yes, P2 no, P3 yes (death), P4 yes (relapse), P5 no
+    assert "endpoint FIRST_EVENT: 5 patients, 3 events" in stdout
+
+
+def test_init_proposes_joins_for_further_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hand check (issue 17 item 6): a second file with one row per id is a one-row table,
+    a third with repeated ids a rows: many table with a summary per column; the pair in the
+    one-row table becomes an endpoint; the spec validates."""
+    (tmp_path / "base.csv").write_text("pid,age\nP1,50\nP2,61\nP3,70\n")
+    (tmp_path / "outcome.csv").write_text("pid,rfs_days,rfs_status\nP2,300,0\nP1,200,1\nP3,150,1\n")
+    (tmp_path / "visits.csv").write_text(
+        "pid,visit_date,score\nP1,2020-06-01,3\nP1,2020-09-01,4\nP2,2020-05-01,5\n"
+    )
+    out = tmp_path / "s.yaml"
+    files = [str(tmp_path / f) for f in ("base.csv", "outcome.csv", "visits.csv")]
+    code, _, _ = run(["init", *files, "--out", str(out)], capsys)
+    assert code == 0
+    text = out.read_text()
+    assert "P1" not in text
+    assert "2020" not in text
+    spec = load_spec(out)
+    tables = {k: (t.path, t.rows) for k, t in spec.data.tables.items()}
+    assert tables == {"outcome": ("outcome.csv", "one"), "visits": ("visits.csv", "many")}
+    joined = {n: (v.from_table, v.summary) for n, v in spec.variables.items() if v.from_table}
+    assert joined == {
+        "rfs_days": ("outcome", None),
+        "rfs_status": ("outcome", None),
+        "visit_date": ("visits", "max"),
+        "score": ("visits", "last"),
+    }
+    assert (spec.endpoints["RFS"].time, spec.endpoints["RFS"].event) == ("rfs_days", "rfs_status")
+    code, stdout, _ = run(["validate", str(out)], capsys)
+    assert code == 0
+    assert "endpoint RFS: 3 patients, 2 events" in stdout
+    assert "[TABLE-NO-MATCH]" in stdout  # P3 has no visit

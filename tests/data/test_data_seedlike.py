@@ -67,7 +67,14 @@ def test_endpoints() -> None:
     assert cohort.endpoints["DFS"].n == 4  # S03 is de novo
     assert cohort.endpoints["DFS"].events == 4
     assert cohort.endpoints["PFS"].events == 2
-    assert [i.code for i in cohort.report.issues] == ["ENDPOINT-NOT-DERIVED", "MISSING"]
+    # IMMORTAL-TIME (issue 19): the univariable factor lm_within_3y of DFS is derived from
+    # lm_date, DFS's own event date, which is after DFS's start for the 4 patients with one
+    assert [i.code for i in cohort.report.issues] == [
+        "ENDPOINT-NOT-DERIVED",
+        "MISSING",
+        "IMMORTAL-TIME",
+    ]
+    assert "for 4 patient(s)" in cohort.report.issues[2].message
 
 
 def test_metadata_is_json_ready() -> None:

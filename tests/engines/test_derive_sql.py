@@ -614,3 +614,28 @@ def test_dates_written_day_month(
         },
     )
     assert_parity(spec, duck, tmp_path, strict=False)
+
+
+def test_names_differing_only_by_case_are_refused(duck: Any, tmp_path: Path) -> None:
+    """Identity (found on issue 17's rotterdam spec): a variable 'os_event' and the endpoint
+    column 'OS_event' would be one column to the SQL engine (DuckDB renamed the second and
+    read the variable back as the event); the SQL executor refuses, naming both, and the
+    memory executor keeps them apart."""
+    (tmp_path / "d.csv").write_text("id,t,e,x\n1,10,1,5\n2,20,0,6\n3,30,1,7\n")
+    doc = {
+        "data": {"path": "d.csv", "id": "id"},
+        "variables": {
+            "id": {"type": "identifier"},
+            "x": {"type": "continuous"},
+            "os_event": {"type": "continuous", "derive": "x * 100"},
+        },
+        "endpoints": {"OS": {"time": "t", "event": "e", "time_unit": "days"}},
+    }
+    spec = _spec(tmp_path, doc)
+    with pytest.raises(SpecError) as err:
+        derive_cohort(spec, duck, tmp_path / "sql")
+    assert err.value.code == "SPEC-ENGINE-UNSUPPORTED"
+    assert "('os_event', 'OS_event'" in str(err.value)
+    cohort = build_cohort(spec)
+    assert cohort.columns["OS_event"].tolist() == [1.0, 0.0, 1.0]
+    assert cohort.columns["os_event"].tolist() == [500.0, 600.0, 700.0]

@@ -33,12 +33,15 @@ def cell(table: Any, first: str, column: str, key: str = "variable") -> str:
 
 
 def test_table_order_and_ids(tables: dict[str, Any]) -> None:
-    """Property: Table 1, survival, one univariable table per endpoint, models, reconciliation."""
+    """Property: Table 1, survival, one univariable table per endpoint, models (each followed
+    by its PH sensitivity table when its global PH test has p < 0.05: GBSG's p = 0.0037 in R),
+    reconciliation."""
     assert list(tables) == [
         "table1",
         "survival",
         "univariable_RFS",
         "multivariable_Full_model",
+        "multivariable_Full_model_sensitivity",
         "reconciliation",
     ]
 
@@ -87,7 +90,9 @@ def test_multivariable_table_has_fit_summary_and_ph_notes(tables: dict[str, Any]
     assert "0.692" in foot
     assert "p = 0.004" in foot
     assert any("PH test p < 0.05" in n.message for n in t.notes)
-    assert {n.column for n in t.notes} == {"ph"}
+    # PH notes on the PH column; the spline test's notes (issue 22) on the non-linearity column
+    assert {n.column for n in t.notes if "PH test" in n.message} == {"ph"}
+    assert {n.column for n in t.notes if "non-linearity" in n.message} == {"nonlinear"}
 
 
 def test_results_json_table1_text_is_the_printed_statistic(tables: dict[str, Any]) -> None:

@@ -143,3 +143,27 @@ def test_draws_on_a_callers_axes(fx: ModuleType) -> None:
     assert plot.n_risk == ((12, 11, 8, 5, 3, 0),)
     with pytest.raises(ValueError, match="caller's axes"):
         save_figure(plot, "unused")
+
+
+def test_cif_figure_rises_from_zero_with_its_risk_table(tmp_path: Path) -> None:
+    """Hand calculation (Aalen–Johansen) on six patients, times 1..6, status 1, 2, 0, 1, 2, 0:
+    the event's curve is 0, then 1/6 from t = 1 and 1/6 + (4/6)(1/3) = 7/18 from t = 4; at
+    risk (event-free, under observation) at ticks 0, 2, 4, 6: 6, 5, 3, 1; censor marks at 3
+    and 6 on the curve; Gray's p as text."""
+    import numpy as np
+
+    from survstudy.plots import plot_cif
+    from survstudy.stats.competing import cumulative_incidence
+
+    res = cumulative_incidence([1, 2, 3, 4, 5, 6], [1, 2, 0, 1, 2, 0], causes=(1, 2))
+    plot = plot_cif([("All", res)], cause=1, ticks=[0, 2, 4, 6], gray_p=0.0421)
+    assert plot.n_risk == ((6, 5, 3, 1),)
+    curve, marks = plot.ax.get_lines()[:2]
+    np.testing.assert_allclose(curve.get_xdata(), [0, 1, 2, 3, 4, 5, 6])
+    want = [0, 1 / 6, 1 / 6, 1 / 6, 7 / 18, 7 / 18, 7 / 18]
+    np.testing.assert_allclose(curve.get_ydata(), want, rtol=1e-14)
+    np.testing.assert_allclose(marks.get_xdata(), [3, 6])
+    np.testing.assert_allclose(marks.get_ydata(), [1 / 6, 7 / 18], rtol=1e-14)
+    assert plot.ax.get_ylabel() == "Cumulative incidence"
+    root = _svg(tmp_path, plot)
+    assert "Gray's test p = 0.042" in _texts(root)

@@ -277,5 +277,45 @@ out$split <- list(call = "survSplit(Surv(time, status) ~ ., data = veteran, cut 
                              coef = unname(coef(fit_sp)), se = unname(sqrt(diag(vcov(fit_sp)))),
                              loglik = fit_sp$loglik))
 
+# ---------------------------------------------------------------- split sensitivity model
+# A GBSG model whose PH violations are all continuous (age, pgr, er; no categorical covariate
+# fails): each offending covariate gets one coefficient before and one after the median
+# follow-up (reverse Kaplan-Meier median of rfstime), by survSplit at that time.
+g3 <- gbsg; g3$age10 <- g3$age / 10; g3$size10 <- g3$size / 10
+g3$pgr100 <- g3$pgr / 100; g3$er100 <- g3$er / 100; g3$hormon_f <- factor(g3$hormon)
+m_cont <- coxph(Surv(rfstime, status) ~ hormon_f + age10 + size10 + nodes + pgr100 + er100, data = g3)
+z_cont <- cox.zph(m_cont)
+fu3 <- survfit(Surv(rfstime, 1 - status) ~ 1, data = g3)
+cut3 <- unname(summary(fu3)$table["median"])
+sp3 <- survSplit(Surv(rfstime, status) ~ ., data = g3, cut = cut3, episode = "tgroup")
+fit3 <- coxph(Surv(tstart, rfstime, status) ~ hormon_f + size10 + nodes + age10:strata(tgroup) +
+                pgr100:strata(tgroup) + er100:strata(tgroup), data = sp3)
+s3 <- summary(fit3)
+z3 <- cox.zph(fit3)
+out$split_sensitivity <- list(
+  call = paste(deparse(fit3$call), collapse = " "),
+  model_call = paste(deparse(m_cont$call), collapse = " "),
+  zph_terms = rownames(z_cont$table), zph_p = unname(z_cont$table[, "p"]),
+  cut_days = cut3, cut_call = "summary(survfit(Surv(rfstime, 1 - status) ~ 1))$table['median']",
+  terms = names(coef(fit3)), coef = unname(coef(fit3)), se = unname(sqrt(diag(vcov(fit3)))),
+  hr = unname(s3$conf.int[, "exp(coef)"]), lower = unname(s3$conf.int[, "lower .95"]),
+  upper = unname(s3$conf.int[, "upper .95"]), p = unname(s3$coefficients[, "Pr(>|z|)"]),
+  loglik = fit3$loglik,
+  split_zph_terms = rownames(z3$table), split_zph_chisq = unname(z3$table[, "chisq"]),
+  split_zph_df = unname(z3$table[, "df"]), split_zph_p = unname(z3$table[, "p"]))
+
+# ---------------------------------------------------------------- transform: log
+# the univariable model of log(nodes) (gbsg nodes >= 1) and the spline test on the log scale
+g2 <- gbsg; g2$lognodes <- log(g2$nodes)
+fit_log <- coxph(Surv(rfstime, status) ~ lognodes, data = g2)
+s_log <- summary(fit_log)
+out$log_nodes <- list(call = "coxph(Surv(rfstime, status) ~ log(nodes), data = gbsg)",
+                      coef = unname(coef(fit_log)), se = unname(sqrt(diag(vcov(fit_log)))),
+                      hr = unname(s_log$conf.int[, "exp(coef)"]),
+                      lower = unname(s_log$conf.int[, "lower .95"]),
+                      upper = unname(s_log$conf.int[, "upper .95"]),
+                      p = unname(s_log$coefficients[, "Pr(>|z|)"]))
+nonlin_case("gbsg_lognodes_uni", g2, "rfstime", "status", "lognodes", character(0), log(c(1, 3, 5, 10, 20)))
+
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null"),
            "tests/reference/reviewer.json")

@@ -41,3 +41,16 @@ def test_every_code_used_is_in_the_catalogue_and_the_readme() -> None:
     section = _section()
     missing = [code for code in CATALOGUE if f"`{code}`" not in section]
     assert missing == []
+
+
+def test_readme_issue17_examples_load() -> None:
+    """Identity: the README's examples of composite endpoints and joined tables are valid
+    spec text (the composite one completed with a data section)."""
+    blocks = re.findall(r"```yaml\n(.*?)```", _section(), re.S)
+    (composite,) = [b for b in blocks if "time: [rtime, dtime]" in b]
+    spec = load_spec_text("data: {path: d.csv}\n" + composite, file="README.md")
+    assert spec.endpoints["RFS"].time_parts() == ["rtime", "dtime"]
+    (tables,) = [b for b in blocks if "tables:" in b]
+    spec = load_spec_text(tables, file="README.md")
+    assert set(spec.data.tables) == {"outcome", "visits"}
+    assert spec.variables["last_visit"].summary == "max"

@@ -15,29 +15,40 @@ Public API (also at the top level, ``survstudy.kaplan_meier`` …)::
     km = kaplan_meier(df, "time", "status", by="arm")      # KaplanMeierFit
     lr = logrank(df, "time", "status", by="arm")           # LogRankTest
     fit = cox(df, "time", "status", ["age", "grade"], categorical=["grade"])   # CoxFit
+    cif = cumulative_incidence(df, "time", "status", by="arm", cause=1, competing=2)
+    fg = fine_gray(df, "time", "status", ["age", "arm"], cause=1, competing=2)
     km.to_frame(); km.to_dict(); km.summary(); km.plot()
     study = Study.from_yaml("study.yaml")                  # or Study(spec_dict, data=df)
     out = study.run()                                      # StudyOutput
     out.table1; out.survival; out.univariable; out.multivariable; out.write_report("out/")
 
-The competing-risks front ends (``cumulative_incidence``, ``fine_gray``) join here
-when ``survstudy cif`` and ``cox --fine-gray`` land: one module, ``competing.py``, with
-its names added to ``__all__`` below and in ``survstudy/__init__.py``.
+The competing-risks front ends (``cumulative_incidence``, ``fine_gray``: ``survstudy cif``
+and ``cox --cause/--competing --fine-gray``) are in ``competing.py``.
 """
 
 from __future__ import annotations
 
+from survstudy.api.competing import (
+    CumulativeIncidenceFit,
+    FineGrayFit,
+    cumulative_incidence,
+    fine_gray,
+)
 from survstudy.api.regression import CoxFit, cox
 from survstudy.api.study import Study, StudyOutput
 from survstudy.api.survival import KaplanMeierFit, LogRankTest, kaplan_meier, logrank
 
 __all__ = [
     "CoxFit",
+    "CumulativeIncidenceFit",
+    "FineGrayFit",
     "KaplanMeierFit",
     "LogRankTest",
     "Study",
     "StudyOutput",
     "cox",
+    "cumulative_incidence",
+    "fine_gray",
     "kaplan_meier",
     "logrank",
 ]

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["forest_axes", "km_axes"]
+__all__ = ["cif_axes", "forest_axes", "km_axes"]
 
 
 def _pyplot_figure() -> Any:
@@ -24,13 +24,7 @@ def km_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
     """Draw a :class:`~survstudy.api.survival.KaplanMeierFit`; return the Axes."""
     from survstudy.plots import plot_km
 
-    opts: dict[str, Any] = (
-        # ticks usual for the unit (12, 24, … months) and "Time (months)"
-        {"unit_label": fit.time_unit.capitalize()}
-        if fit.time_unit
-        # the unit is unknown: plain 1-2-5 ticks, the column name as the label
-        else {"unit_label": "time", "xlabel": fit.time}
-    )
+    opts = _time_axis(fit)
     opts |= {
         "legend": fit.by is not None,
         "legend_title": fit.by,
@@ -43,8 +37,36 @@ def km_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
     return plot_km(curves, ax=ax, **opts).ax
 
 
+def _time_axis(fit: Any) -> dict[str, Any]:
+    if fit.time_unit:
+        # ticks usual for the unit (12, 24, … months) and "Time (months)"
+        return {"unit_label": fit.time_unit.capitalize()}
+    # the unit is unknown: plain 1-2-5 ticks, the column name as the label
+    return {"unit_label": "time", "xlabel": fit.time}
+
+
+def cif_axes(fit: Any, ax: Any, cause: int, options: Mapping[str, Any]) -> Any:
+    """Draw the curves of ``cause`` (1 the event, 2 the competing event) of a
+    :class:`~survstudy.api.competing.CumulativeIncidenceFit`; return the Axes."""
+    from survstudy.plots import plot_cif
+
+    opts = _time_axis(fit)
+    what = "event" if cause == 1 else "competing event"
+    opts |= {
+        "legend": fit.by is not None,
+        "legend_title": fit.by,
+        "ylabel": f"Cumulative incidence of the {what}",
+    }
+    opts.update(options)
+    if ax is None:
+        opts.setdefault("figure_factory", _pyplot_figure())
+    curves = [("All" if level is None else str(level), res) for level, res in fit.curves]
+    return plot_cif(curves, cause=cause, ax=ax, **opts).ax
+
+
 def forest_axes(fit: Any, ax: Any, options: Mapping[str, Any]) -> Any:
-    """Draw the terms of a :class:`~survstudy.api.regression.CoxFit` as a forest plot; return the Axes.
+    """Draw the terms of a :class:`~survstudy.api.regression.CoxFit` (or a
+    :class:`~survstudy.api.competing.FineGrayFit`) as a forest plot; return the Axes.
 
     A categorical covariate is a bold heading with its reference level ("1 (reference)")
     and one row per other level; a numeric covariate is one row (HR per unit).

@@ -28,9 +28,11 @@ GLOSSARY: dict[str, str] = {
     "continuous, level, option, missing (Table 1)",
     "level": "the category of a categorical variable",
     "term": "the model term: a column name, or `column[level]` for a category",
+    "cause": "competing risks: `event` (the event of interest) or `competing` (a competing event)",
     # counts
     "n": "patients (rows) in the analysis, the group, or the category",
-    "events": "events observed",
+    "events": "events observed (competing risks: events of interest)",
+    "competing_events": "competing events observed",
     "censored": "patients censored",
     "n_read": "rows in the table",
     "n_dropped": "rows left out for a missing value in a used column",
@@ -45,13 +47,19 @@ GLOSSARY: dict[str, str] = {
     "n_missing": "missing values among the patients to whom the variable applies",
     # estimates
     "survival": "Kaplan–Meier estimate of S(time)",
-    "std_error": "standard error of the row's estimate (S(t), or `coef` for Cox rows)",
+    "cif": "Aalen–Johansen estimate of the cumulative incidence of `cause` at `time`",
+    "std_error": "standard error of the row's estimate (S(t), the cumulative incidence, or "
+    "`coef` for Cox and Fine–Gray rows)",
     "robust_std_error": "robust (sandwich) standard error of `coef`",
-    "conf_low": "lower confidence limit of the row's estimate (S(t), or `hr`)",
-    "conf_high": "upper confidence limit of the row's estimate (S(t), or `hr`)",
+    "naive_std_error": "model-based standard error of a Fine–Gray `coef` (`std_error` is the "
+    "sandwich)",
+    "conf_low": "lower confidence limit of the row's estimate (S(t), the cumulative "
+    "incidence, or `hr`)",
+    "conf_high": "upper confidence limit of the row's estimate (S(t), the cumulative "
+    "incidence, or `hr`)",
     "conf_level": "confidence level of the limits (0.95)",
     "coef": "log hazard ratio (per unit, or per `per` units on a scaled row)",
-    "hr": "hazard ratio, exp(coef)",
+    "hr": "hazard ratio, exp(coef) (Fine–Gray: the subdistribution hazard ratio)",
     "per": "the hazard ratio is per this many units of the variable",
     "unit": "the variable's unit",
     "reference": "the row is the reference category (HR 1)",

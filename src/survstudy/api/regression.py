@@ -16,7 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from survstudy.api._input import check_column_names, check_id, interval_starts, read_columns
+from survstudy.api._input import (
+    check_column_names,
+    check_id,
+    check_missing,
+    interval_starts,
+    read_columns,
+)
 from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -231,6 +237,7 @@ def cox(
     start: str | None = None,
     id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
+    missing: str = "error",
 ) -> CoxFit:
     """Fit a Cox proportional-hazards model, as ``survstudy cox`` and R's ``coxph``.
 
@@ -251,8 +258,10 @@ def cox(
     ``ph_test=True``: the ``cox.zph`` test (KM transform). ``start``: the entry-time column
     of ``(start, time]`` rows — time-dependent covariates or delayed entry, as
     ``coxph(Surv(start, stop, event) ~ …)``; ``id``: their patient column (intervals
-    checked; ``robust=True`` then clusters on the patient). Rows with a missing value in a
-    used column are left out (``n_dropped``). The event column as :func:`kaplan_meier`.
+    checked; ``robust=True`` then clusters on the patient). The event column and
+    ``missing`` as :func:`kaplan_meier` (the columns: time, event, ``start``, ``strata``,
+    the covariates, ``cluster``, ``id``; ``missing="drop"`` leaves the rows with a missing
+    value out, ``n_dropped``, as ``survstudy cox`` does).
 
     Raises :class:`~survstudy.errors.DataError` for the data (the command's messages) and
     :class:`~survstudy.errors.AnalysisError` when the model cannot be fitted (no events, a
@@ -276,6 +285,7 @@ def cox(
         start=start,
         id=id,
     )
+    check_missing(missing)
     if ties not in ("efron", "breslow"):
         raise AnalysisError(f"ties must be efron or breslow, not {ties!r}")
     if ci is not None and ci not in ("wald", "profile"):
@@ -304,7 +314,13 @@ def cox(
         if c not in cats:
             raise AnalysisError(f"reference {c}: not a categorical covariate")
     cols = read_columns(
-        data, time, event, others=[*covs, strata, cluster, start, id], event_codes=event_codes
+        data,
+        time,
+        event,
+        others=[start, strata, *covs, cluster, id],
+        event_codes=event_codes,
+        missing=missing,
+        command="survstudy cox",
     )
     design = cox_design(cols, covs, cats, refs)
     x, names, assign = design.x, design.names, design.assign

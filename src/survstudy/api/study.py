@@ -4,12 +4,11 @@
 ``Study.from_yaml("study.yaml")`` reads the spec and its data file as the commands do;
 ``Study(spec_dict, data=df)`` takes the spec as a mapping (the keys of ``study.yaml``)
 and the patients as an in-memory table, which is never written anywhere (it is read
-through :func:`survstudy.data.readers.read_frame`). :meth:`Study.run` builds the cohort
-(:func:`survstudy.data.open_cohort`, in memory) and computes every analysis of the spec
-(:func:`survstudy.pipeline.run_study`); :class:`StudyOutput` shows the results as
-DataFrames and writes the report folder (:func:`survstudy.report.write_report`).
-:func:`_run` and :meth:`StudyOutput.write_report` are the two places that call the
-pipeline and the report.
+through :func:`survstudy.data.readers.read_frame`). :meth:`Study.run` is the one study run of ``survstudy run``, ``demo`` and the app,
+:func:`survstudy.study.run_spec` (the cohort in memory, then every analysis of the spec);
+:class:`StudyOutput` shows the results as DataFrames and writes the report folder with
+:func:`survstudy.study.write_run`, the writing half of that run. Nothing here calls the
+pipeline or the report directly.
 """
 
 from __future__ import annotations
@@ -157,13 +156,11 @@ def _with_table_path(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _run(spec: StudySpec, raw: Any, profile: str | None) -> StudyResults:
-    """The study run: the cohort (the data layer's front door, in memory), then every
-    analysis (as ``survstudy run`` with ``--engine memory``)."""
-    from survstudy.data import open_cohort
-    from survstudy.pipeline import run_study
+    """The study run of ``survstudy run`` (:func:`survstudy.study.run_spec`, in memory),
+    on the spec's data file or on ``raw``, the user's table read in memory."""
+    from survstudy.study import run_spec
 
-    with open_cohort(spec, raw=raw) as handle:
-        return run_study(spec, handle.cohort, profile=profile, data_engine=handle.engine)
+    return run_spec(spec, raw=raw, profile=profile).results
 
 
 # --------------------------------------------------------------------------- validation
@@ -331,13 +328,17 @@ class StudyOutput:
         ``tables.xlsx``, ``results.json``, ``figures/*``) into ``out_dir``, as ``survstudy run
         --out``; return the files written. An output folder that is, or holds, the spec or
         the data file is refused."""
-        from survstudy.report import build_bundle, write_report
+        from survstudy.study import write_run
 
-        out = Path(out_dir)
-        _check_out_dir(out, list(self._inputs))
-        bundle = build_bundle(self.results, tiff=tiff)
-        written = write_report(bundle, out, formats=formats, inputs=self._inputs, tiff=tiff)
-        return list(written)
+        run = write_run(
+            self.results,
+            out_dir,
+            formats=formats,
+            tiff=tiff,
+            inputs=self._inputs,
+            option="folder",
+        )
+        return list(run.written)
 
     def _repr_html_(self) -> str:
         from survstudy.api._display import render_html
@@ -368,23 +369,3 @@ def _frame(rows: list[dict[str, Any]], drop: Sequence[str] = ()) -> pd.DataFrame
         if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             frame[c] = pd.to_numeric(frame[c], errors="coerce")
     return frame
-
-
-def _check_out_dir(out: Path, inputs: list[Path]) -> None:
-    """Refuse an output folder that is an input file or holds one (as ``survstudy run``)."""
-    from survstudy.errors import SurvstudyError
-
-    out_r = out.resolve()
-    for p in inputs:
-        p_r = p.resolve()
-        if p_r == out_r:
-            raise SurvstudyError(
-                f"the output folder '{out}' is an input file; choose another folder",
-                code="OUT-IS-INPUT",
-            )
-        if out_r == p_r.parent or out_r in p_r.parents:
-            raise SurvstudyError(
-                f"the output folder '{out}' holds an input file ('{p.name}'); survstudy never "
-                "writes next to its inputs there. Choose another folder",
-                code="OUT-HOLDS-INPUT",
-            )

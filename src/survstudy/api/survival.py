@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
-from survstudy.api._input import check_column_names, check_id, interval_starts, read_columns
+from survstudy.api._input import (
+    check_column_names,
+    check_id,
+    check_missing,
+    interval_starts,
+    read_columns,
+)
 from survstudy.errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -253,6 +259,7 @@ def kaplan_meier(
     time_unit: str | None = None,
     id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
+    missing: str = "error",
 ) -> KaplanMeierFit:
     """Kaplan–Meier estimate of survival, as ``survstudy km`` and R's ``survfit``.
 
@@ -265,8 +272,12 @@ def kaplan_meier(
     ``data``: a pandas DataFrame (or polars, a pyarrow Table, anything with
     ``__arrow_c_stream__``/``__dataframe__``); ``time``, ``event``, ``by``: column names.
     The event column holds 0/1 or true/false (or other values mapped by
-    ``event_codes={"event": [...], "censored": [...]}``). Rows with a missing time, event
-    or group are left out and counted (``n_dropped``). ``at``: times for
+    ``event_codes={"event": [...], "censored": [...]}``). ``missing``: a missing value
+    (empty, NA, NaN, None, ``pd.NA``, ``.``) in a column the call uses (time, event,
+    ``start``, ``by``, ``id``) raises :class:`~survstudy.errors.DataError` (MISSING-VALUE)
+    naming its row (1, 2, … in table order) and column and counting the rows with one
+    (``"error"``, the default); ``missing="drop"`` leaves those rows out and counts them
+    (``n_dropped``), as ``survstudy km`` does. ``at``: times for
     :meth:`KaplanMeierFit.survival_at` in ``to_dict()`` (``--at``); ``reverse``: the reverse
     Kaplan–Meier estimate of follow-up (``--reverse``); ``time_unit``: the unit of the time
     column, ``days``, ``weeks``, ``months`` or ``years`` (``--time-unit``: labels the
@@ -277,20 +288,29 @@ def kaplan_meier(
     ``--id``).
 
     Raises :class:`~survstudy.errors.DataError` (unknown column, bad event value, negative
-    time: the command's message) or :class:`~survstudy.errors.AnalysisError`.
+    time: the command's message; a missing value) or :class:`~survstudy.errors.AnalysisError`.
     """
     from survstudy.stats.km import CONF_TYPES, kaplan_meier_by
     from survstudy.stats.km import kaplan_meier as km_fit
 
     check_column_names(time=time, event=event, by=by, start=start, id=id)
     check_id(start, id)
+    check_missing(missing)
     if conf_type not in CONF_TYPES:
         raise AnalysisError(f"conf_type must be one of {', '.join(CONF_TYPES)}")
     units = ("days", "weeks", "months", "years")
     if time_unit is not None and time_unit not in units:
         raise AnalysisError(f"time_unit must be one of {', '.join(units)}")
     times = [float(t) for t in at] if at is not None else []
-    cols = read_columns(data, time, event, others=(by, start, id), event_codes=event_codes)
+    cols = read_columns(
+        data,
+        time,
+        event,
+        others=(start, by, id),
+        event_codes=event_codes,
+        missing=missing,
+        command="survstudy km",
+    )
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
     t0 = interval_starts(cols, time, event, start, id)
     if t0 is not None:
@@ -487,6 +507,7 @@ def logrank(
     start: str | None = None,
     id: str | None = None,
     event_codes: Mapping[str, Sequence[Any]] | None = None,
+    missing: str = "error",
 ) -> LogRankTest:
     """The log-rank test of ``by`` (k groups), as ``survstudy logrank`` and R's ``survdiff``.
 
@@ -502,12 +523,14 @@ def logrank(
     Monte-Carlo). ``start``/``id``: ``(start, time]`` rows (``--start``, ``--id``), for a
     group that changes over a patient's follow-up: the Mantel–Byar test (R: the score test
     of ``coxph(Surv(start, stop, event) ~ group, ties = "exact")``). Columns, events and
-    missing values as :func:`kaplan_meier`.
+    ``missing`` as :func:`kaplan_meier` (the columns: time, event, ``start``, ``by``,
+    ``strata``, ``id``; ``missing="drop"`` as ``survstudy logrank``).
     """
     from survstudy.stats.logrank import WEIGHTS, logrank_test
 
     check_column_names(time=time, event=event, by=by, strata=strata, start=start, id=id)
     check_id(start, id)
+    check_missing(missing)
     if start is not None and permutation is not None:
         raise AnalysisError(
             "permutation is not available with start: permuting group labels of interval "
@@ -521,7 +544,15 @@ def logrank(
         raise AnalysisError("permutation must be auto, exact or monte-carlo")
     if permutation is not None and weights != "logrank":
         raise AnalysisError("the permutation test uses log-rank scores: leave weights='logrank'")
-    cols = read_columns(data, time, event, others=(by, strata, start, id), event_codes=event_codes)
+    cols = read_columns(
+        data,
+        time,
+        event,
+        others=(start, by, strata, id),
+        event_codes=event_codes,
+        missing=missing,
+        command="survstudy logrank",
+    )
     codes, levels = cols.factor(by)
     st = None if strata is None else cols.factor(strata)[0]
     t0 = interval_starts(cols, time, event, start, id)

@@ -72,6 +72,13 @@ _DOWNLOAD_TYPES = {
 }
 # matplotlib and the report writers are not thread-safe: one run at a time.
 _RUN_LOCK = threading.Lock()
+#: the treatment comparison's choices in the analyses form (value -> text)
+TE_METHODS = {
+    "weighting-ATE": "weighting, ATE (stabilised inverse-probability weights)",
+    "weighting-ATT": "weighting, ATT (effect in the treated)",
+    "weighting-overlap": "weighting, overlap weights",
+    "matching": "1:1 matching on the logit, caliper 0.2 SD (ATT)",
+}
 
 
 class _Forbidden(Exception):
@@ -515,6 +522,15 @@ class _App:
             a.km_by = by if by in valid else ""
             m = _text(form, "methods")
             a.methods = m if m in ("standard", "spss") else "standard"
+            tr = _text(form, "treatment")
+            a.treatment = tr if tr in valid else ""
+            a.confounders = [
+                v for v in form.getlist("confounders") if v in valid and v != a.treatment
+            ]
+            tm = _text(form, "te_method")
+            a.te_method = tm if tm in TE_METHODS else "weighting-ATE"
+            if a.treatment and not a.confounders:
+                errors.append("treatment comparison: choose the confounders (at least one)")
             a.saved = True
             try:
                 parse_numbers(a.landmarks)
@@ -536,6 +552,7 @@ class _App:
             step="analyses",
             candidates=candidates,
             categorical=categorical,
+            te_methods=TE_METHODS,
             errors=errors,
         )
 

@@ -96,6 +96,9 @@ class AnalysisChoice:
     covariates: list[str] = field(default_factory=list)
     km_by: str = ""
     methods: str = "standard"
+    treatment: str = ""  # a two-level variable: propensity-score comparison (issue 20)
+    confounders: list[str] = field(default_factory=list)
+    te_method: str = "weighting-ATE"  # weighting-ATE | weighting-ATT | weighting-overlap | matching
     saved: bool = False
 
 
@@ -290,6 +293,20 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
         an["km"] = [{"endpoint": ep} for ep in survival]
         if by:
             an["km"] += [{"endpoint": ep, "by": by} for ep in survival]
+        confounders = [f for f in a.confounders if f in valid and f != a.treatment]
+        if a.treatment in valid and confounders:
+            method, _, estimand = a.te_method.partition("-")
+            an["treatment_effect"] = [
+                {
+                    "name": f"{a.treatment} ({ep})",
+                    "endpoint": ep,
+                    "treatment": a.treatment,
+                    "confounders": confounders,
+                    "method": "matching" if method == "matching" else "weighting",
+                    **({"estimand": estimand} if method == "weighting" and estimand else {}),
+                }
+                for ep in survival
+            ]
     spec["analyses"] = an
     return spec
 

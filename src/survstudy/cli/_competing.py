@@ -1,144 +1,20 @@
 """Competing-risks options shared by ``survstudy cif`` and ``survstudy cox``.
 
-``--cause``, ``--competing`` and ``--censored`` are comma-separated lists of the values
-of the event column: the event of interest, a competing event, a censoring. Values are
-compared as the column reader normalises them (numbers as numbers, so ``1`` matches
-``1``, ``1.0`` and ``"1"``; text stripped). A row whose value is in none of the three
-lists is an error naming the row; a value in two lists is an error.
-
-Codes after mapping: 0 = censored, 1 = the event, 2 = a competing event.
+The codes of the event column (``--cause``, ``--competing``, ``--censored``) are read by
+:mod:`survstudy.data.status_codes`, which the Python API shares; here only ``--at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from survstudy.errors import AnalysisError
 
-import numpy as np
-from numpy.typing import NDArray
-
-from survstudy.errors import AnalysisError, DataError
-
-__all__ = ["EventCodes", "event_codes", "parse_times", "status_from_cells", "status_from_values"]
-
-
-def _level(v: Any) -> Any:
-    from survstudy.data.quick import level_value
-
-    return level_value(v)
-
-
-@dataclass(frozen=True)
-class EventCodes:
-    """The three lists of values, normalised (module docstring)."""
-
-    cause: tuple[Any, ...]
-    competing: tuple[Any, ...]
-    censored: tuple[Any, ...]
-
-    def lookup(self) -> dict[Any, int]:
-        out: dict[Any, int] = {}
-        for code, values in ((1, self.cause), (2, self.competing), (0, self.censored)):
-            for v in values:
-                out[v] = code
-        return out
-
-    def describe(self) -> str:
-        def show(vals: tuple[Any, ...]) -> str:
-            return ", ".join(str(v) for v in vals)
-
-        return (
-            f"--cause {show(self.cause)}, --competing {show(self.competing)}, "
-            f"--censored {show(self.censored)}"
-        )
-
-    def to_dict(self) -> dict[str, list[Any]]:
-        return {
-            "cause": list(self.cause),
-            "competing": list(self.competing),
-            "censored": list(self.censored),
-        }
-
-
-def _split(text: str | None) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else []
-
-
-def event_codes(cause: str | None, competing: str | None, censored: str | None) -> EventCodes:
-    """Parse the three options; :class:`AnalysisError` for an empty list or a value in two."""
-    lists: dict[str, list[Any]] = {}
-    for name, text in (("--cause", cause), ("--competing", competing), ("--censored", censored)):
-        vals = [_level(v) for v in _split(text)]
-        if not vals:
-            raise AnalysisError(f"{name} needs at least one value of the event column")
-        lists[name] = list(dict.fromkeys(vals))
-    seen: dict[Any, str] = {}
-    for name, vals in lists.items():
-        for v in vals:
-            if v in seen:
-                raise AnalysisError(f"the value {v!r} is given with both {seen[v]} and {name}")
-            seen[v] = name
-    return EventCodes(
-        cause=tuple(lists["--cause"]),
-        competing=tuple(lists["--competing"]),
-        censored=tuple(lists["--censored"]),
-    )
-
-
-def status_from_values(
-    values: Sequence[Any],
-    rows: Sequence[int] | NDArray[np.integer[Any]],
-    codes: EventCodes,
-    *,
-    file: str,
-    column: str,
-) -> NDArray[np.int8]:
-    """0/1/2 per row from the event column's (normalised) values; :class:`DataError`
-    naming the first row whose value is in none of the lists."""
-    table = codes.lookup()
-    out = np.fromiter((table.get(v, -1) for v in values), dtype=np.int8, count=len(values))
-    bad = np.flatnonzero(out < 0)
-    if bad.size:
-        i = int(bad[0])
-        raise DataError(
-            f"the event value is none of the codes given ({codes.describe()})",
-            file=file,
-            row=int(rows[i]),
-            column=column,
-            value=values[i],
-            rule="EVENT-CODE",
-        )
-    return out
-
-
-def status_from_cells(cells: Any, codes: EventCodes, *, file: str, column: str) -> NDArray[np.int8]:
-    """:func:`status_from_values` on a column of cells, decided once per distinct value
-    (a status column holds a handful of codes however many rows it has)."""
-    from survstudy.data.quick import level_value
-
-    d = cells.distinct
-    table = codes.lookup()
-    values = [level_value(v) for v in d.values]
-    per = np.fromiter((table.get(v, -1) for v in values), dtype=np.int8, count=len(values))
-    bad = np.flatnonzero(per < 0)
-    if bad.size:
-        k = min((int(j) for j in bad), key=lambda j: d.first_rows[j])
-        raise DataError(
-            f"the event value is none of the codes given ({codes.describe()})",
-            file=file,
-            row=int(d.first_rows[k]),
-            column=column,
-            value=values[k],
-            rule="EVENT-CODE",
-        )
-    return per[d.inverse]
+__all__ = ["parse_times"]
 
 
 def parse_times(at: str | None, option: str = "--at") -> list[float]:
     """``"12, 36,60"`` -> ``[12.0, 36.0, 60.0]``; :class:`AnalysisError` for a non-number."""
     out = []
-    for part in _split(at):
+    for part in [c.strip() for c in at.split(",") if c.strip()] if at else []:
         try:
             out.append(float(part))
         except ValueError:

@@ -25,9 +25,6 @@ from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spa
 from survstudy.cli.main import app
 from survstudy.errors import AnalysisError, DataError
 
-EVENT, COMPETING = 1, 2
-_NAMES = {EVENT: "the event", COMPETING: "the competing event"}
-
 
 @app.command()
 def cif(
@@ -65,7 +62,8 @@ def cif(
     """Cumulative incidence (Aalen–Johansen, cmprsk's variance) with competing risks, and
     Gray's test across the --by groups."""
     engine_opt = with_spark_master(engine_opt, spark_master)
-    from survstudy.cli._competing import event_codes, parse_times
+    from survstudy.cli._competing import parse_times
+    from survstudy.data.status_codes import event_codes
     from survstudy.stats.competing import CONF_TYPES
 
     if conf_type not in CONF_TYPES:
@@ -96,8 +94,8 @@ def _from_memory(
 ) -> dict[str, Any]:
     import numpy as np
 
-    from survstudy.cli._competing import status_from_cells
     from survstudy.data.quick import load_columns
+    from survstudy.data.status_codes import status_from_cells
 
     cols = load_columns(file, time, None, others=(event, by, strata))
     status = status_from_cells(cols.cells[event], codes, file=cols.file, column=event)
@@ -177,102 +175,25 @@ def _analyse(
     *,
     with_table: bool = False,
 ) -> dict[str, Any]:
-    from survstudy.stats import StatWarning
-    from survstudy.stats.competing import cumulative_incidence_by, gray_tests
+    """The analysis (:func:`survstudy.stats.competing.cif_analysis`, shared with the Python
+    API's ``cumulative_incidence``) as the command's JSON object."""
+    from survstudy.stats.competing import cif_analysis
 
-    t, status, g, levels, w = (
+    res = cif_analysis(
         data["time"],
         data["status"],
         data["group"],
         data["levels"],
-        data["weights"],
-    )
-    if t.size == 0:
-        raise AnalysisError("no rows left to analyse (every row has a missing value)")
-    fits = cumulative_incidence_by(
-        t,
-        status,
-        g,
-        levels,
-        causes=(EVENT, COMPETING),
+        by=by,
+        at=times,
         conf_type=conf_type,
         conf_level=conf_level,
-        weights=w,
-        cause_names=_NAMES,
+        strata=data["strata"],
+        weights=data["weights"],
+        n_read=data["n_read"],
+        n_dropped=data["n_dropped"],
     )
-    warns: list[StatWarning] = []
-    groups = []
-    for level, res in fits:
-        at_e = res.at(times, EVENT)
-        at_c = res.at(times, COMPETING)
-        warns += res.warnings
-        warns += res.few_at_risk(at_e, level)
-        entry: dict[str, Any] = {
-            "group": level,
-            "n": res.n,
-            "events": res.events(EVENT),
-            "competing_events": res.events(COMPETING),
-            "censored": float(res.n_censor.sum()),
-            "at": at_e.to_records(),
-            "competing_at": at_c.to_records(),
-        }
-        if with_table:
-            # the curves at each time with a failure of either kind (the text table)
-            ev, co = res.to_records(EVENT), res.to_records(COMPETING)
-            entry["table"] = [
-                (a, b) for a, b in zip(ev, co, strict=True) if a["n_event"] or b["n_event"]
-            ]
-        groups.append(entry)
-    gray: dict[int, Any] = {}
-    if by is not None and len(fits) >= 2:
-        present = [c for c in (EVENT, COMPETING) if any(r.events(c) > 0 for _, r in fits)]
-        for c in (EVENT, COMPETING):
-            if c not in present:
-                warns.append(
-                    StatWarning(
-                        "NO-EVENTS",
-                        f"Gray's test for {_NAMES[c]} cannot be computed: there are none",
-                        {"cause": c},
-                    )
-                )
-        if present:
-            tests = gray_tests(t, status, g, causes=present, strata=data["strata"], weights=w)
-            for c, res_g in tests.items():
-                warns += res_g.warnings
-                gray[c] = {
-                    "statistic": res_g.to_dict()["statistic"],
-                    "df": res_g.df,
-                    "p_value": res_g.to_dict()["p_value"],
-                    "stratified": res_g.stratified,
-                    "rho": res_g.rho,
-                }
-    elif by is not None:
-        warns.append(
-            StatWarning(
-                "ONE-GROUP",
-                f"{by} has a single level among the analysed rows: no Gray's test",
-                {"group": by},
-            )
-        )
-    return {
-        "conf_type": conf_type,
-        "conf_level": conf_level,
-        "n_read": data["n_read"],
-        "n_dropped": data["n_dropped"],
-        "groups": groups,
-        "gray": gray.get(EVENT),
-        "gray_competing": gray.get(COMPETING),
-        "warnings": [_warning(w) for w in warns],
-    }
-
-
-def _warning(w: Any) -> dict[str, Any]:
-    d: dict[str, Any] = w.to_dict()
-    # context values must be JSON (group levels are numbers or text already)
-    d["context"] = {
-        k: v for k, v in d["context"].items() if v is None or isinstance(v, (str, int, float))
-    }
-    return d
+    return res.to_dict(with_table=with_table)
 
 
 def _fmt(x: Any, digits: int = 4) -> str:

@@ -232,8 +232,8 @@ def cox(
         return
     status = None
     if competing_risks:
-        from survstudy.cli._competing import event_codes as cr_codes
-        from survstudy.cli._competing import status_from_cells
+        from survstudy.data.status_codes import event_codes as cr_codes
+        from survstudy.data.status_codes import status_from_cells
 
         if event_codes is not None:
             raise AnalysisError(

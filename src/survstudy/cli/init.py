@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,13 @@ from survstudy.errors import SpecError
 
 @app.command()
 def init(
-    data: Annotated[Path, typer.Argument(help="The data file (CSV, XLSX, SAV, DTA, Parquet).")],
+    data: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The data file (CSV, XLSX, SAV, DTA, Parquet); further files (one per form, "
+            "one row per visit) are proposed as tables joined on the id (data.tables)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Where to write the spec.")] = Path(
         "study.yaml"
     ),
@@ -28,18 +35,43 @@ def init(
 ) -> None:
     """Read a data file and write a commented study spec with guessed types, for you to edit."""
     from survstudy.data.readers import read_raw
-    from survstudy.data.scaffold import guess_columns, relative_data_path, render_spec
+    from survstudy.data.scaffold import (
+        JoinedTable,
+        guess_columns,
+        joined_table,
+        relative_data_path,
+        render_spec,
+    )
 
     if out.exists() and not force:
         raise SpecError(
             "the spec file already exists", file=str(out), code="SPEC-EXISTS", hint="use --force"
         )
-    if out.resolve() == data.resolve():
+    if any(out.resolve() == d.resolve() for d in data):
         raise SpecError("refusing to overwrite the data file", file=str(out), code="SPEC-EXISTS")
+    main, *others = data
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
-    raw = read_raw(data, sheet=sheet_arg, header_row=header_row)
+    raw = read_raw(main, sheet=sheet_arg, header_row=header_row)
     guesses = guess_columns(raw)
-    text = render_spec(raw, relative_data_path(data, out), guesses)
+    ids = [g.column for g in guesses if g.type == "identifier"]
+    taken = {g.name for g in guesses}
+    tables: list[JoinedTable] = []
+    for other in others:
+        name = re.sub(r"[^0-9A-Za-z_]+", "_", other.stem).strip("_").lower() or "table"
+        if name[0].isdigit():
+            name = f"t_{name}"
+        while name in {t.name for t in tables}:
+            name += "_2"
+        tables.append(
+            joined_table(
+                read_raw(other),
+                name,
+                relative_data_path(other, out),
+                ids[0] if ids else None,
+                taken,
+            )
+        )
+    text = render_spec(raw, relative_data_path(main, out), guesses, tables)
     if sheet is not None:
         path_line = next(ln for ln in text.splitlines() if ln.startswith("  path: "))
         sheet_text = str(sheet_arg) if isinstance(sheet_arg, int) else f'"{sheet_arg}"'

@@ -385,7 +385,29 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     label = ep.label or name
     if not ep.from_dates:
         unit = ep.time_unit or spec.units.time
-        return f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+        if not ep.composite:  # (the single form's wording is unchanged since issue 3)
+            if not spec.is_derived(str(ep.time)):
+                return (
+                    f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
+                )
+            var = spec.variables[str(ep.time)]
+            what = "the derived variable" if var.derive is not None else "the variable"
+            if var.from_table is not None:
+                what += f" (table {var.from_table})"
+            text = f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'"
+            if ep.horizon:
+                text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+            return text + "."
+        parts = " and ".join(
+            f"'{e}' (time '{t}')" for t, e in zip(ep.time_parts(), ep.event_parts(), strict=True)
+        )
+        text = (
+            f"{label}: the earliest time ({unit}) among the components whose event "
+            f"happened, {parts}; without an event, censored at the latest component time"
+        )
+        if ep.horizon:
+            text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
+        return text + "."
     if ep.from_status:
         codes = ep.event_codes
         event = " or ".join(str(v) for v in codes.event) if codes else "1/true"
@@ -425,12 +447,14 @@ def spec_columns(spec: StudySpec) -> list[str]:
     if spec.data.id is not None:
         out.append(spec.data.id)
     for name, var in spec.variables.items():
-        if var.derive is not None:
+        if var.derive is not None or var.from_table is not None:
             continue
         if var.type == "multiselect" and var.options is not None:
             out.extend(var.options.values())
         else:
             out.append(var.column or name)
     for ep in spec.endpoints.values():
-        out.extend(c for c in (ep.time, ep.event, ep.status) if c is not None)
+        out.extend(c for c in (*ep.time_parts(), *ep.event_parts()) if not spec.is_derived(c))
+        if ep.status is not None:
+            out.append(ep.status)
     return list(dict.fromkeys(out))

@@ -33,7 +33,8 @@ engine's untyped view), so that the typing rules see what the in-memory reader g
 columns keep their types (numbers match codes by value, booleans as true/false).
 
 Not translated (a :class:`~survstudy.errors.SpecError` with code
-``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): Excel, SPSS and
+``SPEC-ENGINE-UNSUPPORTED`` says to use ``--engine memory``): joined tables
+(``data.tables``); derived-table columns that differ only by case; Excel, SPSS and
 Stata files; CSV options ``header_row``, ``encoding``, ``decimal: ","``; CSV files
 with blank lines (their row numbers would shift) and several CSV files as one data
 set; dates written as text other than ``YYYY-MM-DD`` (also with ``/`` or ``.``)
@@ -961,8 +962,24 @@ class SqlRun:
             file=chk.file,
         )
 
+    def check_names(self) -> None:
+        """The derived table's columns must differ by more than case: SQL engines do not
+        tell ``os_event`` from ``OS_event`` (the second would be renamed, and read back as
+        the first)."""
+        names = ["row", *(o.column for o in self.plan.outputs)]
+        names += [applicable_column(n) for n, v in self.spec.variables.items() if v.applicable_when]
+        seen: dict[str, str] = {}
+        for n in names:
+            other = seen.setdefault(n.casefold(), n)
+            if other != n:
+                raise unsupported(
+                    f"two columns of the derived table that differ only by case ('{other}', "
+                    f"'{n}': rename the variable)"
+                )
+
     def derive_all(self, out_dir: str | os.PathLike[str], strict: bool) -> DerivedCohort:
         plan, spec = self.plan, self.spec
+        self.check_names()
         self.open_source()
         for step in plan.steps:
             step.sql(self)

@@ -54,8 +54,8 @@ A new rule is one entry here, never one per executor. Examples:
   a tree such as
   ``and_(eq(name("#vital:OS"), num(0)), present(name("death_date")))``;
 * an **endpoint form** (issue 15's last contact date + vital status, issue 17's composite
-  of time/event columns, issue 18's competing events): a function like
-  :func:`dates_rule` that returns :class:`~survstudy.data.steps.Compute`
+  of time/event columns -- :func:`composite_rule` -- issue 18's competing events): a
+  function like :func:`dates_rule` that returns :class:`~survstudy.data.steps.Compute`
   steps (the ``#time:``/``#status:`` columns as trees: ``Case`` picks the first true
   branch; ``min``/``max`` skip missing values; ``coalesce`` takes the first present one)
   and its ``Check`` steps (as :func:`_endpoint_from_dates` adds them), chosen in
@@ -66,8 +66,11 @@ A new rule is one entry here, never one per executor. Examples:
   :func:`_domain_checks`);
 * a **kind of cell** (issue 15's ``type: text``): a step class in
   :mod:`survstudy.data.steps` with ``numpy`` and ``sql``, compiled in :func:`_read`;
-* a **joined table** (issue 17) would add a source step whose columns join the main
-  table's rows by id, then ordinary steps over them.
+* a **joined table** (issue 17, ``data.tables``) is one
+  :class:`~survstudy.data.steps.JoinTable` step: its variables' typing steps run over the
+  table's own rows, then their values (one row per patient) or summaries (many rows)
+  become columns of the main rows, and ordinary steps use them. The SQL executor refuses
+  it (SPEC-ENGINE-UNSUPPORTED naming ``data.tables.NAME``).
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ from survstudy.data.steps import (
     Cut,
     Derive,
     Included,
+    JoinTable,
     ManyLevels,
     Population,
     ReadColumn,
@@ -127,11 +131,14 @@ from survstudy.spec.model import DEFAULT_FALSE, DEFAULT_TRUE, VariableSpec
 __all__ = [
     "CohortPlan",
     "Output",
+    "analysis_uses",
     "compile_plan",
     "dates_rule",
     "endpoint_names",
     "event_rule",
+    "exposure_column",
     "horizon_rule",
+    "immortal_time_pairs",
 ]
 
 
@@ -318,9 +325,25 @@ class CohortPlan:
             )
         return out
 
-    def flow(self, n_all: int, steps: Sequence[tuple[int, int, int]]) -> tuple[FlowStep, ...]:
-        """The inclusion flow from (rows before, rows after, unknown) per population step."""
+    def flow(
+        self,
+        n_all: int,
+        steps: Sequence[tuple[int, int, int]],
+        joins: Sequence[tuple[str, str, int]] = (),
+    ) -> tuple[FlowStep, ...]:
+        """The inclusion flow from (rows before, rows after, unknown) per population step;
+        ``joins``: (table, file, patients without a row) per joined table, a line each
+        (nobody is excluded by a join)."""
         out = [FlowStep("Rows in the data file", n_all, 0, n_all)]
+        for table, path, unmatched in joins:
+            out.append(
+                FlowStep(
+                    f"Joined: table '{table}' ({path}); {unmatched} patient(s) without a row",
+                    n_all,
+                    0,
+                    n_all,
+                )
+            )
         for step, (before, after, unknown) in zip(self.spec.population, steps, strict=True):
             include = step.include is not None
             text = step.expression
@@ -388,6 +411,8 @@ class _Compiler:
         self.death_checks()
         self.endpoints()
         self.variable_outputs()
+        self.immortal_time()
+        self.exposure_times()
         for ep_name in spec.endpoints:
             t, e, s = endpoint_names(ep_name)
             tn, en, sn = endpoint_columns(ep_name)
@@ -410,65 +435,38 @@ class _Compiler:
 
     def read_variables(self) -> None:
         spec = self.spec
+        joined: dict[str, list[Step]] = {t: [] for t in spec.data.tables}
         for vname, var in spec.variables.items():
             if var.derive is not None:
                 continue
-            key: tuple[str | int, ...] = ("variables", vname)
-            if var.type == "multiselect":
-                assert var.options is not None
-                selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
-                self.add(
-                    ReadMultiselect(
-                        vname,
-                        tuple(var.options.items()),
-                        self.codes_for(var),
-                        tuple(selected),
-                        tuple(DEFAULT_FALSE),
-                        var.blank_is_no,
-                    )
-                )
+            if var.from_table is not None:
+                if var.summary == "count":
+                    continue  # counts present cells, whatever they hold (JoinTable)
+                # typed over the joined table's own rows (its file and rows in messages)
+                main, self.steps = self.steps, joined[var.from_table]
+                self.read_one(vname, var)
+                self.steps = main
+                if spec.data.tables[var.from_table].rows == "many":
+                    self.read.discard(vname)  # a summary: no cell of its own
+                    self.details.pop(vname, None)
                 continue
-            column = var.column or vname
-            if var.type in ("identifier", "text"):
-                # checked to exist; its cells are never read into the cohort
-                self.add(ColumnExists(column, key))
-                continue
-            self.read.add(vname)
-            codes = self.codes_for(var)
-            if var.type == "date":
-                self.add(
-                    ReadColumn(
-                        vname,
-                        column,
-                        "date",
-                        key,
-                        codes,
-                        date_format=var.date_format or spec.data.date_format,
-                    )
+            self.read_one(vname, var)
+        for tname, table in spec.data.tables.items():
+            tvars = [(v, x) for v, x in spec.variables.items() if x.from_table == tname]
+            self.add(
+                JoinTable(
+                    tname,
+                    table.id or str(spec.data.id),
+                    table.rows == "many",
+                    tuple(joined[tname]),
+                    tuple((v, x.summary or "", x.column or v, self.codes_for(x)) for v, x in tvars),
+                    tuple(
+                        dict.fromkeys(
+                            [table.id or str(spec.data.id), *(x.column or v for v, x in tvars)]
+                        )
+                    ),
                 )
-            elif var.type == "continuous" or var.cuts is not None:
-                store = f"#number:{vname}" if var.cuts is not None else None
-                self.add(ReadColumn(vname, column, "number", key, codes, store=store))
-                self.range_check(var, store or vname, column)
-                if var.cuts is not None:
-                    self.add(
-                        Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names()))
-                    )
-            else:
-                level_map = var.level_map()
-                # a binary's default spellings (1/true/yes/y) are one value each: printed
-                # as Yes/No, never as "1 (n=180)/true (n=0)/yes (n=0)/y (n=0)"
-                default_binary = var.type == "binary" and var.levels is None
-                detail = not default_binary and any(len(v) > 1 for v in level_map.values())
-                self.add(
-                    ReadColumn(
-                        vname, column, "category", key, codes, level_map=level_map, detail=detail
-                    )
-                )
-                if not level_map:
-                    self.add(ManyLevels(vname, column))
-                if detail:
-                    self.details[vname] = sublevel_groups(level_map, codes)
+            )
         # cells that hold something but failed a check: already reported as errors
         for vname in self.read:
             self.add(
@@ -477,6 +475,64 @@ class _Compiler:
                     and_(name(present_name(vname)), missing(name(vname))),
                 )
             )
+
+    def read_one(self, vname: str, var: VariableSpec) -> None:
+        """The typing steps of a variable read from a column."""
+        spec = self.spec
+        key: tuple[str | int, ...] = ("variables", vname)
+        if var.type == "multiselect":
+            assert var.options is not None
+            selected = var.selected if var.selected is not None else list(DEFAULT_TRUE)
+            self.add(
+                ReadMultiselect(
+                    vname,
+                    tuple(var.options.items()),
+                    self.codes_for(var),
+                    tuple(selected),
+                    tuple(DEFAULT_FALSE),
+                    var.blank_is_no,
+                )
+            )
+            return
+        column = var.column or vname
+        if var.type in ("identifier", "text"):
+            # checked to exist; its cells are never read into the cohort
+            self.add(ColumnExists(column, key))
+            return
+        self.read.add(vname)
+        codes = self.codes_for(var)
+        if var.type == "date":
+            self.add(
+                ReadColumn(
+                    vname,
+                    column,
+                    "date",
+                    key,
+                    codes,
+                    date_format=var.date_format or spec.data.date_format,
+                )
+            )
+        elif var.type == "continuous" or var.cuts is not None:
+            store = f"#number:{vname}" if var.cuts is not None else None
+            self.add(ReadColumn(vname, column, "number", key, codes, store=store))
+            self.range_check(var, store or vname, column)
+            if var.cuts is not None:
+                self.add(Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names())))
+        else:
+            level_map = var.level_map()
+            # a binary's default spellings (1/true/yes/y) are one value each: printed
+            # as Yes/No, never as "1 (n=180)/true (n=0)/yes (n=0)/y (n=0)"
+            default_binary = var.type == "binary" and var.levels is None
+            detail = not default_binary and any(len(v) > 1 for v in level_map.values())
+            self.add(
+                ReadColumn(
+                    vname, column, "category", key, codes, level_map=level_map, detail=detail
+                )
+            )
+            if not level_map:
+                self.add(ManyLevels(vname, column))
+            if detail:
+                self.details[vname] = sublevel_groups(level_map, codes)
 
     def range_check(self, var: VariableSpec, value: str, column: str) -> None:
         if var.range is None:
@@ -588,6 +644,55 @@ class _Compiler:
                         )
                     )
 
+    def immortal_time(self) -> None:
+        """IMMORTAL-TIME: a group or covariate of an endpoint derived from a date that is
+        after the endpoint's start for some included patients (one check per variable,
+        date and endpoint; see :func:`immortal_time_pairs`)."""
+        for var, date, ep_name in immortal_time_pairs(self.spec):
+            ep = self.spec.endpoints[ep_name]
+            assert ep.start is not None
+            start = name(ep.start)
+            self.add(
+                Check(
+                    "IMMORTAL-TIME",
+                    and_(present(start), present(name(date)), cmp(">", name(date), start)),
+                    scope="incl",
+                    column=self.spec.variables[date].column or date,
+                    params={
+                        "var": var,
+                        "date": date,
+                        "endpoint": ep_name,
+                        "start": ep.start,
+                    },
+                )
+            )
+
+    def exposure_times(self) -> None:
+        """Per time-dependent variable and endpoint with a start date, the days from the
+        start to the exposure date (missing without one): the column
+        ``exposure_column(var, ep)`` that the time-dependent analyses split at."""
+        spec = self.spec
+        for vname, var in spec.variables.items():
+            if var.time_dependent is None:
+                continue
+            date = name(var.time_dependent.from_)
+            for ep_name, ep in spec.endpoints.items():
+                if ep.start is None:
+                    continue
+                start = name(ep.start)
+                col = exposure_column(vname, ep_name)
+                src = f"#exposure:{vname}:{ep_name}"
+                self.add(
+                    Compute(
+                        src,
+                        case(
+                            [(and_(present(start), present(date)), minus(date, start))],
+                            Null("number"),
+                        ),
+                    )
+                )
+                self.outputs.append(Output(col, src, "number"))
+
     def pair_check(self, code: str, var: str, start: str, cond: PlanNode) -> None:
         """A check about two dates, declared once however many endpoints share them."""
         if (code, var, start) in self.pairs:
@@ -645,6 +750,9 @@ class _Compiler:
                 self.add(Count(f"den__{vname}", app))
                 continue
             value = name(vname)
+            column = var.column or vname
+            if var.from_table is not None:
+                column = f"{var.from_table}.{column}"
             if var.type == "continuous":
                 self.outputs.append(Output(vname, vname, "number", vname, app_name))
             else:
@@ -680,7 +788,7 @@ class _Compiler:
                     and_(app, missing(value), not_(self.invalid(vname))),
                     variant="derived" if var.derive else "",
                     scope="incl",
-                    column=var.column or vname,
+                    column=column,
                     params={"label": label},
                     counts={"denominator": f"den__{vname}"},
                     file="" if var.derive else None,
@@ -906,40 +1014,47 @@ def _endpoint_from_status(c: _Compiler, ep_name: str, death_vars: list[str]) -> 
 
 
 def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
-    """Time from a column (in ``time_unit``, as days) and status from an event column;
-    a negative time is DURATION-NONPOSITIVE; a patient without both is left out."""
+    """Time from a column or a derived variable (in ``time_unit``, as days) and status from
+    an event column or derived variable; a negative time is DURATION-NONPOSITIVE; a patient
+    without both is left out. Several time/event pairs make a composite
+    (:func:`composite_rule`)."""
     spec = c.spec
     ep = spec.endpoints[ep_name]
-    assert ep.time is not None
-    assert ep.event is not None
     label = ep.label or ep_name
     key: tuple[str | int, ...] = ("endpoints", ep_name)
-    codes = ep.event_codes
-    tcol, ecol = f"#timecol:{ep_name}", f"#eventcol:{ep_name}"
+    times_, events = ep.time_parts(), ep.event_parts()
+    many = ep.composite
     per = spec.units.days_per(ep.time_unit or spec.units.time)
+    steps: list[Step] = []
+    cols: list[tuple[str, str]] = []
+    for i, (tname, ename) in enumerate(zip(times_, events, strict=True)):
+        suffix = f":{i + 1}" if many else ""
+        tcol, ecol = f"#timecol:{ep_name}{suffix}", f"#eventcol:{ep_name}{suffix}"
+        tkey = (*key, "time", i) if many else (*key, "time")
+        ekey = (*key, "event", i) if many else (*key, "event")
+        steps += [*_time_source(c, tcol, tname, tkey), _event_source(c, ep_name, ecol, ename, ekey)]
+        t0 = name(f"#t0:{ep_name}{suffix}")
+        steps += [
+            Compute(f"#t0:{ep_name}{suffix}", times(name(tcol), num(per))),
+            Check(
+                "DURATION-NONPOSITIVE",
+                cmp("<", t0, num(0)),
+                scope="incl",
+                column=tname,
+                params={"label": label},
+                file="" if spec.is_derived(tname) else None,
+            ),
+        ]
+        cols.append((tcol, ecol))
+    t, _e, s = endpoint_names(ep_name)
+    if many:
+        return [*steps, *composite_rule(c, ep_name, cols)]
     t0 = name(f"#t0:{ep_name}")
     t1 = case([(cmp("<", t0, num(0)), Null("number"))], t0)
     miss = name(f"#miss:{ep_name}")
-    t, _e, s = endpoint_names(ep_name)
+    ((tcol, ecol),) = cols
     return [
-        ReadColumn(tcol, ep.time, "number", (*key, "time"), c.codes),
-        ReadEvent(
-            ecol,
-            ep.event,
-            (*key, "event"),
-            c.codes,
-            event=tuple(codes.event) if codes else None,
-            censored=tuple(codes.censored) if codes else None,
-            competing=tuple(codes.competing) if codes else (),
-        ),
-        Compute(f"#t0:{ep_name}", times(name(tcol), num(per))),
-        Check(
-            "DURATION-NONPOSITIVE",
-            cmp("<", t0, num(0)),
-            scope="incl",
-            column=ep.time,
-            params={"label": label},
-        ),
+        *steps,
         Compute(f"#miss:{ep_name}", or_(missing(t1), missing(name(ecol)))),
         Check(
             "ENDPOINT-NOT-DERIVED",
@@ -951,6 +1066,181 @@ def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
         Compute(t, case([(miss, Null("number"))], t1)),
         Compute(s, case([(miss, Null("number"))], name(ecol))),
     ]
+
+
+def _dates_used(spec: StudySpec, vname: str, seen: set[str] | None = None) -> set[str]:
+    """The date variables a derived variable reads, through the derived ones it uses."""
+    seen = set() if seen is None else seen
+    var = spec.variables.get(vname)
+    if var is None or var.derive is None or vname in seen:
+        return set()
+    seen.add(vname)
+    out: set[str] = set()
+    for n in _parse(str(var.derive)).names:
+        used = spec.variables.get(n)
+        if used is None:
+            continue
+        if used.type == "date" and used.derive is None:
+            out.add(n)
+        out |= _dates_used(spec, n, seen)
+    return out
+
+
+def exposure_column(var: str, ep: str) -> str:
+    """The cohort column of time-dependent ``var``'s exposure time (days) for endpoint ``ep``."""
+    return f"{var}__exposure__{ep}"
+
+
+def analysis_uses(spec: StudySpec) -> list[tuple[str, str]]:
+    """(variable, endpoint) pairs where an analysis compares an endpoint by a variable:
+    univariable factors, multivariable covariates and strata, KM and landmark groups, the
+    treatments and confounders of propensity comparisons."""
+    a = spec.analyses
+    pairs: list[tuple[str, str]] = []
+    if a.univariable is not None:
+        for ep in a.univariable.endpoints:
+            pairs += [(f.variable, ep) for f in a.univariable.factors]
+    for m in a.multivariable:
+        pairs += [(f.variable, m.endpoint) for f in m.covariates]
+        pairs += [(s, m.endpoint) for s in m.strata]
+    pairs += [(k.by, k.endpoint) for k in a.km if k.by is not None]
+    pairs += [(lm.by, lm.endpoint) for lm in a.landmark]
+    for te in a.treatment_effect:
+        pairs.append((te.treatment, te.endpoint))
+        pairs += [(f.variable, te.endpoint) for f in te.confounders]
+    return list(dict.fromkeys(pairs))
+
+
+def immortal_time_pairs(spec: StudySpec) -> list[tuple[str, str, str]]:
+    """(variable, date, endpoint) triples the IMMORTAL-TIME guard checks: the variable is
+    a group or covariate of the endpoint (:func:`analysis_uses`), the endpoint starts at a
+    date, and the variable is derived from ``date`` (another date than the start); a
+    variable declared ``time_dependent`` is analysed as such and not checked."""
+    out: list[tuple[str, str, str]] = []
+    for var, ep_name in analysis_uses(spec):
+        if var in spec.variables and spec.variables[var].time_dependent is not None:
+            continue
+        ep = spec.endpoints.get(ep_name)
+        if ep is None or ep.start is None:
+            continue
+        for date in sorted(_dates_used(spec, var) - {ep.start}):
+            out.append((var, date, ep_name))
+    return out
+
+
+def _time_source(c: _Compiler, tcol: str, source: str, key: tuple[str | int, ...]) -> list[Step]:
+    """A component's time: a data column read as numbers, or a derived variable's value."""
+    if not c.spec.is_derived(source):
+        return [ReadColumn(tcol, source, "number", key, c.codes)]
+    return [
+        Compute(tcol, name(source)),
+        Compute(present_name(tcol), present(name(source))),
+    ]
+
+
+def _event_source(
+    c: _Compiler, ep_name: str, ecol: str, source: str, key: tuple[str | int, ...]
+) -> Step:
+    """A component's status from an event column, or from a derived variable's values (a
+    derived binary variable with its default levels: Yes = event, No = censored)."""
+    codes = c.spec.endpoints[ep_name].event_codes
+    event = tuple(codes.event) if codes else None
+    censored = tuple(codes.censored) if codes else None
+    derived = c.spec.is_derived(source)
+    if derived and codes is None:
+        var = c.spec.variables[source]
+        if var.type == "binary" and var.levels is None:
+            event, censored = ("Yes",), ("No",)
+    return ReadEvent(
+        ecol,
+        source,
+        key,
+        frozenset() if derived else c.codes,
+        event=event,
+        censored=censored,
+        competing=tuple(codes.competing) if codes else (),
+        variable=derived,
+    )
+
+
+def composite_rule(c: _Compiler, ep: str, cols: Sequence[tuple[str, str]]) -> list[Step]:
+    """The composite of several (time, status) pairs (issue 17), as plan columns.
+
+    The event time is the earliest time among the components whose status is 1; a
+    competing status (2) strictly before it ends follow-up (status 2, as
+    :func:`dates_rule`); without either, the patient is censored (status 0) at the latest
+    component time. A component with its time or status missing (or a negative time)
+    leaves the endpoint missing and is ENDPOINT-COMPONENT-MISSING (an error); a component
+    censored before another one's event (its status after that is unknown) is
+    ENDPOINT-COMPONENTS-DISAGREE (a warning; the earliest event still counts).
+    """
+    spec = c.spec
+    label = spec.endpoints[ep].label or ep
+    parts = spec.endpoints[ep]
+    k = len(cols)
+    ti = [name(f"#ti:{ep}:{i + 1}") for i in range(k)]
+    st = [name(ecol) for _t, ecol in cols]
+    steps: list[Step] = []
+    for i in range(k):
+        t0 = name(f"#t0:{ep}:{i + 1}")
+        steps.append(
+            Compute(f"#ti:{ep}:{i + 1}", case([(cmp("<", t0, num(0)), Null("number"))], t0))
+        )
+
+    def pick(status: float) -> PlanNode:
+        """The earliest time among the components with ``status`` (missing if none)."""
+        picked = [
+            case([(cmp("==", s_, num(status)), t_)], Null("number"))
+            for t_, s_ in zip(ti, st, strict=True)
+        ]
+        return Call("min", tuple(picked))  # type: ignore[arg-type]
+
+    miss = name(f"#miss:{ep}")
+    ev, comp, cens, fu = (name(f"#{w}:{ep}") for w in ("ev", "comp", "cmin", "fu"))
+    is_event = and_(present(ev), or_(missing(comp), cmp("<=", ev, comp)))
+    is_comp = and_(present(comp), not_(is_event))
+    t, _e, s = endpoint_names(ep)
+    steps += [
+        Compute(
+            f"#miss:{ep}",
+            or_(*(or_(missing(t_), missing(s_)) for t_, s_ in zip(ti, st, strict=True))),
+        ),
+        Check(
+            "ENDPOINT-COMPONENT-MISSING",
+            and_(
+                miss,
+                or_(
+                    *(not_(and_(name(present_name(tc)), name(present_name(ec)))) for tc, ec in cols)
+                ),
+            ),
+            scope="incl",
+            params={
+                "label": label,
+                "components": ", ".join(
+                    f"{a}/{b}" for a, b in zip(parts.time_parts(), parts.event_parts(), strict=True)
+                ),
+            },
+        ),
+        Compute(f"#ev:{ep}", pick(1)),
+        Compute(f"#comp:{ep}", pick(2)),
+        Compute(f"#cmin:{ep}", pick(0)),
+        Compute(f"#fu:{ep}", Call("max", tuple(ti))),
+        Check(
+            "ENDPOINT-COMPONENTS-DISAGREE",
+            and_(not_(miss), present(ev), present(cens), cmp("<", cens, ev)),
+            scope="incl",
+            params={"label": label},
+        ),
+        Compute(
+            t,
+            case([(miss, Null("number")), (is_event, ev), (is_comp, comp)], fu),
+        ),
+        Compute(
+            s,
+            case([(miss, Null("number")), (is_event, num(1)), (is_comp, num(2))], num(0)),
+        ),
+    ]
+    return steps
 
 
 def compile_plan(spec: StudySpec) -> CohortPlan:

@@ -400,6 +400,25 @@ CHECKS: dict[str, CheckKind] = {
             ("", _t("the event date ('{var}') is before the start date ('{start}')", _BOTH_DATES)),
         ),
         _k(
+            "IMMORTAL-TIME",
+            "warning",
+            "a group or covariate of an endpoint is derived from a date after the endpoint's "
+            "start (immortal-time bias)",
+            (
+                "",
+                _t(
+                    "'{var}' (a group or covariate for {endpoint}) is derived from the date "
+                    "'{date}', which is after the start of {endpoint} ('{start}') for {n} "
+                    "patient(s): comparing them from the start credits the exposed group with "
+                    "the time they had to survive to be exposed (immortal-time bias)",
+                    "declare it time-dependent (time_dependent: {{from: {date}}}: Cox models "
+                    "split the follow-up at the date), or compare patients by their status at "
+                    "a landmark (analyses.landmark: [{{endpoint: {endpoint}, at: ..., by: "
+                    "{var}}}], with {var} time-dependent)",
+                ),
+            ),
+        ),
+        _k(
             "FOLLOWUP-BEFORE-START",
             "error",
             "the last follow-up is before the start date",
@@ -540,6 +559,72 @@ CHECKS: dict[str, CheckKind] = {
                 _t(
                     "{label}: '{status}' says censored (alive) but '{death}' holds a date",
                     "correct the status, or the date of death",
+                ),
+            ),
+        ),
+        _k(
+            "TABLE-ID-DUPLICATE",
+            "error",
+            "a patient id appears on several rows of a joined table with one row per patient",
+            (
+                "",
+                _t(
+                    "table '{table}': the same patient id appears on {rows}",
+                    "keep one row per patient, or declare the table with rows: many",
+                ),
+            ),
+        ),
+        _k(
+            "TABLE-ID-UNKNOWN",
+            "warning",
+            "a row of a joined table has a patient id that is not in the main table",
+            (
+                "",
+                _t(
+                    "table '{table}': {n} row(s) with a patient id not in {main}; they are "
+                    "not used",
+                    "check the ids, or add the patients to the main table",
+                ),
+            ),
+        ),
+        _k(
+            "TABLE-NO-MATCH",
+            "warning",
+            "a patient of the main table has no row in a joined table",
+            (
+                "",
+                _t(
+                    "{n} patient(s) have no row in the table '{table}' ({path}); their values "
+                    "from it are missing",
+                    "check the ids in both tables",
+                ),
+            ),
+        ),
+        _k(
+            "ENDPOINT-COMPONENT-MISSING",
+            "error",
+            "a component of a composite endpoint (time: [...], event: [...]) has no time or "
+            "no event",
+            (
+                "",
+                _t(
+                    "{label}: a component's time or event is missing (components {components}), "
+                    "so the composite cannot be derived",
+                    "fill in every component's time and event",
+                ),
+            ),
+        ),
+        _k(
+            "ENDPOINT-COMPONENTS-DISAGREE",
+            "warning",
+            "a component of a composite endpoint is censored before another component's event",
+            (
+                "",
+                _t(
+                    "{label}: a component is censored before another component's event, so "
+                    "its status after the censoring is unknown; the composite counts the "
+                    "earliest event",
+                    "check the follow-up of the censored component",
                 ),
             ),
         ),

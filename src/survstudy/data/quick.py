@@ -9,7 +9,8 @@ and Arrow for numbers, once per distinct value for the rest), not row by row.
 what error messages name. pandas is never imported (its import alone would take
 most of a quick command's budget on a 12-row file).
 
-Rows with a missing value in any used column are dropped and counted. Times
+Rows with a missing value in any used column are dropped and counted (the Python
+API's ``missing="error"`` refuses them instead, from :func:`first_missing`). Times
 must be numbers >= 0; the event column accepts 0/1 and true/false only.
 Identifiers never reach an error message: only the row, the column and the
 offending value of the column the user named.
@@ -34,16 +35,20 @@ from survstudy.errors import DataError
 __all__ = [
     "Columns",
     "CoxDesign",
+    "MissingCells",
+    "check_known",
     "columns_from_raw",
     "cox_design",
     "events",
     "factor",
     "factor_codes",
+    "first_missing",
     "level_value",
     "load_columns",
     "numbers",
     "parse_event_codes",
     "split_list",
+    "used_columns",
 ]
 
 _MISSING = {"", "na", "nan", "n/a", "."}
@@ -341,10 +346,57 @@ def load_columns(
         # never need pandas, whose import pyarrow would trigger (~0.3 s)
         readers.arrow_without_pandas()
     read_raw = readers.read_raw
-    extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
+    used = used_columns(time, event, others)
     raw = read_raw(path, sheet=sheet, columns=used)
     return columns_from_raw(raw, time, event, others=others, event_codes=event_codes)
+
+
+def used_columns(time: str, event: str | None, others: Sequence[str | None] = ()) -> list[str]:
+    """The columns a quick command reads, in order (time, event, ``others``), each once."""
+    extra = [c for c in others if c]
+    return list(dict.fromkeys([time, *([event] if event else []), *extra]))
+
+
+def check_known(raw: Any, used: Sequence[str]) -> None:
+    """The first of ``used`` that ``raw`` lacks is a COLUMN-UNKNOWN error listing the columns."""
+    for c in used:
+        if c not in raw.columns:
+            raise DataError(
+                f"column '{c}' not found; columns are: {', '.join(raw.columns)}",
+                file=raw.file,
+                column=c,
+                rule="COLUMN-UNKNOWN",
+            )
+
+
+@dataclass(frozen=True)
+class MissingCells:
+    """Where the missing values of the used columns are: the first one (its spreadsheet row
+    and, of the columns missing in that row, the first in ``used`` order) and how many rows
+    have at least one (the rows :func:`columns_from_raw` drops)."""
+
+    row: int
+    column: str
+    n_rows: int
+    n_read: int
+
+
+def first_missing(raw: Any, used: Sequence[str]) -> MissingCells | None:
+    """The missing cells of ``used`` in ``raw`` (missing as :func:`columns_from_raw` drops
+    them: empty, NA, NaN, ``.``, null), ``None`` when there is none. Unknown columns are the
+    COLUMN-UNKNOWN error first."""
+    check_known(raw, used)
+    masks = [(c, _missing_mask(raw.cells(c))) for c in dict.fromkeys(used)]
+    miss = np.zeros(raw.n, dtype=bool)
+    for _, m in masks:
+        miss |= m
+    if not miss.any():
+        return None
+    i = int(np.flatnonzero(miss)[0])
+    column = next(c for c, m in masks if m[i])
+    return MissingCells(
+        row=int(raw.row_numbers[i]), column=column, n_rows=int(miss.sum()), n_read=raw.n
+    )
 
 
 def columns_from_raw(
@@ -359,15 +411,8 @@ def columns_from_raw(
     from :func:`~survstudy.data.readers.read_raw` (a file) or
     :func:`~survstudy.data.readers.read_frame` (an in-memory table, the Python API)."""
     extra = [c for c in others if c]
-    used = list(dict.fromkeys([time, *([event] if event else []), *extra]))
-    for c in used:
-        if c not in raw.columns:
-            raise DataError(
-                f"column '{c}' not found; columns are: {', '.join(raw.columns)}",
-                file=raw.file,
-                column=c,
-                rule="COLUMN-UNKNOWN",
-            )
+    used = used_columns(time, event, others)
+    check_known(raw, used)
     miss = np.zeros(raw.n, dtype=bool)
     for c in used:
         miss |= _missing_mask(raw.cells(c))

@@ -979,7 +979,11 @@ def _frame_columns(data: Any) -> list[tuple[str, Any]]:
         if hasattr(data, "__arrow_c_stream__"):
             data = pa.table(data)
         elif hasattr(data, "__dataframe__"):
-            data = pa.table(pd.api.interchange.from_dataframe(data))
+            frame = pd.api.interchange.from_dataframe(data)
+            # pandas keeps the protocol's buffers in attrs, which pyarrow would try to write
+            # into the table's JSON metadata (TypeError: PandasBuffer is not serializable)
+            frame.attrs = {}
+            data = pa.Table.from_pandas(frame, preserve_index=False)
         else:
             raise TypeError(
                 "data must be a pandas DataFrame, a pyarrow Table, or a table with "

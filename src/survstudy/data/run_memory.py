@@ -10,6 +10,7 @@ order, :attr:`Cohort.rows` naming each one's spreadsheet row).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,9 @@ class MemoryRun:
         self.included = np.ones(self.n, dtype=bool)
         self.flow_counts: list[tuple[int, int, int]] = []
         self.counts: dict[str, int] = {}
+        # joined tables (data.tables): (name, file, patients without a row)
+        self.joins: list[tuple[str, str, int]] = []
+        self.join_hashes: list[tuple[str, str]] = []  # (file, SHA-256) of each joined table
 
     # ------------------------------------------------------------------ primitives
     def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
@@ -68,6 +72,27 @@ class MemoryRun:
         if column not in self.raw.columns:
             raise missing_column_error(self.spec, self.file, column, self.raw.columns, key)
         return self.raw.cells(column)
+
+    def joined_run(self, table: str, columns: Sequence[str]) -> MemoryRun:
+        """A run over the rows of the joined table ``data.tables[table]`` (its own file
+        name in messages), for its variables' typing steps."""
+        t = self.spec.data.tables[table]
+        p = Path(t.path).expanduser()
+        raw = read_raw(
+            p if p.is_absolute() else self.spec.base_dir / p,
+            fmt=t.format,
+            sheet=t.sheet,
+            encoding=t.encoding,
+            separator=t.separator,
+            decimal=t.decimal,
+            display_name=t.path,
+            header_row=t.header_row,
+            columns=list(columns),
+        )
+        sub = MemoryRun(self.plan, raw)
+        sub.file = t.path
+        sub.issues = IssueCollector(t.path)
+        return sub
 
     def eval_text(self, text: str, key: tuple[str | int, ...]) -> Value:
         """A spec expression over the variables (a type error names the spec's line)."""
@@ -106,6 +131,13 @@ class MemoryRun:
             step.numpy(self)
         return self.cohort()
 
+    def input_sha256(self) -> str:
+        """The data file's SHA-256; with joined tables, of the lines ``file:sha256`` of the
+        main file then each joined table in the spec's order."""
+        if not self.join_hashes:
+            return self.raw.sha256
+        return _combined_sha256([(self.file, self.raw.sha256), *self.join_hashes])
+
     def cohort(self) -> Cohort:
         plan, spec = self.plan, self.spec
         mask = self.included
@@ -142,13 +174,23 @@ class MemoryRun:
             columns=data,
             variables=plan.variable_infos(self.levels, self.counts, self.multi, applicable),
             endpoints=plan.endpoint_infos(self.counts),
-            flow=plan.flow(self.n, self.flow_counts),
+            flow=plan.flow(self.n, self.flow_counts, self.joins),
             report=self.issues.report(),
             input_file=self.file,
-            input_sha256=self.raw.sha256,
+            input_sha256=self.input_sha256(),
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
         )
+
+
+def _combined_sha256(files: list[tuple[str, str]]) -> str:
+    """SHA-256 of the lines ``file:sha256`` (a study read from several tables)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, sha in files:
+        digest.update(f"{name}:{sha}\n".encode())
+    return digest.hexdigest()
 
 
 def _where_none(keep: np.ndarray, values: np.ndarray) -> np.ndarray:

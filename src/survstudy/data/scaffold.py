@@ -26,10 +26,13 @@ from survstudy.spec import DEFAULT_MISSING
 
 __all__ = [
     "ColumnGuess",
+    "JoinedTable",
     "date_order_hint",
     "guess_columns",
+    "joined_table",
     "relative_data_path",
     "render_spec",
+    "time_status_pairs",
 ]
 
 _ID_NAME = re.compile(
@@ -240,8 +243,99 @@ def date_order_hint(raw: RawTable, guesses: list[ColumnGuess]) -> str | None:
     return "?"
 
 
-def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> str:
-    """A commented ``study.yaml`` for the user to edit."""
+_TIME_WORDS = ("time", "days", "day", "months", "month", "mo", "years", "year", "yrs", "dur", "t")
+_STATUS_WORDS = ("status", "event", "cens", "censor", "ind", "flag", "e", "s")
+
+
+def _strip_words(name: str, words: Sequence[str]) -> str:
+    """``name`` without one leading or trailing word of ``words`` (``_`` separated or glued)."""
+    n = name.lower()
+    for w in sorted(words, key=len, reverse=True):
+        for cand in (f"_{w}", w) if len(w) > 1 else (f"_{w}",):
+            if n.endswith(cand) and len(n) > len(cand):
+                return n[: -len(cand)].strip("_")
+        for cand in (f"{w}_to_", f"{w}_") if len(w) > 1 else (f"{w}_",):
+            if n.startswith(cand) and len(n) > len(cand):
+                return n[len(cand) :].strip("_")
+    return ""
+
+
+def time_status_pairs(guesses: Sequence[ColumnGuess]) -> list[tuple[ColumnGuess, ColumnGuess]]:
+    """Pairs (time column, 0/1 status column) that look like one endpoint's time and event:
+    a continuous column named with a time word (``rtime``, ``os_months``, ``time_to_death``)
+    and a 0/1 column with the same stem (``os_status``) or starting with it (``rtime`` →
+    ``recur``, ``dtime`` → ``death``). Each column is used once, in the file's order."""
+    times = [g for g in guesses if g.type == "continuous"]
+    flags = [g for g in guesses if g.type == "binary" and g.note == "1 = Yes, 0 = No"]
+    used: set[str] = set()
+    out = []
+    for t in times:
+        stem = _strip_words(t.name, _TIME_WORDS)
+        if not stem:
+            continue
+        for f in flags:
+            if f.column in used:
+                continue
+            fstem = _strip_words(f.name, _STATUS_WORDS) or f.name
+            if fstem == stem or (len(stem) <= 2 and f.name.startswith(stem)):
+                used.add(f.column)
+                out.append((t, f))
+                break
+    return out
+
+
+def _unit_guess(column: str) -> str:
+    c = column.lower()
+    for word, unit in (("day", "days"), ("month", "months"), ("year", "years"), ("week", "weeks")):
+        if word in c:
+            return unit
+    return "days   # CHECK the unit of the time columns"
+
+
+@dataclass(frozen=True)
+class JoinedTable:
+    """A further file for ``survstudy init``: its name in ``data.tables``, its path as the
+    spec writes it, its columns' guesses, whether it has several rows per patient, and its
+    id column (``None``: none of its columns is the main table's id)."""
+
+    name: str
+    path: str
+    guesses: tuple[ColumnGuess, ...]
+    many: bool
+    id_column: str | None
+
+
+def joined_table(
+    raw: RawTable, name: str, path: str, id_column: str | None, taken: set[str]
+) -> JoinedTable:
+    """Guess a further file's columns (variable names not yet ``taken``) and whether its
+    id repeats (rows: many)."""
+    guesses = []
+    many = False
+    for g in guess_columns(raw):
+        if id_column is not None and g.column == id_column:
+            j = raw.columns.index(g.column)
+            keys = [norm_text(rec[j]) for rec in raw.records]
+            present = [k for k in keys if k]
+            many = len(set(present)) < len(present)
+            continue
+        guesses.append(ColumnGuess(g.column, _var_name(g.name, taken), g.type, g.levels, g.note))
+    has_id = id_column is not None and id_column in raw.columns
+    return JoinedTable(name, path, tuple(guesses), many, id_column if has_id else None)
+
+
+_SUMMARY = {"date": "max", "binary": "any", "continuous": "last", "categorical": "last"}
+
+
+def render_spec(
+    raw: RawTable,
+    data_path: str,
+    guesses: list[ColumnGuess],
+    tables: Sequence[JoinedTable] = (),
+) -> str:
+    """A commented ``study.yaml`` for the user to edit (``tables``: further files, proposed
+    as joins on the id; pairs of time/status columns are proposed as endpoints, several
+    pairs as a composite endpoint)."""
     lines = [
         "# Study spec written by `survstudy init` from the data file's columns.",
         "# Every guess below needs a human check: types, levels, labels, then add",
@@ -261,6 +355,16 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
         lines.append(
             "  date_format: DMY   # CHECK: dates like 03/04/2015 are ambiguous (DMY or MDY)"
         )
+    joinable = [t for t in tables if t.id_column is not None]
+    if joinable:
+        lines.append("  tables:                   # further files, joined on the id: CHECK")
+        for t in joinable:
+            rows = ", rows: many" if t.many else ""
+            note = "   # several rows per patient" if t.many else ""
+            lines.append(f"    {t.name}: {{path: {_q(t.path)}{rows}}}{note}")
+    for t in tables:
+        if t.id_column is None:
+            lines.append(f"  # {_q(t.path)}: no column named like the id, so not joined")
     lines += [
         "  # missing: [999, unknown]   # extra codes meaning 'missing'",
         "  # cutoff: 2024-12-31        # data cut-off date",
@@ -283,7 +387,57 @@ def render_spec(raw: RawTable, data_path: str, guesses: list[ColumnGuess]) -> st
         if g.levels:
             lines.append("    levels: [" + ", ".join(_q(x) for x in g.levels) + "]")
             lines.append(f"    # reference: {_reference_note(g)}")
-    lines += ["endpoints: {}", *_endpoint_template(guesses, roles), "population: []"]
+    for t in joinable:
+        for g in t.guesses:
+            if g.type == "identifier":
+                continue
+            lines.append(f"  {g.name}:")
+            if g.column != g.name:
+                lines.append(f"    column: {_q(g.column)}")
+            lines.append(f"    type: {g.type}" + (f"   # {g.note}" if g.note else ""))
+            lines.append(f"    label: {_q(g.column)}")
+            lines.append(f"    from_table: {t.name}")
+            if t.many:
+                lines.append(
+                    f"    summary: {_SUMMARY[g.type]}   # CHECK: first, last, min, max, count or any"
+                )
+            if g.levels and not (g.type == "binary" and g.note == "1 = Yes, 0 = No"):
+                lines.append("    levels: [" + ", ".join(_q(x) for x in g.levels) + "]")
+    # a pair's columns: the main table's by column name, a joined table's by variable name
+    pairs = time_status_pairs(guesses)
+    for t in joinable:
+        if not t.many:
+            pairs += [
+                (replace(a, column=a.name), replace(b, column=b.name))
+                for a, b in time_status_pairs(t.guesses)
+            ]
+    if pairs:
+        lines.append(
+            "endpoints:                  # from pairs of time and 0/1 status columns: CHECK"
+        )
+        names: set[str] = set()
+        for tg, fg in pairs:
+            ep = _endpoint_name(tg.name, fg.name)
+            base, i = ep, 2
+            while ep in names:
+                ep, i = f"{base}_{i}", i + 1
+            names.add(ep)
+            lines += [
+                f"  {ep}:",
+                f"    time: {_q(tg.column)}",
+                f"    event: {_q(fg.column)}",
+                f"    time_unit: {_unit_guess(tg.column)}",
+            ]
+        if len(pairs) > 1:
+            lines += [
+                "  FIRST_EVENT:              # the earliest of these events (composite endpoint)",
+                "    time: [" + ", ".join(_q(tg.column) for tg, _f in pairs) + "]",
+                "    event: [" + ", ".join(_q(fg.column) for _t, fg in pairs) + "]",
+                f"    time_unit: {_unit_guess(pairs[0][0].column)}",
+            ]
+    else:
+        lines.append("endpoints: {}")
+    lines += [*_endpoint_template(guesses, roles), "population: []"]
     lines += [
         "# population:",
         '#   - include: surgery_date >= date("2011-01-01")',
@@ -420,6 +574,16 @@ def _reference_note(g: ColumnGuess) -> str:
         ref = binary_reference({x: [x] for x in g.levels})
         return f"{ref} (hazard ratios compare the other level with it; set reference: to change)"
     return f"{g.levels[0]} (the first level; hazard ratios compare the others with it)"
+
+
+def _endpoint_name(time_name: str, status_name: str) -> str:
+    """The time column's stem (``os_months`` → OS), or the status column's name when the
+    stem is one letter (``rtime``/``recur`` → RECUR)."""
+    stem = _strip_words(time_name, _TIME_WORDS)
+    if len(stem) <= 1:
+        stem = status_name
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", stem).upper() or "ENDPOINT"
+    return name if not name[0].isdigit() else f"E_{name}"
 
 
 def relative_data_path(data: Path, out: Path) -> str:

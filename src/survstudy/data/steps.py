@@ -45,8 +45,8 @@ from survstudy.data.expressions import PlanNode, SqlValue, Value, num_lit
 from survstudy.data.quality import format_rows
 
 if TYPE_CHECKING:
-    from survstudy.data.derive_sql import SqlRun
-    from survstudy.data.run_memory import MemoryRun
+    from survstudy.data.executor import MemoryExecutor as MemoryRun
+    from survstudy.data.executor import SqlExecutor as SqlRun
 
 __all__ = [
     "Applicable",
@@ -58,6 +58,7 @@ __all__ = [
     "Cut",
     "Derive",
     "Included",
+    "JoinTable",
     "ManyLevels",
     "Population",
     "ReadColumn",
@@ -152,6 +153,165 @@ class ColumnExists:
 
     def sql(self, run: SqlRun) -> None:
         run.cell(self.column, self.key)
+
+
+@dataclass(frozen=True)
+class JoinTable:
+    """``data.tables.NAME`` (issue 17): a further sheet or file joined on the patient id.
+
+    Its variables' typing ``steps`` run over the table's own rows (messages name its file
+    and rows); then a table with one row per patient gives each main row its matched row's
+    values, and a table with ``many`` rows gives each patient the ``summaries`` of its rows
+    (``(variable, summary, type)``: first/last in file order among present values,
+    min/max, count of present values, any = the first level on some row). Checks:
+    TABLE-ID-DUPLICATE (one row per patient expected), TABLE-ID-UNKNOWN (ids not in the
+    main table), TABLE-NO-MATCH (patients without a row; also a line of the flow). Ids
+    compare as :func:`norm_text` (as ID-DUPLICATE). The SQL executor refuses it
+    (SPEC-ENGINE-UNSUPPORTED naming ``data.tables.NAME``).
+    """
+
+    table: str
+    id_column: str
+    many: bool
+    steps: tuple[Any, ...]
+    summaries: tuple[tuple[str, str, str, frozenset[str]], ...]  # variable, summary, column, codes
+    columns: tuple[str, ...]
+
+    @property
+    def key(self) -> Key:
+        return ("data", "tables", self.table)
+
+    def numpy(self, run: MemoryRun) -> None:
+        sub = run.joined_run(self.table, self.columns)
+        main_keys = run.cells(run.spec.data.id or "", ("data", "id")).map_values(_id_key).tolist()
+        tab_keys = sub.cells(self.id_column, (*self.key, "id")).map_values(_id_key).tolist()
+        first: dict[str, int] = {}
+        for i, k in enumerate(main_keys):
+            if k is not None:
+                first.setdefault(k, i)
+        g = np.array([first.get(k, -1) if k is not None else -1 for k in tab_keys], dtype=np.int64)
+        path = sub.file
+        unknown = (g < 0) & np.array([k is not None for k in tab_keys], dtype=bool)
+        if unknown.any():
+            sub.issues.check(
+                "TABLE-ID-UNKNOWN",
+                params={"table": self.table, "n": int(unknown.sum()), "main": run.file},
+                rows=sub.rows[unknown].tolist(),
+                column=self.id_column,
+                sensitive=True,
+            )
+        if not self.many and (g >= 0).any():
+            counts = np.bincount(g[g >= 0], minlength=run.n)
+            for grp in np.flatnonzero(counts > 1):
+                rs = sub.rows[g == grp].tolist()
+                sub.issues.check(
+                    "TABLE-ID-DUPLICATE",
+                    params={"table": self.table, "rows": format_rows(rs)},
+                    rows=rs,
+                    column=self.id_column,
+                    sensitive=True,
+                )
+        for step in self.steps:
+            step.numpy(sub)
+        matched = np.zeros(run.n, dtype=bool)
+        matched[g[g >= 0]] = True
+        no_match = ~matched & np.array([k is not None for k in main_keys], dtype=bool)
+        if no_match.any():
+            sub.issues.check(
+                "TABLE-NO-MATCH",
+                params={"table": self.table, "n": int(no_match.sum()), "path": path},
+                rows=run.rows[no_match].tolist(),
+                column=run.spec.data.id,
+                sensitive=True,
+                file=run.file,
+            )
+        # two variables may type the same column (first and last of a date): one finding
+        seen: set[tuple[Any, ...]] = set()
+        for issue in sub.issues.issues:
+            k = (issue.code, issue.message, issue.file, issue.column, str(issue.context))
+            if k not in seen:
+                seen.add(k)
+                run.issues.issues.append(issue)
+        run.joins.append((self.table, path, int(no_match.sum())))
+        run.join_hashes.append((path, sub.raw.sha256))
+        if self.many:
+            for var, summary, column, codes in self.summaries:
+                if summary == "count":
+                    cells = sub.cells(column, ("variables", var))
+                    ok = (g >= 0) & ~column_missing(cells, codes)
+                    run.values[var] = Value(
+                        "number", np.bincount(g[ok], minlength=run.n).astype(float)
+                    )
+                    continue
+                run.values[var] = _summarise(sub, var, summary, g, run.n)
+                if var in sub.levels:
+                    run.levels[var] = sub.levels[var]
+            return
+        # one row per patient: the first matched row of each patient (a duplicate is an error)
+        idx = np.full(run.n, -1, dtype=np.int64)
+        hit = np.flatnonzero(g >= 0)[::-1]
+        idx[g[hit]] = hit
+        for k, v in sub.values.items():
+            run.values[k] = _aligned(v, idx, fill_bool=0.0 if k.startswith("#present:") else None)
+        run.levels.update(sub.levels)
+
+    def sql(self, run: SqlRun) -> None:
+        raise run.unsupported(".".join(str(k) for k in self.key))
+
+
+def _id_key(cell: Any) -> str | None:
+    return norm_text(cell) or None
+
+
+def _aligned(v: Value, idx: np.ndarray, fill_bool: float | None) -> Value:
+    """``v``'s values at the rows ``idx`` (-1: missing; a presence flag: 0)."""
+    ok = idx >= 0
+    safe = np.where(ok, idx, 0)
+    if v.kind == "text":
+        data = np.asarray(v.data, dtype=object)
+        text = data[safe] if len(data) else np.full(len(idx), None, dtype=object)
+        text[~ok] = None
+        return Value("text", text)
+    data = np.asarray(v.data, dtype=float)
+    fill = np.nan if fill_bool is None else fill_bool
+    out = np.where(ok, data[safe], fill) if len(data) else np.full(len(idx), fill)
+    return Value(v.kind, out)
+
+
+def _summarise(sub: MemoryRun, var: str, summary: str, g: np.ndarray, n: int) -> Value:
+    """A variable of a table with many rows per patient, summarised per patient."""
+    v = sub.values[var]
+    if v.kind == "text":
+        present = np.array([x is not None for x in v.data], dtype=bool)
+    else:
+        present = ~np.isnan(np.asarray(v.data, dtype=float))
+    valid = (g >= 0) & present
+    if summary == "any":
+        levels = sub.levels_of(var)
+        yes = np.array([x == levels[0] for x in v.data], dtype=bool) if levels else present & False
+        has = np.bincount(g[valid], minlength=n) > 0
+        hit = np.bincount(g[valid & yes], minlength=n) > 0
+        out = np.full(n, None, dtype=object)
+        out[has] = levels[1] if len(levels) > 1 else None
+        out[hit] = levels[0]
+        return Value("text", out)
+    if summary in ("min", "max"):
+        x = np.asarray(v.data, dtype=float)
+        res = np.full(n, np.nan)
+        (np.fmin if summary == "min" else np.fmax).at(res, g[valid], x[valid])
+        return Value(v.kind, res)
+    order = np.flatnonzero(valid)
+    if summary == "last":
+        order = order[::-1]
+    groups, pos = np.unique(g[order], return_index=True)
+    rows = order[pos]
+    if v.kind == "text":
+        out_t = np.full(n, None, dtype=object)
+        out_t[groups] = np.asarray(v.data, dtype=object)[rows]
+        return Value("text", out_t)
+    out_f = np.full(n, np.nan)
+    out_f[groups] = np.asarray(v.data, dtype=float)[rows]
+    return Value(v.kind, out_f)
 
 
 # --------------------------------------------------------------------------- cell typing
@@ -337,7 +497,10 @@ class ReadMultiselect:
 @dataclass(frozen=True)
 class ReadEvent:
     """An endpoint's event column as status 1 (event), 0 (censored), 2 (competing), missing:
-    0/1 and true/false, or the endpoint's ``event_codes`` (EVENT-CODE for other values)."""
+    0/1 and true/false, or the endpoint's ``event_codes`` (EVENT-CODE for other values).
+
+    ``variable``: ``column`` names a derived variable (issue 17), whose values (numbers, or
+    a category's level names) are mapped as a column's cells would be."""
 
     name: str
     column: str
@@ -346,6 +509,7 @@ class ReadEvent:
     event: tuple[Any, ...] | None
     censored: tuple[Any, ...] | None
     competing: tuple[Any, ...] = ()
+    variable: bool = False
 
     def mapping(self) -> dict[str, int]:
         if self.event is None or self.censored is None:
@@ -362,7 +526,12 @@ class ReadEvent:
         return out
 
     def numpy(self, run: MemoryRun) -> None:
-        cells = run.cells(self.column, self.key)
+        if self.variable:
+            from survstudy.data.cells import Cells
+
+            cells = Cells(_value_cells(run.values[self.column]), run.rows)
+        else:
+            cells = run.cells(self.column, self.key)
         run.values[present_name(self.name)] = Value(
             "bool", (~column_missing(cells, self.codes)).astype(float)
         )
@@ -378,7 +547,14 @@ class ReadEvent:
         run.values[self.name] = Value("number", status)
 
     def sql(self, run: SqlRun) -> None:
-        ec = run.cell(self.column, self.key)
+        if self.variable:
+            from survstudy.data.expressions import Cell
+
+            v = run.env[self.column]
+            kind = {"bool": "bool", "number": "num", "text": "text"}[v.kind]
+            ec = Cell(f"({v.sql})", kind, self.column)
+        else:
+            ec = run.cell(self.column, self.key)
         mapping = self.mapping()
         by_status: dict[int, list[str]] = {}
         for k, st in mapping.items():

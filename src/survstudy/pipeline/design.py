@@ -11,14 +11,15 @@ many.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from survstudy.data import CategoricalColumn, Cohort
 from survstudy.errors import SpecError
+from survstudy.stats.splines import rcs_basis, rcs_names
 
-__all__ = ["FactorDesign", "factor_design"]
+__all__ = ["FactorDesign", "factor_design", "spline_design", "transformed"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class FactorDesign:
     reference: str | None = None
     empty_levels: tuple[str, ...] = ()
     codes: np.ndarray | None = None  # level index per patient, -1 missing (categorical)
+    transform: str | None = None  # log | rcs (the spec's transform)
+    knots: tuple[float, ...] = ()  # rcs: the knots (set by spline_design)
+    reference_value: float | None = None  # rcs: the HR curve's reference (spec)
+
+    @property
+    def spline(self) -> bool:
+        return self.transform == "rcs"
 
     @property
     def missing(self) -> np.ndarray:
@@ -108,4 +116,58 @@ def factor_design(
         reference=reference,
         empty_levels=empty,
         codes=codes,
+    )
+
+
+def transformed(
+    design: FactorDesign, transform: str | None, reference_value: float | None = None
+) -> FactorDesign:
+    """The design of ``transform: log`` (natural log of the values; zero or negative values
+    refused) or ``transform: rcs`` (marked; its spline columns come from :func:`spline_design`
+    once the knots are known from the patients analysed)."""
+    if transform is None:
+        return design
+    if design.kind != "continuous":
+        raise SpecError(
+            f"'{design.variable}': transform: {transform} needs a continuous variable",
+            key="analyses",
+            code="SPEC-TRANSFORM-TYPE",
+        )
+    if transform == "rcs":
+        return replace(design, transform="rcs", reference_value=reference_value)
+    values = design.columns[:, 0]
+    bad = ~np.isnan(values) & (values <= 0)
+    if bad.any():
+        k = int(bad.sum())
+        raise SpecError(
+            f"'{design.variable}': transform: log, but {k} value{'s are' if k > 1 else ' is'} "
+            "zero or negative (log undefined); use transform: rcs, or derive a shifted "
+            "variable in the spec",
+            key="analyses",
+            code="SPEC-TRANSFORM-LOG",
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logged = np.log(values)
+    return replace(
+        design,
+        label=f"{design.label} (natural log)",
+        unit=None,
+        columns=logged.reshape(-1, 1),
+        transform="log",
+    )
+
+
+def spline_design(design: FactorDesign, knots: tuple[float, ...]) -> FactorDesign:
+    """A ``transform: rcs`` design with its restricted-cubic-spline columns (``rms::rcs``:
+    ``x, x', x''`` for 4 knots; NaN where the value is missing)."""
+    values = design.columns[:, 0]
+    ok = ~np.isnan(values)
+    cols = np.full((values.size, len(knots) - 1), np.nan)
+    cols[ok] = rcs_basis(values[ok], np.asarray(knots, dtype=float))
+    return replace(
+        design,
+        columns=cols,
+        terms=rcs_names(design.variable, len(knots)),
+        term_levels=(None,) * (len(knots) - 1),
+        knots=tuple(float(k) for k in knots),
     )

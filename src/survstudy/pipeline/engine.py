@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from survstudy.errors import AnalysisError
 from survstudy.pipeline.results import GroupTest
 from survstudy.stats import StatWarning
 
@@ -21,6 +22,7 @@ __all__ = [
     "CoxFit",
     "adjust_p",
     "categorical_test",
+    "collect_cox",
     "continuous_test",
     "cox",
     "cox_engine_fits",
@@ -70,8 +72,17 @@ def versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- KM
 
 
-def kaplan_meier(time: np.ndarray, event: np.ndarray, *, conf_type: str, conf_level: float) -> KM:
-    return _stats("km").kaplan_meier(time, event, conf_type=conf_type, conf_level=conf_level)
+def kaplan_meier(
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    conf_type: str,
+    conf_level: float,
+    start: np.ndarray | None = None,
+) -> KM:
+    """Kaplan–Meier; ``start``: rows ``(start, time]`` (delayed entry, split follow-up)."""
+    kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "start": start}
+    return _stats("km").kaplan_meier(time, event, **kw)
 
 
 def r_median(km: KM) -> tuple[float, float, float]:
@@ -130,9 +141,17 @@ def _nan(x: Any) -> float:
 # --------------------------------------------------------------------------- tests
 
 
-def logrank(time: np.ndarray, event: np.ndarray, codes: np.ndarray, weights: str) -> GroupTest:
-    """k-sample test with the given weights; ``codes`` are group indices (>= 0)."""
-    return _group_test(_stats("logrank").logrank_test(time, event, codes, weights=weights), weights)
+def logrank(
+    time: np.ndarray,
+    event: np.ndarray,
+    codes: np.ndarray,
+    weights: str,
+    *,
+    start: np.ndarray | None = None,
+) -> GroupTest:
+    """k-sample test; ``codes``: group indices (>= 0); ``start``: split rows (Mantel–Byar)."""
+    res = _stats("logrank").logrank_test(time, event, codes, weights=weights, start=start)
+    return _group_test(res, weights)
 
 
 def _group_test(res: Any, weights: str) -> GroupTest:
@@ -205,6 +224,8 @@ class CoxFit:
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
     ci = kwargs.pop("ci", "wald")
+    if ci == "profile" and kwargs.get("start") is not None:
+        raise AnalysisError("profile limits are not available on split follow-up; use ci: wald")
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
     return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
@@ -223,12 +244,15 @@ def cox(
     term_names: tuple[str, ...] | None = None,
     assign: tuple[str, ...] | None = None,
     ci: str = "wald",
+    start: np.ndarray | None = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
-    instead of Wald limits.
+    instead of Wald limits. ``start``: counting-process rows ``(start, time]`` (split
+    follow-up of a time-dependent covariate), Wald limits only.
     """
+    extra: dict[str, Any] = {} if start is None else {"start": start}
     # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
     # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
     # numpy RuntimeWarning on the user's terminal.
@@ -244,8 +268,9 @@ def cox(
             assign=assign,
             concordance=concordance,
             ci=ci,
+            **extra,
         )
-    return _collect_cox(res, ph_test=ph_test, concordance=concordance)
+    return collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 
 def cox_engine_fits(
@@ -288,7 +313,7 @@ def cox_engine_fits(
         # as :func:`cox` leaves the PH p empty for such a fit
         res, with_ph = run(False), False
     return [
-        _collect_cox(
+        collect_cox(
             r,
             ph_test=with_ph and bool(f.get("ph_test")),
             concordance=bool(f.get("concordance")),
@@ -297,7 +322,7 @@ def cox_engine_fits(
     ]
 
 
-def _collect_cox(
+def collect_cox(
     res: Any,
     *,
     ph_test: bool,

@@ -15,14 +15,20 @@ from typing import Any
 import numpy as np
 
 from survstudy.errors import SpecError
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
-from survstudy.pipeline.results import CurveGroup, GroupTest, KMCurves, PermutationTest
+from survstudy.pipeline.results import (
+    CurveGroup,
+    GroupTest,
+    KMCurves,
+    MethodsProfile,
+    PermutationTest,
+)
 from survstudy.pipeline.survival import median_of
 
-__all__ = ["km_figure", "km_figures", "nice_step"]
+__all__ = ["curve_group", "km_figure", "km_figures", "nice_step"]
 
 
 def km_figures(ctx: StudyContext) -> tuple[KMCurves, ...]:
@@ -42,6 +48,38 @@ def nice_step(max_time: float, unit: str) -> float:
         if max_time / s <= 8:
             return float(s)
     return float(steps[-1] * math.ceil(max_time / (8 * steps[-1])))
+
+
+def curve_group(
+    lev: str | None,
+    km: Any,
+    n: int,
+    events: int,
+    ticks: tuple[float, ...],
+    dpu: float,
+    prof: MethodsProfile,
+    *,
+    n_risk: tuple[int, ...] | None = None,
+) -> CurveGroup:
+    """One curve of a figure: step data and censoring marks in the display unit, the
+    number at risk at the ticks (``n_risk`` when given) and the median (``dpu``: days
+    per display unit)."""
+    curve = engine.step_curve(km)
+    return CurveGroup(
+        level=lev,
+        n=n,
+        events=events,
+        time=tuple(float(x) / dpu for x in curve["time"]),
+        survival=tuple(float(x) for x in curve["survival"]),
+        lower=tuple(float(x) for x in curve["lower"]),
+        upper=tuple(float(x) for x in curve["upper"]),
+        censor_time=tuple(float(x) / dpu for x in curve["censor_time"]),
+        censor_survival=tuple(float(x) for x in curve["censor_survival"]),
+        n_risk_at=n_risk
+        if n_risk is not None
+        else engine.n_risk_at(km, [tick * dpu for tick in ticks]),
+        median=median_of(km, prof.median_rule, dpu, prof.conf_level),
+    )
 
 
 def km_figure(
@@ -69,37 +107,37 @@ def km_figure(
                 key="analyses.km",
             )
         by_label = d.label
-    curves = []
-    for lev, km, n_group, events_group in rows.km_groups(
-        k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
-    ):
-        curve = engine.step_curve(km)
-        n_risk = engine.n_risk_at(km, [tick * dpu for tick in ticks])
-        med = median_of(km, prof.median_rule, dpu, prof.conf_level)
-        curves.append(
-            CurveGroup(
-                level=lev,
-                n=n_group,
-                events=events_group,
-                time=tuple(float(x) / dpu for x in curve["time"]),
-                survival=tuple(float(x) for x in curve["survival"]),
-                lower=tuple(float(x) for x in curve["lower"]),
-                upper=tuple(float(x) for x in curve["upper"]),
-                censor_time=tuple(float(x) / dpu for x in curve["censor_time"]),
-                censor_survival=tuple(float(x) for x in curve["censor_survival"]),
-                n_risk_at=n_risk,
-                median=med,
+    exposure = split.exposure(ctx, k.endpoint, k.by) if k.by else None
+    if d is not None and exposure is not None:
+        # Simon–Makuch curves: patients move to the exposed curve at their exposure date;
+        # the risk table counts the rows at risk at each tick exactly
+        curves = [
+            curve_group(lev, km, n_group, events_group, ticks, dpu, prof, n_risk=risk)
+            for lev, km, n_group, events_group, risk in rows.km_groups_split(
+                k.endpoint,
+                d,
+                exposure,
+                [tick * dpu for tick in ticks],
+                conf_type=prof.conf_type,
+                conf_level=prof.conf_level,
             )
-        )
+        ]
+    else:
+        curves = [
+            curve_group(lev, km, n_group, events_group, ticks, dpu, prof)
+            for lev, km, n_group, events_group in rows.km_groups(
+                k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
+            )
+        ]
     tests: list[GroupTest] = []
     perm: PermutationTest | None = None
     if d is not None and len(curves) > 1:
-        sel = rows.select(k.endpoint, [], group=d)
+        sel, _td = split.select(ctx, k.endpoint, [], group=d)
         if sel.events > 0:
-            for weights, label in prof.tests:
+            for weights, label in prof.tests if exposure is None else split.MANTEL_BYAR:
                 g = sel.logrank(weights)
                 tests.append(replace(g, label=label))
-            if sel.n_groups() > 1:
+            if sel.n_groups() > 1 and exposure is None:
                 perm = permutation_test(
                     k.permutation,
                     k.seed,

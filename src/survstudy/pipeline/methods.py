@@ -7,17 +7,24 @@ precision notes, multiplicity, the time unit — as complete sentences and keys.
 
 from __future__ import annotations
 
+import math
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.plan import analysis_uses
 from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
-from survstudy.pipeline.context import fmt_num
+from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
 from survstudy.spec import StudySpec
 
 __all__ = ["methods_facts"]
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def methods_facts(
@@ -25,6 +32,8 @@ def methods_facts(
     cohort: Cohort | DerivedCohort,
     prof: MethodsProfile,
     versions: dict[str, str],
+    models: Sequence[Any] = (),
+    univariable: Sequence[Any] = (),
     applied_methods: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
@@ -44,6 +53,8 @@ def methods_facts(
     if a.univariable:
         used |= set(a.univariable.endpoints)
     used |= {m.endpoint for m in a.multivariable} | {k.endpoint for k in a.km}
+    used |= {lm.endpoint for lm in a.landmark}
+    used |= {te.endpoint for te in a.treatment_effect}
     for name, ep in cohort.endpoints.items():
         if name in used and ep.definition:
             sentences.append(ep.definition)
@@ -78,6 +89,60 @@ def methods_facts(
             "Multivariable models were fitted to complete cases; the number of events per "
             "model parameter, Harrell's concordance and the global proportional-hazards test "
             "are reported with each model."
+        )
+    factors = [
+        *(a.univariable.factors if a.univariable else []),
+        *(f for m in a.multivariable for f in m.covariates),
+    ]
+    tested = [
+        r.nonlinearity_p
+        for t in [*models, *univariable]
+        for r in getattr(t, "rows", ())
+        if r.kind in ("continuous", "spline")
+    ]
+    if any(math.isfinite(x) for x in tested):
+        sentences.append(
+            "The functional form of each continuous covariate was checked by a "
+            "likelihood-ratio test of a restricted cubic spline with 4 knots at Harrell's "
+            "quantiles (the 5th, 35th, 65th and 95th percentiles) against the linear term, "
+            "in the same model (Harrell 2015)"
+            + (
+                "; it was not computed where the spline model would have had fewer than "
+                f"{MIN_EPV} events per parameter."
+                if not all(math.isfinite(x) for x in tested)
+                else "."
+            )
+        )
+    splines = list(
+        dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "rcs")
+    )
+    logs = list(dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "log"))
+    if splines:
+        sentences.append(
+            f"{_join(splines)} entered the models as restricted cubic splines (4 knots); "
+            "their hazard ratios are shown as curves against a reference value with pointwise "
+            "confidence intervals, with the overall and the non-linearity likelihood-ratio p."
+        )
+    if logs:
+        sentences.append(f"{_join(logs)} entered the models as natural logarithms.")
+    kinds = {s.kind for m in models for s in getattr(m, "sensitivity", ())}
+    if kinds or any(getattr(m, "ph_plots", ()) for m in models):
+        refit = {
+            "stratified": "stratified on the categorical covariates whose test gave p < 0.05",
+            "split": "with one hazard ratio before and one after the median follow-up for the "
+            "continuous covariates whose test gave p < 0.05 (none being categorical)",
+        }
+        sentences.append(
+            "Where a model's global proportional-hazards test gave p < 0.05, the scaled "
+            "Schoenfeld residuals of each covariate were plotted against time (Kaplan–Meier "
+            "scale) with a natural-spline smooth (Grambsch and Therneau 1994)"
+            + (
+                ", and the model was refitted "
+                + " or ".join(refit[k] for k in sorted(kinds))
+                + " as a sensitivity analysis."
+                if kinds
+                else "."
+            )
         )
     firth = {a.univariable.firth} if a.univariable else set()
     firth |= {m.firth for m in a.multivariable}
@@ -150,6 +215,14 @@ def methods_facts(
             "observed number of events by Schoenfeld's formula (two equal groups; for "
             "two-group factors, their observed group sizes)."
         )
+    sentences.extend(_time_dependent_sentences(spec, cohort.unit))
+    if a.treatment_effect:
+        names = ", ".join(f"'{te.name}'" for te in a.treatment_effect)
+        sentences.append(
+            f"Treatments were compared by propensity-score weighting or matching ({names}); "
+            "each comparison's section states its propensity model, weights or matching, "
+            "balance measures and variances."
+        )
     adjust = a.univariable.adjust if a.univariable else "none"
     adjusted = {
         "none": "without adjustment for multiple testing",
@@ -185,3 +258,34 @@ def methods_facts(
         "endpoints": {n: e.definition for n, e in cohort.endpoints.items()},
         "platform": platform.python_implementation(),
     }
+
+
+def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
+    """Issue 19: how time-dependent variables and landmarks were analysed (none: [])."""
+    a = spec.analyses
+    out: list[str] = []
+    td: dict[str, str] = {}
+    for v, _ep in analysis_uses(spec):
+        var = spec.variables.get(v)
+        if var is not None and var.time_dependent is not None:
+            td[v] = spec.label_of(var.time_dependent.from_).lower()
+    if td:
+        names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
+        out.append(
+            f"Exposures that start after time zero — {names} — were analysed as "
+            "time-dependent covariates: each patient's follow-up was split at the exposure "
+            "date (unexposed before, exposed from it; Therneau and Grambsch 2000), Cox models "
+            "were fitted to the counting-process data, curves by exposure are Simon–Makuch "
+            "estimates (Simon and Makuch 1984) with patients moving between curves, and "
+            "groups were compared with the Mantel–Byar test (Mantel and Byar 1974). Table 1 "
+            "shows the exposure status at the end of follow-up."
+        )
+    if a.landmark:
+        ats = ", ".join(fmt_num(float(lm.at)) for lm in a.landmark)
+        out.append(
+            f"In landmark analyses (at {ats} {unit}; Anderson, Cain and Gelber 1983), the "
+            "patients still under follow-up at the landmark were grouped by their status at "
+            "the landmark and followed from it (Kaplan–Meier, log-rank test, Cox model); "
+            "patients with an event or censored before the landmark were excluded."
+        )
+    return out

@@ -13,19 +13,42 @@ Firth estimates, :func:`hr_differences` gives the reconciliation rows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
-from survstudy.pipeline.context import StudyContext, exp_or_inf, fmt_num
-from survstudy.pipeline.design import FactorDesign
-from survstudy.pipeline.results import CoxRow, FirthEstimate, MethodsProfile, ProfileDifference
+from survstudy.pipeline import engine, split
+from survstudy.pipeline.context import MIN_EPV, StudyContext, exp_or_inf, fmt_num
+from survstudy.pipeline.design import FactorDesign, spline_design
+from survstudy.pipeline.results import (
+    CoxRow,
+    FirthEstimate,
+    MethodsProfile,
+    ProfileDifference,
+    SplineCurve,
+)
 from survstudy.pipeline.rows import Selection
+from survstudy.stats.splines import rcs_knots
 
-__all__ = ["ModelFits", "cox_rows", "firth_fit", "firth_rows", "fit_model", "hr_differences"]
+__all__ = [
+    "NONLINEAR_NOTE",
+    "ModelFits",
+    "cox_rows",
+    "firth_fit",
+    "firth_rows",
+    "fit_model",
+    "functional_form",
+    "hr_differences",
+    "select_with_splines",
+]
+
+NONLINEAR_NOTE = (
+    "the hazard ratio per unit is not constant across its values (spline test of "
+    "non-linearity p < 0.05); consider transform: rcs"
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +143,23 @@ def cox_rows(
     """Rows for one factor from a fitted model whose terms start at column ``offset``."""
     z = engine.z_value(conf_level)
     rows: list[CoxRow] = []
+    if design.spline:
+        # one row: the spline's p values are set by functional_form, its HRs are a curve
+        w = len(design.terms)
+        return [
+            CoxRow(
+                design.variable,
+                design.label,
+                "spline",
+                unit=design.unit,
+                n=n,
+                events=events,
+                ph_p=fit.ph_p.get(design.variable, float("nan")) if fit else float("nan"),
+                estimable=fit is not None and all(fit.estimable[offset : offset + w]),
+                warnings=(note,) if note else (),
+                transform="rcs",
+            )
+        ]
     if design.kind == "continuous":
         pers = [1.0] + ([design.per] if design.per and design.per != 1 else [])
         for k in pers:
@@ -167,6 +207,7 @@ def cox_rows(
                     events=events,
                     estimable=fit.estimable[j],
                     warnings=tuple(fit.notes[j]) + ((note,) if note else ()),
+                    transform=design.transform,
                 )
             )
         return rows
@@ -276,7 +317,9 @@ def hr_differences(
 
     A continuous factor with ``per: k`` is compared per k units, as the tables print it.
     """
-    out = []
+    out: list[ProfileDifference] = []
+    if design.spline:
+        return out  # a spline's coefficients are not printed
     std, sps = (fit, fit_other) if prof.name == "standard" else (fit_other, fit)
     z = engine.z_value(prof.conf_level)
     k = float(design.per) if design.kind == "continuous" and design.per else 1.0
@@ -318,3 +361,157 @@ def hr_differences(
             ProfileDifference(quantity="p", kind="p", standard=std.p[j], spss=sps.p[j], **common)
         )
     return out
+
+
+def select_with_splines(
+    ctx: StudyContext,
+    ep: str,
+    designs: list[FactorDesign],
+    *,
+    strata: list[FactorDesign] | None = None,
+    group: FactorDesign | None = None,
+    section: str,
+    where: dict[str, Any],
+) -> tuple[list[FactorDesign], Selection, tuple[str, ...]]:
+    """The complete cases of a model, with every ``transform: rcs`` design given its spline
+    columns: 4 knots at Harrell's quantiles of the values of the patients analysed (as
+    ``rms::rcs`` in a ``coxph`` fitted to them); on follow-up split at their dates when a
+    factor is time-dependent (:func:`.split.select`; the knots are then those of the split
+    rows, as ``rcs`` in a ``coxph`` on ``tmerge`` data). Also the names of the time-dependent
+    factors."""
+    sel, td = split.select(ctx, ep, designs, strata=strata, group=group)
+    if not any(d.spline for d in designs):
+        return designs, sel, td
+    out: list[FactorDesign] = []
+    col = 0
+    for d in designs:
+        width = len(d.terms)
+        if d.spline and not d.knots:
+            try:
+                kn = rcs_knots(sel.column(col), 4)
+            except AnalysisError as exc:
+                raise ctx.spec_error(
+                    f"'{d.variable}': transform: rcs is not possible: {exc.message}",
+                    "analyses",
+                    code="SPEC-TRANSFORM-RCS",
+                ) from None
+            for w in kn.warnings:
+                ctx.warn.add_stat(w, section, variable=d.variable, **where)
+            d = spline_design(d, tuple(float(k) for k in kn.knots))
+        out.append(d)
+        col += width
+    sel, td = split.select(ctx, ep, out, strata=strata, group=group)
+    return out, sel, td
+
+
+def functional_form(
+    ctx: StudyContext,
+    sel: Selection,
+    designs: list[FactorDesign],
+    rows: list[CoxRow],
+    *,
+    section: str,
+    where: dict[str, Any],
+    model: str | None = None,
+) -> tuple[list[CoxRow], list[SplineCurve]]:
+    """For each continuous covariate of a fitted model: the likelihood-ratio test of
+    non-linearity (restricted cubic spline, 4 knots, against linear, the model's other
+    covariates beside it: ``anova(coxph(… + x), coxph(… + rcs(x, 4)))``) as the rows'
+    ``nonlinearity_p``, with a ``NON-LINEAR`` warning below 0.05; a ``transform: rcs``
+    covariate gets its overall p and its HR-versus-value curve (:class:`SplineCurve`).
+    The test is not computed (``NONLINEARITY-NOT-TESTED``) when the spline model would have
+    fewer than ``MIN_EPV`` (10) events per parameter: a spline fitted to a handful of events
+    reads noise as a curve.
+
+    Where the rows are not in memory (a data engine) the test is not computed (NaN)."""
+    prof, warn = ctx.profile, ctx.warn
+    out = list(rows)
+    curves: list[SplineCurve] = []
+    col = 0
+    p = sum(len(d.terms) for d in designs)
+    for d in designs:
+        width = len(d.terms)
+        start, col = col, col + width
+        if d.kind != "continuous":
+            continue
+        # the spline model has the other columns and 3 spline columns (4 knots)
+        n_par = p - width + 3
+        if sel.events < MIN_EPV * n_par:
+            # one note per table (identical messages are recorded once)
+            what = where.get("model") or ctx.endpoint_label(str(where.get("endpoint", "")))
+            warn.add(
+                "NONLINEARITY-NOT-TESTED",
+                f"{what}: the spline tests of non-linearity were not computed: "
+                f"{sel.events} events for the {n_par} parameters of a spline model "
+                f"(fewer than {MIN_EPV} per parameter)",
+                section,
+                **where,
+            )
+            continue
+        try:
+            test = sel.nonlinearity(
+                start,
+                width,
+                ties=prof.ties,
+                conf_level=prof.conf_level,
+                name=d.label,
+                reference=d.reference_value,
+            )
+        except AnalysisError as exc:
+            if "in memory" not in exc.message:
+                warn.add(
+                    "NONLINEARITY-NOT-TESTED",
+                    f"{d.label}: the spline test of non-linearity could not be computed: "
+                    f"{exc.message}",
+                    section,
+                    variable=d.variable,
+                    **where,
+                )
+            continue
+        for w in test.warnings:
+            if w.code.startswith("RCS-"):
+                warn.add_stat(w, section, variable=d.variable, **where)
+        p_nl = float(test.p_nonlinear)
+        flag = math.isfinite(p_nl) and p_nl < 0.05 and not d.spline
+        idx = [i for i, r in enumerate(out) if r.variable == d.variable]
+        for i in idx:
+            r = out[i]
+            if r.kind not in ("continuous", "spline"):
+                continue
+            extra: dict[str, Any] = {"nonlinearity_p": p_nl}
+            if d.spline:
+                extra["overall_p"] = float(test.p_overall)
+            if flag:
+                extra["warnings"] = (*r.warnings, NONLINEAR_NOTE)
+            out[i] = replace(r, **extra)
+        if flag:
+            warn.add(
+                "NON-LINEAR",
+                f"{d.label}: {NONLINEAR_NOTE}",
+                section,
+                variable=d.variable,
+                **where,
+            )
+        if d.spline:
+            curve = test.hr_curve(reference=d.reference_value)
+            curves.append(
+                SplineCurve(
+                    variable=d.variable,
+                    label=d.label,
+                    unit=d.unit,
+                    reference=float(curve.reference),
+                    knots=tuple(float(k) for k in test.knots),
+                    value=curve.value,
+                    hr=curve.hr,
+                    lower=curve.lower,
+                    upper=curve.upper,
+                    conf_level=float(curve.conf_level),
+                    overall_p=float(test.p_overall),
+                    df_overall=int(test.df_overall),
+                    nonlinearity_p=p_nl,
+                    df_nonlinear=int(test.df_nonlinear),
+                    model=model,
+                    endpoint=str(where.get("endpoint", "")),
+                )
+            )
+    return out, curves

@@ -21,7 +21,16 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
-from survstudy.pipeline.results_cox import CoxRow, FirthEstimate, ModelResult, UnivariableResult
+from survstudy.pipeline.results_cox import (
+    CoxRow,
+    FirthEstimate,
+    ModelResult,
+    PhPlot,
+    PhSensitivity,
+    SplineCurve,
+    UnivariableResult,
+)
+from survstudy.pipeline.results_landmark import LandmarkResult
 from survstudy.pipeline.results_survival import (
     CurveGroup,
     EndpointSummary,
@@ -34,6 +43,7 @@ from survstudy.pipeline.results_survival import (
     Precision,
 )
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
+from survstudy.pipeline.results_treatment import TreatmentEffect
 
 __all__ = [
     "CoxRow",
@@ -44,17 +54,22 @@ __all__ = [
     "GroupTest",
     "KMCurves",
     "Landmark",
+    "LandmarkResult",
     "Median",
     "MethodsProfile",
     "ModelResult",
     "PermutationTest",
+    "PhPlot",
+    "PhSensitivity",
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "SplineCurve",
     "StudyResults",
     "StudyWarning",
     "Table1Result",
     "Table1Row",
+    "TreatmentEffect",
     "UnivariableResult",
 ]
 
@@ -82,10 +97,15 @@ class StudyResults:
     provenance: Provenance
     methods: dict[str, Any] = field(default_factory=dict)
     quality_issues: tuple[dict[str, Any], ...] = ()  # code, severity, message, row, column
+    landmark: tuple[LandmarkResult, ...] = ()  # analyses.landmark
+    treatment_effect: tuple[TreatmentEffect, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The body of results.json (Table 1 ``text`` is added by the tables package)."""
-        return {
+        """The body of results.json (Table 1 ``text`` is added by the tables package).
+
+        ``treatment_effect`` is there only when the spec asks for a comparison (the
+        results of studies without one are unchanged)."""
+        out: dict[str, Any] = {
             "schema": "survstudy-results/1",
             "title": self.title,
             "synthetic": self.synthetic,
@@ -106,8 +126,13 @@ class StudyResults:
             "univariable_summary": {k: v.summary_dict() for k, v in self.univariable.items()},
             "multivariable": [m.to_dict() for m in self.multivariable],
             "km": [k.to_dict() for k in self.km],
+            # only when the spec asks for landmarks (earlier results.json files unchanged)
+            **({"landmark": [lm.to_dict() for lm in self.landmark]} if self.landmark else {}),
             "reconciliation": [d.to_dict() for d in self.reconciliation],
             "methods": self.methods,
             "warnings": [w.to_dict() for w in self.warnings],
             "provenance": self.provenance.to_dict(),
         }
+        if self.treatment_effect:
+            out["treatment_effect"] = [t.to_dict() for t in self.treatment_effect]
+        return out

@@ -32,7 +32,9 @@ class StudyWarning:
     term: str | None = None
     model: str | None = None
     time: float | None = None
-    section: str = ""  # table1 | survival | univariable | multivariable | km | data
+    section: str = (
+        ""  # table1 | survival | univariable | multivariable | km | treatment_effect | data
+    )
 
     @classmethod
     def from_stat(cls, w: StatWarning, *, section: str, **where: Any) -> StudyWarning:

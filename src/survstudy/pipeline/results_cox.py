@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from survstudy.pipeline.results_common import json_float as _f
 from survstudy.pipeline.results_survival import PermutationTest, Precision
 
-__all__ = ["CoxRow", "FirthEstimate", "ModelResult", "UnivariableResult"]
+__all__ = [
+    "CoxRow",
+    "FirthEstimate",
+    "ModelResult",
+    "PhPlot",
+    "PhSensitivity",
+    "SplineCurve",
+    "UnivariableResult",
+]
+
+
+def _fl(a: Any) -> list[float | None]:
+    return [_f(v) for v in np.asarray(a, dtype=float)]
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,9 @@ class CoxRow:
     detectable_hr: float = float("nan")  # binary factor: Schoenfeld's detectable HR
     ci_method: str = "wald"  # wald | profile: how lower/upper were computed
     permutation: PermutationTest | None = None  # header row: permutation log-rank p
+    # continuous factor: LR test of non-linearity (rcs, 4 knots, against linear)
+    nonlinearity_p: float = float("nan")
+    transform: str | None = None  # the spec's transform: log | rcs
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +127,150 @@ class CoxRow:
             "detectable_hr": _f(self.detectable_hr),
             "ci_method": self.ci_method,
             "permutation": self.permutation.to_dict() if self.permutation else None,
+            "nonlinearity_p": _f(self.nonlinearity_p),
+            "transform": self.transform,
+        }
+
+
+@dataclass(frozen=True)
+class SplineCurve:
+    """A ``transform: rcs`` covariate (restricted cubic spline, knots at Harrell's quantiles):
+    the hazard ratio against ``reference`` over ``value`` with pointwise Wald limits, the
+    overall likelihood-ratio p (spline against no term, ``df_overall``) and the p of
+    non-linearity (spline against linear, ``df_nonlinear``).
+    """
+
+    variable: str
+    label: str
+    unit: str | None
+    reference: float
+    knots: tuple[float, ...]
+    value: Any  # numpy arrays
+    hr: Any
+    lower: Any
+    upper: Any
+    conf_level: float
+    overall_p: float
+    df_overall: int
+    nonlinearity_p: float
+    df_nonlinear: int
+    model: str | None = None  # the multivariable model (None: univariable)
+    endpoint: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variable": self.variable,
+            "label": self.label,
+            "unit": self.unit,
+            "reference": self.reference,
+            "knots": list(self.knots),
+            "conf_level": self.conf_level,
+            "overall": {"p_value": _f(self.overall_p), "df": self.df_overall},
+            "nonlinearity": {"p_value": _f(self.nonlinearity_p), "df": self.df_nonlinear},
+            "curve": {
+                "value": _fl(self.value),
+                "hr": _fl(self.hr),
+                "lower": _fl(self.lower),
+                "upper": _fl(self.upper),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class PhPlot:
+    """One panel of the scaled Schoenfeld residual plot (R's ``plot(cox.zph(fit))``) of a
+    model term: β(t) smooth with its band (±2 SE) at ``curve_x`` (transformed time, ``km``),
+    the constant coefficient ``line``, the time ticks (``ticks_time`` in ``time_unit`` at
+    ``ticks_x``) and the term's PH test p. The residual points (``x``, ``y``) are drawn in
+    the figure but not written to results.json (one per patient with an event).
+    """
+
+    variable: str
+    label: str
+    time_unit: str
+    curve_x: Any
+    fit: Any
+    lower: Any
+    upper: Any
+    ticks_x: Any
+    ticks_time: Any
+    line: float
+    p_value: float
+    factor: bool = False  # several columns: the y scale is β(t)/β̂
+    x: Any = field(default=None, repr=False, compare=False)
+    y: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variable": self.variable,
+            "label": self.label,
+            "line": _f(self.line),
+            "p_value": _f(self.p_value),
+            "scale": "beta/beta_hat" if self.factor else "beta",
+            "curve": {
+                "x": _fl(self.curve_x),
+                "fit": _fl(self.fit),
+                "lower": _fl(self.lower),
+                "upper": _fl(self.upper),
+            },
+            "ticks": {"x": _fl(self.ticks_x), "time": _fl(self.ticks_time)},
+        }
+
+
+@dataclass(frozen=True)
+class PhSensitivity:
+    """The sensitivity model of a multivariable model whose global PH test has p < 0.05.
+
+    ``kind`` ``stratified``: the offending categorical covariates (``strata``, PH p < 0.05)
+    leave the linear predictor and define strata (one baseline hazard per combination of
+    their levels); ``split`` (no offending covariate is categorical): each offending
+    continuous covariate (``split``) gets one HR up to ``cut`` (the median follow-up, in
+    ``time_unit``) and one after it (rows of kind ``period``). ``rows`` are the remaining covariates' rows, as the model's own;
+    ``offending`` every covariate with PH p < 0.05 in the model, ``not_stratified`` the
+    offending ones the refit leaves in (continuous). ``largest_change`` is the largest
+    ratio max(HR_s/HR, HR/HR_s) over the terms both models estimate, at ``largest_change_label``.
+    """
+
+    kind: str
+    strata: tuple[str, ...]
+    strata_labels: tuple[str, ...]
+    offending: tuple[str, ...]
+    not_stratified: tuple[str, ...]
+    rows: tuple[CoxRow, ...]
+    n: int
+    events: int
+    ph_global_chisq: float
+    ph_global_df: int
+    ph_global_p: float
+    ph_terms: tuple[tuple[str, float, int, float], ...] = ()  # (variable, chisq, df, p)
+    largest_change: float = float("nan")
+    largest_change_label: str = ""
+    split: tuple[str, ...] = ()  # kind split: the covariates with one HR per period
+    split_labels: tuple[str, ...] = ()
+    cut: float = float("nan")  # kind split: the cut (median follow-up), in time_unit
+    time_unit: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "strata": list(self.strata),
+            "rows": [r.to_dict() for r in self.rows],
+            "ph_test": {
+                "chisq": _f(self.ph_global_chisq),
+                "df": self.ph_global_df,
+                "p_value": _f(self.ph_global_p),
+                "terms": [
+                    {"term": t, "chisq": _f(c), "df": d, "p_value": _f(p)}
+                    for t, c, d, p in self.ph_terms
+                ],
+            },
+            "offending": list(self.offending),
+            "not_stratified": list(self.not_stratified),
+            "n": self.n,
+            "events": self.events,
+            "largest_hr_ratio": _f(self.largest_change),
+            "split": list(self.split),
+            "cut": _f(self.cut),
         }
 
 
@@ -129,6 +290,8 @@ class UnivariableResult:
     precision: Precision | None = None
     power: float = 0.8  # of the rows' detectable_hr
     alpha: float = 0.05
+    splines: tuple[SplineCurve, ...] = ()  # transform: rcs factors
+    time_dependent: tuple[str, ...] = ()  # factors fitted on split follow-up
 
     def to_dict(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.rows]
@@ -142,6 +305,9 @@ class UnivariableResult:
             "ci": self.ci,
             "permutation": self.permutation,
             "precision": self.precision.to_dict() if self.precision else None,
+            "splines": [c.to_dict() for c in self.splines],
+            # only with time-dependent factors (earlier results.json files unchanged)
+            **({"time_dependent": list(self.time_dependent)} if self.time_dependent else {}),
         }
 
 
@@ -176,8 +342,13 @@ class ModelResult:
     firth_lr_df: int = 0
     firth_lr_p: float = float("nan")
     ci: str = "wald"  # the spec's ci option: wald | profile
+    sensitivity: tuple[PhSensitivity, ...] = ()  # when the global PH test has p < 0.05
+    ph_plots: tuple[PhPlot, ...] = ()  # β(t) of every term, when the global PH p < 0.05
+    splines: tuple[SplineCurve, ...] = ()  # transform: rcs covariates
+    time_dependent: tuple[str, ...] = ()  # covariates fitted on split follow-up
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"time_dependent": list(self.time_dependent)} if self.time_dependent else {}
         return {
             "name": self.name,
             "estimable": self.estimable,
@@ -215,6 +386,10 @@ class ModelResult:
             "strata": list(self.strata),
             "rows": [r.to_dict() for r in self.rows],
             "warnings": list(self.warnings),
+            "sensitivity": [x.to_dict() for x in self.sensitivity],
+            "ph_plots": [x.to_dict() for x in self.ph_plots],
+            "splines": [c.to_dict() for c in self.splines],
+            **extra,
         }
 
 

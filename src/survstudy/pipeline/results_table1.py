@@ -86,6 +86,8 @@ class Table1Result:
     by_levels: tuple[tuple[str, int], ...] = ()  # (level, n)
     tests: tuple[str, ...] = ()  # names of the tests used, for the footnote
     style: str = "journal"  # journal | seed (analyses.table1.style)
+    # time-dependent variables shown (status at the end of follow-up): (label, date)
+    time_dependent: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

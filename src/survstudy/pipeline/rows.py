@@ -18,134 +18,35 @@ and known values of the factors (and strata) it uses, i.e. complete cases.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import diagnostics, engine, intervals
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
+from survstudy.pipeline.selection import CoxPair, Exposure, Rows, Selection, Survival
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_memory import MemoryTable1
 from survstudy.spec import StudySpec
 
-__all__ = ["CoxPair", "MemoryRows", "Rows", "Selection", "Survival"]
-
-
-@dataclass(frozen=True)
-class Survival:
-    """One endpoint over every patient with a derived endpoint: its Kaplan–Meier
-    estimate, the reverse Kaplan–Meier (censorings as events; median follow-up),
-    the number of patients and events, and the shortest and longest time (days)."""
-
-    km: Any
-    reverse: Any
-    n: int
-    events: int
-    min_time: float
-    max_time: float
-
-
-@dataclass(frozen=True)
-class CoxPair:
-    """One model under two settings (the chosen profile's tie rule and the other's).
-
-    ``error`` is the first fit that failed: ``fit`` and/or ``other`` are then ``None``
-    (a failed first fit leaves both ``None``).
-    """
-
-    fit: engine.CoxFit | None
-    other: engine.CoxFit | None
-    error: AnalysisError | None = None
-
-
-class Selection(Protocol):
-    """The complete cases of one analysis (see the module docstring)."""
-
-    @property
-    def n(self) -> int: ...
-
-    @property
-    def events(self) -> int: ...
-
-    def cox_pair(
-        self,
-        first: dict[str, Any],
-        second: dict[str, Any],
-        *,
-        term_names: tuple[str, ...],
-        ci: str = "wald",
-    ) -> CoxPair:
-        """The model fitted twice (:func:`survstudy.pipeline.engine.cox` on the rows): with
-        ``first``'s keywords (``ties``, ``conf_level``, ``ph_test``, ``concordance``,
-        ``assign``), then with ``second``'s (an engine evaluates both in the same
-        passes). Failures are reported, not raised."""
-        ...
-
-    def share(self) -> float:
-        """The proportion of rows with 1 in the first design column (a two-group factor)."""
-        ...
-
-    def n_groups(self) -> int:
-        """How many levels of the grouping factor have rows here."""
-        ...
-
-    def logrank(self, weights: str) -> GroupTest: ...
-
-    def permutation(self, option: str, seed: int, n_resamples: int) -> Any:
-        """:func:`engine.logrank_permutation` on these rows (``None``: not asked for)."""
-        ...
-
-    def firth(
-        self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
-    ) -> engine.CoxFit | None: ...
-
-
-class Rows(Protocol):
-    """What the runner asks of its rows."""
-
-    def design(
-        self, variable: str, *, per: float | None = None, label: str | None = None
-    ) -> FactorDesign: ...
-
-    def survival(self, ep: str, *, conf_type: str, conf_level: float) -> Survival: ...
-
-    def select(
-        self,
-        ep: str,
-        designs: list[FactorDesign],
-        *,
-        strata: list[FactorDesign] | None = None,
-        group: FactorDesign | None = None,
-    ) -> Selection:
-        """Rows with ``ep`` known and every design (and stratum) known; ``group`` is the
-        categorical factor whose levels the log-rank tests compare."""
-        ...
-
-    def n_known(self, ep: str) -> int:
-        """Patients with a derived endpoint ``ep``."""
-        ...
-
-    def max_time(self, ep: str) -> float | None:
-        """The longest time (days) among patients with a derived endpoint (``None``: none)."""
-        ...
-
-    def km_groups(
-        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
-    ) -> list[tuple[str | None, Any, int, int]]:
-        """(level, Kaplan–Meier, n, events) per level of ``by`` that has patients with a
-        known endpoint (one ``(None, …)`` without ``by``)."""
-        ...
-
-    def table1(self, spec: StudySpec, prof: MethodsProfile) -> Table1Summaries:
-        """The summaries Table 1 is built from (:mod:`survstudy.pipeline.table1`)."""
-        ...
+__all__ = ["CoxPair", "Exposure", "MemoryRows", "Rows", "Selection", "Survival"]
 
 
 # --------------------------------------------------------------------------- memory
+
+
+def _level_indicator(d: FactorDesign, exposed: np.ndarray, level: str) -> np.ndarray:
+    """A binary design's column on split rows: 1 where the row's level is the term's."""
+    assert len(d.term_levels) <= 1
+    if not d.term_levels:
+        return np.zeros((exposed.size, 0))
+    on = exposed if d.term_levels[0] == level else 1.0 - exposed
+    return on.reshape(-1, 1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +58,7 @@ class _MemorySelection:
     strata: np.ndarray | None
     n: int
     events: int
+    start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
 
     def cox(
         self,
@@ -181,6 +83,7 @@ class _MemorySelection:
             term_names=term_names,
             assign=assign,
             ci=ci,
+            start=self.start,
         )
 
     def cox_pair(
@@ -207,10 +110,12 @@ class _MemorySelection:
 
     def logrank(self, weights: str) -> GroupTest:
         assert self.codes is not None
-        return engine.logrank(self.t, self.e, self.codes, weights)
+        return engine.logrank(self.t, self.e, self.codes, weights, start=self.start)
 
     def permutation(self, option: str, seed: int, n_resamples: int) -> Any:
         assert self.codes is not None
+        if self.start is not None:
+            return None  # patients move between groups: no permutation of labels
         return engine.logrank_permutation(
             self.t, self.e, self.codes, option=option, seed=seed, n_resamples=n_resamples
         )
@@ -218,6 +123,8 @@ class _MemorySelection:
     def firth(
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None:
+        if self.start is not None:
+            return None  # the Firth fit of split follow-up is not implemented
         return engine.cox_firth(
             self.x,
             self.t,
@@ -226,6 +133,56 @@ class _MemorySelection:
             conf_level=conf_level,
             strata=self.strata,
             term_names=term_names,
+        )
+
+    def ph_follow_up(
+        self,
+        *,
+        ties: str,
+        conf_level: float,
+        term_names: tuple[str, ...],
+        assign: tuple[str, ...],
+        categorical: tuple[str, ...],
+        days_per_unit: float,
+    ) -> diagnostics.PhFollowUp:
+        return diagnostics.ph_follow_up(
+            self.x,
+            self.t,
+            self.e,
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+            categorical=categorical,
+            days_per_unit=days_per_unit,
+        )
+
+    def column(self, j: int) -> np.ndarray:
+        return np.asarray(self.x[:, j], dtype=float)
+
+    def nonlinearity(
+        self,
+        column: int,
+        width: int,
+        *,
+        ties: str,
+        conf_level: float,
+        name: str,
+        reference: float | None = None,
+    ) -> Any:
+        idx = np.arange(self.x.shape[1])
+        keep = (idx < column) | (idx >= column + width)
+        return diagnostics.nonlinearity(
+            self.x[:, column],
+            self.t,
+            self.e,
+            covariates=self.x[:, keep],
+            strata=self.strata,
+            ties=ties,
+            conf_level=conf_level,
+            name=name,
+            reference=reference,
         )
 
 
@@ -292,6 +249,99 @@ class MemoryRows:
             n=int(mask.sum()),
             events=int(e.sum()),
         )
+
+    def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.cohort.survival_data(ep)
+
+    def exposure_days(self, column: str) -> np.ndarray:
+        return np.asarray(self.cohort.columns[column], dtype=float)
+
+    def select_split(
+        self,
+        ep: str,
+        designs: list[FactorDesign],
+        exposures: Mapping[str, Exposure],
+        *,
+        strata: list[FactorDesign] | None = None,
+        group: FactorDesign | None = None,
+    ) -> Selection:
+        # complete cases as select(); a patient without follow-up (time 0) has no interval
+        base = self.select(ep, designs, strata=strata, group=group)
+        assert isinstance(base, _MemorySelection)
+        t_all, e_all, ok = self.cohort.survival_data(ep)
+        mask = ok.copy()
+        for d in designs:
+            mask &= ~d.missing
+        for sd in strata or []:
+            assert sd.codes is not None
+            mask &= sd.codes >= 0
+        if group is not None:
+            assert group.codes is not None
+            mask &= group.codes >= 0
+        pos = mask & (t_all > 0)
+        keep = pos[mask]  # among base's rows
+        names = [
+            v
+            for v in exposures
+            if any(d.variable == v for d in [*designs, *((group and [group]) or [])])
+        ]
+        pat, start, stop, event, flags = intervals.split_follow_up(
+            t_all[pos], e_all[pos], [exposures[v].days[pos] for v in names]
+        )
+        flag = dict(zip(names, flags, strict=True))
+        cols = []
+        for d in designs:
+            if d.variable in flag:
+                col = _level_indicator(d, flag[d.variable], exposures[d.variable].level)
+            else:
+                col = d.columns[pos][pat]
+            cols.append(col)
+        x = np.hstack(cols) if cols else np.zeros((pat.size, 0))
+        codes = None
+        if group is not None and base.codes is not None:
+            codes = base.codes[keep][pat]
+            if group.variable in flag:
+                exposed = group.levels.index(exposures[group.variable].level)
+                other = next(i for i in range(len(group.levels)) if i != exposed)
+                codes = np.where(flag[group.variable] == 1, exposed, other)
+        return _MemorySelection(
+            t=stop,
+            e=event,
+            x=x,
+            codes=codes,
+            strata=None if base.strata is None else base.strata[keep][pat],
+            n=int(pos.sum()),
+            events=int(event.sum()),
+            start=start,
+        )
+
+    def km_groups_split(
+        self,
+        ep: str,
+        by: FactorDesign,
+        exposure: Exposure,
+        times: list[float],
+        *,
+        conf_type: str,
+        conf_level: float,
+    ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
+        t_all, e_all, ok = self.cohort.survival_data(ep)
+        pos = ok & (t_all > 0)
+        pat, start, stop, event, (flag,) = intervals.split_follow_up(
+            t_all[pos], e_all[pos], [exposure.days[pos]]
+        )
+        out: list[tuple[str | None, Any, int, int, tuple[int, ...]]] = []
+        at = np.asarray(times, dtype=float)
+        for lev in by.levels:
+            m = flag == 1 if lev == exposure.level else flag == 0
+            if not m.any():
+                continue
+            km = engine.kaplan_meier(
+                stop[m], event[m], conf_type=conf_type, conf_level=conf_level, start=start[m]
+            )
+            risk = intervals.number_at_risk(at, stop[m], start[m])
+            out.append((lev, km, int(np.unique(pat[m]).size), int(event[m].sum()), risk))
+        return out
 
     def km_groups(
         self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float

@@ -17,7 +17,7 @@ import numpy as np
 
 from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import engine
+from survstudy.pipeline import diagnostics, engine
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.rows import CoxPair, Selection, Survival
@@ -126,6 +126,15 @@ class _EngineSelection:
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
+
+    def ph_follow_up(self, **_kw: Any) -> diagnostics.PhFollowUp:
+        raise AnalysisError(f"the stratified refit {NEEDS_ROWS}")
+
+    def column(self, j: int) -> np.ndarray:
+        raise AnalysisError(f"a spline {NEEDS_ROWS}")
+
+    def nonlinearity(self, column: int, width: int, **_kw: Any) -> Any:
+        raise AnalysisError(f"the spline test of non-linearity {NEEDS_ROWS}")
 
 
 class EngineRows:
@@ -291,6 +300,20 @@ class EngineRows:
             n=n,
             events=events,
         )
+
+    def select_split(self, *_a: Any, **_k: Any) -> Selection:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
+    def km_groups_split(
+        self, *_a: Any, **_k: Any
+    ) -> list[tuple[str | None, Any, int, int, tuple[int, ...]]]:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
+    def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        raise AnalysisError("landmark analyses need the patients' rows in memory")
+
+    def exposure_days(self, column: str) -> np.ndarray:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
 
     def km_groups(
         self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float

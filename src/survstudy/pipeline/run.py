@@ -16,19 +16,28 @@ import os
 from typing import Any
 
 from survstudy.data import Cohort
+from survstudy.data.plan import analysis_uses
 from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import Progress, StudyContext, Warnings
 from survstudy.pipeline.km_figures import km_figures
+from survstudy.pipeline.landmark import landmarks
 from survstudy.pipeline.methods import methods_facts
 from survstudy.pipeline.multivariable import multivariable_models
 from survstudy.pipeline.profiles import get_profile
-from survstudy.pipeline.results import ProfileDifference, Provenance, StudyResults
+from survstudy.pipeline.results import (
+    LandmarkResult,
+    ProfileDifference,
+    Provenance,
+    StudyResults,
+    TreatmentEffect,
+)
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
 from survstudy.pipeline.survival import survival_summaries
 from survstudy.pipeline.table1 import table1_result
+from survstudy.pipeline.treatment_effect import treatment_effect_analyses
 from survstudy.pipeline.univariable import univariable_tables
 from survstudy.spec import StudySpec
 
@@ -78,7 +87,7 @@ def run_study(
         cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
-    total = 5
+    total = 5 + bool(a.treatment_effect) + bool(a.landmark)
 
     report("Table 1", 1, total)
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
@@ -98,6 +107,15 @@ def run_study(
 
     report("Kaplan–Meier curves", 5, total)
     km = km_figures(ctx)
+
+    treatment: tuple[TreatmentEffect, ...] = ()
+    if a.treatment_effect:
+        report("treatment comparisons (propensity scores)", 6, total)
+        treatment = treatment_effect_analyses(ctx)
+    landmark_results: tuple[LandmarkResult, ...] = ()
+    if a.landmark:
+        report("landmark analyses", total, total)
+        landmark_results = landmarks(ctx)
 
     versions = engine.versions()
     prov = Provenance(
@@ -123,14 +141,18 @@ def run_study(
         univariable=univariable,
         multivariable=tuple(models),
         km=km,
+        landmark=landmark_results,
         reconciliation=tuple(recon),
         warnings=tuple(ctx.warn.items),
+        treatment_effect=treatment,
         provenance=prov,
         methods=methods_facts(
             spec,
             cohort,
             prof,
             versions,
+            models,
+            tuple(univariable.values()),
             applied_methods={
                 "firth": any(r.firth is not None for u in univariable.values() for r in u.rows)
                 or any(m.firth is not None for m in models),
@@ -160,8 +182,9 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     """Refuse, before any work, the options whose methods need the rows in memory.
 
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
-    small-sample methods computed on the patients' rows; with a data engine the
-    runner has per-time sums only. Their ``auto`` settings stay allowed: where one
+    small-sample methods computed on the patients' rows (and so are a propensity-score
+    treatment comparison and the covariate transforms: log, restricted cubic spline); with
+    a data engine the runner has per-time sums only. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
     a = spec.analyses
@@ -178,7 +201,21 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
                     ("analyses", "univariable", "permutation"),
                 )
             )
+    if a.univariable:
+        for j, f in enumerate(a.univariable.factors):
+            if f.transform is not None:
+                asks.append(
+                    (f"transform: {f.transform}", ("analyses", "univariable", "factors", j))
+                )
     for i, m in enumerate(a.multivariable):
+        for j, f in enumerate(m.covariates):
+            if f.transform is not None:
+                asks.append(
+                    (
+                        f"transform: {f.transform}",
+                        ("analyses", "multivariable", i, "covariates", j),
+                    )
+                )
         if m.firth == "always":
             asks.append(("firth: always", ("analyses", "multivariable", i, "firth")))
         if m.ci == "profile":
@@ -186,6 +223,16 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     for i, k in enumerate(a.km):
         if k.by and k.permutation in ("exact", "monte-carlo"):
             asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
+    # split follow-up and landmarks are computed on the patients' rows (issue 19)
+    if a.landmark:
+        asks.append(("landmark", ("analyses", "landmark")))
+    for vname, _ep in analysis_uses(spec):
+        var = spec.variables.get(vname)
+        if var is not None and var.time_dependent is not None:
+            asks.append(("time_dependent", ("variables", vname, "time_dependent")))
+    if a.treatment_effect:
+        # propensity model, weights or matches and robust variances need every patient's row
+        asks.append(("treatment_effect", ("analyses", "treatment_effect")))
     if asks:
         what, key = asks[0]
         raise SpecError(

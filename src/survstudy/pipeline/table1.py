@@ -127,6 +127,11 @@ def table1_result(
         by_levels=src.by_counts(),
         tests=tuple(tests),
         style=t1.style,
+        time_dependent=tuple(
+            (spec.label_of(v), spec.label_of(td.from_).lower())
+            for v in t1.variables
+            if v in spec.variables and (td := spec.variables[v].time_dependent) is not None
+        ),
     )
 
 

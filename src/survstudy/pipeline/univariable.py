@@ -15,13 +15,20 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from survstudy.pipeline import engine
+from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext, Warnings
-from survstudy.pipeline.design import FactorDesign
-from survstudy.pipeline.models import cox_rows, firth_rows, fit_model, hr_differences
+from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.models import (
+    cox_rows,
+    firth_rows,
+    fit_model,
+    functional_form,
+    hr_differences,
+    select_with_splines,
+)
 from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.precision import endpoint_precision
-from survstudy.pipeline.results import CoxRow, ProfileDifference, UnivariableResult
+from survstudy.pipeline.results import CoxRow, ProfileDifference, SplineCurve, UnivariableResult
 from survstudy.pipeline.rows import Selection
 
 __all__ = ["univariable_tables"]
@@ -55,9 +62,24 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
+    splines: list[SplineCurve] = []
+    time_dependent: list[str] = []
     for factor in u.factors:
-        design = rows.design(factor.variable, per=factor.per, label=factor.label)
-        sel = rows.select(ep, [design], group=design if design.categorical else None)
+        design = transformed(
+            rows.design(factor.variable, per=factor.per, label=factor.label),
+            factor.transform,
+            factor.reference_value,
+        )
+        where = {"endpoint": ep}
+        [design], sel, td = select_with_splines(
+            ctx,
+            ep,
+            [design],
+            group=design if design.categorical else None,
+            section="univariable",
+            where=where,
+        )
+        time_dependent.extend(td)
         n, events = sel.n, sel.events
         fits = None
         note: str | None = None
@@ -86,6 +108,10 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 variable=design.variable,
             )
         new = cox_rows(design, fit, 0, prof.conf_level, n=n, events=events, note=note)
+        if td:
+            new[0] = replace(
+                new[0], warnings=(*new[0].warnings, split.time_dependent_note(ctx, design.variable))
+            )
         if fits is not None and fit is not None:
             n_tests += 1
             for w in fit.warnings:
@@ -112,8 +138,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             lr = gb = float("nan")
             several = bool(events) and sel.n_groups() > 1
             if several:
-                lr = sel.logrank("logrank").p_value
-                gb = sel.logrank("gehan-breslow").p_value
+                lr = sel.logrank("logrank").p_value  # split rows: the Mantel–Byar test
+                gb = sel.logrank("gehan-breslow").p_value if not td else float("nan")
             perm = (
                 permutation_test(
                     u.permutation,
@@ -126,7 +152,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     endpoint=ep,
                     variable=design.variable,
                 )
-                if several
+                if several and not td
                 else None
             )
             new[0] = replace(
@@ -135,6 +161,11 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 breslow_p=gb if prof.name == "spss" else float("nan"),
                 permutation=perm,
             )
+        if fit is not None and not td:
+            new, curves = functional_form(
+                ctx, sel, [design], new, section="univariable", where=where
+            )
+            splines.extend(curves)
         if fits is not None and fit is not None and fits.other is not None:
             diffs.extend(
                 hr_differences(
@@ -143,7 +174,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             )
         if fit is not None:
             base = len(table)
-            if design.categorical and len(design.terms) > 1:
+            if design.spline or (design.categorical and len(design.terms) > 1):
                 tested.append(([base], new[0].overall_p))
             else:
                 idx = [base + k for k, r in enumerate(new) if r.term is not None]
@@ -169,6 +200,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             precision=endpoint_precision(ctx, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
+            splines=tuple(splines),
+            time_dependent=tuple(time_dependent),
         ),
         diffs,
     )
@@ -195,12 +228,14 @@ def _notes(
         # a PH test of a fit that ran off to infinity means nothing
         out = [replace(r, ph_p=float("nan")) for r in out]
     elif math.isfinite(ph):
-        out = [replace(r, ph_p=ph) if r.kind in ("header", "continuous") else r for r in out]
+        out = [
+            replace(r, ph_p=ph) if r.kind in ("header", "continuous", "spline") else r for r in out
+        ]
         if ph < 0.05:
             msg = "the hazard ratio may change over follow-up (PH test p < 0.05)"
             # every row of a continuous factor (the table prints only the per-k one)
             targets = (
-                [k for k, r in enumerate(out) if r.kind == "continuous"]
+                [k for k, r in enumerate(out) if r.kind in ("continuous", "spline")]
                 if design.kind == "continuous"
                 else [where]
             )

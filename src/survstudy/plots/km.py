@@ -1,5 +1,8 @@
 """Kaplan–Meier figure: step curves, censor marks, CI bands and a number-at-risk table.
 
+The cumulative-incidence figure of competing risks (:func:`plot_cif`) is the same figure
+with rising curves (from 0) of one cause.
+
 The figure only draws numbers it is given: survival, confidence limits and the
 number at risk all come from the estimator's result object
 (:class:`survstudy.stats.km.KaplanMeierResult`, times in days), read through
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["KMPlot", "nice_ticks", "plot_km", "plot_km_curves", "risk_text"]
+__all__ = ["KMPlot", "nice_ticks", "plot_cif", "plot_km", "plot_km_curves", "risk_text"]
 
 # Tick spacings per display unit, in the habits of clinical papers.
 _STEPS: dict[str, tuple[float, ...]] = {
@@ -187,6 +190,73 @@ def plot_km(
     )
 
 
+def _curve_from_cif(label: str, res: Any, cause: int, time_scale: float) -> _Curve:
+    c = list(res.causes).index(cause)
+    t = _arr(res.time)
+    f = _arr(res.cif)[:, c]
+    lo = _arr(res.lower)[:, c]
+    hi = _arr(res.upper)[:, c]
+    cmask = _arr(res.n_censor) > 0
+    start = t.size == 0 or t[0] > 0
+
+    def from0(x: np.ndarray, first: float) -> np.ndarray:
+        return np.concatenate(([first], x)) if start else x
+
+    return _Curve(
+        label=label,
+        n=round(float(res.n)),
+        events=round(float(res.events(cause))),
+        time=from0(t / time_scale, 0.0),
+        survival=from0(f, 0.0),
+        lower=from0(lo, math.nan),
+        upper=from0(hi, math.nan),
+        censor_time=t[cmask] / time_scale,
+        censor_survival=f[cmask],
+    )
+
+
+def plot_cif(
+    curves: Sequence[tuple[str, Any]],
+    *,
+    cause: int = 1,
+    ax: Axes | None = None,
+    risk_table: bool = True,
+    ticks: Sequence[float] | None = None,
+    time_scale: float = 1.0,
+    unit_label: str = "Months",
+    gray_p: float | None = None,
+    p_label: str = "Gray's test",
+    ylabel: str = "Cumulative incidence",
+    **options: Any,
+) -> KMPlot:
+    """Draw cumulative-incidence curves of ``cause`` with the number-at-risk table.
+
+    ``curves``: ``(label, CumulativeIncidence)`` pairs
+    (:class:`survstudy.stats.competing.CumulativeIncidence`); each curve rises from 0 at
+    time 0, censorings marked on it; the legend's events are the failures of ``cause``.
+    The number at risk (event-free and under observation) under each tick is the result's
+    own ``at(tick * time_scale, cause).n_risk``. ``gray_p`` is printed as "Gray's test p =
+    0.042"; ``options`` as :func:`plot_km` (``conf_band``, ``title``, ``xlabel``, ``ylim``,
+    ``legend_title``, ``figure_factory``, …).
+    """
+    if time_scale <= 0 or not math.isfinite(time_scale):
+        raise ValueError("time_scale must be a positive number of days per display unit")
+    cs = [_curve_from_cif(str(label), res, cause, time_scale) for label, res in curves]
+    t_max = max((float(np.nanmax(c.time)) for c in cs if c.time.size), default=1.0)
+    tk = tuple(float(x) for x in ticks) if ticks is not None else nice_ticks(t_max, unit_label)
+    ticks_days = np.asarray(tk, dtype=float) * time_scale
+    n_risk: tuple[tuple[int, ...], ...] = ()
+    if risk_table:
+        n_risk = tuple(
+            tuple(int(v) for v in _arr(res.at(ticks_days, cause).n_risk)) for _, res in curves
+        )
+    p_text = None if gray_p is None else f"{p_label} {format_p(float(gray_p))}".strip()
+    options.setdefault("p_position", (0.02, 0.88))  # the curves rise from the lower left
+    return _draw(
+        cs, tk, n_risk, unit_label=unit_label, p_text=p_text, ylabel=ylabel, ax=ax, **options
+    )
+
+
 def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     """Draw a pipeline ``KMCurves`` (display-unit step data with ``n_risk_at`` per tick).
 
@@ -271,6 +341,7 @@ def _draw(
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
     figure_factory: Callable[..., Figure] | None = None,
+    risk_title: str = "Number at risk",
 ) -> KMPlot:
     with style_context():
         from matplotlib.figure import Figure
@@ -376,7 +447,9 @@ def _draw(
 
         scale = 1
         if rows:
-            scale = _risk_table(ax, cs, colours, ticks, n_risk, own_layout=fig is not None)
+            scale = _risk_table(
+                ax, cs, colours, ticks, n_risk, own_layout=fig is not None, title=risk_title
+            )
     return KMPlot(figure=fig, ax=ax, ticks=ticks, n_risk=n_risk, risk_scale=scale)
 
 
@@ -420,6 +493,7 @@ def _risk_table(
     n_risk: tuple[tuple[int, ...], ...],
     *,
     own_layout: bool,
+    title: str = "Number at risk",
 ) -> int:
     """Write the number-at-risk rows under ``ax``; return the divisor used (1, 10^3, 10^6).
 
@@ -449,7 +523,7 @@ def _risk_table(
             ax.text(
                 0.0,
                 0.0,
-                "Number at risk" + _RISK_UNIT[scale],
+                title + _RISK_UNIT[scale],
                 transform=transforms.offset_copy(
                     ax.transAxes, fig=figure, x=-label_gap, y=-_RISK_GAP_PT, units="points"
                 ),

@@ -17,6 +17,7 @@ from survstudy.report.bundle import (
     Provenance,
     QualityNote,
     ReportBundle,
+    ReportSection,
     ReportWarning,
     methods_paragraph,
 )
@@ -102,6 +103,18 @@ def _forest_rows(rows: Any) -> list[Any]:
                 )
             )
             continue
+        if r.kind == "spline":
+            from survstudy.tables.study import SPLINE_HR
+
+            p = r.overall_p
+            out.append(
+                ForestRow(
+                    label=row_label(r),
+                    hr_text=SPLINE_HR,
+                    p_text=fmt.p_value(p) if math.isfinite(p) else "",
+                )
+            )
+            continue
         cont = r.kind == "continuous"
         f = r.firth
         if not r.estimable and f is not None and math.isfinite(f.hr):
@@ -159,7 +172,7 @@ def _drawer(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 def figure_specs(results: Any) -> list[FigureSpec]:
     """KM curves per endpoint/factor, then forest plots; each drawn when written."""
-    from survstudy.plots import plot_forest, plot_km_curves
+    from survstudy.plots import plot_forest, plot_hr_curve, plot_km_curves, plot_ph_residuals
     from survstudy.tables.format import count
 
     figs: list[FigureSpec] = []
@@ -184,6 +197,17 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
         caption += f". Time in {unit}; number at risk under the x-axis."
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
+    for lm in getattr(results, "landmark", ()):
+        k = lm.km
+        caption = (
+            f"Kaplan–Meier estimate of {_lower_first(lm.endpoint_label)} from the landmark at "
+            f"{lm.at:g} {unit}, by {_lower_first(lm.by_label)} at the landmark "
+            f"({count(lm.n)} patients; {count(lm.excluded)} with an event or censored before "
+            "it excluded)"
+            + ("; log-rank test" if lm.logrank is not None else "")
+            + f". Time in {unit} from the landmark; number at risk under the x-axis."
+        )
+        figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for ep, uni in results.univariable.items():
         rows = _forest_rows(uni.rows)
         if any(not getattr(r, "is_header", False) for r in rows):
@@ -207,7 +231,133 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
+    curves = [(ep, None, c) for ep, uni in results.univariable.items() for c in uni.splines]
+    curves += [(m.endpoint, m.name, c) for m in results.multivariable for c in m.splines]
+    for i, (ep, name, c) in enumerate(curves, start=1):
+        endpoint = (
+            results.univariable[ep].endpoint_label
+            if name is None
+            else next(m.endpoint_label for m in results.multivariable if m.name == name)
+        )
+        unit = f" {c.unit}" if c.unit else ""
+        figs.append(
+            FigureSpec(
+                f"hr_curve_{i}",
+                f"Hazard ratio of {_lower_first(endpoint)} by {_lower_first(c.label)}, "
+                + ("univariable" if name is None else f"adjusted ({name})")
+                + f", against the reference value {c.reference:g}{unit} (dot): restricted cubic "
+                f"spline with {len(c.knots)} knots at Harrell's quantiles (ticks on the x-axis), "
+                f"pointwise {round(c.conf_level * 100, 1):g}% CI (shaded). Overall and "
+                "non-linearity p from likelihood-ratio tests (spline against no term and "
+                "against a linear term).",
+                draw=_drawer(plot_hr_curve, c),
+            )
+        )
+    for i, m in enumerate(results.multivariable, start=1):
+        plots = getattr(m, "ph_plots", ())
+        if plots:
+            figs.append(
+                FigureSpec(
+                    f"ph_residuals_multivariable_{i}",
+                    f"Scaled Schoenfeld residuals: {m.name} "
+                    f"({_lower_first(m.endpoint_label)}). Points, scaled Schoenfeld residuals of "
+                    "each covariate against time on the Kaplan–Meier scale; solid line, "
+                    "natural-spline smooth (4 df) estimating the coefficient β(t); dashed, "
+                    "±2 SE; dotted, the model's constant coefficient (for a factor with "
+                    "several levels, β(t)/β̂ and 1). A smooth that leaves the dotted line "
+                    "shows a hazard ratio changing over follow-up (as R's plot(cox.zph(fit)), "
+                    "Grambsch and Therneau 1994).",
+                    draw=_drawer(plot_ph_residuals, plots),
+                )
+            )
+    figs.extend(_treatment_figures(results))
     return figs
+
+
+def _treatment_figures(results: Any) -> list[FigureSpec]:
+    """Per treatment comparison: adjusted curves, Love plot, propensity-score overlap."""
+    from survstudy.plots.propensity import plot_adjusted_km, plot_love, plot_overlap
+
+    figs: list[FigureSpec] = []
+    unit = results.time_unit
+    for i, te in enumerate(getattr(results, "treatment_effect", ()) or (), start=1):
+        r = te.result
+        if r is None:
+            continue
+        adj = "matched" if r.method == "matching" else "weighted"
+        how = (
+            f"1:{r.matching.ratio} nearest-neighbour matching on the logit of the propensity score"
+            if r.method == "matching" and r.matching is not None
+            else f"{r.estimand} weights"
+            + (
+                " (stabilised)"
+                if r.estimand == "ATE" and r.weighting is not None and r.weighting.stabilised
+                else ""
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_km",
+                f"{te.name}: {adj} Kaplan–Meier estimate of {_lower_first(te.endpoint_label)} "
+                f"by {_lower_first(te.treatment_label)} ({how}), with robust "
+                f"{_pct(r.conf_level)} confidence bands; the hazard ratio is from the {adj} "
+                f"Cox model. Time in {unit}. The numbers at risk under the x-axis are "
+                "unweighted patients"
+                + (" of the matched sample." if r.method == "matching" else ", not weights."),
+                draw=_drawer(plot_adjusted_km, te, unit),
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_love",
+                f"{te.name}: Love plot — absolute standardised mean difference of each "
+                f"confounder before and after {'matching' if r.method == 'matching' else 'weighting'}; "
+                "dashed line at 0.1.",
+                draw=_drawer(plot_love, te),
+            )
+        )
+        figs.append(
+            FigureSpec(
+                f"treatment_{i}_overlap",
+                f"{te.name}: propensity scores of the {_n(int(r.treated.sum()))} treated "
+                f"({te.treated_level}, above the axis) and {_n(int((~r.treated).sum()))} control "
+                f"({te.control_level}, below) patients with complete data, in bins of 0.05.",
+                draw=_drawer(plot_overlap, te),
+            )
+        )
+    return figs
+
+
+def _pct(level: float) -> str:
+    return f"{float(level) * 100:g}%"
+
+
+def _n(k: int) -> str:
+    from survstudy.tables.format import count
+
+    return count(k)
+
+
+def _treatment_sections(results: Any) -> list[ReportSection]:
+    from survstudy.tables.treatment import balance_key, effect_key, landmark_key
+
+    out: list[ReportSection] = []
+    for i, te in enumerate(getattr(results, "treatment_effect", ()) or (), start=1):
+        figs: tuple[str, ...] = ()
+        tables: tuple[str, ...] = (effect_key(i),)
+        if te.result is not None:
+            figs = (f"treatment_{i}_km", f"treatment_{i}_love", f"treatment_{i}_overlap")
+            tables = (balance_key(i), effect_key(i), landmark_key(i))
+        out.append(
+            ReportSection(
+                title=f"Treatment comparison: {te.name}",
+                tables=tables,
+                figures=figs,
+                paragraphs=(" ".join(te.methods),) if te.methods else (),
+                heading="Methods of this comparison",
+            )
+        )
+    return out
 
 
 def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
@@ -281,6 +431,9 @@ def _warnings(results: Any, tables: list[Any]) -> list[ReportWarning]:
             )
         elif w.section == "table1" and "table1" in keys:
             table = "table1"
+        elif w.section == "treatment_effect":
+            # the comparison's tables print its warnings (balance rows, footnotes)
+            continue
         if table is not None and (table in owns or w.message in shown.get(table, "")):
             continue  # the table model prints it next to its number
         if (table, w.message) in seen:
@@ -318,4 +471,5 @@ def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
         ),
         results=results_document(results, tables),
         tiff=tiff,
+        sections=_treatment_sections(results),
     )

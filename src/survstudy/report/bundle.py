@@ -25,6 +25,7 @@ __all__ = [
     "Provenance",
     "QualityNote",
     "ReportBundle",
+    "ReportSection",
     "ReportWarning",
     "methods_paragraph",
     "source_date",
@@ -100,6 +101,20 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class ReportSection:
+    """A section of its own (e.g. one treatment comparison): its tables (by key) and
+    figures (by id), which the HTML and Word reports show together under ``title``
+    instead of in the general Tables and Figures parts, then ``paragraphs`` (its
+    methods). The tables and figures stay in the bundle's lists (CSV, XLSX, files)."""
+
+    title: str
+    tables: Sequence[str] = ()
+    figures: Sequence[str] = ()
+    paragraphs: Sequence[str] = ()
+    heading: str = ""  # the heading of the paragraphs ("Methods")
+
+
+@dataclass(frozen=True)
 class ReportBundle:
     """Everything one report shows. ``tables`` are table models (key, title, columns,
     rows with kind and cells, footnotes); ``results`` is the results.json document."""
@@ -116,6 +131,7 @@ class ReportBundle:
     provenance: Provenance = field(default_factory=Provenance)
     results: Mapping[str, Any] = field(default_factory=dict)
     tiff: bool = False  # also write TIFF figures
+    sections: Sequence[ReportSection] = ()
 
 
 def source_date() -> _dt.datetime | None:

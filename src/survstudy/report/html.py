@@ -145,6 +145,10 @@ _TEMPLATE = """<!DOCTYPE html>
 </section>
 {% elif part.kind == 'heading' %}
 <h2>{{ part.text }}</h2>
+{% elif part.kind == 'subheading' %}
+<h3>{{ part.text }}</h3>
+{% elif part.kind == 'paragraph' %}
+<p class="methods">{{ part.text }}</p>
 {% elif part.kind == 'figure' %}
 <figure id="f-{{ part.id }}">
 {% if part.src %}<img src="{{ part.src }}" alt="{{ part.caption }}">{% endif %}
@@ -271,12 +275,19 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
         }
         for i, (f, files) in enumerate(zip(bundle.figures, figure_files, strict=True))
     ]
-    # Journal order: characteristics, survival, figures, then regression tables.
+    # Journal order: characteristics, survival, figures, then regression tables; then
+    # the sections of their own (a treatment comparison: its tables, figures, methods).
+    own_tables = {k for sec in bundle.sections for k in sec.tables}
+    own_figs = {f for sec in bundle.sections for f in sec.figures}
+    by_key = {tp["t"]["key"]: tp for tp in table_parts}
+    by_id = {fp["id"]: fp for fp in fig_parts}
     parts: list[dict[str, Any]] = []
     seen: set[str] = set()
 
     def add_tables(pred: Any) -> None:
         for tp in table_parts:
+            if tp["t"]["key"] in own_tables:
+                continue
             if pred(tp["section"]):
                 if tp["section"] not in seen:
                     parts.append({"kind": "heading", "text": tp["section"]})
@@ -284,10 +295,18 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                 parts.append(tp)
 
     add_tables(lambda s: s in ("Patient characteristics", "Survival"))
-    if fig_parts:
+    general_figs = [fp for fp in fig_parts if fp["id"] not in own_figs]
+    if general_figs:
         parts.append({"kind": "heading", "text": "Figures"})
-        parts.extend(fig_parts)
+        parts.extend(general_figs)
     add_tables(lambda s: s not in ("Patient characteristics", "Survival"))
+    for sec in bundle.sections:
+        parts.append({"kind": "heading", "text": sec.title})
+        parts.extend(by_key[k] for k in sec.tables if k in by_key)
+        parts.extend(by_id[f] for f in sec.figures if f in by_id)
+        if sec.paragraphs and sec.heading:
+            parts.append({"kind": "subheading", "text": sec.heading})
+        parts.extend({"kind": "paragraph", "text": str(x)} for x in sec.paragraphs)
 
     css_hash = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
     csp = (

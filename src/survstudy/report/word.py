@@ -360,35 +360,61 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
 
     tables = list(bundle.tables)
     marks, notes, general = T.warning_marks(tables, list(bundle.warnings))
+    own_tables = {k for part in bundle.sections for k in part.tables}
+    own_figs = {f for part in bundle.sections for f in part.figures}
     front = [t for t in tables if T.key(t).startswith(("table1", "surv"))]
-    back = [t for t in tables if t not in front]
+    back = [t for t in tables if t not in front and T.key(t) not in own_tables]
     if front:
         _orient(doc, _is_landscape(front[0]))  # the heading goes on the table's page
         doc.add_heading("Tables", level=1)
     for t in front:
         _add_table(doc, t, marks, notes)
     _orient(doc, False)  # figures on portrait pages
-    if bundle.figures:
+
+    def add_figure(i: int, f: Any, files: dict[str, Path]) -> None:
+        if "png" in files:
+            # Native size (PNG dpi), shrunk to the 170 mm text width if wider.
+            pic = doc.add_picture(str(files["png"]))
+            if pic.width > Mm(170):
+                pic.height = int(pic.height * Mm(170) / pic.width)
+                pic.width = Mm(170)
+            doc.paragraphs[-1].paragraph_format.keep_with_next = True
+            doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        p = doc.add_paragraph()
+        r = p.add_run(f"Figure {i + 1}. ")
+        r.bold = True
+        p.add_run(f.caption).font.size = Pt(9.5)
+
+    numbered = list(enumerate(zip(bundle.figures, figure_files, strict=True)))
+    general_figs = [(i, f, files) for i, (f, files) in numbered if f.id not in own_figs]
+    if general_figs:
         doc.add_heading("Figures", level=1)
-        for i, (f, files) in enumerate(zip(bundle.figures, figure_files, strict=True)):
-            if "png" in files:
-                # Native size (PNG dpi), shrunk to the 170 mm text width if wider.
-                pic = doc.add_picture(str(files["png"]))
-                if pic.width > Mm(170):
-                    pic.height = int(pic.height * Mm(170) / pic.width)
-                    pic.width = Mm(170)
-                doc.paragraphs[-1].paragraph_format.keep_with_next = True
-                doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            p = doc.add_paragraph()
-            r = p.add_run(f"Figure {i + 1}. ")
-            r.bold = True
-            p.add_run(f.caption).font.size = Pt(9.5)
+        for i, f, files in general_figs:
+            add_figure(i, f, files)
     if back:
         _orient(doc, _is_landscape(back[0]))
         doc.add_heading("Regression analyses", level=1)
     for t in back:
         _add_table(doc, t, marks, notes)
     _orient(doc, False)
+    # sections of their own (a treatment comparison): its tables, figures and methods
+    by_key = {T.key(t): t for t in tables}
+    by_id = {f.id: (i, f, files) for i, (f, files) in numbered}
+    for part in bundle.sections:
+        sec_tables = [by_key[k] for k in part.tables if k in by_key]
+        if sec_tables:
+            _orient(doc, any(_is_landscape(t) for t in sec_tables))
+        doc.add_heading(part.title, level=1)
+        for t in sec_tables:
+            _add_table(doc, t, marks, notes)
+        _orient(doc, False)
+        for fid in part.figures:
+            if fid in by_id:
+                add_figure(*by_id[fid])
+        if part.paragraphs and part.heading:
+            doc.add_heading(part.heading, level=2)
+        for para in part.paragraphs:
+            doc.add_paragraph(str(para))
     if general:
         doc.add_heading("Warnings", level=1)
         for m in general:

@@ -105,7 +105,29 @@ class _Checker:
                 f"the id column '{spec.data.id}' must be declared with type: identifier",
                 ("variables", spec.data.id, "type"),
             )
+        if spec.data.tables and spec.data.id is None:
+            raise self.fail(
+                "joined tables (data.tables) are matched on the patient id: give data.id",
+                ("data", "tables"),
+            )
         for name, var in spec.variables.items():
+            if var.from_table is not None:
+                self.name(
+                    var.from_table, ("variables", name, "from_table"), spec.data.tables, "table"
+                )
+                many = spec.data.tables[var.from_table].rows == "many"
+                if many and var.summary is None:
+                    raise self.fail(
+                        f"the table '{var.from_table}' has several rows per patient: give "
+                        "'summary' (first, last, min, max, count or any)",
+                        ("variables", name, "from_table"),
+                    )
+                if not many and var.summary is not None:
+                    raise self.fail(
+                        f"the table '{var.from_table}' has one row per patient: 'summary' is for "
+                        "tables with rows: many",
+                        ("variables", name, "summary"),
+                    )
             if var.derive is not None:
                 if var.type in ("identifier", "multiselect", "text"):
                     raise self.fail(
@@ -118,6 +140,12 @@ class _Checker:
                     )
             if var.applicable_when is not None:
                 self.expression(var.applicable_when, ("variables", name, "applicable_when"))
+            if var.time_dependent is not None:
+                self.variable(
+                    var.time_dependent.from_,
+                    ("variables", name, "time_dependent", "from"),
+                    ["date"],
+                )
         derivation_order(spec, file=self.file)
         self.endpoints()
         for i, step in enumerate(spec.population):
@@ -139,6 +167,20 @@ class _Checker:
                         f"the endpoint's column '{column}' clashes with a variable of that name",
                         ("endpoints", name),
                     )
+            if not ep.from_dates:
+                many = ep.composite
+                for field, parts, types in (
+                    ("time", ep.time_parts(), ("continuous",)),
+                    ("event", ep.event_parts(), FACTOR_TYPES),
+                ):
+                    for i, part in enumerate(parts):
+                        if spec.is_derived(part):
+                            key = (
+                                ("endpoints", name, field, i)
+                                if many
+                                else ("endpoints", name, field)
+                            )
+                            self.variable(part, key, types)
             if ep.from_dates:
                 assert ep.start is not None
                 self.variable(ep.start, ("endpoints", name, "start"), ["date"])
@@ -219,10 +261,85 @@ class _Checker:
                 self.factor(f, (*key, "covariates", j))
             for j, s in enumerate(model.strata):
                 self.variable(s, (*key, "strata", j), CATEGORY_TYPES)
+        names: set[str] = set()
+        for i, te in enumerate(an.treatment_effect):
+            key = ("analyses", "treatment_effect", i)
+            if te.name in names:
+                raise self.fail(f"two treatment comparisons are named '{te.name}'", (*key, "name"))
+            names.add(te.name)
+            self.name(te.endpoint, (*key, "endpoint"), endpoints, "endpoint")
+            self.variable(te.treatment, (*key, "treatment"), CATEGORY_TYPES)
+            tvar = spec.variables[te.treatment]
+            levels = tvar.level_names()
+            if tvar.type == "categorical" and levels and len(levels) != 2:
+                raise self.fail(
+                    f"the treatment '{te.treatment}' must have exactly 2 levels (treated and "
+                    f"control); it has {len(levels)}: {', '.join(levels)} (merge levels, or "
+                    "derive a binary variable)",
+                    (*key, "treatment"),
+                    code="SPEC-TREATMENT-NOT-BINARY",
+                )
+            if not te.confounders:
+                raise self.fail(
+                    "a propensity-score analysis needs at least one confounder",
+                    (*key, "confounders"),
+                )
+            used: set[str] = set()
+            for j, f in enumerate(te.confounders):
+                self.factor(f, (*key, "confounders", j))
+                if f.variable == te.treatment:
+                    raise self.fail(
+                        f"the treatment '{te.treatment}' cannot also be a confounder",
+                        (*key, "confounders", j),
+                    )
+                if f.variable in used:
+                    raise self.fail(
+                        f"the confounder '{f.variable}' is listed twice", (*key, "confounders", j)
+                    )
+                used.add(f.variable)
         for i, fig in enumerate(an.km):
             self.name(fig.endpoint, ("analyses", "km", i, "endpoint"), endpoints, "endpoint")
             if fig.by is not None:
                 self.variable(fig.by, ("analyses", "km", i, "by"), CATEGORY_TYPES)
+        for i, lm in enumerate(an.landmark):
+            key = ("analyses", "landmark", i)
+            self.name(lm.endpoint, (*key, "endpoint"), endpoints, "endpoint")
+            self.variable(lm.by, (*key, "by"), CATEGORY_TYPES)
+        for i, te in enumerate(an.treatment_effect):
+            for j, vn in enumerate([te.treatment, *(f.variable for f in te.confounders)]):
+                vs = spec.variables.get(vn)
+                if vs is not None and vs.time_dependent is not None:
+                    key = ("analyses", "treatment_effect", i) + (
+                        ("treatment",) if j == 0 else ("confounders", j - 1)
+                    )
+                    raise self.fail(
+                        f"'{vn}' is time-dependent: a propensity comparison needs its value "
+                        "at time zero; compare it at a landmark (analyses.landmark) instead",
+                        key,
+                    )
+        for vname, vspec in spec.variables.items():
+            if vspec.time_dependent is None:
+                continue
+            for ep in self.time_dependent_endpoints(vname):
+                if spec.endpoints[ep].start is None:
+                    raise self.fail(
+                        f"'{vname}' is time-dependent, so endpoint '{ep}' needs a start date "
+                        "(start/events/censor) to place its date on the follow-up",
+                        ("variables", vname, "time_dependent"),
+                    )
+
+    def time_dependent_endpoints(self, var: str) -> list[str]:
+        """The endpoints analysed by the time-dependent ``var``."""
+        an = self.spec.analyses
+        eps: list[str] = []
+        if an.univariable is not None and any(f.variable == var for f in an.univariable.factors):
+            eps += an.univariable.endpoints
+        for m in an.multivariable:
+            if any(f.variable == var for f in m.covariates) or var in m.strata:
+                eps.append(m.endpoint)
+        eps += [k.endpoint for k in an.km if k.by == var]
+        eps += [lm.endpoint for lm in an.landmark if lm.by == var]
+        return [e for e in dict.fromkeys(eps) if e in self.spec.endpoints]
 
 
 def derivation_order(spec: StudySpec, *, file: str = "<spec>") -> list[str]:

@@ -31,11 +31,15 @@ __all__ = [
     "EventCodes",
     "Factor",
     "KMFigureSpec",
+    "LandmarkSpec",
     "ModelSpec",
     "PrecisionSpec",
     "StudySpec",
     "SurvivalSpec",
     "Table1Spec",
+    "TableSpec",
+    "TimeDependentSpec",
+    "TreatmentEffectSpec",
     "UnitsSpec",
     "UnivariableSpec",
     "VariableSpec",
@@ -67,6 +71,40 @@ def _as_list(value: Any) -> Any:
     if isinstance(value, str | int | float | bool):
         return [value]
     return value
+
+
+Summary = Literal["first", "last", "min", "max", "count", "any"]
+
+
+class TableSpec(_Model):
+    """A further sheet or file joined to the main table on the patient id (``data.tables``)."""
+
+    path: str = Field(
+        description="Data file, relative to the spec file (may be the same workbook)."
+    )
+    format: Literal["csv", "xlsx", "sav", "dta", "parquet"] | None = Field(
+        None, description="File format; by default chosen from the extension."
+    )
+    sheet: str | int | None = Field(
+        None, description="Excel sheet by name or 0-based index (default: first sheet)."
+    )
+    header_row: int | None = Field(
+        None, ge=1, description="Spreadsheet row holding the column names (default: first)."
+    )
+    id: str | None = Field(
+        None, description="Column holding the patient id in this table (default: data.id)."
+    )
+    rows: Literal["one", "many"] = Field(
+        "one",
+        description="one: at most one row per patient (a baseline or outcome sheet); many: "
+        "several rows per patient (visits, events), summarised per patient by each "
+        "variable's 'summary'.",
+    )
+    separator: str | None = Field(None, description="CSV field separator (default: detected).")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="CSV decimal mark (default: detected)."
+    )
+    encoding: str | None = Field(None, description="CSV text encoding (default: detected).")
 
 
 class DataSpec(_Model):
@@ -118,6 +156,11 @@ class DataSpec(_Model):
         description="Data cut-off date: later events are censored at the cut-off and later "
         "dates are reported. Never taken from today's clock.",
     )
+    tables: dict[Annotated[str, Field(pattern=NAME_PATTERN)], TableSpec] = Field(
+        default_factory=dict,
+        description="Further sheets or files joined to this table on the id column, by name; "
+        "a variable reads one with 'from_table: NAME' (and 'summary:' for rows: many).",
+    )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
 
@@ -147,6 +190,19 @@ class UnitsSpec(_Model):
     @property
     def days_per_unit(self) -> float:
         return self.days_per(self.time)
+
+
+class TimeDependentSpec(_Model):
+    """A binary variable that changes during follow-up: 0 before a date, 1 from it."""
+
+    from_: str = Field(
+        alias="from",
+        description="Date variable where the exposure starts: 0 before it, 1 from it (no "
+        "date: never exposed; a date on or before an endpoint's start: exposed from the "
+        "start). Cox models split each patient's follow-up at it, KM figures by it are "
+        "Simon–Makuch curves with the Mantel–Byar test, a landmark groups by the status at "
+        "the landmark; Table 1 shows the status at the end of follow-up.",
+    )
 
 
 class VariableSpec(_Model):
@@ -208,6 +264,23 @@ class VariableSpec(_Model):
         description="Display names of data values where a grouped level shows its parts, "
         "e.g. {1: I, 2: II} prints 'I (n=3)/II (n=4)' for the level I/II: [1, 2].",
     )
+    time_dependent: TimeDependentSpec | None = Field(
+        None,
+        description="binary: the exposure starts at a date after time zero (e.g. "
+        "{from: transplant_date}); the variable is then derived as 'ever exposed' ("
+        "'<date> is not missing') unless it has its own derive.",
+    )
+    from_table: str | None = Field(
+        None,
+        description="Read the column from this joined table of data.tables (default: the main "
+        "table).",
+    )
+    summary: Summary | None = Field(
+        None,
+        description="For a table with rows: many, the value per patient: first or last (in the "
+        "file's row order, among present values), min or max (numbers, dates), count (rows with "
+        "a value; a continuous variable), any (binary: the first level on any row).",
+    )
     blank_is_no: bool = Field(
         True,
         description="multiselect: an empty cell means 'not selected' (as in a checkbox "
@@ -215,6 +288,17 @@ class VariableSpec(_Model):
     )
 
     _norm_missing = field_validator("missing", mode="before")(_as_list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _time_dependent_derive(cls, value: Any) -> Any:
+        # a time-dependent binary without its own rule is 'ever exposed'
+        if isinstance(value, dict) and isinstance(value.get("time_dependent"), dict):
+            td = value["time_dependent"]
+            date = td.get("from", td.get("from_"))
+            if isinstance(date, str) and value.get("derive") is None and not value.get("column"):
+                value = {**value, "derive": f"{date} is not missing"}
+        return value
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -245,6 +329,26 @@ class VariableSpec(_Model):
             raise ValueError("'options' and 'selected' are for multiselect variables only")
         if self.derive and self.column:
             raise ValueError("a variable is either read from a 'column' or has 'derive', not both")
+        if self.from_table is not None and (self.derive or self.type == "multiselect"):
+            raise ValueError(
+                "'from_table' is for a variable read from a column (not derived, not multiselect)"
+            )
+        if self.summary is not None:
+            if self.from_table is None:
+                raise ValueError("'summary' summarises a joined table: give 'from_table' too")
+            allowed = {
+                "count": ("continuous",),
+                "any": ("binary",),
+                "min": ("continuous", "date"),
+                "max": ("continuous", "date"),
+            }.get(self.summary, ("continuous", "date", "categorical", "binary"))
+            if self.type not in allowed:
+                raise ValueError(
+                    f"summary '{self.summary}' makes a {' or '.join(allowed)} variable, "
+                    f"not {self.type}"
+                )
+            if self.cuts is not None:
+                raise ValueError("'cuts' on a summary: derive a variable from it and cut that")
         if self.cuts is not None:
             if self.type != "categorical":
                 raise ValueError("'cuts' makes categories: use it with type: categorical")
@@ -261,6 +365,10 @@ class VariableSpec(_Model):
             raise ValueError("'levels' are for categorical and binary variables")
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError("'range' must be [min, max] with min <= max")
+        if self.time_dependent is not None and self.type != "binary":
+            raise ValueError(
+                "'time_dependent' is for binary variables (0 before the date, 1 from it)"
+            )
         if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
             raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
         seen: dict[str, str] = {}
@@ -395,11 +503,21 @@ class EndpointSpec(_Model):
         description="Column holding the status at 'end' (event or censored: 0/1, true/false "
         "or the values given by event_codes, e.g. {event: [Dead], censored: [Alive]}).",
     )
-    time: str | None = Field(None, description="Column holding the time (instead of dates).")
+    time: str | list[str] | None = Field(
+        None,
+        description="Time (instead of dates): a data column or a derived variable; a list "
+        "[rtime, dtime] makes a composite endpoint with the 'event' list, paired by position "
+        "(the earliest time among the components whose event happened; when none happened, "
+        "censored at the latest component time).",
+    )
     time_unit: TimeUnit | None = Field(
         None, description="Unit of the time column (default: units.time)."
     )
-    event: str | None = Field(None, description="Column holding the event indicator.")
+    event: str | list[str] | None = Field(
+        None,
+        description="Event indicator: a data column or a derived variable; a list "
+        "[recur, death] pairs each component's event with the time at its position.",
+    )
     event_codes: EventCodes | None = Field(
         None, description="Mapping of event-column values when they are not 0/1 or true/false."
     )
@@ -446,6 +564,21 @@ class EndpointSpec(_Model):
                     "'competing' dates need an endpoint from dates; "
                     "use event_codes.competing for an event column"
                 )
+            if isinstance(self.time, list) or isinstance(self.event, list):
+                times, events = self.time_parts(), self.event_parts()
+                if len(times) != len(events):
+                    raise ValueError(
+                        f"a composite endpoint pairs times and events by position: 'time' "
+                        f"lists {len(times)}, 'event' lists {len(events)}"
+                    )
+                if len(times) < 2:
+                    raise ValueError(
+                        "a composite endpoint lists at least two times and two events; "
+                        "write a single one without brackets"
+                    )
+                pairs = list(zip(times, events, strict=True))
+                if len(set(pairs)) != len(pairs):
+                    raise ValueError("a composite endpoint lists the same component twice")
         else:
             if self.start is None or not self.events:
                 raise ValueError(
@@ -479,6 +612,25 @@ class EndpointSpec(_Model):
         """The form ``start`` + ``end`` + ``status``."""
         return self.end is not None
 
+    @property
+    def composite(self) -> bool:
+        """An endpoint from several time/event pairs (``time: [a, b]``)."""
+        return isinstance(self.time, list)
+
+    def time_parts(self) -> list[str]:
+        """The time column(s) or derived variable(s), one per component."""
+        return _parts(self.time)
+
+    def event_parts(self) -> list[str]:
+        """The event column(s) or derived variable(s), one per component."""
+        return _parts(self.event)
+
+
+def _parts(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
 
 class Criterion(_Model):
     """One step of the inclusion flow: keep patients where ``include`` is true, or drop
@@ -505,7 +657,8 @@ _FACTOR_SCHEMA: dict[str, Any] = {
         {"type": "string", "description": "Variable name."},
         {
             "type": "object",
-            "description": "{variable: {per: 10}} or {variable: ki67, per: 10}",
+            "description": "{variable: {per: 10}} or {variable: ki67, per: 10}; "
+            "{variable: {transform: rcs}} or {variable: {transform: log}}",
             "additionalProperties": True,
         },
     ]
@@ -513,11 +666,34 @@ _FACTOR_SCHEMA: dict[str, Any] = {
 
 
 class Factor(_Model):
-    """A covariate: a variable name, optionally scaled (``per: 10`` → HR per 10 units)."""
+    """A covariate: a variable name, optionally scaled (``per: 10`` → HR per 10 units) or
+    transformed (``transform: log`` or ``rcs``; a key of the model entry, so that one
+    variable can enter one model linearly and another as a spline)."""
 
     variable: str
     per: float | None = Field(None, gt=0, description="Report the HR per this many units.")
     label: str | None = None
+    transform: Literal["log", "rcs"] | None = Field(
+        None,
+        description="Continuous covariates only. log: the covariate enters as its natural "
+        "log (HR per unit of log; zero or negative values are refused); rcs: as a "
+        "restricted cubic spline with 4 knots at Harrell's quantiles (rms::rcs), reported "
+        "as a figure of the HR against reference_value with its CI, the overall and the "
+        "non-linearity likelihood-ratio p.",
+    )
+    reference_value: float | None = Field(
+        None,
+        description="transform: rcs: the value the hazard-ratio curve is compared with "
+        "(default: the median of the patients analysed).",
+    )
+
+    @model_validator(mode="after")
+    def _transform_options(self) -> Factor:
+        if self.transform is not None and self.per is not None:
+            raise ValueError(f"'{self.variable}': per cannot be combined with transform")
+        if self.reference_value is not None and self.transform != "rcs":
+            raise ValueError(f"'{self.variable}': reference_value needs transform: rcs")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -526,7 +702,7 @@ class Factor(_Model):
             return {"variable": value}
         if isinstance(value, dict) and len(value) == 1:
             ((key, options),) = value.items()
-            if key not in ("variable", "per", "label"):
+            if key not in ("variable", "per", "label", "transform", "reference_value"):
                 if options is None:
                     return {"variable": key}
                 if isinstance(options, dict):
@@ -669,6 +845,18 @@ class KMFigureSpec(_Model):
     resamples: int = Field(10_000, ge=100, le=10_000_000, description=_RESAMPLES_DESCRIPTION)
 
 
+class LandmarkSpec(_Model):
+    """A landmark analysis (Anderson, Cain & Gelber 1983): the patients still at risk at
+    the landmark, grouped by their status then, followed from it."""
+
+    endpoint: str
+    at: float = Field(gt=0, description="The landmark, in units.time from the endpoint's start.")
+    by: str = Field(
+        description="Group variable (categorical or binary); a time-dependent one is taken "
+        "at its status at the landmark."
+    )
+
+
 class PrecisionSpec(_Model):
     """The precision note: the smallest hazard ratio detectable from the observed events."""
 
@@ -681,6 +869,100 @@ class PrecisionSpec(_Model):
         description="A two-group variable whose observed group sizes the endpoint's note "
         "uses (default: two equal groups).",
     )
+
+
+class TreatmentEffectSpec(_Model):
+    """A comparison of two treatments in an observational cohort by propensity scores.
+
+    The propensity model is a logistic regression of the treatment on the confounders
+    (coded and scaled as Cox factors, complete cases). ``method: weighting`` weights the
+    patients (ATE, ATT or overlap weights); ``method: matching`` matches treated to
+    control patients 1:``ratio`` on the logit of the score (estimand ATT).
+    """
+
+    name: str = Field(description="Name of the comparison, shown as its section title.")
+    endpoint: str = Field(description="Endpoint compared.")
+    treatment: str = Field(
+        description="Binary variable (two levels); its non-reference level is 'treated', "
+        "the reference level 'control'."
+    )
+    confounders: list[FactorItem] = Field(
+        description="Variables of the propensity model (as Cox factors: a name, or "
+        "{variable: {per: 10}})."
+    )
+    method: Literal["weighting", "matching"] = Field(
+        "weighting",
+        description="weighting (inverse-probability, ATT or overlap weights) or matching "
+        "(nearest neighbour on the logit of the propensity score, without replacement).",
+    )
+    estimand: Literal["ATE", "ATT", "overlap"] | None = Field(
+        None,
+        description="ATE, ATT or overlap (weighting; default ATE); matching estimates the "
+        "ATT (the default and the only choice).",
+    )
+    trim: tuple[float, float] | None = Field(
+        None,
+        description="Weighting: drop patients whose propensity score lies outside these "
+        "percentiles of all scores, e.g. [0.01, 0.99] (the model is not refitted).",
+    )
+    truncate: tuple[float, float] | None = Field(
+        None,
+        description="Weighting: set weights outside these percentiles of the weights to the "
+        "percentile, e.g. [0.01, 0.99].",
+    )
+    stabilise: bool = Field(
+        True,
+        description="Weighting, ATE: stabilised weights (multiplied by the share of the "
+        "patient's group) instead of 1/e and 1/(1-e).",
+    )
+    caliper: float | None = Field(
+        0.2,
+        gt=0,
+        description="Matching: largest distance of a match, in standard deviations of the "
+        "logit of the propensity score (null: no caliper).",
+    )
+    ratio: int = Field(1, ge=1, le=10, description="Matching: controls per treated patient.")
+    landmarks: list[float] | None = Field(
+        None,
+        description="Times (in units.time) of the adjusted survival and its difference "
+        "(default: analyses.survival.landmarks).",
+    )
+
+    _lists = field_validator("landmarks", mode="before")(_as_list)
+
+    @field_validator("landmarks")
+    @classmethod
+    def _positive(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(t <= 0 for t in value):
+            raise ValueError("landmark times must be positive")
+        return value
+
+    @model_validator(mode="after")
+    def _combination(self) -> TreatmentEffectSpec:
+        if self.method == "matching":
+            if self.estimand not in (None, "ATT"):
+                raise ValueError(
+                    f"matching estimates the effect in the treated (ATT), not {self.estimand}; "
+                    "use method: weighting for the ATE or overlap weights"
+                )
+            for key in ("trim", "truncate"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"'{key}' is for method: weighting, not matching")
+        for key in ("trim", "truncate"):
+            lim = getattr(self, key)
+            if lim is not None and not 0.0 <= lim[0] < lim[1] <= 1.0:
+                raise ValueError(
+                    f"'{key}' is [lower, upper] percentiles as proportions with "
+                    f"0 <= lower < upper <= 1, got [{_text(lim[0])}, {_text(lim[1])}]"
+                )
+        return self
+
+    @property
+    def effective_estimand(self) -> str:
+        """The estimand with its default filled in (ATE for weighting, ATT for matching)."""
+        if self.estimand is not None:
+            return self.estimand
+        return "ATE" if self.method == "weighting" else "ATT"
 
 
 class AnalysesSpec(_Model):
@@ -698,6 +980,15 @@ class AnalysesSpec(_Model):
     univariable: UnivariableSpec | None = None
     multivariable: list[ModelSpec] = Field(default_factory=list)
     km: list[KMFigureSpec] = Field(default_factory=list)
+    landmark: list[LandmarkSpec] = Field(
+        default_factory=list,
+        description="Landmark analyses: KM, log-rank and Cox from each landmark.",
+    )
+    treatment_effect: list[TreatmentEffectSpec] = Field(
+        default_factory=list,
+        description="Comparisons of two treatments by propensity-score weighting or matching "
+        "(balance table, Love plot, adjusted curves, weighted or matched Cox hazard ratio).",
+    )
     precision: PrecisionSpec | None = Field(
         default_factory=lambda: PrecisionSpec(),
         description="Per endpoint (and per binary factor), the smallest hazard ratio "
@@ -777,6 +1068,12 @@ class StudySpec(_Model):
                 return self._lines[key]
             key = key[:-1]
         return None
+
+    def is_derived(self, name: str) -> bool:
+        """``name`` is a derived variable or one read from a joined table: an endpoint's
+        ``time``/``event`` then means the variable, not a column of the main table."""
+        var = self.variables.get(name)
+        return var is not None and (var.derive is not None or var.from_table is not None)
 
     def label_of(self, name: str) -> str:
         """Display label of a variable or endpoint."""

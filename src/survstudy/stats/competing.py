@@ -53,6 +53,11 @@ groups is chi-square on G − 1 degrees of freedom.
 
 **Cause-specific Cox**: the Cox model of :func:`.cox.cox_fit` with the competing events
 censored (Putter, Fiocco & Geskus 2007, Stat. Med. 26:2389).
+
+**The analysis of ``survstudy cif``** (and ``survstudy.cumulative_incidence``):
+:func:`cif_analysis` — the curves of the event (code 1) and the competing event (code 2)
+per group, their values at chosen times, Gray's test of each across the groups, and the
+warnings; :meth:`CIFAnalysis.to_dict` is the command's JSON object.
 """
 
 from __future__ import annotations
@@ -74,12 +79,14 @@ __all__ = [
     "CONF_TYPES",
     "FEW_AT_RISK",
     "FEW_EVENTS",
+    "CIFAnalysis",
     "CIFAt",
     "CauseSpecificCox",
     "CompetingCounts",
     "CumulativeIncidence",
     "GrayTestResult",
     "cause_specific_cox",
+    "cif_analysis",
     "cif_confint",
     "cif_from_counts",
     "competing_counts",
@@ -941,3 +948,161 @@ def cause_specific_cox(
     competing = int(np.sum((col > 0) & ~event))
     fit = cox_fit(x, t, event, **kwargs)
     return CauseSpecificCox(fit=fit, cause=int(cause), competing_events=competing)
+
+
+# --------------------------------------------------------------------------- survstudy cif
+
+#: status codes of :func:`cif_analysis`: the event of interest and the competing event
+EVENT, COMPETING = 1, 2
+_CAUSE_NAMES = {EVENT: "the event", COMPETING: "the competing event"}
+
+
+def _gray_dict(g: GrayTestResult | None) -> dict[str, Any] | None:
+    if g is None:
+        return None
+    d = g.to_dict()
+    return {
+        "statistic": d["statistic"],
+        "df": g.df,
+        "p_value": d["p_value"],
+        "stratified": g.stratified,
+        "rho": g.rho,
+    }
+
+
+def _warning_dict(w: StatWarning) -> dict[str, Any]:
+    d: dict[str, Any] = w.to_dict()
+    # context values must be JSON (group levels are numbers or text already)
+    d["context"] = {
+        k: v for k, v in d["context"].items() if v is None or isinstance(v, (str, int, float))
+    }
+    return d
+
+
+@dataclass(frozen=True)
+class CIFAnalysis:
+    """What ``survstudy cif`` computes: per group (``curves``: level, ``None`` without
+    groups, and its :class:`CumulativeIncidence` of causes 1 and 2), the values at the
+    chosen times ``at``, Gray's test of the event (``gray``) and of the competing event
+    (``gray_competing``) across the groups (``None`` without groups or events), and the
+    warnings of all of them. ``n_read``/``n_dropped``: the rows given and left out."""
+
+    curves: tuple[tuple[Any, CumulativeIncidence], ...]
+    at: tuple[float, ...]
+    gray: GrayTestResult | None
+    gray_competing: GrayTestResult | None
+    warnings: tuple[StatWarning, ...]
+    conf_type: str
+    conf_level: float
+    n_read: int
+    n_dropped: int
+
+    def to_dict(self, *, with_table: bool = False) -> dict[str, Any]:
+        """The JSON object of ``survstudy cif --json`` (without its ``codes``, which the
+        caller knows). ``with_table``: each group also gets ``table``, the (event,
+        competing event) rows of the curves at each time with a failure (the text output)."""
+        groups = []
+        for level, res in self.curves:
+            entry: dict[str, Any] = {
+                "group": level,
+                "n": res.n,
+                "events": res.events(EVENT),
+                "competing_events": res.events(COMPETING),
+                "censored": float(res.n_censor.sum()),
+                "at": res.at(list(self.at), EVENT).to_records(),
+                "competing_at": res.at(list(self.at), COMPETING).to_records(),
+            }
+            if with_table:
+                ev, co = res.to_records(EVENT), res.to_records(COMPETING)
+                entry["table"] = [
+                    (a, b) for a, b in zip(ev, co, strict=True) if a["n_event"] or b["n_event"]
+                ]
+            groups.append(entry)
+        return {
+            "conf_type": self.conf_type,
+            "conf_level": self.conf_level,
+            "n_read": self.n_read,
+            "n_dropped": self.n_dropped,
+            "groups": groups,
+            "gray": _gray_dict(self.gray),
+            "gray_competing": _gray_dict(self.gray_competing),
+            "warnings": [_warning_dict(w) for w in self.warnings],
+        }
+
+
+def cif_analysis(
+    time: ArrayLike,
+    status: ArrayLike,
+    group: ArrayLike,
+    levels: Sequence[Any],
+    *,
+    by: str | None,
+    at: Sequence[float] = (),
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    strata: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    n_read: int | None = None,
+    n_dropped: int = 0,
+) -> CIFAnalysis:
+    """The cumulative incidence of the event (status 1) and the competing event (2) per
+    group (codes 0 .. len(levels) − 1; ``levels`` ``[None]`` and ``by`` ``None`` for one
+    curve), with Gray's test of each across the groups (stratified by ``strata``) when
+    ``by`` names a grouping with at least two levels present. Warnings: each curve's, few
+    at risk at a chosen time, a cause without failures (no Gray's test for it), a
+    grouping with one level. ``weights``: frequency weights (an engine's records)."""
+    t = as_time(time)
+    if t.size == 0:
+        raise AnalysisError("no rows left to analyse (every row has a missing value)")
+    fits = cumulative_incidence_by(
+        t,
+        status,
+        group,
+        levels,
+        causes=(EVENT, COMPETING),
+        conf_type=conf_type,
+        conf_level=conf_level,
+        weights=weights,
+        cause_names=_CAUSE_NAMES,
+    )
+    times = [float(x) for x in at]
+    warns: list[StatWarning] = []
+    for level, res in fits:
+        warns += res.warnings
+        warns += res.few_at_risk(res.at(times, EVENT), level)
+    gray: dict[int, GrayTestResult] = {}
+    if by is not None and len(fits) >= 2:
+        present = [c for c in (EVENT, COMPETING) if any(r.events(c) > 0 for _, r in fits)]
+        for c in (EVENT, COMPETING):
+            if c not in present:
+                warns.append(
+                    StatWarning(
+                        "NO-EVENTS",
+                        f"Gray's test for {_CAUSE_NAMES[c]} cannot be computed: there are none",
+                        {"cause": c},
+                    )
+                )
+        if present:
+            tests = gray_tests(t, status, group, causes=present, strata=strata, weights=weights)
+            for c, res_g in tests.items():
+                warns += res_g.warnings
+                gray[c] = res_g
+    elif by is not None:
+        warns.append(
+            StatWarning(
+                "ONE-GROUP",
+                f"{by} has a single level among the analysed rows: no Gray's test",
+                {"group": by},
+            )
+        )
+    return CIFAnalysis(
+        curves=tuple(fits),
+        at=tuple(times),
+        gray=gray.get(EVENT),
+        gray_competing=gray.get(COMPETING),
+        warnings=tuple(warns),
+        conf_type=conf_type,
+        conf_level=conf_level,
+        n_read=int(t.size) if n_read is None else n_read,
+        n_dropped=n_dropped,
+    )

@@ -24,12 +24,15 @@ from survstudy.pipeline.results import (
     Median,
     ModelResult,
     PermutationTest,
+    PhSensitivity,
     ProfileDifference,
     StudyResults,
     UnivariableResult,
 )
 from survstudy.tables import format as fmt
+from survstudy.tables.landmark import landmark_table
 from survstudy.tables.model import Column, Note, Row, Table1Options, TableModel, table1_model
+from survstudy.tables.treatment import treatment_tables
 
 __all__ = [
     "hr_text",
@@ -38,6 +41,7 @@ __all__ = [
     "reconciliation_table",
     "results_document",
     "row_label",
+    "sensitivity_table",
     "study_tables",
     "survival_table",
     "table1_table",
@@ -69,9 +73,18 @@ def table1_table(results: StudyResults) -> TableModel | None:
     if results.table1 is None:
         return None
     options = Table1Options.seed() if results.table1.style == "seed" else None
-    return table1_model(
+    model = table1_model(
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
+    td = results.table1.time_dependent
+    if not td:
+        return model
+    what = "; ".join(f"{label} (from the {date})" for label, date in td)
+    note = (
+        f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
+        "status at each time (follow-up split at the date)."
+    )
+    return replace(model, footnotes=(*model.footnotes, note))
 
 
 # --------------------------------------------------------------------------- survival
@@ -195,6 +208,8 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
 
 
 def row_label(r: CoxRow) -> str:
+    if r.kind == "spline":
+        return f"{r.label} (restricted cubic spline)"
     if r.kind == "continuous":
         k = 1.0 if r.per is None else float(r.per)
         if r.unit is None:
@@ -215,7 +230,12 @@ def hr_text(hr: float, lower: float, upper: float) -> str:
     return fmt.hr_ci_text(hr, lower, upper)
 
 
+SPLINE_HR = "see figure (HR curve)"
+
+
 def _hr_text(r: CoxRow) -> str:
+    if r.kind == "spline" and r.estimable:
+        return SPLINE_HR
     if r.reference:
         return fmt.reference()
     if not r.estimable or not math.isfinite(r.hr):
@@ -251,9 +271,13 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
                 text = w[:1].upper() + w[1:]
                 # a PH-test warning concerns the PH p; the others the hazard ratio
                 column = "ph" if "ph" in extra and "PH test" in text else "hr"
+                if "nonlinear" in extra and "non-linearity" in text:
+                    column = "nonlinear"
                 notes.append(Note(len(out), text.rstrip(".") + ".", column))
-        if r.kind == "header" and math.isfinite(r.overall_p):
+        if r.kind in ("header", "spline") and math.isfinite(r.overall_p):
             cells["p"] = _p(r.overall_p)
+        if "nonlinear" in extra:
+            cells["nonlinear"] = _p(r.nonlinearity_p)
         if "logrank" in extra:
             cells["logrank"] = _p(r.logrank_p) if r.kind == "header" else ""
         if "breslow" in extra:
@@ -261,7 +285,7 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
         if "permutation" in extra:
             cells["permutation"] = _permutation_text(r.permutation) if r.kind == "header" else ""
         if "ph" in extra:
-            cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous") else ""
+            cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous", "spline") else ""
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
         if "detectable" in extra:
@@ -423,6 +447,13 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     if any(math.isfinite(r.detectable_hr) for r in uni.rows):
         extra.append("detectable")
         columns.append(Column("detectable", "Detectable HR"))
+    if any(math.isfinite(r.ph_p) for r in uni.rows):
+        # the proportional-hazards assumption of each univariable model (issue 22)
+        extra.append("ph")
+        columns.append(Column("ph", "PH test p"))
+    if any(math.isfinite(r.nonlinearity_p) for r in uni.rows):
+        extra.append("nonlinear")
+        columns.append(Column("nonlinear", "Non-linearity p"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
         f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
@@ -453,6 +484,16 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             f"could have detected with {_num(round(uni.power * 100, 1))}% power (two-sided "
             f"α = {_num(uni.alpha)}) from its events and group sizes (Schoenfeld 1983)."
         )
+    if "ph" in extra:
+        foot.append(
+            "PH test p: test of proportional hazards of each model (Grambsch–Therneau score "
+            "test of scaled Schoenfeld residuals, Kaplan–Meier time scale, as R's cox.zph); "
+            "p < 0.05 means the hazard ratio may change over follow-up."
+        )
+    if "nonlinear" in extra:
+        foot.append(NONLINEAR_FOOTNOTE)
+    if any(r.kind == "spline" for r in uni.rows):
+        foot.append(SPLINE_FOOTNOTE)
     if uni.precision is not None:
         foot.append(uni.precision.message)
     rows, notes = _cox_rows(uni.rows, extra)
@@ -477,6 +518,9 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
     ties = "Efron" if model.ties == "efron" else "Breslow"
     pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
     extra = ["ph"]
+    if any(math.isfinite(r.nonlinearity_p) for r in model.rows):
+        extra.append("nonlinear")
+        columns.append(Column("nonlinear", "Non-linearity p"))
     firth_cols = _firth_columns(model.rows, pct)
     if firth_cols:
         extra.append("firth")
@@ -526,6 +570,10 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
                 note.replace("for every factor", "for every term")
                 + f" Penalised likelihood-ratio test of the model {_p_sentence(model.firth_lr_p)}."
             )
+    if "nonlinear" in extra:
+        foot.append(NONLINEAR_FOOTNOTE)
+    if any(r.kind == "spline" for r in model.rows):
+        foot.append(SPLINE_FOOTNOTE)
     foot.extend(w.rstrip(".") + "." for w in model.warnings)
     rows, notes = _cox_rows(model.rows, extra)
     return TableModel(
@@ -536,6 +584,177 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         rows=rows,
         footnotes=foot,
         notes=notes,
+    )
+
+
+NONLINEAR_FOOTNOTE = (
+    "Non-linearity p: likelihood-ratio test of a restricted cubic spline with 4 knots at "
+    "Harrell's quantiles against the linear term, in the same model (Harrell 2015; as "
+    "rms::rcs with anova in R); p < 0.05 means one hazard ratio per unit misrepresents the "
+    "covariate's effect."
+)
+SPLINE_FOOTNOTE = (
+    "Restricted cubic spline: the covariate enters as a restricted cubic spline with 4 "
+    "knots at Harrell's quantiles; its p is the overall likelihood-ratio test (3 df), and "
+    "its hazard ratio against a reference value is drawn as a curve with pointwise CIs in "
+    "the figures."
+)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def sensitivity_sentence(model: ModelResult, sens: PhSensitivity) -> str:
+    """The results sentence of a PH sensitivity model (worded from the pipeline's facts)."""
+    labels = {r.variable: r.label for r in model.rows}
+    offending = [_lower_first(labels.get(v, v)) for v in sens.offending]
+    strata = [_lower_first(x) for x in sens.strata_labels]
+    text = (
+        f"The global proportional-hazards test of the multivariable model ({model.name}) gave "
+        f"{_p_sentence(model.ph_global_p)}"
+        + (f" ({_join(offending)} with a PH test p < 0.05)" if offending else "")
+        + (
+            f"; in a sensitivity model stratified on {_join(strata)}, "
+            if sens.kind == "stratified"
+            else "; in a sensitivity model in which "
+            f"{_join([_lower_first(x) for x in sens.split_labels])} had one hazard ratio up "
+            f"to the median follow-up ({fmt.number(sens.cut, digits=1)} {sens.time_unit}) and "
+            "one after it, "
+        )
+    )
+    if math.isfinite(sens.largest_change):
+        pct = (sens.largest_change - 1.0) * 100.0
+        text += (
+            "the adjusted hazard ratios of the other covariates changed by at most "
+            f"{fmt.number(pct, digits=0 if pct >= 10 else 1)}% "
+            f"({_lower_first(sens.largest_change_label)})"
+        )
+    else:
+        text += "no hazard ratio could be compared"
+    text += f", and its global proportional-hazards test gave {_p_sentence(sens.ph_global_p)}."
+    if sens.not_stratified:
+        rest = [_lower_first(labels.get(v, v)) for v in sens.not_stratified]
+        text += (
+            f" The effect of {_join(rest)} (continuous, not stratified) may change over "
+            "follow-up: see the scaled Schoenfeld residual plots."
+        )
+    for v in sens.split:
+        first, second = (r for r in sens.rows if r.variable == v and r.kind == "period")
+        text += (
+            f" The hazard ratio of {_lower_first(row_label(_as_continuous(first)))} was "
+            f"{_hr_text(first)} up to {fmt.number(sens.cut, digits=1)} {sens.time_unit} and "
+            f"{_hr_text(second)} after."
+        )
+    return text
+
+
+def _as_continuous(r: CoxRow) -> CoxRow:
+    """A ``period`` row labelled as its covariate's continuous row ("Age (per 10 years)")."""
+    return replace(r, kind="continuous")
+
+
+def sensitivity_table(
+    results: StudyResults, model: ModelResult, sens: PhSensitivity, number: int
+) -> TableModel:
+    """The main model's and the sensitivity model's hazard ratios side by side."""
+    pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
+    what = "Stratified model" if sens.kind == "stratified" else "Time-split model"
+    columns = [
+        Column("variable", "Variable"),
+        Column("hr", f"{model.name}: adjusted HR ({pct} CI)"),
+        Column("p", "p"),
+        Column("s_hr", f"{what}: adjusted HR ({pct} CI)"),
+        Column("s_p", "p"),
+        Column("s_ph", "PH test p"),
+    ]
+
+    def key(r: CoxRow) -> tuple[str, str, str | None, float | None]:
+        return (r.variable, r.kind, r.level, r.per)
+
+    other = {key(r): r for r in sens.rows}
+    scaled = {r.variable for r in model.rows if r.kind == "continuous" and r.per not in (None, 1)}
+    rows: list[Row] = []
+    for r in model.rows:
+        if r.kind == "continuous" and r.variable in scaled and r.per in (None, 1):
+            continue
+        o = other.get(key(r))
+        cells = {
+            "variable": row_label(r),
+            "hr": "" if r.kind == "header" else _hr_text(r),
+            "p": "" if r.kind in ("header", "reference") else _p(r.p_value),
+        }
+        if r.kind in ("header", "spline") and math.isfinite(r.overall_p):
+            cells["p"] = _p(r.overall_p)
+        periods = [x for x in sens.rows if x.variable == r.variable and x.kind == "period"]
+        if r.variable in sens.strata:
+            if r.kind in ("header", "continuous", "spline"):
+                cells["s_hr"] = "stratified"
+        elif periods:
+            cells["s_hr"] = "by period of follow-up:"
+            cells["s_ph"] = _p(periods[0].ph_p)
+        elif o is not None and o.kind == "spline":
+            cells["s_hr"] = "restricted cubic spline (curve not drawn)"
+            cells["s_ph"] = _p(o.ph_p)
+        elif o is not None:
+            cells["s_hr"] = "" if o.kind == "header" else _hr_text(o)
+            cells["s_p"] = "" if o.kind in ("header", "reference") else _p(o.p_value)
+            cells["s_ph"] = _p(o.ph_p) if o.kind in ("header", "continuous", "spline") else ""
+        kind = {"header": "label", "continuous": "summary", "reference": "reference"}.get(
+            r.kind, "level"
+        )
+        rows.append(
+            Row(
+                kind=kind,
+                cells=cells,
+                indent=1 if r.kind in ("reference", "level") else 0,
+                variable=r.variable,
+                level=r.level,
+            )
+        )
+        if r.kind == "continuous":
+            for o in periods:
+                rows.append(
+                    Row(
+                        kind="level",
+                        cells={
+                            "variable": str(o.level),
+                            "s_hr": _hr_text(o),
+                            "s_p": _p(o.p_value),
+                        },
+                        indent=1,
+                        variable=o.variable,
+                        level=o.level,
+                    )
+                )
+    ties = "Efron" if model.ties == "efron" else "Breslow"
+    how = (
+        "Stratified model: the covariates whose proportional-hazards test gave p < 0.05 in "
+        "the main model and are categorical "
+        f"({_join([_lower_first(x) for x in sens.strata_labels])}) define strata (one baseline "
+        "hazard per combination of their levels) instead of hazard ratios."
+        if sens.kind == "stratified"
+        else "Time-split model: no covariate whose proportional-hazards test gave p < 0.05 is "
+        "categorical, so follow-up was split at the median follow-up (reverse Kaplan–Meier, "
+        f"{fmt.number(sens.cut, digits=1)} {sens.time_unit}) and each of them "
+        f"({_join([_lower_first(x) for x in sens.split_labels])}) has one hazard ratio per "
+        "period (counting-process data, as R's survSplit)."
+    )
+    foot = [
+        sensitivity_sentence(model, sens),
+        f"Multivariable Cox regression ({ties} method for ties), {fmt.count(sens.n)} patients, "
+        f"{fmt.count(sens.events)} events. {how} p from the Wald test; {pct} CIs are Wald "
+        "intervals. PH test p: Grambsch–Therneau test in the sensitivity model.",
+    ]
+    return TableModel(
+        key=multivariable_key(model.name) + "_sensitivity",
+        title=f"Table {number}. Sensitivity analysis for non-proportional hazards: "
+        f"{model.name} ({_lower_first(model.endpoint_label)})",
+        columns=columns,
+        rows=rows,
+        footnotes=foot,
     )
 
 
@@ -655,6 +874,14 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
         n += 1
+        for sens in m.sensitivity:
+            out.append(sensitivity_table(results, m, sens, number=n))
+            n += 1
+    lt = landmark_table(results, number=n)
+    if lt is not None:
+        out.append(lt)
+        n += 1
+    out.extend(treatment_tables(results, n))
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)

@@ -1,0 +1,184 @@
+"""Thin wrappers over :mod:`survstudy.stats` for the model checks of issue 22: the
+proportional-hazards follow-up (β(t) plots, stratified sensitivity model) and the spline
+test of non-linearity. No estimator lives here (as in :mod:`.engine`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from survstudy.pipeline.engine import CoxFit, collect_cox
+
+__all__ = ["PhFollowUp", "nonlinearity", "ph_follow_up"]
+
+
+def _stats(name: str) -> Any:
+    import importlib
+
+    return importlib.import_module(f"survstudy.stats.{name}")
+
+
+@dataclass(frozen=True)
+class PhFollowUp:
+    """A model whose PH test failed, followed up (:func:`ph_follow_up`).
+
+    ``plot`` is the β(t) data of every term (:class:`survstudy.stats.coxzph.BetaTimePlot`,
+    times in the display unit); ``offending`` the terms with PH p < ``alpha``. ``kind`` is the
+    sensitivity refit: ``stratified`` (the offending categorical terms ``strata`` become
+    strata), ``split`` (none is categorical: each offending continuous term in ``split`` gets
+    one coefficient per period of follow-up, cut at ``cut``, the median follow-up in the display
+    unit), or ``None`` (no refit: ``reason``). ``fit`` holds the refit's numbers, its columns in
+    the model's order with a stratified term's columns left out and a split term's column
+    replaced by its two periods; ``ph`` its PH test (:class:`~survstudy.stats.coxzph.PhTestResult`).
+    """
+
+    plot: Any
+    offending: tuple[str, ...]
+    kind: str | None = None
+    strata: tuple[str, ...] = ()
+    split: tuple[str, ...] = ()
+    cut: float = float("nan")
+    fit: CoxFit | None = None
+    ph: Any = None
+    reason: str = ""
+
+
+def ph_follow_up(
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    strata: np.ndarray | None,
+    ties: str,
+    conf_level: float,
+    term_names: tuple[str, ...],
+    assign: tuple[str, ...],
+    categorical: tuple[str, ...],
+    days_per_unit: float = 1.0,
+    alpha: float = 0.05,
+) -> PhFollowUp:
+    """The β(t) plots (R's ``plot(cox.zph(fit))``) and the sensitivity refit: stratified on
+    the offending categorical terms (:func:`survstudy.stats.sensitivity.stratified_sensitivity`),
+    or, when none is categorical, the offending continuous terms split at the median follow-up
+    (reverse Kaplan–Meier of these rows; :func:`survstudy.stats.sensitivity.split_follow_up`,
+    R's ``survSplit`` then ``coxph(Surv(tstart, stop, event) ~ … + x:strata(tgroup))``).
+
+    Times are divided by ``days_per_unit`` first: a Cox fit and the ``km`` transform do not
+    change with the time scale, and the plot's time ticks come out in the display unit.
+    """
+    cox, zph, sens = _stats("cox"), _stats("coxzph"), _stats("sensitivity")
+    t = np.asarray(time, dtype=float) / days_per_unit
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        base = cox.cox_fit(
+            x,
+            t,
+            event,
+            strata=strata,
+            ties=ties,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+            concordance=False,
+        )
+        ph = zph.cox_zph(base, assign)
+        plot = zph.beta_time_plot(base, assign, test=ph)
+        offending = ph.offending(alpha)
+        model = sens.stratified_sensitivity(
+            x,
+            t,
+            event,
+            assign=assign,
+            categorical=categorical,
+            term_names=term_names,
+            ph=ph,
+            alpha=alpha,
+            strata=strata,
+            ties=ties,
+            conf_level=conf_level,
+        )
+        if model is not None:
+            return PhFollowUp(
+                plot=plot,
+                offending=offending,
+                kind="stratified",
+                strata=tuple(model.strata),
+                fit=collect_cox(model.fit, ph_test=True, concordance=False),
+                ph=model.ph,
+            )
+        split = tuple(v for v in offending if v not in categorical)
+        if not split:
+            return PhFollowUp(plot=plot, offending=offending, reason="no offending term")
+        km = _stats("km").kaplan_meier(t, 1.0 - np.asarray(event, dtype=float))
+        cut = km.median().estimate
+        if cut is None or not np.isfinite(cut):
+            return PhFollowUp(
+                plot=plot,
+                offending=offending,
+                reason="the median follow-up is not reached (too few patients censored)",
+            )
+        pieces = sens.split_follow_up(t, event, [float(cut)])
+        cols: list[np.ndarray] = []
+        names: list[str] = []
+        labels: list[str] = []
+        for j, lab in enumerate(assign):
+            if lab in split:
+                cols.append(sens.by_period(x[:, j], pieces))
+                names += [f"{term_names[j]}:period{k + 1}" for k in range(pieces.n_periods)]
+                labels += [lab] * pieces.n_periods
+            else:
+                cols.append(x[pieces.row, j][:, None])
+                names.append(term_names[j])
+                labels.append(lab)
+        refit = cox.cox_fit(
+            np.hstack(cols),
+            pieces.stop,
+            pieces.event,
+            start=pieces.start,
+            strata=None if strata is None else np.asarray(strata)[pieces.row],
+            ties=ties,
+            conf_level=conf_level,
+            term_names=names,
+            assign=labels,
+            concordance=False,
+            ph_test=True,
+        )
+        return PhFollowUp(
+            plot=plot,
+            offending=offending,
+            kind="split",
+            split=split,
+            cut=float(cut),
+            fit=collect_cox(refit, ph_test=True, concordance=False),
+            ph=refit.ph_test(),
+        )
+
+
+def nonlinearity(
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    covariates: np.ndarray,
+    strata: np.ndarray | None,
+    ties: str,
+    conf_level: float,
+    name: str,
+    reference: float | None = None,
+) -> Any:
+    """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
+    other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`)."""
+    ff = _stats("functional_form")
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return ff.nonlinearity_test(
+            x,
+            time,
+            event,
+            covariates=covariates,
+            strata=strata,
+            ties=ties,
+            conf_level=conf_level,
+            name=name,
+            reference=reference,
+        )

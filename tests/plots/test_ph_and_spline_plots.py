@@ -1,0 +1,105 @@
+"""The β(t) panels and the HR-versus-value figure draw what R draws.
+
+Kind of truth: R reference (tests/reference/reviewer.R -> reviewer.json): the lines and axis of
+``plot(cox.zph(fit)[i])`` read back from R's display list (smooth, ±2 SE band, tick positions
+and labels) and ``rms::Predict(…, ref.zero = TRUE, fun = exp)``. The panels and the curve are
+given R's numbers directly, so these tests check the drawing alone (the numbers themselves are
+checked in tests/stats and tests/pipeline).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from survstudy.pipeline import PhPlot, SplineCurve
+from survstudy.plots import plot_hr_curve, plot_ph_residuals
+
+ROOT = Path(__file__).resolve().parents[2]
+REF = json.loads((ROOT / "tests" / "reference" / "reviewer.json").read_text())
+
+
+def _panel(term: str, label: str, factor: bool = False) -> PhPlot:
+    r = REF["zph"]["gbsg_full"]["plots"][term]
+    return PhPlot(
+        variable=term,
+        label=label,
+        time_unit="days",
+        curve_x=np.asarray(r["curve_x"]),
+        fit=np.asarray(r["fit"]),
+        lower=np.asarray(r["lower"]),
+        upper=np.asarray(r["upper"]),
+        ticks_x=np.asarray(r["axis_at"]),
+        ticks_time=np.asarray([float(x) for x in r["axis_labels"]]),
+        line=0.0,
+        p_value=0.0012,
+        factor=factor,
+        x=np.asarray(r["points_x"]),
+        y=np.asarray(r["points_y"]),
+    )
+
+
+def test_beta_t_panels_draw_rs_smooth_band_and_ticks() -> None:
+    """R reference: plot(cox.zph(full GBSG model)[i]) for age/10 and grade (a 2-column term)."""
+    panels = [_panel("age10", "Age"), _panel("grade_f", "Tumour grade", factor=True)]
+    fig = plot_ph_residuals(panels)
+    assert len(fig.axes) == 2
+    for ax, p in zip(fig.axes, panels, strict=True):
+        r = REF["zph"]["gbsg_full"]["plots"][p.variable]
+        ys = [np.asarray(ln.get_ydata(), dtype=float) for ln in ax.get_lines()]
+        for want in ("fit", "lower", "upper"):
+            assert any(y.shape == (40,) and np.allclose(y, r[want]) for y in ys), want
+        points = next(y for y in ys if y.size == len(r["points_y"]))
+        np.testing.assert_allclose(points, r["points_y"])
+        np.testing.assert_allclose(ax.get_xticks(), r["axis_at"])
+        assert [t.get_text() for t in ax.get_xticklabels()] == r["axis_labels"]
+        assert ax.get_title(loc="left").startswith(p.label)
+        assert "PH test p = 0.001" in ax.get_title(loc="left")
+
+
+def test_empty_panel_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="no panels"):
+        plot_ph_residuals([])
+
+
+def test_hr_curve_draws_rms_predict() -> None:
+    """R reference: Predict(cph(… + rcs(nodes, 4)), nodes, ref.zero = TRUE, fun = exp): the
+    curve, the band, the reference point at (3, 1) and a tick per knot; the title prints the
+    overall and non-linearity p as the tables do (< 0.001 for 1e-12 and 1.5e-6)."""
+    r = REF["nonlinearity"]["gbsg_nodes_full"]
+    pd = r["predict_default"]
+    curve = SplineCurve(
+        variable="nodes",
+        label="Positive lymph nodes",
+        unit=None,
+        reference=float(r["reference"]),
+        knots=tuple(r["knots"]),
+        value=np.asarray(pd["value"]),
+        hr=np.asarray(pd["hr"]),
+        lower=np.asarray(pd["lower"]),
+        upper=np.asarray(pd["upper"]),
+        conf_level=0.95,
+        overall_p=r["p_overall"],
+        df_overall=3,
+        nonlinearity_p=r["p_nonlinear"],
+        df_nonlinear=2,
+    )
+    plot = plot_hr_curve(curve)
+    ax = plot.ax
+    lines = ax.get_lines()
+    main = next(ln for ln in lines if np.asarray(ln.get_xdata()).size == 200)
+    np.testing.assert_allclose(main.get_ydata(), pd["hr"])
+    ref = [ln for ln in lines if list(ln.get_xdata()) == [3.0] and list(ln.get_ydata()) == [1.0]]
+    assert len(ref) == 1
+    knots = sorted(
+        float(ln.get_xdata()[0])
+        for ln in lines
+        if np.asarray(ln.get_xdata()).size == 2 and ln.get_xdata()[0] == ln.get_xdata()[1]
+    )
+    assert knots == r["knots"]
+    assert ax.get_yscale() == "log"
+    assert ax.get_title(loc="left") == "overall p < 0.001; non-linearity p < 0.001"
+    assert ax.get_xlabel() == "Positive lymph nodes"
