@@ -668,6 +668,11 @@ class SqlRun:
         day = f"(CASE WHEN {iso} THEN {iso_d} WHEN {aby} THEN {aby_d} END)"
         return f"(CASE WHEN {miss} THEN NULL ELSE {self.days(day)} END)"
 
+    def count_where(self, cond: str) -> int:
+        """The number of rows of the file (all rows) where ``cond`` holds, now."""
+        r = self.run(f"{self.with_sql()} SELECT COUNT(*) AS n FROM {self.last} WHERE {cond}")
+        return int(next(iter(r["n"])))
+
     def merged_case(self, c: Cell, miss: str, level_map: dict[str, list[Any]]) -> None:
         """CATEGORY-CASE 'merged' from the column's distinct texts (as the memory executor)."""
         if not c.raw:

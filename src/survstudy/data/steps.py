@@ -934,9 +934,7 @@ class ManyLevels:
         k = len(run.levels[self.name])
         if k <= 5:
             return
-        present = run.value_sql(present_name(self.name))
-        r = run.run(f"{run.with_sql()} SELECT COUNT(*) AS n FROM {run.last} WHERE {present}")
-        n = int(next(iter(r["n"])))
+        n = run.count_where(run.value_sql(present_name(self.name)))
         if many_levels(k, n):
             run.check(
                 "MANY-LEVELS",

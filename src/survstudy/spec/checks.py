@@ -194,13 +194,13 @@ class _Checker:
                     for i, var in enumerate(getattr(ep, field)):
                         self.variable(var, ("endpoints", name, field, i), ["date"])
                         dates.append((var, ("endpoints", name, field, i)))
-                for var, key in dates:
+                for var, where in dates:
                     if spec.variables[var].applicable_when is not None:
                         raise self.fail(
                             f"the endpoint '{name}' uses the date '{var}', which has "
                             "applicable_when: an endpoint's dates apply to every patient (a "
                             "date that does not apply would silently censor or drop patients)",
-                            key,
+                            where,
                             hint="remove applicable_when from the date, or restrict the "
                             "patients with a population criterion",
                         )
