@@ -129,9 +129,11 @@ DATA_FILES = sorted(
     if p.suffix in (".csv", ".xlsx", ".sav", ".dta", ".parquet")
 )
 #: bad-input files whose cells are wrong whatever the spec says (an impossible or
-#: two-digit or Excel-serial date, a duplicate id, no rows): init's spec may report that
+#: two-digit or Excel-serial date, a duplicate id, no rows, a composite component
+#: missing): init's spec may report that
 #: cell error, and no other
 CELL_ERRORS = {
+    "data_composite_component_missing": "ENDPOINT-COMPONENT-MISSING",
     "data_date_excel_serial_csv": "DATE-EXCEL-SERIAL",
     "data_date_impossible": "DATE-UNPARSEABLE",
     "data_date_inconsistent": "DATE-UNPARSEABLE",
