@@ -207,10 +207,16 @@ def test_profile_ci_reported_everywhere(profile: Any, default: Any) -> None:
     for key in ("univariable_OS", "multivariable_Both"):
         assert any("profile likelihood" in f for f in tables[key].footnotes), key
     assert any("profile likelihood" in s for s in profile.methods["sentences"])
-    # default: Wald, and said so
-    assert default.to_dict()["univariable_summary"]["OS"]["ci"] == "wald"
-    assert any("Wald intervals" in f for f in univariable_table(default, "OS").footnotes)
-    assert any("Wald intervals" in s for s in default.methods["sentences"])
+    # default with 4 events (fewer than 10): profile limits as well (issue 22 item 5), and
+    # said so; the Wald default with 10 events or more: tests/pipeline/test_pipeline_issue22.py
+    assert default.to_dict()["univariable_summary"]["OS"]["ci"] == "profile"
+    assert default.to_dict()["multivariable"][0]["ci"] == "profile"
+    rows = [r for r in default.multivariable[0].rows if r.kind in ("level", "continuous")]
+    assert rows
+    assert all(any(w.startswith("Only 4 events") for w in r.warnings) for r in rows)
+    assert ("FEW-EVENTS", "Both") in {(w.code, w.model) for w in default.warnings}
+    assert any("profile likelihood" in f for f in univariable_table(default, "OS").footnotes)
+    assert any("fewer than 10 events" in s for s in default.methods["sentences"])
 
 
 def test_multivariable_profile_ci_from_stats(profile: Any) -> None:
@@ -256,7 +262,8 @@ def test_permutation_in_table_methods_and_json(default: Any) -> None:
 
     t = univariable_table(default, "OS")
     keys = [c.key for c in t.columns]
-    assert keys.index("permutation") == keys.index("logrank") + 1
+    # 4 events (fewer than 10): the permutation p is the primary p, before the chi-square one
+    assert keys.index("permutation") == keys.index("logrank") - 1
     assert next(c for c in t.columns if c.key == "permutation").header == "Exact permutation p"
     header = next(r for r in default.univariable["OS"].rows if r.kind == "header")
     row = next(r for r in t.rows if r.text("variable") == "Group")
@@ -308,15 +315,17 @@ def test_permutation_never(tmp_path: Path) -> None:
 
 
 def test_table_numbers_without_table1(tmp_path: Path) -> None:
-    """Property: numbered 1, 2, 3 in order of appearance without Table 1 (was "Table 2" twice)."""
+    """Property: numbered 1, 2, 3, 4 in order of appearance without Table 1 (was "Table 2"
+    twice); the survival-by-group table of the KM figure by grp follows the summary."""
     res = _run(tmp_path, table1=False)
     titles = [t.title for t in study_tables(res) if t.title.startswith("Table")]
     numbers = [int(title.split()[1].rstrip(".")) for title in titles]
-    assert numbers == [1, 2, 3]
+    assert numbers == [1, 2, 3, 4]
     assert titles[0] == "Table 1. Survival"
+    assert titles[1] == "Table 2. Overall survival by group"
 
 
 def test_table_numbers_with_table1(default: Any) -> None:
-    """Property: with Table 1 the survival summary stays Table 2, then 3, 4."""
+    """Property: with Table 1 the survival summary stays Table 2, then 3, 4, 5."""
     titles = [t.title for t in study_tables(default) if t.title.startswith("Table")]
-    assert [int(x.split()[1].rstrip(".")) for x in titles] == [1, 2, 3, 4]
+    assert [int(x.split()[1].rstrip(".")) for x in titles] == [1, 2, 3, 4, 5]

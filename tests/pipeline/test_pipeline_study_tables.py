@@ -33,12 +33,13 @@ def cell(table: Any, first: str, column: str, key: str = "variable") -> str:
 
 
 def test_table_order_and_ids(tables: dict[str, Any]) -> None:
-    """Property: Table 1, survival, one univariable table per endpoint, models (each followed
-    by its PH sensitivity table when its global PH test has p < 0.05: GBSG's p = 0.0037 in R),
-    reconciliation."""
+    """Property: Table 1, survival, survival by group (KM figure by hormon), one univariable
+    table per endpoint, models (each followed by its PH sensitivity table when its global PH
+    test has p < 0.05: GBSG's p = 0.0037 in R), reconciliation."""
     assert list(tables) == [
         "table1",
         "survival",
+        "survival_RFS_by_hormon",
         "univariable_RFS",
         "multivariable_Full_model",
         "multivariable_Full_model_sensitivity",

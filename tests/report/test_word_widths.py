@@ -94,8 +94,8 @@ def test_narrow_table_unchanged() -> None:
 
 
 def test_bclm_docx_wide_tables_landscape_header_words_whole(tmp_path: Path) -> None:
-    """Property (the rendered document): the widest bclm univariable table sits on a
-    landscape page, the narrower ones on portrait pages, and every header cell of every table is at
+    """Property (the rendered document): the wide bclm univariable tables sit on landscape
+    pages, the narrower tables on portrait pages, and every header cell of every table is at
     least as wide as its longest header piece at the table's font size (no "Breslo-w")."""
     import docx
     from docx.enum.section import WD_ORIENT

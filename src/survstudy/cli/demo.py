@@ -9,6 +9,7 @@ the path of ``report.html``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -63,9 +64,41 @@ def summary_lines(results: Any) -> list[str]:
         lines.append(text + (f"; {rates}" if rates else ""))
     for km in results.km:
         for t in km.tests[:1]:
+            perm = km.permutation
+            if perm is not None and km.few_events:
+                # fewer than 10 events: the permutation p is the comparison's p
+                lines.append(
+                    f"{km.endpoint_label} by {km.by_label}: {perm.label[:1].upper()}"
+                    f"{perm.label[1:]} = {fmt.p_value(perm.p_value)} (fewer than 10 events; "
+                    f"chi-square {t.label} p = {fmt.p_value(t.p_value)})"
+                )
+                continue
             lines.append(
                 f"{km.endpoint_label} by {km.by_label}: {t.label} p = {fmt.p_value(t.p_value)}"
             )
+        comp = getattr(km, "comparison", None)
+        if comp is not None:
+            # the absolute effects beside the test (STROBE 16c): the last landmark, the RMST
+            parts = []
+            last = next((a for a in reversed(comp.at) if math.isfinite(a.difference)), None)
+            if last is not None:
+                parts.append(
+                    f"{fmt.shortest(last.time)}-{unit[:-1] if unit.endswith('s') else unit} "
+                    "survival difference "
+                    + fmt.estimate_ci(100 * last.difference, 100 * last.lower, 100 * last.upper)
+                    + " percentage points"
+                )
+            rm = comp.rmst
+            if rm is not None and rm.estimable:
+                parts.append(
+                    f"restricted mean survival difference to {fmt.shortest(rm.tau)} {unit} "
+                    + fmt.estimate_ci(rm.difference, rm.lower, rm.upper)
+                    + f" {unit}"
+                )
+            if parts:
+                lines.append(
+                    f"  {comp.group} minus {comp.reference}: " + "; ".join(parts) + " (95% CI)"
+                )
     return lines
 
 

@@ -380,40 +380,37 @@ def missing_column_error(
 
 
 def endpoint_definition(spec: StudySpec, name: str) -> str:
-    """The endpoint's derivation rule in words (for the methods paragraph)."""
+    """The endpoint in words for the methods paragraph: the spec's ``definition:`` text
+    (clinical words: origin, events, censoring), else the derivation rule of an endpoint
+    from dates; an endpoint from columns without a definition gives its label only (never
+    column names; the run warns ``ENDPOINT-NO-DEFINITION``)."""
     ep = spec.endpoints[name]
     label = ep.label or name
+    if ep.definition:
+        text = " ".join(ep.definition.split()).rstrip(".")
+        return f"{label}: {text[:1].lower() + text[1:] if text[1:2].islower() else text}."
     if not ep.from_dates:
-        unit = ep.time_unit or spec.units.time
-        if not ep.composite:  # (the single form's wording is unchanged since issue 3)
-            if not spec.is_derived(str(ep.time)):
-                return (
-                    f"{label}: time from the column '{ep.time}' ({unit}), event from '{ep.event}'."
-                )
-            var = spec.variables[str(ep.time)]
-            what = "the derived variable" if var.derive is not None else "the variable"
-            if var.from_table is not None:
-                what += f" (table {var.from_table})"
-            text = f"{label}: time from {what} '{ep.time}' ({unit}), event from '{ep.event}'"
-            if ep.horizon:
-                text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
-            return text + "."
-        parts = " and ".join(
-            f"'{e}' (time '{t}')" for t, e in zip(ep.time_parts(), ep.event_parts(), strict=True)
-        )
+        # never column names (issue 22): the structure in words, the definition asked for
         text = (
-            f"{label}: the earliest time ({unit}) among the components whose event "
-            f"happened, {parts}; without an event, censored at the latest component time"
+            f"{label}: a composite endpoint (the earliest of its components' events; without "
+            "an event, censored at the latest component time)"
+            if ep.composite
+            else f"{label}"
         )
         if ep.horizon:
             text += f"; censored at {_num(ep.horizon)} {spec.units.time}"
-        return text + "."
+        return text + (
+            "; its time origin, events and censoring were not defined in the study spec."
+            if ep.composite or ep.horizon
+            else ": its time origin, events and censoring were not defined in the study spec."
+        )
     if ep.from_status:
         codes = ep.event_codes
         event = " or ".join(str(v) for v in codes.event) if codes else "1/true"
+        end = spec.label_of(str(ep.end))
         return (
-            f"{label}: from {spec.label_of(str(ep.start))} to {spec.label_of(str(ep.end))}, "
-            f"an event where '{ep.status}' is {event} there, censored otherwise"
+            f"{label}: from {spec.label_of(str(ep.start))} to {end}, an event where the "
+            f"status at {end} is {event}, censored otherwise"
             + (
                 f"; administratively censored at the data cut-off ({spec.data.cutoff})"
                 if spec.data.cutoff

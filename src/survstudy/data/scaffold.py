@@ -519,6 +519,8 @@ def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) ->
         out += [
             "#   OS:",
             "#     label: Overall survival",
+            "#     definition: from surgery to death from any cause; patients alive censored at",
+            "#       their last follow-up",
             f"#     start: {start}",
             f"#     events: [{death}]",
             f"#     censor: [{last or 'last_followup_date'}]",
@@ -536,6 +538,8 @@ def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) ->
         out += [
             "#   OS:   # last contact date + vital status",
             "#     label: Overall survival",
+            "#     definition: from surgery to death from any cause; patients alive censored at",
+            "#       their last contact",
             f"#     start: {start}",
             f"#     end: {last}",
             f"#     status: {status.column}",
@@ -560,6 +564,8 @@ def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) ->
         *out,
         "#   OS:",
         "#     label: Overall survival",
+        "#     definition: from surgery to death from any cause; patients alive censored at",
+        "#       their last follow-up",
         f"#     start: {start or 'surgery_date'}",
         f"#     events: [{death or 'death_date'}]",
         f"#     censor: [{last or 'last_followup_date'}]",

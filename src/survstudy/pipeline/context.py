@@ -73,6 +73,12 @@ class StudyContext:
     warn: Warnings
 
     @property
+    def in_memory(self) -> bool:
+        """The patients' rows are in memory (not a registry cohort read by an engine): the
+        methods that need them (profile limits, Firth, exact permutation) are available."""
+        return not isinstance(self.cohort, DerivedCohort)
+
+    @property
     def file(self) -> str | None:
         """The spec's file name, for error messages."""
         return self.spec.path.name if self.spec.path else None

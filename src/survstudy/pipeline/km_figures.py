@@ -4,6 +4,17 @@ Per figure the step curves (Kaplan 1958; Greenwood variance, pointwise limits on
 the profile's scale) per group, the number at risk at the axis ticks, each group's
 median, and the group tests of the profile (log-rank; with the SPSS profile also
 Breslow–Gehan), with the permutation log-rank p when the spec asks for it.
+
+A figure with ``by:`` also gives the by-group survival table (STROBE 16c, REMARK 15):
+each group's survival at ``analyses.survival.landmarks`` and, for two groups, the
+absolute effects (:func:`survstudy.stats.comparison.compare_two_groups`): the
+difference in survival at each landmark (Greenwood variances, independent groups) and
+the restricted-mean-survival-time difference at ``analyses.survival.rmst_tau``
+(default the last landmark), refused with a note beyond either group's last follow-up.
+
+Below ``FEW_EVENTS`` (10) events the permutation log-rank p is the primary p
+(:mod:`survstudy.stats.precision`): ``permutation: auto`` then always computes it,
+exactly where possible.
 """
 
 from __future__ import annotations
@@ -16,17 +27,23 @@ import numpy as np
 
 from survstudy.errors import SpecError
 from survstudy.pipeline import engine, split
-from survstudy.pipeline.context import StudyContext
+from survstudy.pipeline.context import StudyContext, fmt_num, unit_word
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.results import (
     CurveGroup,
     GroupTest,
+    KMComparison,
     KMCurves,
+    Landmark,
+    LandmarkDifference,
     MethodsProfile,
     PermutationTest,
+    RMSTDifference,
 )
 from survstudy.pipeline.survival import median_of
+from survstudy.stats.comparison import compare_two_groups
+from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["curve_group", "km_figure", "km_figures", "nice_step"]
 
@@ -60,10 +77,11 @@ def curve_group(
     prof: MethodsProfile,
     *,
     n_risk: tuple[int, ...] | None = None,
+    at: tuple[Landmark, ...] = (),
 ) -> CurveGroup:
     """One curve of a figure: step data and censoring marks in the display unit, the
-    number at risk at the ticks (``n_risk`` when given) and the median (``dpu``: days
-    per display unit)."""
+    number at risk at the ticks (``n_risk`` when given), the median (``dpu``: days per
+    display unit) and the survival at the landmarks ``at`` (by-group table)."""
     curve = engine.step_curve(km)
     return CurveGroup(
         level=lev,
@@ -79,6 +97,7 @@ def curve_group(
         if n_risk is not None
         else engine.n_risk_at(km, [tick * dpu for tick in ticks]),
         median=median_of(km, prof.median_rule, dpu, prof.conf_level),
+        at=at,
     )
 
 
@@ -108,6 +127,8 @@ def km_figure(
             )
         by_label = d.label
     exposure = split.exposure(ctx, k.endpoint, k.by) if k.by else None
+    landmarks: list[float] = []
+    kms: list[Any] = []
     if d is not None and exposure is not None:
         # Simon–Makuch curves: patients move to the exposed curve at their exposure date;
         # the risk table counts the rows at risk at each tick exactly
@@ -123,23 +144,39 @@ def km_figure(
             )
         ]
     else:
+        surv_spec = ctx.spec.analyses.survival
+        landmarks = [float(x) for x in surv_spec.landmarks] if surv_spec and d is not None else []
+        groups = rows.km_groups(k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level)
+        kms = [km for _lev, km, _n, _e in groups]
         curves = [
-            curve_group(lev, km, n_group, events_group, ticks, dpu, prof)
-            for lev, km, n_group, events_group in rows.km_groups(
-                k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
+            curve_group(
+                lev,
+                km,
+                n_group,
+                events_group,
+                ticks,
+                dpu,
+                prof,
+                at=_group_landmarks(km, landmarks, dpu),
             )
+            for lev, km, n_group, events_group in groups
         ]
     tests: list[GroupTest] = []
     perm: PermutationTest | None = None
+    few = False
     if d is not None and len(curves) > 1:
         sel, _td = split.select(ctx, k.endpoint, [], group=d)
+        few = sel.events < FEW_EVENTS
         if sel.events > 0:
             for weights, label in prof.tests if exposure is None else split.MANTEL_BYAR:
                 g = sel.logrank(weights)
                 tests.append(replace(g, label=label))
             if sel.n_groups() > 1 and exposure is None:
+                # few events: the permutation p is the primary p, so it is always computed
+                upgrade = few and k.permutation == "auto" and ctx.in_memory
+                option = "exact" if upgrade else k.permutation
                 perm = permutation_test(
-                    k.permutation,
+                    option,
                     k.seed,
                     k.resamples,
                     sel,
@@ -149,6 +186,15 @@ def km_figure(
                     endpoint=k.endpoint,
                     variable=k.by,
                 )
+                if perm is not None and option != k.permutation:
+                    # computed because of the few events; recorded under the spec's option
+                    perm = replace(
+                        perm, option=k.permutation, reason=f"fewer than {FEW_EVENTS} events"
+                    )
+    comparison = None
+    if d is not None and exposure is None and len(curves) == 2:
+        # (Simon–Makuch curves of a time-dependent variable are not independent groups)
+        comparison = _comparison(ctx, k, d, curves, kms, landmarks, f"{ep_label} by {by_label}")
     key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
     return KMCurves(
         key=key,
@@ -165,4 +211,124 @@ def km_figure(
         title=k.title,
         tests=tuple(tests),
         permutation=perm,
+        comparison=comparison,
+        few_events=few and bool(tests),
     )
+
+
+def _group_landmarks(km: engine.KM, landmarks: list[float], dpu: float) -> tuple[Landmark, ...]:
+    """One group's survival at the landmarks (display units); not estimable (NaN, with the
+    ``BEYOND-FOLLOW-UP`` code) past the group's last follow-up."""
+    last = float(km.time[-1]) if km.time.size else 0.0
+    out = []
+    for lm in landmarks:
+        s, se, lo, hi, n_risk = engine.survival_at(km, lm * dpu)
+        codes: tuple[str, ...] = ()
+        if lm * dpu > last:
+            s = se = lo = hi = float("nan")
+            codes = ("BEYOND-FOLLOW-UP",)
+        out.append(Landmark(lm, s, lo, hi, se, n_risk, codes))
+    return tuple(out)
+
+
+def _comparison(
+    ctx: StudyContext,
+    k: Any,
+    d: FactorDesign,
+    curves: list[CurveGroup],
+    kms: list[Any],
+    landmarks: list[float],
+    what: str,
+) -> KMComparison:
+    """The absolute effects of two groups: group minus the factor's reference level."""
+    dpu = ctx.cohort.days_per_unit
+    unit = ctx.cohort.unit
+    levels = [c.level for c in curves]
+    r = levels.index(d.reference) if d.reference in levels else 0
+    g = 1 - r
+    surv_spec = ctx.spec.analyses.survival
+    tau = surv_spec.rmst_tau if surv_spec and surv_spec.rmst_tau else None
+    if tau is None and landmarks:
+        tau = max(landmarks)
+    res = compare_two_groups(
+        kms[r],
+        kms[g],
+        [lm * dpu for lm in landmarks],
+        tau=tau * dpu if tau is not None else None,
+        rmst=tau is not None,
+        conf_level=ctx.profile.conf_level,
+    )
+    where = {"endpoint": k.endpoint, "variable": k.by}
+    at = []
+    for i, lm in enumerate(landmarks):
+        note = ""
+        if not bool(res.at.estimable[i]):
+            note = ctx.warn.add(
+                "LANDMARK-BEYOND-FOLLOW-UP",
+                f"{what}: no survival difference at {fmt_num(lm)} {unit_word(unit, lm)}, "
+                "beyond the last follow-up of a group",
+                "km",
+                time=lm,
+                **where,
+            )
+        at.append(
+            LandmarkDifference(
+                time=lm,
+                difference=float(res.at.difference[i]),
+                lower=float(res.at.lower[i]),
+                upper=float(res.at.upper[i]),
+                std_err=float(res.at.std_err[i]),
+                reference_survival=float(res.at.reference_survival[i]),
+                group_survival=float(res.at.group_survival[i]),
+                note=note,
+            )
+        )
+    rmst = None
+    if res.rmst is not None and tau is not None:
+        rm = res.rmst
+        if rm.estimable:
+            z = engine.z_value(ctx.profile.conf_level)
+            ref_m, ref_se = _val(rm.reference_rmst) / dpu, _val(rm.reference_std_err) / dpu
+            grp_m, grp_se = _val(rm.group_rmst) / dpu, _val(rm.group_std_err) / dpu
+            rmst = RMSTDifference(
+                tau=float(tau),
+                difference=_val(rm.difference) / dpu,
+                lower=_val(rm.lower) / dpu,
+                upper=_val(rm.upper) / dpu,
+                p_value=_val(rm.p_value),
+                std_err=_val(rm.std_err) / dpu,
+                reference_rmst=ref_m,
+                reference_std_err=ref_se,
+                group_rmst=grp_m,
+                group_std_err=grp_se,
+                reference_lower=ref_m - z * ref_se,
+                reference_upper=ref_m + z * ref_se,
+                group_lower=grp_m - z * grp_se,
+                group_upper=grp_m + z * grp_se,
+            )
+        else:
+            last = min(float(kms[r].time[-1]), float(kms[g].time[-1])) / dpu
+            note = ctx.warn.add(
+                "RMST-TAU-BEYOND-FOLLOW-UP",
+                f"{what}: the restricted mean survival time to {fmt_num(tau)} "
+                f"{unit_word(unit, tau)} is not estimated: this horizon is beyond the last "
+                f"follow-up of a group ({fmt_num(round(last, 1))} {unit_word(unit, last)}), "
+                "where the survival curve is unknown; set analyses.survival.rmst_tau within "
+                "it",
+                "km",
+                **where,
+            )
+            nan = float("nan")
+            rmst = RMSTDifference(float(tau), nan, nan, nan, nan, nan, nan, nan, nan, nan, note)
+    return KMComparison(
+        reference=str(levels[r]),
+        group=str(levels[g]),
+        at=tuple(at),
+        rmst=rmst,
+        conf_level=ctx.profile.conf_level,
+    )
+
+
+def _val(x: float | None) -> float:
+    """An estimate of an estimable RMST comparison (``None`` only when it was refused)."""
+    return float("nan") if x is None else float(x)

@@ -19,6 +19,7 @@ from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
 from survstudy.spec import StudySpec
+from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["methods_facts"]
 
@@ -207,13 +208,45 @@ def methods_facts(
             "enumeration is too large, a Monte-Carlo permutation p from seeded random "
             "permutations with its 95% Clopper–Pearson interval."
         )
+    if any(k.by for k in a.km) and a.survival and a.survival.landmarks:
+        tau = a.survival.rmst_tau or max(a.survival.landmarks)
+        sentences.append(
+            "For each Kaplan–Meier comparison of two groups, the absolute effects are given "
+            "beside the test: the difference in survival at each landmark time, with the "
+            "Greenwood variances of the two independent groups and a Wald confidence "
+            "interval, and the difference in restricted mean survival time up to "
+            f"{fmt_num(tau)} {cohort.unit} (the area under each Kaplan–Meier curve; Klein and "
+            "Moeschberger's variance, Wald confidence interval and p; Royston and Parmar "
+            "2013), not estimated where the horizon is beyond a group's last follow-up."
+        )
     if a.precision is not None and (a.survival or a.univariable):
         sentences.append(
-            "For each endpoint, the smallest hazard ratio detectable with "
-            f"{fmt_num(round(a.precision.power * 100, 1))}% power at a two-sided "
-            f"significance level of {fmt_num(a.precision.alpha)} was computed from the "
-            "observed number of events by Schoenfeld's formula (two equal groups; for "
-            "two-group factors, their observed group sizes)."
+            "The precision of each endpoint is stated as the expected width of a hazard "
+            "ratio's confidence interval from the observed number of events (variance of "
+            "the log hazard ratio 1/(D·p·(1 − p)) for D events and a share p in one of two "
+            "groups; Schoenfeld 1983), not as post-hoc power."
+        )
+    few = sorted(
+        {ep for ep in used if ep in cohort.endpoints and cohort.endpoints[ep].events < FEW_EVENTS}
+    )
+    if few:
+        names = ", ".join(cohort.endpoints[ep].label for ep in few)
+        sentences.append(
+            f"With fewer than {FEW_EVENTS} events ({names}), hazard ratios cannot be "
+            "estimated with useful precision (Peduzzi et al. 1995): "
+            + (
+                "their confidence intervals are from the profile likelihood (Venzon and "
+                "Moolgavkar 1988), "
+                if not isinstance(cohort, DerivedCohort)
+                else ""
+            )
+            + (
+                "the exact permutation log-rank p (Heimann and Neuhaus 1998) is the p of a "
+                "group comparison with the chi-square p beside it, "
+                if perm_options and not isinstance(cohort, DerivedCohort)
+                else ""
+            )
+            + "the results are exploratory."
         )
     sentences.extend(_time_dependent_sentences(spec, cohort.unit))
     if a.treatment_effect:

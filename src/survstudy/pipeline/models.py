@@ -80,7 +80,8 @@ def fit_model(
     concordance: bool = False,
 ) -> ModelFits:
     """Fit one Cox model on ``sel``'s rows as the study tables need it (see the module
-    docstring). A fit that fails is reported in ``error``, never raised."""
+    docstring). A fit that fails is reported in ``error``, never raised. (Callers pass
+    :func:`few_events_ci` of their endpoint's or model's events as ``ci``.)"""
     prof, other = ctx.profile, ctx.other
     pair = sel.cox_pair(
         {

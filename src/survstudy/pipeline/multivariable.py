@@ -16,6 +16,7 @@ from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.models import (
     cox_rows,
     firth_rows,
@@ -78,7 +79,8 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
-    fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=m.ci, firth=m.firth, concordance=True)
+    ci = few_events_ci(m.ci, events, ctx.in_memory)
+    fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=ci, firth=m.firth, concordance=True)
     if fits.error is not None or fits.fit is None or fits.other is None:
         # The rest of the report is still worth having: the model becomes a
         # "not estimable" table with the reason, the run goes on.
@@ -180,6 +182,9 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
         if why:
             notes.append(why)
+    table = few_events_rows(
+        ctx, table, events, m.name, "multivariable", endpoint=m.endpoint, model=m.name
+    )
     model = ModelResult(
         name=m.name,
         endpoint=m.endpoint,
@@ -205,7 +210,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         firth_lr_statistic=ffit.lr_statistic if ffit is not None else float("nan"),
         firth_lr_df=ffit.lr_df if ffit is not None else 0,
         firth_lr_p=ffit.lr_p if ffit is not None else float("nan"),
-        ci=m.ci,
+        ci=ci,
         sensitivity=sensitivity,
         ph_plots=plots,
         splines=tuple(curves),

@@ -1,10 +1,14 @@
-"""Precision notes: the smallest hazard ratio the observed events could have detected.
+"""Precision notes: what the observed events allow a hazard ratio to be estimated to.
 
-``analyses.precision`` of the spec. Schoenfeld's formula (Schoenfeld 1983;
-:func:`survstudy.stats.power.detectable_hr`) at the endpoint's observed number of
-events, for two equal groups or for the observed groups of a two-group factor,
-worded for the report ("With 9 progressions, only a hazard ratio of about 6.4 or
-more could have been detected with 80% power; …").
+``analyses.precision`` of the spec. At the endpoint's observed number of events, for
+two equal groups or for the observed groups of a two-group factor: the expected width
+of a hazard ratio's confidence interval (:func:`survstudy.stats.precision.study_precision`,
+Schoenfeld 1983's variance), worded as the precision of the study and not as a power
+claim ("With 299 events, a hazard ratio between two groups of equal size is estimated
+to within a factor of about 1.25 …"); below 10 events no number, only "too few events
+for a comparative analysis". Schoenfeld's detectable hazard ratio
+(:func:`survstudy.stats.power.detectable_hr`) stays in ``results.json`` (``hr``) but is
+no longer the printed sentence: post-hoc power reads as a finding (Hoenig and Heisey 2001).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from survstudy.pipeline import engine
 from survstudy.pipeline.context import StudyContext, fmt_num
 from survstudy.pipeline.results import Precision
 from survstudy.spec import StudySpec
+from survstudy.stats.precision import study_precision
 
 __all__ = ["about", "endpoint_precision", "event_noun", "precision_message"]
 
@@ -82,12 +87,17 @@ def endpoint_precision(ctx: StudyContext, ep: str) -> Precision | None:
         between = design.label
     events = sel.events
     d = engine.detectable_hr(events, share, alpha=pr.alpha, power=pr.power)
-    noun = event_noun(spec, ep, events)
+    sp = study_precision(events, share, conf_level=ctx.profile.conf_level)
+    message = sp.message
+    if between and not sp.few_events:
+        message = message.replace("the two groups", f"the groups of {between}")
     return Precision(
         events=events,
         proportion=share,
         alpha=pr.alpha,
         power=pr.power,
         hr=float(d.hr),
-        message=precision_message(noun, events, float(d.hr), pr.power, between),
+        message=message,
+        factor=float("nan") if sp.factor is None else float(sp.factor),
+        few_events=bool(sp.few_events),
     )

@@ -36,11 +36,14 @@ from survstudy.pipeline.results_survival import (
     EndpointSummary,
     FollowUp,
     GroupTest,
+    KMComparison,
     KMCurves,
     Landmark,
+    LandmarkDifference,
     Median,
     PermutationTest,
     Precision,
+    RMSTDifference,
 )
 from survstudy.pipeline.results_table1 import Table1Result, Table1Row
 from survstudy.pipeline.results_treatment import TreatmentEffect
@@ -52,8 +55,10 @@ __all__ = [
     "FirthEstimate",
     "FollowUp",
     "GroupTest",
+    "KMComparison",
     "KMCurves",
     "Landmark",
+    "LandmarkDifference",
     "LandmarkResult",
     "Median",
     "MethodsProfile",
@@ -64,6 +69,7 @@ __all__ = [
     "Precision",
     "ProfileDifference",
     "Provenance",
+    "RMSTDifference",
     "SplineCurve",
     "StudyResults",
     "StudyWarning",

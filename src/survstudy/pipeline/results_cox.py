@@ -285,11 +285,12 @@ class UnivariableResult:
     n_tests: int
     adjust: str = "none"  # none | holm | bh
     firth: str = "auto"  # the spec's firth option
-    ci: str = "wald"  # the spec's ci option: wald | profile
-    permutation: str = "auto"  # the spec's permutation option
+    ci: str = "wald"  # the CI method used: the spec's ci option, profile with few events
+    permutation: str = "auto"  # the permutation option used (auto becomes exact, few events)
     precision: Precision | None = None
     power: float = 0.8  # of the rows' detectable_hr
     alpha: float = 0.05
+    few_events: bool = False  # fewer than 10 events in the endpoint
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs factors
     time_dependent: tuple[str, ...] = ()  # factors fitted on split follow-up
 
@@ -305,6 +306,7 @@ class UnivariableResult:
             "ci": self.ci,
             "permutation": self.permutation,
             "precision": self.precision.to_dict() if self.precision else None,
+            "few_events": self.few_events,
             "splines": [c.to_dict() for c in self.splines],
             # only with time-dependent factors (earlier results.json files unchanged)
             **({"time_dependent": list(self.time_dependent)} if self.time_dependent else {}),

@@ -14,11 +14,14 @@ __all__ = [
     "EndpointSummary",
     "FollowUp",
     "GroupTest",
+    "KMComparison",
     "KMCurves",
     "Landmark",
+    "LandmarkDifference",
     "Median",
     "PermutationTest",
     "Precision",
+    "RMSTDifference",
 ]
 
 
@@ -94,12 +97,14 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Precision:
-    """The smallest hazard ratio detectable with ``power`` from ``events`` (Schoenfeld 1983).
+    """The precision of a two-group hazard ratio from ``events`` (Schoenfeld 1983).
 
     ``proportion`` is the share of patients in one of two groups (0.5 for the
-    endpoint's note, the observed share for a binary factor); ``hr`` is ``inf``
-    (``null`` in JSON) when nothing is detectable; ``message`` is the plain-language
-    note the report prints next to the endpoint.
+    endpoint's note, the observed share for a binary factor); ``hr`` the smallest
+    hazard ratio detectable with ``power`` (``inf``, ``null`` in JSON, when nothing is
+    detectable; kept, not printed); ``factor`` the expected half-width of the CI on
+    the ratio scale; ``message`` the plain-language note the report prints next to the
+    endpoint (a precision statement, never a power claim).
     """
 
     events: int
@@ -108,6 +113,8 @@ class Precision:
     power: float
     hr: float
     message: str = ""
+    factor: float = float("nan")  # the CI runs from about HR/factor to HR×factor
+    few_events: bool = False  # fewer than 10 events: no number, "too few events"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,6 +124,8 @@ class Precision:
             "power": self.power,
             "hr": _f(self.hr),
             "message": self.message,
+            "factor": _f(self.factor),
+            "few_events": self.few_events,
         }
 
 
@@ -240,19 +249,133 @@ class CurveGroup:
     censor_survival: tuple[float, ...]
     n_risk_at: tuple[int, ...]
     median: Median
+    at: tuple[Landmark, ...] = ()  # survival at analyses.survival.landmarks (by-group table)
+
+    @property
+    def censored(self) -> int:
+        return self.n - self.events
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "n": self.n,
             "events": self.events,
+            "censored": self.censored,
             "median": self.median.to_dict(),
+            "at": [a.to_dict() for a in self.at],
             "n_risk_at": list(self.n_risk_at),
             "time": [_f(x) for x in self.time],
             "survival": [_f(x) for x in self.survival],
             "lower": [_f(x) for x in self.lower],
             "upper": [_f(x) for x in self.upper],
             "censor_time": [_f(x) for x in self.censor_time],
+        }
+
+
+@dataclass(frozen=True)
+class LandmarkDifference:
+    """``S_group(t) − S_reference(t)`` at a landmark (proportions), Greenwood variances of
+    independent groups, plain Wald CI (:func:`survstudy.stats.comparison.compare_two_groups`).
+
+    NaN (``null``) beyond either group's last follow-up, with ``note`` saying why.
+    """
+
+    time: float
+    difference: float
+    lower: float
+    upper: float
+    std_err: float
+    reference_survival: float
+    group_survival: float
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time,
+            "difference": _f(self.difference),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "std_err": _f(self.std_err),
+            "reference_survival": _f(self.reference_survival),
+            "group_survival": _f(self.group_survival),
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class RMSTDifference:
+    """Restricted mean survival time of each group up to ``tau`` and their difference
+    (group − reference), times in the display unit; Klein & Moeschberger's variance.
+
+    When ``tau`` is beyond either group's last follow-up the estimates are NaN (``null``)
+    and ``note`` says why (refused, never extrapolated).
+    """
+
+    tau: float
+    difference: float
+    lower: float
+    upper: float
+    p_value: float
+    std_err: float
+    reference_rmst: float
+    reference_std_err: float
+    group_rmst: float
+    group_std_err: float
+    note: str = ""
+    # each group's Wald limits, RMST ± z·SE
+    reference_lower: float = float("nan")
+    reference_upper: float = float("nan")
+    group_lower: float = float("nan")
+    group_upper: float = float("nan")
+
+    @property
+    def estimable(self) -> bool:
+        return math.isfinite(self.difference)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tau": self.tau,
+            "difference": _f(self.difference),
+            "lower": _f(self.lower),
+            "upper": _f(self.upper),
+            "p_value": _f(self.p_value),
+            "std_err": _f(self.std_err),
+            "reference": {
+                "estimate": _f(self.reference_rmst),
+                "std_err": _f(self.reference_std_err),
+                "lower": _f(self.reference_lower),
+                "upper": _f(self.reference_upper),
+            },
+            "group": {
+                "estimate": _f(self.group_rmst),
+                "std_err": _f(self.group_std_err),
+                "lower": _f(self.group_lower),
+                "upper": _f(self.group_upper),
+            },
+            "note": self.note or None,
+        }
+
+
+@dataclass(frozen=True)
+class KMComparison:
+    """Absolute effects of a two-group Kaplan–Meier comparison: the survival difference at
+    each landmark and the RMST difference at ``tau`` (``group`` minus ``reference``, the
+    reference level of the hazard ratio)."""
+
+    reference: str
+    group: str
+    at: tuple[LandmarkDifference, ...]
+    rmst: RMSTDifference | None
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": [a.to_dict() for a in self.at],
+            "rmst": self.rmst.to_dict() if self.rmst is not None else None,
+            "reference": self.reference,
+            "group": self.group,
+            "direction": "group minus reference",
+            "conf_level": self.conf_level,
         }
 
 
@@ -274,6 +397,8 @@ class KMCurves:
     title: str | None
     tests: tuple[GroupTest, ...] = ()
     permutation: PermutationTest | None = None
+    comparison: KMComparison | None = None  # two groups only
+    few_events: bool = False  # fewer than FEW_EVENTS events: the permutation p is primary
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,6 +410,8 @@ class KMCurves:
             "groups": [g.to_dict() for g in self.groups],
             "tests": [t.to_dict() for t in self.tests],
             "permutation": self.permutation.to_dict() if self.permutation else None,
+            "comparison": self.comparison.to_dict() if self.comparison else None,
+            "few_events": self.few_events,
         }
 
 

@@ -35,7 +35,7 @@ from survstudy.pipeline.results import (
 )
 from survstudy.pipeline.rows import MemoryRows, Rows
 from survstudy.pipeline.rows_engine import EngineRows
-from survstudy.pipeline.survival import survival_summaries
+from survstudy.pipeline.survival import endpoint_warnings, survival_summaries
 from survstudy.pipeline.table1 import table1_result
 from survstudy.pipeline.treatment_effect import treatment_effect_analyses
 from survstudy.pipeline.univariable import univariable_tables
@@ -93,6 +93,7 @@ def run_study(
     table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
 
     report("survival summaries", 2, total)
+    endpoint_warnings(ctx)
     recon: list[ProfileDifference] = []
     endpoints, diffs = survival_summaries(ctx)
     recon.extend(diffs)

@@ -9,8 +9,10 @@ are kept for the reconciliation table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+from survstudy.data.cohort import death_variables
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import FEW_AT_RISK, StudyContext, fmt_num, unit_word
 from survstudy.pipeline.precision import endpoint_precision
@@ -22,7 +24,21 @@ from survstudy.pipeline.results import (
     ProfileDifference,
 )
 
-__all__ = ["median_difference", "median_of", "survival_summaries", "survival_summary"]
+__all__ = [
+    "endpoint_warnings",
+    "median_difference",
+    "median_of",
+    "survival_summaries",
+    "survival_summary",
+]
+
+#: Words of an endpoint's name or label that make death from any cause one of its events
+#: (DATECAN, Gourgou-Bourgade et al. 2015): progression-, disease-, relapse-, recurrence-,
+#: event- and metastasis-free survival.
+_FREE_SURVIVAL = re.compile(
+    r"\b(progression|disease|relapse|recurrence|event|metastasis)[- ]free\b|\b(pfs|dfs|rfs|efs)\b",
+    re.IGNORECASE,
+)
 
 
 def median_of(km: engine.KM, rule: str, days_per_unit: float, conf_level: float) -> Median:
@@ -132,6 +148,71 @@ def median_difference(ctx: StudyContext, ep: str, med: Median, other: Median) ->
         standard_method="median rule and CI",
         spss_method="median rule and CI",
     )
+
+
+def _used_endpoints(ctx: StudyContext) -> list[str]:
+    a = ctx.spec.analyses
+    used = [
+        *(a.survival.endpoints if a.survival else []),
+        *(a.univariable.endpoints if a.univariable else []),
+        *(m.endpoint for m in a.multivariable),
+        *(k.endpoint for k in a.km),
+    ]
+    return [ep for ep in dict.fromkeys(used) if ep in ctx.cohort.endpoints]
+
+
+def endpoint_warnings(ctx: StudyContext) -> None:
+    """Warnings on how the analysed endpoints are defined (REMARK 7, STROBE 7).
+
+    ``ENDPOINT-NO-DEFINITION``: an endpoint from a time and an event column has no
+    ``definition:`` (the methods then name it by its label only, never by its columns).
+    ``ENDPOINT-NO-DEATH``: its name or label says progression-, disease-, relapse- or
+    recurrence-free (or event-/metastasis-free) survival but a date of death of the spec
+    is not among its events (it is then a time to progression, not a PFS).
+    ``ENDPOINT-ALL-EVENTS``: every patient has the event (no one censored): the cohort was
+    probably selected on the event, and hazard ratios compare the timing of an event all
+    patients had.
+    """
+    spec, cohort = ctx.spec, ctx.cohort
+    deaths = death_variables(spec)
+    for ep in _used_endpoints(ctx):
+        e = spec.endpoints.get(ep)
+        info = cohort.endpoints[ep]
+        if e is None:
+            continue
+        if not e.from_dates and not e.definition:
+            ctx.warn.add(
+                "ENDPOINT-NO-DEFINITION",
+                f"{info.label}: no definition in the spec; give the endpoint a "
+                "'definition:' (time origin, which events count, how patients without an "
+                "event are censored) for the methods",
+                "endpoints",
+                endpoint=ep,
+            )
+        if _FREE_SURVIVAL.search(f"{ep} {e.label or ''}") and e.from_dates:
+            missing = [d for d in deaths if d not in e.events and d not in e.competing]
+            if missing:
+                ctx.warn.add(
+                    "ENDPOINT-NO-DEATH",
+                    f"{info.label}: death ({', '.join(spec.label_of(d) for d in missing)}) "
+                    "is not one of its events, so this is the time to "
+                    + " or ".join(spec.label_of(v).lower() for v in e.events)
+                    + ", not a "
+                    + f"{info.label.lower()} (which counts death from any cause as an event); "
+                    "add the date of death to 'events' or rename the endpoint",
+                    "endpoints",
+                    endpoint=ep,
+                )
+        if info.n > 0 and info.events == info.n:
+            ctx.warn.add(
+                "ENDPOINT-ALL-EVENTS",
+                f"{info.label}: every patient ({info.n}) has the event and no one is censored; "
+                "if the patients were selected because they had it, its analysis describes "
+                "the timing of an event all of them had and hazard ratios are not "
+                "estimates of risk",
+                "endpoints",
+                endpoint=ep,
+            )
 
 
 def survival_summaries(

@@ -18,6 +18,7 @@ from typing import Any
 from survstudy.pipeline import engine, split
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.models import (
     cox_rows,
     firth_rows,
@@ -30,6 +31,7 @@ from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.precision import endpoint_precision
 from survstudy.pipeline.results import CoxRow, ProfileDifference, SplineCurve, UnivariableResult
 from survstudy.pipeline.rows import Selection
+from survstudy.stats.precision import FEW_EVENTS
 
 __all__ = ["univariable_tables"]
 
@@ -58,6 +60,13 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     assert u is not None
     pr = ctx.spec.analyses.precision
     label = ctx.endpoint_label(ep)
+    # below FEW_EVENTS events in the endpoint: profile CIs, the FEW-EVENTS warning on every
+    # row, the permutation log-rank p always (it is the primary p), no detectable HR
+    ep_events = rows.select(ep, []).events
+    few = ep_events < FEW_EVENTS
+    ci = few_events_ci(u.ci, ep_events, ctx.in_memory)
+    upgrade = few and u.permutation == "auto" and ctx.in_memory
+    perm_option = "exact" if upgrade else u.permutation
     table: list[CoxRow] = []
     diffs: list[ProfileDifference] = []
     n_tests = 0
@@ -93,7 +102,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 sel,
                 terms=design.terms,
                 assign=(design.variable,) * len(design.terms),
-                ci=u.ci,
+                ci=ci,
                 firth=u.firth,
             )
             if fits.error is not None:
@@ -120,7 +129,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 # R's summary reports the likelihood-ratio test; SPSS's COXREG the Wald test.
                 overall = fit.wald_p if prof.name == "spss" else fit.lr_p
                 new[0] = replace(new[0], overall_p=overall)
-            new = _notes(new, design, fit, sel, pr, warn, ep, label)
+            new = _notes(new, design, fit, sel, None if few else pr, warn, ep, label)
             if fits.firth is not None and fits.firth_reason is not None:
                 new = firth_rows(new, design, fits.firth, 0, fits.firth_reason)
             elif fits.firth_problem:
@@ -142,7 +151,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 gb = sel.logrank("gehan-breslow").p_value if not td else float("nan")
             perm = (
                 permutation_test(
-                    u.permutation,
+                    perm_option,
                     u.seed,
                     u.resamples,
                     sel,
@@ -155,6 +164,9 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 if several and not td
                 else None
             )
+            if perm is not None and perm_option != u.permutation:
+                # computed because of the few events; recorded under the spec's option
+                perm = replace(perm, option=u.permutation, reason=f"fewer than {FEW_EVENTS} events")
             new[0] = replace(
                 new[0],
                 logrank_p=lr,
@@ -180,6 +192,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                 idx = [base + k for k, r in enumerate(new) if r.term is not None]
                 if idx:
                     tested.append((idx, new[idx[0] - base].p_value))
+        if few:
+            new = few_events_rows(ctx, new, ep_events, label, "univariable", endpoint=ep)
         table.extend(new)
     if u.adjust != "none" and tested:
         adjusted = engine.adjust_p([p for _i, p in tested], u.adjust)
@@ -195,11 +209,12 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
             n_tests=n_tests,
             adjust=u.adjust,
             firth=u.firth,
-            ci=u.ci,
+            ci=ci,
             permutation=u.permutation if u.logrank else "never",
             precision=endpoint_precision(ctx, ep),
             power=pr.power if pr else 0.8,
             alpha=pr.alpha if pr else 0.05,
+            few_events=few,
             splines=tuple(splines),
             time_dependent=tuple(time_dependent),
         ),

@@ -301,7 +301,14 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         name = str(getattr(t0, "label", "") or "Log-rank")
         p_text = f"{name} {format_p(float(t0.p_value))}"
         perm = getattr(km_curves, "permutation", None)
-        if perm is not None:
+        if perm is not None and getattr(km_curves, "few_events", False):
+            # fewer than 10 events: the permutation p is the p, the chi-square p beside it
+            kind = "Exact" if perm.method == "exact" else "Monte-Carlo"
+            p_text = (
+                f"{kind} permutation {format_p(float(perm.p_value))}\n"
+                f"({name} chi-square {format_p(float(t0.p_value))})"
+            )
+        elif perm is not None:
             # small expected counts: the permutation p beside the chi-square p, named as such
             if perm.method == "exact":
                 p_text += f"\nExact permutation {format_p(float(perm.p_value))}"

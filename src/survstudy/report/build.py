@@ -188,7 +188,14 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 label = "log-rank"  # a common noun mid-sentence; named tests keep their capital
             caption += f"; {label} test"
             perm = getattr(k, "permutation", None)
-            if perm is not None:
+            if perm is not None and getattr(k, "few_events", False):
+                caption = caption.removesuffix(f"; {label} test") + (
+                    "; fewer than 10 events: the "
+                    + ("exact" if perm.method == "exact" else "Monte-Carlo")
+                    + f" permutation p of the log-rank test is the p of the comparison, the "
+                    f"chi-square {label} p beside it"
+                )
+            elif perm is not None:
                 caption += (
                     " with the exact permutation p"
                     if perm.method == "exact"

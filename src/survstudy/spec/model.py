@@ -477,6 +477,14 @@ class EndpointSpec(_Model):
     """
 
     label: str | None = Field(None, description="Label shown in tables and figures.")
+    definition: str | None = Field(
+        None,
+        description="The endpoint in clinical words for the methods: time origin, which events "
+        "count and how patients without an event are censored, e.g. 'from surgery to "
+        "recurrence or death from any cause; patients alive without recurrence censored at "
+        "last follow-up'. An endpoint from a time and an event column needs it (without it "
+        "the methods give only the label, with a warning).",
+    )
     start: str | None = Field(None, description="Date variable where time starts (time zero).")
     events: list[str] = Field(
         default_factory=list,
@@ -759,6 +767,13 @@ class SurvivalSpec(_Model):
     endpoints: list[str]
     landmarks: list[float] = Field(
         default_factory=list, description="Times (in units.time) for survival rates."
+    )
+    rmst_tau: float | None = Field(
+        None,
+        gt=0,
+        description="Horizon (in units.time) of the restricted mean survival time difference "
+        "of a two-group Kaplan-Meier comparison (analyses.km with by:); default the last "
+        "landmark. Not estimated (with a note) when beyond either group's last follow-up.",
     )
 
     _lists = field_validator("endpoints", "landmarks", mode="before")(_as_list)

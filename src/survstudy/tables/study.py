@@ -21,6 +21,7 @@ from typing import Any
 from survstudy.pipeline.results import (
     CoxRow,
     EndpointSummary,
+    KMCurves,
     Median,
     ModelResult,
     PermutationTest,
@@ -36,6 +37,7 @@ from survstudy.tables.treatment import treatment_tables
 
 __all__ = [
     "hr_text",
+    "km_group_table",
     "multivariable_key",
     "multivariable_table",
     "reconciliation_table",
@@ -197,6 +199,135 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     return TableModel(
         key="survival",
         title=f"Table {number}. Survival",
+        columns=columns,
+        rows=rows,
+        footnotes=foot,
+        notes=notes,
+    )
+
+
+def _pct_cell(survival: float, lower: float, upper: float, digits: int) -> str:
+    if not math.isfinite(survival):
+        return fmt.not_estimable()
+    return fmt.percent_ci(survival, lower, upper, decimals=digits)
+
+
+def km_group_table(results: StudyResults, k: KMCurves, number: int) -> TableModel | None:
+    """Survival by group (``Table {number}``) for a Kaplan–Meier figure with ``by:``: per
+    group n, events, censored, median (CI), landmark rates (CI), and for two groups the
+    difference at each landmark and the RMST difference (STROBE 16c, REMARK 15)."""
+    if k.by is None or len(k.groups) < 2:
+        return None
+    unit = results.time_unit
+    pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
+    groups = list(k.groups)
+    # the levels name the columns (the CSV header), unless one clashes with another column
+    cols = [str(g.level) for g in groups]
+    if {"statistic", "difference", "p"} & set(cols) or len(set(cols)) < len(cols):
+        cols = [f"group_{i + 1}" for i in range(len(groups))]
+    comp = k.comparison
+    columns = [Column("statistic", "")] + [
+        Column(c, str(g.level)) for c, g in zip(cols, groups, strict=True)
+    ]
+    if comp is not None:
+        columns.append(Column("difference", f"Difference ({pct} CI)"))
+    columns.append(Column("p", "p"))
+    pct_digits = 1 if min(g.n for g in groups) >= 100 else 0
+    rows: list[Row] = []
+    notes: list[Note] = []
+
+    def row(label: str, cells: dict[str, str]) -> int:
+        rows.append(Row(kind="summary", cells={"statistic": label, **cells}))
+        return len(rows) - 1
+
+    def each(f: Any) -> dict[str, str]:
+        return {c: f(g) for c, g in zip(cols, groups, strict=True)}
+
+    row("Patients, n", each(lambda g: fmt.count(g.n)))
+    row("Events, n (%)", each(lambda g: fmt.count_percent(g.events, 100.0 * g.events / g.n)))
+    row("Censored, n", each(lambda g: fmt.count(g.censored)))
+    row(f"Median, {unit} ({pct} CI)", each(lambda g: _median_text(g.median)))
+    times = [a.time for a in groups[0].at]
+    for i, t in enumerate(times):
+        cells = each(
+            lambda g, i=i: _pct_cell(g.at[i].survival, g.at[i].lower, g.at[i].upper, pct_digits)
+        )
+        if comp is not None and i < len(comp.at):
+            d = comp.at[i]
+            cells["difference"] = (
+                fmt.estimate_ci(100 * d.difference, 100 * d.lower, 100 * d.upper, pct_digits)
+                if math.isfinite(d.difference)
+                else fmt.not_estimable()
+            )
+        j = row(f"{_unit(unit, t)} survival, % ({pct} CI)", cells)
+        if comp is not None and i < len(comp.at) and comp.at[i].note:
+            notes.append(Note(j, comp.at[i].note, "difference"))
+        row(f"At risk at {_num(t)} {unit}, n", each(lambda g, i=i: fmt.count(g.at[i].n_risk)))
+    rm = comp.rmst if comp is not None else None
+    if comp is not None and rm is not None:
+        by_level = {comp.reference: "reference", comp.group: "group"}
+        cells = {}
+        for c, g in zip(cols, groups, strict=True):
+            side = by_level.get(str(g.level))
+            est = getattr(rm, f"{side}_rmst") if side else float("nan")
+            if side and math.isfinite(est):
+                lo, hi = getattr(rm, f"{side}_lower"), getattr(rm, f"{side}_upper")
+                cells[c] = fmt.estimate_ci(est, lo, hi, digits=1)
+            else:
+                cells[c] = fmt.not_estimable()
+        if rm.estimable:
+            cells["difference"] = fmt.estimate_ci(rm.difference, rm.lower, rm.upper, digits=1)
+            cells["p"] = _p(rm.p_value)
+        else:
+            cells["difference"] = fmt.not_estimable()
+        j = row(f"Restricted mean survival to {_num(rm.tau)} {unit}, {unit} ({pct} CI)", cells)
+        if rm.note:
+            notes.append(Note(j, rm.note, "difference"))
+    if k.tests:
+        t0 = next((t for t in k.tests if t.weights == "logrank"), k.tests[0])
+        perm = k.permutation
+        target = "p"
+        if perm is not None and k.few_events:
+            # few events: the permutation p is the p of the comparison, the chi-square p beside
+            row(
+                f"{perm.label[:1].upper()}{perm.label[1:]} (log-rank)",
+                {target: _permutation_text(perm)},
+            )
+            row(f"{t0.label} p (chi-square, for comparison)", {target: _p(t0.p_value)})
+        else:
+            row(f"{t0.label} p", {target: _p(t0.p_value)})
+            if perm is not None:
+                row(
+                    f"{perm.label[:1].upper()}{perm.label[1:]} (log-rank)",
+                    {target: _permutation_text(perm)},
+                )
+    prof = results.profile
+    foot = [
+        f"Kaplan–Meier estimates by {_lower_first(k.by_label or k.by)} with {prof.conf_type} "
+        f"{pct} confidence intervals (Greenwood variance)."
+    ]
+    if comp is not None:
+        foot.append(
+            f"Difference: {comp.group} minus {comp.reference}. Survival differences in "
+            "percentage points with Greenwood variances of the two independent groups and a "
+            f"Wald {pct} CI; restricted mean survival time (area under the Kaplan–Meier curve "
+            f"up to the stated time, in {unit}) with Klein and Moeschberger's variance, Wald CI "
+            "and p."
+        )
+    if k.few_events:
+        foot.append(
+            "Fewer than 10 events: "
+            + (
+                "the permutation p is the p of this comparison (the chi-square p is "
+                "unreliable with so few events) and "
+                if k.permutation is not None
+                else "the chi-square p is unreliable with so few events and "
+            )
+            + "the results are exploratory."
+        )
+    return TableModel(
+        key=k.key.replace("km_", "survival_", 1),
+        title=f"Table {number}. {k.endpoint_label} by {_lower_first(k.by_label or k.by)}",
         columns=columns,
         rows=rows,
         footnotes=foot,
@@ -427,9 +558,12 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     ]
     perm_col = _permutation_column(uni.rows)
     if perm_col is not None:
-        # beside the chi-square log-rank p it corrects
+        # beside the chi-square log-rank p it corrects; before it when it is the primary p
         extra.append("permutation")
-        columns.append(perm_col)
+        if uni.few_events:
+            columns.insert(3, perm_col)
+        else:
+            columns.append(perm_col)
     if "breslow" in extra:
         columns.append(Column("breslow", f"{labels['gehan-breslow']} p"))
     adjust_name = {"holm": "Holm", "bh": "Benjamini–Hochberg"}.get(uni.adjust)
@@ -478,6 +612,12 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     perm_note = _permutation_footnote([r.permutation for r in uni.rows if r.permutation])
     if perm_note:
         foot.append(perm_note)
+    if uni.few_events:
+        foot.append(
+            "Fewer than 10 events: hazard ratios with profile-likelihood CIs, the exact "
+            "permutation p is the p of each group comparison (the chi-square log-rank p "
+            "beside it), and every estimate is exploratory."
+        )
     if "detectable" in extra:
         foot.append(
             "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
@@ -868,6 +1008,11 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     if s is not None:
         out.append(s)
     n = len(out) + 1
+    for k in results.km:
+        g = km_group_table(results, k, number=n)
+        if g is not None:
+            out.append(g)
+            n += 1
     for ep in results.univariable:
         out.append(univariable_table(results, ep, number=n))
         n += 1
