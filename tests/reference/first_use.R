@@ -21,6 +21,15 @@ q <- quantile(fit, 0.5)
 # S(t) is exactly 0.5 from 893 days to the last observation (1541): quantile.survfit takes
 # the midpoint (1217), print.survfit's table the first time (893); survstudy follows
 # quantile.survfit (src/survstudy/stats/km.py)
+# profile-likelihood 95% CI of the obstruct coefficient (Venzon and Moolgavkar): the
+# coefficients where 2 (l(b_hat) - l(b)) = qchisq(0.95, 1), l from coxph with the coefficient
+# fixed (init = b, iter.max = 0)
+pl <- function(b) coxph(Surv(time, event) ~ obstruct_f, data = d, ties = "efron",
+                        init = b, control = coxph.control(iter.max = 0))$loglik[2]
+lmax <- f1$loglik[2]; bhat <- unname(coef(f1)); crit <- qchisq(0.95, 1)
+g <- function(b) 2 * (lmax - pl(b)) - crit
+prof <- exp(c(uniroot(g, c(bhat - 10, bhat), tol = 1e-12)$root,
+              uniroot(g, c(bhat, bhat + 10), tol = 1e-12)$root))
 out <- list(
   os_km = list(call = "quantile(survfit(Surv(time, event) ~ 1, conf.type = 'log-log'), 0.5); days",
                n = unname(km["records"]), events = unname(km["events"]),
@@ -30,7 +39,8 @@ out <- list(
   survival_version = as.character(packageVersion("survival")),
   obstruct = list(call = "coxph(Surv(time, event) ~ factor(obstruct, c('No','Yes')))",
                   hr_yes_vs_no = unname(exp(coef(f1))),
-                  ci = unname(exp(confint(f1))[1, ])),
+                  ci = unname(exp(confint(f1))[1, ]),
+                  profile_ci = prof),
   sex = list(call = "coxph(Surv(time, event) ~ factor(sex, c('Male','Female')))",
              hr_female_vs_male = unname(exp(coef(f2))))
 )
