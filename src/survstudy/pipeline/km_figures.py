@@ -259,6 +259,9 @@ def _comparison(
         conf_level=ctx.profile.conf_level,
     )
     where = {"endpoint": k.endpoint, "variable": k.by}
+    truncated = {
+        float(w.context["time"]) for w in res.warnings if w.code == "DIFFERENCE-CI-TRUNCATED"
+    }
     at = []
     for i, lm in enumerate(landmarks):
         note = ""
@@ -267,6 +270,16 @@ def _comparison(
                 "LANDMARK-BEYOND-FOLLOW-UP",
                 f"{what}: no survival difference at {fmt_num(lm)} {unit_word(unit, lm)}, "
                 "beyond the last follow-up of a group",
+                "km",
+                time=lm,
+                **where,
+            )
+        elif float(res.at.time[i]) in truncated:
+            note = ctx.warn.add(
+                "DIFFERENCE-CI-TRUNCATED",
+                f"{what}: the confidence interval of the survival difference at "
+                f"{fmt_num(lm)} {unit_word(unit, lm)} reaches beyond the possible range and is "
+                "shown truncated at ±100 percentage points (few patients)",
                 "km",
                 time=lm,
                 **where,
