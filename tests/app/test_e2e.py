@@ -307,3 +307,9 @@ def test_first_use_walkthrough_keeping_every_default(
     )
     assert t1_rows == [("Yes", str(ones))]
     assert not re.search(r">\s*(true|y|1)\s*\(n=", html_report)
+    # item 12: the methods name the dates in words (no labels were typed), never the columns
+    m = re.search(r'<p class="methods">(.*?)</p>', html_report, re.S)
+    assert m is not None
+    assert "from surgery date to last contact date, an event where" in m.group(1)
+    for column in ("surgery_date", "last_contact_date", "vital_status", "obstruct", "comments"):
+        assert column not in m.group(1)

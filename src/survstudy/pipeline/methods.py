@@ -84,7 +84,7 @@ def methods_facts(
             "Hazard ratios of continuous factors are per unit unless stated (for example "
             f"per {fmt_num(float(scaled[0].per or 1))} {spec.variables[scaled[0].variable].unit or 'units'}"
             " for "
-            f"{spec.label_of(scaled[0].variable).lower()}), computed as exp(k·β)."
+            f"{spec.words_of(scaled[0].variable).lower()}), computed as exp(k·β)."
         )
     if a.multivariable:
         sentences.append(
@@ -116,9 +116,9 @@ def methods_facts(
             )
         )
     splines = list(
-        dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "rcs")
+        dict.fromkeys(spec.words_of(f.variable) for f in factors if f.transform == "rcs")
     )
-    logs = list(dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "log"))
+    logs = list(dict.fromkeys(spec.words_of(f.variable) for f in factors if f.transform == "log"))
     if splines:
         sentences.append(
             f"{_join(splines)} entered the models as restricted cubic splines (4 knots); "
@@ -200,7 +200,7 @@ def methods_facts(
     ]
     if competing:
         pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
-        names = ", ".join(spec.label_of(n).lower() for n in competing)
+        names = ", ".join(spec.words_of(n).lower() for n in competing)
         shr_where = []
         if a.univariable and any(n in competing for n in a.univariable.endpoints):
             shr_where.append("beside the cause-specific ones in the univariable analyses")
@@ -339,9 +339,9 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             if var.time_dependent.from_ is None:
                 measured.append(v)
                 continue
-            td[v] = spec.label_of(var.time_dependent.from_).lower()
+            td[v] = spec.words_of(var.time_dependent.from_).lower()
     if measured:
-        names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        names = ", ".join(spec.words_of(v).lower() for v in dict.fromkeys(measured))
         kinds = {MEASURED_SUMMARY.get(spec.variables[v].summary or "last", "") for v in measured}
         table1 = (
             f" Table 1 shows {next(iter(kinds))} of each patient."
@@ -356,7 +356,7 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             f"the Cox models.{table1}"
         )
     if td:
-        names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
+        names = ", ".join(f"{spec.words_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(
             f"Exposures that start after time zero — {names} — were analysed as "
             "time-dependent covariates: each patient's follow-up was split at the exposure "
