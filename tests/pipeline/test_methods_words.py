@@ -1,6 +1,7 @@
 """Issue 15 item 12: "the methods paragraph mixes column names with labels". The methods
 name variables and endpoints by their ``label:`` only; an unlabelled variable by its name
-as words (``last_fu_date`` -> "last follow-up date"), never by the raw column name.
+as words (``last_fu_date`` -> "last follow-up date",
+``surgery_dt`` -> "surgery date", ``pfs_any`` opening a sentence -> "Pfs any"), never by the raw column name.
 
 Kind of truth: the expected sentences are written by hand below from the spec's names.
 """
@@ -87,14 +88,14 @@ def test_methods_use_labels_or_words_never_column_names(tmp_path: Path) -> None:
     assert "pfs_any" not in paragraph
     # the hand-written readable forms
     assert (
-        "OS: from surgery dt to last follow-up date, an event where the status at last "
+        "OS: from surgery date to last follow-up date, an event where the status at last "
         "follow-up date is Dead, censored otherwise." in paragraph
     )
     assert (
-        "pfs any: from surgery dt to the first of progression date or date of death; "
+        "Pfs any: from surgery date to the first of progression date or date of death; "
         "censored at last follow-up date." in paragraph
     )
-    assert "tumour size mm" in paragraph  # the log transform's sentence
+    assert "Tumour size mm entered the models as natural logarithms." in paragraph
     # the per-endpoint definitions written to results.json say the same
     for ep in res.endpoints.values():
         assert "surgery_dt" not in ep.definition
@@ -111,5 +112,5 @@ def test_labels_win_over_names(tmp_path: Path) -> None:
     spec = load_spec(tmp_path / "study.yaml")
     res = run_study(spec, build_cohort(spec))
     paragraph = build_bundle(res).methods
-    assert "from surgery dt to Last seen (clinic), an event where" in paragraph
+    assert "from surgery date to Last seen (clinic), an event where" in paragraph
     assert "last follow-up date" not in paragraph

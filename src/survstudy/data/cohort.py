@@ -404,6 +404,7 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     column names; the run warns ``ENDPOINT-NO-DEFINITION``)."""
     ep = spec.endpoints[name]
     label = spec.words_of(name)
+    label = label[:1].upper() + label[1:]  # it opens the sentence
     if ep.definition:
         text = " ".join(ep.definition.split()).rstrip(".")
         return f"{label}: {text[:1].lower() + text[1:] if text[1:2].islower() else text}."

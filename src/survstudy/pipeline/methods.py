@@ -25,6 +25,11 @@ from survstudy.stats.precision import FEW_EVENTS
 __all__ = ["methods_facts"]
 
 
+def _sentence(text: str) -> str:
+    """``text`` opening a sentence: its first letter in capitals (labels stay as written)."""
+    return text[:1].upper() + text[1:]
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
@@ -121,12 +126,12 @@ def methods_facts(
     logs = list(dict.fromkeys(spec.words_of(f.variable) for f in factors if f.transform == "log"))
     if splines:
         sentences.append(
-            f"{_join(splines)} entered the models as restricted cubic splines (4 knots); "
+            f"{_sentence(_join(splines))} entered the models as restricted cubic splines (4 knots); "
             "their hazard ratios are shown as curves against a reference value with pointwise "
             "confidence intervals, with the overall and the non-linearity likelihood-ratio p."
         )
     if logs:
-        sentences.append(f"{_join(logs)} entered the models as natural logarithms.")
+        sentences.append(f"{_sentence(_join(logs))} entered the models as natural logarithms.")
     kinds = {s.kind for m in models for s in getattr(m, "sensitivity", ())}
     if kinds or any(getattr(m, "ph_plots", ()) for m in models):
         refit = {
@@ -264,7 +269,12 @@ def methods_facts(
         {ep for ep in used if ep in cohort.endpoints and cohort.endpoints[ep].events < FEW_EVENTS}
     )
     if few:
-        names = ", ".join(cohort.endpoints[ep].label for ep in few)
+        names = ", ".join(
+            spec.words_of(ep)
+            if cohort.endpoints[ep].label in ("", ep)
+            else cohort.endpoints[ep].label
+            for ep in few
+        )
         sentences.append(
             f"With fewer than {FEW_EVENTS} events ({names}), hazard ratios cannot be "
             "estimated with useful precision (Peduzzi et al. 1995): "

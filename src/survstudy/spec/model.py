@@ -51,6 +51,7 @@ _ABBREVIATIONS = {
     "fu": "follow-up",
     "lfu": "last follow-up",
     "dx": "diagnosis",
+    "dt": "date",
     "dob": "date of birth",
     "dod": "date of death",
     "pt": "patient",
