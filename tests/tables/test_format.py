@@ -37,6 +37,15 @@ def test_fixed(x: float | None, decimals: int, want: str) -> None:
     assert fmt.fixed(x, decimals) == want
 
 
+def test_round_half_up_of_a_huge_value() -> None:
+    """An unbounded HR (the spss profile's 4.236301555121605e+26 on the bclm grade factor
+    in the app's e2e run) has 27 digits left of the point: at 2 decimals that is more than
+    Decimal's default 28-digit precision, which crashed the report. Hand value: the
+    shortest repr's digits followed by zeros."""
+    assert fmt.round_half_up(4.236301555121605e26, 2) == Decimal("423630155512160500000000000.00")
+    assert fmt.round_half_up(-4.5e40, 1) == Decimal("-45" + "0" * 39 + ".0")
+
+
 def test_round_half_up_is_decimal() -> None:
     """Hand calculation."""
     assert fmt.round_half_up(0.125, 2) == Decimal("0.13")
