@@ -44,6 +44,7 @@ from survstudy.app.security import (
     sniff_ok,
 )
 from survstudy.app.state import (
+    DATE_GROUPS,
     TYPES,
     ColumnChoice,
     CriterionChoice,
@@ -291,6 +292,9 @@ class _App:
                 levels = form.get(f"levels_{i}")
                 if isinstance(levels, str):
                     c.levels = levels.strip()[:2000]
+                group = form.get(f"group_{i}")
+                if isinstance(group, str) and group in DATE_GROUPS:
+                    c.group = group
             title = form.get("title")
             if isinstance(title, str) and title.strip():
                 s.title = title.strip()[:200]
@@ -315,6 +319,7 @@ class _App:
             s,
             step="columns",
             types=TYPES,
+            date_groups=DATE_GROUPS,
             by_column=by_column,
             general=general,
             ok=ok,
@@ -478,7 +483,7 @@ class _App:
         if s.upload is None:
             return RedirectResponse("/", status_code=303)
         a = s.analyses
-        candidates = [c for c in s.visible() if c.type != "date"]
+        candidates = s.choosable()
         if not a.saved:
             a.table1 = [c.name for c in candidates]
             a.survival = [e.name for e in s.endpoints]
@@ -533,7 +538,44 @@ class _App:
             categorical=categorical,
             te_methods=TE_METHODS,
             errors=errors,
+            immortal=self.immortal_time(s),
+            date_groups=DATE_GROUPS,
         )
+
+    def immortal_time(self, s: Session) -> dict[str, list[str]]:
+        """The IMMORTAL-TIME warnings of ``survstudy validate`` by variable name: what the
+        check of the session's spec says if each offered variable were a factor of every
+        endpoint (the analyses form shows them next to the factor before it is chosen)."""
+        from dataclasses import replace
+
+        from survstudy.spec import load_spec_text
+
+        assert s.upload is not None
+        names = [c.name for c in s.choosable()]
+        eps = [e.name for e in s.endpoints]
+        if not names or not eps:
+            return {}
+        probe = replace(
+            s,
+            analyses=replace(
+                s.analyses, survival=eps, factors=names, covariates=[], km_by="", treatment=""
+            ),
+        )
+        try:
+            spec = load_spec_text(
+                spec_text(probe, s.upload.display_name), file="study.yaml", base=s.folder
+            )
+            cohort = _build_cohort(spec, s.upload, strict=False)
+        except (SurvstudyError, ValueError):
+            return {}  # the errors are shown where they arise (columns, endpoints, run)
+        out: dict[str, list[str]] = {}
+        for r in cohort.report.to_records():
+            if r["code"] != "IMMORTAL-TIME":
+                continue
+            var = next((n for n in names if str(r["message"]).startswith(f"'{n}' (")), None)
+            if var is not None:
+                out.setdefault(var, []).append(self.words(s, str(r["text"])))
+        return out
 
     def run(self, s: Session) -> str:
         """Run the spec with the ordinary runner; write the report into a new run folder."""

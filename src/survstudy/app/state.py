@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "DATE_GROUPS",
     "TYPES",
     "AnalysisChoice",
     "ColumnChoice",
@@ -33,6 +34,15 @@ __all__ = [
 
 #: Column types offered in the mapping step ("ignore": not part of the spec).
 TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
+#: What a date column may also give (the mapping step's "group" choice): nothing, a group
+#: fixed at the start (with a date vs without: ``derive: DATE is not missing``), or a
+#: time-dependent group (``time_dependent: {from: DATE}``: unexposed before the date,
+#: exposed from it; issue 19).
+DATE_GROUPS = {
+    "": "no group",
+    "fixed": "group: with a date vs without (fixed at the start)",
+    "time-dependent": "group: time-dependent (from the date on)",
+}
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 
@@ -57,6 +67,7 @@ class ColumnChoice:
     levels: str = ""  # comma-separated display order; empty: the values as found
     note: str = ""
     values_hint: str = ""  # the guessed category values (never for identifiers/dates)
+    group: str = ""  # date columns: a key of DATE_GROUPS
 
 
 @dataclass
@@ -153,6 +164,34 @@ class Session:
         """Columns that may be named after the mapping step: never identifiers."""
         return [c for c in self.columns if c.type not in ("identifier", "ignore")]
 
+    def date_groups(self) -> list[ColumnChoice]:
+        """The groups the user made from date columns (the mapping step's "group" choice),
+        as binary variables named ``with_<date>``: ``column`` is the date variable's name."""
+        taken = {c.name for c in self.columns} | {e.name for e in self.endpoints}
+        out = []
+        for c in self.variables("date"):
+            if c.group not in DATE_GROUPS or not c.group:
+                continue
+            name = f"with_{c.name}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            what = "time-dependent" if c.group == "time-dependent" else "date given"
+            out.append(
+                ColumnChoice(
+                    column=c.name,
+                    name=name,
+                    type="binary",
+                    label=f"{c.label or c.name} ({what})",
+                    group=c.group,
+                )
+            )
+        return out
+
+    def choosable(self) -> list[ColumnChoice]:
+        """What the analyses form offers: the non-date columns, then the date groups."""
+        return [c for c in self.visible() if c.type != "date"] + self.date_groups()
+
     def endpoint(self, name: str) -> EndpointChoice | None:
         return next((e for e in self.endpoints if e.name == name), None)
 
@@ -238,6 +277,13 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
         data["cutoff"] = _dt.date.fromisoformat(s.cutoff)
     spec: dict[str, Any] = {"title": s.title or "My study", "data": data, "units": s.units}
     spec["variables"] = {c.name: _variable(c) for c in s.variables()}
+    for g in s.date_groups():
+        rule: dict[str, Any] = {"type": "binary", "label": g.label}
+        if g.group == "time-dependent":
+            rule["time_dependent"] = {"from": g.column}
+        else:
+            rule["derive"] = f"{g.column} is not missing"
+        spec["variables"][g.name] = rule
     spec["endpoints"] = {e.name: _endpoint(e) for e in s.endpoints}
     spec["population"] = [
         {c.kind: c.expression, **({"reason": c.reason} if c.reason else {})} for c in s.population
@@ -248,7 +294,7 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
     an: dict[str, Any] = {"methods": a.methods}
     ep_names = [e.name for e in s.endpoints]
     survival = [x for x in a.survival if x in ep_names]
-    valid = {c.name for c in s.visible()}
+    valid = {c.name for c in s.visible()} | {g.name for g in s.date_groups()}
     if a.table1:
         an["table1"] = {
             "variables": [v for v in a.table1 if v in valid or v in ep_names],

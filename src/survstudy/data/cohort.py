@@ -230,6 +230,12 @@ class Cohort:
     input_sha256: str
     unit: str
     days_per_unit: float
+    #: time-dependent values measured in a joined table (``time_dependent: {date: ...}``):
+    #: variable -> endpoint -> (patient position, days from the endpoint's start to the
+    #: measurement, value), in the table's row order
+    measurements: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(
+        default_factory=dict
+    )
 
     @property
     def n(self) -> int:
@@ -323,7 +329,19 @@ class Cohort:
             k: replace(v, applicable=v.applicable[order]) if len(v.applicable) == self.n else v
             for k, v in self.variables.items()
         }
-        return replace(self, rows=self.rows[order], columns=columns, variables=variables)
+        inverse = np.empty(self.n, dtype=np.intp)
+        inverse[order] = np.arange(self.n)
+        measurements = {
+            var: {ep: (inverse[p], d, x) for ep, (p, d, x) in per.items()}
+            for var, per in self.measurements.items()
+        }
+        return replace(
+            self,
+            rows=self.rows[order],
+            columns=columns,
+            variables=variables,
+            measurements=measurements,
+        )
 
     def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(time in days, event 0/1, mask of patients with a derived endpoint) as numpy arrays."""

@@ -138,6 +138,7 @@ __all__ = [
     "exposure_column",
     "horizon_rule",
     "immortal_time_pairs",
+    "measured_date_name",
 ]
 
 
@@ -448,6 +449,19 @@ class _Compiler:
                 if spec.data.tables[var.from_table].rows == "many":
                     self.read.discard(vname)  # a summary: no cell of its own
                     self.details.pop(vname, None)
+                td = var.time_dependent
+                if td is not None and td.date is not None:
+                    # each measurement's date, typed over the table's rows
+                    joined[var.from_table].append(
+                        ReadColumn(
+                            measured_date_name(vname),
+                            td.date,
+                            "date",
+                            ("variables", vname, "time_dependent", "date"),
+                            self.codes,
+                            date_format=spec.data.date_format,
+                        )
+                    )
                 continue
             self.read_one(vname, var)
         for tname, table in spec.data.tables.items():
@@ -461,8 +475,17 @@ class _Compiler:
                     tuple((v, x.summary or "", x.column or v, self.codes_for(x)) for v, x in tvars),
                     tuple(
                         dict.fromkeys(
-                            [table.id or str(spec.data.id), *(x.column or v for v, x in tvars)]
+                            [
+                                table.id or str(spec.data.id),
+                                *(x.column or v for v, x in tvars),
+                                *(d for _v, x in tvars if (d := _measured_date(x)) is not None),
+                            ]
                         )
+                    ),
+                    tuple(
+                        (v, measured_date_name(v))
+                        for v, x in tvars
+                        if _measured_date(x) is not None
                     ),
                 )
             )
@@ -657,8 +680,8 @@ class _Compiler:
         ``exposure_column(var, ep)`` that the time-dependent analyses split at."""
         spec = self.spec
         for vname, var in spec.variables.items():
-            if var.time_dependent is None:
-                continue
+            if var.time_dependent is None or var.time_dependent.from_ is None:
+                continue  # a measured value: the measurements (JoinTable) place it
             date = name(var.time_dependent.from_)
             for ep_name, ep in spec.endpoints.items():
                 if ep.start is None:
@@ -988,6 +1011,16 @@ def _dates_used(spec: StudySpec, vname: str, seen: set[str] | None = None) -> se
             out.add(n)
         out |= _dates_used(spec, n, seen)
     return out
+
+
+def measured_date_name(var: str) -> str:
+    """The joined table's value holding the dates of time-dependent ``var``'s measurements."""
+    return f"#measured-date:{var}"
+
+
+def _measured_date(var: VariableSpec) -> str | None:
+    """The date column of a value measured repeatedly (``time_dependent: {date: COLUMN}``)."""
+    return None if var.time_dependent is None else var.time_dependent.date
 
 
 def exposure_column(var: str, ep: str) -> str:

@@ -174,6 +174,9 @@ class JoinTable:
     steps: tuple[Any, ...]
     summaries: tuple[tuple[str, str, str, frozenset[str]], ...]  # variable, summary, column, codes
     columns: tuple[str, ...]
+    #: time-dependent values (``time_dependent: {date: COLUMN}``): (variable, the value
+    #: holding each row's date); their rows go to ``run.measurements`` as they are
+    measured: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> Key:
@@ -232,6 +235,12 @@ class JoinTable:
                 run.issues.issues.append(issue)
         run.joins.append((self.table, path, int(no_match.sum())))
         run.join_hashes.append((path, sub.raw.sha256))
+        for var, date_name in self.measured:
+            x = np.asarray(sub.values[var].data, dtype=float)
+            d = np.asarray(sub.values[date_name].data, dtype=float)
+            # a row without a patient, a date or a value places nothing (tmerge's na.rm)
+            ok = (g >= 0) & ~np.isnan(d) & ~np.isnan(x)
+            run.measurements[var] = (g[ok], d[ok], x[ok])
         if self.many:
             for var, summary, column, codes in self.summaries:
                 if summary == "count":

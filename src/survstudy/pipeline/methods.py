@@ -18,6 +18,7 @@ from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
+from survstudy.pipeline.table1 import MEASURED_SUMMARY
 from survstudy.spec import StudySpec
 from survstudy.stats.precision import FEW_EVENTS
 
@@ -326,10 +327,29 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
     a = spec.analyses
     out: list[str] = []
     td: dict[str, str] = {}
+    measured: list[str] = []
     for v, _ep in analysis_uses(spec):
         var = spec.variables.get(v)
         if var is not None and var.time_dependent is not None:
+            if var.time_dependent.from_ is None:
+                measured.append(v)
+                continue
             td[v] = spec.label_of(var.time_dependent.from_).lower()
+    if measured:
+        names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        kinds = {MEASURED_SUMMARY.get(spec.variables[v].summary or "last", "") for v in measured}
+        table1 = (
+            f" Table 1 shows {next(iter(kinds))} of each patient."
+            if len(kinds) == 1 and "" not in kinds
+            else ""
+        )
+        out.append(
+            f"Values measured repeatedly during follow-up — {names} — were analysed as "
+            "time-dependent covariates: each patient's follow-up was split at the measurement "
+            "dates and each measurement held from its date until the next (Therneau and "
+            "Grambsch 2000); follow-up before a patient's first measurement was left out of "
+            f"the Cox models.{table1}"
+        )
     if td:
         names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(

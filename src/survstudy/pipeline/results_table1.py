@@ -88,6 +88,9 @@ class Table1Result:
     style: str = "journal"  # journal | seed (analyses.table1.style)
     # time-dependent variables shown (status at the end of follow-up): (label, date)
     time_dependent: tuple[tuple[str, str], ...] = ()
+    # values measured during follow-up (time_dependent: {date: ...}) shown by their summary:
+    # (label, the summary in words, e.g. "the last measurement")
+    measured: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ from survstudy.errors import AnalysisError
 from survstudy.pipeline import diagnostics, engine, engine_competing, intervals
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
-from survstudy.pipeline.selection import CoxPair, Exposure, Rows, Selection, Survival
+from survstudy.pipeline.selection import CoxPair, Exposure, Measured, Rows, Selection, Survival
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_memory import MemoryTable1
 from survstudy.spec import StudySpec
@@ -316,6 +316,13 @@ class MemoryRows:
     def exposure_days(self, column: str) -> np.ndarray:
         return np.asarray(self.cohort.columns[column], dtype=float)
 
+    def measured(self, variable: str, ep: str) -> Measured | None:
+        per = self.cohort.measurements.get(variable)
+        if per is None or ep not in per:
+            return None
+        patient, days, value = per[ep]
+        return Measured(patient=patient, days=days, value=value)
+
     def select_split(
         self,
         ep: str,
@@ -324,6 +331,7 @@ class MemoryRows:
         *,
         strata: list[FactorDesign] | None = None,
         group: FactorDesign | None = None,
+        measured: Mapping[str, Measured] | None = None,
     ) -> Selection:
         # complete cases as select(); a patient without follow-up (time 0) has no interval
         base = self.select(ep, designs, strata=strata, group=group)
@@ -345,18 +353,40 @@ class MemoryRows:
             for v in exposures
             if any(d.variable == v for d in [*designs, *((group and [group]) or [])])
         ]
+        measured = {
+            v: m for v, m in (measured or {}).items() if any(d.variable == v for d in designs)
+        }
+        # the kept patients' measurements, by position among them
+        among = np.full(pos.size, -1, dtype=np.intp)
+        among[pos] = np.arange(int(pos.sum()))
+        series = []
+        for m in measured.values():
+            p = among[m.patient]
+            series.append((p[p >= 0], m.days[p >= 0], m.value[p >= 0]))
         pat, start, stop, event, flags = intervals.split_follow_up(
-            t_all[pos], e_all[pos], [exposures[v].days[pos] for v in names]
+            t_all[pos],
+            e_all[pos],
+            [exposures[v].days[pos] for v in names],
+            cuts=[(p, d) for p, d, _x in series],
         )
         flag = dict(zip(names, flags, strict=True))
+        value = {
+            v: intervals.carried_value(pat, start, p, d, x)
+            for v, (p, d, x) in zip(measured, series, strict=True)
+        }
         cols = []
         for d in designs:
             if d.variable in flag:
                 col = _level_indicator(d, flag[d.variable], exposures[d.variable].level)
+            elif d.variable in value:
+                col = value[d.variable].reshape(-1, 1)
             else:
                 col = d.columns[pos][pat]
             cols.append(col)
         x = np.hstack(cols) if cols else np.zeros((pat.size, 0))
+        # before a patient's first measurement the value is missing: coxph leaves those
+        # intervals out (na.omit)
+        rows_ok = ~np.isnan(x).any(axis=1) if measured else np.ones(pat.size, dtype=bool)
         codes = None
         if group is not None and base.codes is not None:
             codes = base.codes[keep][pat]
@@ -364,15 +394,16 @@ class MemoryRows:
                 exposed = group.levels.index(exposures[group.variable].level)
                 other = next(i for i in range(len(group.levels)) if i != exposed)
                 codes = np.where(flag[group.variable] == 1, exposed, other)
+        r = rows_ok
         return _MemorySelection(
-            t=stop,
-            e=event,
-            x=x,
-            codes=codes,
-            strata=None if base.strata is None else base.strata[keep][pat],
-            n=int(pos.sum()),
-            events=int(event.sum()),
-            start=start,
+            t=stop[r],
+            e=event[r],
+            x=x[r],
+            codes=None if codes is None else codes[r],
+            strata=None if base.strata is None else base.strata[keep][pat][r],
+            n=int(np.unique(pat[r]).size),
+            events=int(event[r].sum()),
+            start=start[r],
         )
 
     def km_groups_split(

@@ -21,6 +21,7 @@ from survstudy.pipeline import diagnostics, engine, engine_competing
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.rows import CoxPair, Selection, Survival
+from survstudy.pipeline.selection import Measured
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_engine import EngineTable1
 from survstudy.spec import StudySpec
@@ -328,6 +329,9 @@ class EngineRows:
         raise AnalysisError("landmark analyses need the patients' rows in memory")
 
     def exposure_days(self, column: str) -> np.ndarray:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
+    def measured(self, variable: str, ep: str) -> Measured | None:
         raise AnalysisError("time-dependent variables need the patients' rows in memory")
 
     def km_groups(

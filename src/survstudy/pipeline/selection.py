@@ -20,7 +20,7 @@ from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.spec import StudySpec
 
-__all__ = ["CoxPair", "Exposure", "Rows", "Selection", "Survival"]
+__all__ = ["CoxPair", "Exposure", "Measured", "Rows", "Selection", "Survival"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,16 @@ class Exposure:
 
     days: np.ndarray
     level: str
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A time-dependent value measured repeatedly, for one endpoint: per measurement the
+    patient's position, the days from the endpoint's start and the value."""
+
+    patient: np.ndarray
+    days: np.ndarray
+    value: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -204,9 +214,12 @@ class Rows(Protocol):
         *,
         strata: list[FactorDesign] | None = None,
         group: FactorDesign | None = None,
+        measured: Mapping[str, Measured] | None = None,
     ) -> Selection:
         """:meth:`select` with the time-dependent factors of ``exposures`` taking their
-        value per interval of the follow-up split at their exposure times."""
+        value per interval of the follow-up split at their exposure times, and those of
+        ``measured`` their last measurement at or before each interval's start (intervals
+        before a patient's first measurement are left out)."""
         ...
 
     def km_groups_split(
@@ -231,4 +244,9 @@ class Rows(Protocol):
 
     def exposure_days(self, column: str) -> np.ndarray:
         """A time-dependent variable's exposure times (days from the endpoint's start)."""
+        ...
+
+    def measured(self, variable: str, ep: str) -> Measured | None:
+        """A value measured repeatedly (``time_dependent: {date: ...}``) for endpoint ``ep``
+        (``None``: not such a variable)."""
         ...

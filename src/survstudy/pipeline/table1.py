@@ -32,6 +32,7 @@ from survstudy.pipeline.results import MethodsProfile, Table1Result, Table1Row
 from survstudy.spec import StudySpec
 
 __all__ = [
+    "MEASURED_SUMMARY",
     "ContinuousSummary",
     "Counts",
     "Table1Summaries",
@@ -39,6 +40,16 @@ __all__ = [
     "quantile_rule",
     "table1_result",
 ]
+
+
+#: What Table 1 shows of a value measured during follow-up, by its ``summary``.
+MEASURED_SUMMARY = {
+    "first": "the first measurement",
+    "last": "the last measurement",
+    "min": "the lowest measurement",
+    "max": "the highest measurement",
+    "count": "the number of measurements",
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +141,16 @@ def table1_result(
         time_dependent=tuple(
             (spec.label_of(v), spec.label_of(td.from_).lower())
             for v in t1.variables
-            if v in spec.variables and (td := spec.variables[v].time_dependent) is not None
+            if v in spec.variables
+            and (td := spec.variables[v].time_dependent) is not None
+            and td.from_ is not None
+        ),
+        measured=tuple(
+            (spec.label_of(v), MEASURED_SUMMARY.get(spec.variables[v].summary or "last", ""))
+            for v in t1.variables
+            if v in spec.variables
+            and (td := spec.variables[v].time_dependent) is not None
+            and td.date is not None
         ),
     )
 

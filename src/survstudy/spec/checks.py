@@ -114,6 +114,12 @@ class _Checker:
                     var.from_table, ("variables", name, "from_table"), spec.data.tables, "table"
                 )
                 many = spec.data.tables[var.from_table].rows == "many"
+                if var.time_dependent is not None and var.time_dependent.date and not many:
+                    raise self.fail(
+                        f"'{name}' is measured repeatedly (time_dependent: {{date: ...}}): the "
+                        f"table '{var.from_table}' needs rows: many",
+                        ("variables", name, "time_dependent", "date"),
+                    )
                 if many and var.summary is None:
                     raise self.fail(
                         f"the table '{var.from_table}' has several rows per patient: give "
@@ -138,12 +144,13 @@ class _Checker:
                     )
             if var.applicable_when is not None:
                 self.expression(var.applicable_when, ("variables", name, "applicable_when"))
-            if var.time_dependent is not None:
+            if var.time_dependent is not None and var.time_dependent.from_ is not None:
                 self.variable(
                     var.time_dependent.from_,
                     ("variables", name, "time_dependent", "from"),
                     ["date"],
                 )
+
         derivation_order(spec, file=self.file)
         self.endpoints()
         for i, step in enumerate(spec.population):

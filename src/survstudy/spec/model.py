@@ -189,16 +189,40 @@ class UnitsSpec(_Model):
 
 
 class TimeDependentSpec(_Model):
-    """A binary variable that changes during follow-up: 0 before a date, 1 from it."""
+    """A variable that changes during follow-up: a binary exposure from a date (``from``), or
+    a continuous value measured repeatedly in a joined table (``date``)."""
 
-    from_: str = Field(
+    from_: str | None = Field(
+        None,
         alias="from",
-        description="Date variable where the exposure starts: 0 before it, 1 from it (no "
-        "date: never exposed; a date on or before an endpoint's start: exposed from the "
+        description="binary: date variable where the exposure starts: 0 before it, 1 from it "
+        "(no date: never exposed; a date on or before an endpoint's start: exposed from the "
         "start). Cox models split each patient's follow-up at it, KM figures by it are "
         "Simon–Makuch curves with the Mantel–Byar test, a landmark groups by the status at "
         "the landmark; Table 1 shows the status at the end of follow-up.",
     )
+    date: str | None = Field(
+        None,
+        description="continuous, read from a joined table with rows: many (from_table): the "
+        "table's column holding each measurement's date. Each value holds from its date until "
+        "the patient's next measurement (R's tmerge(..., tdc(time, value))); before the first "
+        "measurement the value is missing and Cox models leave that part of the follow-up "
+        "out; a measurement on or before the start holds from the start. Cox models split "
+        "each patient's follow-up at the measurement dates; Table 1 shows the variable's "
+        "summary (default: the last measurement).",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TimeDependentSpec:
+        if (self.from_ is None) == (self.date is None):
+            raise ValueError(
+                "give 'from' (a binary exposure from a date) or 'date' (the date column of "
+                "a table of measurements), not both"
+                if self.from_ is not None
+                else "give 'from' (a binary exposure from a date) or 'date' (the date column "
+                "of a table of measurements)"
+            )
+        return self
 
 
 class VariableSpec(_Model):
@@ -258,7 +282,8 @@ class VariableSpec(_Model):
         None,
         description="binary: the exposure starts at a date after time zero (e.g. "
         "{from: transplant_date}); the variable is then derived as 'ever exposed' ("
-        "'<date> is not missing') unless it has its own derive.",
+        "'<date> is not missing') unless it has its own derive. continuous: a value measured "
+        "repeatedly, read from a joined table with rows: many (e.g. {date: lab_date}).",
     )
     from_table: str | None = Field(
         None,
@@ -288,6 +313,9 @@ class VariableSpec(_Model):
             date = td.get("from", td.get("from_"))
             if isinstance(date, str) and value.get("derive") is None and not value.get("column"):
                 value = {**value, "derive": f"{date} is not missing"}
+            if isinstance(td.get("date"), str) and value.get("summary") is None:
+                # a measured value: Table 1 shows the last measurement unless told otherwise
+                value = {**value, "summary": "last"}
         return value
 
     @field_validator("levels", mode="before")
@@ -355,10 +383,23 @@ class VariableSpec(_Model):
             raise ValueError("'levels' are for categorical and binary variables")
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError("'range' must be [min, max] with min <= max")
-        if self.time_dependent is not None and self.type != "binary":
+        td = self.time_dependent
+        if td is not None and td.from_ is not None and self.type != "binary":
             raise ValueError(
-                "'time_dependent' is for binary variables (0 before the date, 1 from it)"
+                "'time_dependent: {from: DATE}' is for binary variables (0 before the date, 1 "
+                "from it); a measured value uses 'time_dependent: {date: COLUMN}'"
             )
+        if td is not None and td.date is not None:
+            if self.type != "continuous":
+                raise ValueError(
+                    "'time_dependent: {date: COLUMN}' is for continuous values measured "
+                    "repeatedly (a binary exposure uses 'time_dependent: {from: DATE}')"
+                )
+            if self.from_table is None:
+                raise ValueError(
+                    "'time_dependent: {date: COLUMN}' reads the measurements of a joined table: "
+                    "give 'from_table' (a table of data.tables with rows: many)"
+                )
         if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
             raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
         seen: dict[str, str] = {}

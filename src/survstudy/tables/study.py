@@ -79,14 +79,21 @@ def table1_table(results: StudyResults) -> TableModel | None:
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
     td = results.table1.time_dependent
-    if not td:
-        return model
-    what = "; ".join(f"{label} (from the {date})" for label, date in td)
-    note = (
-        f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
-        "status at each time (follow-up split at the date)."
-    )
-    return replace(model, footnotes=(*model.footnotes, note))
+    notes = list(model.footnotes)
+    if td:
+        what = "; ".join(f"{label} (from the {date})" for label, date in td)
+        notes.append(
+            f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
+            "status at each time (follow-up split at the date)."
+        )
+    measured = results.table1.measured
+    if measured:
+        what = "; ".join(f"{label}: {shown}" for label, shown in measured)
+        notes.append(
+            f"Measured during follow-up: {what}; the analyses use the value at each time "
+            "(follow-up split at the measurement dates)."
+        )
+    return replace(model, footnotes=tuple(notes)) if notes != list(model.footnotes) else model
 
 
 # --------------------------------------------------------------------------- survival
