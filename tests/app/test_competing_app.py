@@ -241,10 +241,19 @@ def test_mgus2_with_a_competing_event_code_shows_the_cif_figure_and_equals_cmprs
         },
     )
     assert not texts(r.text, "err"), texts(r.text, "err")
+    ref = R["cif"]
+    m = re.search(r'<tr id="ep-PCM">(.*?)</tr>', r.text, re.S)
+    assert m is not None
+    censored = ref["n"] - ref["events"] - ref["competing_events"]
+    assert re.findall(r'class="count[^"]*">(\d+)<', m.group(1)) == [
+        str(ref["n"]),
+        str(ref["events"]),
+        str(censored),
+    ]
+    assert f"{ref['competing_events']} competing events" in m.group(1)
     r = flow.run(table1=["age"], survival=["PCM"], landmarks="12, 60, 120, 240", km_by="sex")
     assert r.url.path.startswith("/results/"), texts(r.text, "err")
     page = r.text
-    ref = R["cif"]
     got = _cif_cells(page, "cif-PCM")
     comp = _cif_cells(page, "cif-PCM-competing")
     for k, t in enumerate(ref["times"]):
