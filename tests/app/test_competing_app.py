@@ -212,7 +212,6 @@ def test_competing_event_code_refused_when_not_a_value_or_already_used(flow: Flo
     assert 'id="ep-PCM"' not in r.text
 
 
-@pytest.mark.slow
 def test_mgus2_with_a_competing_event_code_shows_the_cif_figure_and_equals_cmprsk(
     flow: Flow,
 ) -> None:
