@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from survstudy.app.criteria import OPERATORS
 from survstudy.app.security import (
     UPLOAD_FORMATS,
     AppConfig,
@@ -54,6 +55,7 @@ from survstudy.app.state import (
     Upload,
     parse_list,
     parse_numbers,
+    reference_shown,
     spec_text,
 )
 from survstudy.errors import SpecError, SurvstudyError
@@ -295,6 +297,9 @@ class _App:
                 group = form.get(f"group_{i}")
                 if isinstance(group, str) and group in DATE_GROUPS:
                     c.group = group
+                reference = form.get(f"reference_{i}")
+                if isinstance(reference, str):
+                    c.reference = reference.strip()[:200]
             title = form.get("title")
             if isinstance(title, str) and title.strip():
                 s.title = title.strip()[:200]
@@ -320,6 +325,7 @@ class _App:
             step="columns",
             types=TYPES,
             date_groups=DATE_GROUPS,
+            references={c.column: reference_shown(c) for c in s.columns},
             by_column=by_column,
             general=general,
             ok=ok,
@@ -393,7 +399,7 @@ class _App:
                 }
             flow = [st.to_dict() for st in c.flow]
         for e in s.endpoints:
-            cols = [e.start, *e.events, *e.censor, *e.competing, e.time, e.event]
+            cols = [e.start, e.end, *e.events, *e.censor, *e.competing, e.time, e.event, e.status]
             names = {c.name: c.column for c in s.columns}
             for col in cols:
                 if col is None:
@@ -411,6 +417,7 @@ class _App:
             by=by,
             general=general,
             form_error=form_error,
+            operators=OPERATORS,
             n_rows=s.upload.n_rows,
         )
 
@@ -424,7 +431,18 @@ class _App:
         columns = {c.column for c in s.visible()}
         form_kind = _text(form, "form") or "dates"
         ep = EndpointChoice(name=name, label=_text(form, "label") or name, form=form_kind)
-        if form_kind == "columns":
+        if form_kind == "status":
+            ep.start = _text(form, "start") or None
+            ep.end = _text(form, "end") or None
+            ep.status = _text(form, "status") or None
+            ep.event_values = _text(form, "event_values")
+            ep.censored_values = _text(form, "censored_values")
+            if ep.start not in dates or ep.end not in dates or ep.status not in columns:
+                return {
+                    "endpoint": "choose the start date, the last contact date and the vital "
+                    "status column"
+                }
+        elif form_kind == "columns":
             ep.time = _text(form, "time") or None
             ep.event = _text(form, "event") or None
             unit = _text(form, "time_unit")
@@ -448,6 +466,14 @@ class _App:
             ]
             if ep.start not in dates or not ep.events:
                 return {"endpoint": "choose the start date and at least one event date"}
+            both = [v for v in ep.events if v in ep.censor]
+            if both:
+                label = next((c.label for c in s.columns if c.name == both[0]), both[0])
+                return {
+                    "endpoint": f"'{label or both[0]}' is ticked as an event and as the "
+                    "censoring date: every patient with that date would count as an event. "
+                    "Untick it under one of them (last follow-up is a censoring date)."
+                }
             both = [v for v in ep.competing if v in ep.events or v == ep.start]
             if both:
                 return {
@@ -465,15 +491,34 @@ class _App:
         return {}
 
     def _add_criterion(self, s: Session, form: FormData) -> dict[str, str]:
+        from survstudy.app.criteria import picker_expression, reworded_error
+
         kind = _text(form, "kind")
-        expr = _text(form, "expression")
+        expr = _text(form, "expression")[:1000]
+        reason = _text(form, "reason")[:200]
+        # what the user typed stays in the form when the condition is refused
+        kept = {"criterion_kind": kind, "criterion_text": expr, "criterion_reason": reason}
+        if not expr:
+            expr = (
+                picker_expression(
+                    s,
+                    _text(form, "pick_variable"),
+                    _text(form, "pick_op"),
+                    _text(form, "pick_value"),
+                )
+                or ""
+            )
         if kind not in ("include", "exclude") or not expr:
-            return {"criterion": "write a condition and choose include or exclude"}
-        s.population.append(CriterionChoice(kind, expr[:1000], _text(form, "reason")[:200]))
+            return {
+                "criterion": "write a condition (or pick a variable, an operator and a value) "
+                "and choose keep or exclude",
+                **kept,
+            }
+        s.population.append(CriterionChoice(kind, expr, reason))
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
             s.population.pop()
-            return {"criterion": self.words(s, f"error: {chk.spec_error}")}
+            return {"criterion": self.words(s, reworded_error(s, expr, chk.spec_error)), **kept}
         return {}
 
     # ------------------------------------------------------------------ analyses

@@ -28,12 +28,14 @@ __all__ = [
     "Upload",
     "parse_list",
     "parse_numbers",
+    "reference_shown",
     "spec_dict",
     "spec_text",
 ]
 
-#: Column types offered in the mapping step ("ignore": not part of the spec).
-TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
+#: Column types offered in the mapping step ("ignore": not part of the spec; "text": free
+#: text, checked to exist but never analysed, never offered for Table 1, never written).
+TYPES = ("continuous", "categorical", "binary", "date", "identifier", "text", "ignore")
 #: What a date column may also give (the mapping step's "group" choice): nothing, a group
 #: fixed at the start (with a date vs without: ``derive: DATE is not missing``), or a
 #: time-dependent group (``time_dependent: {from: DATE}``: unexposed before the date,
@@ -68,14 +70,17 @@ class ColumnChoice:
     note: str = ""
     values_hint: str = ""  # the guessed category values (never for identifiers/dates)
     group: str = ""  # date columns: a key of DATE_GROUPS
+    reference: str = ""  # the reference level chosen; empty: the spec's default rule
 
 
 @dataclass
 class EndpointChoice:
     name: str
     label: str
-    form: str = "dates"  # dates | columns
+    form: str = "dates"  # dates | columns | status (start + end date + vital status column)
     start: str | None = None
+    end: str | None = None
+    status: str | None = None
     events: list[str] = field(default_factory=list)
     censor: list[str] = field(default_factory=list)
     time: str | None = None
@@ -161,8 +166,8 @@ class Session:
         return [c for c in self.columns if c.type != "ignore" and (not types or c.type in types)]
 
     def visible(self) -> list[ColumnChoice]:
-        """Columns that may be named after the mapping step: never identifiers."""
-        return [c for c in self.columns if c.type not in ("identifier", "ignore")]
+        """Columns that may be named after the mapping step: never identifiers or free text."""
+        return [c for c in self.columns if c.type not in ("identifier", "text", "ignore")]
 
     def date_groups(self) -> list[ColumnChoice]:
         """The groups the user made from date columns (the mapping step's "group" choice),
@@ -218,9 +223,11 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"type": c.type}
     if c.column != c.name:
         out["column"] = c.column
-    if c.type != "identifier" and c.label and c.label != c.name:
+    if c.type not in ("identifier", "text") and c.label and c.label != c.name:
         out["label"] = c.label
     levels = parse_list(c.levels)
+    if c.reference and c.type in ("categorical", "binary"):
+        out["reference"] = c.reference
     if levels and c.type in ("categorical", "binary"):
         out["levels"] = [_level_value(x) for x in levels]
     elif c.type == "binary":
@@ -234,8 +241,40 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     return out
 
 
+def reference_shown(c: ColumnChoice) -> str:
+    """The reference level the spec gives this column (the chosen one, else the spec's
+    default rule: first level; a binary's No level), '' when there is none yet or the
+    choices do not make a valid variable (the check step says why)."""
+    if c.type not in ("categorical", "binary"):
+        return ""
+    from pydantic import ValidationError
+
+    from survstudy.spec.model import VariableSpec
+
+    try:
+        ref = VariableSpec.model_validate(_variable(c)).reference_level() or ""
+    except ValidationError:
+        return ""
+    if not ref and not c.reference and c.type == "categorical":
+        # levels found in the data, in the data layer's order (the guess lists them so)
+        found = parse_list(c.values_hint)
+        ref = found[0] if found else ""
+    return ref
+
+
 def _endpoint(e: EndpointChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"label": e.label or e.name}
+    if e.form == "status":
+        out["start"] = e.start
+        out["end"] = e.end
+        out["status"] = e.status
+        ev, ce = parse_list(e.event_values), parse_list(e.censored_values)
+        if ev or ce:
+            out["event_codes"] = {
+                "event": [_level_value(x) for x in ev],
+                "censored": [_level_value(x) for x in ce],
+            }
+        return out
     if e.form == "columns":
         out["time"] = e.time
         out["time_unit"] = e.time_unit

@@ -167,7 +167,7 @@ class MemoryRun:
         applicable = {
             name: self.values[f"#applicable:{name}"].data[mask] == 1
             for name, var in spec.variables.items()
-            if var.type not in ("identifier", "date")
+            if var.type not in ("identifier", "date", "text")
         }
         return Cohort(
             spec=spec,

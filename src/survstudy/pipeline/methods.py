@@ -36,13 +36,17 @@ def methods_facts(
     versions: dict[str, str],
     models: Sequence[Any] = (),
     univariable: Sequence[Any] = (),
+    applied_methods: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
     ``sentences`` are complete sentences on what the spec asked for (endpoint
     definitions, Table 1 summaries, HR scaling, multiplicity) for the report to
-    append to its paragraph.
+    append to its paragraph. ``applied_methods`` says which conditional methods the run applied
+    (``firth``, ``permutation``): with the spec's ``auto`` option a method that was never
+    needed is not described (``None``: describe what the spec allows).
     """
+    applied = {"firth": True, "permutation": True, **(applied_methods or {})}
     a = spec.analyses
     sentences: list[str] = []
     used = set()
@@ -149,7 +153,7 @@ def methods_facts(
             "Firth-penalised Cox models (Heinze and Schemper 2001) were fitted as well, with "
             "confidence intervals and p-values from the profile penalised likelihood."
         )
-    elif "auto" in firth and (a.univariable or a.multivariable):
+    elif "auto" in firth and (a.univariable or a.multivariable) and applied["firth"]:
         sentences.append(
             "Where a hazard ratio could not be estimated because the partial likelihood "
             "increased without bound (monotone likelihood, e.g. no events in one group), the "
@@ -222,7 +226,8 @@ def methods_facts(
         *([a.univariable.permutation] if a.univariable and a.univariable.logrank else []),
         *(k.permutation for k in a.km if k.by),
     } - {"never"}
-    if perm_options:
+    # with 'auto' only, a permutation test that never ran is not described
+    if perm_options and (perm_options != {"auto"} or applied["permutation"]):
         when = (
             "where a group expected fewer than 5 events"
             if perm_options == {"auto"}

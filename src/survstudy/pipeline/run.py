@@ -147,7 +147,22 @@ def run_study(
         warnings=tuple(ctx.warn.items),
         treatment_effect=treatment,
         provenance=prov,
-        methods=methods_facts(spec, cohort, prof, versions, models, tuple(univariable.values())),
+        methods=methods_facts(
+            spec,
+            cohort,
+            prof,
+            versions,
+            models,
+            tuple(univariable.values()),
+            applied_methods={
+                "firth": any(r.firth is not None for u in univariable.values() for r in u.rows)
+                or any(m.firth is not None for m in models),
+                "permutation": any(
+                    r.permutation is not None for u in univariable.values() for r in u.rows
+                )
+                or any(k.permutation is not None for k in km),
+            },
+        ),
         quality_issues=tuple(
             {
                 "code": r["code"],

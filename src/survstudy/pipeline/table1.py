@@ -218,7 +218,9 @@ def _rows(
         ep = cohort.endpoints[name]
         s = src.continuous(name)
         row = _cont_row(name, f"{ep.label} time", s.overall, cohort.unit, s.rows - s.known)
-        return [_with_groups(src, row, s)] if grouped else [row]
+        # no rank test on follow-up times: censored and event times mixed compare nothing
+        # (the survival analysis compares the groups)
+        return [_with_groups(src, row, s, with_test=False)] if grouped else [row]
     info = cohort.variables.get(name)
     if info is None:
         raise _unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
@@ -265,11 +267,15 @@ def _cont_row(
     )
 
 
-def _with_groups(src: Table1Summaries, row: Table1Row, s: ContinuousSummary) -> Table1Row:
+def _with_groups(
+    src: Table1Summaries, row: Table1Row, s: ContinuousSummary, *, with_test: bool = True
+) -> Table1Row:
     grows = [
         replace(_cont_row(row.variable, row.label, d, row.unit, 0), group=lev)
         for lev, d in zip(src.by_levels, s.groups, strict=True)
     ]
+    if not with_test:
+        return replace(row, groups=tuple(grows))
     assert s.test is not None
     test, p = s.test
     return replace(row, groups=tuple(grows), test=test, p_value=p)

@@ -47,7 +47,9 @@ __all__ = [
 
 Scalar = str | bool | int | float
 TimeUnit = Literal["days", "weeks", "months", "years"]
-VariableType = Literal["continuous", "categorical", "binary", "date", "identifier", "multiselect"]
+VariableType = Literal[
+    "continuous", "categorical", "binary", "date", "identifier", "multiselect", "text"
+]
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 #: default values that mean "missing" in every column (compared case-insensitively)
@@ -55,6 +57,8 @@ DEFAULT_MISSING: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
 #: default values of a binary variable / multi-select option
 DEFAULT_TRUE: tuple[Scalar, ...] = (1, True, "yes", "y")
 DEFAULT_FALSE: tuple[Scalar, ...] = (0, False, "no", "n")
+#: names or data values of the level a binary variable compares against by default
+NO_LIKE: frozenset[str] = frozenset({"no", "n", "0", "false", "absent", "none", "negative"})
 
 
 class _Model(BaseModel):
@@ -229,7 +233,9 @@ class VariableSpec(_Model):
     """One variable of the study: a data column or a derived value."""
 
     type: VariableType = Field(
-        description="continuous, categorical, binary, date, identifier or multiselect."
+        description="continuous, categorical, binary, date, identifier, multiselect or text "
+        "(free text such as comments: the column is checked to exist, never analysed and "
+        "never written to any output)."
     )
     label: str | None = Field(None, description="Label shown in tables (default: the name).")
     column: str | None = Field(None, description="Data column (default: the variable's name).")
@@ -240,7 +246,11 @@ class VariableSpec(_Model):
         "values into a category, e.g. {'I/II': [1, 2], 'III': [3]}.",
     )
     reference: str | None = Field(
-        None, description="Reference category (default: first; for binary: second)."
+        None,
+        description="Reference category. Default: the first level; for a binary variable "
+        "its No level (the level named No, 0, false, n, absent, none or negative, or whose "
+        "data values all are), whatever the order; a binary variable without such a level: "
+        "the second level.",
     )
     cuts: list[float] | None = Field(
         None, description="Cut-points turning a numeric column into categories [a, b)."
@@ -446,13 +456,33 @@ class VariableSpec(_Model):
         return names
 
     def reference_level(self) -> str | None:
-        """The reference category: as given, else first level (binary: second level)."""
+        """The reference category: as given, else the first level; a binary variable's is
+        its No level (:func:`binary_reference`)."""
         if self.reference is not None:
             return self.reference
         names = self.level_names()
         if not names:
             return None
-        return names[1] if self.type == "binary" else names[0]
+        return binary_reference(self.level_map()) if self.type == "binary" else names[0]
+
+
+def _no_like(value: Any) -> bool:
+    return _text(value).strip().casefold() in NO_LIKE
+
+
+def binary_reference(level_map: dict[str, list[Scalar]]) -> str:
+    """A binary variable's default reference: the one level named No/0/false/n/absent/
+    none/negative or whose data values all are, whatever the order (so the hazard ratio
+    is Yes versus No); else the second level."""
+    names = list(level_map)
+    no = [
+        lv
+        for lv, values in level_map.items()
+        if _no_like(lv) or (values and all(_no_like(v) for v in values))
+    ]
+    if len(no) == 1:
+        return no[0]
+    return names[1] if len(names) == 2 else names[0]
 
 
 def _text(value: Any) -> str:
@@ -477,10 +507,14 @@ class EventCodes(_Model):
 
 
 class EndpointSpec(_Model):
-    """A time-to-event endpoint, from dates or from a time column and an event column.
+    """A time-to-event endpoint, from dates, from a status at an end date, or from a time
+    column and an event column.
 
     From dates: time runs from ``start`` to the earliest of the ``events`` dates
     (event = 1) or, when none is present, to the latest ``censor`` date (event = 0).
+    From a status (the layout "last contact date + Alive/Dead"): time runs from ``start``
+    to ``end``; the ``status`` column says whether the patient had the event there (its
+    values as 0/1, true/false or mapped by ``event_codes``).
     """
 
     label: str | None = Field(None, description="Label shown in tables and figures.")
@@ -507,6 +541,16 @@ class EndpointSpec(_Model):
         default_factory=list,
         description="Date variable(s) of competing events: follow-up for this endpoint ends "
         "there (censored; recorded as status 2 for competing-risks analyses).",
+    )
+    end: str | None = Field(
+        None,
+        description="Date variable where follow-up ends (e.g. the last contact date), with "
+        "'start' and 'status': the layout 'last contact date + Alive/Dead status'.",
+    )
+    status: str | None = Field(
+        None,
+        description="Column holding the status at 'end' (event or censored: 0/1, true/false "
+        "or the values given by event_codes, e.g. {event: [Dead], censored: [Alive]}).",
     )
     time: str | list[str] | None = Field(
         None,
@@ -548,8 +592,20 @@ class EndpointSpec(_Model):
 
     @model_validator(mode="after")
     def _one_form(self) -> EndpointSpec:
-        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         by_columns = self.time is not None or self.event is not None
+        if self.end is not None or self.status is not None:
+            if by_columns or self.events or self.censor or self.competing:
+                raise ValueError(
+                    "an endpoint is from dates (start, events, censor), from a status "
+                    "(start, end, status) or from columns (time, event), one form only"
+                )
+            if self.start is None or self.end is None or self.status is None:
+                raise ValueError(
+                    "an endpoint from a status needs 'start' and 'end' (dates) and 'status' "
+                    "(the column saying event or censored at 'end')"
+                )
+            return self
+        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         if by_dates and by_columns:
             raise ValueError(
                 "an endpoint is either from dates (start, events, censor) or from columns "
@@ -585,7 +641,20 @@ class EndpointSpec(_Model):
                     "(columns)"
                 )
         if self.event_codes is not None and not by_columns:
-            raise ValueError("'event_codes' belong to an endpoint with an 'event' column")
+            raise ValueError(
+                "'event_codes' belong to an endpoint with an 'event' or a 'status' column"
+            )
+        both = [v for v in self.events if v in self.censor]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is both an event date and a censoring date: every patient with "
+                "that date would count as an event; censor at the last follow-up date instead"
+            )
+        both = [v for v in self.competing if v in (*self.events, *self.censor)]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is a competing-event date and also an event or censoring date"
+            )
         if self.competing_label is not None and not (
             self.competing or (self.event_codes is not None and self.event_codes.competing)
         ):
@@ -597,7 +666,13 @@ class EndpointSpec(_Model):
 
     @property
     def from_dates(self) -> bool:
+        """Time from dates (``start`` with ``events``/``censor``, or with ``end``/``status``)."""
         return self.time is None
+
+    @property
+    def from_status(self) -> bool:
+        """The form ``start`` + ``end`` + ``status``."""
+        return self.end is not None
 
     @property
     def composite(self) -> bool:

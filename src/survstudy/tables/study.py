@@ -13,6 +13,7 @@ columns are endpoints).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -1186,7 +1187,24 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
-    return out
+    return [_explain_ne(t) for t in out]
+
+
+_NE = re.compile(rf"(?<![A-Za-z]){re.escape(fmt.NOT_ESTIMABLE)}(?![A-Za-z])")
+NE_FOOTNOTE = (
+    f"{fmt.NOT_ESTIMABLE}, not estimable: the data do not allow this estimate (for example a "
+    "time beyond the last follow-up, a confidence limit the curve does not reach, or a model "
+    "that could not be fitted)."
+)
+
+
+def _explain_ne(t: TableModel) -> TableModel:
+    """A table that prints NE says once what it means (unless a footnote already does)."""
+    shows = any(_NE.search(text) for row in t.rows for text in row.cells.values())
+    said = any(f"{fmt.NOT_ESTIMABLE}, not estimable" in f for f in t.footnotes)
+    if not shows or said:
+        return t
+    return replace(t, footnotes=(*t.footnotes, NE_FOOTNOTE))
 
 
 def results_document(
