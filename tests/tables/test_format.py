@@ -188,3 +188,12 @@ def test_seed_style() -> None:
     assert s.range_sep == "-"
     assert s.drop_trailing_zeros
     assert fmt.FormatStyle().range_sep == "–"
+
+
+def test_round_half_up_of_a_huge_finite_value() -> None:
+    """A Wald bound of ~4e26 (a coefficient diverging in a 12-patient study) has more digits
+    than Decimal's default 28-digit context holds with 2 decimals; it must still print."""
+    x = 4.236301555121605e26
+    assert fmt.round_half_up(x, 2) == Decimal("423630155512160500000000000")
+    assert fmt.round_half_up(x, 2).as_tuple().exponent == -2
+    assert fmt.hr_ci(1.5, 0.2, x).startswith("1.50 (0.20–423,630,155,512,160,5")

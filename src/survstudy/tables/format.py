@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 __all__ = [
     "EN_DASH",
@@ -146,8 +146,14 @@ def round_half_up(x: float | int | Decimal, decimals: int) -> Decimal:
     if decimals < 0:
         raise ValueError("decimals must be >= 0")
     q = Decimal(1).scaleb(-decimals)
+    d = _decimal(x)
     try:
-        return _decimal(x).quantize(q, rounding=ROUND_HALF_UP)
+        with localcontext() as ctx:
+            # the default 28 significant digits cannot hold a huge finite value with its
+            # decimals (a Wald bound of 4e26 from a diverging coefficient): as many as needed
+            if d.is_finite():
+                ctx.prec = max(ctx.prec, d.adjusted() + decimals + 2)
+            return d.quantize(q, rounding=ROUND_HALF_UP)
     except InvalidOperation as exc:  # pragma: no cover - inf/nan are handled by callers
         raise ValueError(f"cannot round {x!r}") from exc
 
