@@ -20,6 +20,7 @@ from survstudy.report.bundle import (
     ReportSection,
     ReportWarning,
     methods_paragraph,
+    references_of,
 )
 
 __all__ = ["build_bundle", "figure_specs"]
@@ -371,14 +372,19 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
     """The pipeline's methods facts in :func:`methods_paragraph`'s vocabulary."""
     m = dict(methods)
     out: dict[str, Any] = {"survival": "Kaplan–Meier"}
+    cite = {"survival": "Kaplan and Meier 1958"}
     if m.get("km_ci"):
-        out["ci_text"] = m["km_ci"]
+        out["ci_text"] = str(m["km_ci"]).replace(
+            "(Greenwood variance)", "(Greenwood variance; Greenwood 1926)"
+        )
     out["conf_level"] = m.get("conf_level", 0.95)
     rule = m.get("median_rule")
     if rule == "r":
         out["median"] = (
             "the first time at which the survival curve fell to 0.5 or below (the midpoint of "
-            "the flat segment where the curve equals 0.5 exactly, as in R's survival package)"
+            "the flat segment where the curve equals 0.5 exactly, as in R's survival package), "
+            f"with its confidence interval read off the {m.get('conf_type', 'log-log')} "
+            "confidence band of the curve (Brookmeyer and Crowley 1982)"
         )
     elif rule == "spss":
         out["median"] = (
@@ -387,20 +393,39 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
         )
     if m.get("followup"):
         out["followup"] = m["followup"]
-    if m.get("tests"):
+        cite["followup"] = "Schemper and Smith 1996"
+    # only the methods used (issue 22 item 6); older results without the flags use both
+    if m.get("tests") and m.get("logrank_used", True):
         out["tests"] = list(m["tests"])
+        cite["tests"] = "; ".join(
+            "Mantel 1966" if t.lower().startswith("log-rank") else "Breslow 1970"
+            for t in m["tests"]
+        )
     ties = m.get("ties")
-    if ties:
-        out["cox"] = True
+    if ties and m.get("cox_used", True):
+        out["cox"] = (
+            "Hazard ratios with 95% confidence intervals were estimated by Cox "
+            "proportional-hazards regression (Cox 1972)"
+        ).replace("95%", f"{float(out['conf_level']) * 100:g}%")
         out["ties"] = "Efron" if ties == "efron" else "Breslow"
-    out["ph_test"] = "the Grambsch–Therneau test of scaled Schoenfeld residuals"
+        cite["ties"] = "Efron 1977" if ties == "efron" else "Breslow 1974"
+        out["ph_test"] = (
+            "the Grambsch–Therneau score test of scaled Schoenfeld residuals on the "
+            "Kaplan–Meier time scale, as R's cox.zph (Grambsch and Therneau 1994)"
+        )
     if m.get("software"):
-        out["software"] = [str(m["software"])]
+        soft = str(m["software"])
+        if m.get("verified_against"):
+            soft += (
+                f"; the numbers were verified against {m['verified_against']} in the test "
+                "suite (Therneau 2023)"
+            )
+        out["software"] = [soft]
     # The pipeline's own complete sentences (endpoint definitions, summaries, HR scaling,
     # models, units, alpha) follow the estimator facts.
     extra = [str(x) for x in m.get("sentences", []) or []]
-    if m.get("profile"):
-        extra.append(f"Methods profile: {m['profile']}")
+    out["cite"] = cite
+    # the profile's name ("standard") is jargon: its conventions are the sentences above
     if extra:
         out["extra"] = extra
     return out
@@ -467,7 +492,8 @@ def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
         quality=_quality(results),
         tables=tables,
         figures=figure_specs(results),
-        methods=methods_paragraph(pipeline_methods(results.methods)),
+        methods=(methods := methods_paragraph(pipeline_methods(results.methods))),
+        references=references_of(methods),
         warnings=_warnings(results, tables),
         provenance=Provenance(
             input_sha256=prov.input_sha256,

@@ -418,10 +418,6 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous", "spline") else ""
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
-        if "detectable" in extra:
-            cells["detectable"] = (
-                _detectable_text(r.detectable_hr) if math.isfinite(r.detectable_hr) else ""
-            )
         if "firth" in extra:
             f = r.firth
             if r.kind == "reference" and any(
@@ -443,20 +439,6 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             )
         )
     return out, notes
-
-
-def _detectable_text(hr: float) -> str:
-    """A detectable HR: one decimal below 10, whole numbers above ("5.4", "25").
-
-    A registry detects HRs barely above 1: more decimals (up to 3) until the text is not
-    "1.0" ("1.003"), which would read as "no effect".
-    """
-    if hr >= 10:
-        return fmt.number(hr, digits=0)
-    digits = 1
-    while digits < 3 and hr != 1 and fmt.number(hr, digits=digits).rstrip("0") == "1.":
-        digits += 1
-    return fmt.number(hr, digits=digits)
 
 
 def _firth_footnote(rows: tuple[CoxRow, ...], conf_level: float) -> str | None:
@@ -577,9 +559,9 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         extra.append("firth")
         at = 4 if adjust_name else 3
         columns[at:at] = firth_cols
-    if any(math.isfinite(r.detectable_hr) for r in uni.rows):
-        extra.append("detectable")
-        columns.append(Column("detectable", "Detectable HR"))
+    # The rows' detectable_hr (results.json) is not printed: a "could have detected with
+    # 80% power" column reads as post-hoc power; the table's precision note says the same as
+    # the study's precision (issue 22 item 5).
     if any(math.isfinite(r.ph_p) for r in uni.rows):
         # the proportional-hazards assumption of each univariable model (issue 22)
         extra.append("ph")
@@ -616,12 +598,6 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             "Fewer than 10 events: hazard ratios with profile-likelihood CIs, the exact "
             "permutation p is the p of each group comparison (the chi-square log-rank p "
             "beside it), and every estimate is exploratory."
-        )
-    if "detectable" in extra:
-        foot.append(
-            "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
-            f"could have detected with {_num(round(uni.power * 100, 1))}% power (two-sided "
-            f"α = {_num(uni.alpha)}) from its events and group sizes (Schoenfeld 1983)."
         )
     if "ph" in extra:
         foot.append(
@@ -692,7 +668,7 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
             else ""
         )
         + ".",
-        f"Concordance (Harrell's C) {fmt.number(model.concordance, digits=3)}"
+        f"Apparent concordance (Harrell's C, not validated) {fmt.number(model.concordance, digits=3)}"
         + (
             f" (SE {fmt.number(model.concordance_se, digits=3)})"
             if math.isfinite(model.concordance_se)
@@ -959,10 +935,13 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
             )
         )
     foot = [
-        "R conventions (survival package): Efron's method for tied event times; the median "
-        "where the curve crosses 0.5 (midpoint of a flat segment at 0.5) with the CI read off "
-        "the log-log confidence band. SPSS 25: Breslow's method for ties; the median as the "
-        "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE).",
+        "Standard profile (as R's survival package with conf.type = 'log-log'; R's default "
+        "is 'log'): Efron's method for tied event times; the median where the curve crosses "
+        "0.5 (midpoint of a flat segment at 0.5) with the CI read off the log-log confidence "
+        "band. SPSS 25 profile: Breslow's method for ties; the median as the "
+        "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE). Both "
+        "columns are computed by survstudy under the two profiles; neither is a run of R or "
+        "SPSS.",
         (
             f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both "
             "profiles."
@@ -979,12 +958,15 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
         )
     return TableModel(
         key="reconciliation",
-        title="Supplementary table. Where R and SPSS 25 conventions give different results",
+        title=(
+            "Supplementary table. Where the standard profile and SPSS 25 conventions give "
+            "different results"
+        ),
         columns=[
             Column("analysis", "Analysis"),
             Column("item", "Item"),
             Column("quantity", "Quantity"),
-            Column("standard", "R conventions"),
+            Column("standard", "Standard profile (as R survival, log-log CI)"),
             Column("spss", "SPSS 25"),
             Column("why", "Source of the difference"),
         ],
