@@ -144,6 +144,7 @@ class EndpointSummary:
     median_other: Median | None = None  # the median under the other profile's rule
     warnings: tuple[str, ...] = ()
     precision: Precision | None = None
+    person_years: float = float("nan")  # total follow-up (STROBE 14c), in units.days_per_year
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -163,6 +164,7 @@ class EndpointSummary:
             "followup_upper": _f(self.followup.upper),
             "followup_min": _f(self.followup.min),
             "followup_max": _f(self.followup.max),
+            "followup_person_years": _f(self.person_years),
             "at": [a.to_dict() for a in self.at],
             "warnings": list(self.warnings),
             "precision": self.precision.to_dict() if self.precision else None,

@@ -126,6 +126,8 @@ def survival_summary(
         at=tuple(at),
         median_other=med_other,
         warnings=tuple(notes),
+        # the KM table's times are in days (the cohort's durations)
+        person_years=km.total_time() / ctx.spec.units.days_per_year,
     )
     return summary, med_other
 

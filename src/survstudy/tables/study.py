@@ -119,6 +119,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     )
     # Schoenfeld's precision note sits on the number of events it is computed from.
     notes.extend(Note(i, ep.precision.message, ep.name) for ep in eps if ep.precision)
+    row("Censored, n", {ep.name: fmt.count(ep.n - ep.events) for ep in eps})
     i = row(f"Median, {unit} (95% CI)", {ep.name: _median_text(ep.median) for ep in eps})
     for ep in eps:
         if not ep.median.reached:
@@ -184,6 +185,17 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
             for ep in eps
         },
     )
+    if any(math.isfinite(ep.person_years) for ep in eps):
+        # STROBE 14c: the total amount of follow-up
+        row(
+            "Total follow-up, person-years",
+            {
+                ep.name: fmt.number(ep.person_years, digits=0 if ep.person_years >= 100 else 1)
+                if math.isfinite(ep.person_years)
+                else fmt.missing()
+                for ep in eps
+            },
+        )
     prof = results.profile
     foot = [
         "Kaplan–Meier estimates with "

@@ -1,0 +1,105 @@
+"""Issue 22 items 6 and 8 (presentation) on the GBSG example.
+
+Kind of truth: the text the report must or must not contain (issue 22's wording), and for
+the total follow-up the sum of the data file's times computed here from the CSV (as R's
+``sum(gbsg$rfstime) / 365.25``).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from survstudy.data import build_cohort
+from survstudy.pipeline import run_study
+from survstudy.report.build import build_bundle
+from survstudy.spec import load_spec
+from survstudy.stats.km import kaplan_meier
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "examples" / "gbsg" / "study.yaml"
+
+
+@pytest.fixture(scope="module")
+def bundle() -> Any:
+    spec = load_spec(SPEC)
+    return build_bundle(run_study(spec, build_cohort(spec), profile="standard"))
+
+
+def _table(bundle: Any, key: str) -> Any:
+    return next(t for t in bundle.tables if t.key == key)
+
+
+def _text(t: Any) -> str:
+    cells = [str(v) for r in t.rows for v in r.cells.values()]
+    heads = [c.header for c in t.columns]
+    return " | ".join([t.title, *heads, *cells, *t.footnotes])
+
+
+def test_total_time_by_hand() -> None:
+    """Times 2, 3+, 3, 5+: total 13 (by hand); the number at risk 4, 4 (at 3), 1 (at 5)
+    times the widths 2, 1, 2 gives the same."""
+    km = kaplan_meier([2.0, 3.0, 3.0, 5.0], [1, 0, 1, 0])
+    assert km.total_time() == pytest.approx(13.0, rel=1e-15)
+
+
+def test_person_years_is_the_sum_of_the_times(bundle: Any) -> None:
+    """followup_person_years = sum of rfstime (days) / 365.25, from the CSV directly;
+    Table 2 prints it and the censored count (STROBE 14c)."""
+    with (ROOT / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    want = sum(float(r["rfstime"]) for r in rows) / 365.25
+    censored = sum(1 for r in rows if r["status"] == "0")
+    ep = bundle.results["endpoints"]["RFS"]
+    assert ep["followup_person_years"] == pytest.approx(want, rel=1e-12)  # a float sum
+    assert ep["censored"] == censored
+    cells = {r.cells["statistic"]: r.cells["RFS"] for r in _table(bundle, "survival").rows}
+    assert cells["Total follow-up, person-years"] == f"{want:.0f}"
+    assert cells["Censored, n"] == str(censored)
+
+
+def test_concordance_labelled_apparent(bundle: Any) -> None:
+    """C is optimistic on the data it was fitted to: it is labelled apparent (item 8)."""
+    text = _text(next(t for t in bundle.tables if t.key.startswith("multivariable")))
+    assert "Apparent concordance (Harrell's C, not validated) 0.692" in text
+    assert "Concordance (Harrell's C)" not in text
+
+
+def test_reconciliation_column_says_what_it_is(bundle: Any) -> None:
+    """The standard profile is not R's default (conf.type = 'log'): the column says so."""
+    text = _text(_table(bundle, "reconciliation"))
+    assert "R conventions" not in text
+    assert "Standard profile (as R survival, log-log CI)" in text
+    assert "conf.type = 'log-log'" in text
+    assert "neither is a run of R or SPSS" in text
+
+
+def test_no_power_wording_in_the_univariable_table(bundle: Any) -> None:
+    """The detectable HR stays in results.json, not in the report as a power claim; the
+    table's precision note words it as precision (item 5's 'elsewhere')."""
+    t = _table(bundle, "univariable_RFS")
+    text = _text(t)
+    assert "Detectable HR" not in text
+    assert "80% power" not in text
+    assert "could have detected" not in text
+    assert "This describes the precision of the study; it is not a power calculation." in text
+    # the contract key stays: Schoenfeld's detectable HR of the two binary factors
+    rows = bundle.results["univariable"]["RFS"]
+    assert [r["variable"] for r in rows if r["detectable_hr"] is not None] == ["meno", "hormon"]
+
+
+def test_methods_paragraph_and_references(bundle: Any) -> None:
+    """Item 6: no jargon, software with the R survival version, a reference list of the
+    works cited, and no method that was not used (GBSG has no Firth estimate)."""
+    m = bundle.methods
+    assert "Methods profile" not in m
+    assert "verified against R survival 3.5.3 in the test suite" in m
+    assert "Firth" not in m
+    assert "Brookmeyer and Crowley 1982" in m
+    refs = bundle.references
+    assert refs[0].startswith("Kaplan EL, Meier P.")
+    assert any(r.startswith("Cox DR.") for r in refs)
+    assert not any(r.startswith("Heinze G") for r in refs)
