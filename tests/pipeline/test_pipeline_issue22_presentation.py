@@ -103,3 +103,28 @@ def test_methods_paragraph_and_references(bundle: Any) -> None:
     assert refs[0].startswith("Kaplan EL, Meier P.")
     assert any(r.startswith("Cox DR.") for r in refs)
     assert not any(r.startswith("Heinze G") for r in refs)
+
+
+def test_univariable_rows_carry_n_and_events(bundle: Any) -> None:
+    """Every factor's first line gives its model's patients and events: 686 and 299 for
+    GBSG (no missing values; counted from the CSV), level lines blank."""
+    with (ROOT / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    n, events = len(rows), sum(1 for r in rows if r["status"] == "1")
+    t = _table(bundle, "univariable_RFS")
+    assert [c.key for c in t.columns][:3] == ["variable", "n", "events"]
+    first = [r for r in t.rows if r.kind in ("label", "summary")]
+    assert len(first) == 8  # the 8 factors
+    assert {(r.cells["n"], r.cells["events"]) for r in first} == {(str(n), str(events))}
+    assert {r.cells["n"] for r in t.rows if r.kind in ("level", "reference")} == {""}
+
+
+def test_forest_plots_state_n_and_events(bundle: Any) -> None:
+    """The forest plots' captions give the patients and events (686 and 299, from the CSV
+    as above; the full model has no missing covariate)."""
+    caps = {f.id: f.caption for f in bundle.figures}
+    assert "Each model: 686 patients, 299 events." in caps["forest_univariable_RFS"]
+    assert (
+        "Full model (recurrence-free survival); 686 patients, 299 events."
+        in (caps["forest_multivariable_1"])
+    )

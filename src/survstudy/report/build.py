@@ -86,6 +86,29 @@ def _quality(results: Any) -> list[QualityNote]:
     return out
 
 
+def _count(n: int) -> str:
+    from survstudy.tables import format as fmt
+
+    return fmt.count(n)
+
+
+def _n_events_caption(rows: Any) -> str:
+    """The patients and events of the univariable models (issue 22 item 8): one phrase when
+    every factor's model has the same, else each factor's."""
+    from survstudy.tables import format as fmt
+
+    firsts = [r for r in rows if r.kind in ("header", "continuous", "spline") and r.n is not None]
+    by = {r.variable: (r.label, r.n, r.events) for r in firsts}
+    counts = {(n, e) for _, n, e in by.values()}
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        n, e = next(iter(counts))
+        return f" Each model: {fmt.count(n)} patients, {fmt.count(e)} events."
+    each = (f"{label} {fmt.count(n)}, {fmt.count(e)}" for label, n, e in by.values())
+    return " Patients and events of each model: " + "; ".join(each) + "."
+
+
 def _forest_rows(rows: Any) -> list[Any]:
     from survstudy.plots import ForestRow
     from survstudy.tables import format as fmt
@@ -223,6 +246,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 FigureSpec(
                     f"forest_univariable_{ep}",
                     f"Univariable hazard ratios (95% CI) for {_lower_first(uni.endpoint_label)}."
+                    + _n_events_caption(uni.rows)
                     + _firth_caption(uni.rows),
                     draw=_drawer(plot_forest, rows, title=None),
                 )
@@ -234,8 +258,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         figs.append(
             FigureSpec(
                 f"forest_multivariable_{i}",
-                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)})."
-                + _firth_caption(m.rows),
+                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)})"
+                f"; {_count(m.n)} patients, {_count(m.events)} events." + _firth_caption(m.rows),
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )

@@ -428,6 +428,10 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             cells["permutation"] = _permutation_text(r.permutation) if r.kind == "header" else ""
         if "ph" in extra:
             cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous", "spline") else ""
+        if "n_events" in extra:
+            first = r.kind in ("header", "continuous", "spline")
+            cells["n"] = fmt.count(r.n) if first and r.n is not None else ""
+            cells["events"] = fmt.count(r.events) if first and r.events is not None else ""
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
         if "firth" in extra:
@@ -545,16 +549,21 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     extra = ["logrank"] + (["breslow"] if "gehan-breslow" in labels else [])
     columns = [
         Column("variable", "Variable"),
+        # each factor's model: its patients and events (issue 22 item 8; they differ
+        # between factors when values are missing)
+        Column("n", "n"),
+        Column("events", "Events"),
         Column("hr", "HR (95% CI)"),
         Column("p", "p"),
         Column("logrank", f"{labels.get('logrank', 'Log-rank')} p"),
     ]
+    extra.append("n_events")
     perm_col = _permutation_column(uni.rows)
     if perm_col is not None:
         # beside the chi-square log-rank p it corrects; before it when it is the primary p
         extra.append("permutation")
         if uni.few_events:
-            columns.insert(3, perm_col)
+            columns.insert(5, perm_col)
         else:
             columns.append(perm_col)
     if "breslow" in extra:
@@ -563,13 +572,13 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     if adjust_name:
         extra.append("adjusted")
         columns.insert(
-            3, Column("adjusted", f"{'BH' if uni.adjust == 'bh' else 'Holm'}-adjusted p")
+            5, Column("adjusted", f"{'BH' if uni.adjust == 'bh' else 'Holm'}-adjusted p")
         )
     firth_cols = _firth_columns(uni.rows, f"{_num(round(prof.conf_level * 100, 1))}%")
     if firth_cols:
         # beside the ordinary estimate (and its p) that it replaces
         extra.append("firth")
-        at = 4 if adjust_name else 3
+        at = 6 if adjust_name else 5
         columns[at:at] = firth_cols
     # The rows' detectable_hr (results.json) is not printed: a "could have detected with
     # 80% power" column reads as post-hoc power; the table's precision note says the same as
@@ -583,7 +592,9 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         columns.append(Column("nonlinear", "Non-linearity p"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
-        f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
+        "HR, hazard ratio; CI, confidence interval; n and Events, the patients (with a value "
+        "of the factor) and events of each factor's model. "
+        f"Univariable Cox regression ({ties} method "
         "for ties); p from the Wald test. For a factor with more than two categories the p on "
         "its first line is the overall "
         + ("Wald" if prof.name == "spss" else "likelihood-ratio")
