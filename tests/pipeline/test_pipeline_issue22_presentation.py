@@ -128,3 +128,35 @@ def test_forest_plots_state_n_and_events(bundle: Any) -> None:
         "Full model (recurrence-free survival); 686 patients, 299 events."
         in (caps["forest_multivariable_1"])
     )
+
+
+def test_km_curves_curtailed_where_fewer_than_10_at_risk(bundle: Any) -> None:
+    """Each curve stops after the last time at which at least 10 patients were at risk
+    (counted here from the CSV: #(rfstime >= t)); the x-axis ends at the longest-drawn
+    curve; the caption says so, and the single curve has its CI band (item 8)."""
+    with (ROOT / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+
+    def last_with_10(times: list[float]) -> float:
+        return max(t for t in set(times) if sum(x >= t for x in times) >= 10) / 30.4375
+
+    every = [float(r["rfstime"]) for r in rows]
+    by = {
+        lev: [float(r["rfstime"]) for r in rows if r["hormon"] == code]
+        for lev, code in (("No", "0"), ("Yes", "1"))
+    }
+    kms = {k["key"]: k for k in bundle.results["km"]}
+    single = kms["km_RFS"]
+    assert single["min_at_risk"] == 10
+    assert single["groups"][0]["curtail_time"] == pytest.approx(last_with_10(every), rel=1e-12)
+    two = kms["km_RFS_by_hormon"]
+    for g in two["groups"]:
+        assert g["curtail_time"] == pytest.approx(last_with_10(by[g["level"]]), rel=1e-12)
+    assert two["max_time"] == max(g["curtail_time"] for g in two["groups"])
+    caps = {f.id: f.caption for f in bundle.figures}
+    assert (
+        "The curve stops after the last time at which at least 10 patients were at risk."
+        in caps["km_RFS"]
+    )
+    assert "Shaded: pointwise 95% confidence band." in caps["km_RFS"]
+    assert "Each curve stops after the last time at which at least 10" in caps["km_RFS_by_hormon"]

@@ -252,6 +252,7 @@ class CurveGroup:
     n_risk_at: tuple[int, ...]
     median: Median
     at: tuple[Landmark, ...] = ()  # survival at analyses.survival.landmarks (by-group table)
+    curtail_time: float | None = None  # the curve is drawn up to here (display unit)
 
     @property
     def censored(self) -> int:
@@ -271,6 +272,7 @@ class CurveGroup:
             "lower": [_f(x) for x in self.lower],
             "upper": [_f(x) for x in self.upper],
             "censor_time": [_f(x) for x in self.censor_time],
+            "curtail_time": _f(self.curtail_time),
         }
 
 
@@ -401,6 +403,7 @@ class KMCurves:
     permutation: PermutationTest | None = None
     comparison: KMComparison | None = None  # two groups only
     few_events: bool = False  # fewer than FEW_EVENTS events: the permutation p is primary
+    min_at_risk: int = 0  # curves curtailed below this many at risk (0: whole curves)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -414,6 +417,7 @@ class KMCurves:
             "permutation": self.permutation.to_dict() if self.permutation else None,
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "few_events": self.few_events,
+            "min_at_risk": self.min_at_risk,
         }
 
 

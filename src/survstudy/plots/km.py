@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -257,6 +257,28 @@ def plot_cif(
     )
 
 
+def _curtailed(c: _Curve, at: float | None) -> _Curve:
+    """The curve up to ``at`` (its last step held flat to ``at``); whole when ``None``."""
+    if at is None or not c.time.size:
+        return c
+    keep = c.time <= at
+    last = int(np.flatnonzero(keep)[-1]) if keep.any() else 0
+
+    def cut(a: Any) -> Any:
+        return np.concatenate((a[keep], [a[last]]))
+
+    marks = c.censor_time <= at
+    return replace(
+        c,
+        time=np.concatenate((c.time[keep], [at])),
+        survival=cut(c.survival),
+        lower=cut(c.lower),
+        upper=cut(c.upper),
+        censor_time=c.censor_time[marks],
+        censor_survival=c.censor_survival[marks],
+    )
+
+
 def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     """Draw a pipeline ``KMCurves`` (display-unit step data with ``n_risk_at`` per tick).
 
@@ -268,16 +290,19 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     for i, g in enumerate(groups):
         label = g.level if g.level is not None else (km_curves.endpoint_label or f"Curve {i + 1}")
         cs.append(
-            _Curve(
-                label=str(label),
-                n=int(g.n),
-                events=int(g.events),
-                time=_arr(g.time),
-                survival=_arr(g.survival),
-                lower=_arr(g.lower),
-                upper=_arr(g.upper),
-                censor_time=_arr(g.censor_time),
-                censor_survival=_arr(g.censor_survival),
+            _curtailed(
+                _Curve(
+                    label=str(label),
+                    n=int(g.n),
+                    events=int(g.events),
+                    time=_arr(g.time),
+                    survival=_arr(g.survival),
+                    lower=_arr(g.lower),
+                    upper=_arr(g.upper),
+                    censor_time=_arr(g.censor_time),
+                    censor_survival=_arr(g.censor_survival),
+                ),
+                getattr(g, "curtail_time", None),
             )
         )
     unit = str(getattr(km_curves, "time_unit", "months") or "months")

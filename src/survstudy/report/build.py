@@ -86,6 +86,22 @@ def _quality(results: Any) -> list[QualityNote]:
     return out
 
 
+def _km_extras(k: Any, level: float) -> str:
+    """The caption's sentences on the CI band and on where the curves stop (issue 22 item 8)."""
+    out = ""
+    if getattr(k, "ci", False):
+        out += f" Shaded: pointwise {level * 100:g}% confidence band."
+    n = int(getattr(k, "min_at_risk", 0) or 0)
+    cut = [g for g in k.groups if getattr(g, "curtail_time", None) is not None]
+    if n and cut:
+        which = "Each curve stops" if len(k.groups) > 1 else "The curve stops"
+        out += f" {which} after the last time at which at least {n} patients were at risk."
+        small = [g for g in k.groups if g.n < n]
+        if small:
+            out += f" Groups of fewer than {n} patients are drawn whole."
+    return out
+
+
 def _count(n: int) -> str:
     from survstudy.tables import format as fmt
 
@@ -226,7 +242,9 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                     else " with the Monte-Carlo permutation p "
                     f"({count(perm.n_resamples)} seeded permutations)"
                 ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
-        caption += f". Time in {unit}; number at risk under the x-axis."
+        caption += f". Time in {unit}; number at risk under the x-axis." + _km_extras(
+            k, results.profile.conf_level
+        )
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for lm in getattr(results, "landmark", ()):
         k = lm.km

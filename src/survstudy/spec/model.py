@@ -777,6 +777,13 @@ class KMFigureSpec(_Model):
     by: str | None = Field(None, description="Categorical variable: one curve per level.")
     ci: bool = Field(False, description="Draw confidence bands.")
     risk_table: bool = Field(True, description="Number at risk under the plot.")
+    min_at_risk: int = Field(
+        10,
+        ge=0,
+        description="Curtail each curve after the last time at which at least this many "
+        "patients of its group were at risk (Pocock, Clayton & Altman 2002; the caption says "
+        "so); the x-axis ends there unless max_time is given. 0 draws whole curves.",
+    )
     max_time: float | None = Field(None, gt=0, description="x-axis limit, in units.time.")
     breaks: float | None = Field(None, gt=0, description="x-axis tick spacing, in units.time.")
     title: str | None = None
