@@ -160,3 +160,51 @@ def test_km_curves_curtailed_where_fewer_than_10_at_risk(bundle: Any) -> None:
     )
     assert "Shaded: pointwise 95% confidence band." in caps["km_RFS"]
     assert "Each curve stops after the last time at which at least 10" in caps["km_RFS_by_hormon"]
+
+
+def _table1_by(tests: bool) -> Any:
+    from survstudy.tables.study import table1_table
+
+    spec = load_spec(SPEC)
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    update = {"by": "hormon", **({"tests": True} if tests else {})}
+    analyses = spec.analyses.model_copy(update={"table1": t1.model_copy(update=update)})
+    spec = spec.model_copy(update={"analyses": analyses})
+    res = run_study(spec, build_cohort(spec), profile="standard")
+    return res, table1_table(res)
+
+
+def test_table1_by_group_without_tests_by_default() -> None:
+    """Item 7: table1.by gives one column per group and, by default, no p column and no
+    test footnote (CONSORT); tests: true adds them. Group sizes 440 / 246 from the CSV."""
+    with (ROOT / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    n_yes = sum(1 for r in rows if r["hormon"] == "1")
+    res, t = _table1_by(tests=False)
+    heads = [c.header for c in t.columns]
+    assert f"Yes (n = {n_yes})" in heads
+    assert f"No (n = {len(rows) - n_yes})" in heads
+    assert "p" not in [c.key for c in t.columns]
+    assert not [f for f in t.footnotes if f.startswith("p-values")]
+    assert res.to_dict()["table1_summary"]["show_tests"] is False
+    _, with_tests = _table1_by(tests=True)
+    assert "p" in [c.key for c in with_tests.columns]
+    assert [f for f in with_tests.footnotes if f.startswith("p-values")]
+
+
+def test_table1_endpoint_times_footnoted() -> None:
+    """Item 7: Table 1's naive summaries of endpoint times (BCLM's DFS, PFS, OS rows) carry
+    the footnote 'observed times of censored and uncensored patients; not survival
+    estimates'; the other rows do not carry its mark."""
+    from survstudy.tables.study import table1_table
+
+    spec = load_spec(ROOT / "examples" / "bclm" / "study.yaml")
+    t = table1_table(run_study(spec, build_cohort(spec)))
+    assert t is not None
+    marked = {r.variable for r in t.rows if "†" in r.footnote_markers}
+    assert marked == {"DFS", "PFS", "OS"}
+    assert (
+        "† Observed times of censored and uncensored patients; not survival estimates "
+        "(see the Kaplan–Meier estimates)." in t.footnotes
+    )

@@ -88,6 +88,8 @@ class Table1Result:
     style: str = "journal"  # journal | seed (analyses.table1.style)
     # time-dependent variables shown (status at the end of follow-up): (label, date)
     time_dependent: tuple[tuple[str, str], ...] = ()
+    show_tests: bool = True  # analyses.table1.tests: the p column is printed
+    endpoint_times: tuple[str, ...] = ()  # rows summarising an endpoint's observed times
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +100,8 @@ class Table1Result:
             "by_label": self.by_label,
             "by_levels": [{"level": lev, "n": n} for lev, n in self.by_levels],
             "tests": list(self.tests),
+            "show_tests": self.show_tests,
+            "endpoint_times": list(self.endpoint_times),
             "rows": [r.to_dict() for r in self.rows],
         }
 

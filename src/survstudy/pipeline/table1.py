@@ -127,6 +127,12 @@ def table1_result(
         by_levels=src.by_counts(),
         tests=tuple(tests),
         style=t1.style,
+        show_tests=t1.tests,
+        endpoint_times=tuple(
+            n
+            for n in t1.variables
+            if n != t1.by and n in cohort.endpoints and n not in cohort.variables
+        ),
         time_dependent=tuple(
             (spec.label_of(v), spec.label_of(td.from_).lower())
             for v in t1.variables

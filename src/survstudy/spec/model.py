@@ -656,7 +656,14 @@ class Table1Spec(_Model):
     continuous: Literal["median-range", "median-iqr", "mean-sd"] = Field(
         "median-range", description="Summary of continuous variables."
     )
-    by: str | None = Field(None, description="Optional grouping variable (adds a test column).")
+    by: str | None = Field(
+        None, description="Optional grouping variable: one column per level (STROBE 14a)."
+    )
+    tests: bool = Field(
+        False,
+        description="With by: add a p column of group tests (off by default: CONSORT "
+        "discourages significance tests of baseline differences).",
+    )
     missing: bool = Field(True, description="Show the number missing when there are any.")
     style: Literal["journal", "seed"] = Field(
         "journal",

@@ -437,6 +437,9 @@ def table1_model(
         by_levels = tuple(getattr(data, "by_levels", ()) or by_levels)
         by_label = getattr(data, "by_label", None) or by_label
         tests = tuple(getattr(data, "tests", ()) or tests)
+        show_tests = bool(getattr(data, "show_tests", True))
+        if not show_tests:
+            tests = ()  # analyses.table1.tests: false (the default): no p column
         lines = _pipeline_lines(data, opt)
     else:
         items = list(data)
@@ -444,6 +447,7 @@ def table1_model(
             raise ValueError("n (the number of patients) is required with a list of variables")
         n_total = int(n)
         lines = _variable_lines(items, opt)
+        show_tests = True
 
     columns = [
         Column("variable", opt.variable_header.format(n=fmt.count(n_total))),
@@ -456,7 +460,7 @@ def table1_model(
     gkeys = [f"group_{i}" for i in range(len(by_levels))]
     for k, (lev, gn) in zip(gkeys, by_levels, strict=True):
         columns.append(Column(k, f"{lev} (n = {fmt.count(gn)})"))
-    has_p = any(ln.p_text for ln in lines) or bool(by_levels)
+    has_p = show_tests and (any(ln.p_text for ln in lines) or bool(by_levels))
     if has_p:
         columns.append(Column("p", opt.p_header, align="right"))
 

@@ -77,6 +77,20 @@ def table1_table(results: StudyResults) -> TableModel | None:
     model = table1_model(
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
+    eps = set(results.table1.endpoint_times)
+    if eps:
+        # naive summaries of censored times mix event and censoring times (issue 22 item 7)
+        rows = [
+            replace(r, footnote_markers=(*r.footnote_markers, "†"))
+            if r.variable in eps and r.cells.get("variable")
+            else r
+            for r in model.rows
+        ]
+        note = (
+            "† Observed times of censored and uncensored patients; not survival estimates "
+            "(see the Kaplan–Meier estimates)."
+        )
+        model = replace(model, rows=rows, footnotes=(*model.footnotes, note))
     td = results.table1.time_dependent
     if not td:
         return model
