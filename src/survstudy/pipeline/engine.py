@@ -30,7 +30,6 @@ __all__ = [
     "describe_continuous",
     "detectable_hr",
     "kaplan_meier",
-    "last_time_at_risk",
     "logrank",
     "n_risk_at",
     "r_median",
@@ -116,12 +115,6 @@ def n_risk_at(km: KM, times: list[float]) -> tuple[int, ...]:
     """Number still at risk at each time (0 past the last observation)."""
     at = km.survival_at(times)
     return tuple(int(x) if np.isfinite(x) else 0 for x in np.asarray(at.n_risk, dtype=float))
-
-
-def last_time_at_risk(km: KM, min_at_risk: int) -> float | None:
-    """The last time with at least ``min_at_risk`` patients at risk (a curve's curtailment)."""
-    out = km.last_time_at_risk(min_at_risk)
-    return None if out is None else float(out)
 
 
 def step_curve(km: KM) -> dict[str, np.ndarray]:

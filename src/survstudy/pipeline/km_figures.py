@@ -109,7 +109,8 @@ def _curtail(km: Any, min_at_risk: int, dpu: float) -> float | None:
     falls below, or the group had fewer than ``min_at_risk`` patients from the start)."""
     if min_at_risk <= 0:
         return None
-    t = engine.last_time_at_risk(km, min_at_risk)
+    # KaplanMeierResult.last_time_at_risk (survstudy.stats.km)
+    t = km.last_time_at_risk(min_at_risk)
     last = float(np.max(km.time)) if len(km.time) else 0.0
     if t is None or t >= last:
         return None
