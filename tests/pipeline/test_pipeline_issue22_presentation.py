@@ -208,3 +208,28 @@ def test_table1_endpoint_times_footnoted() -> None:
         "† Observed times of censored and uncensored patients; not survival estimates "
         "(see the Kaplan–Meier estimates)." in t.footnotes
     )
+
+
+def test_one_p_per_comparison_in_the_univariable_table(bundle: Any) -> None:
+    """Item 8: GBSG's univariable table has one p column (the Cox p); the log-rank p of
+    each categorical factor is in a supplementary table. Below 10 events (BCLM's PFS, 3
+    events) the permutation p stays primary with the chi-square p beside it (item 5)."""
+    from survstudy.tables.study import study_tables
+
+    t = _table(bundle, "univariable_RFS")
+    tests = [c.key for c in t.columns if c.header.endswith("p")]
+    assert tests == ["p", "ph", "nonlinear"]  # one test of the effect; two of assumptions
+    assert "Group tests compare" not in " ".join(t.footnotes)
+    supp = _table(bundle, "supplementary_tests_RFS")
+    assert [r.cells["variable"] for r in supp.rows] == [
+        "Menopausal status",
+        "Tumour grade",
+        "Hormonal therapy",
+    ]
+    spec = load_spec(ROOT / "examples" / "bclm" / "study.yaml")
+    tables = {x.key: x for x in study_tables(run_study(spec, build_cohort(spec)))}
+    keys = [c.key for c in tables["univariable_PFS"].columns]
+    assert "permutation" in keys
+    assert "logrank" in keys
+    assert "supplementary_tests_PFS" not in tables
+    assert "logrank" not in [c.key for c in tables["univariable_DFS"].columns]

@@ -659,6 +659,69 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     )
 
 
+#: the univariable table's columns of group tests (Kaplan–Meier curves of the categories)
+GROUP_TEST_COLUMNS = ("logrank", "breslow", "permutation")
+
+
+def split_group_tests(
+    results: StudyResults, table: TableModel, endpoint: str
+) -> tuple[TableModel, TableModel | None]:
+    """One p per comparison in the main table (issue 22 item 8): the Cox p stays, the group
+    tests of the categorical factors (log-rank, Breslow, permutation) go to a
+    supplementary table. Below 10 events nothing moves: the permutation p is then the
+    primary p with the chi-square p beside it (item 5)."""
+    uni = results.univariable[endpoint]
+    moved = [c for c in table.columns if c.key in GROUP_TEST_COLUMNS]
+    if uni.few_events or not moved:
+        return table, None
+    keys = {c.key for c in moved}
+    main_cols = [c for c in table.columns if c.key not in keys]
+    rows = [
+        replace(r, cells={k: v for k, v in r.cells.items() if k not in keys}) for r in table.rows
+    ]
+    perm_foot = [f for f in table.footnotes if "permutation p" in f.lower()]
+    foot = [
+        f.replace(
+            "Group tests compare the Kaplan–Meier curves of the categories. ",
+            "One p per factor: the group tests of the categorical factors (comparing their "
+            "Kaplan–Meier curves) are in a supplementary table. ",
+        )
+        for f in table.footnotes
+        if f not in perm_foot
+    ]
+    # a note on a moved cell stays on its row
+    notes = [replace(n, column=None) if n.column in keys else n for n in table.notes]
+    main = replace(table, columns=main_cols, rows=rows, footnotes=foot, notes=notes)
+    trows = [
+        replace(
+            r,
+            cells={
+                "variable": r.cells.get("variable", ""),
+                **{k: r.cells.get(k, "") for k in keys},
+            },
+            footnote_markers=(),
+        )
+        for r in table.rows
+        if r.kind == "label" and any(r.cells.get(k) for k in keys)
+    ]
+    if not trows:
+        return main, None
+    supp = TableModel(
+        key=f"supplementary_tests_{endpoint}",
+        title="Supplementary table. Group tests of the categorical factors: "
+        f"{_lower_first(uni.endpoint_label)}",
+        columns=[Column("variable", "Variable"), *moved],
+        rows=trows,
+        footnotes=[
+            "Tests comparing the Kaplan–Meier curves of the factor's categories (chi-square "
+            "approximation unless stated); the univariable table gives the Cox model's p for "
+            "the same comparison.",
+            *perm_foot,
+        ],
+    )
+    return main, supp
+
+
 def multivariable_table(results: StudyResults, model: ModelResult, number: int = 4) -> TableModel:
     """A multivariable Cox model with its fit summary in the footnotes."""
     columns = [
@@ -1031,8 +1094,12 @@ def study_tables(results: StudyResults) -> list[TableModel]:
         if g is not None:
             out.append(g)
             n += 1
+    supplementary: list[TableModel] = []
     for ep in results.univariable:
-        out.append(univariable_table(results, ep, number=n))
+        main, tests = split_group_tests(results, univariable_table(results, ep, number=n), ep)
+        out.append(main)
+        if tests is not None:
+            supplementary.append(tests)
         n += 1
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
@@ -1045,6 +1112,7 @@ def study_tables(results: StudyResults) -> list[TableModel]:
         out.append(lt)
         n += 1
     out.extend(treatment_tables(results, n))
+    out.extend(supplementary)
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
