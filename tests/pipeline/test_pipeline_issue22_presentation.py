@@ -8,6 +8,7 @@ the total follow-up the sum of the data file's times computed here from the CSV 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,51 @@ def test_one_p_per_comparison_in_the_univariable_table(bundle: Any) -> None:
     assert "logrank" in keys
     assert "supplementary_tests_PFS" not in tables
     assert "logrank" not in [c.key for c in tables["univariable_DFS"].columns]
+
+
+def test_table1_smd_column_by_hand() -> None:
+    """Item 7's SMD option, computed here from the CSV: age (continuous) (m1 − m0) /
+    sqrt((s1² + s0²)/2) with sample SDs; menopausal status (binary) |p1 − p0| /
+    sqrt((p1q1 + p0q0)/2); grade (3 levels) Yang and Dalton's sqrt(Tᵀ S⁻¹ T), written out
+    here with the 2×2 inverse by hand. Tolerance 1e-9: sums of 686 values."""
+    import statistics
+
+    from survstudy.tables.study import table1_table
+
+    with (ROOT / "examples" / "gbsg" / "gbsg.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    g = {c: [r for r in rows if r["hormon"] == c] for c in ("0", "1")}
+    age = {c: [float(r["age"]) for r in g[c]] for c in g}
+    want_age = (statistics.mean(age["1"]) - statistics.mean(age["0"])) / math.sqrt(
+        (statistics.variance(age["1"]) + statistics.variance(age["0"])) / 2
+    )
+    p = {c: sum(r["meno"] == "1" for r in g[c]) / len(g[c]) for c in g}
+    want_meno = abs(p["1"] - p["0"]) / math.sqrt(
+        (p["1"] * (1 - p["1"]) + p["0"] * (1 - p["0"])) / 2
+    )
+    q = {c: [sum(r["grade"] == k for r in g[c]) / len(g[c]) for k in "23"] for c in g}
+    t = [q["1"][0] - q["0"][0], q["1"][1] - q["0"][1]]
+    s11 = (q["1"][0] * (1 - q["1"][0]) + q["0"][0] * (1 - q["0"][0])) / 2
+    s22 = (q["1"][1] * (1 - q["1"][1]) + q["0"][1] * (1 - q["0"][1])) / 2
+    s12 = -(q["1"][0] * q["1"][1] + q["0"][0] * q["0"][1]) / 2
+    det = s11 * s22 - s12 * s12
+    want_grade = math.sqrt((t[0] * t[0] * s22 - 2 * t[0] * t[1] * s12 + t[1] * t[1] * s11) / det)
+
+    spec = load_spec(SPEC)
+    t1 = spec.analyses.table1
+    assert t1 is not None
+    analyses = spec.analyses.model_copy(
+        update={"table1": t1.model_copy(update={"by": "hormon", "smd": True})}
+    )
+    spec = spec.model_copy(update={"analyses": analyses})
+    res = run_study(spec, build_cohort(spec), profile="standard")
+    smd = {r.variable: r.smd for r in res.table1.rows if r.smd is not None}
+    assert smd["age"] == pytest.approx(want_age, rel=1e-9)
+    assert smd["meno"] == pytest.approx(want_meno, rel=1e-9)
+    assert smd["grade"] == pytest.approx(want_grade, rel=1e-9)
+    table = table1_table(res)
+    assert table is not None
+    assert "smd" in [c.key for c in table.columns]
+    assert "p" not in [c.key for c in table.columns]
+    (age_row,) = [r for r in table.rows if r.variable == "age"]
+    assert age_row.cells["smd"] == f"{want_age:.2f}"

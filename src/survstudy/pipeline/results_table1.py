@@ -43,6 +43,7 @@ class Table1Row:
     group: str | None = None
     p_value: float | None = None
     test: str | None = None
+    smd: float | None = None  # analyses.table1.smd: on a variable's first row (two groups)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -71,6 +72,8 @@ class Table1Row:
         if self.test is not None:
             d["test"] = self.test
             d["p_value"] = _f(self.p_value)
+        if self.smd is not None:
+            d["smd"] = _f(self.smd)
         return d
 
 

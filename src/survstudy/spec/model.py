@@ -664,6 +664,12 @@ class Table1Spec(_Model):
         description="With by: add a p column of group tests (off by default: CONSORT "
         "discourages significance tests of baseline differences).",
     )
+    smd: bool = Field(
+        False,
+        description="With a two-level by: add a column of standardised mean differences "
+        "(continuous: difference of means over the pooled SD; categorical: Yang and "
+        "Dalton's multi-level SMD, as R's tableone).",
+    )
     missing: bool = Field(True, description="Show the number missing when there are any.")
     style: Literal["journal", "seed"] = Field(
         "journal",
