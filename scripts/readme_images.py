@@ -3,7 +3,8 @@
 Runs ``survstudy demo bclm`` into a temporary folder, opens its report.html in
 headless Chromium (Debian's /usr/bin/chromium driven by the ``playwright``
 package; no browser download) and saves element screenshots of Table 1, the
-survival table and the Kaplan–Meier figure by group. Run it after a change that
+survival table and the Kaplan–Meier figure by group, and copies the competing-risks
+example's cumulative-incidence figure (examples/mgus2). Run it after a change that
 alters how the report looks:
 
     .venv/bin/python scripts/readme_images.py
@@ -26,6 +27,7 @@ SHOTS = {
     "survival.png": "#t-survival",
     "km_pfs_by_group.png": "#f-km_PFS_by_lm_within_3y",
 }
+CIF_FIGURE = "mgus2_cif_by_sex.png"  # copied from `survstudy run examples/mgus2/study.yaml`
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -59,6 +61,20 @@ def main() -> int:
                 page.locator(selector).screenshot(path=str(OUT / name))
                 print(OUT / name)
             browser.close()
+        # the competing-risks example's cumulative-incidence figure, as the run writes it
+        subprocess.run(
+            [
+                str(survstudy),
+                "run",
+                str(ROOT / "examples" / "mgus2" / "study.yaml"),
+                "--out",
+                str(Path(tmp) / "mgus2"),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        shutil.copyfile(Path(tmp) / "mgus2" / "figures" / "km_PCM_by_sex.png", OUT / CIF_FIGURE)
+        print(OUT / CIF_FIGURE)
     return 0
 
 

@@ -89,8 +89,25 @@ def test_other_written_forms(text: str, expected: dt.date) -> None:
 
 
 def test_impossible_dates_are_unparseable() -> None:
-    _, issues = parse(["2015-02-30", "31/31/2015", "soon"])
-    assert issues == [("DATE-UNPARSEABLE", [2, 3, 4])]
+    """Issue 15 item 12: a date that does not exist is said so (not 'write dates as
+    YYYY-MM-DD'); text that is no date keeps the format advice."""
+    issues = IssueCollector("f.csv")
+    parse_dates(
+        ["2015-02-30", "31/31/2015", "soon", "31/02/2009"],
+        [2, 3, 4, 5],
+        column="d",
+        codes=frozenset({"", "na"}),
+        issues=issues,
+        date_format=None,
+        century_pivot=None,
+        excel_system=None,
+        source_kind="csv",
+    )
+    got = [(i.code, list(i.context.get("rows", ())), i.hint) for i in issues.issues]
+    assert got == [
+        ("DATE-UNPARSEABLE", [2, 3, 5], "correct the day or the month"),
+        ("DATE-UNPARSEABLE", [4], "write dates as YYYY-MM-DD"),
+    ]
 
 
 def test_excel_serial_in_csv_needs_the_date_system() -> None:

@@ -124,6 +124,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "REFERENCE-UNKNOWN": _case(
         spec={"variables": {"grade": {"type": "categorical", "reference": "9"}}}
     ),
+    "STATUS-DATE-CONFLICT": _case(
+        spec={"endpoints": {"ST": {"start": "start", "end": "fu", "status": "e"}}}
+    ),
+    "MANY-LEVELS": _case(spec={"variables": {"age": {"type": "categorical"}}}),
     "CATEGORY-CASE": _case(
         _edit(CSV, 2, "sex", "M"), spec={"variables": {"sex": {"type": "categorical"}}}
     ),
@@ -340,3 +344,20 @@ def test_column_missing_both_ways(duck: Any, tmp_path: Path) -> None:
         derive_cohort(spec, duck, tmp_path / "sql")
     assert str(sql.value) == str(mem.value)
     assert mem.value.rule == "COLUMN-MISSING"
+
+
+def test_merged_case_both_ways(duck: Any, tmp_path: Path) -> None:
+    """Issue 15 item 12: a cell written in another case than its listed level ('M' for the
+    level Male's value 'm') is counted as that level, with one CATEGORY-CASE 'merged'
+    warning, the same in memory and in DuckDB."""
+    csv, doc = _case(_edit(_edit(CSV, 2, "sex", "M"), 3, "sex", " F "))
+    spec = _spec(tmp_path, csv, doc)
+    mem = build_cohort(spec, strict=False)
+    sql = derive_cohort(spec, duck, tmp_path / "sql", strict=False)
+    lines = [ln for ln in _lines(mem.report) if "CATEGORY-CASE" in ln]
+    assert lines == [
+        "warning: [CATEGORY-CASE] d.csv, column 'sex': values written in another upper/lower "
+        "case were counted as the level they match: 'M' as 'Male'; 'F' as 'Female'; correct "
+        "the cells if they mean something else"
+    ]
+    assert _lines(sql.report) == _lines(mem.report)

@@ -180,3 +180,19 @@ def test_group_summary_matches_r() -> None:
         close([a["lower"] for a in s["at"]], gb["at_lower"][3 * i : 3 * i + 3], 1e-9)
         close([a["upper"] for a in s["at"]], gb["at_upper"][3 * i : 3 * i + 3], 1e-9)
         assert [a["n_risk"] for a in s["at"]] == gb["at_n_risk"][3 * i : 3 * i + 3]
+
+
+def test_difference_limits_truncated_to_the_possible_range() -> None:
+    """Two patients per group, by hand: reference one event at 1 (S(2) = 0.5),
+    group no event before 2 (S(2) = 1, Var = 0). Greenwood: Var_r = 0.5^2 * 1/(2*1) = 0.125;
+    difference 1 - 0.5 = 0.5, Wald upper 0.5 + z*sqrt(0.125) = 1.193 > 1: shown as 1 with a
+    DIFFERENCE-CI-TRUNCATED warning; the lower limit 0.5 - 0.693 = -0.193 is untouched."""
+    ref = kaplan_meier(np.array([1.0, 3.0]), np.array([1, 0]))
+    grp = kaplan_meier(np.array([3.0, 4.0]), np.array([0, 0]))
+    c = compare_two_groups(ref, grp, [2.0], rmst=False)
+    se = math.sqrt(0.5**2 * (1 / (2 * 1)))
+    assert c.at.difference[0] == pytest.approx(0.5, rel=1e-12)
+    assert c.at.std_err[0] == pytest.approx(se, rel=1e-12)
+    assert c.at.lower[0] == pytest.approx(0.5 - Z * se, rel=1e-12)
+    assert c.at.upper[0] == 1.0
+    assert [w.code for w in c.warnings] == ["DIFFERENCE-CI-TRUNCATED"]

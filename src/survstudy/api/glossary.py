@@ -101,4 +101,11 @@ GLOSSARY: dict[str, str] = {
     "converged": "whether the fit met the convergence rule",
     "events_per_variable": "events per model parameter",
     "n_parameters": "number of model parameters (columns of the design)",
+    # competing risks
+    "competing": "the endpoint has competing events (summarised by cumulative incidence)",
+    "one_minus_km": "1 − Kaplan–Meier of the event with competing events censored",
+    "shr": "subdistribution hazard ratio (Fine–Gray), beside the cause-specific `hr`",
+    "shr_conf_low": "lower confidence limit of `shr`",
+    "shr_conf_high": "upper confidence limit of `shr`",
+    "shr_p_value": "Wald p of the Fine–Gray term (robust standard error)",
 }

@@ -45,6 +45,8 @@ _RENAME = {
     "followup_lower": "followup_conf_low",
     "followup_upper": "followup_conf_high",
     "concordance_se": "concordance_std_error",
+    "shr_lower": "shr_conf_low",
+    "shr_upper": "shr_conf_high",
 }
 
 
@@ -275,7 +277,18 @@ class StudyOutput:
         rows: list[dict[str, Any]] = []
         for name, ep in self.to_dict()["endpoints"].items():
             rows.append({"endpoint": name, **ep})
-        return _frame(rows, drop=("at", "warnings", "precision", "definition"))
+        return _frame(rows, drop=("at", "warnings", "precision", "definition", "cif"))
+
+    @property
+    def cumulative_incidence(self) -> pd.DataFrame:
+        """Endpoints with competing events: the cumulative incidence at the landmark times,
+        one row per endpoint, time and cause (``event`` or ``competing``): ``endpoint, time,
+        cause, cif, conf_low, conf_high, std_error, n_risk, one_minus_km``."""
+        rows: list[dict[str, Any]] = []
+        for name, ep in self.to_dict()["endpoints"].items():
+            for at in (ep.get("cif") or {}).get("at", []):
+                rows.append({"endpoint": name, **at})
+        return _frame(rows, drop=("warnings",))
 
     @property
     def landmarks(self) -> pd.DataFrame:

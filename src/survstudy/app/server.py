@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from survstudy.app.criteria import OPERATORS
 from survstudy.app.security import (
     UPLOAD_FORMATS,
     AppConfig,
@@ -44,6 +45,7 @@ from survstudy.app.security import (
     sniff_ok,
 )
 from survstudy.app.state import (
+    DATE_GROUPS,
     TYPES,
     ColumnChoice,
     CriterionChoice,
@@ -52,6 +54,7 @@ from survstudy.app.state import (
     Session,
     Upload,
     parse_numbers,
+    reference_shown,
     spec_text,
 )
 from survstudy.errors import SpecError, SurvstudyError
@@ -290,6 +293,12 @@ class _App:
                 levels = form.get(f"levels_{i}")
                 if isinstance(levels, str):
                     c.levels = levels.strip()[:2000]
+                group = form.get(f"group_{i}")
+                if isinstance(group, str) and group in DATE_GROUPS:
+                    c.group = group
+                reference = form.get(f"reference_{i}")
+                if isinstance(reference, str):
+                    c.reference = reference.strip()[:200]
             title = form.get("title")
             if isinstance(title, str) and title.strip():
                 s.title = title.strip()[:200]
@@ -314,6 +323,8 @@ class _App:
             s,
             step="columns",
             types=TYPES,
+            date_groups=DATE_GROUPS,
+            references={c.column: reference_shown(c) for c in s.columns},
             by_column=by_column,
             general=general,
             ok=ok,
@@ -382,7 +393,7 @@ class _App:
                 }
             flow = [st.to_dict() for st in c.flow]
         for e in s.endpoints:
-            cols = [e.start, *e.events, *e.censor, e.time, e.event]
+            cols = [e.start, e.end, *e.events, *e.censor, e.time, e.event, e.status]
             names = {c.name: c.column for c in s.columns}
             for col in cols:
                 if col is None:
@@ -400,6 +411,7 @@ class _App:
             by=by,
             general=general,
             form_error=form_error,
+            operators=OPERATORS,
             n_rows=s.upload.n_rows,
         )
 
@@ -413,7 +425,18 @@ class _App:
         columns = {c.column for c in s.visible()}
         form_kind = _text(form, "form") or "dates"
         ep = EndpointChoice(name=name, label=_text(form, "label") or name, form=form_kind)
-        if form_kind == "columns":
+        if form_kind == "status":
+            ep.start = _text(form, "start") or None
+            ep.end = _text(form, "end") or None
+            ep.status = _text(form, "status") or None
+            ep.event_values = _text(form, "event_values")
+            ep.censored_values = _text(form, "censored_values")
+            if ep.start not in dates or ep.end not in dates or ep.status not in columns:
+                return {
+                    "endpoint": "choose the start date, the last contact date and the vital "
+                    "status column"
+                }
+        elif form_kind == "columns":
             ep.time = _text(form, "time") or None
             ep.event = _text(form, "event") or None
             unit = _text(form, "time_unit")
@@ -428,6 +451,14 @@ class _App:
             ep.censor = [v for v in form.getlist("censor") if isinstance(v, str) and v in dates]
             if ep.start not in dates or not ep.events:
                 return {"endpoint": "choose the start date and at least one event date"}
+            both = [v for v in ep.events if v in ep.censor]
+            if both:
+                label = next((c.label for c in s.columns if c.name == both[0]), both[0])
+                return {
+                    "endpoint": f"'{label or both[0]}' is ticked as an event and as the "
+                    "censoring date: every patient with that date would count as an event. "
+                    "Untick it under one of them (last follow-up is a censoring date)."
+                }
         s.endpoints.append(ep)
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
@@ -436,15 +467,34 @@ class _App:
         return {}
 
     def _add_criterion(self, s: Session, form: FormData) -> dict[str, str]:
+        from survstudy.app.criteria import picker_expression, reworded_error
+
         kind = _text(form, "kind")
-        expr = _text(form, "expression")
+        expr = _text(form, "expression")[:1000]
+        reason = _text(form, "reason")[:200]
+        # what the user typed stays in the form when the condition is refused
+        kept = {"criterion_kind": kind, "criterion_text": expr, "criterion_reason": reason}
+        if not expr:
+            expr = (
+                picker_expression(
+                    s,
+                    _text(form, "pick_variable"),
+                    _text(form, "pick_op"),
+                    _text(form, "pick_value"),
+                )
+                or ""
+            )
         if kind not in ("include", "exclude") or not expr:
-            return {"criterion": "write a condition and choose include or exclude"}
-        s.population.append(CriterionChoice(kind, expr[:1000], _text(form, "reason")[:200]))
+            return {
+                "criterion": "write a condition (or pick a variable, an operator and a value) "
+                "and choose keep or exclude",
+                **kept,
+            }
+        s.population.append(CriterionChoice(kind, expr, reason))
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
             s.population.pop()
-            return {"criterion": self.words(s, f"error: {chk.spec_error}")}
+            return {"criterion": self.words(s, reworded_error(s, expr, chk.spec_error)), **kept}
         return {}
 
     # ------------------------------------------------------------------ analyses
@@ -454,7 +504,7 @@ class _App:
         if s.upload is None:
             return RedirectResponse("/", status_code=303)
         a = s.analyses
-        candidates = [c for c in s.visible() if c.type != "date"]
+        candidates = s.choosable()
         if not a.saved:
             a.table1 = [c.name for c in candidates]
             a.survival = [e.name for e in s.endpoints]
@@ -509,7 +559,44 @@ class _App:
             categorical=categorical,
             te_methods=TE_METHODS,
             errors=errors,
+            immortal=self.immortal_time(s),
+            date_groups=DATE_GROUPS,
         )
+
+    def immortal_time(self, s: Session) -> dict[str, list[str]]:
+        """The IMMORTAL-TIME warnings of ``survstudy validate`` by variable name: what the
+        check of the session's spec says if each offered variable were a factor of every
+        endpoint (the analyses form shows them next to the factor before it is chosen)."""
+        from dataclasses import replace
+
+        from survstudy.spec import load_spec_text
+
+        assert s.upload is not None
+        names = [c.name for c in s.choosable()]
+        eps = [e.name for e in s.endpoints]
+        if not names or not eps:
+            return {}
+        probe = replace(
+            s,
+            analyses=replace(
+                s.analyses, survival=eps, factors=names, covariates=[], km_by="", treatment=""
+            ),
+        )
+        try:
+            spec = load_spec_text(
+                spec_text(probe, s.upload.display_name), file="study.yaml", base=s.folder
+            )
+            cohort = _build_cohort(spec, s.upload, strict=False)
+        except (SurvstudyError, ValueError):
+            return {}  # the errors are shown where they arise (columns, endpoints, run)
+        out: dict[str, list[str]] = {}
+        for r in cohort.report.to_records():
+            if r["code"] != "IMMORTAL-TIME":
+                continue
+            var = next((n for n in names if str(r["message"]).startswith(f"'{n}' (")), None)
+            if var is not None:
+                out.setdefault(var, []).append(self.words(s, str(r["text"])))
+        return out
 
     def run(self, s: Session) -> str:
         """Run the spec with the ordinary runner; write the report into a new run folder."""

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "DATE_GROUPS",
     "TYPES",
     "AnalysisChoice",
     "ColumnChoice",
@@ -27,12 +28,23 @@ __all__ = [
     "Upload",
     "parse_list",
     "parse_numbers",
+    "reference_shown",
     "spec_dict",
     "spec_text",
 ]
 
-#: Column types offered in the mapping step ("ignore": not part of the spec).
-TYPES = ("continuous", "categorical", "binary", "date", "identifier", "ignore")
+#: Column types offered in the mapping step ("ignore": not part of the spec; "text": free
+#: text, checked to exist but never analysed, never offered for Table 1, never written).
+TYPES = ("continuous", "categorical", "binary", "date", "identifier", "text", "ignore")
+#: What a date column may also give (the mapping step's "group" choice): nothing, a group
+#: fixed at the start (with a date vs without: ``derive: DATE is not missing``), or a
+#: time-dependent group (``time_dependent: {from: DATE}``: unexposed before the date,
+#: exposed from it; issue 19).
+DATE_GROUPS = {
+    "": "no group",
+    "fixed": "group: with a date vs without (fixed at the start)",
+    "time-dependent": "group: time-dependent (from the date on)",
+}
 _TRUE = frozenset({"yes", "y", "true", "1"})
 _FALSE = frozenset({"no", "n", "false", "0"})
 
@@ -57,14 +69,18 @@ class ColumnChoice:
     levels: str = ""  # comma-separated display order; empty: the values as found
     note: str = ""
     values_hint: str = ""  # the guessed category values (never for identifiers/dates)
+    group: str = ""  # date columns: a key of DATE_GROUPS
+    reference: str = ""  # the reference level chosen; empty: the spec's default rule
 
 
 @dataclass
 class EndpointChoice:
     name: str
     label: str
-    form: str = "dates"  # dates | columns
+    form: str = "dates"  # dates | columns | status (start + end date + vital status column)
     start: str | None = None
+    end: str | None = None
+    status: str | None = None
     events: list[str] = field(default_factory=list)
     censor: list[str] = field(default_factory=list)
     time: str | None = None
@@ -147,8 +163,36 @@ class Session:
         return [c for c in self.columns if c.type != "ignore" and (not types or c.type in types)]
 
     def visible(self) -> list[ColumnChoice]:
-        """Columns that may be named after the mapping step: never identifiers."""
-        return [c for c in self.columns if c.type not in ("identifier", "ignore")]
+        """Columns that may be named after the mapping step: never identifiers or free text."""
+        return [c for c in self.columns if c.type not in ("identifier", "text", "ignore")]
+
+    def date_groups(self) -> list[ColumnChoice]:
+        """The groups the user made from date columns (the mapping step's "group" choice),
+        as binary variables named ``with_<date>``: ``column`` is the date variable's name."""
+        taken = {c.name for c in self.columns} | {e.name for e in self.endpoints}
+        out = []
+        for c in self.variables("date"):
+            if c.group not in DATE_GROUPS or not c.group:
+                continue
+            name = f"with_{c.name}"
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            what = "time-dependent" if c.group == "time-dependent" else "date given"
+            out.append(
+                ColumnChoice(
+                    column=c.name,
+                    name=name,
+                    type="binary",
+                    label=f"{c.label or c.name} ({what})",
+                    group=c.group,
+                )
+            )
+        return out
+
+    def choosable(self) -> list[ColumnChoice]:
+        """What the analyses form offers: the non-date columns, then the date groups."""
+        return [c for c in self.visible() if c.type != "date"] + self.date_groups()
 
     def endpoint(self, name: str) -> EndpointChoice | None:
         return next((e for e in self.endpoints if e.name == name), None)
@@ -176,9 +220,11 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"type": c.type}
     if c.column != c.name:
         out["column"] = c.column
-    if c.type != "identifier" and c.label and c.label != c.name:
+    if c.type not in ("identifier", "text") and c.label and c.label != c.name:
         out["label"] = c.label
     levels = parse_list(c.levels)
+    if c.reference and c.type in ("categorical", "binary"):
+        out["reference"] = c.reference
     if levels and c.type in ("categorical", "binary"):
         out["levels"] = [_level_value(x) for x in levels]
     elif c.type == "binary":
@@ -192,8 +238,40 @@ def _variable(c: ColumnChoice) -> dict[str, Any]:
     return out
 
 
+def reference_shown(c: ColumnChoice) -> str:
+    """The reference level the spec gives this column (the chosen one, else the spec's
+    default rule: first level; a binary's No level), '' when there is none yet or the
+    choices do not make a valid variable (the check step says why)."""
+    if c.type not in ("categorical", "binary"):
+        return ""
+    from pydantic import ValidationError
+
+    from survstudy.spec.model import VariableSpec
+
+    try:
+        ref = VariableSpec.model_validate(_variable(c)).reference_level() or ""
+    except ValidationError:
+        return ""
+    if not ref and not c.reference and c.type == "categorical":
+        # levels found in the data, in the data layer's order (the guess lists them so)
+        found = parse_list(c.values_hint)
+        ref = found[0] if found else ""
+    return ref
+
+
 def _endpoint(e: EndpointChoice) -> dict[str, Any]:
     out: dict[str, Any] = {"label": e.label or e.name}
+    if e.form == "status":
+        out["start"] = e.start
+        out["end"] = e.end
+        out["status"] = e.status
+        ev, ce = parse_list(e.event_values), parse_list(e.censored_values)
+        if ev or ce:
+            out["event_codes"] = {
+                "event": [_level_value(x) for x in ev],
+                "censored": [_level_value(x) for x in ce],
+            }
+        return out
     if e.form == "columns":
         out["time"] = e.time
         out["time_unit"] = e.time_unit
@@ -224,6 +302,13 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
         data["cutoff"] = _dt.date.fromisoformat(s.cutoff)
     spec: dict[str, Any] = {"title": s.title or "My study", "data": data, "units": s.units}
     spec["variables"] = {c.name: _variable(c) for c in s.variables()}
+    for g in s.date_groups():
+        rule: dict[str, Any] = {"type": "binary", "label": g.label}
+        if g.group == "time-dependent":
+            rule["time_dependent"] = {"from": g.column}
+        else:
+            rule["derive"] = f"{g.column} is not missing"
+        spec["variables"][g.name] = rule
     spec["endpoints"] = {e.name: _endpoint(e) for e in s.endpoints}
     spec["population"] = [
         {c.kind: c.expression, **({"reason": c.reason} if c.reason else {})} for c in s.population
@@ -234,7 +319,7 @@ def spec_dict(s: Session, data_path: str, *, analyses: bool = True) -> dict[str,
     an: dict[str, Any] = {"methods": a.methods}
     ep_names = [e.name for e in s.endpoints]
     survival = [x for x in a.survival if x in ep_names]
-    valid = {c.name for c in s.visible()}
+    valid = {c.name for c in s.visible()} | {g.name for g in s.date_groups()}
     if a.table1:
         an["table1"] = {
             "variables": [v for v in a.table1 if v in valid or v in ep_names],

@@ -138,7 +138,7 @@ def run(
 
             engine = resolve_engine(engine, str(study.data_path), expansion=50)
         options = engine_options(engine, engine_opt)
-        written = run_spec(
+        done = run_spec(
             study,
             profile=profile,
             engine=engine,
@@ -148,10 +148,34 @@ def run(
             tiff=tiff,
             inputs=[spec, study.data_path],
             progress=progress,
-        ).written
+        )
+        written = done.written
     finally:
         progress.close()
     if not quiet:
+        for line in headline(done.results):
+            typer.echo(line)
         html = next((p for p in written if p.name == "report.html"), None)
         where = html if html is not None else out_dir
         typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
+
+
+def headline(results: Any) -> list[str]:
+    """The run's numbers a reader looks for first: patients included, and per endpoint
+    of the survival analysis its patients, events and median with its 95% CI."""
+    from survstudy.tables import format as fmt
+
+    lines = [f"{fmt.count(results.n)} patients included"]
+    unit = results.time_unit
+    for ep in results.endpoints.values():
+        m = ep.median
+        if m.reached:
+            lo = fmt.number(m.lower, 1) if m.lower == m.lower else fmt.not_estimable()
+            hi = fmt.number(m.upper, 1) if m.upper == m.upper else fmt.not_reached()
+            med = f"median {fmt.number(m.estimate, 1)} {unit} (95% CI {lo} to {hi})"
+        else:
+            med = f"median {fmt.not_reached()}"
+        lines.append(
+            f"{ep.label}: {fmt.count(ep.n)} patients, {fmt.count(ep.events)} events, {med}"
+        )
+    return lines

@@ -230,6 +230,12 @@ class Cohort:
     input_sha256: str
     unit: str
     days_per_unit: float
+    #: time-dependent values measured in a joined table (``time_dependent: {date: ...}``):
+    #: variable -> endpoint -> (patient position, days from the endpoint's start to the
+    #: measurement, value), in the table's row order
+    measurements: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(
+        default_factory=dict
+    )
 
     @property
     def n(self) -> int:
@@ -323,7 +329,19 @@ class Cohort:
             k: replace(v, applicable=v.applicable[order]) if len(v.applicable) == self.n else v
             for k, v in self.variables.items()
         }
-        return replace(self, rows=self.rows[order], columns=columns, variables=variables)
+        inverse = np.empty(self.n, dtype=np.intp)
+        inverse[order] = np.arange(self.n)
+        measurements = {
+            var: {ep: (inverse[p], d, x) for ep, (p, d, x) in per.items()}
+            for var, per in self.measurements.items()
+        }
+        return replace(
+            self,
+            rows=self.rows[order],
+            columns=columns,
+            variables=variables,
+            measurements=measurements,
+        )
 
     def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(time in days, event 0/1, mask of patients with a derived endpoint) as numpy arrays."""
@@ -404,6 +422,21 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
             if ep.composite or ep.horizon
             else ": its time origin, events and censoring were not defined in the study spec."
         )
+    if ep.from_status:
+        codes = ep.event_codes
+        event = " or ".join(str(v) for v in codes.event) if codes else "1/true"
+        end = spec.label_of(str(ep.end))
+        return (
+            f"{label}: from {spec.label_of(str(ep.start))} to {end}, an event where the "
+            f"status at {end} is {event}, censored otherwise"
+            + (
+                f"; administratively censored at the data cut-off ({spec.data.cutoff})"
+                if spec.data.cutoff
+                else ""
+            )
+            + (f"; censored at {_num(ep.horizon)} {spec.units.time}" if ep.horizon else "")
+            + "."
+        )
     events = " or ".join(spec.label_of(v) for v in ep.events)
     text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:
@@ -437,4 +470,6 @@ def spec_columns(spec: StudySpec) -> list[str]:
             out.append(var.column or name)
     for ep in spec.endpoints.values():
         out.extend(c for c in (*ep.time_parts(), *ep.event_parts()) if not spec.is_derived(c))
+        if ep.status is not None:
+            out.append(ep.status)
     return list(dict.fromkeys(out))

@@ -124,6 +124,39 @@ def case_groups_text(clashes: Iterable[Sequence[str]]) -> str:
     return "; ".join(" / ".join(repr(shown(x)) for x in g) for g in clashes)
 
 
+def merged_case_text(texts: Iterable[Any], level_map: dict[str, list[Any]]) -> str | None:
+    """CATEGORY-CASE 'merged': a value the data write in several cases ('Dead', 'dead',
+    'DEAD'), counted as one level; the spellings the spec does not list are named, e.g.
+    "'DEAD', 'dead' as 'Dead'". A value written one way throughout is no news; None."""
+    exact: set[str] = set()
+    lookup: dict[str, str] = {}
+    for level, values in level_map.items():
+        for v in [level, *values]:
+            key = norm_text(v)
+            if key is not None:
+                exact.add(str(v).strip() if not isinstance(v, bool) else key)
+                lookup.setdefault(key, level)
+    seen: dict[str, set[str]] = {}
+    for cell in texts:
+        if not isinstance(cell, str):
+            continue
+        text = cell.strip()
+        key = norm_text(cell)
+        if not text or key is None or _NUMBER.match(key) or key not in lookup:
+            continue
+        seen.setdefault(key, set()).add(text)
+    merged: dict[str, set[str]] = {}
+    for key, spellings in seen.items():
+        if len(spellings) > 1 and spellings - exact:
+            merged.setdefault(lookup[key], set()).update(spellings - exact)
+    if not merged:
+        return None
+    return "; ".join(
+        f"{', '.join(repr(shown(x)) for x in sorted(vs))} as {shown(level)!r}"
+        for level, vs in merged.items()
+    )
+
+
 def ambiguity_evidence(first_dmy: int | None, first_mdy: int | None) -> tuple[str, int | None]:
     """DATE-AMBIGUOUS's wording: the row that can only be read one way, when only one way
     is possible somewhere in the column."""
@@ -239,6 +272,7 @@ def parse_dates(
     pattern = fmt if "%" in fmt else None
     out: list[_dt.date | None] = [None] * len(cells)
     unparseable: list[int] = []
+    impossible: list[int] = []  # a recognised writing that is no calendar date (31/02/2009)
     two_digit: list[int] = []
     serial_rows: list[int] = []
     serial_unknown: list[int] = []
@@ -281,7 +315,7 @@ def parse_dates(
         if m:
             value = _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
             continue
         m = _ABY.match(text)
@@ -306,13 +340,24 @@ def parse_dates(
                 _make_date(year, month, int(d)) if month is not None and year is not None else None
             )
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
             continue
         unparseable.append(r)
 
     if pending:
-        _resolve_day_month(pending, out, order, century_pivot, column, issues, unparseable)
+        _resolve_day_month(
+            pending, out, order, century_pivot, column, issues, unparseable, impossible
+        )
+
+    if impossible:
+        issues.check(
+            "DATE-UNPARSEABLE",
+            "impossible",
+            rows=sorted(impossible),
+            column=column,
+            sensitive=True,
+        )
 
     if unparseable:
         issues.check(
@@ -356,8 +401,10 @@ def _resolve_day_month(
     column: str,
     issues: IssueCollector,
     unparseable: list[int],
+    impossible: list[int],
 ) -> None:
-    """Dates written a/b/year: day-month or month-day, never guessed value by value."""
+    """Dates written a/b/year: day-month or month-day, never guessed value by value (a
+    date that exists in neither reading, such as 31/02/2009, is ``impossible``)."""
     readings = []
     for i, r, a, b, ytext in pending:
         year = _year(ytext, pivot)
@@ -369,7 +416,7 @@ def _resolve_day_month(
         for i, r, dmy, mdy in readings:
             value = dmy if order == "DMY" else mdy
             if value is None:
-                unparseable.append(r)
+                impossible.append(r)
             out[i] = value
         return
     if order == "YMD":
@@ -403,7 +450,7 @@ def _resolve_day_month(
     for i, r, dmy, mdy in readings:
         value = dmy or mdy
         if value is None:
-            unparseable.append(r)
+            impossible.append(r)
         out[i] = value
 
 
@@ -445,6 +492,9 @@ def parse_categories(
             else:
                 out.append(None)
                 unknown.setdefault(shown(cell), []).append(r)
+        merged = None if sensitive else merged_case_text(cells, level_map)
+        if merged is not None:
+            issues.check("CATEGORY-CASE", "merged", {"merged": merged}, column=column)
         if unknown:
             parts = [
                 f"'{v}' ({format_rows(expand(rs) if expand else rs)})"

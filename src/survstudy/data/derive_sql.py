@@ -74,6 +74,7 @@ from survstudy.data.columns import (
     case_groups_text,
     listed_numbers,
     listed_texts,
+    merged_case_text,
     norm_text,
     shown,
 )
@@ -653,15 +654,44 @@ class SqlRun:
             aby_d, blocked = "CAST(NULL AS DATE)", True
         else:
             aby_d = f"COALESCE({dmy}, {mdy})"
-        bad_aby = "FALSE" if blocked else f"({aby} AND {aby_d} IS NULL)"
+        bad_aby = "FALSE" if blocked or order == "YMD" else f"({aby} AND {aby_d} IS NULL)"
         self.check(
             "DATE-UNPARSEABLE",
             f"(({iso} AND {iso_d} IS NULL) OR {bad_aby})",
+            variant="impossible",
             column=c.column,
             sensitive=True,
         )
+        if order == "YMD":
+            # day/month/year writings where the spec says year first
+            self.check("DATE-UNPARSEABLE", aby, column=c.column, sensitive=True)
         day = f"(CASE WHEN {iso} THEN {iso_d} WHEN {aby} THEN {aby_d} END)"
         return f"(CASE WHEN {miss} THEN NULL ELSE {self.days(day)} END)"
+
+    def count_where(self, cond: str) -> int:
+        """The number of rows of the file (all rows) where ``cond`` holds, now."""
+        r = self.run(f"{self.with_sql()} SELECT COUNT(*) AS n FROM {self.last} WHERE {cond}")
+        return int(next(iter(r["n"])))
+
+    def merged_case(self, c: Cell, miss: str, level_map: dict[str, list[Any]]) -> None:
+        """CATEGORY-CASE 'merged' from the column's distinct texts (as the memory executor)."""
+        if not c.raw:
+            self.flush()
+        source = "ss_keys" if c.raw else self.last
+        r = self.run(
+            f"{self.with_sql(flush=not c.raw)} SELECT DISTINCT trim(CAST({c.sql} AS "
+            f"{self.text_type()})) AS t FROM {source} WHERE NOT {miss} LIMIT {MAX_LEVELS + 1}"
+        )
+        merged = merged_case_text([str(t) for t in r["t"] if not _is_null(t)], level_map)
+        if merged is not None:
+            self.check(
+                "CATEGORY-CASE",
+                "FALSE",
+                variant="merged",
+                column=c.column,
+                params={"merged": merged},
+                no_rows=True,
+            )
 
     def categorize(
         self, name: str, c: Cell, codes: frozenset[str], level_map: dict[str, list[Any]]
@@ -681,6 +711,8 @@ class SqlRun:
                 f"WHEN {self.match(c, ks)} THEN {i}" for i, ks in sorted(keys_of.items())
             )
             self.levels[name] = list(level_map)
+            if c.kind in ("text", "null"):
+                self.merged_case(c, miss, level_map)
             code = f"(CASE WHEN {miss} THEN NULL {whens} ELSE NULL END)"
             hit = self.match(c, sorted(seen)) if seen else "FALSE"
             unknown = f"(CASE WHEN {miss} THEN FALSE WHEN {hit} THEN FALSE ELSE TRUE END)"

@@ -45,6 +45,9 @@ class MemoryExecutor(Protocol):
     file: str
     joins: list[tuple[str, str, int]]
     join_hashes: list[tuple[str, str]]
+    #: time-dependent values measured in a joined table: variable -> (main-table row of
+    #: each measurement, its date as days, its value)
+    measurements: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     def spec_fail(self, message: str, key: Key) -> SpecError: ...
 
@@ -82,6 +85,8 @@ class SqlExecutor(Protocol):
     def add(self, expr: str, name: str) -> str: ...
 
     def flush(self) -> None: ...
+
+    def count_where(self, cond: str) -> int: ...
 
     def define(self, name: str, kind: str, sql: str) -> str: ...
 

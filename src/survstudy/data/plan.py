@@ -101,6 +101,7 @@ from survstudy.data.steps import (
     Derive,
     Included,
     JoinTable,
+    ManyLevels,
     Population,
     ReadColumn,
     ReadEvent,
@@ -138,6 +139,7 @@ __all__ = [
     "exposure_column",
     "horizon_rule",
     "immortal_time_pairs",
+    "measured_date_name",
 ]
 
 
@@ -257,7 +259,7 @@ class CohortPlan:
         empty = np.zeros(0, dtype=bool)
         out: dict[str, VariableInfo] = {}
         for vname, var in self.spec.variables.items():
-            if var.type in ("identifier", "date"):
+            if var.type in ("identifier", "date", "text"):
                 continue
             label = var.label or vname
             app = applicable[vname] if applicable is not None else empty
@@ -448,6 +450,19 @@ class _Compiler:
                 if spec.data.tables[var.from_table].rows == "many":
                     self.read.discard(vname)  # a summary: no cell of its own
                     self.details.pop(vname, None)
+                td = var.time_dependent
+                if td is not None and td.date is not None:
+                    # each measurement's date, typed over the table's rows
+                    joined[var.from_table].append(
+                        ReadColumn(
+                            measured_date_name(vname),
+                            td.date,
+                            "date",
+                            ("variables", vname, "time_dependent", "date"),
+                            self.codes,
+                            date_format=spec.data.date_format,
+                        )
+                    )
                 continue
             self.read_one(vname, var)
         for tname, table in spec.data.tables.items():
@@ -461,8 +476,17 @@ class _Compiler:
                     tuple((v, x.summary or "", x.column or v, self.codes_for(x)) for v, x in tvars),
                     tuple(
                         dict.fromkeys(
-                            [table.id or str(spec.data.id), *(x.column or v for v, x in tvars)]
+                            [
+                                table.id or str(spec.data.id),
+                                *(x.column or v for v, x in tvars),
+                                *(d for _v, x in tvars if (d := _measured_date(x)) is not None),
+                            ]
                         )
+                    ),
+                    tuple(
+                        (v, measured_date_name(v))
+                        for v, x in tvars
+                        if _measured_date(x) is not None
                     ),
                 )
             )
@@ -494,7 +518,8 @@ class _Compiler:
             )
             return
         column = var.column or vname
-        if var.type == "identifier":
+        if var.type in ("identifier", "text"):
+            # checked to exist; its cells are never read into the cohort
             self.add(ColumnExists(column, key))
             return
         self.read.add(vname)
@@ -518,8 +543,18 @@ class _Compiler:
                 self.add(Cut(vname, f"#number:{vname}", tuple(var.cuts), tuple(var.cut_names())))
         else:
             level_map = var.level_map()
-            self.add(ReadColumn(vname, column, "category", key, codes, level_map=level_map))
-            if any(len(v) > 1 for v in level_map.values()):
+            # a binary's default spellings (1/true/yes/y) are one value each: printed
+            # as Yes/No, never as "1 (n=180)/true (n=0)/yes (n=0)/y (n=0)"
+            default_binary = var.type == "binary" and var.levels is None
+            detail = not default_binary and any(len(v) > 1 for v in level_map.values())
+            self.add(
+                ReadColumn(
+                    vname, column, "category", key, codes, level_map=level_map, detail=detail
+                )
+            )
+            if not level_map:
+                self.add(ManyLevels(vname, column))
+            if detail:
                 self.details[vname] = sublevel_groups(level_map, codes)
 
     def range_check(self, var: VariableSpec, value: str, column: str) -> None:
@@ -587,7 +622,9 @@ class _Compiler:
             return
         cutoff = date_const(spec.data.cutoff.isoformat())
         handled = {
-            v for ep in spec.endpoints.values() for v in (*ep.events, *ep.censor, *ep.competing)
+            v
+            for ep in spec.endpoints.values()
+            for v in (*ep.events, *ep.censor, *ep.competing, *([ep.end] if ep.end else []))
         }
         starts = {str(ep.start) for ep in spec.endpoints.values() if ep.from_dates}
         for vname, var in spec.variables.items():
@@ -610,7 +647,9 @@ class _Compiler:
     def death_checks(self) -> None:
         spec = self.spec
         event_vars = {v for ep in spec.endpoints.values() for v in ep.events}
-        censor_vars = {v for ep in spec.endpoints.values() for v in ep.censor}
+        censor_vars = {
+            v for ep in spec.endpoints.values() for v in (*ep.censor, *([ep.end] if ep.end else []))
+        }
         for dv in death_variables(spec):
             for code, others in (
                 ("PROGRESSION-AFTER-DEATH", event_vars),
@@ -657,8 +696,8 @@ class _Compiler:
         ``exposure_column(var, ep)`` that the time-dependent analyses split at."""
         spec = self.spec
         for vname, var in spec.variables.items():
-            if var.time_dependent is None:
-                continue
+            if var.time_dependent is None or var.time_dependent.from_ is None:
+                continue  # a measured value: the measurements (JoinTable) place it
             date = name(var.time_dependent.from_)
             for ep_name, ep in spec.endpoints.items():
                 if ep.start is None:
@@ -698,7 +737,9 @@ class _Compiler:
         death_vars = death_variables(spec)
         for ep_name, ep in spec.endpoints.items():
             label = ep.label or ep_name
-            if ep.from_dates:
+            if ep.from_status:
+                self.add(*_endpoint_from_status(self, ep_name, death_vars))
+            elif ep.from_dates:
                 self.add(*_endpoint_from_dates(self, ep_name, death_vars))
             else:
                 self.add(*_endpoint_from_columns(self, ep_name))
@@ -718,7 +759,7 @@ class _Compiler:
     def variable_outputs(self) -> None:
         spec = self.spec
         for vname, var in spec.variables.items():
-            if var.type in ("identifier", "date"):
+            if var.type in ("identifier", "date", "text"):
                 continue
             app_name = f"#applicable:{vname}"
             app = name(app_name)
@@ -917,6 +958,84 @@ def _endpoint_from_dates(c: _Compiler, ep_name: str, death_vars: list[str]) -> l
     return steps
 
 
+def _endpoint_from_status(c: _Compiler, ep_name: str, death_vars: list[str]) -> list[Step]:
+    """``start`` + ``end`` + ``status`` (the layout "last contact date + Alive/Dead"): the
+    status column (0/1, true/false or ``event_codes``) says what happened at ``end``; the
+    end date becomes the event, censoring or competing date of :func:`dates_rule` (so the
+    cut-off rule is the same). Checks: the date pair, no start/end/status, the status
+    against every date of death (STATUS-DATE-CONFLICT), events after the cut-off."""
+    spec = c.spec
+    ep = spec.endpoints[ep_name]
+    assert ep.start is not None
+    assert ep.end is not None
+    assert ep.status is not None
+    label = ep.label or ep_name
+    key: tuple[str | int, ...] = ("endpoints", ep_name)
+    codes = ep.event_codes
+    scol = f"#statuscol:{ep_name}"
+    st, end, start = name(scol), name(ep.end), name(ep.start)
+    has = present(start)
+    code = "DEATH-BEFORE-SURGERY" if ep.end in death_vars else "FOLLOWUP-BEFORE-START"
+    c.pair_check(code, ep.end, ep.start, and_(has, cmp("<", end, start)))
+    for dv in death_vars:
+        if dv != ep.end:
+            c.pair_check("DEATH-BEFORE-SURGERY", dv, ep.start, and_(has, cmp("<", name(dv), start)))
+    at = {k: f"#s{k}:{ep_name}" for k in ("ev", "fu", "comp")}
+    cutoff = spec.data.cutoff.isoformat() if spec.data.cutoff is not None else None
+    steps: list[Step] = [
+        ReadEvent(
+            scol,
+            ep.status,
+            (*key, "status"),
+            c.codes,
+            event=tuple(codes.event) if codes else None,
+            censored=tuple(codes.censored) if codes else None,
+            competing=tuple(codes.competing) if codes else (),
+        ),
+        *(
+            Compute(at[k], case([(cmp("==", st, num(v)), end)], Null("date")))
+            for k, v in (("ev", 1), ("fu", 0), ("comp", 2))
+        ),
+        *dates_rule(ep_name, ep.start, [at["ev"]], [at["fu"]], [at["comp"]], cutoff),
+        Check(
+            "ENDPOINT-NOT-DERIVED",
+            and_(
+                or_(missing(start), missing(end), missing(st)),
+                not_(or_(c.invalid(ep.start), c.invalid(ep.end))),
+                not_(and_(name(present_name(scol)), missing(st))),
+            ),
+            variant="status",
+            scope="incl",
+            params={"label": label, "start": ep.start, "end": ep.end, "status": ep.status},
+        ),
+    ]
+    for dv in death_vars:
+        for variant, cond in (
+            ("dead", and_(cmp("==", st, num(1)), missing(name(dv)), not_(c.invalid(dv)))),
+            ("alive", and_(cmp("==", st, num(0)), present(name(dv)))),
+        ):
+            steps.append(
+                Check(
+                    "STATUS-DATE-CONFLICT",
+                    cond,
+                    variant=variant,
+                    scope="incl",
+                    column=ep.status,
+                    params={"label": label, "status": ep.status, "death": dv},
+                )
+            )
+    if cutoff is not None:
+        steps.append(
+            Check(
+                "EVENT-AFTER-CUTOFF",
+                name(f"#late:{ep_name}"),
+                scope="incl",
+                params={"label": label, "cutoff": str(spec.data.cutoff)},
+            )
+        )
+    return steps
+
+
 def _endpoint_from_columns(c: _Compiler, ep_name: str) -> list[Step]:
     """Time from a column or a derived variable (in ``time_unit``, as days) and status from
     an event column or derived variable; a negative time is DURATION-NONPOSITIVE; a patient
@@ -988,6 +1107,16 @@ def _dates_used(spec: StudySpec, vname: str, seen: set[str] | None = None) -> se
             out.add(n)
         out |= _dates_used(spec, n, seen)
     return out
+
+
+def measured_date_name(var: str) -> str:
+    """The joined table's value holding the dates of time-dependent ``var``'s measurements."""
+    return f"#measured-date:{var}"
+
+
+def _measured_date(var: VariableSpec) -> str | None:
+    """The date column of a value measured repeatedly (``time_dependent: {date: COLUMN}``)."""
+    return None if var.time_dependent is None else var.time_dependent.date
 
 
 def exposure_column(var: str, ep: str) -> str:

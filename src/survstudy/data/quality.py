@@ -108,6 +108,13 @@ CHECKS: dict[str, CheckKind] = {
             "a value in a date column is not a date",
             ("", _t("cannot read the value as a date", "write dates as YYYY-MM-DD")),
             (
+                "impossible",
+                _t(
+                    "the date does not exist (a day or month out of range, such as 31/02)",
+                    "correct the day or the month",
+                ),
+            ),
+            (
                 "pattern",
                 _t("cannot read the value as a date", "the spec's date_format is '{pattern}'"),
             ),
@@ -262,6 +269,21 @@ CHECKS: dict[str, CheckKind] = {
             ),
         ),
         _k(
+            "MANY-LEVELS",
+            "warning",
+            "a categorical variable has many categories for the number of values (free "
+            "text?): more than 5 categories and fewer than 5 values per category on "
+            "average, or more than 20 categories",
+            (
+                "",
+                _t(
+                    "{levels} categories among {values} values; Table 1 lists every one of them",
+                    "if this is free text, declare it type: text (never analysed or shown); "
+                    "otherwise group the values into levels in the spec",
+                ),
+            ),
+        ),
+        _k(
             "CATEGORY-CASE",
             "warning",
             "categories differ only by upper/lower case",
@@ -270,6 +292,14 @@ CHECKS: dict[str, CheckKind] = {
                 _t(
                     "categories differ only by upper/lower case: {groups}",
                     "list the levels in the spec to merge them",
+                ),
+            ),
+            (
+                "merged",
+                _t(
+                    "values written in another upper/lower case were counted as the level "
+                    "they match: {merged}",
+                    "correct the cells if they mean something else",
                 ),
             ),
         ),
@@ -501,6 +531,34 @@ CHECKS: dict[str, CheckKind] = {
                     "{label}: no '{start}' date, so the endpoint cannot be derived; these "
                     "patients are left out of its analyses",
                     "fill in the start date to include them",
+                ),
+            ),
+            (
+                "status",
+                _t(
+                    "{label}: no '{start}' date, no '{end}' date or no '{status}' value, so "
+                    "the endpoint cannot be derived; these patients are left out of its analyses",
+                    "fill in the dates and the status to include them",
+                ),
+            ),
+        ),
+        _k(
+            "STATUS-DATE-CONFLICT",
+            "error",
+            "the vital status disagrees with the date of death (dead without a death date, "
+            "or alive with one)",
+            (
+                "dead",
+                _t(
+                    "{label}: '{status}' says the event happened but '{death}' is empty",
+                    "fill in the date of death, or correct the status",
+                ),
+            ),
+            (
+                "alive",
+                _t(
+                    "{label}: '{status}' says censored (alive) but '{death}' holds a date",
+                    "correct the status, or the date of death",
                 ),
             ),
         ),

@@ -99,6 +99,10 @@ class RawTable:
     encoding: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
+    #: SPSS/Stata variable labels ("Treatment arm" for rx)
+    column_labels: dict[str, str] = field(default_factory=dict)
+    #: SPSS/Stata value labels of a column in the order of their codes (Observation = 1 first)
+    label_order: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -689,8 +693,29 @@ def _read_sav_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None
         str(k): {kk: str(vv) for kk, vv in v.items()}
         for k, v in (meta.variable_value_labels or {}).items()
     }
-    raw = _frame_to_raw(frame, file, "sav", sha, columns, value_labels=labels)
+    raw = _frame_to_raw(
+        frame,
+        file,
+        "sav",
+        sha,
+        columns,
+        value_labels=labels,
+        column_labels=_variable_labels(meta.column_names_to_labels),
+        label_order={c: _in_code_order(m) for c, m in labels.items()},
+    )
     return _apply_value_labels(raw)
+
+
+def _variable_labels(labels: Any) -> dict[str, str]:
+    return {str(k): str(v).strip() for k, v in (labels or {}).items() if v and str(v).strip()}
+
+
+def _in_code_order(mapping: dict[Any, str]) -> tuple[str, ...]:
+    """Value labels ordered by their codes (numbers numerically, then text codes)."""
+    keys = sorted(
+        mapping, key=lambda k: (0, float(k), "") if isinstance(k, int | float) else (1, 0.0, str(k))
+    )
+    return tuple(dict.fromkeys(mapping[k] for k in keys))
 
 
 def _apply_value_labels(raw: RawTable) -> RawTable:
@@ -722,6 +747,8 @@ def _apply_value_labels(raw: RawTable) -> RawTable:
         typed=raw.typed,
         sha256=raw.sha256,
         value_labels=raw.value_labels,
+        column_labels=raw.column_labels,
+        label_order=raw.label_order,
     )
 
 
@@ -736,10 +763,20 @@ def _read_dta_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None
             file=file,
             rule="FILE-UNREADABLE",
         ) from None
+    order: dict[str, tuple[str, ...]] = {}
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            # pandas keeps the value labels in the file's order, which Stata sorts by code
+            order[str(col)] = tuple(str(c) for c in frame[col].cat.categories)
             frame[col] = frame[col].astype(object)
-    return _frame_to_raw(frame, file, "dta", sha, columns)
+    try:
+        with pd.read_stata(path, iterator=True) as reader:
+            variable_labels = _variable_labels(reader.variable_labels())
+    except Exception:  # the data were read: a label table pandas cannot read loses labels only
+        variable_labels = {}
+    return _frame_to_raw(
+        frame, file, "dta", sha, columns, column_labels=variable_labels, label_order=order
+    )
 
 
 def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | None) -> RawTable:

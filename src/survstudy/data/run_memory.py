@@ -57,6 +57,7 @@ class MemoryRun:
         # joined tables (data.tables): (name, file, patients without a row)
         self.joins: list[tuple[str, str, int]] = []
         self.join_hashes: list[tuple[str, str]] = []  # (file, SHA-256) of each joined table
+        self.measurements: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------ primitives
     def spec_fail(self, message: str, key: tuple[str | int, ...]) -> SpecError:
@@ -166,7 +167,7 @@ class MemoryRun:
         applicable = {
             name: self.values[f"#applicable:{name}"].data[mask] == 1
             for name, var in spec.variables.items()
-            if var.type not in ("identifier", "date")
+            if var.type not in ("identifier", "date", "text")
         }
         return Cohort(
             spec=spec,
@@ -180,7 +181,28 @@ class MemoryRun:
             input_sha256=self.input_sha256(),
             unit=spec.units.time,
             days_per_unit=spec.units.days_per_unit,
+            measurements=self.measured_by_endpoint(),
         )
+
+    def measured_by_endpoint(
+        self,
+    ) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """Time-dependent measured values per endpoint that starts at a date: (position of
+        the included patient, days from the patient's start to the measurement, value);
+        measurements of excluded patients or without a start date are left out."""
+        mask = self.included
+        position = np.cumsum(mask) - 1
+        out: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        for var, (g, date, value) in self.measurements.items():
+            per: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+            for ep_name, ep in self.spec.endpoints.items():
+                if ep.start is None:
+                    continue
+                start = np.asarray(self.values[ep.start].data, dtype=float)[g]
+                ok = mask[g] & ~np.isnan(start)
+                per[ep_name] = (position[g[ok]], date[ok] - start[ok], value[ok])
+            out[var] = per
+        return out
 
 
 def _combined_sha256(files: list[tuple[str, str]]) -> str:

@@ -3,8 +3,10 @@
 The guesses are deliberately conservative and every one is marked for review:
 dates are recognised from date cells or date-like text; id-like columns
 (unique values, names such as ``id``, ``mrn``, ``patient``) and names become
-identifiers; numeric columns with few distinct values and short text columns
-become categorical (two values: binary); other numeric columns are continuous.
+identifiers; free text (many distinct values, long strings, several words or
+punctuation) becomes ``type: text`` (checked, never analysed or shown); numeric
+columns with few distinct values and short text columns become categorical (two
+values: binary); other numeric columns are continuous.
 Only category labels are copied into the spec, never identifiers or dates.
 """
 
@@ -54,6 +56,7 @@ class ColumnGuess:
     type: str
     levels: tuple[str, ...] = ()
     note: str = ""
+    label: str = ""  # the file's own variable label (SPSS/Stata), else the column name
 
 
 def _var_name(column: str, taken: set[str]) -> str:
@@ -73,11 +76,26 @@ def guess_columns(raw: RawTable, missing: Sequence[str] = ()) -> list[ColumnGues
     codes = frozenset({*DEFAULT_MISSING, *(m.casefold() for m in missing)})
     taken: set[str] = set()
     out = []
+    row_numbers = [int(r) for r in raw.row_numbers]
     for j, column in enumerate(raw.columns):
         cells = [rec[j] for rec in raw.records]
-        present = [c for c in cells if norm_text(c) is not None and norm_text(c) not in codes]
+        keep = [i for i, c in enumerate(cells) if norm_text(c) not in (None, *codes)]
+        present = [cells[i] for i in keep]
         name = _var_name(column, taken)
-        out.append(_guess(column, name, present))
+        g = _guess(column, name, present)
+        if g.type != "continuous":
+            mostly = _numeric_except(present, [row_numbers[i] for i in keep])
+            if mostly is not None and not _ID_NAME.search(column):
+                g = ColumnGuess(column, name, "continuous", note=mostly)
+        order = raw.label_order.get(column)
+        if order and g.type in ("categorical", "binary") and g.levels:
+            # SPSS/Stata value labels: in the order of their codes, those present
+            found = set(g.levels)
+            g = replace(g, levels=tuple(x for x in order if x in found))
+        label = raw.column_labels.get(column)
+        if label:
+            g = replace(g, label=label)
+        out.append(g)
     return out
 
 
@@ -96,6 +114,10 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
     distinct = sorted(set(texts), key=lambda s: (s.casefold(), s))
     unique = len(distinct) == n
     if _ID_NAME.search(column) and (unique or not all(_NUMBER.match(t) for t in texts)):
+        if len(distinct) <= 0.5 * n:  # a long table (rows per visit): not the patient sheet
+            return ColumnGuess(
+                column, name, "identifier", note="identifier: never shown; ids repeat"
+            )
         return ColumnGuess(column, name, "identifier", note="identifier: never shown")
     numeric = all(
         isinstance(c, int | float) or _NUMBER.match(t) for c, t in zip(present, texts, strict=True)
@@ -111,22 +133,78 @@ def _guess(column: str, name: str, present: list[Any]) -> ColumnGuess:
                 column, name, "categorical", levels=tuple(keys), note="few numeric codes: check"
             )
         return ColumnGuess(column, name, "continuous")
+    if _free_text(distinct, n):
+        return ColumnGuess(
+            column, name, "text", note="free text: never analysed or shown in any output"
+        )
     if unique and n >= 5 and any(ch.isdigit() for t in texts for ch in t):
         return ColumnGuess(column, name, "identifier", note="unique codes: treated as identifier")
     if text_dates:
         return ColumnGuess(column, name, "date", note="some values are not dates: check")
-    if len(distinct) <= MAX_LEVELS:
-        kind = "binary" if len(distinct) == 2 else "categorical"
-        return ColumnGuess(column, name, kind, levels=tuple(distinct))
+    # one level per spelling up to case ('Dead', 'dead', 'DEAD' are one level; the data
+    # layer counts the others as it, with a CATEGORY-CASE note): the most frequent spelling
+    spellings: dict[str, list[str]] = {}
+    for t in texts:
+        spellings.setdefault(t.casefold(), []).append(t)
+    levels = sorted((_usual(g) for g in spellings.values()), key=lambda s: (s.casefold(), s))
+    merged = sorted({t for g in spellings.values() for t in g} - set(levels))
+    if len(levels) <= MAX_LEVELS:
+        kind = "binary" if len(levels) == 2 else "categorical"
+        note = f"also written {', '.join(merged)}" if merged else ""
+        return ColumnGuess(column, name, kind, levels=tuple(levels), note=note)
     if unique:
         return ColumnGuess(column, name, "identifier", note="unique text: treated as identifier")
+    # no levels listed: the spec validates as written (the levels are found in the data)
     return ColumnGuess(
         column,
         name,
         "categorical",
-        levels=tuple(distinct[:MAX_LEVELS]),
-        note=f"{len(distinct)} distinct values: group them into levels",
+        note=f"{len(distinct)} distinct values: group them into levels, or type: text",
     )
+
+
+def _usual(spellings: list[str]) -> str:
+    """The most frequent of a value's spellings (ties: 'Dead' before 'DEAD' and 'dead')."""
+
+    def key(x: str) -> tuple[int, bool]:
+        return spellings.count(x), x.istitle()
+
+    return max(sorted(set(spellings)), key=key)
+
+
+def _is_number(cell: Any) -> bool:
+    return (isinstance(cell, int | float) and not isinstance(cell, bool)) or bool(
+        _NUMBER.match(str(cell).strip())
+    )
+
+
+def _numeric_except(present: list[Any], rows: list[int]) -> str | None:
+    """'numeric except row 31 ('56 years')' when all but one or two cells (at most one in
+    20) are numbers with more than 5 distinct values: one stray cell must not make a
+    number a category with a level per value."""
+    bad = [(r, c) for c, r in zip(present, rows, strict=True) if not _is_number(c)]
+    numbers = len(present) - len(bad)
+    if not bad or len(bad) > max(1, min(2, len(present) // 20)) or numbers < 3:
+        return None
+    distinct = {str(c).strip() for c in present if _is_number(c)}
+    if len(distinct) < min(5, numbers):
+        return None
+    where = ", ".join(f"row {r} ({json.dumps(str(c).strip(), ensure_ascii=False)})" for r, c in bad)
+    return f"numeric except {where}: correct the cell, or add the code to data.missing"
+
+
+_PROSE = re.compile(r"[,;:!?()]|\s-\s|/\s")
+
+
+def _free_text(distinct: list[str], n: int) -> bool:
+    """Free text: at least 3 distinct values, of which at least half are prose (4 words or
+    more, 25 characters or more, or sentence punctuation), or more distinct values than
+    a category list holds with one value in two distinct."""
+    k = len(distinct)
+    if k < 3:
+        return False
+    prose = sum(1 for t in distinct if len(t) >= 25 or len(t.split()) >= 4 or _PROSE.search(t))
+    return 2 * prose >= k or (MAX_LEVELS < k < n and 2 * k > n)
 
 
 def _q(text: str) -> str:
@@ -272,7 +350,14 @@ def render_spec(
         f"  path: {_q(data_path)}",
     ]
     ids = [g for g in guesses if g.type == "identifier"]
-    if ids:
+    if ids and ids[0].note.endswith("ids repeat"):
+        # several rows per patient: a spec on this file alone would stop at ID-DUPLICATE
+        lines += [
+            f"  # id: {_q(ids[0].column)}   # CHECK: the same id is on several rows: this looks",
+            "  # like one row per visit or measurement; give this file to init after the",
+            "  # patient sheet (survstudy init patients.csv THIS_FILE) to join it per patient",
+        ]
+    elif ids:
         lines.append(f"  id: {_q(ids[0].column)}")
     order = date_order_hint(raw, guesses)
     if order in ("DMY", "MDY"):
@@ -297,17 +382,22 @@ def render_spec(
         "units: months",
         "variables:",
     ]
+    roles = endpoint_roles(guesses)
     for g in guesses:
         lines.append(f"  {g.name}:")
         if g.column != g.name:
             lines.append(f"    column: {_q(g.column)}")
         lines.append(f"    type: {g.type}" + (f"   # {g.note}" if g.note else ""))
         if g.type not in ("identifier",):
-            lines.append(f"    label: {_q(g.column)}")
+            lines.append(f"    label: {_q(g.label or g.column)}")
+        if g.name == roles.get("death"):
+            lines.append("    death: true   # the date of death: nothing may come after it")
         if g.type == "binary" and g.note == "1 = Yes, 0 = No":
+            lines.append("    # reference: No (hazard ratios are Yes versus No)")
             continue
         if g.levels:
             lines.append("    levels: [" + ", ".join(_q(x) for x in g.levels) + "]")
+            lines.append(f"    # reference: {_reference_note(g)}")
     for t in joinable:
         for g in t.guesses:
             if g.type == "identifier":
@@ -324,7 +414,6 @@ def render_spec(
                 )
             if g.levels and not (g.type == "binary" and g.note == "1 = Yes, 0 = No"):
                 lines.append("    levels: [" + ", ".join(_q(x) for x in g.levels) + "]")
-    dates = [g.name for g in guesses if g.type == "date"]
     # a pair's columns: the main table's by column name, a joined table's by variable name
     pairs = time_status_pairs(guesses)
     for t in joinable:
@@ -359,16 +448,8 @@ def render_spec(
             ]
     else:
         lines.append("endpoints: {}")
+    lines += [*_endpoint_template(guesses, roles), "population: []"]
     lines += [
-        "# endpoints:",
-        "#   OS:",
-        "#     label: Overall survival",
-        "#     definition: from surgery to death from any cause; patients alive censored at",
-        "#       their last follow-up",
-        f"#     start: {dates[0] if dates else 'surgery_date'}",
-        f"#     events: [{dates[-1] if dates else 'death_date'}]",
-        "#     censor: [last_followup_date]",
-        "population: []",
         "# population:",
         '#   - include: surgery_date >= date("2011-01-01")',
         "#     reason: Operated before 2011",
@@ -378,6 +459,138 @@ def render_spec(
         "#   univariable: {endpoints: [OS], factors: [...]}",
     ]
     return "\n".join(lines) + "\n"
+
+
+_START = re.compile(r"(surg|operat|diagn|dx|random|enrol|entry|baseline|treat|start|admi)", re.I)
+_BIRTH = re.compile(r"(birth|dob|born)", re.I)
+_DEATH = re.compile(r"(death|died|dod|deceased)", re.I)
+_LAST = re.compile(r"(follow|last|contact|f_?u\b|censor|seen|alive)", re.I)
+_PROG = re.compile(r"(progress|recur|relapse|pfs|dfs)", re.I)
+_EVENT_WORD = re.compile(r"^(dead|death|died|deceased|event|yes|y|1|true)$", re.I)
+_TIME = re.compile(r"(^time$|^t$|time|months|days|years|futime|duration)", re.I)
+_STATUS = re.compile(r"(status|event|dead|death|died|vital|fustat|censor)", re.I)
+
+
+def endpoint_roles(guesses: Sequence[ColumnGuess]) -> dict[str, str]:
+    """The variables an endpoint template uses: time zero (surgery/diagnosis, never a
+    date of birth), death, progression and last follow-up dates; a time column and a
+    status column."""
+    dates = [g for g in guesses if g.type == "date" and not _BIRTH.search(g.column)]
+    roles: dict[str, str] = {}
+    for role, rx in (("death", _DEATH), ("progression", _PROG), ("last", _LAST)):
+        hit = next((g for g in dates if rx.search(g.column)), None)
+        if hit is not None:
+            roles[role] = hit.name
+    used = set(roles.values())
+    start = next((g for g in dates if _START.search(g.column) and g.name not in used), None)
+    if start is None:
+        start = next((g for g in dates if g.name not in used), None)
+    if start is not None:
+        roles["start"] = start.name
+    status = next(
+        (
+            g
+            for g in guesses
+            if g.type in ("binary", "categorical") and _STATUS.search(g.column) and g.levels
+        ),
+        None,
+    )
+    if status is not None:
+        roles["status"] = status.name
+    time = next((g for g in guesses if g.type == "continuous" and _TIME.search(g.column)), None)
+    if time is not None:
+        roles["time"] = time.name
+    return roles
+
+
+def _status_codes(g: ColumnGuess) -> str | None:
+    """``event_codes`` for a status column written as words (Alive/Dead), else None."""
+    if g.note == "1 = Yes, 0 = No":
+        return None
+    dead = [x for x in g.levels if _EVENT_WORD.search(x)]
+    alive = [x for x in g.levels if x not in dead]
+    if not dead or not alive:
+        return None
+    return (
+        "{event: ["
+        + ", ".join(_q(x) for x in dead)
+        + "], censored: ["
+        + ", ".join(_q(x) for x in alive)
+        + "]}"
+    )
+
+
+def _endpoint_template(guesses: Sequence[ColumnGuess], roles: dict[str, str]) -> list[str]:
+    """A commented endpoint from the columns found (dates first, then time + status)."""
+    by_name = {g.name: g for g in guesses}
+    start, death, last = roles.get("start"), roles.get("death"), roles.get("last")
+    status = by_name.get(roles.get("status", ""))
+    out = ["# endpoints:   (from the columns found: check, then remove the '# ')"]
+    if start and death:
+        out += [
+            "#   OS:",
+            "#     label: Overall survival",
+            "#     definition: from surgery to death from any cause; patients alive censored at",
+            "#       their last follow-up",
+            f"#     start: {start}",
+            f"#     events: [{death}]",
+            f"#     censor: [{last or 'last_followup_date'}]",
+        ]
+        if roles.get("progression"):
+            out += [
+                "#   PFS:",
+                "#     label: Progression-free survival",
+                f"#     start: {start}",
+                f"#     events: [{roles['progression']}, {death}]",
+                f"#     censor: [{last or 'last_followup_date'}]",
+            ]
+        return out
+    if start and last and status is not None:
+        out += [
+            "#   OS:   # last contact date + vital status",
+            "#     label: Overall survival",
+            "#     definition: from surgery to death from any cause; patients alive censored at",
+            "#       their last contact",
+            f"#     start: {start}",
+            f"#     end: {last}",
+            f"#     status: {status.column}",
+        ]
+        codes = _status_codes(status)
+        if codes:
+            out.append(f"#     event_codes: {codes}")
+        return out
+    if roles.get("time") and status is not None:
+        out += [
+            "#   OS:",
+            "#     label: Overall survival",
+            f"#     time: {by_name[roles['time']].column}",
+            "#     time_unit: days   # CHECK: days, weeks, months or years",
+            f"#     event: {status.column}",
+        ]
+        codes = _status_codes(status)
+        if codes:
+            out.append(f"#     event_codes: {codes}")
+        return out
+    return [
+        *out,
+        "#   OS:",
+        "#     label: Overall survival",
+        "#     definition: from surgery to death from any cause; patients alive censored at",
+        "#       their last follow-up",
+        f"#     start: {start or 'surgery_date'}",
+        f"#     events: [{death or 'death_date'}]",
+        f"#     censor: [{last or 'last_followup_date'}]",
+    ]
+
+
+def _reference_note(g: ColumnGuess) -> str:
+    """Which level hazard ratios compare against, by the spec's default rule."""
+    from survstudy.spec.model import binary_reference
+
+    if g.type == "binary" and len(g.levels) == 2:
+        ref = binary_reference({x: [x] for x in g.levels})
+        return f"{ref} (hazard ratios compare the other level with it; set reference: to change)"
+    return f"{g.levels[0]} (the first level; hazard ratios compare the others with it)"
 
 
 def _endpoint_name(time_name: str, status_name: str) -> str:

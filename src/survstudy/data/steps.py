@@ -59,6 +59,7 @@ __all__ = [
     "Derive",
     "Included",
     "JoinTable",
+    "ManyLevels",
     "Population",
     "ReadColumn",
     "ReadEvent",
@@ -67,6 +68,7 @@ __all__ = [
     "Source",
     "Step",
     "invalid_name",
+    "many_levels",
     "present_name",
 ]
 
@@ -174,6 +176,9 @@ class JoinTable:
     steps: tuple[Any, ...]
     summaries: tuple[tuple[str, str, str, frozenset[str]], ...]  # variable, summary, column, codes
     columns: tuple[str, ...]
+    #: time-dependent values (``time_dependent: {date: COLUMN}``): (variable, the value
+    #: holding each row's date); their rows go to ``run.measurements`` as they are
+    measured: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> Key:
@@ -232,6 +237,12 @@ class JoinTable:
                 run.issues.issues.append(issue)
         run.joins.append((self.table, path, int(no_match.sum())))
         run.join_hashes.append((path, sub.raw.sha256))
+        for var, date_name in self.measured:
+            x = np.asarray(sub.values[var].data, dtype=float)
+            d = np.asarray(sub.values[date_name].data, dtype=float)
+            # a row without a patient, a date or a value places nothing (tmerge's na.rm)
+            ok = (g >= 0) & ~np.isnan(d) & ~np.isnan(x)
+            run.measurements[var] = (g[ok], d[ok], x[ok])
         if self.many:
             for var, summary, column, codes in self.summaries:
                 if summary == "count":
@@ -333,6 +344,7 @@ class ReadColumn:
     date_format: str | None = None
     level_map: Mapping[str, list[Any]] = field(default_factory=dict)
     store: str | None = None
+    detail: bool = False  # keep the data values of grouped levels ("I (n=3)/II (n=4)")
 
     @property
     def target(self) -> str:
@@ -376,7 +388,7 @@ class ReadColumn:
         run.values[self.name] = Value("text", levels)
         if len(levels):
             run.codes[self.name] = category_codes(cells, levels, order)
-        if any(len(v) > 1 for v in level_map.values()):
+        if self.detail:
             detail, _groups = column_sublevels(cells, self.codes, level_map)
             run.values[f"#detail:{self.name}"] = Value("text", detail)
 
@@ -405,7 +417,7 @@ class ReadColumn:
         run.define_codes(self.name, code)
         if unknown is not None:
             run.category_unknown(c, unknown, level_map)
-        if any(len(v) > 1 for v in level_map.values()):
+        if self.detail:
             run.detail_codes(self.name, c, self.codes, level_map)
 
 
@@ -872,10 +884,11 @@ class Check:
 def reference_of(
     var_type: str, reference: str | None, given: bool, levels: list[str]
 ) -> str | None:
-    """The reference level: the spec's (``reference``, its own default when not ``given``),
-    else the first level found; a binary variable without a given one: the second of two."""
+    """The reference level: the spec's (``reference``, its own default when not ``given``:
+    a binary variable's No level, :func:`survstudy.spec.model.binary_reference`), else the
+    first level found; a binary variable of two levels without either: the second."""
     ref = reference or (levels[0] if levels else None)
-    if var_type == "binary" and not given and len(levels) == 2:
+    if var_type == "binary" and not given and len(levels) == 2 and ref not in levels:
         ref = levels[1]
     return ref
 
@@ -905,6 +918,40 @@ class ReferenceCheck:
         params = self.finding(run.levels[self.name])
         if params is not None:
             run.check("REFERENCE-UNKNOWN", "FALSE", params=params, column=self.column, no_rows=True)
+
+
+def many_levels(levels: int, values: int) -> bool:
+    """MANY-LEVELS: more than 5 categories with fewer than 5 values per category on
+    average, or more than 20 categories (a free-text or mistyped numeric column)."""
+    return levels > 5 and (levels > 20 or values < 5 * levels)
+
+
+@dataclass(frozen=True)
+class ManyLevels:
+    """MANY-LEVELS for a category whose levels were found in the data (all rows)."""
+
+    name: str
+    column: str
+
+    def numpy(self, run: MemoryRun) -> None:
+        k = len(run.levels_of(self.name))
+        n = int((run.values[present_name(self.name)].data == 1).sum())
+        if many_levels(k, n):
+            run.issues.check("MANY-LEVELS", params={"levels": k, "values": n}, column=self.column)
+
+    def sql(self, run: SqlRun) -> None:
+        k = len(run.levels[self.name])
+        if k <= 5:
+            return
+        n = run.count_where(run.value_sql(present_name(self.name)))
+        if many_levels(k, n):
+            run.check(
+                "MANY-LEVELS",
+                "FALSE",
+                params={"levels": k, "values": n},
+                column=self.column,
+                no_rows=True,
+            )
 
 
 @dataclass(frozen=True)

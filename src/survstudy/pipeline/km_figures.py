@@ -15,6 +15,12 @@ the restricted-mean-survival-time difference at ``analyses.survival.rmst_tau``
 Below ``FEW_EVENTS`` (10) events the permutation log-rank p is the primary p
 (:mod:`survstudy.stats.precision`): ``permutation: auto`` then always computes it,
 exactly where possible.
+
+On an endpoint with competing events the figure shows cumulative-incidence curves instead
+(Aalen–Johansen; the event solid, the competing event dashed, pointwise limits of the event's
+curve on the profile's scale), Gray's test of the event across the groups (and of the
+competing event, in ``results.json``), and under them the number still event-free and under
+observation.
 """
 
 from __future__ import annotations
@@ -25,18 +31,21 @@ from typing import Any
 
 import numpy as np
 
-from survstudy.errors import SpecError
+from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine, split
+from survstudy.pipeline.competing import competing_label, few_events_text
 from survstudy.pipeline.context import StudyContext, fmt_num, unit_word
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.permutation import permutation_test
 from survstudy.pipeline.results import (
     CurveGroup,
+    GrayTest,
     GroupTest,
     KMComparison,
     KMCurves,
     Landmark,
     LandmarkDifference,
+    Median,
     MethodsProfile,
     PermutationTest,
     RMSTDifference,
@@ -143,6 +152,18 @@ def km_figure(
             )
         by_label = d.label
     exposure = split.exposure(ctx, k.endpoint, k.by) if k.by else None
+    if competing_label(ctx, k.endpoint) is not None:
+        if exposure is not None:
+            i = ctx.spec.analyses.km.index(k)
+            raise ctx.spec_error(
+                f"KM figure 'by: {k.by}': cumulative-incidence curves by a time-dependent "
+                "variable are not available (an endpoint with competing events)",
+                "analyses",
+                "km",
+                i,
+                "by",
+            )
+        return _cif_figure(ctx, k, d, by_label, ticks, max_time)
     landmarks: list[float] = []
     kms: list[Any] = []
     if d is not None and exposure is not None:
@@ -253,6 +274,96 @@ def km_figure(
     )
 
 
+def _cif_figure(
+    ctx: StudyContext,
+    k: Any,
+    d: FactorDesign | None,
+    by_label: str | None,
+    ticks: tuple[float, ...],
+    max_time: float,
+) -> KMCurves:
+    """One figure of ``analyses.km`` on a competing-risks endpoint (module docstring)."""
+    cohort, prof = ctx.cohort, ctx.profile
+    dpu = cohort.days_per_unit
+    ep_label = cohort.endpoints[k.endpoint].label
+    nan = float("nan")
+    curves = []
+    for lev, cif, n_group in ctx.rows.cif_groups(
+        k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level
+    ):
+        for w in cif.warnings:
+            group = None if lev is None else f"{by_label} {lev}"
+            ctx.warn.add(
+                w.code,
+                few_events_text(ctx, k.endpoint, w, group),
+                "km",
+                endpoint=k.endpoint,
+                variable=k.by,
+            )
+        ev, cp = cif.causes.index(1), cif.causes.index(2)
+        t = np.asarray(cif.time, dtype=float)
+        censored = np.asarray(cif.n_censor, dtype=float) > 0
+        at_ticks = cif.at([tick * dpu for tick in ticks], 1)
+        curves.append(
+            CurveGroup(
+                level=lev,
+                n=n_group,
+                events=round(cif.events(1)),
+                time=(0.0, *(float(x) / dpu for x in t)),
+                survival=(0.0, *(float(x) for x in cif.cif[:, ev])),
+                lower=(0.0, *(float(x) for x in cif.lower[:, ev])),
+                upper=(0.0, *(float(x) for x in cif.upper[:, ev])),
+                censor_time=tuple(float(x) / dpu for x in t[censored]),
+                censor_survival=tuple(float(x) for x in cif.cif[censored, ev]),
+                n_risk_at=tuple(int(x) for x in at_ticks.n_risk),
+                median=Median(nan, nan, nan, prof.median_rule),
+                competing=(0.0, *(float(x) for x in cif.cif[:, cp])),
+                competing_events=round(cif.events(2)),
+            )
+        )
+    tests: list[GroupTest] = []
+    gray: GrayTest | None = None
+    if d is not None and len(curves) > 1:
+        found: list[Any] = []
+        for cause in (1, 2):
+            try:
+                found.append(ctx.rows.gray(k.endpoint, d, cause))
+            except AnalysisError:  # no failures of this cause: nothing to compare
+                found.append(None)
+        g1, g2 = found
+        if g1 is not None:
+            for w in g1.warnings:
+                ctx.warn.add_stat(w, "km", endpoint=k.endpoint, variable=k.by)
+            tests.append(GroupTest("gray", "Gray's test", g1.statistic, g1.df, g1.p_value))
+        gray = GrayTest(
+            statistic=g1.statistic if g1 is not None else nan,
+            df=g1.df if g1 is not None else 0,
+            p_value=g1.p_value if g1 is not None else nan,
+            competing_statistic=g2.statistic if g2 is not None else nan,
+            competing_df=g2.df if g2 is not None else 0,
+            competing_p_value=g2.p_value if g2 is not None else nan,
+        )
+    key = f"km_{k.endpoint}" + (f"_by_{k.by}" if k.by else "")
+    return KMCurves(
+        key=key,
+        endpoint=k.endpoint,
+        endpoint_label=ep_label,
+        by=k.by,
+        by_label=by_label,
+        groups=tuple(curves),
+        ticks=ticks,
+        max_time=max_time,
+        time_unit=cohort.unit,
+        ci=bool(k.ci),
+        risk_table=bool(k.risk_table),
+        title=k.title,
+        tests=tuple(tests),
+        kind="cif",
+        competing_label=competing_label(ctx, k.endpoint) or "competing event",
+        gray=gray,
+    )
+
+
 def _group_landmarks(km: engine.KM, landmarks: list[float], dpu: float) -> tuple[Landmark, ...]:
     """One group's survival at the landmarks (display units); not estimable (NaN, with the
     ``BEYOND-FOLLOW-UP`` code) past the group's last follow-up."""
@@ -296,6 +407,9 @@ def _comparison(
         conf_level=ctx.profile.conf_level,
     )
     where = {"endpoint": k.endpoint, "variable": k.by}
+    truncated = {
+        float(w.context["time"]) for w in res.warnings if w.code == "DIFFERENCE-CI-TRUNCATED"
+    }
     at = []
     for i, lm in enumerate(landmarks):
         note = ""
@@ -304,6 +418,16 @@ def _comparison(
                 "LANDMARK-BEYOND-FOLLOW-UP",
                 f"{what}: no survival difference at {fmt_num(lm)} {unit_word(unit, lm)}, "
                 "beyond the last follow-up of a group",
+                "km",
+                time=lm,
+                **where,
+            )
+        elif float(res.at.time[i]) in truncated:
+            note = ctx.warn.add(
+                "DIFFERENCE-CI-TRUNCATED",
+                f"{what}: the confidence interval of the survival difference at "
+                f"{fmt_num(lm)} {unit_word(unit, lm)} reaches beyond the possible range and is "
+                "shown truncated at ±100 percentage points (few patients)",
                 "km",
                 time=lm,
                 **where,

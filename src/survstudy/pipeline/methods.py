@@ -18,6 +18,7 @@ from survstudy.data.registry import DerivedCohort
 from survstudy.pipeline import engine
 from survstudy.pipeline.context import MIN_EPV, fmt_num
 from survstudy.pipeline.results import MethodsProfile
+from survstudy.pipeline.table1 import MEASURED_SUMMARY
 from survstudy.spec import StudySpec
 from survstudy.stats.precision import FEW_EVENTS
 
@@ -39,13 +40,17 @@ def methods_facts(
     versions: dict[str, str],
     models: Sequence[Any] = (),
     univariable: Sequence[Any] = (),
+    applied_methods: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     """Facts for the Statistical analysis paragraph (the report words them).
 
     ``sentences`` are complete sentences on what the spec asked for (endpoint
     definitions, Table 1 summaries, HR scaling, multiplicity) for the report to
-    append to its paragraph.
+    append to its paragraph. ``applied_methods`` says which conditional methods the run applied
+    (``firth``, ``permutation``): with the spec's ``auto`` option a method that was never
+    needed is not described (``None``: describe what the spec allows).
     """
+    applied = {"firth": True, "permutation": True, **(applied_methods or {})}
     a = spec.analyses
     sentences: list[str] = []
     used = set()
@@ -153,11 +158,7 @@ def methods_facts(
             "Firth-penalised Cox models (Heinze and Schemper 2001) were fitted as well, with "
             "confidence intervals and p-values from the profile penalised likelihood."
         )
-    elif "auto" in firth and any(
-        getattr(r, "firth", None) is not None
-        for t in [*models, *univariable]
-        for r in getattr(t, "rows", ())
-    ):
+    elif "auto" in firth and (a.univariable or a.multivariable) and applied["firth"]:
         # only when a Firth estimate was reported (issue 22 item 6: only methods used)
         sentences.append(
             "Where a hazard ratio could not be estimated because the partial likelihood "
@@ -194,11 +195,45 @@ def methods_facts(
                 f"the profile likelihood (Venzon and Moolgavkar 1988) for {', '.join(where)} "
                 "and are Wald intervals elsewhere; p-values are from Wald tests."
             )
+    competing = [
+        name
+        for name in spec.endpoints
+        if name in used
+        and (
+            spec.endpoints[name].competing
+            or (spec.endpoints[name].event_codes and spec.endpoints[name].event_codes.competing)  # type: ignore[union-attr]
+        )
+    ]
+    if competing:
+        pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
+        names = ", ".join(spec.label_of(n).lower() for n in competing)
+        shr_where = []
+        if a.univariable and any(n in competing for n in a.univariable.endpoints):
+            shr_where.append("beside the cause-specific ones in the univariable analyses")
+        if any(getattr(m, "model", "cox") == "fine-gray" for m in a.multivariable):
+            shr_where.append("in the multivariable Fine–Gray models")
+        sentences.append(
+            f"For endpoints with a competing event ({names}), the cumulative incidence of the "
+            "event and of the competing event was estimated by the Aalen–Johansen method "
+            "instead of 1 − Kaplan–Meier, with Gray's delta-method variance (as R's "
+            f"cmprsk::cuminc) and {pct} pointwise confidence intervals on the "
+            f"{prof.conf_type} scale; curves were compared with Gray's test (Gray 1988). "
+            "Hazard ratios from Cox models on these endpoints are cause-specific (competing "
+            "events censored)"
+            + (
+                "; subdistribution hazard ratios (Fine–Gray models, Fine and Gray 1999, with "
+                f"the robust variance of R's cmprsk::crr) are given {' and '.join(shr_where)}"
+                if shr_where
+                else ""
+            )
+            + "."
+        )
     perm_options = {
         *([a.univariable.permutation] if a.univariable and a.univariable.logrank else []),
         *(k.permutation for k in a.km if k.by),
     } - {"never"}
-    if perm_options:
+    # with 'auto' only, a permutation test that never ran is not described
+    if perm_options and (perm_options != {"auto"} or applied["permutation"]):
         when = (
             "where a group expected fewer than 5 events"
             if perm_options == {"auto"}
@@ -307,10 +342,29 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
     a = spec.analyses
     out: list[str] = []
     td: dict[str, str] = {}
+    measured: list[str] = []
     for v, _ep in analysis_uses(spec):
         var = spec.variables.get(v)
         if var is not None and var.time_dependent is not None:
+            if var.time_dependent.from_ is None:
+                measured.append(v)
+                continue
             td[v] = spec.label_of(var.time_dependent.from_).lower()
+    if measured:
+        names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        kinds = {MEASURED_SUMMARY.get(spec.variables[v].summary or "last", "") for v in measured}
+        table1 = (
+            f" Table 1 shows {next(iter(kinds))} of each patient."
+            if len(kinds) == 1 and "" not in kinds
+            else ""
+        )
+        out.append(
+            f"Values measured repeatedly during follow-up — {names} — were analysed as "
+            "time-dependent covariates: each patient's follow-up was split at the measurement "
+            "dates and each measurement held from its date until the next (Therneau and "
+            "Grambsch 2000); follow-up before a patient's first measurement was left out of "
+            f"the Cox models.{table1}"
+        )
     if td:
         names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(

@@ -4,6 +4,9 @@ Each model is fitted to complete cases (:func:`.models.fit_model`, with Harrell'
 concordance and the global PH test), optionally stratified; the table reports the
 events per parameter, the likelihood-ratio test and the PH test. A model that
 cannot be fitted becomes a "not estimable" table with the reason; the run goes on.
+On an endpoint with competing events ``model: cox`` (the default) is the cause-specific Cox model
+(competing events censored) and ``model: fine-gray`` the Fine–Gray subdistribution-hazard model
+(:func:`survstudy.pipeline.engine_competing.fine_gray`, ``cmprsk::crr``).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from typing import Any
 
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine, split
-from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
+from survstudy.pipeline.competing import competing_label
+from survstudy.pipeline.context import MIN_EPV, StudyContext, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
+from survstudy.pipeline.fine_gray import check_fine_gray, fine_gray_model, low_epv, not_fitted
 from survstudy.pipeline.models import (
     cox_rows,
     firth_rows,
@@ -68,6 +73,10 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
                 key="analyses.multivariable",
             )
         strata.append(sd)
+    competing = competing_label(ctx, m.endpoint) is not None
+    fine_gray = getattr(m, "model", "cox") == "fine-gray"
+    if fine_gray:
+        check_fine_gray(ctx, m, competing, bool(strata))
     where = {"endpoint": m.endpoint, "model": m.name}
     designs, sel, td = select_with_splines(
         ctx, m.endpoint, designs, strata=strata, section="multivariable", where=where
@@ -79,19 +88,21 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     assign = tuple(d.variable for d in designs for _t in d.terms)
     notes: list[str] = []
     epv = events / p if p else float("nan")
+    if fine_gray:
+        return fine_gray_model(ctx, m, sel, designs, label, n_dropped, terms, assign), []
     ci = few_events_ci(m.ci, events, ctx.in_memory)
     fits = fit_model(ctx, sel, terms=terms, assign=assign, ci=ci, firth=m.firth, concordance=True)
     if fits.error is not None or fits.fit is None or fits.other is None:
         # The rest of the report is still worth having: the model becomes a
         # "not estimable" table with the reason, the run goes on.
         assert fits.error is not None
-        model = _not_fitted(m, label, designs, n, events, n_dropped, p, epv, fits.error, warn)
-        return replace(model, ties=prof.ties), []
+        model = not_fitted(m, label, designs, n, events, n_dropped, p, epv, fits.error, warn)
+        return replace(model, ties=prof.ties, competing=competing), []
     fit, fit_other = fits.fit, fits.other
     for w in fit.warnings:
         warn.add_stat(w, "multivariable", endpoint=m.endpoint, model=m.name)
     if p and epv < MIN_EPV:
-        notes.append(_low_epv(m, events, p, epv, warn))
+        notes.append(low_epv(m, events, p, epv, warn))
     if not all(fit.estimable):
         # the PH test of a fit with a term running off to infinity means nothing
         fit = replace(
@@ -214,6 +225,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         sensitivity=sensitivity,
         ph_plots=plots,
         splines=tuple(curves),
+        competing=competing,
         time_dependent=td,
     )
     return model, diffs
@@ -389,69 +401,3 @@ def _largest_change(main: list[CoxRow], other: list[CoxRow]) -> tuple[float, str
             best = q
             label = r.label if r.kind == "continuous" else f"{r.label}: {r.level}"
     return best, label
-
-
-def _low_epv(m: Any, events: int, p: int, epv: float, warn: Warnings) -> str:
-    return warn.add(
-        "LOW-EPV",
-        f"{m.name}: {events} events for {p} model parameters ({epv:.1f} events per "
-        f"variable, fewer than {MIN_EPV}); the estimates may be unstable and "
-        "overfitted",
-        "multivariable",
-        endpoint=m.endpoint,
-        model=m.name,
-    )
-
-
-def _not_fitted(
-    m: Any,
-    label: str,
-    designs: list[FactorDesign],
-    n: int,
-    events: int,
-    n_dropped: int,
-    p: int,
-    epv: float,
-    exc: AnalysisError,
-    warn: Warnings,
-) -> ModelResult:
-    """A multivariable model that cannot be fitted: its rows "not estimable", the reason noted."""
-    reason = exc.message
-    msg = warn.add(
-        "MODEL-NOT-FITTED",
-        f"{m.name} ({label}, {n} patients, {events} events) could not be fitted: {reason}",
-        "multivariable",
-        endpoint=m.endpoint,
-        model=m.name,
-    )
-    notes = [msg]
-    if p and events and epv < MIN_EPV:
-        notes.append(_low_epv(m, events, p, epv, warn))
-    rows: list[CoxRow] = []
-    for d in designs:
-        rows.extend(cox_rows(d, None, 0, 0.95, n=None, events=None))
-    nan = float("nan")
-    return ModelResult(
-        name=m.name,
-        endpoint=m.endpoint,
-        endpoint_label=label,
-        ties="efron",
-        rows=tuple(rows),
-        n=n,
-        events=events,
-        n_dropped=n_dropped,
-        n_parameters=p,
-        events_per_variable=epv,
-        concordance=nan,
-        concordance_se=nan,
-        lr_statistic=nan,
-        lr_df=0,
-        lr_p=nan,
-        ph_global_chisq=nan,
-        ph_global_df=0,
-        ph_global_p=nan,
-        strata=tuple(m.strata),
-        warnings=tuple(notes),
-        estimable=False,
-        reason=reason,
-    )

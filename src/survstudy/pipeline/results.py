@@ -21,6 +21,7 @@ from survstudy.pipeline.results_common import (
     Provenance,
     StudyWarning,
 )
+from survstudy.pipeline.results_competing import CIFPoint, CIFSummary, GrayTest
 from survstudy.pipeline.results_cox import (
     CoxRow,
     FirthEstimate,
@@ -49,11 +50,14 @@ from survstudy.pipeline.results_table1 import Table1Result, Table1Row
 from survstudy.pipeline.results_treatment import TreatmentEffect
 
 __all__ = [
+    "CIFPoint",
+    "CIFSummary",
     "CoxRow",
     "CurveGroup",
     "EndpointSummary",
     "FirthEstimate",
     "FollowUp",
+    "GrayTest",
     "GroupTest",
     "KMComparison",
     "KMCurves",

@@ -97,8 +97,24 @@ class CoxRow:
     # continuous factor: LR test of non-linearity (rcs, 4 knots, against linear)
     nonlinearity_p: float = float("nan")
     transform: str | None = None  # the spec's transform: log | rcs
+    # a competing-risks endpoint's univariable row: the Fine–Gray subdistribution HR beside
+    # the cause-specific HR (hr, lower, upper, p_value)
+    subdistribution: bool = False
+    shr: float = float("nan")
+    shr_lower: float = float("nan")
+    shr_upper: float = float("nan")
+    shr_p_value: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.subdistribution:
+            out["shr"] = _f(self.shr)
+            out["shr_lower"] = _f(self.shr_lower)
+            out["shr_upper"] = _f(self.shr_upper)
+            out["shr_p_value"] = _f(self.shr_p_value)
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "variable": self.variable,
             "label": self.label,
@@ -348,8 +364,25 @@ class ModelResult:
     ph_plots: tuple[PhPlot, ...] = ()  # β(t) of every term, when the global PH p < 0.05
     splines: tuple[SplineCurve, ...] = ()  # transform: rcs covariates
     time_dependent: tuple[str, ...] = ()  # covariates fitted on split follow-up
+    # cox (cause-specific on a competing-risks endpoint) | fine-gray (rows' hr = sHR)
+    model: str = "cox"
+    competing: bool = False  # the endpoint has competing events
+
+    @property
+    def model_label(self) -> str:
+        """``Cox``, ``cause-specific Cox`` or ``Fine–Gray``."""
+        if self.model == "fine-gray":
+            return "Fine–Gray"
+        return "cause-specific Cox" if self.competing else "Cox"
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.competing:
+            # only on competing-risks endpoints (other models' results.json unchanged)
+            out["model"] = "fine-gray" if self.model == "fine-gray" else "cause-specific"
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         extra = {"time_dependent": list(self.time_dependent)} if self.time_dependent else {}
         return {
             "name": self.name,

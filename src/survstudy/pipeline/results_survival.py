@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from survstudy.pipeline.results_common import json_float as _f
+from survstudy.pipeline.results_competing import CIFSummary, GrayTest
 
 __all__ = [
     "CurveGroup",
@@ -145,8 +146,22 @@ class EndpointSummary:
     warnings: tuple[str, ...] = ()
     precision: Precision | None = None
     person_years: float = float("nan")  # total follow-up (STROBE 14c), in units.days_per_year
+    cif: CIFSummary | None = None  # an endpoint with competing events: cumulative incidence
+
+    @property
+    def competing(self) -> bool:
+        """An endpoint with competing events (summarised by cumulative incidence)."""
+        return self.cif is not None
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.cif is not None:
+            # only on competing-risks endpoints (other endpoints' results.json unchanged)
+            out["competing"] = True
+            out["cif"] = self.cif.to_dict()
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "definition": self.definition,
@@ -253,12 +268,25 @@ class CurveGroup:
     median: Median
     at: tuple[Landmark, ...] = ()  # survival at analyses.survival.landmarks (by-group table)
     curtail_time: float | None = None  # the curve is drawn up to here (display unit)
+    # a cumulative-incidence figure: ``survival`` holds the event's cumulative incidence and
+    # ``competing`` the competing event's, on the same times
+    competing: tuple[float, ...] = ()
+    competing_events: int = 0
 
     @property
     def censored(self) -> int:
         return self.n - self.events
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.competing:
+            out["cif"] = out.pop("survival")
+            out["competing_cif"] = [_f(x) for x in self.competing]
+            out["competing_events"] = self.competing_events
+            del out["median"]
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
             "n": self.n,
@@ -404,8 +432,24 @@ class KMCurves:
     comparison: KMComparison | None = None  # two groups only
     few_events: bool = False  # fewer than FEW_EVENTS events: the permutation p is primary
     min_at_risk: int = 0  # curves curtailed below this many at risk (0: whole curves)
+    # a competing-risks endpoint: cumulative-incidence curves (``kind`` "cif"), Gray's test
+    kind: str = "km"
+    competing_label: str = ""
+    gray: GrayTest | None = None
+
+    @property
+    def cif(self) -> bool:
+        return self.kind == "cif"
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.cif:
+            out["kind"] = self.kind
+            out["competing_label"] = self.competing_label
+            out["gray"] = self.gray.to_dict() if self.gray else None
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "endpoint": self.endpoint,

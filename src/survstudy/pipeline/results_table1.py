@@ -93,6 +93,9 @@ class Table1Result:
     time_dependent: tuple[tuple[str, str], ...] = ()
     show_tests: bool = True  # analyses.table1.tests: the p column is printed
     endpoint_times: tuple[str, ...] = ()  # rows summarising an endpoint's observed times
+    # values measured during follow-up (time_dependent: {date: ...}) shown by their summary:
+    # (label, the summary in words, e.g. "the last measurement")
+    measured: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

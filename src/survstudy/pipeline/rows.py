@@ -26,10 +26,10 @@ import numpy as np
 
 from survstudy.data import Cohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import diagnostics, engine, intervals
+from survstudy.pipeline import diagnostics, engine, engine_competing, intervals
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
-from survstudy.pipeline.selection import CoxPair, Exposure, Rows, Selection, Survival
+from survstudy.pipeline.selection import CoxPair, Exposure, Measured, Rows, Selection, Survival
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_memory import MemoryTable1
 from survstudy.spec import StudySpec
@@ -59,6 +59,7 @@ class _MemorySelection:
     n: int
     events: int
     start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
+    status: np.ndarray | None = None  # 0 censored, 1 event, 2 competing event
 
     def cox(
         self,
@@ -135,6 +136,23 @@ class _MemorySelection:
             term_names=term_names,
         )
 
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        if self.strata is not None:
+            raise AnalysisError("a stratified Fine–Gray model is not available")
+        if self.start is not None:
+            raise AnalysisError("a Fine–Gray model of split follow-up is not available")
+        status = self.e if self.status is None else self.status
+        return engine_competing.fine_gray(
+            self.x,
+            self.t,
+            status,
+            conf_level=conf_level,
+            term_names=term_names,
+            assign=assign,
+        )
+
     def ph_follow_up(
         self,
         *,
@@ -199,10 +217,50 @@ class MemoryRows:
 
     def survival(self, ep: str, *, conf_type: str, conf_level: float) -> Survival:
         t, e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)[ok]
         t, e = t[ok], e[ok]
         km = engine.kaplan_meier(t, e, conf_type=conf_type, conf_level=conf_level)
-        rev = engine.kaplan_meier(t, 1.0 - e, conf_type=conf_type, conf_level=conf_level)
+        # reverse KM: only a censoring ends follow-up (an event or a competing event does not)
+        ended = (status == 0).astype(float)
+        rev = engine.kaplan_meier(t, ended, conf_type=conf_type, conf_level=conf_level)
         return Survival(km, rev, int(t.size), int(e.sum()), float(t.min()), float(t.max()))
+
+    def _status(self, ep: str) -> np.ndarray:
+        """The endpoint's status (0 censored, 1 event, 2 competing event; NaN unknown)."""
+        info = self.cohort.endpoints[ep]
+        col = self.cohort.columns.get(info.status_column)
+        if col is None:  # no status column: the event indicator is the status
+            return np.asarray(self.cohort.survival_data(ep)[1], dtype=float)
+        return np.asarray(col, dtype=float)
+
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        t_all, _e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)
+        ok = ok & ~np.isnan(status)
+        if by is None:
+            codes = np.zeros(int(ok.sum()), dtype=np.int64)
+            levels: tuple[str | None, ...] = (None,)
+            t, s = t_all[ok], status[ok]
+        else:
+            assert by.codes is not None
+            ok = ok & (by.codes >= 0)
+            codes = np.asarray(by.codes[ok], dtype=np.int64)
+            levels = tuple(by.levels)
+            t, s = t_all[ok], status[ok]
+        fits = engine_competing.cumulative_incidence_by(
+            t, s, codes, levels, conf_type=conf_type, conf_level=conf_level
+        )
+        sizes = np.bincount(codes, minlength=len(levels))
+        return [(lev, cif, int(sizes[levels.index(lev)])) for lev, cif in fits]
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        t_all, _e, ok = self.cohort.survival_data(ep)
+        status = self._status(ep)
+        assert by.codes is not None
+        ok = ok & ~np.isnan(status) & (by.codes >= 0)
+        return engine_competing.gray_test(t_all[ok], status[ok], by.codes[ok], cause=cause)
 
     def n_known(self, ep: str) -> int:
         return int(self.cohort.survival_data(ep)[2].sum())
@@ -240,7 +298,9 @@ class MemoryRows:
         cols = [d.columns for d in designs]
         x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
         e = e_all[mask]
+        status = self._status(ep)[mask]
         return _MemorySelection(
+            status=np.where(np.isnan(status), e, status),
             t=t_all[mask],
             e=e,
             x=x,
@@ -256,6 +316,13 @@ class MemoryRows:
     def exposure_days(self, column: str) -> np.ndarray:
         return np.asarray(self.cohort.columns[column], dtype=float)
 
+    def measured(self, variable: str, ep: str) -> Measured | None:
+        per = self.cohort.measurements.get(variable)
+        if per is None or ep not in per:
+            return None
+        patient, days, value = per[ep]
+        return Measured(patient=patient, days=days, value=value)
+
     def select_split(
         self,
         ep: str,
@@ -264,6 +331,7 @@ class MemoryRows:
         *,
         strata: list[FactorDesign] | None = None,
         group: FactorDesign | None = None,
+        measured: Mapping[str, Measured] | None = None,
     ) -> Selection:
         # complete cases as select(); a patient without follow-up (time 0) has no interval
         base = self.select(ep, designs, strata=strata, group=group)
@@ -285,18 +353,40 @@ class MemoryRows:
             for v in exposures
             if any(d.variable == v for d in [*designs, *((group and [group]) or [])])
         ]
+        measured = {
+            v: m for v, m in (measured or {}).items() if any(d.variable == v for d in designs)
+        }
+        # the kept patients' measurements, by position among them
+        among = np.full(pos.size, -1, dtype=np.intp)
+        among[pos] = np.arange(int(pos.sum()))
+        series = []
+        for m in measured.values():
+            p = among[m.patient]
+            series.append((p[p >= 0], m.days[p >= 0], m.value[p >= 0]))
         pat, start, stop, event, flags = intervals.split_follow_up(
-            t_all[pos], e_all[pos], [exposures[v].days[pos] for v in names]
+            t_all[pos],
+            e_all[pos],
+            [exposures[v].days[pos] for v in names],
+            cuts=[(p, d) for p, d, _x in series],
         )
         flag = dict(zip(names, flags, strict=True))
+        value = {
+            v: intervals.carried_value(pat, start, p, d, x)
+            for v, (p, d, x) in zip(measured, series, strict=True)
+        }
         cols = []
         for d in designs:
             if d.variable in flag:
                 col = _level_indicator(d, flag[d.variable], exposures[d.variable].level)
+            elif d.variable in value:
+                col = value[d.variable].reshape(-1, 1)
             else:
                 col = d.columns[pos][pat]
             cols.append(col)
         x = np.hstack(cols) if cols else np.zeros((pat.size, 0))
+        # before a patient's first measurement the value is missing: coxph leaves those
+        # intervals out (na.omit)
+        rows_ok = ~np.isnan(x).any(axis=1) if measured else np.ones(pat.size, dtype=bool)
         codes = None
         if group is not None and base.codes is not None:
             codes = base.codes[keep][pat]
@@ -304,15 +394,16 @@ class MemoryRows:
                 exposed = group.levels.index(exposures[group.variable].level)
                 other = next(i for i in range(len(group.levels)) if i != exposed)
                 codes = np.where(flag[group.variable] == 1, exposed, other)
+        r = rows_ok
         return _MemorySelection(
-            t=stop,
-            e=event,
-            x=x,
-            codes=codes,
-            strata=None if base.strata is None else base.strata[keep][pat],
-            n=int(pos.sum()),
-            events=int(event.sum()),
-            start=start,
+            t=stop[r],
+            e=event[r],
+            x=x[r],
+            codes=None if codes is None else codes[r],
+            strata=None if base.strata is None else base.strata[keep][pat][r],
+            n=int(np.unique(pat[r]).size),
+            events=int(event[r].sum()),
+            start=start[r],
         )
 
     def km_groups_split(

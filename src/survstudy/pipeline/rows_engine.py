@@ -17,10 +17,11 @@ import numpy as np
 
 from survstudy.data.registry import DerivedCohort
 from survstudy.errors import AnalysisError
-from survstudy.pipeline import diagnostics, engine
+from survstudy.pipeline import diagnostics, engine, engine_competing
 from survstudy.pipeline.design import FactorDesign, factor_design
 from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.rows import CoxPair, Selection, Survival
+from survstudy.pipeline.selection import Measured
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.pipeline.table1_engine import EngineTable1
 from survstudy.spec import StudySpec
@@ -127,6 +128,12 @@ class _EngineSelection:
     ) -> engine.CoxFit | None:
         raise AnalysisError(f"the Firth-penalised fit {NEEDS_ROWS}")
 
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        # (the runner refuses competing-risks endpoints with an engine before any work)
+        raise AnalysisError(f"the Fine–Gray model {NEEDS_ROWS}")
+
     def ph_follow_up(self, **_kw: Any) -> diagnostics.PhFollowUp:
         raise AnalysisError(f"the stratified refit {NEEDS_ROWS}")
 
@@ -228,8 +235,17 @@ class EngineRows:
         if rc.n_rows == 0:
             raise AnalysisError("no observations for the Kaplan–Meier estimate")
         km = engine.km_from_counts(rc, conf_type=conf_type, conf_level=conf_level)[0][1]
-        rev_counts = replace(rc, n_event=rc.n_exit - rc.n_event)
-        rev = engine.km_from_counts(rev_counts, conf_type=conf_type, conf_level=conf_level)[0][1]
+        if self._competing(ep):
+            # only a censoring ends follow-up (not the event, not a competing event)
+            t, status, _codes, n = self._status(ep, None)
+            rev = engine_competing.reverse_km(
+                t, status, n, conf_type=conf_type, conf_level=conf_level
+            )
+        else:
+            rev_counts = replace(rc, n_event=rc.n_exit - rc.n_event)
+            rev = engine.km_from_counts(rev_counts, conf_type=conf_type, conf_level=conf_level)[0][
+                1
+            ]
         return Survival(
             km,
             rev,
@@ -315,6 +331,9 @@ class EngineRows:
     def exposure_days(self, column: str) -> np.ndarray:
         raise AnalysisError("time-dependent variables need the patients' rows in memory")
 
+    def measured(self, variable: str, ep: str) -> Measured | None:
+        raise AnalysisError("time-dependent variables need the patients' rows in memory")
+
     def km_groups(
         self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
     ) -> list[tuple[str | None, Any, int, int]]:
@@ -333,6 +352,52 @@ class EngineRows:
 
     def table1(self, spec: StudySpec, prof: MethodsProfile) -> Table1Summaries:
         return EngineTable1(spec, self.cohort, self.eng, self.source, prof)
+
+    # ----- competing risks: per-time counts by status (engines.competing), the same
+    # numbers as in memory with the records' counts as frequency weights
+    def _competing(self, ep: str) -> bool:
+        e = self.cohort.spec.endpoints.get(ep)
+        return e is not None and bool(
+            e.competing or (e.event_codes is not None and e.event_codes.competing)
+        )
+
+    def _status(
+        self, ep: str, by: FactorDesign | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(time, status 0/1/2, code into ``by.levels`` (0 without ``by``), count) per
+        record of the endpoint's rows with a known time, status (and ``by``)."""
+        from survstudy.engines.competing import status_records
+
+        info = self.cohort.endpoints[ep]
+        recs = status_records(
+            self.eng,
+            self.source,
+            time=info.time_column,
+            status=info.status_column,
+            group=None if by is None else by.variable,
+        )
+        status = np.array([round(float(v)) for v in recs.status_levels], dtype=np.int64)
+        if by is None:
+            codes = np.zeros(recs.time.size, dtype=np.int64)
+        else:
+            lev = np.array([round(float(v)) for v in recs.group_levels], dtype=np.int64)
+            codes = lev[recs.group] if lev.size else np.zeros(0, dtype=np.int64)
+        return recs.time, status[recs.status], codes, recs.n
+
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        t, status, codes, n = self._status(ep, by)
+        levels: tuple[str | None, ...] = (None,) if by is None else tuple(by.levels)
+        fits = engine_competing.cumulative_incidence_by(
+            t, status, codes, levels, conf_type=conf_type, conf_level=conf_level, weights=n
+        )
+        sizes = np.bincount(codes, weights=n, minlength=len(levels))
+        return [(lev, cif, round(float(sizes[levels.index(lev)]))) for lev, cif in fits]
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        t, status, codes, n = self._status(ep, by)
+        return engine_competing.gray_test(t, status, codes, cause=cause, weights=n)
 
 
 def _empty_design(

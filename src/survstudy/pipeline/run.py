@@ -147,7 +147,22 @@ def run_study(
         warnings=tuple(ctx.warn.items),
         treatment_effect=treatment,
         provenance=prov,
-        methods=methods_facts(spec, cohort, prof, versions, models, tuple(univariable.values())),
+        methods=methods_facts(
+            spec,
+            cohort,
+            prof,
+            versions,
+            models,
+            tuple(univariable.values()),
+            applied_methods={
+                "firth": any(r.firth is not None for u in univariable.values() for r in u.rows)
+                or any(m.firth is not None for m in models),
+                "permutation": any(
+                    r.permutation is not None for u in univariable.values() for r in u.rows
+                )
+                or any(k.permutation is not None for k in km),
+            },
+        ),
         quality_issues=tuple(
             {
                 "code": r["code"],
@@ -170,7 +185,10 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     Firth-penalised fits, profile-likelihood intervals and permutation tests are
     small-sample methods computed on the patients' rows (and so are a propensity-score
     treatment comparison and the covariate transforms: log, restricted cubic spline); with
-    a data engine the runner has per-time sums only. Their ``auto`` settings stay allowed: where one
+    a data engine the runner has per-time sums only. So are Fine–Gray models
+    (``model: fine-gray``, and the subdistribution HRs of a univariable analysis of an
+    endpoint with competing events); the cumulative incidence and Gray's test come from
+    per-time counts by status. Their ``auto`` settings stay allowed: where one
     would apply, the result carries a warning saying it was not computed.
     """
     a = spec.analyses
@@ -209,6 +227,24 @@ def _check_engine_options(spec: StudySpec, engine_name: str) -> None:
     for i, k in enumerate(a.km):
         if k.by and k.permutation in ("exact", "monte-carlo"):
             asks.append((f"permutation: {k.permutation}", ("analyses", "km", i, "permutation")))
+    # Fine–Gray fits need the rows (the cumulative incidence and Gray's test come from
+    # per-time counts by status; cause-specific Cox models from the Cox sums)
+    if a.univariable:
+        for ep in a.univariable.endpoints:
+            e = spec.endpoints.get(ep)
+            if e is not None and (
+                e.competing or (e.event_codes is not None and e.event_codes.competing)
+            ):
+                asks.append(
+                    (
+                        f"the subdistribution HR (Fine–Gray) of the univariable analysis of "
+                        f"'{ep}', an endpoint with competing events,",
+                        ("analyses", "univariable", "endpoints"),
+                    )
+                )
+    for i, m in enumerate(a.multivariable):
+        if m.model == "fine-gray":
+            asks.append(("model: fine-gray", ("analyses", "multivariable", i, "model")))
     # split follow-up and landmarks are computed on the patients' rows (issue 19)
     if a.landmark:
         asks.append(("landmark", ("analyses", "landmark")))

@@ -20,7 +20,7 @@ from survstudy.pipeline.results import GroupTest, MethodsProfile
 from survstudy.pipeline.table1 import Table1Summaries
 from survstudy.spec import StudySpec
 
-__all__ = ["CoxPair", "Exposure", "Rows", "Selection", "Survival"]
+__all__ = ["CoxPair", "Exposure", "Measured", "Rows", "Selection", "Survival"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,16 @@ class Exposure:
 
     days: np.ndarray
     level: str
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A time-dependent value measured repeatedly, for one endpoint: per measurement the
+    patient's position, the days from the endpoint's start and the value."""
+
+    patient: np.ndarray
+    days: np.ndarray
+    value: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,14 @@ class Selection(Protocol):
     def firth(
         self, *, ties: str, conf_level: float, term_names: tuple[str, ...]
     ) -> engine.CoxFit | None: ...
+
+    def fine_gray(
+        self, *, conf_level: float, term_names: tuple[str, ...], assign: tuple[str, ...]
+    ) -> engine.CoxFit:
+        """The Fine–Gray model of the event (competing events: status 2) on these rows
+        (:func:`survstudy.pipeline.engine_competing.fine_gray`); raises
+        :class:`~survstudy.errors.AnalysisError` when it cannot be fitted."""
+        ...
 
     def column(self, j: int) -> np.ndarray:
         """The values of design column ``j`` on these rows; an :class:`AnalysisError` where
@@ -175,6 +193,19 @@ class Rows(Protocol):
         """The summaries Table 1 is built from (:mod:`survstudy.pipeline.table1`)."""
         ...
 
+    def cif_groups(
+        self, ep: str, by: FactorDesign | None, *, conf_type: str, conf_level: float
+    ) -> list[tuple[str | None, Any, int]]:
+        """(level, cumulative incidence of status 1 and 2 —
+        :class:`survstudy.stats.competing.CumulativeIncidence` —, n) per level of ``by``
+        with patients with a known endpoint (one ``(None, …)`` without ``by``)."""
+        ...
+
+    def gray(self, ep: str, by: FactorDesign, cause: int) -> Any:
+        """Gray's test of equal cumulative incidence of ``cause`` across the levels of ``by``
+        (:class:`survstudy.stats.competing.GrayTestResult`)."""
+        ...
+
     def select_split(
         self,
         ep: str,
@@ -183,9 +214,12 @@ class Rows(Protocol):
         *,
         strata: list[FactorDesign] | None = None,
         group: FactorDesign | None = None,
+        measured: Mapping[str, Measured] | None = None,
     ) -> Selection:
         """:meth:`select` with the time-dependent factors of ``exposures`` taking their
-        value per interval of the follow-up split at their exposure times."""
+        value per interval of the follow-up split at their exposure times, and those of
+        ``measured`` their last measurement at or before each interval's start (intervals
+        before a patient's first measurement are left out)."""
         ...
 
     def km_groups_split(
@@ -210,4 +244,9 @@ class Rows(Protocol):
 
     def exposure_days(self, column: str) -> np.ndarray:
         """A time-dependent variable's exposure times (days from the endpoint's start)."""
+        ...
+
+    def measured(self, variable: str, ep: str) -> Measured | None:
+        """A value measured repeatedly (``time_dependent: {date: ...}``) for endpoint ``ep``
+        (``None``: not such a variable)."""
         ...

@@ -25,6 +25,7 @@ from survstudy.data.plan import exposure_column
 from survstudy.pipeline.context import StudyContext
 from survstudy.pipeline.design import FactorDesign
 from survstudy.pipeline.rows import Exposure, Selection
+from survstudy.pipeline.selection import Measured
 from survstudy.spec.model import DEFAULT_TRUE, VariableSpec
 
 __all__ = ["MANTEL_BYAR", "exposed_level", "exposure", "select", "time_dependent_note"]
@@ -51,7 +52,7 @@ def exposure(ctx: StudyContext, ep: str, variable: str | None) -> Exposure | Non
     if variable is None:
         return None
     var = ctx.spec.variables.get(variable)
-    if var is None or var.time_dependent is None:
+    if var is None or var.time_dependent is None or var.time_dependent.from_ is None:
         return None
     days = ctx.rows.exposure_days(exposure_column(variable, ep))
     return Exposure(days=days, level=exposed_level(var))
@@ -68,7 +69,8 @@ def select(
     """The rows of one analysis, on split follow-up when a factor (or the group) is
     time-dependent: (selection, the time-dependent variables' names)."""
     for sd in strata or []:
-        if exposure(ctx, ep, sd.variable) is not None:
+        sv = ctx.spec.variables.get(sd.variable)
+        if sv is not None and sv.time_dependent is not None:
             raise ctx.spec_error(
                 f"'{sd.variable}' is time-dependent and cannot be a stratum; use it as a covariate",
                 "analyses",
@@ -76,19 +78,47 @@ def select(
             )
     used = [d.variable for d in designs] + ([group.variable] if group is not None else [])
     exposures = {}
+    measured: dict[str, Measured] = {}
     for v in dict.fromkeys(used):
         x = exposure(ctx, ep, v)
         if x is not None:
             exposures[v] = x
-    if not exposures:
+        var = ctx.spec.variables.get(v)
+        if var is not None and var.time_dependent is not None and var.time_dependent.date:
+            m = ctx.rows.measured(v, ep)
+            if m is None:  # the checks require a start date; a cohort without the table
+                raise ctx.spec_error(
+                    f"'{v}' is time-dependent: endpoint '{ep}' needs a start date",
+                    "variables",
+                    v,
+                    "time_dependent",
+                )
+            measured[v] = m
+    for d in designs:
+        if d.variable in measured and d.transform is not None:
+            raise ctx.spec_error(
+                f"'{d.variable}' is a time-dependent measured value: transform: "
+                f"{d.transform} is not available for it (derive the transformed value in "
+                "the table of measurements instead)",
+                "analyses",
+                code="SPEC-TRANSFORM-TIME-DEPENDENT",
+            )
+    if not exposures and not measured:
         return ctx.rows.select(ep, designs, strata=strata, group=group), ()
-    sel = ctx.rows.select_split(ep, designs, exposures, strata=strata, group=group)
-    return sel, tuple(exposures)
+    sel = ctx.rows.select_split(
+        ep, designs, exposures, strata=strata, group=group, measured=measured
+    )
+    return sel, tuple(v for v in dict.fromkeys(used) if v in exposures or v in measured)
 
 
 def time_dependent_note(ctx: StudyContext, variable: str) -> str:
     """The note next to a time-dependent factor's hazard ratio."""
     var = ctx.spec.variables[variable]
     assert var.time_dependent is not None
+    if var.time_dependent.from_ is None:
+        return (
+            "time-dependent: each measurement holds from its date until the next (follow-up "
+            "split at the measurement dates)"
+        )
     date = ctx.spec.label_of(var.time_dependent.from_).lower()
     return f"time-dependent: {exposed_level(var)} from {date} on (follow-up split at the date)"

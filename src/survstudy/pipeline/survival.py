@@ -4,7 +4,10 @@
 Kaplan–Meier for the median follow-up, censorings as events — Schemper and Smith
 1996) comes from the context's rows; the median and its CI follow the profile's
 rule (R's ``survfit``, or SPSS's KM median with its SE) and both profiles' medians
-are kept for the reconciliation table.
+are kept for the reconciliation table. An endpoint with competing events also gets its
+cumulative incidence at the landmarks (:mod:`.competing`); its Kaplan–Meier median (competing
+events censored) stays in ``results.json`` but is not printed, and the reverse Kaplan–Meier
+of the follow-up counts only censorings as the end of follow-up.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import replace
 
 from survstudy.data.cohort import death_variables
 from survstudy.pipeline import engine
+from survstudy.pipeline.competing import cif_summary, competing_label
 from survstudy.pipeline.context import FEW_AT_RISK, StudyContext, fmt_num, unit_word
 from survstudy.pipeline.precision import endpoint_precision
 from survstudy.pipeline.results import (
@@ -68,7 +72,8 @@ def survival_summary(
         warn.add(w.code, f"{info.label}: {w.message}", "survival", endpoint=ep)
     med = median_of(km, prof.median_rule, dpu, prof.conf_level)
     med_other = median_of(km, other.median_rule, dpu, other.conf_level)
-    if not med.reached:
+    competing = competing_label(ctx, ep) is not None
+    if not med.reached and not competing:
         notes.append(
             warn.add(
                 "MEDIAN-NOT-REACHED",
@@ -88,7 +93,8 @@ def survival_summary(
         beyond = lm * dpu > surv.max_time
         if n_risk < limit and not beyond:
             codes.append("FEW-AT-RISK")
-            msg = warn.add(
+            # (a competing-risks endpoint's notes are on its cumulative incidence instead)
+            msg = (warn.add if not competing else _say)(
                 "FEW-AT-RISK",
                 f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: only {n_risk} "
                 f"patient{'s' if n_risk != 1 else ''} still at risk, so this rate is imprecise.",
@@ -99,7 +105,7 @@ def survival_summary(
             msgs.append(msg)
         if beyond:
             codes.append("BEYOND-FOLLOW-UP")
-            msg = warn.add(
+            msg = (warn.add if not competing else _say)(
                 "BEYOND-FOLLOW-UP",
                 f"{info.label} at {fmt_num(lm)} {unit_word(unit, lm)}: beyond the longest "
                 "follow-up; the rate is not estimable",
@@ -129,7 +135,15 @@ def survival_summary(
         # the KM table's times are in days (the cohort's durations)
         person_years=km.total_time() / ctx.spec.units.days_per_year,
     )
+    if competing:
+        # cumulative incidence of the event and the competing event instead of 1 − KM
+        summary = replace(summary, cif=cif_summary(ctx, ep, landmarks, km, surv.max_time))
     return summary, med_other
+
+
+def _say(_code: str, message: str, _section: str, **_where: object) -> str:
+    """A note's text without recording it as a study warning."""
+    return message
 
 
 def median_difference(ctx: StudyContext, ep: str, med: Median, other: Median) -> ProfileDifference:
@@ -232,5 +246,6 @@ def survival_summaries(
         summary, other_median = survival_summary(ctx, ep, s.landmarks)
         summary = replace(summary, precision=endpoint_precision(ctx, ep))
         endpoints[ep] = summary
-        recon.append(median_difference(ctx, ep, summary.median, other_median))
+        if not summary.competing:  # (no Kaplan–Meier median for a competing-risks endpoint)
+            recon.append(median_difference(ctx, ep, summary.median, other_median))
     return endpoints, recon

@@ -33,6 +33,7 @@ from survstudy.pipeline.results import MethodsProfile, Table1Result, Table1Row
 from survstudy.spec import StudySpec
 
 __all__ = [
+    "MEASURED_SUMMARY",
     "ContinuousSummary",
     "Counts",
     "Table1Summaries",
@@ -40,6 +41,16 @@ __all__ = [
     "quantile_rule",
     "table1_result",
 ]
+
+
+#: What Table 1 shows of a value measured during follow-up, by its ``summary``.
+MEASURED_SUMMARY = {
+    "first": "the first measurement",
+    "last": "the last measurement",
+    "min": "the lowest measurement",
+    "max": "the highest measurement",
+    "count": "the number of measurements",
+}
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,16 @@ def table1_result(
         time_dependent=tuple(
             (spec.label_of(v), spec.label_of(td.from_).lower())
             for v in t1.variables
-            if v in spec.variables and (td := spec.variables[v].time_dependent) is not None
+            if v in spec.variables
+            and (td := spec.variables[v].time_dependent) is not None
+            and td.from_ is not None
+        ),
+        measured=tuple(
+            (spec.label_of(v), MEASURED_SUMMARY.get(spec.variables[v].summary or "last", ""))
+            for v in t1.variables
+            if v in spec.variables
+            and (td := spec.variables[v].time_dependent) is not None
+            and td.date is not None
         ),
     )
 
@@ -243,7 +263,9 @@ def _rows(
         ep = cohort.endpoints[name]
         s = src.continuous(name)
         row = _cont_row(name, f"{ep.label} time", s.overall, cohort.unit, s.rows - s.known)
-        return [_with_groups(src, row, s)] if grouped else [row]
+        # no rank test on follow-up times: censored and event times mixed compare nothing
+        # (the survival analysis compares the groups)
+        return [_with_groups(src, row, s, with_test=False)] if grouped else [row]
     info = cohort.variables.get(name)
     if info is None:
         raise _unknown_error(spec, name, {*cohort.variables, *cohort.endpoints})
@@ -290,11 +312,15 @@ def _cont_row(
     )
 
 
-def _with_groups(src: Table1Summaries, row: Table1Row, s: ContinuousSummary) -> Table1Row:
+def _with_groups(
+    src: Table1Summaries, row: Table1Row, s: ContinuousSummary, *, with_test: bool = True
+) -> Table1Row:
     grows = [
         replace(_cont_row(row.variable, row.label, d, row.unit, 0), group=lev)
         for lev, d in zip(src.by_levels, s.groups, strict=True)
     ]
+    if not with_test:
+        return replace(row, groups=tuple(grows))
     assert s.test is not None
     test, p = s.test
     return replace(row, groups=tuple(grows), test=test, p_value=p)

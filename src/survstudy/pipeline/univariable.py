@@ -6,7 +6,9 @@ factor with several terms gets the overall likelihood-ratio p (R's
 ``summary.coxph``) or the Wald p (SPSS's COXREG), optionally the log-rank and
 Breslow–Gehan p and the permutation log-rank p; a binary factor gets its
 detectable HR (Schoenfeld 1983). The factors' p-values can be adjusted for their
-number (Holm; Benjamini–Hochberg).
+number (Holm; Benjamini–Hochberg). On an endpoint with competing events the Cox HR is the
+cause-specific HR (competing events censored) and each row also carries the Fine–Gray
+subdistribution HR (``shr``; ``cmprsk::crr``) of the same factor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from survstudy.errors import AnalysisError
 from survstudy.pipeline import engine, split
+from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import StudyContext, Warnings
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
@@ -71,6 +75,7 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
     diffs: list[ProfileDifference] = []
     n_tests = 0
     tested: list[tuple[list[int], float]] = []  # (row indices showing a factor's p, the p)
+    competing = competing_label(ctx, ep) is not None
     splines: list[SplineCurve] = []
     time_dependent: list[str] = []
     for factor in u.factors:
@@ -184,6 +189,8 @@ def univariable(ctx: StudyContext, ep: str) -> tuple[UnivariableResult, list[Pro
                     "univariable", f"Univariable, {label}", design, 0, fit, fits.other, prof
                 )
             )
+        if competing and fit is not None:
+            new = _subdistribution(ctx, sel, design, new, ep, label, bool(td))
         if fit is not None:
             base = len(table)
             if design.spline or (design.categorical and len(design.terms) > 1):
@@ -266,4 +273,58 @@ def _notes(
     if pr is not None and design.categorical and len(design.terms) == 1:
         d = engine.detectable_hr(sel.events, sel.share(), alpha=pr.alpha, power=pr.power)
         out[where] = replace(out[where], detectable_hr=float(d.hr))
+    return out
+
+
+def _subdistribution(
+    ctx: StudyContext,
+    sel: Selection,
+    design: FactorDesign,
+    rows: list[CoxRow],
+    ep: str,
+    label: str,
+    time_dependent: bool = False,
+) -> list[CoxRow]:
+    """The factor's rows with the Fine–Gray subdistribution HR beside the cause-specific HR
+    (same rows, same factor coding; a model that cannot be fitted leaves them empty with a
+    note)."""
+    out = [replace(r, subdistribution=True) for r in rows]
+    if design.spline or time_dependent:
+        # (a spline's terms have no single subdistribution HR to print beside the HR; a
+        # time-dependent factor's rows are split follow-up, not patients, for crr)
+        return out
+    try:
+        fg = sel.fine_gray(
+            conf_level=ctx.profile.conf_level,
+            term_names=design.terms,
+            assign=(design.variable,) * len(design.terms),
+        )
+    except AnalysisError as exc:
+        msg = f"subdistribution HR not estimable: {exc.message}"
+        ctx.warn.add(
+            "MODEL-NOT-FITTED",
+            f"{label}, {design.label}: Fine–Gray model: {exc.message}",
+            "univariable",
+            endpoint=ep,
+            variable=design.variable,
+        )
+        i = next((k for k, r in enumerate(out) if r.term is not None), 0)
+        out[i] = replace(out[i], warnings=(*out[i].warnings, msg))
+        return out
+    for w in fg.warnings:
+        ctx.warn.add_stat(w, "univariable", endpoint=ep, variable=design.variable)
+    fg_rows = cox_rows(design, fg, 0, ctx.profile.conf_level, n=None, events=None)
+    for k, (r, f) in enumerate(zip(out, fg_rows, strict=True)):
+        if r.term is None:
+            continue
+        nan = float("nan")
+        ok = f.estimable  # a coefficient running off to infinity: "not estimable", no number
+        out[k] = replace(
+            r,
+            shr=f.hr if ok else nan,
+            shr_lower=f.lower if ok else nan,
+            shr_upper=f.upper if ok else nan,
+            shr_p_value=f.p_value if ok else nan,
+            warnings=(*r.warnings, *(f"subdistribution HR {m}" for m in f.warnings)),
+        )
     return out

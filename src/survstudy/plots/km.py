@@ -69,6 +69,7 @@ class _Curve:
     upper: np.ndarray
     censor_time: np.ndarray
     censor_survival: np.ndarray
+    dashed: np.ndarray | None = None  # a second curve on ``time`` (competing event), dashed
 
 
 def nice_ticks(
@@ -276,6 +277,7 @@ def _curtailed(c: _Curve, at: float | None) -> _Curve:
         upper=cut(c.upper),
         censor_time=c.censor_time[marks],
         censor_survival=c.censor_survival[marks],
+        dashed=None if c.dashed is None else cut(c.dashed),
     )
 
 
@@ -286,9 +288,12 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     ``title``, ``unit_label``, ...). The log-rank test in ``km_curves.tests`` (else the first) is printed.
     """
     groups = km_curves.groups
+    cif = getattr(km_curves, "kind", "km") == "cif"
     cs = []
     for i, g in enumerate(groups):
         label = g.level if g.level is not None else (km_curves.endpoint_label or f"Curve {i + 1}")
+        if cif and g.level is None:
+            label = "All patients"  # the endpoint is named above the curves
         cs.append(
             _curtailed(
                 _Curve(
@@ -301,6 +306,7 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
                     upper=_arr(g.upper),
                     censor_time=_arr(g.censor_time),
                     censor_survival=_arr(g.censor_survival),
+                    dashed=_arr(g.competing) if getattr(g, "competing", ()) else None,
                 ),
                 getattr(g, "curtail_time", None),
             )
@@ -316,6 +322,15 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         else "Survival probability",
         "legend_title": getattr(km_curves, "by_label", None) if len(groups) > 1 else None,
     }
+    if cif:
+        # cumulative incidence: the event solid, the competing event dashed; the number at
+        # risk counts patients still event-free and under observation, and says so
+        opts["ylabel"] = "Cumulative incidence"
+        opts["dashed_label"] = (
+            f"{km_curves.endpoint_label} (solid); {km_curves.competing_label} (dashed)"
+        )
+        opts["risk_title"] = "At risk, event-free"
+        opts["p_position"] = (0.02, 0.80)
     opts.update(kwargs)
     tests = tuple(getattr(km_curves, "tests", ()) or ())
     p_text = None
@@ -373,6 +388,7 @@ def _draw(
     p_position: tuple[float, float] = (0.02, 0.04),
     figsize: tuple[float, float] | None = None,
     figure_factory: Callable[..., Figure] | None = None,
+    dashed_label: str | None = None,
     risk_title: str = "Number at risk",
 ) -> KMPlot:
     with style_context():
@@ -407,6 +423,16 @@ def _draw(
                     linewidth=0,
                 )
             ax.step(c.time, c.survival, where="post", color=col, clip_on=False, zorder=3)
+            if c.dashed is not None:
+                ax.step(
+                    c.time,
+                    c.dashed,
+                    where="post",
+                    color=col,
+                    linestyle="--",
+                    clip_on=False,
+                    zorder=3,
+                )
             if censor_marks and c.censor_time.size:
                 ax.plot(
                     c.censor_time,
@@ -476,6 +502,16 @@ def _draw(
                 )
         if p_text:
             ax.text(*p_position, p_text, transform=ax.transAxes, ha="left", va="bottom")
+        if dashed_label:
+            ax.text(
+                0.02,
+                0.97,
+                dashed_label,
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize="small",
+            )
 
         scale = 1
         if rows:

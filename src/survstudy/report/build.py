@@ -221,6 +221,11 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         what = _lower_first(k.endpoint_label) + (
             f" by {_lower_first(k.by_label)}" if k.by_label else ""
         )
+        if getattr(k, "kind", "km") == "cif":
+            figs.append(
+                FigureSpec(k.key, _cif_caption(k, what, unit), draw=_drawer(plot_km_curves, k))
+            )
+            continue
         caption = f"Kaplan–Meier estimate of {what}"
         if k.tests and len(k.groups) > 1:
             label = str(k.tests[0].label)
@@ -263,7 +268,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             figs.append(
                 FigureSpec(
                     f"forest_univariable_{ep}",
-                    f"Univariable hazard ratios (95% CI) for {_lower_first(uni.endpoint_label)}."
+                    f"Univariable {_hr_kind(uni.rows)} (95% CI) for "
+                    f"{_lower_first(uni.endpoint_label)}."
                     + _n_events_caption(uni.rows)
                     + _firth_caption(uni.rows),
                     draw=_drawer(plot_forest, rows, title=None),
@@ -276,8 +282,9 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         figs.append(
             FigureSpec(
                 f"forest_multivariable_{i}",
-                f"Adjusted hazard ratios (95% CI): {m.name} ({_lower_first(m.endpoint_label)})"
-                f"; {_count(m.n)} patients, {_count(m.events)} events." + _firth_caption(m.rows),
+                f"Adjusted {_model_hr_kind(m)} (95% CI): {m.name} "
+                f"({_lower_first(m.endpoint_label)}); {_count(m.n)} patients, "
+                f"{_count(m.events)} events." + _firth_caption(m.rows),
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
@@ -322,6 +329,32 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             )
     figs.extend(_treatment_figures(results))
     return figs
+
+
+def _cif_caption(k: Any, what: str, unit: str) -> str:
+    """The caption of a cumulative-incidence figure (an endpoint with competing events)."""
+    caption = (
+        f"Cumulative incidence of {what} (solid lines) and of {k.competing_label} as a "
+        "competing event (dashed lines), Aalen–Johansen estimates"
+    )
+    if k.gray is not None:
+        caption += "; Gray's test of the event across the groups"
+    return (
+        caption + f". Time in {unit}; under the x-axis the number of patients still event-free "
+        "and under observation."
+    )
+
+
+def _hr_kind(rows: Any) -> str:
+    """``hazard ratios``, or ``cause-specific hazard ratios`` on a competing-risks endpoint."""
+    sub = any(getattr(r, "subdistribution", False) for r in rows)
+    return "cause-specific hazard ratios" if sub else "hazard ratios"
+
+
+def _model_hr_kind(m: Any) -> str:
+    if getattr(m, "model", "cox") == "fine-gray":
+        return "subdistribution hazard ratios"
+    return "cause-specific hazard ratios" if getattr(m, "competing", False) else "hazard ratios"
 
 
 def _treatment_figures(results: Any) -> list[FigureSpec]:

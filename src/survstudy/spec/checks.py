@@ -73,7 +73,9 @@ class _Checker:
         except ValueError as exc:
             raise self.fail(str(exc), key, code="SPEC-EXPRESSION") from None
         usable = [
-            n for n, v in self.spec.variables.items() if v.type not in ("identifier", "multiselect")
+            n
+            for n, v in self.spec.variables.items()
+            if v.type not in ("identifier", "multiselect", "text")
         ]
         for used in sorted(expr.names):
             if used not in usable:
@@ -114,6 +116,12 @@ class _Checker:
                     var.from_table, ("variables", name, "from_table"), spec.data.tables, "table"
                 )
                 many = spec.data.tables[var.from_table].rows == "many"
+                if var.time_dependent is not None and var.time_dependent.date and not many:
+                    raise self.fail(
+                        f"'{name}' is measured repeatedly (time_dependent: {{date: ...}}): the "
+                        f"table '{var.from_table}' needs rows: many",
+                        ("variables", name, "time_dependent", "date"),
+                    )
                 if many and var.summary is None:
                     raise self.fail(
                         f"the table '{var.from_table}' has several rows per patient: give "
@@ -127,7 +135,7 @@ class _Checker:
                         ("variables", name, "summary"),
                     )
             if var.derive is not None:
-                if var.type in ("identifier", "multiselect"):
+                if var.type in ("identifier", "multiselect", "text"):
                     raise self.fail(
                         f"a {var.type} variable cannot be derived", ("variables", name, "derive")
                     )
@@ -138,12 +146,13 @@ class _Checker:
                     )
             if var.applicable_when is not None:
                 self.expression(var.applicable_when, ("variables", name, "applicable_when"))
-            if var.time_dependent is not None:
+            if var.time_dependent is not None and var.time_dependent.from_ is not None:
                 self.variable(
                     var.time_dependent.from_,
                     ("variables", name, "time_dependent", "from"),
                     ["date"],
                 )
+
         derivation_order(spec, file=self.file)
         self.endpoints()
         for i, step in enumerate(spec.population):
@@ -182,9 +191,26 @@ class _Checker:
             if ep.from_dates:
                 assert ep.start is not None
                 self.variable(ep.start, ("endpoints", name, "start"), ["date"])
+                dates: list[tuple[str, tuple[str | int, ...]]] = [
+                    (ep.start, ("endpoints", name, "start"))
+                ]
+                if ep.end is not None:
+                    self.variable(ep.end, ("endpoints", name, "end"), ["date"])
+                    dates.append((ep.end, ("endpoints", name, "end")))
                 for field in ("events", "censor", "competing"):
                     for i, var in enumerate(getattr(ep, field)):
                         self.variable(var, ("endpoints", name, field, i), ["date"])
+                        dates.append((var, ("endpoints", name, field, i)))
+                for var, where in dates:
+                    if spec.variables[var].applicable_when is not None:
+                        raise self.fail(
+                            f"the endpoint '{name}' uses the date '{var}', which has "
+                            "applicable_when: an endpoint's dates apply to every patient (a "
+                            "date that does not apply would silently censor or drop patients)",
+                            where,
+                            hint="remove applicable_when from the date, or restrict the "
+                            "patients with a population criterion",
+                        )
 
     def factor(self, factor: Factor, key: tuple[str | int, ...]) -> None:
         self.variable(factor.variable, key, FACTOR_TYPES)
@@ -201,13 +227,21 @@ class _Checker:
         endpoints = list(spec.endpoints)
         if an.table1 is not None:
             shown = [
-                n for n, v in spec.variables.items() if v.type not in ("identifier", "date")
+                n for n, v in spec.variables.items() if v.type not in ("identifier", "date", "text")
             ] + endpoints
             for i, var in enumerate(an.table1.variables):
                 key: tuple[str | int, ...] = ("analyses", "table1", "variables", i)
-                if var in spec.variables and spec.variables[var].type in ("identifier", "date"):
+                vtype = spec.variables[var].type if var in spec.variables else None
+                if vtype == "text":
                     raise self.fail(
-                        f"'{var}' is a {spec.variables[var].type} column and is never shown; "
+                        f"'{var}' is a text column (free text) and is never analysed or shown; "
+                        "make a categorical variable with levels from it if it holds categories",
+                        key,
+                        code="SPEC-WRONG-TYPE",
+                    )
+                if vtype in ("identifier", "date"):
+                    raise self.fail(
+                        f"'{var}' is a {vtype} column and is never shown; "
                         "derive a duration or age from it instead",
                         key,
                         code="SPEC-WRONG-TYPE",

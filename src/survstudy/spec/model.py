@@ -47,7 +47,9 @@ __all__ = [
 
 Scalar = str | bool | int | float
 TimeUnit = Literal["days", "weeks", "months", "years"]
-VariableType = Literal["continuous", "categorical", "binary", "date", "identifier", "multiselect"]
+VariableType = Literal[
+    "continuous", "categorical", "binary", "date", "identifier", "multiselect", "text"
+]
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 #: default values that mean "missing" in every column (compared case-insensitively)
@@ -55,6 +57,8 @@ DEFAULT_MISSING: tuple[str, ...] = ("", "na", "n/a", "nan", "null", ".")
 #: default values of a binary variable / multi-select option
 DEFAULT_TRUE: tuple[Scalar, ...] = (1, True, "yes", "y")
 DEFAULT_FALSE: tuple[Scalar, ...] = (0, False, "no", "n")
+#: names or data values of the level a binary variable compares against by default
+NO_LIKE: frozenset[str] = frozenset({"no", "n", "0", "false", "absent", "none", "negative"})
 
 
 class _Model(BaseModel):
@@ -189,23 +193,49 @@ class UnitsSpec(_Model):
 
 
 class TimeDependentSpec(_Model):
-    """A binary variable that changes during follow-up: 0 before a date, 1 from it."""
+    """A variable that changes during follow-up: a binary exposure from a date (``from``), or
+    a continuous value measured repeatedly in a joined table (``date``)."""
 
-    from_: str = Field(
+    from_: str | None = Field(
+        None,
         alias="from",
-        description="Date variable where the exposure starts: 0 before it, 1 from it (no "
-        "date: never exposed; a date on or before an endpoint's start: exposed from the "
+        description="binary: date variable where the exposure starts: 0 before it, 1 from it "
+        "(no date: never exposed; a date on or before an endpoint's start: exposed from the "
         "start). Cox models split each patient's follow-up at it, KM figures by it are "
         "Simon–Makuch curves with the Mantel–Byar test, a landmark groups by the status at "
         "the landmark; Table 1 shows the status at the end of follow-up.",
     )
+    date: str | None = Field(
+        None,
+        description="continuous, read from a joined table with rows: many (from_table): the "
+        "table's column holding each measurement's date. Each value holds from its date until "
+        "the patient's next measurement (R's tmerge(..., tdc(time, value))); before the first "
+        "measurement the value is missing and Cox models leave that part of the follow-up "
+        "out; a measurement on or before the start holds from the start. Cox models split "
+        "each patient's follow-up at the measurement dates; Table 1 shows the variable's "
+        "summary (default: the last measurement).",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TimeDependentSpec:
+        if (self.from_ is None) == (self.date is None):
+            raise ValueError(
+                "give 'from' (a binary exposure from a date) or 'date' (the date column of "
+                "a table of measurements), not both"
+                if self.from_ is not None
+                else "give 'from' (a binary exposure from a date) or 'date' (the date column "
+                "of a table of measurements)"
+            )
+        return self
 
 
 class VariableSpec(_Model):
     """One variable of the study: a data column or a derived value."""
 
     type: VariableType = Field(
-        description="continuous, categorical, binary, date, identifier or multiselect."
+        description="continuous, categorical, binary, date, identifier, multiselect or text "
+        "(free text such as comments: the column is checked to exist, never analysed and "
+        "never written to any output)."
     )
     label: str | None = Field(None, description="Label shown in tables (default: the name).")
     column: str | None = Field(None, description="Data column (default: the variable's name).")
@@ -216,7 +246,11 @@ class VariableSpec(_Model):
         "values into a category, e.g. {'I/II': [1, 2], 'III': [3]}.",
     )
     reference: str | None = Field(
-        None, description="Reference category (default: first; for binary: second)."
+        None,
+        description="Reference category. Default: the first level; for a binary variable "
+        "its No level (the level named No, 0, false, n, absent, none or negative, or whose "
+        "data values all are), whatever the order; a binary variable without such a level: "
+        "the second level.",
     )
     cuts: list[float] | None = Field(
         None, description="Cut-points turning a numeric column into categories [a, b)."
@@ -258,7 +292,8 @@ class VariableSpec(_Model):
         None,
         description="binary: the exposure starts at a date after time zero (e.g. "
         "{from: transplant_date}); the variable is then derived as 'ever exposed' ("
-        "'<date> is not missing') unless it has its own derive.",
+        "'<date> is not missing') unless it has its own derive. continuous: a value measured "
+        "repeatedly, read from a joined table with rows: many (e.g. {date: lab_date}).",
     )
     from_table: str | None = Field(
         None,
@@ -288,6 +323,9 @@ class VariableSpec(_Model):
             date = td.get("from", td.get("from_"))
             if isinstance(date, str) and value.get("derive") is None and not value.get("column"):
                 value = {**value, "derive": f"{date} is not missing"}
+            if isinstance(td.get("date"), str) and value.get("summary") is None:
+                # a measured value: Table 1 shows the last measurement unless told otherwise
+                value = {**value, "summary": "last"}
         return value
 
     @field_validator("levels", mode="before")
@@ -355,10 +393,23 @@ class VariableSpec(_Model):
             raise ValueError("'levels' are for categorical and binary variables")
         if self.range is not None and self.range[0] > self.range[1]:
             raise ValueError("'range' must be [min, max] with min <= max")
-        if self.time_dependent is not None and self.type != "binary":
+        td = self.time_dependent
+        if td is not None and td.from_ is not None and self.type != "binary":
             raise ValueError(
-                "'time_dependent' is for binary variables (0 before the date, 1 from it)"
+                "'time_dependent: {from: DATE}' is for binary variables (0 before the date, 1 "
+                "from it); a measured value uses 'time_dependent: {date: COLUMN}'"
             )
+        if td is not None and td.date is not None:
+            if self.type != "continuous":
+                raise ValueError(
+                    "'time_dependent: {date: COLUMN}' is for continuous values measured "
+                    "repeatedly (a binary exposure uses 'time_dependent: {from: DATE}')"
+                )
+            if self.from_table is None:
+                raise ValueError(
+                    "'time_dependent: {date: COLUMN}' reads the measurements of a joined table: "
+                    "give 'from_table' (a table of data.tables with rows: many)"
+                )
         if self.type == "binary" and self.levels is not None and len(self.levels) != 2:
             raise ValueError(f"a binary variable has exactly 2 levels, got {len(self.levels)}")
         seen: dict[str, str] = {}
@@ -405,13 +456,33 @@ class VariableSpec(_Model):
         return names
 
     def reference_level(self) -> str | None:
-        """The reference category: as given, else first level (binary: second level)."""
+        """The reference category: as given, else the first level; a binary variable's is
+        its No level (:func:`binary_reference`)."""
         if self.reference is not None:
             return self.reference
         names = self.level_names()
         if not names:
             return None
-        return names[1] if self.type == "binary" else names[0]
+        return binary_reference(self.level_map()) if self.type == "binary" else names[0]
+
+
+def _no_like(value: Any) -> bool:
+    return _text(value).strip().casefold() in NO_LIKE
+
+
+def binary_reference(level_map: dict[str, list[Scalar]]) -> str:
+    """A binary variable's default reference: the one level named No/0/false/n/absent/
+    none/negative or whose data values all are, whatever the order (so the hazard ratio
+    is Yes versus No); else the second level."""
+    names = list(level_map)
+    no = [
+        lv
+        for lv, values in level_map.items()
+        if _no_like(lv) or (values and all(_no_like(v) for v in values))
+    ]
+    if len(no) == 1:
+        return no[0]
+    return names[1] if len(names) == 2 else names[0]
 
 
 def _text(value: Any) -> str:
@@ -436,10 +507,14 @@ class EventCodes(_Model):
 
 
 class EndpointSpec(_Model):
-    """A time-to-event endpoint, from dates or from a time column and an event column.
+    """A time-to-event endpoint, from dates, from a status at an end date, or from a time
+    column and an event column.
 
     From dates: time runs from ``start`` to the earliest of the ``events`` dates
     (event = 1) or, when none is present, to the latest ``censor`` date (event = 0).
+    From a status (the layout "last contact date + Alive/Dead"): time runs from ``start``
+    to ``end``; the ``status`` column says whether the patient had the event there (its
+    values as 0/1, true/false or mapped by ``event_codes``).
     """
 
     label: str | None = Field(None, description="Label shown in tables and figures.")
@@ -466,6 +541,16 @@ class EndpointSpec(_Model):
         default_factory=list,
         description="Date variable(s) of competing events: follow-up for this endpoint ends "
         "there (censored; recorded as status 2 for competing-risks analyses).",
+    )
+    end: str | None = Field(
+        None,
+        description="Date variable where follow-up ends (e.g. the last contact date), with "
+        "'start' and 'status': the layout 'last contact date + Alive/Dead status'.",
+    )
+    status: str | None = Field(
+        None,
+        description="Column holding the status at 'end' (event or censored: 0/1, true/false "
+        "or the values given by event_codes, e.g. {event: [Dead], censored: [Alive]}).",
     )
     time: str | list[str] | None = Field(
         None,
@@ -496,13 +581,31 @@ class EndpointSpec(_Model):
         description="Plural noun for this endpoint's events in plain-language notes, e.g. "
         "progressions or deaths (default: events).",
     )
+    competing_label: str | None = Field(
+        None,
+        description="The competing event in words for tables, figures and notes, e.g. death "
+        "without progression (default: the labels of the 'competing' dates, or the "
+        "event_codes.competing values).",
+    )
 
     _lists = field_validator("events", "censor", "competing", mode="before")(_as_list)
 
     @model_validator(mode="after")
     def _one_form(self) -> EndpointSpec:
-        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         by_columns = self.time is not None or self.event is not None
+        if self.end is not None or self.status is not None:
+            if by_columns or self.events or self.censor or self.competing:
+                raise ValueError(
+                    "an endpoint is from dates (start, events, censor), from a status "
+                    "(start, end, status) or from columns (time, event), one form only"
+                )
+            if self.start is None or self.end is None or self.status is None:
+                raise ValueError(
+                    "an endpoint from a status needs 'start' and 'end' (dates) and 'status' "
+                    "(the column saying event or censored at 'end')"
+                )
+            return self
+        by_dates = self.start is not None or bool(self.events) or bool(self.censor)
         if by_dates and by_columns:
             raise ValueError(
                 "an endpoint is either from dates (start, events, censor) or from columns "
@@ -538,12 +641,38 @@ class EndpointSpec(_Model):
                     "(columns)"
                 )
         if self.event_codes is not None and not by_columns:
-            raise ValueError("'event_codes' belong to an endpoint with an 'event' column")
+            raise ValueError(
+                "'event_codes' belong to an endpoint with an 'event' or a 'status' column"
+            )
+        both = [v for v in self.events if v in self.censor]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is both an event date and a censoring date: every patient with "
+                "that date would count as an event; censor at the last follow-up date instead"
+            )
+        both = [v for v in self.competing if v in (*self.events, *self.censor)]
+        if both:
+            raise ValueError(
+                f"'{both[0]}' is a competing-event date and also an event or censoring date"
+            )
+        if self.competing_label is not None and not (
+            self.competing or (self.event_codes is not None and self.event_codes.competing)
+        ):
+            raise ValueError(
+                "'competing_label' needs competing events ('competing' dates or "
+                "event_codes.competing)"
+            )
         return self
 
     @property
     def from_dates(self) -> bool:
+        """Time from dates (``start`` with ``events``/``censor``, or with ``end``/``status``)."""
         return self.time is None
+
+    @property
+    def from_status(self) -> bool:
+        """The form ``start`` + ``end`` + ``status``."""
+        return self.end is not None
 
     @property
     def composite(self) -> bool:
@@ -776,6 +905,13 @@ class ModelSpec(_Model):
     name: str
     endpoint: str
     covariates: list[FactorItem]
+    model: Literal["cox", "fine-gray"] = Field(
+        "cox",
+        description="cox = Cox proportional hazards (on an endpoint with competing events: the "
+        "cause-specific Cox model, competing events censored); fine-gray = Fine-Gray "
+        "subdistribution-hazard model (Fine & Gray 1999; needs an endpoint with competing "
+        "events).",
+    )
     strata: list[str] = Field(default_factory=list)
     firth: FirthOption = Field("auto", description=_FIRTH_DESCRIPTION)
     ci: CIOption = Field("wald", description=_CI_DESCRIPTION)

@@ -8,7 +8,9 @@ comparison STROBE 16c and REMARK 15 ask for): ``Ŝ_g(t) − Ŝ_r(t)`` from the t
 Kaplan–Meier curves, with the groups independent so that
 ``Var = Var_g + Var_r``, each the Greenwood variance of ``Ŝ(t)`` itself,
 ``Ŝ(t)² Σ_{t_j ≤ t} d_j / (n_j (n_j − d_j))``. The CI is Wald on the plain scale,
-``difference ± z·sqrt(Var)`` (it is not clipped to [−1, 1]).
+``difference ± z·sqrt(Var)``, truncated to the possible range [−1, 1] (a limit beyond it,
+which small groups give, is set to −1 or 1 and a ``DIFFERENCE-CI-TRUNCATED`` warning says
+so: a difference of two survival probabilities cannot exceed 100 percentage points).
 
 Restricted mean survival time (RMST) difference at ``τ`` (Royston & Parmar 2013, BMC Med
 Res Methodol 13:152; Uno et al. 2014, J Clin Oncol 32:2380): ``RMST_g(τ) − RMST_r(τ)``,
@@ -232,14 +234,15 @@ def compare_two_groups(
     nan = np.full(t.size, np.nan)
     diff_out = np.where(ok, diff, nan)
     se_out = np.where(ok, se, nan)
+    lo, hi = diff_out - z * se_out, diff_out + z * se_out
     at = SurvivalDifference(
         time=t,
         reference_survival=np.where(ok, ar.survival, nan),
         group_survival=np.where(ok, ag.survival, nan),
         difference=diff_out,
         std_err=se_out,
-        lower=diff_out - z * se_out,
-        upper=diff_out + z * se_out,
+        lower=np.maximum(lo, -1.0),
+        upper=np.minimum(hi, 1.0),
         estimable=ok,
         conf_level=conf_level,
     )
@@ -254,6 +257,17 @@ def compare_two_groups(
             },
         )
         for i in np.flatnonzero(~ok)
+    ]
+    warns += [
+        StatWarning(
+            "DIFFERENCE-CI-TRUNCATED",
+            "the Wald confidence interval of the survival difference reaches beyond the "
+            "possible range; its limit is shown at "
+            + ("−100" if lo[i] < -1.0 else "100")
+            + " percentage points (few patients: read the difference with care)",
+            {"time": float(t[i])},
+        )
+        for i in np.flatnonzero(ok & ((lo < -1.0) | (hi > 1.0)))
     ]
     horizon = tau if tau is not None else (float(t.max()) if t.size else None)
     rm = _rmst(reference, group, float(horizon), conf_level) if rmst and horizon else None

@@ -13,11 +13,13 @@ columns are endpoints).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from survstudy.pipeline.results import (
+    CIFPoint,
     CoxRow,
     EndpointSummary,
     KMCurves,
@@ -92,14 +94,21 @@ def table1_table(results: StudyResults) -> TableModel | None:
         )
         model = replace(model, rows=rows, footnotes=(*model.footnotes, note))
     td = results.table1.time_dependent
-    if not td:
-        return model
-    what = "; ".join(f"{label} (from the {date})" for label, date in td)
-    note = (
-        f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
-        "status at each time (follow-up split at the date)."
-    )
-    return replace(model, footnotes=(*model.footnotes, note))
+    notes = list(model.footnotes)
+    if td:
+        what = "; ".join(f"{label} (from the {date})" for label, date in td)
+        notes.append(
+            f"Time-dependent: {what}: the status at the end of follow-up; the analyses use the "
+            "status at each time (follow-up split at the date)."
+        )
+    measured = results.table1.measured
+    if measured:
+        what = "; ".join(f"{label}: {shown}" for label, shown in measured)
+        notes.append(
+            f"Measured during follow-up: {what}; the analyses use the value at each time "
+            "(follow-up split at the measurement dates)."
+        )
+    return replace(model, footnotes=tuple(notes)) if notes != list(model.footnotes) else model
 
 
 # --------------------------------------------------------------------------- survival
@@ -134,8 +143,25 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     # Schoenfeld's precision note sits on the number of events it is computed from.
     notes.extend(Note(i, ep.precision.message, ep.name) for ep in eps if ep.precision)
     row("Censored, n", {ep.name: fmt.count(ep.n - ep.events) for ep in eps})
-    i = row(f"Median, {unit} (95% CI)", {ep.name: _median_text(ep.median) for ep in eps})
+    if any(ep.cif is not None for ep in eps):
+        row(
+            "Competing events, n (%)",
+            {
+                ep.name: fmt.count_percent(
+                    ep.cif.competing_events, 100.0 * ep.cif.competing_events / ep.n
+                )
+                if ep.cif is not None
+                else fmt.missing()
+                for ep in eps
+            },
+        )
+    i = row(
+        f"Median, {unit} (95% CI)",
+        {ep.name: fmt.missing() if ep.competing else _median_text(ep.median) for ep in eps},
+    )
     for ep in eps:
+        if ep.competing:
+            continue  # (no Kaplan–Meier median with competing events; see the footnote)
         if not ep.median.reached:
             notes.append(
                 Note(
@@ -159,7 +185,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
             "Standard error of the median",
             {
                 ep.name: fmt.number(ep.median.se, digits=2)
-                if math.isfinite(ep.median.se)
+                if math.isfinite(ep.median.se) and not ep.competing
                 else fmt.missing()
                 for ep in eps
             },
@@ -171,6 +197,10 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
         for ep in eps:
             a = next((x for x in ep.at if x.time == t), None)
             if a is None:
+                continue
+            if ep.competing:
+                cells[ep.name] = fmt.missing()  # cumulative incidence instead, rows below
+                risk[ep.name] = fmt.count(a.n_risk)
                 continue
             if math.isfinite(a.survival):
                 # a registry's interval can be narrower than the printed precision:
@@ -186,9 +216,28 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
                 cells[ep.name] = fmt.not_estimable()
             risk[ep.name] = fmt.count(a.n_risk)
             found.append((ep.name, a))
-        i = row(f"{_unit(unit, t)} survival, % (95% CI)", cells)
-        for name, a in found:
-            notes.extend(Note(i, m, name) for m in a.messages)
+        if any(not ep.competing for ep in eps):
+            i = row(f"{_unit(unit, t)} survival, % (95% CI)", cells)
+            for name, a in found:
+                notes.extend(Note(i, m, name) for m in a.messages)
+        for cause, what in (("event", "cumulative incidence"), ("competing", "competing event")):
+            cif_cells: dict[str, str] = {}
+            cif_found = []
+            for ep in eps:
+                pt = ep.cif.point(t, cause) if ep.cif is not None else None
+                if pt is None:
+                    continue
+                cif_cells[ep.name] = _cif_text(pt, pct_digits)
+                cif_found.append((ep.name, pt))
+            if cif_cells:
+                label = (
+                    f"{_unit(unit, t)} cumulative incidence, % (95% CI)"
+                    if cause == "event"
+                    else f"{_unit(unit, t)} cumulative incidence of the {what}, % (95% CI)"
+                )
+                i = row(label, cif_cells)
+                for name, pt in cif_found:
+                    notes.extend(Note(i, m, name) for m in pt.messages)
         row(f"At risk at {_num(t)} {unit}, n", risk)
     row(
         f"Median follow-up, {unit} (95% CI)",
@@ -214,8 +263,22 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     foot = [
         "Kaplan–Meier estimates with "
         f"{prof.conf_type} {round(prof.conf_level * 100)}% confidence intervals (Greenwood "
-        "variance); median follow-up by the reverse Kaplan–Meier method.",
+        "variance); median follow-up by the reverse Kaplan–Meier method."
+        if any(not ep.competing for ep in eps)
+        else "Median follow-up by the reverse Kaplan–Meier method (censorings as its events).",
     ]
+    competing = [ep for ep in eps if ep.cif is not None]
+    for ep in competing:
+        assert ep.cif is not None
+        foot.append(
+            f"{ep.label}: {ep.cif.competing_label} is a competing event "
+            f"({fmt.count(ep.cif.competing_events)} patients). Cumulative incidence of the event "
+            f"and of the competing event (Aalen–Johansen) with {ep.cif.conf_type} "
+            f"{round(ep.cif.conf_level * 100)}% confidence intervals (Gray's variance, as "
+            "cmprsk::cuminc), not 1 − Kaplan–Meier, which overstates the incidence when "
+            "patients can have the competing event first; no median is given. At risk: "
+            "patients still event-free and under observation."
+        )
     if spss:
         foot.append(
             "Median and its 95% CI as SPSS 25 reports them: the first time with S(t) ≤ 0.5, "
@@ -231,6 +294,17 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     )
 
 
+def _cif_text(pt: CIFPoint, pct_digits: int) -> str:
+    """A cumulative incidence with its CI as a percentage (as the survival rates print)."""
+    if not math.isfinite(pt.cif):
+        return fmt.not_estimable()
+    lo, hi = (
+        Decimal(repr(float(v))) * 100 if math.isfinite(v) else v for v in (pt.lower, pt.upper)
+    )
+    d = fmt.decimals_apart(lo, hi, pct_digits, 2 if pct_digits else 0)
+    return fmt.percent_ci(pt.cif, pt.lower, pt.upper, decimals=d)
+
+
 def _pct_cell(survival: float, lower: float, upper: float, digits: int) -> str:
     if not math.isfinite(survival):
         return fmt.not_estimable()
@@ -241,7 +315,8 @@ def km_group_table(results: StudyResults, k: KMCurves, number: int) -> TableMode
     """Survival by group (``Table {number}``) for a Kaplan–Meier figure with ``by:``: per
     group n, events, censored, median (CI), landmark rates (CI), and for two groups the
     difference at each landmark and the RMST difference (STROBE 16c, REMARK 15)."""
-    if k.by is None or len(k.groups) < 2:
+    if k.by is None or len(k.groups) < 2 or k.cif:
+        # (a cumulative-incidence figure: its groups have no Kaplan–Meier rates to tabulate)
         return None
     unit = results.time_unit
     pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
@@ -446,6 +521,18 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             first = r.kind in ("header", "continuous", "spline")
             cells["n"] = fmt.count(r.n) if first and r.n is not None else ""
             cells["events"] = fmt.count(r.events) if first and r.events is not None else ""
+        if "shr" in extra:
+            if r.kind == "header":
+                cells["shr"] = cells["shr_p"] = ""
+            elif r.kind == "reference":
+                cells["shr"], cells["shr_p"] = fmt.reference(), ""
+            else:
+                cells["shr"] = (
+                    hr_text(r.shr, r.shr_lower, r.shr_upper)
+                    if math.isfinite(r.shr)
+                    else fmt.not_estimable()
+                )
+                cells["shr_p"] = _p(r.shr_p_value)
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
         if "firth" in extra:
@@ -594,6 +681,12 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         extra.append("firth")
         at = 6 if adjust_name else 5
         columns[at:at] = firth_cols
+    subdistribution = any(r.subdistribution for r in uni.rows)
+    if subdistribution:
+        # the Fine–Gray estimate beside the cause-specific one (competing events)
+        extra.append("shr")
+        columns[3] = Column("hr", "Cause-specific HR (95% CI)")
+        columns[5:5] = [Column("shr", "Subdistribution HR (95% CI)"), Column("shr_p", "p")]
     # The rows' detectable_hr (results.json) is not printed: a "could have detected with
     # 80% power" column reads as post-hoc power; the table's precision note says the same as
     # the study's precision (issue 22 item 5).
@@ -624,6 +717,14 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             else "; p-values are not adjusted for multiple testing."
         ),
     ]
+    if subdistribution:
+        foot.append(
+            "Competing events: the cause-specific HR (Cox model, competing events censored) "
+            "compares the event rate among patients still event-free; the subdistribution HR "
+            "(Fine–Gray model, as cmprsk::crr; robust SE, Wald CI and p) compares the "
+            "cumulative incidence of the event. Group tests compare Kaplan–Meier curves with "
+            "competing events censored."
+        )
     firth_note = _firth_footnote(uni.rows, prof.conf_level)
     if firth_note:
         foot.append(firth_note)
@@ -724,6 +825,8 @@ def split_group_tests(
 
 def multivariable_table(results: StudyResults, model: ModelResult, number: int = 4) -> TableModel:
     """A multivariable Cox model with its fit summary in the footnotes."""
+    if model.model == "fine-gray":
+        return _fine_gray_table(results, model, number)
     columns = [
         Column("variable", "Variable"),
         Column("hr", "Adjusted HR (95% CI)"),
@@ -758,8 +861,9 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
             footnotes=foot,
             notes=notes,
         )
+    kind = "cause-specific Cox regression" if model.competing else "Cox regression"
     foot = [
-        f"Multivariable Cox regression ({ties} method for ties): {fmt.count(model.n)} "
+        f"Multivariable {kind} ({ties} method for ties): {fmt.count(model.n)} "
         f"patients, {fmt.count(model.events)} events, {model.n_parameters} parameters "
         f"({fmt.number(model.events_per_variable, digits=1)} events per variable)"
         + (
@@ -791,6 +895,60 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
         foot.append(SPLINE_FOOTNOTE)
     foot.extend(w.rstrip(".") + "." for w in model.warnings)
     rows, notes = _cox_rows(model.rows, extra)
+    return TableModel(
+        key=multivariable_key(model.name),
+        title=f"Table {number}. Multivariable analysis: {model.name} "
+        f"({_lower_first(model.endpoint_label)})",
+        columns=columns,
+        rows=rows,
+        footnotes=foot,
+        notes=notes,
+    )
+
+
+#: the one-line reading of a subdistribution HR under every Fine–Gray table
+FINE_GRAY_NOTE = (
+    "A subdistribution HR describes the cumulative incidence of the event (how many patients "
+    "have it, with the competing event taking some first), not the event rate among patients "
+    "still event-free; for that, see the cause-specific HR."
+)
+
+
+def _fine_gray_table(results: StudyResults, model: ModelResult, number: int) -> TableModel:
+    """A ``model: fine-gray`` table: subdistribution HRs, the reading note, crr's tests."""
+    columns = [
+        Column("variable", "Variable"),
+        Column("hr", "Adjusted subdistribution HR (95% CI)"),
+        Column("p", "p"),
+    ]
+    pct = f"{_num(round(results.profile.conf_level * 100, 1))}%"
+    head = (
+        f"Multivariable Fine–Gray regression (subdistribution hazards, as cmprsk::crr): "
+        f"{fmt.count(model.n)} patients, {fmt.count(model.events)} events, "
+        f"{model.n_parameters} parameters"
+    )
+    if not model.estimable:
+        foot = [
+            head + ". NE, not estimable: the model could not be fitted (the reason follows); "
+            "the other analyses of this report are not affected.",
+        ]
+    else:
+        foot = [
+            head
+            + f" ({fmt.number(model.events_per_variable, digits=1)} events per variable)"
+            + (
+                f"; {fmt.count(model.n_dropped)} with a missing covariate excluded"
+                if model.n_dropped
+                else ""
+            )
+            + ".",
+            f"Pseudo-likelihood-ratio test {_p_sentence(model.lr_p)}. p from the Wald test "
+            f"with the robust (sandwich) SE; Wald {pct} CIs. Firth's correction is not defined "
+            "for this model: a term whose estimate runs off to infinity is not estimable.",
+        ]
+    foot.append(FINE_GRAY_NOTE)
+    foot.extend(w.rstrip(".") + "." for w in model.warnings)
+    rows, notes = _cox_rows(model.rows, [])
     return TableModel(
         key=multivariable_key(model.name),
         title=f"Table {number}. Multivariable analysis: {model.name} "
@@ -1116,7 +1274,24 @@ def study_tables(results: StudyResults) -> list[TableModel]:
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
-    return out
+    return [_explain_ne(t) for t in out]
+
+
+_NE = re.compile(rf"(?<![A-Za-z]){re.escape(fmt.NOT_ESTIMABLE)}(?![A-Za-z])")
+NE_FOOTNOTE = (
+    f"{fmt.NOT_ESTIMABLE}, not estimable: the data do not allow this estimate (for example a "
+    "time beyond the last follow-up, a confidence limit the curve does not reach, or a model "
+    "that could not be fitted)."
+)
+
+
+def _explain_ne(t: TableModel) -> TableModel:
+    """A table that prints NE says once what it means (unless a footnote already does)."""
+    shows = any(_NE.search(text) for row in t.rows for text in row.cells.values())
+    said = any(f"{fmt.NOT_ESTIMABLE}, not estimable" in f for f in t.footnotes)
+    if not shows or said:
+        return t
+    return replace(t, footnotes=(*t.footnotes, NE_FOOTNOTE))
 
 
 def results_document(
