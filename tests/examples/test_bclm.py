@@ -89,7 +89,12 @@ def test_table_i_every_row_as_published(results) -> None:  # type: ignore[no-unt
     got = [(r.text("variable"), r.text("category"), r.text("statistic")) for r in t1.rows]
     assert got == PUBLISHED_TABLE_I
     assert [c.header for c in t1.columns] == ["Variables (n = 12)", "Category", "Statistics"]
-    assert t1.footnotes == ("#: Median (range).",)
+    # the seed's footnote, then issue 22 item 7's on the endpoint-time rows
+    assert t1.footnotes == (
+        "#: Median (range).",
+        "† Observed times of censored and uncensored patients; not survival estimates "
+        "(see the Kaplan–Meier estimates).",
+    )
 
 
 def test_flow_twelve_included(results) -> None:  # type: ignore[no-untyped-def]

@@ -100,7 +100,7 @@ def test_monotone_grade_gets_firth_beside_it(results: Any) -> None:
 
 
 def test_univariable_screen_footnotes(results: Any) -> None:
-    """Property: the number of tests, the precision note and the detectable-HR column."""
+    """Property: the number of tests, the precision note and no detectable-HR column."""
     tab = univariable_table(results, "PFS")
     foot = " ".join(tab.footnotes)
     assert "10 factors tested; p-values are not adjusted for multiple testing." in foot
@@ -108,7 +108,14 @@ def test_univariable_screen_footnotes(results: Any) -> None:
     # 3 progressions: no detectable-HR column (post-hoc power at 3 events reads as a
     # finding; issue 22 item 5) ...
     assert "detectable" not in [c.key for c in tab.columns]
-    # ... which DFS (11 events) keeps
+    # ... nor at 11 events (DFS): the report words the study's precision, not power
+    # (issue 22 item 5's "elsewhere"); results.json keeps the rows' detectable_hr
     dfs = univariable_table(results, "DFS")
-    grade = next(r for r in dfs.rows if r.variable == "grade" and r.level == "III")
-    assert grade.text("detectable") != ""
+    assert "detectable" not in [c.key for c in dfs.columns]
+    assert not [f for f in dfs.footnotes if "power" in f and "not a power" not in f]
+    grade = next(
+        r for r in results.univariable["DFS"].rows if r.variable == "grade" and r.kind == "header"
+    )
+    assert grade.detectable_hr != grade.detectable_hr  # three levels: NaN (two-group only)
+    ht = [r for r in results.univariable["DFS"].rows if r.kind == "level" and r.detectable_hr > 0]
+    assert ht  # a binary factor's detectable HR is still computed

@@ -162,7 +162,7 @@ def test_firth_auto_table_never_shows_a_wald_p_for_the_monotone_term(auto: Any) 
 
     t = univariable_table(auto, "OS")
     keys = [c.key for c in t.columns]
-    assert keys[:5] == ["variable", "hr", "p", "firth_hr", "firth_p"]
+    assert keys[:7] == ["variable", "n", "events", "hr", "p", "firth_hr", "firth_p"]
     row = next(r for r in t.rows if r.level == "A")
     assert row.text("hr") == "NE"
     assert row.text("firth_hr") != ""

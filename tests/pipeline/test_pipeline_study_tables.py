@@ -43,6 +43,7 @@ def test_table_order_and_ids(tables: dict[str, Any]) -> None:
         "univariable_RFS",
         "multivariable_Full_model",
         "multivariable_Full_model_sensitivity",
+        "supplementary_tests_RFS",  # the univariable group tests (issue 22 item 8)
         "reconciliation",
     ]
 
@@ -66,11 +67,14 @@ def test_univariable_table_prints_r_values(tables: dict[str, Any]) -> None:
     assert cell(t, "2", "p") == "<0.001"
     assert cell(t, "3", "hr") == "3.17 (1.90–5.29)"
     assert cell(t, "Tumour grade", "p") == "<0.001"
-    assert cell(t, "Tumour grade", "logrank") == "<0.001"
+    # one p per comparison: the log-rank p is in the supplementary table (issue 22 item 8)
+    assert "logrank" not in [c.key for c in t.columns]
+    g = tables["supplementary_tests_RFS"]
+    assert cell(g, "Tumour grade", "logrank") == "<0.001"
     assert cell(t, "1", "hr") == "1 (reference)"
     assert cell(t, "Yes", "hr") == "0.69 (0.54–0.89)"
     assert cell(t, "Yes", "p") == "0.004"
-    assert cell(t, "Hormonal therapy", "logrank") == "0.003"
+    assert cell(g, "Hormonal therapy", "logrank") == "0.003"
 
 
 def test_per_k_units_row_replaces_the_per_unit_row(tables: dict[str, Any]) -> None:

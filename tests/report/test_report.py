@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -132,13 +133,55 @@ def test_html_escapes_labels_and_loads_nothing(report: Path) -> None:
 
 
 def test_html_warning_markers_next_to_numbers(report: Path) -> None:
-    """Warnings render as numbered superscripts in the cell they concern and as notes."""
+    """Warnings render as lettered superscripts (never digits beside numbers, issue 22
+    item 8) in the cell they concern and as notes lettered a, b, c."""
     text = (report / "report.html").read_text("utf-8")
-    assert '69 (31–89)<sup class="w">1</sup>' in text
-    assert 'III<sup class="w">3</sup>' in text
-    assert '<li value="1">Fewer than 10 patients remained at risk.</li>' in text
+    assert '69 (31–89)<sup class="w">a</sup>' in text
+    assert 'III<sup class="w">c</sup>' in text
+    assert (
+        '<ol class="warn" type="a"><li value="1">Fewer than 10 patients remained at risk.</li>'
+        in text
+    )
     assert "General caution about small samples." in text
-    assert 'disease-free survival<sup class="w">2</sup></caption>' in text
+    assert 'disease-free survival<sup class="w">b</sup></caption>' in text
+    assert not re.search(r'<sup class="w">\d', text)
+
+
+def test_docx_warning_markers_are_letters(report: Path) -> None:
+    """In the Word report a warning mark is a superscript letter: the cell "69 (31–89)" with
+    the first note reads "69 (31–89)a", never "69 (31–89)1" (issue 22 item 8)."""
+    import docx
+
+    doc = docx.Document(str(report / "report.docx"))
+    sups = [
+        r.text
+        for t in doc.tables
+        for row in t.rows
+        for c in row.cells
+        for p in c.paragraphs
+        for r in p.runs
+        if r.font.superscript
+    ]
+    assert sups
+    assert all(s.isalpha() for s in sups)
+    got = {c.text for t in doc.tables for row in t.rows for c in row.cells}
+    assert "69 (31–89)a" in got
+    assert "69 (31–89)1" not in got
+
+
+def test_mark_label_letters() -> None:
+    """1 -> a, 26 -> z, 27 -> aa, 28 -> ab (spreadsheet-column lettering, by hand)."""
+    from survstudy.report._tables import mark_label
+
+    assert [mark_label(n) for n in (1, 2, 26, 27, 28, 52, 53)] == [
+        "a",
+        "b",
+        "z",
+        "aa",
+        "ab",
+        "az",
+        "ba",
+    ]
 
 
 def test_docx_has_tables(report: Path) -> None:
@@ -147,7 +190,7 @@ def test_docx_has_tables(report: Path) -> None:
 
     doc = docx.Document(str(report / "report.docx"))
     got = {c.text for t in doc.tables for row in t.rows for c in row.cells}
-    # A cell with a warning mark carries the mark's digit after its text.
+    # A cell with a warning mark carries the mark's letter after its text.
     got |= {g[:-1] for g in got}
     assert not [c for c in _all_cells() if c not in got]
     assert len(doc.tables) == 3

@@ -53,6 +53,7 @@ from survstudy.app.state import (
     RunRecord,
     Session,
     Upload,
+    parse_list,
     parse_numbers,
     reference_shown,
     spec_text,
@@ -383,17 +384,22 @@ class _App:
         counts: dict[str, dict[str, int]] = {}
         flow: list[dict[str, Any]] = []
         if chk.cohort is not None:
+            import numpy as np
+
             c = chk.cohort
             for name, ep in c.endpoints.items():
+                status = c.columns.get(ep.status_column)
+                competing = int(np.sum(np.asarray(status) == 2)) if status is not None else 0
                 counts[name] = {
                     "n": ep.n,
                     "events": ep.events,
-                    "censored": ep.n - ep.events,
+                    "censored": ep.n - ep.events - competing,
+                    "competing": competing,
                     "not_derived": c.n - ep.n,
                 }
             flow = [st.to_dict() for st in c.flow]
         for e in s.endpoints:
-            cols = [e.start, e.end, *e.events, *e.censor, e.time, e.event, e.status]
+            cols = [e.start, e.end, *e.events, *e.censor, *e.competing, e.time, e.event, e.status]
             names = {c.name: c.column for c in s.columns}
             for col in cols:
                 if col is None:
@@ -445,10 +451,19 @@ class _App:
             ep.censored_values = _text(form, "censored_values")
             if ep.time not in columns or ep.event not in columns:
                 return {"endpoint": "choose the time column and the event column"}
+            code = _text(form, "competing_value")
+            if code:
+                problem = _competing_code_problem(s, ep, code)
+                if problem:
+                    return {"endpoint": problem}
+                ep.competing_values = code
         else:
             ep.start = _text(form, "start") or None
             ep.events = [v for v in form.getlist("events") if isinstance(v, str) and v in dates]
             ep.censor = [v for v in form.getlist("censor") if isinstance(v, str) and v in dates]
+            ep.competing = [
+                v for v in form.getlist("competing") if isinstance(v, str) and v in dates
+            ]
             if ep.start not in dates or not ep.events:
                 return {"endpoint": "choose the start date and at least one event date"}
             both = [v for v in ep.events if v in ep.censor]
@@ -459,6 +474,15 @@ class _App:
                     "censoring date: every patient with that date would count as an event. "
                     "Untick it under one of them (last follow-up is a censoring date)."
                 }
+            both = [v for v in ep.competing if v in ep.events or v == ep.start]
+            if both:
+                return {
+                    "endpoint": f"the competing event date '{both[0]}' is also the start or an "
+                    "event date; a competing event is a different event (e.g. death without "
+                    "progression)"
+                }
+        if ep.competing or ep.competing_values:
+            ep.competing_label = _text(form, "competing_label")[:200]
         s.endpoints.append(ep)
         chk = self.check(s, "endpoints")
         if chk.spec_error is not None:
@@ -714,6 +738,25 @@ def _is_iso_date(text: str) -> bool:
     return True
 
 
+def _competing_code_problem(s: Session, ep: EndpointChoice, code: str) -> str:
+    """Why ``code`` cannot be the competing-event value of ``ep``'s event column ('' if it can)."""
+    column = next((c for c in s.visible() if c.column == ep.event), None)
+    values = parse_list(column.values_hint) if column is not None else []
+    if code not in values:
+        found = ", ".join(values) if values else "no short list of values"
+        return (
+            f"the competing event code '{code}' is not a value of the event column "
+            f"'{ep.event}' (its values: {found})"
+        )
+    taken = parse_list(ep.event_values) + parse_list(ep.censored_values) or ["1", "0"]
+    if code in taken:
+        return (
+            f"the competing event code '{code}' already means the event or censored; "
+            "choose the value of the other event (e.g. death without progression)"
+        )
+    return ""
+
+
 def _without_endpoints(s: Session) -> Session:
     from dataclasses import replace
 
@@ -795,6 +838,7 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
                     }
                     for a in ep.at
                 ],
+                "cif": _cif_rows(ep.cif),
             }
         )
     tables = [table_view(t) for t in bundle.tables]
@@ -810,6 +854,32 @@ def _results_page(results: Any, bundle: Any, words: Any) -> dict[str, Any]:
         "warnings": list(dict.fromkeys(warnings)),
         "quality": [words(q) for q in results.quality],
         "banner": bundle.banner,
+    }
+
+
+def _cif_rows(cif: Any) -> dict[str, Any] | None:
+    """A competing-risks endpoint's cumulative incidence at the landmarks (event, competing)."""
+    if cif is None:
+        return None
+
+    def cells(cause: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "time": f"{a.time:g}",
+                "cif": _pct(a.cif),
+                "lower": _pct(a.lower),
+                "upper": _pct(a.upper),
+                "n_risk": a.n_risk,
+            }
+            for a in cif.at
+            if a.cause == cause
+        ]
+
+    return {
+        "label": cif.competing_label,
+        "events": cif.competing_events,
+        "event": cells("event"),
+        "competing": cells("competing"),
     }
 
 

@@ -88,6 +88,9 @@ class EndpointChoice:
     event: str | None = None
     event_values: str = ""
     censored_values: str = ""
+    competing: list[str] = field(default_factory=list)  # date variables of competing events
+    competing_values: str = ""  # event-column value(s) meaning a competing event
+    competing_label: str = ""  # the competing event in words (e.g. death without progression)
 
 
 @dataclass
@@ -277,16 +280,27 @@ def _endpoint(e: EndpointChoice) -> dict[str, Any]:
         out["time_unit"] = e.time_unit
         out["event"] = e.event
         ev, ce = parse_list(e.event_values), parse_list(e.censored_values)
+        co = parse_list(e.competing_values)
+        if co and not (ev or ce):
+            ev, ce = ["1"], ["0"]  # the 0/1 convention of the event column, plus the competing code
         if ev or ce:
             out["event_codes"] = {
                 "event": [_level_value(x) for x in ev],
                 "censored": [_level_value(x) for x in ce],
             }
+            if co:
+                out["event_codes"]["competing"] = [_level_value(x) for x in co]
+        has_competing = bool(co)
     else:
         out["start"] = e.start
         out["events"] = list(e.events)
         if e.censor:
             out["censor"] = list(e.censor)
+        if e.competing:
+            out["competing"] = list(e.competing)
+        has_competing = bool(e.competing)
+    if has_competing and e.competing_label:
+        out["competing_label"] = e.competing_label
     return out
 
 

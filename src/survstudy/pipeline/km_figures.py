@@ -87,6 +87,7 @@ def curve_group(
     *,
     n_risk: tuple[int, ...] | None = None,
     at: tuple[Landmark, ...] = (),
+    min_at_risk: int = 0,
 ) -> CurveGroup:
     """One curve of a figure: step data and censoring marks in the display unit, the
     number at risk at the ticks (``n_risk`` when given), the median (``dpu``: days per
@@ -107,7 +108,22 @@ def curve_group(
         else engine.n_risk_at(km, [tick * dpu for tick in ticks]),
         median=median_of(km, prof.median_rule, dpu, prof.conf_level),
         at=at,
+        curtail_time=_curtail(km, min_at_risk, dpu),
     )
+
+
+def _curtail(km: Any, min_at_risk: int, dpu: float) -> float | None:
+    """Where a curve is cut (display unit): after the last time with at least
+    ``min_at_risk`` at risk; ``None`` when it is drawn whole (the option is 0, it never
+    falls below, or the group had fewer than ``min_at_risk`` patients from the start)."""
+    if min_at_risk <= 0:
+        return None
+    # KaplanMeierResult.last_time_at_risk (survstudy.stats.km)
+    t = km.last_time_at_risk(min_at_risk)
+    last = float(np.max(km.time)) if len(km.time) else 0.0
+    if t is None or t >= last:
+        return None
+    return t / dpu
 
 
 def km_figure(
@@ -154,7 +170,17 @@ def km_figure(
         # Simon–Makuch curves: patients move to the exposed curve at their exposure date;
         # the risk table counts the rows at risk at each tick exactly
         curves = [
-            curve_group(lev, km, n_group, events_group, ticks, dpu, prof, n_risk=risk)
+            curve_group(
+                lev,
+                km,
+                n_group,
+                events_group,
+                ticks,
+                dpu,
+                prof,
+                n_risk=risk,
+                min_at_risk=k.min_at_risk,
+            )
             for lev, km, n_group, events_group, risk in rows.km_groups_split(
                 k.endpoint,
                 d,
@@ -169,6 +195,15 @@ def km_figure(
         landmarks = [float(x) for x in surv_spec.landmarks] if surv_spec and d is not None else []
         groups = rows.km_groups(k.endpoint, d, conf_type=prof.conf_type, conf_level=prof.conf_level)
         kms = [km for _lev, km, _n, _e in groups]
+        if k.min_at_risk and not k.max_time and kms:
+            # the x-axis ends where the longest-drawn curve is curtailed
+            ends = [_curtail(km, k.min_at_risk, dpu) for km in kms]
+            if all(e is not None for e in ends):
+                max_time = max(float(e) for e in ends if e is not None)
+                step = float(k.breaks) if k.breaks else nice_step(max_time, cohort.unit)
+                ticks = tuple(
+                    float(x) for x in np.arange(0.0, max_time + 1e-9 * max(step, 1.0), step)
+                )
         curves = [
             curve_group(
                 lev,
@@ -179,6 +214,7 @@ def km_figure(
                 dpu,
                 prof,
                 at=_group_landmarks(km, landmarks, dpu),
+                min_at_risk=k.min_at_risk,
             )
             for lev, km, n_group, events_group in groups
         ]
@@ -234,6 +270,7 @@ def km_figure(
         permutation=perm,
         comparison=comparison,
         few_events=few and bool(tests),
+        min_at_risk=int(k.min_at_risk),
     )
 
 

@@ -22,7 +22,11 @@ from survstudy.pipeline.table1 import MEASURED_SUMMARY
 from survstudy.spec import StudySpec
 from survstudy.stats.precision import FEW_EVENTS
 
-__all__ = ["methods_facts"]
+__all__ = ["R_SURVIVAL_VERIFIED", "methods_facts"]
+
+#: the version of R's survival package that made the test suite's reference numbers
+#: (tests/reference/*.json record it; a test checks that they agree)
+R_SURVIVAL_VERIFIED = "3.5.3"
 
 
 def _sentence(text: str) -> str:
@@ -94,7 +98,8 @@ def methods_facts(
     if a.multivariable:
         sentences.append(
             "Multivariable models were fitted to complete cases; the number of events per "
-            "model parameter, Harrell's concordance and the global proportional-hazards test "
+            "model parameter, Harrell's concordance (apparent, not validated; Harrell et al. "
+            "1996) and the global proportional-hazards test "
             "are reported with each model."
         )
     factors = [
@@ -159,6 +164,7 @@ def methods_facts(
             "confidence intervals and p-values from the profile penalised likelihood."
         )
     elif "auto" in firth and (a.univariable or a.multivariable) and applied["firth"]:
+        # only when a Firth estimate was reported (issue 22 item 6: only methods used)
         sentences.append(
             "Where a hazard ratio could not be estimated because the partial likelihood "
             "increased without bound (monotone likelihood, e.g. no events in one group), the "
@@ -327,6 +333,10 @@ def methods_facts(
         if prof.name == "standard"
         else ["log-rank (Mantel–Cox)", "Breslow (generalized Wilcoxon)"],
         "followup": "reverse Kaplan–Meier",
+        "conf_type": prof.conf_type,
+        "cox_used": bool(a.univariable or a.multivariable),
+        "logrank_used": bool(any(k.by for k in a.km) or (a.univariable and a.univariable.logrank)),
+        "verified_against": f"R survival {R_SURVIVAL_VERIFIED}",
         "cox_ci": sorted(cis),
         "permutation": sorted(perm_options),
         "continuous_summary": a.table1.continuous if a.table1 else None,

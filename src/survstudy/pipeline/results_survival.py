@@ -145,6 +145,7 @@ class EndpointSummary:
     median_other: Median | None = None  # the median under the other profile's rule
     warnings: tuple[str, ...] = ()
     precision: Precision | None = None
+    person_years: float = float("nan")  # total follow-up (STROBE 14c), in units.days_per_year
     cif: CIFSummary | None = None  # an endpoint with competing events: cumulative incidence
 
     @property
@@ -178,6 +179,7 @@ class EndpointSummary:
             "followup_upper": _f(self.followup.upper),
             "followup_min": _f(self.followup.min),
             "followup_max": _f(self.followup.max),
+            "followup_person_years": _f(self.person_years),
             "at": [a.to_dict() for a in self.at],
             "warnings": list(self.warnings),
             "precision": self.precision.to_dict() if self.precision else None,
@@ -265,6 +267,7 @@ class CurveGroup:
     n_risk_at: tuple[int, ...]
     median: Median
     at: tuple[Landmark, ...] = ()  # survival at analyses.survival.landmarks (by-group table)
+    curtail_time: float | None = None  # the curve is drawn up to here (display unit)
     # a cumulative-incidence figure: ``survival`` holds the event's cumulative incidence and
     # ``competing`` the competing event's, on the same times
     competing: tuple[float, ...] = ()
@@ -297,6 +300,7 @@ class CurveGroup:
             "lower": [_f(x) for x in self.lower],
             "upper": [_f(x) for x in self.upper],
             "censor_time": [_f(x) for x in self.censor_time],
+            "curtail_time": _f(self.curtail_time),
         }
 
 
@@ -427,6 +431,7 @@ class KMCurves:
     permutation: PermutationTest | None = None
     comparison: KMComparison | None = None  # two groups only
     few_events: bool = False  # fewer than FEW_EVENTS events: the permutation p is primary
+    min_at_risk: int = 0  # curves curtailed below this many at risk (0: whole curves)
     # a competing-risks endpoint: cumulative-incidence curves (``kind`` "cif"), Gray's test
     kind: str = "km"
     competing_label: str = ""
@@ -456,6 +461,7 @@ class KMCurves:
             "permutation": self.permutation.to_dict() if self.permutation else None,
             "comparison": self.comparison.to_dict() if self.comparison else None,
             "few_events": self.few_events,
+            "min_at_risk": self.min_at_risk,
         }
 
 

@@ -43,6 +43,7 @@ class Table1Row:
     group: str | None = None
     p_value: float | None = None
     test: str | None = None
+    smd: float | None = None  # analyses.table1.smd: on a variable's first row (two groups)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -71,6 +72,8 @@ class Table1Row:
         if self.test is not None:
             d["test"] = self.test
             d["p_value"] = _f(self.p_value)
+        if self.smd is not None:
+            d["smd"] = _f(self.smd)
         return d
 
 
@@ -88,6 +91,8 @@ class Table1Result:
     style: str = "journal"  # journal | seed (analyses.table1.style)
     # time-dependent variables shown (status at the end of follow-up): (label, date)
     time_dependent: tuple[tuple[str, str], ...] = ()
+    show_tests: bool = True  # analyses.table1.tests: the p column is printed
+    endpoint_times: tuple[str, ...] = ()  # rows summarising an endpoint's observed times
     # values measured during follow-up (time_dependent: {date: ...}) shown by their summary:
     # (label, the summary in words, e.g. "the last measurement")
     measured: tuple[tuple[str, str], ...] = ()
@@ -101,6 +106,8 @@ class Table1Result:
             "by_label": self.by_label,
             "by_levels": [{"level": lev, "n": n} for lev, n in self.by_levels],
             "tests": list(self.tests),
+            "show_tests": self.show_tests,
+            "endpoint_times": list(self.endpoint_times),
             "rows": [r.to_dict() for r in self.rows],
         }
 

@@ -132,6 +132,8 @@ def survival_summary(
         at=tuple(at),
         median_other=med_other,
         warnings=tuple(notes),
+        # the KM table's times are in days (the cohort's durations)
+        person_years=km.total_time() / ctx.spec.units.days_per_year,
     )
     if competing:
         # cumulative incidence of the event and the competing event instead of 1 − KM

@@ -19,6 +19,7 @@ rows with a missing ``by`` value (they count in the overall column only).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -112,6 +113,42 @@ def quantile_rule(prof: MethodsProfile) -> str:
     return "spss" if prof.name == "spss" else "r7"
 
 
+def _with_smd(rows: list[Table1Row]) -> list[Table1Row]:
+    """Each variable's standardised difference (second group minus first) on its first
+    row: a continuous row from the groups' means and SDs, a categorical variable from its
+    levels' proportions among the patients with a value, a multi-select option as a
+    binary variable on its own row."""
+    from survstudy.stats.descriptive import smd_categorical, smd_continuous
+
+    out = list(rows)
+    first_level: dict[str, int] = {}
+    for i, r in enumerate(out):
+        if len(r.groups) != 2:
+            continue
+        g0, g1 = r.groups
+        if r.kind == "continuous" and None not in (g0.mean, g0.sd, g1.mean, g1.sd):
+            out[i] = replace(
+                r,
+                smd=smd_continuous(float(g1.mean), float(g1.sd), float(g0.mean), float(g0.sd)),  # type: ignore[arg-type]
+            )
+        elif r.kind == "option":
+            p = [(g.n or 0) / g.denominator if g.denominator else math.nan for g in (g1, g0)]
+            out[i] = replace(r, smd=smd_categorical([1 - p[0], p[0]], [1 - p[1], p[1]]))
+        elif r.kind == "level":
+            first_level.setdefault(r.variable, i)
+    for var, i in first_level.items():
+        levels = [r for r in out if r.variable == var and r.kind == "level"]
+        props = [
+            [(r.groups[g].n or 0) / (r.groups[g].denominator or 1) for r in levels] for g in (1, 0)
+        ]
+        # levels not printed (show_levels) count as one more level
+        rest = [1.0 - sum(p) for p in props]
+        if max(rest) > 1e-12:
+            props = [[q, *p] for q, p in zip(rest, props, strict=True)]
+        out[i] = replace(out[i], smd=smd_categorical(props[0], props[1]))
+    return out
+
+
 def table1_result(
     spec: StudySpec, cohort: Cohort | DerivedCohort, src: Table1Summaries
 ) -> Table1Result:
@@ -129,6 +166,8 @@ def table1_result(
             if r.test and r.test not in tests:
                 tests.append(r.test)
         rows.extend(new)
+    if t1.smd and len(src.by_levels) == 2:
+        rows = _with_smd(rows)
     return Table1Result(
         n=cohort.n,
         rows=tuple(rows),
@@ -138,6 +177,12 @@ def table1_result(
         by_levels=src.by_counts(),
         tests=tuple(tests),
         style=t1.style,
+        show_tests=t1.tests,
+        endpoint_times=tuple(
+            n
+            for n in t1.variables
+            if n != t1.by and n in cohort.endpoints and n not in cohort.variables
+        ),
         time_dependent=tuple(
             (spec.label_of(v), spec.label_of(td.from_).lower())
             for v in t1.variables

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -258,6 +258,29 @@ def plot_cif(
     )
 
 
+def _curtailed(c: _Curve, at: float | None) -> _Curve:
+    """The curve up to ``at`` (its last step held flat to ``at``); whole when ``None``."""
+    if at is None or not c.time.size:
+        return c
+    keep = c.time <= at
+    last = int(np.flatnonzero(keep)[-1]) if keep.any() else 0
+
+    def cut(a: Any) -> Any:
+        return np.concatenate((a[keep], [a[last]]))
+
+    marks = c.censor_time <= at
+    return replace(
+        c,
+        time=np.concatenate((c.time[keep], [at])),
+        survival=cut(c.survival),
+        lower=cut(c.lower),
+        upper=cut(c.upper),
+        censor_time=c.censor_time[marks],
+        censor_survival=c.censor_survival[marks],
+        dashed=None if c.dashed is None else cut(c.dashed),
+    )
+
+
 def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
     """Draw a pipeline ``KMCurves`` (display-unit step data with ``n_risk_at`` per tick).
 
@@ -272,17 +295,20 @@ def plot_km_curves(km_curves: Any, **kwargs: Any) -> KMPlot:
         if cif and g.level is None:
             label = "All patients"  # the endpoint is named above the curves
         cs.append(
-            _Curve(
-                label=str(label),
-                n=int(g.n),
-                events=int(g.events),
-                time=_arr(g.time),
-                survival=_arr(g.survival),
-                lower=_arr(g.lower),
-                upper=_arr(g.upper),
-                censor_time=_arr(g.censor_time),
-                censor_survival=_arr(g.censor_survival),
-                dashed=_arr(g.competing) if getattr(g, "competing", ()) else None,
+            _curtailed(
+                _Curve(
+                    label=str(label),
+                    n=int(g.n),
+                    events=int(g.events),
+                    time=_arr(g.time),
+                    survival=_arr(g.survival),
+                    lower=_arr(g.lower),
+                    upper=_arr(g.upper),
+                    censor_time=_arr(g.censor_time),
+                    censor_survival=_arr(g.censor_survival),
+                    dashed=_arr(g.competing) if getattr(g, "competing", ()) else None,
+                ),
+                getattr(g, "curtail_time", None),
             )
         )
     unit = str(getattr(km_curves, "time_unit", "months") or "months")

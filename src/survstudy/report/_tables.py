@@ -88,12 +88,23 @@ def records(table: Any) -> list[dict[str, Any]]:
     return [dict(zip(heads, cells, strict=True)) for _, cells in rows(table)]
 
 
+def mark_label(n: int) -> str:
+    """The footnote marker of warning ``n`` (1 -> "a", 26 -> "z", 27 -> "aa"): letters,
+    never digits, so a marker cannot be read as a digit of the number it follows."""
+    out = ""
+    while n > 0:
+        n, r = divmod(n - 1, 26)
+        out = chr(ord("a") + r) + out
+    return out
+
+
 def warning_marks(
     tables: list[Any], warnings: list[ReportWarning]
 ) -> tuple[
     dict[tuple[str, int | None, str | None], list[int]], dict[str, list[tuple[int, str]]], list[str]
 ]:
-    """Number the warnings attached to tables (1, 2, … in report order).
+    """Number the warnings attached to tables (1, 2, … in report order; shown as the
+    letters of :func:`mark_label`).
 
     Returns ``marks`` ((table, row, column) -> numbers), ``notes`` (table -> list
     of (number, message)) and the messages of warnings attached to no table.

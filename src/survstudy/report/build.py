@@ -20,6 +20,7 @@ from survstudy.report.bundle import (
     ReportSection,
     ReportWarning,
     methods_paragraph,
+    references_of,
 )
 
 __all__ = ["build_bundle", "figure_specs"]
@@ -83,6 +84,45 @@ def _quality(results: Any) -> list[QualityNote]:
     if not out:
         out = [QualityNote(code="", severity="note", message=str(m)) for m in results.quality]
     return out
+
+
+def _km_extras(k: Any, level: float) -> str:
+    """The caption's sentences on the CI band and on where the curves stop (issue 22 item 8)."""
+    out = ""
+    if getattr(k, "ci", False):
+        out += f" Shaded: pointwise {level * 100:g}% confidence band."
+    n = int(getattr(k, "min_at_risk", 0) or 0)
+    cut = [g for g in k.groups if getattr(g, "curtail_time", None) is not None]
+    if n and cut:
+        which = "Each curve stops" if len(k.groups) > 1 else "The curve stops"
+        out += f" {which} after the last time at which at least {n} patients were at risk."
+        small = [g for g in k.groups if g.n < n]
+        if small:
+            out += f" Groups of fewer than {n} patients are drawn whole."
+    return out
+
+
+def _count(n: int) -> str:
+    from survstudy.tables import format as fmt
+
+    return fmt.count(n)
+
+
+def _n_events_caption(rows: Any) -> str:
+    """The patients and events of the univariable models (issue 22 item 8): one phrase when
+    every factor's model has the same, else each factor's."""
+    from survstudy.tables import format as fmt
+
+    firsts = [r for r in rows if r.kind in ("header", "continuous", "spline") and r.n is not None]
+    by = {r.variable: (r.label, r.n, r.events) for r in firsts}
+    counts = {(n, e) for _, n, e in by.values()}
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        n, e = next(iter(counts))
+        return f" Each model: {fmt.count(n)} patients, {fmt.count(e)} events."
+    each = (f"{label} {fmt.count(n)}, {fmt.count(e)}" for label, n, e in by.values())
+    return " Patients and events of each model: " + "; ".join(each) + "."
 
 
 def _forest_rows(rows: Any) -> list[Any]:
@@ -207,7 +247,9 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                     else " with the Monte-Carlo permutation p "
                     f"({count(perm.n_resamples)} seeded permutations)"
                 ) + (" (a group expects fewer than 5 events)" if perm.option == "auto" else "")
-        caption += f". Time in {unit}; number at risk under the x-axis."
+        caption += f". Time in {unit}; number at risk under the x-axis." + _km_extras(
+            k, results.profile.conf_level
+        )
         figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
     for lm in getattr(results, "landmark", ()):
         k = lm.km
@@ -227,7 +269,9 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                 FigureSpec(
                     f"forest_univariable_{ep}",
                     f"Univariable {_hr_kind(uni.rows)} (95% CI) for "
-                    f"{_lower_first(uni.endpoint_label)}." + _firth_caption(uni.rows),
+                    f"{_lower_first(uni.endpoint_label)}."
+                    + _n_events_caption(uni.rows)
+                    + _firth_caption(uni.rows),
                     draw=_drawer(plot_forest, rows, title=None),
                 )
             )
@@ -239,7 +283,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             FigureSpec(
                 f"forest_multivariable_{i}",
                 f"Adjusted {_model_hr_kind(m)} (95% CI): {m.name} "
-                f"({_lower_first(m.endpoint_label)})." + _firth_caption(m.rows),
+                f"({_lower_first(m.endpoint_label)}); {_count(m.n)} patients, "
+                f"{_count(m.events)} events." + _firth_caption(m.rows),
                 draw=_drawer(plot_forest, rows, title=None),
             )
         )
@@ -402,14 +447,19 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
     """The pipeline's methods facts in :func:`methods_paragraph`'s vocabulary."""
     m = dict(methods)
     out: dict[str, Any] = {"survival": "Kaplan–Meier"}
+    cite = {"survival": "Kaplan and Meier 1958"}
     if m.get("km_ci"):
-        out["ci_text"] = m["km_ci"]
+        out["ci_text"] = str(m["km_ci"]).replace(
+            "(Greenwood variance)", "(Greenwood variance; Greenwood 1926)"
+        )
     out["conf_level"] = m.get("conf_level", 0.95)
     rule = m.get("median_rule")
     if rule == "r":
         out["median"] = (
             "the first time at which the survival curve fell to 0.5 or below (the midpoint of "
-            "the flat segment where the curve equals 0.5 exactly, as in R's survival package)"
+            "the flat segment where the curve equals 0.5 exactly, as in R's survival package), "
+            f"with its confidence interval read off the {m.get('conf_type', 'log-log')} "
+            "confidence band of the curve (Brookmeyer and Crowley 1982)"
         )
     elif rule == "spss":
         out["median"] = (
@@ -418,20 +468,39 @@ def pipeline_methods(methods: dict[str, Any]) -> dict[str, Any]:
         )
     if m.get("followup"):
         out["followup"] = m["followup"]
-    if m.get("tests"):
+        cite["followup"] = "Schemper and Smith 1996"
+    # only the methods used (issue 22 item 6); older results without the flags use both
+    if m.get("tests") and m.get("logrank_used", True):
         out["tests"] = list(m["tests"])
+        cite["tests"] = "; ".join(
+            "Mantel 1966" if t.lower().startswith("log-rank") else "Breslow 1970"
+            for t in m["tests"]
+        )
     ties = m.get("ties")
-    if ties:
-        out["cox"] = True
+    if ties and m.get("cox_used", True):
+        out["cox"] = (
+            "Hazard ratios with 95% confidence intervals were estimated by Cox "
+            "proportional-hazards regression (Cox 1972)"
+        ).replace("95%", f"{float(out['conf_level']) * 100:g}%")
         out["ties"] = "Efron" if ties == "efron" else "Breslow"
-    out["ph_test"] = "the Grambsch–Therneau test of scaled Schoenfeld residuals"
+        cite["ties"] = "Efron 1977" if ties == "efron" else "Breslow 1974"
+        out["ph_test"] = (
+            "the Grambsch–Therneau score test of scaled Schoenfeld residuals on the "
+            "Kaplan–Meier time scale, as R's cox.zph (Grambsch and Therneau 1994)"
+        )
     if m.get("software"):
-        out["software"] = [str(m["software"])]
+        soft = str(m["software"])
+        if m.get("verified_against"):
+            soft += (
+                f"; the numbers were verified against {m['verified_against']} in the test "
+                "suite (Therneau 2023)"
+            )
+        out["software"] = [soft]
     # The pipeline's own complete sentences (endpoint definitions, summaries, HR scaling,
     # models, units, alpha) follow the estimator facts.
     extra = [str(x) for x in m.get("sentences", []) or []]
-    if m.get("profile"):
-        extra.append(f"Methods profile: {m['profile']}")
+    out["cite"] = cite
+    # the profile's name ("standard") is jargon: its conventions are the sentences above
     if extra:
         out["extra"] = extra
     return out
@@ -498,7 +567,8 @@ def build_bundle(results: Any, *, tiff: bool = False) -> ReportBundle:
         quality=_quality(results),
         tables=tables,
         figures=figure_specs(results),
-        methods=methods_paragraph(pipeline_methods(results.methods)),
+        methods=(methods := methods_paragraph(pipeline_methods(results.methods))),
+        references=references_of(methods),
         warnings=_warnings(results, tables),
         provenance=Provenance(
             input_sha256=prov.input_sha256,

@@ -28,6 +28,7 @@ __all__ = [
     "ReportSection",
     "ReportWarning",
     "methods_paragraph",
+    "references_of",
     "source_date",
 ]
 
@@ -127,6 +128,7 @@ class ReportBundle:
     tables: Sequence[Any] = ()
     figures: Sequence[FigureSpec] = ()
     methods: str = ""
+    references: Sequence[str] = ()  # the works the methods paragraph cites, in citation order
     warnings: Sequence[ReportWarning] = ()
     provenance: Provenance = field(default_factory=Provenance)
     results: Mapping[str, Any] = field(default_factory=dict)
@@ -173,7 +175,8 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
     ``tests`` (list, e.g. ["log-rank"]), ``cox`` (bool or text), ``ties``
     ("Efron"/"Breslow"), ``ph_test``, ``table1_tests`` (list), ``alpha`` (0.05),
     ``sided`` ("two-sided"), ``multiplicity`` (text), ``software`` (mapping
-    name -> version or list of strings), ``extra`` (list of sentences appended).
+    name -> version or list of strings), ``extra`` (list of sentences appended), ``cite``
+    (mapping survival/followup/tests/ties -> the citation put after that method).
     """
     m = dict(methods)
     out: list[str] = []
@@ -183,7 +186,12 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
         pct = f"{float(level) * 100:g}%"
     except (TypeError, ValueError):
         pct = str(level)
-    s = f"Survival was estimated with the {surv} method"
+    cite = dict(m.get("cite") or {})
+
+    def ref(what: str) -> str:
+        return f" ({cite[what]})" if cite.get(what) else ""
+
+    s = f"Survival was estimated with the {surv} method{ref('survival')}"
     ci = m.get("ci")
     var = m.get("variance", "Greenwood")
     if m.get("ci_text"):
@@ -194,7 +202,9 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
     if m.get("median"):
         out.append(f"The median survival time was {m['median']}.")
     if m.get("followup"):
-        out.append(f"Median follow-up was estimated by the {m['followup']} method.")
+        out.append(
+            f"Median follow-up was estimated by the {m['followup']} method{ref('followup')}."
+        )
     # "Log-rank" is a common noun mid-sentence; named tests (Breslow, Tarone–Ware) keep capitals.
     tests = [
         "log-rank" + t[8:] if t.lower().startswith("log-rank") else t
@@ -202,7 +212,8 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
     ]
     if tests:
         out.append(
-            f"Survival curves were compared with the {_join(tests)} test{'s' if len(tests) > 1 else ''}."
+            f"Survival curves were compared with the {_join(tests)} "
+            f"test{'s' if len(tests) > 1 else ''}{ref('tests')}."
         )
     cox = m.get("cox")
     if cox:
@@ -213,7 +224,7 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
             else "Hazard ratios with 95% confidence intervals were estimated by Cox proportional-hazards regression"
         )
         if ties:
-            text += f" ({ties} method for tied event times)"
+            text += f" ({ties} method for tied event times{'; ' + cite['ties'] if cite.get('ties') else ''})"
         out.append(text.rstrip(".") + ".")
     if m.get("ph_test"):
         out.append(f"The proportional-hazards assumption was checked with {m['ph_test']}.")
@@ -231,3 +242,58 @@ def methods_paragraph(methods: Mapping[str, Any]) -> str:
     if soft:
         out.append(f"Analyses were performed with {_join(soft)}.")
     return " ".join(out)
+
+
+#: the full reference of every citation the methods paragraphs use ("Author Year" as cited)
+REFERENCES: dict[str, str] = {
+    "Kaplan and Meier 1958": "Kaplan EL, Meier P. Nonparametric estimation from incomplete "
+    "observations. J Am Stat Assoc 1958;53:457–481.",
+    "Greenwood 1926": "Greenwood M. The natural duration of cancer. Reports on Public Health "
+    "and Medical Subjects 33. London: HMSO, 1926.",
+    "Brookmeyer and Crowley 1982": "Brookmeyer R, Crowley J. A confidence interval for the "
+    "median survival time. Biometrics 1982;38:29–41.",
+    "Schemper and Smith 1996": "Schemper M, Smith TL. A note on quantifying follow-up in "
+    "studies of failure time. Control Clin Trials 1996;17:343–346.",
+    "Mantel 1966": "Mantel N. Evaluation of survival data and two new rank order statistics "
+    "arising in its consideration. Cancer Chemother Rep 1966;50:163–170.",
+    "Breslow 1970": "Breslow N. A generalized Kruskal–Wallis test for comparing K samples "
+    "subject to unequal patterns of censorship. Biometrika 1970;57:579–594.",
+    "Cox 1972": "Cox DR. Regression models and life-tables. J R Stat Soc B 1972;34:187–220.",
+    "Efron 1977": "Efron B. The efficiency of Cox's likelihood function for censored data. "
+    "J Am Stat Assoc 1977;72:557–565.",
+    "Breslow 1974": "Breslow N. Covariance analysis of censored survival data. Biometrics "
+    "1974;30:89–99.",
+    "Grambsch and Therneau 1994": "Grambsch PM, Therneau TM. Proportional hazards tests and "
+    "diagnostics based on weighted residuals. Biometrika 1994;81:515–526.",
+    "Harrell et al. 1996": "Harrell FE, Lee KL, Mark DB. Multivariable prognostic models. "
+    "Stat Med 1996;15:361–387.",
+    "Harrell 2015": "Harrell FE. Regression Modeling Strategies, 2nd ed. Cham: Springer, 2015.",
+    "Heinze and Schemper 2001": "Heinze G, Schemper M. A solution to the problem of monotone "
+    "likelihood in Cox regression. Biometrics 2001;57:114–119.",
+    "Venzon and Moolgavkar 1988": "Venzon DJ, Moolgavkar SH. A method for computing "
+    "profile-likelihood-based confidence intervals. Appl Stat 1988;37:87–94.",
+    "Heimann and Neuhaus 1998": "Heimann G, Neuhaus G. Permutational distribution of the "
+    "log-rank statistic under random censorship with applications to carcinogenicity "
+    "assays. Biometrics 1998;54:168–184.",
+    "Royston and Parmar 2013": "Royston P, Parmar MKB. Restricted mean survival time: an "
+    "alternative to the hazard ratio for the design and analysis of randomized trials with "
+    "a time-to-event outcome. BMC Med Res Methodol 2013;13:152.",
+    "Schoenfeld 1983": "Schoenfeld DA. Sample-size formula for the proportional-hazards "
+    "regression model. Biometrics 1983;39:499–503.",
+    "Peduzzi et al. 1995": "Peduzzi P, Concato J, Feinstein AR, Holford TR. Importance of "
+    "events per independent variable in proportional hazards regression analysis. II. "
+    "Accuracy and precision of regression estimates. J Clin Epidemiol 1995;48:1503–1510.",
+    "Therneau 2023": "Therneau TM. A Package for Survival Analysis in R (R package survival). "
+    "https://CRAN.R-project.org/package=survival.",
+}
+
+
+def references_of(*texts: str) -> list[str]:
+    """The full references of the works cited in ``texts``, in order of first citation.
+
+    Only what a paragraph cites is listed, so a reference list never names a method the
+    report did not use; citations not in :data:`REFERENCES` are left out.
+    """
+    joined = " ".join(texts)
+    found = [(joined.find(cite), full) for cite, full in REFERENCES.items() if cite in joined]
+    return [full for _, full in sorted(found)]

@@ -141,7 +141,7 @@ _TEMPLATE = """<!DOCTYPE html>
 {% if t.caption %}<p class="caption">{{ t.caption }}</p>{% endif %}
 {% for f in t.footnotes %}<p class="foot">{{ f }}</p>
 {% endfor %}
-{% if t.warnings %}<ol class="warn">{% for n, m in t.warnings %}<li value="{{ n }}">{{ m }}</li>{% endfor %}</ol>{% endif %}
+{% if t.warnings %}<ol class="warn" type="a">{% for n, m in t.warnings %}<li value="{{ n }}">{{ m }}</li>{% endfor %}</ol>{% endif %}
 </section>
 {% elif part.kind == 'heading' %}
 <h2>{{ part.text }}</h2>
@@ -166,6 +166,8 @@ _TEMPLATE = """<!DOCTYPE html>
 <section id="methods">
 <h2>Statistical analysis</h2>
 <p class="methods">{{ b.methods }}</p>
+{% if b.references %}<h3>References</h3>
+<ol class="refs">{% for r in b.references %}<li>{{ r }}</li>{% endfor %}</ol>{% endif %}
 </section>
 {% endif %}
 <section id="provenance">
@@ -227,7 +229,9 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                     "cells": [
                         {
                             "text": text,
-                            "marks": T.cell_marks(marks, k, i, j, cols[j][0]),
+                            "marks": [
+                                T.mark_label(n) for n in T.cell_marks(marks, k, i, j, cols[j][0])
+                            ],
                             "fmarks": info[i][1] if j == 0 else [],
                             "cls": " ".join(
                                 x
@@ -260,7 +264,7 @@ def render_html(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
                     "footnotes": T.footnotes(t),
                     "warnings": notes.get(k, []),
                     # Warnings about the whole table are marked on its title.
-                    "marks": marks.get((k, None, None), []),
+                    "marks": [T.mark_label(n) for n in marks.get((k, None, None), [])],
                 },
                 "section": _section_of(k),
             }

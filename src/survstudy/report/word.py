@@ -121,7 +121,7 @@ def _cell_text(
         sup.font.superscript = True
         sup.font.size = Pt(size)
     for n in marks or []:
-        sup = p.add_run(str(n))
+        sup = p.add_run(T.mark_label(n))
         sup.font.superscript = True
         sup.font.size = Pt(size)
 
@@ -230,7 +230,7 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     r.bold = True
     r.font.size = Pt(10)
     for n in marks.get((k, None, None), []):
-        sup = cap.add_run(str(n))
+        sup = cap.add_run(T.mark_label(n))
         sup.font.superscript = True
         sup.font.size = Pt(10)
     table = doc.add_table(rows=1 + len(body), cols=max(len(cols), 1))
@@ -276,7 +276,7 @@ def _add_table(doc: Any, t: Any, marks: Any, notes: dict[str, list[tuple[int, st
     for n, m in notes.get(k, []):
         p = doc.add_paragraph()
         p.paragraph_format.space_after = Pt(0)
-        s = p.add_run(str(n))
+        s = p.add_run(T.mark_label(n))
         s.font.superscript = True
         s.font.size = Pt(8)
         run = p.add_run(" " + m)
@@ -422,6 +422,10 @@ def render_docx(bundle: ReportBundle, figure_files: list[dict[str, Path]]) -> by
     if bundle.methods:
         doc.add_heading("Statistical analysis", level=1)
         doc.add_paragraph(bundle.methods)
+        if bundle.references:
+            doc.add_heading("References", level=2)
+            for i, ref in enumerate(bundle.references, 1):
+                doc.add_paragraph(f"{i}. {ref}")
     prov = bundle.provenance
     doc.add_heading("Provenance", level=1)
     lines = [

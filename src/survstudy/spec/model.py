@@ -820,7 +820,20 @@ class Table1Spec(_Model):
     continuous: Literal["median-range", "median-iqr", "mean-sd"] = Field(
         "median-range", description="Summary of continuous variables."
     )
-    by: str | None = Field(None, description="Optional grouping variable (adds a test column).")
+    by: str | None = Field(
+        None, description="Optional grouping variable: one column per level (STROBE 14a)."
+    )
+    tests: bool = Field(
+        False,
+        description="With by: add a p column of group tests (off by default: CONSORT "
+        "discourages significance tests of baseline differences).",
+    )
+    smd: bool = Field(
+        False,
+        description="With a two-level by: add a column of standardised mean differences "
+        "(continuous: difference of means over the pooled SD; categorical: Yang and "
+        "Dalton's multi-level SMD, as R's tableone).",
+    )
     missing: bool = Field(True, description="Show the number missing when there are any.")
     style: Literal["journal", "seed"] = Field(
         "journal",
@@ -948,6 +961,13 @@ class KMFigureSpec(_Model):
     by: str | None = Field(None, description="Categorical variable: one curve per level.")
     ci: bool = Field(False, description="Draw confidence bands.")
     risk_table: bool = Field(True, description="Number at risk under the plot.")
+    min_at_risk: int = Field(
+        10,
+        ge=0,
+        description="Curtail each curve after the last time at which at least this many "
+        "patients of its group were at risk (Pocock, Clayton & Altman 2002; the caption says "
+        "so); the x-axis ends there unless max_time is given. 0 draws whole curves.",
+    )
     max_time: float | None = Field(None, gt=0, description="x-axis limit, in units.time.")
     breaks: float | None = Field(None, gt=0, description="x-axis tick spacing, in units.time.")
     title: str | None = None

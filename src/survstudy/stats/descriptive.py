@@ -76,6 +76,8 @@ __all__ = [
     "multiselect_counts",
     "quantile",
     "quantile_position",
+    "smd_categorical",
+    "smd_continuous",
     "tie_term",
     "welch_t_from_moments",
 ]
@@ -819,3 +821,34 @@ def continuous_test(
     if len(xs) == 2:
         return mann_whitney_from_ranks(rank_sums[0], ns[0], ns[1], ties, correct=correct)
     return kruskal_wallis_from_ranks(rank_sums, ns, ties)
+
+
+def smd_continuous(mean1: float, sd1: float, mean0: float, sd0: float) -> float:
+    """Standardised mean difference of two groups, (m1 − m0) / sqrt((s1² + s0²) / 2)
+    (Austin 2009); ``nan`` when both SDs are 0 and the means differ, 0 when all agree."""
+    pooled = math.sqrt((sd1 * sd1 + sd0 * sd0) / 2.0)
+    if pooled > 0:
+        return (mean1 - mean0) / pooled
+    return 0.0 if mean1 == mean0 else math.nan
+
+
+def smd_categorical(p1: Sequence[float], p0: Sequence[float]) -> float:
+    """Standardised difference of a categorical variable between two groups from the
+    proportions of its k levels (Yang and Dalton 2012, as R's tableone): with T the
+    differences of levels 2..k and S their average multinomial covariance,
+    sqrt(Tᵀ S⁻¹ T); for two levels |p1 − p0| / sqrt((p1(1 − p1) + p0(1 − p0)) / 2).
+    ``nan`` when S is singular."""
+    a = np.asarray(p1, dtype=np.float64)[1:]
+    b = np.asarray(p0, dtype=np.float64)[1:]
+    t = a - b
+    s = (np.diag(a) - np.outer(a, a) + np.diag(b) - np.outer(b, b)) / 2.0
+    if not t.size:
+        return 0.0
+    if not np.any(t):
+        return 0.0
+    try:
+        x = np.linalg.solve(s, t)
+    except np.linalg.LinAlgError:
+        return math.nan
+    v = float(t @ x)
+    return math.sqrt(v) if v >= 0 else math.nan

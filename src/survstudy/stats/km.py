@@ -333,6 +333,23 @@ class KaplanMeierResult:
         hi = _findq(x, np.concatenate(([0.0], 1.0 - self.upper)), p)
         return Quantile(p=p, estimate=est, lower=lo, upper=hi)
 
+    def last_time_at_risk(self, min_at_risk: float) -> float | None:
+        """The last table time at which at least ``min_at_risk`` patients were at risk: the
+        curve rests on that many patients up to it (where to curtail a plot; Pocock, Clayton
+        and Altman 2002). ``None`` when even the first time has fewer."""
+        ok = np.flatnonzero(self.n_risk >= min_at_risk)
+        return float(self.time[ok[-1]]) if ok.size else None
+
+    def total_time(self) -> float:
+        """Total observed time (the sum of the patients' follow-up times, weighted when the
+        fit is), ∫ Y(t) dt: the number at risk is constant between the table's times, which
+        hold every event and censoring time. Without delayed entry (``start``) only: entry
+        times are not in the table. ``nan`` for an empty fit."""
+        if not self.time.size:
+            return float("nan")
+        widths = np.diff(np.concatenate(([0.0], self.time)))
+        return float(np.sum(self.n_risk * widths))
+
     def median(self) -> Quantile:
         """Median survival (or median follow-up for a reverse KM) with CI."""
         return self.quantile(0.5)

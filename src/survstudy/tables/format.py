@@ -149,8 +149,8 @@ def round_half_up(x: float | int | Decimal, decimals: int) -> Decimal:
     d = _decimal(x)
     try:
         with localcontext() as ctx:
-            # quantize needs every digit left of the point plus the decimals: the default
-            # 28 digits are too few for an unbounded HR (4.2e26 at 2 decimals)
+            # the default 28 significant digits cannot hold a huge finite value with its
+            # decimals (a Wald bound of 4e26 from a diverging coefficient): as many as needed
             if d.is_finite():
                 ctx.prec = max(ctx.prec, d.adjusted() + decimals + 2)
             return d.quantize(q, rounding=ROUND_HALF_UP)

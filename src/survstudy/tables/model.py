@@ -17,6 +17,7 @@ type (n=11), n (%)").
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -296,6 +297,7 @@ class _Line:
     groups: list[str]
     p_text: str = ""
     denominator: int | None = None
+    smd_text: str = ""
 
 
 def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
@@ -332,9 +334,17 @@ def _pipeline_lines(t1: Any, opt: Table1Options) -> list[_Line]:
                 groups=groups,
                 p_text=fmt.p_value(p) if p is not None else "",
                 denominator=denom,
+                smd_text=_smd_text(getattr(r, "smd", None)),
             )
         )
     return lines
+
+
+def _smd_text(x: float | None) -> str:
+    """A standardised difference to 2 decimals ("0.12", "−0.30"); empty when absent."""
+    if x is None or not math.isfinite(x):
+        return ""
+    return fmt.number(x, digits=2)
 
 
 def _summary_kind(res: Any) -> str:
@@ -437,6 +447,9 @@ def table1_model(
         by_levels = tuple(getattr(data, "by_levels", ()) or by_levels)
         by_label = getattr(data, "by_label", None) or by_label
         tests = tuple(getattr(data, "tests", ()) or tests)
+        show_tests = bool(getattr(data, "show_tests", True))
+        if not show_tests:
+            tests = ()  # analyses.table1.tests: false (the default): no p column
         lines = _pipeline_lines(data, opt)
     else:
         items = list(data)
@@ -444,6 +457,7 @@ def table1_model(
             raise ValueError("n (the number of patients) is required with a list of variables")
         n_total = int(n)
         lines = _variable_lines(items, opt)
+        show_tests = True
 
     columns = [
         Column("variable", opt.variable_header.format(n=fmt.count(n_total))),
@@ -456,9 +470,12 @@ def table1_model(
     gkeys = [f"group_{i}" for i in range(len(by_levels))]
     for k, (lev, gn) in zip(gkeys, by_levels, strict=True):
         columns.append(Column(k, f"{lev} (n = {fmt.count(gn)})"))
-    has_p = any(ln.p_text for ln in lines) or bool(by_levels)
+    has_p = show_tests and (any(ln.p_text for ln in lines) or bool(by_levels))
     if has_p:
         columns.append(Column("p", opt.p_header, align="right"))
+    has_smd = any(ln.smd_text for ln in lines)
+    if has_smd:
+        columns.append(Column("smd", "SMD", align="right"))
 
     rows: list[Row] = []
     seen: set[str] = set()
@@ -481,6 +498,8 @@ def table1_model(
             cells[k] = g
         if has_p:
             cells["p"] = ln.p_text
+        if has_smd:
+            cells["smd"] = ln.smd_text
         row_kind = {"continuous": "summary", "missing": "missing"}.get(ln.kind, "level")
         rows.append(
             Row(
@@ -494,6 +513,13 @@ def table1_model(
     footnotes = list(opt.footnotes)
     if tests:
         footnotes.append("p-values: " + "; ".join(tests) + ".")
+    if has_smd:
+        footnotes.append(
+            f"SMD, standardised mean difference ({by_levels[1][0]} minus {by_levels[0][0]}): "
+            "for a continuous variable the difference of the means over the pooled standard "
+            "deviation; for a categorical one Yang and Dalton's multi-level difference (always "
+            "positive); |SMD| > 0.1 is a commonly used mark of imbalance."
+        )
     return TableModel(id=id, title=title, columns=columns, rows=rows, footnotes=footnotes)
 
 

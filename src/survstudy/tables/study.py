@@ -79,6 +79,20 @@ def table1_table(results: StudyResults) -> TableModel | None:
     model = table1_model(
         results.table1, title="Table 1. Characteristics of the patients", options=options
     )
+    eps = set(results.table1.endpoint_times)
+    if eps:
+        # naive summaries of censored times mix event and censoring times (issue 22 item 7)
+        rows = [
+            replace(r, footnote_markers=(*r.footnote_markers, "†"))
+            if r.variable in eps and r.cells.get("variable")
+            else r
+            for r in model.rows
+        ]
+        note = (
+            "† Observed times of censored and uncensored patients; not survival estimates "
+            "(see the Kaplan–Meier estimates)."
+        )
+        model = replace(model, rows=rows, footnotes=(*model.footnotes, note))
     td = results.table1.time_dependent
     notes = list(model.footnotes)
     if td:
@@ -128,6 +142,7 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
     )
     # Schoenfeld's precision note sits on the number of events it is computed from.
     notes.extend(Note(i, ep.precision.message, ep.name) for ep in eps if ep.precision)
+    row("Censored, n", {ep.name: fmt.count(ep.n - ep.events) for ep in eps})
     if any(ep.cif is not None for ep in eps):
         row(
             "Competing events, n (%)",
@@ -233,6 +248,17 @@ def survival_table(results: StudyResults, number: int = 2) -> TableModel | None:
             for ep in eps
         },
     )
+    if any(math.isfinite(ep.person_years) for ep in eps):
+        # STROBE 14c: the total amount of follow-up
+        row(
+            "Total follow-up, person-years",
+            {
+                ep.name: fmt.number(ep.person_years, digits=0 if ep.person_years >= 100 else 1)
+                if math.isfinite(ep.person_years)
+                else fmt.missing()
+                for ep in eps
+            },
+        )
     prof = results.profile
     foot = [
         "Kaplan–Meier estimates with "
@@ -491,6 +517,10 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             cells["permutation"] = _permutation_text(r.permutation) if r.kind == "header" else ""
         if "ph" in extra:
             cells["ph"] = _p(r.ph_p) if r.kind in ("header", "continuous", "spline") else ""
+        if "n_events" in extra:
+            first = r.kind in ("header", "continuous", "spline")
+            cells["n"] = fmt.count(r.n) if first and r.n is not None else ""
+            cells["events"] = fmt.count(r.events) if first and r.events is not None else ""
         if "shr" in extra:
             if r.kind == "header":
                 cells["shr"] = cells["shr_p"] = ""
@@ -505,10 +535,6 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
                 cells["shr_p"] = _p(r.shr_p_value)
         if "adjusted" in extra:
             cells["adjusted"] = "" if r.kind == "reference" else _p(r.adjusted_p)
-        if "detectable" in extra:
-            cells["detectable"] = (
-                _detectable_text(r.detectable_hr) if math.isfinite(r.detectable_hr) else ""
-            )
         if "firth" in extra:
             f = r.firth
             if r.kind == "reference" and any(
@@ -530,20 +556,6 @@ def _cox_rows(rows: tuple[CoxRow, ...], extra: list[str]) -> tuple[list[Row], li
             )
         )
     return out, notes
-
-
-def _detectable_text(hr: float) -> str:
-    """A detectable HR: one decimal below 10, whole numbers above ("5.4", "25").
-
-    A registry detects HRs barely above 1: more decimals (up to 3) until the text is not
-    "1.0" ("1.003"), which would read as "no effect".
-    """
-    if hr >= 10:
-        return fmt.number(hr, digits=0)
-    digits = 1
-    while digits < 3 and hr != 1 and fmt.number(hr, digits=digits).rstrip("0") == "1.":
-        digits += 1
-    return fmt.number(hr, digits=digits)
 
 
 def _firth_footnote(rows: tuple[CoxRow, ...], conf_level: float) -> str | None:
@@ -638,16 +650,21 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     extra = ["logrank"] + (["breslow"] if "gehan-breslow" in labels else [])
     columns = [
         Column("variable", "Variable"),
+        # each factor's model: its patients and events (issue 22 item 8; they differ
+        # between factors when values are missing)
+        Column("n", "n"),
+        Column("events", "Events"),
         Column("hr", "HR (95% CI)"),
         Column("p", "p"),
         Column("logrank", f"{labels.get('logrank', 'Log-rank')} p"),
     ]
+    extra.append("n_events")
     perm_col = _permutation_column(uni.rows)
     if perm_col is not None:
         # beside the chi-square log-rank p it corrects; before it when it is the primary p
         extra.append("permutation")
         if uni.few_events:
-            columns.insert(3, perm_col)
+            columns.insert(5, perm_col)
         else:
             columns.append(perm_col)
     if "breslow" in extra:
@@ -656,23 +673,23 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
     if adjust_name:
         extra.append("adjusted")
         columns.insert(
-            3, Column("adjusted", f"{'BH' if uni.adjust == 'bh' else 'Holm'}-adjusted p")
+            5, Column("adjusted", f"{'BH' if uni.adjust == 'bh' else 'Holm'}-adjusted p")
         )
     firth_cols = _firth_columns(uni.rows, f"{_num(round(prof.conf_level * 100, 1))}%")
     if firth_cols:
         # beside the ordinary estimate (and its p) that it replaces
         extra.append("firth")
-        at = 4 if adjust_name else 3
+        at = 6 if adjust_name else 5
         columns[at:at] = firth_cols
     subdistribution = any(r.subdistribution for r in uni.rows)
     if subdistribution:
         # the Fine–Gray estimate beside the cause-specific one (competing events)
         extra.append("shr")
-        columns[1] = Column("hr", "Cause-specific HR (95% CI)")
-        columns[3:3] = [Column("shr", "Subdistribution HR (95% CI)"), Column("shr_p", "p")]
-    if any(math.isfinite(r.detectable_hr) for r in uni.rows):
-        extra.append("detectable")
-        columns.append(Column("detectable", "Detectable HR"))
+        columns[3] = Column("hr", "Cause-specific HR (95% CI)")
+        columns[5:5] = [Column("shr", "Subdistribution HR (95% CI)"), Column("shr_p", "p")]
+    # The rows' detectable_hr (results.json) is not printed: a "could have detected with
+    # 80% power" column reads as post-hoc power; the table's precision note says the same as
+    # the study's precision (issue 22 item 5).
     if any(math.isfinite(r.ph_p) for r in uni.rows):
         # the proportional-hazards assumption of each univariable model (issue 22)
         extra.append("ph")
@@ -682,7 +699,9 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         columns.append(Column("nonlinear", "Non-linearity p"))
     ties = "Efron" if uni.ties == "efron" else "Breslow"
     foot = [
-        f"HR, hazard ratio; CI, confidence interval. Univariable Cox regression ({ties} method "
+        "HR, hazard ratio; CI, confidence interval; n and Events, the patients (with a value "
+        "of the factor) and events of each factor's model. "
+        f"Univariable Cox regression ({ties} method "
         "for ties); p from the Wald test. For a factor with more than two categories the p on "
         "its first line is the overall "
         + ("Wald" if prof.name == "spss" else "likelihood-ratio")
@@ -718,12 +737,6 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
             "permutation p is the p of each group comparison (the chi-square log-rank p "
             "beside it), and every estimate is exploratory."
         )
-    if "detectable" in extra:
-        foot.append(
-            "Detectable HR: for a two-group factor, the smallest hazard ratio this comparison "
-            f"could have detected with {_num(round(uni.power * 100, 1))}% power (two-sided "
-            f"α = {_num(uni.alpha)}) from its events and group sizes (Schoenfeld 1983)."
-        )
     if "ph" in extra:
         foot.append(
             "PH test p: test of proportional hazards of each model (Grambsch–Therneau score "
@@ -745,6 +758,69 @@ def univariable_table(results: StudyResults, endpoint: str, number: int = 3) -> 
         footnotes=foot,
         notes=notes,
     )
+
+
+#: the univariable table's columns of group tests (Kaplan–Meier curves of the categories)
+GROUP_TEST_COLUMNS = ("logrank", "breslow", "permutation")
+
+
+def split_group_tests(
+    results: StudyResults, table: TableModel, endpoint: str
+) -> tuple[TableModel, TableModel | None]:
+    """One p per comparison in the main table (issue 22 item 8): the Cox p stays, the group
+    tests of the categorical factors (log-rank, Breslow, permutation) go to a
+    supplementary table. Below 10 events nothing moves: the permutation p is then the
+    primary p with the chi-square p beside it (item 5)."""
+    uni = results.univariable[endpoint]
+    moved = [c for c in table.columns if c.key in GROUP_TEST_COLUMNS]
+    if uni.few_events or not moved:
+        return table, None
+    keys = {c.key for c in moved}
+    main_cols = [c for c in table.columns if c.key not in keys]
+    rows = [
+        replace(r, cells={k: v for k, v in r.cells.items() if k not in keys}) for r in table.rows
+    ]
+    perm_foot = [f for f in table.footnotes if "permutation p" in f.lower()]
+    foot = [
+        f.replace(
+            "Group tests compare the Kaplan–Meier curves of the categories. ",
+            "One p per factor: the group tests of the categorical factors (comparing their "
+            "Kaplan–Meier curves) are in a supplementary table. ",
+        )
+        for f in table.footnotes
+        if f not in perm_foot
+    ]
+    # a note on a moved cell stays on its row
+    notes = [replace(n, column=None) if n.column in keys else n for n in table.notes]
+    main = replace(table, columns=main_cols, rows=rows, footnotes=foot, notes=notes)
+    trows = [
+        replace(
+            r,
+            cells={
+                "variable": r.cells.get("variable", ""),
+                **{k: r.cells.get(k, "") for k in keys},
+            },
+            footnote_markers=(),
+        )
+        for r in table.rows
+        if r.kind == "label" and any(r.cells.get(k) for k in keys)
+    ]
+    if not trows:
+        return main, None
+    supp = TableModel(
+        key=f"supplementary_tests_{endpoint}",
+        title="Supplementary table. Group tests of the categorical factors: "
+        f"{_lower_first(uni.endpoint_label)}",
+        columns=[Column("variable", "Variable"), *moved],
+        rows=trows,
+        footnotes=[
+            "Tests comparing the Kaplan–Meier curves of the factor's categories (chi-square "
+            "approximation unless stated); the univariable table gives the Cox model's p for "
+            "the same comparison.",
+            *perm_foot,
+        ],
+    )
+    return main, supp
 
 
 def multivariable_table(results: StudyResults, model: ModelResult, number: int = 4) -> TableModel:
@@ -796,7 +872,7 @@ def multivariable_table(results: StudyResults, model: ModelResult, number: int =
             else ""
         )
         + ".",
-        f"Concordance (Harrell's C) {fmt.number(model.concordance, digits=3)}"
+        f"Apparent concordance (Harrell's C, not validated) {fmt.number(model.concordance, digits=3)}"
         + (
             f" (SE {fmt.number(model.concordance_se, digits=3)})"
             if math.isfinite(model.concordance_se)
@@ -1117,10 +1193,13 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
             )
         )
     foot = [
-        "R conventions (survival package): Efron's method for tied event times; the median "
-        "where the curve crosses 0.5 (midpoint of a flat segment at 0.5) with the CI read off "
-        "the log-log confidence band. SPSS 25: Breslow's method for ties; the median as the "
-        "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE).",
+        "Standard profile (as R's survival package with conf.type = 'log-log'; R's default "
+        "is 'log'): Efron's method for tied event times; the median where the curve crosses "
+        "0.5 (midpoint of a flat segment at 0.5) with the CI read off the log-log confidence "
+        "band. SPSS 25 profile: Breslow's method for ties; the median as the "
+        "first time with S(t) ≤ 0.5 and its CI as median ± 1.96 × SE (Collett's SE). Both "
+        "columns are computed by survstudy under the two profiles; neither is a run of R or "
+        "SPSS.",
         (
             f"{same} other quantit{'ies' if same != 1 else 'y'} print identically under both "
             "profiles."
@@ -1137,12 +1216,15 @@ def reconciliation_table(results: StudyResults) -> TableModel | None:
         )
     return TableModel(
         key="reconciliation",
-        title="Supplementary table. Where R and SPSS 25 conventions give different results",
+        title=(
+            "Supplementary table. Where the standard profile and SPSS 25 conventions give "
+            "different results"
+        ),
         columns=[
             Column("analysis", "Analysis"),
             Column("item", "Item"),
             Column("quantity", "Quantity"),
-            Column("standard", "R conventions"),
+            Column("standard", "Standard profile (as R survival, log-log CI)"),
             Column("spss", "SPSS 25"),
             Column("why", "Source of the difference"),
         ],
@@ -1170,8 +1252,12 @@ def study_tables(results: StudyResults) -> list[TableModel]:
         if g is not None:
             out.append(g)
             n += 1
+    supplementary: list[TableModel] = []
     for ep in results.univariable:
-        out.append(univariable_table(results, ep, number=n))
+        main, tests = split_group_tests(results, univariable_table(results, ep, number=n), ep)
+        out.append(main)
+        if tests is not None:
+            supplementary.append(tests)
         n += 1
     for m in results.multivariable:
         out.append(multivariable_table(results, m, number=n))
@@ -1184,6 +1270,7 @@ def study_tables(results: StudyResults) -> list[TableModel]:
         out.append(lt)
         n += 1
     out.extend(treatment_tables(results, n))
+    out.extend(supplementary)
     r = reconciliation_table(results)
     if r is not None:
         out.append(r)
