@@ -191,3 +191,125 @@ def test_seed_study_in_the_browser(server: dict[str, Any], browser: Any, tmp_pat
     rerun = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     app = json.loads((tmp_path / "app-results.json").read_text(encoding="utf-8"))
     assert rerun == app
+
+
+def _first_use_sheet(path: Path) -> list[dict[str, str]]:
+    """Issue 15's hospital-style sheet, 30 rows: an id, DD/MM/YYYY text dates (days 13-28,
+    so the day/month order is unambiguous), Alive/Dead, a 0/1 column, long punctuated
+    distinct comments and an age. Written here with the csv module."""
+    import csv
+    import datetime as dt
+
+    rows = []
+    for i in range(30):
+        surgery = dt.date(2005 + i % 5, 1 + (i * 5) % 12, 13 + i % 16)
+        contact = surgery + dt.timedelta(days=90 + 61 * i)
+        rows.append(
+            {
+                "id": f"PT-{1000 + 7 * i}",
+                "surgery_date": surgery.strftime("%d/%m/%Y"),
+                "last_contact_date": contact.strftime("%d/%m/%Y"),
+                "vital_status": "Dead" if i % 3 == 0 else "Alive",
+                "obstruct": "1" if i % 4 == 0 else "0",
+                "comments": f"Visit {i + 1}: daughter called; pt reports fatigue (grade {i % 3}), "
+                f"no pain - review in {i + 2} weeks, CT booked!",
+                "age": str(45 + (i * 7) % 40),
+            }
+        )
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def test_first_use_walkthrough_keeping_every_default(
+    server: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    """Issue 15's done-when in the real browser: a sheet with a free-text column, a 0/1
+    column, text dates and Alive/Dead status, every default kept (the endpoint defined from
+    the last contact date and the vital status as the app offers it): the report has no
+    free text and prints the 0/1 column as Yes/No only. Item 9 on the way: a criterion
+    typed with a DD/MM/YYYY date gets the user-worded fix and the typed text stays.
+
+    Kinds of truth: the sheet as written by the test (the comments, the count of
+    obstruct = 1 and of deaths)."""
+    sheet = tmp_path / "hospital.csv"
+    rows = _first_use_sheet(sheet)
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(server["url"])
+    page.set_input_files("#file", str(sheet))
+    page.click("#upload")
+    page.wait_for_url("**/columns")
+    assert page.locator("#type_comments").input_value() == "text"
+    assert page.locator("#type_obstruct").input_value() == "binary"
+    page.click("#save-columns")
+    page.wait_for_url("**/endpoints")
+
+    page.fill("#ep-name", "OS")
+    page.fill("#ep-label", "Overall survival")
+    page.check("#form-status")
+    page.select_option("#ep-start", "surgery_date")
+    page.select_option("#ep-end", "last_contact_date")
+    page.select_option("#ep-status", "vital_status")
+    page.fill("input[name=event_values]", "Dead")
+    page.fill("input[name=censored_values]", "Alive")
+    page.click("#add-endpoint-button")
+    page.wait_for_selector("#ep-OS")
+    dead = sum(r["vital_status"] == "Dead" for r in rows)
+    assert page.locator("#ep-OS td.count").all_inner_texts() == ["30", str(dead), str(30 - dead)]
+
+    typed = "surgery_date >= 01/01/2006"
+    page.fill("#crit-expression", typed)
+    page.fill("#crit-reason", "Operated before 2006")
+    page.click("#add-criterion-button")
+    page.wait_for_selector("#criterion-error")
+    err = page.locator("#criterion-error").inner_text()
+    assert 'write the date 01/01/2006 as date("2006-01-01")' in err
+    assert "study.yaml" not in err
+    assert page.locator("#crit-expression").input_value() == typed
+    assert page.locator("#flow td.count").all_inner_texts() == ["30 remain"]
+
+    page.click("#to-analyses")
+    page.wait_for_url("**/analyses")
+    assert page.locator("input[name=table1][value=comments]").count() == 0
+    assert page.locator("input[name=table1][value=obstruct]").is_checked()
+    page.click("#run")
+    page.wait_for_url("**/results/**", timeout=120_000)
+    results_page = page.content()
+    with page.expect_download() as res_dl:
+        page.click("a[href$='/download/results.json']")
+    res_dl.value.save_as(tmp_path / "results.json")
+    base = server["url"].split("/?", 1)[0]
+    href = page.locator("a[href$='/download/report.html']").get_attribute("href")
+    report = page.request.get(base + (href or ""))
+    assert report.ok
+    html_report = report.text()
+    context.close()
+
+    res_text = (tmp_path / "results.json").read_text(encoding="utf-8")
+    for body in (results_page, html_report, res_text):
+        assert "daughter called" not in body
+        for r in rows:
+            assert r["comments"] not in body
+            assert r["id"] not in body
+    res = json.loads(res_text)
+    ones = sum(r["obstruct"] == "1" for r in rows)
+    t1 = [(x["level"], x["n"]) for x in res["table1"] if x["variable"] == "obstruct"]
+    assert t1 == [("Yes", ones), ("No", 30 - ones)]
+    # the report's Table 1 prints a binary as its Yes row (n, %) and nothing else: no 1,
+    # true, y rows
+    t1_rows = re.findall(
+        r'<td class="c0">obstruct[^<]*</td><td class="num nw">([^<]*)</td>'
+        r'<td class="num nw">(\d+) ',
+        html_report,
+    )
+    assert t1_rows == [("Yes", str(ones))]
+    assert not re.search(r">\s*(true|y|1)\s*\(n=", html_report)
+    # item 12: the methods name the dates in words (no labels were typed), never the columns
+    m = re.search(r'<p class="methods">(.*?)</p>', html_report, re.S)
+    assert m is not None
+    assert "from surgery date to last contact date, an event where" in m.group(1)
+    for column in ("surgery_date", "last_contact_date", "vital_status", "obstruct", "comments"):
+        assert column not in m.group(1)

@@ -67,7 +67,8 @@ def test_validate_json(study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert payload["endpoints"]["OS"] == {
         "n": 2,
         "events": 1,
-        "definition": "OS: from surgery to death; censored at last_fu.",
+        # issue 15 item 12: the unlabelled column last_fu in words, never the raw name
+        "definition": "OS: from surgery to death; censored at last follow-up.",
     }
     assert [s["n_after"] for s in payload["flow"]] == [3, 2]
     assert payload["issues"] == []

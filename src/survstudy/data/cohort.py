@@ -403,7 +403,8 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     from dates; an endpoint from columns without a definition gives its label only (never
     column names; the run warns ``ENDPOINT-NO-DEFINITION``)."""
     ep = spec.endpoints[name]
-    label = ep.label or name
+    label = spec.words_of(name)
+    label = label[:1].upper() + label[1:]  # it opens the sentence
     if ep.definition:
         text = " ".join(ep.definition.split()).rstrip(".")
         return f"{label}: {text[:1].lower() + text[1:] if text[1:2].islower() else text}."
@@ -425,9 +426,9 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
     if ep.from_status:
         codes = ep.event_codes
         event = " or ".join(str(v) for v in codes.event) if codes else "1/true"
-        end = spec.label_of(str(ep.end))
+        end = spec.words_of(str(ep.end))
         return (
-            f"{label}: from {spec.label_of(str(ep.start))} to {end}, an event where the "
+            f"{label}: from {spec.words_of(str(ep.start))} to {end}, an event where the "
             f"status at {end} is {event}, censored otherwise"
             + (
                 f"; administratively censored at the data cut-off ({spec.data.cutoff})"
@@ -437,14 +438,14 @@ def endpoint_definition(spec: StudySpec, name: str) -> str:
             + (f"; censored at {_num(ep.horizon)} {spec.units.time}" if ep.horizon else "")
             + "."
         )
-    events = " or ".join(spec.label_of(v) for v in ep.events)
-    text = f"{label}: from {spec.label_of(str(ep.start))} to the first of {events}"
+    events = " or ".join(spec.words_of(v) for v in ep.events)
+    text = f"{label}: from {spec.words_of(str(ep.start))} to the first of {events}"
     if len(ep.events) == 1:
-        text = f"{label}: from {spec.label_of(str(ep.start))} to {events}"
+        text = f"{label}: from {spec.words_of(str(ep.start))} to {events}"
     if ep.censor:
-        text += f"; censored at {' / '.join(spec.label_of(v) for v in ep.censor)}"
+        text += f"; censored at {' / '.join(spec.words_of(v) for v in ep.censor)}"
     if ep.competing:
-        text += f"; follow-up ends at {', '.join(spec.label_of(v) for v in ep.competing)}"
+        text += f"; follow-up ends at {', '.join(spec.words_of(v) for v in ep.competing)}"
     if spec.data.cutoff:
         text += f"; administratively censored at the data cut-off ({spec.data.cutoff})"
     if ep.horizon:

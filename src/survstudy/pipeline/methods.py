@@ -29,6 +29,11 @@ __all__ = ["R_SURVIVAL_VERIFIED", "methods_facts"]
 R_SURVIVAL_VERIFIED = "3.5.3"
 
 
+def _sentence(text: str) -> str:
+    """``text`` opening a sentence: its first letter in capitals (labels stay as written)."""
+    return text[:1].upper() + text[1:]
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
@@ -88,7 +93,7 @@ def methods_facts(
             "Hazard ratios of continuous factors are per unit unless stated (for example "
             f"per {fmt_num(float(scaled[0].per or 1))} {spec.variables[scaled[0].variable].unit or 'units'}"
             " for "
-            f"{spec.label_of(scaled[0].variable).lower()}), computed as exp(k·β)."
+            f"{spec.words_of(scaled[0].variable).lower()}), computed as exp(k·β)."
         )
     if a.multivariable:
         sentences.append(
@@ -121,17 +126,17 @@ def methods_facts(
             )
         )
     splines = list(
-        dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "rcs")
+        dict.fromkeys(spec.words_of(f.variable) for f in factors if f.transform == "rcs")
     )
-    logs = list(dict.fromkeys(spec.label_of(f.variable) for f in factors if f.transform == "log"))
+    logs = list(dict.fromkeys(spec.words_of(f.variable) for f in factors if f.transform == "log"))
     if splines:
         sentences.append(
-            f"{_join(splines)} entered the models as restricted cubic splines (4 knots); "
+            f"{_sentence(_join(splines))} entered the models as restricted cubic splines (4 knots); "
             "their hazard ratios are shown as curves against a reference value with pointwise "
             "confidence intervals, with the overall and the non-linearity likelihood-ratio p."
         )
     if logs:
-        sentences.append(f"{_join(logs)} entered the models as natural logarithms.")
+        sentences.append(f"{_sentence(_join(logs))} entered the models as natural logarithms.")
     kinds = {s.kind for m in models for s in getattr(m, "sensitivity", ())}
     if kinds or any(getattr(m, "ph_plots", ()) for m in models):
         refit = {
@@ -206,7 +211,7 @@ def methods_facts(
     ]
     if competing:
         pct = f"{fmt_num(round(prof.conf_level * 100, 1))}%"
-        names = ", ".join(spec.label_of(n).lower() for n in competing)
+        names = ", ".join(spec.words_of(n).lower() for n in competing)
         shr_where = []
         if a.univariable and any(n in competing for n in a.univariable.endpoints):
             shr_where.append("beside the cause-specific ones in the univariable analyses")
@@ -270,7 +275,12 @@ def methods_facts(
         {ep for ep in used if ep in cohort.endpoints and cohort.endpoints[ep].events < FEW_EVENTS}
     )
     if few:
-        names = ", ".join(cohort.endpoints[ep].label for ep in few)
+        names = ", ".join(
+            spec.words_of(ep)
+            if cohort.endpoints[ep].label in ("", ep)
+            else cohort.endpoints[ep].label
+            for ep in few
+        )
         sentences.append(
             f"With fewer than {FEW_EVENTS} events ({names}), hazard ratios cannot be "
             "estimated with useful precision (Peduzzi et al. 1995): "
@@ -349,9 +359,9 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             if var.time_dependent.from_ is None:
                 measured.append(v)
                 continue
-            td[v] = spec.label_of(var.time_dependent.from_).lower()
+            td[v] = spec.words_of(var.time_dependent.from_).lower()
     if measured:
-        names = ", ".join(spec.label_of(v).lower() for v in dict.fromkeys(measured))
+        names = ", ".join(spec.words_of(v).lower() for v in dict.fromkeys(measured))
         kinds = {MEASURED_SUMMARY.get(spec.variables[v].summary or "last", "") for v in measured}
         table1 = (
             f" Table 1 shows {next(iter(kinds))} of each patient."
@@ -366,7 +376,7 @@ def _time_dependent_sentences(spec: StudySpec, unit: str) -> list[str]:
             f"the Cox models.{table1}"
         )
     if td:
-        names = ", ".join(f"{spec.label_of(v).lower()} (from the {d})" for v, d in td.items())
+        names = ", ".join(f"{spec.words_of(v).lower()} (from the {d})" for v, d in td.items())
         out.append(
             f"Exposures that start after time zero — {names} — were analysed as "
             "time-dependent covariates: each patient's follow-up was split at the exposure "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import itertools
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -44,6 +45,40 @@ __all__ = [
     "UnivariableSpec",
     "VariableSpec",
 ]
+
+#: abbreviations common in hospital column names, as words (prose only: the methods)
+_ABBREVIATIONS = {
+    "fu": "follow-up",
+    "lfu": "last follow-up",
+    "dx": "diagnosis",
+    "dt": "date",
+    "dob": "date of birth",
+    "dod": "date of death",
+    "pt": "patient",
+    "tx": "treatment",
+    "op": "operation",
+    "yr": "year",
+    "yrs": "years",
+}
+
+
+def _readable_name(name: str) -> str:
+    """``name`` as words: split at ``_``, ``.``, ``-`` and camelCase, lower case except
+    acronyms (all capitals), the abbreviations above spelled out."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)
+    words = []
+    for w in re.split(r"[\s_.\-]+", spaced):
+        if not w:
+            continue
+        low = w.lower()
+        if low in _ABBREVIATIONS:
+            words.append(_ABBREVIATIONS[low])
+        elif len(w) > 1 and w.isupper():
+            words.append(w)
+        else:
+            words.append(low)
+    return " ".join(words) or name
+
 
 Scalar = str | bool | int | float
 TimeUnit = Literal["days", "weeks", "months", "years"]
@@ -1178,3 +1213,11 @@ class StudySpec(_Model):
         if name in self.endpoints:
             return self.endpoints[name].label or name
         return name
+
+    def words_of(self, name: str) -> str:
+        """A variable or endpoint as prose names it (the methods paragraph): its
+        ``label:``, else its name as words (``last_fu_date`` -> "last follow-up date",
+        ``DateOfDeath`` -> "date of death"; acronyms such as ``OS`` kept), never the raw
+        column name."""
+        label = self.label_of(name)
+        return _readable_name(name) if label == name else label
