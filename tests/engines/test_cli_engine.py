@@ -220,7 +220,10 @@ def test_unavailable_options_and_formats(
 
 @pytest.mark.slow
 def test_run_engine_duckdb_parity(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    without_memory_only: Any,
 ) -> None:
     """Naive oracle: ``survstudy run`` on the GBSG example, memory vs DuckDB (the cohort
     derived by SQL from the CSV, every analysis from the engine), every number in
@@ -240,7 +243,9 @@ def test_run_engine_duckdb_parity(
         assert code == 0, err
         outs.append(json.loads((out / "results.json").read_text()))
     assert outs[1]["multivariable"][0]["concordance"] is not None
-    _same(outs[0], outs[1])
+    # issue 22's model checks need the patients' rows: left out through an engine (said so)
+    assert any(w["code"] == "PH-SENSITIVITY-NOT-FITTED" for w in outs[1]["warnings"])
+    _same(without_memory_only(outs[0]), without_memory_only(outs[1]))
     assert list(work.iterdir()) == []
 
 
@@ -265,7 +270,10 @@ def test_large_files_switch_to_duckdb(
 
 @pytest.mark.slow
 def test_run_switches_to_duckdb_for_large_data(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    without_memory_only: Any,
 ) -> None:
     """Property: ``survstudy run`` without --engine, with (pretended) little free memory,
     derives and analyses the study with DuckDB and says so; the numbers are those of the
@@ -282,4 +290,4 @@ def test_run_switches_to_duckdb_for_large_data(
     assert "using --engine duckdb" in err
     mem = json.loads((tmp_path / "mem" / "results.json").read_text())
     auto = json.loads((tmp_path / "auto" / "results.json").read_text())
-    _same(mem, auto)
+    _same(without_memory_only(mem), without_memory_only(auto))

@@ -27,43 +27,6 @@ pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-# Issue 22's model checks need the patients' rows (refits on them): an engine run leaves them
-# out — the spline test of non-linearity (rows' nonlinearity_p null, no NON-LINEAR notes), the
-# β(t) plots and the stratified sensitivity model (a PH-SENSITIVITY-NOT-FITTED warning says
-# why), and their methods sentences. Everything else must agree.
-MEMORY_ONLY_WARNINGS = ("NON-LINEAR", "NONLINEARITY-NOT-TESTED", "PH-SENSITIVITY-NOT-FITTED")
-NONLINEAR_NOTE = "spline test of non-linearity"
-MEMORY_ONLY_SENTENCES = ("functional form", "Schoenfeld residuals")
-
-
-def _without_memory_only(doc: dict[str, Any]) -> dict[str, Any]:
-    out = dict(doc)
-
-    def rows(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [
-            {k: v for k, v in r.items() if k != "nonlinearity_p"}
-            | {"warnings": [w for w in r["warnings"] if NONLINEAR_NOTE not in w]}
-            for r in rs
-        ]
-
-    out["univariable"] = {ep: rows(rs) for ep, rs in doc["univariable"].items()}
-    out["multivariable"] = [
-        {k: v for k, v in m.items() if k not in ("sensitivity", "ph_plots", "splines")}
-        | {
-            "rows": rows(m["rows"]),
-            "warnings": [w for w in m["warnings"] if "sensitivity model" not in w],
-        }
-        for m in doc["multivariable"]
-    ]
-    out["warnings"] = [w for w in doc["warnings"] if w["code"] not in MEMORY_ONLY_WARNINGS]
-    out["methods"] = dict(doc["methods"]) | {
-        "sentences": [
-            x for x in doc["methods"]["sentences"] if not any(m in x for m in MEMORY_ONLY_SENTENCES)
-        ]
-    }
-    return out
-
-
 def _both(spec_path: Path, tmp_path: Path, profile: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from survstudy.engines import get_engine
 
@@ -80,7 +43,9 @@ def _both(spec_path: Path, tmp_path: Path, profile: str) -> tuple[dict[str, Any]
 
 
 @pytest.mark.parametrize("profile", ["standard", "spss"])
-def test_gbsg_same_results(tmp_path: Path, profile: str, results_differences: Any) -> None:
+def test_gbsg_same_results(
+    tmp_path: Path, profile: str, results_differences: Any, without_memory_only: Any
+) -> None:
     """Naive oracle: the GBSG example (686 patients, Table 1, KM, 8 univariable factors,
     a multivariable model with concordance), both methods profiles."""
     memory, engine = _both(ROOT / "examples" / "gbsg" / "study.yaml", tmp_path, profile)
@@ -91,7 +56,7 @@ def test_gbsg_same_results(tmp_path: Path, profile: str, results_differences: An
     assert engine["multivariable"][0]["ph_plots"] == []
     assert any(w["code"] == "PH-SENSITIVITY-NOT-FITTED" for w in engine["warnings"])
     assert all(r["nonlinearity_p"] is None for r in engine["univariable"]["RFS"])
-    assert results_differences(_without_memory_only(memory), _without_memory_only(engine)) == []
+    assert results_differences(without_memory_only(memory), without_memory_only(engine)) == []
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +73,11 @@ def registry_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("profile", ["standard", "spss"])
 def test_synthetic_registry_same_results(
-    registry_spec: Path, tmp_path: Path, profile: str, results_differences: Any
+    registry_spec: Path,
+    tmp_path: Path,
+    profile: str,
+    results_differences: Any,
+    without_memory_only: Any,
 ) -> None:
     """Naive oracle: a generated registry (ties in day-rounded times, 3 groups, a stratified
     multivariable model, Table 1 by group with Kruskal–Wallis and chi-square tests)."""
@@ -116,7 +85,7 @@ def test_synthetic_registry_same_results(
     model = memory["multivariable"][0]
     assert model["strata"] == ["region"]
     assert model["concordance"] is not None
-    assert results_differences(_without_memory_only(memory), _without_memory_only(engine)) == []
+    assert results_differences(without_memory_only(memory), without_memory_only(engine)) == []
 
 
 def test_small_sample_methods_are_refused_or_flagged(tmp_path: Path) -> None:
