@@ -21,8 +21,8 @@ demo: $(VENV)/.installed
 	$(BIN)/survstudy demo bclm
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
