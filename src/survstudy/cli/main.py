@@ -167,6 +167,11 @@ def _run(args: list[str]) -> None:
     """Run the command line: a declared command's plain line directly, the rest by typer."""
     from survstudy.cli import _decl
 
+    if args == ["--version"]:  # what the root callback prints, without building the app
+        from survstudy import __version__
+
+        print(f"survstudy {__version__}")
+        sys.exit(0)
     if args and args[0].replace("-", "_") in _COMMAND_MODULES:
         _import_commands(args[:1])
         fast = _decl.fast_call(args)
