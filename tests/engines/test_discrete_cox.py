@@ -240,3 +240,28 @@ def test_too_many_records_or_a_numeric_term_take_the_usual_passes(
     np.testing.assert_allclose(res.se, ref.se, rtol=1e-9)
     ref2 = cox_fit(x[keep][:, [0, 2]], cols["time"][keep], cols["ev"][keep])
     np.testing.assert_allclose(numeric.coef, ref2.coef, rtol=1e-9)
+
+
+def test_equal_betas_are_one_evaluation(tmp_path: Path) -> None:
+    """Hand count and identity: both tie rules start at β = 0; equal β in one request are
+    evaluated once (one single-β query), with the sums of that β's own query (exactly,
+    one DuckDB thread)."""
+    source, _cols = _generated(tmp_path)
+    eng = get_engine("duckdb", threads=1)
+    queries = _counting(eng)
+    kw: dict[str, Any] = {"time": "time", "event": "ev", "terms": [Term("smk")], "strata": "reg"}
+    b0, b1, c = np.zeros(1), np.array([0.3]), np.array([0.5])
+    try:
+        got = eng.cox_sums_many(source, betas=[b0, b1, b0], center=c, **kw)
+        many = [q for q in queries if "exp(" in q]
+        queries.clear()
+        alone = [eng.cox_sums(source, beta=b, center=c, **kw) for b in (b0, b1)]
+    finally:
+        eng.close()
+    assert len(many) == 1
+    assert "_b1" in many[0]
+    assert "_b2" not in many[0]
+    assert got[0] is got[2]
+    for g, want in zip(got[:2], alone, strict=True):
+        for field in ("time", "n_event", "e0", "e1", "e2", "d0", "d1", "d2", "d_x", "d_eta"):
+            np.testing.assert_array_equal(getattr(g, field), getattr(want, field))

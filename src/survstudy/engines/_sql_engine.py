@@ -443,6 +443,16 @@ class SqlEngine:
         """:meth:`cox_sums` at each β of ``betas``, in one pass over the rows."""
         kw: dict[str, Any] = {"time": time, "event": event, "terms": terms, "strata": strata}
         kw |= {"weight": weight, "where": where, "cluster": cluster}
+        # equal β (both tie rules start at β = 0) are evaluated once: the same sums
+        keys = [np.asarray(b, dtype=np.float64).tobytes() for b in betas]
+        unique = list(dict.fromkeys(keys))
+        if len(unique) < len(betas):
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            got = self.cox_sums_many(
+                source, betas=[betas[first[k]] for k in unique], center=center, **kw
+            )
+            by_key = dict(zip(unique, got, strict=True))
+            return [by_key[k] for k in keys]
         if len(betas) == 1:
             return [self.cox_sums(source, beta=betas[0], center=center, **kw)]
         spec, label = self._spec(source, **kw)
