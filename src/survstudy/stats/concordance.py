@@ -166,7 +166,9 @@ def _moved(v: NDArray[Any], pos: NDArray[Any]) -> NDArray[Any]:
 _SMALL = 1 << 15
 
 
-def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int, unit: bool = False) -> tuple[F, F]:
+def _sweep(
+    b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int, unit: bool = False
+) -> tuple[F, F]:
     """``Σ_{j<k} wf_j [b_j < b_k]`` and ``Σ_{j>k} wr_j [b_j > b_k]`` for every position k.
 
     ``b`` are codes < 2^levels in sequence order. A large block is split on its
@@ -184,9 +186,9 @@ def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int, unit: bool = False) -> tu
     lev = levels - 1
     one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
     zero = ~one
-    acc_f = np.cumsum(wf * zero)
+    acc_f = np.cumsum(wf * zero, dtype=np.float64)
     acc_f *= one
-    acc_r = np.cumsum(wr * one)
+    acc_r = np.cumsum(wr * one, dtype=np.float64)
     np.subtract(acc_r[-1], acc_r, out=acc_r)
     acc_r *= zero
     for half, base in ((np.flatnonzero(zero), 0), (np.flatnonzero(one), 1 << lev)):
@@ -271,7 +273,7 @@ def _sweep_levels_unit(b: NDArray[Any], ev: NDArray[np.bool_], levels: int) -> t
     return out_f, out_r
 
 
-def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
+def _sweep_levels(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
     """:func:`_sweep` for a block that fits in cache: every level over all sub-blocks at once.
 
     At level ℓ the block is ordered by (bits above ℓ, sequence). Running sums
@@ -280,6 +282,9 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     its code and is computed in code space (``cont_f``, ``cont_r``) and removed.
     After each level a stable split moves every sub-block's 0-half before its
     1-half (``offsets``: where each code group starts).
+
+    Integer weights (``int8``, as the ±1 weights of interval data) are summed in
+    ``int32`` — exact, and half the memory traffic of ``float64``.
     """
     n = b.size
     size = 1 << levels
@@ -289,33 +294,35 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
         size = 1 << levels
     cur_b = b.astype(np.int32)
     offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels)
+    adt = np.dtype(np.float64) if wf.dtype == np.float64 else np.dtype(np.int32)
     cur_wf = wf.copy()
     cur_wr = wr.copy()
-    acc_f = np.zeros(n)
-    acc_r = np.zeros(n)
+    acc_f = np.zeros(n, dtype=adt)
+    acc_r = np.zeros(n, dtype=adt)
     src = np.arange(n, dtype=np.int32)
     pos_idx = np.arange(n, dtype=np.int32)
     one = np.empty(n, dtype=np.bool_)
     zero = np.empty(n, dtype=np.bool_)
-    tmp = np.empty(n)
+    tmp = np.empty(n, dtype=adt)
+    c0 = np.empty(n, dtype=np.int32)
     for lev in range(levels - 1, -1, -1):
         np.not_equal(cur_b & (1 << lev), 0, out=one)
         np.logical_not(one, out=zero)
         # forward: a 1-subject gains the 0-subjects before it
         np.multiply(cur_wf, zero, out=tmp)
-        np.cumsum(tmp, out=tmp)
+        np.cumsum(tmp, dtype=adt, out=tmp)
         tmp *= one
         acc_f += tmp
         # backward: a 0-subject gains the 1-subjects after it
         np.multiply(cur_wr, one, out=tmp)
-        np.cumsum(tmp, out=tmp)
+        np.cumsum(tmp, dtype=adt, out=tmp)
         np.subtract(tmp[-1], tmp, out=tmp)
         tmp *= zero
         acc_r += tmp
         if lev == 0:
             break
         # stable split: a 0 goes to (zeros before it), a 1 to (ones before it), plus its group start
-        c0 = np.cumsum(zero, dtype=np.int32)
+        np.cumsum(zero, dtype=np.int32, out=c0)
         c0 -= zero
         pos = pos_idx - c0
         pos -= c0
@@ -333,6 +340,11 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     out_f[src] = acc_f - cont_f[cur_b]
     out_r[src] = acc_r - cont_r[cur_b]
     return out_f, out_r
+
+
+def _small_integers(w: F) -> bool:
+    """Whole numbers in [-127, 127] whose running sums stay far inside ``int32``."""
+    return bool(w.size < 2**23 and np.all(np.abs(w) <= 127.0) and np.array_equal(w, np.round(w)))
 
 
 def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> tuple[F, F]:
@@ -354,7 +366,11 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
     wrs = wr[order]
     levels = max(1, (nb - 1).bit_length())
     unit = bool(np.all(wfs == 1.0) and np.all((wrs == 0.0) | (wrs == 1.0)))
-    acc_f, acc_r = _sweep(sb, wfs, wrs, levels, unit)
+    if not unit and _small_integers(wfs) and _small_integers(wrs):
+        # e.g. the ±1 weights of interval data (entry records): exact int32 sums
+        acc_f, acc_r = _sweep(sb, wfs.astype(np.int8), wrs.astype(np.int8), levels)
+    else:
+        acc_f, acc_r = _sweep(sb, wfs, wrs, levels, unit)
     if sa is not None:
         corr_f, corr_r = _tie_sums(sa, sb, wfs, wrs)
         acc_f -= corr_f
@@ -364,6 +380,18 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
     fwd[order] = acc_f
     bwd[order] = acc_r
     return fwd, bwd
+
+
+def _codes(v: NDArray[Any]) -> Ints:
+    """Dense integer codes of ``v`` (equal values share one), by counting for compact integers."""
+    v = np.asarray(v).ravel()
+    if v.size and v.dtype.kind in "iub":
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 4 * v.size + 1024:
+            off = v.astype(np.int64) - lo
+            present = np.bincount(off, minlength=hi - lo + 1) > 0
+            return (np.cumsum(present, dtype=np.int64) - 1)[off]
+    return np.unique(v, return_inverse=True)[1].ravel().astype(np.int64)
 
 
 def concordance(
@@ -398,28 +426,7 @@ def concordance(
     if start is not None:
         if weights_sq is not None:
             raise ValueError("start and weights_sq cannot be combined")
-        s0 = np.asarray(score, dtype=np.float64)
-        n0 = s0.size
-        t1 = np.asarray(time, dtype=np.float64)
-        t0 = np.asarray(start, dtype=np.float64)
-        e0 = np.asarray(event).astype(bool)
-        w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
-        cl0 = np.arange(n0) if cluster is None else np.unique(cluster, return_inverse=True)[1]
-        # an entry record before the first event time removes the row from no comparison
-        # (e.g. every patient's first interval from 0): left out
-        if e0.any():
-            scale = max(float(np.max(np.abs(t1))), 1.0)
-            keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
-        else:
-            keep = np.zeros(n0, dtype=bool)
-        return concordance(
-            np.concatenate((s0, s0[keep])),
-            np.concatenate((t1, t0[keep])),
-            np.concatenate((e0, np.zeros(int(keep.sum()), dtype=bool))),
-            None if strata is None else np.concatenate((strata, np.asarray(strata)[keep])),
-            cluster=np.concatenate((cl0, cl0[keep])),
-            weights=np.concatenate((w0, -w0[keep])),
-        )
+        return _interval_concordance(score, time, event, start, strata, cluster, weights)
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(bool)
@@ -432,9 +439,113 @@ def concordance(
     w2 = w * w if weights_sq is None else np.asarray(weights_sq, dtype=np.float64)
     if w2.shape != (n,):
         raise ValueError("weights_sq must have one value per record")
-    we = w * e
     if n == 0:
         return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    res, parts = _concordance_parts(s, t, e, strata, w, w2, weights_sq is not None)
+    if parts is None:
+        return res
+    a, total = parts
+    if cluster is None and weights_sq is not None:
+        # grouped records: each of a record's rows has influence w_i·a (see module docstring)
+        a /= total
+        return _with_se(res, math.sqrt(float(w2 @ (a * a))))
+    infl: F = w * a
+    if cluster is not None:
+        # grouped jackknife: influence summed within each cluster (R, cluster())
+        infl = np.bincount(_codes(np.asarray(cluster)), weights=infl).astype(np.float64)
+    return _with_se(res, math.sqrt(float(infl @ infl)) / total)
+
+
+def _with_se(res: Concordance, se: float) -> Concordance:
+    return Concordance(
+        res.c, se, res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy
+    )
+
+
+def _interval_concordance(
+    score: NDArray[Any],
+    time: NDArray[Any],
+    event: NDArray[Any],
+    start: NDArray[Any],
+    strata: NDArray[Any] | None,
+    cluster: NDArray[Any] | None,
+    weights: NDArray[Any] | None,
+) -> Concordance:
+    """:func:`concordance` of ``(start, time]`` rows: the rows plus their entry records."""
+    s0 = np.asarray(score, dtype=np.float64)
+    n0 = s0.size
+    t1 = np.asarray(time, dtype=np.float64)
+    t0 = np.asarray(start, dtype=np.float64)
+    e0 = np.asarray(event).astype(bool)
+    w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
+    if t1.shape != (n0,) or t0.shape != (n0,) or e0.shape != (n0,) or w0.shape != (n0,):
+        raise ValueError("score, time, start, event and weights must be 1-d arrays of one length")
+    if not (
+        np.all(np.isfinite(s0))
+        and np.all(np.isfinite(t1))
+        and np.all(np.isfinite(t0))
+        and np.all(np.isfinite(w0))
+    ):
+        raise ValueError("score, time and weights must be finite (drop missing rows first)")
+    if n0 == 0:
+        return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    # an entry record before the first event time removes the row from no comparison
+    # (e.g. every patient's first interval from 0): left out
+    if e0.any():
+        scale = max(float(np.max(np.abs(t1))), 1.0)
+        keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
+    else:
+        keep = np.zeros(n0, dtype=bool)
+    ke = np.flatnonzero(keep)
+    m = ke.size
+    s = np.concatenate((s0, s0[ke]))
+    w = np.concatenate((w0, -w0[ke]))
+    # the records' score order from the rows': each entry record right after its row
+    o = np.argsort(s0)
+    rep = keep[o].astype(np.intp) + 1
+    s_order = np.repeat(o, rep)
+    entry_of = np.empty(n0, dtype=np.intp)
+    entry_of[ke] = np.arange(n0, n0 + m)
+    kept_pos = np.cumsum(rep)[keep[o]] - 1  # the second copy of a kept row
+    s_order[kept_pos] = entry_of[s_order[kept_pos]]
+    res, parts = _concordance_parts(
+        s,
+        np.concatenate((t1, t0[ke])),
+        np.concatenate((e0, np.zeros(m, dtype=bool))),
+        None if strata is None else np.concatenate((strata, np.asarray(strata)[ke])),
+        w,
+        w * w,
+        False,
+        s_order,
+    )
+    if parts is None:
+        return res
+    a, total = parts
+    infl = w * a
+    # a row and its entry record are one subject of the jackknife
+    row_infl = infl[:n0]
+    row_infl[ke] += infl[n0:]
+    if cluster is not None:
+        row_infl = np.bincount(_codes(np.asarray(cluster)), weights=row_infl).astype(np.float64)
+    return _with_se(res, math.sqrt(float(row_infl @ row_infl)) / total)
+
+
+def _concordance_parts(
+    s: F,
+    t: F,
+    e: NDArray[np.bool_],
+    strata: NDArray[Any] | None,
+    w: F,
+    w2: F,
+    grouped: bool,
+    s_order: Ints | None = None,
+) -> tuple[Concordance, tuple[F, float] | None]:
+    """C and the counts (SE left NaN), and each record's ``N_k − C·D_k`` with the total ``D``.
+
+    ``s_order``: an order sorting ``s`` (else computed). ``None`` parts: no comparable pair.
+    """
+    n = s.size
+    we = w * e
     if strata is None:
         g = np.zeros(n, dtype=np.int64)
         ng = 1
@@ -448,7 +559,8 @@ def concordance(
     # r: score within stratum; q: within stratum, later times first and a
     # censoring before an event at the same time, so that for an event k the
     # subjects with q < q_k are exactly those still at risk after it.
-    s_order = np.argsort(s)
+    if s_order is None:
+        s_order = np.argsort(s)
     if ng > 1:
         s_order = _lex(g, s_order)
     # dense rank of (stratum, score) along s_order
@@ -467,7 +579,19 @@ def concordance(
     nq = 2 * nt * ng
     order_qr = _lex(q, s_order)  # by q, then r
     # by r, then q (with no tied scores that is the score order itself)
-    order_rq = s_order if nr == n else _lex(r, order_qr) if nr > nq or nr < n else None
+    order_rq: Ints | None
+    if nr == n:
+        order_rq = s_order
+    elif nr > nq or nr < n:
+        if nr < 2**62 // max(nq, 1):
+            # along s_order the key (r, q) is sorted up to runs of tied scores: a
+            # stable sort of nearly sorted integers is close to linear
+            key = rr * np.int64(nq) + q[s_order]
+            order_rq = s_order[np.argsort(key, kind="stable")]
+        else:  # pragma: no cover - astronomically many codes
+            order_rq = _lex(r, order_qr)
+    else:
+        order_rq = None
     # quadrant sums; the bit partition runs over the code with fewer values
     if nr <= nq:
         fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
@@ -509,7 +633,7 @@ def concordance(
         s1 = np.add.reduceat(sw, st)[ev_run]
         s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
         tied_xy = float(((s1 * s1 - s2) / 2).sum())
-    elif weights_sq is not None:
+    elif grouped:
         # no two records share a score: only the rows inside an event record are tied in both
         tied_xy = float(((w * w - w2)[e]).sum() / 2)
     conc = float(we @ fwd)
@@ -518,22 +642,19 @@ def concordance(
     tied_y = _time_tied_events(g, t_rank, nt, w, e, w2) - tied_xy
     total = conc + disc + tied_x
     if total == 0:
-        return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
+        return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy), None
     c = (conc + 0.5 * tied_x) / total
-    n_k = e * (fwd + 0.5 * tie_f) + bwd + 0.5 * tie_r
-    d_k = e * at_risk + later_events
-    if cluster is None and weights_sq is not None:
-        # grouped records: each of a record's rows has influence w_i·a (see module docstring)
-        a = (n_k - c * d_k) / total
-        se = math.sqrt(float(w2 @ (a * a)))
-        return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
-    infl: F = w * (n_k - c * d_k) / total
-    if cluster is not None:
-        # grouped jackknife: influence summed within each cluster (R, cluster())
-        _, cc = np.unique(np.asarray(cluster), return_inverse=True)
-        infl = np.bincount(cc.ravel(), weights=infl).astype(np.float64)
-    se = math.sqrt(float(infl @ infl))
-    return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
+    # N_k − C·D_k with N_k = e·(fwd + tie_f/2) + bwd + tie_r/2 and D_k = e·at_risk + later_events
+    tie_f *= 0.5
+    fwd += tie_f
+    fwd -= c * at_risk
+    fwd *= e
+    tie_r *= 0.5
+    bwd += tie_r
+    later_events *= c
+    bwd -= later_events
+    bwd += fwd
+    return Concordance(c, math.nan, conc, disc, tied_x, tied_y, tied_xy), (bwd, total)
 
 
 def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_], w2: F) -> float:
