@@ -183,6 +183,9 @@ def _sweep(
         if unit:
             return _sweep_levels_unit(b, wr.astype(np.bool_), levels)
         return _sweep_levels(b, wf, wr, levels)
+    n_chunks = -(-n // _SMALL)
+    if n_chunks << levels <= _TABLE:
+        return _sweep_chunks(b, wf, wr, levels, unit)
     lev = levels - 1
     one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
     zero = ~one
@@ -195,6 +198,51 @@ def _sweep(
         f, r = _sweep(b[half] - base, wf[half], wr[half], lev, unit)
         acc_f[half] += f
         acc_r[half] += r
+    return acc_f, acc_r
+
+
+# Largest (chunk × code) table of :func:`_sweep_chunks` (cells).
+_TABLE = 1 << 22
+
+
+def _sweep_chunks(
+    b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int, unit: bool
+) -> tuple[F, F]:
+    """:func:`_sweep` for few codes: cache-sized chunks of the sequence, swept one by one.
+
+    The pairs in different chunks are counted in code space: with ``H[c, b]`` the
+    weight of code b in chunk c, a subject of chunk c and code b gains
+    ``Σ_{c'<c, b'<b} H_f[c', b']`` forward and ``Σ_{c'>c, b'>b} H_r[c', b']``
+    backward (two-dimensional running sums over a table of chunks × codes).
+    """
+    n = b.size
+    size = 1 << levels
+    n_chunks = -(-n // _SMALL)
+    key = np.repeat(np.arange(n_chunks, dtype=np.int64) * size, _SMALL)[:n]
+    key += b
+    cells = n_chunks * size
+    hf = np.bincount(key, weights=wf, minlength=cells).reshape(n_chunks, size)
+    hr = np.bincount(key, weights=wr, minlength=cells).reshape(n_chunks, size)
+    # forward: earlier chunks (exclusive running sum down), smaller codes (across)
+    cf = np.cumsum(hf, axis=0)
+    cf -= hf
+    np.cumsum(cf, axis=1, out=hf)
+    hf -= cf
+    # backward: later chunks, larger codes
+    cr = np.cumsum(hr[::-1], axis=0)[::-1]
+    cr -= hr
+    tot = np.cumsum(cr[:, ::-1], axis=1)[:, ::-1]
+    tot -= cr
+    acc_f = hf.ravel()[key]
+    acc_r = tot.ravel()[key]
+    for lo in range(0, n, _SMALL):
+        sl = slice(lo, lo + _SMALL)
+        if unit:
+            f, r = _sweep_levels_unit(b[sl], wr[sl].astype(np.bool_), levels)
+        else:
+            f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
+        acc_f[sl] += f
+        acc_r[sl] += r
     return acc_f, acc_r
 
 
