@@ -166,9 +166,7 @@ def _moved(v: NDArray[Any], pos: NDArray[Any]) -> NDArray[Any]:
 _SMALL = 1 << 15
 
 
-def _sweep(
-    b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int, unit: bool = False
-) -> tuple[F, F]:
+def _sweep(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
     """``Σ_{j<k} wf_j [b_j < b_k]`` and ``Σ_{j>k} wr_j [b_j > b_k]`` for every position k.
 
     ``b`` are codes < 2^levels in sequence order. A large block is split on its
@@ -180,12 +178,10 @@ def _sweep(
     if n < 2 or levels == 0:
         return np.zeros(n), np.zeros(n)
     if n <= _SMALL:
-        if unit:
-            return _sweep_levels_unit(b, wr.astype(np.bool_), levels)
         return _sweep_levels(b, wf, wr, levels)
     n_chunks = -(-n // _SMALL)
     if n_chunks << levels <= _TABLE:
-        return _sweep_chunks(b, wf, wr, levels, unit)
+        return _sweep_chunks(b, wf, wr, levels)
     lev = levels - 1
     one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
     zero = ~one
@@ -195,7 +191,7 @@ def _sweep(
     np.subtract(acc_r[-1], acc_r, out=acc_r)
     acc_r *= zero
     for half, base in ((np.flatnonzero(zero), 0), (np.flatnonzero(one), 1 << lev)):
-        f, r = _sweep(b[half] - base, wf[half], wr[half], lev, unit)
+        f, r = _sweep(b[half] - base, wf[half], wr[half], lev)
         acc_f[half] += f
         acc_r[half] += r
     return acc_f, acc_r
@@ -205,9 +201,7 @@ def _sweep(
 _TABLE = 1 << 22
 
 
-def _sweep_chunks(
-    b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int, unit: bool
-) -> tuple[F, F]:
+def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
     """:func:`_sweep` for few codes: cache-sized chunks of the sequence, swept one by one.
 
     The pairs in different chunks are counted in code space: with ``H[c, b]`` the
@@ -237,10 +231,7 @@ def _sweep_chunks(
     acc_r = tot.ravel()[key]
     for lo in range(0, n, _SMALL):
         sl = slice(lo, lo + _SMALL)
-        if unit:
-            f, r = _sweep_levels_unit(b[sl], wr[sl].astype(np.bool_), levels)
-        else:
-            f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
+        f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
         acc_f[sl] += f
         acc_r[sl] += r
     return acc_f, acc_r
@@ -272,52 +263,70 @@ def _code_tables(
     return offsets, cont_f, cont_r
 
 
-def _sweep_levels_unit(b: NDArray[Any], ev: NDArray[np.bool_], levels: int) -> tuple[F, F]:
-    """:func:`_sweep_levels` for unit weights (``wf = 1``, ``wr`` = event 0/1): 32-bit counts."""
+def _sweep_levels_packed(
+    b: NDArray[Any], wf: NDArray[np.int8], wr: NDArray[np.int8], levels: int
+) -> tuple[F, F]:
+    """:func:`_sweep_levels` for ``int8`` weights with every subject's state in two words.
+
+    The stable split at each level moves every per-subject array; here those are two
+    64-bit words — the code (bits 32 and up), the two weights (bytes 2 and 3) and the
+    original position (bits 0-15) in one, the forward and backward sums (two ``int32``
+    halves) in the other — so a level costs two scatters instead of six.
+    """
     n = b.size
-    if (1 << levels) > 2 * n + 64:
+    size = 1 << levels
+    if size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
         uniq, b = np.unique(b, return_inverse=True)
         levels = max(1, (uniq.size - 1).bit_length())
     cur_b = b.astype(np.int32)
-    offsets, cont_f, cont_r = _code_tables(cur_b, np.ones(n), ev.astype(np.float64), levels)
-    cur_ev = ev.copy()
-    acc_f = np.zeros(n, dtype=np.int32)
-    acc_r = np.zeros(n, dtype=np.int32)
-    src = np.arange(n, dtype=np.int32)
-    pos_idx = np.arange(n, dtype=np.int32)
+    offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels)
+    attr = cur_b.astype(np.int64) << 32
+    attr |= np.arange(n, dtype=np.int64)
+    attr |= wf.view(np.uint8).astype(np.int64) << 16
+    attr |= wr.view(np.uint8).astype(np.int64) << 24
+    acc = np.zeros(n, dtype=np.int64)
+    pos_idx = np.arange(n, dtype=np.int64)
+    code = np.empty(n, dtype=np.int64)
     one = np.empty(n, dtype=np.bool_)
     zero = np.empty(n, dtype=np.bool_)
-    c0 = np.empty(n, dtype=np.int32)
     tmp = np.empty(n, dtype=np.int32)
+    c0 = np.empty(n, dtype=np.int64)
     for lev in range(levels - 1, -1, -1):
-        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.right_shift(attr, 32 + lev, out=code)
+        np.not_equal(code & 1, 0, out=one)
         np.logical_not(one, out=zero)
-        np.cumsum(zero, dtype=np.int32, out=c0)  # zeros so far (= before, for a 1)
-        np.multiply(c0, one, out=tmp)
-        acc_f += tmp
-        np.logical_and(cur_ev, one, out=one)
-        np.cumsum(one, dtype=np.int32, out=tmp)  # event 1-subjects so far
+        a8 = attr.view(np.int8)
+        a32 = acc.view(np.int32)
+        # forward: a 1-subject gains the 0-subjects before it
+        np.multiply(a8[2::8], zero, out=tmp)
+        np.cumsum(tmp, out=tmp)
+        tmp *= one
+        a32[0::2] += tmp
+        # backward: a 0-subject gains the 1-subjects after it
+        np.multiply(a8[3::8], one, out=tmp)
+        np.cumsum(tmp, out=tmp)
         np.subtract(tmp[-1], tmp, out=tmp)
         tmp *= zero
-        acc_r += tmp
+        a32[1::2] += tmp
         if lev == 0:
             break
-        np.logical_not(zero, out=one)
+        # stable split: a 0 goes to (zeros before it), a 1 to (ones before it), plus its group start
+        np.cumsum(zero, out=c0)
         c0 -= zero
         pos = pos_idx - c0
         pos -= c0
         pos *= one
         pos += c0
-        pos += offsets[lev][cur_b >> lev]
-        cur_b = _moved(cur_b, pos)
-        cur_ev = _moved(cur_ev, pos)
-        acc_f = _moved(acc_f, pos)
-        acc_r = _moved(acc_r, pos)
-        src = _moved(src, pos)
+        pos += offsets[lev][code]
+        attr = _moved(attr, pos)
+        acc = _moved(acc, pos)
+    src = (attr & 0xFFFF).astype(np.intp)
+    fin = (attr >> 32).astype(np.intp)
+    a32 = acc.view(np.int32)
     out_f = np.empty(n)
     out_r = np.empty(n)
-    out_f[src] = acc_f - cont_f[cur_b]
-    out_r[src] = acc_r - cont_r[cur_b]
+    out_f[src] = a32[0::2] - cont_f[fin]
+    out_r[src] = a32[1::2] - cont_r[fin]
     return out_f, out_r
 
 
@@ -335,6 +344,8 @@ def _sweep_levels(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     ``int32`` — exact, and half the memory traffic of ``float64``.
     """
     n = b.size
+    if wf.dtype == np.int8 and n <= 1 << 16:
+        return _sweep_levels_packed(b, wf, wr, levels)
     size = 1 << levels
     if size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
         uniq, b = np.unique(b, return_inverse=True)
@@ -413,12 +424,12 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
     wfs = wf[order]
     wrs = wr[order]
     levels = max(1, (nb - 1).bit_length())
-    unit = bool(np.all(wfs == 1.0) and np.all((wrs == 0.0) | (wrs == 1.0)))
-    if not unit and _small_integers(wfs) and _small_integers(wrs):
-        # e.g. the ±1 weights of interval data (entry records): exact int32 sums
+    if _small_integers(wfs) and _small_integers(wrs):
+        # unit weights, whole-number case weights, the ±1 of interval data (entry
+        # records): exact int32 sums over int8 weights (:func:`_sweep_levels_packed`)
         acc_f, acc_r = _sweep(sb, wfs.astype(np.int8), wrs.astype(np.int8), levels)
     else:
-        acc_f, acc_r = _sweep(sb, wfs, wrs, levels, unit)
+        acc_f, acc_r = _sweep(sb, wfs, wrs, levels)
     if sa is not None:
         corr_f, corr_r = _tie_sums(sa, sb, wfs, wrs)
         acc_f -= corr_f
