@@ -406,7 +406,15 @@ def _small_integers(w: F) -> bool:
     return bool(w.size < 2**23 and np.all(np.abs(w) <= 127.0) and np.array_equal(w, np.round(w)))
 
 
-def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> tuple[F, F]:
+def _dominance(
+    b: Ints,
+    nb: int,
+    wf: F,
+    wr: F,
+    order: Ints,
+    sa: Ints | None,
+    a_ties: tuple[F, F] | None = None,
+) -> tuple[F, F]:
     """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
 
     ``b`` holds codes 0..nb-1; ``order`` sorts the subjects by a second code
@@ -415,7 +423,8 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
 
     :func:`_sweep` counts pairs in the strict sequence ``order``; pairs tied in
     ``a`` (which the sequence puts in ``b`` order) are then removed with
-    :func:`_tie_sums`.
+    :func:`_tie_sums` — or with ``a_ties``, those sums already computed by the caller
+    (in the sequence order).
     """
     n = b.size
     if n == 0:
@@ -430,10 +439,11 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
         acc_f, acc_r = _sweep(sb, wfs.astype(np.int8), wrs.astype(np.int8), levels)
     else:
         acc_f, acc_r = _sweep(sb, wfs, wrs, levels)
-    if sa is not None:
-        corr_f, corr_r = _tie_sums(sa, sb, wfs, wrs)
-        acc_f -= corr_f
-        acc_r -= corr_r
+    if a_ties is None and sa is not None:
+        a_ties = _tie_sums(sa, sb, wfs, wrs)
+    if a_ties is not None:
+        acc_f -= a_ties[0]
+        acc_r -= a_ties[1]
     fwd = np.empty(n)
     bwd = np.empty(n)
     fwd[order] = acc_f
@@ -605,68 +615,107 @@ def _concordance_parts(
     """
     n = s.size
     we = w * e
-    if strata is None:
-        g = np.zeros(n, dtype=np.int64)
-        ng = 1
-    else:
+    g: Ints | None = None
+    ng = 1
+    if strata is not None:
         g, ng, _ = _dense(np.asarray(strata))
+        if ng == 1:
+            g = None
     # distinct times as everywhere in survstudy: whole days by counting, other
     # times sorted with R's aeqSurv tolerance (near-equal times are one time)
     uniq_t, t_inv = distinct_times(t)
-    t_rank = t_inv.astype(np.int64)
     nt = int(uniq_t.size)
+    tied_y_all = _time_tied_events(g, t_inv, nt, w, e, w2)
     # r: score within stratum; q: within stratum, later times first and a
     # censoring before an event at the same time, so that for an event k the
     # subjects with q < q_k are exactly those still at risk after it.
     if s_order is None:
         s_order = np.argsort(s)
-    if ng > 1:
+    if g is not None:
         s_order = _lex(g, s_order)
     # dense rank of (stratum, score) along s_order
     ss = s[s_order]
     new = np.ones(n, dtype=np.bool_)
     np.not_equal(ss[1:], ss[:-1], out=new[1:])
-    if ng > 1:
+    del ss
+    if g is not None:
         sg = g[s_order]
         new[1:] |= sg[1:] != sg[:-1]
+        del sg
     rr = np.cumsum(new, dtype=np.int64)
+    del new
     rr -= 1
     r = np.empty(n, dtype=np.int64)
     r[s_order] = rr
     nr = int(rr[-1]) + 1
-    q = g * np.int64(2 * nt) + 2 * (nt - 1 - t_rank) + e
+    q = np.subtract(nt - 1, t_inv, dtype=np.int64)
+    del t_inv
+    q *= 2
+    q += e
+    if g is not None:
+        q += g * np.int64(2 * nt)
     nq = 2 * nt * ng
-    order_qr = _lex(q, s_order)  # by q, then r
     # by r, then q (with no tied scores that is the score order itself)
-    order_rq: Ints | None
     if nr == n:
         order_rq = s_order
-    elif nr > nq or nr < n:
-        if nr < 2**62 // max(nq, 1):
-            # along s_order the key (r, q) is sorted up to runs of tied scores: a
-            # stable sort of nearly sorted integers is close to linear
-            key = rr * np.int64(nq) + q[s_order]
-            order_rq = s_order[np.argsort(key, kind="stable")]
-        else:  # pragma: no cover - astronomically many codes
-            order_rq = _lex(r, order_qr)
-    else:
-        order_rq = None
+    elif nr < 2**62 // max(nq, 1):
+        # along s_order the key (r, q) is sorted up to runs of tied scores: a
+        # stable sort of nearly sorted integers is close to linear
+        key = rr * np.int64(nq)
+        key += q[s_order]
+        order_rq = s_order[np.argsort(key, kind="stable")]
+        del key
+    else:  # pragma: no cover - astronomically many codes
+        order_rq = _lex(r, _lex(q, s_order))
+    del rr
+    # pairs tied in the score (same r implies same stratum): the tied partner's weight
+    # with a smaller q (``lo``) and the tied event weight with a larger q (``hi``)
+    ties: tuple[F, F] | None = None
+    tied_xy = 0.0
+    if nr < n:
+        sr, sq = r[order_rq], q[order_rq]
+        sw = w[order_rq]
+        ties = _tie_sums(sr, sq, sw, we[order_rq])
+        # events tied in score, stratum and time: runs of equal (r, q) with q odd (an event)
+        new_rq = np.ones(n, dtype=np.bool_)
+        new_rq[1:] = (sr[1:] != sr[:-1]) | (sq[1:] != sq[:-1])
+        st = np.flatnonzero(new_rq)
+        del new_rq, sr
+        ev_run = (sq[st] & 1).astype(np.bool_)
+        del sq
+        s1 = np.add.reduceat(sw, st)[ev_run]
+        s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
+        tied_xy = float(((s1 * s1 - s2) / 2).sum())
+        del sw
+    elif grouped:
+        # no two records share a score: only the rows inside an event record are tied in both
+        tied_xy = float(((w * w - w2)[e]).sum() / 2)
     # quadrant sums; the bit partition runs over the code with fewer values
     if nr <= nq:
+        order_qr = _lex(q, s_order)  # by q, then r
         fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
+        del order_qr
     else:
-        assert order_rq is not None
         # q < nq: dense codes by counting, no sort
         present = np.bincount(q, minlength=nq) > 0
         q_dense = (np.cumsum(present) - 1)[q]
-        sr = r[order_rq] if nr < n else None
-        fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, sr)
+        # ties in r (the sequence's key) are the score ties above
+        fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, None, ties)
+        del q_dense
+    del r
+    tie_f = np.zeros(n)
+    tie_r = np.zeros(n)
+    if ties is not None:
+        tie_f[order_rq] = ties[0]
+        tie_r[order_rq] = ties[1]
+        ties = None
     # one-dimensional sums over q: weight at risk after k, event weight before k
     hw = np.bincount(q, weights=w, minlength=nq)
     hwe = np.bincount(q, weights=we, minlength=nq)
     at_risk = (np.cumsum(hw) - hw)[q]
     later_events = (hwe.sum() - np.cumsum(hwe))[q]
-    if ng > 1:  # both codes put lower strata first: remove the other strata's subjects
+    del q
+    if g is not None:  # both codes put lower strata first: remove the other strata's subjects
         w_g = np.bincount(g, weights=w, minlength=ng)
         we_g = np.bincount(g, weights=we, minlength=ng)
         lower = (np.cumsum(w_g) - w_g)[g]
@@ -675,30 +724,10 @@ def _concordance_parts(
         bwd -= higher
         at_risk -= lower
         later_events -= higher
-    # pairs tied in the score (same r implies same stratum)
-    tie_f = np.zeros(n)
-    tie_r = np.zeros(n)
-    tied_xy = 0.0
-    if order_rq is not None and nr < n:
-        sr, sq, sw = r[order_rq], q[order_rq], w[order_rq]
-        lo, hi = _tie_sums(sr, sq, sw, we[order_rq])
-        tie_f[order_rq] = lo
-        tie_r[order_rq] = hi
-        # events tied in score, stratum and time: runs of equal (r, q) with q odd (an event)
-        new_rq = np.ones(n, dtype=np.bool_)
-        new_rq[1:] = (sr[1:] != sr[:-1]) | (sq[1:] != sq[:-1])
-        st = np.flatnonzero(new_rq)
-        ev_run = (sq[st] & 1).astype(np.bool_)
-        s1 = np.add.reduceat(sw, st)[ev_run]
-        s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
-        tied_xy = float(((s1 * s1 - s2) / 2).sum())
-    elif grouped:
-        # no two records share a score: only the rows inside an event record are tied in both
-        tied_xy = float(((w * w - w2)[e]).sum() / 2)
     conc = float(we @ fwd)
     tied_x = float(we @ tie_f)
-    disc = float(we @ (at_risk - fwd - tie_f))
-    tied_y = _time_tied_events(g, t_rank, nt, w, e, w2) - tied_xy
+    disc = float(we @ at_risk) - conc - tied_x
+    tied_y = tied_y_all - tied_xy
     total = conc + disc + tied_x
     if total == 0:
         return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy), None
@@ -716,9 +745,11 @@ def _concordance_parts(
     return Concordance(c, math.nan, conc, disc, tied_x, tied_y, tied_xy), (bwd, total)
 
 
-def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_], w2: F) -> float:
+def _time_tied_events(
+    g: Ints | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F
+) -> float:
     """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per record)."""
-    key = (g * np.int64(nt) + t_rank)[e]
+    key = t_rank[e] if g is None else (g * np.int64(nt) + t_rank)[e]
     s1 = np.bincount(key, weights=w[e])
     s2 = np.bincount(key, weights=w2[e])
     return float(((s1 * s1 - s2) / 2).sum())
