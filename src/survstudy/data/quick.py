@@ -522,4 +522,11 @@ def cox_design(
             blocks.append(nums[:, None])
             names.append(c)
             assign.append(c)
-    return CoxDesign(np.hstack(blocks), names, assign, levels, references)
+    # column by column (Fortran order): the fit gathers each column into sorted order
+    # directly, and no row-major copy of the columns is written
+    x = np.empty((sum(b.shape[1] for b in blocks), len(blocks[0]) if blocks else 0)).T
+    j = 0
+    for b in blocks:
+        x[:, j : j + b.shape[1]] = b
+        j += b.shape[1]
+    return CoxDesign(x, names, assign, levels, references)
