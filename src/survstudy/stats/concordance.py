@@ -217,6 +217,11 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     cells = n_chunks * size
     hf = np.bincount(key, weights=wf, minlength=cells).reshape(n_chunks, size)
     hr = np.bincount(key, weights=wr, minlength=cells).reshape(n_chunks, size)
+    packed = wf.dtype == np.int8
+    if packed:  # every chunk's level tables at once, from the same histograms
+        hc = np.bincount(key, minlength=cells).reshape(n_chunks, size)
+        offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
+        del hc
     # forward: earlier chunks (exclusive running sum down), smaller codes (across)
     cf = np.cumsum(hf, axis=0)
     cf -= hf
@@ -229,57 +234,79 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     tot -= cr
     acc_f = hf.ravel()[key]
     acc_r = tot.ravel()[key]
-    for lo in range(0, n, _SMALL):
+    for i, lo in enumerate(range(0, n, _SMALL)):
         sl = slice(lo, lo + _SMALL)
-        f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
+        if packed:
+            tab = ([o[i] for o in offsets], cont_f[i], cont_r[i])
+            f, r = _sweep_levels_packed(b[sl], wf[sl], wr[sl], levels, tab)
+        else:
+            f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
         acc_f[sl] += f
         acc_r[sl] += r
     return acc_f, acc_r
 
 
 def _code_tables(
-    cur_b: NDArray[np.int32], wf: F, wr: F, levels: int
+    cur_b: NDArray[np.int32], wf: NDArray[Any], wr: NDArray[Any], levels: int
 ) -> tuple[list[NDArray[np.int32]], F, F]:
     """Per level, in code space: group starts after the split, and the cross-group running sums."""
     size = 1 << levels
-    hc = np.bincount(cur_b, minlength=size)
-    hf = np.bincount(cur_b, weights=wf, minlength=size)
-    hr = np.bincount(cur_b, weights=wr, minlength=size)
-    cont_f = np.zeros(size)
-    cont_r = np.zeros(size)
+    hc = np.bincount(cur_b, minlength=size)[None, :]
+    hf = np.bincount(cur_b, weights=wf, minlength=size)[None, :]
+    hr = np.bincount(cur_b, weights=wr, minlength=size)[None, :]
+    offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
+    return [o[0] for o in offsets], cont_f[0], cont_r[0]
+
+
+def _code_tables_batch(
+    hc: NDArray[Any], hf: F, hr: F, levels: int
+) -> tuple[list[NDArray[np.int32]], F, F]:
+    """:func:`_code_tables` of several blocks at once from their (block × code) histograms
+    of counts, forward and backward weights."""
+    nblk = hc.shape[0]
+    cont_f = np.zeros(hc.shape)
+    cont_r = np.zeros(hc.shape)
     offsets: list[NDArray[np.int32]] = []
     for lev in range(levels):
-        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
-        start = np.cumsum(cnt) - cnt
-        zeros_before = np.cumsum(cnt[0::2]) - cnt[0::2]
-        ones_before = np.cumsum(cnt[1::2]) - cnt[1::2]
-        start[0::2] -= zeros_before
-        start[1::2] -= ones_before
+        cnt = hc.reshape(nblk, -1, 1 << lev).sum(axis=2)
+        start = np.cumsum(cnt, axis=1) - cnt
+        c0, c1 = cnt[:, 0::2], cnt[:, 1::2]
+        start[:, 0::2] -= np.cumsum(c0, axis=1) - c0
+        start[:, 1::2] -= np.cumsum(c1, axis=1) - c1
         offsets.append(start.astype(np.int32))
-        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
-        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
-        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
-        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+        half_f = hf.reshape(nblk, -1, 2, 1 << lev)[:, :, 0, :].sum(axis=2)
+        cont_f.reshape(nblk, -1, 2, 1 << lev)[:, :, 1, :] += (np.cumsum(half_f, axis=1) - half_f)[
+            :, :, None
+        ]
+        half_r = hr.reshape(nblk, -1, 2, 1 << lev)[:, :, 1, :].sum(axis=2)
+        cont_r.reshape(nblk, -1, 2, 1 << lev)[:, :, 0, :] += (
+            half_r.sum(axis=1, keepdims=True) - np.cumsum(half_r, axis=1)
+        )[:, :, None]
     return offsets, cont_f, cont_r
 
 
 def _sweep_levels_packed(
-    b: NDArray[Any], wf: NDArray[np.int8], wr: NDArray[np.int8], levels: int
+    b: NDArray[Any],
+    wf: NDArray[np.int8],
+    wr: NDArray[np.int8],
+    levels: int,
+    tables: tuple[list[NDArray[np.int32]], F, F] | None = None,
 ) -> tuple[F, F]:
     """:func:`_sweep_levels` for ``int8`` weights with every subject's state in two words.
 
     The stable split at each level moves every per-subject array; here those are two
     64-bit words — the code (bits 32 and up), the two weights (bytes 2 and 3) and the
     original position (bits 0-15) in one, the forward and backward sums (two ``int32``
-    halves) in the other — so a level costs two scatters instead of six.
+    halves) in the other — so a level costs two scatters instead of six. ``tables``:
+    this block's :func:`_code_tables`, computed by the caller.
     """
     n = b.size
     size = 1 << levels
-    if size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
+    if tables is None and size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
         uniq, b = np.unique(b, return_inverse=True)
         levels = max(1, (uniq.size - 1).bit_length())
     cur_b = b.astype(np.int32)
-    offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels)
+    offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels) if tables is None else tables
     attr = cur_b.astype(np.int64) << 32
     attr |= np.arange(n, dtype=np.int64)
     attr |= wf.view(np.uint8).astype(np.int64) << 16
