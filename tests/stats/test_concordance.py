@@ -279,3 +279,25 @@ def test_interval_integer_sweep_equals_float_sweep(
         b.tied_xy,
     )
     np.testing.assert_allclose([a.c, a.se], [b.c, b.se], rtol=1e-13)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_naive_oracle_top_bit_split(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Naive oracle: with no room for the chunk × code table (many codes, as continuous
+    times) large blocks are split on their top bit; tiny blocks force it on small data
+    with ties, strata, unit / whole-number / fractional weights."""
+    import survstudy.stats.concordance as mod
+
+    monkeypatch.setattr(mod, "_SMALL", 5 + seed)
+    monkeypatch.setattr(mod, "_TABLE", 0)
+    rng = np.random.default_rng(700 + seed)
+    n = 110
+    s = rng.integers(0, 30, n).astype(float)
+    t = rng.integers(1, 60, n).astype(float)
+    e = rng.random(n) < 0.7
+    g = rng.integers(0, 2, n)
+    w = [np.ones(n), rng.integers(1, 4, n).astype(float), rng.choice([0.5, 1.0, 2.0], n)][seed % 3]
+    ref = naive(s, t, e, g, w)
+    r = concordance(s, t, e, g, weights=w)
+    got = (r.c, r.se, r.concordant, r.discordant, r.tied_x, r.tied_y, r.tied_xy)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-12)
