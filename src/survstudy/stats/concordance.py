@@ -212,9 +212,10 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     n = b.size
     size = 1 << levels
     n_chunks = -(-n // _SMALL)
-    key = np.repeat(np.arange(n_chunks, dtype=np.int64) * size, _SMALL)[:n]
-    key += b
     cells = n_chunks * size
+    kdt = np.int32 if cells < 2**31 else np.int64
+    key = np.repeat(np.arange(n_chunks, dtype=kdt) * kdt(size), _SMALL)[:n]
+    key += b.astype(kdt, copy=False)
     hf = np.bincount(key, weights=wf, minlength=cells).reshape(n_chunks, size)
     hr = np.bincount(key, weights=wr, minlength=cells).reshape(n_chunks, size)
     packed = wf.dtype == np.int8
@@ -460,14 +461,14 @@ def _dominance(
     wfs = wf[order]
     wrs = wr[order]
     levels = max(1, (nb - 1).bit_length())
+    if a_ties is None and sa is not None:
+        a_ties = _tie_sums(sa, sb, wfs, wrs)
     if _small_integers(wfs) and _small_integers(wrs):
         # unit weights, whole-number case weights, the ±1 of interval data (entry
         # records): exact int32 sums over int8 weights (:func:`_sweep_levels_packed`)
-        acc_f, acc_r = _sweep(sb, wfs.astype(np.int8), wrs.astype(np.int8), levels)
-    else:
-        acc_f, acc_r = _sweep(sb, wfs, wrs, levels)
-    if a_ties is None and sa is not None:
-        a_ties = _tie_sums(sa, sb, wfs, wrs)
+        wfs, wrs = wfs.astype(np.int8), wrs.astype(np.int8)
+    acc_f, acc_r = _sweep(sb, wfs, wrs, levels)
+    del sb, wfs, wrs
     if a_ties is not None:
         acc_f -= a_ties[0]
         acc_r -= a_ties[1]
@@ -604,13 +605,14 @@ def _interval_concordance(
     entry_of[ke] = np.arange(n0, n0 + m)
     kept_pos = np.cumsum(rep)[keep[o]] - 1  # the second copy of a kept row
     s_order[kept_pos] = entry_of[s_order[kept_pos]]
+    del o, rep, entry_of, kept_pos
     res, parts = _concordance_parts(
         s,
         np.concatenate((t1, t0[ke])),
         np.concatenate((e0, np.zeros(m, dtype=bool))),
         None if strata is None else np.concatenate((strata, np.asarray(strata)[ke])),
         w,
-        w * w,
+        None,
         False,
         s_order,
     )
@@ -632,13 +634,14 @@ def _concordance_parts(
     e: NDArray[np.bool_],
     strata: NDArray[Any] | None,
     w: F,
-    w2: F,
+    w2: F | None,
     grouped: bool,
     s_order: Ints | None = None,
 ) -> tuple[Concordance, tuple[F, float] | None]:
     """C and the counts (SE left NaN), and each record's ``N_k − C·D_k`` with the total ``D``.
 
-    ``s_order``: an order sorting ``s`` (else computed). ``None`` parts: no comparable pair.
+    ``w2``: Σ w² per record (``None``: ``w²``, one row per record). ``s_order``: an
+    order sorting ``s`` (else computed). ``None`` parts: no comparable pair.
     """
     n = s.size
     we = w * e
@@ -651,6 +654,7 @@ def _concordance_parts(
     # distinct times as everywhere in survstudy: whole days by counting, other
     # times sorted with R's aeqSurv tolerance (near-equal times are one time)
     uniq_t, t_inv = distinct_times(t)
+    del t
     nt = int(uniq_t.size)
     tied_y_all = _time_tied_events(g, t_inv, nt, w, e, w2)
     # r: score within stratum; q: within stratum, later times first and a
@@ -662,6 +666,7 @@ def _concordance_parts(
         s_order = _lex(g, s_order)
     # dense rank of (stratum, score) along s_order
     ss = s[s_order]
+    del s
     new = np.ones(n, dtype=np.bool_)
     np.not_equal(ss[1:], ss[:-1], out=new[1:])
     del ss
@@ -711,10 +716,10 @@ def _concordance_parts(
         ev_run = (sq[st] & 1).astype(np.bool_)
         del sq
         s1 = np.add.reduceat(sw, st)[ev_run]
-        s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
+        s2 = np.add.reduceat(sw * sw if w2 is None else w2[order_rq], st)[ev_run]
         tied_xy = float(((s1 * s1 - s2) / 2).sum())
         del sw
-    elif grouped:
+    elif grouped and w2 is not None:
         # no two records share a score: only the rows inside an event record are tied in both
         tied_xy = float(((w * w - w2)[e]).sum() / 2)
     # quadrant sums; the bit partition runs over the code with fewer values
@@ -730,12 +735,15 @@ def _concordance_parts(
         fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, None, ties)
         del q_dense
     del r
-    tie_f = np.zeros(n)
-    tie_r = np.zeros(n)
+    tie_f: F | float = 0.0
+    tie_r: F | float = 0.0
     if ties is not None:
+        tie_f = np.empty(n)
+        tie_r = np.empty(n)
         tie_f[order_rq] = ties[0]
         tie_r[order_rq] = ties[1]
         ties = None
+    del order_rq
     # one-dimensional sums over q: weight at risk after k, event weight before k
     hw = np.bincount(q, weights=w, minlength=nq)
     hwe = np.bincount(q, weights=we, minlength=nq)
@@ -752,7 +760,7 @@ def _concordance_parts(
         at_risk -= lower
         later_events -= higher
     conc = float(we @ fwd)
-    tied_x = float(we @ tie_f)
+    tied_x = float(we @ tie_f) if isinstance(tie_f, np.ndarray) else 0.0
     disc = float(we @ at_risk) - conc - tied_x
     tied_y = tied_y_all - tied_xy
     total = conc + disc + tied_x
@@ -760,12 +768,15 @@ def _concordance_parts(
         return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy), None
     c = (conc + 0.5 * tied_x) / total
     # N_k − C·D_k with N_k = e·(fwd + tie_f/2) + bwd + tie_r/2 and D_k = e·at_risk + later_events
-    tie_f *= 0.5
-    fwd += tie_f
-    fwd -= c * at_risk
+    if isinstance(tie_f, np.ndarray) and isinstance(tie_r, np.ndarray):
+        tie_f *= 0.5
+        fwd += tie_f
+        tie_r *= 0.5
+        bwd += tie_r
+    del tie_f, tie_r
+    at_risk *= c
+    fwd -= at_risk
     fwd *= e
-    tie_r *= 0.5
-    bwd += tie_r
     later_events *= c
     bwd -= later_events
     bwd += fwd
@@ -773,12 +784,14 @@ def _concordance_parts(
 
 
 def _time_tied_events(
-    g: Ints | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F
+    g: Ints | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F | None
 ) -> float:
-    """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per record)."""
+    """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per
+    record; ``None``: ``w²``)."""
     key = t_rank[e] if g is None else (g * np.int64(nt) + t_rank)[e]
-    s1 = np.bincount(key, weights=w[e])
-    s2 = np.bincount(key, weights=w2[e])
+    we = w[e]
+    s1 = np.bincount(key, weights=we)
+    s2 = np.bincount(key, weights=we * we if w2 is None else w2[e])
     return float(((s1 * s1 - s2) / 2).sum())
 
 
