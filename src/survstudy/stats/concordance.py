@@ -213,11 +213,13 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     size = 1 << levels
     n_chunks = -(-n // _SMALL)
     cells = n_chunks * size
-    kdt = np.int32 if cells < 2**31 else np.int64
-    key = np.repeat(np.arange(n_chunks, dtype=kdt) * kdt(size), _SMALL)[:n]
+    kdt = np.dtype(np.int32) if cells < 2**31 else np.dtype(np.int64)
+    base: NDArray[np.signedinteger[Any]] = np.arange(n_chunks, dtype=kdt)
+    base *= size
+    key: NDArray[np.signedinteger[Any]] = np.repeat(base, _SMALL)[:n]
     key += b.astype(kdt, copy=False)
-    hf = np.bincount(key, weights=wf, minlength=cells).reshape(n_chunks, size)
-    hr = np.bincount(key, weights=wr, minlength=cells).reshape(n_chunks, size)
+    hf = _hist(key, wf, cells).reshape(n_chunks, size)
+    hr = _hist(key, wr, cells).reshape(n_chunks, size)
     packed = wf.dtype == np.int8
     if packed:  # every chunk's level tables at once, from the same histograms
         hc = np.bincount(key, minlength=cells).reshape(n_chunks, size)
@@ -247,14 +249,19 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
     return acc_f, acc_r
 
 
+def _hist(key: NDArray[Any], weights: NDArray[Any], size: int) -> F:
+    """``np.bincount`` with weights (float64), ``size`` bins."""
+    return np.bincount(key, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
 def _code_tables(
     cur_b: NDArray[np.int32], wf: NDArray[Any], wr: NDArray[Any], levels: int
 ) -> tuple[list[NDArray[np.int32]], F, F]:
     """Per level, in code space: group starts after the split, and the cross-group running sums."""
     size = 1 << levels
     hc = np.bincount(cur_b, minlength=size)[None, :]
-    hf = np.bincount(cur_b, weights=wf, minlength=size)[None, :]
-    hr = np.bincount(cur_b, weights=wr, minlength=size)[None, :]
+    hf = _hist(cur_b, wf, size)[None, :]
+    hr = _hist(cur_b, wr, size)[None, :]
     offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
     return [o[0] for o in offsets], cont_f[0], cont_r[0]
 
@@ -745,10 +752,10 @@ def _concordance_parts(
         ties = None
     del order_rq
     # one-dimensional sums over q: weight at risk after k, event weight before k
-    hw = np.bincount(q, weights=w, minlength=nq)
-    hwe = np.bincount(q, weights=we, minlength=nq)
-    at_risk = (np.cumsum(hw) - hw)[q]
-    later_events = (hwe.sum() - np.cumsum(hwe))[q]
+    hw = _hist(q, w, nq)
+    hwe = _hist(q, we, nq)
+    at_risk: F = (np.cumsum(hw) - hw)[q]
+    later_events: F = (hwe.sum() - np.cumsum(hwe))[q]
     del q
     if g is not None:  # both codes put lower strata first: remove the other strata's subjects
         w_g = np.bincount(g, weights=w, minlength=ng)
