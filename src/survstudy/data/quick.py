@@ -134,7 +134,8 @@ def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return np.array(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
+        # to_numpy already returns a fresh array: no second copy
+        return np.asarray(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
     if kind == "text":
         return _text_numbers(cells, file, column, decimal)
     d = cells.distinct
