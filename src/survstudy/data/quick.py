@@ -135,7 +135,7 @@ def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray
     kind = cells.arrow_kind
     numeric = cells.numeric_values
     if numeric is not None:
-        return np.asarray(numeric[0], dtype=np.float64)
+        return np.array(numeric[0], dtype=np.float64)  # a fresh array (the cells' are a view)
     if kind in ("number", "integer", "bool"):
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -513,6 +513,11 @@ def cox_design(
             assign += [c] * len(nm)
             levels[c] = tuple(lv)
             references[c] = ref
+        elif (view := cols.cells[c].numeric_values) is not None:
+            # a numeric column (no missing cells are left): straight from its buffer into x
+            blocks.append(view[0][:, None])
+            names.append(c)
+            assign.append(c)
         else:
             try:
                 nums = cols.numbers(c)
