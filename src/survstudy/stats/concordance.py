@@ -444,8 +444,9 @@ def _sweep_levels(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
 
 
 def _small_integers(w: F) -> bool:
-    """Whole numbers in [-127, 127] whose running sums stay far inside ``int32``."""
-    return bool(w.size < 2**23 and np.all(np.abs(w) <= 127.0) and np.array_equal(w, np.round(w)))
+    """Whole numbers in [-127, 127]: ``int8`` weights, whose sums within a block of at most
+    2^16 subjects (the only sums kept in ``int32``) stay below 2^23."""
+    return bool(np.all(np.abs(w) <= 127.0) and np.array_equal(w, np.round(w)))
 
 
 def _dominance(
