@@ -130,3 +130,21 @@ def test_too_few_event_times_skips_the_smooth() -> None:
     assert term.y.size == 4
     assert term.fit.size == 0
     assert [w.code for w in term.warnings] == ["ZPH-SMOOTH-SINGULAR"]
+
+
+def test_shared_parts_give_what_a_fresh_computation_gives() -> None:
+    """Identity: the PH test and the residuals of one fit share their parts (a one-entry cache);
+    with the cache emptied before each call, every number is the same to the bit."""
+    from survstudy.stats import coxzph
+
+    fit = zph_fit("veteran")
+    assign = fit.assign
+    shared = (cox_zph(fit, assign), scaled_schoenfeld(fit, assign))
+    coxzph._LAST.clear()
+    test = cox_zph(fit, assign)
+    coxzph._LAST.clear()
+    res = scaled_schoenfeld(fit, assign)
+    assert shared[0].to_dict() == test.to_dict()
+    np.testing.assert_array_equal(shared[1].y, res.y)
+    np.testing.assert_array_equal(shared[1].x, res.x)
+    np.testing.assert_array_equal(shared[1].var, res.var)

@@ -107,3 +107,24 @@ def test_split_by_hand_with_start_times() -> None:
         by_period([2.0, 3.0, 4.0], s),
         [[2, 0, 0], [3, 0, 0], [0, 3, 0], [0, 0, 3], [0, 4, 0]],
     )
+
+
+def test_stratum_codes_are_those_of_row_wise_unique() -> None:
+    """Naive oracle: ``np.unique(columns, axis=0, return_inverse=True)`` (the rows sorted
+    lexicographically, compared whole), which the per-column mixed-radix codes replace: the
+    same code for every row, on 0/1 dummies with a prior stratum column, on negative and
+    non-integer values, with a signed zero and with one column."""
+    from survstudy.stats.sensitivity import _codes
+
+    rng = np.random.default_rng(7)
+    cases = [
+        np.column_stack(
+            (rng.integers(0, 4, 5000), rng.random(5000) < 0.3, rng.integers(0, 3, 5000))
+        ).astype(float),
+        np.column_stack((rng.normal(size=400).round(1), rng.integers(-2, 2, 400) * 0.5)),
+        np.array([[0.0, 1.0], [-0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]),
+        rng.integers(0, 5, (50, 1)).astype(float),
+    ]
+    for cols in cases:
+        _, want = np.unique(cols, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(_codes(cols), np.asarray(want).ravel())

