@@ -60,6 +60,19 @@ def test_stratified_refit_matches_r() -> None:
     assert d["ph_test"]["global"]["p_value"] == s.ph.global_p
 
 
+def test_refit_without_concordance_is_the_same_refit() -> None:
+    """R reference (as above) for the refit without its concordance: the same coefficients
+    and PH test as R's, the to_dict the same as with the concordance, and no concordance."""
+    with_c, without = _gbsg_sensitivity(), _gbsg_sensitivity(concordance=False)
+    assert with_c is not None and without is not None
+    assert with_c.fit.concordance is not None
+    assert without.fit.concordance is None
+    fx = fixtures()["zph"]["gbsg_strat"]
+    close(without.fit.coef, fx["coef"], RTOL)
+    close([t.chisq for t in without.ph.terms] + [without.ph.global_chisq], fx["chisq"], RTOL)
+    assert without.to_dict() == with_c.to_dict()
+
+
 def test_no_offending_categorical_term_gives_none() -> None:
     """Hand-chosen threshold: at alpha = 0.004 only age (PH p 0.0012) offends, and it is
     continuous, so no stratified model is fitted."""

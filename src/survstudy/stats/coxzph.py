@@ -198,8 +198,14 @@ def _parts(fit: Any, transform: str) -> _Parts:
         if ref() is st and tr == transform:
             return parts
     parts = _compute_parts(fit, transform)
-    _LAST[:] = [(weakref.ref(st), transform, parts)]
+    _LAST[:] = [(weakref.ref(st, _forget), transform, parts)]
     return parts
+
+
+def _forget(ref: weakref.ref[Any]) -> None:
+    """The cached fit is gone: drop its parts too."""
+    if _LAST and _LAST[0][0] is ref:
+        _LAST.clear()
 
 
 def _compute_parts(fit: Any, transform: str) -> _Parts:

@@ -242,6 +242,10 @@ def nonlinearity_test(
         strata=strata, ties=ties, weights=weights, control=control, concordance=False
     )
     fit_lin = cox_fit(np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw)
+    # only its log-likelihood and warnings are kept: the fit (and its sorted copy of the
+    # data) is released before the next fit (peak memory)
+    loglik_lin, warns_lin = fit_lin.loglik, fit_lin.warnings
+    del fit_lin
     fit_rcs = cox_fit(
         np.column_stack((other, basis)),
         time,
@@ -253,9 +257,9 @@ def nonlinearity_test(
     ll_without = (
         cox_fit(other, time, event, term_names=onames, **kw).loglik if q else fit_rcs.loglik_null
     )
-    for fit in (fit_lin, fit_rcs):
-        warns.extend(fit.warnings)
-    lr_nl = 2.0 * (fit_rcs.loglik - fit_lin.loglik)
+    warns.extend(warns_lin)
+    warns.extend(fit_rcs.warnings)
+    lr_nl = 2.0 * (fit_rcs.loglik - loglik_lin)
     lr_all = 2.0 * (fit_rcs.loglik - ll_without)
     df_nl = kv.size - 2
     df_all = kv.size - 1
@@ -282,7 +286,7 @@ def nonlinearity_test(
         lr_overall=lr_all,
         df_overall=df_all,
         p_overall=p_all,
-        loglik_linear=fit_lin.loglik,
+        loglik_linear=loglik_lin,
         loglik_spline=fit_rcs.loglik,
         loglik_without=float(ll_without),
         coef=np.asarray(fit_rcs.coef[sl], dtype=np.float64),

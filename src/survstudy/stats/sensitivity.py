@@ -107,6 +107,7 @@ def stratified_sensitivity(
     weights: ArrayLike | None = None,
     conf_level: float = 0.95,
     control: CoxControl | None = None,
+    concordance: bool = True,
 ) -> SensitivityModel | None:
     """Refit with the offending categorical terms as strata (module docstring).
 
@@ -114,6 +115,8 @@ def stratified_sensitivity(
     ``categorical`` the terms that are categorical (their dummy columns give the strata).
     ``ph`` is the model's PH test (computed here when not given). Returns ``None`` when no
     categorical term has PH p < ``alpha``. Existing ``strata`` are crossed with the new ones.
+    ``concordance=False``: the refit computes no concordance (a caller that does not report
+    it saves its time and memory: 1 s and 0.3 GB at 10^6 rows).
     """
     xm = np.asarray(x, dtype=np.float64)
     if xm.ndim == 1:
@@ -151,6 +154,7 @@ def stratified_sensitivity(
         term_names=[nm for nm, k in zip(names, keep, strict=True) if k],
         assign=kept_labels,
         ph_test=True,
+        concordance=concordance,
         **kw,
     )
     return SensitivityModel(
