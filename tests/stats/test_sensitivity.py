@@ -64,7 +64,8 @@ def test_refit_without_concordance_is_the_same_refit() -> None:
     """R reference (as above) for the refit without its concordance: the same coefficients
     and PH test as R's, the to_dict the same as with the concordance, and no concordance."""
     with_c, without = _gbsg_sensitivity(), _gbsg_sensitivity(concordance=False)
-    assert with_c is not None and without is not None
+    assert with_c is not None
+    assert without is not None
     assert with_c.fit.concordance is not None
     assert without.fit.concordance is None
     fx = fixtures()["zph"]["gbsg_strat"]
