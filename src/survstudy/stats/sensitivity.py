@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import as_event, as_time
+from survstudy.stats._common import as_event, as_time, codes
 from survstudy.stats.cox import CoxControl, CoxResult, cox_fit
 from survstudy.stats.coxzph import PhTestResult, cox_zph
 
@@ -141,7 +141,7 @@ def stratified_sensitivity(
         )
     parts = [xm[:, move]]
     if strata is not None:
-        _, old = np.unique(np.asarray(strata), return_inverse=True)
+        _, old = codes(strata)
         parts.insert(0, old.astype(np.float64)[:, None])
     codes = _codes(np.column_stack(parts))
     keep = ~move

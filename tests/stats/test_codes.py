@@ -1,0 +1,37 @@
+"""Integer codes of strata and cluster labels (stats._common.codes).
+
+Kind of truth: naive oracle, ``np.unique(values, return_inverse=True)``, which the counting
+path replaces for integer labels in a small range; the distinct values and the inverse must
+be the same arrays (also in dtype of the values), on signed, unsigned, negative and
+single-valued labels, and on labels that take the sorting path (a wide range, text, floats).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from survstudy.stats._common import codes
+
+rng = np.random.default_rng(11)
+CASES = {
+    "small ints": rng.integers(0, 4, 10_000),
+    "negative": rng.integers(-3, 3, 500),
+    "uint8": rng.integers(0, 200, 500).astype(np.uint8),
+    "int32 with gaps": rng.choice(np.array([7, 100, 2_000], dtype=np.int32), 300),
+    "one value": np.full(50, 5),
+    "wide range": rng.integers(0, 1 << 40, 100),
+    "text": np.array(["b", "a", "c", "a"]),
+    "floats": rng.integers(0, 3, 100).astype(float),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_codes_are_np_unique(name: str) -> None:
+    v = CASES[name]
+    levels, inv = codes(v)
+    want_levels, want_inv = np.unique(v, return_inverse=True)
+    np.testing.assert_array_equal(levels, want_levels)
+    assert levels.dtype == want_levels.dtype
+    np.testing.assert_array_equal(inv, np.ravel(want_inv))
+    assert inv.dtype == np.intp
