@@ -142,3 +142,18 @@ def test_stratum_codes_are_those_of_row_wise_unique() -> None:
     for cols in cases:
         _, want = np.unique(cols, axis=0, return_inverse=True)
         np.testing.assert_array_equal(_codes(cols), np.asarray(want).ravel())
+
+
+def test_existing_strata_are_crossed_with_the_new_ones() -> None:
+    """Identity: refitting the GBSG model already stratified on a variable that is constant
+    (one stratum) gives the refit without strata: strata(const, grade, meno) = strata(grade,
+    meno). Exercises the coding of the existing strata."""
+    g = data("gbsg")
+    x, assign, names = design("gbsg_full")
+    kw = dict(assign=assign, term_names=names, categorical={"hormon_f", "meno_f", "grade_f"})
+    t, e = g.rfstime.to_numpy(float), g.status.to_numpy()
+    plain = stratified_sensitivity(x, t, e, **kw)
+    crossed = stratified_sensitivity(x, t, e, strata=np.full(t.size, 3), **kw)
+    assert plain is not None
+    assert crossed is not None
+    assert crossed.to_dict() == plain.to_dict()

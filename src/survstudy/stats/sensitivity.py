@@ -143,14 +143,14 @@ def stratified_sensitivity(
     if strata is not None:
         _, old = codes(strata)
         parts.insert(0, old.astype(np.float64)[:, None])
-    codes = _codes(np.column_stack(parts))
+    new_strata = _codes(np.column_stack(parts))
     keep = ~move
     kept_labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     fit = cox_fit(
         xm[:, keep],
         time,
         event,
-        strata=codes,
+        strata=new_strata,
         term_names=[nm for nm, k in zip(names, keep, strict=True) if k],
         assign=kept_labels,
         ph_test=True,
