@@ -515,4 +515,7 @@ def functional_form(
                     endpoint=str(where.get("endpoint", "")),
                 )
             )
+        # the test holds its spline fit (and the fit its sorted copy of the data): release
+        # it before the next covariate's fits (peak memory)
+        del test
     return out, curves
