@@ -565,7 +565,10 @@ def beta_time_plot(
     out: list[BetaTimeTerm] = []
     for i, term in enumerate(res.terms):
         keep = ~np.isnan(res.y[:, i])
-        x, tm, y = res.x[keep], res.time[keep], res.y[keep, i]
+        if keep.all():  # the terms share the event times (no copy per term: peak memory)
+            x, tm, y = res.x, res.time, np.ascontiguousarray(res.y[:, i])
+        else:
+            x, tm, y = res.x[keep], res.time[keep], res.y[keep, i]
         warns: list[StatWarning] = []
         sm = _smooth(x, y, df, nsmo) if y.size else None
         empty = np.zeros(0)
