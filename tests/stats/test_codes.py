@@ -35,3 +35,21 @@ def test_codes_are_np_unique(name: str) -> None:
     assert levels.dtype == want_levels.dtype
     np.testing.assert_array_equal(inv, np.ravel(want_inv))
     assert inv.dtype == np.intp
+
+
+@pytest.mark.parametrize("name", ["small ints", "negative", "one value", "floats"])
+def test_sorted_unique_is_np_unique(name: str) -> None:
+    """Naive oracle: ``np.unique(x, return_counts=True)``, for values sorted beforehand (the
+    spline knots' and display range's shortcut); also the knots from presorted values are
+    the knots from the values."""
+    from survstudy.stats.splines import rcs_knots, sorted_unique
+
+    xs = np.sort(CASES[name].astype(float))
+    got, counts = sorted_unique(xs)
+    want, want_counts = np.unique(xs, return_counts=True)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(counts, want_counts)
+    x = rng.normal(size=500).round(2)
+    np.testing.assert_array_equal(
+        rcs_knots(np.sort(x), 4, presorted=True).knots, rcs_knots(x, 4).knots
+    )

@@ -806,7 +806,7 @@ def continuous_test(
     from scipy import stats
 
     pooled = np.concatenate(xs)
-    _u, counts = np.unique(pooled, return_counts=True)
+    _u, inv, counts = np.unique(pooled, return_inverse=True, return_counts=True)
     ties = tie_term(counts)
     if len(xs) == 2:
         x, y = xs
@@ -822,7 +822,10 @@ def continuous_test(
                 statistic=float(r3.statistic),
                 method="exact",
             )
-    ranks = stats.rankdata(pooled)
+    # mid-ranks from the same sort (scipy's rankdata, method "average", sorts again):
+    # the values before a tie group plus (size + 1) / 2, exact in binary
+    below = np.cumsum(counts) - counts
+    ranks = (below + (counts + 1) / 2.0)[np.ravel(inv)]
     bounds = np.cumsum([0, *ns])
     rank_sums = [float(ranks[bounds[j] : bounds[j + 1]].sum()) for j in range(len(xs))]
     if len(xs) == 2:

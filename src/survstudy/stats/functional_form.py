@@ -35,7 +35,13 @@ from survstudy.errors import AnalysisError
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf, norm_ppf
 from survstudy.stats.cox import CoxControl, CoxResult, cox_fit
-from survstudy.stats.splines import quantile_type7, rcs_basis, rcs_knots, rcs_names
+from survstudy.stats.splines import (
+    quantile_type7,
+    rcs_basis,
+    rcs_knots,
+    rcs_names,
+    sorted_unique,
+)
 
 __all__ = ["HRCurve", "SplineTest", "log_covariate", "nonlinearity_test"]
 
@@ -175,10 +181,10 @@ def log_covariate(x: ArrayLike, name: str = "x") -> F:
     return np.log(v)
 
 
-def _display_range(x: F) -> tuple[float, float]:
-    """``rms::datadist``'s Low:prediction and High:prediction of a continuous variable."""
-    xs = np.sort(x)
-    if np.unique(xs).size < 4:
+def _display_range(xs: F) -> tuple[float, float]:
+    """``rms::datadist``'s Low:prediction and High:prediction of a continuous variable
+    (``xs``: its values sorted, without NaN)."""
+    if sorted_unique(xs)[0].size < 4:
         return float(xs[0]), float(xs[-1])
     q = 10.0 / max(xs.size, 200)
     lo, hi = quantile_type7(xs, np.array([q, 1.0 - q]))
@@ -230,8 +236,9 @@ def nonlinearity_test(
         else tuple(f"z{j + 1}" for j in range(q))
     )
     warns: list[StatWarning] = []
+    xs = np.sort(xv)  # once, for the knots and the display range
     if knots is None:
-        kn = rcs_knots(xv, nk)
+        kn = rcs_knots(xs, nk, presorted=True)
         kv = kn.knots
         warns.extend(kn.warnings)
     else:
@@ -293,7 +300,7 @@ def nonlinearity_test(
         var=np.asarray(fit_rcs.var[sl, sl], dtype=np.float64),
         columns=cols,
         reference=ref,
-        display_range=_display_range(xv),
+        display_range=_display_range(xs),
         conf_level=conf_level,
         alpha=alpha,
         warnings=tuple(warns),
