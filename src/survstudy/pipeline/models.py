@@ -515,7 +515,5 @@ def functional_form(
                     endpoint=str(where.get("endpoint", "")),
                 )
             )
-        # the test holds its spline fit (and the fit its sorted copy of the data): release
-        # it before the next covariate's fits (peak memory)
-        del test
+        del test  # it holds its spline fit (and data copy): freed before the next fits
     return out, curves
