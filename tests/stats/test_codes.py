@@ -23,6 +23,11 @@ CASES = {
     "wide range": rng.integers(0, 1 << 40, 100),
     "text": np.array(["b", "a", "c", "a"]),
     "floats": rng.integers(0, 3, 100).astype(float),
+    "0/1 dummies": (rng.random(2000) < 0.3).astype(float),
+    "signed zero": np.array([0.0, -0.0, 1.0, -2.0, 0.0]),
+    "fractions": rng.integers(0, 9, 200) / 4.0,
+    "with NaN": np.array([1.0, np.nan, 0.0, 1.0]),
+    "huge floats": np.array([1e300, 0.0, 1e300]),
 }
 
 

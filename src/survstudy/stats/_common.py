@@ -119,16 +119,24 @@ def codes(values: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp]]:
     """``np.unique(values, return_inverse=True)`` (the distinct values ascending and each
     value's index among them), for strata and cluster labels.
 
-    Integer labels spanning a small range (stratum codes: a few values among 10^6 rows) are
-    counted instead of sorted — the same two arrays, 10x faster (np.unique sorts the n
-    labels: 55 ms at 10^6 rows)."""
+    Integer labels spanning a small range (stratum codes: a few values among 10^6 rows;
+    also floats that are whole numbers, such as 0/1 dummy columns) are counted instead of
+    sorted — the same two arrays (a negative zero comes back as 0.0), 3-10x faster
+    (np.unique sorts the n labels: 55 ms at 10^6 rows)."""
     v = np.asarray(values)
-    if v.ndim == 1 and v.size and v.dtype.kind in "iu":
-        lo, hi = int(v.min()), int(v.max())
-        if hi - lo < max(4 * v.size, 1 << 16):
-            off = (v - lo).astype(np.intp) if lo else v.astype(np.intp, copy=False)
-            present = np.bincount(off, minlength=hi - lo + 1) > 0
-            rank = np.cumsum(present, dtype=np.intp) - 1
-            return (np.flatnonzero(present) + lo).astype(v.dtype), rank[off]
+    if v.ndim == 1 and v.size and v.dtype.kind in "iuf":
+        iv: NDArray[Any] | None = v
+        if v.dtype.kind == "f":
+            with np.errstate(invalid="ignore"):
+                iv = v.astype(np.int64)
+            if not np.array_equal(iv, v):  # not whole numbers (or NaN, or too large)
+                iv = None
+        if iv is not None:
+            lo, hi = int(iv.min()), int(iv.max())
+            if hi - lo < max(4 * v.size, 1 << 16):
+                off = (iv - lo).astype(np.intp) if lo else iv.astype(np.intp, copy=False)
+                present = np.bincount(off, minlength=hi - lo + 1) > 0
+                rank = np.cumsum(present, dtype=np.intp) - 1
+                return (np.flatnonzero(present) + lo).astype(v.dtype), rank[off]
     uniq, inv = np.unique(v, return_inverse=True)
     return uniq, np.asarray(inv, dtype=np.intp).reshape(-1)

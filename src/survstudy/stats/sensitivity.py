@@ -81,15 +81,14 @@ def _codes(columns: F) -> NDArray[np.intp]:
     key = np.zeros(n, dtype=np.int64)
     room = 1
     for j in range(p):
-        levels, inv = np.unique(columns[:, j], return_inverse=True)
+        levels, inv = codes(np.ascontiguousarray(columns[:, j]))
         room *= max(levels.size, 1)
         if room >= 1 << 62 or np.isnan(levels).any():
             _, inv = np.unique(columns, axis=0, return_inverse=True)
             return np.asarray(inv, dtype=np.intp).ravel()
         key *= levels.size
-        key += inv.ravel()
-    _, inv = np.unique(key, return_inverse=True)
-    return np.asarray(inv, dtype=np.intp).ravel()
+        key += inv
+    return codes(key)[1]
 
 
 def stratified_sensitivity(
