@@ -34,7 +34,19 @@ ROWS = """time,event,grp,age
 """
 
 
+def _bytecode() -> None:
+    """Compile survstudy's modules once, as a wheel install does: with
+    PYTHONDONTWRITEBYTECODE set (some shells and CI images set it), an editable install
+    would otherwise compile every module in every timed process."""
+    import compileall
+
+    import survstudy
+
+    compileall.compile_dir(str(Path(survstudy.__file__).parent), quiet=1)
+
+
 def main() -> None:
+    _bytecode()
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=10)
     args = ap.parse_args()

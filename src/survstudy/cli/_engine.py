@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import typer
-
+from survstudy.cli._decl import Option, echo
 from survstudy.errors import AnalysisError, DataError
 
 __all__ = [
@@ -27,7 +26,7 @@ __all__ = [
 
 EngineOption = Annotated[
     str,
-    typer.Option(
+    Option(
         "--engine",
         help="memory (default: read the file into memory), duckdb (Parquet/CSV read in "
         "place, for files larger than memory) or spark.",
@@ -35,7 +34,7 @@ EngineOption = Annotated[
 ]
 EngineOpt = Annotated[
     list[str] | None,
-    typer.Option(
+    Option(
         "--engine-opt",
         help="Engine setting KEY=VALUE (repeatable): memory_limit=4GB, threads=2 (duckdb); "
         "master=local[2] (spark).",
@@ -44,7 +43,7 @@ EngineOpt = Annotated[
 
 SparkMaster = Annotated[
     str | None,
-    typer.Option(
+    Option(
         "--spark-master",
         help="Spark master URL for --engine spark: local[2] (default), spark://host:7077, yarn, "
         "k8s://… (same as --engine-opt master=URL).",
@@ -160,7 +159,7 @@ def resolve_engine(name: str, file: str, *, expansion: int = 4) -> str:
         import duckdb  # noqa: F401
     except ImportError:
         return name
-    typer.echo(
+    echo(
         f"note: the data ({size / 2**30:.1f} GiB) are too large to read into the free "
         "memory; using --engine duckdb",
         err=True,

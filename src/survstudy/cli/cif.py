@@ -19,42 +19,40 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import typer
-
+from survstudy.cli._decl import Argument, Option, command, echo
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
-from survstudy.cli.main import app
 from survstudy.errors import AnalysisError, DataError
 
 
-@app.command()
+@command
 def cif(
-    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
-    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
-    event: Annotated[str, typer.Option("--event", help="Event column holding the codes below.")],
+    file: Annotated[str, Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, Option("--time", help="Follow-up time column.")],
+    event: Annotated[str, Option("--event", help="Event column holding the codes below.")],
     cause: Annotated[
-        str, typer.Option("--cause", help="Value(s) of the event column for the event, e.g. 1.")
+        str, Option("--cause", help="Value(s) of the event column for the event, e.g. 1.")
     ],
     competing: Annotated[
         str,
-        typer.Option("--competing", help="Value(s) for a competing event, e.g. 2 or 2,3."),
+        Option("--competing", help="Value(s) for a competing event, e.g. 2 or 2,3."),
     ],
     censored: Annotated[
-        str, typer.Option("--censored", help="Value(s) for a censoring (default 0).")
+        str, Option("--censored", help="Value(s) for a censoring (default 0).")
     ] = "0",
     by: Annotated[
-        str | None, typer.Option("--by", help="Group column (one curve per level, Gray's test).")
+        str | None, Option("--by", help="Group column (one curve per level, Gray's test).")
     ] = None,
     strata: Annotated[
-        str | None, typer.Option("--strata", help="Stratify Gray's test by this column.")
+        str | None, Option("--strata", help="Stratify Gray's test by this column.")
     ] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="Times for the estimates, e.g. 12,36,60.")
+        str | None, Option("--at", help="Times for the estimates, e.g. 12,36,60.")
     ] = None,
     conf_type: Annotated[
-        str, typer.Option("--conf-type", help="log-log (default), log or plain.")
+        str, Option("--conf-type", help="log-log (default), log or plain.")
     ] = "log-log",
-    conf_level: Annotated[float, typer.Option("--conf-level", help="Confidence level.")] = 0.95,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    conf_level: Annotated[float, Option("--conf-level", help="Confidence level.")] = 0.95,
+    as_json: Annotated[bool, Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
@@ -84,9 +82,9 @@ def cif(
     payload = _analyse(data, by, times, conf_type, conf_level, with_table=not as_json)
     payload["codes"] = codes.to_dict()
     if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
-    typer.echo(_text(payload, by, strata))
+    echo(_text(payload, by, strata))
 
 
 def _from_memory(

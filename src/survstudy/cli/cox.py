@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import typer
-
+from survstudy.cli._decl import Argument, Option, command, echo
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli._options import EventCodesOption
-from survstudy.cli.main import app
 from survstudy.errors import DataError
 
 
@@ -47,28 +45,26 @@ def _split(s: str | None) -> list[str]:
     return [c.strip() for c in s.split(",") if c.strip()] if s else []
 
 
-@app.command()
+@command
 def cox(
-    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
-    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    file: Annotated[str, Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, Option("--time", help="Follow-up time column.")],
     event: Annotated[
-        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+        str, Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
     ],
-    covariates: Annotated[
-        str, typer.Option("--covariates", help="Comma-separated covariate columns.")
-    ],
+    covariates: Annotated[str, Option("--covariates", help="Comma-separated covariate columns.")],
     categorical: Annotated[
         str | None,
-        typer.Option("--categorical", help="Covariates to dummy-code (comma-separated)."),
+        Option("--categorical", help="Covariates to dummy-code (comma-separated)."),
     ] = None,
     reference: Annotated[
         list[str] | None,
-        typer.Option("--reference", help="Reference level, COL=LEVEL (repeatable)."),
+        Option("--reference", help="Reference level, COL=LEVEL (repeatable)."),
     ] = None,
-    strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
+    strata: Annotated[str | None, Option("--strata", help="Stratification column.")] = None,
     start: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--start",
             help="Entry-time column: each row is an interval (START, TIME] — time-dependent "
             "covariates or delayed entry, as coxph(Surv(start, stop, event) ~ ...).",
@@ -76,26 +72,24 @@ def cox(
     ] = None,
     patient_id: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--id",
             help="Patient column for --start data: checks each patient's intervals "
             "(overlaps, duplicates, an event not on the last interval, gaps) and is the "
             "cluster of --robust.",
         ),
     ] = None,
-    ties: Annotated[str, typer.Option("--ties", help="efron (default) or breslow.")] = "efron",
-    robust: Annotated[
-        bool, typer.Option("--robust", help="Robust (sandwich) standard errors.")
-    ] = False,
+    ties: Annotated[str, Option("--ties", help="efron (default) or breslow.")] = "efron",
+    robust: Annotated[bool, Option("--robust", help="Robust (sandwich) standard errors.")] = False,
     cluster: Annotated[
-        str | None, typer.Option("--cluster", help="Cluster column for robust standard errors.")
+        str | None, Option("--cluster", help="Cluster column for robust standard errors.")
     ] = None,
     ph_test: Annotated[
-        bool, typer.Option("--ph-test", help="Test proportional hazards (cox.zph, km).")
+        bool, Option("--ph-test", help="Test proportional hazards (cox.zph, km).")
     ] = False,
     firth: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--firth",
             help="Firth-penalised fit (Heinze & Schemper 2001, as R coxphf): finite estimates "
             "under monotone likelihood; profile penalised-likelihood CIs and penalised "
@@ -104,7 +98,7 @@ def cox(
     ] = False,
     ci: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--ci",
             help="Confidence limits: wald or profile (profile likelihood). "
             "Default: wald, or profile with --firth.",
@@ -112,7 +106,7 @@ def cox(
     ] = None,
     cause: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--cause",
             help="Competing risks: value(s) of the event column for the event of interest "
             "(with --competing; the event column then holds codes, not 0/1).",
@@ -120,22 +114,22 @@ def cox(
     ] = None,
     competing: Annotated[
         str | None,
-        typer.Option("--competing", help="Value(s) of the event column for a competing event."),
+        Option("--competing", help="Value(s) of the event column for a competing event."),
     ] = None,
     censored: Annotated[
         str,
-        typer.Option("--censored", help="Value(s) of the event column for a censoring."),
+        Option("--censored", help="Value(s) of the event column for a censoring."),
     ] = "0",
     fine_gray: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--fine-gray",
             help="With --cause/--competing: Fine–Gray subdistribution hazards (as cmprsk::crr) "
             "instead of the cause-specific Cox model.",
         ),
     ] = False,
     event_codes: EventCodesOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
@@ -291,9 +285,9 @@ def cox(
         out["cause"] = list(codes.cause)
         out["codes"] = codes.to_dict()
         if as_json:
-            typer.echo(json.dumps(out, allow_nan=False))
+            echo(json.dumps(out, allow_nan=False))
             return
-        typer.echo(_table(out))
+        echo(_table(out))
         return
     if firth:
         from survstudy.stats.firth import cox_fit_firth
@@ -348,9 +342,9 @@ def cox(
         out["cause"] = list(codes.cause)
         out["codes"] = codes.to_dict()
     if as_json:
-        typer.echo(json.dumps(out, allow_nan=False))
+        echo(json.dumps(out, allow_nan=False))
         return
-    typer.echo(_table(out, intervals=t0 is not None))
+    echo(_table(out, intervals=t0 is not None))
 
 
 def _check_competing_options(
@@ -443,9 +437,9 @@ def _cox_engine(
         eng.close()
     out = res.to_dict()
     if as_json:
-        typer.echo(json.dumps(out, allow_nan=False))
+        echo(json.dumps(out, allow_nan=False))
         return
-    typer.echo(_table(out))
+    echo(_table(out))
 
 
 def _fmt(v: Any, digits: int = 3) -> str:

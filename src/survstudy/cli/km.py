@@ -15,11 +15,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-import typer
-
+from survstudy.cli._decl import Argument, Option, command, echo
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli._options import EventCodesOption
-from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
 # --at with a unit: days per unit (month and year as elsewhere in survstudy)
@@ -73,40 +71,38 @@ def _fmt(x: Any, digits: int = 4) -> str:
     return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
 
 
-@app.command()
+@command
 def km(
-    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
-    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    file: Annotated[str, Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, Option("--time", help="Follow-up time column.")],
     event: Annotated[
-        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+        str, Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
     ],
-    by: Annotated[
-        str | None, typer.Option("--by", help="Group column (one curve per level).")
-    ] = None,
+    by: Annotated[str | None, Option("--by", help="Group column (one curve per level).")] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="Times for survival estimates, e.g. 12,24,36.")
+        str | None, Option("--at", help="Times for survival estimates, e.g. 12,24,36.")
     ] = None,
     conf_type: Annotated[
-        str, typer.Option("--conf-type", help="log-log (default), log or plain.")
+        str, Option("--conf-type", help="log-log (default), log or plain.")
     ] = "log-log",
-    conf_level: Annotated[float, typer.Option("--conf-level", help="Confidence level.")] = 0.95,
+    conf_level: Annotated[float, Option("--conf-level", help="Confidence level.")] = 0.95,
     time_unit: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--time-unit",
             help="Unit of the time column (days, weeks, months, years): lets --at take "
             "2y,5y and labels the output.",
         ),
     ] = None,
     table: Annotated[
-        bool, typer.Option("--table", help="Also print the whole product-limit table.")
+        bool, Option("--table", help="Also print the whole product-limit table.")
     ] = False,
     reverse: Annotated[
-        bool, typer.Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
+        bool, Option("--reverse", help="Reverse Kaplan–Meier (median follow-up).")
     ] = False,
     start: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--start",
             help="Entry-time column: delayed entry (left truncation) or interval rows "
             "(START, TIME], as survfit(Surv(start, stop, event) ~ ...); with --by a group "
@@ -115,12 +111,10 @@ def km(
     ] = None,
     patient_id: Annotated[
         str | None,
-        typer.Option(
-            "--id", help="Patient column for --start data: checks each patient's intervals."
-        ),
+        Option("--id", help="Patient column for --start data: checks each patient's intervals."),
     ] = None,
     event_codes: EventCodesOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
@@ -233,9 +227,9 @@ def km(
     if start is not None:
         payload["delayed_entry"] = True
     if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
-    typer.echo("\n".join(_text(payload, by, at_labels, time_unit, table)))
+    echo("\n".join(_text(payload, by, at_labels, time_unit, table)))
 
 
 def _pc(x: Any) -> str:

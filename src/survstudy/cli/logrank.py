@@ -14,45 +14,43 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import typer
-
+from survstudy.cli._decl import Argument, Option, command, echo
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
 from survstudy.cli._options import EventCodesOption
-from survstudy.cli.main import app
 from survstudy.errors import AnalysisError
 
 
-@app.command()
+@command
 def logrank(
-    file: Annotated[str, typer.Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
-    time: Annotated[str, typer.Option("--time", help="Follow-up time column.")],
+    file: Annotated[str, Argument(help="Data file (CSV, XLSX, Parquet, SAV, DTA).")],
+    time: Annotated[str, Option("--time", help="Follow-up time column.")],
     event: Annotated[
-        str, typer.Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
+        str, Option("--event", help="Event column (0/1 or true/false; else --event-codes).")
     ],
-    by: Annotated[str, typer.Option("--by", help="Group column.")],
-    strata: Annotated[str | None, typer.Option("--strata", help="Stratification column.")] = None,
+    by: Annotated[str, Option("--by", help="Group column.")],
+    strata: Annotated[str | None, Option("--strata", help="Stratification column.")] = None,
     weights: Annotated[
         str,
-        typer.Option(
+        Option(
             "--weights",
             help="logrank, gehan-breslow, tarone-ware, peto-peto or fleming-harrington.",
         ),
     ] = "logrank",
-    rho: Annotated[float, typer.Option("--rho", help="Fleming-Harrington rho.")] = 0.0,
-    gamma: Annotated[float, typer.Option("--gamma", help="Fleming-Harrington gamma.")] = 0.0,
+    rho: Annotated[float, Option("--rho", help="Fleming-Harrington rho.")] = 0.0,
+    gamma: Annotated[float, Option("--gamma", help="Fleming-Harrington gamma.")] = 0.0,
     permutation: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--permutation",
             help="Also give a permutation p-value: exact, monte-carlo or auto "
             "(exact/Monte-Carlo when a group expects < 5 events); any number of groups, "
             "labels permuted within --strata.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
+    seed: Annotated[int, Option("--seed", help="Seed for the Monte-Carlo p.")] = 20261126,
     start: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--start",
             help="Entry-time column: interval rows (START, TIME]; a group that changes over "
             "a patient's rows gives the Mantel–Byar test.",
@@ -60,12 +58,10 @@ def logrank(
     ] = None,
     patient_id: Annotated[
         str | None,
-        typer.Option(
-            "--id", help="Patient column for --start data: checks each patient's intervals."
-        ),
+        Option("--id", help="Patient column for --start data: checks each patient's intervals."),
     ] = None,
     event_codes: EventCodesOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, Option("--json", help="Print one JSON object.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
@@ -174,7 +170,7 @@ def logrank(
     if start is not None:
         payload["intervals"] = True
     if as_json:
-        typer.echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
+        echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
         return
     test_name = res.test + (" on (start, stop] intervals (Mantel–Byar)" if start else "")
     lines = [f"{test_name}; {n_read} rows, {n_dropped} dropped", ""]
@@ -194,4 +190,4 @@ def logrank(
         lines.append(f"Permutation test ({perm.method}): p = {perm.p_value:.4g}{extra}")
     for w in res.warnings:
         lines.append(f"note: {w.message}")
-    typer.echo("\n".join(lines))
+    echo("\n".join(lines))

@@ -1,7 +1,10 @@
 """The ``survstudy`` command: the typer app and the error-to-exit-code mapping.
 
 Subcommands live in their own modules and are registered in :func:`_register`;
-each imports its heavy dependencies inside the command body.
+each imports its heavy dependencies inside the command body. Commands declared with
+:mod:`survstudy.cli._decl` (the quick ones) run without importing typer when their
+command line is plain (:func:`survstudy.cli._decl.fast_call`); the typer ``app`` is built
+on first use (``main.app``).
 """
 
 from __future__ import annotations
@@ -9,58 +12,81 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from survstudy import __version__
 from survstudy.errors import SurvstudyError
+
+if TYPE_CHECKING:
+    import typer
+
+    app: typer.Typer  # built on first use: see __getattr__
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 1
 
-app = typer.Typer(
-    name="survstudy",
-    help=(
-        "Survival studies from a patient spreadsheet and a short YAML study spec: "
-        "Kaplan–Meier, log-rank, Cox, Table 1 and a publication-ready report."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
 _state = {"debug": False}
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"survstudy {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str) -> Any:
+    """``main.app``: the typer app, built (typer imported) on first use."""
+    if name == "app":
+        return _app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@app.callback()
-def _root(
-    version: Annotated[
-        bool,
-        typer.Option(
+def _app() -> typer.Typer:
+    """The typer app: ``main.app`` once built (or as a test set it), else a new one."""
+    built = globals().get("app")
+    if built is None:
+        built = globals()["app"] = _build_app()
+    return built
+
+
+def _build_app() -> typer.Typer:
+    import typer
+
+    from survstudy import __version__
+
+    app = typer.Typer(
+        name="survstudy",
+        help=(
+            "Survival studies from a patient spreadsheet and a short YAML study spec: "
+            "Kaplan–Meier, log-rank, Cox, Table 1 and a publication-ready report."
+        ),
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+    def _version_callback(value: bool) -> None:
+        if value:
+            typer.echo(f"survstudy {__version__}")
+            raise typer.Exit()
+
+    # default-style options: this module's annotations are strings that typer would
+    # evaluate in the module's namespace, where typer is not imported
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(
+            False,
             "--version",
             callback=_version_callback,
             is_eager=True,
             help="Print the version and exit.",
         ),
-    ] = False,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the full traceback when something goes wrong.")
-    ] = False,
-) -> None:
-    """Survival studies from a spreadsheet and a YAML spec."""
-    _state["debug"] = debug
+        debug: bool = typer.Option(
+            False, "--debug", help="Show the full traceback when something goes wrong."
+        ),
+    ) -> None:
+        """Survival studies from a spreadsheet and a YAML spec."""
+        _state["debug"] = debug
+
+    return app
 
 
-def _register(args: list[str] | None = None) -> None:
-    """Import the modules that define subcommands (each adds itself to ``app``).
+def _import_commands(args: list[str] | None = None) -> None:
+    """Import the modules that define subcommands (each declares or adds its command).
 
     Each module defines the command of its own name. When the first argument
     names a command, only that module is imported, so a quick command does not
@@ -73,6 +99,27 @@ def _register(args: list[str] | None = None) -> None:
     names = [module] if module in _COMMAND_MODULES else _COMMAND_MODULES
     for name in names:
         importlib.import_module(f"survstudy.cli.{name}")
+
+
+def _register(args: list[str] | None = None) -> None:
+    """Import the command modules for ``args`` and add their commands to the typer app
+    (declared ones through :func:`survstudy.cli._decl.to_typer`), in
+    ``_COMMAND_MODULES`` order."""
+    import importlib
+
+    from survstudy.cli import _decl
+
+    app = _app()
+    first = next((a for a in args or [] if not a.startswith("-")), None)
+    module = None if first is None else first.replace("-", "_")
+    names = [module] if module in _COMMAND_MODULES else _COMMAND_MODULES
+    added = {c.name for c in app.registered_commands}
+    for name in names:
+        importlib.import_module(f"survstudy.cli.{name}")
+        for cmd_name, func in _decl.registered().items():
+            if cmd_name not in added:
+                app.command(name=cmd_name)(_decl.to_typer(func))
+                added.add(cmd_name)
 
 
 # Modules that add subcommands to ``app``; a feature adds its module here.
@@ -116,6 +163,44 @@ def _debug_requested(argv: list[str]) -> bool:
     return _state["debug"] or "--debug" in argv or os.environ.get("SURVSTUDY_DEBUG") == "1"
 
 
+def _run(args: list[str]) -> None:
+    """Run the command line: a declared command's plain line directly, the rest by typer."""
+    from survstudy.cli import _decl
+
+    if args == ["--version"]:  # what the root callback prints, without building the app
+        from survstudy import __version__
+
+        print(f"survstudy {__version__}")
+        sys.exit(0)
+    if args and args[0].replace("-", "_") in _COMMAND_MODULES:
+        _import_commands(args[:1])
+        fast = _decl.fast_call(args)
+        if fast is not None:
+            func, kwargs = fast
+            func(**kwargs)
+            sys.exit(0)
+    _register(args)
+    code = _app()(args=args, prog_name="survstudy", standalone_mode=False)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _typer_error(exc: Exception) -> None:
+    """Exit for typer's (click's) own exceptions: interrupted, or a command-line mistake in
+    one line (not click's usage block). Returns for anything else."""
+    typer = sys.modules.get("typer")
+    if typer is None:
+        return
+    if isinstance(exc, typer.Abort):
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    if isinstance(exc, typer.exceptions.TyperException):  # click's errors (typer vendors click)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            print(exc.format_message(), file=sys.stderr)
+        else:
+            print(f"error: {usage_message(exc)}", file=sys.stderr)
+        sys.exit(int(getattr(exc, "exit_code", EXIT_USER_ERROR)))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, turn errors into one ``error:`` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -124,19 +209,7 @@ def main(argv: list[str] | None = None) -> None:
 
         _process.claim()
     try:
-        _register(args)
-        code = app(args=args, prog_name="survstudy", standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except typer.Abort:
-        print("error: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except typer.exceptions.TyperException as exc:  # click's errors (typer vendors click)
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            print(exc.format_message(), file=sys.stderr)
-        else:
-            # one line, as for every other user error (not click's usage block)
-            print(f"error: {usage_message(exc)}", file=sys.stderr)
-        sys.exit(int(getattr(exc, "exit_code", EXIT_USER_ERROR)))
+        _run(args)
     except SurvstudyError as exc:
         if _debug_requested(args):
             traceback.print_exc()
@@ -148,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # a bug in survstudy: short message, traceback on request
+        _typer_error(exc)
         if _debug_requested(args):
             traceback.print_exc()
             print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)

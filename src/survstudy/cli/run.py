@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import typer
-
+from survstudy.cli._decl import Argument, Option, command, echo
 from survstudy.cli._engine import EngineOpt, EngineOption, SparkMaster, with_spark_master
-from survstudy.cli.main import app
 from survstudy.study import ALL_FORMATS, check_out_dir, default_out_dir
 
 
@@ -89,27 +87,27 @@ class _Progress:
                 self.bar = None
 
 
-@app.command()
+@command
 def run(
-    spec: Annotated[Path, typer.Argument(help="The study spec (YAML).")],
+    spec: Annotated[Path, Argument(help="The study spec (YAML).")],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output folder (default: out/ next to the spec)."),
+        Option("--out", help="Output folder (default: out/ next to the spec)."),
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--profile",
             help="Methods profile: standard (R conventions) or spss (SPSS 25 conventions); "
             "default: the spec's analyses.methods.",
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display or summary.")] = False,
+    quiet: Annotated[bool, Option("--quiet", help="No progress display or summary.")] = False,
     formats: Annotated[
         str,
-        typer.Option("--formats", help="Comma-separated outputs: html,docx,csv,xlsx,json."),
+        Option("--formats", help="Comma-separated outputs: html,docx,csv,xlsx,json."),
     ] = ",".join(ALL_FORMATS),
-    tiff: Annotated[bool, typer.Option("--tiff", help="Also write TIFF figures.")] = False,
+    tiff: Annotated[bool, Option("--tiff", help="Also write TIFF figures.")] = False,
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
@@ -154,10 +152,10 @@ def run(
         progress.close()
     if not quiet:
         for line in headline(done.results):
-            typer.echo(line)
+            echo(line)
         html = next((p for p in written if p.name == "report.html"), None)
         where = html if html is not None else out_dir
-        typer.echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
+        echo(f"wrote {len(written)} files to {out_dir} ({where.name})")
 
 
 def headline(results: Any) -> list[str]:

@@ -136,8 +136,28 @@ class Cells:
         return out
 
     @cached_property
+    def numeric_values(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """An Arrow integer or floating column as (NumPy values, missing mask), read from its
+        buffers without Arrow compute (whose import a quick command need not pay); None for
+        other columns. Missing: empty cells, and NaN in a floating column."""
+        if not self.is_arrow or self.arrow_kind not in ("integer", "number"):
+            return None
+        import pyarrow as pa
+
+        if pa.types.is_decimal(self.data.type):
+            return None
+        arr = self.data.combine_chunks() if isinstance(self.data, pa.ChunkedArray) else self.data
+        values = to_numpy(arr)  # floats with NaN for empty cells; integers as stored
+        if values.dtype.kind == "f":
+            return values, np.isnan(values)
+        return values, np.zeros(values.size, dtype=bool)
+
+    @cached_property
     def distinct(self) -> Distinct:
         n = len(self.rows)
+        small = self._small_integer_distinct()
+        if small is not None:
+            return small
         if self.is_arrow:
             enc = self.data.dictionary_encode()
             values = enc.dictionary.to_pylist()
@@ -164,6 +184,53 @@ class Cells:
         np.minimum.at(first, inverse, np.arange(n, dtype=np.int64))
         first_rows = [int(self.rows[i]) for i in first] if n else []
         return Distinct(values, inverse, first_rows, self.rows)
+
+    def _small_integer_distinct(self) -> Distinct | None:
+        """:attr:`distinct` with NumPy for a numeric Arrow column of whole numbers in a small
+        range (codes, groups, 0/1): the same values, order of first appearance and first rows
+        as Arrow's dictionary encoding, by counting instead of hashing."""
+        got = self.numeric_values
+        if got is None:
+            return None
+        values, missing = got
+        n = values.size
+        if values.dtype.kind == "f":
+            # NaN and empty cells are two dictionary entries to Arrow: leave those columns to it
+            if n == 0 or missing.any():
+                return None
+            lo, hi = values.min(), values.max()
+            if not (np.isfinite(lo) and np.isfinite(hi)) or np.any(values != np.floor(values)):
+                return None
+            if np.signbit(values[values == 0]).any():  # -0.0 is its own entry to Arrow
+                return None
+            values = values.astype(np.int64)
+            scalar: Callable[[Any], Any] = float
+        else:
+            scalar = int
+            if missing.all():
+                return None
+        whole = values[~missing] if missing.any() else values
+        lo, hi = int(whole.min()), int(whole.max())
+        span = hi - lo
+        if span > 1 << 16:
+            return None
+        if missing.any():
+            offset = np.where(missing, span + 1, values - lo).astype(np.int64)
+        else:
+            offset = (values - lo).astype(np.int64)
+        first = np.full(span + 2, n, dtype=np.int64)
+        np.minimum.at(first, offset, np.arange(n, dtype=np.int64))
+        present = np.flatnonzero(first < n)
+        # order of first appearance; the empty cells' slot (last) goes last, as Arrow's
+        order = present[np.argsort(first[present], kind="stable")]
+        if missing.any():
+            order = np.concatenate([order[order != span + 1], [span + 1]])
+        code = np.empty(span + 2, dtype=np.int64)
+        code[order] = np.arange(order.size)
+        inverse = code[offset]
+        out_values: list[Any] = [None if k == span + 1 else scalar(lo + k) for k in order.tolist()]
+        first_rows = [int(self.rows[first[k]]) for k in order.tolist()]
+        return Distinct(out_values, inverse, first_rows, self.rows)
 
     def map_values(self, rule: Callable[[Any], Any], dtype: Any = object) -> np.ndarray:
         """``rule`` applied to every cell, computed once per distinct value."""

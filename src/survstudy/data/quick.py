@@ -104,6 +104,9 @@ def split_list(s: str | None) -> list[str]:
 
 
 def _missing_mask(cells: Cells) -> np.ndarray:
+    numeric = cells.numeric_values
+    if numeric is not None:
+        return numeric[1]
     if cells.arrow_kind in ("number", "integer", "bool", "date", "timestamp"):
         return np.asarray(to_numpy(cells.data.is_null()), dtype=bool) | (_nan_mask(cells))
     if cells.arrow_kind == "text":
@@ -130,6 +133,9 @@ def _nan_mask(cells: Cells) -> np.ndarray:
 def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray[np.float64]:
     """The cells as numbers; the first cell that is not one is a NOT-A-NUMBER error."""
     kind = cells.arrow_kind
+    numeric = cells.numeric_values
+    if numeric is not None:
+        return np.asarray(numeric[0], dtype=np.float64)
     if kind in ("number", "integer", "bool"):
         import pyarrow as pa
         import pyarrow.compute as pc

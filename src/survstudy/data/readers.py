@@ -21,11 +21,9 @@ archive's total uncompressed size and compression ratio (a "zip bomb" guard).
 from __future__ import annotations
 
 import codecs
-import csv
 import hashlib
 import io
 import re
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,6 +373,8 @@ def _read_csv_arrow(
     """The columnar CSV reader (pyarrow.csv, every cell as text). ``None`` when the file
     has something whose spreadsheet row numbers only the row-by-row reader keeps right
     (blank lines between records, line breaks inside quoted cells, ragged rows)."""
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -453,6 +453,8 @@ def _read_csv_python(
 ) -> tuple[tuple[str, ...], dict[str, Any], np.ndarray, str]:
     """The row-by-row CSV reader (Python's csv module): small files, and what the columnar
     reader leaves (blank lines, line breaks inside quotes, ragged rows, title lines)."""
+    import csv
+
     try:
         all_rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
     except csv.Error as exc:
@@ -509,6 +511,8 @@ def _read_csv_python(
 
 
 def _check_xlsx_archive(path: Path, file: str) -> None:
+    import zipfile
+
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -1021,6 +1025,8 @@ def read_table(
 
 
 def _csv_line(cells: Sequence[Any]) -> str:
+    import csv
+
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(cells)
     return out.getvalue()

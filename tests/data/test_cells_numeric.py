@@ -1,0 +1,104 @@
+"""Numeric Arrow columns are typed from their buffers, exactly as Arrow's compute gives them.
+
+Kind of truth: equivalence with Arrow (``dictionary_encode``, ``is_null``/``is_nan``,
+``cast``), the reference implementation the NumPy paths replace so that a quick command
+does not import ``pyarrow.compute``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from survstudy.data.cells import Cells
+from survstudy.data.quick import _missing_mask, numbers
+
+RNG = np.random.default_rng(20261207)
+
+COLUMNS = {
+    "small ints": pa.array(RNG.integers(-3, 5, 2000)),
+    "ints with empty cells": pa.array([3, None, 1, 3, None, 7]),
+    "0/1 as int8": pa.array(RNG.integers(0, 2, 500).astype(np.int8)),
+    "whole floats": pa.array([2.0, 1.0, 2.0, 5.0]),
+    "floats": pa.array([1.5, 2.0, 1.5]),
+    "wide ints": pa.array(RNG.integers(0, 10**9, 300)),
+    "signed zeros": pa.array([0.0, -0.0, 1.0, 0.0]),
+    "floats with NaN and empty": pa.array([1.0, float("nan"), None, 1.0, float("nan")]),
+    "uint16": pa.array(np.array([7, 3, 7, 65535], dtype=np.uint16)),
+    "only empty": pa.array([None, None], type=pa.int64()),
+    "chunked": pa.chunked_array([[4, 2], [2, 9, 4]]),
+}
+
+
+def _arrow_distinct(data: Any) -> tuple[list[Any], np.ndarray, list[int]]:
+    """Values (NaN and empty as None), codes per row and first rows, from Arrow."""
+    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    enc = arr.dictionary_encode()
+    values = enc.dictionary.to_pylist()
+    codes = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+    if enc.indices.null_count:
+        values.append(None)
+    values = [None if v is not None and v != v else v for v in values]
+    first = [int(np.flatnonzero(codes == k)[0]) + 2 for k in range(len(values))]
+    return values, codes, first
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_distinct_values_as_arrow_encodes_them(name: str) -> None:
+    data = COLUMNS[name]
+    cells = Cells(data, np.arange(len(data)) + 2)  # spreadsheet rows from 2
+    values, codes, first = _arrow_distinct(data)
+    d = cells.distinct
+    assert d.values == values
+    assert [type(v) for v in d.values] == [type(v) for v in values]
+    np.testing.assert_array_equal(d.inverse, codes)
+    assert d.first_rows == first
+
+
+@pytest.mark.parametrize("name", list(COLUMNS))
+def test_missing_and_numbers_as_arrow_gives_them(name: str) -> None:
+    data = COLUMNS[name]
+    cells = Cells(data, np.arange(len(data)) + 2)
+    arr = data.combine_chunks() if isinstance(data, pa.ChunkedArray) else data
+    nan = pc.is_nan(arr) if pa.types.is_floating(arr.type) else pc.is_null(arr)
+    want_missing = pc.or_(pc.is_null(arr), pc.fill_null(nan, False)).to_numpy(zero_copy_only=False)
+    np.testing.assert_array_equal(_missing_mask(cells), want_missing)
+    want = np.array(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    np.testing.assert_array_equal(numbers(cells, "f.parquet", "x"), want)
+
+
+def test_a_numeric_parquet_quick_command_does_not_import_arrow_compute(tmp_path: Path) -> None:
+    """Property: ``survstudy cif`` on a numeric Parquet file never loads ``pyarrow.compute``."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table(
+            {
+                "time": [5.0, 8.0, 12.0, 3.0, 9.0, 15.0],
+                "status": [1, 0, 2, 1, 2, 0],
+                "arm": [1, 2, 1, 2, 1, 2],
+            }
+        ),
+        tmp_path / "q.parquet",
+    )
+    code = (
+        "import sys\n"
+        "from survstudy.cli.main import main\n"
+        "try:\n"
+        "    main(['cif', 'q.parquet', '--time', 'time', '--event', 'status', '--cause', '1',\n"
+        "          '--competing', '2', '--by', 'arm', '--json'])\n"
+        "except SystemExit as e:\n"
+        "    assert e.code == 0, e.code\n"
+        "print('pyarrow.compute' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False"
