@@ -243,16 +243,18 @@ def nonlinearity_test(
         warns.extend(kn.warnings)
     else:
         kv = np.asarray(knots, dtype=np.float64)
-    basis = rcs_basis(xv, kv)
     cols = rcs_names(name, kv.size)
     kw: dict[str, Any] = dict(
         strata=strata, ties=ties, weights=weights, control=control, concordance=False
     )
+    # Peak memory: each fit holds a sorted copy of the data. Of the linear model and the
+    # model without x only the log-likelihood (and warnings) are kept, so they are fitted
+    # first and released; the spline model, whose fit the result keeps, comes last.
     fit_lin = cox_fit(np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw)
-    # only its log-likelihood and warnings are kept: the fit (and its sorted copy of the
-    # data) is released before the next fit (peak memory)
     loglik_lin, warns_lin = fit_lin.loglik, fit_lin.warnings
     del fit_lin
+    ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik if q else None
+    basis = rcs_basis(xv, kv)
     fit_rcs = cox_fit(
         np.column_stack((other, basis)),
         time,
@@ -261,9 +263,8 @@ def nonlinearity_test(
         conf_level=conf_level,
         **kw,
     )
-    ll_without = (
-        cox_fit(other, time, event, term_names=onames, **kw).loglik if q else fit_rcs.loglik_null
-    )
+    del basis
+    ll_without = fit_rcs.loglik_null if ll_other is None else ll_other
     warns.extend(warns_lin)
     warns.extend(fit_rcs.warnings)
     lr_nl = 2.0 * (fit_rcs.loglik - loglik_lin)
