@@ -65,7 +65,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from survstudy.stats._common import clean_float, row_dot
+from survstudy.stats._common import clean_float, codes, row_dot
 from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
@@ -494,18 +494,6 @@ def _dominance(
     return fwd, bwd
 
 
-def _codes(v: NDArray[Any]) -> Ints:
-    """Dense integer codes of ``v`` (equal values share one), by counting for compact integers."""
-    v = np.asarray(v).ravel()
-    if v.size and v.dtype.kind in "iub":
-        lo, hi = int(v.min()), int(v.max())
-        if hi - lo < 4 * v.size + 1024:
-            off = v.astype(np.int64) - lo
-            present = np.bincount(off, minlength=hi - lo + 1) > 0
-            return (np.cumsum(present, dtype=np.int64) - 1)[off]
-    return np.unique(v, return_inverse=True)[1].ravel().astype(np.int64)
-
-
 def concordance(
     score: NDArray[Any],
     time: NDArray[Any],
@@ -564,7 +552,7 @@ def concordance(
     infl: F = w * a
     if cluster is not None:
         # grouped jackknife: influence summed within each cluster (R, cluster())
-        infl = np.bincount(_codes(np.asarray(cluster)), weights=infl).astype(np.float64)
+        infl = np.bincount(codes(np.asarray(cluster).ravel())[1], weights=infl).astype(np.float64)
     return _with_se(res, math.sqrt(float(infl @ infl)) / total)
 
 
@@ -639,7 +627,9 @@ def _interval_concordance(
     row_infl = infl[:n0]
     row_infl[ke] += infl[n0:]
     if cluster is not None:
-        row_infl = np.bincount(_codes(np.asarray(cluster)), weights=row_infl).astype(np.float64)
+        row_infl = np.bincount(codes(np.asarray(cluster).ravel())[1], weights=row_infl).astype(
+            np.float64
+        )
     return _with_se(res, math.sqrt(float(row_infl @ row_infl)) / total)
 
 
