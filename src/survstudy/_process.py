@@ -5,11 +5,18 @@ the process is the command's alone, so process-wide settings that save time (pya
 told that pandas is absent, :func:`survstudy.data.readers.arrow_without_pandas`) are
 safe. Called with an argument list (tests, other programs), the CLI changes nothing
 process-wide.
+
+:func:`keep_freed_memory` (a command on large arrays, in its own process): glibc's
+allocator gives each array above a dynamic threshold its own ``mmap`` and returns it to
+the system when freed, so every new temporary of a large computation is fresh memory
+whose pages the kernel faults in and zeroes one by one — at 10^6 rows that system time
+was a quarter of a Cox fit with its concordance. Raising the thresholds keeps freed
+blocks in the heap for the next array of the same size.
 """
 
 from __future__ import annotations
 
-__all__ = ["claim", "is_own"]
+__all__ = ["claim", "is_own", "keep_freed_memory"]
 
 _OWN = [False]
 
@@ -21,3 +28,36 @@ def claim() -> None:
 
 def is_own() -> bool:
     return _OWN[0]
+
+
+# glibc mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_TOP_PAD = -2
+_M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory() -> bool:
+    """In the command's own process on glibc: reuse freed large blocks (see above).
+
+    Arrays up to 32 MB (glibc's ceiling for the mmap threshold) come from the heap, and
+    the heap is trimmed only above 512 MB free. Returns whether the settings were made
+    (``False`` inside another program, or without glibc).
+    """
+    if not is_own():
+        return False
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    ok = mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+    ok &= mallopt(_M_TRIM_THRESHOLD, 512 << 20)
+    ok &= mallopt(_M_TOP_PAD, 64 << 20)
+    return bool(ok)

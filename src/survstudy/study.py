@@ -152,15 +152,21 @@ def study_rows(
 
     Without ``cohort`` this is :func:`survstudy.data.open_cohort` (in memory, or derived
     where the data are by ``duckdb``/``spark``; from ``raw``, cells already read in memory,
-    instead of the spec's file when given). ``cohort``: an in-memory cohort already
+    instead of the spec's file when given; in memory, with its rows in canonical order,
+    :meth:`~survstudy.data.Cohort.in_canonical_order`). ``cohort``: an in-memory cohort already
     built (the app's upload); with ``engine="memory"`` it is analysed as it is, otherwise
     it is written to a private temporary folder for the engine, removed afterwards (it
     holds patient-level data).
     """
-    from survstudy.data import open_cohort
+    from survstudy.data import Cohort, open_cohort
 
     if cohort is None:
         with open_cohort(study, engine, options=options, raw=raw) as opened:
+            if isinstance(opened.cohort, Cohort):
+                # the pipeline computes on the rows in canonical order: put them in it
+                # here, so that the cohort in file order (no caller holds it) is freed
+                # instead of being kept beside its reordered copy (peak memory)
+                opened.cohort = opened.cohort.in_canonical_order()
             yield opened.cohort, opened.engine
         return
     if engine == "memory":

@@ -102,3 +102,15 @@ def test_a_numeric_parquet_quick_command_does_not_import_arrow_compute(tmp_path:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("name", ["floats", "small ints", "chunked"])
+def test_numbers_are_a_fresh_writable_array(name: str) -> None:
+    """Property: the cells read numeric columns as a view of the Arrow buffer (no copy), but
+    ``numbers`` hands out a writable array of its own, so a caller that changes it changes
+    neither the cells nor the next call's result (Arrow's cast as the reference)."""
+    cells = Cells(COLUMNS[name], np.arange(2, len(COLUMNS[name]) + 2))
+    a = numbers(cells, "f.parquet", "x")
+    expected = np.asarray(pc.cast(COLUMNS[name], pa.float64()).to_numpy(zero_copy_only=False))
+    a[:] = -1.0
+    np.testing.assert_array_equal(numbers(cells, "f.parquet", "x"), expected)

@@ -212,3 +212,23 @@ def test_header_row_in_a_workbook(tmp_path: Path) -> None:
     assert raw.columns == ("id", "age")
     assert raw.rows == (4,)
     assert read_raw(tmp_path / "d.xlsx").columns == ("Study title",)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_checksum_false_skips_the_hash(tmp_path: Path, suffix: str) -> None:
+    """Hand check: the checksum is SHA-256 of the file's bytes (hashlib on the bytes read
+    back); ``checksum=False`` (the quick commands) reads the same cells without it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / f"d.{suffix}"
+    if suffix == "csv":
+        path.write_text("time,event\n5,1\n8,0\n")
+    else:
+        pq.write_table(pa.table({"time": [5.0, 8.0], "event": [1, 0]}), path)
+    full = read_raw(path)
+    quick = read_raw(path, checksum=False)
+    assert full.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert quick.sha256 == ""
+    assert quick.n == full.n == 2
+    assert [str(v) for v in quick.cells("time").data] == [str(v) for v in full.cells("time").data]

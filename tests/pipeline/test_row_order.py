@@ -80,6 +80,23 @@ def test_the_users_cohort_stays_in_spreadsheet_order(tmp_path: Path) -> None:
         np.testing.assert_array_equal(a, b, err_msg=name)
 
 
+def test_the_study_run_reorders_once_and_frees_the_file_order() -> None:
+    """Identity: the cohort a study run builds for itself (study_rows, in memory) comes in
+    canonical order, the rows of build_cohort(...).in_canonical_order(); ordering it again
+    gives the same object (no second sort, no second copy)."""
+    from survstudy.study import study_rows
+
+    spec = load_spec(ROOT / "examples/gbsg/study.yaml")
+    want = build_cohort(spec).in_canonical_order()
+    assert want.canonical
+    assert want.in_canonical_order() is want
+    with study_rows(spec, "memory", {}) as (cohort, engine):
+        assert engine is None
+        assert cohort.canonical
+        np.testing.assert_array_equal(cohort.rows, want.rows)
+        assert cohort.in_canonical_order() is cohort
+
+
 def test_hash_collisions_fall_back_to_the_values(monkeypatch: pytest.MonkeyPatch) -> None:
     """Identity: if every row hashed alike, the order is the value order (column by column),
     still the same for any file order."""

@@ -103,3 +103,46 @@ def test_hr_curve_draws_rms_predict() -> None:
     assert ax.get_yscale() == "log"
     assert ax.get_title(loc="left") == "overall p < 0.001; non-linearity p < 0.001"
     assert ax.get_xlabel() == "Positive lymph nodes"
+
+
+def test_many_residuals_are_thinned_to_the_visible_range() -> None:
+    """Property (hand-built panel): 12 000 residuals, 2 000 of them above the plotted range.
+    The smooth runs from -1 to 1 with β̂ = 0, so the view is [-1.5, 1.5] (25% padding of the
+    range 2, as the plot pads); the panel draws MAX_PH_POINTS (5 000) of the 10 000 visible
+    points, evenly spaced: the first and the last visible one and every second one between
+    (10 000 visible points thinned to 5 000: indices 0, 2, 4, … of the visible points, with
+    the rounding of linspace(0, 9 999, 5 000) giving the last one, 9 999)."""
+    from survstudy.plots import MAX_PH_POINTS
+
+    n = 12_000
+    x = np.linspace(0.0, 1.0, n)
+    y = np.where(np.arange(n) % 6 == 5, 10.0, np.sin(np.arange(n)))  # every 6th far above
+    grid = np.linspace(0.0, 1.0, 40)
+    panel = PhPlot(
+        variable="x",
+        label="X",
+        time_unit="days",
+        curve_x=grid,
+        fit=np.zeros(40),
+        lower=np.full(40, -1.0),
+        upper=np.full(40, 1.0),
+        ticks_x=np.zeros(0),
+        ticks_time=np.zeros(0),
+        line=0.0,
+        p_value=0.5,
+        factor=False,
+        x=x,
+        y=y,
+    )
+    ax = plot_ph_residuals([panel]).axes[0]
+    assert ax.get_ylim() == (-1.5, 1.5)
+    points = next(ln for ln in ax.get_lines() if ln.get_marker() == "o")
+    px, py = (np.asarray(v, dtype=float) for v in (points.get_xdata(), points.get_ydata()))
+    assert MAX_PH_POINTS == 5000
+    assert px.size == 5000
+    visible = np.flatnonzero(np.abs(y) <= 1.5)
+    assert visible.size == 10_000
+    np.testing.assert_array_equal(px[:3], x[visible[[0, 2, 4]]])
+    assert px[-1] == x[visible[-1]]
+    assert np.all(np.abs(py) <= 1.5)
+    assert np.all(np.diff(px) > 0)  # time order kept

@@ -159,3 +159,22 @@ def test_verified_r_survival_version_is_the_fixtures() -> None:
         for name in ("gbsg.json", "issue22.json")
     }
     assert versions == {R_SURVIVAL_VERIFIED}
+
+
+def test_ph_residual_caption_says_when_points_are_thinned() -> None:
+    """Hand-written expectation: the β(t) figure draws at most 5,000 residuals per panel
+    (plots.zph.MAX_POINTS); with 762,221 residuals in the largest panel the caption says how
+    many are drawn and how they are chosen; at 5,000 or fewer, nothing is added."""
+    import numpy as np
+
+    from survstudy.report.build import _thinned_caption
+
+    def panel(n: int) -> SimpleNamespace:
+        return SimpleNamespace(y=np.zeros(n))
+
+    assert _thinned_caption([panel(120), panel(5000)]) == ""
+    assert _thinned_caption([SimpleNamespace(y=None)]) == ""
+    assert _thinned_caption([panel(762_221), panel(10)]) == (
+        " With up to 762,221 residuals per covariate, 5000 of those within the plotted range "
+        "are drawn, evenly spaced in time order (the smooth and the test use them all)."
+    )

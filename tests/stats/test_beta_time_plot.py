@@ -130,3 +130,45 @@ def test_too_few_event_times_skips_the_smooth() -> None:
     assert term.y.size == 4
     assert term.fit.size == 0
     assert [w.code for w in term.warnings] == ["ZPH-SMOOTH-SINGULAR"]
+
+
+def test_shared_parts_give_what_a_fresh_computation_gives() -> None:
+    """Identity: the PH test and the residuals of one fit share their parts (a one-entry cache);
+    with the cache emptied before each call, every number is the same to the bit."""
+    from survstudy.stats import coxzph
+
+    fit = zph_fit("veteran")
+    assign = fit.assign
+    shared = (cox_zph(fit, assign), scaled_schoenfeld(fit, assign))
+    coxzph._LAST.clear()
+    test = cox_zph(fit, assign)
+    coxzph._LAST.clear()
+    res = scaled_schoenfeld(fit, assign)
+    assert shared[0].to_dict() == test.to_dict()
+    np.testing.assert_array_equal(shared[1].y, res.y)
+    np.testing.assert_array_equal(shared[1].x, res.x)
+    np.testing.assert_array_equal(shared[1].var, res.var)
+
+
+def test_distinct_times_from_the_fits_tie_groups_are_np_unique() -> None:
+    """Naive oracle: ``np.unique(time, return_inverse=True, return_counts=True)``, which the
+    fit's tie groups replace when every time equals its group's time exactly: tied whole
+    days with strata (the shortcut), near-ties that the fit merges into one group (the
+    fallback sorts), and times that are not the fit's."""
+    from survstudy.stats.cox import cox_fit
+    from survstudy.stats.coxzph import _unique_times
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    days = rng.integers(1, 400, n).astype(float)
+    near = days + np.where(rng.random(n) < 0.1, 1e-12 * days, 0.0)  # merged by the fit
+    x = rng.normal(size=(n, 2))
+    event = rng.random(n) < 0.7
+    strata = rng.integers(0, 3, n)
+    for t in (days, near):
+        d = cox_fit(x, t, event, strata=strata, concordance=False).fit_state.data
+        for probe in (t, t / 30.4375):
+            got = _unique_times(probe, d)
+            want = np.unique(probe, return_inverse=True, return_counts=True)
+            for g, w in zip(got, want, strict=True):
+                np.testing.assert_array_equal(g, np.ravel(w))

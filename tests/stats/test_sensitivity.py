@@ -60,6 +60,20 @@ def test_stratified_refit_matches_r() -> None:
     assert d["ph_test"]["global"]["p_value"] == s.ph.global_p
 
 
+def test_refit_without_concordance_is_the_same_refit() -> None:
+    """R reference (as above) for the refit without its concordance: the same coefficients
+    and PH test as R's, the to_dict the same as with the concordance, and no concordance."""
+    with_c, without = _gbsg_sensitivity(), _gbsg_sensitivity(concordance=False)
+    assert with_c is not None
+    assert without is not None
+    assert with_c.fit.concordance is not None
+    assert without.fit.concordance is None
+    fx = fixtures()["zph"]["gbsg_strat"]
+    close(without.fit.coef, fx["coef"], RTOL)
+    close([t.chisq for t in without.ph.terms] + [without.ph.global_chisq], fx["chisq"], RTOL)
+    assert without.to_dict() == with_c.to_dict()
+
+
 def test_no_offending_categorical_term_gives_none() -> None:
     """Hand-chosen threshold: at alpha = 0.004 only age (PH p 0.0012) offends, and it is
     continuous, so no stratified model is fitted."""
@@ -107,3 +121,39 @@ def test_split_by_hand_with_start_times() -> None:
         by_period([2.0, 3.0, 4.0], s),
         [[2, 0, 0], [3, 0, 0], [0, 3, 0], [0, 0, 3], [0, 4, 0]],
     )
+
+
+def test_stratum_codes_are_those_of_row_wise_unique() -> None:
+    """Naive oracle: ``np.unique(columns, axis=0, return_inverse=True)`` (the rows sorted
+    lexicographically, compared whole), which the per-column mixed-radix codes replace: the
+    same code for every row, on 0/1 dummies with a prior stratum column, on negative and
+    non-integer values, with a signed zero and with one column."""
+    from survstudy.stats.sensitivity import _codes
+
+    rng = np.random.default_rng(7)
+    cases = [
+        np.column_stack(
+            (rng.integers(0, 4, 5000), rng.random(5000) < 0.3, rng.integers(0, 3, 5000))
+        ).astype(float),
+        np.column_stack((rng.normal(size=400).round(1), rng.integers(-2, 2, 400) * 0.5)),
+        np.array([[0.0, 1.0], [-0.0, 1.0], [1.0, 0.0], [0.0, 0.0]]),
+        rng.integers(0, 5, (50, 1)).astype(float),
+    ]
+    for cols in cases:
+        _, want = np.unique(cols, axis=0, return_inverse=True)
+        np.testing.assert_array_equal(_codes(cols), np.asarray(want).ravel())
+
+
+def test_existing_strata_are_crossed_with_the_new_ones() -> None:
+    """Identity: refitting the GBSG model already stratified on a variable that is constant
+    (one stratum) gives the refit without strata: strata(const, grade, meno) = strata(grade,
+    meno). Exercises the coding of the existing strata."""
+    g = data("gbsg")
+    x, assign, names = design("gbsg_full")
+    kw = dict(assign=assign, term_names=names, categorical={"hormon_f", "meno_f", "grade_f"})
+    t, e = g.rfstime.to_numpy(float), g.status.to_numpy()
+    plain = stratified_sensitivity(x, t, e, **kw)
+    crossed = stratified_sensitivity(x, t, e, strata=np.full(t.size, 3), **kw)
+    assert plain is not None
+    assert crossed is not None
+    assert crossed.to_dict() == plain.to_dict()

@@ -192,6 +192,10 @@ def cox(
     from survstudy.cli._engine import resolve_engine
 
     engine = resolve_engine(engine, file)
+    if engine == "memory":
+        from survstudy._process import keep_freed_memory
+
+        keep_freed_memory()
     if engine != "memory" and competing_risks:
         from survstudy.cli._engine import not_available
 

@@ -35,12 +35,13 @@ def _bits(buf: Any, offset: int, n: int) -> np.ndarray:
     return np.unpackbits(raw, bitorder="little")[offset : offset + n].astype(bool)
 
 
-def to_numpy(arr: Any) -> np.ndarray:
+def to_numpy(arr: Any, *, copy: bool = True) -> np.ndarray:
     """A NumPy copy of an Arrow array (chunked arrays are combined first).
 
     Booleans without nulls give ``bool``; integers without nulls their own dtype; floats
     their dtype with NaN for nulls; integers with nulls ``float64`` with NaN (pyarrow's
-    own rule). Other types (and booleans with nulls) go through pyarrow.
+    own rule). Other types (and booleans with nulls) go through pyarrow. ``copy=False``:
+    integers and floats without nulls come as a read-only view of the Arrow buffer.
     """
     import pyarrow as pa
 
@@ -61,7 +62,7 @@ def to_numpy(arr: Any) -> np.ndarray:
         return np.zeros(0, dtype=dtype if valid is None else np.float64)
     values = np.frombuffer(bufs[1], dtype=dtype)[arr.offset : arr.offset + n]
     if valid is None:
-        return values.copy()
+        return values.copy() if copy else values
     out = values.astype(np.float64)
     out[~valid] = np.nan
     return out

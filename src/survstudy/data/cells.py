@@ -139,7 +139,8 @@ class Cells:
     def numeric_values(self) -> tuple[np.ndarray, np.ndarray] | None:
         """An Arrow integer or floating column as (NumPy values, missing mask), read from its
         buffers without Arrow compute (whose import a quick command need not pay); None for
-        other columns. Missing: empty cells, and NaN in a floating column."""
+        other columns. Missing: empty cells, and NaN in a floating column. The values of a
+        column without empty cells are a read-only view of its Arrow buffer (no copy)."""
         if not self.is_arrow or self.arrow_kind not in ("integer", "number"):
             return None
         import pyarrow as pa
@@ -147,7 +148,8 @@ class Cells:
         if pa.types.is_decimal(self.data.type):
             return None
         arr = self.data.combine_chunks() if isinstance(self.data, pa.ChunkedArray) else self.data
-        values = to_numpy(arr)  # floats with NaN for empty cells; integers as stored
+        # floats with NaN for empty cells; integers as stored
+        values = to_numpy(arr, copy=False)
         if values.dtype.kind == "f":
             return values, np.isnan(values)
         return values, np.zeros(values.size, dtype=bool)

@@ -236,6 +236,8 @@ class Cohort:
     measurements: dict[str, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]] = field(
         default_factory=dict
     )
+    #: the rows are in :meth:`canonical_order` already (made by :meth:`in_canonical_order`)
+    canonical: bool = field(default=False, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -318,9 +320,11 @@ class Cohort:
         """The same cohort with its rows in :meth:`canonical_order` (spreadsheet rows travel
         with their patients). The pipeline computes on it; ``cohort.frame`` of the cohort
         a user holds stays in spreadsheet order."""
+        if self.canonical:
+            return self
         order = self.canonical_order()
         if np.array_equal(order, np.arange(self.n)):
-            return self
+            return replace(self, canonical=True)
         columns: dict[str, np.ndarray | CategoricalColumn] = {
             k: v.take(order) if isinstance(v, CategoricalColumn) else np.asarray(v)[order]
             for k, v in self.columns.items()
@@ -341,6 +345,7 @@ class Cohort:
             columns=columns,
             variables=variables,
             measurements=measurements,
+            canonical=True,
         )
 
     def survival_data(self, endpoint: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -135,12 +135,13 @@ def numbers(cells: Cells, file: str, column: str, decimal: str = ".") -> NDArray
     kind = cells.arrow_kind
     numeric = cells.numeric_values
     if numeric is not None:
-        return np.asarray(numeric[0], dtype=np.float64)
+        return np.array(numeric[0], dtype=np.float64)  # a fresh array (the cells' are a view)
     if kind in ("number", "integer", "bool"):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        return np.array(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
+        # to_numpy already returns a fresh array: no second copy
+        return np.asarray(to_numpy(pc.cast(cells.data, pa.float64())), dtype=np.float64)
     if kind == "text":
         return _text_numbers(cells, file, column, decimal)
     d = cells.distinct
@@ -353,7 +354,8 @@ def load_columns(
         readers.arrow_without_pandas()
     read_raw = readers.read_raw
     used = used_columns(time, event, others)
-    raw = read_raw(path, sheet=sheet, columns=used)
+    # the quick commands report no provenance: the file is not hashed
+    raw = read_raw(path, sheet=sheet, columns=used, checksum=False)
     return columns_from_raw(raw, time, event, others=others, event_codes=event_codes)
 
 
@@ -511,6 +513,11 @@ def cox_design(
             assign += [c] * len(nm)
             levels[c] = tuple(lv)
             references[c] = ref
+        elif (view := cols.cells[c].numeric_values) is not None:
+            # a numeric column (no missing cells are left): straight from its buffer into x
+            blocks.append(view[0][:, None])
+            names.append(c)
+            assign.append(c)
         else:
             try:
                 nums = cols.numbers(c)
@@ -527,4 +534,11 @@ def cox_design(
             blocks.append(nums[:, None])
             names.append(c)
             assign.append(c)
-    return CoxDesign(np.hstack(blocks), names, assign, levels, references)
+    # column by column (Fortran order): the fit gathers each column into sorted order
+    # directly, and no row-major copy of the columns is written
+    x = np.empty((sum(b.shape[1] for b in blocks), len(blocks[0]) if blocks else 0)).T
+    j = 0
+    for b in blocks:
+        x[:, j : j + b.shape[1]] = b
+        j += b.shape[1]
+    return CoxDesign(x, names, assign, levels, references)

@@ -84,6 +84,7 @@ def ph_follow_up(
         )
         ph = zph.cox_zph(base, assign)
         plot = zph.beta_time_plot(base, assign, test=ph)
+        del base  # its sorted copy of the data is not needed by the refits (peak memory)
         offending = ph.offending(alpha)
         model = sens.stratified_sensitivity(
             x,
@@ -97,6 +98,7 @@ def ph_follow_up(
             strata=strata,
             ties=ties,
             conf_level=conf_level,
+            concordance=False,  # not reported (collect_cox below)
         )
         if model is not None:
             return PhFollowUp(

@@ -515,4 +515,5 @@ def functional_form(
                     endpoint=str(where.get("endpoint", "")),
                 )
             )
+        del test  # it holds its spline fit (and data copy): freed before the next fits
     return out, curves

@@ -19,9 +19,11 @@ from survstudy.plots.forest import (
 from survstudy.plots.km import KMPlot, nice_ticks, plot_cif, plot_km, plot_km_curves
 from survstudy.plots.save import save_figure
 from survstudy.plots.spline import HRCurvePlot, plot_hr_curve
+from survstudy.plots.zph import MAX_POINTS as MAX_PH_POINTS
 from survstudy.plots.zph import PhResidualPlot, plot_ph_residuals
 
 __all__ = [
+    "MAX_PH_POINTS",
     "ForestPlot",
     "ForestRow",
     "HRCurvePlot",

@@ -323,12 +323,27 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                     "±2 SE; dotted, the model's constant coefficient (for a factor with "
                     "several levels, β(t)/β̂ and 1). A smooth that leaves the dotted line "
                     "shows a hazard ratio changing over follow-up (as R's plot(cox.zph(fit)), "
-                    "Grambsch and Therneau 1994).",
+                    "Grambsch and Therneau 1994)." + _thinned_caption(plots),
                     draw=_drawer(plot_ph_residuals, plots),
                 )
             )
     figs.extend(_treatment_figures(results))
     return figs
+
+
+def _thinned_caption(panels: Any) -> str:
+    """The caption's note when a β(t) panel draws fewer residuals than it has."""
+    from survstudy.plots import MAX_PH_POINTS
+    from survstudy.tables.format import count
+
+    most = max((0 if p.y is None else len(p.y) for p in panels), default=0)
+    if most <= MAX_PH_POINTS:
+        return ""
+    return (
+        f" With up to {count(most)} residuals per covariate, {count(MAX_PH_POINTS)} of those "
+        "within the plotted range are drawn, evenly spaced in time order (the smooth and the "
+        "test use them all)."
+    )
 
 
 def _cif_caption(k: Any, what: str, unit: str) -> str:

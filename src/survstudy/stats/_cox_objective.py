@@ -306,18 +306,29 @@ def prepare(
     # than fancy indexing straight into the strided destination)
     pivot = xin[0].copy() if (standardise and n) else None
     acc = np.zeros(p)
-    xin = np.ascontiguousarray(xin)
-    rows = np.empty((min(n, _GATHER), p))
-    for a in range(0, n, _GATHER):
-        b = min(a + _GATHER, n)
-        # order is a permutation: mode="clip" skips the bounds check, and with out= the
-        # default mode="raise" would also write through a temporary buffer (30% slower)
-        buf = np.take(xin, order[a:b], axis=0, out=rows[: b - a], mode="clip")
-        c = xt[:, a:b]
-        c[...] = buf.T
+    if xin.flags.f_contiguous and not xin.flags.c_contiguous:
+        # a design held column by column (the quick commands build it so): each
+        # column gathered straight into its sorted row of xt, no row-major copy
+        for j in range(p):
+            np.take(xin[:, j], order, out=xt[j], mode="clip")
         if pivot is not None:
-            c -= pivot[:, None]
-            acc += c.sum(axis=1) if weights is None else c @ w[a:b]
+            xt -= pivot[:, None]
+            for a in range(0, n, _GATHER):  # the row-major path's blocked sums, exactly
+                c = xt[:, a : a + _GATHER]
+                acc += c.sum(axis=1) if weights is None else c @ w[a : a + _GATHER]
+    else:
+        xin = np.ascontiguousarray(xin)
+        rows = np.empty((min(n, _GATHER), p))
+        for a in range(0, n, _GATHER):
+            b = min(a + _GATHER, n)
+            # order is a permutation: mode="clip" skips the bounds check, and with out= the
+            # default mode="raise" would also write through a temporary buffer (30% slower)
+            buf = np.take(xin, order[a:b], axis=0, out=rows[: b - a], mode="clip")
+            c = xt[:, a:b]
+            c[...] = buf.T
+            if pivot is not None:
+                c -= pivot[:, None]
+                acc += c.sum(axis=1) if weights is None else c @ w[a:b]
     # Pass 2: centre (standardise) and accumulate what does not need the scale: the mean
     # absolute deviation, the Gram matrix and the deaths' sums of x per tie group.
     mean = acc / (n if weights is None else w.sum()) if pivot is not None else None

@@ -39,14 +39,21 @@ computed by a most-significant-bit-first radix partition (:func:`_dominance`):
 at bit level ℓ the subjects are stably ordered by the bits of ``b`` above ℓ
 and by ``a``; within such a block, a subject whose bit ℓ is 1 dominates every
 earlier subject whose bit ℓ is 0 — a running sum. Each level is a handful of
-vectorised passes (large blocks are first split on their top bit so that the
-level-by-level sweep runs on cache-sized blocks); nothing is quadratic, so
-concordance is computed for any n. The sort orders are shared: one argsort of
-the scores and 16-bit radix sorts for the time codes. At n = 10^6 this takes
-about 0.4 s (binary score), 0.6 s (day-rounded times) and 1 s (continuous
-times) on a 2-core machine, against 3-7 s for R's ``concordance()``
-(benchmarks/RESULTS-concordance.md). The pairwise definition is kept as a
-test oracle (tests/stats/test_concordance.py).
+vectorised passes over cache-sized chunks of the sequence; the pairs in
+different chunks are counted at once in a (chunk × code) table of
+two-dimensional running sums when the codes are few (whole-day times), else
+large blocks are first split on their top bit. With whole-number weights (unit
+weights; the ±1 of the entry records of interval data) a subject's code,
+weights and position travel in one 64-bit word and both sums in another, so a
+level moves two arrays. Nothing is quadratic, so concordance is computed for
+any n. The sort orders are shared: one argsort of the scores, radix sorts for
+the time codes, and a stable sort of nearly sorted (score, time) keys. Pairs
+tied in the score are summed once (they are both the sweep's correction and
+``tied_x``). At n = 10^6 rows with whole-day times this takes about 0.3 s
+(right-censored, 10^6 rows) and 0.8 s ((start, stop] data: 10^6 rows plus
+0.66·10^6 entry records) on a 2-core machine, against 2-7 s for R's
+``concordance()`` (benchmarks/RESULTS-concordance.md, RESULTS-timedep.md). The
+pairwise definition is kept as a test oracle (tests/stats/test_concordance.py).
 """
 
 from __future__ import annotations
@@ -58,7 +65,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from survstudy.stats._common import clean_float, row_dot
+from survstudy.stats._common import clean_float, codes, row_dot
 from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
 __all__ = ["Concordance", "concordance", "concordance_from_fit"]
@@ -166,7 +173,7 @@ def _moved(v: NDArray[Any], pos: NDArray[Any]) -> NDArray[Any]:
 _SMALL = 1 << 15
 
 
-def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int, unit: bool = False) -> tuple[F, F]:
+def _sweep(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
     """``Σ_{j<k} wf_j [b_j < b_k]`` and ``Σ_{j>k} wr_j [b_j > b_k]`` for every position k.
 
     ``b`` are codes < 2^levels in sequence order. A large block is split on its
@@ -178,100 +185,194 @@ def _sweep(b: NDArray[Any], wf: F, wr: F, levels: int, unit: bool = False) -> tu
     if n < 2 or levels == 0:
         return np.zeros(n), np.zeros(n)
     if n <= _SMALL:
-        if unit:
-            return _sweep_levels_unit(b, wr.astype(np.bool_), levels)
         return _sweep_levels(b, wf, wr, levels)
+    n_chunks = -(-n // _SMALL)
+    if n_chunks << levels <= _TABLE:
+        return _sweep_chunks(b, wf, wr, levels)
     lev = levels - 1
     one = (b >> lev).astype(np.bool_)  # codes < 2^levels: the shifted value is the top bit
     zero = ~one
-    acc_f = np.cumsum(wf * zero)
+    acc_f = np.cumsum(wf * zero, dtype=np.float64)
     acc_f *= one
-    acc_r = np.cumsum(wr * one)
+    acc_r = np.cumsum(wr * one, dtype=np.float64)
     np.subtract(acc_r[-1], acc_r, out=acc_r)
     acc_r *= zero
     for half, base in ((np.flatnonzero(zero), 0), (np.flatnonzero(one), 1 << lev)):
-        f, r = _sweep(b[half] - base, wf[half], wr[half], lev, unit)
+        f, r = _sweep(b[half] - base, wf[half], wr[half], lev)
         acc_f[half] += f
         acc_r[half] += r
     return acc_f, acc_r
 
 
+# Largest (chunk × code) table of :func:`_sweep_chunks` (cells).
+_TABLE = 1 << 22
+
+
+def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
+    """:func:`_sweep` for few codes: cache-sized chunks of the sequence, swept one by one.
+
+    The pairs in different chunks are counted in code space: with ``H[c, b]`` the
+    weight of code b in chunk c, a subject of chunk c and code b gains
+    ``Σ_{c'<c, b'<b} H_f[c', b']`` forward and ``Σ_{c'>c, b'>b} H_r[c', b']``
+    backward (two-dimensional running sums over a table of chunks × codes).
+    """
+    n = b.size
+    size = 1 << levels
+    n_chunks = -(-n // _SMALL)
+    cells = n_chunks * size
+    kdt = np.dtype(np.int32) if cells < 2**31 else np.dtype(np.int64)
+    base: NDArray[np.signedinteger[Any]] = np.arange(n_chunks, dtype=kdt)
+    base *= size
+    key: NDArray[np.signedinteger[Any]] = np.repeat(base, _SMALL)[:n]
+    key += b.astype(kdt, copy=False)
+    hf = _hist(key, wf, cells).reshape(n_chunks, size)
+    hr = _hist(key, wr, cells).reshape(n_chunks, size)
+    packed = wf.dtype == np.int8
+    if packed:  # every chunk's level tables at once, from the same histograms
+        hc = np.bincount(key, minlength=cells).reshape(n_chunks, size)
+        offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
+        del hc
+    # forward: earlier chunks (exclusive running sum down), smaller codes (across)
+    cf = np.cumsum(hf, axis=0)
+    cf -= hf
+    np.cumsum(cf, axis=1, out=hf)
+    hf -= cf
+    # backward: later chunks, larger codes
+    cr = np.cumsum(hr[::-1], axis=0)[::-1]
+    cr -= hr
+    tot = np.cumsum(cr[:, ::-1], axis=1)[:, ::-1]
+    tot -= cr
+    acc_f = hf.ravel()[key]
+    acc_r = tot.ravel()[key]
+    for i, lo in enumerate(range(0, n, _SMALL)):
+        sl = slice(lo, lo + _SMALL)
+        if packed:
+            tab = ([o[i] for o in offsets], cont_f[i], cont_r[i])
+            f, r = _sweep_levels_packed(b[sl], wf[sl], wr[sl], levels, tab)
+        else:
+            f, r = _sweep_levels(b[sl], wf[sl], wr[sl], levels)
+        acc_f[sl] += f
+        acc_r[sl] += r
+    return acc_f, acc_r
+
+
+def _hist(key: NDArray[Any], weights: NDArray[Any], size: int) -> F:
+    """``np.bincount`` with weights (float64), ``size`` bins."""
+    return np.bincount(key, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
 def _code_tables(
-    cur_b: NDArray[np.int32], wf: F, wr: F, levels: int
+    cur_b: NDArray[np.int32], wf: NDArray[Any], wr: NDArray[Any], levels: int
 ) -> tuple[list[NDArray[np.int32]], F, F]:
     """Per level, in code space: group starts after the split, and the cross-group running sums."""
     size = 1 << levels
-    hc = np.bincount(cur_b, minlength=size)
-    hf = np.bincount(cur_b, weights=wf, minlength=size)
-    hr = np.bincount(cur_b, weights=wr, minlength=size)
-    cont_f = np.zeros(size)
-    cont_r = np.zeros(size)
+    hc = np.bincount(cur_b, minlength=size)[None, :]
+    hf = _hist(cur_b, wf, size)[None, :]
+    hr = _hist(cur_b, wr, size)[None, :]
+    offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
+    return [o[0] for o in offsets], cont_f[0], cont_r[0]
+
+
+def _code_tables_batch(
+    hc: NDArray[Any], hf: F, hr: F, levels: int
+) -> tuple[list[NDArray[np.int32]], F, F]:
+    """:func:`_code_tables` of several blocks at once from their (block × code) histograms
+    of counts, forward and backward weights."""
+    nblk = hc.shape[0]
+    cont_f = np.zeros(hc.shape)
+    cont_r = np.zeros(hc.shape)
     offsets: list[NDArray[np.int32]] = []
     for lev in range(levels):
-        cnt = hc.reshape(-1, 1 << lev).sum(axis=1)
-        start = np.cumsum(cnt) - cnt
-        zeros_before = np.cumsum(cnt[0::2]) - cnt[0::2]
-        ones_before = np.cumsum(cnt[1::2]) - cnt[1::2]
-        start[0::2] -= zeros_before
-        start[1::2] -= ones_before
+        cnt = hc.reshape(nblk, -1, 1 << lev).sum(axis=2)
+        start = np.cumsum(cnt, axis=1) - cnt
+        c0, c1 = cnt[:, 0::2], cnt[:, 1::2]
+        start[:, 0::2] -= np.cumsum(c0, axis=1) - c0
+        start[:, 1::2] -= np.cumsum(c1, axis=1) - c1
         offsets.append(start.astype(np.int32))
-        half_f = hf.reshape(-1, 2, 1 << lev)[:, 0, :].sum(axis=1)
-        cont_f.reshape(-1, 2, 1 << lev)[:, 1, :] += (np.cumsum(half_f) - half_f)[:, None]
-        half_r = hr.reshape(-1, 2, 1 << lev)[:, 1, :].sum(axis=1)
-        cont_r.reshape(-1, 2, 1 << lev)[:, 0, :] += (half_r.sum() - np.cumsum(half_r))[:, None]
+        half_f = hf.reshape(nblk, -1, 2, 1 << lev)[:, :, 0, :].sum(axis=2)
+        cont_f.reshape(nblk, -1, 2, 1 << lev)[:, :, 1, :] += (np.cumsum(half_f, axis=1) - half_f)[
+            :, :, None
+        ]
+        half_r = hr.reshape(nblk, -1, 2, 1 << lev)[:, :, 1, :].sum(axis=2)
+        cont_r.reshape(nblk, -1, 2, 1 << lev)[:, :, 0, :] += (
+            half_r.sum(axis=1, keepdims=True) - np.cumsum(half_r, axis=1)
+        )[:, :, None]
     return offsets, cont_f, cont_r
 
 
-def _sweep_levels_unit(b: NDArray[Any], ev: NDArray[np.bool_], levels: int) -> tuple[F, F]:
-    """:func:`_sweep_levels` for unit weights (``wf = 1``, ``wr`` = event 0/1): 32-bit counts."""
+def _sweep_levels_packed(
+    b: NDArray[Any],
+    wf: NDArray[np.int8],
+    wr: NDArray[np.int8],
+    levels: int,
+    tables: tuple[list[NDArray[np.int32]], F, F] | None = None,
+) -> tuple[F, F]:
+    """:func:`_sweep_levels` for ``int8`` weights with every subject's state in two words.
+
+    The stable split at each level moves every per-subject array; here those are two
+    64-bit words — the code (bits 32 and up), the two weights (bytes 2 and 3) and the
+    original position (bits 0-15) in one, the forward and backward sums (two ``int32``
+    halves) in the other — so a level costs two scatters instead of six. ``tables``:
+    this block's :func:`_code_tables`, computed by the caller.
+    """
     n = b.size
-    if (1 << levels) > 2 * n + 64:
+    size = 1 << levels
+    if tables is None and size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
         uniq, b = np.unique(b, return_inverse=True)
         levels = max(1, (uniq.size - 1).bit_length())
     cur_b = b.astype(np.int32)
-    offsets, cont_f, cont_r = _code_tables(cur_b, np.ones(n), ev.astype(np.float64), levels)
-    cur_ev = ev.copy()
-    acc_f = np.zeros(n, dtype=np.int32)
-    acc_r = np.zeros(n, dtype=np.int32)
-    src = np.arange(n, dtype=np.int32)
-    pos_idx = np.arange(n, dtype=np.int32)
+    offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels) if tables is None else tables
+    attr = cur_b.astype(np.int64) << 32
+    attr |= np.arange(n, dtype=np.int64)
+    attr |= wf.view(np.uint8).astype(np.int64) << 16
+    attr |= wr.view(np.uint8).astype(np.int64) << 24
+    acc = np.zeros(n, dtype=np.int64)
+    pos_idx = np.arange(n, dtype=np.int64)
+    code = np.empty(n, dtype=np.int64)
     one = np.empty(n, dtype=np.bool_)
     zero = np.empty(n, dtype=np.bool_)
-    c0 = np.empty(n, dtype=np.int32)
     tmp = np.empty(n, dtype=np.int32)
+    c0 = np.empty(n, dtype=np.int64)
     for lev in range(levels - 1, -1, -1):
-        np.not_equal(cur_b & (1 << lev), 0, out=one)
+        np.right_shift(attr, 32 + lev, out=code)
+        np.not_equal(code & 1, 0, out=one)
         np.logical_not(one, out=zero)
-        np.cumsum(zero, dtype=np.int32, out=c0)  # zeros so far (= before, for a 1)
-        np.multiply(c0, one, out=tmp)
-        acc_f += tmp
-        np.logical_and(cur_ev, one, out=one)
-        np.cumsum(one, dtype=np.int32, out=tmp)  # event 1-subjects so far
+        a8 = attr.view(np.int8)
+        a32 = acc.view(np.int32)
+        # forward: a 1-subject gains the 0-subjects before it
+        np.multiply(a8[2::8], zero, out=tmp)
+        np.cumsum(tmp, out=tmp)
+        tmp *= one
+        a32[0::2] += tmp
+        # backward: a 0-subject gains the 1-subjects after it
+        np.multiply(a8[3::8], one, out=tmp)
+        np.cumsum(tmp, out=tmp)
         np.subtract(tmp[-1], tmp, out=tmp)
         tmp *= zero
-        acc_r += tmp
+        a32[1::2] += tmp
         if lev == 0:
             break
-        np.logical_not(zero, out=one)
+        # stable split: a 0 goes to (zeros before it), a 1 to (ones before it), plus its group start
+        np.cumsum(zero, out=c0)
         c0 -= zero
         pos = pos_idx - c0
         pos -= c0
         pos *= one
         pos += c0
-        pos += offsets[lev][cur_b >> lev]
-        cur_b = _moved(cur_b, pos)
-        cur_ev = _moved(cur_ev, pos)
-        acc_f = _moved(acc_f, pos)
-        acc_r = _moved(acc_r, pos)
-        src = _moved(src, pos)
+        pos += offsets[lev][code]
+        attr = _moved(attr, pos)
+        acc = _moved(acc, pos)
+    src = (attr & 0xFFFF).astype(np.intp)
+    fin = (attr >> 32).astype(np.intp)
+    a32 = acc.view(np.int32)
     out_f = np.empty(n)
     out_r = np.empty(n)
-    out_f[src] = acc_f - cont_f[cur_b]
-    out_r[src] = acc_r - cont_r[cur_b]
+    out_f[src] = a32[0::2] - cont_f[fin]
+    out_r[src] = a32[1::2] - cont_r[fin]
     return out_f, out_r
 
 
-def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
+def _sweep_levels(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: int) -> tuple[F, F]:
     """:func:`_sweep` for a block that fits in cache: every level over all sub-blocks at once.
 
     At level ℓ the block is ordered by (bits above ℓ, sequence). Running sums
@@ -280,8 +381,13 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     its code and is computed in code space (``cont_f``, ``cont_r``) and removed.
     After each level a stable split moves every sub-block's 0-half before its
     1-half (``offsets``: where each code group starts).
+
+    Integer weights (``int8``, as the ±1 weights of interval data) are summed in
+    ``int32`` — exact, and half the memory traffic of ``float64``.
     """
     n = b.size
+    if wf.dtype == np.int8 and n <= 1 << 16:
+        return _sweep_levels_packed(b, wf, wr, levels)
     size = 1 << levels
     if size > 2 * n + 64:  # sparse codes: renumber densely (order kept)
         uniq, b = np.unique(b, return_inverse=True)
@@ -289,33 +395,35 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
         size = 1 << levels
     cur_b = b.astype(np.int32)
     offsets, cont_f, cont_r = _code_tables(cur_b, wf, wr, levels)
+    adt = np.dtype(np.float64) if wf.dtype == np.float64 else np.dtype(np.int32)
     cur_wf = wf.copy()
     cur_wr = wr.copy()
-    acc_f = np.zeros(n)
-    acc_r = np.zeros(n)
+    acc_f = np.zeros(n, dtype=adt)
+    acc_r = np.zeros(n, dtype=adt)
     src = np.arange(n, dtype=np.int32)
     pos_idx = np.arange(n, dtype=np.int32)
     one = np.empty(n, dtype=np.bool_)
     zero = np.empty(n, dtype=np.bool_)
-    tmp = np.empty(n)
+    tmp = np.empty(n, dtype=adt)
+    c0 = np.empty(n, dtype=np.int32)
     for lev in range(levels - 1, -1, -1):
         np.not_equal(cur_b & (1 << lev), 0, out=one)
         np.logical_not(one, out=zero)
         # forward: a 1-subject gains the 0-subjects before it
         np.multiply(cur_wf, zero, out=tmp)
-        np.cumsum(tmp, out=tmp)
+        np.cumsum(tmp, dtype=adt, out=tmp)
         tmp *= one
         acc_f += tmp
         # backward: a 0-subject gains the 1-subjects after it
         np.multiply(cur_wr, one, out=tmp)
-        np.cumsum(tmp, out=tmp)
+        np.cumsum(tmp, dtype=adt, out=tmp)
         np.subtract(tmp[-1], tmp, out=tmp)
         tmp *= zero
         acc_r += tmp
         if lev == 0:
             break
         # stable split: a 0 goes to (zeros before it), a 1 to (ones before it), plus its group start
-        c0 = np.cumsum(zero, dtype=np.int32)
+        np.cumsum(zero, dtype=np.int32, out=c0)
         c0 -= zero
         pos = pos_idx - c0
         pos -= c0
@@ -335,7 +443,21 @@ def _sweep_levels(b: NDArray[Any], wf: F, wr: F, levels: int) -> tuple[F, F]:
     return out_f, out_r
 
 
-def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> tuple[F, F]:
+def _small_integers(w: F) -> bool:
+    """Whole numbers in [-127, 127]: ``int8`` weights, whose sums within a block of at most
+    2^16 subjects (the only sums kept in ``int32``) stay below 2^23."""
+    return bool(np.all(np.abs(w) <= 127.0) and np.array_equal(w, np.round(w)))
+
+
+def _dominance(
+    b: Ints,
+    nb: int,
+    wf: F,
+    wr: F,
+    order: Ints,
+    sa: Ints | None,
+    a_ties: tuple[F, F] | None = None,
+) -> tuple[F, F]:
     """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
 
     ``b`` holds codes 0..nb-1; ``order`` sorts the subjects by a second code
@@ -344,7 +466,8 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
 
     :func:`_sweep` counts pairs in the strict sequence ``order``; pairs tied in
     ``a`` (which the sequence puts in ``b`` order) are then removed with
-    :func:`_tie_sums`.
+    :func:`_tie_sums` — or with ``a_ties``, those sums already computed by the caller
+    (in the sequence order).
     """
     n = b.size
     if n == 0:
@@ -353,12 +476,17 @@ def _dominance(b: Ints, nb: int, wf: F, wr: F, order: Ints, sa: Ints | None) -> 
     wfs = wf[order]
     wrs = wr[order]
     levels = max(1, (nb - 1).bit_length())
-    unit = bool(np.all(wfs == 1.0) and np.all((wrs == 0.0) | (wrs == 1.0)))
-    acc_f, acc_r = _sweep(sb, wfs, wrs, levels, unit)
-    if sa is not None:
-        corr_f, corr_r = _tie_sums(sa, sb, wfs, wrs)
-        acc_f -= corr_f
-        acc_r -= corr_r
+    if a_ties is None and sa is not None:
+        a_ties = _tie_sums(sa, sb, wfs, wrs)
+    if _small_integers(wfs) and _small_integers(wrs):
+        # unit weights, whole-number case weights, the ±1 of interval data (entry
+        # records): exact int32 sums over int8 weights (:func:`_sweep_levels_packed`)
+        wfs, wrs = wfs.astype(np.int8), wrs.astype(np.int8)
+    acc_f, acc_r = _sweep(sb, wfs, wrs, levels)
+    del sb, wfs, wrs
+    if a_ties is not None:
+        acc_f -= a_ties[0]
+        acc_r -= a_ties[1]
     fwd = np.empty(n)
     bwd = np.empty(n)
     fwd[order] = acc_f
@@ -398,28 +526,7 @@ def concordance(
     if start is not None:
         if weights_sq is not None:
             raise ValueError("start and weights_sq cannot be combined")
-        s0 = np.asarray(score, dtype=np.float64)
-        n0 = s0.size
-        t1 = np.asarray(time, dtype=np.float64)
-        t0 = np.asarray(start, dtype=np.float64)
-        e0 = np.asarray(event).astype(bool)
-        w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
-        cl0 = np.arange(n0) if cluster is None else np.unique(cluster, return_inverse=True)[1]
-        # an entry record before the first event time removes the row from no comparison
-        # (e.g. every patient's first interval from 0): left out
-        if e0.any():
-            scale = max(float(np.max(np.abs(t1))), 1.0)
-            keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
-        else:
-            keep = np.zeros(n0, dtype=bool)
-        return concordance(
-            np.concatenate((s0, s0[keep])),
-            np.concatenate((t1, t0[keep])),
-            np.concatenate((e0, np.zeros(int(keep.sum()), dtype=bool))),
-            None if strata is None else np.concatenate((strata, np.asarray(strata)[keep])),
-            cluster=np.concatenate((cl0, cl0[keep])),
-            weights=np.concatenate((w0, -w0[keep])),
-        )
+        return _interval_concordance(score, time, event, start, strata, cluster, weights)
     s = np.asarray(score, dtype=np.float64)
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(bool)
@@ -432,58 +539,223 @@ def concordance(
     w2 = w * w if weights_sq is None else np.asarray(weights_sq, dtype=np.float64)
     if w2.shape != (n,):
         raise ValueError("weights_sq must have one value per record")
-    we = w * e
     if n == 0:
         return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
-    if strata is None:
-        g = np.zeros(n, dtype=np.int64)
-        ng = 1
+    res, parts = _concordance_parts(s, t, e, strata, w, w2, weights_sq is not None)
+    if parts is None:
+        return res
+    a, total = parts
+    if cluster is None and weights_sq is not None:
+        # grouped records: each of a record's rows has influence w_i·a (see module docstring)
+        a /= total
+        return _with_se(res, math.sqrt(float(w2 @ (a * a))))
+    infl: F = w * a
+    if cluster is not None:
+        # grouped jackknife: influence summed within each cluster (R, cluster())
+        infl = np.bincount(codes(np.asarray(cluster).ravel())[1], weights=infl).astype(np.float64)
+    return _with_se(res, math.sqrt(float(infl @ infl)) / total)
+
+
+def _with_se(res: Concordance, se: float) -> Concordance:
+    return Concordance(
+        res.c, se, res.concordant, res.discordant, res.tied_x, res.tied_y, res.tied_xy
+    )
+
+
+def _interval_concordance(
+    score: NDArray[Any],
+    time: NDArray[Any],
+    event: NDArray[Any],
+    start: NDArray[Any],
+    strata: NDArray[Any] | None,
+    cluster: NDArray[Any] | None,
+    weights: NDArray[Any] | None,
+) -> Concordance:
+    """:func:`concordance` of ``(start, time]`` rows: the rows plus their entry records."""
+    s0 = np.asarray(score, dtype=np.float64)
+    n0 = s0.size
+    t1 = np.asarray(time, dtype=np.float64)
+    t0 = np.asarray(start, dtype=np.float64)
+    e0 = np.asarray(event).astype(bool)
+    w0 = np.ones(n0) if weights is None else np.asarray(weights, dtype=np.float64)
+    if t1.shape != (n0,) or t0.shape != (n0,) or e0.shape != (n0,) or w0.shape != (n0,):
+        raise ValueError("score, time, start, event and weights must be 1-d arrays of one length")
+    if not (
+        np.all(np.isfinite(s0))
+        and np.all(np.isfinite(t1))
+        and np.all(np.isfinite(t0))
+        and np.all(np.isfinite(w0))
+    ):
+        raise ValueError("score, time and weights must be finite (drop missing rows first)")
+    if n0 == 0:
+        return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    # an entry record before the first event time removes the row from no comparison
+    # (e.g. every patient's first interval from 0): left out
+    if e0.any():
+        scale = max(float(np.max(np.abs(t1))), 1.0)
+        keep = t0 >= float(t1[e0].min()) - TIE_TOLERANCE * scale
     else:
+        keep = np.zeros(n0, dtype=bool)
+    ke = np.flatnonzero(keep)
+    m = ke.size
+    s = np.concatenate((s0, s0[ke]))
+    w = np.concatenate((w0, -w0[ke]))
+    # the records' score order from the rows': each entry record right after its row
+    o = np.argsort(s0)
+    rep = keep[o].astype(np.intp) + 1
+    s_order = np.repeat(o, rep)
+    entry_of = np.empty(n0, dtype=np.intp)
+    entry_of[ke] = np.arange(n0, n0 + m)
+    kept_pos = np.cumsum(rep)[keep[o]] - 1  # the second copy of a kept row
+    s_order[kept_pos] = entry_of[s_order[kept_pos]]
+    del o, rep, entry_of, kept_pos
+    res, parts = _concordance_parts(
+        s,
+        np.concatenate((t1, t0[ke])),
+        np.concatenate((e0, np.zeros(m, dtype=bool))),
+        None if strata is None else np.concatenate((strata, np.asarray(strata)[ke])),
+        w,
+        None,
+        False,
+        s_order,
+    )
+    if parts is None:
+        return res
+    a, total = parts
+    infl = w * a
+    # a row and its entry record are one subject of the jackknife
+    row_infl = infl[:n0]
+    row_infl[ke] += infl[n0:]
+    if cluster is not None:
+        row_infl = np.bincount(codes(np.asarray(cluster).ravel())[1], weights=row_infl).astype(
+            np.float64
+        )
+    return _with_se(res, math.sqrt(float(row_infl @ row_infl)) / total)
+
+
+def _concordance_parts(
+    s: F,
+    t: F,
+    e: NDArray[np.bool_],
+    strata: NDArray[Any] | None,
+    w: F,
+    w2: F | None,
+    grouped: bool,
+    s_order: Ints | None = None,
+) -> tuple[Concordance, tuple[F, float] | None]:
+    """C and the counts (SE left NaN), and each record's ``N_k − C·D_k`` with the total ``D``.
+
+    ``w2``: Σ w² per record (``None``: ``w²``, one row per record). ``s_order``: an
+    order sorting ``s`` (else computed). ``None`` parts: no comparable pair.
+    """
+    n = s.size
+    we = w * e
+    g: Ints | None = None
+    ng = 1
+    if strata is not None:
         g, ng, _ = _dense(np.asarray(strata))
+        if ng == 1:
+            g = None
     # distinct times as everywhere in survstudy: whole days by counting, other
     # times sorted with R's aeqSurv tolerance (near-equal times are one time)
     uniq_t, t_inv = distinct_times(t)
-    t_rank = t_inv.astype(np.int64)
+    del t
     nt = int(uniq_t.size)
+    tied_y_all = _time_tied_events(g, t_inv, nt, w, e, w2)
     # r: score within stratum; q: within stratum, later times first and a
     # censoring before an event at the same time, so that for an event k the
     # subjects with q < q_k are exactly those still at risk after it.
-    s_order = np.argsort(s)
-    if ng > 1:
+    if s_order is None:
+        s_order = np.argsort(s)
+    if g is not None:
         s_order = _lex(g, s_order)
     # dense rank of (stratum, score) along s_order
     ss = s[s_order]
+    del s
     new = np.ones(n, dtype=np.bool_)
     np.not_equal(ss[1:], ss[:-1], out=new[1:])
-    if ng > 1:
+    del ss
+    if g is not None:
         sg = g[s_order]
         new[1:] |= sg[1:] != sg[:-1]
+        del sg
     rr = np.cumsum(new, dtype=np.int64)
+    del new
     rr -= 1
     r = np.empty(n, dtype=np.int64)
     r[s_order] = rr
     nr = int(rr[-1]) + 1
-    q = g * np.int64(2 * nt) + 2 * (nt - 1 - t_rank) + e
+    q = np.subtract(nt - 1, t_inv, dtype=np.int64)
+    del t_inv
+    q *= 2
+    q += e
+    if g is not None:
+        q += g * np.int64(2 * nt)
     nq = 2 * nt * ng
-    order_qr = _lex(q, s_order)  # by q, then r
     # by r, then q (with no tied scores that is the score order itself)
-    order_rq = s_order if nr == n else _lex(r, order_qr) if nr > nq or nr < n else None
+    if nr == n:
+        order_rq = s_order
+    elif nr < 2**62 // max(nq, 1):
+        # along s_order the key (r, q) is sorted up to runs of tied scores: a
+        # stable sort of nearly sorted integers is close to linear
+        key = rr * np.int64(nq)
+        key += q[s_order]
+        order_rq = s_order[np.argsort(key, kind="stable")]
+        del key
+    else:  # pragma: no cover - astronomically many codes
+        order_rq = _lex(r, _lex(q, s_order))
+    del rr
+    # pairs tied in the score (same r implies same stratum): the tied partner's weight
+    # with a smaller q (``lo``) and the tied event weight with a larger q (``hi``)
+    ties: tuple[F, F] | None = None
+    tied_xy = 0.0
+    if nr < n:
+        sr, sq = r[order_rq], q[order_rq]
+        sw = w[order_rq]
+        ties = _tie_sums(sr, sq, sw, we[order_rq])
+        # events tied in score, stratum and time: runs of equal (r, q) with q odd (an event)
+        new_rq = np.ones(n, dtype=np.bool_)
+        new_rq[1:] = (sr[1:] != sr[:-1]) | (sq[1:] != sq[:-1])
+        st = np.flatnonzero(new_rq)
+        del new_rq, sr
+        ev_run = (sq[st] & 1).astype(np.bool_)
+        del sq
+        s1 = np.add.reduceat(sw, st)[ev_run]
+        s2 = np.add.reduceat(sw * sw if w2 is None else w2[order_rq], st)[ev_run]
+        tied_xy = float(((s1 * s1 - s2) / 2).sum())
+        del sw
+    elif grouped and w2 is not None:
+        # no two records share a score: only the rows inside an event record are tied in both
+        tied_xy = float(((w * w - w2)[e]).sum() / 2)
     # quadrant sums; the bit partition runs over the code with fewer values
     if nr <= nq:
+        order_qr = _lex(q, s_order)  # by q, then r
         fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
+        del order_qr
     else:
-        assert order_rq is not None
         # q < nq: dense codes by counting, no sort
         present = np.bincount(q, minlength=nq) > 0
         q_dense = (np.cumsum(present) - 1)[q]
-        sr = r[order_rq] if nr < n else None
-        fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, sr)
+        # ties in r (the sequence's key) are the score ties above
+        fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, None, ties)
+        del q_dense
+    del r
+    tie_f: F | float = 0.0
+    tie_r: F | float = 0.0
+    if ties is not None:
+        tie_f = np.empty(n)
+        tie_r = np.empty(n)
+        tie_f[order_rq] = ties[0]
+        tie_r[order_rq] = ties[1]
+        ties = None
+    del order_rq
     # one-dimensional sums over q: weight at risk after k, event weight before k
-    hw = np.bincount(q, weights=w, minlength=nq)
-    hwe = np.bincount(q, weights=we, minlength=nq)
-    at_risk = (np.cumsum(hw) - hw)[q]
-    later_events = (hwe.sum() - np.cumsum(hwe))[q]
-    if ng > 1:  # both codes put lower strata first: remove the other strata's subjects
+    hw = _hist(q, w, nq)
+    hwe = _hist(q, we, nq)
+    at_risk: F = (np.cumsum(hw) - hw)[q]
+    later_events: F = (hwe.sum() - np.cumsum(hwe))[q]
+    del q
+    if g is not None:  # both codes put lower strata first: remove the other strata's subjects
         w_g = np.bincount(g, weights=w, minlength=ng)
         we_g = np.bincount(g, weights=we, minlength=ng)
         lower = (np.cumsum(w_g) - w_g)[g]
@@ -492,55 +764,39 @@ def concordance(
         bwd -= higher
         at_risk -= lower
         later_events -= higher
-    # pairs tied in the score (same r implies same stratum)
-    tie_f = np.zeros(n)
-    tie_r = np.zeros(n)
-    tied_xy = 0.0
-    if order_rq is not None and nr < n:
-        sr, sq, sw = r[order_rq], q[order_rq], w[order_rq]
-        lo, hi = _tie_sums(sr, sq, sw, we[order_rq])
-        tie_f[order_rq] = lo
-        tie_r[order_rq] = hi
-        # events tied in score, stratum and time: runs of equal (r, q) with q odd (an event)
-        new_rq = np.ones(n, dtype=np.bool_)
-        new_rq[1:] = (sr[1:] != sr[:-1]) | (sq[1:] != sq[:-1])
-        st = np.flatnonzero(new_rq)
-        ev_run = (sq[st] & 1).astype(np.bool_)
-        s1 = np.add.reduceat(sw, st)[ev_run]
-        s2 = np.add.reduceat(w2[order_rq], st)[ev_run]
-        tied_xy = float(((s1 * s1 - s2) / 2).sum())
-    elif weights_sq is not None:
-        # no two records share a score: only the rows inside an event record are tied in both
-        tied_xy = float(((w * w - w2)[e]).sum() / 2)
     conc = float(we @ fwd)
-    tied_x = float(we @ tie_f)
-    disc = float(we @ (at_risk - fwd - tie_f))
-    tied_y = _time_tied_events(g, t_rank, nt, w, e, w2) - tied_xy
+    tied_x = float(we @ tie_f) if isinstance(tie_f, np.ndarray) else 0.0
+    disc = float(we @ at_risk) - conc - tied_x
+    tied_y = tied_y_all - tied_xy
     total = conc + disc + tied_x
     if total == 0:
-        return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy)
+        return Concordance(math.nan, math.nan, conc, disc, tied_x, tied_y, tied_xy), None
     c = (conc + 0.5 * tied_x) / total
-    n_k = e * (fwd + 0.5 * tie_f) + bwd + 0.5 * tie_r
-    d_k = e * at_risk + later_events
-    if cluster is None and weights_sq is not None:
-        # grouped records: each of a record's rows has influence w_i·a (see module docstring)
-        a = (n_k - c * d_k) / total
-        se = math.sqrt(float(w2 @ (a * a)))
-        return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
-    infl: F = w * (n_k - c * d_k) / total
-    if cluster is not None:
-        # grouped jackknife: influence summed within each cluster (R, cluster())
-        _, cc = np.unique(np.asarray(cluster), return_inverse=True)
-        infl = np.bincount(cc.ravel(), weights=infl).astype(np.float64)
-    se = math.sqrt(float(infl @ infl))
-    return Concordance(c, se, conc, disc, tied_x, tied_y, tied_xy)
+    # N_k − C·D_k with N_k = e·(fwd + tie_f/2) + bwd + tie_r/2 and D_k = e·at_risk + later_events
+    if isinstance(tie_f, np.ndarray) and isinstance(tie_r, np.ndarray):
+        tie_f *= 0.5
+        fwd += tie_f
+        tie_r *= 0.5
+        bwd += tie_r
+    del tie_f, tie_r
+    at_risk *= c
+    fwd -= at_risk
+    fwd *= e
+    later_events *= c
+    bwd -= later_events
+    bwd += fwd
+    return Concordance(c, math.nan, conc, disc, tied_x, tied_y, tied_xy), (bwd, total)
 
 
-def _time_tied_events(g: Ints, t_rank: Ints, nt: int, w: F, e: NDArray[np.bool_], w2: F) -> float:
-    """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per record)."""
-    key = (g * np.int64(nt) + t_rank)[e]
-    s1 = np.bincount(key, weights=w[e])
-    s2 = np.bincount(key, weights=w2[e])
+def _time_tied_events(
+    g: Ints | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F | None
+) -> float:
+    """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per
+    record; ``None``: ``w²``)."""
+    key = t_rank[e] if g is None else (g * np.int64(nt) + t_rank)[e]
+    we = w[e]
+    s1 = np.bincount(key, weights=we)
+    s2 = np.bincount(key, weights=we * we if w2 is None else w2[e])
     return float(((s1 * s1 - s2) / 2).sum())
 
 

@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
 from survstudy.stats import _cox_objective as obj
-from survstudy.stats._common import StatWarning, as_event, as_time, clean_float, row_dot
+from survstudy.stats._common import StatWarning, as_event, as_time, clean_float, codes, row_dot
 from survstudy.stats._cox_fitting import (
     CoxTerm,
     TestResult,
@@ -370,8 +370,7 @@ def cox_fit(
         raise AnalysisError("case weights must be positive and finite")
     scodes = None
     if strata is not None:
-        _, scodes = np.unique(np.asarray(strata), return_inverse=True)
-        scodes = scodes.astype(np.intp)
+        _, scodes = codes(strata)
     t0 = None
     if start is not None:
         from survstudy.stats._common import as_start

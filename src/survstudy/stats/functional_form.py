@@ -35,7 +35,13 @@ from survstudy.errors import AnalysisError
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf, norm_ppf
 from survstudy.stats.cox import CoxControl, CoxResult, cox_fit
-from survstudy.stats.splines import quantile_type7, rcs_basis, rcs_knots, rcs_names
+from survstudy.stats.splines import (
+    quantile_type7,
+    rcs_basis,
+    rcs_knots,
+    rcs_names,
+    sorted_unique,
+)
 
 __all__ = ["HRCurve", "SplineTest", "log_covariate", "nonlinearity_test"]
 
@@ -175,10 +181,10 @@ def log_covariate(x: ArrayLike, name: str = "x") -> F:
     return np.log(v)
 
 
-def _display_range(x: F) -> tuple[float, float]:
-    """``rms::datadist``'s Low:prediction and High:prediction of a continuous variable."""
-    xs = np.sort(x)
-    if np.unique(xs).size < 4:
+def _display_range(xs: F) -> tuple[float, float]:
+    """``rms::datadist``'s Low:prediction and High:prediction of a continuous variable
+    (``xs``: its values sorted, without NaN)."""
+    if sorted_unique(xs)[0].size < 4:
         return float(xs[0]), float(xs[-1])
     q = 10.0 / max(xs.size, 200)
     lo, hi = quantile_type7(xs, np.array([q, 1.0 - q]))
@@ -230,18 +236,25 @@ def nonlinearity_test(
         else tuple(f"z{j + 1}" for j in range(q))
     )
     warns: list[StatWarning] = []
+    xs = np.sort(xv)  # once, for the knots and the display range
     if knots is None:
-        kn = rcs_knots(xv, nk)
+        kn = rcs_knots(xs, nk, presorted=True)
         kv = kn.knots
         warns.extend(kn.warnings)
     else:
         kv = np.asarray(knots, dtype=np.float64)
-    basis = rcs_basis(xv, kv)
     cols = rcs_names(name, kv.size)
     kw: dict[str, Any] = dict(
         strata=strata, ties=ties, weights=weights, control=control, concordance=False
     )
+    # Peak memory: each fit holds a sorted copy of the data. Of the linear model and the
+    # model without x only the log-likelihood (and warnings) are kept, so they are fitted
+    # first and released; the spline model, whose fit the result keeps, comes last.
     fit_lin = cox_fit(np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw)
+    loglik_lin, warns_lin = fit_lin.loglik, fit_lin.warnings
+    del fit_lin
+    ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik if q else None
+    basis = rcs_basis(xv, kv)
     fit_rcs = cox_fit(
         np.column_stack((other, basis)),
         time,
@@ -250,12 +263,11 @@ def nonlinearity_test(
         conf_level=conf_level,
         **kw,
     )
-    ll_without = (
-        cox_fit(other, time, event, term_names=onames, **kw).loglik if q else fit_rcs.loglik_null
-    )
-    for fit in (fit_lin, fit_rcs):
-        warns.extend(fit.warnings)
-    lr_nl = 2.0 * (fit_rcs.loglik - fit_lin.loglik)
+    del basis
+    ll_without = fit_rcs.loglik_null if ll_other is None else ll_other
+    warns.extend(warns_lin)
+    warns.extend(fit_rcs.warnings)
+    lr_nl = 2.0 * (fit_rcs.loglik - loglik_lin)
     lr_all = 2.0 * (fit_rcs.loglik - ll_without)
     df_nl = kv.size - 2
     df_all = kv.size - 1
@@ -282,14 +294,14 @@ def nonlinearity_test(
         lr_overall=lr_all,
         df_overall=df_all,
         p_overall=p_all,
-        loglik_linear=fit_lin.loglik,
+        loglik_linear=loglik_lin,
         loglik_spline=fit_rcs.loglik,
         loglik_without=float(ll_without),
         coef=np.asarray(fit_rcs.coef[sl], dtype=np.float64),
         var=np.asarray(fit_rcs.var[sl, sl], dtype=np.float64),
         columns=cols,
         reference=ref,
-        display_range=_display_range(xv),
+        display_range=_display_range(xs),
         conf_level=conf_level,
         alpha=alpha,
         warnings=tuple(warns),

@@ -40,7 +40,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats._common import StatWarning
 
-__all__ = ["RcsKnots", "quantile_type7", "rcs_basis", "rcs_knots", "rcs_names"]
+__all__ = ["RcsKnots", "quantile_type7", "rcs_basis", "rcs_knots", "rcs_names", "sorted_unique"]
 
 F = NDArray[np.float64]
 
@@ -84,20 +84,35 @@ def quantile_type7(sorted_x: F, probs: F) -> F:
     return q
 
 
-def rcs_knots(x: ArrayLike, nk: int = 4, *, fractied: float = 0.05) -> RcsKnots:
+def sorted_unique(xs: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """``np.unique(xs, return_counts=True)`` of values already sorted, without NaN (no
+    second sort)."""
+    if xs.size == 0:
+        return xs.copy(), np.zeros(0, dtype=np.intp)
+    first = np.empty(xs.size, dtype=bool)
+    first[0] = True
+    np.not_equal(xs[1:], xs[:-1], out=first[1:])
+    at = np.flatnonzero(first)
+    return xs[at], np.diff(at, append=xs.size)
+
+
+def rcs_knots(
+    x: ArrayLike, nk: int = 4, *, fractied: float = 0.05, presorted: bool = False
+) -> RcsKnots:
     """Knots for a restricted cubic spline with ``nk`` knots (rules in the module docstring).
 
     Missing values (NaN) are ignored. Raises :class:`AnalysisError` with fewer than 6
-    observations or when fewer than 3 distinct knots can be placed.
+    observations or when fewer than 3 distinct knots can be placed. ``presorted``: ``x`` is
+    already sorted ascending, without NaN (not sorted again).
     """
     if nk < 3:
         raise ValueError("nk must be >= 3")
     xa = np.asarray(x, dtype=np.float64)
-    xx = np.sort(xa[~np.isnan(xa)])
+    xx = xa if presorted else np.sort(xa[~np.isnan(xa)])
     n = xx.size
     if n < 6:
         raise AnalysisError("a spline needs at least 6 observations with a value")
-    xu, counts = np.unique(xx, return_counts=True)
+    xu, counts = sorted_unique(xx)
     nxu = xu.size
     warns: list[StatWarning] = []
     if nxu - 2 <= nk:
