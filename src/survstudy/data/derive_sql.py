@@ -27,6 +27,8 @@ number of a Parquet data set (files in name order), as the in-memory readers
 number them. DuckDB counts with ``row_number() OVER ()`` (a streaming window over
 the order-preserving scan); Spark from ``monotonically_increasing_id()`` per input
 file and partition, offset by the counts of the earlier ones (a small aggregate).
+DuckDB writes the derived table in the order of the first endpoint's time (each
+analysis pass then aggregates neighbouring rows into the same per-time groups).
 
 CSV files are read with every cell as text (DuckDB ``all_varchar``; Spark the
 engine's untyped view), so that the typing rules see what the in-memory reader gives; Parquet
