@@ -207,7 +207,7 @@ def test_too_many_records_or_a_numeric_term_take_the_usual_passes(
     """Hand count: above the limit (set to 10 records here) the estimate says so and the
     fit runs its moment and sums passes, with the same numbers (naive oracle)."""
     source, cols = _generated(tmp_path)
-    monkeypatch.setattr(_sql_engine, "CONCORDANCE_CELL_LIMIT", 10)
+    monkeypatch.setattr(_sql_engine, "DISCRETE_RECORD_LIMIT", 10)
     eng = get_engine("duckdb", threads=1)
     queries = _counting(eng)
     try:

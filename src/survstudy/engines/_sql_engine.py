@@ -49,6 +49,11 @@ from survstudy.errors import DataError
 
 __all__: list[str] = []
 
+#: most records for which a discrete Cox model is fitted on the driver
+#: (:meth:`SqlEngine._discrete_records`): each Newton evaluation then collapses the
+#: records in memory, which beyond about this many costs more than a pass in SQL
+DISCRETE_RECORD_LIMIT = 1_000_000
+
 F = NDArray[np.float64]
 
 
@@ -243,16 +248,16 @@ class SqlEngine:
         one grouping pass (:func:`sql.concordance_cells_sql`) gives every moment and every
         Newton evaluation's sums on the driver (:func:`cox_moments_from_records`,
         :func:`cox_sums_from_records`) — and the concordance's records — instead of a
-        pass each. Above :data:`CONCORDANCE_CELL_LIMIT` records (e.g. times that are not
-        rounded, on very many rows) the model is fitted by the usual passes. Kept for the
-        last model (its fits, then its concordance)."""
+        pass each. Above :data:`DISCRETE_RECORD_LIMIT` records (e.g. times that are not
+        rounded, on many rows) the model is fitted by the usual passes. Kept for the last
+        model (its fits, then its concordance)."""
         if self._last_records is not None and self._last_records[0] == spec:
             return self._last_records[1]
         if not spec.terms or spec.cluster is not None:
             return None
         if any(level is None for _col, level in spec.terms):
             return None
-        limit = CONCORDANCE_CELL_LIMIT
+        limit = DISCRETE_RECORD_LIMIT
         records: dict[str, Any] | None = None
         if n_used is None or n_used > limit:
             est = self._run(sql.cells_estimate_sql(spec, self._d), label)
