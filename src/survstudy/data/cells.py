@@ -218,6 +218,8 @@ class Cells:
             return None
         if missing.any():
             offset = np.where(missing, span + 1, values - lo).astype(np.int64)
+        elif lo == 0 and values.dtype == np.int64:
+            offset = values  # only read below
         else:
             offset = (values - lo).astype(np.int64)
         first = np.full(span + 2, n, dtype=np.int64)

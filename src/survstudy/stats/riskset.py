@@ -49,7 +49,7 @@ def distinct_times(time: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.int
         present = np.bincount(offset, minlength=width) > 0
         rank = np.cumsum(present) - 1
         uniq = np.flatnonzero(present).astype(np.float64) + tmin
-        return uniq, rank[offset].astype(np.intp)
+        return uniq, rank[offset].astype(np.intp, copy=False)
     uniq, inverse = np.unique(t, return_inverse=True)
     if uniq.size > 1:
         scale = max(abs(uniq[0]), abs(uniq[-1]), 1.0)
