@@ -198,6 +198,28 @@ def test_registry_parquet(duck: Any, tmp_path: Path) -> None:
     assert {"POPULATION-MISSING", "MISSING", "ENDPOINT-NOT-DERIVED"} <= codes
 
 
+def test_registry_rows_in_first_endpoint_time_order(duck: Any, tmp_path: Path) -> None:
+    """Property: DuckDB writes the derived table in the order of the first endpoint's time
+    (missing times last; each file in order — a thread writes its own file from the
+    ordered rows) — the same rows as in memory (naive oracle, compared by row number in
+    :func:`assert_parity`), only their order differs."""
+    import pyarrow.parquet as pq
+
+    data = _registry(tmp_path)
+    spec = _spec(tmp_path, _registry_spec(tmp_path, str(data)))
+    b = assert_parity(spec, duck, tmp_path)
+    first = next(iter(b.endpoints.values())).time_column
+    missing = 0
+    for f in sorted(Path(b.path).glob("*.parquet")):
+        t = np.asarray(pq.read_table(f).column(first).to_numpy(zero_copy_only=False), float)
+        known = ~np.isnan(t)
+        missing += int((~known).sum())
+        # every missing time after every known one, the known ones non-decreasing
+        assert np.all(known[: int(known.sum())])
+        assert np.all(np.diff(t[known]) >= 0)
+    assert missing > 0  # the registry has rows whose endpoint is not derived
+
+
 def test_registry_multifile_rows(duck: Any, tmp_path: Path) -> None:
     """Identity: the same rows split over three Parquet files give the same derived table
     (row numbers count on across files, in file-name order)."""

@@ -27,6 +27,8 @@ number of a Parquet data set (files in name order), as the in-memory readers
 number them. DuckDB counts with ``row_number() OVER ()`` (a streaming window over
 the order-preserving scan); Spark from ``monotonically_increasing_id()`` per input
 file and partition, offset by the counts of the earlier ones (a small aggregate).
+DuckDB writes the derived table in the order of the first endpoint's time (each
+analysis pass then aggregates neighbouring rows into the same per-time groups).
 
 CSV files are read with every cell as text (DuckDB ``all_varchar``; Spark the
 engine's untyped view), so that the typing rules see what the in-memory reader gives; Parquet
@@ -875,7 +877,13 @@ class SqlRun:
             f"SELECT k, min(r) AS r0, count(*) AS n FROM ({keyed}) g WHERE k IS NOT NULL "
             "GROUP BY k HAVING count(*) > 1"
         )
-        total = int(_scalar(self.run(f"{w} SELECT count(*) AS n FROM ({groups}) t")["n"]))
+        # the count needs the keys only (no row numbers: a narrower grouping, one entry
+        # per patient — 10^8 at registry scale); the rows are read only for duplicates
+        dup_keys = (
+            f"SELECT k FROM (SELECT {key} AS k FROM ss_src) g WHERE k IS NOT NULL "
+            "GROUP BY k HAVING count(*) > 1"
+        )
+        total = int(_scalar(self.run(f"{w} SELECT count(*) AS n FROM ({dup_keys}) t")["n"]))
         if total:
             # the first MAX_ROWS duplicated ids, each with its first MAX_ROWS rows
             r = self.run(
@@ -1021,13 +1029,21 @@ class SqlRun:
         final = (
             f"{self.with_sql()} SELECT {', '.join(out_columns)} FROM {self.last} WHERE {self.inc}"
         )
+        endpoints = plan.endpoint_infos(counts)
+        if self.d == "duckdb" and endpoints:
+            # rows in the order of the first endpoint's time: every per-time aggregation
+            # of the analyses (risk tables, Cox sums: one group per stratum, time and
+            # event) then updates the same few groups row after row instead of jumping
+            # between thousands (3-4x fewer CPU seconds a Cox pass at 10^7 rows)
+            first = next(iter(endpoints.values())).time_column
+            final = f"SELECT * FROM ({final}) ss_out ORDER BY {self.q(first)} NULLS LAST"
         self.engine.write_parquet(final, str(out), file=self.label)
         return DerivedCohort(
             spec=spec,
             path=str(out),
             n=counts["n_inc"],
             variables=plan.variable_infos(self.levels, counts, self.multi),
-            endpoints=plan.endpoint_infos(counts),
+            endpoints=endpoints,
             flow=flow,
             report=report,
             input_file=self.file,

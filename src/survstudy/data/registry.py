@@ -10,7 +10,9 @@ arrays.
 
 The derived table (contract; every engine-side analysis relies on it)
 --------------------------------------------------------------------
-One row per included patient, Parquet files directly under ``path``:
+One row per included patient, Parquet files directly under ``path``, in no promised
+order (the DuckDB derivation writes them in the order of the first endpoint's time,
+which makes the analyses' per-time aggregations cheaper; ``row`` keeps the data's):
 
 * ``row`` (BIGINT): the row number the user sees (spreadsheet row; case number
   for Parquet/SPSS/Stata), as in :attr:`Cohort.rows`.

@@ -35,7 +35,9 @@ from survstudy.engines.base import (
 )
 from survstudy.engines.cells import (
     concordance_cells_from_records,
+    cox_moments_from_records,
     cox_sums_from_cells,
+    cox_sums_from_records,
     missing_mask,
     raise_for_checks,
     risk_counts_from_cells,
@@ -46,6 +48,11 @@ from survstudy.engines.cells import (
 from survstudy.errors import DataError
 
 __all__: list[str] = []
+
+#: most records for which a discrete Cox model is fitted on the driver
+#: (:meth:`SqlEngine._discrete_records`): each Newton evaluation then collapses the
+#: records in memory, which beyond about this many costs more than a pass in SQL
+DISCRETE_RECORD_LIMIT = 1_000_000
 
 F = NDArray[np.float64]
 
@@ -88,6 +95,10 @@ class SqlEngine:
     _views: int
     #: (checks query, rows read) of the last first-moments pass (see :meth:`cox_moments`)
     _last_check: tuple[str, int] | None = None
+    #: (spec, records or None) of the last discrete model (see :meth:`_discrete_records`)
+    _last_records: tuple[sql.Spec, dict[str, Any] | None] | None = None
+    #: complete rows of the last :meth:`_check`
+    _last_used: int | None = None
 
     # ------------------------------------------------------------------ subclass plumbing
 
@@ -213,6 +224,7 @@ class SqlEngine:
     def _check(self, spec: sql.Spec, label: str | None, weight: str | None) -> int:
         """Validate the used rows; the number of rows read."""
         c = self._run(sql.checks_sql(spec, self._d), label)
+        self._last_used = int(c["n_used"][0])
         raise_for_checks(
             bad_time=int(c["bad_time"][0]),
             bad_event=int(c["bad_event"][0]),
@@ -224,6 +236,40 @@ class SqlEngine:
             file=label,
         )
         return int(c["n_read"][0])
+
+    def _discrete_records(
+        self, spec: sql.Spec, label: str | None, n_used: int | None = None
+    ) -> dict[str, Any] | None:
+        """A discrete Cox model's used rows grouped by (stratum, time, event, terms), or
+        ``None`` when the model is not discrete or has too many such records.
+
+        A model whose terms are all level indicators of categorical columns (no numeric
+        term, no cluster) has few distinct (stratum, time, event, covariates) records:
+        one grouping pass (:func:`sql.concordance_cells_sql`) gives every moment and every
+        Newton evaluation's sums on the driver (:func:`cox_moments_from_records`,
+        :func:`cox_sums_from_records`) — and the concordance's records — instead of a
+        pass each. Above :data:`DISCRETE_RECORD_LIMIT` records (e.g. times that are not
+        rounded, on many rows) the model is fitted by the usual passes. Kept for the last
+        model (its fits, then its concordance)."""
+        if self._last_records is not None and self._last_records[0] == spec:
+            return self._last_records[1]
+        if not spec.terms or spec.cluster is not None:
+            return None
+        if any(level is None for _col, level in spec.terms):
+            return None
+        limit = DISCRETE_RECORD_LIMIT
+        records: dict[str, Any] | None = None
+        if n_used is None or n_used > limit:
+            est = self._run(sql.cells_estimate_sql(spec, self._d), label)
+            k = int(est["k"][0] or 0)
+            if min(k, int(est["n"][0] or 0)) > limit:
+                self._last_records = (spec, None)
+                return None
+        r = self._run(sql.concordance_cells_sql(spec, self._d, limit), label)
+        if np.asarray(r["t_"]).size <= limit:
+            records = r
+        self._last_records = (spec, records)
+        return records
 
     # ------------------------------------------------------------------ interface
 
@@ -310,6 +356,12 @@ class SqlEngine:
             n_read = self._last_check[1]
         else:
             n_read = int(self._run(checks, label)["n_read"][0])
+        if center is None:
+            # a new fit reads the rows afresh (the records kept are for one model's fits)
+            self._last_records = None
+        records = self._discrete_records(spec, label, self._last_used if center is None else None)
+        if records is not None:
+            return cox_moments_from_records(records, len(terms), center=center, n_read=n_read)
         r = self._run(sql.moments_sql(spec, self._d, center), label)
         p = len(terms)
 
@@ -363,6 +415,15 @@ class SqlEngine:
             where=where,
             cluster=cluster,
         )
+        records = self._discrete_records(spec, label)
+        if records is not None:
+            return cox_sums_from_records(
+                records,
+                len(terms),
+                beta=np.asarray(beta, dtype=np.float64),
+                center=np.asarray(center, dtype=np.float64),
+                has_strata=strata is not None,
+            )
         q = sql.cox_sums_sql(
             spec, self._d, np.asarray(beta, dtype=np.float64), np.asarray(center, dtype=np.float64)
         )
@@ -387,9 +448,31 @@ class SqlEngine:
         """:meth:`cox_sums` at each β of ``betas``, in one pass over the rows."""
         kw: dict[str, Any] = {"time": time, "event": event, "terms": terms, "strata": strata}
         kw |= {"weight": weight, "where": where, "cluster": cluster}
+        # equal β (both tie rules start at β = 0) are evaluated once: the same sums
+        keys = [np.asarray(b, dtype=np.float64).tobytes() for b in betas]
+        unique = list(dict.fromkeys(keys))
+        if len(unique) < len(betas):
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            got = self.cox_sums_many(
+                source, betas=[betas[first[k]] for k in unique], center=center, **kw
+            )
+            by_key = dict(zip(unique, got, strict=True))
+            return [by_key[k] for k in keys]
         if len(betas) == 1:
             return [self.cox_sums(source, beta=betas[0], center=center, **kw)]
         spec, label = self._spec(source, **kw)
+        records = self._discrete_records(spec, label)
+        if records is not None:
+            return [
+                cox_sums_from_records(
+                    records,
+                    len(terms),
+                    beta=np.asarray(b, dtype=np.float64),
+                    center=np.asarray(center, dtype=np.float64),
+                    has_strata=strata is not None,
+                )
+                for b in betas
+            ]
         q = sql.cox_sums_many_sql(
             spec,
             self._d,
@@ -484,6 +567,15 @@ class SqlEngine:
             where=where,
             cluster=cluster,
         )
+        cached = self._last_records
+        if cached is not None and cached[0] == spec and cached[1] is not None:
+            return concordance_cells_from_records(
+                cached[1],
+                len(terms),
+                has_strata=strata is not None,
+                has_cluster=cluster is not None,
+                limit=limit,
+            )
         if n_rows is None or n_rows > limit:
             est = self._run(sql.cells_estimate_sql(spec, self._d), label)
             k = int(est["k"][0] or 0)

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.engines.base import (
     MISSING_TEXT,
     ConcordanceCells,
+    CoxMoments,
     CoxSums,
     RiskCounts,
     order_levels,
@@ -29,7 +30,9 @@ from survstudy.stats.sufficient import collapse_sorted as _collapse
 __all__ = [
     "column_kinds",
     "concordance_cells_from_records",
+    "cox_moments_from_records",
     "cox_sums_from_cells",
+    "cox_sums_from_records",
     "missing_mask",
     "raise_for_checks",
     "risk_counts_from_cells",
@@ -243,6 +246,76 @@ def cox_sums_from_cells(cells: Mapping[str, Any], p: int, *, has_strata: bool) -
             "cell_time": t,
         },
     )
+
+
+def _record_x(records: Mapping[str, Any], p: int) -> NDArray[np.float64]:
+    m = np.asarray(records["t_"]).size
+    if not p:
+        return np.zeros((m, 0))
+    return np.stack([np.asarray(records[f"x{j}_"], dtype=np.float64) for j in range(p)], axis=1)
+
+
+def cox_moments_from_records(
+    records: Mapping[str, Any], p: int, *, center: F | None, n_read: int
+) -> CoxMoments:
+    """The :class:`CoxMoments` of :func:`survstudy.engines.sql.moments_sql` from the
+    records of :func:`survstudy.engines.sql.concordance_cells_sql` (the used rows grouped by
+    stratum, time, event and every term's value; ``n`` rows and ``w`` = Σ w each): a
+    record's rows share their covariate values, so each row sum is the record's value
+    times its row count (``n``) or weight (``w``)."""
+    x = _record_x(records, p)
+    n = np.asarray(records["n"], dtype=np.float64)
+    w = np.asarray(records["w"], dtype=np.float64)
+    e = np.asarray(records["e_"], dtype=np.float64)
+    n_used = round(float(n.sum()))
+    w_sum = float(w.sum())
+    abs_dev = cross = None
+    if center is not None:
+        xc = x - np.asarray(center, dtype=np.float64)
+        abs_dev = n @ np.abs(xc)
+        cross = (xc * n[:, None]).T @ xc
+    return CoxMoments(
+        n=n_used,
+        n_events=round(float(n @ e)),
+        weight_sum=w_sum,
+        mean=(w @ x) / w_sum if w_sum else np.zeros(p),
+        abs_dev=abs_dev,
+        cross=cross,
+        binary=np.all((x == 0) | (x == 1), axis=0).astype(bool).reshape(p),
+        events_at_one=(n * e) @ (x == 1).astype(np.float64),
+        n_read=n_read,
+        n_dropped=n_read - n_used,
+    )
+
+
+def cox_sums_from_records(
+    records: Mapping[str, Any], p: int, *, beta: F, center: F, has_strata: bool
+) -> CoxSums:
+    """The :class:`CoxSums` at ``beta`` about ``center`` (those of
+    :func:`survstudy.engines.sql.cox_sums_sql`) from the records of
+    :func:`survstudy.engines.sql.concordance_cells_sql`: a record's rows share time, event
+    and linear predictor, so every per-time sum is the sum over records of the record's
+    Σ w times the row's term (as the in-memory engine sums rows)."""
+    xc = _record_x(records, p) - np.asarray(center, dtype=np.float64)
+    w = np.asarray(records["w"], dtype=np.float64)
+    eta = xc @ np.asarray(beta, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        wr = w * np.exp(eta)
+        cells: dict[str, Any] = {
+            "s_": records["s_"],
+            "t_": records["t_"],
+            "e_": records["e_"],
+            "n": np.asarray(records["n"], dtype=np.float64),
+            "w": w,
+            "r0": wr,
+            "seta": w * eta,
+        }
+        for j in range(p):
+            cells[f"r1_{j}"] = wr * xc[:, j]
+            cells[f"sx{j}"] = w * xc[:, j]
+            for k in range(j, p):
+                cells[f"r2_{j}_{k}"] = wr * xc[:, j] * xc[:, k]
+    return cox_sums_from_cells(cells, p, has_strata=has_strata)
 
 
 def concordance_cells_from_records(

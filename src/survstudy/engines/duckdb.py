@@ -87,6 +87,7 @@ class DuckDBEngine(SqlEngine):
         except duckdb.Error as exc:
             raise AnalysisError(f"duckdb engine settings rejected: {_reason(exc)}") from None
         self._views = 0
+        self._mem_views: dict[int, tuple[str, Any]] = {}
         self._d = sql.dialect("duckdb")
 
     def write_parquet(self, query: str, out_dir: str, *, file: str | None = None) -> None:
@@ -108,10 +109,15 @@ class DuckDBEngine(SqlEngine):
     def _relation(self, source: Source) -> tuple[str, str | None]:
         """SQL text for the rows and a file label for error messages."""
         if source.columns is not None:
-            self._views += 1
-            name = f"survstudy_mem_{self._views}"
-            self._con.register(name, arrow_table(source.columns))
-            return name, None
+            # one view per columns object, kept alive with it (so its id is not reused):
+            # every pass of an analysis then reads the same relation (as the Spark engine)
+            key = id(source.columns)
+            if key not in self._mem_views:
+                self._views += 1
+                name = f"survstudy_mem_{self._views}"
+                self._con.register(name, arrow_table(source.columns))
+                self._mem_views[key] = (name, source.columns)
+            return self._mem_views[key][0], None
         files = source.expanded_paths()
         listing = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
         label = files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"

@@ -368,9 +368,12 @@ def _group_test(
     if (n_distinct or 0) > _DISTINCT_SHARE * (n_sample or 0):
         # mostly distinct values: rank the rows (one sort) rather than first collapsing
         # them to a distinct-value table as large as the data; 2·midrank = 2·rank + t - 1
+        # with t = (rows <= v) - rank + 1, both from the one ordering (a partition by the
+        # value would be a second grouping of every row)
         sql = base + (
-            "x AS (SELECT g_, RANK() OVER (ORDER BY v_) AS rk_, "
-            "COUNT(*) OVER (PARTITION BY v_) AS t_ FROM b) "
+            "x AS (SELECT g_, rk_, hi_ - rk_ + 1 AS t_ FROM (SELECT g_, "
+            "RANK() OVER (ORDER BY v_) AS rk_, COUNT(*) OVER (ORDER BY v_ RANGE BETWEEN "
+            "UNBOUNDED PRECEDING AND CURRENT ROW) AS hi_ FROM b) xr) "
             "SELECT 0 AS k_, CAST(g_ AS BIGINT) AS a_, "
             "CAST(SUM(2 * rk_ + t_ - 1) AS BIGINT) AS b_ FROM x GROUP BY g_ "
             "UNION ALL SELECT 2 AS k_, CAST(t_ AS BIGINT) AS a_, CAST(COUNT(*) AS BIGINT) AS b_ "
