@@ -76,6 +76,10 @@ def cif(
 
     engine = resolve_engine(engine, file)
     if engine == "memory":
+        from survstudy._process import keep_freed_memory
+
+        keep_freed_memory()  # in its own process: freed arrays reused, fewer page faults
+    if engine == "memory":
         data = _from_memory(file, time, event, by, strata, codes)
     else:
         data = _from_engine(file, time, event, by, strata, codes, engine, engine_opt)

@@ -132,6 +132,10 @@ def km(
     from survstudy.cli._engine import resolve_engine
 
     engine = resolve_engine(engine, file)
+    if engine == "memory":
+        from survstudy._process import keep_freed_memory
+
+        keep_freed_memory()  # in its own process: freed arrays reused, fewer page faults
     kw: dict[str, Any] = {"conf_type": conf_type, "conf_level": conf_level, "reverse": reverse}
     if patient_id is not None and start is None:
         raise AnalysisError(
