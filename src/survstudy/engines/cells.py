@@ -298,24 +298,27 @@ def cox_sums_from_records(
     Σ w times the row's term (as the in-memory engine sums rows)."""
     xc = _record_x(records, p) - np.asarray(center, dtype=np.float64)
     w = np.asarray(records["w"], dtype=np.float64)
+    keys = {"s_": records["s_"], "t_": records["t_"], "e_": records["e_"]}
+    n = np.asarray(records["n"], dtype=np.float64)
+    return cox_sums_from_cells(row_terms(xc, w, beta, keys, n), p, has_strata=has_strata)
+
+
+def row_terms(xc: F, w: F, beta: ArrayLike, keys: Mapping[str, Any], n: F) -> dict[str, Any]:
+    """Each row's (or record's) terms of the per-time Cox sums at ``beta``, in the columns
+    :func:`cox_sums_from_cells` reads: ``keys`` (``s_``, ``t_``, ``e_``), ``n``, ``w``,
+    ``r0`` = w·exp(η), ``seta`` = w·η, ``r1_j`` = r0·x_j, ``sx{j}`` = w·x_j and
+    ``r2_j_k`` = r0·x_j·x_k, with ``xc`` the centred design."""
+    p = xc.shape[1]
     eta = xc @ np.asarray(beta, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         wr = w * np.exp(eta)
-        cells: dict[str, Any] = {
-            "s_": records["s_"],
-            "t_": records["t_"],
-            "e_": records["e_"],
-            "n": np.asarray(records["n"], dtype=np.float64),
-            "w": w,
-            "r0": wr,
-            "seta": w * eta,
-        }
+        cells: dict[str, Any] = {**keys, "n": n, "w": w, "r0": wr, "seta": w * eta}
         for j in range(p):
             cells[f"r1_{j}"] = wr * xc[:, j]
             cells[f"sx{j}"] = w * xc[:, j]
             for k in range(j, p):
                 cells[f"r2_{j}_{k}"] = wr * xc[:, j] * xc[:, k]
-    return cox_sums_from_cells(cells, p, has_strata=has_strata)
+    return cells
 
 
 def concordance_cells_from_records(

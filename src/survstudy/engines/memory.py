@@ -34,6 +34,7 @@ from survstudy.engines.cells import (
     missing_mask,
     raise_for_checks,
     risk_counts_from_cells,
+    row_terms,
     to_float,
     too_many_cells,
 )
@@ -302,25 +303,9 @@ class MemoryEngine:
             where=where,
             cluster=cluster,
         )
-        w = r["w"]
         n, p = xc.shape
-        eta = xc @ np.asarray(beta, dtype=np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            wr = w * np.exp(eta)
-            cells: dict[str, Any] = {
-                "s_": [0] * n if r["s"] is None else r["s"].tolist(),
-                "t_": r["t"],
-                "e_": r["e"],
-                "n": np.ones(n),
-                "w": w,
-                "r0": wr,
-                "seta": w * eta,
-            }
-            for j in range(p):
-                cells[f"r1_{j}"] = wr * xc[:, j]
-                cells[f"sx{j}"] = w * xc[:, j]
-                for k in range(j, p):
-                    cells[f"r2_{j}_{k}"] = wr * xc[:, j] * xc[:, k]
+        keys = {"s_": [0] * n if r["s"] is None else r["s"].tolist(), "t_": r["t"], "e_": r["e"]}
+        cells = row_terms(xc, r["w"], beta, keys, np.ones(n))
         return cox_sums_from_cells(cells, p, has_strata=strata is not None)
 
     def cox_robust(
