@@ -175,6 +175,6 @@ def test_ph_residual_caption_says_when_points_are_thinned() -> None:
     assert _thinned_caption([panel(120), panel(5000)]) == ""
     assert _thinned_caption([SimpleNamespace(y=None)]) == ""
     assert _thinned_caption([panel(762_221), panel(10)]) == (
-        " With up to 762,221 residuals per covariate, 5000 of those within the plotted range "
+        " With up to 762,221 residuals per covariate, at most 5000 of those within the plotted range "
         "are drawn, evenly spaced in time order (the smooth and the test use them all)."
     )

@@ -340,7 +340,7 @@ def _thinned_caption(panels: Any) -> str:
     if most <= MAX_PH_POINTS:
         return ""
     return (
-        f" With up to {count(most)} residuals per covariate, {count(MAX_PH_POINTS)} of those "
+        f" With up to {count(most)} residuals per covariate, at most {count(MAX_PH_POINTS)} of those "
         "within the plotted range are drawn, evenly spaced in time order (the smooth and the "
         "test use them all)."
     )

@@ -71,7 +71,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from survstudy.errors import AnalysisError
-from survstudy.stats._common import StatWarning, as_time, clean_float
+from survstudy.stats._common import StatWarning, as_time, clean_float, codes
 from survstudy.stats._dist import chi2_sf, norm_ppf
 from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 
@@ -803,18 +803,6 @@ def gray_result(
     )
 
 
-def _level_codes(values: ArrayLike) -> tuple[NDArray[Any], NDArray[np.intp]]:
-    arr = np.asarray(values)
-    if arr.dtype.kind in "iu" and arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
-        if lo >= 0 and hi <= 4 * arr.size + 1024:
-            present = np.bincount(arr, minlength=hi + 1) > 0
-            rank = np.cumsum(present) - 1
-            return np.flatnonzero(present), rank[arr].astype(np.intp)
-    uniq, inv = np.unique(arr, return_inverse=True)
-    return uniq, inv.reshape(-1).astype(np.intp)
-
-
 def gray_tests(
     time: ArrayLike,
     status: ArrayLike,
@@ -842,7 +830,7 @@ def gray_tests(
     graw = np.asarray(group)
     if graw.shape != t.shape:
         raise ValueError("group must have one value per observation")
-    levels, g = _level_codes(graw)
+    levels, g = codes(graw)
     ng = levels.size
     if ng < 2:
         raise AnalysisError("Gray's test needs at least two groups")
@@ -853,7 +841,7 @@ def gray_tests(
         sraw = np.asarray(strata)
         if sraw.shape != t.shape:
             raise ValueError("strata must have one value per observation")
-        s = _level_codes(sraw)[1]
+        s = codes(sraw)[1]
         n_strata = int(s.max()) + 1 if s.size else 1
     k1 = len(cs) + 1
     score = {c: np.zeros(ng - 1) for c in tested}
