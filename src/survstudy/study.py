@@ -72,6 +72,7 @@ def run_spec(
     tiff: bool = False,
     inputs: Sequence[str | os.PathLike[str]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    jobs: int | None = None,
 ) -> StudyRun:
     """Run the study ``spec`` (a :class:`~survstudy.spec.StudySpec`, or the path of its YAML).
 
@@ -85,7 +86,10 @@ def run_spec(
     overrides ``analyses.methods``. With ``out``, the report folder is written there in
     ``formats`` (``tiff``: also TIFF figures); it must not be or hold an input file
     (``inputs``, default the spec and its data file). ``progress(what, step, steps)``
-    is called before each step. User-fixable problems raise
+    is called before each step. ``jobs``: processes to compute in (independent analyses
+    and the figures side by side; :func:`survstudy._parallel.jobs_for`: by default 2 when
+    this process is the command line's own and may use two CPUs, else 1); the results
+    and files are the same whatever the number. User-fixable problems raise
     :class:`~survstudy.errors.SurvstudyError` subclasses.
     """
     from survstudy.pipeline import run_study
@@ -114,11 +118,12 @@ def run_spec(
             profile=profile,
             progress=lambda what, i, n: report(what, i + 1, n + 2),
             data_engine=eng,
+            jobs=jobs,
         )
     if out_dir is None:
         return StudyRun(results)
     report("writing the report", 6, 7)
-    return write_run(results, out_dir, formats=formats, tiff=tiff, inputs=input_paths)
+    return write_run(results, out_dir, formats=formats, tiff=tiff, inputs=input_paths, jobs=jobs)
 
 
 def write_run(
@@ -129,18 +134,21 @@ def write_run(
     tiff: bool = False,
     inputs: Sequence[str | os.PathLike[str]] = (),
     option: str = "--out",
+    jobs: int | None = None,
 ) -> StudyRun:
     """Write the report folder of computed ``results`` into ``out`` (the writing half of
     :func:`run_spec`; the Python API's ``StudyOutput.write_report``). ``out`` must not be
     or hold one of ``inputs`` (:func:`check_out_dir`; ``option`` names the setting in
-    the message)."""
+    the message). ``jobs``: as for :func:`run_spec` (the figures are drawn side by side)."""
     from survstudy.report import build_bundle, write_report
 
     out_dir = Path(out)
     input_paths = [Path(p) for p in inputs]
     check_out_dir(out_dir, input_paths, option=option)
     bundle = build_bundle(results, tiff=tiff)
-    written = write_report(bundle, out_dir, formats=formats, inputs=input_paths, tiff=tiff)
+    written = write_report(
+        bundle, out_dir, formats=formats, inputs=input_paths, tiff=tiff, jobs=jobs
+    )
     return StudyRun(results, bundle, dict(written), out_dir)
 
 

@@ -111,6 +111,14 @@ def run(
     engine: EngineOption = "memory",
     engine_opt: EngineOpt = None,
     spark_master: SparkMaster = None,
+    jobs: Annotated[
+        int | None,
+        Option(
+            "--jobs",
+            help="Processes to compute in (default: 2 on a machine with two or more CPUs; "
+            "1 runs everything in this process). The results are the same either way.",
+        ),
+    ] = None,
 ) -> None:
     """Run every analysis of a study spec and write the report folder."""
     engine_opt = with_spark_master(engine_opt, spark_master)
@@ -146,6 +154,7 @@ def run(
             tiff=tiff,
             inputs=[spec, study.data_path],
             progress=progress,
+            jobs=jobs,
         )
         written = done.written
     finally:

@@ -10,8 +10,9 @@ warnings collector. It computes nothing itself.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,21 +45,51 @@ MIN_EPV = 10
 
 
 class Warnings:
-    """The study's warnings, in the order the analyses raise them (each message once)."""
+    """The study's warnings, in the order the analyses raise them (each message once).
 
-    def __init__(self) -> None:
-        self.items: list[StudyWarning] = []
+    :meth:`recording` logs what an analysis adds, and :meth:`replay` adds it again to
+    another collector: the study run computes two analyses side by side (in two
+    processes) and puts their warnings in the order a run one after the other gives.
+    """
+
+    def __init__(self, items: Iterable[StudyWarning] = ()) -> None:
+        self.items: list[StudyWarning] = list(items)
+        self._log: list[tuple[bool, StudyWarning]] | None = None
+
+    def copy(self) -> Warnings:
+        """A collector holding the same warnings (not recording)."""
+        return Warnings(self.items)
 
     def add(self, code: str, message: str, section: str, **where: Any) -> str:
         """Record a warning (unless the same one is there already); returns the message."""
         w = StudyWarning(code=code, message=message, section=section, **where)
-        if w not in self.items:
-            self.items.append(w)
+        self._add(w, once=True)
         return message
 
     def add_stat(self, w: StatWarning, section: str, **where: Any) -> None:
         """Record a statistics routine's warning (always: each belongs to its own fit)."""
-        self.items.append(StudyWarning.from_stat(w, section=section, **where))
+        self._add(StudyWarning.from_stat(w, section=section, **where), once=False)
+
+    def _add(self, w: StudyWarning, *, once: bool) -> None:
+        if self._log is not None:
+            self._log.append((once, w))
+        if not once or w not in self.items:
+            self.items.append(w)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[tuple[bool, StudyWarning]]]:
+        """Log every warning added inside the ``with`` block (in order)."""
+        log: list[tuple[bool, StudyWarning]] = []
+        outer, self._log = self._log, log
+        try:
+            yield log
+        finally:
+            self._log = outer
+
+    def replay(self, log: Iterable[tuple[bool, StudyWarning]]) -> None:
+        """Add the warnings of a :meth:`recording` log, as their analysis added them."""
+        for once, w in log:
+            self._add(w, once=once)
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,8 +13,10 @@ tables, the other feeds the reconciliation table.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
+from survstudy._parallel import Beside, jobs_for
 from survstudy.data import Cohort
 from survstudy.data.plan import analysis_uses
 from survstudy.data.registry import DerivedCohort
@@ -55,6 +57,7 @@ def run_study(
     profile: str | None = None,
     progress: Progress | None = None,
     data_engine: Any = None,
+    jobs: int | None = None,
 ) -> StudyResults:
     """Compute every analysis the spec's ``analyses`` section asks for.
 
@@ -66,6 +69,9 @@ def run_study(
     ``progress`` is called before each step. Statistical warnings are collected
     on the result (and on the rows they concern); user-fixable problems raise
     :class:`~survstudy.errors.SpecError` or :class:`~survstudy.errors.AnalysisError`.
+    ``jobs``: processes to compute in (:func:`survstudy._parallel.jobs_for`: by default 2
+    in the command line's own process on a machine with two CPUs, else 1); the results
+    are the same whatever the number.
     """
     a = spec.analyses
     name = profile or a.methods
@@ -99,12 +105,34 @@ def run_study(
     recon.extend(diffs)
 
     report("univariable models", 3, total)
-    univariable, diffs = univariable_tables(ctx)
-    recon.extend(diffs)
+    # The univariable tables and the multivariable models share only their inputs: with
+    # two jobs the univariable tables are computed in a second process meanwhile (rows in
+    # memory only: a data engine's connection does not cross a fork). Either way they
+    # are computed on a copy of the warnings so far, and the multivariable models'
+    # warnings are added after theirs, as in a run one after the other.
+    side = ctx.in_memory and bool(a.univariable) and bool(a.multivariable)
+    uni_ctx = replace(ctx, warn=ctx.warn.copy())
+    uni = Beside(
+        lambda: (*univariable_tables(uni_ctx), uni_ctx.warn.items), run=side and jobs_for(jobs) > 1
+    )
+    if not uni.forked:
+        univariable, diffs, items = uni.result()
+        ctx.warn.items[:] = items
 
     report("multivariable models", 4, total)
-    models, diffs = multivariable_models(ctx)
+    with ctx.warn.recording() as added:
+        try:
+            models, mdiffs = multivariable_models(ctx)
+        except BaseException:
+            if uni.forked:
+                uni.result()  # the univariable tables' error first, as one after the other
+            raise
+    if uni.forked:
+        univariable, diffs, items = uni.result()
+        ctx.warn.items[:] = items
+        ctx.warn.replay(added)
     recon.extend(diffs)
+    recon.extend(mdiffs)
 
     report("Kaplan–Meier curves", 5, total)
     km = km_figures(ctx)

@@ -223,7 +223,12 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         )
         if getattr(k, "kind", "km") == "cif":
             figs.append(
-                FigureSpec(k.key, _cif_caption(k, what, unit), draw=_drawer(plot_km_curves, k))
+                FigureSpec(
+                    k.key,
+                    _cif_caption(k, what, unit),
+                    draw=_drawer(plot_km_curves, k),
+                    cost=2 * _km_cost(k),
+                )
             )
             continue
         caption = f"Kaplan–Meier estimate of {what}"
@@ -250,7 +255,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
         caption += f". Time in {unit}; number at risk under the x-axis." + _km_extras(
             k, results.profile.conf_level
         )
-        figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k)))
+        figs.append(FigureSpec(k.key, caption, draw=_drawer(plot_km_curves, k), cost=_km_cost(k)))
     for lm in getattr(results, "landmark", ()):
         k = lm.km
         caption = (
@@ -329,6 +334,12 @@ def figure_specs(results: Any) -> list[FigureSpec]:
             )
     figs.extend(_treatment_figures(results))
     return figs
+
+
+def _km_cost(k: Any) -> float:
+    """A KM figure's drawing work, for the writer's order: its curves and the risk table
+    (the β(t) figure counts two per panel, a forest plot one)."""
+    return 2.0 + len(k.groups)
 
 
 def _thinned_caption(panels: Any) -> str:

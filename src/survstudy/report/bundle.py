@@ -64,7 +64,9 @@ class FigureSpec:
     an existing file that is copied into ``figures/``, or ``figure`` is a
     matplotlib Figure (or a plots object with ``.figure``) written by
     :func:`survstudy.plots.save_figure`, or ``draw`` is a callable returning one.
-    ``id`` is the file stem (sanitised before use).
+    ``id`` is the file stem (sanitised before use). ``cost``: the drawing work relative
+    to the other figures (the writer draws the heaviest first when two processes share
+    them); it changes no file.
     """
 
     id: str
@@ -72,6 +74,7 @@ class FigureSpec:
     files: Mapping[str, str | os.PathLike[str]] = field(default_factory=dict)
     figure: Any = None
     draw: Callable[[], Any] | None = None
+    cost: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,30 @@ def _figure_object(spec: FigureSpec) -> Any:
     return fig
 
 
+def _save(f: FigureSpec, stem: str, paths: dict[str, Path], out: Path) -> list[Path]:
+    """Write one figure's files (copied, or drawn and saved); the paths written."""
+    if not paths:
+        return []
+    written: list[Path] = []
+    if f.files:
+        src = {slug(k).lower(): Path(v) for k, v in f.files.items()}
+        for k, dest in paths.items():
+            if src[k].resolve() != dest:
+                dest.write_bytes(src[k].read_bytes())
+            written.append(dest)
+        return written
+    fig = _figure_object(f)
+    if fig is None:
+        raise SurvstudyError(
+            f"figure '{stem}' has neither files nor a figure", code="REPORT-FIGURE"
+        )
+    from survstudy.plots import save_figure
+
+    base = [k for k in paths if k != "tiff"]
+    got = save_figure(fig, inside(out, "figures", stem), formats=base, tiff="tiff" in paths)
+    return [Path(p).resolve() for p in got]
+
+
 def write_report(
     bundle: ReportBundle,
     out_dir: str | os.PathLike[str],
@@ -61,11 +86,13 @@ def write_report(
     inputs: Iterable[str | os.PathLike[str]] = (),
     figure_formats: Sequence[str] = ("png", "svg", "pdf"),
     tiff: bool = False,
+    jobs: int | None = None,
 ) -> dict[Path, str]:
     """Write the report folder; return {written path: kind} in writing order.
 
     ``kind`` is ``"html"``, ``"docx"``, ``"csv"``, ``"xlsx"``, ``"json"`` or
-    ``"figure"``. Raises :class:`~survstudy.errors.SurvstudyError` for an unknown
+    ``"figure"``. ``jobs``: processes to draw the figures in
+    (:func:`survstudy._parallel.jobs_for`; the files are the same). Raises :class:`~survstudy.errors.SurvstudyError` for an unknown
     format and :class:`~survstudy.errors.DataError` when a file would leave
     ``out_dir`` or overwrite one of ``inputs``.
     """
@@ -114,32 +141,25 @@ def write_report(
     written: dict[Path, str] = {}
     out.mkdir(parents=True, exist_ok=True)
 
-    # Figures first: the documents embed them.
-    for f, stem, paths in zip(bundle.figures, fig_stems, fig_paths, strict=True):
-        if not paths:
-            continue
-        (out / "figures").mkdir(exist_ok=True)
-        if f.files:
-            src = {slug(k).lower(): Path(v) for k, v in f.files.items()}
-            for k, dest in paths.items():
-                if src[k].resolve() != dest:
-                    dest.write_bytes(src[k].read_bytes())
-                written[dest] = "figure"
-        else:
-            fig = _figure_object(f)
-            if fig is None:
-                raise SurvstudyError(
-                    f"figure '{stem}' has neither files nor a figure", code="REPORT-FIGURE"
-                )
-            from survstudy.plots import save_figure
+    # Figures first: the documents embed them. Each is drawn and saved on its own, so
+    # with two jobs a forked child shares them (heaviest first; files identical).
+    def save(i: int) -> list[Path]:
+        return _save(bundle.figures[i], fig_stems[i], fig_paths[i], out)
 
-            base = [k for k in paths if k != "tiff"]
-            got = save_figure(fig, inside(out, "figures", stem), formats=base, tiff="tiff" in paths)
-            for p in got:
-                written[Path(p).resolve()] = "figure"
-            for k in list(paths):
-                if not paths[k].exists():
-                    del paths[k]
+    if any(fig_paths):
+        (out / "figures").mkdir(exist_ok=True)
+    order = sorted(range(len(fig_paths)), key=lambda i: -bundle.figures[i].cost)
+    from survstudy._parallel import jobs_for, share
+
+    saved = share(
+        [partial(save, i) for i in range(len(fig_paths))], order=order, jobs=jobs_for(jobs)
+    )
+    for paths, got in zip(fig_paths, saved, strict=True):
+        for p in got:
+            written[p] = "figure"
+        for k in list(paths):
+            if not paths[k].exists():
+                del paths[k]
 
     if "html" in plan:
         from survstudy.report.html import render_html
