@@ -136,9 +136,7 @@ def test_replayed_warnings_are_the_one_after_the_other_order() -> None:
 
 @needs_fork
 @pytest.mark.parametrize("example", ["gbsg"])
-def test_a_study_run_on_two_processes_writes_the_same_files(
-    example: str, tmp_path: Path
-) -> None:
+def test_a_study_run_on_two_processes_writes_the_same_files(example: str, tmp_path: Path) -> None:
     """Identity: every output file of the example (results, tables, documents, figures)
     is byte-identical with one job and with two."""
     from survstudy.study import run_spec
@@ -155,3 +153,31 @@ def test_a_study_run_on_two_processes_writes_the_same_files(
         assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel
     assert one.results.to_dict() == two.results.to_dict()
     assert list(one.written.values()) == list(two.written.values())
+
+
+@needs_fork
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_first_error_of_a_run_one_after_the_other_is_raised(
+    jobs: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Hand check: when the univariable tables and the multivariable models both fail,
+    the univariable tables' error is raised (they come first), with one job or two; when
+    only the multivariable models fail, theirs."""
+    import survstudy.pipeline.run as run_mod
+    from survstudy.study import run_spec
+
+    work = tmp_path / "gbsg"
+    shutil.copytree(ROOT / "examples" / "gbsg", work, ignore=shutil.ignore_patterns("out"))
+
+    def fails(what: str):  # type: ignore[no-untyped-def]
+        def f(ctx):  # type: ignore[no-untyped-def]
+            raise ValueError(what)
+
+        return f
+
+    monkeypatch.setattr(run_mod, "multivariable_models", fails("multivariable"))
+    with pytest.raises(ValueError, match=r"^multivariable$"):
+        run_spec(work / "study.yaml", jobs=jobs)
+    monkeypatch.setattr(run_mod, "univariable_tables", fails("univariable"))
+    with pytest.raises(ValueError, match=r"^univariable$"):
+        run_spec(work / "study.yaml", jobs=jobs)

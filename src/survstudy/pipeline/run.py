@@ -95,43 +95,58 @@ def run_study(
     ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
     total = 5 + bool(a.treatment_effect) + bool(a.landmark)
 
-    report("Table 1", 1, total)
-    table1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
+    # Table 1 and the univariable tables share only their inputs with the survival
+    # summaries and the multivariable models: with two jobs they are computed in a second
+    # process meanwhile (rows in memory only: a data engine's connection does not cross a
+    # fork). Either way the warnings the univariable tables add are recorded and added
+    # again in the order of a run one after the other: theirs after the survival
+    # summaries', before the multivariable models'. On an error, the error a run one
+    # after the other meets first is raised.
+    def side_work() -> tuple[Any, dict[str, Any], list[ProfileDifference], Any]:
+        t1 = table1_result(spec, cohort, rows.table1(spec, prof)) if a.table1 else None
+        uctx = replace(ctx, warn=Warnings())
+        with uctx.warn.recording() as log:
+            uni, udiffs = univariable_tables(uctx)
+        return t1, uni, udiffs, log
 
+    side = Beside(
+        side_work,
+        run=ctx.in_memory and bool(a.multivariable) and jobs_for(jobs) > 1,
+    )
+
+    report("Table 1", 1, total)
     report("survival summaries", 2, total)
-    endpoint_warnings(ctx)
     recon: list[ProfileDifference] = []
-    endpoints, diffs = survival_summaries(ctx)
-    recon.extend(diffs)
+    try:
+        endpoint_warnings(ctx)
+        endpoints, sdiffs = survival_summaries(ctx)
+    except BaseException:
+        side.cancel()
+        if a.table1:
+            table1_result(spec, cohort, rows.table1(spec, prof))  # Table 1's error first
+        raise
+    recon.extend(sdiffs)
 
     report("univariable models", 3, total)
-    # The univariable tables and the multivariable models share only their inputs: with
-    # two jobs the univariable tables are computed in a second process meanwhile (rows in
-    # memory only: a data engine's connection does not cross a fork). Either way they
-    # are computed on a copy of the warnings so far, and the multivariable models'
-    # warnings are added after theirs, as in a run one after the other.
-    side = ctx.in_memory and bool(a.univariable) and bool(a.multivariable)
-    uni_ctx = replace(ctx, warn=ctx.warn.copy())
-    uni = Beside(
-        lambda: (*univariable_tables(uni_ctx), uni_ctx.warn.items), run=side and jobs_for(jobs) > 1
-    )
-    if not uni.forked:
-        univariable, diffs, items = uni.result()
-        ctx.warn.items[:] = items
+    if not side.forked:
+        table1, univariable, udiffs, ulog = side.result()
+        ctx.warn.replay(ulog)
+    before = list(ctx.warn.items)
 
     report("multivariable models", 4, total)
-    with ctx.warn.recording() as added:
+    with ctx.warn.recording() as mlog:
         try:
             models, mdiffs = multivariable_models(ctx)
         except BaseException:
-            if uni.forked:
-                uni.result()  # the univariable tables' error first, as one after the other
+            if side.forked:
+                side.result()  # Table 1's or the univariable tables' error first
             raise
-    if uni.forked:
-        univariable, diffs, items = uni.result()
-        ctx.warn.items[:] = items
-        ctx.warn.replay(added)
-    recon.extend(diffs)
+    if side.forked:
+        table1, univariable, udiffs, ulog = side.result()
+        ctx.warn.items[:] = before
+        ctx.warn.replay(ulog)
+        ctx.warn.replay(mlog)
+    recon.extend(udiffs)
     recon.extend(mdiffs)
 
     report("Kaplan–Meier curves", 5, total)
