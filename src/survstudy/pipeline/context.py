@@ -102,6 +102,8 @@ class StudyContext:
     profile: MethodsProfile
     other: MethodsProfile
     warn: Warnings
+    #: processes an analysis may compute in (2: independent parts side by side)
+    jobs: int = 1
 
     @property
     def in_memory(self) -> bool:

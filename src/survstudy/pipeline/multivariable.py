@@ -15,10 +15,11 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from survstudy._parallel import Beside
 from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine, split
 from survstudy.pipeline.competing import competing_label
-from survstudy.pipeline.context import MIN_EPV, StudyContext, exp_or_inf
+from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
 from survstudy.pipeline.design import FactorDesign, transformed
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.fine_gray import check_fine_gray, fine_gray_model, low_epv, not_fitted
@@ -170,13 +171,43 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         diffs.extend(hr_differences("multivariable", m.name, d, offset, fit, fit_other, prof))
         offset += len(d.terms)
     curves: list[Any] = []
+    # The spline tests and the PH follow-up are independent refits of the model (the
+    # follow-up reads the rows' HRs, which the spline tests leave as they are): with two
+    # jobs the spline tests run in a second process meanwhile; their warnings are added
+    # before the follow-up's, as in a run one after the other.
+    follow_up = ph_failed and not td
+    form: Beside[tuple[list[CoxRow], list[Any], Any]] | None = None
     if not td:
-        table, curves = functional_form(
-            ctx, sel, designs, table, section="multivariable", where=where, model=m.name
-        )
+
+        def spline_tests() -> tuple[list[CoxRow], list[Any], Any]:
+            fctx = replace(ctx, warn=Warnings())
+            with fctx.warn.recording() as log:
+                got = functional_form(
+                    fctx, sel, designs, table, section="multivariable", where=where, model=m.name
+                )
+            return (*got, log)
+
+        form = Beside(spline_tests, run=follow_up and ctx.jobs > 1 and ctx.in_memory)
+        if not form.forked:
+            table, curves, flog = form.result()
+            ctx.warn.replay(flog)
+    before = list(ctx.warn.items)
     sensitivity: tuple[PhSensitivity, ...] = ()
     plots: tuple[PhPlot, ...] = ()
-    if ph_failed and td:
+    if form is not None and form.forked:
+        with ctx.warn.recording() as plog:
+            try:
+                sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
+            except BaseException:
+                form.result()  # the spline tests' error first
+                raise
+        table, curves, flog = form.result()
+        ctx.warn.items[:] = before
+        ctx.warn.replay(flog)
+        ctx.warn.replay(plog)
+        if why:
+            notes.append(why)
+    elif ph_failed and td:
         # the spline test, the beta(t) plots and the stratified refit are written for one
         # row per patient; on follow-up split at an exposure date they are not made
         notes.append(

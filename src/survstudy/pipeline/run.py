@@ -92,7 +92,8 @@ def run_study(
         # every sum in one order, whatever the order of the rows in the file (issue 16)
         cohort = cohort.in_canonical_order()
         rows = MemoryRows(cohort)
-    ctx = StudyContext(spec, cohort, rows, prof, other, Warnings())
+    jobs = jobs_for(jobs)
+    ctx = StudyContext(spec, cohort, rows, prof, other, Warnings(), jobs=jobs)
     total = 5 + bool(a.treatment_effect) + bool(a.landmark)
 
     # Table 1 and the univariable tables share only their inputs with the survival
@@ -111,7 +112,7 @@ def run_study(
 
     side = Beside(
         side_work,
-        run=ctx.in_memory and bool(a.multivariable) and jobs_for(jobs) > 1,
+        run=ctx.in_memory and bool(a.multivariable) and jobs > 1,
     )
 
     report("Table 1", 1, total)
