@@ -12,11 +12,17 @@ the system when freed, so every new temporary of a large computation is fresh me
 whose pages the kernel faults in and zeroes one by one — at 10^6 rows that system time
 was a quarter of a Cox fit with its concordance. Raising the thresholds keeps freed
 blocks in the heap for the next array of the same size.
+
+:func:`single_threaded_blas` (``survstudy run``, in its own process): the linear algebra of a
+study is many small products (a Cox fit's p x p information, p a dozen), where a second
+BLAS thread only spins; ``run`` computes independent analyses in two processes instead
+(:mod:`survstudy._parallel`), and the sums of a single-threaded BLAS are the same whatever
+the number of cores, so the numbers of a study do not depend on the machine's.
 """
 
 from __future__ import annotations
 
-__all__ = ["claim", "is_own", "keep_freed_memory"]
+__all__ = ["claim", "is_own", "keep_freed_memory", "single_threaded_blas"]
 
 _OWN = [False]
 
@@ -61,3 +67,20 @@ def keep_freed_memory() -> bool:
     ok &= mallopt(_M_TRIM_THRESHOLD, 512 << 20)
     ok &= mallopt(_M_TOP_PAD, 64 << 20)
     return bool(ok)
+
+
+def single_threaded_blas() -> bool:
+    """In the command's own process, before numpy is imported: one BLAS thread, unless
+    the user set the thread count (``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``).
+    Returns whether it is in effect."""
+    import os
+    import sys
+
+    if not is_own() or "numpy" in sys.modules:
+        return False
+    keys = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    if any(k in os.environ for k in keys):
+        return False
+    for k in keys:
+        os.environ[k] = "1"
+    return True

@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
         from survstudy import _process
 
         _process.claim()
+        if args[:1] == ["run"]:
+            _process.single_threaded_blas()
     try:
         _run(args)
     except SurvstudyError as exc:
