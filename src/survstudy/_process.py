@@ -13,7 +13,7 @@ whose pages the kernel faults in and zeroes one by one — at 10^6 rows that sys
 was a quarter of a Cox fit with its concordance. Raising the thresholds keeps freed
 blocks in the heap for the next array of the same size.
 
-:func:`single_threaded_blas` (``survstudy run``, in its own process): the linear algebra of a
+:func:`single_threaded_blas` (``survstudy run`` and ``demo``, in their own process): the linear algebra of a
 study is many small products (a Cox fit's p x p information, p a dozen), where a second
 BLAS thread only spins; ``run`` computes independent analyses in two processes instead
 (:mod:`survstudy._parallel`), and the sums of a single-threaded BLAS are the same whatever

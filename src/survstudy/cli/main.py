@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         from survstudy import _process
 
         _process.claim()
-        if args[:1] == ["run"]:
+        if args[:1] in (["run"], ["demo"]):
             _process.single_threaded_blas()
     try:
         _run(args)
