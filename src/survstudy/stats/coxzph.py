@@ -520,8 +520,10 @@ def _ticks(x: F, time: F) -> tuple[F, F]:
     return tick_x[ok], tick_time[ok]
 
 
-def _smooth(x: F, y: F, df: int, nsmo: int) -> tuple[F, F, F] | None:
-    """Least-squares natural spline (``df`` = 4) of y on x, at ``nsmo`` points: (grid, ŷ, p(XᵀX)⁻¹pᵀ)."""
+def _smoother(x: F, df: int, nsmo: int) -> tuple[F, F, F, F, F] | None:
+    """What :func:`_smooth` needs of ``x`` alone: the grid, the QR factors of the natural-spline
+    design at ``x``, the design at the grid and ``p R⁻¹`` (``None``: singular). The terms of one
+    fit share their event times, so this is computed once for all of them."""
     grid = np.linspace(x.min(), x.max(), nsmo)
     pooled = np.sort(np.concatenate((grid, x)))
     n_inner = df - 2  # ns(df, intercept = TRUE): df − 2 interior knots
@@ -536,9 +538,22 @@ def _smooth(x: F, y: F, df: int, nsmo: int) -> tuple[F, F, F] | None:
     q, r = np.linalg.qr(design(x))
     if np.min(np.abs(np.diag(r))) <= 1e-7 * np.max(np.abs(np.diag(r))):
         return None
-    coef = np.linalg.solve(r, q.T @ y)
     pm = design(grid)
     pr = np.linalg.solve(r.T, pm.T).T  # p R⁻¹
+    return grid, q, r, pm, pr
+
+
+def _smooth(
+    x: F, y: F, df: int, nsmo: int, basis: tuple[F, F, F, F, F] | None = None
+) -> tuple[F, F, F] | None:
+    """Least-squares natural spline (``df`` = 4) of y on x, at ``nsmo`` points: (grid, ŷ, p(XᵀX)⁻¹pᵀ).
+
+    ``basis``: :func:`_smoother` of this ``x`` (``df``, ``nsmo``), if already computed."""
+    sm = _smoother(x, df, nsmo) if basis is None else basis
+    if sm is None:
+        return None
+    grid, q, r, pm, pr = sm
+    coef = np.linalg.solve(r, q.T @ y)
     return grid, pm @ coef, np.sum(pr**2, axis=1)
 
 
@@ -563,6 +578,8 @@ def beta_time_plot(
     ph = test if test is not None else cox_zph(fit, assign, transform)
     by_term = {t.term: t for t in ph.terms}
     out: list[BetaTimeTerm] = []
+    # the smoother's design at the event times, shared by the terms that share those times
+    shared: tuple[F, tuple[F, F, F, F, F] | None] | None = None
     for i, term in enumerate(res.terms):
         keep = ~np.isnan(res.y[:, i])
         if keep.all():  # the terms share the event times (no copy per term: peak memory)
@@ -570,7 +587,11 @@ def beta_time_plot(
         else:
             x, tm, y = res.x[keep], res.time[keep], res.y[keep, i]
         warns: list[StatWarning] = []
-        sm = _smooth(x, y, df, nsmo) if y.size else None
+        sm = None
+        if y.size:
+            if shared is None or shared[0] is not x:
+                shared = (x, _smoother(x, df, nsmo))
+            sm = _smooth(x, y, df, nsmo, basis=shared[1]) if shared[1] is not None else None
         empty = np.zeros(0)
         if sm is None:
             grid = fitv = lo = hi = empty
