@@ -11,7 +11,7 @@ import numpy as np
 
 from survstudy.pipeline.engine import CoxFit, collect_cox
 
-__all__ = ["PhFollowUp", "nonlinearity", "ph_follow_up"]
+__all__ = ["PhFollowUp", "cox_layout", "nonlinearity", "ph_follow_up"]
 
 
 def _stats(name: str) -> Any:
@@ -157,6 +157,19 @@ def ph_follow_up(
         )
 
 
+def cox_layout(
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    ties: str,
+    strata: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> Any:
+    """The risk-set layout of these rows (:func:`survstudy.stats.cox.cox_layout`), shared by
+    the Cox fits on them (``layout=`` of :func:`.engine.cox` and :func:`nonlinearity`)."""
+    return _stats("cox").cox_layout(time, event, strata=strata, ties=ties, start=start)
+
+
 def nonlinearity(
     x: np.ndarray,
     time: np.ndarray,
@@ -168,9 +181,11 @@ def nonlinearity(
     conf_level: float,
     name: str,
     reference: float | None = None,
+    layout: Any = None,
 ) -> Any:
     """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
-    other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`)."""
+    other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`; ``layout``: the
+    risk-set layout of these rows and ties, :func:`cox_layout`)."""
     ff = _stats("functional_form")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return ff.nonlinearity_test(
@@ -183,4 +198,5 @@ def nonlinearity(
             conf_level=conf_level,
             name=name,
             reference=reference,
+            layout=layout,
         )

@@ -226,9 +226,10 @@ def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) 
     ci = kwargs.pop("ci", "wald")
     if ci == "profile" and kwargs.get("start") is not None:
         raise AnalysisError("profile limits are not available on split follow-up; use ci: wald")
+    layout = kwargs.pop("layout", None)
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
-    return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
+    return _stats("cox").cox_fit(x, time, event, ph_test=False, layout=layout, **kwargs)
 
 
 def cox(
@@ -245,9 +246,11 @@ def cox(
     assign: tuple[str, ...] | None = None,
     ci: str = "wald",
     start: np.ndarray | None = None,
+    layout: Any = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
+    ``layout``: :func:`.diagnostics.cox_layout` of these rows and ties (shared by fits).
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
     instead of Wald limits. ``start``: counting-process rows ``(start, time]`` (split
     follow-up of a time-dependent covariate), Wald limits only.
@@ -268,6 +271,7 @@ def cox(
             assign=assign,
             concordance=concordance,
             ci=ci,
+            layout=layout,
             **extra,
         )
     return collect_cox(res, ph_test=ph_test, concordance=concordance)

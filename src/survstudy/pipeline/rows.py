@@ -49,6 +49,46 @@ def _level_indicator(d: FactorDesign, exposed: np.ndarray, level: str) -> np.nda
     return on.reshape(-1, 1)
 
 
+class _Layouts:
+    """The risk-set layouts of one set of rows (:func:`.diagnostics.cox_layout`), one per tie rule,
+    made on first use: every Cox fit on these rows (the model, the other profile's fit, the
+    spline tests) shares the sort by time and the tie groups."""
+
+    def __init__(
+        self,
+        t: np.ndarray,
+        e: np.ndarray,
+        strata: np.ndarray | None,
+        start: np.ndarray | None,
+    ) -> None:
+        self.t, self.e, self.strata, self.start = t, e, strata, start
+        self._by_ties: dict[str, Any] = {}
+
+    def get(self, ties: str) -> Any:
+        lay = self._by_ties.get(ties)
+        if lay is None:
+            lay = diagnostics.cox_layout(
+                self.t, self.e, ties=ties, strata=self.strata, start=self.start
+            )
+            self._by_ties[ties] = lay
+        return lay
+
+    def release(self) -> None:
+        """Drop the layouts (made again if a later fit needs them): the proportional-hazards
+        follow-up fits on rescaled times and other strata, and its fits set the peak memory."""
+        self._by_ties.clear()
+
+    def same_rows(self, t: np.ndarray, e: np.ndarray, strata: np.ndarray | None) -> bool:
+        """Whether these are the same rows (equal times, events and strata; no start)."""
+
+        def eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
+
+        return self.start is None and eq(self.t, t) and eq(self.e, e) and eq(self.strata, strata)
+
+
 @dataclass(frozen=True, eq=False)
 class _MemorySelection:
     t: np.ndarray
@@ -60,6 +100,16 @@ class _MemorySelection:
     events: int
     start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
     status: np.ndarray | None = None  # 0 censored, 1 event, 2 competing event
+    # the Cox fits' shared risk-set layouts (of these rows; made here when not given)
+    layouts: _Layouts | None = None
+
+    def __post_init__(self) -> None:
+        if self.layouts is None:
+            object.__setattr__(self, "layouts", _Layouts(self.t, self.e, self.strata, self.start))
+
+    def _layout(self, ties: str) -> Any:
+        assert self.layouts is not None
+        return self.layouts.get(ties)
 
     def cox(
         self,
@@ -85,6 +135,7 @@ class _MemorySelection:
             assign=assign,
             ci=ci,
             start=self.start,
+            layout=self._layout(ties) if ci != "profile" else None,
         )
 
     def cox_pair(
@@ -163,6 +214,8 @@ class _MemorySelection:
         categorical: tuple[str, ...],
         days_per_unit: float,
     ) -> diagnostics.PhFollowUp:
+        if self.layouts is not None:
+            self.layouts.release()
         return diagnostics.ph_follow_up(
             self.x,
             self.t,
@@ -201,6 +254,7 @@ class _MemorySelection:
             conf_level=conf_level,
             name=name,
             reference=reference,
+            layout=self._layout(ties),
         )
 
 
@@ -209,6 +263,9 @@ class MemoryRows:
 
     def __init__(self, cohort: Cohort) -> None:
         self.cohort = cohort
+        # the last selection's risk-set layouts: the next selection of the same rows (the
+        # univariable factors of a cohort without missing values) shares them
+        self._layouts: _Layouts | None = None
 
     def design(
         self, variable: str, *, per: float | None = None, label: str | None = None
@@ -298,16 +355,20 @@ class MemoryRows:
         cols = [d.columns for d in designs]
         x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
         e = e_all[mask]
+        t = t_all[mask]
         status = self._status(ep)[mask]
+        if self._layouts is None or not self._layouts.same_rows(t, e, strata_codes):
+            self._layouts = _Layouts(t, e, strata_codes, None)
         return _MemorySelection(
             status=np.where(np.isnan(status), e, status),
-            t=t_all[mask],
+            t=t,
             e=e,
             x=x,
             codes=None if group is None or group.codes is None else group.codes[mask],
             strata=strata_codes,
             n=int(mask.sum()),
             events=int(e.sum()),
+            layouts=self._layouts,
         )
 
     def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -52,6 +52,7 @@ __all__ = [
     "CoxTerm",
     "TestResult",
     "cox_fit",
+    "cox_layout",
     "dummy_code",
 ]
 
@@ -310,6 +311,45 @@ def _check_design(
         check_collinear((x.T @ x if gram is None else gram) / n, names)
 
 
+def _rows(
+    t: F, event: ArrayLike, strata: ArrayLike | None, weights: ArrayLike | None, start: Any
+) -> tuple[NDArray[np.bool_], F | None, NDArray[np.intp] | None, F | None]:
+    """The checked events, weights, strata codes and entry times of :func:`cox_fit`'s rows."""
+    n = t.size
+    e = as_event(event, n)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None and (w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w <= 0)):
+        raise AnalysisError("case weights must be positive and finite")
+    scodes = None
+    if strata is not None:
+        _, scodes = codes(strata)
+    t0 = None
+    if start is not None:
+        from survstudy.stats._common import as_start
+
+        t0 = as_start(start, t)
+    return e, w, scodes, t0
+
+
+def cox_layout(
+    time: ArrayLike,
+    event: ArrayLike,
+    *,
+    strata: ArrayLike | None = None,
+    ties: str = "efron",
+    weights: ArrayLike | None = None,
+    start: ArrayLike | None = None,
+) -> obj.Layout:
+    """The risk-set layout of these rows for :func:`cox_fit` (``layout=``): the rows sorted by
+    stratum and time, their tie groups and the tie rows of ``ties`` — what every fit on the
+    same rows shares, whatever its design (arguments as :func:`cox_fit`'s)."""
+    if ties not in ("efron", "breslow"):
+        raise ValueError("ties must be 'efron' or 'breslow'")
+    t = as_time(time)
+    e, w, scodes, t0 = _rows(t, event, strata, weights, start)
+    return obj.risk_set_layout(t, e, strata=scodes, weights=w, ties=ties, start=t0)
+
+
 def cox_fit(
     x: ArrayLike,
     time: ArrayLike,
@@ -329,8 +369,15 @@ def cox_fit(
     n_dropped: int = 0,
     assign: Sequence[str] | None = None,
     start: ArrayLike | None = None,
+    layout: obj.Layout | None = None,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model (Efron or Breslow ties, optional strata).
+
+    ``layout`` (keyword): :func:`cox_layout` of these rows (time, event, strata, weights,
+    start) and ``ties``, made once for several fits on the same rows: the sort by time and
+    the tie groups are then not built again (only the design is gathered per fit); the
+    numbers are those of a fit without it. A layout of other rows is a ``ValueError``
+    (checked by value, ~1 ms per 10^6 rows).
 
     ``start`` (keyword): counting-process data, one row per interval ``(start, time]``
     — R's ``coxph(Surv(start, stop, event) ~ ...)`` (Andersen & Gill 1982): a row
@@ -364,22 +411,15 @@ def cox_fit(
         raise ValueError("term_names must have one name per column of x")
     if not np.isfinite(xm.sum()) and not np.all(np.isfinite(xm)):
         raise AnalysisError("covariates have missing values; drop those rows first")
-    e = as_event(event, n)
-    w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    if w is not None and (w.shape != (n,) or np.any(~np.isfinite(w)) or np.any(w <= 0)):
-        raise AnalysisError("case weights must be positive and finite")
-    scodes = None
-    if strata is not None:
-        _, scodes = codes(strata)
-    t0 = None
-    if start is not None:
-        from survstudy.stats._common import as_start
-
-        t0 = as_start(start, t)
+    e, w, scodes, t0 = _rows(t, event, strata, weights, start)
+    if layout is None:
+        layout = obj.risk_set_layout(t, e, strata=scodes, weights=w, ties=ties, start=t0)
+    elif not layout.matches(t, e, strata=scodes, weights=w, ties=ties, start=t0):
+        raise ValueError("layout: not the risk-set layout of these rows and ties (cox_layout)")
 
     # Sorted once; centred about a pivot (exact for integers even after a +1e12 shift),
     # then the mean, and scaled, in the same blocked passes (see obj.prepare).
-    data = obj.prepare(xm, t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0)
+    data = obj.prepare(xm, t, e, standardise=True, layout=layout)
     assert data.center is not None
     assert data.scale is not None
     assert data.raw_scale is not None
@@ -412,9 +452,7 @@ def cox_fit(
         robust_var = rv / np.outer(scale, scale)
 
     def refit_loglik(keep: list[int]) -> float:
-        sub = obj.prepare(
-            xm[:, keep], t, e, strata=scodes, weights=w, ties=ties, standardise=True, start=t0
-        )
+        sub = obj.prepare(xm[:, keep], t, e, standardise=True, layout=layout)
         return _newton(sub, np.zeros(len(keep)), control).loglik
 
     summ = summarise_fit(

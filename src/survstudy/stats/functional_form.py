@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf, norm_ppf
-from survstudy.stats.cox import CoxControl, CoxResult, cox_fit
+from survstudy.stats.cox import CoxControl, CoxResult, cox_fit, cox_layout
 from survstudy.stats.splines import (
     quantile_type7,
     rcs_basis,
@@ -210,12 +210,15 @@ def nonlinearity_test(
     conf_level: float = 0.95,
     alpha: float = 0.05,
     control: CoxControl | None = None,
+    layout: Any = None,
 ) -> SplineTest:
     """Spline (``nk`` knots) versus linear Cox model for covariate ``x`` (module docstring).
 
     ``covariates`` (n, q) are the model's other columns (already coded; no missing values:
     drop incomplete rows first). A ``NON-LINEAR`` warning is added when the test's p is
     below ``alpha``; the knot-placement warnings of :func:`.rcs_knots` are kept.
+    ``layout``: :func:`.cox.cox_layout` of these rows and ``ties``, shared by the three fits
+    (made here when not given).
     """
     xv = np.asarray(x, dtype=np.float64)
     if xv.ndim != 1:
@@ -244,8 +247,11 @@ def nonlinearity_test(
     else:
         kv = np.asarray(knots, dtype=np.float64)
     cols = rcs_names(name, kv.size)
+    if layout is None:
+        # the three fits share one sort of the rows
+        layout = cox_layout(time, event, strata=strata, ties=ties, weights=weights)
     kw: dict[str, Any] = dict(
-        strata=strata, ties=ties, weights=weights, control=control, concordance=False
+        strata=strata, ties=ties, weights=weights, control=control, concordance=False, layout=layout
     )
     # Peak memory: each fit holds a sorted copy of the data. Of the linear model and the
     # model without x only the log-likelihood (and warnings) are kept, so they are fitted
