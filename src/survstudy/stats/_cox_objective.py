@@ -55,7 +55,7 @@ totals in the same situation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -132,6 +132,7 @@ class CoxData:
     # stratum with time <= start), or n_groups when no group of the stratum is that early
     entry: I | None = None
     row0: I | None = None  # counting-process data: first sorted row of each group's stratum
+    layout: Layout | None = None  # the design-free part, shared with other fits on these rows
 
     @property
     def n_groups(self) -> int:
@@ -198,6 +199,9 @@ class Layout:
     erow_count: I
     erow_gmult: F
     echunks: tuple[tuple[int, int, int, int, I], ...]
+    # what derived quantities of these rows keep for the next fit on them (e.g. the PH
+    # test's transformed times, stats.coxzph)
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def matches(
         self,
@@ -535,6 +539,7 @@ def prepare(
         erow_chunks=lay.echunks,
         entry=lay.entry,
         row0=lay.row0,
+        layout=lay,
     )
 
 

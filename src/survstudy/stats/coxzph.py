@@ -254,10 +254,17 @@ def _compute_parts(fit: Any, transform: str) -> _Parts:
     u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
     a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
-    xbar = np.zeros((ng, x.shape[1]))
-    np.add.at(xbar, g, a)
+    xbar = np.empty((ng, x.shape[1]))
+    for j in range(x.shape[1]):  # np.add.at(xbar, g, a) column by column (same order of sums)
+        xbar[:, j] = np.bincount(g, weights=a[:, j], minlength=ng)
     xbar /= np.maximum(nrow, 1.0)[:, None]
-    tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None), d)
+    # the transformed times depend on the rows only: fits sharing a layout share them
+    lay = d.layout
+    tt = None if lay is None else lay.cache.get(("ttimes", transform))
+    if tt is None:
+        tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None), d)
+        if lay is not None:
+            lay.cache[("ttimes", transform)] = tt
     center = float(np.mean(tt[st.event]))
     gt = tt[d.order[d.starts]] - center
     # Σ_t w_t I_t for the time weights w = 1, g, g² without a p×p matrix per time:
@@ -362,14 +369,15 @@ def scaled_schoenfeld(
     # events per stratum in which each column varies (R's "used")
     nstrat = int(d.gstratum.max()) + 1 if d.gstratum.size else 1
     used = np.zeros((nstrat, p))
-    sorted_stratum = d.gstratum[d.group]
-    for s in range(nstrat):
-        m = sorted_stratum == s
-        if not m.any():
-            continue
-        xs = d.x[m]
+    # the sorted rows of a stratum are contiguous (its groups' rows, sorted by stratum first)
+    firsts = np.flatnonzero(np.concatenate(([True], d.gstratum[1:] != d.gstratum[:-1])))
+    for gi, s in zip(firsts, d.gstratum[firsts], strict=True):
+        a = int(d.starts[gi])
+        gj = int(np.searchsorted(d.gstratum, s, side="right"))
+        b = int(d.starts[gj]) if gj < d.n_groups else d.x.shape[0]
+        xs = d.x[a:b]
         varies = np.any(xs != xs[0], axis=0)
-        used[s] = np.where(varies, float(d.event[m].sum()), 0.0)
+        used[s] = np.where(varies, float(d.event[a:b].sum()), 0.0)
     order = list(dict.fromkeys(labels))
     cols_of = [[j for j in range(p) if labels[j] == lab] for lab in order]
     for cols in cols_of:
