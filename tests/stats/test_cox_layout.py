@@ -57,3 +57,16 @@ def test_a_layout_of_other_rows_or_ties_is_refused() -> None:
         cox_fit(x, t, e, layout=lay)  # no strata
     with pytest.raises(ValueError, match="layout"):
         cox_fit(x, t, e, strata=s, ties="breslow", layout=lay)
+
+
+def test_spline_test_reusing_the_linear_fit_is_bit_identical() -> None:
+    """``linear=``: the one-column model fitted before (same rows, ties) is the test's linear
+    model; the test gives the same numbers without fitting it again."""
+    x, t, e, s = _data(3000)
+    a = nonlinearity_test(x[:, 0], t, e, strata=s)
+    lin = cox_fit(x[:, :1], t, e, strata=s, concordance=False)
+    b = nonlinearity_test(x[:, 0], t, e, strata=s, linear=(lin.loglik, lin.warnings))
+    assert a.loglik_linear == b.loglik_linear
+    assert a.lr_nonlinear == b.lr_nonlinear
+    assert a.p_nonlinear == b.p_nonlinear
+    assert a.warnings == b.warnings

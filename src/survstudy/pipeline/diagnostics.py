@@ -11,7 +11,7 @@ import numpy as np
 
 from survstudy.pipeline.engine import CoxFit, collect_cox
 
-__all__ = ["PhFollowUp", "cox_layout", "nonlinearity", "ph_follow_up"]
+__all__ = ["PhFollowUp", "RowFits", "cox_layout", "nonlinearity", "ph_follow_up"]
 
 
 def _stats(name: str) -> Any:
@@ -157,6 +157,66 @@ def ph_follow_up(
         )
 
 
+class RowFits:
+    """What the Cox fits on one set of rows share: their risk-set layouts
+    (:func:`cox_layout`), one per tie rule, made on first use (the model, the other profile's
+    fit and the spline tests share the sort by time and the tie groups); and the last
+    one-column model fitted (:meth:`remember`), which is the linear model of that column's
+    spline test (:meth:`linear`)."""
+
+    def __init__(
+        self,
+        t: np.ndarray,
+        e: np.ndarray,
+        strata: np.ndarray | None,
+        start: np.ndarray | None,
+    ) -> None:
+        self.t, self.e, self.strata, self.start = t, e, strata, start
+        self._by_ties: dict[str, Any] = {}
+        self._fitted: dict[str, tuple[np.ndarray, float]] = {}
+
+    def get(self, ties: str) -> Any:
+        lay = self._by_ties.get(ties)
+        if lay is None:
+            lay = cox_layout(self.t, self.e, ties=ties, strata=self.strata, start=self.start)
+            self._by_ties[ties] = lay
+        return lay
+
+    def release(self) -> None:
+        """Drop the layouts (made again if a later fit needs them): the proportional-hazards
+        follow-up fits on rescaled times and other strata, and its fits set the peak memory."""
+        self._by_ties.clear()
+        self._fitted.clear()
+
+    def remember(self, ties: str, x: np.ndarray, fit: CoxFit) -> None:
+        """An ordinary (Wald) fit of design ``x`` on these rows with ``ties``: kept when ``x``
+        has one column, the rows are not split and the fit has no warning (a warning names
+        the fit's term)."""
+        one = self.start is None and x.ndim == 2 and x.shape[1] == 1
+        if one and fit.method == "ordinary" and not fit.warnings:
+            self._fitted[ties] = (x, fit.loglik)
+        else:
+            self._fitted.pop(ties, None)
+
+    def linear(self, ties: str, x: np.ndarray) -> tuple[float, tuple[Any, ...]] | None:
+        """The log-likelihood and warnings of the remembered fit when it is of this very
+        one-column design ``x`` (for :func:`nonlinearity`'s ``linear``), else ``None``."""
+        got = self._fitted.get(ties)
+        if got is None or got[0] is not x or x.ndim != 2 or x.shape[1] != 1:
+            return None
+        return got[1], ()
+
+    def same_rows(self, t: np.ndarray, e: np.ndarray, strata: np.ndarray | None) -> bool:
+        """Whether these are the same rows (equal times, events and strata; no start)."""
+
+        def eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
+
+        return self.start is None and eq(self.t, t) and eq(self.e, e) and eq(self.strata, strata)
+
+
 def cox_layout(
     time: np.ndarray,
     event: np.ndarray,
@@ -182,10 +242,12 @@ def nonlinearity(
     name: str,
     reference: float | None = None,
     layout: Any = None,
+    linear: tuple[float, tuple[Any, ...]] | None = None,
 ) -> Any:
     """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
     other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`; ``layout``: the
-    risk-set layout of these rows and ties, :func:`cox_layout`)."""
+    risk-set layout of these rows and ties, :func:`cox_layout`; ``linear``: the log-likelihood
+    and warnings of the linear model when already fitted, :meth:`RowFits.linear`)."""
     ff = _stats("functional_form")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return ff.nonlinearity_test(
@@ -199,4 +261,5 @@ def nonlinearity(
             name=name,
             reference=reference,
             layout=layout,
+            linear=linear,
         )

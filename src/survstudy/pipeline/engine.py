@@ -220,6 +220,7 @@ class CoxFit:
     warnings: tuple[StatWarning, ...] = field(default_factory=tuple)
     method: str = "ordinary"  # ordinary | firth
     ci_method: str = "wald"  # wald | profile (Firth: profile penalised likelihood)
+    loglik: float = float("nan")  # log partial likelihood at the estimate
 
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
@@ -250,7 +251,6 @@ def cox(
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
-    ``layout``: :func:`.diagnostics.cox_layout` of these rows and ties (shared by fits).
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
     instead of Wald limits. ``start``: counting-process rows ``(start, time]`` (split
     follow-up of a time-dependent covariate), Wald limits only.
@@ -395,6 +395,7 @@ def collect_cox(
         ph_global_p=ph_global,
         warnings=res_warnings,
         ci_method=ci_method,
+        loglik=float(getattr(res, "loglik", float("nan"))),
     )
 
 

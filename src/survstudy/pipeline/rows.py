@@ -49,46 +49,6 @@ def _level_indicator(d: FactorDesign, exposed: np.ndarray, level: str) -> np.nda
     return on.reshape(-1, 1)
 
 
-class _Layouts:
-    """The risk-set layouts of one set of rows (:func:`.diagnostics.cox_layout`), one per tie rule,
-    made on first use: every Cox fit on these rows (the model, the other profile's fit, the
-    spline tests) shares the sort by time and the tie groups."""
-
-    def __init__(
-        self,
-        t: np.ndarray,
-        e: np.ndarray,
-        strata: np.ndarray | None,
-        start: np.ndarray | None,
-    ) -> None:
-        self.t, self.e, self.strata, self.start = t, e, strata, start
-        self._by_ties: dict[str, Any] = {}
-
-    def get(self, ties: str) -> Any:
-        lay = self._by_ties.get(ties)
-        if lay is None:
-            lay = diagnostics.cox_layout(
-                self.t, self.e, ties=ties, strata=self.strata, start=self.start
-            )
-            self._by_ties[ties] = lay
-        return lay
-
-    def release(self) -> None:
-        """Drop the layouts (made again if a later fit needs them): the proportional-hazards
-        follow-up fits on rescaled times and other strata, and its fits set the peak memory."""
-        self._by_ties.clear()
-
-    def same_rows(self, t: np.ndarray, e: np.ndarray, strata: np.ndarray | None) -> bool:
-        """Whether these are the same rows (equal times, events and strata; no start)."""
-
-        def eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-            if a is None or b is None:
-                return a is None and b is None
-            return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
-
-        return self.start is None and eq(self.t, t) and eq(self.e, e) and eq(self.strata, strata)
-
-
 @dataclass(frozen=True, eq=False)
 class _MemorySelection:
     t: np.ndarray
@@ -101,11 +61,12 @@ class _MemorySelection:
     start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
     status: np.ndarray | None = None  # 0 censored, 1 event, 2 competing event
     # the Cox fits' shared risk-set layouts (of these rows; made here when not given)
-    layouts: _Layouts | None = None
+    layouts: diagnostics.RowFits | None = None
 
     def __post_init__(self) -> None:
         if self.layouts is None:
-            object.__setattr__(self, "layouts", _Layouts(self.t, self.e, self.strata, self.start))
+            lay = diagnostics.RowFits(self.t, self.e, self.strata, self.start)
+            object.__setattr__(self, "layouts", lay)
 
     def _layout(self, ties: str) -> Any:
         assert self.layouts is not None
@@ -122,7 +83,7 @@ class _MemorySelection:
         concordance: bool = False,
         ci: str = "wald",
     ) -> engine.CoxFit:
-        return engine.cox(
+        fit = engine.cox(
             self.x,
             self.t,
             self.e,
@@ -137,6 +98,9 @@ class _MemorySelection:
             start=self.start,
             layout=self._layout(ties) if ci != "profile" else None,
         )
+        if ci != "profile" and self.layouts is not None:
+            self.layouts.remember(ties, self.x, fit)
+        return fit
 
     def cox_pair(
         self,
@@ -255,6 +219,8 @@ class _MemorySelection:
             name=name,
             reference=reference,
             layout=self._layout(ties),
+            # a one-column model is the test's linear model: its fit is not made again
+            linear=self.layouts.linear(ties, self.x) if self.layouts and width == 1 else None,
         )
 
 
@@ -265,7 +231,7 @@ class MemoryRows:
         self.cohort = cohort
         # the last selection's risk-set layouts: the next selection of the same rows (the
         # univariable factors of a cohort without missing values) shares them
-        self._layouts: _Layouts | None = None
+        self._layouts: diagnostics.RowFits | None = None
 
     def design(
         self, variable: str, *, per: float | None = None, label: str | None = None
@@ -358,7 +324,7 @@ class MemoryRows:
         t = t_all[mask]
         status = self._status(ep)[mask]
         if self._layouts is None or not self._layouts.same_rows(t, e, strata_codes):
-            self._layouts = _Layouts(t, e, strata_codes, None)
+            self._layouts = diagnostics.RowFits(t, e, strata_codes, None)
         return _MemorySelection(
             status=np.where(np.isnan(status), e, status),
             t=t,

@@ -211,6 +211,7 @@ def nonlinearity_test(
     alpha: float = 0.05,
     control: CoxControl | None = None,
     layout: Any = None,
+    linear: tuple[float, Sequence[StatWarning]] | None = None,
 ) -> SplineTest:
     """Spline (``nk`` knots) versus linear Cox model for covariate ``x`` (module docstring).
 
@@ -218,7 +219,9 @@ def nonlinearity_test(
     drop incomplete rows first). A ``NON-LINEAR`` warning is added when the test's p is
     below ``alpha``; the knot-placement warnings of :func:`.rcs_knots` are kept.
     ``layout``: :func:`.cox.cox_layout` of these rows and ``ties``, shared by the three fits
-    (made here when not given).
+    (made here when not given). ``linear``: the log-likelihood and warnings of the linear
+    model (``covariates`` then ``x``, on these rows with these ties, weights and control)
+    when the caller has fitted it already; it is then not fitted again.
     """
     xv = np.asarray(x, dtype=np.float64)
     if xv.ndim != 1:
@@ -256,9 +259,14 @@ def nonlinearity_test(
     # Peak memory: each fit holds a sorted copy of the data. Of the linear model and the
     # model without x only the log-likelihood (and warnings) are kept, so they are fitted
     # first and released; the spline model, whose fit the result keeps, comes last.
-    fit_lin = cox_fit(np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw)
-    loglik_lin, warns_lin = fit_lin.loglik, fit_lin.warnings
-    del fit_lin
+    if linear is None:
+        fit_lin = cox_fit(
+            np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw
+        )
+        loglik_lin, warns_lin = fit_lin.loglik, tuple(fit_lin.warnings)
+        del fit_lin
+    else:
+        loglik_lin, warns_lin = float(linear[0]), tuple(linear[1])
     ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik if q else None
     basis = rcs_basis(xv, kv)
     fit_rcs = cox_fit(
