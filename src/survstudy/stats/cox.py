@@ -311,6 +311,30 @@ def _check_design(
         check_collinear((x.T @ x if gram is None else gram) / n, names)
 
 
+def _level_no_events(xm: F, e: NDArray[np.bool_]) -> list[bool]:
+    """Per column of the design: 0/1 values only, and no event among the rows with 1
+    (``LEVEL-NO-EVENTS``). On big data only the columns whose first and last values are 0
+    or 1 are checked, all in one pass over blocks of rows (one column of a row-major design
+    read on its own touches every cache line of the design)."""
+    n, p = xm.shape
+    cand = [
+        j for j in range(p) if n <= 100_000 or (xm[0, j] in (0.0, 1.0) and xm[-1, j] in (0.0, 1.0))
+    ]
+    binary = np.ones(len(cand), dtype=bool)
+    hit = np.zeros(len(cand), dtype=bool)
+    if cand:
+        step = 1 << 15
+        for a in range(0, n, step):
+            xc = xm[a : a + step, cand]
+            one = xc == 1
+            binary &= (one | (xc == 0)).all(axis=0)
+            hit |= (one & e[a : a + step, None]).any(axis=0)
+    out = [False] * p
+    for i, j in enumerate(cand):
+        out[j] = bool(binary[i] and not hit[i])
+    return out
+
+
 def _rows(
     t: F, event: ArrayLike, strata: ArrayLike | None, weights: ArrayLike | None, start: Any
 ) -> tuple[NDArray[np.bool_], F | None, NDArray[np.intp] | None, F | None]:
@@ -428,12 +452,7 @@ def cox_fit(
     b0 = np.zeros(p) if init is None else np.asarray(init, dtype=np.float64) * scale
     fit = _newton(data, b0, control)
 
-    level_no_events = [False] * p
-    for j in range(p):
-        col = xm[:, j]
-        if n > 100_000 and not (col[0] in (0.0, 1.0) and col[-1] in (0.0, 1.0)):
-            continue  # cheap pre-screen on big data
-        level_no_events[j] = bool(np.all((col == 0) | (col == 1)) and not np.any(e[col == 1]))
+    level_no_events = _level_no_events(xm, e)
     # Null log-likelihood at beta = 0 (R reports it at init when given).
     loglik0 = (
         fit.loglik0 if init is None else obj.evaluate(data, np.zeros(p), information=False).loglik
