@@ -188,6 +188,13 @@ class RowFits:
         self._by_ties.clear()
         self._fitted.clear()
 
+    def only(self, ties: str) -> Any:
+        """The layout of ``ties``, the others dropped (a spline test after the model's two fits:
+        the other tie rule's layout would only add to the memory of the spline fits)."""
+        for other in [k for k in self._by_ties if k != ties]:
+            del self._by_ties[other]
+        return self.get(ties)
+
     def remember(self, ties: str, x: np.ndarray, fit: CoxFit) -> None:
         """An ordinary (Wald) fit of design ``x`` on these rows with ``ties``: kept when ``x``
         has one column, the rows are not split and the fit has no warning (a warning names

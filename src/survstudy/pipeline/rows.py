@@ -218,7 +218,7 @@ class _MemorySelection:
             conf_level=conf_level,
             name=name,
             reference=reference,
-            layout=self._layout(ties),
+            layout=self.layouts.only(ties) if self.layouts else None,
             # a one-column model is the test's linear model: its fit is not made again
             linear=self.layouts.linear(ties, self.x) if self.layouts and width == 1 else None,
         )
