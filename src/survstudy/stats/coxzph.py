@@ -250,7 +250,11 @@ def _compute_parts(fit: Any, transform: str) -> _Parts:
     h2 = h / den
     q0, q1, q2 = (np.bincount(g, weights=w, minlength=ng) for w in (h2, h2 * f, h2 * f * f))
     # per event time: the score U_t = Σ_D w x − m Σ_k a_k, a_k = (R1 − f_k D1)/den_k
-    wdx = np.add.reduceat(x * (d.weight * d.event)[:, None], d.starts, axis=0)
+    # (column by column: the same sums as over the n x p product, without that temporary)
+    wev = d.weight * d.event
+    wdx = np.empty((ng, x.shape[1]))
+    for j in range(x.shape[1]):
+        wdx[:, j] = np.add.reduceat(x[:, j] * wev, d.starts)
     u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
     a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
