@@ -11,7 +11,7 @@ import numpy as np
 
 from survstudy.pipeline.engine import CoxFit, collect_cox
 
-__all__ = ["PhFollowUp", "nonlinearity", "ph_follow_up"]
+__all__ = ["PhFollowUp", "RowFits", "cox_layout", "nonlinearity", "ph_follow_up"]
 
 
 def _stats(name: str) -> Any:
@@ -157,6 +157,86 @@ def ph_follow_up(
         )
 
 
+class RowFits:
+    """What the Cox fits on one set of rows share: their risk-set layouts
+    (:func:`cox_layout`), one per tie rule, made on first use (the model, the other profile's
+    fit and the spline tests share the sort by time and the tie groups); and the last
+    one-column model fitted (:meth:`remember`), which is the linear model of that column's
+    spline test (:meth:`linear`)."""
+
+    def __init__(
+        self,
+        t: np.ndarray,
+        e: np.ndarray,
+        strata: np.ndarray | None,
+        start: np.ndarray | None,
+    ) -> None:
+        self.t, self.e, self.strata, self.start = t, e, strata, start
+        self._by_ties: dict[str, Any] = {}
+        self._fitted: dict[str, tuple[np.ndarray, float]] = {}
+
+    def get(self, ties: str) -> Any:
+        lay = self._by_ties.get(ties)
+        if lay is None:
+            lay = cox_layout(self.t, self.e, ties=ties, strata=self.strata, start=self.start)
+            self._by_ties[ties] = lay
+        return lay
+
+    def release(self) -> None:
+        """Drop the layouts (made again if a later fit needs them): the proportional-hazards
+        follow-up fits on rescaled times and other strata, and its fits set the peak memory."""
+        self._by_ties.clear()
+        self._fitted.clear()
+
+    def only(self, ties: str) -> Any:
+        """The layout of ``ties``, the others dropped (a spline test after the model's two fits:
+        the other tie rule's layout would only add to the memory of the spline fits)."""
+        for other in [k for k in self._by_ties if k != ties]:
+            del self._by_ties[other]
+        return self.get(ties)
+
+    def remember(self, ties: str, x: np.ndarray, fit: CoxFit) -> None:
+        """An ordinary (Wald) fit of design ``x`` on these rows with ``ties``: kept when ``x``
+        has one column, the rows are not split and the fit has no warning (a warning names
+        the fit's term)."""
+        one = self.start is None and x.ndim == 2 and x.shape[1] == 1
+        if one and fit.method == "ordinary" and not fit.warnings:
+            self._fitted[ties] = (x, fit.loglik)
+        else:
+            self._fitted.pop(ties, None)
+
+    def linear(self, ties: str, x: np.ndarray) -> tuple[float, tuple[Any, ...]] | None:
+        """The log-likelihood and warnings of the remembered fit when it is of this very
+        one-column design ``x`` (for :func:`nonlinearity`'s ``linear``), else ``None``."""
+        got = self._fitted.get(ties)
+        if got is None or got[0] is not x or x.ndim != 2 or x.shape[1] != 1:
+            return None
+        return got[1], ()
+
+    def same_rows(self, t: np.ndarray, e: np.ndarray, strata: np.ndarray | None) -> bool:
+        """Whether these are the same rows (equal times, events and strata; no start)."""
+
+        def eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            return a is b or (a.shape == b.shape and bool(np.array_equal(a, b)))
+
+        return self.start is None and eq(self.t, t) and eq(self.e, e) and eq(self.strata, strata)
+
+
+def cox_layout(
+    time: np.ndarray,
+    event: np.ndarray,
+    *,
+    ties: str,
+    strata: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+) -> Any:
+    """The risk-set layout of these rows (:func:`survstudy.stats.cox.cox_layout`), shared by
+    the Cox fits on them (``layout=`` of :func:`.engine.cox` and :func:`nonlinearity`)."""
+    return _stats("cox").cox_layout(time, event, strata=strata, ties=ties, start=start)
+
+
 def nonlinearity(
     x: np.ndarray,
     time: np.ndarray,
@@ -168,9 +248,13 @@ def nonlinearity(
     conf_level: float,
     name: str,
     reference: float | None = None,
+    layout: Any = None,
+    linear: tuple[float, tuple[Any, ...]] | None = None,
 ) -> Any:
     """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
-    other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`)."""
+    other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`; ``layout``: the
+    risk-set layout of these rows and ties, :func:`cox_layout`; ``linear``: the log-likelihood
+    and warnings of the linear model when already fitted, :meth:`RowFits.linear`)."""
     ff = _stats("functional_form")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return ff.nonlinearity_test(
@@ -183,4 +267,6 @@ def nonlinearity(
             conf_level=conf_level,
             name=name,
             reference=reference,
+            layout=layout,
+            linear=linear,
         )

@@ -220,15 +220,17 @@ class CoxFit:
     warnings: tuple[StatWarning, ...] = field(default_factory=tuple)
     method: str = "ordinary"  # ordinary | firth
     ci_method: str = "wald"  # wald | profile (Firth: profile penalised likelihood)
+    loglik: float = float("nan")  # log partial likelihood at the estimate
 
 
 def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) -> Any:
     ci = kwargs.pop("ci", "wald")
     if ci == "profile" and kwargs.get("start") is not None:
         raise AnalysisError("profile limits are not available on split follow-up; use ci: wald")
+    layout = kwargs.pop("layout", None)
     if ci == "profile":
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
-    return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
+    return _stats("cox").cox_fit(x, time, event, ph_test=False, layout=layout, **kwargs)
 
 
 def cox(
@@ -245,6 +247,7 @@ def cox(
     assign: tuple[str, ...] | None = None,
     ci: str = "wald",
     start: np.ndarray | None = None,
+    layout: Any = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
@@ -268,6 +271,7 @@ def cox(
             assign=assign,
             concordance=concordance,
             ci=ci,
+            layout=layout,
             **extra,
         )
     return collect_cox(res, ph_test=ph_test, concordance=concordance)
@@ -391,6 +395,7 @@ def collect_cox(
         ph_global_p=ph_global,
         warnings=res_warnings,
         ci_method=ci_method,
+        loglik=float(getattr(res, "loglik", float("nan"))),
     )
 
 

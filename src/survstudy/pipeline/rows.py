@@ -60,6 +60,17 @@ class _MemorySelection:
     events: int
     start: np.ndarray | None = None  # split follow-up: the rows' (start, t] intervals
     status: np.ndarray | None = None  # 0 censored, 1 event, 2 competing event
+    # the Cox fits' shared risk-set layouts (of these rows; made here when not given)
+    layouts: diagnostics.RowFits | None = None
+
+    def __post_init__(self) -> None:
+        if self.layouts is None:
+            lay = diagnostics.RowFits(self.t, self.e, self.strata, self.start)
+            object.__setattr__(self, "layouts", lay)
+
+    def _layout(self, ties: str) -> Any:
+        assert self.layouts is not None
+        return self.layouts.get(ties)
 
     def cox(
         self,
@@ -72,7 +83,7 @@ class _MemorySelection:
         concordance: bool = False,
         ci: str = "wald",
     ) -> engine.CoxFit:
-        return engine.cox(
+        fit = engine.cox(
             self.x,
             self.t,
             self.e,
@@ -85,7 +96,11 @@ class _MemorySelection:
             assign=assign,
             ci=ci,
             start=self.start,
+            layout=self._layout(ties) if ci != "profile" else None,
         )
+        if ci != "profile" and self.layouts is not None:
+            self.layouts.remember(ties, self.x, fit)
+        return fit
 
     def cox_pair(
         self,
@@ -163,6 +178,8 @@ class _MemorySelection:
         categorical: tuple[str, ...],
         days_per_unit: float,
     ) -> diagnostics.PhFollowUp:
+        if self.layouts is not None:
+            self.layouts.release()
         return diagnostics.ph_follow_up(
             self.x,
             self.t,
@@ -201,6 +218,9 @@ class _MemorySelection:
             conf_level=conf_level,
             name=name,
             reference=reference,
+            layout=self.layouts.only(ties) if self.layouts else None,
+            # a one-column model is the test's linear model: its fit is not made again
+            linear=self.layouts.linear(ties, self.x) if self.layouts and width == 1 else None,
         )
 
 
@@ -209,6 +229,9 @@ class MemoryRows:
 
     def __init__(self, cohort: Cohort) -> None:
         self.cohort = cohort
+        # the last selection's risk-set layouts: the next selection of the same rows (the
+        # univariable factors of a cohort without missing values) shares them
+        self._layouts: diagnostics.RowFits | None = None
 
     def design(
         self, variable: str, *, per: float | None = None, label: str | None = None
@@ -298,16 +321,20 @@ class MemoryRows:
         cols = [d.columns for d in designs]
         x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
         e = e_all[mask]
+        t = t_all[mask]
         status = self._status(ep)[mask]
+        if self._layouts is None or not self._layouts.same_rows(t, e, strata_codes):
+            self._layouts = diagnostics.RowFits(t, e, strata_codes, None)
         return _MemorySelection(
             status=np.where(np.isnan(status), e, status),
-            t=t_all[mask],
+            t=t,
             e=e,
             x=x,
             codes=None if group is None or group.codes is None else group.codes[mask],
             strata=strata_codes,
             n=int(mask.sum()),
             events=int(e.sum()),
+            layouts=self._layouts,
         )
 
     def survival_arrays(self, ep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -55,7 +55,7 @@ totals in the same situation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -66,10 +66,12 @@ from survstudy.stats.riskset import distinct_times
 __all__ = [
     "CoxData",
     "GroupSums",
+    "Layout",
     "Objective",
     "evaluate",
     "group_sums",
     "prepare",
+    "risk_set_layout",
     "risk_sums",
 ]
 
@@ -130,6 +132,7 @@ class CoxData:
     # stratum with time <= start), or n_groups when no group of the stratum is that early
     entry: I | None = None
     row0: I | None = None  # counting-process data: first sorted row of each group's stratum
+    layout: Layout | None = None  # the design-free part, shared with other fits on these rows
 
     @property
     def n_groups(self) -> int:
@@ -155,29 +158,90 @@ _COUNTING = True
 _GATHER = 2048
 
 
-def prepare(
-    x: F,
+@dataclass(frozen=True)
+class Layout:
+    """The part of :func:`prepare` that does not depend on the design: the sort by stratum
+    and descending time, the tie groups, the expanded tie rows of ``ties`` and the
+    cache-sized blocks (:func:`risk_set_layout`). Fits of different designs on the same rows
+    (time, event, strata, weights, start) with the same ties share one
+    (``prepare(x, ..., layout=...)``): only the gather of the design changes per fit.
+    The inputs are kept (``time`` … ``start``, as given) so that a caller can check that a
+    layout belongs to its rows (:meth:`matches`). Field meanings as in :class:`CoxData`
+    (``ev``: the sorted events, ``w``: the sorted weights, ``gwith``: the event groups)."""
+
+    time: F
+    event: NDArray[np.bool_] | F
+    strata: I | None
+    weights: F | None
+    start: F | None
+    ties: str
+    order: I
+    group: I
+    starts: I
+    sub_ptr: I
+    sub_of: I
+    ev: F
+    dcount: F
+    gstratum: I
+    gstart: I
+    gtime: F
+    w: F
+    dweight: F
+    erow_group: I
+    erow_f: F
+    erow_mult: F
+    erow_starts: I
+    gwith: I
+    wdeath: F
+    entry: I | None
+    row0: I | None
+    blocks: tuple[tuple[int, int, I, I], ...]
+    erow_count: I
+    erow_gmult: F
+    echunks: tuple[tuple[int, int, int, int, I], ...]
+    # what derived quantities of these rows keep for the next fit on them (e.g. the PH
+    # test's transformed times, stats.coxzph)
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def matches(
+        self,
+        time: F,
+        event: NDArray[np.bool_] | F,
+        *,
+        strata: I | None = None,
+        weights: F | None = None,
+        ties: str = "efron",
+        start: F | None = None,
+    ) -> bool:
+        """Whether this layout is that of these rows and ties (equal values; the same
+        arrays are recognised without a comparison)."""
+
+        def same(a: Any, b: Any) -> bool:
+            if a is None or b is None:
+                return a is None and b is None
+            return a is b or (np.shape(a) == np.shape(b) and bool(np.array_equal(a, b)))
+
+        return (
+            ties == self.ties
+            and same(time, self.time)
+            and same(event, self.event)
+            and same(strata, self.strata)
+            and same(weights, self.weights)
+            and same(start, self.start)
+        )
+
+
+def risk_set_layout(
     time: F,
     event: NDArray[np.bool_] | F,
     *,
     strata: I | None = None,
     weights: F | None = None,
     ties: str = "efron",
-    standardise: bool = False,
     start: F | None = None,
-) -> CoxData:
-    """Sort once and build the tie groups; ``strata`` holds integer codes.
-
-    ``start`` (counting-process data): the rows' entry times, each below its
-    ``time`` (the caller checks); the row is at risk on ``(start, time]``.
-
-    With ``standardise=True`` the sorted copy is centred about a pivot (the
-    first row, exact for integers even after a +1e12 shift), then about the
-    (weighted) mean, and divided by the mean absolute deviation (1 for a
-    constant column) — the scaling :func:`cox.cox_fit` uses — in the same
-    blocked passes as the sort; ``center``, ``scale``, ``raw_scale`` and the
-    Gram matrix ``gram`` of the result are filled.
-    """
+) -> Layout:
+    """Sort once and build the tie groups (the design-free part of :func:`prepare`);
+    arguments as there."""
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
     n = time.size
@@ -264,6 +328,103 @@ def prepare(
     if sinv is not None:
         entry, row0 = _entry_groups(key[order[starts]] // 2, s, sinv, k, gstratum, order, starts)
 
+    # blocks of ~_BLOCK rows that start at a sub-block boundary, so each sub-block
+    # sum is one reduceat inside one block
+    nz = np.flatnonzero(sub_ptr[1:] > sub_ptr[:-1]).astype(np.intp)
+    nz_start = sub_ptr[nz]
+    cuts = np.unique(np.searchsorted(nz_start, np.arange(0, n, _BLOCK)))
+    cuts = cuts[cuts < nz.size]
+    blocks = []
+    for i, i0 in enumerate(cuts):
+        i1 = int(cuts[i + 1]) if i + 1 < cuts.size else nz.size
+        a = int(nz_start[i0])
+        b = int(nz_start[i1]) if i1 < nz.size else n
+        blocks.append((a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1]))
+
+    # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
+    nrow = erow_group.size
+    erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
+    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
+    ecuts = ecuts[ecuts < erow_starts.size]
+    echunks = []
+    for i, i0 in enumerate(ecuts):
+        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
+        r_a = int(erow_starts[i0])
+        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
+        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
+    return Layout(
+        time=time,
+        event=event,
+        strata=strata,
+        weights=weights,
+        start=start,
+        ties=ties,
+        order=order,
+        group=group,
+        starts=starts,
+        sub_ptr=sub_ptr,
+        sub_of=sub_of,
+        ev=ev,
+        dcount=dcount,
+        gstratum=gstratum,
+        gstart=gstart,
+        gtime=np.asarray(time, dtype=np.float64)[order[starts]],
+        w=w,
+        dweight=dweight,
+        erow_group=erow_group,
+        erow_f=erow_f,
+        erow_mult=erow_mult,
+        erow_starts=erow_starts,
+        gwith=gwith,
+        wdeath=wdeath,
+        entry=entry,
+        row0=row0,
+        blocks=tuple(blocks),
+        erow_count=erow_count,
+        erow_gmult=erow_mult[erow_starts] if nrow else np.zeros(0),
+        echunks=tuple(echunks),
+    )
+
+
+def prepare(
+    x: F,
+    time: F,
+    event: NDArray[np.bool_] | F,
+    *,
+    strata: I | None = None,
+    weights: F | None = None,
+    ties: str = "efron",
+    standardise: bool = False,
+    start: F | None = None,
+    layout: Layout | None = None,
+) -> CoxData:
+    """Sort once and build the tie groups; ``strata`` holds integer codes.
+
+    ``start`` (counting-process data): the rows' entry times, each below its
+    ``time`` (the caller checks); the row is at risk on ``(start, time]``.
+
+    With ``standardise=True`` the sorted copy is centred about a pivot (the
+    first row, exact for integers even after a +1e12 shift), then about the
+    (weighted) mean, and divided by the mean absolute deviation (1 for a
+    constant column) — the scaling :func:`cox.cox_fit` uses — in the same
+    blocked passes as the sort; ``center``, ``scale``, ``raw_scale`` and the
+    Gram matrix ``gram`` of the result are filled.
+
+    ``layout``: :func:`risk_set_layout` of these rows and ties, computed before (the
+    caller checks that it belongs to them, :meth:`Layout.matches`); the arguments
+    ``time`` … ``start`` are then taken from it.
+    """
+    lay = (
+        layout
+        if layout is not None
+        else risk_set_layout(time, event, strata=strata, weights=weights, ties=ties, start=start)
+    )
+    weights, ties = lay.weights, lay.ties
+    order, w, wdeath, sub_ptr = lay.order, lay.w, lay.wdeath, lay.sub_ptr
+    blocks = lay.blocks
+    n = order.size
+    ng = lay.starts.size
+
     # the sorted design, transposed (p, n), built block by block in cache
     xin = np.asarray(x, dtype=np.float64)
     if xin.ndim == 1:
@@ -288,19 +449,6 @@ def prepare(
         gram = xs.T @ xs
         xin = xs
         standardise = False
-    # blocks of ~_BLOCK rows that start at a sub-block boundary, so each sub-block
-    # sum is one reduceat inside one block
-    nz = np.flatnonzero(sub_ptr[1:] > sub_ptr[:-1]).astype(np.intp)
-    nz_start = sub_ptr[nz]
-    cuts = np.unique(np.searchsorted(nz_start, np.arange(0, n, _BLOCK)))
-    cuts = cuts[cuts < nz.size]
-    blocks = []
-    for i, i0 in enumerate(cuts):
-        i1 = int(cuts[i + 1]) if i + 1 < cuts.size else nz.size
-        a = int(nz_start[i0])
-        b = int(nz_start[i1]) if i1 < nz.size else n
-        blocks.append((a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1]))
-
     # Pass 1: gather the rows in sorted order, transposed (minus the pivot).
     # (np.take into a small row-major buffer, then an in-cache transpose: ~2x faster
     # than fancy indexing straight into the strided destination)
@@ -356,52 +504,42 @@ def prepare(
         wdx_g /= scale
     wdx = wdx_g.sum(axis=0)
 
-    # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
-    nrow = erow_group.size
-    erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
-    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
-    ecuts = ecuts[ecuts < erow_starts.size]
-    echunks = []
-    for i, i0 in enumerate(ecuts):
-        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
-        r_a = int(erow_starts[i0])
-        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
-        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
     return CoxData(
         # small data keep a row-major copy for the row-wise small-data path
         x=np.ascontiguousarray(xt.T) if small else xt.T,
-        event=ev,
+        event=lay.ev,
         weight=w,
         order=order,
-        group=group,
-        starts=starts,
-        gstratum=gstratum,
-        gstart=gstart,
-        gtime=np.asarray(time, dtype=np.float64)[order[starts]],
-        dcount=dcount,
-        dweight=dweight,
-        erow_group=erow_group,
-        erow_f=erow_f,
-        erow_mult=erow_mult,
+        group=lay.group,
+        starts=lay.starts,
+        gstratum=lay.gstratum,
+        gstart=lay.gstart,
+        gtime=lay.gtime,
+        dcount=lay.dcount,
+        dweight=lay.dweight,
+        erow_group=lay.erow_group,
+        erow_f=lay.erow_f,
+        erow_mult=lay.erow_mult,
         ties=ties,
         sub_ptr=sub_ptr,
-        sub_of=sub_of,
+        sub_of=lay.sub_of,
         wdeath=wdeath,
         xt=xt,
         wdx=wdx,
         wdx_g=wdx_g,
-        blocks=tuple(blocks),
-        erow_starts=erow_starts,
-        erow_gid=gwith,
+        blocks=blocks,
+        erow_starts=lay.erow_starts,
+        erow_gid=lay.gwith,
         center=center,
         scale=scale,
         raw_scale=raw_scale,
         gram=gram,
-        erow_count=erow_count,
-        erow_gmult=erow_mult[erow_starts] if nrow else np.zeros(0),
-        erow_chunks=tuple(echunks),
-        entry=entry,
-        row0=row0,
+        erow_count=lay.erow_count,
+        erow_gmult=lay.erow_gmult,
+        erow_chunks=lay.echunks,
+        entry=lay.entry,
+        row0=lay.row0,
+        layout=lay,
     )
 
 

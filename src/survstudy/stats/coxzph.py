@@ -250,14 +250,25 @@ def _compute_parts(fit: Any, transform: str) -> _Parts:
     h2 = h / den
     q0, q1, q2 = (np.bincount(g, weights=w, minlength=ng) for w in (h2, h2 * f, h2 * f * f))
     # per event time: the score U_t = Σ_D w x − m Σ_k a_k, a_k = (R1 − f_k D1)/den_k
-    wdx = np.add.reduceat(x * (d.weight * d.event)[:, None], d.starts, axis=0)
+    # (column by column: the same sums as over the n x p product, without that temporary)
+    wev = d.weight * d.event
+    wdx = np.empty((ng, x.shape[1]))
+    for j in range(x.shape[1]):
+        wdx[:, j] = np.add.reduceat(x[:, j] * wev, d.starts)
     u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
     a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
-    xbar = np.zeros((ng, x.shape[1]))
-    np.add.at(xbar, g, a)
+    xbar = np.empty((ng, x.shape[1]))
+    for j in range(x.shape[1]):  # np.add.at(xbar, g, a) column by column (same order of sums)
+        xbar[:, j] = np.bincount(g, weights=a[:, j], minlength=ng)
     xbar /= np.maximum(nrow, 1.0)[:, None]
-    tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None), d)
+    # the transformed times depend on the rows only: fits sharing a layout share them
+    lay = d.layout
+    tt = None if lay is None else lay.cache.get(("ttimes", transform))
+    if tt is None:
+        tt = _transform_times(st.time, st.event, transform, getattr(st, "start", None), d)
+        if lay is not None:
+            lay.cache[("ttimes", transform)] = tt
     center = float(np.mean(tt[st.event]))
     gt = tt[d.order[d.starts]] - center
     # Σ_t w_t I_t for the time weights w = 1, g, g² without a p×p matrix per time:
@@ -362,14 +373,15 @@ def scaled_schoenfeld(
     # events per stratum in which each column varies (R's "used")
     nstrat = int(d.gstratum.max()) + 1 if d.gstratum.size else 1
     used = np.zeros((nstrat, p))
-    sorted_stratum = d.gstratum[d.group]
-    for s in range(nstrat):
-        m = sorted_stratum == s
-        if not m.any():
-            continue
-        xs = d.x[m]
+    # the sorted rows of a stratum are contiguous (its groups' rows, sorted by stratum first)
+    firsts = np.flatnonzero(np.concatenate(([True], d.gstratum[1:] != d.gstratum[:-1])))
+    for gi, s in zip(firsts, d.gstratum[firsts], strict=True):
+        a = int(d.starts[gi])
+        gj = int(np.searchsorted(d.gstratum, s, side="right"))
+        b = int(d.starts[gj]) if gj < d.n_groups else d.x.shape[0]
+        xs = d.x[a:b]
         varies = np.any(xs != xs[0], axis=0)
-        used[s] = np.where(varies, float(d.event[m].sum()), 0.0)
+        used[s] = np.where(varies, float(d.event[a:b].sum()), 0.0)
     order = list(dict.fromkeys(labels))
     cols_of = [[j for j in range(p) if labels[j] == lab] for lab in order]
     for cols in cols_of:
@@ -520,8 +532,10 @@ def _ticks(x: F, time: F) -> tuple[F, F]:
     return tick_x[ok], tick_time[ok]
 
 
-def _smooth(x: F, y: F, df: int, nsmo: int) -> tuple[F, F, F] | None:
-    """Least-squares natural spline (``df`` = 4) of y on x, at ``nsmo`` points: (grid, ŷ, p(XᵀX)⁻¹pᵀ)."""
+def _smoother(x: F, df: int, nsmo: int) -> tuple[F, F, F, F, F] | None:
+    """What :func:`_smooth` needs of ``x`` alone: the grid, the QR factors of the natural-spline
+    design at ``x``, the design at the grid and ``p R⁻¹`` (``None``: singular). The terms of one
+    fit share their event times, so this is computed once for all of them."""
     grid = np.linspace(x.min(), x.max(), nsmo)
     pooled = np.sort(np.concatenate((grid, x)))
     n_inner = df - 2  # ns(df, intercept = TRUE): df − 2 interior knots
@@ -536,9 +550,22 @@ def _smooth(x: F, y: F, df: int, nsmo: int) -> tuple[F, F, F] | None:
     q, r = np.linalg.qr(design(x))
     if np.min(np.abs(np.diag(r))) <= 1e-7 * np.max(np.abs(np.diag(r))):
         return None
-    coef = np.linalg.solve(r, q.T @ y)
     pm = design(grid)
     pr = np.linalg.solve(r.T, pm.T).T  # p R⁻¹
+    return grid, q, r, pm, pr
+
+
+def _smooth(
+    x: F, y: F, df: int, nsmo: int, basis: tuple[F, F, F, F, F] | None = None
+) -> tuple[F, F, F] | None:
+    """Least-squares natural spline (``df`` = 4) of y on x, at ``nsmo`` points: (grid, ŷ, p(XᵀX)⁻¹pᵀ).
+
+    ``basis``: :func:`_smoother` of this ``x`` (``df``, ``nsmo``), if already computed."""
+    sm = _smoother(x, df, nsmo) if basis is None else basis
+    if sm is None:
+        return None
+    grid, q, r, pm, pr = sm
+    coef = np.linalg.solve(r, q.T @ y)
     return grid, pm @ coef, np.sum(pr**2, axis=1)
 
 
@@ -563,6 +590,8 @@ def beta_time_plot(
     ph = test if test is not None else cox_zph(fit, assign, transform)
     by_term = {t.term: t for t in ph.terms}
     out: list[BetaTimeTerm] = []
+    # the smoother's design at the event times, shared by the terms that share those times
+    shared: tuple[F, tuple[F, F, F, F, F] | None] | None = None
     for i, term in enumerate(res.terms):
         keep = ~np.isnan(res.y[:, i])
         if keep.all():  # the terms share the event times (no copy per term: peak memory)
@@ -570,7 +599,11 @@ def beta_time_plot(
         else:
             x, tm, y = res.x[keep], res.time[keep], res.y[keep, i]
         warns: list[StatWarning] = []
-        sm = _smooth(x, y, df, nsmo) if y.size else None
+        sm = None
+        if y.size:
+            if shared is None or shared[0] is not x:
+                shared = (x, _smoother(x, df, nsmo))
+            sm = _smooth(x, y, df, nsmo, basis=shared[1]) if shared[1] is not None else None
         empty = np.zeros(0)
         if sm is None:
             grid = fitv = lo = hi = empty

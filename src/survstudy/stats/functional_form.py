@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 from survstudy.errors import AnalysisError
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf, norm_ppf
-from survstudy.stats.cox import CoxControl, CoxResult, cox_fit
+from survstudy.stats.cox import CoxControl, CoxResult, cox_fit, cox_layout
 from survstudy.stats.splines import (
     quantile_type7,
     rcs_basis,
@@ -210,12 +210,18 @@ def nonlinearity_test(
     conf_level: float = 0.95,
     alpha: float = 0.05,
     control: CoxControl | None = None,
+    layout: Any = None,
+    linear: tuple[float, Sequence[StatWarning]] | None = None,
 ) -> SplineTest:
     """Spline (``nk`` knots) versus linear Cox model for covariate ``x`` (module docstring).
 
     ``covariates`` (n, q) are the model's other columns (already coded; no missing values:
     drop incomplete rows first). A ``NON-LINEAR`` warning is added when the test's p is
     below ``alpha``; the knot-placement warnings of :func:`.rcs_knots` are kept.
+    ``layout``: :func:`.cox.cox_layout` of these rows and ``ties``, shared by the three fits
+    (made here when not given). ``linear``: the log-likelihood and warnings of the linear
+    model (``covariates`` then ``x``, on these rows with these ties, weights and control)
+    when the caller has fitted it already; it is then not fitted again.
     """
     xv = np.asarray(x, dtype=np.float64)
     if xv.ndim != 1:
@@ -244,15 +250,23 @@ def nonlinearity_test(
     else:
         kv = np.asarray(knots, dtype=np.float64)
     cols = rcs_names(name, kv.size)
+    if layout is None:
+        # the three fits share one sort of the rows
+        layout = cox_layout(time, event, strata=strata, ties=ties, weights=weights)
     kw: dict[str, Any] = dict(
-        strata=strata, ties=ties, weights=weights, control=control, concordance=False
+        strata=strata, ties=ties, weights=weights, control=control, concordance=False, layout=layout
     )
     # Peak memory: each fit holds a sorted copy of the data. Of the linear model and the
     # model without x only the log-likelihood (and warnings) are kept, so they are fitted
     # first and released; the spline model, whose fit the result keeps, comes last.
-    fit_lin = cox_fit(np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw)
-    loglik_lin, warns_lin = fit_lin.loglik, fit_lin.warnings
-    del fit_lin
+    if linear is None:
+        fit_lin = cox_fit(
+            np.column_stack((other, xv)), time, event, term_names=(*onames, name), **kw
+        )
+        loglik_lin, warns_lin = fit_lin.loglik, tuple(fit_lin.warnings)
+        del fit_lin
+    else:
+        loglik_lin, warns_lin = float(linear[0]), tuple(linear[1])
     ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik if q else None
     basis = rcs_basis(xv, kv)
     fit_rcs = cox_fit(

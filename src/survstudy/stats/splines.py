@@ -203,13 +203,22 @@ def rcs_basis(x: ArrayLike, knots: ArrayLike, *, inclx: bool = True) -> F:
     tj = t[: k - 2]
 
     def cube(u: F) -> F:
-        return np.asarray(np.maximum(u / kd, 0.0) ** 3)
+        # max(u / kd, 0)³ in place on the fresh (contiguous) array u
+        u /= kd
+        np.maximum(u, 0.0, out=u)
+        u **= 3
+        return u
 
     xc = xv[:, None]
-    h = cube(xc - tj) + (
-        (t[k - 2] - tj) * cube(xc - t[k - 1]) - (t[k - 1] - tj) * cube(xc - t[k - 2])
-    ) / (t[k - 1] - t[k - 2])
-    return np.column_stack((xv, h)) if inclx else np.asarray(h)
+    # h = cube(x − t_j) + ((t_{K−1} − t_j) cube(x − t_K) − (t_K − t_j) cube(x − t_{K−1}))
+    #     / (t_K − t_{K−1}), with three n × (K − 2) arrays (the same operations, in place)
+    h = cube(xc - tj)
+    tail = (t[k - 2] - tj) * cube(xc - t[k - 1])
+    tail -= (t[k - 1] - tj) * cube(xc - t[k - 2])
+    tail /= t[k - 1] - t[k - 2]
+    h += tail
+    del tail
+    return np.column_stack((xv, h)) if inclx else h
 
 
 def rcs_names(name: str, n_knots: int) -> tuple[str, ...]:
