@@ -90,8 +90,11 @@ def cif(
     payload["codes"] = codes.to_dict()
     if as_json:
         echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
-        return
-    echo(_text(payload, by, strata))
+    else:
+        echo(_text(payload, by, strata))
+    from survstudy._process import end_now
+
+    end_now()  # in its own process: no teardown of NumPy and pyarrow (~20 ms)
 
 
 def _from_memory(
