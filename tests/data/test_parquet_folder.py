@@ -120,3 +120,22 @@ def test_one_file_read_does_not_import_pyarrow_parquet(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_one_file_threads_or_not_reads_the_same(tmp_path: Path, monkeypatch) -> None:
+    """The decoding thread choice (by file size) does not change the values."""
+    from survstudy.data import readers
+
+    p = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table({"t": [float(i % 97) for i in range(5000)], "e": [i % 3 for i in range(5000)]}),
+        p,
+        row_group_size=1000,
+    )
+    one = read_raw(p, columns=["t", "e"], checksum=False)
+    monkeypatch.setattr(readers, "_PARQUET_THREADS_ROWS", 0)
+    pooled = read_raw(p, columns=["t", "e"], checksum=False)
+    want = pq.ParquetFile(p).read(columns=["t", "e"])
+    for c in ("t", "e"):
+        assert one.data[c].equals(pooled.data[c])
+        assert one.data[c].equals(want.column(c).combine_chunks())
