@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from survstudy.errors import AnalysisError
 from survstudy.stats.competing import (
     cif_analysis,
     cif_confint,
@@ -201,3 +202,26 @@ def test_cif_analysis_gray_shared_counts_equal_gray_tests(case):
         assert gt.statistic == ref[c].statistic or (
             np.isnan(gt.statistic) and np.isnan(ref[c].statistic)
         )
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64", "uint64", "float64", "bool"])
+def test_cif_analysis_status_types_give_the_same_numbers(dtype):
+    """Status codes 0/1/2 of any type (used as their own columns when they are small
+    integers) give exactly the numbers of int64 codes; bool (0/1) too."""
+    rng = np.random.default_rng(3)
+    n = 400
+    t = np.ceil(rng.exponential(100.0, n))
+    s = rng.choice([0, 1, 2], n) if dtype != "bool" else rng.choice([0, 1], n)
+    g = rng.integers(0, 2, n)
+    ref = cif_analysis(t, s.astype(np.int64), g, ["a", "b"], by="g", at=[50.0, 100.0])
+    got = cif_analysis(t, s.astype(dtype), g, ["a", "b"], by="g", at=[50.0, 100.0])
+    assert got.to_dict() == ref.to_dict()
+
+
+def test_cif_analysis_status_outside_the_codes_is_an_error():
+    t = np.array([1.0, 2.0, 3.0])
+    g = np.array([0, 1, 0])
+    with pytest.raises(AnalysisError, match=r"status values \[3\] are neither 0"):
+        cif_analysis(t, np.array([0, 3, 1], dtype=np.int8), g, ["a", "b"], by="g")
+    with pytest.raises(AnalysisError, match="status must be >= 0"):
+        cif_analysis(t, np.array([0, -1, 1]), g, ["a", "b"], by="g")

@@ -161,6 +161,27 @@ def status_codes(
     return idx.astype(np.intp, copy=False), cs
 
 
+def _status_columns(
+    status: ArrayLike, causes: tuple[int, ...], n: int
+) -> tuple[NDArray[Any], tuple[int, ...]]:
+    """:func:`status_codes` for fixed ``causes`` 1 .. K: integer status codes already in
+    0 .. K are their own columns, returned as they are (no per-row lookup, any integer
+    type but uint64, which does not add to indices in place); anything else goes through
+    ``status_codes`` (its checks and messages)."""
+    s = np.asarray(status)
+    if (
+        s.ndim == 1
+        and s.shape == (n,)
+        and (s.dtype.kind == "i" or (s.dtype.kind == "u" and s.dtype.itemsize < 8))
+        and s.size
+        and causes == tuple(range(1, len(causes) + 1))
+        and int(s.min()) >= 0
+        and int(s.max()) <= len(causes)
+    ):
+        return s, causes
+    return status_codes(s, causes, n)
+
+
 # --------------------------------------------------------------------------- counts
 
 
@@ -571,7 +592,7 @@ def cumulative_incidence_by(
 
 def _cif_by(
     t: F,
-    col: NDArray[np.intp],
+    col: NDArray[Any],
     cs: tuple[int, ...],
     g: NDArray[np.intp],
     levels: Sequence[Any],
@@ -1098,7 +1119,7 @@ def cif_analysis(
     if t.size == 0:
         raise AnalysisError("no rows left to analyse (every row has a missing value)")
     # one count of the (time, group, status) cells serves the curves and Gray's tests
-    col, cs = status_codes(status, (EVENT, COMPETING), t.size)
+    col, cs = _status_columns(status, (EVENT, COMPETING), t.size)
     w = _frequency(weights, t.size)
     g = np.asarray(group, dtype=np.intp)
     if g.shape != t.shape:
