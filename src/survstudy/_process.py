@@ -19,6 +19,11 @@ per core when NumPy loads, and the workers spin while the import goes on — on 
 that doubled the CPU time of ``import numpy`` (~0.1 s) and, on a busy machine, took the
 main thread's core. One thread starts none.
 
+:func:`no_cycle_collection` (a short command on arrays, in its own process): the cyclic
+garbage collector ran again and again while NumPy and pyarrow were imported (their
+modules and types are many small objects) and found nothing to free; arrays and results
+are freed by reference counting, which stays on. ~7 ms of a 10^6-row ``survstudy cif``.
+
 :func:`end_now` (a command that has written its output, in its own process): the
 interpreter's teardown after NumPy and pyarrow are loaded (freeing every module, stopping
 pyarrow's thread pools) took ~20 ms, which the operating system does at once when the
@@ -27,7 +32,14 @@ process ends.
 
 from __future__ import annotations
 
-__all__ = ["claim", "end_now", "is_own", "keep_freed_memory", "single_threaded_blas"]
+__all__ = [
+    "claim",
+    "end_now",
+    "is_own",
+    "keep_freed_memory",
+    "no_cycle_collection",
+    "single_threaded_blas",
+]
 
 _OWN = [False]
 
@@ -105,3 +117,14 @@ def end_now() -> None:
     except (OSError, ValueError):
         return
     os._exit(0)
+
+
+def no_cycle_collection() -> bool:
+    """In the command's own process: the cyclic garbage collector off (see above).
+    Returns whether it was switched off."""
+    if not is_own():
+        return False
+    import gc
+
+    gc.disable()
+    return True

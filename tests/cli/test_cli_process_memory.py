@@ -36,6 +36,10 @@ def test_blas_and_end_now_change_nothing_inside_another_program() -> None:
     """Property: without :func:`claim`, neither the BLAS threads nor the exit are touched
     (``end_now`` returns, so this test goes on)."""
     assert _process.single_threaded_blas() is False
+    assert _process.no_cycle_collection() is False
+    import gc
+
+    assert gc.isenabled()
     _process.end_now()
 
 
@@ -80,3 +84,15 @@ def test_own_process_end_now_writes_everything_and_runs_exit_handlers() -> None:
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0
     assert res.stdout == "x" * 100000 + "\nend\nhandler\n"
+
+
+def test_own_process_cycle_collector_off() -> None:
+    """Property: a claimed process gets the cyclic collector switched off."""
+    code = (
+        "import gc; from survstudy import _process; _process.claim()\n"
+        "print(gc.isenabled(), _process.no_cycle_collection(), gc.isenabled())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "True True False"
