@@ -37,6 +37,7 @@ def test_blas_and_end_now_change_nothing_inside_another_program() -> None:
     (``end_now`` returns, so this test goes on)."""
     assert _process.single_threaded_blas() is False
     assert _process.no_cycle_collection() is False
+    assert _process.small_pages_for_numpy() is False
     import gc
 
     assert gc.isenabled()
@@ -96,3 +97,28 @@ def test_own_process_cycle_collector_off() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "True True False"
+
+
+def test_own_process_numpy_small_pages_before_numpy_only() -> None:
+    """Property: NumPy's huge-page advice is switched off only in a claimed process,
+    before NumPy is imported, never against the user's own setting; NumPy sees it."""
+    code = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.small_pages_for_numpy(), os.environ.get('NUMPY_MADVISE_HUGEPAGE'))\n"
+        "import numpy; from numpy._core.multiarray import _get_madvise_hugepage\n"
+        "print(_get_madvise_hugepage(), _process.small_pages_for_numpy())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out[:2] == ["True 0", "False False"]
+    env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    code2 = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.small_pages_for_numpy(), os.environ['NUMPY_MADVISE_HUGEPAGE'])\n"
+    )
+    out2 = subprocess.run(
+        [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out2.strip() == "False 1"

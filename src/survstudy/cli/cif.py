@@ -59,9 +59,10 @@ def cif(
 ) -> None:
     """Cumulative incidence (Aalen–Johansen, cmprsk's variance) with competing risks, and
     Gray's test across the --by groups."""
-    from survstudy._process import no_cycle_collection, single_threaded_blas
+    from survstudy._process import no_cycle_collection, single_threaded_blas, small_pages_for_numpy
 
     single_threaded_blas()  # before NumPy loads: its only matrices here are G x G
+    small_pages_for_numpy()  # huge pages for its arrays sometimes cost ~1 s in the kernel
     no_cycle_collection()  # a short run on arrays: nothing cyclic to collect
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._competing import parse_times
