@@ -13,16 +13,45 @@ whose pages the kernel faults in and zeroes one by one — at 10^6 rows that sys
 was a quarter of a Cox fit with its concordance. Raising the thresholds keeps freed
 blocks in the heap for the next array of the same size.
 
-:func:`single_threaded_blas` (``survstudy run`` and ``demo``, in their own process): the linear algebra of a
-study is many small products (a Cox fit's p x p information, p a dozen), where a second
-BLAS thread only spins; ``run`` computes independent analyses in two processes instead
-(:mod:`survstudy._parallel`), and the sums of a single-threaded BLAS are the same whatever
-the number of cores, so the numbers of a study do not depend on the machine's.
+:func:`single_threaded_blas` (a command whose linear algebra is on matrices of a few
+rows, in its own process, before NumPy is imported): OpenBLAS starts one worker thread
+per core when NumPy loads, and the workers spin while the import goes on — on two cores
+that doubled the CPU time of ``import numpy`` (~0.1 s) and, on a busy machine, took the
+main thread's core. One thread starts none. ``survstudy run`` and ``demo`` also use it: a
+study's linear algebra is many small products (a Cox fit's p x p information), where a
+second BLAS thread only spins; ``run`` computes independent analyses in two processes
+instead (:mod:`survstudy._parallel`), and the sums of one BLAS thread are the same
+whatever the number of cores, so a study's numbers do not depend on the machine's.
+
+:func:`small_pages_for_numpy` (a short command on arrays of 10^6 rows, in its own
+process, before NumPy is imported): NumPy asks the kernel for transparent huge pages
+(``madvise``) for every array above 4 MB. On the reference machine (a shared virtual
+machine) getting a huge page sometimes cost a second of system time: of 60 runs of a
+10^6-row ``survstudy cif``, 13 spent more than 0.2 s in the kernel with huge pages, 2
+without (more page faults, 17k instead of 10k, at the same median time, 0.28-0.35 s).
+
+:func:`no_cycle_collection` (a short command on arrays, in its own process): the cyclic
+garbage collector ran again and again while NumPy and pyarrow were imported (their
+modules and types are many small objects) and found nothing to free; arrays and results
+are freed by reference counting, which stays on. ~7 ms of a 10^6-row ``survstudy cif``.
+
+:func:`end_now` (a command that has written its output, in its own process): the
+interpreter's teardown after NumPy and pyarrow are loaded (freeing every module, stopping
+pyarrow's thread pools) took ~20 ms, which the operating system does at once when the
+process ends.
 """
 
 from __future__ import annotations
 
-__all__ = ["claim", "is_own", "keep_freed_memory", "single_threaded_blas"]
+__all__ = [
+    "claim",
+    "end_now",
+    "is_own",
+    "keep_freed_memory",
+    "no_cycle_collection",
+    "single_threaded_blas",
+    "small_pages_for_numpy",
+]
 
 _OWN = [False]
 
@@ -83,4 +112,49 @@ def single_threaded_blas() -> bool:
         return False
     for k in keys:
         os.environ[k] = "1"
+    return True
+
+
+def end_now() -> None:
+    """In the command's own process, once its output is written: run the exit handlers,
+    flush stdout and stderr and end the process with status 0, skipping the interpreter's
+    teardown (see above). Returns (the caller exits as usual) inside another program, or
+    when a stream cannot be flushed (Python then reports it as at any exit)."""
+    if not is_own():
+        return
+    import atexit
+    import os
+    import sys
+
+    atexit._run_exitfuncs()
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(0)
+
+
+def no_cycle_collection() -> bool:
+    """In the command's own process: the cyclic garbage collector off (see above).
+    Returns whether it was switched off."""
+    if not is_own():
+        return False
+    import gc
+
+    gc.disable()
+    return True
+
+
+def small_pages_for_numpy() -> bool:
+    """In the command's own process, before NumPy is imported and unless the user chose:
+    no transparent huge pages for NumPy's arrays (``NUMPY_MADVISE_HUGEPAGE=0``; see
+    above). Returns whether the setting was made."""
+    import os
+    import sys
+
+    if not is_own() or "numpy" in sys.modules or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
+        return False
+    os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
     return True

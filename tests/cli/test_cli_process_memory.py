@@ -7,6 +7,7 @@ settings are made (``mallopt`` reports success).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -61,3 +62,95 @@ def test_run_in_its_own_process_has_one_blas_thread() -> None:
     assert _blas_env(code.format(cmd="validate")) == "None None"
     assert _blas_env(code.format(cmd="run"), OPENBLAS_NUM_THREADS="3") == "3 None"
     assert _process.single_threaded_blas() is False  # this test process is not its own
+
+
+def test_blas_and_end_now_change_nothing_inside_another_program() -> None:
+    """Property: without :func:`claim`, neither the BLAS threads nor the exit are touched
+    (``end_now`` returns, so this test goes on)."""
+    assert _process.single_threaded_blas() is False
+    assert _process.no_cycle_collection() is False
+    assert _process.small_pages_for_numpy() is False
+    import gc
+
+    assert gc.isenabled()
+    _process.end_now()
+
+
+def test_own_process_blas_setting_before_numpy_only() -> None:
+    """Property: OpenBLAS gets one thread only in a claimed process, before NumPy is
+    imported, and never against the user's own setting."""
+    code = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "first = _process.single_threaded_blas()\n"
+        "print(first, os.environ.get('OPENBLAS_NUM_THREADS'))\n"
+        "import numpy; os.environ.pop('OPENBLAS_NUM_THREADS')\n"
+        "print(_process.single_threaded_blas())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out[:2] == ["True 1", "False"]
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    code2 = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.single_threaded_blas(), os.environ['OPENBLAS_NUM_THREADS'])\n"
+    )
+    out2 = subprocess.run(
+        [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out2.strip() == "False 2"
+
+
+def test_own_process_end_now_writes_everything_and_runs_exit_handlers() -> None:
+    """Property: ``end_now`` in a claimed process ends it with status 0 after the exit
+    handlers ran and the buffered output was written; nothing after it runs."""
+    code = (
+        "import atexit, sys; from survstudy import _process; _process.claim()\n"
+        "atexit.register(lambda: print('handler'))\n"
+        "sys.stdout.write('x' * 100000)\n"
+        "sys.stdout.write('\\nend\\n')\n"
+        "_process.end_now()\n"
+        "print('after')\n"
+        "raise SystemExit(3)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0
+    assert res.stdout == "x" * 100000 + "\nend\nhandler\n"
+
+
+def test_own_process_cycle_collector_off() -> None:
+    """Property: a claimed process gets the cyclic collector switched off."""
+    code = (
+        "import gc; from survstudy import _process; _process.claim()\n"
+        "print(gc.isenabled(), _process.no_cycle_collection(), gc.isenabled())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "True True False"
+
+
+def test_own_process_numpy_small_pages_before_numpy_only() -> None:
+    """Property: NumPy's huge-page advice is switched off only in a claimed process,
+    before NumPy is imported, never against the user's own setting; NumPy sees it."""
+    code = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.small_pages_for_numpy(), os.environ.get('NUMPY_MADVISE_HUGEPAGE'))\n"
+        "import numpy; from numpy._core.multiarray import _get_madvise_hugepage\n"
+        "print(_get_madvise_hugepage(), _process.small_pages_for_numpy())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out[:2] == ["True 0", "False False"]
+    env["NUMPY_MADVISE_HUGEPAGE"] = "1"
+    code2 = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.small_pages_for_numpy(), os.environ['NUMPY_MADVISE_HUGEPAGE'])\n"
+    )
+    out2 = subprocess.run(
+        [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert out2.strip() == "False 1"

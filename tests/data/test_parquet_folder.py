@@ -55,3 +55,87 @@ def test_folder_without_parquet_files(tmp_path: Path) -> None:
     with pytest.raises(DataError) as info:
         read_raw(tmp_path / "empty")
     assert "no Parquet files" in info.value.message
+
+
+def test_one_file_reads_as_parquetfile_reads_it(tmp_path: Path) -> None:
+    """One flat file: the columns asked for, in the file's order, the same Arrow arrays as
+    ``pq.ParquetFile(path).read(columns=…)`` (dictionary columns decoded, a pandas index
+    column left out), and the rows numbered 1..n."""
+    p = tmp_path / "d.parquet"
+    table = pa.table(
+        {
+            "t": [5.0, None, 2.5, 7.0],
+            "grp": pa.array(["a", "b", None, "a"]).dictionary_encode(),
+            "e": pa.array([1, 0, 2, None], type=pa.int8()),
+            "__index_level_0__": [10, 11, 12, 13],
+        }
+    )
+    pq.write_table(table, p, row_group_size=2)  # two row groups: chunked columns
+    raw = read_raw(p, columns=["e", "t", "grp"])
+    assert raw.columns == ("t", "grp", "e")
+    assert list(raw.data) == ["t", "grp", "e"]
+    want = pq.ParquetFile(p).read(columns=["t", "grp", "e"])
+    for c in ("t", "e"):
+        assert raw.data[c].equals(want.column(c).combine_chunks())
+    assert raw.data["grp"].to_pylist() == ["a", "b", None, "a"]
+    assert raw.data["grp"].type == pa.string()
+    assert raw.rows == (1, 2, 3, 4)
+
+
+def test_nested_file_goes_through_pyarrow_parquet(tmp_path: Path) -> None:
+    """A nested schema is left to ``pyarrow.parquet`` (its rules for struct columns)."""
+    from survstudy.data.readers import _read_parquet_file
+
+    p = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"t": [1.0, 2.0], "s": [{"x": 1}, {"x": 2}]}), p)
+    assert _read_parquet_file(str(p), None) is None
+    raw = read_raw(p)
+    assert raw.columns == ("t", "s")
+    assert raw.data["t"].to_pylist() == [1.0, 2.0]
+
+
+def test_damaged_file_is_unreadable(tmp_path: Path) -> None:
+    p = tmp_path / "bad.parquet"
+    p.write_bytes(b"PAR1 not really a parquet file PAR1")
+    with pytest.raises(DataError, match="cannot read the file as Parquet") as err:
+        read_raw(p)
+    assert err.value.rule == "FILE-UNREADABLE"
+
+
+def test_one_file_read_does_not_import_pyarrow_parquet(tmp_path: Path) -> None:
+    """Property: reading one flat Parquet file loads neither ``pyarrow.parquet`` nor
+    ``pyarrow.fs`` (their import was ~30 ms of a quick command)."""
+    import subprocess
+    import sys
+
+    pq.write_table(pa.table({"t": [1.0, 2.0], "e": [1, 0]}), tmp_path / "q.parquet")
+    code = (
+        "import sys\n"
+        "from survstudy.data.readers import read_raw\n"
+        "raw = read_raw('q.parquet', columns=['t'], checksum=False)\n"
+        "assert raw.data['t'].to_pylist() == [1.0, 2.0]\n"
+        "print('pyarrow.parquet' in sys.modules, 'pyarrow.fs' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_one_file_threads_or_not_reads_the_same(tmp_path: Path, monkeypatch) -> None:
+    """The decoding thread choice (by file size) does not change the values."""
+    from survstudy.data import readers
+
+    p = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table({"t": [float(i % 97) for i in range(5000)], "e": [i % 3 for i in range(5000)]}),
+        p,
+        row_group_size=1000,
+    )
+    one = read_raw(p, columns=["t", "e"], checksum=False)
+    monkeypatch.setattr(readers, "_PARQUET_THREADS_ROWS", 0)
+    pooled = read_raw(p, columns=["t", "e"], checksum=False)
+    want = pq.ParquetFile(p).read(columns=["t", "e"])
+    for c in ("t", "e"):
+        assert one.data[c].equals(pooled.data[c])
+        assert one.data[c].equals(want.column(c).combine_chunks())

@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from survstudy.errors import AnalysisError
 from survstudy.stats.competing import (
+    cif_analysis,
     cif_confint,
     cumulative_incidence,
     cumulative_incidence_by,
     gray_test,
+    gray_tests,
 )
 
 from ._competing_ref import arr, cif_data, fixtures
@@ -133,3 +136,92 @@ def test_gray_test(name):
         assert res.df == ref["df"]
         np.testing.assert_allclose(res.p_value, ref["p_value"], rtol=1e-8)
         assert res.stratified == (fx["strata"] is not None)
+
+
+@pytest.mark.parametrize(
+    "name", [k for k in CIF if fixtures()[k]["tests"] and fixtures()[k]["rho"] == 0]
+)
+def test_cif_analysis_gray_equals_cuminc(name):
+    """``survstudy cif``'s analysis (one count of the cells for the curves and Gray's tests
+    when unstratified) against R: cuminc(…)$Tests and the curves at two times."""
+    fx = fixtures()[name]
+    t, s, g, st, levels = cif_data(fx)
+    assert set(np.unique(s).tolist()) <= {0, 1, 2}
+    codes = np.array([levels.index(v) for v in g.tolist()])
+    res = cif_analysis(t, s, codes, levels, by=fx["by"], strata=st)
+    got = {1: res.gray, 2: res.gray_competing}
+    for ref in fx["tests"]:
+        gt = got[int(ref["cause"])]
+        assert gt is not None
+        np.testing.assert_allclose(gt.statistic, ref["statistic"], rtol=RTOL)
+        assert gt.df == ref["df"]
+    fits = dict(cumulative_incidence_by(t, s, codes, levels))
+    for level, curve in res.curves:
+        np.testing.assert_array_equal(curve.cif, fits[level].cif)
+        np.testing.assert_array_equal(curve.variance, fits[level].variance)
+
+
+def _shared_cases():
+    rng = np.random.default_rng(7)
+    n = 600
+    t = np.ceil(rng.exponential(300.0, n))
+    s = rng.choice([0, 1, 2], n, p=[0.3, 0.45, 0.25])
+    g = rng.integers(0, 4, n)
+    g[g == 2] = 3  # level 2 absent: Gray's test on groups 0, 1, 3
+    w = rng.integers(0, 4, n).astype(float)
+    w_zero = w.copy()
+    w_zero[g == 1] = 0.0  # a group present only with zero weights
+    only1 = np.where(s == 2, 0, s)  # no competing events
+    yield "absent level", t, s, g, None
+    yield "weights", t, s, g, w
+    yield "zero-weight group", t, s, g, w_zero
+    yield "no competing events", t, only1, g, None
+    yield "fractional times", t + rng.uniform(0, 0.5, n), s, g, None
+
+
+@pytest.mark.parametrize("case", [c[0] for c in _shared_cases()])
+def test_cif_analysis_gray_shared_counts_equal_gray_tests(case):
+    """Gray's tests from the cells counted once for the curves are exactly those of
+    gray_tests counting again (absent levels, frequency weights, zero-weight groups, a
+    cause without failures)."""
+    _, t, s, g, w = next(c for c in _shared_cases() if c[0] == case)
+    levels = ["a", "b", "c", "d"]
+    res = cif_analysis(t, s, g, levels, by="g", weights=w)
+    present = [c for c in (1, 2) if np.any((s == c) & (w is None or w > 0))]
+    ref = gray_tests(t, s, g, causes=present, weights=w)
+    got = {1: res.gray, 2: res.gray_competing}
+    for c in (1, 2):
+        if c not in present:
+            assert got[c] is None
+            continue
+        gt = got[c]
+        assert gt is not None
+        assert gt.groups == ref[c].groups
+        np.testing.assert_array_equal(gt.score, ref[c].score)
+        np.testing.assert_array_equal(gt.variance, ref[c].variance)
+        assert gt.statistic == ref[c].statistic or (
+            np.isnan(gt.statistic) and np.isnan(ref[c].statistic)
+        )
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64", "uint64", "float64", "bool"])
+def test_cif_analysis_status_types_give_the_same_numbers(dtype):
+    """Status codes 0/1/2 of any type (used as their own columns when they are small
+    integers) give exactly the numbers of int64 codes; bool (0/1) too."""
+    rng = np.random.default_rng(3)
+    n = 400
+    t = np.ceil(rng.exponential(100.0, n))
+    s = rng.choice([0, 1, 2], n) if dtype != "bool" else rng.choice([0, 1], n)
+    g = rng.integers(0, 2, n)
+    ref = cif_analysis(t, s.astype(np.int64), g, ["a", "b"], by="g", at=[50.0, 100.0])
+    got = cif_analysis(t, s.astype(dtype), g, ["a", "b"], by="g", at=[50.0, 100.0])
+    assert got.to_dict() == ref.to_dict()
+
+
+def test_cif_analysis_status_outside_the_codes_is_an_error():
+    t = np.array([1.0, 2.0, 3.0])
+    g = np.array([0, 1, 0])
+    with pytest.raises(AnalysisError, match=r"status values \[3\] are neither 0"):
+        cif_analysis(t, np.array([0, 3, 1], dtype=np.int8), g, ["a", "b"], by="g")
+    with pytest.raises(AnalysisError, match="status must be >= 0"):
+        cif_analysis(t, np.array([0, -1, 1]), g, ["a", "b"], by="g")

@@ -59,6 +59,11 @@ def cif(
 ) -> None:
     """Cumulative incidence (Aalen–Johansen, cmprsk's variance) with competing risks, and
     Gray's test across the --by groups."""
+    from survstudy._process import no_cycle_collection, single_threaded_blas, small_pages_for_numpy
+
+    single_threaded_blas()  # before NumPy loads: its only matrices here are G x G
+    small_pages_for_numpy()  # huge pages for its arrays sometimes cost ~1 s in the kernel
+    no_cycle_collection()  # a short run on arrays: nothing cyclic to collect
     engine_opt = with_spark_master(engine_opt, spark_master)
     from survstudy.cli._competing import parse_times
     from survstudy.data.status_codes import event_codes
@@ -87,8 +92,11 @@ def cif(
     payload["codes"] = codes.to_dict()
     if as_json:
         echo(json.dumps(payload, ensure_ascii=False, allow_nan=False))
-        return
-    echo(_text(payload, by, strata))
+    else:
+        echo(_text(payload, by, strata))
+    from survstudy._process import end_now
+
+    end_now()  # in its own process: no teardown of NumPy and pyarrow (~20 ms)
 
 
 def _from_memory(

@@ -222,8 +222,7 @@ class Cells:
             offset = values  # only read below
         else:
             offset = (values - lo).astype(np.int64)
-        first = np.full(span + 2, n, dtype=np.int64)
-        np.minimum.at(first, offset, np.arange(n, dtype=np.int64))
+        first = _first_rows(offset, span + 2, n)
         present = np.flatnonzero(first < n)
         # order of first appearance; the empty cells' slot (last) goes last, as Arrow's
         order = present[np.argsort(first[present], kind="stable")]
@@ -240,3 +239,22 @@ class Cells:
         """``rule`` applied to every cell, computed once per distinct value."""
         d = self.distinct
         return d.take([rule(v) for v in d.values], dtype)
+
+
+#: at most this many distinct values: first appearances by one scan per value
+_FEW_VALUES = 16
+
+
+def _first_rows(offset: np.ndarray, size: int, n: int) -> np.ndarray:
+    """For each value ``0 .. size − 1`` of ``offset`` (n non-negative integers), the index
+    of its first appearance, ``n`` for a value that does not appear. A column of codes has
+    a handful of values: one count, then one scan per value present (``argmax`` of the
+    first match), instead of ``minimum.at`` over every row with a row-number array."""
+    first = np.full(size, n, dtype=np.int64)
+    present = np.flatnonzero(np.bincount(offset, minlength=size))
+    if present.size <= _FEW_VALUES:
+        for k in present.tolist():
+            first[k] = int(np.argmax(offset == k))
+    else:
+        np.minimum.at(first, offset, np.arange(n, dtype=np.int64))
+    return first

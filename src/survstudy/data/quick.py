@@ -424,12 +424,13 @@ def columns_from_raw(
     miss = np.zeros(raw.n, dtype=bool)
     for c in used:
         miss |= _missing_mask(raw.cells(c))
+    complete = not miss.any()
     keep = ~miss
-    rows = raw.row_numbers[keep]
+    rows = raw.row_numbers if complete else raw.row_numbers[keep]  # no copy when complete
 
     def kept(c: str) -> Cells:
         cells = raw.cells(c)
-        if keep.all():
+        if complete:
             return cells
         if cells.is_arrow:
             import pyarrow as pa
@@ -461,7 +462,7 @@ def columns_from_raw(
         cells={c: kept(c) for c in extra},
         rows=rows,
         n_read=raw.n,
-        n_dropped=int(miss.sum()),
+        n_dropped=0 if complete else int(miss.sum()),
         decimal=raw.decimal,
     )
 

@@ -161,6 +161,27 @@ def status_codes(
     return idx.astype(np.intp, copy=False), cs
 
 
+def _status_columns(
+    status: ArrayLike, causes: tuple[int, ...], n: int
+) -> tuple[NDArray[Any], tuple[int, ...]]:
+    """:func:`status_codes` for fixed ``causes`` 1 .. K: integer status codes already in
+    0 .. K are their own columns, returned as they are (no per-row lookup, any integer
+    type but uint64, which does not add to indices in place); anything else goes through
+    ``status_codes`` (its checks and messages)."""
+    s = np.asarray(status)
+    if (
+        s.ndim == 1
+        and s.shape == (n,)
+        and (s.dtype.kind == "i" or (s.dtype.kind == "u" and s.dtype.itemsize < 8))
+        and s.size
+        and causes == tuple(range(1, len(causes) + 1))
+        and int(s.min()) >= 0
+        and int(s.max()) <= len(causes)
+    ):
+        return s, causes
+    return status_codes(s, causes, n)
+
+
 # --------------------------------------------------------------------------- counts
 
 
@@ -565,17 +586,40 @@ def cumulative_incidence_by(
     g = np.asarray(group_codes, dtype=np.intp)
     if g.shape != t.shape:
         raise ValueError("group_codes must have one code per observation")
+    fits, _ = _cif_by(t, col, cs, g, levels, w, conf_type, conf_level, cause_names)
+    return fits
+
+
+def _cif_by(
+    t: F,
+    col: NDArray[Any],
+    cs: tuple[int, ...],
+    g: NDArray[np.intp],
+    levels: Sequence[Any],
+    w: F | None,
+    conf_type: str,
+    conf_level: float,
+    cause_names: Mapping[int, str] | None,
+) -> tuple[list[tuple[Any, CumulativeIncidence]], tuple[F, NDArray[Any]] | None]:
+    """:func:`cumulative_incidence_by` on checked inputs, and the distinct times with the
+    (time, group, status column) cell counts when one count over all groups was made
+    (``None`` when each group was counted on its own times), for :func:`_gray_from_cells`."""
     k1 = len(cs) + 1
     ng = max(len(levels), 1)
     uniq, inv = distinct_times(t)
     out: list[tuple[Any, CumulativeIncidence]] = []
+    cells: tuple[F, NDArray[Any]] | None = None
     if uniq.size * ng * k1 <= max(4 * t.size, 1 << 16):
-        # few distinct times (whole days): one count over (time, group, status) cells
-        cell = inv * (ng * k1)
-        cell += g * k1
+        # few distinct times (whole days): one count over (time, group, status) cells,
+        # cell = (time index · ng + group) · k1 + status column, built in place
+        cell = inv
+        cell *= ng
+        cell += g
+        cell *= k1
         cell += col
         cnt = np.bincount(cell, weights=w, minlength=uniq.size * ng * k1)
         cnt = cnt.reshape(uniq.size, ng, k1)
+        cells = (uniq, cnt)
         per_group = []
         for code in range(len(levels)):
             c = cnt[:, code, :]
@@ -614,7 +658,7 @@ def cumulative_incidence_by(
                 ),
             )
         )
-    return out
+    return out, cells
 
 
 # --------------------------------------------------------------------------- Gray's test
@@ -876,6 +920,38 @@ def gray_tests(
     }
 
 
+def _gray_from_cells(
+    cells: tuple[F, NDArray[Any]],
+    g: NDArray[np.intp],
+    w: F | None,
+    cs: tuple[int, ...],
+    tested: Sequence[int],
+) -> dict[int, GrayTestResult]:
+    """:func:`gray_tests` (unstratified, ρ = 0) from the cell counts of :func:`_cif_by`
+    (``cs``: the causes of its status columns, a superset of those in the data): the
+    groups are the codes with a record, as ``gray_tests`` finds them, and a cause column
+    without failures adds zeros to the failure sums — the same numbers as counting again."""
+    _, cnt = cells
+    ng = cnt.shape[1]
+    seen = cnt.sum(axis=(0, 2)) > 0 if w is None else np.bincount(g, minlength=ng) > 0
+    groups = np.flatnonzero(seen)
+    if groups.size < 2:
+        raise AnalysisError("Gray's test needs at least two groups")
+    sub = (cnt if groups.size == ng else cnt[:, groups, :]).astype(np.float64)
+    n_risk = np.cumsum(sub.sum(axis=2)[::-1], axis=0)[::-1]
+    failed = sub[:, :, 1:].sum(axis=2)
+    out = {}
+    for c in tested:
+        if c not in cs:
+            raise AnalysisError(f"there are no failures of cause {c}")
+        d1 = sub[:, :, cs.index(c) + 1]
+        sc, v = gray_from_counts(n_risk, d1, failed - d1, rho=0.0)
+        out[c] = gray_result(
+            sc, v, cause=c, rho=0.0, groups=tuple(groups.tolist()), stratified=False
+        )
+    return out
+
+
 def gray_test(
     time: ArrayLike,
     status: ArrayLike,
@@ -1042,17 +1118,13 @@ def cif_analysis(
     t = as_time(time)
     if t.size == 0:
         raise AnalysisError("no rows left to analyse (every row has a missing value)")
-    fits = cumulative_incidence_by(
-        t,
-        status,
-        group,
-        levels,
-        causes=(EVENT, COMPETING),
-        conf_type=conf_type,
-        conf_level=conf_level,
-        weights=weights,
-        cause_names=_CAUSE_NAMES,
-    )
+    # one count of the (time, group, status) cells serves the curves and Gray's tests
+    col, cs = _status_columns(status, (EVENT, COMPETING), t.size)
+    w = _frequency(weights, t.size)
+    g = np.asarray(group, dtype=np.intp)
+    if g.shape != t.shape:
+        raise ValueError("group_codes must have one code per observation")
+    fits, cells = _cif_by(t, col, cs, g, levels, w, conf_type, conf_level, _CAUSE_NAMES)
     times = [float(x) for x in at]
     warns: list[StatWarning] = []
     for level, res in fits:
@@ -1071,7 +1143,10 @@ def cif_analysis(
                     )
                 )
         if present:
-            tests = gray_tests(t, status, group, causes=present, strata=strata, weights=weights)
+            if cells is not None and strata is None:
+                tests = _gray_from_cells(cells, g, w, cs, present)
+            else:
+                tests = gray_tests(t, status, group, causes=present, strata=strata, weights=weights)
             for c, res_g in tests.items():
                 warns += res_g.warnings
                 gray[c] = res_g
