@@ -35,9 +35,8 @@ def test_own_process_sets_the_allocator() -> None:
 def _blas_env(code: str, **env: str) -> str:
     import os
 
-    base = {
-        k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    }
+    drop = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE")
+    base = {k: v for k, v in os.environ.items() if k not in drop}
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -56,11 +55,13 @@ def test_run_in_its_own_process_has_one_blas_thread() -> None:
         "sys.argv = ['survstudy', {cmd!r}, 'missing.yaml']\n"
         "from survstudy.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'),"
+        " os.environ.get('NUMPY_MADVISE_HUGEPAGE'))"
     )
-    assert _blas_env(code.format(cmd="run")) == "1 1"
-    assert _blas_env(code.format(cmd="validate")) == "None None"
-    assert _blas_env(code.format(cmd="run"), OPENBLAS_NUM_THREADS="3") == "3 None"
+    assert _blas_env(code.format(cmd="run")) == "1 1 0"
+    assert _blas_env(code.format(cmd="demo")) == "1 1 0"
+    assert _blas_env(code.format(cmd="validate")) == "None None None"
+    assert _blas_env(code.format(cmd="run"), OPENBLAS_NUM_THREADS="3") == "3 None 0"
     assert _process.single_threaded_blas() is False  # this test process is not its own
 
 
