@@ -187,8 +187,13 @@ def main() -> None:
         rss: dict[str, list[float]] = {k: [] for k in contenders}
         cpus: dict[str, list[float]] = {k: [] for k in contenders}
         outputs: dict[str, str] = {}
+        names = list(contenders)
         for rnd in range(args.rounds):
-            for name, cmd in contenders.items():
+            # each round starts with the next contender: on this virtual machine a process
+            # started right after one that freed much memory (R, lifelines) pays for
+            # faulting in pages the host took back, so no contender always comes after them
+            for name in names[rnd % len(names) :] + names[: rnd % len(names)]:
+                cmd = contenders[name]
                 if name.startswith("lifelines") and rnd >= args.lifelines_rounds:
                     continue
                 timeout = args.lifelines_timeout if name.startswith("lifelines") else None
@@ -271,7 +276,10 @@ def main() -> None:
         "censoring, times in whole days (seeded; `make_data`). Each contender is a fresh "
         "process that reads the file, computes the cumulative incidence of both causes per "
         f"group with variances at {at} days (plus Gray's test, except lifelines, which has "
-        "none) and prints the result. Contenders alternate, round after round. Median and "
+        "none) and prints the result. Contenders alternate, round after round, each round "
+        "starting with the next contender (a process started right after one that freed "
+        "much memory pays for faulting in pages this virtual machine's host took back). "
+        "Median and "
         "fastest wall time in seconds; ratio = contender / `survstudy cif` (memory), of the "
         "medians and of the fastest runs (a run that shared a core with another job on this "
         "machine takes about twice as long); median CPU seconds (user + system, all "

@@ -30,6 +30,13 @@ machine) getting a huge page sometimes cost a second of system time: of 60 runs 
 10^6-row ``survstudy cif``, 13 spent more than 0.2 s in the kernel with huge pages, 2
 without (more page faults, 17k instead of 10k, at the same median time, 0.28-0.35 s).
 
+:func:`system_arrow_pool` (any command, in its own process, before pyarrow is imported):
+pyarrow's own allocator (mimalloc) took its memory from the system in a way that on the
+reference machine (a shared virtual machine) sometimes cost most of a second of system
+time: of 12 runs of a 10^6-row ``survstudy cif``, 6 spent more than 0.3 s in the kernel
+with mimalloc (wall 0.25-1.29 s), none with the system allocator (0.27-0.40 s), which
+also keeps freed blocks for reuse under :func:`keep_freed_memory`.
+
 :func:`no_cycle_collection` (a short command on arrays, in its own process): the cyclic
 garbage collector ran again and again while NumPy and pyarrow were imported (their
 modules and types are many small objects) and found nothing to free; arrays and results
@@ -51,6 +58,7 @@ __all__ = [
     "no_cycle_collection",
     "single_threaded_blas",
     "small_pages_for_numpy",
+    "system_arrow_pool",
 ]
 
 _OWN = [False]
@@ -157,4 +165,17 @@ def small_pages_for_numpy() -> bool:
     if not is_own() or "numpy" in sys.modules or "NUMPY_MADVISE_HUGEPAGE" in os.environ:
         return False
     os.environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+    return True
+
+
+def system_arrow_pool() -> bool:
+    """In the command's own process, before pyarrow is imported and unless the user chose:
+    pyarrow allocates with the system allocator (``ARROW_DEFAULT_MEMORY_POOL=system``; see
+    above). Returns whether the setting was made."""
+    import os
+    import sys
+
+    if not is_own() or "pyarrow" in sys.modules or "ARROW_DEFAULT_MEMORY_POOL" in os.environ:
+        return False
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
     return True

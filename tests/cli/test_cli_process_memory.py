@@ -155,3 +155,25 @@ def test_own_process_numpy_small_pages_before_numpy_only() -> None:
         [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
     ).stdout
     assert out2.strip() == "False 1"
+
+
+def test_own_process_system_arrow_pool_before_pyarrow_only() -> None:
+    """Property: pyarrow gets the system allocator only in a claimed process, before
+    pyarrow is imported, never against the user's own setting; pyarrow uses it."""
+    code = (
+        "import os; from survstudy import _process; _process.claim()\n"
+        "print(_process.system_arrow_pool(), os.environ.get('ARROW_DEFAULT_MEMORY_POOL'))\n"
+        "import pyarrow as pa\n"
+        "print(pa.default_memory_pool().backend_name, _process.system_arrow_pool())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out[:2] == ["True system", "system False"]
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"
+    out2 = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split("\n")
+    assert out2[:2] == ["False mimalloc", "mimalloc False"]
+    assert _process.system_arrow_pool() is False  # this test process is not its own

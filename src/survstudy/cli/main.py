@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> None:
         from survstudy import _process
 
         _process.claim()
+        _process.system_arrow_pool()
         if args[:1] in (["run"], ["demo"]):
             # a study in its own process: one BLAS thread (it computes in two processes),
             # no huge pages for NumPy's arrays (sporadic stalls of a second in the kernel),
