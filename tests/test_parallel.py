@@ -181,3 +181,34 @@ def test_the_first_error_of_a_run_one_after_the_other_is_raised(
     monkeypatch.setattr(run_mod, "univariable_tables", fails("univariable"))
     with pytest.raises(ValueError, match=r"^univariable$"):
         run_spec(work / "study.yaml", jobs=jobs)
+
+
+@needs_fork
+def test_an_interrupted_run_computes_nothing_more(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Hand check: Ctrl-C during the multivariable models (KeyboardInterrupt) stops the
+    second process and is raised at once; the univariable tables are not computed again
+    in this process."""
+    import survstudy.pipeline.run as run_mod
+    from survstudy.study import run_spec
+
+    work = tmp_path / "gbsg"
+    shutil.copytree(ROOT / "examples" / "gbsg", work, ignore=shutil.ignore_patterns("out"))
+    me = os.getpid()
+    here: list[int] = []
+    real = run_mod.univariable_tables
+
+    def uni(ctx):  # type: ignore[no-untyped-def]
+        if os.getpid() == me:
+            here.append(1)
+        return real(ctx)
+
+    def interrupted(ctx):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_mod, "univariable_tables", uni)
+    monkeypatch.setattr(run_mod, "multivariable_models", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_spec(work / "study.yaml", jobs=2)
+    assert here == []

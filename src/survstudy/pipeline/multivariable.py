@@ -198,8 +198,11 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
         with ctx.warn.recording() as plog:
             try:
                 sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
-            except BaseException:
-                form.result()  # the spline tests' error first
+            except BaseException as exc:
+                if isinstance(exc, Exception):
+                    form.result()  # the spline tests' error first
+                else:
+                    form.cancel()  # interrupted: nothing more is computed
                 raise
         table, curves, flog = form.result()
         ctx.warn.items[:] = before

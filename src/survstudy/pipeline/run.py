@@ -121,9 +121,9 @@ def run_study(
     try:
         endpoint_warnings(ctx)
         endpoints, sdiffs = survival_summaries(ctx)
-    except BaseException:
+    except BaseException as exc:
         side.cancel()
-        if a.table1:
+        if a.table1 and isinstance(exc, Exception):
             table1_result(spec, cohort, rows.table1(spec, prof))  # Table 1's error first
         raise
     recon.extend(sdiffs)
@@ -138,8 +138,10 @@ def run_study(
     with ctx.warn.recording() as mlog:
         try:
             models, mdiffs = multivariable_models(ctx)
-        except BaseException:
-            if side.forked:
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                side.cancel()  # interrupted: nothing more is computed
+            elif side.forked:
                 side.result()  # Table 1's or the univariable tables' error first
             raise
     if side.forked:
