@@ -104,9 +104,10 @@ def test_jobs_for() -> None:
 
 
 def test_replayed_warnings_are_the_one_after_the_other_order() -> None:
-    """Hand check: analysis A then B on one collector equals B recorded on a copy, A on
-    another copy, and B replayed after A (a repeated ``add`` kept once, ``add_stat``
-    always)."""
+    """Hand check: analysis A then B on one collector equals what the study run does with
+    two processes: A recorded on an empty collector, B recorded on the one collector, then
+    A's log and B's log replayed after the warnings before both (a repeated ``add`` kept
+    once, ``add_stat`` always)."""
 
     def a(w: Warnings) -> None:
         w.add("X", "shared message", "univariable")
@@ -124,12 +125,15 @@ def test_replayed_warnings_are_the_one_after_the_other_order() -> None:
 
     par = Warnings()
     par.add("E", "before", "survival")
-    first = par.copy()
-    a(first)
-    with par.recording() as log:
+    side = Warnings()
+    with side.recording() as alog:
+        a(side)
+    before = list(par.items)
+    with par.recording() as blog:
         b(par)
-    par.items[:] = first.items
-    par.replay(log)
+    par.items[:] = before
+    par.replay(alog)
+    par.replay(blog)
     assert par.items == seq.items
     assert [w.code for w in seq.items] == ["E", "X", "S", "Y", "S"]
 

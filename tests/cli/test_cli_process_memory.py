@@ -15,6 +15,26 @@ import pytest
 
 from survstudy import _process
 
+_SETTINGS = (
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMPY_MADVISE_HUGEPAGE",
+    "ARROW_DEFAULT_MEMORY_POOL",
+)
+
+
+def _python(code: str, **env: str) -> str:
+    """stdout of ``python -c code`` with none of the process settings in its environment
+    but ``env``."""
+    base = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**base, **env},
+    ).stdout
+
 
 def test_not_inside_another_program() -> None:
     """Property: without :func:`claim` (this test process), nothing is changed."""
@@ -26,24 +46,8 @@ def test_not_inside_another_program() -> None:
 def test_own_process_sets_the_allocator() -> None:
     """Property: a process that claimed itself gets the settings (mallopt returns 1)."""
     code = "from survstudy import _process; _process.claim(); print(_process.keep_freed_memory())"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(code)
     assert out.strip() == "True"
-
-
-def _blas_env(code: str, **env: str) -> str:
-    import os
-
-    drop = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMPY_MADVISE_HUGEPAGE")
-    base = {k: v for k, v in os.environ.items() if k not in drop}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**base, **env},
-    ).stdout.strip()
 
 
 def test_run_in_its_own_process_has_one_blas_thread() -> None:
@@ -58,10 +62,10 @@ def test_run_in_its_own_process_has_one_blas_thread() -> None:
         "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'),"
         " os.environ.get('NUMPY_MADVISE_HUGEPAGE'))"
     )
-    assert _blas_env(code.format(cmd="run")) == "1 1 0"
-    assert _blas_env(code.format(cmd="demo")) == "1 1 0"
-    assert _blas_env(code.format(cmd="validate")) == "None None None"
-    assert _blas_env(code.format(cmd="run"), OPENBLAS_NUM_THREADS="3") == "3 None 0"
+    assert _python(code.format(cmd="run")).strip() == "1 1 0"
+    assert _python(code.format(cmd="demo")).strip() == "1 1 0"
+    assert _python(code.format(cmd="validate")).strip() == "None None None"
+    assert _python(code.format(cmd="run"), OPENBLAS_NUM_THREADS="3").strip() == "3 None 0"
     assert _process.single_threaded_blas() is False  # this test process is not its own
 
 
@@ -87,19 +91,13 @@ def test_own_process_blas_setting_before_numpy_only() -> None:
         "import numpy; os.environ.pop('OPENBLAS_NUM_THREADS')\n"
         "print(_process.single_threaded_blas())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout.split("\n")
+    out = _python(code).split("\n")
     assert out[:2] == ["True 1", "False"]
-    env["OPENBLAS_NUM_THREADS"] = "2"
     code2 = (
         "import os; from survstudy import _process; _process.claim()\n"
         "print(_process.single_threaded_blas(), os.environ['OPENBLAS_NUM_THREADS'])\n"
     )
-    out2 = subprocess.run(
-        [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    out2 = _python(code2, OPENBLAS_NUM_THREADS="2")
     assert out2.strip() == "False 2"
 
 
@@ -126,9 +124,7 @@ def test_own_process_cycle_collector_off() -> None:
         "import gc; from survstudy import _process; _process.claim()\n"
         "print(gc.isenabled(), _process.no_cycle_collection(), gc.isenabled())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
+    out = _python(code)
     assert out.strip() == "True True False"
 
 
@@ -141,19 +137,13 @@ def test_own_process_numpy_small_pages_before_numpy_only() -> None:
         "import numpy; from numpy._core.multiarray import _get_madvise_hugepage\n"
         "print(_get_madvise_hugepage(), _process.small_pages_for_numpy())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout.split("\n")
+    out = _python(code).split("\n")
     assert out[:2] == ["True 0", "False False"]
-    env["NUMPY_MADVISE_HUGEPAGE"] = "1"
     code2 = (
         "import os; from survstudy import _process; _process.claim()\n"
         "print(_process.small_pages_for_numpy(), os.environ['NUMPY_MADVISE_HUGEPAGE'])\n"
     )
-    out2 = subprocess.run(
-        [sys.executable, "-c", code2], capture_output=True, text=True, check=True, env=env
-    ).stdout
+    out2 = _python(code2, NUMPY_MADVISE_HUGEPAGE="1")
     assert out2.strip() == "False 1"
 
 
@@ -166,14 +156,8 @@ def test_own_process_system_arrow_pool_before_pyarrow_only() -> None:
         "import pyarrow as pa\n"
         "print(pa.default_memory_pool().backend_name, _process.system_arrow_pool())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout.split("\n")
+    out = _python(code).split("\n")
     assert out[:2] == ["True system", "system False"]
-    env["ARROW_DEFAULT_MEMORY_POOL"] = "mimalloc"
-    out2 = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    ).stdout.split("\n")
+    out2 = _python(code, ARROW_DEFAULT_MEMORY_POOL="mimalloc").split("\n")
     assert out2[:2] == ["False mimalloc", "mimalloc False"]
     assert _process.system_arrow_pool() is False  # this test process is not its own

@@ -56,10 +56,6 @@ class Warnings:
         self.items: list[StudyWarning] = list(items)
         self._log: list[tuple[bool, StudyWarning]] | None = None
 
-    def copy(self) -> Warnings:
-        """A collector holding the same warnings (not recording)."""
-        return Warnings(self.items)
-
     def add(self, code: str, message: str, section: str, **where: Any) -> str:
         """Record a warning (unless the same one is there already); returns the message."""
         w = StudyWarning(code=code, message=message, section=section, **where)

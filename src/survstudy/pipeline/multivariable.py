@@ -175,7 +175,6 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     # follow-up reads the rows' HRs, which the spline tests leave as they are): with two
     # jobs the spline tests run in a second process meanwhile; their warnings are added
     # before the follow-up's, as in a run one after the other.
-    follow_up = ph_failed and not td
     form: Beside[tuple[list[CoxRow], list[Any], Any]] | None = None
     if not td:
 
@@ -187,14 +186,14 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
                 )
             return (*got, log)
 
-        form = Beside(spline_tests, run=follow_up and ctx.jobs > 1 and ctx.in_memory)
+        form = Beside(spline_tests, run=ph_failed and ctx.jobs > 1 and ctx.in_memory)
         if not form.forked:
             table, curves, flog = form.result()
             ctx.warn.replay(flog)
-    before = list(ctx.warn.items)
     sensitivity: tuple[PhSensitivity, ...] = ()
     plots: tuple[PhPlot, ...] = ()
     if form is not None and form.forked:
+        before = list(ctx.warn.items)
         with ctx.warn.recording() as plog:
             try:
                 sensitivity, plots, why = _ph_follow_up(ctx, m, designs, sel, terms, assign, table)
