@@ -115,7 +115,7 @@ def run(
         int | None,
         Option(
             "--jobs",
-            help="Processes to compute in (default: 2 on a machine with two or more CPUs; "
+            help="Processes to compute in (default: 2 on Linux with two or more CPUs; "
             "1 runs everything in this process). The results are the same either way.",
         ),
     ] = None,
