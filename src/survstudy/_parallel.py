@@ -45,8 +45,10 @@ def when_waiting(fn: Callable[[], object]) -> None:
     (:meth:`Beside.result` while the child still computes), instead of leaving the core
     idle; the caller does the same work itself later if no wait came (``fn`` must be
     idempotent: a warm-up such as importing the figure backends, whose errors are left
-    to the real use). Forked children do not inherit the pending work."""
-    _WAITING.append(fn)
+    to the real use). Forked children do not inherit the pending work; work already pending
+    is not added twice."""
+    if fn not in _WAITING:
+        _WAITING.append(fn)
 
 
 def _while_waiting() -> None:
