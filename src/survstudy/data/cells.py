@@ -165,10 +165,7 @@ class Cells:
             values = enc.dictionary.to_pylist()
             idx = enc.indices
             null = np.asarray(to_numpy(idx.is_null()), dtype=bool)
-            # the codes, missing cells coded len(values) (NumPy: pyarrow's fill_null makes a
-            # scalar from a Python int, which imports pandas, ~0.4 s, when it is installed)
-            codes = to_numpy(idx, copy=False)
-            inverse = np.where(null, len(values), codes).astype(np.int64)
+            inverse = np.asarray(to_numpy(idx.fill_null(len(values))), dtype=np.int64)
             if null.any():
                 values.append(None)
             if self.arrow_kind == "number":

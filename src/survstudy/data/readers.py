@@ -793,12 +793,7 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
     only ``columns`` are read (all when ``None``)."""
     import pyarrow as pa
 
-    if path.is_dir():
-        # a folder of one file (as `survstudy synth-registry` writes) is read as that file
-        files = parquet_files(path)
-        got = _read_parquet_file(files[0], columns) if len(files) == 1 else None
-    else:
-        got = _read_parquet_file(str(path), columns)
+    got = None if path.is_dir() else _read_parquet_file(str(path), columns)
     if got is not None:
         names, wanted, table = got
     else:
