@@ -216,3 +216,35 @@ def test_an_interrupted_run_computes_nothing_more(
     with pytest.raises(KeyboardInterrupt):
         run_spec(work / "study.yaml", jobs=2)
     assert here == []
+
+
+def test_work_left_for_a_wait_runs_while_a_child_computes(tmp_path: Path) -> None:
+    """`when_waiting`: the parent runs the pending work when it waits for a child that has not
+    finished (here one sleeping 1 s), once, and a forked child never runs it (it would repeat
+    the parent's work): the marker file is written by the parent alone, before the child's
+    value arrives."""
+    if not _parallel.can_fork():
+        pytest.skip("forking is Linux-only")
+    import time
+
+    marks = tmp_path / "marks"
+
+    def note() -> None:
+        with marks.open("a") as fh:
+            fh.write(f"{os.getpid()}\n")
+
+    def child() -> int:
+        _parallel._while_waiting()  # what a nested wait in the child would do
+        time.sleep(1.0)
+        return os.getpid()
+
+    _parallel.when_waiting(note)
+    side = _parallel.Beside(child)
+    assert side.forked
+    child_pid = side.result()
+    assert child_pid != os.getpid()
+    assert marks.read_text().split() == [str(os.getpid())]
+    assert _parallel._WAITING == []
+    side2 = _parallel.Beside(lambda: 1)
+    assert side2.result() == 1
+    assert marks.read_text().split() == [str(os.getpid())]  # ran once only

@@ -32,9 +32,30 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Beside", "can_fork", "jobs_for", "share", "usable_cpus"]
+__all__ = ["Beside", "can_fork", "jobs_for", "share", "usable_cpus", "when_waiting"]
 
 T = TypeVar("T")
+
+# work this process will need later and may do while it waits for a child (when_waiting)
+_WAITING: list[Callable[[], object]] = []
+
+
+def when_waiting(fn: Callable[[], object]) -> None:
+    """Run ``fn`` the next time this process waits for a child's result
+    (:meth:`Beside.result` while the child still computes), instead of leaving the core
+    idle; the caller does the same work itself later if no wait came (``fn`` must be
+    idempotent: a warm-up such as importing the figure backends, whose errors are left
+    to the real use). Forked children do not inherit the pending work; work already pending
+    is not added twice."""
+    if fn not in _WAITING:
+        _WAITING.append(fn)
+
+
+def _while_waiting() -> None:
+    while _WAITING:
+        fn = _WAITING.pop(0)
+        with contextlib.suppress(Exception):
+            fn()
 
 
 def can_fork() -> bool:
@@ -99,6 +120,7 @@ class Beside(Generic[T]):
             code = 1
             try:
                 _reset_signals()
+                _WAITING.clear()
                 data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(w, "wb") as fh:
                     fh.write(data)
@@ -121,6 +143,8 @@ class Beside(Generic[T]):
             return self._fn()
         pid, fd = self._pid, self._fd
         self._pid, self._fd = 0, -1
+        if _WAITING and not _done(pid):
+            _while_waiting()
         try:
             with os.fdopen(fd, "rb") as fh:
                 data = fh.read()
@@ -189,6 +213,14 @@ def share(
     if other.forked:
         done.update(other.result())
     return [done[i] if i in done else tasks[i]() for i in range(len(tasks))]
+
+
+def _done(pid: int) -> bool:
+    """Whether child ``pid`` has ended (it is not reaped here)."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except (OSError, AttributeError):
+        return True
 
 
 def _reset_signals() -> None:  # pragma: no cover - runs in the child

@@ -42,6 +42,12 @@ garbage collector ran again and again while NumPy and pyarrow were imported (the
 modules and types are many small objects) and found nothing to free; arrays and results
 are freed by reference counting, which stays on. ~7 ms of a 10^6-row ``survstudy cif``.
 
+:func:`fewer_collections` (a study, ``run`` or ``demo``, in its own process): the cyclic
+collector ran ~670 times in a 10^6-row study (0.7 s: the imports' many small objects,
+then matplotlib's artists), with its default thresholds (a young collection every 700
+new objects). With 50 000 it ran 6 times (0.18 s); the peak memory was the same (a study
+makes few reference cycles: the figures, collected as before, only later).
+
 :func:`end_now` (a command that has written its output, in its own process): the
 interpreter's teardown after NumPy and pyarrow are loaded (freeing every module, stopping
 pyarrow's thread pools) took ~20 ms, which the operating system does at once when the
@@ -53,6 +59,7 @@ from __future__ import annotations
 __all__ = [
     "claim",
     "end_now",
+    "fewer_collections",
     "is_own",
     "keep_freed_memory",
     "no_cycle_collection",
@@ -142,6 +149,17 @@ def end_now() -> None:
     except (OSError, ValueError):
         return
     os._exit(0)
+
+
+def fewer_collections() -> bool:
+    """In the command's own process: the cyclic collector's thresholds raised (see above).
+    Returns whether they were."""
+    if not is_own():
+        return False
+    import gc
+
+    gc.set_threshold(50_000, 20, 100)
+    return True
 
 
 def no_cycle_collection() -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from survstudy._parallel import jobs_for, when_waiting
 from survstudy.data.access import sql_readable
 from survstudy.errors import SurvstudyError
 
@@ -109,6 +110,12 @@ def run_spec(
     input_paths = [Path(p) for p in inputs]
     if out_dir is not None:
         check_out_dir(out_dir, input_paths)
+    if out_dir is not None and jobs_for(jobs) > 1:
+        from survstudy.plots import preload
+
+        # the figures' imports and font, loaded while this process waits for a second one
+        # (they are needed for the report, and inherited by the process that shares it)
+        when_waiting(preload)
     report("reading the data", 0, 7)
     options = dict(engine_options or {})
     with study_rows(study, engine, options, cohort=cohort, raw=raw) as (c, eng):

@@ -128,6 +128,21 @@ def test_own_process_cycle_collector_off() -> None:
     assert out.strip() == "True True False"
 
 
+def test_own_process_fewer_collections() -> None:
+    """Property: a claimed process gets the young generation's threshold raised to 50 000;
+    inside another program nothing changes (the thresholds stay Python's own)."""
+    import gc
+
+    before = gc.get_threshold()
+    assert _process.fewer_collections() is False
+    assert gc.get_threshold() == before
+    code = (
+        "import gc; from survstudy import _process; _process.claim()\n"
+        "print(gc.get_threshold(), _process.fewer_collections(), gc.get_threshold())\n"
+    )
+    assert _python(code).strip() == f"{before} True (50000, 20, 100)"
+
+
 def test_own_process_numpy_small_pages_before_numpy_only() -> None:
     """Property: NumPy's huge-page advice is switched off only in a claimed process,
     before NumPy is imported, never against the user's own setting; NumPy sees it."""

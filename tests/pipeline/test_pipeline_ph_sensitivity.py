@@ -299,3 +299,16 @@ def test_no_follow_up_when_ph_holds() -> None:
         assert m.sensitivity == ()
         assert m.ph_plots == ()
     assert not any("Schoenfeld residuals" in x for x in res.methods["sentences"])
+
+
+def test_beta_t_figure_is_weighed_by_its_panels(results: Any) -> None:
+    """The writer draws the heaviest figures first when two processes share them: the β(t)
+    figure weighs one plus one per panel (at 10^6 rows its six panels took longer than a KM
+    figure of three groups, which weighs 2 + 3), a forest plot one."""
+    from survstudy.report.build import figure_specs
+
+    specs = {f.id: f for f in figure_specs(results)}
+    n_panels = len(results.multivariable[0].ph_plots)
+    assert n_panels >= 2
+    assert specs["ph_residuals_multivariable_1"].cost == 1 + n_panels
+    assert specs["forest_multivariable_1"].cost == 1

@@ -146,3 +146,49 @@ def test_many_residuals_are_thinned_to_the_visible_range() -> None:
     assert px[-1] == x[visible[-1]]
     assert np.all(np.abs(py) <= 1.5)
     assert np.all(np.diff(px) > 0)  # time order kept
+
+
+def _cloud(n: int) -> PhPlot:
+    grid = np.linspace(0.0, 1.0, 40)
+    return PhPlot(
+        variable="x",
+        label="X",
+        time_unit="days",
+        curve_x=grid,
+        fit=np.zeros(40),
+        lower=np.full(40, -1.0),
+        upper=np.full(40, 1.0),
+        ticks_x=np.zeros(0),
+        ticks_time=np.zeros(0),
+        line=0.0,
+        p_value=0.5,
+        factor=False,
+        x=np.linspace(0.0, 1.0, n),
+        y=np.sin(np.arange(n)),
+    )
+
+
+def test_dense_residuals_are_an_image_in_vector_files_only(tmp_path: Path) -> None:
+    """Above RASTER_POINTS (1 000) drawn points a panel's residuals are rasterised: the SVG
+    holds one embedded image instead of one marker per point, and holds no more markers than
+    a panel at the limit; the PNG is the same pixels either way (Agg draws every artist as an
+    image), checked against the same figure with rasterisation switched off by hand."""
+    from survstudy.plots import save_figure
+    from survstudy.plots.zph import RASTER_POINTS
+
+    assert RASTER_POINTS == 1000
+    few = plot_ph_residuals([_cloud(RASTER_POINTS)])
+    many = plot_ph_residuals([_cloud(3 * RASTER_POINTS)])
+    pts = [next(ln for ln in f.axes[0].get_lines() if ln.get_marker() == "o") for f in (few, many)]
+    assert [p.get_rasterized() for p in pts] == [False, True]
+    save_figure(few, tmp_path / "few", formats=["svg"])
+    save_figure(many, tmp_path / "many", formats=["svg", "png"])
+    svg_few = (tmp_path / "few.svg").read_text()
+    svg_many = (tmp_path / "many.svg").read_text()
+    assert svg_few.count("<use ") >= RASTER_POINTS
+    assert "<image" not in svg_few
+    assert svg_many.count("<image") == 1
+    assert svg_many.count("<use ") < RASTER_POINTS
+    pts[1].set_rasterized(False)
+    save_figure(many, tmp_path / "vector", formats=["png"])
+    assert (tmp_path / "many.png").read_bytes() == (tmp_path / "vector.png").read_bytes()

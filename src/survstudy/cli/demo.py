@@ -131,3 +131,6 @@ def demo(
     html = next((p for p in written if p.name == "report.html"), out_dir / "report.html")
     typer.echo(f"Study spec and data: {dest}")
     typer.echo(f"Report: {html}")
+    from survstudy._process import end_now
+
+    end_now()  # in its own process: no interpreter teardown

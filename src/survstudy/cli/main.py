@@ -212,10 +212,12 @@ def main(argv: list[str] | None = None) -> None:
         if args[:1] in (["run"], ["demo"]):
             # a study in its own process: one BLAS thread (it computes in two processes),
             # no huge pages for NumPy's arrays (sporadic stalls of a second in the kernel),
-            # freed arrays kept for reuse (fewer page faults); see survstudy._process
+            # freed arrays kept for reuse (fewer page faults), the cyclic collector run less
+            # often; see survstudy._process
             _process.single_threaded_blas()
             _process.small_pages_for_numpy()
             _process.keep_freed_memory()
+            _process.fewer_collections()
     try:
         _run(args)
     except SurvstudyError as exc:

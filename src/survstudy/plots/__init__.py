@@ -17,7 +17,7 @@ from survstudy.plots.forest import (
     plot_forest,
 )
 from survstudy.plots.km import KMPlot, nice_ticks, plot_cif, plot_km, plot_km_curves
-from survstudy.plots.save import save_figure
+from survstudy.plots.save import preload, save_figure
 from survstudy.plots.spline import HRCurvePlot, plot_hr_curve
 from survstudy.plots.zph import MAX_POINTS as MAX_PH_POINTS
 from survstudy.plots.zph import PhResidualPlot, plot_ph_residuals
@@ -38,5 +38,6 @@ __all__ = [
     "plot_km",
     "plot_km_curves",
     "plot_ph_residuals",
+    "preload",
     "save_figure",
 ]

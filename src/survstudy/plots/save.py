@@ -17,10 +17,11 @@ from typing import Any
 
 from survstudy.plots._style import style_context
 
-__all__ = ["FORMATS", "save_figure"]
+__all__ = ["FORMATS", "preload", "save_figure"]
 
 FORMATS = ("png", "svg", "pdf", "tiff")
 _CREATOR = "survstudy"
+_PRELOADED: list[bool] = []
 
 
 def _source_date() -> _dt.datetime | None:
@@ -87,3 +88,28 @@ def save_figure(
             figure.savefig(path, **kwargs)
             written.append(path)
     return written
+
+
+def preload() -> None:
+    """Import what drawing and saving a figure imports, and load the figures' font.
+
+    matplotlib with its Agg, SVG and PDF backends and fontTools' subsetter (used when a
+    PDF embeds its font) take ~0.5 s to import, and the first text drawn loads the font.
+    A process that forks others to draw figures calls this first, so that each child
+    inherits them instead of doing it again; it writes no file and changes no figure.
+    Done once per process.
+    """
+    if _PRELOADED:
+        return
+    import importlib
+
+    importlib.import_module("fontTools.subset")  # the PDF backend's, to embed a font
+    from matplotlib.backends import backend_pdf, backend_svg  # noqa: F401
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with style_context():
+        fig = Figure(figsize=(1.0, 1.0))
+        fig.text(0.5, 0.5, "0")
+        FigureCanvasAgg(fig).draw()  # type: ignore[no-untyped-call]
+    _PRELOADED.append(True)

@@ -330,6 +330,7 @@ def figure_specs(results: Any) -> list[FigureSpec]:
                     "shows a hazard ratio changing over follow-up (as R's plot(cox.zph(fit)), "
                     "Grambsch and Therneau 1994)." + _thinned_caption(plots),
                     draw=_drawer(plot_ph_residuals, plots),
+                    cost=1.0 + len(plots),
                 )
             )
     figs.extend(_treatment_figures(results))
@@ -338,7 +339,8 @@ def figure_specs(results: Any) -> list[FigureSpec]:
 
 def _km_cost(k: Any) -> float:
     """A KM figure's drawing work, for the writer's order: its curves and the risk table
-    (the β(t) figure counts two per panel, a forest plot one)."""
+    (a forest plot counts one, the β(t) figure one and one per panel: at 10^6 rows its six
+    panels of residuals took 1.8 s, a KM figure of three groups 1.5 s, a forest plot 0.5 s)."""
     return 2.0 + len(k.groups)
 
 

@@ -151,9 +151,15 @@ def write_report(
     order = sorted(range(len(fig_paths)), key=lambda i: -bundle.figures[i].cost)
     from survstudy._parallel import jobs_for, share
 
-    saved = share(
-        [partial(save, i) for i in range(len(fig_paths))], order=order, jobs=jobs_for(jobs)
-    )
+    njobs = jobs_for(jobs)
+    if (
+        njobs > 1
+        and sum(1 for f, p in zip(bundle.figures, fig_paths, strict=True) if p and not f.files) > 1
+    ):
+        from survstudy.plots import preload
+
+        preload()  # matplotlib imported and the font loaded once, before the child is forked
+    saved = share([partial(save, i) for i in range(len(fig_paths))], order=order, jobs=njobs)
     for paths, got in zip(fig_paths, saved, strict=True):
         for p in got:
             written[p] = "figure"
