@@ -207,16 +207,20 @@ def column_categories(
     return d.take(levels), order
 
 
-def category_codes(cells: Cells, levels: np.ndarray, order: list[str]) -> np.ndarray:
+def category_codes(
+    cells: Cells, levels: np.ndarray, order: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     """The codes (positions in ``order``, -1 missing) of the level names ``levels`` that
-    :func:`column_categories` gave for ``cells``, computed once per distinct cell."""
+    :func:`column_categories` gave for ``cells``, and where ``levels`` is ``None``,
+    computed once per distinct cell."""
     d = cells.distinct
     index = {lev: i for i, lev in enumerate(order)}
     # a row holding each distinct value (all rows of a value have its level)
     some_row = np.zeros(len(d.values), dtype=np.int64)
     some_row[d.inverse] = np.arange(len(d.inverse))
-    per_value = [index.get(lv, -1) if lv is not None else -1 for lv in levels[some_row].tolist()]
-    return d.take(per_value, np.int64)
+    value_levels = levels[some_row].tolist()
+    per_value = [index.get(lv, -1) if lv is not None else -1 for lv in value_levels]
+    return d.take(per_value, np.int64), d.take([lv is None for lv in value_levels], bool)
 
 
 def column_sublevels(
