@@ -55,7 +55,7 @@ def _as_float(cells: Cells) -> np.ndarray:
     import pyarrow.compute as pc
 
     arr = pc.cast(cells.data, pa.float64())
-    return np.array(to_numpy(arr), dtype=float)
+    return np.asarray(to_numpy(arr), dtype=float)  # to_numpy's own copy (writable)
 
 
 def column_missing(cells: Cells, codes: frozenset[str]) -> np.ndarray:
@@ -87,7 +87,12 @@ def column_numbers(
     kind = cells.arrow_kind
     if kind in ("number", "integer"):
         x = _as_float(cells)
-        x[column_missing(cells, codes) | ~np.isfinite(x)] = np.nan
+        # column_missing's test on these same values (NaN is not finite)
+        bad = ~np.isfinite(x)
+        nums = _numeric_codes(codes)
+        if nums:
+            bad |= np.isin(x, nums)
+        x[bad] = np.nan
         return x
     if kind == "text":
         return _text_numbers(cells, column=column, codes=codes, decimal=decimal, issues=issues)
@@ -264,6 +269,8 @@ def duplicate_ids(cells: Cells) -> tuple[list[list[int]], list[int]]:
     rows = cells.rows
     if cells.arrow_kind in ("number", "integer"):
         x = _as_float(cells)
+        if len(x) > 1 and bool((x[1:] > x[:-1]).all()):
+            return [], []  # increasing ids (a registry's numbering): none twice, none empty
         empty = np.isnan(x)
         group = np.full(len(x), -1, dtype=np.int64)
         if (~empty).any():
