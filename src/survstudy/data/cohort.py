@@ -295,10 +295,13 @@ class Cohort:
         del scratch
         if not hashed:
             return np.arange(self.n)
-        order = np.argsort(h, kind="stable")
+        # without two equal hashes every sort gives the one order: the faster unstable
+        # sort, then the stable one if there are ties (rows that tie keep their file order)
+        order = np.argsort(h)
         hs = h[order]
         same = hs[1:] == hs[:-1]
         if same.any():
+            order = np.argsort(h, kind="stable")  # (hs and same are those of any sort)
             keys = self._order_keys()
             a, b = order[:-1][same], order[1:][same]
             if any((k[a] != k[b]).any() for k in keys):  # a collision: sort by the values
