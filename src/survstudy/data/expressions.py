@@ -110,7 +110,8 @@ class Value:
     missing). A condition (``bool``) is three-valued: ``float64`` 1.0/0.0/NaN, or a NumPy
     ``bool`` array when no row can be unknown (``is missing``, presence flags, ``and``/``or``
     of such), which is eight times smaller and cheaper to combine; read it with ``== 1``
-    and :func:`numpy.isnan`, which work on both.
+    and :func:`numpy.isnan`, which work on both. ``data`` is never written to (a constant
+    is a read-only view of one element).
     """
 
     kind: str
@@ -241,9 +242,9 @@ class NumpyWalk(_Walk[Value]):
 
     def const(self, value: float | int | str | bool) -> Value:
         if isinstance(value, bool):
-            return Value("bool", np.full(self.n, value, dtype=bool))
+            return Value("bool", constant(self.n, value, bool))
         if isinstance(value, int | float):
-            return Value("number", np.full(self.n, float(value)))
+            return Value("number", constant(self.n, float(value), float))
         return Value("text", np.array([value] * self.n, dtype=object))
 
     def missing(self, v: Value) -> np.ndarray:
@@ -301,6 +302,12 @@ class SqlWalk(_Walk[SqlValue]):
         if v.const is None:
             raise self.cannot(f"a category compared with a computed {v.kind}")
         return SqlValue("text", str_lit(_const_text(v.const), self.dialect), _const_text(v.const))
+
+
+def constant(n: int, value: Any, dtype: Any) -> np.ndarray:
+    """``n`` copies of ``value`` as a read-only view of one element (no memory per row; a
+    value's data is never written to)."""
+    return np.broadcast_to(np.array(value, dtype=dtype), (n,))
 
 
 def _missing_mask(v: Value) -> np.ndarray:
@@ -619,7 +626,7 @@ class _Null(NodeKind):
     def numpy(self, w: NumpyWalk, node: Null) -> Value:
         if node.kind == "text":
             return Value("text", np.full(w.n, None, dtype=object))
-        return Value(node.kind, np.full(w.n, np.nan))
+        return Value(node.kind, constant(w.n, np.nan, float))
 
     def sql(self, w: SqlWalk, node: Null) -> SqlValue:
         return SqlValue(node.kind, w.null(node.kind))
@@ -844,7 +851,7 @@ FUNCTION_KINDS: dict[str, FunctionKind] = {
         FunctionKind(
             "date",
             lambda w, node, kinds: "date",
-            lambda w, node, args: np.full(w.n, _date_day(node)),
+            lambda w, node, args: constant(w.n, _date_day(node), float),
             lambda w, node, args: num_lit(_date_day(node)),
             describe='date("YYYY-MM-DD"): a date',
         ),
