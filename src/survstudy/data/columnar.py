@@ -215,9 +215,9 @@ def column_categories(
 def category_codes(
     cells: Cells, levels: np.ndarray, order: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The codes (positions in ``order``, -1 missing) of the level names ``levels`` that
-    :func:`column_categories` gave for ``cells``, and where ``levels`` is ``None``,
-    computed once per distinct cell."""
+    """The codes (positions in ``order``, -1 missing; ``int8`` for up to 127 levels) of the
+    level names ``levels`` that :func:`column_categories` gave for ``cells``, and where
+    ``levels`` is ``None``, computed once per distinct cell."""
     d = cells.distinct
     index = {lev: i for i, lev in enumerate(order)}
     # a row holding each distinct value (all rows of a value have its level)
@@ -225,7 +225,8 @@ def category_codes(
     some_row[d.inverse] = np.arange(len(d.inverse))
     value_levels = levels[some_row].tolist()
     per_value = [index.get(lv, -1) if lv is not None else -1 for lv in value_levels]
-    return d.take(per_value, np.int64), d.take([lv is None for lv in value_levels], bool)
+    dtype = np.int8 if len(order) <= 127 else np.int64
+    return d.take(per_value, dtype), d.take([lv is None for lv in value_levels], bool)
 
 
 def column_sublevels(

@@ -172,10 +172,10 @@ class MemoryRun:
                 levels = tuple(self.levels_of(out.variable))
                 known = self.codes.get(out.source)
                 if known is not None and list(levels) == self.levels.get(out.source):
-                    if app.all():
-                        codes = known.copy() if every else known[mask]
-                    else:
-                        codes = np.where(app, known if every else known[mask], -1)
+                    # (the run's codes may be int8; the cohort's are int64)
+                    codes = (known if every else known[mask]).astype(np.int64)
+                    if not app.all():
+                        codes[~app] = -1
                     data[out.column] = CategoricalColumn(codes, levels)
                 else:
                     data[out.column] = CategoricalColumn.from_values(_where_none(app, v), levels)
