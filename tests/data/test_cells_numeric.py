@@ -120,13 +120,13 @@ def test_numbers_are_a_fresh_writable_array(name: str) -> None:
 def test_first_rows_are_the_first_appearances(values: int) -> None:
     """First appearance of each value, by a scan per value (few values) or ``minimum.at``
     (many): both the smallest row index holding the value, ``n`` when absent."""
-    from survstudy.data.cells import _first_rows
+    from survstudy.data.cells import first_appearances
 
     rng = np.random.default_rng(values)
     n = 3000
     offset = rng.integers(0, values, n) * 2  # odd values never appear
     size = 2 * values + 1
-    got = _first_rows(offset, size, n)
+    got = first_appearances(offset, size, n)
     want = [int(np.flatnonzero(offset == k)[0]) if np.any(offset == k) else n for k in range(size)]
     assert got.tolist() == want
 

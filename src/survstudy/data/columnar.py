@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.data.arrow import to_numpy
-from survstudy.data.cells import Cells, ExpandingIssues
+from survstudy.data.cells import Cells, ExpandingIssues, first_appearances
 from survstudy.data.columns import (
     is_missing,
     norm_text,
@@ -220,9 +220,8 @@ def category_codes(
     ``levels`` is ``None``, computed once per distinct cell."""
     d = cells.distinct
     index = {lev: i for i, lev in enumerate(order)}
-    # a row holding each distinct value (all rows of a value have its level)
-    some_row = np.zeros(len(d.values), dtype=np.int64)
-    some_row[d.inverse] = np.arange(len(d.inverse))
+    # a row holding each distinct value (all rows of a value have its level): its first
+    some_row = first_appearances(d.inverse, len(d.values), len(d.inverse))
     value_levels = levels[some_row].tolist()
     per_value = [index.get(lv, -1) if lv is not None else -1 for lv in value_levels]
     dtype = np.int8 if len(order) <= 127 else np.int64
