@@ -120,12 +120,40 @@ def test_numbers_are_a_fresh_writable_array(name: str) -> None:
 def test_first_rows_are_the_first_appearances(values: int) -> None:
     """First appearance of each value, by a scan per value (few values) or ``minimum.at``
     (many): both the smallest row index holding the value, ``n`` when absent."""
-    from survstudy.data.cells import _first_rows
+    from survstudy.data.cells import first_appearances
 
     rng = np.random.default_rng(values)
     n = 3000
     offset = rng.integers(0, values, n) * 2  # odd values never appear
     size = 2 * values + 1
-    got = _first_rows(offset, size, n)
+    got = first_appearances(offset, size, n)
     want = [int(np.flatnonzero(offset == k)[0]) if np.any(offset == k) else n for k in range(size)]
     assert got.tolist() == want
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 2, 3, 10],  # increasing: the shortcut
+        [1, 2, 2, 3],
+        [3, 1, 2, 1],
+        [1.0, None, 3.0],
+        [1.0, float("nan"), 3.0, 1.0],
+        [5],
+    ],
+)
+def test_duplicate_ids_shortcut_for_increasing_ids(values: list[Any]) -> None:
+    """Identity: increasing ids (no id twice, none empty) give what the general path gives."""
+    from survstudy.data import columnar
+
+    cells = Cells(pa.array(values), np.arange(2, len(values) + 2))
+    got = columnar.duplicate_ids(cells)
+    x = np.array([np.nan if v is None else float(v) for v in values])
+    empty = np.isnan(x)
+    ids = x[~empty]
+    want_dups = sorted(
+        [int(r) for r in cells.rows[~empty][ids == v]]
+        for v in np.unique(ids)
+        if (ids == v).sum() > 1
+    )
+    assert got == (want_dups, cells.rows[empty].tolist())

@@ -44,6 +44,24 @@ def test_kleene_logic() -> None:
     assert ev("not age >= 65") == [1.0, 0.0, None]
 
 
+def test_conditions_without_unknowns_are_numpy_booleans() -> None:
+    """A condition no row can leave unknown is a bool array (1 byte a row, two-valued
+    logic); the same truth values as the three-valued float form, and the two mix."""
+    for text, want in [
+        ("age is missing or grade is missing", [0.0, 0.0, 1.0]),
+        ("age is not missing and grade is not missing", [1.0, 1.0, 0.0]),
+        ("not (age is missing)", [1.0, 1.0, 0.0]),
+        ("lm >= date('2014-01-01')", [0.0, 1.0, 1.0]),
+        ("missing(bc) and lm >= date('2014-01-01')", [0.0, 0.0, 1.0]),
+    ]:
+        v = evaluate(parse_expression(text), ENV, 3)
+        assert v.data.dtype == bool, text
+        assert v.data.tolist() == want, text
+    assert ev("age is missing or age >= 65") == [0.0, 1.0, 1.0]  # a bool with a float
+    assert ev("age is not missing and grade == 'III'") == [0.0, 1.0, 0.0]
+    assert ev("bc is not missing or grade == 'III'") == [1.0, 1.0, None]
+
+
 def test_date_differences() -> None:
     """Hand calculation: 2010-01-01 -> 2013-01-01 is 1096 days (2012 is a leap year)."""
     assert ev("lm - bc") == [1096.0, 730.0, None]  # 2012-06-30 is after 29 February

@@ -139,3 +139,30 @@ def test_one_file_threads_or_not_reads_the_same(tmp_path: Path, monkeypatch) -> 
     for c in ("t", "e"):
         assert one.data[c].equals(pooled.data[c])
         assert one.data[c].equals(want.column(c).combine_chunks())
+
+
+def test_one_file_and_its_folder_hash_alike(tmp_path: Path) -> None:
+    """Hand construction: the hash (computed beside the read) is the file's own, for the
+    file and for a folder holding only it; the cells are the same."""
+    folder = tmp_path / "one"
+    folder.mkdir()
+    f = folder / "part-0.parquet"
+    pq.write_table(pa.table({"t": [1.0, 2.0], "g": pa.array(["a", "b"]).dictionary_encode()}), f)
+    by_file, by_folder = read_raw(f), read_raw(folder)
+    assert by_file.sha256 == by_folder.sha256 == _sha(f)
+    assert by_folder.data["g"].to_pylist() == ["a", "b"]
+    assert by_file.data["t"].to_pylist() == by_folder.data["t"].to_pylist() == [1.0, 2.0]
+
+
+def test_a_hashing_failure_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hash ran before the read: its failure is the one raised, even beside a bad file."""
+    from survstudy.data import readers
+
+    def fail(files: list[str]) -> str:
+        raise OSError("cannot hash")
+
+    monkeypatch.setattr(readers, "sha256_of_files", fail)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(OSError, match="cannot hash"):
+        read_raw(bad)

@@ -103,7 +103,7 @@ def test_hash_collisions_fall_back_to_the_values(monkeypatch: pytest.MonkeyPatch
     from survstudy.data import cohort as cohort_module
 
     cohort = build_cohort(load_spec(ROOT / "examples/gbsg/study.yaml"))
-    monkeypatch.setattr(cohort_module, "_mix64", lambda x: np.zeros_like(x))
+    monkeypatch.setattr(cohort_module, "_mix64", lambda x, scratch: x.fill(0))
     order = cohort.canonical_order()
     np.testing.assert_array_equal(order, np.lexsort(cohort._order_keys()[::-1]))
     rng = np.random.default_rng(0)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["to_numpy"]
+__all__ = ["integer_indices", "to_numpy"]
 
 _NUMERIC = {
     "int8": np.int8,
@@ -65,4 +65,22 @@ def to_numpy(arr: Any, *, copy: bool = True) -> np.ndarray:
         return values.copy() if copy else values
     out = values.astype(np.float64)
     out[~valid] = np.nan
+    return out
+
+
+def integer_indices(arr: Any, fill: int) -> np.ndarray:
+    """An Arrow integer array (dictionary indices) as ``int64``, ``fill`` for its nulls:
+    ``arr.fill_null(fill)`` without the Python scalar that makes pyarrow import pandas."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    bufs = arr.buffers()
+    dtype = _NUMERIC[str(arr.type)]
+    if n == 0 or bufs[1] is None:
+        return np.full(n, fill, dtype=np.int64)
+    out = np.frombuffer(bufs[1], dtype=dtype)[arr.offset : arr.offset + n].astype(np.int64)
+    if arr.null_count and bufs[0] is not None:
+        out[~_bits(bufs[0], arr.offset, n)] = fill
     return out

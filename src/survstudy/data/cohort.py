@@ -26,7 +26,7 @@ cannot be derived, e.g. no start date).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -284,16 +284,25 @@ class Cohort:
         the same order here, and every sum of the statistics adds the same numbers in
         the same order (issue 16, item 5). One sort of n 64-bit keys, not one per column.
         """
-        keys = self._order_keys()
-        if not keys:
-            return np.arange(self.n)
         h = np.full(self.n, np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
-        for k in keys:
-            h = _mix64(h ^ k)
-        order = np.argsort(h, kind="stable")
+        scratch = np.empty_like(h)
+        hashed = 0
+        # one key at a time (each a column-sized array): all of them only on a tie
+        for k in self._iter_order_keys():
+            h ^= k
+            _mix64(h, scratch)
+            hashed += 1
+        del scratch
+        if not hashed:
+            return np.arange(self.n)
+        # without two equal hashes every sort gives the one order: the faster unstable
+        # sort, then the stable one if there are ties (rows that tie keep their file order)
+        order = np.argsort(h)
         hs = h[order]
         same = hs[1:] == hs[:-1]
         if same.any():
+            order = np.argsort(h, kind="stable")  # (hs and same are those of any sort)
+            keys = self._order_keys()
             a, b = order[:-1][same], order[1:][same]
             if any((k[a] != k[b]).any() for k in keys):  # a collision: sort by the values
                 return np.lexsort(keys[::-1])
@@ -301,20 +310,22 @@ class Cohort:
 
     def _order_keys(self) -> list[np.ndarray]:
         """The values :meth:`canonical_order` sorts by, as 64-bit patterns."""
-        keys: list[np.ndarray] = []
+        return list(self._iter_order_keys())
+
+    def _iter_order_keys(self) -> Iterator[np.ndarray]:
+        """:meth:`_order_keys` one at a time."""
         for name in sorted(self.columns):
             col = self.columns[name]
             if isinstance(col, CategoricalColumn):
-                keys.append(np.asarray(col.codes, dtype=np.int64).view(np.uint64))
+                yield np.asarray(col.codes, dtype=np.int64).view(np.uint64)
                 continue
             x = np.asarray(col, dtype=np.float64) + 0.0  # -0.0 -> 0.0
-            x = np.where(np.isnan(x), np.nan, x)  # one NaN pattern
-            keys.append(x.view(np.uint64))
+            np.copyto(x, np.nan, where=np.isnan(x))  # one NaN pattern
+            yield x.view(np.uint64)
         for name in sorted(self.variables):
             app = self.variables[name].applicable
             if len(app) == self.n and not app.all():
-                keys.append(np.asarray(app, dtype=np.uint64))
-        return keys
+                yield np.asarray(app, dtype=np.uint64)
 
     def in_canonical_order(self) -> Cohort:
         """The same cohort with its rows in :meth:`canonical_order` (spreadsheet rows travel
@@ -357,11 +368,17 @@ class Cohort:
         return t, e, ok
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit affects every output bit (uint64, wrapping)."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+def _mix64(x: np.ndarray, scratch: np.ndarray) -> None:
+    """splitmix64's finaliser, in place: every input bit affects every output bit (uint64,
+    wrapping); ``scratch`` is an array like ``x`` to work in (no temporary per step)."""
+    np.right_shift(x, np.uint64(30), out=scratch)
+    x ^= scratch
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    np.right_shift(x, np.uint64(27), out=scratch)
+    x ^= scratch
+    x *= np.uint64(0x94D049BB133111EB)
+    np.right_shift(x, np.uint64(31), out=scratch)
+    x ^= scratch
 
 
 def is_death_date(name: str, var: VariableSpec) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from survstudy.data.arrow import to_numpy
-from survstudy.data.cells import Cells, ExpandingIssues
+from survstudy.data.cells import Cells, ExpandingIssues, first_appearances
 from survstudy.data.columns import (
     is_missing,
     norm_text,
@@ -55,7 +55,7 @@ def _as_float(cells: Cells) -> np.ndarray:
     import pyarrow.compute as pc
 
     arr = pc.cast(cells.data, pa.float64())
-    return np.array(to_numpy(arr), dtype=float)
+    return np.asarray(to_numpy(arr), dtype=float)  # to_numpy's own copy (writable)
 
 
 def column_missing(cells: Cells, codes: frozenset[str]) -> np.ndarray:
@@ -87,7 +87,12 @@ def column_numbers(
     kind = cells.arrow_kind
     if kind in ("number", "integer"):
         x = _as_float(cells)
-        x[column_missing(cells, codes) | ~np.isfinite(x)] = np.nan
+        # column_missing's test on these same values (NaN is not finite)
+        bad = ~np.isfinite(x)
+        nums = _numeric_codes(codes)
+        if nums:
+            bad |= np.isin(x, nums)
+        x[bad] = np.nan
         return x
     if kind == "text":
         return _text_numbers(cells, column=column, codes=codes, decimal=decimal, issues=issues)
@@ -207,16 +212,20 @@ def column_categories(
     return d.take(levels), order
 
 
-def category_codes(cells: Cells, levels: np.ndarray, order: list[str]) -> np.ndarray:
-    """The codes (positions in ``order``, -1 missing) of the level names ``levels`` that
-    :func:`column_categories` gave for ``cells``, computed once per distinct cell."""
+def category_codes(
+    cells: Cells, levels: np.ndarray, order: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The codes (positions in ``order``, -1 missing; ``int8`` for up to 127 levels) of the
+    level names ``levels`` that :func:`column_categories` gave for ``cells``, and where
+    ``levels`` is ``None``, computed once per distinct cell."""
     d = cells.distinct
     index = {lev: i for i, lev in enumerate(order)}
-    # a row holding each distinct value (all rows of a value have its level)
-    some_row = np.zeros(len(d.values), dtype=np.int64)
-    some_row[d.inverse] = np.arange(len(d.inverse))
-    per_value = [index.get(lv, -1) if lv is not None else -1 for lv in levels[some_row].tolist()]
-    return d.take(per_value, np.int64)
+    # a row holding each distinct value (all rows of a value have its level): its first
+    some_row = first_appearances(d.inverse, len(d.values), len(d.inverse))
+    value_levels = levels[some_row].tolist()
+    per_value = [index.get(lv, -1) if lv is not None else -1 for lv in value_levels]
+    dtype = np.int8 if len(order) <= 127 else np.int64
+    return d.take(per_value, dtype), d.take([lv is None for lv in value_levels], bool)
 
 
 def column_sublevels(
@@ -260,6 +269,8 @@ def duplicate_ids(cells: Cells) -> tuple[list[list[int]], list[int]]:
     rows = cells.rows
     if cells.arrow_kind in ("number", "integer"):
         x = _as_float(cells)
+        if len(x) > 1 and bool((x[1:] > x[:-1]).all()):
+            return [], []  # increasing ids (a registry's numbering): none twice, none empty
         empty = np.isnan(x)
         group = np.full(len(x), -1, dtype=np.int64)
         if (~empty).any():

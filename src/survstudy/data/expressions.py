@@ -104,10 +104,35 @@ class Untranslatable(ValueError):
 
 @dataclass(frozen=True)
 class Value:
-    """An evaluated expression: its kind (number | date | text | bool) and one element per row."""
+    """An evaluated expression: its kind (number | date | text | bool) and one element per row.
+
+    Numbers and dates are ``float64`` (NaN = missing), text an object array (``None`` =
+    missing). A condition (``bool``) is three-valued: ``float64`` 1.0/0.0/NaN, or a NumPy
+    ``bool`` array when no row can be unknown (``is missing``, presence flags, ``and``/``or``
+    of such), which is eight times smaller and cheaper to combine; read it with ``== 1``
+    and :func:`numpy.isnan`, which work on both. ``data`` is never written to (a constant
+    is a read-only view of one element).
+    """
 
     kind: str
     data: np.ndarray
+
+    def missing_mask(self) -> np.ndarray:
+        """Where the value is missing; a text column's mask is computed once (an ``is
+        missing`` of a category is evaluated by several checks) and shared: do not modify."""
+        if self.kind == "text":
+            mask = self.__dict__.get("_missing")
+            if mask is None:
+                mask = np.asarray(self.data == None, dtype=bool)  # noqa: E711 - elementwise
+                object.__setattr__(self, "_missing", mask)
+            return mask
+        if self.data.dtype == bool:
+            return np.zeros(len(self.data), dtype=bool)
+        return np.isnan(self.data)
+
+    def set_missing_mask(self, mask: np.ndarray) -> None:
+        """Give a text column its missing mask, known where it was made (``data == None``)."""
+        object.__setattr__(self, "_missing", mask)
 
 
 @dataclass(frozen=True)
@@ -217,9 +242,9 @@ class NumpyWalk(_Walk[Value]):
 
     def const(self, value: float | int | str | bool) -> Value:
         if isinstance(value, bool):
-            return Value("bool", np.full(self.n, 1.0 if value else 0.0))
+            return Value("bool", constant(self.n, value, bool))
         if isinstance(value, int | float):
-            return Value("number", np.full(self.n, float(value)))
+            return Value("number", constant(self.n, float(value), float))
         return Value("text", np.array([value] * self.n, dtype=object))
 
     def missing(self, v: Value) -> np.ndarray:
@@ -279,10 +304,14 @@ class SqlWalk(_Walk[SqlValue]):
         return SqlValue("text", str_lit(_const_text(v.const), self.dialect), _const_text(v.const))
 
 
+def constant(n: int, value: Any, dtype: Any) -> np.ndarray:
+    """``n`` copies of ``value`` as a read-only view of one element (no memory per row; a
+    value's data is never written to)."""
+    return np.broadcast_to(np.array(value, dtype=dtype), (n,))
+
+
 def _missing_mask(v: Value) -> np.ndarray:
-    if v.kind == "text":
-        return np.asarray(v.data == None, dtype=bool)  # noqa: E711 - elementwise on objects
-    return np.isnan(v.data)
+    return v.missing_mask()
 
 
 def _kleene(a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
@@ -462,12 +491,15 @@ class _Compare(NodeKind):
         _compare_kinds(w, a.kind, b.kind, node.op)
         op = node.op
         miss = _missing_mask(a) | _missing_mask(b)
+        known = not miss.any()
         if a.kind == "text":
-            eq = np.asarray(a.data == b.data, dtype=bool) & ~miss
+            eq = np.asarray(a.data == b.data, dtype=bool)
+            if not known:
+                eq &= ~miss
             res = eq if op == "==" else ~eq
         else:
-            x = np.where(miss, 0.0, a.data)
-            y = np.where(miss, 0.0, b.data)
+            x = a.data if known else np.where(miss, 0.0, a.data)
+            y = b.data if known else np.where(miss, 0.0, b.data)
             res = {
                 "==": x == y,
                 "!=": x != y,
@@ -476,6 +508,8 @@ class _Compare(NodeKind):
                 ">": x > y,
                 ">=": x >= y,
             }[op]
+        if known:
+            return Value("bool", res)
         return Value("bool", np.where(miss, np.nan, res.astype(float)))
 
     def sql(self, w: SqlWalk, node: Compare) -> SqlValue:
@@ -511,7 +545,10 @@ class _InList(NodeKind):
         else:
             raise w.fail("'in' works with categories and numbers, not dates")
         res = ~hit if node.negate else hit
-        return Value("bool", np.where(_missing_mask(v), np.nan, res.astype(float)))
+        miss = _missing_mask(v)
+        if not miss.any():
+            return Value("bool", res)
+        return Value("bool", np.where(miss, np.nan, res.astype(float)))
 
     def sql(self, w: SqlWalk, node: InList) -> SqlValue:
         v = w.run(node.operand)
@@ -537,7 +574,7 @@ class _IsMissing(NodeKind):
 
     def numpy(self, w: NumpyWalk, node: IsMissing) -> Value:
         miss = _missing_mask(w.run(node.operand))
-        return Value("bool", (~miss if node.negate else miss).astype(float))
+        return Value("bool", ~miss if node.negate else miss.copy())
 
     def sql(self, w: SqlWalk, node: IsMissing) -> SqlValue:
         v = w.run(node.operand)
@@ -549,6 +586,8 @@ class _Not(NodeKind):
 
     def numpy(self, w: NumpyWalk, node: Not) -> Value:
         v = w.bool_arg(w.run(node.operand), "not")
+        if v.data.dtype == bool:
+            return Value("bool", ~v.data)
         return Value("bool", np.where(np.isnan(v.data), np.nan, 1.0 - v.data))
 
     def sql(self, w: SqlWalk, node: Not) -> SqlValue:
@@ -561,6 +600,15 @@ class _BoolOp(NodeKind):
 
     def numpy(self, w: NumpyWalk, node: BoolOp) -> Value:
         values = [w.bool_arg(w.run(x), node.op) for x in node.values]
+        if all(v.data.dtype == bool for v in values):
+            # no unknown operand: two-valued logic
+            combine = np.logical_and if node.op == "and" else np.logical_or
+            if len(values) == 1:
+                return Value("bool", values[0].data)
+            acc = combine(values[0].data, values[1].data)
+            for v in values[2:]:
+                combine(acc, v.data, out=acc)
+            return Value("bool", acc)
         acc = values[0].data
         for v in values[1:]:
             acc = _kleene(acc, v.data, node.op)
@@ -578,7 +626,7 @@ class _Null(NodeKind):
     def numpy(self, w: NumpyWalk, node: Null) -> Value:
         if node.kind == "text":
             return Value("text", np.full(w.n, None, dtype=object))
-        return Value(node.kind, np.full(w.n, np.nan))
+        return Value(node.kind, constant(w.n, np.nan, float))
 
     def sql(self, w: SqlWalk, node: Null) -> SqlValue:
         return SqlValue(node.kind, w.null(node.kind))
@@ -803,7 +851,7 @@ FUNCTION_KINDS: dict[str, FunctionKind] = {
         FunctionKind(
             "date",
             lambda w, node, kinds: "date",
-            lambda w, node, args: np.full(w.n, _date_day(node)),
+            lambda w, node, args: constant(w.n, _date_day(node), float),
             lambda w, node, args: num_lit(_date_day(node)),
             describe='date("YYYY-MM-DD"): a date',
         ),
@@ -822,7 +870,7 @@ FUNCTION_KINDS: dict[str, FunctionKind] = {
         FunctionKind(
             "missing",
             lambda w, node, kinds: "bool",
-            lambda w, node, args: _missing_mask(args[0]).astype(float),
+            lambda w, node, args: _missing_mask(args[0]).copy(),
             lambda w, node, args: f"(({args[0].sql}) IS NULL)",
         ),
         FunctionKind(

@@ -24,7 +24,7 @@ import codecs
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -793,7 +793,14 @@ def _read_parquet_raw(path: Path, file: str, sha: str, columns: Sequence[str] | 
     only ``columns`` are read (all when ``None``)."""
     import pyarrow as pa
 
-    got = None if path.is_dir() else _read_parquet_file(str(path), columns)
+    if path.is_dir():
+        # a folder of one file (a data set written in one part) is read as that file:
+        # in this thread, where pyarrow's threads would leave their freed decoding
+        # buffers in their own heaps (~100 MB of resident memory at 10^6 rows)
+        files = parquet_files(path)
+        got = _read_parquet_file(files[0], columns) if len(files) == 1 else None
+    else:
+        got = _read_parquet_file(str(path), columns)
     if got is not None:
         names, wanted, table = got
     else:
@@ -948,9 +955,12 @@ def read_raw(
         files = parquet_files(path)
         if not files:
             raise DataError("the folder holds no Parquet files", file=file, rule="FILE-NOT-FOUND")
-        sha = sha256_of_files(files) if checksum else ""
-        return _read_parquet_raw(path, file, sha, columns)
+        if not checksum:
+            return _read_parquet_raw(path, file, "", columns)
+        return _parquet_hashed_beside(path, file, files, columns)
     _check_readable(path, file)
+    if kind == "parquet" and checksum:
+        return _parquet_hashed_beside(path, file, [str(path)], columns)
     sha = sha256_of(path) if checksum else ""
     if kind == "csv":
         return _read_csv_raw(
@@ -970,6 +980,33 @@ def read_raw(
     if kind == "dta":
         return _read_dta_raw(path, file, sha, columns)
     return _read_parquet_raw(path, file, sha, columns)
+
+
+def _parquet_hashed_beside(
+    path: Path, file: str, files: list[str], columns: Sequence[str] | None
+) -> RawTable:
+    """:func:`_read_parquet_raw` with the files' SHA-256 computed in a thread meanwhile (both
+    run outside the GIL: at 10^6 rows the hash, ~40 ms, no longer adds to the read's wall
+    time). A failure is raised as if hashing came first, as it did: the hash's own first."""
+    import threading
+
+    got: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            got["sha"] = sha256_of_files(files)
+        except BaseException as exc:  # handed to the reading thread
+            got["error"] = exc
+
+    hasher = threading.Thread(target=work, name="survstudy-sha256", daemon=True)
+    hasher.start()
+    try:
+        raw = _read_parquet_raw(path, file, "", columns)
+    finally:
+        hasher.join()
+        if "error" in got:
+            raise got["error"]
+    return replace(raw, sha256=got["sha"])
 
 
 def read_frame(data: Any, *, name: str = "data") -> RawTable:

@@ -130,7 +130,7 @@ class MemoryRun:
     def run(self) -> Cohort:
         for step in self.plan.steps:
             step.numpy(self)
-        return self.cohort()
+        return self.cohort(release=True)
 
     def input_sha256(self) -> str:
         """The data file's SHA-256; with joined tables, of the lines ``file:sha256`` of the
@@ -139,31 +139,54 @@ class MemoryRun:
             return self.raw.sha256
         return _combined_sha256([(self.file, self.raw.sha256), *self.join_hashes])
 
-    def cohort(self) -> Cohort:
+    def cohort(self, *, release: bool = False) -> Cohort:
+        """The included rows as a :class:`Cohort`. ``release``: the run is over, each
+        computed column is dropped once the cohort has taken its rows (peak memory)."""
         plan, spec = self.plan, self.spec
         mask = self.included
+        # every row included (no population criteria): the columns need no selection
+        every = bool(mask.all())
+        later = _later_uses(plan.outputs)
+        # read below: the applicable masks and the start dates of the measurements
+        kept = {n for n in self.values if n.startswith("#applicable:")}
+        kept |= {ep.start for ep in spec.endpoints.values() if ep.start is not None}
         data: dict[str, Any] = {}
-        for out in plan.outputs:
-            v = self.values[out.source].data[mask]
+        for i, out in enumerate(plan.outputs):
+            source = self.values[out.source].data
+            v = source if every else source[mask]
             app = (
                 self.values[out.applicable].data[mask] == 1
                 if out.applicable is not None
                 else np.ones(len(v), dtype=bool)
             )
             if out.kind == "number":
-                data[out.column] = np.where(app, v, np.nan).astype(float)
+                # a copy: the cohort's columns never share memory with the run's
+                if app.all():
+                    data[out.column] = (
+                        np.array(v, dtype=float) if every else np.asarray(v, dtype=float)
+                    )
+                else:
+                    data[out.column] = np.asarray(np.where(app, v, np.nan), dtype=float)
             elif out.kind == "codes":
                 assert out.variable is not None
                 levels = tuple(self.levels_of(out.variable))
                 known = self.codes.get(out.source)
                 if known is not None and list(levels) == self.levels.get(out.source):
-                    data[out.column] = CategoricalColumn(np.where(app, known[mask], -1), levels)
+                    # (the run's codes may be int8; the cohort's are int64)
+                    codes = (known if every else known[mask]).astype(np.int64)
+                    if not app.all():
+                        codes[~app] = -1
+                    data[out.column] = CategoricalColumn(codes, levels)
                 else:
                     data[out.column] = CategoricalColumn.from_values(_where_none(app, v), levels)
             else:
                 assert out.variable is not None
                 order = plan.detail_order(out.variable)
                 data[out.column] = CategoricalColumn.from_values(_where_none(app, v), order)
+            del source, v, app
+            if release and out.source not in later[i] and out.source not in kept:
+                self.values.pop(out.source)
+                self.codes.pop(out.source, None)
         applicable = {
             name: self.values[f"#applicable:{name}"].data[mask] == 1
             for name, var in spec.variables.items()
@@ -203,6 +226,18 @@ class MemoryRun:
                 per[ep_name] = (position[g[ok]], date[ok] - start[ok], value[ok])
             out[var] = per
         return out
+
+
+def _later_uses(outputs: Sequence[Any]) -> list[set[str]]:
+    """Per output, the columns that the outputs after it read."""
+    uses: list[set[str]] = []
+    seen: set[str] = set()
+    for out in reversed(outputs):
+        uses.append(set(seen))
+        seen.add(out.source)
+        if out.applicable is not None:
+            seen.add(out.applicable)
+    return uses[::-1]
 
 
 def _combined_sha256(files: list[tuple[str, str]]) -> str:

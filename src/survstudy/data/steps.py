@@ -354,9 +354,7 @@ class ReadColumn:
     def numpy(self, run: MemoryRun) -> None:
         spec = run.spec
         cells = run.cells(self.column, self.key)
-        run.values[present_name(self.name)] = Value(
-            "bool", (~column_missing(cells, self.codes)).astype(float)
-        )
+        run.values[present_name(self.name)] = Value("bool", ~column_missing(cells, self.codes))
         if self.kind == "date":
             days = column_dates(
                 cells,
@@ -385,9 +383,10 @@ class ReadColumn:
             cells, column=self.column, codes=self.codes, level_map=level_map, issues=run.issues
         )
         run.levels[self.name] = order
-        run.values[self.name] = Value("text", levels)
+        value = run.values[self.name] = Value("text", levels)
         if len(levels):
-            run.codes[self.name] = category_codes(cells, levels, order)
+            run.codes[self.name], missing = category_codes(cells, levels, order)
+            value.set_missing_mask(missing)
         if self.detail:
             detail, _groups = column_sublevels(cells, self.codes, level_map)
             run.values[f"#detail:{self.name}"] = Value("text", detail)
@@ -541,9 +540,7 @@ class ReadEvent:
             cells = Cells(_value_cells(run.values[self.column]), run.rows)
         else:
             cells = run.cells(self.column, self.key)
-        run.values[present_name(self.name)] = Value(
-            "bool", (~column_missing(cells, self.codes)).astype(float)
-        )
+        run.values[present_name(self.name)] = Value("bool", ~column_missing(cells, self.codes))
         status = column_events(
             cells,
             column=self.column,
@@ -801,11 +798,11 @@ class Applicable:
 
     def numpy(self, run: MemoryRun) -> None:
         if self.text is None:
-            run.values[f"#applicable:{self.name}"] = Value("bool", np.ones(run.n))
+            run.values[f"#applicable:{self.name}"] = Value("bool", np.ones(run.n, dtype=bool))
             return
         result = run.eval_text(self.text, self.key)
         self.kind_check(run, result.kind)
-        run.values[f"#applicable:{self.name}"] = Value("bool", (result.data == 1).astype(float))
+        run.values[f"#applicable:{self.name}"] = Value("bool", result.data == 1)
 
     def sql(self, run: SqlRun) -> None:
         if self.text is None:
