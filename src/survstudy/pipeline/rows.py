@@ -82,7 +82,9 @@ class _MemorySelection:
         ph_test: bool = False,
         concordance: bool = False,
         ci: str = "wald",
+        keep: bool = False,
     ) -> engine.CoxFit:
+        lay = self.layouts
         fit = engine.cox(
             self.x,
             self.t,
@@ -97,6 +99,7 @@ class _MemorySelection:
             ci=ci,
             start=self.start,
             layout=self._layout(ties) if ci != "profile" else None,
+            keep=(lambda res: lay.keep(ties, self.x, res)) if keep and lay is not None else None,
         )
         if ci != "profile" and self.layouts is not None:
             self.layouts.remember(ties, self.x, fit)
@@ -111,11 +114,20 @@ class _MemorySelection:
         ci: str = "wald",
     ) -> CoxPair:
         fit: engine.CoxFit | None = None
+        lay = self.layouts
+        if lay is not None:
+            lay.drop()
         try:
-            fit = self.cox(term_names=term_names, ci=ci, **first)
+            # the first fit is kept: the second shares its sorted design, and the model's
+            # PH follow-up (PH test p < 0.05) reuses it; else it is dropped after the pair
+            fit = self.cox(term_names=term_names, ci=ci, keep=True, **first)
             other = self.cox(term_names=term_names, ci=ci, **second)
         except AnalysisError as exc:
+            if lay is not None:
+                lay.drop()
             return CoxPair(fit, None, exc)
+        if lay is not None and not fit.ph_global_p < 0.05:
+            lay.drop()
         return CoxPair(fit, other)
 
     def share(self) -> float:
@@ -178,8 +190,6 @@ class _MemorySelection:
         categorical: tuple[str, ...],
         days_per_unit: float,
     ) -> diagnostics.PhFollowUp:
-        if self.layouts is not None:
-            self.layouts.release()
         return diagnostics.ph_follow_up(
             self.x,
             self.t,
@@ -191,6 +201,7 @@ class _MemorySelection:
             assign=assign,
             categorical=categorical,
             days_per_unit=days_per_unit,
+            fits=self.layouts,
         )
 
     def column(self, j: int) -> np.ndarray:

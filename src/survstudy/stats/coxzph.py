@@ -54,6 +54,7 @@ from numpy.typing import NDArray
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf as chisq_sf
+from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 from survstudy.stats.splines import quantile_type7, rcs_basis
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ScaledSchoenfeld",
     "beta_time_plot",
     "cox_zph",
+    "same_in_unit",
     "scaled_schoenfeld",
 ]
 
@@ -349,10 +351,33 @@ class ScaledSchoenfeld:
     line: F
 
 
+def same_in_unit(fit: Any, time_unit: float) -> bool:
+    """Whether :func:`~survstudy.stats.cox.cox_fit` on this fit's times divided by
+    ``time_unit`` is this very fit, bit for bit, and so are its PH test and residuals with
+    the ``km`` or ``rank`` transform (``time_unit`` of :func:`beta_time_plot`): the fit
+    merged no near-tied times, and the division keeps every two distinct times apart by
+    more than the tie tolerance (:func:`.riskset.distinct_times`). The times enter the fit
+    only through their sort and tie groups, which are then the same."""
+    st = fit.fit_state
+    if st is None or st.start is not None or not (time_unit > 0 and math.isfinite(time_unit)):
+        return False
+    uniq, inv = distinct_times(st.time)
+    if not np.array_equal(uniq[inv], st.time):
+        return False
+    scaled = uniq / time_unit
+    if scaled.size < 2:
+        return True
+    tol = TIE_TOLERANCE * max(abs(float(scaled[0])), abs(float(scaled[-1])), 1.0)
+    return bool(np.all(np.diff(scaled) > tol))
+
+
 def scaled_schoenfeld(
-    fit: Any, assign: Sequence[str] | None = None, transform: str = "km"
+    fit: Any, assign: Sequence[str] | None = None, transform: str = "km", time_unit: float = 1.0
 ) -> ScaledSchoenfeld:
-    """The scaled Schoenfeld residuals of a Cox fit, as R's ``cox.zph(fit, transform)$y``."""
+    """The scaled Schoenfeld residuals of a Cox fit, as R's ``cox.zph(fit, transform)$y``
+    (``time_unit``: as :func:`beta_time_plot`'s)."""
+    if time_unit != 1.0 and transform not in ("km", "rank"):
+        raise ValueError("time_unit: only with the km or rank transform")
     st = fit.fit_state
     d: obj.CoxData = st.data
     parts = _parts(fit, transform)
@@ -411,7 +436,9 @@ def scaled_schoenfeld(
         transform=transform,
         terms=tuple(order),
         x=parts.ttimes[orig],
-        time=np.asarray(st.time[orig], dtype=np.float64),
+        time=np.asarray(st.time[orig], dtype=np.float64) / time_unit
+        if time_unit != 1.0
+        else np.asarray(st.time[orig], dtype=np.float64),
         stratum=None if st.strata is None else sstr.astype(np.intp),
         y=y,
         var=np.linalg.inv(vmean),
@@ -578,15 +605,19 @@ def beta_time_plot(
     nsmo: int = 40,
     band: float = 2.0,
     test: PhTestResult | None = None,
+    time_unit: float = 1.0,
 ) -> BetaTimePlot:
     """The data of ``plot(cox.zph(fit, transform))`` for every term (module docstring).
 
     ``band`` is the multiple of the SE drawn around the smooth (R: 2). ``test`` reuses an
     already computed PH test with the same transform (default: computed here).
+    ``time_unit``: the fit's times per unit of the plot's times (``time`` of the points
+    and the ticks are the fit's times divided by it), for the ``km`` and ``rank``
+    transforms, which do not depend on the unit (:func:`same_in_unit`).
     """
     if df < 3:
         raise ValueError("df must be >= 3")
-    res = scaled_schoenfeld(fit, assign, transform)
+    res = scaled_schoenfeld(fit, assign, transform, time_unit)
     ph = test if test is not None else cox_zph(fit, assign, transform)
     by_term = {t.term: t for t in ph.terms}
     out: list[BetaTimeTerm] = []
