@@ -443,8 +443,9 @@ def prepare(
         if layout is not None
         else risk_set_layout(time, event, strata=strata, weights=weights, ties=ties, start=start)
     )
+    asked = standardise  # (the small-data path below standardises first, then sorts)
     if layout is not None:
-        got = _shared_design(lay, x, standardise)
+        got = _shared_design(lay, x, asked)
         if got is not None:
             return got
     weights, ties = lay.weights, lay.ties
@@ -570,7 +571,7 @@ def prepare(
         layout=lay,
     )
     if layout is not None:
-        lay.cache["design"] = _LastDesign(x, data, standardise)
+        lay.cache["design"] = _LastDesign(x, data, asked)
     return data
 
 
