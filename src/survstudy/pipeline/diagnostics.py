@@ -102,8 +102,12 @@ def ph_follow_up(
                 1.0,
             )
         ph = zph.cox_zph(base, assign)
-        plot = zph.beta_time_plot(base, assign, test=ph, time_unit=unit)
-        del base  # its sorted copy of the data is not needed by the refits (peak memory)
+        res = zph.scaled_schoenfeld(base, assign, time_unit=unit)
+        # the fit's sorted copy of the data is needed neither by the smooths of the plot nor
+        # by the refits (peak memory)
+        del base
+        plot = zph.beta_time_plot(None, test=ph, residuals=res)
+        del res
         offending = ph.offending(alpha)
         model = sens.stratified_sensitivity(
             x,

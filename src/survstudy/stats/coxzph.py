@@ -194,20 +194,21 @@ def _weighted_grams(
     n×p temporaries small; no p×p matrix per time is ever formed."""
     x = d.x
     n, p = x.shape
-    vs = []
-    for c1, c2 in coefs:
+    out = []
+    step = 1 << 16
+    for c1, c2 in coefs:  # one v at a time (each sum runs over the blocks in the same order)
         if d.entry is None:
             big_c = obj.revcumsum_within(c1, d.gstart)
             v = big_c[d.group] - d.event * c2[d.group]
         else:
             v = obj.interval_sums(d, c1, big=big, sub=c2)
-        vs.append(v * wr)
-    out = [np.zeros((p, p)) for _ in coefs]
-    step = 1 << 16
-    for a in range(0, n, step):
-        xb = x[a : a + step]
-        for acc, v in zip(out, vs, strict=True):
+        v *= wr
+        acc = np.zeros((p, p))
+        for a in range(0, n, step):
+            xb = x[a : a + step]
             acc += (xb * v[a : a + step, None]).T @ xb
+        out.append(acc)
+        del v
     return out
 
 
@@ -258,11 +259,11 @@ def _compute_parts(fit: Any, transform: str) -> _Parts:
     for j in range(x.shape[1]):
         wdx[:, j] = np.add.reduceat(x[:, j] * wev, d.starts)
     u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
-    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
+    # a_k = (R1 − f_k D1)/den_k summed per group, column by column (no rows × p temporaries)
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
     xbar = np.empty((ng, x.shape[1]))
     for j in range(x.shape[1]):  # np.add.at(xbar, g, a) column by column (same order of sums)
-        xbar[:, j] = np.bincount(g, weights=a[:, j], minlength=ng)
+        xbar[:, j] = np.bincount(g, weights=(r1[g, j] - f * gs.d1[g, j]) / den, minlength=ng)
     xbar /= np.maximum(nrow, 1.0)[:, None]
     # the transformed times depend on the rows only: fits sharing a layout share them
     lay = d.layout
@@ -392,7 +393,12 @@ def scaled_schoenfeld(
     sstr = d.gstratum[d.group[rows]]
     key = np.lexsort((orig, st.time[orig], sstr))
     rows, orig, sstr = rows[key], orig[key], sstr[key]
-    resid = (d.x[rows] - parts.xbar[d.group[rows]]) * scale  # original units
+    # (x − x̄)·scale in original units, column by column (no n_events × p temporaries)
+    grows = d.group[rows]
+    resid = np.empty((rows.size, p))
+    for j in range(p):
+        resid[:, j] = (d.x[rows, j] - parts.xbar[grows, j]) * scale[j]
+    del grows
     info = parts.info[0] * np.outer(scale, scale)  # dℓ²/dβ² on the original scale
 
     # events per stratum in which each column varies (R's "used")
@@ -423,7 +429,8 @@ def scaled_schoenfeld(
         resid = resid @ tmat
         vmean = tmat.T @ vmean @ tmat
         used = used[:, [c[0] for c in cols_of]]
-    y = np.full(resid.shape, np.nan)
+    # column-major: each term's residuals are contiguous (beta_time_plot keeps them as views)
+    y = np.full(resid.shape, np.nan, order="F")
     for s in range(nstrat):
         k = np.flatnonzero(used[s] > 0)
         j = sstr == s
@@ -606,6 +613,7 @@ def beta_time_plot(
     band: float = 2.0,
     test: PhTestResult | None = None,
     time_unit: float = 1.0,
+    residuals: ScaledSchoenfeld | None = None,
 ) -> BetaTimePlot:
     """The data of ``plot(cox.zph(fit, transform))`` for every term (module docstring).
 
@@ -613,11 +621,16 @@ def beta_time_plot(
     already computed PH test with the same transform (default: computed here).
     ``time_unit``: the fit's times per unit of the plot's times (``time`` of the points
     and the ticks are the fit's times divided by it), for the ``km`` and ``rank``
-    transforms, which do not depend on the unit (:func:`same_in_unit`).
+    transforms, which do not depend on the unit (:func:`same_in_unit`). ``residuals``:
+    :func:`scaled_schoenfeld` of the fit (``assign``, ``transform``, ``time_unit``) already
+    computed; with ``test`` also given, ``fit`` is not used (may be ``None``: a caller can
+    release the fit and its data before the smooths).
     """
     if df < 3:
         raise ValueError("df must be >= 3")
-    res = scaled_schoenfeld(fit, assign, transform, time_unit)
+    res = (
+        residuals if residuals is not None else scaled_schoenfeld(fit, assign, transform, time_unit)
+    )
     ph = test if test is not None else cox_zph(fit, assign, transform)
     by_term = {t.term: t for t in ph.terms}
     out: list[BetaTimeTerm] = []
