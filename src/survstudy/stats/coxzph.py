@@ -372,6 +372,27 @@ def same_in_unit(fit: Any, time_unit: float) -> bool:
     return bool(np.all(np.diff(scaled) > tol))
 
 
+def _events_in_r_order(
+    d: obj.CoxData, time: F, rows: NDArray[np.intp], orig: NDArray[np.intp], sstr: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """The event rows (sorted positions ``rows``, input rows ``orig``, strata ``sstr``) in the
+    order of stratum, time, input row. The fit sorted the rows by stratum, descending time and
+    (stably) input row, so when every row's time is its tie group's exactly (no near-ties
+    merged) that order is the fit's tie groups reversed within each stratum: a counting sort
+    of the groups instead of a sort of the times."""
+    grows = d.group[rows]
+    ng = d.n_groups
+    if ng and np.array_equal(time[orig], d.gtime[grows]):
+        firsts = np.flatnonzero(d.gstart == np.arange(ng))
+        last = np.repeat(np.append(firsts[1:], ng) - 1, np.diff(np.append(firsts, ng)))
+        rank = (d.gstart + last - np.arange(ng))[grows]
+        kind = np.uint16 if ng <= 1 << 16 else (np.uint32 if ng <= 1 << 32 else np.int64)
+        key = np.argsort(rank.astype(kind), kind="stable")
+    else:
+        key = np.lexsort((orig, time[orig], sstr))
+    return rows[key], orig[key], sstr[key]
+
+
 def scaled_schoenfeld(
     fit: Any, assign: Sequence[str] | None = None, transform: str = "km", time_unit: float = 1.0
 ) -> ScaledSchoenfeld:
@@ -391,8 +412,7 @@ def scaled_schoenfeld(
     rows = np.flatnonzero(d.event == 1)
     orig = d.order[rows]
     sstr = d.gstratum[d.group[rows]]
-    key = np.lexsort((orig, st.time[orig], sstr))
-    rows, orig, sstr = rows[key], orig[key], sstr[key]
+    rows, orig, sstr = _events_in_r_order(d, st.time, rows, orig, sstr)
     # (x − x̄)·scale in original units, column by column (no n_events × p temporaries)
     grows = d.group[rows]
     resid = np.empty((rows.size, p))
