@@ -124,3 +124,22 @@ def test_beta_time_plot_in_another_time_unit_is_the_refit_on_divided_times() -> 
     assert not same_in_unit(days, 1e300)  # the division would merge distinct times
     with pytest.raises(ValueError, match="time_unit"):
         beta_time_plot(days, transform="identity", time_unit=30.4375)
+
+
+def test_spline_test_without_the_overall_test_has_the_same_nonlinearity_test() -> None:
+    """``overall=False``: the model without x is not fitted; the non-linearity test is the
+    same, bit for bit, and the overall test is NaN."""
+    x, t, e, s = _data(3000)
+    a = nonlinearity_test(x[:, 0], t, e, covariates=x[:, 1:], strata=s)
+    b = nonlinearity_test(x[:, 0], t, e, covariates=x[:, 1:], strata=s, overall=False)
+    assert (a.loglik_linear, a.loglik_spline, a.lr_nonlinear, a.p_nonlinear) == (
+        b.loglik_linear,
+        b.loglik_spline,
+        b.lr_nonlinear,
+        b.p_nonlinear,
+    )
+    assert a.coef.tobytes() == b.coef.tobytes()
+    assert a.warnings == b.warnings
+    assert np.isnan(b.p_overall)
+    assert np.isnan(b.loglik_without)
+    assert np.isfinite(a.p_overall)

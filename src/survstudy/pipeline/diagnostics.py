@@ -300,11 +300,13 @@ def nonlinearity(
     reference: float | None = None,
     layout: Any = None,
     linear: tuple[float, tuple[Any, ...]] | None = None,
+    overall: bool = True,
 ) -> Any:
     """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
     other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`; ``layout``: the
     risk-set layout of these rows and ties, :func:`cox_layout`; ``linear``: the log-likelihood
-    and warnings of the linear model when already fitted, :meth:`RowFits.linear`)."""
+    and warnings of the linear model when already fitted, :meth:`RowFits.linear`; ``overall``:
+    whether the overall test of the spline is wanted)."""
     ff = _stats("functional_form")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return ff.nonlinearity_test(
@@ -319,4 +321,5 @@ def nonlinearity(
             reference=reference,
             layout=layout,
             linear=linear,
+            overall=overall,
         )

@@ -216,6 +216,7 @@ class _MemorySelection:
         conf_level: float,
         name: str,
         reference: float | None = None,
+        overall: bool = True,
     ) -> Any:
         idx = np.arange(self.x.shape[1])
         keep = (idx < column) | (idx >= column + width)
@@ -232,6 +233,7 @@ class _MemorySelection:
             layout=self.layouts.only(ties) if self.layouts else None,
             # a one-column model is the test's linear model: its fit is not made again
             linear=self.layouts.linear(ties, self.x) if self.layouts and width == 1 else None,
+            overall=overall,
         )
 
 
