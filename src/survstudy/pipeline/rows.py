@@ -332,7 +332,9 @@ class MemoryRows:
             assert group.codes is not None
             mask &= group.codes >= 0
         cols = [d.columns for d in designs]
-        x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
+        x = np.hstack(cols) if cols else np.zeros((int(mask.sum()), 0))
+        if cols and not mask.all():  # complete cases (no second copy when every row is one)
+            x = x[mask]
         e = e_all[mask]
         t = t_all[mask]
         status = self._status(ep)[mask]
