@@ -274,16 +274,9 @@ def nonlinearity_test(
     ll_other = None
     if q and overall:
         ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik
-    basis = rcs_basis(xv, kv)
-    fit_rcs = cox_fit(
-        np.column_stack((other, basis)),
-        time,
-        event,
-        term_names=(*onames, *cols),
-        conf_level=conf_level,
-        **kw,
-    )
-    del basis
+    design = np.column_stack((other, rcs_basis(xv, kv)))  # (the basis alone not kept: memory)
+    fit_rcs = cox_fit(design, time, event, term_names=(*onames, *cols), conf_level=conf_level, **kw)
+    del design
     ll_without = fit_rcs.loglik_null if ll_other is None else ll_other
     if q and not overall:
         ll_without = math.nan
