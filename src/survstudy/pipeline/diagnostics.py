@@ -58,6 +58,7 @@ def ph_follow_up(
     categorical: tuple[str, ...],
     days_per_unit: float = 1.0,
     alpha: float = 0.05,
+    fits: RowFits | None = None,
 ) -> PhFollowUp:
     """The β(t) plots (R's ``plot(cox.zph(fit))``) and the sensitivity refit: stratified on
     the offending categorical terms (:func:`survstudy.stats.sensitivity.stratified_sensitivity`),
@@ -67,24 +68,46 @@ def ph_follow_up(
 
     Times are divided by ``days_per_unit`` first: a Cox fit and the ``km`` transform do not
     change with the time scale, and the plot's time ticks come out in the display unit.
+    ``fits``: these rows' :class:`RowFits`; the model's fit kept there (:meth:`RowFits.take`)
+    is the fit on the divided times when that is the same fit
+    (:func:`survstudy.stats.coxzph.same_in_unit`), and is not made again.
     """
     cox, zph, sens = _stats("cox"), _stats("coxzph"), _stats("sensitivity")
     t = np.asarray(time, dtype=float) / days_per_unit
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        base = cox.cox_fit(
-            x,
-            t,
-            event,
-            strata=strata,
-            ties=ties,
-            conf_level=conf_level,
-            term_names=term_names,
-            assign=assign,
-            concordance=False,
-        )
+        base = None if fits is None else fits.take(ties, x)
+        if base is not None and not (
+            base.term_names == tuple(term_names)
+            and base.assign == tuple(assign)
+            and base.conf_level == conf_level
+            and zph.same_in_unit(base, days_per_unit)
+        ):
+            base = None
+        if fits is not None:
+            fits.release()
+        unit = days_per_unit
+        if base is None:
+            base, unit = (
+                cox.cox_fit(
+                    x,
+                    t,
+                    event,
+                    strata=strata,
+                    ties=ties,
+                    conf_level=conf_level,
+                    term_names=term_names,
+                    assign=assign,
+                    concordance=False,
+                ),
+                1.0,
+            )
         ph = zph.cox_zph(base, assign)
-        plot = zph.beta_time_plot(base, assign, test=ph)
-        del base  # its sorted copy of the data is not needed by the refits (peak memory)
+        res = zph.scaled_schoenfeld(base, assign, time_unit=unit)
+        # the fit's sorted copy of the data is needed neither by the smooths of the plot nor
+        # by the refits (peak memory)
+        del base
+        plot = zph.beta_time_plot(None, test=ph, residuals=res)
+        del res
         offending = ph.offending(alpha)
         model = sens.stratified_sensitivity(
             x,
@@ -160,9 +183,11 @@ def ph_follow_up(
 class RowFits:
     """What the Cox fits on one set of rows share: their risk-set layouts
     (:func:`cox_layout`), one per tie rule, made on first use (the model, the other profile's
-    fit and the spline tests share the sort by time and the tie groups); and the last
+    fit and the spline tests share the sort by time and the tie groups; the second tie rule's
+    layout is made from the first's, and a design fitted with both is sorted once); the last
     one-column model fitted (:meth:`remember`), which is the linear model of that column's
-    spline test (:meth:`linear`)."""
+    spline test (:meth:`linear`); and the result of a model's first fit (:meth:`keep`), which
+    its fit with the other tie rule shares, and the PH follow-up reuses (:meth:`take`)."""
 
     def __init__(
         self,
@@ -174,26 +199,49 @@ class RowFits:
         self.t, self.e, self.strata, self.start = t, e, strata, start
         self._by_ties: dict[str, Any] = {}
         self._fitted: dict[str, tuple[np.ndarray, float]] = {}
+        self._kept: tuple[str, np.ndarray, Any] | None = None
 
     def get(self, ties: str) -> Any:
         lay = self._by_ties.get(ties)
         if lay is None:
-            lay = cox_layout(self.t, self.e, ties=ties, strata=self.strata, start=self.start)
+            like = next(iter(self._by_ties.values()), None)
+            lay = cox_layout(
+                self.t, self.e, ties=ties, strata=self.strata, start=self.start, like=like
+            )
             self._by_ties[ties] = lay
         return lay
 
     def release(self) -> None:
-        """Drop the layouts (made again if a later fit needs them): the proportional-hazards
-        follow-up fits on rescaled times and other strata, and its fits set the peak memory."""
+        """Drop the layouts (made again if a later fit needs them) and the kept fit: the
+        proportional-hazards follow-up fits on other strata, and its fits set the peak memory."""
         self._by_ties.clear()
         self._fitted.clear()
+        self._kept = None
 
     def only(self, ties: str) -> Any:
-        """The layout of ``ties``, the others dropped (a spline test after the model's two fits:
-        the other tie rule's layout would only add to the memory of the spline fits)."""
+        """The layout of ``ties``, the others and the kept fit dropped (a spline test after the
+        model's two fits: they would only add to the memory of the spline fits)."""
         for other in [k for k in self._by_ties if k != ties]:
             del self._by_ties[other]
+        self._kept = None
         return self.get(ties)
+
+    def keep(self, ties: str, x: np.ndarray, result: Any) -> None:
+        """Keep the :class:`survstudy.stats.cox.CoxResult` of an ordinary fit of design ``x``
+        with ``ties`` on these rows (the one kept before is dropped): while it lives, a fit
+        of ``x`` with the other tie rule shares its sorted design
+        (:func:`survstudy.stats.cox.cox_layout`'s ``like``)."""
+        self._kept = (ties, x, result) if result.method == "ordinary" else None
+
+    def drop(self) -> None:
+        """Drop the kept fit (before the next model's fits: not two at once in memory)."""
+        self._kept = None
+
+    def take(self, ties: str, x: np.ndarray) -> Any:
+        """The kept result when it is of design ``x`` with ``ties`` (``None`` otherwise); it
+        is no longer kept here."""
+        got, self._kept = self._kept, None
+        return got[2] if got is not None and got[0] == ties and got[1] is x else None
 
     def remember(self, ties: str, x: np.ndarray, fit: CoxFit) -> None:
         """An ordinary (Wald) fit of design ``x`` on these rows with ``ties``: kept when ``x``
@@ -231,10 +279,12 @@ def cox_layout(
     ties: str,
     strata: np.ndarray | None = None,
     start: np.ndarray | None = None,
+    like: Any = None,
 ) -> Any:
-    """The risk-set layout of these rows (:func:`survstudy.stats.cox.cox_layout`), shared by
-    the Cox fits on them (``layout=`` of :func:`.engine.cox` and :func:`nonlinearity`)."""
-    return _stats("cox").cox_layout(time, event, strata=strata, ties=ties, start=start)
+    """The risk-set layout of these rows (:func:`survstudy.stats.cox.cox_layout`, ``like``:
+    their layout for the other tie rule), shared by the Cox fits on them (``layout=`` of
+    :func:`.engine.cox` and :func:`nonlinearity`)."""
+    return _stats("cox").cox_layout(time, event, strata=strata, ties=ties, start=start, like=like)
 
 
 def nonlinearity(
@@ -250,11 +300,13 @@ def nonlinearity(
     reference: float | None = None,
     layout: Any = None,
     linear: tuple[float, tuple[Any, ...]] | None = None,
+    overall: bool = True,
 ) -> Any:
     """The restricted-cubic-spline (4 knots) test of non-linearity of ``x`` beside the model's
     other columns (:func:`survstudy.stats.functional_form.nonlinearity_test`; ``layout``: the
     risk-set layout of these rows and ties, :func:`cox_layout`; ``linear``: the log-likelihood
-    and warnings of the linear model when already fitted, :meth:`RowFits.linear`)."""
+    and warnings of the linear model when already fitted, :meth:`RowFits.linear`; ``overall``:
+    whether the overall test of the spline is wanted)."""
     ff = _stats("functional_form")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return ff.nonlinearity_test(
@@ -269,4 +321,5 @@ def nonlinearity(
             reference=reference,
             layout=layout,
             linear=linear,
+            overall=overall,
         )

@@ -102,13 +102,8 @@ def spss_median(km: KM, conf_level: float) -> tuple[float, float, float, float]:
 def survival_at(km: KM, t: float) -> tuple[float, float, float, float, int]:
     """(survival, std_err, lower, upper, n_risk) at time ``t`` (same unit as the KM)."""
     at = km.survival_at([t])
-    return (
-        _nan(at.survival[0]),
-        _nan(at.std_err[0]),
-        _nan(at.lower[0]),
-        _nan(at.upper[0]),
-        int(at.n_risk[0]),
-    )
+    s, se, lo, hi = (_nan(a[0]) for a in (at.survival, at.std_err, at.lower, at.upper))
+    return s, se, lo, hi, int(at.n_risk[0])
 
 
 def n_risk_at(km: KM, times: list[float]) -> tuple[int, ...]:
@@ -227,10 +222,10 @@ def _fit_cox(x: np.ndarray, time: np.ndarray, event: np.ndarray, **kwargs: Any) 
     ci = kwargs.pop("ci", "wald")
     if ci == "profile" and kwargs.get("start") is not None:
         raise AnalysisError("profile limits are not available on split follow-up; use ci: wald")
-    layout = kwargs.pop("layout", None)
     if ci == "profile":
+        kwargs.pop("layout", None)
         return _stats("firth").cox_fit_ci(x, time, event, ci="profile", ph_test=False, **kwargs)
-    return _stats("cox").cox_fit(x, time, event, ph_test=False, layout=layout, **kwargs)
+    return _stats("cox").cox_fit(x, time, event, ph_test=False, **kwargs)
 
 
 def cox(
@@ -248,17 +243,18 @@ def cox(
     ci: str = "wald",
     start: np.ndarray | None = None,
     layout: Any = None,
+    keep: Any = None,
 ) -> CoxFit:
     """Fit a Cox model (:func:`survstudy.stats.cox.cox_fit`) and collect its numbers.
 
     ``ci="profile"``: profile-likelihood limits (:func:`survstudy.stats.firth.cox_fit_ci`)
     instead of Wald limits. ``start``: counting-process rows ``(start, time]`` (split
-    follow-up of a time-dependent covariate), Wald limits only.
+    follow-up of a time-dependent covariate), Wald limits only. ``keep``: called with the
+    result of a Wald fit (:class:`survstudy.stats.cox.CoxResult`).
     """
     extra: dict[str, Any] = {} if start is None else {"start": start}
-    # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative
-    # variance on the diagonal: cox_fit flags the term; the NaN SE must not print a
-    # numpy RuntimeWarning on the user's terminal.
+    # A degenerate fit (e.g. monotone likelihood in a tiny series) can give a negative variance
+    # on the diagonal: cox_fit flags the term; no numpy RuntimeWarning on the user's terminal.
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         res = _fit_cox(
             x,
@@ -274,6 +270,8 @@ def cox(
             layout=layout,
             **extra,
         )
+    if keep is not None and ci != "profile":
+        keep(res)
     return collect_cox(res, ph_test=ph_test, concordance=concordance)
 
 

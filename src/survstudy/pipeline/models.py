@@ -457,6 +457,7 @@ def functional_form(
                 conf_level=prof.conf_level,
                 name=d.label,
                 reference=d.reference_value,
+                overall=d.spline,  # only a spline covariate reports its overall p
             )
         except AnalysisError as exc:
             if "in memory" not in exc.message:

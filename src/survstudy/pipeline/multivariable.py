@@ -174,7 +174,8 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     # The spline tests and the PH follow-up are independent refits of the model (the
     # follow-up reads the rows' HRs, which the spline tests leave as they are): with two
     # jobs the spline tests run in a second process meanwhile; their warnings are added
-    # before the follow-up's, as in a run one after the other.
+    # before the follow-up's, as in a run one after the other. In one process the follow-up
+    # comes first too (it reuses the model's fit, which is released before the spline fits).
     form: Beside[tuple[list[CoxRow], list[Any], Any]] | None = None
     if not td:
 
@@ -187,12 +188,12 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
             return (*got, log)
 
         form = Beside(spline_tests, run=ph_failed and ctx.jobs > 1 and ctx.in_memory)
-        if not form.forked:
+        if not ph_failed:
             table, curves, flog = form.result()
             ctx.warn.replay(flog)
     sensitivity: tuple[PhSensitivity, ...] = ()
     plots: tuple[PhPlot, ...] = ()
-    if form is not None and form.forked:
+    if form is not None and ph_failed:
         before = list(ctx.warn.items)
         with ctx.warn.recording() as plog:
             try:

@@ -82,7 +82,9 @@ class _MemorySelection:
         ph_test: bool = False,
         concordance: bool = False,
         ci: str = "wald",
+        keep: bool = False,
     ) -> engine.CoxFit:
+        lay = self.layouts
         fit = engine.cox(
             self.x,
             self.t,
@@ -97,6 +99,7 @@ class _MemorySelection:
             ci=ci,
             start=self.start,
             layout=self._layout(ties) if ci != "profile" else None,
+            keep=(lambda res: lay.keep(ties, self.x, res)) if keep and lay is not None else None,
         )
         if ci != "profile" and self.layouts is not None:
             self.layouts.remember(ties, self.x, fit)
@@ -111,11 +114,20 @@ class _MemorySelection:
         ci: str = "wald",
     ) -> CoxPair:
         fit: engine.CoxFit | None = None
+        lay = self.layouts
+        if lay is not None:
+            lay.drop()
         try:
-            fit = self.cox(term_names=term_names, ci=ci, **first)
+            # the first fit is kept: the second shares its sorted design, and the model's
+            # PH follow-up (PH test p < 0.05) reuses it; else it is dropped after the pair
+            fit = self.cox(term_names=term_names, ci=ci, keep=True, **first)
             other = self.cox(term_names=term_names, ci=ci, **second)
         except AnalysisError as exc:
+            if lay is not None:
+                lay.drop()
             return CoxPair(fit, None, exc)
+        if lay is not None and not fit.ph_global_p < 0.05:
+            lay.drop()
         return CoxPair(fit, other)
 
     def share(self) -> float:
@@ -178,8 +190,6 @@ class _MemorySelection:
         categorical: tuple[str, ...],
         days_per_unit: float,
     ) -> diagnostics.PhFollowUp:
-        if self.layouts is not None:
-            self.layouts.release()
         return diagnostics.ph_follow_up(
             self.x,
             self.t,
@@ -191,6 +201,7 @@ class _MemorySelection:
             assign=assign,
             categorical=categorical,
             days_per_unit=days_per_unit,
+            fits=self.layouts,
         )
 
     def column(self, j: int) -> np.ndarray:
@@ -205,6 +216,7 @@ class _MemorySelection:
         conf_level: float,
         name: str,
         reference: float | None = None,
+        overall: bool = True,
     ) -> Any:
         idx = np.arange(self.x.shape[1])
         keep = (idx < column) | (idx >= column + width)
@@ -221,6 +233,7 @@ class _MemorySelection:
             layout=self.layouts.only(ties) if self.layouts else None,
             # a one-column model is the test's linear model: its fit is not made again
             linear=self.layouts.linear(ties, self.x) if self.layouts and width == 1 else None,
+            overall=overall,
         )
 
 
@@ -319,7 +332,9 @@ class MemoryRows:
             assert group.codes is not None
             mask &= group.codes >= 0
         cols = [d.columns for d in designs]
-        x = np.hstack(cols)[mask] if cols else np.zeros((int(mask.sum()), 0))
+        x = np.hstack(cols) if cols else np.zeros((int(mask.sum()), 0))
+        if cols and not mask.all():  # complete cases (no second copy when every row is one)
+            x = x[mask]
         e = e_all[mask]
         t = t_all[mask]
         status = self._status(ep)[mask]

@@ -146,10 +146,12 @@ class Selection(Protocol):
         conf_level: float,
         name: str,
         reference: float | None = None,
+        overall: bool = True,
     ) -> Any:
         """:func:`diagnostics.nonlinearity` of design column ``column`` beside the design's other
-        columns, leaving out columns ``column … column + width − 1`` (a spline's own); an
-        :class:`AnalysisError` where the rows are not in memory."""
+        columns, leaving out columns ``column … column + width − 1`` (a spline's own; ``overall``:
+        whether its overall test is wanted); an :class:`AnalysisError` where the rows are not in
+        memory."""
         ...
 
 

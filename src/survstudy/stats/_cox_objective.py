@@ -55,7 +55,8 @@ totals in the same situation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -239,11 +240,22 @@ def risk_set_layout(
     weights: F | None = None,
     ties: str = "efron",
     start: F | None = None,
+    like: Layout | None = None,
 ) -> Layout:
     """Sort once and build the tie groups (the design-free part of :func:`prepare`);
-    arguments as there."""
+    arguments as there. ``like``: a layout of these same rows (e.g. for the other tie
+    rule): its sort, tie groups and blocks are taken as they are (the same arrays, so
+    :func:`prepare` can share a sorted design between the two, and its ``cache``), only
+    the tie rows of ``ties`` are built; a layout of other rows is ignored."""
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
+    if like is not None and like.matches(
+        time, event, strata=strata, weights=weights, ties=like.ties, start=start
+    ):
+        if like.ties == ties:
+            return like
+        rows = _tie_rows(like.gwith, like.dcount, like.dweight, ties)
+        return replace(like, ties=ties, **rows, cache=like.cache)
     n = time.size
     sinv = None
     if start is None:
@@ -310,19 +322,6 @@ def risk_set_layout(
         w = np.asarray(weights, dtype=np.float64)[order]
         dweight = np.bincount(group, weights=ev * w, minlength=ng).astype(np.float64)
     gwith = np.flatnonzero(dcount > 0).astype(np.intp)
-    if ties == "breslow":
-        erow_group = gwith
-        erow_f = np.zeros(gwith.size)
-        erow_mult = dweight[gwith]
-        erow_starts = np.arange(gwith.size, dtype=np.intp)
-    else:
-        d = dcount[gwith].astype(np.intp)
-        erow_group = np.repeat(gwith, d)
-        first = np.cumsum(d) - d
-        kk = np.arange(erow_group.size) - np.repeat(first, d)
-        erow_f = kk / np.repeat(d, d).astype(np.float64)
-        erow_mult = np.repeat(dweight[gwith] / d, d)
-        erow_starts = first.astype(np.intp)
     wdeath = ev if weights is None else w * ev
     entry = row0 = None
     if sinv is not None:
@@ -340,18 +339,6 @@ def risk_set_layout(
         a = int(nz_start[i0])
         b = int(nz_start[i1]) if i1 < nz.size else n
         blocks.append((a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1]))
-
-    # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
-    nrow = erow_group.size
-    erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
-    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
-    ecuts = ecuts[ecuts < erow_starts.size]
-    echunks = []
-    for i, i0 in enumerate(ecuts):
-        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
-        r_a = int(erow_starts[i0])
-        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
-        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
     return Layout(
         time=time,
         event=event,
@@ -371,19 +358,52 @@ def risk_set_layout(
         gtime=np.asarray(time, dtype=np.float64)[order[starts]],
         w=w,
         dweight=dweight,
-        erow_group=erow_group,
-        erow_f=erow_f,
-        erow_mult=erow_mult,
-        erow_starts=erow_starts,
         gwith=gwith,
         wdeath=wdeath,
         entry=entry,
         row0=row0,
         blocks=tuple(blocks),
-        erow_count=erow_count,
-        erow_gmult=erow_mult[erow_starts] if nrow else np.zeros(0),
-        echunks=tuple(echunks),
+        **_tie_rows(gwith, dcount, dweight, ties),
     )
+
+
+def _tie_rows(gwith: I, dcount: F, dweight: F, ties: str) -> dict[str, Any]:
+    """The expanded tie rows of ``ties`` (:class:`Layout`'s ``erow_*`` fields) and their
+    chunks for :func:`_tie_sums`, from the event groups ``gwith`` and the groups' deaths."""
+    if ties == "breslow":
+        erow_group = gwith
+        erow_f = np.zeros(gwith.size)
+        erow_mult = dweight[gwith]
+        erow_starts = np.arange(gwith.size, dtype=np.intp)
+    else:
+        d = dcount[gwith].astype(np.intp)
+        erow_group = np.repeat(gwith, d)
+        first = np.cumsum(d) - d
+        kk = np.arange(erow_group.size) - np.repeat(first, d)
+        erow_f = kk / np.repeat(d, d).astype(np.float64)
+        erow_mult = np.repeat(dweight[gwith] / d, d)
+        erow_starts = first.astype(np.intp)
+
+    # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
+    nrow = erow_group.size
+    erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
+    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
+    ecuts = ecuts[ecuts < erow_starts.size]
+    echunks = []
+    for i, i0 in enumerate(ecuts):
+        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
+        r_a = int(erow_starts[i0])
+        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
+        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
+    return {
+        "erow_group": erow_group,
+        "erow_f": erow_f,
+        "erow_mult": erow_mult,
+        "erow_starts": erow_starts,
+        "erow_count": erow_count,
+        "erow_gmult": erow_mult[erow_starts] if nrow else np.zeros(0),
+        "echunks": tuple(echunks),
+    }
 
 
 def prepare(
@@ -412,13 +432,22 @@ def prepare(
 
     ``layout``: :func:`risk_set_layout` of these rows and ties, computed before (the
     caller checks that it belongs to them, :meth:`Layout.matches`); the arguments
-    ``time`` … ``start`` are then taken from it.
+    ``time`` … ``start`` are then taken from it. The layout remembers the last design
+    prepared on it (weakly: while the data made live) in its ``cache``, which a layout of
+    the other tie rule made ``like`` it shares: the same array ``x`` (not changed in between)
+    prepared again on the same sort gets the same sorted design, not a new copy of it (the
+    Efron and Breslow fits of one model).
     """
     lay = (
         layout
         if layout is not None
         else risk_set_layout(time, event, strata=strata, weights=weights, ties=ties, start=start)
     )
+    asked = standardise  # (the small-data path below standardises first, then sorts)
+    if layout is not None:
+        got = _shared_design(lay, x, asked)
+        if got is not None:
+            return got
     weights, ties = lay.weights, lay.ties
     order, w, wdeath, sub_ptr = lay.order, lay.w, lay.wdeath, lay.sub_ptr
     blocks = lay.blocks
@@ -504,7 +533,7 @@ def prepare(
         wdx_g /= scale
     wdx = wdx_g.sum(axis=0)
 
-    return CoxData(
+    data = CoxData(
         # small data keep a row-major copy for the row-wise small-data path
         x=np.ascontiguousarray(xt.T) if small else xt.T,
         event=lay.ev,
@@ -539,6 +568,51 @@ def prepare(
         erow_chunks=lay.echunks,
         entry=lay.entry,
         row0=lay.row0,
+        layout=lay,
+    )
+    if layout is not None:
+        lay.cache["design"] = _LastDesign(x, data, asked)
+    return data
+
+
+class _LastDesign:
+    """The last design :func:`prepare` made on a layout's sort, held weakly (the design and
+    its data); a pickled copy holds none (results are sent between processes)."""
+
+    __slots__ = ("data", "standardise", "x")
+
+    def __init__(self, x: Any = None, data: CoxData | None = None, standardise: bool = False):
+        self.x = None if x is None else weakref.ref(x)
+        self.data = None if data is None else weakref.ref(data)
+        self.standardise = standardise
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_LastDesign, ())
+
+
+def _shared_design(lay: Layout, x: F, standardise: bool) -> CoxData | None:
+    """The data :func:`prepare` made last on ``lay``'s sort (:meth:`Layout.cache`) when it
+    was of this same array ``x`` (and ``standardise``) and is still alive, with the tie rows
+    of ``lay``: its sorted design depends on the sort only, not on the tie rule."""
+    got = lay.cache.get("design")
+    if got is None or got.x is None or got.data is None:
+        return None
+    old = got.data()
+    if old is None or got.x() is not x or got.standardise != standardise:
+        return None
+    if old.order is not lay.order:
+        return None
+    return replace(
+        old,
+        ties=lay.ties,
+        erow_group=lay.erow_group,
+        erow_f=lay.erow_f,
+        erow_mult=lay.erow_mult,
+        erow_starts=lay.erow_starts,
+        erow_gid=lay.gwith,
+        erow_count=lay.erow_count,
+        erow_gmult=lay.erow_gmult,
+        erow_chunks=lay.echunks,
         layout=lay,
     )
 

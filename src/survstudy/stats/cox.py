@@ -363,15 +363,18 @@ def cox_layout(
     ties: str = "efron",
     weights: ArrayLike | None = None,
     start: ArrayLike | None = None,
+    like: obj.Layout | None = None,
 ) -> obj.Layout:
     """The risk-set layout of these rows for :func:`cox_fit` (``layout=``): the rows sorted by
     stratum and time, their tie groups and the tie rows of ``ties`` — what every fit on the
-    same rows shares, whatever its design (arguments as :func:`cox_fit`'s)."""
+    same rows shares, whatever its design (arguments as :func:`cox_fit`'s). ``like``: the
+    layout of these rows for the other tie rule, whose sort is then not made again (and the
+    two fits of one design share its sorted copy; :func:`._cox_objective.prepare`)."""
     if ties not in ("efron", "breslow"):
         raise ValueError("ties must be 'efron' or 'breslow'")
     t = as_time(time)
     e, w, scodes, t0 = _rows(t, event, strata, weights, start)
-    return obj.risk_set_layout(t, e, strata=scodes, weights=w, ties=ties, start=t0)
+    return obj.risk_set_layout(t, e, strata=scodes, weights=w, ties=ties, start=t0, like=like)
 
 
 def cox_fit(

@@ -54,6 +54,7 @@ from numpy.typing import NDArray
 from survstudy.stats import _cox_objective as obj
 from survstudy.stats._common import StatWarning, clean_float
 from survstudy.stats._dist import chi2_sf as chisq_sf
+from survstudy.stats.riskset import TIE_TOLERANCE, distinct_times
 from survstudy.stats.splines import quantile_type7, rcs_basis
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ScaledSchoenfeld",
     "beta_time_plot",
     "cox_zph",
+    "same_in_unit",
     "scaled_schoenfeld",
 ]
 
@@ -192,20 +194,21 @@ def _weighted_grams(
     n×p temporaries small; no p×p matrix per time is ever formed."""
     x = d.x
     n, p = x.shape
-    vs = []
-    for c1, c2 in coefs:
+    out = []
+    step = 1 << 16
+    for c1, c2 in coefs:  # one v at a time (each sum runs over the blocks in the same order)
         if d.entry is None:
             big_c = obj.revcumsum_within(c1, d.gstart)
             v = big_c[d.group] - d.event * c2[d.group]
         else:
             v = obj.interval_sums(d, c1, big=big, sub=c2)
-        vs.append(v * wr)
-    out = [np.zeros((p, p)) for _ in coefs]
-    step = 1 << 16
-    for a in range(0, n, step):
-        xb = x[a : a + step]
-        for acc, v in zip(out, vs, strict=True):
+        v *= wr
+        acc = np.zeros((p, p))
+        for a in range(0, n, step):
+            xb = x[a : a + step]
             acc += (xb * v[a : a + step, None]).T @ xb
+        out.append(acc)
+        del v
     return out
 
 
@@ -256,11 +259,11 @@ def _compute_parts(fit: Any, transform: str) -> _Parts:
     for j in range(x.shape[1]):
         wdx[:, j] = np.add.reduceat(x[:, j] * wev, d.starts)
     u_g = wdx - c1[:, None] * r1 + c2[:, None] * gs.d1
-    a = (r1[g] - f[:, None] * gs.d1[g]) / den[:, None]
+    # a_k = (R1 − f_k D1)/den_k summed per group, column by column (no rows × p temporaries)
     nrow = np.bincount(g, minlength=ng).astype(np.float64)
     xbar = np.empty((ng, x.shape[1]))
     for j in range(x.shape[1]):  # np.add.at(xbar, g, a) column by column (same order of sums)
-        xbar[:, j] = np.bincount(g, weights=a[:, j], minlength=ng)
+        xbar[:, j] = np.bincount(g, weights=(r1[g, j] - f * gs.d1[g, j]) / den, minlength=ng)
     xbar /= np.maximum(nrow, 1.0)[:, None]
     # the transformed times depend on the rows only: fits sharing a layout share them
     lay = d.layout
@@ -349,10 +352,54 @@ class ScaledSchoenfeld:
     line: F
 
 
+def same_in_unit(fit: Any, time_unit: float) -> bool:
+    """Whether :func:`~survstudy.stats.cox.cox_fit` on this fit's times divided by
+    ``time_unit`` is this very fit, bit for bit, and so are its PH test and residuals with
+    the ``km`` or ``rank`` transform (``time_unit`` of :func:`beta_time_plot`): the fit
+    merged no near-tied times, and the division keeps every two distinct times apart by
+    more than the tie tolerance (:func:`.riskset.distinct_times`). The times enter the fit
+    only through their sort and tie groups, which are then the same."""
+    st = fit.fit_state
+    if st is None or st.start is not None or not (time_unit > 0 and math.isfinite(time_unit)):
+        return False
+    uniq, inv = distinct_times(st.time)
+    if not np.array_equal(uniq[inv], st.time):
+        return False
+    scaled = uniq / time_unit
+    if scaled.size < 2:
+        return True
+    tol = TIE_TOLERANCE * max(abs(float(scaled[0])), abs(float(scaled[-1])), 1.0)
+    return bool(np.all(np.diff(scaled) > tol))
+
+
+def _events_in_r_order(
+    d: obj.CoxData, time: F, rows: NDArray[np.intp], orig: NDArray[np.intp], sstr: NDArray[np.intp]
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+    """The event rows (sorted positions ``rows``, input rows ``orig``, strata ``sstr``) in the
+    order of stratum, time, input row. The fit sorted the rows by stratum, descending time and
+    (stably) input row, so when every row's time is its tie group's exactly (no near-ties
+    merged) that order is the fit's tie groups reversed within each stratum: a counting sort
+    of the groups instead of a sort of the times."""
+    grows = d.group[rows]
+    ng = d.n_groups
+    if ng and np.array_equal(time[orig], d.gtime[grows]):
+        firsts = np.flatnonzero(d.gstart == np.arange(ng))
+        last = np.repeat(np.append(firsts[1:], ng) - 1, np.diff(np.append(firsts, ng)))
+        rank = (d.gstart + last - np.arange(ng))[grows]
+        kind = np.uint16 if ng <= 1 << 16 else (np.uint32 if ng <= 1 << 32 else np.int64)
+        key = np.argsort(rank.astype(kind), kind="stable")
+    else:
+        key = np.lexsort((orig, time[orig], sstr))
+    return rows[key], orig[key], sstr[key]
+
+
 def scaled_schoenfeld(
-    fit: Any, assign: Sequence[str] | None = None, transform: str = "km"
+    fit: Any, assign: Sequence[str] | None = None, transform: str = "km", time_unit: float = 1.0
 ) -> ScaledSchoenfeld:
-    """The scaled Schoenfeld residuals of a Cox fit, as R's ``cox.zph(fit, transform)$y``."""
+    """The scaled Schoenfeld residuals of a Cox fit, as R's ``cox.zph(fit, transform)$y``
+    (``time_unit``: as :func:`beta_time_plot`'s)."""
+    if time_unit != 1.0 and transform not in ("km", "rank"):
+        raise ValueError("time_unit: only with the km or rank transform")
     st = fit.fit_state
     d: obj.CoxData = st.data
     parts = _parts(fit, transform)
@@ -365,9 +412,13 @@ def scaled_schoenfeld(
     rows = np.flatnonzero(d.event == 1)
     orig = d.order[rows]
     sstr = d.gstratum[d.group[rows]]
-    key = np.lexsort((orig, st.time[orig], sstr))
-    rows, orig, sstr = rows[key], orig[key], sstr[key]
-    resid = (d.x[rows] - parts.xbar[d.group[rows]]) * scale  # original units
+    rows, orig, sstr = _events_in_r_order(d, st.time, rows, orig, sstr)
+    # (x − x̄)·scale in original units, column by column (no n_events × p temporaries)
+    grows = d.group[rows]
+    resid = np.empty((rows.size, p))
+    for j in range(p):
+        resid[:, j] = (d.x[rows, j] - parts.xbar[grows, j]) * scale[j]
+    del grows
     info = parts.info[0] * np.outer(scale, scale)  # dℓ²/dβ² on the original scale
 
     # events per stratum in which each column varies (R's "used")
@@ -398,7 +449,8 @@ def scaled_schoenfeld(
         resid = resid @ tmat
         vmean = tmat.T @ vmean @ tmat
         used = used[:, [c[0] for c in cols_of]]
-    y = np.full(resid.shape, np.nan)
+    # column-major: each term's residuals are contiguous (beta_time_plot keeps them as views)
+    y = np.full(resid.shape, np.nan, order="F")
     for s in range(nstrat):
         k = np.flatnonzero(used[s] > 0)
         j = sstr == s
@@ -411,7 +463,9 @@ def scaled_schoenfeld(
         transform=transform,
         terms=tuple(order),
         x=parts.ttimes[orig],
-        time=np.asarray(st.time[orig], dtype=np.float64),
+        time=np.asarray(st.time[orig], dtype=np.float64) / time_unit
+        if time_unit != 1.0
+        else np.asarray(st.time[orig], dtype=np.float64),
         stratum=None if st.strata is None else sstr.astype(np.intp),
         y=y,
         var=np.linalg.inv(vmean),
@@ -578,15 +632,25 @@ def beta_time_plot(
     nsmo: int = 40,
     band: float = 2.0,
     test: PhTestResult | None = None,
+    time_unit: float = 1.0,
+    residuals: ScaledSchoenfeld | None = None,
 ) -> BetaTimePlot:
     """The data of ``plot(cox.zph(fit, transform))`` for every term (module docstring).
 
     ``band`` is the multiple of the SE drawn around the smooth (R: 2). ``test`` reuses an
     already computed PH test with the same transform (default: computed here).
+    ``time_unit``: the fit's times per unit of the plot's times (``time`` of the points
+    and the ticks are the fit's times divided by it), for the ``km`` and ``rank``
+    transforms, which do not depend on the unit (:func:`same_in_unit`). ``residuals``:
+    :func:`scaled_schoenfeld` of the fit (``assign``, ``transform``, ``time_unit``) already
+    computed; with ``test`` also given, ``fit`` is not used (may be ``None``: a caller can
+    release the fit and its data before the smooths).
     """
     if df < 3:
         raise ValueError("df must be >= 3")
-    res = scaled_schoenfeld(fit, assign, transform)
+    res = (
+        residuals if residuals is not None else scaled_schoenfeld(fit, assign, transform, time_unit)
+    )
     ph = test if test is not None else cox_zph(fit, assign, transform)
     by_term = {t.term: t for t in ph.terms}
     out: list[BetaTimeTerm] = []

@@ -212,6 +212,7 @@ def nonlinearity_test(
     control: CoxControl | None = None,
     layout: Any = None,
     linear: tuple[float, Sequence[StatWarning]] | None = None,
+    overall: bool = True,
 ) -> SplineTest:
     """Spline (``nk`` knots) versus linear Cox model for covariate ``x`` (module docstring).
 
@@ -221,7 +222,10 @@ def nonlinearity_test(
     ``layout``: :func:`.cox.cox_layout` of these rows and ``ties``, shared by the three fits
     (made here when not given). ``linear``: the log-likelihood and warnings of the linear
     model (``covariates`` then ``x``, on these rows with these ties, weights and control)
-    when the caller has fitted it already; it is then not fitted again.
+    when the caller has fitted it already; it is then not fitted again. ``overall=False``:
+    the overall test (the spline against no term for x) is not wanted: with ``covariates``
+    its model without x is not fitted, and ``loglik_without``, ``lr_overall`` and
+    ``p_overall`` are NaN (the non-linearity test is the same).
     """
     xv = np.asarray(x, dtype=np.float64)
     if xv.ndim != 1:
@@ -267,18 +271,15 @@ def nonlinearity_test(
         del fit_lin
     else:
         loglik_lin, warns_lin = float(linear[0]), tuple(linear[1])
-    ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik if q else None
-    basis = rcs_basis(xv, kv)
-    fit_rcs = cox_fit(
-        np.column_stack((other, basis)),
-        time,
-        event,
-        term_names=(*onames, *cols),
-        conf_level=conf_level,
-        **kw,
-    )
-    del basis
+    ll_other = None
+    if q and overall:
+        ll_other = cox_fit(other, time, event, term_names=onames, **kw).loglik
+    design = np.column_stack((other, rcs_basis(xv, kv)))  # (the basis alone not kept: memory)
+    fit_rcs = cox_fit(design, time, event, term_names=(*onames, *cols), conf_level=conf_level, **kw)
+    del design
     ll_without = fit_rcs.loglik_null if ll_other is None else ll_other
+    if q and not overall:
+        ll_without = math.nan
     warns.extend(warns_lin)
     warns.extend(fit_rcs.warnings)
     lr_nl = 2.0 * (fit_rcs.loglik - loglik_lin)
