@@ -105,20 +105,10 @@ def test_hr_curve_draws_rms_predict() -> None:
     assert ax.get_xlabel() == "Positive lymph nodes"
 
 
-def test_many_residuals_are_thinned_to_the_visible_range() -> None:
-    """Property (hand-built panel): 12 000 residuals, 2 000 of them above the plotted range.
-    The smooth runs from -1 to 1 with β̂ = 0, so the view is [-1.5, 1.5] (25% padding of the
-    range 2, as the plot pads); the panel draws MAX_PH_POINTS (5 000) of the 10 000 visible
-    points, evenly spaced: the first and the last visible one and every second one between
-    (10 000 visible points thinned to 5 000: indices 0, 2, 4, … of the visible points, with
-    the rounding of linspace(0, 9 999, 5 000) giving the last one, 9 999)."""
-    from survstudy.plots import MAX_PH_POINTS
-
-    n = 12_000
-    x = np.linspace(0.0, 1.0, n)
-    y = np.where(np.arange(n) % 6 == 5, 10.0, np.sin(np.arange(n)))  # every 6th far above
+def _cloud(x: np.ndarray, y: np.ndarray) -> PhPlot:
+    """A panel of residuals ``x, y`` whose smooth runs from -1 to 1 with β̂ = 0."""
     grid = np.linspace(0.0, 1.0, 40)
-    panel = PhPlot(
+    return PhPlot(
         variable="x",
         label="X",
         time_unit="days",
@@ -134,7 +124,21 @@ def test_many_residuals_are_thinned_to_the_visible_range() -> None:
         x=x,
         y=y,
     )
-    ax = plot_ph_residuals([panel]).axes[0]
+
+
+def test_many_residuals_are_thinned_to_the_visible_range() -> None:
+    """Property (hand-built panel): 12 000 residuals, 2 000 of them above the plotted range.
+    The smooth runs from -1 to 1 with β̂ = 0, so the view is [-1.5, 1.5] (25% padding of the
+    range 2, as the plot pads); the panel draws MAX_PH_POINTS (5 000) of the 10 000 visible
+    points, evenly spaced: the first and the last visible one and every second one between
+    (10 000 visible points thinned to 5 000: indices 0, 2, 4, … of the visible points, with
+    the rounding of linspace(0, 9 999, 5 000) giving the last one, 9 999)."""
+    from survstudy.plots import MAX_PH_POINTS
+
+    n = 12_000
+    x = np.linspace(0.0, 1.0, n)
+    y = np.where(np.arange(n) % 6 == 5, 10.0, np.sin(np.arange(n)))  # every 6th far above
+    ax = plot_ph_residuals([_cloud(x, y)]).axes[0]
     assert ax.get_ylim() == (-1.5, 1.5)
     points = next(ln for ln in ax.get_lines() if ln.get_marker() == "o")
     px, py = (np.asarray(v, dtype=float) for v in (points.get_xdata(), points.get_ydata()))
@@ -148,26 +152,6 @@ def test_many_residuals_are_thinned_to_the_visible_range() -> None:
     assert np.all(np.diff(px) > 0)  # time order kept
 
 
-def _cloud(n: int) -> PhPlot:
-    grid = np.linspace(0.0, 1.0, 40)
-    return PhPlot(
-        variable="x",
-        label="X",
-        time_unit="days",
-        curve_x=grid,
-        fit=np.zeros(40),
-        lower=np.full(40, -1.0),
-        upper=np.full(40, 1.0),
-        ticks_x=np.zeros(0),
-        ticks_time=np.zeros(0),
-        line=0.0,
-        p_value=0.5,
-        factor=False,
-        x=np.linspace(0.0, 1.0, n),
-        y=np.sin(np.arange(n)),
-    )
-
-
 def test_dense_residuals_are_an_image_in_vector_files_only(tmp_path: Path) -> None:
     """Above RASTER_POINTS (1 000) drawn points a panel's residuals are rasterised: the SVG
     holds one embedded image instead of one marker per point, and holds no more markers than
@@ -177,8 +161,10 @@ def test_dense_residuals_are_an_image_in_vector_files_only(tmp_path: Path) -> No
     from survstudy.plots.zph import RASTER_POINTS
 
     assert RASTER_POINTS == 1000
-    few = plot_ph_residuals([_cloud(RASTER_POINTS)])
-    many = plot_ph_residuals([_cloud(3 * RASTER_POINTS)])
+    few, many = (
+        plot_ph_residuals([_cloud(np.linspace(0.0, 1.0, n), np.sin(np.arange(n)))])
+        for n in (RASTER_POINTS, 3 * RASTER_POINTS)
+    )
     pts = [next(ln for ln in f.axes[0].get_lines() if ln.get_marker() == "o") for f in (few, many)]
     assert [p.get_rasterized() for p in pts] == [False, True]
     save_figure(few, tmp_path / "few", formats=["svg"])
