@@ -178,3 +178,35 @@ def test_dense_residuals_are_an_image_in_vector_files_only(tmp_path: Path) -> No
     pts[1].set_rasterized(False)
     save_figure(many, tmp_path / "vector", formats=["png"])
     assert (tmp_path / "many.png").read_bytes() == (tmp_path / "vector.png").read_bytes()
+
+
+def test_beta_t_figure_is_drawn_once_per_format(tmp_path: Path) -> None:
+    """Property: the β(t) figure leaves no layout engine behind (its layout is fixed by
+    tight_layout), so saving draws it once per format, not a dry run and a draw; the files are
+    those of the same figure saved with the placeholder engine tight_layout used to leave."""
+    from matplotlib.figure import Figure
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+    from survstudy.plots import save_figure
+
+    panel = _panel("age10", "Age")
+    fig = plot_ph_residuals([panel]).figure
+    assert fig.get_layout_engine() is None
+    draws = []
+    real = Figure.draw
+
+    def counted(self: Figure, renderer: object) -> None:
+        draws.append(renderer)
+        real(self, renderer)
+
+    Figure.draw = counted  # type: ignore[method-assign]
+    try:
+        save_figure(fig, tmp_path / "once", formats=["png", "svg", "pdf"])
+    finally:
+        Figure.draw = real  # type: ignore[method-assign]
+    assert len(draws) == 3
+    old = plot_ph_residuals([panel]).figure
+    old.set_layout_engine(PlaceHolderLayoutEngine(True, True))
+    save_figure(old, tmp_path / "twice", formats=["png", "svg", "pdf"])
+    for fmt in ("png", "svg", "pdf"):
+        assert (tmp_path / f"once.{fmt}").read_bytes() == (tmp_path / f"twice.{fmt}").read_bytes()

@@ -70,4 +70,7 @@ def plot_hr_curve(curve: Any, *, ax: Axes | None = None) -> HRCurvePlot:
         ax.set_title("; ".join(parts), loc="left", fontsize=8)
         if fig is not None:
             fig.tight_layout()
+            # the layout is fixed now: without the placeholder engine tight_layout leaves, saving
+            # draws the figure once per format instead of twice (a dry run for the engine)
+            fig.set_layout_engine(None)
     return HRCurvePlot(figure=fig, ax=ax)

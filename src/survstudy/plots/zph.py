@@ -130,4 +130,7 @@ def plot_ph_residuals(panels: Sequence[Any], *, ncols: int = 3) -> PhResidualPlo
                 title += f"\nPH test {format_p(p.p_value)}"
             ax.set_title(title, loc="left", fontsize=8)
         fig.tight_layout()
+        # the layout is fixed now: without the placeholder engine tight_layout leaves, saving
+        # draws the figure once per format instead of twice (a dry run for the engine)
+        fig.set_layout_engine(None)
     return PhResidualPlot(figure=fig, axes=tuple(axes))
