@@ -157,3 +157,13 @@ def test_duplicate_ids_shortcut_for_increasing_ids(values: list[Any]) -> None:
         if (ids == v).sum() > 1
     )
     assert got == (want_dups, cells.rows[empty].tolist())
+
+
+def test_text_categories_coded_with_missing_last() -> None:
+    """Hand-derived: a text column's distinct values in order of first appearance ('b', 'a',
+    'c'), empty cells coded 3 (after them); first rows 1, 3, 5, and 2 for the empty cell."""
+    cells = Cells(pa.array(["b", None, "a", "b", "c", None]), np.arange(1, 7))
+    d = cells.distinct
+    assert d.values == ["b", "a", "c", None]
+    assert d.inverse.tolist() == [0, 3, 1, 0, 2, 3]
+    assert d.first_rows == [1, 3, 5, 2]

@@ -166,3 +166,30 @@ def test_a_hashing_failure_comes_first(tmp_path: Path, monkeypatch: pytest.Monke
     bad.write_bytes(b"not parquet")
     with pytest.raises(OSError, match="cannot hash"):
         read_raw(bad)
+
+
+def test_folder_read_and_text_codes_import_neither_pandas_nor_pyarrow_parquet(
+    tmp_path: Path,
+) -> None:
+    """Property: a study's folder of one file read and a text column coded load neither
+    pandas (pyarrow imports it when a Python value becomes an Arrow scalar, as
+    ``Array.fill_null`` did: ~0.3-0.45 s) nor ``pyarrow.parquet``."""
+    import subprocess
+    import sys
+
+    (tmp_path / "reg").mkdir()
+    pq.write_table(
+        pa.table({"t": [5.0, 8.0, None], "g": ["b", None, "a"]}), tmp_path / "reg" / "p.parquet"
+    )
+    code = (
+        "import sys\n"
+        "from survstudy.data.readers import read_raw\n"
+        "from survstudy.data.cells import Cells\n"
+        "raw = read_raw('reg', columns=['g'])\n"
+        "assert Cells(raw.data['g'], rows=raw.row_numbers).distinct.inverse.tolist() == [0, 2, 1]\n"
+        "print('pandas' in sys.modules, 'pyarrow.parquet' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "False False"
