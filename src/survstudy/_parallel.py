@@ -32,6 +32,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from survstudy import _process
+
 __all__ = ["Beside", "can_fork", "jobs_for", "share", "usable_cpus", "when_waiting"]
 
 T = TypeVar("T")
@@ -52,6 +54,9 @@ def when_waiting(fn: Callable[[], object]) -> None:
 
 
 def _while_waiting() -> None:
+    if _WAITING:
+        # the work adds to this process's memory: the free pages go back first
+        _process.release_freed_memory()
     while _WAITING:
         fn = _WAITING.pop(0)
         with contextlib.suppress(Exception):
@@ -105,6 +110,8 @@ class Beside(Generic[T]):
             r, w = os.pipe()
         except OSError:
             return
+        # the child inherits (and counts) the parent's resident pages: free ones go first
+        _process.release_freed_memory()
         # nothing buffered in the parent's streams may be written twice
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError, AttributeError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from survstudy import _process
 from survstudy._parallel import jobs_for, when_waiting
 from survstudy.data.access import sql_readable
 from survstudy.errors import SurvstudyError
@@ -129,6 +130,8 @@ def run_spec(
         )
     if out_dir is None:
         return StudyRun(results)
+    # the cohort and the fits' arrays are freed: their pages back before the figures
+    _process.release_freed_memory()
     report("writing the report", 6, 7)
     return write_run(results, out_dir, formats=formats, tiff=tiff, inputs=input_paths, jobs=jobs)
 
@@ -182,6 +185,8 @@ def study_rows(
                 # here, so that the cohort in file order (no caller holds it) is freed
                 # instead of being kept beside its reordered copy (peak memory)
                 opened.cohort = opened.cohort.in_canonical_order()
+                # the readers' freed temporaries back to the system (own process only)
+                _process.release_freed_memory()
             yield opened.cohort, opened.engine
         return
     if engine == "memory":

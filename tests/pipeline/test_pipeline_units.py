@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from survstudy.data import build_cohort
 from survstudy.errors import SurvstudyError
 from survstudy.pipeline import get_profile
-from survstudy.pipeline.design import factor_design
+from survstudy.pipeline.design import factor_design, on_model_matrix, stratum_design
 from survstudy.pipeline.km_figures import nice_step
 from survstudy.spec import load_spec
 from survstudy.study import check_out_dir, default_out_dir
@@ -44,6 +45,34 @@ def test_dummy_coding_against_the_reference() -> None:
     k = factor_design(cohort, "ki67", per=10)
     assert k.columns[:, 0].tolist() == [10.0, 40.0, 20.0, 55.0, 15.0]
     assert k.per == 10
+
+
+def test_stratum_design_keeps_codes_without_dummies() -> None:
+    """Property: a stratum keeps its codes, levels and reference (all a stratum uses),
+    and no dummy columns (the rows stay: one empty row per patient)."""
+    cohort = build_cohort(load_spec(SEEDLIKE))
+    d = factor_design(cohort, "pt_stage")
+    s = stratum_design(d)
+    assert s.columns.shape == (5, 0)
+    assert s.codes is d.codes
+    assert (s.levels, s.reference) == (d.levels, d.reference)
+
+
+def test_designs_on_the_model_matrix() -> None:
+    """Property: with every patient in the matrix stacked from the designs, each design's
+    columns become a view of its block (equal values, no own memory); with a row dropped,
+    a width that does not add up, or no matrix, the designs come back unchanged."""
+    cohort = build_cohort(load_spec(SEEDLIKE))
+    ds = [factor_design(cohort, "pt_stage"), factor_design(cohort, "ki67", per=10)]
+    x = np.hstack([d.columns for d in ds])
+    out = on_model_matrix(ds, x)
+    for d, o in zip(ds, out, strict=True):
+        np.testing.assert_array_equal(o.columns, d.columns)
+        assert np.shares_memory(o.columns, x)
+        assert (o.terms, o.codes is d.codes) == (d.terms, True)
+    assert on_model_matrix(ds, x[1:]) is ds
+    assert on_model_matrix(ds, x[:, :1]) is ds
+    assert on_model_matrix(ds, None) is ds
 
 
 def test_dates_and_identifiers_cannot_be_factors() -> None:

@@ -19,7 +19,14 @@ from survstudy.data import CategoricalColumn, Cohort
 from survstudy.errors import SpecError
 from survstudy.stats.splines import rcs_basis, rcs_names
 
-__all__ = ["FactorDesign", "factor_design", "spline_design", "transformed"]
+__all__ = [
+    "FactorDesign",
+    "factor_design",
+    "on_model_matrix",
+    "spline_design",
+    "stratum_design",
+    "transformed",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,35 @@ class FactorDesign:
     @property
     def categorical(self) -> bool:
         return self.kind == "categorical"
+
+
+def on_model_matrix(designs: list[FactorDesign], x: np.ndarray | None) -> list[FactorDesign]:
+    """``designs`` whose columns are views of ``x``, the model matrix stacked from them
+    with every patient kept (no complete-case drop, no split follow-up: ``x`` has the
+    designs' rows, and its column blocks are copies of their columns, in order). A model
+    then holds its dummy columns once instead of twice (at 10^6 patients, 31 MB for 4
+    dummies). Else (rows dropped, or no matrix in memory) ``designs`` as they are."""
+    widths = [d.columns.shape[1] for d in designs]
+    if (
+        x is None
+        or not designs
+        or x.ndim != 2
+        or x.shape[1] != sum(widths)
+        or any(d.columns.shape[0] != x.shape[0] for d in designs)
+    ):
+        return designs
+    out, col = [], 0
+    for d, w in zip(designs, widths, strict=True):
+        out.append(replace(d, columns=x[:, col : col + w]))
+        col += w
+    return out
+
+
+def stratum_design(design: FactorDesign) -> FactorDesign:
+    """``design`` (categorical) as a model's stratum: its codes and levels without its
+    dummy columns, which a stratum never uses (at 10^6 patients and 4 levels they were
+    24 MB held through the model's fit). Its rows with a missing value are ``codes < 0``."""
+    return replace(design, columns=np.empty((design.columns.shape[0], 0)))
 
 
 def factor_design(

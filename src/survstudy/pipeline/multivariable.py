@@ -20,7 +20,12 @@ from survstudy.errors import AnalysisError, SpecError
 from survstudy.pipeline import engine, split
 from survstudy.pipeline.competing import competing_label
 from survstudy.pipeline.context import MIN_EPV, StudyContext, Warnings, exp_or_inf
-from survstudy.pipeline.design import FactorDesign, transformed
+from survstudy.pipeline.design import (
+    FactorDesign,
+    on_model_matrix,
+    stratum_design,
+    transformed,
+)
 from survstudy.pipeline.few_events import few_events_ci, few_events_rows
 from survstudy.pipeline.fine_gray import check_fine_gray, fine_gray_model, low_epv, not_fitted
 from survstudy.pipeline.models import (
@@ -67,7 +72,7 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     ]
     strata = []
     for s in m.strata:
-        sd = rows.design(s)
+        sd = stratum_design(rows.design(s))
         if sd.codes is None:
             raise SpecError(
                 f"model '{m.name}': stratum '{s}' must be categorical",
@@ -82,6 +87,8 @@ def multivariable(ctx: StudyContext, m: Any) -> tuple[ModelResult, list[ProfileD
     designs, sel, td = select_with_splines(
         ctx, m.endpoint, designs, strata=strata, section="multivariable", where=where
     )
+    if not td:  # every patient kept: the designs' columns as views of the model matrix
+        designs = on_model_matrix(designs, getattr(sel, "x", None))
     n, events = sel.n, sel.events
     n_dropped = rows.n_known(m.endpoint) - n
     p = sum(len(d.terms) for d in designs)

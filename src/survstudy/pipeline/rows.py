@@ -337,11 +337,14 @@ class MemoryRows:
             x = x[mask]
         e = e_all[mask]
         t = t_all[mask]
-        status = self._status(ep)[mask]
+        status: np.ndarray | None = None  # without a status column the status is e
+        if self.cohort.columns.get(self.cohort.endpoints[ep].status_column) is not None:
+            status = self._status(ep)[mask]
+            status = np.where(np.isnan(status), e, status)
         if self._layouts is None or not self._layouts.same_rows(t, e, strata_codes):
             self._layouts = diagnostics.RowFits(t, e, strata_codes, None)
         return _MemorySelection(
-            status=np.where(np.isnan(status), e, status),
+            status=status,
             t=t,
             e=e,
             x=x,

@@ -232,18 +232,24 @@ def _sweep_chunks(b: NDArray[Any], wf: NDArray[Any], wr: NDArray[Any], levels: i
         hc = np.bincount(key, minlength=cells).reshape(n_chunks, size)
         offsets, cont_f, cont_r = _code_tables_batch(hc, hf, hr, levels)
         del hc
-    # forward: earlier chunks (exclusive running sum down), smaller codes (across)
+    # forward: earlier chunks (exclusive running sum down), smaller codes (across);
+    # each table is dropped once its sums are gathered (the tables are n-sized)
     cf = np.cumsum(hf, axis=0)
     cf -= hf
     np.cumsum(cf, axis=1, out=hf)
     hf -= cf
+    del cf
+    acc_f = hf.ravel()[key]
+    del hf
     # backward: later chunks, larger codes
     cr = np.cumsum(hr[::-1], axis=0)[::-1]
     cr -= hr
+    del hr
     tot = np.cumsum(cr[:, ::-1], axis=1)[:, ::-1]
     tot -= cr
-    acc_f = hf.ravel()[key]
+    del cr
     acc_r = tot.ravel()[key]
+    del tot, key
     for i, lo in enumerate(range(0, n, _SMALL)):
         sl = slice(lo, lo + _SMALL)
         if packed:
@@ -450,7 +456,7 @@ def _small_integers(w: F) -> bool:
 
 
 def _dominance(
-    b: Ints,
+    b: NDArray[np.signedinteger[Any]],
     nb: int,
     wf: F,
     wr: F,
@@ -460,7 +466,7 @@ def _dominance(
 ) -> tuple[F, F]:
     """Quadrant sums ``Σ_j wf_j [a_j < a_k][b_j < b_k]`` and ``Σ_j wr_j [a_j > a_k][b_j > b_k]``.
 
-    ``b`` holds codes 0..nb-1; ``order`` sorts the subjects by a second code
+    ``b`` holds codes 0..nb-1 (any integer type); ``order`` sorts the subjects by a second code
     ``a`` and then by ``b``; ``sa`` is ``a`` in that order (``None`` when no two
     subjects share an ``a``). O(n log nb).
 
@@ -488,8 +494,9 @@ def _dominance(
         acc_f -= a_ties[0]
         acc_r -= a_ties[1]
     fwd = np.empty(n)
-    bwd = np.empty(n)
     fwd[order] = acc_f
+    del acc_f
+    bwd = np.empty(n)
     bwd[order] = acc_r
     return fwd, bwd
 
@@ -536,8 +543,9 @@ def concordance(
         raise ValueError("score, time, event and weights must be 1-d arrays of one length")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(t)) and np.all(np.isfinite(w))):
         raise ValueError("score, time and weights must be finite (drop missing rows first)")
-    w2 = w * w if weights_sq is None else np.asarray(weights_sq, dtype=np.float64)
-    if w2.shape != (n,):
+    # one row per record: w² is formed where it is needed (no n-sized copy)
+    w2 = None if weights_sq is None else np.asarray(weights_sq, dtype=np.float64)
+    if w2 is not None and w2.shape != (n,):
         raise ValueError("weights_sq must have one value per record")
     if n == 0:
         return Concordance(math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -548,6 +556,7 @@ def concordance(
     if cluster is None and weights_sq is not None:
         # grouped records: each of a record's rows has influence w_i·a (see module docstring)
         a /= total
+        assert w2 is not None
         return _with_se(res, math.sqrt(float(w2 @ (a * a))))
     infl: F = w * a
     if cluster is not None:
@@ -731,15 +740,15 @@ def _concordance_parts(
     if nr <= nq:
         order_qr = _lex(q, s_order)  # by q, then r
         fwd, bwd = _dominance(r, nr, w, we, order_qr, q[order_qr])
-        del order_qr
+        del order_qr, r
     else:
-        # q < nq: dense codes by counting, no sort
+        del r  # not needed below: the sweep runs over q
+        # q < nq: dense codes by counting, no sort (int32: half the memory of the sweep's key)
         present = np.bincount(q, minlength=nq) > 0
-        q_dense = (np.cumsum(present) - 1)[q]
+        q_dense = (np.cumsum(present) - 1).astype(np.int32)[q]
         # ties in r (the sequence's key) are the score ties above
         fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, None, ties)
         del q_dense
-    del r
     tie_f: F | float = 0.0
     tie_r: F | float = 0.0
     if ties is not None:

@@ -143,6 +143,7 @@ def stratified_sensitivity(
         _, old = codes(strata)
         parts.insert(0, old.astype(np.float64)[:, None])
     new_strata = _codes(np.column_stack(parts))
+    del parts  # n-sized copies, not needed by the refit (peak memory)
     keep = ~move
     kept_labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     fit = cox_fit(
