@@ -745,7 +745,9 @@ def _concordance_parts(
         del r  # not needed below: the sweep runs over q
         # q < nq: dense codes by counting, no sort (int32: half the memory of the sweep's key)
         present = np.bincount(q, minlength=nq) > 0
-        q_dense = (np.cumsum(present) - 1).astype(np.int32 if n < 2**31 else np.int64)[q]
+        rank = np.cumsum(present) - 1
+        q_dense = (rank.astype(np.int32) if n < 2**31 else rank)[q]
+        del rank
         # ties in r (the sequence's key) are the score ties above
         fwd, bwd = _dominance(q_dense, int(present.sum()), w, we, order_rq, None, ties)
         del q_dense
