@@ -143,13 +143,18 @@ def test_seed_study_in_the_browser(server: dict[str, Any], browser: Any, tmp_pat
     )
     page.fill("#crit-reason", "Liver surgery outside January 2011 - November 2020")
     page.click("#add-criterion-button")
+    # the click waits only for the reloaded page to start arriving (a loaded machine made
+    # the next fill and the counts below race it): wait for the whole page each time
+    page.wait_for_load_state()
     page.select_option("#crit-kind", "exclude")
     page.fill("#crit-expression", 'extrahepatic_at_surgery == "Yes"')
     page.fill("#crit-reason", "Extrahepatic disease at operation")
     page.click("#add-criterion-button")
+    page.wait_for_load_state()
+    expect = pytest.importorskip("playwright.sync_api").expect
     for name in ("PFS", "OS"):
-        row = page.locator(f"#ep-{name} td.count")
-        assert row.all_inner_texts() == ["12", "3", "9"]
+        # retried until the counts are there (or 5 s passed)
+        expect(page.locator(f"#ep-{name} td.count")).to_have_text(["12", "3", "9"])
     shot("3-endpoints")
     page.click("#to-analyses")
     page.wait_for_url("**/analyses")
