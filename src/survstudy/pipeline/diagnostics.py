@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from survstudy import _process
 from survstudy.pipeline.engine import CoxFit, collect_cox
 
 __all__ = ["PhFollowUp", "RowFits", "cox_layout", "nonlinearity", "ph_follow_up"]
@@ -106,6 +107,9 @@ def ph_follow_up(
         # the fit's sorted copy of the data is needed neither by the smooths of the plot nor
         # by the refits (peak memory)
         del base
+        # the kept fit's freed arrays back to the system before the plot's smooths and the
+        # refit allocate their own (own process only; the pages would stay resident beside)
+        _process.release_freed_memory()
         plot = zph.beta_time_plot(None, test=ph, residuals=res)
         del res
         offending = ph.offending(alpha)

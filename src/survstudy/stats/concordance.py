@@ -538,7 +538,12 @@ def concordance(
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event).astype(bool)
     n = s.size
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    # unit weights as a read-only view of one 1.0 (no n-sized array held through the sweep)
+    w = (
+        np.broadcast_to(np.float64(1.0), (n,))
+        if weights is None
+        else np.asarray(weights, dtype=np.float64)
+    )
     if t.shape != (n,) or e.shape != (n,) or w.shape != (n,):
         raise ValueError("score, time, event and weights must be 1-d arrays of one length")
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(t)) and np.all(np.isfinite(w))):

@@ -140,8 +140,7 @@ def stratified_sensitivity(
         )
     parts = [xm[:, move]]
     if strata is not None:
-        _, old = codes(strata)
-        parts.insert(0, old.astype(np.float64)[:, None])
+        parts.insert(0, codes(strata)[1].astype(np.float64)[:, None])
     new_strata = _codes(np.column_stack(parts))
     del parts  # n-sized copies, not needed by the refit (peak memory)
     keep = ~move
