@@ -225,9 +225,15 @@ class RowFits:
     def only(self, ties: str) -> Any:
         """The layout of ``ties``, the others and the kept fit dropped (a spline test after the
         model's two fits: they would only add to the memory of the spline fits)."""
-        for other in [k for k in self._by_ties if k != ties]:
+        others = [k for k in self._by_ties if k != ties]
+        freed = bool(others) or self._kept is not None
+        for other in others:
             del self._by_ties[other]
         self._kept = None
+        if freed:
+            # their pages back to the system (own process only): in the process forked for
+            # the spline tests they are the parent's, counted again until given back
+            _process.release_freed_memory()
         return self.get(ties)
 
     def keep(self, ties: str, x: np.ndarray, result: Any) -> None:

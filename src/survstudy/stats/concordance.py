@@ -72,6 +72,7 @@ __all__ = ["Concordance", "concordance", "concordance_from_fit"]
 
 F = NDArray[np.float64]
 Ints = NDArray[np.int64]
+Codes = NDArray[np.signedinteger[Any]]  # integer codes of any width
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _dense(v: NDArray[Any], order: Ints | None = None) -> tuple[Ints, int, Ints]
     return out, int(new[-1]) + 1, order
 
 
-def _lex(first: Ints, inner: Ints) -> Ints:
+def _lex(first: Codes, inner: Ints) -> Ints:
     """An order sorting by ``first``, ties kept in the order ``inner`` (a stable sort of ``inner``)."""
     n = inner.size
     k = first[inner]
@@ -664,12 +665,13 @@ def _concordance_parts(
     """
     n = s.size
     we = w * e
-    g: Ints | None = None
+    g: Codes | None = None
     ng = 1
     if strata is not None:
-        g, ng, _ = _dense(np.asarray(strata))
-        if ng == 1:
-            g = None
+        g64, ng, _ = _dense(np.asarray(strata))
+        # int32 codes (half the memory held through the sweep) below 2^31 strata
+        g = None if ng == 1 else (g64.astype(np.int32) if ng < 2**31 else g64)
+        del g64
     # distinct times as everywhere in survstudy: whole days by counting, other
     # times sorted with R's aeqSurv tolerance (near-equal times are one time)
     uniq_t, t_inv = distinct_times(t)
@@ -699,13 +701,14 @@ def _concordance_parts(
     r = np.empty(n, dtype=np.int64)
     r[s_order] = rr
     nr = int(rr[-1]) + 1
-    q = np.subtract(nt - 1, t_inv, dtype=np.int64)
+    nq = 2 * nt * ng
+    # int32 when every code fits (half the memory held through the sweep)
+    q = np.subtract(nt - 1, t_inv, dtype=np.int32 if nq < 2**31 else np.int64)
     del t_inv
     q *= 2
     q += e
     if g is not None:
         q += g * np.int64(2 * nt)
-    nq = 2 * nt * ng
     # by r, then q (with no tied scores that is the score order itself)
     if nr == n:
         order_rq = s_order
@@ -805,7 +808,7 @@ def _concordance_parts(
 
 
 def _time_tied_events(
-    g: Ints | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F | None
+    g: Codes | None, t_rank: NDArray[Any], nt: int, w: F, e: NDArray[np.bool_], w2: F | None
 ) -> float:
     """Weighted pairs of events at the same time in the same stratum (``w2``: Σ w² per
     record; ``None``: ``w²``)."""
