@@ -316,7 +316,9 @@ def risk_set_layout(
     st_first = np.flatnonzero(newst)
     gstart = st_first[np.cumsum(newst) - 1].astype(np.intp)
     if weights is None:
-        w = np.ones(n)
+        # unit weights: a read-only view of one 1.0 (the products with it are the same; no
+        # n-sized array held by every layout)
+        w = np.broadcast_to(np.float64(1.0), (n,))
         dweight = dcount.copy()
     else:
         w = np.asarray(weights, dtype=np.float64)[order]
