@@ -16,6 +16,7 @@ memory (VmHWM of /proc/self/status; for Spark also the JVM child's) is that run'
     .venv/bin/python benchmarks/bench_registry.py run --engine spark --data /tmp/reg7 --json out.json
     .venv/bin/python benchmarks/bench_registry.py agree --data /tmp/reg6   # memory vs DuckDB
     .venv/bin/python benchmarks/bench_registry.py study --engine duckdb --data /tmp/reg7 --json s.json
+    .venv/bin/python benchmarks/bench_registry.py study --engine memory --data /tmp/reg6 --tree-pss
     .venv/bin/python benchmarks/bench_registry.py report out1.json out2.json ...
 """
 
@@ -202,7 +203,9 @@ def agree(data: str) -> dict[str, Any]:
     return {"n": int(t.num_rows), "max_rel_diff": rel}
 
 
-def study(engine_name: str, data: str, jobs: int | None = None) -> dict[str, Any]:
+def study(
+    engine_name: str, data: str, jobs: int | None = None, tree_pss: bool = False
+) -> dict[str, Any]:
     """``survstudy run`` of examples/registry/study.yaml on ``data``, in a child process:
     wall time and the child's peak RSS (for DuckDB the whole engine; for Spark the driver
     only, the JVM is a grandchild and its peak is not included)."""
@@ -229,13 +232,17 @@ def study(engine_name: str, data: str, jobs: int | None = None) -> dict[str, Any
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd)
-        # `survstudy run` computes in two processes on a two-CPU machine: besides the
-        # largest process's peak (ru_maxrss) sample the memory of the whole process tree,
-        # as PSS (shared copy-on-write pages counted once), every 50 ms
+        # `survstudy run` computes in two processes on a two-CPU machine: with tree_pss,
+        # besides the largest process's peak (ru_maxrss) sample the memory of the whole
+        # process tree, as PSS (shared copy-on-write pages counted once), every 50 ms. The
+        # sampling walks every page of the processes (smaps_rollup) and takes CPU from the
+        # run: 1-2 s of the wall time at 10^6 rows, so it is off for timing runs
         pss_peak = 0
-        while proc.poll() is None:
-            pss_peak = max(pss_peak, _tree_pss_kb(proc.pid))
-            time.sleep(0.05)
+        if tree_pss:
+            while proc.poll() is None:
+                pss_peak = max(pss_peak, _tree_pss_kb(proc.pid))
+                time.sleep(0.05)
+        proc.wait()
         if proc.returncode:
             raise subprocess.CalledProcessError(proc.returncode, cmd)
         seconds = time.perf_counter() - t0
@@ -259,7 +266,7 @@ def study(engine_name: str, data: str, jobs: int | None = None) -> dict[str, Any
         "cpu_seconds": cpu,
         "load_after": load,
         "peak_rss_mb": peak_kb / 1024,
-        "peak_tree_pss_mb": pss_peak / 1024,
+        "peak_tree_pss_mb": pss_peak / 1024 if tree_pss else None,
         "concordance": res["multivariable"][0]["concordance"],
     }
 
@@ -345,6 +352,11 @@ def main() -> None:
     st.add_argument(
         "--jobs", type=int, default=None, help="survstudy run --jobs (default: its own)"
     )
+    st.add_argument(
+        "--tree-pss",
+        action="store_true",
+        help="also sample the process tree's PSS every 50 ms (slows the run: not for timing)",
+    )
     st.add_argument("--json", default=None)
     a = sub.add_parser("agree")
     a.add_argument("--data", required=True)
@@ -366,7 +378,7 @@ def main() -> None:
     if args.cmd == "run":
         res = run(args.engine, args.data, args.spark_master)
     elif args.cmd == "study":
-        res = study(args.engine, args.data, args.jobs)
+        res = study(args.engine, args.data, args.jobs, args.tree_pss)
     else:
         res = agree(args.data)
     text = json.dumps(res, indent=1)

@@ -112,6 +112,7 @@ def ph_follow_up(
         _process.release_freed_memory()
         plot = zph.beta_time_plot(None, test=ph, residuals=res)
         del res
+        _process.release_freed_memory()  # and the smooths' before the refit's
         offending = ph.offending(alpha)
         model = sens.stratified_sensitivity(
             x,
