@@ -8,6 +8,8 @@ from its definition (the lines ``name:sha256`` of each file in name order).
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +22,14 @@ from survstudy.errors import DataError
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _last_line(code: str, cwd: Path) -> str:
+    """The last line ``python -c code`` prints in ``cwd`` (a fresh interpreter: its modules)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip().splitlines()[-1]
 
 
 def test_folder_rows_in_file_name_order(tmp_path: Path) -> None:
@@ -105,9 +115,6 @@ def test_damaged_file_is_unreadable(tmp_path: Path) -> None:
 def test_one_file_read_does_not_import_pyarrow_parquet(tmp_path: Path) -> None:
     """Property: reading one flat Parquet file loads neither ``pyarrow.parquet`` nor
     ``pyarrow.fs`` (their import was ~30 ms of a quick command)."""
-    import subprocess
-    import sys
-
     pq.write_table(pa.table({"t": [1.0, 2.0], "e": [1, 0]}), tmp_path / "q.parquet")
     code = (
         "import sys\n"
@@ -116,10 +123,7 @@ def test_one_file_read_does_not_import_pyarrow_parquet(tmp_path: Path) -> None:
         "assert raw.data['t'].to_pylist() == [1.0, 2.0]\n"
         "print('pyarrow.parquet' in sys.modules, 'pyarrow.fs' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert _last_line(code, tmp_path) == "False False"
 
 
 def test_one_file_threads_or_not_reads_the_same(tmp_path: Path, monkeypatch) -> None:
@@ -174,9 +178,6 @@ def test_folder_read_and_text_codes_import_neither_pandas_nor_pyarrow_parquet(
     """Property: a study's folder of one file read and a text column coded load neither
     pandas (pyarrow imports it when a Python value becomes an Arrow scalar, as
     ``Array.fill_null`` did: ~0.3-0.45 s) nor ``pyarrow.parquet``."""
-    import subprocess
-    import sys
-
     (tmp_path / "reg").mkdir()
     pq.write_table(
         pa.table({"t": [5.0, 8.0, None], "g": ["b", None, "a"]}), tmp_path / "reg" / "p.parquet"
@@ -189,7 +190,4 @@ def test_folder_read_and_text_codes_import_neither_pandas_nor_pyarrow_parquet(
         "assert Cells(raw.data['g'], rows=raw.row_numbers).distinct.inverse.tolist() == [0, 2, 1]\n"
         "print('pandas' in sys.modules, 'pyarrow.parquet' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip().splitlines()[-1] == "False False"
+    assert _last_line(code, tmp_path) == "False False"

@@ -333,14 +333,10 @@ def risk_set_layout(
     # sum is one reduceat inside one block
     nz = np.flatnonzero(sub_ptr[1:] > sub_ptr[:-1]).astype(np.intp)
     nz_start = sub_ptr[nz]
-    cuts = np.unique(np.searchsorted(nz_start, np.arange(0, n, _BLOCK)))
-    cuts = cuts[cuts < nz.size]
-    blocks = []
-    for i, i0 in enumerate(cuts):
-        i1 = int(cuts[i + 1]) if i + 1 < cuts.size else nz.size
-        a = int(nz_start[i0])
-        b = int(nz_start[i1]) if i1 < nz.size else n
-        blocks.append((a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1]))
+    blocks = [
+        (a, b, (nz_start[i0:i1] - a).astype(np.intp), nz[i0:i1])
+        for i0, i1, a, b in _cuts(nz_start, n, _BLOCK)
+    ]
     return Layout(
         time=time,
         event=event,
@@ -369,6 +365,34 @@ def risk_set_layout(
     )
 
 
+def _cuts(starts: I, total: int, size: int) -> list[tuple[int, int, int, int]]:
+    """Runs of ``starts`` (ascending unit starts among ``total`` rows) of about ``size``
+    rows each: ``(i0, i1, a, b)`` for the units ``i0:i1``, which cover rows ``a:b``."""
+    cuts = np.unique(np.searchsorted(starts, np.arange(0, total, size)))
+    cuts = cuts[cuts < starts.size]
+    out = []
+    for i, i0 in enumerate(cuts):
+        i1 = int(cuts[i + 1]) if i + 1 < cuts.size else starts.size
+        b = int(starts[i1]) if i1 < starts.size else total
+        out.append((int(i0), i1, int(starts[i0]), b))
+    return out
+
+
+def _tie_fields(lay: Layout) -> dict[str, Any]:
+    """The fields of :class:`CoxData` that depend on the tie rule, from its layout."""
+    return {
+        "ties": lay.ties,
+        "erow_group": lay.erow_group,
+        "erow_f": lay.erow_f,
+        "erow_mult": lay.erow_mult,
+        "erow_starts": lay.erow_starts,
+        "erow_gid": lay.gwith,
+        "erow_count": lay.erow_count,
+        "erow_gmult": lay.erow_gmult,
+        "erow_chunks": lay.echunks,
+    }
+
+
 def _tie_rows(gwith: I, dcount: F, dweight: F, ties: str) -> dict[str, Any]:
     """The expanded tie rows of ``ties`` (:class:`Layout`'s ``erow_*`` fields) and their
     chunks for :func:`_tie_sums`, from the event groups ``gwith`` and the groups' deaths."""
@@ -389,14 +413,10 @@ def _tie_rows(gwith: I, dcount: F, dweight: F, ties: str) -> dict[str, Any]:
     # chunks of whole event groups, ~_ECHUNK expanded rows each, for _tie_sums
     nrow = erow_group.size
     erow_count = np.diff(erow_starts, append=nrow).astype(np.intp)
-    ecuts = np.unique(np.searchsorted(erow_starts, np.arange(0, nrow, _ECHUNK)))
-    ecuts = ecuts[ecuts < erow_starts.size]
-    echunks = []
-    for i, i0 in enumerate(ecuts):
-        i1 = int(ecuts[i + 1]) if i + 1 < ecuts.size else erow_starts.size
-        r_a = int(erow_starts[i0])
-        r_b = int(erow_starts[i1]) if i1 < erow_starts.size else nrow
-        echunks.append((int(i0), i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp)))
+    echunks = [
+        (i0, i1, r_a, r_b, (erow_starts[i0:i1] - r_a).astype(np.intp))
+        for i0, i1, r_a, r_b in _cuts(erow_starts, nrow, _ECHUNK)
+    ]
     return {
         "erow_group": erow_group,
         "erow_f": erow_f,
@@ -450,7 +470,7 @@ def prepare(
         got = _shared_design(lay, x, asked)
         if got is not None:
             return got
-    weights, ties = lay.weights, lay.ties
+    weights = lay.weights
     order, w, wdeath, sub_ptr = lay.order, lay.w, lay.wdeath, lay.sub_ptr
     blocks = lay.blocks
     n = order.size
@@ -536,6 +556,7 @@ def prepare(
     wdx = wdx_g.sum(axis=0)
 
     data = CoxData(
+        **_tie_fields(lay),
         # small data keep a row-major copy for the row-wise small-data path
         x=np.ascontiguousarray(xt.T) if small else xt.T,
         event=lay.ev,
@@ -548,10 +569,6 @@ def prepare(
         gtime=lay.gtime,
         dcount=lay.dcount,
         dweight=lay.dweight,
-        erow_group=lay.erow_group,
-        erow_f=lay.erow_f,
-        erow_mult=lay.erow_mult,
-        ties=ties,
         sub_ptr=sub_ptr,
         sub_of=lay.sub_of,
         wdeath=wdeath,
@@ -559,15 +576,10 @@ def prepare(
         wdx=wdx,
         wdx_g=wdx_g,
         blocks=blocks,
-        erow_starts=lay.erow_starts,
-        erow_gid=lay.gwith,
         center=center,
         scale=scale,
         raw_scale=raw_scale,
         gram=gram,
-        erow_count=lay.erow_count,
-        erow_gmult=lay.erow_gmult,
-        erow_chunks=lay.echunks,
         entry=lay.entry,
         row0=lay.row0,
         layout=lay,
@@ -604,19 +616,7 @@ def _shared_design(lay: Layout, x: F, standardise: bool) -> CoxData | None:
         return None
     if old.order is not lay.order:
         return None
-    return replace(
-        old,
-        ties=lay.ties,
-        erow_group=lay.erow_group,
-        erow_f=lay.erow_f,
-        erow_mult=lay.erow_mult,
-        erow_starts=lay.erow_starts,
-        erow_gid=lay.gwith,
-        erow_count=lay.erow_count,
-        erow_gmult=lay.erow_gmult,
-        erow_chunks=lay.echunks,
-        layout=lay,
-    )
+    return replace(old, **_tie_fields(lay), layout=lay)
 
 
 def _entry_groups(
